@@ -1,0 +1,34 @@
+# Helpers shared by every CMakeLists.txt under src/, tests/ and bench/.
+
+# sluice_add_test(NAME SOURCES... LIBS... [LABELS...]) builds a GoogleTest binary and registers
+# every test in it with CTest. Labels (unit, integration, e2e, slow) let `ctest -L unit` pick a
+# fast set.
+function(sluice_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(NOT SLUICE_BUILD_TESTS)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} sluice_testing GTest::gtest_main GTest::gmock)
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# sluice_add_connector(NAME SOURCES... LIBS...) builds a connector library and records its
+# registration function Register<Camel>Connector for the generated built-in list.
+function(sluice_add_connector name)
+  cmake_parse_arguments(ARG "" "REGISTER" "SOURCES;LIBS" ${ARGN})
+  add_library(sluice_connector_${name} STATIC ${ARG_SOURCES})
+  target_link_libraries(sluice_connector_${name} PUBLIC sluice_connectors_api ${ARG_LIBS})
+  set_property(GLOBAL APPEND PROPERTY SLUICE_CONNECTORS ${name})
+  set_property(GLOBAL APPEND PROPERTY SLUICE_CONNECTOR_FUNCTIONS ${ARG_REGISTER})
+endfunction()
+
+# sluice_add_benchmark(NAME SOURCES... LIBS...) builds a Google Benchmark binary.
+function(sluice_add_benchmark name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} benchmark::benchmark_main)
+endfunction()

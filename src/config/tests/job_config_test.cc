@@ -1,0 +1,96 @@
+#include "config/job_config.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/gtest_util.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::config {
+namespace {
+
+constexpr const char* kGoodJob = R"yaml(name: orders_to_sqlite
+source: { type: file, path: "data/orders-*.csv.gz", format: csv, header: true }
+transform:
+  columns: { id: id, amount: "amount::decimal(12,2)", note: comment }
+sink:   { type: sqlite, path: out/shop.db, table: orders, mode: append, create: true }
+parallelism: 2
+)yaml";
+
+TEST(JobConfigTest, ReadsTheIssueExample) {
+  ASSERT_OK_AND_ASSIGN(JobConfig job, LoadJobText(kGoodJob, "job.yaml", {}));
+  EXPECT_EQ(job.name, "orders_to_sqlite");
+  EXPECT_EQ(job.source.type, "file");
+  EXPECT_EQ(job.sink.type, "sqlite");
+  EXPECT_EQ(job.parallelism, 2);
+  EXPECT_EQ(job.source.options.Find("type"), nullptr);
+  EXPECT_EQ(job.sink.options.Find("table")->scalar(), "orders");
+  ASSERT_TRUE(job.transform.has_value());
+  ASSERT_EQ(job.transform->columns.size(), 3u);
+  EXPECT_EQ(job.transform->columns[1].output, "amount");
+  EXPECT_EQ(job.transform->columns[1].input, "amount");
+  EXPECT_EQ(job.transform->columns[1].cast, DataType::Decimal(12, 2));
+  EXPECT_EQ(job.transform->columns[2].input, "comment");
+  EXPECT_FALSE(job.transform->columns[2].cast.has_value());
+}
+
+TEST(JobConfigTest, OverridesApplyBeforeValidation) {
+  ASSERT_OK_AND_ASSIGN(JobConfig job,
+                       LoadJobText(kGoodJob, "job.yaml", {"sink.table=x", "parallelism=3"}));
+  EXPECT_EQ(job.sink.options.Find("table")->scalar(), "x");
+  EXPECT_EQ(job.parallelism, 3);
+}
+
+TEST(JobConfigTest, ErrorsNameFileLineAndColumn) {
+  struct Case {
+    const char* yaml;
+    const char* message;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparalelism: 2\n",
+            "job.yaml:4:1: unknown key 'paralelism' in job (allowed: name, source, sink, "
+            "transform, parallelism, batch_rows)"},
+           {"name: j\nsource: {path: x}\nsink: {type: sqlite}\n",
+            "job.yaml:2:9: missing required key 'type' in source (run `sluice connectors` to "
+            "list the types)"},
+           {"name: j\nsink: {type: sqlite}\n",
+            "job.yaml:1:1: missing required key 'source' in job (allowed: name, source, sink, "
+            "transform, parallelism, batch_rows)"},
+           {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: many\n",
+            "job.yaml:4:14: 'parallelism' in job must be an integer, got 'many'"},
+           {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: 0\n",
+            "job.yaml:4:14: 'parallelism' must be between 1 and 256"},
+           {"name: j\nsource: {type: file}\nsink: {type: sqlite}\ntransform:\n  columns:\n"
+            "    a: \"b::int128\"\n",
+            "job.yaml:6:8: unknown type 'int128' (known: bool, int8, int16, int32, int64, uint8, "
+            "uint16, uint32, uint64, float32, float64, decimal(p,s), string, bytes, date, time, "
+            "timestamp, timestamp_tz, json)"},
+           {"- just\n- a list\n",
+            "job.yaml:1:1: a job file must be a map with name, source and sink, got a list"},
+           {"name: j\nsource: [1]\nsink: {type: sqlite}\n",
+            "job.yaml:2:9: 'source' in job must be a map, got a list"},
+       }) {
+    Result<JobConfig> bad = LoadJobText(c.yaml, "job.yaml", {});
+    ASSERT_FALSE(bad.ok()) << c.yaml;
+    EXPECT_EQ(bad.status().code(), StatusCode::kInvalidConfig);
+    EXPECT_EQ(bad.status().message(), c.message);
+  }
+}
+
+TEST(JobConfigTest, MissingJobFileIsAConfigError) {
+  testing::TempDir dir;
+  Result<JobConfig> bad = LoadJobFile(dir.Join("nope.yaml"), {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(bad.status().message(),
+            "Cannot read job file '" + dir.Join("nope.yaml") + "': No such file or directory");
+}
+
+TEST(JobConfigTest, EmptyFileSaysWhatIsExpected) {
+  Result<JobConfig> bad = LoadJobText("", "empty.yaml", {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "empty.yaml: a job file must be a map with name, source and sink, got a null");
+}
+
+}  // namespace
+}  // namespace sluice::config

@@ -1,0 +1,47 @@
+#include "core/batch.h"
+
+namespace sluice {
+
+Column::Column(DataType type, size_t capacity, Arena* arena)
+    : type_(type), width_(type.physical_width()), capacity_(capacity), arena_(arena) {
+  // At least one byte per slot keeps AppendNull's memset valid for the null type.
+  data_ = std::make_unique<uint8_t[]>(capacity * static_cast<size_t>(width_ > 0 ? width_ : 1));
+  validity_ = std::make_unique<uint64_t[]>((capacity + 63) / 64);
+  if (width_ == 0) width_ = 1;
+}
+
+void Column::AppendFrom(const Column& other, size_t row) {
+  if (other.IsNull(row)) {
+    AppendNull();
+    return;
+  }
+  if (type_.is_variable_width()) {
+    AppendView(other.GetView(row));
+    return;
+  }
+  std::memcpy(data_.get() + size_ * width_, other.data_.get() + row * other.width_, width_);
+  MarkValid();
+}
+
+Batch::Batch(SchemaPtr schema, size_t capacity)
+    : schema_(std::move(schema)), capacity_(capacity), arena_(std::make_unique<Arena>()) {
+  columns_.reserve(schema_->num_fields());
+  for (const Field& field : schema_->fields()) {
+    columns_.emplace_back(field.type, capacity_, arena_.get());
+    fixed_row_width_ += field.type.is_variable_width() ? 0 : field.type.physical_width();
+  }
+}
+
+void Batch::DiscardPartialRow() {
+  for (Column& column : columns_) column.Truncate(num_rows_);
+}
+
+void Batch::Clear() {
+  num_rows_ = 0;
+  for (Column& column : columns_) column.Clear();
+  arena_->Reset();
+}
+
+size_t Batch::ByteSize() const { return num_rows_ * fixed_row_width_ + arena_->bytes_used(); }
+
+}  // namespace sluice

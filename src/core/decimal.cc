@@ -1,0 +1,287 @@
+#include "core/decimal.h"
+
+#include <fmt/core.h>
+
+namespace sluice {
+
+int128 Pow10Int128(int n) {
+  static const auto kTable = [] {
+    struct Table {
+      int128 values[39];
+    } table{};
+    table.values[0] = 1;
+    for (int i = 1; i < 39; ++i) table.values[i] = table.values[i - 1] * 10;
+    return table;
+  }();
+  return kTable.values[n];
+}
+
+void AppendInt128(int128 value, std::string* out) {
+  char buffer[48];
+  char* end = buffer + sizeof(buffer);
+  char* p = end;
+  bool negative = value < 0;
+  // Work on the negative side so that the minimum value does not overflow.
+  int128 v = negative ? value : -value;
+  do {
+    *--p = static_cast<char>('0' - static_cast<int>(v % 10));
+    v /= 10;
+  } while (v != 0);
+  if (negative) *--p = '-';
+  out->append(p, end);
+}
+
+void AppendDecimal128(int128 unscaled, int scale, std::string* out) {
+  if (scale <= 0) {
+    AppendInt128(unscaled, out);
+    return;
+  }
+  char digits[48];
+  char* end = digits + sizeof(digits);
+  char* p = end;
+  bool negative = unscaled < 0;
+  int128 v = negative ? unscaled : -unscaled;
+  int written = 0;
+  while (v != 0 || written <= scale) {
+    *--p = static_cast<char>('0' - static_cast<int>(v % 10));
+    v /= 10;
+    ++written;
+  }
+  if (negative) out->push_back('-');
+  size_t integer_digits = static_cast<size_t>(written - scale);
+  out->append(p, integer_digits);
+  out->push_back('.');
+  out->append(p + integer_digits, end);
+}
+
+namespace {
+
+// The parts of a decimal literal, without leading zeros in the integer part.
+struct DecimalParts {
+  bool negative = false;
+  std::string_view integer;   // digits
+  std::string_view fraction;  // digits
+  int exponent = 0;
+  std::string_view special;   // "NaN", "Infinity", "-Infinity"
+};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+Status BadDecimal(std::string_view text) {
+  return DataError(fmt::format("'{}' is not a decimal number", text));
+}
+
+Status SplitDecimal(std::string_view text, DecimalParts* parts) {
+  std::string_view s = text;
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  if (EqualsIgnoreCase(s, "nan")) {
+    parts->special = "NaN";
+    return Status::OK();
+  }
+  if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "+infinity") ||
+      EqualsIgnoreCase(s, "inf")) {
+    parts->special = "Infinity";
+    return Status::OK();
+  }
+  if (EqualsIgnoreCase(s, "-infinity") || EqualsIgnoreCase(s, "-inf")) {
+    parts->special = "-Infinity";
+    return Status::OK();
+  }
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    parts->negative = s[i] == '-';
+    ++i;
+  }
+  size_t int_start = i;
+  while (i < s.size() && IsDigit(s[i])) ++i;
+  parts->integer = s.substr(int_start, i - int_start);
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    size_t frac_start = i;
+    while (i < s.size() && IsDigit(s[i])) ++i;
+    parts->fraction = s.substr(frac_start, i - frac_start);
+  }
+  if (parts->integer.empty() && parts->fraction.empty()) return BadDecimal(text);
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    bool exp_negative = false;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+      exp_negative = s[i] == '-';
+      ++i;
+    }
+    if (i == s.size()) return BadDecimal(text);
+    int exponent = 0;
+    while (i < s.size() && IsDigit(s[i])) {
+      exponent = exponent * 10 + (s[i] - '0');
+      if (exponent > 100000) return BadDecimal(text);
+      ++i;
+    }
+    parts->exponent = exp_negative ? -exponent : exponent;
+  }
+  if (i != s.size()) return BadDecimal(text);
+  while (parts->integer.size() > 0 && parts->integer.front() == '0') {
+    parts->integer.remove_prefix(1);
+  }
+  return Status::OK();
+}
+
+// Digits of the value as one string with the decimal point `point` digits from the left,
+// exponent applied. Returns the digit string and sets *point.
+std::string ShiftedDigits(const DecimalParts& parts, long* point) {
+  std::string digits;
+  digits.reserve(parts.integer.size() + parts.fraction.size());
+  digits.append(parts.integer);
+  digits.append(parts.fraction);
+  *point = static_cast<long>(parts.integer.size()) + parts.exponent;
+  return digits;
+}
+
+}  // namespace
+
+Status CanonicalDecimalText(std::string_view text, int precision, int scale, std::string* out) {
+  out->clear();
+  DecimalParts parts;
+  SLUICE_RETURN_IF_ERROR(SplitDecimal(text, &parts));
+  if (!parts.special.empty()) {
+    if (precision > 0) {
+      return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+    }
+    out->append(parts.special);
+    return Status::OK();
+  }
+  long point = 0;
+  std::string digits = ShiftedDigits(parts, &point);
+  // Integer digits: digits[0, point) with zero padding when point exceeds the digit count.
+  std::string integer;
+  std::string fraction;
+  if (point <= 0) {
+    fraction.assign(static_cast<size_t>(-point), '0');
+    fraction += digits;
+  } else if (static_cast<size_t>(point) >= digits.size()) {
+    integer = digits;
+    integer.append(static_cast<size_t>(point) - digits.size(), '0');
+  } else {
+    integer = digits.substr(0, static_cast<size_t>(point));
+    fraction = digits.substr(static_cast<size_t>(point));
+  }
+  size_t lead = 0;
+  while (lead < integer.size() && integer[lead] == '0') ++lead;
+  integer.erase(0, lead);
+  if (scale >= 0) {
+    if (fraction.size() > static_cast<size_t>(scale)) {
+      bool round_up = fraction[static_cast<size_t>(scale)] >= '5';
+      fraction.resize(static_cast<size_t>(scale));
+      if (round_up) {
+        // Propagate the carry through fraction then integer digits.
+        std::string all = integer + fraction;
+        int i = static_cast<int>(all.size()) - 1;
+        while (i >= 0 && all[static_cast<size_t>(i)] == '9') {
+          all[static_cast<size_t>(i)] = '0';
+          --i;
+        }
+        if (i < 0) {
+          all.insert(all.begin(), '1');
+        } else {
+          all[static_cast<size_t>(i)]++;
+        }
+        integer = all.substr(0, all.size() - fraction.size());
+        fraction = all.substr(all.size() - fraction.size());
+      }
+    } else {
+      fraction.append(static_cast<size_t>(scale) - fraction.size(), '0');
+    }
+  }
+  if (precision > 0 && static_cast<int>(integer.size()) > precision - scale) {
+    return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+  }
+  bool is_zero = integer.find_first_not_of('0') == std::string::npos &&
+                 fraction.find_first_not_of('0') == std::string::npos;
+  if (parts.negative && !is_zero) out->push_back('-');
+  if (integer.empty()) {
+    out->push_back('0');
+  } else {
+    out->append(integer);
+  }
+  if (!fraction.empty()) {
+    out->push_back('.');
+    out->append(fraction);
+  }
+  return Status::OK();
+}
+
+Result<int128> ParseDecimal128(std::string_view text, int precision, int scale) {
+  // Fast path: plain "[-]digits[.digits]" with no exponent and no rounding needed.
+  std::string_view s = text;
+  bool negative = false;
+  size_t i = 0;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    i = 1;
+  }
+  int128 value = 0;
+  int integer_digits = 0;
+  int fraction_digits = 0;
+  bool any_digit = false;
+  bool simple = true;
+  while (i < s.size() && IsDigit(s[i])) {
+    if (integer_digits > 0 || s[i] != '0') ++integer_digits;
+    value = value * 10 + (s[i] - '0');
+    any_digit = true;
+    ++i;
+    if (integer_digits > 38) {
+      simple = false;
+      break;
+    }
+  }
+  if (simple && i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && IsDigit(s[i])) {
+      if (fraction_digits == scale) {
+        simple = false;
+        break;
+      }
+      value = value * 10 + (s[i] - '0');
+      ++fraction_digits;
+      any_digit = true;
+      ++i;
+    }
+  }
+  if (simple && any_digit && i == s.size()) {
+    if (integer_digits > precision - scale) {
+      return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+    }
+    value *= Pow10Int128(scale - fraction_digits);
+    return negative ? -value : value;
+  }
+  // General path: exponents, rounding, spaces.
+  std::string canonical;
+  SLUICE_RETURN_IF_ERROR(CanonicalDecimalText(text, precision, scale, &canonical));
+  if (canonical == "NaN" || canonical == "Infinity" || canonical == "-Infinity") {
+    return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+  }
+  int128 result = 0;
+  bool result_negative = false;
+  for (char c : canonical) {
+    if (c == '-') {
+      result_negative = true;
+    } else if (c != '.') {
+      result = result * 10 + (c - '0');
+    }
+  }
+  return result_negative ? -result : result;
+}
+
+}  // namespace sluice

@@ -1,0 +1,38 @@
+// Exact decimal numbers: the __int128 fast path (precision <= 38) and canonical text beyond.
+//
+// Text accepted on input: optional sign, digits, optional '.' and digits, optional exponent
+// ("-12.5", "+3", ".5", "1.25e3"). Values with more fractional digits than the scale are rounded
+// half away from zero (as MySQL and PostgreSQL do on insert); values needing more integer digits
+// than precision - scale are a data error. PostgreSQL's NaN, Infinity and -Infinity are kept
+// in the text form only.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace sluice {
+
+using int128 = __int128;
+
+/// 10^n for n in 0..38.
+int128 Pow10Int128(int n);
+
+/// Parses `text` into an unscaled integer with `scale` fractional digits, checking that it fits
+/// `precision` digits.
+Result<int128> ParseDecimal128(std::string_view text, int precision, int scale);
+
+/// Appends the canonical text of `unscaled` / 10^scale: "-0.05", "120.00", "7".
+void AppendDecimal128(int128 unscaled, int scale, std::string* out);
+
+/// Canonical text of a decimal of any size. With `scale` >= 0 the result has exactly that many
+/// fractional digits (rounded half away from zero); with scale < 0 (unconstrained) the digits
+/// are kept as written, minus redundant leading zeros and '+'. `precision` > 0 caps the total
+/// digit count. Writes into `out` (cleared first).
+Status CanonicalDecimalText(std::string_view text, int precision, int scale, std::string* out);
+
+/// Appends the decimal digits of `value` (no grouping).
+void AppendInt128(int128 value, std::string* out);
+
+}  // namespace sluice

@@ -1,0 +1,54 @@
+#include "core/types.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/gtest_util.h"
+
+namespace sluice {
+namespace {
+
+TEST(TypesTest, ParseAndPrintRoundTrip) {
+  for (const char* spelled :
+       {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+        "float32", "float64", "decimal", "decimal(12,2)", "decimal(65,30)", "string",
+        "string(40)", "bytes", "date", "time", "time(3)", "timestamp", "timestamp(0)",
+        "timestamp_tz", "json", "null"}) {
+    ASSERT_OK_AND_ASSIGN(DataType type, ParseDataType(spelled));
+    EXPECT_EQ(type.ToString(), spelled);
+  }
+}
+
+TEST(TypesTest, AliasesAndCase) {
+  ASSERT_OK_AND_ASSIGN(DataType type, ParseDataType(" BIGINT "));
+  EXPECT_EQ(type, DataType::Int64());
+  ASSERT_OK_AND_ASSIGN(type, ParseDataType("Numeric(10, 3)"));
+  EXPECT_EQ(type, DataType::Decimal(10, 3));
+  ASSERT_OK_AND_ASSIGN(type, ParseDataType("decimal(7)"));
+  EXPECT_EQ(type, DataType::Decimal(7, 0));
+}
+
+TEST(TypesTest, BadSpellingsNameTheProblem) {
+  Result<DataType> bad = ParseDataType("int65");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidConfig);
+  EXPECT_NE(bad.status().message().find("unknown type 'int65'"), std::string::npos);
+  EXPECT_FALSE(ParseDataType("decimal(3,4)").ok());
+  EXPECT_FALSE(ParseDataType("decimal(0,0)").ok());
+  EXPECT_FALSE(ParseDataType("time(7)").ok());
+  EXPECT_FALSE(ParseDataType("decimal(12,2").ok());
+  EXPECT_FALSE(ParseDataType("int64(3)").ok());
+}
+
+TEST(TypesTest, PhysicalLayout) {
+  EXPECT_TRUE(DataType::Decimal(38, 10).is_fast_decimal());
+  EXPECT_FALSE(DataType::Decimal(39, 10).is_fast_decimal());
+  EXPECT_FALSE(DataType::Decimal(0, 0).is_fast_decimal());
+  EXPECT_TRUE(DataType::Decimal(65, 30).is_variable_width());
+  EXPECT_EQ(DataType::Decimal(18, 2).physical_width(), 16);
+  EXPECT_EQ(DataType::Date().physical_width(), 4);
+  EXPECT_EQ(DataType::TimestampTz().physical_width(), 8);
+  EXPECT_TRUE(DataType::Json().is_variable_width());
+}
+
+}  // namespace
+}  // namespace sluice

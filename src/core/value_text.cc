@@ -1,0 +1,309 @@
+#include "core/value_text.h"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include <fmt/core.h>
+
+#include "core/decimal.h"
+#include "core/temporal.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+template <typename T>
+void AppendInteger(T value, std::string* out) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out->append(buffer, end);
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (x != lower[i]) return false;
+  }
+  return true;
+}
+
+template <typename T>
+Status ParseInteger(std::string_view text, const DataType& type, Column* column) {
+  std::string_view s = TrimSpaces(text);
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  T value{};
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec == std::errc::result_out_of_range) {
+    return DataError(fmt::format("'{}' is out of range for {}", text, type.ToString()));
+  }
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
+    return DataError(fmt::format("'{}' is not an integer", text));
+  }
+  column->Append<T>(value);
+  return Status::OK();
+}
+
+template <typename T>
+Status ParseFloating(std::string_view text, Column* column) {
+  std::string_view s = TrimSpaces(text);
+  T value{};
+  if (EqualsIgnoreCase(s, "nan")) {
+    value = std::numeric_limits<T>::quiet_NaN();
+  } else if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "inf") ||
+             EqualsIgnoreCase(s, "+infinity") || EqualsIgnoreCase(s, "+inf")) {
+    value = std::numeric_limits<T>::infinity();
+  } else if (EqualsIgnoreCase(s, "-infinity") || EqualsIgnoreCase(s, "-inf")) {
+    value = -std::numeric_limits<T>::infinity();
+  } else {
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec == std::errc::result_out_of_range) {
+      return DataError(fmt::format("'{}' is out of range for a {}-bit float", text,
+                                   sizeof(T) * 8));
+    }
+    if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
+      return DataError(fmt::format("'{}' is not a number", text));
+    }
+  }
+  column->Append<T>(value);
+  return Status::OK();
+}
+
+template <typename T>
+void AppendFloating(T value, std::string* out) {
+  if (std::isnan(value)) {
+    out->append("NaN");
+  } else if (std::isinf(value)) {
+    out->append(value > 0 ? "Infinity" : "-Infinity");
+  } else {
+    char buffer[40];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    out->append(buffer, end);
+  }
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+void AppendDouble(double value, std::string* out) { AppendFloating(value, out); }
+void AppendFloat(float value, std::string* out) { AppendFloating(value, out); }
+
+void AppendHexBytes(std::string_view bytes, std::string* out) {
+  size_t start = out->size();
+  out->resize(start + 2 + bytes.size() * 2);
+  char* p = out->data() + start;
+  *p++ = '\\';
+  *p++ = 'x';
+  for (unsigned char c : bytes) {
+    *p++ = kHexDigits[c >> 4];
+    *p++ = kHexDigits[c & 15];
+  }
+}
+
+Status DecodeHexBytes(std::string_view text, std::string* out) {
+  out->clear();
+  std::string_view s = text;
+  if (s.size() >= 2 && s[0] == '\\' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
+  if (s.size() % 2 != 0) {
+    return DataError("bytes must be written as \\x followed by an even number of hex digits");
+  }
+  out->resize(s.size() / 2);
+  for (size_t i = 0; i < s.size(); i += 2) {
+    int high = HexValue(s[i]);
+    int low = HexValue(s[i + 1]);
+    if (high < 0 || low < 0) {
+      return DataError(fmt::format("bad hex digit in bytes value at offset {}", i + 2));
+    }
+    (*out)[i / 2] = static_cast<char>(high * 16 + low);
+  }
+  return Status::OK();
+}
+
+void AppendValueText(const Column& column, size_t row, std::string* out) {
+  const DataType& type = column.type();
+  switch (type.id) {
+    case TypeId::kNull: return;
+    case TypeId::kBool: out->append(column.Get<uint8_t>(row) ? "true" : "false"); return;
+    case TypeId::kInt8: AppendInteger(column.Get<int8_t>(row), out); return;
+    case TypeId::kInt16: AppendInteger(column.Get<int16_t>(row), out); return;
+    case TypeId::kInt32: AppendInteger(column.Get<int32_t>(row), out); return;
+    case TypeId::kInt64: AppendInteger(column.Get<int64_t>(row), out); return;
+    case TypeId::kUInt8: AppendInteger(column.Get<uint8_t>(row), out); return;
+    case TypeId::kUInt16: AppendInteger(column.Get<uint16_t>(row), out); return;
+    case TypeId::kUInt32: AppendInteger(column.Get<uint32_t>(row), out); return;
+    case TypeId::kUInt64: AppendInteger(column.Get<uint64_t>(row), out); return;
+    case TypeId::kFloat32: AppendFloating(column.Get<float>(row), out); return;
+    case TypeId::kFloat64: AppendFloating(column.Get<double>(row), out); return;
+    case TypeId::kDecimal:
+      if (type.is_fast_decimal()) {
+        AppendDecimal128(column.Get<int128>(row), type.scale, out);
+      } else {
+        out->append(column.GetView(row));
+      }
+      return;
+    case TypeId::kString:
+    case TypeId::kJson: out->append(column.GetView(row)); return;
+    case TypeId::kBytes: AppendHexBytes(column.GetView(row), out); return;
+    case TypeId::kDate: AppendDate(column.Get<int32_t>(row), out); return;
+    case TypeId::kTime: AppendTime(column.Get<int64_t>(row), out); return;
+    case TypeId::kTimestamp: AppendTimestamp(column.Get<int64_t>(row), false, out); return;
+    case TypeId::kTimestampTz: AppendTimestamp(column.Get<int64_t>(row), true, out); return;
+  }
+}
+
+Status AppendParsedValue(std::string_view text, Column* column) {
+  const DataType& type = column->type();
+  switch (type.id) {
+    case TypeId::kNull:
+      return DataError(fmt::format("'{}' given for a column of type null", text));
+    case TypeId::kBool: {
+      std::string_view s = TrimSpaces(text);
+      if (EqualsIgnoreCase(s, "true") || EqualsIgnoreCase(s, "t") || s == "1" ||
+          EqualsIgnoreCase(s, "yes") || EqualsIgnoreCase(s, "y") || EqualsIgnoreCase(s, "on")) {
+        column->Append<uint8_t>(1);
+        return Status::OK();
+      }
+      if (EqualsIgnoreCase(s, "false") || EqualsIgnoreCase(s, "f") || s == "0" ||
+          EqualsIgnoreCase(s, "no") || EqualsIgnoreCase(s, "n") || EqualsIgnoreCase(s, "off")) {
+        column->Append<uint8_t>(0);
+        return Status::OK();
+      }
+      return DataError(fmt::format("'{}' is not a boolean", text));
+    }
+    case TypeId::kInt8: return ParseInteger<int8_t>(text, type, column);
+    case TypeId::kInt16: return ParseInteger<int16_t>(text, type, column);
+    case TypeId::kInt32: return ParseInteger<int32_t>(text, type, column);
+    case TypeId::kInt64: return ParseInteger<int64_t>(text, type, column);
+    case TypeId::kUInt8: return ParseInteger<uint8_t>(text, type, column);
+    case TypeId::kUInt16: return ParseInteger<uint16_t>(text, type, column);
+    case TypeId::kUInt32: return ParseInteger<uint32_t>(text, type, column);
+    case TypeId::kUInt64: return ParseInteger<uint64_t>(text, type, column);
+    case TypeId::kFloat32: return ParseFloating<float>(text, column);
+    case TypeId::kFloat64: return ParseFloating<double>(text, column);
+    case TypeId::kDecimal: {
+      if (type.is_fast_decimal()) {
+        SLUICE_ASSIGN_OR_RETURN(int128 value, ParseDecimal128(text, type.precision, type.scale));
+        column->Append<int128>(value);
+        return Status::OK();
+      }
+      std::string canonical;
+      SLUICE_RETURN_IF_ERROR(CanonicalDecimalText(
+          text, type.precision, type.precision == 0 ? -1 : type.scale, &canonical));
+      column->AppendView(canonical);
+      return Status::OK();
+    }
+    case TypeId::kString:
+      column->AppendView(text);
+      return Status::OK();
+    case TypeId::kJson:
+      // Validity is checked by the formats that parse JSON; text columns carry it as is.
+      column->AppendView(text);
+      return Status::OK();
+    case TypeId::kBytes: {
+      std::string_view s = text;
+      if (s.size() < 2 || s.size() % 2 != 0 || s[0] != '\\' || (s[1] != 'x' && s[1] != 'X')) {
+        return DataError(
+            fmt::format("'{}' is not a bytes value (expected \\x followed by hex digits)",
+                        text.substr(0, 40)));
+      }
+      size_t hex_digits = s.size() - 2;
+      char* out = column->arena()->Allocate(hex_digits / 2);
+      for (size_t i = 0; i < hex_digits; i += 2) {
+        int high = HexValue(s[2 + i]);
+        int low = HexValue(s[3 + i]);
+        if (high < 0 || low < 0) {
+          return DataError(fmt::format("bad hex digit in bytes value at offset {}", i + 2));
+        }
+        out[i / 2] = static_cast<char>(high * 16 + low);
+      }
+      column->AppendViewNoCopy({out, hex_digits / 2});
+      return Status::OK();
+    }
+    case TypeId::kDate: {
+      SLUICE_ASSIGN_OR_RETURN(int32_t days, ParseDate(text));
+      column->Append<int32_t>(days);
+      return Status::OK();
+    }
+    case TypeId::kTime: {
+      SLUICE_ASSIGN_OR_RETURN(int64_t micros, ParseTime(text));
+      column->Append<int64_t>(micros);
+      return Status::OK();
+    }
+    case TypeId::kTimestamp:
+    case TypeId::kTimestampTz: {
+      SLUICE_ASSIGN_OR_RETURN(int64_t micros,
+                              ParseTimestamp(text, type.id == TypeId::kTimestampTz));
+      column->Append<int64_t>(micros);
+      return Status::OK();
+    }
+  }
+  return Internal("unhandled type in AppendParsedValue");
+}
+
+size_t FindInvalidUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    // Skip ASCII eight bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t chunk;
+      __builtin_memcpy(&chunk, s + i, 8);
+      if (chunk & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length;
+    uint32_t min_code;
+    uint32_t code;
+    if ((c & 0xE0) == 0xC0) {
+      length = 2;
+      min_code = 0x80;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      length = 3;
+      min_code = 0x800;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      length = 4;
+      min_code = 0x10000;
+      code = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + length > n) return i;
+    for (size_t k = 1; k < length; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return i;
+      code = (code << 6) | (s[i + k] & 0x3F);
+    }
+    if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+bool IsValidUtf8(std::string_view text) { return FindInvalidUtf8(text) == std::string_view::npos; }
+
+}  // namespace sluice
