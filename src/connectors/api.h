@@ -1,0 +1,179 @@
+// The connector contract: a few small interfaces that every source and sink implements.
+//
+//   Source ──plans──> SplitEnumerator ──hands out──> Split ──opened by──> SplitReader ─> Batch
+//   Batch ──> SinkWriter (one per parallel slot) ──Prepare/Commit──> Sink ──Finish──> done
+//
+// Bounded (tables, files) and unbounded (Kafka, change data capture) sources share this API: a
+// batch job is a stream whose enumerator runs dry. Splits and positions are opaque strings
+// (JSON by convention) so that the runtime can checkpoint them, resume from them after a crash
+// and, later, ship them to another machine without knowing what they mean.
+//
+// Threads: the runtime calls Open/streams/CreateEnumerator/Finish on one coordinator thread;
+// each SplitReader and SinkWriter is driven by one worker thread at a time. Calls documented
+// "thread-safe" may come from any thread concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/batch.h"
+#include "core/result.h"
+
+namespace sluice::connectors {
+
+/// One logical stream of a source: a table, a file family, a topic.
+struct StreamInfo {
+  std::string name;
+  SchemaPtr schema;
+  /// Rows expected when known (for percent and ETA); nullopt when unknown.
+  std::optional<uint64_t> estimated_rows;
+};
+
+/// A unit of source work that one reader processes start to end.
+struct Split {
+  /// Unique within the job and stable across restarts ("orders#0007", "data/a.csv.gz").
+  std::string id;
+  /// Index into Source::streams().
+  int stream = 0;
+  /// Connector-defined description of the work (JSON text), enough to reopen it anywhere.
+  std::string payload;
+  std::optional<uint64_t> estimated_rows;
+  std::optional<uint64_t> estimated_bytes;
+};
+
+/// A record that could not be read or converted, handed to the job's `errors:` policy.
+struct BadRecord {
+  std::string stream;
+  /// Where it is: "orders.csv:17:4", "orders id=42".
+  std::string location;
+  /// The raw record when there is one (a CSV line, a JSON line), truncated by the reporter.
+  std::string raw;
+  Status reason;
+};
+
+/// The job's bad-record policy. Thread-safe.
+class BadRecordHandler {
+ public:
+  virtual ~BadRecordHandler() = default;
+  /// Returns OK to skip the record and continue, or the error that stops the job.
+  virtual Status Handle(const BadRecord& record) = 0;
+};
+
+/// What every connector may know about the job it runs in.
+struct JobContext {
+  std::string job_name;
+  int parallelism = 1;
+  size_t batch_rows = Batch::kDefaultCapacity;
+  /// Readers end a batch early once its values exceed this many bytes.
+  size_t batch_bytes = 16u << 20;
+  /// Set when the job is stopping (SIGINT/SIGTERM or a failure elsewhere). Never null.
+  const std::atomic<bool>* cancelled = nullptr;
+  /// Never null while a job runs.
+  BadRecordHandler* bad_records = nullptr;
+};
+
+/// Hands out splits on demand to whichever reader is free, so that a slow split never leaves
+/// the other readers idle. Thread-safe.
+class SplitEnumerator {
+ public:
+  virtual ~SplitEnumerator() = default;
+  /// Returns the next split, or nullopt when there is none now. A bounded source returns
+  /// nullopt only when it will never produce another split.
+  virtual Result<std::optional<Split>> Next() = 0;
+  /// Takes back a split cut from a running reader's remainder (see SplitReader::SplitRemainder)
+  /// so that an idle reader can take it.
+  virtual void Add(Split split) = 0;
+  /// Splits not yet handed out.
+  virtual size_t pending() const = 0;
+};
+
+/// Reads one split into batches. Driven by one reader thread.
+class SplitReader {
+ public:
+  virtual ~SplitReader() = default;
+  /// Appends rows to `batch` (empty, sized by the runtime) until it is full, its bytes exceed
+  /// JobContext::batch_bytes, or the split ends. Returns false once the split is exhausted and
+  /// nothing was appended. An unbounded reader may return true with an empty batch when no data
+  /// arrived in time, so that the runtime can checkpoint or stop. May block.
+  virtual Result<bool> ReadBatch(Batch* batch) = 0;
+  /// Resume token for the position after the last row returned ("" = start of the split).
+  /// Reopening the split with it continues with the next row.
+  virtual std::string Position() const { return {}; }
+  /// Cuts the unread remainder of this split into a new split that another reader can take,
+  /// shrinking this reader's own range. Returns nullopt when the remainder is too small or the
+  /// source cannot cut. Thread-safe: called from another thread while ReadBatch runs.
+  virtual std::optional<Split> SplitRemainder() { return std::nullopt; }
+  /// Interrupts a blocking ReadBatch as soon as possible. Thread-safe.
+  virtual void Cancel() {}
+};
+
+/// Findings of `sluice check`: what would happen, what is wrong.
+struct CheckReport {
+  std::vector<std::string> notes;
+  void Note(std::string line) { notes.push_back(std::move(line)); }
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  /// Connects and discovers the streams and their schemas. Called once, before anything else.
+  virtual Status Open(const JobContext& context) = 0;
+  /// Valid after Open().
+  virtual const std::vector<StreamInfo>& streams() const = 0;
+  /// False for sources that never end on their own (Kafka, change data capture).
+  virtual bool bounded() const { return true; }
+  /// Plans the splits. Called once after Open().
+  virtual Result<std::unique_ptr<SplitEnumerator>> CreateEnumerator() = 0;
+  /// Opens a reader for `split`, resuming after `position` when it is not empty. Thread-safe.
+  virtual Result<std::unique_ptr<SplitReader>> CreateReader(const Split& split,
+                                                            const std::string& position) = 0;
+  /// Adds what `sluice check` should report beyond the schemas (privileges, consistency).
+  virtual void Describe(CheckReport* report) const {}
+};
+
+enum class DeliveryGuarantee {
+  /// Every row arrives at least once; a retry or resume may repeat rows.
+  kAtLeastOnce,
+  /// Every row arrives exactly once, also across failures and restarts.
+  kExactlyOnce,
+};
+
+/// Writes batches for one parallel slot. Driven by one writer thread.
+class SinkWriter {
+ public:
+  virtual ~SinkWriter() = default;
+  /// Buffers or writes `batch`; its stream() says which target it belongs to.
+  virtual Status Write(const Batch& batch) = 0;
+  /// Flushes everything written so far so that Commit() cannot fail for lack of work done.
+  virtual Status Prepare() = 0;
+  /// Makes the prepared rows durable and visible (or ready to become visible at Finish).
+  virtual Status Commit() = 0;
+  /// Drops uncommitted rows. Must not throw or block long.
+  virtual void Abort() = 0;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  /// Prepares the targets for `streams` (after the transform): creates tables, truncates for
+  /// overwrite, opens directories. Called once on the coordinator thread.
+  virtual Status Open(const JobContext& context, const std::vector<StreamInfo>& streams) = 0;
+  /// Checks the targets against `streams` without changing anything, for `sluice check`.
+  virtual Status Check(const JobContext& context, const std::vector<StreamInfo>& streams,
+                       CheckReport* report) = 0;
+  /// Upper bound on concurrent writers (SQLite takes one); 0 means no limit.
+  virtual int max_writers() const { return 0; }
+  /// Creates the writer for `slot` (0-based). Thread-safe.
+  virtual Result<std::unique_ptr<SinkWriter>> CreateWriter(int slot) = 0;
+  /// Called once after every writer committed: publishes the result (swaps staging tables).
+  virtual Status Finish() = 0;
+  /// Called instead of Finish when the job fails or stops.
+  virtual void Abort() {}
+  virtual DeliveryGuarantee guarantee() const = 0;
+};
+
+}  // namespace sluice::connectors
