@@ -52,6 +52,8 @@ struct BadRecord {
   std::string location;
   /// The raw record when there is one (a CSV line, a JSON line), truncated by the reporter.
   std::string raw;
+  /// The complete error, its message starting with the location: what the job fails with under
+  /// `errors: fail`.
   Status reason;
 };
 
@@ -107,6 +109,9 @@ class SplitReader {
   /// shrinking this reader's own range. Returns nullopt when the remainder is too small or the
   /// source cannot cut. Thread-safe: called from another thread while ReadBatch runs.
   virtual std::optional<Split> SplitRemainder() { return std::nullopt; }
+  /// Fraction of the split read so far in [0, 1], or a negative value when unknown. Feeds the
+  /// percent and ETA of the progress line. Thread-safe.
+  virtual double Progress() const { return -1; }
   /// Interrupts a blocking ReadBatch as soon as possible. Thread-safe.
   virtual void Cancel() {}
 };

@@ -8,15 +8,6 @@ void ConnectorRegistry::Register(ConnectorInfo info) {
   connectors_.push_back(std::make_unique<ConnectorInfo>(std::move(info)));
 }
 
-const ConnectorRegistry& ConnectorRegistry::Builtin() {
-  static const ConnectorRegistry* registry = [] {
-    auto* r = new ConnectorRegistry();
-    RegisterBuiltinConnectors(*r);
-    return r;
-  }();
-  return *registry;
-}
-
 const ConnectorInfo* ConnectorRegistry::Find(std::string_view type) const {
   for (const auto& info : connectors_) {
     if (info->type == type) return info.get();

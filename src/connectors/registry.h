@@ -32,7 +32,8 @@ class ConnectorRegistry {
  public:
   void Register(ConnectorInfo info);
 
-  /// The registry with every connector compiled into this binary.
+  /// The registry with every connector compiled into this binary (defined in the generated
+  /// builtin_connectors.cc, part of the sluice_connectors library).
   static const ConnectorRegistry& Builtin();
 
   const ConnectorInfo* Find(std::string_view type) const;

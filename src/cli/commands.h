@@ -1,0 +1,27 @@
+// The `sluice` subcommands. Each returns the process exit code and writes its human or JSON
+// output to stdout, diagnostics to stderr.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace sluice::cli {
+
+struct CommonFlags {
+  std::vector<std::string> overrides;  // --set key.path=value
+  bool json = false;                   // --json: machine-readable output on stdout
+  bool progress = true;                // --no-progress turns the live line off
+};
+
+/// `sluice run JOB`: moves the data.
+int RunCommand(const std::string& job_path, const CommonFlags& flags);
+/// `sluice check JOB`: validates, connects, compares schemas; moves nothing.
+int CheckCommand(const std::string& job_path, const CommonFlags& flags);
+/// `sluice connectors [TYPE]`: the connector types and their options.
+int ConnectorsCommand(const std::string& type, const CommonFlags& flags);
+
+/// Installs SIGINT/SIGTERM handlers that set the returned flag; a second signal exits at once.
+const std::atomic<bool>* InstallStopHandlers();
+
+}  // namespace sluice::cli

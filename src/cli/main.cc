@@ -1,0 +1,67 @@
+// The `sluice` command: run, check and list data-integration jobs.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "core/logging.h"
+
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace sluice;
+  CLI::App app{"Sluice moves data between stores: batch and streaming, one binary."};
+  app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  cli::CommonFlags flags;
+  std::string log_level = "info";
+  bool quiet = false;
+  app.add_option("--set", flags.overrides, "Override a job-file value: --set sink.table=orders")
+      ->type_name("KEY=VALUE")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("--json", flags.json, "Print a machine-readable JSON result on stdout");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr; no progress line");
+
+  std::string job_path;
+  std::string connector_type;
+  bool no_progress = false;
+  CLI::App* run = app.add_subcommand("run", "Run a job until it completes");
+  run->add_option("job", job_path, "Job file (YAML)")->required();
+  run->add_flag("--no-progress", no_progress, "Do not show the live progress");
+  CLI::App* check = app.add_subcommand(
+      "check", "Validate a job, connect to both ends and compare schemas; moves nothing");
+  check->add_option("job", job_path, "Job file (YAML)")->required();
+  CLI::App* list = app.add_subcommand("connectors", "List connector types and their options");
+  list->add_option("type", connector_type, "Show only this connector");
+
+  app.footer(
+      "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 connection or resource "
+      "error,\n            4 data error, 130 interrupted.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? cli::kExitOk : cli::kExitConfig;
+  }
+
+  log::Level level = log::Level::kInfo;
+  log::ParseLevel(log_level, &level);
+  if (quiet && level < log::Level::kWarn) level = log::Level::kWarn;
+  log::SetLevel(level);
+  flags.progress = !no_progress && !quiet && !flags.json;
+
+  if (run->parsed()) return cli::RunCommand(job_path, flags);
+  if (check->parsed()) return cli::CheckCommand(job_path, flags);
+  if (list->parsed()) return cli::ConnectorsCommand(connector_type, flags);
+  return cli::kExitConfig;
+}

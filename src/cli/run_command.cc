@@ -1,0 +1,131 @@
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/progress.h"
+#include "config/job_config.h"
+#include "connectors/registry.h"
+#include "core/logging.h"
+#include "runtime/job_runner.h"
+
+namespace sluice::cli {
+
+namespace {
+
+std::string GuaranteeName(connectors::DeliveryGuarantee guarantee) {
+  return guarantee == connectors::DeliveryGuarantee::kExactlyOnce ? "exactly-once"
+                                                                   : "at-least-once";
+}
+
+std::string StatusWord(const runtime::JobSummary& summary) {
+  if (summary.status.ok()) return "succeeded";
+  if (summary.interrupted) return "interrupted";
+  return "failed";
+}
+
+void PrintText(const runtime::JobSummary& summary) {
+  const runtime::MetricsSnapshot& m = summary.metrics;
+  double seconds = m.elapsed_seconds > 0 ? m.elapsed_seconds : 1e-9;
+  fmt::print("Job '{}' {} in {:.2f} s\n", summary.job_name, StatusWord(summary),
+             m.elapsed_seconds);
+  if (summary.readers > 0) {
+    fmt::print("  {} -> {}: {} reader{}, {} writer{}, {}\n", summary.source_type,
+               summary.sink_type, summary.readers, summary.readers == 1 ? "" : "s",
+               summary.writers, summary.writers == 1 ? "" : "s",
+               GuaranteeName(summary.guarantee));
+  }
+  fmt::print("  rows: {} read, {} written, {} bad\n", GroupThousands(m.rows_read),
+             GroupThousands(m.rows_written), GroupThousands(m.bad_records));
+  fmt::print("  throughput: {} rows/s, {:.1f} MB/s\n",
+             GroupThousands(static_cast<uint64_t>(static_cast<double>(m.rows_written) / seconds)),
+             static_cast<double>(m.bytes_written) / seconds / 1e6);
+  if (m.splits_total > 0) {
+    std::string slowest;
+    if (!summary.slowest_splits.empty()) {
+      slowest = fmt::format("; slowest: {} ({:.2f} s)", summary.slowest_splits[0].split_id,
+                            summary.slowest_splits[0].seconds);
+    }
+    fmt::print("  splits: {} done of {} ({} cut from running splits){}\n", m.splits_done,
+               m.splits_total, m.splits_cut, slowest);
+  }
+  std::fflush(stdout);
+}
+
+void PrintJson(const runtime::JobSummary& summary, int exit_code) {
+  const runtime::MetricsSnapshot& m = summary.metrics;
+  nlohmann::ordered_json out;
+  out["job"] = summary.job_name;
+  out["status"] = StatusWord(summary);
+  out["exit_code"] = exit_code;
+  if (!summary.status.ok()) {
+    out["error"] = {{"code", std::string(StatusCodeName(summary.status.code()))},
+                    {"message", summary.status.message()}};
+  }
+  out["source"] = summary.source_type;
+  out["sink"] = summary.sink_type;
+  out["delivery"] = GuaranteeName(summary.guarantee);
+  out["readers"] = summary.readers;
+  out["writers"] = summary.writers;
+  out["rows_read"] = m.rows_read;
+  out["rows_written"] = m.rows_written;
+  out["bad_records"] = m.bad_records;
+  out["bytes_read"] = m.bytes_read;
+  out["bytes_written"] = m.bytes_written;
+  out["batches"] = m.batches;
+  out["errors"] = m.errors;
+  out["splits"] = {{"total", m.splits_total}, {"done", m.splits_done}, {"cut", m.splits_cut}};
+  out["elapsed_seconds"] = m.elapsed_seconds;
+  out["rows_per_second"] =
+      m.elapsed_seconds > 0 ? static_cast<double>(m.rows_written) / m.elapsed_seconds : 0.0;
+  nlohmann::ordered_json slowest = nlohmann::ordered_json::array();
+  for (const runtime::SplitTiming& timing : summary.slowest_splits) {
+    slowest.push_back({{"split", timing.split_id}, {"rows", timing.rows},
+                       {"seconds", timing.seconds}});
+  }
+  out["slowest_splits"] = slowest;
+  nlohmann::ordered_json streams = nlohmann::ordered_json::array();
+  for (const connectors::StreamInfo& stream : summary.streams) {
+    streams.push_back({{"name", stream.name}, {"schema", stream.schema->ToString()}});
+  }
+  out["streams"] = streams;
+  std::fputs(out.dump(2).c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int RunCommand(const std::string& job_path, const CommonFlags& flags) {
+  Result<config::JobConfig> job = config::LoadJobFile(job_path, flags.overrides);
+  if (!job.ok()) {
+    runtime::JobSummary summary;
+    summary.job_name = job_path;
+    summary.status = job.status();
+    int code = ExitCodeFor(job.status());
+    fmt::print(stderr, "sluice: {}\n", job.status().ToString());
+    if (flags.json) PrintJson(summary, code);
+    return code;
+  }
+  const std::atomic<bool>* stop = InstallStopHandlers();
+  runtime::JobRunner runner(std::move(*job), connectors::ConnectorRegistry::Builtin());
+  ProgressReporter progress(runner, isatty(STDERR_FILENO) != 0);
+  if (flags.progress) progress.Start();
+  runtime::JobSummary summary = runner.Run(stop);
+  progress.Stop();
+  int code = ExitCodeFor(summary.status);
+  if (summary.interrupted) code = kExitInterrupted;
+  if (!summary.status.ok()) fmt::print(stderr, "sluice: {}\n", summary.status.ToString());
+  if (flags.json) {
+    PrintJson(summary, code);
+  } else {
+    PrintText(summary);
+  }
+  return code;
+}
+
+}  // namespace sluice::cli

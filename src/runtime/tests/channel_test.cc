@@ -1,0 +1,47 @@
+#include "runtime/channel.h"
+
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace sluice::runtime {
+namespace {
+
+TEST(ChannelTest, DeliversEverythingInOrderPerProducerAndBlocksWhenFull) {
+  BoundedChannel<int> channel(3);
+  std::atomic<int> max_seen_size{0};
+  std::thread producer([&] {
+    for (int i = 0; i < 1000; ++i) {
+      int item = i;
+      ASSERT_TRUE(channel.Push(item));
+      int size = static_cast<int>(channel.size());
+      if (size > max_seen_size) max_seen_size = size;
+    }
+    channel.Close();
+  });
+  std::vector<int> received;
+  while (auto item = channel.Pop()) received.push_back(*item);
+  producer.join();
+  ASSERT_EQ(received.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(received[static_cast<size_t>(i)], i);
+  EXPECT_LE(max_seen_size.load(), 3);
+}
+
+TEST(ChannelTest, CloseUnblocksProducersAndConsumers) {
+  BoundedChannel<int> channel(1);
+  int first = 1;
+  ASSERT_TRUE(channel.Push(first));
+  std::thread blocked_producer([&] {
+    int second = 2;
+    EXPECT_FALSE(channel.Push(second));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  channel.Close();
+  blocked_producer.join();
+  EXPECT_EQ(channel.Pop().value(), 1);  // drained after close
+  EXPECT_FALSE(channel.Pop().has_value());
+}
+
+}  // namespace
+}  // namespace sluice::runtime

@@ -1,0 +1,247 @@
+#include "runtime/job_runner.h"
+
+#include <algorithm>
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "testing/gtest_util.h"
+#include "testing/memory_connector.h"
+
+namespace sluice::runtime {
+namespace {
+
+using testing::MemorySinkData;
+using testing::MemorySourceData;
+using testing::Row;
+
+SchemaPtr OrdersSchema() {
+  return std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false},
+                         {"amount", DataType::String(), true},
+                         {"note", DataType::String(), true}},
+      std::vector<int>{0});
+}
+
+std::vector<Row> MakeRows(size_t count) {
+  std::vector<Row> rows;
+  for (size_t i = 0; i < count; ++i) {
+    rows.push_back(Row{std::to_string(i), std::to_string(i) + ".50",
+                       i % 7 == 0 ? std::nullopt : std::optional<std::string>("note " +
+                                                                              std::to_string(i))});
+  }
+  return rows;
+}
+
+class JobRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_ = std::make_shared<MemorySourceData>();
+    sink_ = std::make_shared<MemorySinkData>();
+    testing::RegisterMemoryConnector(registry_, source_, sink_);
+  }
+
+  config::JobConfig Job(int parallelism, const std::string& extra = "") {
+    std::string text = "name: test\nsource: {type: memory}\nsink: {type: memory}\nparallelism: " +
+                       std::to_string(parallelism) + "\nbatch_rows: 100\n" + extra;
+    Result<config::JobConfig> job = config::LoadJobText(text, "test.yaml", {});
+    EXPECT_TRUE(job.ok()) << job.status().ToString();
+    return *job;
+  }
+
+  // Sorted copy of what the sink committed for `stream`.
+  std::vector<Row> Committed(const std::string& stream) {
+    std::vector<Row> rows = sink_->committed[stream];
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      return std::stoll(*a[0]) < std::stoll(*b[0]);
+    });
+    return rows;
+  }
+
+  connectors::ConnectorRegistry registry_;
+  std::shared_ptr<MemorySourceData> source_;
+  std::shared_ptr<MemorySinkData> sink_;
+};
+
+TEST_F(JobRunnerTest, CopiesEveryRowExactlyOnceAtAnyParallelism) {
+  std::vector<Row> rows = MakeRows(5003);
+  source_->streams = {{"orders", OrdersSchema(), rows}};
+  source_->split_rows = 450;
+  for (int parallelism : {1, 2, 4, 7}) {
+    for (int max_writers : {0, 1, 3}) {
+      sink_->committed.clear();
+      sink_->max_writers = max_writers;
+      JobRunner runner(Job(parallelism), registry_);
+      JobSummary summary = runner.Run(nullptr);
+      ASSERT_OK(summary.status);
+      EXPECT_EQ(Committed("orders"), rows) << parallelism << " " << max_writers;
+      EXPECT_EQ(summary.metrics.rows_read, rows.size());
+      EXPECT_EQ(summary.metrics.rows_written, rows.size());
+      EXPECT_EQ(summary.metrics.splits_done, summary.metrics.splits_total);
+      EXPECT_EQ(summary.readers, parallelism);
+      EXPECT_EQ(summary.writers, max_writers == 0 ? parallelism : std::min(parallelism, max_writers));
+    }
+  }
+}
+
+TEST_F(JobRunnerTest, EmptySourceSucceedsAndFinishes) {
+  source_->streams = {{"orders", OrdersSchema(), {}}};
+  JobRunner runner(Job(3), registry_);
+  JobSummary summary = runner.Run(nullptr);
+  ASSERT_OK(summary.status);
+  EXPECT_EQ(summary.metrics.rows_written, 0u);
+  EXPECT_EQ(sink_->finishes.load(), 1);
+  EXPECT_EQ(sink_->opened_streams.size(), 1u);
+}
+
+TEST_F(JobRunnerTest, SkewedSplitIsCutForIdleReaders) {
+  // One split holds 90% of the rows and reads slowly; the other readers must take over parts.
+  std::vector<Row> rows = MakeRows(20000);
+  source_->streams = {{"orders", OrdersSchema(), rows}};
+  source_->first_split_rows[0] = 18000;
+  source_->split_rows = 500;
+  source_->rows_per_read = 100;
+  source_->read_delay_micros = 300;
+  JobRunner runner(Job(4), registry_);
+  JobSummary summary = runner.Run(nullptr);
+  ASSERT_OK(summary.status);
+  EXPECT_GT(summary.metrics.splits_cut, 2u);
+  EXPECT_EQ(Committed("orders"), rows);
+  // The reader of the big split kept at most the first half of it: the rest went to others.
+  bool found = false;
+  for (const SplitTiming& timing : runner.metrics().SlowestSplits(1000)) {
+    if (timing.split_id == "0:0-18000") {
+      found = true;
+      EXPECT_LE(timing.rows, 9000u);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(JobRunnerTest, MultipleStreamsKeepTheirRowsApart) {
+  std::vector<Row> a = MakeRows(1234);
+  std::vector<Row> b = MakeRows(777);
+  source_->streams = {{"a", OrdersSchema(), a}, {"b", OrdersSchema(), b}};
+  source_->split_rows = 100;
+  JobRunner runner(Job(3), registry_);
+  ASSERT_OK(runner.Run(nullptr).status);
+  EXPECT_EQ(Committed("a"), a);
+  EXPECT_EQ(Committed("b"), b);
+}
+
+TEST_F(JobRunnerTest, SourceFailureAbortsEverythingAndPublishesNothing) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(3000)}};
+  source_->split_rows = 100;
+  source_->fail_at_row = 2050;
+  JobRunner runner(Job(2), registry_);
+  JobSummary summary = runner.Run(nullptr);
+  ASSERT_FALSE(summary.status.ok());
+  EXPECT_EQ(summary.status.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(summary.status.message(),
+              ::testing::HasSubstr("source memory: split '0:2000-2100': injected source failure"));
+  EXPECT_EQ(sink_->finishes.load(), 0);
+  EXPECT_EQ(sink_->sink_aborts.load(), 1);
+  EXPECT_EQ(sink_->commits.load(), 0);
+  EXPECT_TRUE(sink_->committed.empty());
+  EXPECT_FALSE(summary.interrupted);
+}
+
+TEST_F(JobRunnerTest, SinkFailureStopsReaders) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(50000)}};
+  source_->split_rows = 1000;
+  sink_->fail_after_rows = 1000;
+  JobRunner runner(Job(2), registry_);
+  JobSummary summary = runner.Run(nullptr);
+  ASSERT_FALSE(summary.status.ok());
+  EXPECT_EQ(summary.status.code(), StatusCode::kIoError);
+  EXPECT_THAT(summary.status.message(), ::testing::HasSubstr("sink memory: writer"));
+  // Readers stopped early instead of reading everything into a closed pipe.
+  EXPECT_LT(summary.metrics.rows_read, 50000u);
+  EXPECT_EQ(sink_->finishes.load(), 0);
+}
+
+TEST_F(JobRunnerTest, StopRequestInterruptsWithoutPublishing) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(100000)}};
+  source_->split_rows = 1000;
+  source_->read_delay_micros = 1000;
+  std::atomic<bool> stop{false};
+  sink_->on_write = [&] {
+    if (sink_->rows_seen.load() > 500) stop = true;
+  };
+  JobRunner runner(Job(2), registry_);
+  JobSummary summary = runner.Run(&stop);
+  EXPECT_TRUE(summary.interrupted);
+  EXPECT_EQ(summary.status.code(), StatusCode::kCancelled);
+  EXPECT_LT(summary.metrics.rows_read, 100000u);
+  EXPECT_EQ(sink_->finishes.load(), 0);
+  EXPECT_EQ(sink_->commits.load(), 0);
+}
+
+TEST_F(JobRunnerTest, MemoryStaysBoundedWithASlowSink) {
+  // Readers are fast and the sink is slow: the rows in flight must stay a few batches' worth.
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(40000)}};
+  source_->split_rows = 2000;
+  sink_->write_delay_micros = 500;
+  JobRunner* runner_ptr = nullptr;
+  uint64_t max_in_flight = 0;
+  sink_->on_write = [&] {
+    MetricsSnapshot s = runner_ptr->metrics().Snapshot();
+    max_in_flight = std::max<uint64_t>(max_in_flight, s.rows_read - s.rows_written);
+  };
+  JobRunner runner(Job(3), registry_);
+  runner_ptr = &runner;
+  ASSERT_OK(runner.Run(nullptr).status);
+  // 3 readers each holding one batch plus 3 channels of 2 batches plus 3 writers: 12 batches.
+  EXPECT_LE(max_in_flight, 12u * 100u);
+  EXPECT_GT(max_in_flight, 0u);
+}
+
+TEST_F(JobRunnerTest, TransformSelectsRenamesAndCasts) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(1000)}};
+  JobRunner runner(Job(2, "transform:\n  columns: {order_id: id, total: \"amount::decimal(10,2)\"}\n"),
+                   registry_);
+  JobSummary summary = runner.Run(nullptr);
+  ASSERT_OK(summary.status);
+  ASSERT_EQ(sink_->opened_streams.size(), 1u);
+  EXPECT_EQ(sink_->opened_streams[0].schema->ToString(),
+            "order_id int64 not null, total decimal(10,2), primary key (order_id)");
+  std::vector<Row> rows = Committed("orders");
+  ASSERT_EQ(rows.size(), 1000u);
+  EXPECT_EQ(rows[5], (Row{"5", "5.50"}));
+}
+
+TEST_F(JobRunnerTest, FailedCastIsADataErrorNamingTheColumn) {
+  std::vector<Row> rows = MakeRows(10);
+  rows[4][1] = "not a number";
+  source_->streams = {{"orders", OrdersSchema(), rows}};
+  JobRunner runner(Job(1, "transform:\n  columns: {id: id, amount: \"amount::decimal(10,2)\"}\n"),
+                   registry_);
+  JobSummary summary = runner.Run(nullptr);
+  EXPECT_EQ(summary.status.code(), StatusCode::kDataError);
+  EXPECT_EQ(summary.status.message(),
+            "stream 'orders' column 'amount': cannot cast to decimal(10,2): 'not a number' is not "
+            "a decimal number");
+}
+
+TEST_F(JobRunnerTest, TransformOfUnknownColumnIsAConfigError) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(1)}};
+  JobRunner runner(Job(1, "transform:\n  columns: [id, price]\n"), registry_);
+  JobSummary summary = runner.Run(nullptr);
+  EXPECT_EQ(summary.status.code(), StatusCode::kInvalidConfig);
+  EXPECT_EQ(summary.status.message(),
+            "test.yaml:7:17: transform: no column 'price' in stream 'orders' (columns: id, "
+            "amount, note)");
+}
+
+TEST_F(JobRunnerTest, UnknownConnectorTypeListsTheKnownOnes) {
+  Result<config::JobConfig> job = config::LoadJobText(
+      "name: t\nsource: {type: memroy}\nsink: {type: memory}\n", "t.yaml", {});
+  ASSERT_OK(job);
+  JobRunner runner(*job, registry_);
+  JobSummary summary = runner.Run(nullptr);
+  EXPECT_EQ(summary.status.message(), "t.yaml:2:16: unknown source type 'memroy' (available: memory)");
+}
+
+}  // namespace
+}  // namespace sluice::runtime

@@ -1,0 +1,79 @@
+#include "transforms/projection.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/gtest_util.h"
+#include "testing/memory_connector.h"
+
+namespace sluice::transforms {
+namespace {
+
+class CountingHandler final : public connectors::BadRecordHandler {
+ public:
+  Status Handle(const connectors::BadRecord& record) override {
+    records.push_back(record);
+    return Status::OK();
+  }
+  std::vector<connectors::BadRecord> records;
+};
+
+config::TransformConfig Columns(const std::string& yaml) {
+  Result<config::JobConfig> job = config::LoadJobText(
+      "name: t\nsource: {type: x}\nsink: {type: y}\ntransform:\n  columns: " + yaml + "\n",
+      "t.yaml", {});
+  EXPECT_TRUE(job.ok()) << job.status().ToString();
+  return *job->transform;
+}
+
+TEST(ProjectionTest, SkipsRowsThatFailToCastWhenThePolicySkips) {
+  auto input = std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false},
+                                                           {"v", DataType::String(), true}},
+                                        std::vector<int>{0});
+  ASSERT_OK_AND_ASSIGN(Projection projection,
+                       Projection::Make(Columns("{v: \"v::int32\", key: id}"), input, "s"));
+  EXPECT_EQ(projection.output_schema()->ToString(), "v int32, key int64 not null, primary key (key)");
+  Batch in(input, 8);
+  testing::AppendRow({"1", "10"}, &in);
+  testing::AppendRow({"2", "x"}, &in);
+  testing::AppendRow({"3", std::nullopt}, &in);
+  testing::AppendRow({"4", "99999999999"}, &in);
+  Batch out(projection.output_schema(), 8);
+  CountingHandler handler;
+  ASSERT_OK(projection.Apply(in, &out, &handler));
+  ASSERT_EQ(out.num_rows(), 2u);
+  EXPECT_EQ(testing::RowFromBatch(out, 0), (testing::Row{"10", "1"}));
+  EXPECT_EQ(testing::RowFromBatch(out, 1), (testing::Row{std::nullopt, "3"}));
+  ASSERT_EQ(handler.records.size(), 2u);
+  EXPECT_EQ(handler.records[0].reason.message(),
+            "stream 's' column 'v': cannot cast to int32: 'x' is not an integer");
+  EXPECT_EQ(handler.records[1].reason.message(),
+            "stream 's' column 'v': cannot cast to int32: '99999999999' is out of range for int32");
+}
+
+TEST(ProjectionTest, DroppingAKeyColumnDropsThePrimaryKey) {
+  auto input = std::make_shared<Schema>(std::vector<Field>{{"a", DataType::Int64(), false},
+                                                           {"b", DataType::Int64(), false}},
+                                        std::vector<int>{0, 1});
+  ASSERT_OK_AND_ASSIGN(Projection projection, Projection::Make(Columns("[a]"), input, "s"));
+  EXPECT_TRUE(projection.output_schema()->primary_key().empty());
+}
+
+TEST(ProjectionTest, CastsEveryTypeToStringAndBack) {
+  auto input = std::make_shared<Schema>(std::vector<Field>{
+      {"d", DataType::Date(), true}, {"t", DataType::TimestampTz(), true},
+      {"n", DataType::Decimal(20, 4), true}, {"f", DataType::Float64(), true}});
+  ASSERT_OK_AND_ASSIGN(Projection to_text,
+                       Projection::Make(Columns("{d: \"d::string\", t: \"t::string\", n: "
+                                                "\"n::string\", f: \"f::string\"}"),
+                                        input, "s"));
+  Batch in(input, 2);
+  testing::Row row{"2024-02-29", "2024-02-29 10:00:00.5+00:00", "-12.3400", "0.1"};
+  testing::AppendRow(row, &in);
+  Batch out(to_text.output_schema(), 2);
+  CountingHandler handler;
+  ASSERT_OK(to_text.Apply(in, &out, &handler));
+  EXPECT_EQ(testing::RowFromBatch(out, 0), row);
+}
+
+}  // namespace
+}  // namespace sluice::transforms
