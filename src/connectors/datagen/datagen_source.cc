@@ -1,0 +1,290 @@
+#include "connectors/datagen/datagen_source.h"
+
+#include <cstring>
+#include <mutex>
+
+#include <fmt/core.h>
+
+#include "connectors/split_queue.h"
+#include "core/decimal.h"
+#include "core/temporal.h"
+
+namespace sluice::connectors::datagen {
+
+namespace {
+
+// SplitMix64: a fast, well-mixed hash of a 64-bit counter.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+constexpr const char* kWords[] = {
+    "alpha",  "bravo", "charlie", "delta", "echo",    "foxtrot", "golf",     "hotel",
+    "india",  "juliet", "kilo",   "lima",  "mike",    "november", "oscar",   "papa",
+    "Zürich", "São Paulo", "東京", "Kraków", "naïve café", "emoji 😀", "Ελλάδα", "Québec"};
+constexpr size_t kWordCount = sizeof(kWords) / sizeof(kWords[0]);
+
+std::vector<Field> DefaultColumns() {
+  return {
+      {"id", DataType::Int64(), false},
+      {"customer", DataType::String(), true},
+      {"amount", DataType::Decimal(12, 2), true},
+      {"quantity", DataType::Int32(), true},
+      {"price", DataType::Float64(), true},
+      {"paid", DataType::Bool(), true},
+      {"ordered_on", DataType::Date(), true},
+      {"created_at", DataType::Timestamp(), true},
+      {"note", DataType::String(), true},
+  };
+}
+
+struct Range {
+  uint64_t lo;  // first row number (0-based)
+  uint64_t hi;  // one past the last
+};
+
+Split MakeSplit(const std::string& stream, Range range) {
+  Split split;
+  split.id = fmt::format("{}#{}-{}", stream, range.lo, range.hi);
+  split.payload = fmt::format(R"({{"lo":{},"hi":{}}})", range.lo, range.hi);
+  split.estimated_rows = range.hi - range.lo;
+  return split;
+}
+
+bool ParseRange(const std::string& payload, Range* range) {
+  unsigned long long lo = 0;
+  unsigned long long hi = 0;
+  if (std::sscanf(payload.c_str(), R"({"lo":%llu,"hi":%llu})", &lo, &hi) != 2) return false;
+  *range = Range{lo, hi};
+  return true;
+}
+
+class DatagenReader final : public SplitReader {
+ public:
+  DatagenReader(const DatagenOptions& options, const JobContext* context, std::string stream,
+                Range range)
+      : options_(options), context_(context), stream_(std::move(stream)), start_(range.lo),
+        next_(range.lo), hi_(range.hi) {}
+
+  Result<bool> ReadBatch(Batch* batch) override {
+    uint64_t row;
+    uint64_t end;
+    {
+      // Claim this batch's rows up front so that a concurrent cut never takes them.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (next_ >= hi_) return false;
+      row = next_;
+      end = std::min<uint64_t>(hi_, row + batch->capacity());
+      next_ = end;
+    }
+    std::string text;
+    for (; row < end; ++row) {
+      for (size_t c = 0; c < batch->num_columns(); ++c) {
+        Generate(row, c, &batch->column(c), &text);
+      }
+      batch->FinishRow();
+    }
+    return true;
+  }
+
+  std::string Position() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fmt::format(R"({{"row":{}}})", next_);
+  }
+
+  std::optional<Split> SplitRemainder() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (hi_ - next_ < 2 * 4096) return std::nullopt;
+    uint64_t middle = next_ + (hi_ - next_) / 2;
+    Split cut = MakeSplit(stream_, Range{middle, hi_});
+    hi_ = middle;
+    return cut;
+  }
+
+  double Progress() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (hi_ <= start_) return 1;
+    return static_cast<double>(next_ - start_) / static_cast<double>(hi_ - start_);
+  }
+
+ private:
+  void Generate(uint64_t row, size_t column_index, Column* column, std::string* text) const {
+    const Field& field = options_.columns[column_index];
+    uint64_t h = Mix(options_.seed * 1000003 + row * 131 + column_index);
+    if (field.name == "id" && field.type.is_integer()) {
+      switch (field.type.id) {
+        case TypeId::kInt32: column->Append<int32_t>(static_cast<int32_t>(row + 1)); return;
+        case TypeId::kUInt64: column->Append<uint64_t>(row + 1); return;
+        default: column->Append<int64_t>(static_cast<int64_t>(row + 1)); return;
+      }
+    }
+    if (field.nullable &&
+        static_cast<double>(h % 1000000) < options_.null_fraction * 1000000.0) {
+      column->AppendNull();
+      return;
+    }
+    uint64_t v = Mix(h);
+    switch (field.type.id) {
+      case TypeId::kNull: column->AppendNull(); return;
+      case TypeId::kBool: column->Append<uint8_t>(v & 1); return;
+      case TypeId::kInt8: column->Append<int8_t>(static_cast<int8_t>(v)); return;
+      case TypeId::kInt16: column->Append<int16_t>(static_cast<int16_t>(v)); return;
+      case TypeId::kInt32: column->Append<int32_t>(static_cast<int32_t>(v % 1000)); return;
+      case TypeId::kInt64: column->Append<int64_t>(static_cast<int64_t>(v >> 1)); return;
+      case TypeId::kUInt8: column->Append<uint8_t>(static_cast<uint8_t>(v)); return;
+      case TypeId::kUInt16: column->Append<uint16_t>(static_cast<uint16_t>(v)); return;
+      case TypeId::kUInt32: column->Append<uint32_t>(static_cast<uint32_t>(v)); return;
+      case TypeId::kUInt64: column->Append<uint64_t>(v); return;
+      case TypeId::kFloat32:
+        column->Append<float>(static_cast<float>(v % 1000000) / 100.0f);
+        return;
+      case TypeId::kFloat64:
+        column->Append<double>(static_cast<double>(v % 100000000) / 1000.0);
+        return;
+      case TypeId::kDecimal: {
+        int digits = field.type.precision == 0 ? 12 : std::min<int>(field.type.precision, 18);
+        int128 unscaled = static_cast<int128>(v % static_cast<uint64_t>(Pow10Int128(digits)));
+        if (field.type.is_fast_decimal()) {
+          column->Append<int128>(unscaled);
+        } else {
+          text->clear();
+          AppendDecimal128(unscaled, field.type.precision == 0 ? 2 : field.type.scale, text);
+          column->AppendView(*text);
+        }
+        return;
+      }
+      case TypeId::kString: {
+        text->clear();
+        text->append(kWords[v % kWordCount]);
+        text->push_back(' ');
+        text->append(std::to_string((v >> 8) % 100000));
+        column->AppendView(*text);
+        return;
+      }
+      case TypeId::kJson: {
+        text->clear();
+        *text = fmt::format(R"({{"k":{},"w":"{}"}})", v % 1000, kWords[v % 16]);
+        column->AppendView(*text);
+        return;
+      }
+      case TypeId::kBytes: {
+        char bytes[16];
+        uint64_t w = Mix(v);
+        std::memcpy(bytes, &v, 8);
+        std::memcpy(bytes + 8, &w, 8);
+        column->AppendView(std::string_view(bytes, 1 + v % 16));
+        return;
+      }
+      case TypeId::kDate:
+        // 2015-01-01 plus up to ten years.
+        column->Append<int32_t>(static_cast<int32_t>(16436 + v % 3650));
+        return;
+      case TypeId::kTime:
+        column->Append<int64_t>(static_cast<int64_t>(v % kMicrosPerDay));
+        return;
+      case TypeId::kTimestamp:
+      case TypeId::kTimestampTz:
+        column->Append<int64_t>(static_cast<int64_t>(1420070400LL * kMicrosPerSecond +
+                                                     static_cast<int64_t>(v % (3650ULL * 86400ULL)) *
+                                                         kMicrosPerSecond +
+                                                     static_cast<int64_t>((v >> 40) % 1000000)));
+        return;
+    }
+  }
+
+  const DatagenOptions& options_;
+  const JobContext* context_;
+  std::string stream_;
+  mutable std::mutex mutex_;
+  uint64_t start_;  // guarded by mutex_
+  uint64_t next_;   // guarded by mutex_
+  uint64_t hi_;     // guarded by mutex_
+};
+
+}  // namespace
+
+const std::vector<config::OptionSpec>& DatagenSourceOptions() {
+  static const std::vector<config::OptionSpec> kTable = {
+      {"rows", config::OptionType::kInt, "", "Rows to generate.", true},
+      {"seed", config::OptionType::kInt, "42", "Seed: the same seed gives the same rows."},
+      {"columns", config::OptionType::kMap, "",
+       "Column name -> type (e.g. { id: int64, name: string }). Default: id, customer, amount, "
+       "quantity, price, paid, ordered_on, created_at, note."},
+      {"null_fraction", config::OptionType::kDouble, "0.05",
+       "Share of NULLs in every column but `id`."},
+      {"split_rows", config::OptionType::kInt, "100000", "Rows per split."},
+      {"stream", config::OptionType::kString, "generated", "Stream (table) name."},
+  };
+  return kTable;
+}
+
+Result<DatagenOptions> DatagenOptions::FromOptions(const config::Options& options) {
+  DatagenOptions out;
+  int64_t rows = options.GetInt("rows");
+  if (rows < 0) return options.ErrorAt("rows", "'rows' must not be negative");
+  out.rows = static_cast<uint64_t>(rows);
+  out.seed = static_cast<uint64_t>(options.GetInt("seed"));
+  out.null_fraction = options.GetDouble("null_fraction");
+  if (out.null_fraction < 0 || out.null_fraction > 1) {
+    return options.ErrorAt("null_fraction", "'null_fraction' must be between 0 and 1");
+  }
+  int64_t split_rows = options.GetInt("split_rows");
+  if (split_rows < 1) return options.ErrorAt("split_rows", "'split_rows' must be positive");
+  out.split_rows = static_cast<uint64_t>(split_rows);
+  out.stream = options.GetString("stream");
+  if (const config::Node* columns = options.GetNode("columns")) {
+    for (const config::Node::Entry& entry : columns->entries()) {
+      if (!entry.value.is_scalar()) return entry.value.Error("a column type must be a string");
+      Result<DataType> type = ParseDataType(entry.value.scalar());
+      if (!type.ok()) return entry.value.Error(type.status().message());
+      out.columns.push_back(Field{entry.key, *type, entry.key != "id"});
+    }
+  } else {
+    out.columns = DefaultColumns();
+  }
+  return out;
+}
+
+DatagenSource::DatagenSource(DatagenOptions options) : options_(std::move(options)) {}
+
+Status DatagenSource::Open(const JobContext& context) {
+  context_ = &context;
+  std::vector<int> primary_key;
+  for (size_t i = 0; i < options_.columns.size(); ++i) {
+    if (options_.columns[i].name == "id" && options_.columns[i].type.is_integer()) {
+      primary_key.push_back(static_cast<int>(i));
+    }
+  }
+  streams_.push_back(StreamInfo{
+      options_.stream, std::make_shared<Schema>(options_.columns, primary_key), options_.rows});
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SplitEnumerator>> DatagenSource::CreateEnumerator() {
+  std::vector<Split> splits;
+  for (uint64_t lo = 0; lo < options_.rows; lo += options_.split_rows) {
+    splits.push_back(MakeSplit(options_.stream, Range{lo, std::min(options_.rows, lo + options_.split_rows)}));
+  }
+  return std::unique_ptr<SplitEnumerator>(new SplitQueue(std::move(splits)));
+}
+
+Result<std::unique_ptr<SplitReader>> DatagenSource::CreateReader(const Split& split,
+                                                                 const std::string& position) {
+  Range range{};
+  if (!ParseRange(split.payload, &range)) {
+    return Internal(fmt::format("bad datagen split payload '{}'", split.payload));
+  }
+  if (!position.empty()) {
+    unsigned long long row = 0;
+    if (std::sscanf(position.c_str(), R"({"row":%llu})", &row) != 1) {
+      return Internal(fmt::format("bad datagen position '{}'", position));
+    }
+    range.lo = row;
+  }
+  return std::unique_ptr<SplitReader>(new DatagenReader(options_, context_, options_.stream, range));
+}
+
+}  // namespace sluice::connectors::datagen
