@@ -1,19 +1,30 @@
 # Helpers shared by every CMakeLists.txt under src/, tests/ and bench/.
 
-# sluice_add_test(NAME SOURCES... LIBS... [LABELS...]) builds a GoogleTest binary and registers
-# every test in it with CTest. Labels (unit, integration, e2e, slow) let `ctest -L unit` pick a
-# fast set.
+# sluice_add_test(NAME SOURCES... LIBS... [LABELS...] [SERVERS]) builds a GoogleTest binary and
+# registers every test in it with CTest. Labels (unit, integration, e2e, slow) let `ctest -L unit`
+# pick a fast set. SERVERS makes the tests require the `servers` fixture (real MariaDB and
+# PostgreSQL started by scripts/test-servers.sh) and labels them integration.
+set(SLUICE_TEST_SERVERS_ENV ${PROJECT_BINARY_DIR}/test-servers/env)
 function(sluice_add_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERVERS" "" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT SLUICE_BUILD_TESTS)
     return()
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} sluice_testing GTest::gtest_main GTest::gmock)
   if(NOT ARG_LABELS)
-    set(ARG_LABELS unit)
+    if(ARG_SERVERS)
+      set(ARG_LABELS integration)
+    else()
+      set(ARG_LABELS unit)
+    endif()
   endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+  set(properties LABELS "${ARG_LABELS}")
+  if(ARG_SERVERS)
+    list(APPEND properties FIXTURES_REQUIRED servers
+         ENVIRONMENT "SLUICE_TEST_SERVERS_ENV=${SLUICE_TEST_SERVERS_ENV}")
+  endif()
+  gtest_discover_tests(${name} PROPERTIES ${properties} DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # sluice_add_connector(NAME SOURCES... LIBS...) builds a connector library and records its

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,9 @@ struct JobContext {
   const std::atomic<bool>* cancelled = nullptr;
   /// Never null while a job runs.
   BadRecordHandler* bad_records = nullptr;
+  /// Takes a split cut from a running reader's remainder (see SplitReader::SplitRemainder) and
+  /// queues it for the next idle reader. Thread-safe. Set by the runtime before readers start.
+  std::function<void(Split)> offer_split;
 };
 
 /// Hands out splits on demand to whichever reader is free, so that a slow split never leaves
@@ -105,9 +109,13 @@ class SplitReader {
   /// Resume token for the position after the last row returned ("" = start of the split).
   /// Reopening the split with it continues with the next row.
   virtual std::string Position() const { return {}; }
-  /// Cuts the unread remainder of this split into a new split that another reader can take,
-  /// shrinking this reader's own range. Returns nullopt when the remainder is too small or the
-  /// source cannot cut. Thread-safe: called from another thread while ReadBatch runs.
+  /// Asks this reader to give up the unread remainder of its split so that an idle reader can
+  /// take it. Thread-safe and quick (called from another thread while ReadBatch runs; must not
+  /// do I/O). A reader that can cut in memory shrinks its own range and returns the new split.
+  /// A reader that needs its connection to find a balanced cut point (a key from the real
+  /// distribution) records the request, returns nullopt, and at its next batch boundary hands
+  /// the cut to JobContext::offer_split. Returns nullopt without a pending request when the
+  /// remainder is too small to be worth cutting.
   virtual std::optional<Split> SplitRemainder() { return std::nullopt; }
   /// Fraction of the split read so far in [0, 1], or a negative value when unknown. Feeds the
   /// percent and ETA of the progress line. Thread-safe.

@@ -162,7 +162,7 @@ class JobRunner::Pipeline {
     if (snapshot.splits_total == 0) return -1;
     double done = static_cast<double>(snapshot.splits_done);
     std::lock_guard<std::mutex> lock(active_mutex_);
-    for (const ActiveReader* active : active_) {
+    for (const std::shared_ptr<ActiveReader>& active : active_) {
       double progress = active->reader->Progress();
       if (progress < 0) return -1;
       done += progress;
@@ -171,9 +171,10 @@ class JobRunner::Pipeline {
   }
 
  private:
+  // A reader at work, shared so that a cut request from another thread keeps it alive.
   struct ActiveReader {
-    SplitReader* reader;
-    const Split* split;
+    std::shared_ptr<SplitReader> reader;
+    Split split;
     std::atomic<uint64_t> rows{0};
   };
 
@@ -203,7 +204,7 @@ class JobRunner::Pipeline {
 
   void CancelActiveReaders() {
     std::lock_guard<std::mutex> lock(active_mutex_);
-    for (ActiveReader* active : active_) active->reader->Cancel();
+    for (const std::shared_ptr<ActiveReader>& active : active_) active->reader->Cancel();
   }
 
   void ReaderDone() {
@@ -221,12 +222,17 @@ class JobRunner::Pipeline {
         break;
       }
       std::optional<Split> split = std::move(*next);
-      if (!split && !source_->bounded()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!split && source_->bounded()) {
+        // The plan is used up: help the biggest running split instead of going idle. Cuts that
+        // a reader makes later through offer_split arrive in the enumerator.
+        bool any_running = false;
+        split = RequestRemainderOfRunningSplit(&any_running);
+        if (!split && !any_running) break;
+      }
+      if (!split) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
         continue;
       }
-      if (!split) split = TakeRemainderOfRunningSplit();
-      if (!split) break;
       Status status = ReadSplit(*split, channel);
       if (!status.ok()) {
         if (status.code() != StatusCode::kCancelled || !cancelled_->load()) Fail(status);
@@ -236,36 +242,35 @@ class JobRunner::Pipeline {
     ReaderDone();
   }
 
-  // Called by an idle reader once the enumerator is empty: cuts the biggest running split.
-  // Waits while readers are still busy but none can be cut yet, because one might become
-  // cuttable; returns nullopt when no reader is left running.
-  std::optional<Split> TakeRemainderOfRunningSplit() {
-    while (!cancelled_->load()) {
-      {
-        std::lock_guard<std::mutex> lock(active_mutex_);
-        if (active_.empty()) return std::nullopt;
-        std::vector<ActiveReader*> candidates(active_.begin(), active_.end());
-        auto remaining = [](const ActiveReader* a) {
-          double progress = a->reader->Progress();
-          double estimate = static_cast<double>(a->split->estimated_rows.value_or(0));
-          if (progress >= 0 && estimate > 0) return (1 - progress) * estimate;
-          return estimate - static_cast<double>(a->rows.load());
-        };
-        std::sort(candidates.begin(), candidates.end(),
-                  [&](const ActiveReader* a, const ActiveReader* b) {
-                    return remaining(a) > remaining(b);
-                  });
-        for (ActiveReader* candidate : candidates) {
-          std::optional<Split> cut = candidate->reader->SplitRemainder();
-          if (cut) {
-            metrics_->OnSplitCut();
-            log::Debug(kComponent, "Cut split '{}' from running split '{}'", cut->id,
-                       candidate->split->id);
-            return cut;
-          }
-        }
+  // Asks the running reader with the most work left to give up its remainder. Returns the cut
+  // when the reader could make it at once; otherwise the reader offers it later, or never when
+  // the remainder is too small. *any_running says whether some reader is still busy (or a cut is
+  // on its way), i.e. whether waiting can still pay off.
+  std::optional<Split> RequestRemainderOfRunningSplit(bool* any_running) {
+    std::vector<std::shared_ptr<ActiveReader>> candidates;
+    {
+      std::lock_guard<std::mutex> lock(active_mutex_);
+      candidates = active_;
+    }
+    *any_running = !candidates.empty();
+    auto remaining = [](const ActiveReader& a) {
+      double progress = a.reader->Progress();
+      double estimate = static_cast<double>(a.split.estimated_rows.value_or(0));
+      if (progress >= 0 && estimate > 0) return (1 - progress) * estimate;
+      return estimate - static_cast<double>(a.rows.load());
+    };
+    std::sort(candidates.begin(), candidates.end(),
+              [&](const std::shared_ptr<ActiveReader>& a, const std::shared_ptr<ActiveReader>& b) {
+                return remaining(*a) > remaining(*b);
+              });
+    for (const std::shared_ptr<ActiveReader>& candidate : candidates) {
+      std::optional<Split> cut = candidate->reader->SplitRemainder();
+      if (cut) {
+        metrics_->OnSplitCut();
+        log::Debug(kComponent, "Cut split '{}' from running split '{}'", cut->id,
+                   candidate->split.id);
+        return cut;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return std::nullopt;
   }
@@ -277,15 +282,16 @@ class JobRunner::Pipeline {
     };
     Result<std::unique_ptr<SplitReader>> opened = source_->CreateReader(split, "");
     if (!opened.ok()) return opened.status().WithContext(context());
-    std::unique_ptr<SplitReader> reader = std::move(*opened);
+    auto active = std::make_shared<ActiveReader>();
+    active->reader = std::move(*opened);
+    active->split = split;
+    SplitReader* reader = active->reader.get();
     const StreamInfo& stream = source_->streams()[static_cast<size_t>(split.stream)];
     const std::optional<transforms::Projection>& projection =
         projections_[static_cast<size_t>(split.stream)];
-
-    ActiveReader active{reader.get(), &split};
     {
       std::lock_guard<std::mutex> lock(active_mutex_);
-      active_.push_back(&active);
+      active_.push_back(active);
     }
     Status status;
     BatchPool& input_pool = PoolFor(stream.schema);
@@ -305,7 +311,7 @@ class JobRunner::Pipeline {
         input_pool.Put(std::move(batch));
         continue;
       }
-      active.rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
+      active->rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
       metrics_->OnBatchRead(batch->num_rows(), batch->ByteSize());
       if (projection) {
         std::unique_ptr<Batch> projected = PoolFor(projection->output_schema()).Get(split.stream);
@@ -325,11 +331,11 @@ class JobRunner::Pipeline {
     }
     {
       std::lock_guard<std::mutex> lock(active_mutex_);
-      active_.erase(std::find(active_.begin(), active_.end(), &active));
+      active_.erase(std::find(active_.begin(), active_.end(), active));
     }
     if (status.ok() && !cancelled_->load()) {
       double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      metrics_->OnSplitDone(SplitTiming{split.id, active.rows.load(), seconds});
+      metrics_->OnSplitDone(SplitTiming{split.id, active->rows.load(), seconds});
     }
     return status;
   }
@@ -386,7 +392,7 @@ class JobRunner::Pipeline {
   Status failure_;  // guarded by failure_mutex_
 
   mutable std::mutex active_mutex_;
-  std::vector<ActiveReader*> active_;  // guarded by active_mutex_
+  std::vector<std::shared_ptr<ActiveReader>> active_;  // guarded by active_mutex_
 
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
@@ -469,6 +475,12 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
       return enumerator.status().WithContext(fmt::format("source {}", job_.source.type));
     }
     metrics_.OnSplitsPlanned((*enumerator)->pending());
+    connectors::SplitEnumerator* splits = enumerator->get();
+    context.offer_split = [this, splits](Split cut) {
+      metrics_.OnSplitCut();
+      log::Debug(kComponent, "Reader offered split '{}' cut from its remainder", cut.id);
+      splits->Add(std::move(cut));
+    };
     int readers = job_.parallelism;
     int writers = job_.parallelism;
     if (setup.sink->max_writers() > 0) writers = std::min(writers, setup.sink->max_writers());

@@ -1,0 +1,125 @@
+#include "testing/test_servers.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/core.h>
+
+namespace sluice::testing {
+
+namespace {
+
+std::string ShellQuote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += "'";
+  return out;
+}
+
+std::string MysqlCommand(const TestServers& servers, const std::string& database) {
+  return fmt::format("MYSQL_PWD={} mariadb --no-defaults --protocol=TCP -h {} -P {} -u {} -N -B "
+                     "--default-character-set=utf8mb4 {}",
+                     ShellQuote(servers.mysql.password), servers.mysql.host, servers.mysql.port,
+                     servers.mysql.user, database.empty() ? "" : ShellQuote(database));
+}
+
+std::string PsqlCommand(const TestServers& servers, const std::string& database) {
+  return fmt::format(
+      "PGPASSWORD={} PGCLIENTENCODING=UTF8 {}/psql -X -q -v ON_ERROR_STOP=1 -A -t -F '\t' -h {} "
+      "-p {} -U {} -d {}",
+      ShellQuote(servers.postgres.password), servers.postgres_bin, servers.postgres.host,
+      servers.postgres.port, servers.postgres.user,
+      ShellQuote(database.empty() ? "postgres" : database));
+}
+
+}  // namespace
+
+Result<TestServers> TestServers::FromEnvironment() {
+  const char* path = std::getenv("SLUICE_TEST_SERVERS_ENV");
+  if (path == nullptr || *path == '\0') {
+    return Unavailable(
+        "SLUICE_TEST_SERVERS_ENV is not set: run the tests through ctest (which starts the "
+        "servers) or `scripts/test-servers.sh start /tmp/servers.env` and export "
+        "SLUICE_TEST_SERVERS_ENV=/tmp/servers.env");
+  }
+  std::ifstream in(path);
+  if (!in) return Unavailable(fmt::format("cannot read test server env file '{}'", path));
+  std::map<std::string, std::string> values;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t equals = line.find('=');
+    if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
+  }
+  TestServers servers;
+  servers.env_file = path;
+  servers.mysql = {values["SLUICE_TEST_MYSQL_HOST"], std::atoi(values["SLUICE_TEST_MYSQL_PORT"].c_str()),
+                   values["SLUICE_TEST_MYSQL_USER"], values["SLUICE_TEST_MYSQL_PASSWORD"]};
+  servers.postgres = {values["SLUICE_TEST_PG_HOST"], std::atoi(values["SLUICE_TEST_PG_PORT"].c_str()),
+                      values["SLUICE_TEST_PG_USER"], values["SLUICE_TEST_PG_PASSWORD"]};
+  servers.mysql_socket = values["SLUICE_TEST_MYSQL_SOCKET"];
+  servers.mysql_datadir = values["SLUICE_TEST_MYSQL_DATADIR"];
+  servers.postgres_datadir = values["SLUICE_TEST_PG_DATADIR"];
+  servers.postgres_bin = values["SLUICE_TEST_PG_BIN"];
+  if (servers.mysql.port == 0 || servers.postgres.port == 0) {
+    return Unavailable(fmt::format("test server env file '{}' is incomplete", path));
+  }
+  return servers;
+}
+
+Result<std::string> RunShell(const std::string& command) {
+  std::string full = command + " 2>&1";
+  FILE* pipe = popen(full.c_str(), "r");
+  if (pipe == nullptr) return Internal("popen failed");
+  std::string output;
+  char buffer[65536];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+  int status = pclose(pipe);
+  if (status != 0) {
+    return Internal(fmt::format("command failed (status {}): {}\n{}", WEXITSTATUS(status),
+                                command.substr(0, 300), output.substr(0, 4000)));
+  }
+  return output;
+}
+
+Result<std::string> MysqlExec(const TestServers& servers, const std::string& database,
+                              const std::string& sql) {
+  return RunShell(MysqlCommand(servers, database) + " -e " + ShellQuote(sql));
+}
+
+Status MysqlLoadFile(const TestServers& servers, const std::string& database,
+                     const std::string& path) {
+  return RunShell(MysqlCommand(servers, database) + " < " + ShellQuote(path)).status();
+}
+
+Result<std::string> PsqlExec(const TestServers& servers, const std::string& database,
+                             const std::string& sql) {
+  return RunShell(PsqlCommand(servers, database) + " -c " + ShellQuote(sql));
+}
+
+Status PsqlLoadFile(const TestServers& servers, const std::string& database,
+                    const std::string& path) {
+  return RunShell(PsqlCommand(servers, database) + " -f " + ShellQuote(path)).status();
+}
+
+std::string DatasetsDir() {
+  if (const char* env = std::getenv("SLUICE_DATASETS"); env != nullptr && *env != '\0') {
+    return std::filesystem::is_directory(env) ? std::string(env) : std::string();
+  }
+  std::filesystem::path candidate =
+      std::filesystem::path(SLUICE_SOURCE_DIR).parent_path() / "shared" / "datasets";
+  return std::filesystem::is_directory(candidate) ? candidate.string() : std::string();
+}
+
+}  // namespace sluice::testing
