@@ -49,6 +49,9 @@ struct KeyColumns {
   std::function<std::string(const std::string& name)> quote_identifier;
   /// Renders a key value (canonical text) of `field` as an SQL literal.
   std::function<std::string(const Field& field, const std::string& canonical)> literal;
+  /// Compare composite keys with row constructors "(a, b) > (1, 2)" (PostgreSQL, SQLite)
+  /// instead of the expanded "a > 1 OR (a = 1 AND b > 2)" (what MySQL optimises best).
+  bool row_constructors = false;
 };
 
 /// "`a` > 1 OR (`a` = 1 AND `b` >= 'x')"-style condition, parenthesised; "" when unbounded.
@@ -68,7 +71,8 @@ class KeysetCursor {
  public:
   virtual ~KeysetCursor() = default;
   /// Starts streaming `SELECT <columns> FROM <table> WHERE <condition> ORDER BY <key> LIMIT
-  /// <limit>` (condition may be empty; the connector adds its own `where:` filter).
+  /// <limit>`. The condition may be empty; the connector adds its own `where:` filter; ORDER BY
+  /// is omitted for a table without key columns and LIMIT when `limit` is 0.
   virtual Status OpenPage(const std::string& condition, uint64_t limit) = 0;
   /// Appends rows of the open page to `batch` until it is full, its bytes exceed `max_bytes`,
   /// or the page ends. Sets `*last_key` to the key of the last row appended and `*rows` to
@@ -159,16 +163,19 @@ class KeysetReader final : public SplitReader {
   const JobContext* context_;
   Options options_;
 
+  // Owned by the reading thread.
   KeyRange range_;
   bool page_open_ = false;
-  bool page_exhausted_ = false;
   bool range_done_ = false;
   bool started_ = false;
-  uint64_t page_rows_left_ = 0;
+  uint64_t page_rows_returned_ = 0;
+  int cuts_ = 0;
 
   mutable std::mutex mutex_;
-  std::optional<Key> after_;         // guarded by mutex_: the resume position
-  uint64_t rows_read_ = 0;           // guarded by mutex_
+  std::optional<Key> after_;             // guarded by mutex_: the resume position
+  uint64_t rows_read_ = 0;               // guarded by mutex_
+  std::optional<uint64_t> estimated_;    // guarded by mutex_: rows this split should hold
+  bool finished_ = false;                // guarded by mutex_
   std::atomic<bool> cut_requested_{false};
 };
 
