@@ -1,0 +1,276 @@
+#include "connectors/file/file_sink.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "connectors/file/tests/file_test_util.h"
+#include "testing/random_rows.h"
+#include "io/file_system.h"
+#include "io/tests/io_test_util.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::connectors::file {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using testing::Row;
+
+SchemaPtr TwoColumns() {
+  return std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64()}, {"name", DataType::String()}});
+}
+
+std::unique_ptr<Batch> Numbered(const SchemaPtr& schema, int from, int count, int stream = 0) {
+  std::vector<Row> rows;
+  for (int i = from; i < from + count; ++i)
+    rows.push_back({std::to_string(i), "n" + std::to_string(i)});
+  std::unique_ptr<Batch> batch = testing::MakeBatch(schema, rows);
+  batch->set_stream(stream);
+  return batch;
+}
+
+std::vector<std::string> Listing(const std::string& directory) {
+  Result<std::vector<std::string>> names = io::ListDirectory(directory);
+  if (!names.ok())
+    return {names.status().ToString()};
+  std::sort(names->begin(), names->end());
+  return *names;
+}
+
+std::string ReadText(const std::string& path) {
+  Result<std::unique_ptr<io::InputStream>> in = io::OpenInputFile(path);
+  if (!in.ok())
+    return in.status().ToString();
+  std::string out;
+  char buffer[4096];
+  for (;;) {
+    Result<size_t> got = (*in)->Read(buffer, sizeof(buffer));
+    if (!got.ok())
+      return got.status().ToString();
+    if (*got == 0)
+      return out;
+    out.append(buffer, *got);
+  }
+}
+
+std::vector<StreamInfo> OneStream(const SchemaPtr& schema, std::string name = "orders") {
+  return {StreamInfo{std::move(name), schema, std::nullopt}};
+}
+
+TEST(FileSinkTest, SingleWriterWritesExactlyPathVisibleOnlyAfterCommit) {
+  testing::TempDir temp;
+  std::string path = temp.Join("out/nested/orders.csv.gz");
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}'}}", path)));
+  TestContext test;
+  SchemaPtr schema = TwoColumns();
+  ASSERT_OK(sink->Open(test.context, OneStream(schema)));
+  ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(*Numbered(schema, 1, 3)));
+  ASSERT_OK(writer->Write(*Numbered(schema, 4, 2)));
+  EXPECT_THAT(Listing(temp.Join("out/nested")), ElementsAre("orders.csv.gz.inprogress"));
+  ASSERT_OK(writer->Prepare());
+  EXPECT_THAT(Listing(temp.Join("out/nested")), ElementsAre("orders.csv.gz.inprogress"));
+  EXPECT_FALSE(io::PathExists(path));
+  ASSERT_OK(writer->Commit());
+  ASSERT_OK(sink->Finish());
+  EXPECT_THAT(Listing(temp.Join("out/nested")), ElementsAre("orders.csv.gz"));
+  EXPECT_EQ(ReadText(path), "id,name\n1,n1\n2,n2\n3,n3\n4,n4\n5,n5\n");
+  EXPECT_EQ(sink->guarantee(), DeliveryGuarantee::kAtLeastOnce);
+}
+
+TEST(FileSinkTest, EmptyInputStillWritesTheSingleFile) {
+  testing::TempDir temp;
+  for (const char* name : {"empty.csv", "empty.jsonl"}) {
+    ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}'}}", temp.Join(name))));
+    TestContext test;
+    ASSERT_OK(WriteAll(sink.get(), &test, OneStream(TwoColumns()), {{}}));
+  }
+  EXPECT_EQ(ReadText(temp.Join("empty.csv")), "id,name\n");
+  EXPECT_EQ(ReadText(temp.Join("empty.jsonl")), "");
+}
+
+TEST(FileSinkTest, RollingByRowsNamesPartsPerSlot) {
+  testing::TempDir temp;
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}', roll_rows: 10}}",
+                                                       temp.Join("o/orders.csv.zst"))));
+  TestContext test(2);
+  SchemaPtr schema = TwoColumns();
+  ASSERT_OK(sink->Open(test.context, OneStream(schema)));
+  ASSERT_OK_AND_ASSIGN(auto first, sink->CreateWriter(0));
+  ASSERT_OK_AND_ASSIGN(auto second, sink->CreateWriter(1));
+  ASSERT_OK(first->Write(*Numbered(schema, 0, 25)));
+  ASSERT_OK(first->Write(*Numbered(schema, 25, 10)));
+  ASSERT_OK(second->Write(*Numbered(schema, 100, 3)));
+  // Rolled parts wait, unseen, for the commit.
+  EXPECT_THAT(
+      Listing(temp.Join("o")),
+      ElementsAre("orders-000-00000.csv.zst.inprogress", "orders-000-00001.csv.zst.inprogress",
+                  "orders-000-00002.csv.zst.inprogress", "orders-000-00003.csv.zst.inprogress",
+                  "orders-001-00000.csv.zst.inprogress"));
+  ASSERT_OK(first->Prepare());
+  ASSERT_OK(second->Prepare());
+  ASSERT_OK(first->Commit());
+  ASSERT_OK(second->Commit());
+  EXPECT_THAT(Listing(temp.Join("o")),
+              ElementsAre("orders-000-00000.csv.zst", "orders-000-00001.csv.zst",
+                          "orders-000-00002.csv.zst", "orders-000-00003.csv.zst",
+                          "orders-001-00000.csv.zst"));
+  EXPECT_EQ(ReadText(temp.Join("o/orders-000-00003.csv.zst")),
+            "id,name\n30,n30\n31,n31\n32,n32\n"
+            "33,n33\n34,n34\n");
+  EXPECT_EQ(ReadText(temp.Join("o/orders-001-00000.csv.zst")),
+            "id,name\n100,n100\n101,n101\n102,n102\n");
+}
+
+TEST(FileSinkTest, RollingByBytesKeepsEveryRowInOrder) {
+  testing::TempDir temp;
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}', roll_bytes: 100}}",
+                                                       temp.Join("events.jsonl"))));
+  TestContext test;
+  SchemaPtr schema = TwoColumns();
+  auto batch = Numbered(schema, 0, 40);
+  ASSERT_OK(WriteAll(sink.get(), &test, OneStream(schema), {{batch.get()}}));
+  std::vector<std::string> names = Listing(temp.path());
+  ASSERT_GT(names.size(), 5u);
+  std::string all;
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(names[i], fmt::format("events-000-{:05}.jsonl", i));
+    std::string text = ReadText(temp.Join(names[i]));
+    if (i + 1 < names.size()) {
+      EXPECT_GE(text.size(), 100u);
+      EXPECT_LT(text.size(), 100u + 40u);  // ends on the row that crossed the limit
+    }
+    all += text;
+  }
+  std::string expected;
+  for (int i = 0; i < 40; ++i)
+    expected += fmt::format("{{\"id\":{},\"name\":\"n{}\"}}\n", i, i);
+  EXPECT_EQ(all, expected);
+}
+
+TEST(FileSinkTest, AbortDeletesInProgressFiles) {
+  testing::TempDir temp;
+  ASSERT_OK_AND_ASSIGN(auto sink,
+                       MakeSink(fmt::format("{{path: '{}', roll_rows: 2}}", temp.Join("a.csv"))));
+  TestContext test;
+  SchemaPtr schema = TwoColumns();
+  ASSERT_OK(sink->Open(test.context, OneStream(schema)));
+  ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(*Numbered(schema, 0, 5)));
+  EXPECT_EQ(Listing(temp.path()).size(), 3u);
+  writer->Abort();
+  sink->Abort();
+  EXPECT_THAT(Listing(temp.path()), IsEmpty());
+}
+
+TEST(FileSinkTest, UnwritableDirectoryFailsAtOpen) {
+  testing::TempDir temp;
+  std::string directory = io::UnwritableDirectory(temp);
+  if (directory.empty())
+    GTEST_SKIP() << "no unwritable directory available";
+  TestContext test;
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}/out.csv'}}", directory)));
+  Status status = sink->Open(test.context, OneStream(TwoColumns()));
+  EXPECT_EQ(status.code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(status.message(),
+              ::testing::StartsWith(fmt::format("Directory '{}' is not writable: ", directory)));
+
+  ASSERT_OK_AND_ASSIGN(auto nested, MakeSink(fmt::format("{{path: '{}/sub/out.csv'}}", directory)));
+  Status create = nested->Open(test.context, OneStream(TwoColumns()));
+  EXPECT_EQ(create.code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(create.message(),
+              ::testing::StartsWith(fmt::format("Cannot create directory '{}/sub': ", directory)));
+
+  CheckReport report;
+  Status check = sink->Check(test.context, OneStream(TwoColumns()), &report);
+  if (::geteuid() != 0) {
+    EXPECT_EQ(check.ToString(),
+              fmt::format("permission denied: Directory '{}' is not writable", directory));
+  }
+}
+
+TEST(FileSinkTest, ModesTreatEarlierOutputs) {
+  testing::TempDir temp;
+  for (const char* name :
+       {"orders.csv", "orders-000-00000.csv", "orders-001-00017.csv",
+        "orders-000-00000.csv.inprogress", "orders-1-2.csv", "orders.txt", "other-000-00000.csv"}) {
+    testing::WriteFileOrDie(temp.Join(name), "old");
+  }
+  TestContext test;
+  ASSERT_OK_AND_ASSIGN(auto strict, MakeSink(fmt::format("{{path: '{}', mode: error_if_exists}}",
+                                                         temp.Join("orders.csv"))));
+  CheckReport report;
+  EXPECT_EQ(strict->Check(test.context, OneStream(TwoColumns()), &report).ToString(),
+            fmt::format("config error: 3 earlier output files of stream 'orders' exist in '{}' "
+                        "(mode: error_if_exists)",
+                        temp.path()));
+  EXPECT_EQ(strict->Open(test.context, OneStream(TwoColumns())).ToString(),
+            fmt::format("config error: output '{}' already exists (mode: error_if_exists)",
+                        temp.Join("orders-000-00000.csv")));
+
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}'}}", temp.Join("orders.csv"))));
+  report.notes.clear();
+  ASSERT_OK(sink->Check(test.context, OneStream(TwoColumns()), &report));
+  EXPECT_THAT(
+      report.notes,
+      ElementsAre(
+          fmt::format("stream 'orders' would be written to '{}' as csv", temp.Join("orders.csv")),
+          fmt::format("directory '{}' is writable", temp.path()),
+          fmt::format("3 earlier output files in '{}' will be replaced", temp.path())));
+  ASSERT_OK(sink->Open(test.context, OneStream(TwoColumns())));
+  EXPECT_THAT(Listing(temp.path()),
+              ElementsAre("orders-1-2.csv", "orders.txt", "other-000-00000.csv"));
+}
+
+TEST(FileSinkTest, SeveralStreamsNeedAStreamPlaceholder) {
+  testing::TempDir temp;
+  SchemaPtr schema = TwoColumns();
+  std::vector<StreamInfo> streams = {StreamInfo{"a", schema, std::nullopt},
+                                     StreamInfo{"b", schema, std::nullopt}};
+  TestContext test;
+  ASSERT_OK_AND_ASSIGN(auto flat, MakeSink(fmt::format("{{path: '{}'}}", temp.Join("x.csv"))));
+  EXPECT_EQ(flat->Open(test.context, streams).ToString(),
+            "config error: the source has 2 streams: 'path' must contain {stream} to give each "
+            "its own file (e.g. out/{stream}.csv)");
+
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}', format: jsonl}}",
+                                                       temp.Join("{stream}/data"))));
+  auto a = Numbered(schema, 1, 1, 0);
+  auto b = Numbered(schema, 2, 1, 1);
+  ASSERT_OK(WriteAll(sink.get(), &test, streams, {{a.get(), b.get()}}));
+  EXPECT_EQ(ReadText(temp.Join("a/data")), "{\"id\":1,\"name\":\"n1\"}\n");
+  EXPECT_EQ(ReadText(temp.Join("b/data")), "{\"id\":2,\"name\":\"n2\"}\n");
+}
+
+TEST(FileSinkTest, CommittingTwiceNeverReplacesTheFirstFile) {
+  testing::TempDir temp;
+  ASSERT_OK_AND_ASSIGN(auto sink,
+                       MakeSink(fmt::format("{{path: '{}', header: false}}", temp.Join("o.csv"))));
+  TestContext test;
+  SchemaPtr schema = TwoColumns();
+  ASSERT_OK(sink->Open(test.context, OneStream(schema)));
+  ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(*Numbered(schema, 1, 1)));
+  ASSERT_OK(writer->Prepare());
+  ASSERT_OK(writer->Commit());
+  ASSERT_OK(writer->Write(*Numbered(schema, 2, 1)));
+  ASSERT_OK(writer->Prepare());
+  ASSERT_OK(writer->Commit());
+  EXPECT_THAT(Listing(temp.path()), ElementsAre("o-000-00001.csv", "o.csv"));
+  EXPECT_EQ(ReadText(temp.Join("o.csv")), "1,n1\n");
+  EXPECT_EQ(ReadText(temp.Join("o-000-00001.csv")), "2,n2\n");
+}
+
+TEST(FileSinkTest, UnknownFormatIsAConfigError) {
+  TestContext test;
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink("{path: out/data.dat}"));
+  EXPECT_EQ(sink->Open(test.context, OneStream(TwoColumns())).ToString(),
+            "config error: cannot tell the format of 'out/data.dat' from its extension; set "
+            "format: csv or jsonl");
+}
+
+}  // namespace
+}  // namespace sluice::connectors::file
