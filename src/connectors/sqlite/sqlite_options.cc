@@ -1,0 +1,146 @@
+#include "connectors/sqlite/sqlite_options.h"
+
+#include <fmt/core.h>
+
+namespace sluice::connectors::sqlite {
+
+namespace {
+
+// An error at `key` of the block when we know the block, else a plain config error.
+Status ErrorAt(const config::Options* at, std::string_view key, std::string message) {
+  if (at != nullptr) {
+    return at->ErrorAt(key, message);
+  }
+  return InvalidConfig(std::move(message));
+}
+
+std::string_view Where(const config::Options* at, std::string_view fallback) {
+  return at != nullptr && !at->where().empty() ? at->where() : fallback;
+}
+
+}  // namespace
+
+Status SqliteSourceOptions::Validate(const config::Options* at) const {
+  std::string_view where = Where(at, "source (type sqlite)");
+  if (path.empty()) {
+    return ErrorAt(at, "path", fmt::format("'path' in {} is empty", where));
+  }
+  if (table.empty() == tables.empty()) {
+    // Neither or both: point at the block, since no single key is wrong.
+    return ErrorAt(at, "",
+                   fmt::format("{} needs exactly one of 'table' (one table) or 'tables' (a list "
+                               "of names or globs)",
+                               where));
+  }
+  for (const std::string& name : tables) {
+    if (name.empty()) {
+      return ErrorAt(at, "tables", fmt::format("'tables' in {} has an empty name", where));
+    }
+  }
+  if (split_rows < 1) {
+    return ErrorAt(at, "split_rows",
+                   fmt::format("'split_rows' in {} must be at least 1, got {}", where, split_rows));
+  }
+  return Status::OK();
+}
+
+Result<SqliteSourceOptions> SqliteSourceOptions::FromConfig(const config::Options& options) {
+  SqliteSourceOptions out;
+  out.path = options.GetString("path");
+  if (options.Has("table")) {
+    out.table = options.GetString("table");
+  }
+  if (options.Has("tables")) {
+    out.tables = options.GetStringList("tables");
+    if (out.tables.empty()) {
+      return options.ErrorAt(
+          "tables", fmt::format("'tables' in {} must list at least one table", options.where()));
+    }
+  }
+  out.columns = options.GetStringList("columns");
+  out.where = options.GetString("where");
+  if (options.Has("split_rows")) {
+    out.split_rows = options.GetInt("split_rows");
+  }
+  SLUICE_RETURN_IF_ERROR(out.Validate(&options));
+  return out;
+}
+
+Status SqliteSinkOptions::Validate(const config::Options* at) const {
+  std::string_view where = Where(at, "sink (type sqlite)");
+  if (path.empty()) {
+    return ErrorAt(at, "path", fmt::format("'path' in {} is empty", where));
+  }
+  if (commit_rows < 1) {
+    return ErrorAt(
+        at, "commit_rows",
+        fmt::format("'commit_rows' in {} must be at least 1, got {}", where, commit_rows));
+  }
+  if (rows_per_insert < 1 || rows_per_insert > 1000) {
+    return ErrorAt(
+        at, "rows_per_insert",
+        fmt::format("'rows_per_insert' in {} must be 1..1000, got {}", where, rows_per_insert));
+  }
+  static constexpr std::string_view kJournalModes[] = {"wal", "delete", "truncate", "memory",
+                                                       "off"};
+  static constexpr std::string_view kSynchronous[] = {"off", "normal", "full"};
+  bool known = false;
+  for (std::string_view mode : kJournalModes) {
+    known = known || mode == journal_mode;
+  }
+  if (!known) {
+    return ErrorAt(at, "journal_mode",
+                   fmt::format("'journal_mode' in {} must be one of: wal, delete, truncate, "
+                               "memory, off, got '{}'",
+                               where, journal_mode));
+  }
+  known = false;
+  for (std::string_view mode : kSynchronous) {
+    known = known || mode == synchronous;
+  }
+  if (!known) {
+    return ErrorAt(at, "synchronous",
+                   fmt::format("'synchronous' in {} must be one of: off, normal, full, got '{}'",
+                               where, synchronous));
+  }
+  return Status::OK();
+}
+
+Result<SqliteSinkOptions> SqliteSinkOptions::FromConfig(const config::Options& options) {
+  SqliteSinkOptions out;
+  out.path = options.GetString("path");
+  out.table = options.GetString("table");
+  out.mode = options.GetString("mode") == "overwrite" ? WriteMode::kOverwrite : WriteMode::kAppend;
+  if (options.Has("create")) {
+    out.create = options.GetBool("create");
+  }
+  if (options.Has("commit_rows")) {
+    out.commit_rows = options.GetInt("commit_rows");
+  }
+  if (options.Has("journal_mode")) {
+    out.journal_mode = options.GetString("journal_mode");
+  }
+  if (options.Has("synchronous")) {
+    out.synchronous = options.GetString("synchronous");
+  }
+  if (options.Has("rows_per_insert")) {
+    out.rows_per_insert = options.GetInt("rows_per_insert");
+  }
+  SLUICE_RETURN_IF_ERROR(out.Validate(&options));
+  return out;
+}
+
+std::string SqliteSinkOptions::TableFor(const std::string& stream_name) const {
+  if (table.empty()) {
+    return stream_name;
+  }
+  std::string out = table;
+  static constexpr std::string_view kPlaceholder = "{stream}";
+  for (size_t at = out.find(kPlaceholder); at != std::string::npos;
+       at = out.find(kPlaceholder, at + stream_name.size())) {
+    out.replace(at, kPlaceholder.size(), stream_name);
+  }
+  return out;
+}
+
+}  // namespace sluice::connectors::sqlite

@@ -1,0 +1,845 @@
+#include "connectors/sqlite/sqlite_sink.h"
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+
+#include "connectors/sqlite/sqlite_catalog.h"
+#include "connectors/sqlite/sqlite_types.h"
+#include "core/arena.h"
+#include "core/decimal.h"
+#include "core/logging.h"
+#include "core/temporal.h"
+#include "core/value_text.h"
+
+namespace sluice::connectors::sqlite {
+
+namespace {
+
+constexpr std::string_view kStagingPrefix = "_sluice_staging_";
+// Bound in place of empty strings and blobs: a null pointer would bind NULL instead.
+constexpr char kEmpty[] = "";
+
+bool IsDataErrorCode(int code) {
+  switch (code & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string JoinFieldNames(const Schema& schema) {
+  std::string out;
+  for (const Field& field : schema.fields()) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += field.name;
+  }
+  return out;
+}
+
+Status FilesystemError(std::string_view message, const std::error_code& error) {
+  std::string text = fmt::format("{}: {}", message, error.message());
+  int value = error.value();
+  if (value == EACCES || value == EPERM || value == EROFS) {
+    return PermissionDenied(text);
+  }
+  if (value == ENOENT || value == ENOTDIR) {
+    return NotFound(text);
+  }
+  return IoError(text);
+}
+
+}  // namespace
+
+struct SqliteSink::Target {
+  std::string stream;
+  /// The table as named in the database (its stored name when it already existed).
+  std::string table;
+  /// Where rows go: `table`, or the staging table in overwrite mode.
+  std::string insert_table;
+  /// Stream columns, in stream order: the INSERT column list.
+  std::vector<std::string> columns;
+  /// Affinity of the target column each stream column lands in (decides how floats bind).
+  std::vector<Affinity> affinities;
+  /// Primary key columns of the stream, for bad-record locations.
+  std::vector<int> key;
+  /// The stream column that lands in the table's rowid (an INTEGER PRIMARY KEY declared NOT
+  /// NULL), or -1. SQLite would replace a NULL there with a new rowid instead of refusing it.
+  int rowid_key = -1;
+};
+
+struct SqliteSink::Swap {
+  std::string staging;
+  std::string table;
+  /// CREATE INDEX / CREATE TRIGGER statements of the replaced table, re-run after the swap.
+  std::vector<std::string> dependents;
+};
+
+namespace {
+
+using Target = SqliteSink::Target;
+
+// The prepared INSERT statements of one stream.
+struct Inserts {
+  Statement single;
+  Statement multi;
+  size_t multi_rows = 0;
+  uint64_t rows_received = 0;
+};
+
+// The one writer of a SqliteSink. Binds values straight from the batch: strings, bytes and wide
+// decimals as SQLITE_STATIC views into the batch (which outlives each step); formatted values
+// (dates, timestamps, fast decimals, uint64) via the scratch arena, reset after every statement.
+// Whatever is not committed when the writer is destroyed is rolled back with its connection.
+class SqliteSinkWriter final : public SinkWriter {
+ public:
+  SqliteSinkWriter(std::shared_ptr<const std::vector<Target>> targets,
+                   const SqliteSinkOptions& options, const JobContext& context, Connection db)
+      : targets_(std::move(targets)),
+        options_(options),
+        context_(context),
+        db_(std::move(db)),
+        inserts_(targets_->size()),
+        variable_limit_(sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1)) {}
+
+  Status Write(const Batch& batch) override {
+    if (batch.empty()) {
+      return Status::OK();
+    }
+    if (batch.stream() < 0 || static_cast<size_t>(batch.stream()) >= targets_->size()) {
+      return Internal(fmt::format("sink sqlite: batch for unknown stream {}", batch.stream()));
+    }
+    const Target& target = (*targets_)[static_cast<size_t>(batch.stream())];
+    if (batch.num_columns() != target.columns.size()) {
+      return Internal(fmt::format("sink sqlite '{}': batch has {} columns, the stream {}",
+                                  target.table, batch.num_columns(), target.columns.size()));
+    }
+    SLUICE_ASSIGN_OR_RETURN(Inserts * inserts, InsertsFor(batch.stream(), target));
+    if (!in_transaction_) {
+      SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", Context(target, "cannot begin")));
+      in_transaction_ = true;
+    }
+    size_t rows = batch.num_rows();
+    size_t row = 0;
+    if (inserts->multi_rows > 1) {
+      for (; rows - row >= inserts->multi_rows; row += inserts->multi_rows) {
+        SLUICE_RETURN_IF_ERROR(
+            Insert(inserts->multi.get(), batch, target, *inserts, row, inserts->multi_rows));
+      }
+    }
+    for (; row < rows; ++row) {
+      SLUICE_RETURN_IF_ERROR(Insert(inserts->single.get(), batch, target, *inserts, row, 1));
+    }
+    inserts->rows_received += rows;
+    rows_in_transaction_ += static_cast<int64_t>(rows);
+    if (rows_in_transaction_ >= options_.commit_rows) {
+      SLUICE_RETURN_IF_ERROR(CommitTransaction(target.table));
+    }
+    return Status::OK();
+  }
+
+  Status Prepare() override { return Status::OK(); }  // every row is already in the transaction
+
+  Status Commit() override { return CommitTransaction(""); }
+
+  void Abort() override {
+    if (in_transaction_ || sqlite3_get_autocommit(db_.get()) == 0) {
+      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    in_transaction_ = false;
+    rows_in_transaction_ = 0;
+  }
+
+ private:
+  std::string Context(const Target& target, std::string_view what) const {
+    return fmt::format("sink sqlite '{}': {}", target.table, what);
+  }
+
+  Status CommitTransaction(std::string_view table) {
+    if (!in_transaction_) {
+      return Status::OK();
+    }
+    Status committed = db_.Execute(
+        "COMMIT", table.empty() ? std::string("sink sqlite: cannot commit")
+                                : fmt::format("sink sqlite '{}': cannot commit", table));
+    if (!committed.ok()) {
+      return committed;
+    }
+    in_transaction_ = false;
+    rows_in_transaction_ = 0;
+    return Status::OK();
+  }
+
+  Result<Inserts*> InsertsFor(int stream, const Target& target) {
+    auto& slot = inserts_[static_cast<size_t>(stream)];
+    if (slot) {
+      return slot.get();
+    }
+    auto inserts = std::make_unique<Inserts>();
+    std::string head = fmt::format("INSERT INTO {} (", QuoteIdentifier(target.insert_table));
+    std::string tuple = "(";
+    for (size_t i = 0; i < target.columns.size(); ++i) {
+      if (i > 0) {
+        head += ", ";
+        tuple += ", ";
+      }
+      head += QuoteIdentifier(target.columns[i]);
+      tuple += '?';
+    }
+    head += ") VALUES ";
+    tuple += ')';
+    std::string what = Context(target, "cannot prepare INSERT");
+    SLUICE_ASSIGN_OR_RETURN(inserts->single, db_.Prepare(head + tuple, what, true));
+    size_t columns = std::max<size_t>(target.columns.size(), 1);
+    inserts->multi_rows = std::min<size_t>(static_cast<size_t>(options_.rows_per_insert),
+                                           static_cast<size_t>(variable_limit_) / columns);
+    if (inserts->multi_rows > 1) {
+      std::string sql = head;
+      sql.reserve(head.size() + inserts->multi_rows * (tuple.size() + 1));
+      for (size_t r = 0; r < inserts->multi_rows; ++r) {
+        if (r > 0) {
+          sql += ',';
+        }
+        sql += tuple;
+      }
+      SLUICE_ASSIGN_OR_RETURN(inserts->multi, db_.Prepare(sql, what, true));
+    }
+    slot = std::move(inserts);
+    return slot.get();
+  }
+
+  // Inserts rows [first, first + count) through `stmt`, whose VALUES list has `count` tuples.
+  // When the statement fails on a value (a constraint, a type mismatch), the rows are retried
+  // one by one so that only the offending ones go to the bad-record policy.
+  Status Insert(sqlite3_stmt* stmt, const Batch& batch, const Target& target,
+                const Inserts& inserts, size_t first, size_t count) {
+    if (target.rowid_key >= 0 &&
+        HasNull(batch.column(static_cast<size_t>(target.rowid_key)), first, count)) {
+      if (count > 1) {
+        return InsertOneByOne(batch, target, inserts, first, count);
+      }
+      return Handle(DataError(fmt::format("cannot insert into table '{}': NOT NULL constraint "
+                                          "failed: {}.{}",
+                                          target.table, target.table,
+                                          target.columns[static_cast<size_t>(target.rowid_key)])),
+                    batch, target, inserts, first);
+    }
+    int rc = BindRows(stmt, batch, target, first, count);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(stmt);
+    }
+    sqlite3_reset(stmt);
+    scratch_.Reset();
+    if (rc == SQLITE_DONE) {
+      return Status::OK();
+    }
+    if (!IsDataErrorCode(rc)) {
+      return db_.Error(rc, Context(target, "cannot insert"));
+    }
+    if (count > 1) {
+      return InsertOneByOne(batch, target, inserts, first, count);
+    }
+    return Handle(db_.Error(rc, fmt::format("cannot insert into table '{}'", target.table)), batch,
+                  target, inserts, first);
+  }
+
+  Status InsertOneByOne(const Batch& batch, const Target& target, const Inserts& inserts,
+                        size_t first, size_t count) {
+    for (size_t row = first; row < first + count; ++row) {
+      SLUICE_RETURN_IF_ERROR(Insert(inserts.single.get(), batch, target, inserts, row, 1));
+    }
+    return Status::OK();
+  }
+
+  // Hands a row that SQLite refused to the bad-record policy.
+  Status Handle(const Status& reason, const Batch& batch, const Target& target,
+                const Inserts& inserts, size_t row) {
+    BadRecord record;
+    record.stream = target.stream;
+    record.location = RowLocation(batch, target, inserts, row);
+    // The reason carries the location first: it is what the job fails with.
+    record.reason = reason.WithContext(record.location);
+    return context_.bad_records->Handle(record);
+  }
+
+  static bool HasNull(const Column& column, size_t first, size_t count) {
+    for (size_t row = first; row < first + count; ++row) {
+      if (column.IsNull(row)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // "orders id=42", or "orders row 17" (rows this writer received for the stream) without a key.
+  std::string RowLocation(const Batch& batch, const Target& target, const Inserts& inserts,
+                          size_t row) const {
+    std::string out = target.table;
+    if (target.key.empty()) {
+      fmt::format_to(std::back_inserter(out), " row {}", inserts.rows_received + row + 1);
+      return out;
+    }
+    for (int column : target.key) {
+      const Column& values = batch.column(static_cast<size_t>(column));
+      fmt::format_to(std::back_inserter(out), " {}=", target.columns[static_cast<size_t>(column)]);
+      if (values.IsNull(row)) {
+        out += "NULL";
+      } else {
+        AppendValueText(values, row, &out);
+      }
+    }
+    return out;
+  }
+
+  // Copies formatted text into the scratch arena, which lives until the statement has run.
+  std::string_view Keep(std::string_view text) {
+    if (text.empty()) {
+      return std::string_view(kEmpty);
+    }
+    return scratch_.Copy(text);
+  }
+
+  template <typename Bits>
+  int BindBitsBlob(sqlite3_stmt* stmt, int param, Bits bits) {
+    char* out = scratch_.Allocate(sizeof(Bits));
+    for (size_t i = 0; i < sizeof(Bits); ++i) {
+      out[i] = static_cast<char>(bits >> (8 * (sizeof(Bits) - 1 - i)));
+    }
+    return sqlite3_bind_blob(stmt, param, out, static_cast<int>(sizeof(Bits)), SQLITE_STATIC);
+  }
+
+  int BindText(sqlite3_stmt* stmt, int param, std::string_view text) {
+    const char* data = text.data() != nullptr ? text.data() : kEmpty;
+    return sqlite3_bind_text(stmt, param, data, static_cast<int>(text.size()), SQLITE_STATIC);
+  }
+
+  int BindDouble(sqlite3_stmt* stmt, int param, double value, Affinity affinity) {
+    if (affinity == Affinity::kText) {
+      text_.clear();
+      AppendDouble(value, &text_);
+      return BindText(stmt, param, Keep(text_));
+    }
+    if (NeedsFloatBitsBlob(value)) {
+      return BindBitsBlob(stmt, param, std::bit_cast<uint64_t>(value));
+    }
+    // SQLite stores a NaN double as NULL.
+    if (std::isnan(value)) {
+      return sqlite3_bind_text(stmt, param, "NaN", 3, SQLITE_STATIC);
+    }
+    return sqlite3_bind_double(stmt, param, value);
+  }
+
+  int BindFloat(sqlite3_stmt* stmt, int param, float value, Affinity affinity) {
+    if (affinity == Affinity::kText) {
+      text_.clear();
+      AppendFloat(value, &text_);
+      return BindText(stmt, param, Keep(text_));
+    }
+    if (NeedsFloatBitsBlob(value)) {
+      return BindBitsBlob(stmt, param, std::bit_cast<uint32_t>(value));
+    }
+    if (std::isnan(value)) {
+      return sqlite3_bind_text(stmt, param, "NaN", 3, SQLITE_STATIC);
+    }
+    return sqlite3_bind_double(stmt, param, static_cast<double>(value));
+  }
+
+  // Binds `count` rows from `first`: row k's column c goes to parameter k * columns + c + 1.
+  // The type switch runs once per column and chunk, not per value.
+  int BindRows(sqlite3_stmt* stmt, const Batch& batch, const Target& target, size_t first,
+               size_t count) {
+    const int columns = static_cast<int>(batch.num_columns());
+    int result = SQLITE_OK;
+    for (int c = 0; c < columns; ++c) {
+      const Column& column = batch.column(static_cast<size_t>(c));
+      Affinity affinity = target.affinities[static_cast<size_t>(c)];
+      auto for_rows = [&](auto&& bind) {
+        int param = c + 1;
+        for (size_t row = first; row < first + count; ++row, param += columns) {
+          int rc = column.IsNull(row) ? sqlite3_bind_null(stmt, param) : bind(row, param);
+          if (rc != SQLITE_OK) {
+            result = rc;
+          }
+        }
+      };
+      auto bind_text_of = [&](auto&& append) {
+        for_rows([&](size_t row, int param) {
+          text_.clear();
+          append(row, &text_);
+          return BindText(stmt, param, Keep(text_));
+        });
+      };
+      switch (column.type().id) {
+        case TypeId::kNull:
+          for_rows([&](size_t, int param) { return sqlite3_bind_null(stmt, param); });
+          break;
+        case TypeId::kBool:
+        case TypeId::kUInt8:
+          for_rows([&](size_t row, int param) {
+            return sqlite3_bind_int64(stmt, param, column.Get<uint8_t>(row));
+          });
+          break;
+        case TypeId::kInt8:
+          for_rows([&](size_t row, int param) {
+            return sqlite3_bind_int64(stmt, param, column.Get<int8_t>(row));
+          });
+          break;
+        case TypeId::kInt16:
+          for_rows([&](size_t row, int param) {
+            return sqlite3_bind_int64(stmt, param, column.Get<int16_t>(row));
+          });
+          break;
+        case TypeId::kUInt16:
+          for_rows([&](size_t row, int param) {
+            return sqlite3_bind_int64(stmt, param, column.Get<uint16_t>(row));
+          });
+          break;
+        case TypeId::kInt32:
+          for_rows([&](size_t row, int param) {
+            return sqlite3_bind_int64(stmt, param, column.Get<int32_t>(row));
+          });
+          break;
+        case TypeId::kUInt32:
+          for_rows([&](size_t row, int param) {
+            return sqlite3_bind_int64(stmt, param, column.Get<uint32_t>(row));
+          });
+          break;
+        case TypeId::kInt64:
+          for_rows([&](size_t row, int param) {
+            return sqlite3_bind_int64(stmt, param, column.Get<int64_t>(row));
+          });
+          break;
+        case TypeId::kUInt64:
+          for_rows([&](size_t row, int param) {
+            char buffer[24];
+            auto [end, ec] =
+                std::to_chars(buffer, buffer + sizeof(buffer), column.Get<uint64_t>(row));
+            return BindText(stmt, param, Keep({buffer, static_cast<size_t>(end - buffer)}));
+          });
+          break;
+        case TypeId::kFloat32:
+          for_rows([&](size_t row, int param) {
+            return BindFloat(stmt, param, column.Get<float>(row), affinity);
+          });
+          break;
+        case TypeId::kFloat64:
+          for_rows([&](size_t row, int param) {
+            return BindDouble(stmt, param, column.Get<double>(row), affinity);
+          });
+          break;
+        case TypeId::kDecimal:
+          if (column.type().is_fast_decimal()) {
+            int scale = column.type().scale;
+            bind_text_of([&](size_t row, std::string* out) {
+              AppendDecimalText(column.Get<int128>(row), scale, out);
+            });
+          } else {
+            for_rows(
+                [&](size_t row, int param) { return BindText(stmt, param, column.GetView(row)); });
+          }
+          break;
+        case TypeId::kString:
+        case TypeId::kJson:
+          for_rows(
+              [&](size_t row, int param) { return BindText(stmt, param, column.GetView(row)); });
+          break;
+        case TypeId::kBytes:
+          for_rows([&](size_t row, int param) {
+            std::string_view bytes = column.GetView(row);
+            const char* data = bytes.data() != nullptr ? bytes.data() : kEmpty;
+            return sqlite3_bind_blob(stmt, param, data, static_cast<int>(bytes.size()),
+                                     SQLITE_STATIC);
+          });
+          break;
+        case TypeId::kDate:
+          bind_text_of(
+              [&](size_t row, std::string* out) { AppendDateText(column.Get<int32_t>(row), out); });
+          break;
+        case TypeId::kTime:
+          bind_text_of(
+              [&](size_t row, std::string* out) { AppendTime(column.Get<int64_t>(row), out); });
+          break;
+        case TypeId::kTimestamp:
+        case TypeId::kTimestampTz: {
+          bool with_zone = column.type().id == TypeId::kTimestampTz;
+          bind_text_of([&](size_t row, std::string* out) {
+            AppendTimestampText(column.Get<int64_t>(row), with_zone, out);
+          });
+          break;
+        }
+      }
+    }
+    return result;
+  }
+
+  std::shared_ptr<const std::vector<Target>> targets_;
+  SqliteSinkOptions options_;
+  JobContext context_;
+  Connection db_;
+  std::vector<std::unique_ptr<Inserts>> inserts_;  // per stream, prepared at its first batch
+  int variable_limit_;
+  bool in_transaction_ = false;
+  int64_t rows_in_transaction_ = 0;
+  Arena scratch_;
+  std::string text_;
+};
+
+// Applies the journal mode and synchronous options to a read-write connection. journal_mode
+// WAL is a property of the file; the others are per connection, so every connection sets them.
+Status ConfigureConnection(Connection& db, const SqliteSinkOptions& options,
+                           std::string_view what) {
+  SLUICE_RETURN_IF_ERROR(
+      db.Execute(fmt::format("PRAGMA journal_mode={}", options.journal_mode), what));
+  SLUICE_RETURN_IF_ERROR(
+      db.Execute(fmt::format("PRAGMA synchronous={}", options.synchronous), what));
+  // A larger page cache (64 MiB) keeps index pages of big loads in memory.
+  return db.Execute("PRAGMA cache_size=-65536", what);
+}
+
+}  // namespace
+
+SqliteSink::SqliteSink(SqliteSinkOptions options, config::Options config)
+    : options_(std::move(options)), config_(std::move(config)) {}
+
+SqliteSink::~SqliteSink() = default;
+
+Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const StreamInfo& stream,
+                                                     bool dry_run, CheckReport* report) {
+  const Schema& schema = *stream.schema;
+  Target target;
+  target.stream = stream.name;
+  target.table = options_.TableFor(stream.name);
+  std::string context = fmt::format("sink sqlite '{}'", target.table);
+  for (const Field& field : schema.fields()) {
+    target.columns.push_back(field.name);
+  }
+  target.key = schema.primary_key();
+  bool overwrite = options_.mode == WriteMode::kOverwrite;
+  auto note = [&](std::string line) {
+    if (report != nullptr) {
+      report->Note(std::move(line));
+    }
+  };
+
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> existing, FindTable(db, target.table, false));
+  if (existing) {
+    target.table = *existing;
+    SLUICE_ASSIGN_OR_RETURN(TableInfo info, DescribeTable(db, target.table));
+    std::vector<std::string> missing;
+    for (size_t i = 0; i < schema.num_fields(); ++i) {
+      const Field& field = schema.field(i);
+      int index = info.FindColumn(field.name);
+      if (index < 0) {
+        missing.push_back(fmt::format("'{}'", field.name));
+        continue;
+      }
+      const ColumnInfo& column = info.columns[static_cast<size_t>(index)];
+      if (column.generated) {
+        return config_.ErrorAt(
+            "table", fmt::format("column '{}' of table '{}' in SQLite database '{}' is generated "
+                                 "and cannot be written",
+                                 column.name, info.name, options_.path));
+      }
+      target.affinities.push_back(AffinityOf(column.declared_type));
+      std::string warning = CompatibilityWarning(field.type, column.declared_type);
+      if (!warning.empty()) {
+        note(fmt::format("sqlite table '{}' column '{}': {}", info.name, column.name, warning));
+        if (!dry_run) {
+          log::Warn(fmt::format("sink:sqlite:{}", info.name), "column '{}': {}", column.name,
+                    warning);
+        }
+      }
+    }
+    std::vector<int> table_key;
+    for (size_t c = 0; c < info.columns.size(); ++c) {
+      if (info.columns[c].primary_key_position > 0) {
+        table_key.push_back(static_cast<int>(c));
+      }
+    }
+    if (info.has_rowid() && table_key.size() == 1) {
+      const ColumnInfo& key = info.columns[static_cast<size_t>(table_key[0])];
+      if (key.not_null && EqualsIgnoreCase(key.declared_type, "INTEGER")) {
+        for (size_t i = 0; i < schema.num_fields(); ++i) {
+          if (EqualsIgnoreCase(schema.field(i).name, key.name)) {
+            target.rowid_key = static_cast<int>(i);
+          }
+        }
+      }
+    }
+    if (!missing.empty()) {
+      std::string names;
+      for (const std::string& name : missing) {
+        names += (names.empty() ? "" : ", ") + name;
+      }
+      return config_.ErrorAt(
+          "table",
+          fmt::format("table '{}' in SQLite database '{}' has no column {} (table columns: {}; "
+                      "stream '{}' columns: {})",
+                      info.name, options_.path, names, info.ColumnList(), stream.name,
+                      JoinFieldNames(schema)));
+    }
+    if (!overwrite) {
+      target.insert_table = target.table;
+      note(fmt::format("sqlite table '{}' exists; rows would be appended", target.table));
+      return target;
+    }
+    std::string staging = std::string(kStagingPrefix) + target.table;
+    target.insert_table = staging;
+    note(fmt::format(
+        "sqlite table '{}' exists; it would be replaced at the end of the job (loaded into '{}')",
+        target.table, staging));
+    if (dry_run) {
+      return target;
+    }
+    bool first_use = std::none_of(swaps_.begin(), swaps_.end(),
+                                  [&](const Swap& swap) { return swap.staging == staging; });
+    if (!first_use) {
+      return target;
+    }
+    // The staging table copies the old table's definition (types, constraints, options).
+    std::optional<std::string> create = RenameCreateTableSql(info.create_sql, staging);
+    if (!create) {
+      log::Warn(fmt::format("sink:sqlite:{}", target.table),
+                "cannot reuse the definition of table '{}'; the replacement is created from the "
+                "stream's schema",
+                target.table);
+      create = CreateTableSql(staging, schema, false);
+    }
+    Swap swap;
+    swap.staging = staging;
+    swap.table = target.table;
+    SLUICE_ASSIGN_OR_RETURN(swap.dependents, DependentObjectSql(db, target.table));
+    SLUICE_RETURN_IF_ERROR(
+        db.Execute(fmt::format("DROP TABLE IF EXISTS {}", QuoteIdentifier(staging)), context));
+    SLUICE_RETURN_IF_ERROR(
+        db.Execute(*create, fmt::format("{}: cannot create staging table '{}'", context, staging)));
+    swaps_.push_back(std::move(swap));
+    return target;
+  }
+
+  if (!options_.create) {
+    return NotFound(
+        fmt::format("{}: table '{}' not found in SQLite database '{}' and 'create' is false",
+                    context, target.table, options_.path));
+  }
+  for (const Field& field : schema.fields()) {
+    target.affinities.push_back(AffinityOf(DeclaredType(field.type)));
+  }
+  target.rowid_key = RowidKeyColumn(schema);
+  note(fmt::format("sqlite table '{}' would be created: {}", target.table,
+                   CreateTableSql(target.table, schema, false)));
+  if (!overwrite) {
+    target.insert_table = target.table;
+    if (!dry_run) {
+      SLUICE_RETURN_IF_ERROR(db.Execute(CreateTableSql(target.table, schema, true),
+                                        fmt::format("{}: cannot create table", context)));
+    }
+    return target;
+  }
+  std::string staging = std::string(kStagingPrefix) + target.table;
+  target.insert_table = staging;
+  if (dry_run) {
+    return target;
+  }
+  bool first_use = std::none_of(swaps_.begin(), swaps_.end(),
+                                [&](const Swap& swap) { return swap.staging == staging; });
+  if (first_use) {
+    SLUICE_RETURN_IF_ERROR(
+        db.Execute(fmt::format("DROP TABLE IF EXISTS {}", QuoteIdentifier(staging)), context));
+    SLUICE_RETURN_IF_ERROR(
+        db.Execute(CreateTableSql(staging, schema, false),
+                   fmt::format("{}: cannot create staging table '{}'", context, staging)));
+    Swap swap;
+    swap.staging = staging;
+    swap.table = target.table;
+    swaps_.push_back(std::move(swap));
+  }
+  return target;
+}
+
+Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  context_ = context;
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::path parent = fs::path(options_.path).parent_path();
+  if (!parent.empty() && !fs::exists(parent, error)) {
+    fs::create_directories(parent, error);
+    if (error) {
+      return FilesystemError(
+          fmt::format("sink sqlite: cannot create directory '{}' for SQLite database '{}'",
+                      parent.string(), options_.path),
+          error);
+    }
+  }
+  if (!fs::exists(options_.path, error)) {
+    // Create the (empty, hence valid) database file ourselves: SQLite retries a failed create
+    // read-only and then reports that attempt's errno, which hides "Permission denied".
+    int fd = open(options_.path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return FilesystemError(
+          fmt::format("sink sqlite: cannot create SQLite database '{}'", options_.path),
+          std::error_code(errno, std::generic_category()));
+    }
+    close(fd);
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      Connection db,
+      Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, "sink sqlite"));
+  if (db.read_only()) {
+    return PermissionDenied(
+        fmt::format("sink sqlite: SQLite database '{}' is not writable", options_.path));
+  }
+  SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, "sink sqlite"));
+
+  SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", "sink sqlite: cannot begin"));
+  auto targets = std::make_shared<std::vector<Target>>();
+  for (const StreamInfo& stream : streams) {
+    Result<Target> target = PrepareTarget(db, stream, false, nullptr);
+    if (!target.ok()) {
+      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      swaps_.clear();
+      return target.status();
+    }
+    targets->push_back(std::move(target).value());
+  }
+  SLUICE_RETURN_IF_ERROR(db.Execute("COMMIT", "sink sqlite: cannot commit the table setup"));
+  targets_ = std::move(targets);
+  db_ = std::move(db);
+  return Status::OK();
+}
+
+Status SqliteSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
+                         CheckReport* report) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (!fs::exists(options_.path, error)) {
+    // Find the directory that would hold the new file (or its nearest existing ancestor).
+    fs::path directory = fs::path(options_.path).parent_path();
+    if (directory.empty()) {
+      directory = ".";
+    }
+    while (!fs::exists(directory, error) && directory.has_parent_path() &&
+           directory.parent_path() != directory) {
+      directory = directory.parent_path();
+    }
+    if (access(directory.c_str(), W_OK) != 0) {
+      return PermissionDenied(fmt::format(
+          "sink sqlite: cannot create SQLite database '{}': directory '{}' is not writable",
+          options_.path, directory.string()));
+    }
+    report->Note(
+        fmt::format("SQLite database '{}' does not exist; it would be created", options_.path));
+    for (const StreamInfo& stream : streams) {
+      std::string table = options_.TableFor(stream.name);
+      if (!options_.create) {
+        return NotFound(fmt::format(
+            "sink sqlite '{}': table '{}' not found in SQLite database '{}' and 'create' is false",
+            table, table, options_.path));
+      }
+      report->Note(fmt::format("sqlite table '{}' would be created: {}", table,
+                               CreateTableSql(table, *stream.schema, false)));
+    }
+    return Status::OK();
+  }
+  if (access(options_.path.c_str(), W_OK) != 0) {
+    return PermissionDenied(
+        fmt::format("sink sqlite: SQLite database '{}' is not writable", options_.path));
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      Connection db, Connection::Open(options_.path, Connection::Mode::kReadOnly, "sink sqlite"));
+  for (const StreamInfo& stream : streams) {
+    SLUICE_RETURN_IF_ERROR(PrepareTarget(db, stream, true, report).status());
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SinkWriter>> SqliteSink::CreateWriter(int slot) {
+  if (!targets_) {
+    return Internal("sink sqlite: CreateWriter called before Open");
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      Connection db,
+      Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, "sink sqlite"));
+  SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, "sink sqlite"));
+  return std::unique_ptr<SinkWriter>(
+      std::make_unique<SqliteSinkWriter>(targets_, options_, context_, std::move(db)));
+}
+
+Status SqliteSink::Finish() {
+  if (!db_) {
+    return Internal("sink sqlite: Finish called before Open");
+  }
+  if (swaps_.empty()) {
+    finished_ = true;
+    return Status::OK();
+  }
+  Connection& db = *db_;
+  // Legacy rename leaves views and triggers that name the old table alone: they then refer to
+  // the new one. (The modern rename refuses to run while such a view names a dropped table.)
+  SLUICE_RETURN_IF_ERROR(db.Execute("PRAGMA legacy_alter_table=ON", "sink sqlite"));
+  Status swapped = [&]() -> Status {
+    SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", "sink sqlite: cannot begin the swap"));
+    for (const Swap& swap : swaps_) {
+      std::string context = fmt::format("sink sqlite '{}': cannot replace the table", swap.table);
+      std::string sql = fmt::format("DROP TABLE IF EXISTS {0}; ALTER TABLE {1} RENAME TO {0};",
+                                    QuoteIdentifier(swap.table), QuoteIdentifier(swap.staging));
+      for (const std::string& dependent : swap.dependents) {
+        sql += dependent + ";";
+      }
+      SLUICE_RETURN_IF_ERROR(db.Execute(sql, context));
+    }
+    return db.Execute("COMMIT", "sink sqlite: cannot commit the swap");
+  }();
+  if (!swapped.ok()) {
+    sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  sqlite3_exec(db.get(), "PRAGMA legacy_alter_table=OFF", nullptr, nullptr, nullptr);
+  if (swapped.ok()) {
+    finished_ = true;
+    for (const Swap& swap : swaps_) {
+      log::Info(fmt::format("sink:sqlite:{}", swap.table), "replaced table '{}'", swap.table);
+    }
+    swaps_.clear();
+  }
+  return swapped;
+}
+
+Status SqliteSink::DropStagingTables() {
+  if (!db_ || swaps_.empty()) {
+    return Status::OK();
+  }
+  std::string sql;
+  for (const Swap& swap : swaps_) {
+    sql += fmt::format("DROP TABLE IF EXISTS {};", QuoteIdentifier(swap.staging));
+  }
+  Status dropped = db_->Execute(sql, "sink sqlite: cannot drop the staging tables");
+  if (dropped.ok()) {
+    swaps_.clear();
+  }
+  return dropped;
+}
+
+void SqliteSink::Abort() {
+  if (finished_) {
+    return;
+  }
+  Status dropped = DropStagingTables();
+  if (!dropped.ok()) {
+    log::Warn("sink:sqlite", "{}", dropped.ToString());
+  }
+}
+
+}  // namespace sluice::connectors::sqlite
