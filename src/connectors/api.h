@@ -32,6 +32,9 @@ struct StreamInfo {
   SchemaPtr schema;
   /// Rows expected when known (for percent and ETA); nullopt when unknown.
   std::optional<uint64_t> estimated_rows;
+  /// The `type:` of the connector the rows come from (set by the runtime). A sink of the same
+  /// type may recreate Field::native_type exactly; other sinks use the logical types.
+  std::string source_type;
 };
 
 /// A unit of source work that one reader processes start to end.
@@ -66,7 +69,9 @@ class BadRecordHandler {
   virtual Status Handle(const BadRecord& record) = 0;
 };
 
-/// What every connector may know about the job it runs in.
+/// What every connector may know about the job it runs in. The runtime keeps it alive, at the
+/// same address, from Source::Open / Sink::Open until the source and sink are destroyed; some
+/// fields (offer_split) are filled in after Open, so keep a pointer rather than a copy.
 struct JobContext {
   std::string job_name;
   int parallelism = 1;

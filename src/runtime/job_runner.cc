@@ -423,6 +423,7 @@ Result<Setup> Prepare(const config::JobConfig& job, const connectors::ConnectorR
       setup.source->Open(context).WithContext(fmt::format("source {}", job.source.type)));
   for (const StreamInfo& stream : setup.source->streams()) {
     StreamInfo out = stream;
+    out.source_type = job.source.type;
     if (job.transform) {
       SLUICE_ASSIGN_OR_RETURN(transforms::Projection projection,
                               transforms::Projection::Make(*job.transform, stream.schema,

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/logging.h"
+#include "core/value_text.h"
 
 namespace sluice::connectors::sql {
 
@@ -41,9 +42,21 @@ std::string TupleCompare(const KeyColumns& key, const Key& value, const char* st
   return out;
 }
 
+// Key parts are JSON strings; a part that is not valid UTF-8 (a text key in a SQL_ASCII
+// database, say) cannot be one, so it travels as {"hex": "..."} instead.
 nlohmann::json KeyJson(const std::optional<Key>& key) {
   if (!key) return nullptr;
-  return nlohmann::json(*key);
+  nlohmann::json parts = nlohmann::json::array();
+  for (const std::string& part : *key) {
+    if (IsValidUtf8(part)) {
+      parts.push_back(part);
+    } else {
+      std::string hex;
+      AppendHexBytes(part, &hex);
+      parts.push_back({{"hex", hex.substr(2)}});
+    }
+  }
+  return parts;
 }
 
 Result<std::optional<Key>> KeyFromJson(const nlohmann::json& json) {
@@ -51,8 +64,15 @@ Result<std::optional<Key>> KeyFromJson(const nlohmann::json& json) {
   if (!json.is_array()) return Internal("key must be a JSON array");
   Key key;
   for (const auto& part : json) {
-    if (!part.is_string()) return Internal("key parts must be strings");
-    key.push_back(part.get<std::string>());
+    if (part.is_string()) {
+      key.push_back(part.get<std::string>());
+    } else if (part.is_object() && part.contains("hex") && part["hex"].is_string()) {
+      std::string bytes;
+      SLUICE_RETURN_IF_ERROR(DecodeHexBytes(part["hex"].get<std::string>(), &bytes));
+      key.push_back(std::move(bytes));
+    } else {
+      return Internal("key parts must be strings or {\"hex\": ...}");
+    }
   }
   return std::optional<Key>(std::move(key));
 }

@@ -237,6 +237,9 @@ TEST_F(KeysetTest, PayloadsAndPositionsRoundTrip) {
   EXPECT_EQ(decoded.lo, range.lo);
   EXPECT_EQ(decoded.hi, range.hi);
   EXPECT_TRUE(decoded.hi_inclusive);
+  std::string not_utf8("caf\xe9\x00!", 6);
+  ASSERT_OK_AND_ASSIGN(KeyRange raw, DecodeRange(EncodeRange("t", KeyRange{Key{not_utf8}}), &table));
+  EXPECT_EQ(raw.lo, Key{not_utf8});
   ASSERT_OK_AND_ASSIGN(std::optional<Key> after, DecodePosition(EncodePosition(Key{"1", "2"})));
   EXPECT_EQ(after, (Key{"1", "2"}));
   ASSERT_OK_AND_ASSIGN(after, DecodePosition(""));

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Renders `sluice connectors --json` as the README's connector reference.
+
+    build/release/bin/sluice connectors --json | scripts/connector-docs.py > section.md
+    scripts/connector-docs.py --update README.md < connectors.json   # rewrite between markers
+
+The option tables in the code are the single source: the README section is generated from
+them, and the e2e case `readme_options` fails when the README is stale.
+"""
+import json
+import sys
+
+BEGIN = "<!-- BEGIN GENERATED CONNECTOR OPTIONS (scripts/connector-docs.py) -->"
+END = "<!-- END GENERATED CONNECTOR OPTIONS -->"
+
+
+def cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render(connectors):
+    out = []
+    for connector in connectors:
+        sides = [side for side in ("source", "sink") if connector[side] is not None]
+        out.append(f"#### `{connector['type']}` ({', '.join(sides)})")
+        out.append("")
+        out.append(connector["description"])
+        out.append("")
+        for side in sides:
+            out.append(f"| {side} option | type | default | description |")
+            out.append("| --- | --- | --- | --- |")
+            for option in connector[side]:
+                kind = "\\|".join(option["choices"]) if "choices" in option else option["type"]
+                default = "**required**" if option["required"] else (
+                    f"`{option['default']}`" if option["default"] else "")
+                out.append(f"| `{option['name']}` | {kind} | {cell(default)} | "
+                           f"{cell(option['description'])} |")
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main():
+    section = render(json.load(sys.stdin))
+    if len(sys.argv) == 3 and sys.argv[1] == "--update":
+        path = sys.argv[2]
+        text = open(path, encoding="utf-8").read()
+        start = text.index(BEGIN) + len(BEGIN)
+        end = text.index(END)
+        text = text[:start] + "\n" + section + text[end:]
+        open(path, "w", encoding="utf-8").write(text)
+    else:
+        sys.stdout.write(section)
+
+
+if __name__ == "__main__":
+    main()
