@@ -1,0 +1,89 @@
+// Options of the postgres source and sink: defaults, effects and validation. The option tables
+// (PostgresSourceOptionTable / PostgresSinkOptionTable) describe the same keys for job files,
+// `sluice connectors` and README.md.
+//
+// Plain values; thread-safe to read.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "config/options.h"
+#include "core/secret.h"
+
+namespace sluice::connectors::postgres {
+
+/// Where and as whom to connect. Shared by the source and the sink.
+struct ConnectionOptions {
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string user;
+  /// Never logged, never part of an error: only handed to libpq.
+  Secret password;
+  std::string database;
+  /// Seconds libpq waits for a connection (0 waits forever).
+  int connect_timeout_secs = 10;
+
+  /// "postgres <host>:<port>": the context every error of this server starts with.
+  std::string Endpoint() const;
+};
+
+enum class Consistency {
+  /// One exported snapshot shared by the planner and every reader: the job reads the database
+  /// as of one instant, whatever parallelism it runs with.
+  kSnapshot,
+  /// Each split reads in its own REPEATABLE READ transaction: consistent within a split only.
+  kPerSplit,
+};
+
+struct PostgresSourceOptions {
+  ConnectionOptions connection;
+  /// One table ("orders" or "shop.orders"); exclusive with `tables`.
+  std::string table;
+  /// Table names or globs ("log_*", "shop.*", "*"); each matching table becomes one stream.
+  std::vector<std::string> tables;
+  /// Columns to read, in this order; empty reads all of them.
+  std::vector<std::string> columns;
+  /// SQL condition added to every query (chunk planning included); empty for none.
+  std::string where;
+  /// Rows per planned split (chunk boundaries come from the real key distribution).
+  int64_t split_rows = 200'000;
+  /// Rows per query inside a split: bounds the work lost to a cut and the server's sort.
+  int64_t page_rows = 50'000;
+  Consistency consistency = Consistency::kSnapshot;
+
+  Status Validate(const config::Options* at = nullptr) const;
+  /// Reads and validates options already checked against PostgresSourceOptionTable().
+  static Result<PostgresSourceOptions> FromConfig(const config::Options& options);
+};
+
+enum class WriteMode {
+  kAppend,     // COPY into the table
+  kUpsert,     // COPY into a per-writer staging table, then INSERT ... ON CONFLICT DO UPDATE
+  kOverwrite,  // load a staging table, swap it in atomically at Finish
+};
+
+struct PostgresSinkOptions {
+  ConnectionOptions connection;
+  /// Target table, may be "schema.table" and contain "{stream}". Empty: the stream's name.
+  std::string table;
+  WriteMode mode = WriteMode::kAppend;
+  /// CREATE TABLE IF NOT EXISTS through the type mapping; when false a missing table is an error.
+  bool create = true;
+  /// Rows per transaction of each writer: bigger is faster, smaller loses less on a crash.
+  int64_t commit_rows = 500'000;
+
+  Status Validate(const config::Options* at = nullptr) const;
+  static Result<PostgresSinkOptions> FromConfig(const config::Options& options);
+
+  /// The target table of stream `stream_name` ("{stream}" replaced).
+  std::string TableFor(const std::string& stream_name) const;
+};
+
+/// The option tables, shared by registration, documentation and tests.
+std::span<const config::OptionSpec> PostgresSourceOptionTable();
+std::span<const config::OptionSpec> PostgresSinkOptionTable();
+
+}  // namespace sluice::connectors::postgres

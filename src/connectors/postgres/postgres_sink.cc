@@ -1,0 +1,606 @@
+#include "connectors/postgres/postgres_sink.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "connectors/postgres/postgres_catalog.h"
+#include "connectors/postgres/postgres_client.h"
+#include "connectors/postgres/postgres_types.h"
+#include "core/logging.h"
+#include "core/value_text.h"
+
+namespace sluice::connectors::postgres {
+
+namespace {
+
+constexpr std::string_view kStagingPrefix = "_sluice_staging_";
+// CopyData is sent once this much is encoded: large enough to amortise the calls, small enough
+// to keep the writer's memory flat.
+constexpr size_t kFlushBytes = 1u << 20;
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::string QuotedList(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += QuoteIdentifier(name);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct PostgresSink::Target {
+  std::string stream;
+  std::string schema;
+  std::string table;
+  /// Where writers put rows: the table, or `_sluice_staging_<table>` in overwrite mode.
+  std::string load_table;
+  /// Stream column names; the target's columns of the same names receive them.
+  std::vector<std::string> columns;
+  std::vector<WriteMapping> mappings;
+  /// The target columns' types as the server spells them (staging tables and casts).
+  std::vector<std::string> target_types;
+  /// Rows go through a per-writer TEMP table (upsert, or columns cast from text).
+  bool via_staging = false;
+  /// upsert: the conflict target (key column names).
+  std::vector<std::string> conflict_key;
+  /// Stream columns of the key, for bad-record locations.
+  std::vector<int> key;
+  bool created = false;  // the table did not exist before the job
+  bool existed = false;
+
+  std::string Display() const { return schema + "." + table; }
+  std::string Quoted() const { return QuoteQualified(schema, table); }
+  std::string QuotedLoad() const { return QuoteQualified(schema, load_table); }
+};
+
+namespace {
+
+using Target = PostgresSink::Target;
+
+// One writer: its own connection and transaction, one COPY running at a time.
+class PostgresSinkWriter final : public SinkWriter {
+ public:
+  PostgresSinkWriter(std::shared_ptr<const std::vector<Target>> targets,
+                     const PostgresSinkOptions& options, const JobContext* context,
+                     std::unique_ptr<PgConnection> conn, int slot)
+      : targets_(std::move(targets)),
+        options_(options),
+        context_(context),
+        conn_(std::move(conn)),
+        slot_(slot),
+        rows_received_(targets_->size(), 0),
+        staged_(targets_->size(), false) {}
+
+  ~PostgresSinkWriter() override = default;  // uncommitted work is rolled back by PQfinish
+
+  // Creates this writer's staging tables (outside any transaction, so that they outlive a
+  // rollback).
+  Status Init() {
+    for (size_t i = 0; i < targets_->size(); ++i) {
+      const Target& target = (*targets_)[i];
+      if (!target.via_staging) continue;
+      std::string columns;
+      for (size_t c = 0; c < target.columns.size(); ++c) {
+        if (!columns.empty()) columns += ", ";
+        columns += QuoteIdentifier(target.columns[c]) + " " +
+                   (target.mappings[c].via_text ? std::string("text") : target.target_types[c]);
+      }
+      if (options_.mode == WriteMode::kUpsert) columns += ", _sluice_row bigserial";
+      SLUICE_RETURN_IF_ERROR(conn_->Execute(
+          fmt::format("CREATE TEMP TABLE {} ({})", StagingName(i), columns),
+          fmt::format("cannot create the staging table for '{}'", target.Display())));
+    }
+    return Status::OK();
+  }
+
+  Status Write(const Batch& batch) override {
+    if (batch.empty()) return Status::OK();
+    if (batch.stream() < 0 || static_cast<size_t>(batch.stream()) >= targets_->size()) {
+      return Internal(fmt::format("sink postgres: batch for unknown stream {}", batch.stream()));
+    }
+    const size_t stream = static_cast<size_t>(batch.stream());
+    const Target& target = (*targets_)[stream];
+    if (batch.num_columns() != target.columns.size()) {
+      return Internal(fmt::format("sink postgres '{}': batch has {} columns, the stream {}",
+                                  target.Display(), batch.num_columns(), target.columns.size()));
+    }
+    if (!conn_->InTransaction()) {
+      SLUICE_RETURN_IF_ERROR(conn_->Execute("BEGIN", "cannot begin a transaction"));
+    }
+    if (copying_ != static_cast<int>(stream)) {
+      SLUICE_RETURN_IF_ERROR(EndCopy());
+      SLUICE_RETURN_IF_ERROR(StartCopy(stream));
+    }
+    const size_t columns = batch.num_columns();
+    for (size_t row = 0; row < batch.num_rows(); ++row) {
+      const size_t start = buffer_.size();
+      buffer_.PutInt16(static_cast<int16_t>(columns));
+      Status status;
+      size_t failed = 0;
+      for (size_t c = 0; c < columns && status.ok(); ++c) {
+        const Column& column = batch.column(c);
+        if (column.IsNull(row)) {
+          buffer_.PutNull();
+          continue;
+        }
+        status = EncodeValue(target.mappings[c].encoder, column, row, &buffer_, &scratch_);
+        failed = c;
+      }
+      if (!status.ok()) {
+        buffer_.Truncate(start);
+        SLUICE_RETURN_IF_ERROR(ReportBadValue(target, batch, row, failed, status, stream));
+      }
+      if (buffer_.size() >= kFlushBytes) SLUICE_RETURN_IF_ERROR(Flush(target));
+    }
+    rows_received_[stream] += batch.num_rows();
+    rows_in_transaction_ += static_cast<int64_t>(batch.num_rows());
+    if (target.via_staging) staged_[stream] = true;
+    if (rows_in_transaction_ >= options_.commit_rows) {
+      SLUICE_RETURN_IF_ERROR(CommitTransaction());
+    }
+    return Status::OK();
+  }
+
+  Status Prepare() override {
+    SLUICE_RETURN_IF_ERROR(EndCopy());
+    return MoveStagedRows();
+  }
+
+  Status Commit() override { return CommitTransaction(); }
+
+  void Abort() override {
+    if (copying_ >= 0) {
+      (void)conn_->EndCopyIn("", "aborted by sluice");
+      copying_ = -1;
+      buffer_.Clear();
+    }
+    if (conn_->InTransaction()) (void)conn_->Execute("ROLLBACK", "");
+    rows_in_transaction_ = 0;
+    std::fill(staged_.begin(), staged_.end(), false);
+  }
+
+ private:
+  std::string StagingName(size_t stream) const {
+    return QuoteIdentifier(fmt::format("_sluice_load_{}_{}", slot_, stream));
+  }
+
+  Status StartCopy(size_t stream) {
+    const Target& target = (*targets_)[stream];
+    std::string into = target.via_staging ? StagingName(stream) : target.QuotedLoad();
+    SLUICE_RETURN_IF_ERROR(conn_->StartCopyIn(
+        fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary)", into, QuotedList(target.columns)),
+        fmt::format("cannot start COPY into '{}'", target.Display())));
+    copying_ = static_cast<int>(stream);
+    buffer_.Clear();
+    buffer_.PutHeader();
+    return Status::OK();
+  }
+
+  Status Flush(const Target& target) {
+    Status status = conn_->PutCopyData(buffer_.data(), buffer_.size(),
+                                       fmt::format("COPY into '{}'", target.Display()));
+    buffer_.Clear();
+    return status;
+  }
+
+  Status EndCopy() {
+    if (copying_ < 0) return Status::OK();
+    const Target& target = (*targets_)[static_cast<size_t>(copying_)];
+    copying_ = -1;
+    buffer_.PutTrailer();
+    SLUICE_RETURN_IF_ERROR(Flush(target));
+    return conn_->EndCopyIn(fmt::format("COPY into '{}'", target.Display()));
+  }
+
+  // Moves rows from the staging tables into their targets, casting text columns and resolving
+  // conflicts for upsert, then empties the staging tables.
+  Status MoveStagedRows() {
+    for (size_t i = 0; i < targets_->size(); ++i) {
+      if (!staged_[i]) continue;
+      const Target& target = (*targets_)[i];
+      std::string values;
+      for (size_t c = 0; c < target.columns.size(); ++c) {
+        if (!values.empty()) values += ", ";
+        values += QuoteIdentifier(target.columns[c]);
+        if (target.mappings[c].via_text) values += "::" + target.target_types[c];
+      }
+      std::string sql;
+      if (options_.mode == WriteMode::kUpsert) {
+        std::string keys = QuotedList(target.conflict_key);
+        std::string updates;
+        for (const std::string& column : target.columns) {
+          if (std::find(target.conflict_key.begin(), target.conflict_key.end(), column) !=
+              target.conflict_key.end()) {
+            continue;
+          }
+          if (!updates.empty()) updates += ", ";
+          updates += fmt::format("{0} = EXCLUDED.{0}", QuoteIdentifier(column));
+        }
+        // One row per key (the last one written wins): ON CONFLICT cannot touch a row twice.
+        sql = fmt::format(
+            "INSERT INTO {} ({}) SELECT DISTINCT ON ({}) {} FROM {} ORDER BY {}, _sluice_row DESC "
+            "ON CONFLICT ({}) DO {}",
+            target.QuotedLoad(), QuotedList(target.columns), keys, values, StagingName(i), keys,
+            keys, updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates);
+      } else {
+        sql = fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", target.QuotedLoad(),
+                          QuotedList(target.columns), values, StagingName(i));
+      }
+      SLUICE_RETURN_IF_ERROR(
+          conn_->Execute(sql, fmt::format("cannot move staged rows into '{}'", target.Display())));
+      SLUICE_RETURN_IF_ERROR(conn_->Execute(fmt::format("TRUNCATE {}", StagingName(i)),
+                                            "cannot empty a staging table"));
+      staged_[i] = false;
+    }
+    return Status::OK();
+  }
+
+  Status CommitTransaction() {
+    SLUICE_RETURN_IF_ERROR(EndCopy());
+    SLUICE_RETURN_IF_ERROR(MoveStagedRows());
+    if (conn_->InTransaction()) SLUICE_RETURN_IF_ERROR(conn_->Execute("COMMIT", "cannot commit"));
+    rows_in_transaction_ = 0;
+    return Status::OK();
+  }
+
+  // "public.orders id=42", or "public.orders row 17" without a key.
+  std::string RowLocation(const Target& target, const Batch& batch, size_t row,
+                          size_t stream) const {
+    std::string out = target.Display();
+    if (target.key.empty()) {
+      fmt::format_to(std::back_inserter(out), " row {}", rows_received_[stream] + row + 1);
+      return out;
+    }
+    for (int column : target.key) {
+      const Column& values = batch.column(static_cast<size_t>(column));
+      fmt::format_to(std::back_inserter(out), " {}=", target.columns[static_cast<size_t>(column)]);
+      if (values.IsNull(row)) {
+        out += "NULL";
+      } else {
+        AppendValueText(values, row, &out);
+      }
+    }
+    return out;
+  }
+
+  Status ReportBadValue(const Target& target, const Batch& batch, size_t row, size_t column,
+                        const Status& problem, size_t stream) {
+    BadRecord record;
+    record.stream = target.stream;
+    record.location = RowLocation(target, batch, row, stream);
+    AppendValueText(batch.column(column), row, &record.raw);
+    if (record.raw.size() > 256) record.raw.resize(256);
+    record.reason = DataError(fmt::format("{}: column '{}': {}", record.location,
+                                          target.columns[column], problem.message()));
+    if (context_ == nullptr || context_->bad_records == nullptr) return record.reason;
+    return context_->bad_records->Handle(record);
+  }
+
+  std::shared_ptr<const std::vector<Target>> targets_;
+  const PostgresSinkOptions options_;
+  const JobContext* context_;
+  std::unique_ptr<PgConnection> conn_;
+  const int slot_;
+  CopyBuffer buffer_;
+  std::string scratch_;
+  int copying_ = -1;  // the stream whose COPY is running, or -1
+  int64_t rows_in_transaction_ = 0;
+  std::vector<uint64_t> rows_received_;  // per stream
+  std::vector<bool> staged_;             // per stream: rows wait in the staging table
+};
+
+struct IndexInfo {
+  std::string name;
+  /// pg_get_indexdef() from the access method on ("USING btree (name)"), with uniqueness.
+  std::string definition;
+};
+
+Result<std::vector<IndexInfo>> ListIndexes(PgConnection& conn, const std::string& table,
+                                           const std::string& what) {
+  SLUICE_ASSIGN_OR_RETURN(
+      PgResult result,
+      conn.Query("SELECT c.relname, i.indisunique::text || i.indisprimary::text || "
+                 "regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE .*?INDEX \\S+ ON "
+                 "(ONLY )?\\S+ ', '') FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                 "WHERE i.indrelid = $1::regclass ORDER BY c.relname",
+                 what, {table}));
+  std::vector<IndexInfo> indexes;
+  for (int r = 0; r < result.rows(); ++r) {
+    indexes.push_back(IndexInfo{result.Text(r, 0), result.Text(r, 1)});
+  }
+  return indexes;
+}
+
+}  // namespace
+
+PostgresSink::PostgresSink(PostgresSinkOptions options, config::Options config)
+    : options_(std::move(options)), config_(std::move(config)) {}
+
+PostgresSink::~PostgresSink() = default;
+
+Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
+                                                         const StreamInfo& stream, bool dry_run,
+                                                         CheckReport* report) {
+  Target target;
+  target.stream = stream.name;
+  std::tie(target.schema, target.table) = SplitQualifiedName(options_.TableFor(stream.name));
+  target.load_table = target.table;
+  const Schema& schema = *stream.schema;
+  for (const Field& field : schema.fields()) target.columns.push_back(field.name);
+  target.key = schema.primary_key();
+  const std::string endpoint = conn.endpoint();
+  const bool overwrite = options_.mode == WriteMode::kOverwrite;
+  const std::string staging = std::string(kStagingPrefix) + target.table;
+
+  SLUICE_ASSIGN_OR_RETURN(std::optional<PgTableInfo> info,
+                          DescribeTable(conn, target.schema, target.table));
+  target.existed = info.has_value();
+  if (!info) {
+    if (!options_.create) {
+      return NotFound(fmt::format("{}: table '{}' does not exist (and 'create' is false)",
+                                  endpoint, target.Display()));
+    }
+    // The table from the stream schema: the source's native type when this server knows it
+    // and it means the same, else the logical mapping.
+    std::string columns;
+    for (const Field& field : schema.fields()) {
+      std::string type;
+      if (!field.native_type.empty()) {
+        SLUICE_ASSIGN_OR_RETURN(PgType resolved, ResolveTypeName(conn, field.native_type));
+        if (NativeTypeFits(field.type, field.native_type, resolved)) type = field.native_type;
+      }
+      if (type.empty()) type = TargetTypeFor(field.type, field.native_type == "jsonb");
+      if (!columns.empty()) columns += ", ";
+      columns += QuoteIdentifier(field.name) + " " + type;
+      if (!field.nullable) columns += " NOT NULL";
+    }
+    if (!schema.primary_key().empty()) {
+      std::vector<std::string> key;
+      for (int index : schema.primary_key()) {
+        key.push_back(schema.field(static_cast<size_t>(index)).name);
+      }
+      columns += ", PRIMARY KEY (" + QuotedList(key) + ")";
+    }
+    std::string create_table = fmt::format(
+        "CREATE TABLE IF NOT EXISTS {} ({})",
+        QuoteQualified(target.schema, overwrite ? staging : target.table), columns);
+    if (dry_run) {
+      if (report != nullptr) {
+        report->Note(fmt::format("table {} will be created: {}", target.Display(), create_table));
+      }
+      return target;
+    }
+    if (target.schema != "public") {
+      SLUICE_RETURN_IF_ERROR(conn.Execute(
+          fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdentifier(target.schema)),
+          fmt::format("cannot create schema '{}'", target.schema)));
+    }
+    if (overwrite) {
+      SLUICE_RETURN_IF_ERROR(conn.Execute(
+          fmt::format("DROP TABLE IF EXISTS {}", QuoteQualified(target.schema, staging)),
+          fmt::format("cannot drop the old staging table of '{}'", target.Display())));
+    }
+    SLUICE_RETURN_IF_ERROR(
+        conn.Execute(create_table, fmt::format("cannot create table '{}'", target.Display())));
+    target.created = true;
+    SLUICE_ASSIGN_OR_RETURN(
+        info, DescribeTable(conn, target.schema, overwrite ? staging : target.table));
+    if (!info) {
+      return Internal(fmt::format("{}: table '{}' vanished after CREATE", endpoint,
+                                  target.Display()));
+    }
+  }
+  // Every stream column needs a column of a compatible type.
+  std::vector<std::string> table_columns;
+  for (const PgColumn& column : info->columns) table_columns.push_back(column.name);
+  for (const Field& field : schema.fields()) {
+    int index = info->ColumnIndex(field.name);
+    if (index < 0) {
+      return config_.ErrorAt(
+          "table", fmt::format("table '{}' has no column '{}' (table columns: {}; stream "
+                               "columns: {})",
+                               target.Display(), field.name, JoinNames(table_columns),
+                               JoinNames(target.columns)));
+    }
+    const PgColumn& column = info->columns[static_cast<size_t>(index)];
+    std::optional<WriteMapping> mapping = MapForWrite(field.type, column.type);
+    if (!mapping) {
+      return config_.ErrorAt(
+          "table", fmt::format("column '{}' of table '{}' is {}, which cannot hold the stream's "
+                               "{} values",
+                               field.name, target.Display(), column.type.spelled,
+                               field.type.ToString()));
+    }
+    target.mappings.push_back(*mapping);
+    target.target_types.push_back(column.type.spelled);
+    target.via_staging = target.via_staging || mapping->via_text;
+  }
+  if (options_.mode == WriteMode::kUpsert) {
+    for (int index : info->key) {
+      target.conflict_key.push_back(info->columns[static_cast<size_t>(index)].name);
+    }
+    bool covered = !target.conflict_key.empty();
+    for (const std::string& key : target.conflict_key) {
+      covered = covered && std::find(target.columns.begin(), target.columns.end(), key) !=
+                               target.columns.end();
+    }
+    if (!covered) {
+      return config_.ErrorAt(
+          "mode", fmt::format("mode upsert needs a primary key (or a unique index on NOT NULL "
+                              "columns) on table '{}' whose columns the stream carries",
+                              target.Display()));
+    }
+    target.via_staging = true;
+  }
+  if (report != nullptr) {
+    report->Note(fmt::format("table {}: {} columns, {}{}", target.Display(),
+                             target.columns.size(),
+                             options_.mode == WriteMode::kAppend   ? "append"
+                             : options_.mode == WriteMode::kUpsert ? "upsert"
+                                                                   : "overwrite",
+                             target.via_staging ? " through a staging table" : ""));
+  }
+  if (overwrite) {
+    target.load_table = staging;
+    if (!dry_run && target.existed) {
+      SLUICE_RETURN_IF_ERROR(conn.Execute(
+          fmt::format("DROP TABLE IF EXISTS {}", QuoteQualified(target.schema, staging)),
+          fmt::format("cannot drop the old staging table of '{}'", target.Display())));
+      SLUICE_RETURN_IF_ERROR(conn.Execute(
+          fmt::format("CREATE TABLE {} (LIKE {} INCLUDING ALL)",
+                      QuoteQualified(target.schema, staging), target.Quoted()),
+          fmt::format("cannot create the staging table of '{}'", target.Display())));
+    }
+  }
+  return target;
+}
+
+Status PostgresSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  context_ = &context;
+  SLUICE_ASSIGN_OR_RETURN(conn_, PgConnection::Connect(options_.connection));
+  auto targets = std::make_shared<std::vector<Target>>();
+  for (const StreamInfo& stream : streams) {
+    Result<Target> target = PrepareTarget(*conn_, stream, /*dry_run=*/false, nullptr);
+    if (!target.ok()) {
+      targets_ = targets;
+      (void)DropStagingTables();
+      return target.status();
+    }
+    targets->push_back(std::move(*target));
+  }
+  targets_ = std::move(targets);
+  return Status::OK();
+}
+
+Status PostgresSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
+                           CheckReport* report) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                          PgConnection::Connect(options_.connection));
+  for (const StreamInfo& stream : streams) {
+    SLUICE_RETURN_IF_ERROR(PrepareTarget(*conn, stream, /*dry_run=*/true, report).status());
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SinkWriter>> PostgresSink::CreateWriter(int slot) {
+  if (!targets_) return Internal("sink postgres: CreateWriter before Open");
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                          PgConnection::Connect(options_.connection));
+  auto writer = std::make_unique<PostgresSinkWriter>(targets_, options_, context_,
+                                                     std::move(conn), slot);
+  SLUICE_RETURN_IF_ERROR(writer->Init());
+  return std::unique_ptr<SinkWriter>(std::move(writer));
+}
+
+Status PostgresSink::Finish() {
+  if (finished_ || options_.mode != WriteMode::kOverwrite || !targets_) {
+    finished_ = true;
+    return Status::OK();
+  }
+  PgConnection& conn = *conn_;
+  SLUICE_RETURN_IF_ERROR(conn.Execute("BEGIN", "cannot begin the swap"));
+  auto swap = [&]() -> Status {
+    for (const Target& target : *targets_) {
+      const std::string what = fmt::format("cannot swap in the new '{}'", target.Display());
+      const std::string staging = QuoteQualified(target.schema, target.load_table);
+      if (target.existed) {
+        // Sequences owned by the old table's columns (serial) would be dropped with it although
+        // the new table's defaults use them: hand them over first.
+        SLUICE_ASSIGN_OR_RETURN(
+            PgResult owned,
+            conn.Query("SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname), "
+                       "a.attname FROM pg_depend d "
+                       "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+                       "JOIN pg_namespace sn ON sn.oid = s.relnamespace "
+                       "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+                       "WHERE d.classid = 'pg_class'::regclass AND d.refobjid = $1::regclass "
+                       "AND d.deptype = 'a'",
+                       what, {target.Quoted()}));
+        for (int r = 0; r < owned.rows(); ++r) {
+          SLUICE_RETURN_IF_ERROR(conn.Execute(
+              fmt::format("ALTER SEQUENCE {} OWNED BY {}.{}", owned.Text(r, 0), staging,
+                          QuoteIdentifier(owned.Text(r, 1))),
+              what));
+        }
+      }
+      // LIKE ... INCLUDING ALL gave the staging table's indexes generated names: note which
+      // old index each one copies (same definition), to give it the old name after the DROP.
+      std::vector<IndexInfo> old_indexes;
+      if (target.existed) {
+        SLUICE_ASSIGN_OR_RETURN(old_indexes, ListIndexes(conn, target.Quoted(), what));
+      }
+      SLUICE_ASSIGN_OR_RETURN(std::vector<IndexInfo> new_indexes,
+                              ListIndexes(conn, staging, what));
+      SLUICE_RETURN_IF_ERROR(
+          conn.Execute(fmt::format("DROP TABLE IF EXISTS {}", target.Quoted()), what));
+      SLUICE_RETURN_IF_ERROR(conn.Execute(
+          fmt::format("ALTER TABLE {} RENAME TO {}", staging, QuoteIdentifier(target.table)),
+          what));
+      for (const IndexInfo& index : new_indexes) {
+        std::string renamed;
+        for (IndexInfo& old : old_indexes) {
+          if (!old.name.empty() && old.definition == index.definition) {
+            renamed = std::move(old.name);
+            old.name.clear();
+            break;
+          }
+        }
+        if (renamed.empty() && index.name.rfind(target.load_table, 0) == 0) {
+          // A table created for this job: "_sluice_staging_t_pkey" becomes "t_pkey".
+          renamed = target.table + index.name.substr(target.load_table.size());
+        }
+        if (renamed.empty() || renamed == index.name) continue;
+        // Renaming an index also renames its primary-key or unique constraint.
+        SLUICE_RETURN_IF_ERROR(conn.Execute(
+            fmt::format("ALTER INDEX {} RENAME TO {}", QuoteQualified(target.schema, index.name),
+                        QuoteIdentifier(renamed)),
+            what));
+      }
+    }
+    return Status::OK();
+  };
+  Status status = swap();
+  if (!status.ok()) {
+    (void)conn.Execute("ROLLBACK", "");
+    return status;
+  }
+  SLUICE_RETURN_IF_ERROR(conn.Execute("COMMIT", "cannot commit the swap"));
+  finished_ = true;
+  for (const Target& target : *targets_) {
+    log::Info(fmt::format("sink:postgres:{}", target.Display()),
+              "Swapped the loaded table in for '{}'", target.Display());
+  }
+  return Status::OK();
+}
+
+Status PostgresSink::DropStagingTables() {
+  if (options_.mode != WriteMode::kOverwrite || !targets_ || !conn_) return Status::OK();
+  Status first;
+  for (const Target& target : *targets_) {
+    Status status = conn_->Execute(
+        fmt::format("DROP TABLE IF EXISTS {}", QuoteQualified(target.schema, target.load_table)),
+        fmt::format("cannot drop the staging table of '{}'", target.Display()));
+    if (first.ok() && !status.ok()) first = status;
+  }
+  return first;
+}
+
+void PostgresSink::Abort() {
+  if (finished_) return;
+  if (conn_ && conn_->InTransaction()) (void)conn_->Execute("ROLLBACK", "");
+  Status status = DropStagingTables();
+  if (!status.ok()) log::Warn("sink:postgres", "{}", status.message());
+}
+
+}  // namespace sluice::connectors::postgres

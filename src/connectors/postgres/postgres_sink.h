@@ -1,0 +1,74 @@
+// PostgresSink: writes streams into PostgreSQL tables through binary COPY.
+//
+// Open() resolves each stream's target table (`table`, "{stream}" substituted, "schema.table"
+// allowed), creates it when missing (`create`, through docs/TYPE_MAPPING.md; a source's native
+// PostgreSQL type is kept when the target server knows it and it reads back as the same logical
+// type) or checks an existing table's columns against the stream, and picks a binary encoder per
+// column (postgres_types.h). Each writer has its own connection and transaction and streams
+// rows with COPY ... FROM STDIN (FORMAT binary), encoding values straight from the batch's
+// columns into large CopyData chunks; it commits every `commit_rows` rows and at Commit().
+//
+// Modes:
+//   append     COPY into the table.
+//   upsert     COPY into a per-writer TEMP staging table, then INSERT ... SELECT ... ON CONFLICT
+//              (key) DO UPDATE SET c = EXCLUDED.c, ... (the last row of a key wins).
+//   overwrite  every writer loads `_sluice_staging_<table>`, created by Open(); Finish() swaps
+//              it in, in one transaction for all streams (DROP old; RENAME staging; index names
+//              fixed up; sequences owned by the old table handed over); Abort() drops it and
+//              leaves the old table untouched.
+// Columns whose target type has no binary encoder for the incoming values (a string into an
+// interval, inet, array or tsvector column) also go through a per-writer staging table, loaded
+// as text and cast by the server.
+//
+// Bad values (a NUL byte in text, a number out of range, a time beyond 24:00 for a time column)
+// go to the job's bad-record policy with the table, column and row named.
+//
+// Thread-safety: Open, Check, Finish and Abort run on the coordinator thread; CreateWriter may
+// be called from any thread; each writer is driven by one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/options.h"
+#include "connectors/api.h"
+#include "connectors/postgres/postgres_options.h"
+
+namespace sluice::connectors::postgres {
+
+class PgConnection;
+
+class PostgresSink final : public Sink {
+ public:
+  /// `config` is kept to point config errors found at Open (a missing column) at the job file.
+  PostgresSink(PostgresSinkOptions options, config::Options config);
+  ~PostgresSink() override;
+
+  Status Open(const JobContext& context, const std::vector<StreamInfo>& streams) override;
+  Status Check(const JobContext& context, const std::vector<StreamInfo>& streams,
+               CheckReport* report) override;
+  Result<std::unique_ptr<SinkWriter>> CreateWriter(int slot) override;
+  Status Finish() override;
+  void Abort() override;
+  DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kAtLeastOnce; }
+
+  /// Where one stream's rows go, fixed at Open.
+  struct Target;
+
+ private:
+  // Resolves the target of `stream` and checks it. Unless `dry_run`, also creates the table or
+  // the staging table.
+  Result<Target> PrepareTarget(PgConnection& conn, const StreamInfo& stream, bool dry_run,
+                               CheckReport* report);
+  Status DropStagingTables();
+
+  PostgresSinkOptions options_;
+  config::Options config_;
+  const JobContext* context_ = nullptr;
+  std::unique_ptr<PgConnection> conn_;  // the coordinator's: DDL and the final swap
+  std::shared_ptr<const std::vector<Target>> targets_;  // one per stream
+  bool finished_ = false;
+};
+
+}  // namespace sluice::connectors::postgres

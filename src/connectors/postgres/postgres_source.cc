@@ -1,0 +1,548 @@
+#include "connectors/postgres/postgres_source.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include <fmt/core.h>
+
+#include "connectors/postgres/postgres_catalog.h"
+#include "connectors/postgres/postgres_client.h"
+#include "connectors/postgres/postgres_snapshot.h"
+#include "connectors/postgres/postgres_types.h"
+#include "connectors/sql/keyset.h"
+#include "core/logging.h"
+#include "core/value_text.h"
+
+namespace sluice::connectors::postgres {
+
+/// What readers need to know about one table, fixed at Open and shared read-only.
+struct SourceTable {
+  PgTableInfo info;
+  std::string stream_name;
+  SchemaPtr schema;
+  /// Per output column: how its binary value is decoded.
+  std::vector<ReadMapping> output;
+  /// The COPY select list: the output columns, then key columns not among them.
+  std::string select_list;
+  size_t select_count = 0;
+  /// Positions in the select list of the key columns, in key order.
+  std::vector<size_t> key_positions;
+  SchemaPtr key_schema;
+  std::vector<ReadMapping> key_mappings;
+  std::string where;
+  bool validate_utf8 = false;
+  /// Key columns, quoting and literals for the shared keyset planner (no planner cursor).
+  sql::ChunkedTable chunked;
+};
+
+namespace {
+
+using sql::Key;
+
+bool IsGlob(std::string_view pattern) {
+  return pattern.find_first_of("*?[") != std::string_view::npos;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+// Key values travel as canonical text; the column's own type turns them back into values, so
+// that comparisons use the column's ordering (collation, enum order, numeric order).
+std::string KeyLiteral(const Field& field, const std::string& canonical) {
+  if (field.type.is_integer()) return canonical;
+  return QuoteLiteral(canonical) + "::" + field.native_type;
+}
+
+template <typename T>
+T ReadBig(const char* data) {
+  T value;
+  std::memcpy(&value, data, sizeof(T));
+  if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(value)));
+  if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(value)));
+  return value;
+}
+
+constexpr char kCopySignature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
+
+// The database side of keyset reading for one table over one connection: pages are COPY ...
+// TO STDOUT (FORMAT binary) queries whose tuples are decoded straight into the batch; boundary
+// queries are plain SELECTs. Used by one thread at a time; Cancel() from any thread.
+class PgKeysetCursor final : public sql::KeysetCursor {
+ public:
+  PgKeysetCursor(std::shared_ptr<const SourceTable> table, std::shared_ptr<PgConnection> conn,
+                 const JobContext* context)
+      : table_(std::move(table)),
+        conn_(std::move(conn)),
+        context_(context),
+        key_batch_(table_->key_schema, 1),
+        fields_(table_->select_count),
+        what_(fmt::format("reading '{}'", table_->info.Display())) {}
+
+  ~PgKeysetCursor() override { (void)ClosePage(); }
+
+  Status OpenPage(const std::string& condition, uint64_t limit) override {
+    SLUICE_RETURN_IF_ERROR(ClosePage());
+    std::string sql = fmt::format("COPY (SELECT {} FROM {}{}", table_->select_list,
+                                  table_->info.Quoted(), Filter(condition));
+    if (!table_->chunked.keyless) sql += " ORDER BY " + sql::KeyList(table_->chunked.key);
+    if (limit > 0) sql += fmt::format(" LIMIT {}", limit);
+    sql += ") TO STDOUT (FORMAT binary)";
+    SLUICE_RETURN_IF_ERROR(conn_->StartCopyOut(sql, what_));
+    copying_ = true;
+    header_seen_ = false;
+    return Status::OK();
+  }
+
+  Result<bool> Fill(Batch* batch, size_t max_bytes, Key* last_key, uint64_t* rows) override {
+    *rows = 0;
+    if (context_ != nullptr && context_->cancelled != nullptr && context_->cancelled->load()) {
+      return Cancelled(fmt::format("{}: {}: cancelled", conn_->endpoint(), what_));
+    }
+    if (!copying_) return false;
+    const size_t outputs = table_->output.size();
+    bool more = true;
+    // `rows` counts rows consumed, skipped bad records included, and `last_key` is the last
+    // consumed row's key: the keyset reader pages on from there and must not mistake a page
+    // with a skipped row for a short (final) one.
+    while (!batch->full() && batch->ByteSize() < max_bytes) {
+      char* data = nullptr;
+      SLUICE_ASSIGN_OR_RETURN(int size, conn_->GetCopyData(&data, what_));
+      if (size == 0) {
+        copying_ = false;
+        more = false;
+        break;
+      }
+      CopyChunk chunk(data);
+      SLUICE_ASSIGN_OR_RETURN(bool tuple, ParseTuple(data, static_cast<size_t>(size)));
+      if (!tuple) continue;  // the trailer
+      Status row_status;
+      size_t bad_column = 0;
+      for (size_t c = 0; c < outputs && row_status.ok(); ++c) {
+        Column& column = batch->column(c);
+        if (fields_[c].data == nullptr) {
+          column.AppendNull();
+        } else {
+          row_status = DecodeValue(table_->output[c].decoder, fields_[c].data, fields_[c].size,
+                                   table_->validate_utf8, &column, &scratch_);
+          bad_column = c;
+        }
+      }
+      // Keep this row's buffer alive: its key fields are decoded once the batch is done.
+      last_row_.swap(chunk);
+      ++*rows;
+      if (row_status.ok()) {
+        batch->FinishRow();
+        continue;
+      }
+      batch->DiscardPartialRow();
+      SLUICE_RETURN_IF_ERROR(ReportBadValue(bad_column, row_status));
+    }
+    if (*rows > 0 && !table_->chunked.keyless) SLUICE_RETURN_IF_ERROR(DecodeKey(last_key));
+    return more;
+  }
+
+  Status ClosePage() override {
+    if (copying_) {
+      conn_->AbandonCopyOut(cancel_requested_.load());
+      copying_ = false;
+    }
+    last_row_.reset();
+    return Status::OK();
+  }
+
+  Result<std::optional<Key>> KeyAtOffset(const std::string& condition, uint64_t offset) override {
+    const std::string keys = sql::KeyList(table_->chunked.key);
+    return QueryKey(fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT 1 OFFSET {}", keys,
+                                table_->info.Quoted(), Filter(condition), keys, offset));
+  }
+
+  Result<std::optional<Key>> MaxKey(const std::string& condition) override {
+    std::string descending;
+    for (const Field& field : table_->chunked.key.fields) {
+      if (!descending.empty()) descending += ", ";
+      descending += QuoteIdentifier(field.name) + " DESC";
+    }
+    return QueryKey(fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
+                                sql::KeyList(table_->chunked.key), table_->info.Quoted(),
+                                Filter(condition), descending));
+  }
+
+  Result<uint64_t> CountRows(const std::string& condition) override {
+    SLUICE_ASSIGN_OR_RETURN(
+        PgResult result,
+        conn_->Query(fmt::format("SELECT count(*) FROM {}{}", table_->info.Quoted(),
+                                 Filter(condition)),
+                     fmt::format("counting rows of '{}'", table_->info.Display())));
+    return static_cast<uint64_t>(std::stoull(result.Text(0, 0)));
+  }
+
+  void Cancel() override {
+    cancel_requested_.store(true);
+    conn_->Cancel();
+  }
+
+ private:
+  // Frees a COPY data message when it goes out of scope.
+  class CopyChunk {
+   public:
+    CopyChunk() = default;
+    explicit CopyChunk(char* data) : data_(data) {}
+    ~CopyChunk() { reset(); }
+    CopyChunk(const CopyChunk&) = delete;
+    CopyChunk& operator=(const CopyChunk&) = delete;
+    void swap(CopyChunk& other) { std::swap(data_, other.data_); }
+    void reset() {
+      if (data_ != nullptr) PgConnection::FreeCopyData(data_);
+      data_ = nullptr;
+    }
+
+   private:
+    char* data_ = nullptr;
+  };
+
+  struct FieldView {
+    const char* data = nullptr;  // nullptr: NULL
+    size_t size = 0;
+  };
+
+  // " WHERE <range> AND (<where>)", or "" when neither is set.
+  std::string Filter(const std::string& condition) const {
+    if (condition.empty() && table_->where.empty()) return "";
+    if (table_->where.empty()) return " WHERE " + condition;
+    if (condition.empty()) return " WHERE (" + table_->where + ")";
+    return fmt::format(" WHERE {} AND ({})", condition, table_->where);
+  }
+
+  Status Malformed(std::string_view why) const {
+    return Internal(fmt::format("{}: {}: malformed binary COPY data: {}", conn_->endpoint(),
+                                what_, why));
+  }
+
+  // Splits one COPY data message into fields_. Returns false for the trailer.
+  Result<bool> ParseTuple(const char* data, size_t size) {
+    const char* p = data;
+    const char* end = data + size;
+    if (!header_seen_) {
+      if (size < 19 || std::memcmp(p, kCopySignature, sizeof(kCopySignature)) != 0) {
+        return Malformed("no PGCOPY signature");
+      }
+      p += sizeof(kCopySignature) + 4;  // signature, flags
+      uint32_t extension = ReadBig<uint32_t>(p);
+      p += 4;
+      if (static_cast<size_t>(end - p) < extension) return Malformed("short header");
+      p += extension;
+      header_seen_ = true;
+    }
+    if (end - p < 2) return Malformed("short tuple");
+    int16_t count = ReadBig<int16_t>(p);
+    p += 2;
+    if (count == -1) return false;
+    if (static_cast<size_t>(count) != table_->select_count) {
+      return Malformed(fmt::format("{} fields, expected {}", count, table_->select_count));
+    }
+    for (size_t i = 0; i < table_->select_count; ++i) {
+      if (end - p < 4) return Malformed("short field");
+      int32_t length = ReadBig<int32_t>(p);
+      p += 4;
+      if (length < 0) {
+        fields_[i] = FieldView{};
+        continue;
+      }
+      if (end - p < length) return Malformed("field beyond the message");
+      fields_[i] = FieldView{p, static_cast<size_t>(length)};
+      p += length;
+    }
+    return true;
+  }
+
+  // The canonical key texts of the row in fields_.
+  Status DecodeKey(Key* key) {
+    key_batch_.Clear();
+    key->clear();
+    for (size_t k = 0; k < table_->key_positions.size(); ++k) {
+      const FieldView& field = fields_[table_->key_positions[k]];
+      Column& column = key_batch_.column(k);
+      if (field.data == nullptr) {
+        return Internal(fmt::format("{}: {}: NULL in key column '{}'", conn_->endpoint(), what_,
+                                    table_->key_schema->field(k).name));
+      }
+      SLUICE_RETURN_IF_ERROR(DecodeValue(table_->key_mappings[k].decoder, field.data, field.size,
+                                         false, &column, &scratch_));
+      std::string text;
+      AppendValueText(column, 0, &text);
+      key->push_back(std::move(text));
+    }
+    return Status::OK();
+  }
+
+  // Hands the row in fields_ whose column `column` failed to decode to the bad-record policy.
+  Status ReportBadValue(size_t column, const Status& problem) {
+    std::string location = table_->info.Display();
+    if (!table_->chunked.keyless) {
+      Key key;
+      if (DecodeKey(&key).ok()) {
+        location += " key=(";
+        for (size_t k = 0; k < key.size(); ++k) {
+          if (k > 0) location += ", ";
+          location += key[k];
+        }
+        location += ')';
+      }
+    }
+    const FieldView& field = fields_[column];
+    BadRecord record;
+    record.stream = table_->stream_name;
+    record.location = location;
+    std::string_view raw(field.data, std::min<size_t>(field.size, 256));
+    AppendHexBytes(raw, &record.raw);
+    record.reason = DataError(fmt::format("{}: column '{}': {}", location,
+                                          table_->schema->field(column).name, problem.message()));
+    if (context_ == nullptr || context_->bad_records == nullptr) return record.reason;
+    return context_->bad_records->Handle(record);
+  }
+
+  Result<std::optional<Key>> QueryKey(const std::string& sql) {
+    SLUICE_ASSIGN_OR_RETURN(
+        PgResult result,
+        conn_->Query(sql, ""));  // the chunk planner or the split names the table
+    if (result.rows() == 0) return std::optional<Key>();
+    Key key;
+    for (int c = 0; c < result.columns(); ++c) key.push_back(result.Text(0, c));
+    return std::optional<Key>(std::move(key));
+  }
+
+  std::shared_ptr<const SourceTable> table_;
+  std::shared_ptr<PgConnection> conn_;
+  const JobContext* context_;
+  Batch key_batch_;
+  std::vector<FieldView> fields_;
+  std::string what_;
+  std::string scratch_;
+  CopyChunk last_row_;
+  bool copying_ = false;
+  bool header_seen_ = false;
+  std::atomic<bool> cancel_requested_{false};
+};
+
+}  // namespace
+
+PostgresSource::PostgresSource(PostgresSourceOptions options, config::Options config)
+    : options_(std::move(options)), config_(std::move(config)) {}
+
+PostgresSource::~PostgresSource() = default;
+
+Consistency PostgresSource::consistency() const {
+  return session_ ? session_->consistency() : options_.consistency;
+}
+
+std::string PostgresSource::snapshot_lsn() const { return session_ ? session_->lsn() : ""; }
+
+Status PostgresSource::Open(const JobContext& context) {
+  context_ = &context;
+  component_ = fmt::format("source:postgres:{}", options_.connection.database);
+  SLUICE_ASSIGN_OR_RETURN(
+      std::shared_ptr<ReadSession> session,
+      ReadSession::Open(options_.connection, options_.consistency, component_));
+  session_ = std::move(session);
+  pool_ = std::make_shared<ConnectionPool>(session_, std::max(1, context.parallelism));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> planner,
+                          session_->Connect(/*per_split_transaction=*/false));
+  planner_ = std::move(planner);
+  // SQL_ASCII stores whatever bytes it was given; every other encoding reaches us as valid UTF-8.
+  const bool validate_utf8 = planner_->server_encoding() == "SQL_ASCII";
+  const std::string& endpoint = planner_->endpoint();
+  if (!options_.table.empty()) {
+    auto [schema, name] = SplitQualifiedName(options_.table);
+    return AddTable(*planner_, schema, name, validate_utf8);
+  }
+  std::vector<std::pair<std::string, std::string>> chosen;
+  for (const std::string& pattern : options_.tables) {
+    auto [schema, name] = SplitQualifiedName(pattern);
+    std::vector<std::string> names;
+    if (IsGlob(name)) {
+      SLUICE_ASSIGN_OR_RETURN(names, MatchTables(*planner_, schema, name));
+      if (names.empty()) {
+        return NotFound(fmt::format("{}: no table of schema '{}' matches '{}'", endpoint, schema,
+                                    name));
+      }
+    } else {
+      names.push_back(name);
+    }
+    for (std::string& table : names) {
+      std::pair<std::string, std::string> entry{schema, std::move(table)};
+      if (std::find(chosen.begin(), chosen.end(), entry) == chosen.end()) {
+        chosen.push_back(std::move(entry));
+      }
+    }
+  }
+  for (const auto& [schema, name] : chosen) {
+    SLUICE_RETURN_IF_ERROR(AddTable(*planner_, schema, name, validate_utf8));
+  }
+  return Status::OK();
+}
+
+Status PostgresSource::AddTable(PgConnection& conn, const std::string& schema,
+                                const std::string& name, bool validate_utf8) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<PgTableInfo> described,
+                          DescribeTable(conn, schema, name));
+  if (!described) {
+    return NotFound(
+        fmt::format("{}: table '{}.{}' does not exist", conn.endpoint(), schema, name));
+  }
+  auto table = std::make_shared<SourceTable>();
+  table->info = std::move(*described);
+  const PgTableInfo& info = table->info;
+  if (!info.can_select) {
+    return PermissionDenied(fmt::format("{}: permission denied for table {} (user '{}' needs SELECT)",
+                                        conn.endpoint(), info.Display(), options_.connection.user));
+  }
+  std::vector<int> selected;
+  if (options_.columns.empty()) {
+    for (size_t i = 0; i < info.columns.size(); ++i) selected.push_back(static_cast<int>(i));
+  } else {
+    for (const std::string& column : options_.columns) {
+      int index = info.ColumnIndex(column);
+      if (index < 0) {
+        std::vector<std::string> names;
+        for (const PgColumn& c : info.columns) names.push_back(c.name);
+        return config_.ErrorAt(
+            "columns", fmt::format("unknown column '{}' in table '{}' (columns: {})", column,
+                                   info.Display(), JoinNames(names)));
+      }
+      selected.push_back(index);
+    }
+  }
+  auto select_item = [&](int index, const ReadMapping& mapping) {
+    std::string quoted = QuoteIdentifier(info.columns[static_cast<size_t>(index)].name);
+    return mapping.as_text ? fmt::format("{}::text", quoted) : quoted;
+  };
+  std::vector<Field> fields;
+  for (int index : selected) {
+    const PgColumn& column = info.columns[static_cast<size_t>(index)];
+    ReadMapping mapping = MapForRead(column.type);
+    fields.push_back(Field{column.name, mapping.type, !column.not_null, column.type.spelled});
+    if (!table->select_list.empty()) table->select_list += ", ";
+    table->select_list += select_item(index, mapping);
+    table->output.push_back(mapping);
+  }
+  table->select_count = selected.size();
+  std::vector<Field> key_fields;
+  for (int index : info.key) {
+    const PgColumn& column = info.columns[static_cast<size_t>(index)];
+    ReadMapping mapping = MapForRead(column.type);
+    key_fields.push_back(Field{column.name, mapping.type, false, column.type.spelled});
+    table->key_mappings.push_back(mapping);
+    auto found = std::find(selected.begin(), selected.end(), index);
+    if (found != selected.end()) {
+      table->key_positions.push_back(static_cast<size_t>(found - selected.begin()));
+    } else {
+      // Not asked for, but needed to page: read it after the output columns.
+      table->key_positions.push_back(table->select_count++);
+      table->select_list += ", " + select_item(index, mapping);
+    }
+  }
+  std::vector<int> primary_key;
+  if (info.key_is_primary) {
+    for (int index : info.key) {
+      auto found = std::find(selected.begin(), selected.end(), index);
+      if (found == selected.end()) {
+        primary_key.clear();
+        break;
+      }
+      primary_key.push_back(static_cast<int>(found - selected.begin()));
+    }
+  }
+  table->schema = std::make_shared<Schema>(std::move(fields), std::move(primary_key));
+  table->key_schema = std::make_shared<Schema>(key_fields);
+  table->where = options_.where;
+  table->validate_utf8 = validate_utf8;
+  table->stream_name = info.schema == "public" ? info.name : info.Display();
+
+  sql::ChunkedTable& chunked = table->chunked;
+  chunked.name = info.Display();
+  chunked.stream = static_cast<int>(streams_.size());
+  chunked.key.fields = std::move(key_fields);
+  chunked.key.quote_identifier = [](const std::string& name) { return QuoteIdentifier(name); };
+  chunked.key.literal = KeyLiteral;
+  chunked.key.row_constructors = true;
+  chunked.split_rows = static_cast<uint64_t>(options_.split_rows);
+  chunked.estimated_rows = info.estimated_rows;
+  chunked.keyless = info.key.empty();
+  if (chunked.keyless) {
+    log::Warn(component_,
+              "Table '{}' has no primary key and no unique index on NOT NULL columns: it is read "
+              "as one split by one reader",
+              info.Display());
+  }
+  streams_.push_back(StreamInfo{table->stream_name, table->schema, info.estimated_rows});
+  tables_.push_back(std::move(table));
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SplitEnumerator>> PostgresSource::CreateEnumerator() {
+  std::vector<sql::ChunkedTable> chunked;
+  for (const auto& table : tables_) {
+    sql::ChunkedTable entry = table->chunked;
+    if (!entry.keyless) entry.planner = std::make_shared<PgKeysetCursor>(table, planner_, context_);
+    chunked.push_back(std::move(entry));
+  }
+  return std::unique_ptr<SplitEnumerator>(
+      std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked)));
+}
+
+Result<std::unique_ptr<SplitReader>> PostgresSource::CreateReader(const Split& split,
+                                                                  const std::string& position) {
+  if (split.stream < 0 || static_cast<size_t>(split.stream) >= tables_.size()) {
+    return Internal(fmt::format("split '{}' names unknown stream {}", split.id, split.stream));
+  }
+  const std::shared_ptr<const SourceTable>& table = tables_[static_cast<size_t>(split.stream)];
+  std::string name;
+  SLUICE_ASSIGN_OR_RETURN(sql::KeyRange range, sql::DecodeRange(split.payload, &name));
+  SLUICE_ASSIGN_OR_RETURN(std::optional<sql::Key> after, sql::DecodePosition(position));
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<PgConnection> conn, pool_->Borrow());
+  sql::KeysetReader::Options reader_options;
+  reader_options.page_rows = static_cast<uint64_t>(options_.page_rows);
+  // A cut must leave both halves worth a query, also for small split_rows.
+  reader_options.min_cut_rows =
+      std::clamp<uint64_t>(static_cast<uint64_t>(options_.split_rows) / 4, 1000, 20000);
+  reader_options.keyless = table->chunked.keyless;
+  return std::unique_ptr<SplitReader>(std::make_unique<sql::KeysetReader>(
+      std::make_unique<PgKeysetCursor>(table, std::move(conn), context_), table->chunked, split,
+      std::move(range), std::move(after), context_, reader_options));
+}
+
+void PostgresSource::Describe(CheckReport* report) const {
+  if (session_) {
+    if (session_->consistency() == Consistency::kSnapshot) {
+      report->Note(fmt::format("consistency: snapshot '{}' shared by all readers, WAL LSN {}",
+                               session_->snapshot_id(), session_->lsn()));
+    } else if (!session_->fallback_reason().empty()) {
+      report->Note(fmt::format(
+          "consistency: per_split (the snapshot could not be exported: {}); no WAL LSN recorded",
+          session_->fallback_reason()));
+    } else {
+      report->Note("consistency: per_split (each split reads in its own transaction)");
+    }
+  }
+  for (const auto& table : tables_) {
+    const PgTableInfo& info = table->info;
+    std::string rows = info.estimated_rows ? fmt::format("~{} rows", *info.estimated_rows)
+                                           : std::string("row count unknown");
+    if (table->chunked.keyless) {
+      report->Note(fmt::format("table {}: no key, read as one split by one reader; {}",
+                               info.Display(), rows));
+      continue;
+    }
+    report->Note(fmt::format("table {}: split by {} ({}) into chunks of {} rows; {}",
+                             info.Display(), info.key_is_primary ? "primary key" : "unique index",
+                             sql::KeyList(table->chunked.key), options_.split_rows, rows));
+  }
+}
+
+}  // namespace sluice::connectors::postgres
