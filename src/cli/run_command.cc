@@ -122,7 +122,8 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags) {
   if (!summary.status.ok()) fmt::print(stderr, "sluice: {}\n", summary.status.ToString());
   if (flags.json) {
     PrintJson(summary, code);
-  } else {
+  } else if (summary.status.ok() || summary.readers > 0) {
+    // A job that failed before moving anything has nothing to summarise beyond its error.
     PrintText(summary);
   }
   return code;

@@ -19,15 +19,17 @@ constexpr int kBusyTimeoutMillis = 10'000;
 Status SqliteStatus(int code, sqlite3* db, std::string_view what, std::string_view path) {
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
   int system_errno = db != nullptr ? sqlite3_system_errno(db) : 0;
+  // `what` says what was being done ("insert into 'orders'"); empty when the path says enough.
+  std::string prefix = what.empty() ? std::string() : std::string(what) + ": ";
   switch (code & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return Aborted(fmt::format("{}: {} (SQLite database '{}' is locked by another connection)",
-                                 what, detail, path));
+      return Aborted(fmt::format("{}{} (SQLite database '{}' is locked by another connection)",
+                                 prefix, detail, path));
     case SQLITE_CANTOPEN: {
       std::string reason = system_errno != 0 ? std::strerror(system_errno) : detail;
       std::string message =
-          fmt::format("{}: cannot open SQLite database '{}': {}", what, path, reason);
+          fmt::format("{}cannot open SQLite database '{}': {}", prefix, path, reason);
       if (system_errno == EACCES || system_errno == EPERM || system_errno == EROFS) {
         return PermissionDenied(std::move(message));
       }
@@ -36,26 +38,26 @@ Status SqliteStatus(int code, sqlite3* db, std::string_view what, std::string_vi
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_AUTH:
-      return PermissionDenied(fmt::format("{}: {} (SQLite database '{}')", what, detail, path));
+      return PermissionDenied(fmt::format("{}{} (SQLite database '{}')", prefix, detail, path));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return DataError(
-          fmt::format("{}: '{}' is not a valid SQLite database: {}", what, path, detail));
+          fmt::format("{}'{}' is not a valid SQLite database: {}", prefix, path, detail));
     case SQLITE_FULL:
     case SQLITE_IOERR:
-      return IoError(fmt::format("{}: {} (SQLite database '{}')", what, detail, path));
+      return IoError(fmt::format("{}{} (SQLite database '{}')", prefix, detail, path));
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
     case SQLITE_TOOBIG:
     case SQLITE_RANGE:
-      return DataError(fmt::format("{}: {}", what, detail));
+      return DataError(fmt::format("{}{}", prefix, detail));
     case SQLITE_INTERRUPT:
-      return Cancelled(fmt::format("{}: {}", what, detail));
+      return Cancelled(fmt::format("{}{}", prefix, detail));
     case SQLITE_ERROR:
-      return InvalidConfig(fmt::format("{}: {}", what, detail));
+      return InvalidConfig(fmt::format("{}{}", prefix, detail));
     default:
       return Internal(
-          fmt::format("{}: {} (SQLite code {}, database '{}')", what, detail, code, path));
+          fmt::format("{}{} (SQLite code {}, database '{}')", prefix, detail, code, path));
   }
 }
 

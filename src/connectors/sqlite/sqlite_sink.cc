@@ -120,11 +120,11 @@ class SqliteSinkWriter final : public SinkWriter {
       return Status::OK();
     }
     if (batch.stream() < 0 || static_cast<size_t>(batch.stream()) >= targets_->size()) {
-      return Internal(fmt::format("sink sqlite: batch for unknown stream {}", batch.stream()));
+      return Internal(fmt::format("batch for unknown stream {}", batch.stream()));
     }
     const Target& target = (*targets_)[static_cast<size_t>(batch.stream())];
     if (batch.num_columns() != target.columns.size()) {
-      return Internal(fmt::format("sink sqlite '{}': batch has {} columns, the stream {}",
+      return Internal(fmt::format("table '{}': batch has {} columns, the stream {}",
                                   target.table, batch.num_columns(), target.columns.size()));
     }
     SLUICE_ASSIGN_OR_RETURN(Inserts * inserts, InsertsFor(batch.stream(), target));
@@ -165,7 +165,7 @@ class SqliteSinkWriter final : public SinkWriter {
 
  private:
   std::string Context(const Target& target, std::string_view what) const {
-    return fmt::format("sink sqlite '{}': {}", target.table, what);
+    return fmt::format("table '{}': {}", target.table, what);
   }
 
   Status CommitTransaction(std::string_view table) {
@@ -173,8 +173,8 @@ class SqliteSinkWriter final : public SinkWriter {
       return Status::OK();
     }
     Status committed = db_.Execute(
-        "COMMIT", table.empty() ? std::string("sink sqlite: cannot commit")
-                                : fmt::format("sink sqlite '{}': cannot commit", table));
+        "COMMIT", table.empty() ? std::string("cannot commit")
+                                : fmt::format("table '{}': cannot commit", table));
     if (!committed.ok()) {
       return committed;
     }
@@ -522,7 +522,7 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
   Target target;
   target.stream = stream.name;
   target.table = options_.TableFor(stream.name);
-  std::string context = fmt::format("sink sqlite '{}'", target.table);
+  std::string context = fmt::format("table '{}'", target.table);
   for (const Field& field : schema.fields()) {
     target.columns.push_back(field.name);
   }
@@ -679,7 +679,7 @@ Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>
     fs::create_directories(parent, error);
     if (error) {
       return FilesystemError(
-          fmt::format("sink sqlite: cannot create directory '{}' for SQLite database '{}'",
+          fmt::format("cannot create directory '{}' for SQLite database '{}'",
                       parent.string(), options_.path),
           error);
     }
@@ -690,21 +690,21 @@ Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>
     int fd = open(options_.path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) {
       return FilesystemError(
-          fmt::format("sink sqlite: cannot create SQLite database '{}'", options_.path),
+          fmt::format("cannot create SQLite database '{}'", options_.path),
           std::error_code(errno, std::generic_category()));
     }
     close(fd);
   }
   SLUICE_ASSIGN_OR_RETURN(
       Connection db,
-      Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, "sink sqlite"));
+      Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, ""));
   if (db.read_only()) {
     return PermissionDenied(
-        fmt::format("sink sqlite: SQLite database '{}' is not writable", options_.path));
+        fmt::format("SQLite database '{}' is not writable", options_.path));
   }
-  SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, "sink sqlite"));
+  SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, ""));
 
-  SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", "sink sqlite: cannot begin"));
+  SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", "cannot begin"));
   auto targets = std::make_shared<std::vector<Target>>();
   for (const StreamInfo& stream : streams) {
     Result<Target> target = PrepareTarget(db, stream, false, nullptr);
@@ -715,7 +715,7 @@ Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>
     }
     targets->push_back(std::move(target).value());
   }
-  SLUICE_RETURN_IF_ERROR(db.Execute("COMMIT", "sink sqlite: cannot commit the table setup"));
+  SLUICE_RETURN_IF_ERROR(db.Execute("COMMIT", "cannot commit the table setup"));
   targets_ = std::move(targets);
   db_ = std::move(db);
   return Status::OK();
@@ -737,7 +737,7 @@ Status SqliteSink::Check(const JobContext& context, const std::vector<StreamInfo
     }
     if (access(directory.c_str(), W_OK) != 0) {
       return PermissionDenied(fmt::format(
-          "sink sqlite: cannot create SQLite database '{}': directory '{}' is not writable",
+          "cannot create SQLite database '{}': directory '{}' is not writable",
           options_.path, directory.string()));
     }
     report->Note(
@@ -746,7 +746,7 @@ Status SqliteSink::Check(const JobContext& context, const std::vector<StreamInfo
       std::string table = options_.TableFor(stream.name);
       if (!options_.create) {
         return NotFound(fmt::format(
-            "sink sqlite '{}': table '{}' not found in SQLite database '{}' and 'create' is false",
+            "table '{}': table '{}' not found in SQLite database '{}' and 'create' is false",
             table, table, options_.path));
       }
       report->Note(fmt::format("sqlite table '{}' would be created: {}", table,
@@ -756,10 +756,10 @@ Status SqliteSink::Check(const JobContext& context, const std::vector<StreamInfo
   }
   if (access(options_.path.c_str(), W_OK) != 0) {
     return PermissionDenied(
-        fmt::format("sink sqlite: SQLite database '{}' is not writable", options_.path));
+        fmt::format("SQLite database '{}' is not writable", options_.path));
   }
   SLUICE_ASSIGN_OR_RETURN(
-      Connection db, Connection::Open(options_.path, Connection::Mode::kReadOnly, "sink sqlite"));
+      Connection db, Connection::Open(options_.path, Connection::Mode::kReadOnly, ""));
   for (const StreamInfo& stream : streams) {
     SLUICE_RETURN_IF_ERROR(PrepareTarget(db, stream, true, report).status());
   }
@@ -768,19 +768,19 @@ Status SqliteSink::Check(const JobContext& context, const std::vector<StreamInfo
 
 Result<std::unique_ptr<SinkWriter>> SqliteSink::CreateWriter(int slot) {
   if (!targets_) {
-    return Internal("sink sqlite: CreateWriter called before Open");
+    return Internal("CreateWriter called before Open");
   }
   SLUICE_ASSIGN_OR_RETURN(
       Connection db,
-      Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, "sink sqlite"));
-  SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, "sink sqlite"));
+      Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, ""));
+  SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, ""));
   return std::unique_ptr<SinkWriter>(
       std::make_unique<SqliteSinkWriter>(targets_, options_, context_, std::move(db)));
 }
 
 Status SqliteSink::Finish() {
   if (!db_) {
-    return Internal("sink sqlite: Finish called before Open");
+    return Internal("Finish called before Open");
   }
   if (swaps_.empty()) {
     finished_ = true;
@@ -789,11 +789,11 @@ Status SqliteSink::Finish() {
   Connection& db = *db_;
   // Legacy rename leaves views and triggers that name the old table alone: they then refer to
   // the new one. (The modern rename refuses to run while such a view names a dropped table.)
-  SLUICE_RETURN_IF_ERROR(db.Execute("PRAGMA legacy_alter_table=ON", "sink sqlite"));
+  SLUICE_RETURN_IF_ERROR(db.Execute("PRAGMA legacy_alter_table=ON", ""));
   Status swapped = [&]() -> Status {
-    SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", "sink sqlite: cannot begin the swap"));
+    SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", "cannot begin the swap"));
     for (const Swap& swap : swaps_) {
-      std::string context = fmt::format("sink sqlite '{}': cannot replace the table", swap.table);
+      std::string context = fmt::format("table '{}': cannot replace the table", swap.table);
       std::string sql = fmt::format("DROP TABLE IF EXISTS {0}; ALTER TABLE {1} RENAME TO {0};",
                                     QuoteIdentifier(swap.table), QuoteIdentifier(swap.staging));
       for (const std::string& dependent : swap.dependents) {
@@ -801,7 +801,7 @@ Status SqliteSink::Finish() {
       }
       SLUICE_RETURN_IF_ERROR(db.Execute(sql, context));
     }
-    return db.Execute("COMMIT", "sink sqlite: cannot commit the swap");
+    return db.Execute("COMMIT", "cannot commit the swap");
   }();
   if (!swapped.ok()) {
     sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -825,7 +825,7 @@ Status SqliteSink::DropStagingTables() {
   for (const Swap& swap : swaps_) {
     sql += fmt::format("DROP TABLE IF EXISTS {};", QuoteIdentifier(swap.staging));
   }
-  Status dropped = db_->Execute(sql, "sink sqlite: cannot drop the staging tables");
+  Status dropped = db_->Execute(sql, "cannot drop the staging tables");
   if (dropped.ok()) {
     swaps_.clear();
   }

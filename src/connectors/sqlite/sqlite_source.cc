@@ -204,7 +204,7 @@ class SqliteSplitReader final : public SplitReader {
 
  private:
   std::string Context(std::string_view what) const {
-    return fmt::format("source sqlite '{}': {}", table_->name, what);
+    return fmt::format("table '{}': {}", table_->name, what);
   }
 
   Result<bool> ReadRange(Batch* batch) {
@@ -373,10 +373,10 @@ Status SqliteSource::Open(const JobContext& context) {
   std::error_code error;
   if (!std::filesystem::exists(options_.path, error)) {
     return NotFound(
-        fmt::format("source sqlite: SQLite database '{}' does not exist", options_.path));
+        fmt::format("SQLite database '{}' does not exist", options_.path));
   }
   SLUICE_ASSIGN_OR_RETURN(
-      Connection db, Connection::Open(options_.path, Connection::Mode::kReadOnly, "source sqlite"));
+      Connection db, Connection::Open(options_.path, Connection::Mode::kReadOnly, ""));
 
   // Resolve names and globs to stored table names, each once, in the order given.
   std::vector<std::string> names;
@@ -405,7 +405,7 @@ Status SqliteSource::Open(const JobContext& context) {
       }
       if (names.size() == before) {
         return NotFound(
-            fmt::format("source sqlite: no table matches '{}' in SQLite database '{}' (tables: {})",
+            fmt::format("no table matches '{}' in SQLite database '{}' (tables: {})",
                         entry, options_.path, list));
       }
       continue;
@@ -414,7 +414,7 @@ Status SqliteSource::Open(const JobContext& context) {
     if (!found) {
       SLUICE_ASSIGN_OR_RETURN(std::string list, table_list());
       return NotFound(
-          fmt::format("source sqlite: table '{}' not found in SQLite database '{}' (tables: {})",
+          fmt::format("table '{}' not found in SQLite database '{}' (tables: {})",
                       entry, options_.path, list));
     }
     add(*found);
@@ -426,7 +426,7 @@ Status SqliteSource::Open(const JobContext& context) {
 }
 
 Status SqliteSource::OpenTable(Connection& db, const std::string& name) {
-  std::string context = fmt::format("source sqlite '{}'", name);
+  std::string context = fmt::format("table '{}'", name);
   SLUICE_ASSIGN_OR_RETURN(TableInfo info, DescribeTable(db, name));
   auto table = std::make_shared<Table>();
   table->name = info.name;
@@ -587,10 +587,10 @@ Result<std::unique_ptr<SplitReader>> SqliteSource::CreateReader(const Split& spl
                                                                 const std::string& position) {
   if (split.stream < 0 || static_cast<size_t>(split.stream) >= tables_.size()) {
     return Internal(
-        fmt::format("source sqlite: split '{}' names unknown stream {}", split.id, split.stream));
+        fmt::format("split '{}' names unknown stream {}", split.id, split.stream));
   }
   std::shared_ptr<const Table> table = tables_[static_cast<size_t>(split.stream)];
-  std::string context = fmt::format("source sqlite '{}'", table->name);
+  std::string context = fmt::format("table '{}'", table->name);
   nlohmann::json payload = nlohmann::json::parse(split.payload, nullptr, false);
   if (payload.is_discarded() || !payload.is_object() || !payload.contains("table") ||
       payload["table"] != table->name) {

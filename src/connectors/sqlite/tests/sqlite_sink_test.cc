@@ -146,7 +146,7 @@ TEST_F(SqliteSinkTest, MissingTableWithCreateFalseIsNotFound) {
   Status status = sink->Open(Context(), {Orders()});
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_EQ(status.message(),
-            fmt::format("sink sqlite 'orders': table 'orders' not found in SQLite database '{}' "
+            fmt::format("table 'orders': table 'orders' not found in SQLite database '{}' "
                         "and 'create' is false",
                         Path()));
   EXPECT_THAT(QueryOrDie(Path(), "SELECT name FROM sqlite_schema"),
@@ -252,7 +252,7 @@ TEST_F(SqliteSinkTest, UnwritablePathIsPermissionDenied) {
   ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("path: \"{}\"", file)));
   Status status = sink->Open(Context(), {Orders()});
   EXPECT_EQ(status.code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(status.message(), fmt::format("sink sqlite: cannot create SQLite database '{}': {}",
+  EXPECT_EQ(status.message(), fmt::format("cannot create SQLite database '{}': {}",
                                           file, std::strerror(create_errno)));
 
   std::string nested = subdirectory + "/out.db";
@@ -260,7 +260,7 @@ TEST_F(SqliteSinkTest, UnwritablePathIsPermissionDenied) {
   status = nested_sink->Open(Context(), {Orders()});
   EXPECT_EQ(status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(status.message(),
-            fmt::format("sink sqlite: cannot create directory '{}' for SQLite database '{}': {}",
+            fmt::format("cannot create directory '{}' for SQLite database '{}': {}",
                         subdirectory, nested, std::strerror(mkdir_errno)));
 }
 

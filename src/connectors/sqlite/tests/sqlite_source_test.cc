@@ -71,7 +71,7 @@ TEST_F(SqliteSourceTest, MissingDatabaseIsNotFoundAndNeverCreated) {
   Status status = source->Open(Context());
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_EQ(status.message(),
-            fmt::format("source sqlite: SQLite database '{}' does not exist", path));
+            fmt::format("SQLite database '{}' does not exist", path));
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
@@ -81,7 +81,7 @@ TEST_F(SqliteSourceTest, MissingTableListsTheTables) {
   Status status = source->Open(Context());
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_EQ(status.message(),
-            fmt::format("source sqlite: table 'x' not found in SQLite database '{}' (tables: a, "
+            fmt::format("table 'x' not found in SQLite database '{}' (tables: a, "
                         "b, c)",
                         Path()));
 }
@@ -344,7 +344,7 @@ TEST_F(SqliteSourceTest, BadWhereIsAConfigErrorAtTheWhereKey) {
   Status status = source->Open(Context());
   EXPECT_EQ(status.code(), StatusCode::kInvalidConfig);
   EXPECT_EQ(status.message(),
-            "test.yaml:3:8: cannot read table 'numbers' with where 'nope > 1': source sqlite "
+            "test.yaml:3:8: cannot read table 'numbers' with where 'nope > 1': table "
             "'numbers': no such column: nope");
 }
 
@@ -373,7 +373,7 @@ TEST_F(SqliteSourceTest, TablesGlobMakesOneStreamPerTable) {
   Status status = none->Open(Context());
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_EQ(status.message(),
-            fmt::format("source sqlite: no table matches 'x*' in SQLite database '{}' (tables: "
+            fmt::format("no table matches 'x*' in SQLite database '{}' (tables: "
                         "LOG_C, log_a, log_b, other)",
                         Path()));
 }
