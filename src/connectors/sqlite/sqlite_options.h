@@ -50,7 +50,7 @@ struct SqliteSinkOptions {
   /// Rows per transaction: bigger is faster, smaller loses less work on a crash.
   int64_t commit_rows = 200'000;
   /// PRAGMA journal_mode: wal, delete, truncate, memory, off.
-  std::string journal_mode = "wal";
+  std::string journal_mode = "delete";
   /// PRAGMA synchronous: off, normal, full.
   std::string synchronous = "normal";
   /// Rows bound into one multi-row INSERT statement (1 = one statement per row).

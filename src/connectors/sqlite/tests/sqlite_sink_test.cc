@@ -83,7 +83,7 @@ TEST_F(SqliteSinkTest, CreatesTheFileItsDirectoriesAndTheTable) {
                           RawRow{"INTEGER:2", "TEXT:name 2", "TEXT:2.02"},
                           RawRow{"INTEGER:3", "TEXT:name 3", "TEXT:3.03"},
                           RawRow{"INTEGER:4", "NULL", "NULL"}));
-  EXPECT_THAT(QueryOrDie(path, "PRAGMA journal_mode"), ElementsAre(RawRow{"TEXT:wal"}));
+  EXPECT_THAT(QueryOrDie(path, "PRAGMA journal_mode"), ElementsAre(RawRow{"TEXT:delete"}));
 }
 
 TEST_F(SqliteSinkTest, TableNameTemplateAndJournalMode) {
