@@ -39,3 +39,64 @@ expect_count() {
     return 1
   fi
 }
+
+# bench_servers: makes MYSQL_* and PG_* point at running MariaDB and PostgreSQL servers,
+# starting the test servers (scripts/test-servers.sh) once per bench run when none are given.
+bench_servers() {
+  if [[ -z "${SLUICE_TEST_SERVERS_ENV:-}" ]]; then
+    export SLUICE_TEST_SERVERS_ENV="$BENCH_DIR/servers.env"
+    if [[ ! -f "$SLUICE_TEST_SERVERS_ENV" ]]; then
+      "$BENCH_ROOT/scripts/test-servers.sh" start "$SLUICE_TEST_SERVERS_ENV" >/dev/null
+      BENCH_STARTED_SERVERS=1
+    fi
+  fi
+  set -a
+  source "$SLUICE_TEST_SERVERS_ENV"
+  set +a
+  export MYSQL_PWD=$SLUICE_TEST_MYSQL_PASSWORD PGPASSWORD=$SLUICE_TEST_PG_PASSWORD
+  MYSQL=(mariadb --no-defaults --protocol=TCP -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT"
+         -u "$SLUICE_TEST_MYSQL_USER")
+  PSQL=("$SLUICE_TEST_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SLUICE_TEST_PG_HOST"
+        -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER")
+}
+
+bench_servers_stop() {
+  if [[ -n "${BENCH_STARTED_SERVERS:-}" ]]; then
+    "$BENCH_ROOT/scripts/test-servers.sh" stop "$SLUICE_TEST_SERVERS_ENV" >/dev/null
+  fi
+}
+
+# The mixed-type orders table in MariaDB, generated server-side with the SEQUENCE engine.
+# bench_mysql_table NAME ROWS KEY_EXPRESSION (over `seq`)
+bench_mysql_table() {
+  local name=$1 rows=$2 key=$3
+  if [[ "$("${MYSQL[@]}" -N -e "SELECT COUNT(*) FROM bench.$name" 2>/dev/null)" == "$rows" ]]; then
+    return 0
+  fi
+  "${MYSQL[@]}" -e "CREATE DATABASE IF NOT EXISTS bench; DROP TABLE IF EXISTS bench.$name;
+    CREATE TABLE bench.$name (
+      id BIGINT PRIMARY KEY, customer VARCHAR(64) NOT NULL, amount DECIMAL(12,2),
+      quantity INT, price DOUBLE, paid TINYINT(1), ordered_on DATE, created_at DATETIME(6),
+      note TEXT) ENGINE=InnoDB;
+    SET SESSION unique_checks = 0;
+    INSERT INTO bench.$name SELECT $key, CONCAT('customer ', seq % 100000, ' é😀'),
+      (seq * 7919 % 100000000) / 100, seq % 1000, (seq * 31 % 100000) / 7.0, seq % 2,
+      DATE '2015-01-01' + INTERVAL (seq % 3650) DAY,
+      TIMESTAMP '2015-01-01 00:00:00' + INTERVAL (seq * 37 % 315360000) SECOND
+        + INTERVAL (seq % 1000000) MICROSECOND,
+      IF(seq % 20 = 0, NULL, CONCAT('note ', MD5(seq)))
+    FROM seq_1_to_$rows;"
+}
+
+# Peak RSS check: Sluice must stay under 256 MB whatever the table size.
+expect_rss_under() {
+  if ((${BENCH_RSS_MB[$1]} >= $2)); then
+    echo "  RSS GOAL MISSED: $1 peaked at ${BENCH_RSS_MB[$1]} MB (goal < $2 MB)" >&2
+  fi
+}
+
+# goal LABEL_A LABEL_B MIN_RATIO: prints whether A is at least MIN_RATIO times as fast as B.
+goal() {
+  awk -v a="${BENCH_SECONDS[$1]}" -v b="${BENCH_SECONDS[$2]}" -v min="$3" -v na="$1" -v nb="$2" \
+    'BEGIN { r = (a > 0 ? b / a : 0); printf "  goal: %s >= %.2fx %s: %.2fx %s\n", na, min, nb, r, (r >= min ? "MET" : "MISSED") }'
+}

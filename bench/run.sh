@@ -6,10 +6,12 @@
 # Env: BENCH_ROWS (rows per case, default per case), BENCH_DIR (scratch space).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/build.sh" Release "$root/build/release" >/dev/null
+"$root/scripts/install-deps.sh" --bench
+"$root/scripts/build.sh" Release "$root/build/release" sluice >/dev/null
 export SLUICE="$root/build/release/bin/sluice"
 export BENCH_DIR=${BENCH_DIR:-$root/out/bench}
 mkdir -p "$BENCH_DIR"
+export BENCH_ROOT=$root
 source "$root/bench/lib.sh"
 
 cases=("$@")
@@ -20,3 +22,4 @@ for name in "${cases[@]}"; do
   echo "== $name"
   CASE_DIR="$root/bench/cases/$name" source "$root/bench/cases/$name/run.sh"
 done
+bench_servers_stop

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Configures and builds Sluice with CMake + Ninja.
-#   scripts/build.sh [Release|Debug|RelWithDebInfo] [build-dir]
+# Configures and builds Sluice with CMake + Ninja (ccache when installed).
+#   scripts/build.sh [Release|Debug|RelWithDebInfo] [build-dir] [targets...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 type=${1:-Release}
 dir=${2:-$root/build/$(echo "$type" | tr '[:upper:]' '[:lower:]')}
+shift $(($# > 2 ? 2 : $#))
 cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" >/dev/null
-# Two compile jobs per core is the sweet spot on small machines with ccache.
-ninja -C "$dir" -j "$(nproc)"
+ninja -C "$dir" -j "$(nproc)" "$@"

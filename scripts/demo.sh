@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 scripts/install-deps.sh
-scripts/build.sh Release "$root/build/release"
+scripts/build.sh Release "$root/build/release" sluice
 sluice="$root/build/release/bin/sluice"
 
 export DEMO_DIR="$root/out/demo"

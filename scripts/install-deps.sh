@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Sluice needs to build, test and benchmark.
 # Skips apt-get entirely when everything is already installed.
+#   scripts/install-deps.sh [--servers] [--bench]
 set -euo pipefail
 
 packages=(
@@ -12,9 +13,17 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 python3
 )
-if [[ "${1:-}" == "--servers" ]]; then
-  packages+=(libmariadb-dev libpq-dev mariadb-server mariadb-client postgresql postgresql-client)
-fi
+# The database client libraries are build dependencies (the mysql and postgres connectors).
+packages+=(libmariadb-dev libpq-dev)
+for flag in "$@"; do
+  case "$flag" in
+    # Real servers for the integration tests.
+    --servers) packages+=(mariadb-server mariadb-client postgresql postgresql-client) ;;
+    # The peers the benchmarks compare against, and GNU time for peak RSS.
+    --bench) packages+=(mariadb-server mariadb-client postgresql postgresql-client mydumper
+                        pgloader time) ;;
+  esac
+done
 
 missing=()
 for package in "${packages[@]}"; do
