@@ -1,0 +1,273 @@
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/core.h>
+
+#include "connectors/sqlite/sqlite_client.h"
+#include "state/state_store.h"
+
+namespace sluice::state {
+
+namespace {
+
+using connectors::sqlite::Connection;
+using connectors::sqlite::Statement;
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS sluice_jobs (
+  job TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  status TEXT NOT NULL,
+  checkpoint INTEGER NOT NULL DEFAULT 0,
+  bad_records INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now'))
+);
+CREATE TABLE IF NOT EXISTS sluice_splits (
+  job TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  stream INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  estimated_rows INTEGER,
+  estimated_bytes INTEGER,
+  PRIMARY KEY (job, id)
+);
+CREATE TABLE IF NOT EXISTS sluice_progress (
+  job TEXT NOT NULL,
+  split_id TEXT NOT NULL,
+  position TEXT NOT NULL,
+  done INTEGER NOT NULL,
+  checkpoint INTEGER NOT NULL,
+  PRIMARY KEY (job, split_id)
+);
+)sql";
+
+JobStatus ParseStatus(std::string_view text) {
+  if (text == "succeeded") return JobStatus::kSucceeded;
+  if (text == "failed") return JobStatus::kFailed;
+  if (text == "interrupted") return JobStatus::kInterrupted;
+  return JobStatus::kRunning;
+}
+
+void BindText(sqlite3_stmt* statement, int index, std::string_view text) {
+  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()),
+                    SQLITE_TRANSIENT);
+}
+
+void BindOptional(sqlite3_stmt* statement, int index, const std::optional<uint64_t>& value) {
+  if (value) {
+    sqlite3_bind_int64(statement, index, static_cast<sqlite3_int64>(*value));
+  } else {
+    sqlite3_bind_null(statement, index);
+  }
+}
+
+std::string ColumnText(sqlite3_stmt* statement, int index) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, index));
+  return text ? std::string(text, static_cast<size_t>(sqlite3_column_bytes(statement, index)))
+              : std::string();
+}
+
+class SqliteStateStore final : public StateStore {
+ public:
+  explicit SqliteStateStore(Connection db) : db_(std::move(db)) {}
+
+  Result<std::optional<JobState>> Load(const std::string& job) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    JobState state;
+    state.job = job;
+    {
+      SLUICE_ASSIGN_OR_RETURN(Statement statement,
+                              db_.Prepare("SELECT fingerprint, status, checkpoint, bad_records "
+                                          "FROM sluice_jobs WHERE job = ?",
+                                          "state: load job"));
+      BindText(statement.get(), 1, job);
+      int rc = sqlite3_step(statement.get());
+      if (rc == SQLITE_DONE) return std::optional<JobState>();
+      if (rc != SQLITE_ROW) return db_.Error(rc, "state: load job");
+      state.fingerprint = ColumnText(statement.get(), 0);
+      state.status = ParseStatus(ColumnText(statement.get(), 1));
+      state.checkpoint = static_cast<uint64_t>(sqlite3_column_int64(statement.get(), 2));
+      state.bad_records = static_cast<uint64_t>(sqlite3_column_int64(statement.get(), 3));
+    }
+    {
+      SLUICE_ASSIGN_OR_RETURN(
+          Statement statement,
+          db_.Prepare("SELECT id, stream, payload, estimated_rows, estimated_bytes FROM "
+                      "sluice_splits WHERE job = ? ORDER BY seq",
+                      "state: load splits"));
+      BindText(statement.get(), 1, job);
+      int rc;
+      while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW) {
+        connectors::Split split;
+        split.id = ColumnText(statement.get(), 0);
+        split.stream = sqlite3_column_int(statement.get(), 1);
+        split.payload = ColumnText(statement.get(), 2);
+        if (sqlite3_column_type(statement.get(), 3) != SQLITE_NULL) {
+          split.estimated_rows = static_cast<uint64_t>(sqlite3_column_int64(statement.get(), 3));
+        }
+        if (sqlite3_column_type(statement.get(), 4) != SQLITE_NULL) {
+          split.estimated_bytes = static_cast<uint64_t>(sqlite3_column_int64(statement.get(), 4));
+        }
+        state.splits.push_back(std::move(split));
+      }
+      if (rc != SQLITE_DONE) return db_.Error(rc, "state: load splits");
+    }
+    {
+      SLUICE_ASSIGN_OR_RETURN(
+          Statement statement,
+          db_.Prepare("SELECT split_id, position, done FROM sluice_progress WHERE job = ?",
+                      "state: load progress"));
+      BindText(statement.get(), 1, job);
+      int rc;
+      while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW) {
+        SplitProgress progress{ColumnText(statement.get(), 0), ColumnText(statement.get(), 1),
+                               sqlite3_column_int(statement.get(), 2) != 0};
+        state.progress[progress.split_id] = std::move(progress);
+      }
+      if (rc != SQLITE_DONE) return db_.Error(rc, "state: load progress");
+    }
+    return std::optional<JobState>(std::move(state));
+  }
+
+  Status Reset(const std::string& job, const std::string& fingerprint) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: reset"));
+    Status status = [&]() -> Status {
+      for (const char* sql : {"DELETE FROM sluice_progress WHERE job = ?",
+                              "DELETE FROM sluice_splits WHERE job = ?",
+                              "DELETE FROM sluice_jobs WHERE job = ?"}) {
+        SLUICE_RETURN_IF_ERROR(Run(sql, {job}));
+      }
+      return Run("INSERT INTO sluice_jobs (job, fingerprint, status) VALUES (?, ?, 'running')",
+                 {job, fingerprint});
+    }();
+    return Finish(std::move(status));
+  }
+
+  Status MarkRunning(const std::string& job) override {
+    return SetStatus(job, JobStatus::kRunning);
+  }
+
+  Status RecordSplits(const std::string& job,
+                      const std::vector<connectors::Split>& splits) override {
+    if (splits.empty()) return Status::OK();
+    std::lock_guard<std::mutex> lock(mutex_);
+    SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: record splits"));
+    Status status = [&]() -> Status {
+      SLUICE_ASSIGN_OR_RETURN(
+          Statement statement,
+          // A split recorded again (its range shrank when it was cut) keeps its place.
+          db_.Prepare("INSERT INTO sluice_splits (job, seq, id, stream, payload, estimated_rows, "
+                      "estimated_bytes) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM "
+                      "sluice_splits WHERE job = ?1), ?, ?, ?, ?, ?) ON CONFLICT (job, id) DO "
+                      "UPDATE SET payload = excluded.payload, estimated_rows = "
+                      "excluded.estimated_rows, estimated_bytes = excluded.estimated_bytes",
+                      "state: record splits"));
+      for (const connectors::Split& split : splits) {
+        sqlite3_reset(statement.get());
+        BindText(statement.get(), 1, job);
+        BindText(statement.get(), 2, split.id);
+        sqlite3_bind_int(statement.get(), 3, split.stream);
+        BindText(statement.get(), 4, split.payload);
+        BindOptional(statement.get(), 5, split.estimated_rows);
+        BindOptional(statement.get(), 6, split.estimated_bytes);
+        int rc = sqlite3_step(statement.get());
+        if (rc != SQLITE_DONE) return db_.Error(rc, "state: record splits");
+      }
+      return Status::OK();
+    }();
+    return Finish(std::move(status));
+  }
+
+  Status CommitCheckpoint(const std::string& job, uint64_t checkpoint,
+                          const std::vector<SplitProgress>& progress,
+                          uint64_t bad_records) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: checkpoint"));
+    Status status = [&]() -> Status {
+      SLUICE_ASSIGN_OR_RETURN(
+          Statement statement,
+          db_.Prepare("INSERT OR REPLACE INTO sluice_progress (job, split_id, position, done, "
+                      "checkpoint) VALUES (?, ?, ?, ?, ?)",
+                      "state: checkpoint"));
+      for (const SplitProgress& item : progress) {
+        sqlite3_reset(statement.get());
+        BindText(statement.get(), 1, job);
+        BindText(statement.get(), 2, item.split_id);
+        BindText(statement.get(), 3, item.position);
+        sqlite3_bind_int(statement.get(), 4, item.done ? 1 : 0);
+        sqlite3_bind_int64(statement.get(), 5, static_cast<sqlite3_int64>(checkpoint));
+        int rc = sqlite3_step(statement.get());
+        if (rc != SQLITE_DONE) return db_.Error(rc, "state: checkpoint");
+      }
+      return Run(fmt::format("UPDATE sluice_jobs SET checkpoint = {}, bad_records = {}, "
+                             "updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE job = ?",
+                             checkpoint, bad_records),
+                 {job});
+    }();
+    return Finish(std::move(status));
+  }
+
+  Status SetStatus(const std::string& job, JobStatus status) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return Run("UPDATE sluice_jobs SET status = ?, updated_at = strftime('%Y-%m-%d %H:%M:%f', "
+               "'now') WHERE job = ?",
+               {std::string(JobStatusName(status)), job});
+  }
+
+ private:
+  // Runs one statement with text parameters.
+  Status Run(std::string_view sql, const std::vector<std::string>& parameters) {
+    SLUICE_ASSIGN_OR_RETURN(Statement statement, db_.Prepare(sql, "state"));
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      BindText(statement.get(), static_cast<int>(i + 1), parameters[i]);
+    }
+    int rc = sqlite3_step(statement.get());
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_.Error(rc, "state");
+    return Status::OK();
+  }
+
+  // Commits the open transaction, or rolls it back when `status` is an error.
+  Status Finish(Status status) {
+    if (!status.ok()) {
+      (void)db_.Execute("ROLLBACK", "state: rollback");
+      return status;
+    }
+    return db_.Execute("COMMIT", "state: commit");
+  }
+
+  std::mutex mutex_;
+  Connection db_;  // guarded by mutex_
+};
+
+}  // namespace
+
+std::string_view JobStatusName(JobStatus status) {
+  switch (status) {
+    case JobStatus::kRunning: return "running";
+    case JobStatus::kSucceeded: return "succeeded";
+    case JobStatus::kFailed: return "failed";
+    case JobStatus::kInterrupted: return "interrupted";
+  }
+  return "running";
+}
+
+Result<std::unique_ptr<StateStore>> OpenSqliteStateStore(const std::string& path) {
+  std::error_code error;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, error);
+  if (error) {
+    return ErrnoStatus("Cannot create the state directory", parent.string(), error.value());
+  }
+  SLUICE_ASSIGN_OR_RETURN(Connection db,
+                          Connection::Open(path, Connection::Mode::kReadWriteCreate, "state"));
+  // The state file is small and written rarely; durability matters more than speed here.
+  SLUICE_RETURN_IF_ERROR(db.Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "state"));
+  SLUICE_RETURN_IF_ERROR(db.Execute(kSchema, "state: create tables"));
+  return std::unique_ptr<StateStore>(new SqliteStateStore(std::move(db)));
+}
+
+}  // namespace sluice::state
