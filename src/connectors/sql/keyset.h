@@ -75,8 +75,10 @@ class KeysetCursor {
   /// is omitted for a table without key columns and LIMIT when `limit` is 0.
   virtual Status OpenPage(const std::string& condition, uint64_t limit) = 0;
   /// Appends rows of the open page to `batch` until it is full, its bytes exceed `max_bytes`,
-  /// or the page ends. Sets `*last_key` to the key of the last row appended and `*rows` to
-  /// the number appended. Returns false when the page has no more rows.
+  /// or the page ends. Sets `*last_key` to the key of the last row consumed (appended, or
+  /// skipped by the bad-record policy) and `*rows` to the number consumed: KeysetReader takes
+  /// a page with fewer than page_rows rows as the end of the range. Returns false when the
+  /// page has no more rows.
   virtual Result<bool> Fill(Batch* batch, size_t max_bytes, Key* last_key, uint64_t* rows) = 0;
   /// Abandons the rest of the open page (if any), leaving the connection usable.
   virtual Status ClosePage() = 0;

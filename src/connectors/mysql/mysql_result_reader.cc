@@ -1,0 +1,445 @@
+#include "connectors/mysql/mysql_result_reader.h"
+
+#include <mysql.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include <fmt/core.h>
+
+#include "core/decimal.h"
+#include "core/temporal.h"
+#include "core/value_text.h"
+
+namespace sluice::connectors::mysql {
+
+namespace {
+
+// Bound buffer sizes for variable-length values. Longer values are fetched again at their full
+// length, so these only trade a second copy for memory.
+constexpr unsigned long kMaxBuffer = 16 * 1024;
+constexpr unsigned long kMinBuffer = 64;
+
+bool IsVariable(ValueKind kind) {
+  return kind == ValueKind::kText || kind == ValueKind::kBytes || kind == ValueKind::kDecimal ||
+         kind == ValueKind::kBit;
+}
+
+bool IsTimeStruct(ValueKind kind) {
+  return kind == ValueKind::kDate || kind == ValueKind::kDateTime ||
+         kind == ValueKind::kTimestamp || kind == ValueKind::kTime ||
+         kind == ValueKind::kTemporalText;
+}
+
+unsigned long BufferSize(const SourceColumn& column) {
+  int64_t declared = 0;
+  switch (column.kind) {
+    case ValueKind::kDecimal: return 80;  // 65 digits, sign, point
+    case ValueKind::kBit: return 8;
+    case ValueKind::kText:
+      if (!column.members.empty()) return 256;
+      declared = column.type.length > 0 ? static_cast<int64_t>(column.type.length) * 4 : 0;
+      break;
+    case ValueKind::kBytes: declared = column.type.length; break;
+    default: return 0;
+  }
+  if (declared <= 0 || declared > static_cast<int64_t>(kMaxBuffer)) return kMaxBuffer;
+  return std::max<unsigned long>(kMinBuffer, static_cast<unsigned long>(declared) + 1);
+}
+
+enum_field_types BindType(const SourceColumn& column) {
+  switch (column.kind) {
+    case ValueKind::kInt8:
+    case ValueKind::kUInt8: return MYSQL_TYPE_TINY;
+    case ValueKind::kInt16:
+    case ValueKind::kUInt16:
+    case ValueKind::kYear: return MYSQL_TYPE_SHORT;
+    case ValueKind::kInt32:
+    case ValueKind::kUInt32: return MYSQL_TYPE_LONG;
+    case ValueKind::kInt64:
+    case ValueKind::kUInt64: return MYSQL_TYPE_LONGLONG;
+    case ValueKind::kFloat: return MYSQL_TYPE_FLOAT;
+    case ValueKind::kDouble: return MYSQL_TYPE_DOUBLE;
+    case ValueKind::kDecimal:
+    case ValueKind::kText: return MYSQL_TYPE_STRING;
+    case ValueKind::kBytes:
+    case ValueKind::kBit: return MYSQL_TYPE_BLOB;
+    case ValueKind::kDate: return MYSQL_TYPE_DATE;
+    case ValueKind::kDateTime: return MYSQL_TYPE_DATETIME;
+    case ValueKind::kTimestamp: return MYSQL_TYPE_TIMESTAMP;
+    case ValueKind::kTime: return MYSQL_TYPE_TIME;
+    case ValueKind::kTemporalText:
+      return column.info.data_type == "date" ? MYSQL_TYPE_DATE : MYSQL_TYPE_DATETIME;
+  }
+  return MYSQL_TYPE_STRING;
+}
+
+bool IsUnsignedKind(ValueKind kind) {
+  return kind == ValueKind::kUInt8 || kind == ValueKind::kUInt16 || kind == ValueKind::kUInt32 ||
+         kind == ValueKind::kUInt64;
+}
+
+// MySQL's zero dates ('0000-00-00'), zero parts ('2020-00-15') and, under ALLOW_INVALID_DATES,
+// impossible days ('2020-02-30') have no place on a calendar.
+bool IsOffCalendar(const MYSQL_TIME& t) {
+  return t.month == 0 || t.day == 0 || !IsValidCivilDate(t.year, t.month, t.day);
+}
+
+// The text MySQL prints for a DATE (`date_only`) or DATETIME/TIMESTAMP with `fsp` digits.
+void AppendPrintedTemporal(const MYSQL_TIME& t, bool date_only, int fsp, std::string* out) {
+  auto digits = [&](unsigned long value, int width) {
+    char buffer[16];
+    int n = 0;
+    do {
+      buffer[n++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    for (int i = n; i < width; ++i) out->push_back('0');
+    while (n > 0) out->push_back(buffer[--n]);
+  };
+  digits(t.year, 4);
+  out->push_back('-');
+  digits(t.month, 2);
+  out->push_back('-');
+  digits(t.day, 2);
+  if (date_only) return;
+  out->push_back(' ');
+  digits(t.hour, 2);
+  out->push_back(':');
+  digits(t.minute, 2);
+  out->push_back(':');
+  digits(t.second, 2);
+  if (fsp > 0) {
+    out->push_back('.');
+    char fraction[8];
+    unsigned long part = t.second_part;
+    for (int i = 5; i >= 0; --i) {
+      fraction[i] = static_cast<char>('0' + part % 10);
+      part /= 10;
+    }
+    out->append(fraction, static_cast<size_t>(std::min(fsp, 6)));
+  }
+}
+
+int64_t DateTimeMicros(const MYSQL_TIME& t) {
+  int64_t days = DaysFromCivil(t.year, t.month, t.day);
+  return days * kMicrosPerDay +
+         ((static_cast<int64_t>(t.hour) * 60 + t.minute) * 60 + t.second) * kMicrosPerSecond +
+         static_cast<int64_t>(t.second_part);
+}
+
+int64_t TimeMicros(const MYSQL_TIME& t) {
+  // The client library may or may not fold days into hours; count both.
+  int64_t hours = static_cast<int64_t>(t.day) * 24 + t.hour;
+  int64_t micros = ((hours * 60 + t.minute) * 60 + t.second) * kMicrosPerSecond +
+                   static_cast<int64_t>(t.second_part);
+  return t.neg ? -micros : micros;
+}
+
+template <typename T>
+void AppendInteger(T value, std::string* out) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out->append(buffer, static_cast<size_t>(end - buffer));
+}
+
+}  // namespace
+
+struct ResultReader::Slot {
+  unsigned long length = 0;
+  my_bool is_null = 0;
+  my_bool error = 0;
+  union {
+    int8_t i8;
+    uint8_t u8;
+    int16_t i16;
+    uint16_t u16;
+    int32_t i32;
+    uint32_t u32;
+    int64_t i64;
+    uint64_t u64;
+    float f32;
+    double f64;
+  } number{};
+  MYSQL_TIME time{};
+  std::unique_ptr<char[]> buffer;
+  unsigned long capacity = 0;
+  /// The value did not fit the buffer; `full` holds it once fetched.
+  bool truncated = false;
+  bool full_valid = false;
+  std::string_view full;
+  std::string overflow;
+};
+
+struct ResultReader::Binds {
+  std::vector<MYSQL_BIND> binds;
+};
+
+ResultReader::ResultReader(std::vector<const SourceColumn*> columns, ZeroDates zero_dates)
+    : columns_(std::move(columns)),
+      zero_dates_(zero_dates),
+      slots_(new Slot[columns_.size()]),
+      binds_(std::make_unique<Binds>()) {
+  binds_->binds.resize(columns_.size());
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const SourceColumn& column = *columns_[i];
+    Slot& slot = slots_[i];
+    MYSQL_BIND& bind = binds_->binds[i];
+    std::memset(&bind, 0, sizeof(bind));
+    bind.buffer_type = BindType(column);
+    bind.length = &slot.length;
+    bind.is_null = &slot.is_null;
+    bind.error = &slot.error;
+    bind.is_unsigned = IsUnsignedKind(column.kind) ? 1 : 0;
+    if (IsVariable(column.kind)) {
+      slot.capacity = BufferSize(column);
+      slot.buffer.reset(new char[slot.capacity]);
+      bind.buffer = slot.buffer.get();
+      bind.buffer_length = slot.capacity;
+    } else if (IsTimeStruct(column.kind)) {
+      bind.buffer = &slot.time;
+      bind.buffer_length = sizeof(MYSQL_TIME);
+    } else {
+      bind.buffer = &slot.number;
+      bind.buffer_length = sizeof(slot.number);
+    }
+  }
+}
+
+ResultReader::~ResultReader() = default;
+
+Status ResultReader::Start(Statement* statement, std::string_view what) {
+  statement_ = statement;
+  what_ = what;
+  MYSQL_STMT* stmt = statement->get();
+  if (mysql_stmt_field_count(stmt) != columns_.size()) {
+    return Internal(fmt::format("{}: the query returns {} columns, expected {}", what,
+                                mysql_stmt_field_count(stmt), columns_.size()));
+  }
+  if (mysql_stmt_execute(stmt) != 0) return statement->LastError(what);
+  if (mysql_stmt_bind_result(stmt, binds_->binds.data()) != 0) {
+    return statement->LastError(what);
+  }
+  return Status::OK();
+}
+
+Result<bool> ResultReader::Next() {
+  MYSQL_STMT* stmt = statement_->get();
+  int rc = mysql_stmt_fetch(stmt);
+  if (rc == MYSQL_NO_DATA) return false;
+  if (rc == 1) return statement_->LastError(what_);
+  const bool truncated = rc == MYSQL_DATA_TRUNCATED;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    Slot& slot = slots_[i];
+    slot.full_valid = false;
+    slot.truncated = truncated && slot.error && !slot.is_null && slot.length > slot.capacity;
+  }
+  return true;
+}
+
+bool ResultReader::IsNull(size_t column) const { return slots_[column].is_null != 0; }
+
+Status ResultReader::FetchLong(size_t column, char* destination, unsigned long length) {
+  MYSQL_BIND bind;
+  std::memset(&bind, 0, sizeof(bind));
+  unsigned long fetched_length = 0;
+  my_bool is_null = 0;
+  bind.buffer_type = binds_->binds[column].buffer_type;
+  bind.buffer = destination;
+  bind.buffer_length = length;
+  bind.length = &fetched_length;
+  bind.is_null = &is_null;
+  if (mysql_stmt_fetch_column(statement_->get(), &bind, static_cast<unsigned int>(column), 0) !=
+      0) {
+    return statement_->LastError(what_);
+  }
+  return Status::OK();
+}
+
+std::string_view ResultReader::VariableValue(size_t column) {
+  Slot& slot = slots_[column];
+  if (!slot.truncated) return {slot.buffer.get(), slot.length};
+  if (!slot.full_valid) {
+    slot.overflow.resize(slot.length);
+    if (!FetchLong(column, slot.overflow.data(), slot.length).ok()) {
+      return {slot.buffer.get(), slot.capacity};
+    }
+    slot.full = slot.overflow;
+    slot.full_valid = true;
+  }
+  return slot.full;
+}
+
+Status ResultReader::Append(size_t column, Column* out) {
+  Slot& slot = slots_[column];
+  if (slot.is_null) {
+    out->AppendNull();
+    return Status::OK();
+  }
+  const SourceColumn& source = *columns_[column];
+  switch (source.kind) {
+    case ValueKind::kInt8: out->Append<int8_t>(slot.number.i8); return Status::OK();
+    case ValueKind::kUInt8: out->Append<uint8_t>(slot.number.u8); return Status::OK();
+    case ValueKind::kInt16:
+    case ValueKind::kYear: out->Append<int16_t>(slot.number.i16); return Status::OK();
+    case ValueKind::kUInt16: out->Append<uint16_t>(slot.number.u16); return Status::OK();
+    case ValueKind::kInt32: out->Append<int32_t>(slot.number.i32); return Status::OK();
+    case ValueKind::kUInt32: out->Append<uint32_t>(slot.number.u32); return Status::OK();
+    case ValueKind::kInt64: out->Append<int64_t>(slot.number.i64); return Status::OK();
+    case ValueKind::kUInt64: out->Append<uint64_t>(slot.number.u64); return Status::OK();
+    case ValueKind::kFloat: out->Append<float>(slot.number.f32); return Status::OK();
+    case ValueKind::kDouble: out->Append<double>(slot.number.f64); return Status::OK();
+    case ValueKind::kBit: {
+      uint64_t value = 0;
+      const unsigned char* bytes = reinterpret_cast<const unsigned char*>(slot.buffer.get());
+      for (unsigned long i = 0; i < std::min<unsigned long>(slot.length, 8); ++i) {
+        value = (value << 8) | bytes[i];
+      }
+      out->Append<uint64_t>(value);
+      return Status::OK();
+    }
+    case ValueKind::kDecimal: {
+      std::string_view text = VariableValue(column);
+      const DataType& type = out->type();
+      if (type.is_fast_decimal()) {
+        Result<int128> value = ParseDecimal128(text, type.precision, type.scale);
+        if (!value.ok()) {
+          return DataError(fmt::format("column '{}': {}", source.info.name,
+                                       value.status().message()));
+        }
+        out->Append<int128>(*value);
+        return Status::OK();
+      }
+      Status status = CanonicalDecimalText(text, type.precision, type.scale, &scratch_);
+      if (!status.ok()) {
+        return DataError(fmt::format("column '{}': {}", source.info.name, status.message()));
+      }
+      out->AppendView(scratch_);
+      return Status::OK();
+    }
+    case ValueKind::kText:
+    case ValueKind::kBytes: {
+      if (!slot.truncated) {
+        out->AppendView({slot.buffer.get(), slot.length});
+        return Status::OK();
+      }
+      if (slot.full_valid) {
+        out->AppendView(slot.full);
+        return Status::OK();
+      }
+      // Fetch the long value straight into the batch's arena: one copy, no temporary.
+      char* destination = out->arena()->Allocate(slot.length);
+      SLUICE_RETURN_IF_ERROR(FetchLong(column, destination, slot.length));
+      slot.full = {destination, slot.length};
+      slot.full_valid = true;
+      out->AppendViewNoCopy(slot.full);
+      return Status::OK();
+    }
+    case ValueKind::kDate:
+    case ValueKind::kDateTime:
+    case ValueKind::kTimestamp: {
+      if (IsOffCalendar(slot.time)) {
+        if (zero_dates_ == ZeroDates::kNull) {
+          out->AppendNull();
+          return Status::OK();
+        }
+        std::string printed;
+        AppendPrintedTemporal(slot.time, source.kind == ValueKind::kDate, source.fsp, &printed);
+        bool zero = slot.time.year == 0 && slot.time.month == 0 && slot.time.day == 0;
+        return DataError(fmt::format(
+            "column '{}': {} '{}' (set zero_dates: null or string on the source)",
+            source.info.name, zero || slot.time.month == 0 || slot.time.day == 0
+                                  ? "zero date"
+                                  : "invalid date",
+            printed));
+      }
+      if (source.kind == ValueKind::kDate) {
+        out->Append<int32_t>(
+            static_cast<int32_t>(DaysFromCivil(slot.time.year, slot.time.month, slot.time.day)));
+      } else {
+        out->Append<int64_t>(DateTimeMicros(slot.time));
+      }
+      return Status::OK();
+    }
+    case ValueKind::kTime: out->Append<int64_t>(TimeMicros(slot.time)); return Status::OK();
+    case ValueKind::kTemporalText: {
+      scratch_.clear();
+      AppendPrintedTemporal(slot.time, source.info.data_type == "date", source.fsp, &scratch_);
+      out->AppendView(scratch_);
+      return Status::OK();
+    }
+  }
+  return Internal("unknown value kind");
+}
+
+void ResultReader::AppendText(size_t column, std::string* out) {
+  Slot& slot = slots_[column];
+  const SourceColumn& source = *columns_[column];
+  switch (source.kind) {
+    case ValueKind::kInt8: AppendInteger(slot.number.i8, out); return;
+    case ValueKind::kUInt8: AppendInteger(slot.number.u8, out); return;
+    case ValueKind::kInt16:
+    case ValueKind::kYear: AppendInteger(slot.number.i16, out); return;
+    case ValueKind::kUInt16: AppendInteger(slot.number.u16, out); return;
+    case ValueKind::kInt32: AppendInteger(slot.number.i32, out); return;
+    case ValueKind::kUInt32: AppendInteger(slot.number.u32, out); return;
+    case ValueKind::kInt64: AppendInteger(slot.number.i64, out); return;
+    case ValueKind::kUInt64: AppendInteger(slot.number.u64, out); return;
+    case ValueKind::kFloat: AppendFloat(slot.number.f32, out); return;
+    case ValueKind::kDouble: AppendDouble(slot.number.f64, out); return;
+    case ValueKind::kBit: {
+      uint64_t value = 0;
+      const unsigned char* bytes = reinterpret_cast<const unsigned char*>(slot.buffer.get());
+      for (unsigned long i = 0; i < std::min<unsigned long>(slot.length, 8); ++i) {
+        value = (value << 8) | bytes[i];
+      }
+      AppendInteger(value, out);
+      return;
+    }
+    case ValueKind::kDecimal: {
+      std::string_view text = VariableValue(column);
+      if (CanonicalDecimalText(text, source.type.precision, source.type.scale, &scratch_).ok()) {
+        out->append(scratch_);
+      } else {
+        out->append(text);
+      }
+      return;
+    }
+    case ValueKind::kText: out->append(VariableValue(column)); return;
+    case ValueKind::kBytes: AppendHexBytes(VariableValue(column), out); return;
+    case ValueKind::kDate:
+    case ValueKind::kDateTime:
+    case ValueKind::kTimestamp:
+      if (IsOffCalendar(slot.time)) {
+        AppendPrintedTemporal(slot.time, source.kind == ValueKind::kDate, source.fsp, out);
+      } else if (source.kind == ValueKind::kDate) {
+        AppendDate(static_cast<int32_t>(DaysFromCivil(slot.time.year, slot.time.month,
+                                                      slot.time.day)),
+                   out);
+      } else {
+        AppendTimestamp(DateTimeMicros(slot.time), source.kind == ValueKind::kTimestamp, out);
+      }
+      return;
+    case ValueKind::kTime: AppendTime(TimeMicros(slot.time), out); return;
+    case ValueKind::kTemporalText:
+      AppendPrintedTemporal(slot.time, source.info.data_type == "date", source.fsp, out);
+      return;
+  }
+}
+
+void ResultReader::AppendRawText(size_t column, std::string* out) {
+  Slot& slot = slots_[column];
+  if (slot.is_null) {
+    out->append("NULL");
+    return;
+  }
+  const SourceColumn& source = *columns_[column];
+  if (IsTimeStruct(source.kind) && source.kind != ValueKind::kTime) {
+    AppendPrintedTemporal(slot.time, source.info.data_type == "date", source.fsp, out);
+    return;
+  }
+  AppendText(column, out);
+}
+
+}  // namespace sluice::connectors::mysql

@@ -1,0 +1,952 @@
+#include "connectors/mysql/mysql_sink.h"
+
+#include <mysql.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include <fmt/core.h>
+
+#include "connectors/mysql/mysql_client.h"
+#include "connectors/mysql/mysql_types.h"
+#include "core/decimal.h"
+#include "core/logging.h"
+#include "core/value_text.h"
+
+namespace sluice::connectors::mysql {
+
+namespace {
+
+constexpr std::string_view kStagingPrefix = "_sluice_staging_";
+constexpr std::string_view kOldPrefix = "_sluice_old_";
+constexpr std::string_view kUpsertPrefix = "_sluice_upsert_";
+// A chunk is sent once its rendered rows reach this size: big enough that a statement's round
+// trip is noise, small enough to stay well below max_allowed_packet and to replay quickly.
+constexpr size_t kChunkBytes = 4u << 20;
+// Strict mode turns bad values into errors for INSERT (LOAD DATA LOCAL still only warns);
+// NO_AUTO_VALUE_ON_ZERO keeps a copied 0 in an AUTO_INCREMENT column; zero dates are allowed so
+// that a source read with zero_dates: string can write them back.
+constexpr std::string_view kSessionSqlMode =
+    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
+
+// How a value reaches its column beyond plain text.
+enum class ColumnLoad : uint8_t {
+  kDirect,
+  kGeometryFromWkb,  // bytes -> ST_GeomFromWKB
+  kGeometryFromWkt,  // string -> ST_GeomFromText
+  kBit,              // integer -> BIT (LOAD DATA would store the digits' bytes)
+};
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+ColumnLoad LoadFor(const DataType& type, std::string_view target_data_type) {
+  if (IsSpatialType(target_data_type)) {
+    if (type.id == TypeId::kBytes) return ColumnLoad::kGeometryFromWkb;
+    if (type.id == TypeId::kString) return ColumnLoad::kGeometryFromWkt;
+  }
+  if (target_data_type == "bit" && type.is_integer()) return ColumnLoad::kBit;
+  return ColumnLoad::kDirect;
+}
+
+// Appends LOAD DATA field text: backslash escapes for the bytes that would end a field or line.
+void AppendLoadEscaped(std::string_view bytes, std::string* out) {
+  const char* data = bytes.data();
+  size_t run = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const char* replacement;
+    switch (data[i]) {
+      case '\\': replacement = "\\\\"; break;
+      case '\t': replacement = "\\t"; break;
+      case '\n': replacement = "\\n"; break;
+      case '\r': replacement = "\\r"; break;
+      case '\0': replacement = "\\0"; break;
+      default: continue;
+    }
+    out->append(data + run, i - run);
+    out->append(replacement, 2);
+    run = i + 1;
+  }
+  out->append(data + run, bytes.size() - run);
+}
+
+// Appends an SQL string body (no quotes), for the session's sql_mode (backslash escapes on).
+void AppendSqlEscaped(std::string_view bytes, std::string* out) {
+  const char* data = bytes.data();
+  size_t run = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const char* replacement;
+    switch (data[i]) {
+      case '\\': replacement = "\\\\"; break;
+      case '\'': replacement = "\\'"; break;
+      case '\n': replacement = "\\n"; break;
+      case '\r': replacement = "\\r"; break;
+      case '\0': replacement = "\\0"; break;
+      case '\x1a': replacement = "\\Z"; break;
+      default: continue;
+    }
+    out->append(data + run, i - run);
+    out->append(replacement, 2);
+    run = i + 1;
+  }
+  out->append(data + run, bytes.size() - run);
+}
+
+void AppendHex(std::string_view bytes, std::string* out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  size_t start = out->size();
+  out->resize(start + bytes.size() * 2);
+  char* p = out->data() + start;
+  for (unsigned char c : bytes) {
+    *p++ = kHex[c >> 4];
+    *p++ = kHex[c & 15];
+  }
+}
+
+template <typename T>
+void AppendInteger(T value, std::string* out) {
+  char buffer[48];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out->append(buffer, static_cast<size_t>(end - buffer));
+}
+
+enum class Format { kLoadData, kSql };
+
+// Appends the non-null value at `row` as LOAD DATA field text or as an SQL literal. Returns
+// nullptr, or why MySQL cannot hold the value (nothing useful appended then).
+const char* AppendValue(const Column& column, size_t row, Format format, ColumnLoad load,
+                        std::string* out) {
+  const DataType& type = column.type();
+  const bool sql = format == Format::kSql;
+  auto text = [&](std::string_view bytes, bool binary) {
+    if (!sql) {
+      AppendLoadEscaped(bytes, out);
+      return;
+    }
+    out->append(binary ? "_binary'" : "'");
+    AppendSqlEscaped(bytes, out);
+    out->push_back('\'');
+  };
+  auto quoted = [&](auto&& append) -> const char* {
+    if (sql) out->push_back('\'');
+    if (!append()) return "the value is outside MySQL's range for the type";
+    if (sql) out->push_back('\'');
+    return nullptr;
+  };
+  switch (type.id) {
+    case TypeId::kNull: out->append(sql ? "NULL" : "\\N"); return nullptr;
+    case TypeId::kBool: out->push_back(column.Get<uint8_t>(row) ? '1' : '0'); return nullptr;
+    case TypeId::kInt8: AppendInteger(column.Get<int8_t>(row), out); return nullptr;
+    case TypeId::kInt16: AppendInteger(column.Get<int16_t>(row), out); return nullptr;
+    case TypeId::kInt32: AppendInteger(column.Get<int32_t>(row), out); return nullptr;
+    case TypeId::kInt64: AppendInteger(column.Get<int64_t>(row), out); return nullptr;
+    case TypeId::kUInt8: AppendInteger(column.Get<uint8_t>(row), out); return nullptr;
+    case TypeId::kUInt16: AppendInteger(column.Get<uint16_t>(row), out); return nullptr;
+    case TypeId::kUInt32: AppendInteger(column.Get<uint32_t>(row), out); return nullptr;
+    case TypeId::kUInt64: AppendInteger(column.Get<uint64_t>(row), out); return nullptr;
+    case TypeId::kFloat32: {
+      float value = column.Get<float>(row);
+      if (!std::isfinite(value)) return "MySQL cannot store NaN or infinity";
+      // The float's exact value as a double: MySQL parses the text as a double and refuses one
+      // beyond FLOAT's range, which the float's shortest text can be ("3.4028235e+38").
+      AppendDouble(static_cast<double>(value), out);
+      return nullptr;
+    }
+    case TypeId::kFloat64: {
+      double value = column.Get<double>(row);
+      if (!std::isfinite(value)) return "MySQL cannot store NaN or infinity";
+      AppendDouble(value, out);
+      return nullptr;
+    }
+    case TypeId::kDecimal:
+      if (type.is_fast_decimal()) {
+        AppendDecimal128(column.Get<int128>(row), type.scale, out);
+        return nullptr;
+      } else {
+        std::string_view value = column.GetView(row);
+        if (value == "NaN" || value == "Infinity" || value == "-Infinity") {
+          return "MySQL cannot store NaN or infinity";
+        }
+        // A wide decimal may land in a LONGTEXT column: quote it as text in SQL.
+        text(value, false);
+        return nullptr;
+      }
+    case TypeId::kString:
+    case TypeId::kJson:
+      if (load == ColumnLoad::kGeometryFromWkt && sql) {
+        out->append("ST_GeomFromText(");
+        text(column.GetView(row), false);
+        out->push_back(')');
+        return nullptr;
+      }
+      text(column.GetView(row), false);
+      return nullptr;
+    case TypeId::kBytes:
+      if (load == ColumnLoad::kGeometryFromWkb) {
+        if (sql) {
+          out->append("ST_GeomFromWKB(X'");
+          AppendHex(column.GetView(row), out);
+          out->append("')");
+        } else {
+          AppendHex(column.GetView(row), out);  // UNHEX'd by the statement's SET clause
+        }
+        return nullptr;
+      }
+      text(column.GetView(row), true);
+      return nullptr;
+    case TypeId::kDate:
+      return quoted([&] { return AppendMysqlDate(column.Get<int32_t>(row), out); });
+    case TypeId::kTime:
+      return quoted([&] { return AppendMysqlTime(column.Get<int64_t>(row), out); });
+    case TypeId::kTimestamp:
+    case TypeId::kTimestampTz:
+      return quoted([&] { return AppendMysqlDateTime(column.Get<int64_t>(row), out); });
+  }
+  return "unsupported type";
+}
+
+// LOAD DATA LOCAL INFILE reads "the file" through these callbacks, from memory.
+struct InfileSource {
+  const char* data = nullptr;
+  size_t size = 0;
+  size_t position = 0;
+};
+
+int InfileInit(void** pointer, const char* /*filename*/, void* userdata) {
+  auto* source = static_cast<InfileSource*>(userdata);
+  source->position = 0;
+  *pointer = source;
+  return 0;
+}
+
+int InfileRead(void* pointer, char* buffer, unsigned int length) {
+  auto* source = static_cast<InfileSource*>(pointer);
+  size_t n = std::min<size_t>(length, source->size - source->position);
+  std::memcpy(buffer, source->data + source->position, n);
+  source->position += n;
+  return static_cast<int>(n);
+}
+
+void InfileEnd(void* /*pointer*/) {}
+
+int InfileError(void* /*pointer*/, char* message, unsigned int length) {
+  std::snprintf(message, length, "Sluice could not supply the rows");
+  return 2000;  // CR_UNKNOWN_ERROR
+}
+
+}  // namespace
+
+struct MysqlSink::Target {
+  std::string stream;
+  std::string table;
+  /// "db.table" for messages.
+  std::string display;
+  /// Where writers load: the table, or the staging table (overwrite). Upsert writers load their
+  /// own temporary table and merge into `table`.
+  std::string load_table;
+  /// Target column names, in stream order.
+  std::vector<std::string> columns;
+  std::vector<ColumnLoad> loads;
+  /// Stream columns of the key, for bad-record locations.
+  std::vector<int> key;
+  /// The target's primary key columns (upsert).
+  std::vector<std::string> primary_key;
+};
+
+namespace {
+
+using Target = MysqlSink::Target;
+
+// The LOAD DATA statement of `target` into `table`.
+std::string LoadDataSql(const Target& target, const std::string& database,
+                        const std::string& table) {
+  std::string columns;
+  std::string sets;
+  for (size_t i = 0; i < target.columns.size(); ++i) {
+    if (!columns.empty()) columns += ", ";
+    std::string quoted = QuoteIdentifier(target.columns[i]);
+    switch (target.loads[i]) {
+      case ColumnLoad::kDirect: columns += quoted; continue;
+      case ColumnLoad::kGeometryFromWkb:
+        sets += fmt::format("{}{} = ST_GeomFromWKB(UNHEX(@v{}))", sets.empty() ? "" : ", ",
+                            quoted, i);
+        break;
+      case ColumnLoad::kGeometryFromWkt:
+        sets += fmt::format("{}{} = ST_GeomFromText(@v{})", sets.empty() ? "" : ", ", quoted, i);
+        break;
+      case ColumnLoad::kBit:
+        sets += fmt::format("{}{} = CAST(@v{} AS UNSIGNED)", sets.empty() ? "" : ", ", quoted, i);
+        break;
+    }
+    columns += fmt::format("@v{}", i);
+  }
+  std::string sql = fmt::format(
+      "LOAD DATA LOCAL INFILE 'sluice' INTO TABLE {} CHARACTER SET utf8mb4 FIELDS TERMINATED BY "
+      "'\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+      QualifiedName(database, table), columns);
+  if (!sets.empty()) sql += " SET " + sets;
+  return sql;
+}
+
+std::string InsertHeader(const Target& target, const std::string& database,
+                         const std::string& table) {
+  std::string sql = fmt::format("INSERT INTO {} (", QualifiedName(database, table));
+  for (size_t i = 0; i < target.columns.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += QuoteIdentifier(target.columns[i]);
+  }
+  sql += ") VALUES ";
+  return sql;
+}
+
+std::string ColumnList(const Target& target) {
+  std::string out;
+  for (const std::string& column : target.columns) {
+    if (!out.empty()) out += ", ";
+    out += QuoteIdentifier(column);
+  }
+  return out;
+}
+
+Status SetUpWriterSession(Connection& db) {
+  SLUICE_RETURN_IF_ERROR(db.Execute(kSessionSqlMode, "setting up the session"));
+  // Streams are loaded in parallel and in any order: a child table's rows may come before
+  // their parents', as mysqldump and every bulk loader assume.
+  return db.Execute("SET SESSION foreign_key_checks = 0", "setting up the session");
+}
+
+// One writer: renders rows into a chunk and sends it; see the header comment.
+class MysqlSinkWriter final : public SinkWriter {
+ public:
+  MysqlSinkWriter(std::shared_ptr<const std::vector<Target>> targets,
+                  const MysqlSinkOptions& options, const JobContext* context, Connection db)
+      : targets_(std::move(targets)),
+        options_(options),
+        context_(context),
+        db_(std::move(db)),
+        streams_(targets_->size()) {
+    mysql_set_local_infile_handler(db_.get(), InfileInit, InfileRead, InfileEnd, InfileError,
+                                   &infile_);
+    for (size_t i = 0; i < targets_->size(); ++i) {
+      const Target& target = (*targets_)[i];
+      StreamState& state = streams_[i];
+      state.load_table = options_.mode == WriteMode::kUpsert
+                             ? std::string(kUpsertPrefix) + target.table
+                             : target.load_table;
+      state.load_sql = LoadDataSql(target, options_.connection.database, state.load_table);
+      state.insert_header = InsertHeader(target, options_.connection.database, state.load_table);
+    }
+  }
+
+  ~MysqlSinkWriter() override = default;
+
+  /// Creates the per-writer staging tables of upsert mode.
+  Status CreateUpsertTables() {
+    if (options_.mode != WriteMode::kUpsert) return Status::OK();
+    for (size_t i = 0; i < targets_->size(); ++i) {
+      const Target& target = (*targets_)[i];
+      SLUICE_RETURN_IF_ERROR(db_.Execute(
+          fmt::format("CREATE TEMPORARY TABLE {} AS SELECT {} FROM {} LIMIT 0",
+                      QualifiedName(options_.connection.database, streams_[i].load_table),
+                      ColumnList(target), QualifiedName(options_.connection.database,
+                                                        target.table)),
+          fmt::format("creating the upsert staging table for {}", target.display)));
+    }
+    return Status::OK();
+  }
+
+  Status Write(const Batch& batch) override {
+    if (batch.empty()) return Status::OK();
+    if (batch.stream() < 0 || static_cast<size_t>(batch.stream()) >= targets_->size()) {
+      return Internal(fmt::format("sink mysql: batch for unknown stream {}", batch.stream()));
+    }
+    const Target& target = (*targets_)[static_cast<size_t>(batch.stream())];
+    if (batch.num_columns() != target.columns.size()) {
+      return Internal(fmt::format("sink mysql {}: batch has {} columns, the stream {}",
+                                  target.display, batch.num_columns(), target.columns.size()));
+    }
+    if (chunk_stream_ != batch.stream()) {
+      SLUICE_RETURN_IF_ERROR(Flush());
+      StartChunk(batch.stream());
+    }
+    StreamState& state = streams_[static_cast<size_t>(batch.stream())];
+    const bool sql = options_.method == LoadMethod::kInsert;
+    const Format format = sql ? Format::kSql : Format::kLoadData;
+    const size_t columns = batch.num_columns();
+    for (size_t row = 0; row < batch.num_rows(); ++row) {
+      ++state.rows_received;
+      size_t row_start = chunk_.size();
+      if (sql) chunk_ += rows_in_chunk_ > 0 ? ",(" : "(";
+      const char* problem = nullptr;
+      size_t bad_column = 0;
+      for (size_t c = 0; c < columns; ++c) {
+        if (c > 0) chunk_.push_back(sql ? ',' : '\t');
+        const Column& column = batch.column(c);
+        if (column.IsNull(row)) {
+          chunk_.append(sql ? "NULL" : "\\N");
+          continue;
+        }
+        problem = AppendValue(column, row, format, target.loads[c], &chunk_);
+        if (problem != nullptr) {
+          bad_column = c;
+          break;
+        }
+      }
+      size_t key_start = keys_.size();
+      AppendKeyText(batch, row, target, state);
+      if (problem != nullptr) {
+        chunk_.resize(row_start);
+        std::string key(keys_.substr(key_start));
+        keys_.resize(key_start);
+        std::string value;
+        AppendValueText(batch.column(bad_column), row, &value);
+        SLUICE_RETURN_IF_ERROR(HandleBadRow(
+            target, key, value,
+            fmt::format("column '{}': {}", target.columns[bad_column], problem)));
+        continue;
+      }
+      chunk_.push_back(sql ? ')' : '\n');
+      row_ends_.push_back(chunk_.size());
+      key_ends_.push_back(keys_.size());
+      ++rows_in_chunk_;
+      const bool commit =
+          rows_in_transaction_ + static_cast<int64_t>(rows_in_chunk_) >= options_.commit_rows;
+      if (commit || chunk_.size() >= kChunkBytes ||
+          (sql && rows_in_chunk_ >= static_cast<size_t>(options_.insert_rows))) {
+        SLUICE_RETURN_IF_ERROR(Flush());
+        if (commit) SLUICE_RETURN_IF_ERROR(CommitTransaction());
+        StartChunk(batch.stream());
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Prepare() override {
+    SLUICE_RETURN_IF_ERROR(Flush());
+    chunk_stream_ = -1;
+    return MergeUpserts();
+  }
+
+  Status Commit() override { return CommitTransaction(); }
+
+  void Abort() override {
+    if (in_transaction_) (void)db_.Execute("ROLLBACK", "rolling back");
+    in_transaction_ = false;
+    rows_in_transaction_ = 0;
+    ClearChunk();
+  }
+
+ private:
+  struct StreamState {
+    std::string load_table;
+    std::string load_sql;
+    std::string insert_header;
+    uint64_t rows_received = 0;
+    bool staged = false;  // upsert: rows wait in the staging table
+  };
+
+  std::string Prefix(const Target& target) const {
+    return fmt::format("{}: table '{}'", options_.connection.Describe(), target.display);
+  }
+
+  void ClearChunk() {
+    chunk_.clear();
+    keys_.clear();
+    row_ends_.clear();
+    key_ends_.clear();
+    rows_in_chunk_ = 0;
+  }
+
+  void StartChunk(int stream) {
+    ClearChunk();
+    chunk_stream_ = stream;
+    if (options_.method == LoadMethod::kInsert) {
+      chunk_ = streams_[static_cast<size_t>(stream)].insert_header;
+    }
+    chunk_start_ = chunk_.size();
+  }
+
+  // The key of `row` as "5" or "a, 1" (or the row number when the stream has no key).
+  void AppendKeyText(const Batch& batch, size_t row, const Target& target,
+                     const StreamState& state) {
+    if (target.key.empty()) {
+      AppendInteger(state.rows_received, &keys_);
+      return;
+    }
+    for (size_t k = 0; k < target.key.size(); ++k) {
+      if (k > 0) keys_ += ", ";
+      const Column& column = batch.column(static_cast<size_t>(target.key[k]));
+      if (column.IsNull(row)) {
+        keys_ += "NULL";
+      } else {
+        AppendValueText(column, row, &keys_);
+      }
+    }
+  }
+
+  std::string Location(const Target& target, std::string_view key) const {
+    if (target.key.empty()) return fmt::format("{} row {}", target.display, key);
+    return fmt::format("{} key=({})", target.display, key);
+  }
+
+  Status HandleBadRow(const Target& target, std::string_view key, std::string raw,
+                      std::string_view problem) {
+    BadRecord record;
+    record.stream = target.stream;
+    record.location = Location(target, key);
+    record.raw = std::move(raw);
+    record.reason = DataError(fmt::format("{}: table '{}' {}: {}", options_.connection.Describe(),
+                                          target.display,
+                                          target.key.empty() ? fmt::format("row {}", key)
+                                                             : fmt::format("key=({})", key),
+                                          problem));
+    return context_->bad_records->Handle(record);
+  }
+
+  Status Begin() {
+    if (in_transaction_) return Status::OK();
+    SLUICE_RETURN_IF_ERROR(db_.Execute("START TRANSACTION", "starting a transaction"));
+    in_transaction_ = true;
+    return Status::OK();
+  }
+
+  Status CommitTransaction() {
+    SLUICE_RETURN_IF_ERROR(MergeUpserts());
+    if (!in_transaction_) return Status::OK();
+    SLUICE_RETURN_IF_ERROR(db_.Execute("COMMIT", "committing"));
+    in_transaction_ = false;
+    rows_in_transaction_ = 0;
+    return Status::OK();
+  }
+
+  // upsert: moves the staged rows into their tables by primary key.
+  Status MergeUpserts() {
+    if (options_.mode != WriteMode::kUpsert) return Status::OK();
+    for (size_t i = 0; i < targets_->size(); ++i) {
+      StreamState& state = streams_[i];
+      if (!state.staged) continue;
+      const Target& target = (*targets_)[i];
+      std::string updates;
+      for (const std::string& column : target.columns) {
+        if (!updates.empty()) updates += ", ";
+        updates += fmt::format("{0} = VALUES({0})", QuoteIdentifier(column));
+      }
+      const std::string& database = options_.connection.database;
+      SLUICE_RETURN_IF_ERROR(db_.Execute(
+          fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} ON DUPLICATE KEY UPDATE {}",
+                      QualifiedName(database, target.table), ColumnList(target),
+                      ColumnList(target), QualifiedName(database, state.load_table), updates),
+          fmt::format("upserting into {}", target.display)));
+      SLUICE_RETURN_IF_ERROR(
+          db_.Execute(fmt::format("DELETE FROM {}", QualifiedName(database, state.load_table)),
+                      fmt::format("upserting into {}", target.display)));
+      state.staged = false;
+    }
+    return Status::OK();
+  }
+
+  std::string_view RowText(size_t index) const {
+    size_t start = index == 0 ? chunk_start_ : row_ends_[index - 1];
+    std::string_view row(chunk_.data() + start, row_ends_[index] - start);
+    if (options_.method == LoadMethod::kInsert && index > 0) row.remove_prefix(1);  // the ','
+    return row;
+  }
+
+  std::string_view RowKey(size_t index) const {
+    size_t start = index == 0 ? 0 : key_ends_[index - 1];
+    return std::string_view(keys_).substr(start, key_ends_[index] - start);
+  }
+
+  // The first non-note warning of the last statement, "" when there is none.
+  std::string FirstWarning() {
+    if (db_.warning_count() == 0) return {};
+    Result<std::vector<TextRow>> warnings = db_.Query("SHOW WARNINGS", "reading warnings");
+    if (!warnings.ok()) return warnings.status().message();
+    for (const TextRow& row : *warnings) {
+      if (row.size() < 3 || !row[0] || *row[0] == "Note") continue;
+      std::string message = row[2].value_or("");
+      // "at row 1" of a one-row replay says nothing; the key says which row.
+      size_t at = message.rfind(" at row ");
+      if (at != std::string::npos) message.resize(at);
+      return fmt::format("{} (error {})", message, row[1].value_or("?"));
+    }
+    return {};
+  }
+
+  // Sends the chunk's rows; afterwards no chunk is open (StartChunk opens the next one).
+  Status Flush() {
+    if (rows_in_chunk_ == 0 || chunk_stream_ < 0) return Status::OK();
+    const Target& target = (*targets_)[static_cast<size_t>(chunk_stream_)];
+    StreamState& state = streams_[static_cast<size_t>(chunk_stream_)];
+    SLUICE_RETURN_IF_ERROR(Begin());
+    Status sent = options_.method == LoadMethod::kInsert ? SendInserts(target, state)
+                                                         : SendLoadData(target, state);
+    if (!sent.ok()) return sent;
+    if (options_.mode == WriteMode::kUpsert) state.staged = true;
+    rows_in_transaction_ += static_cast<int64_t>(rows_in_chunk_);
+    ClearChunk();
+    chunk_start_ = 0;
+    chunk_stream_ = -1;
+    return Status::OK();
+  }
+
+  Status SendLoadData(const Target& target, StreamState& state) {
+    std::string what = fmt::format("loading {}", target.display);
+    SLUICE_RETURN_IF_ERROR(db_.Execute("SAVEPOINT sluice_chunk", what));
+    infile_ = InfileSource{chunk_.data(), chunk_.size(), 0};
+    Status loaded = db_.Execute(state.load_sql, what);
+    if (loaded.ok()) {
+      if (db_.affected_rows() == rows_in_chunk_ && FirstWarning().empty()) return Status::OK();
+    } else if (!IsDataErrorCode(db_.last_errno())) {
+      return loaded;
+    }
+    // Some rows were refused or changed: replay the chunk row by row to name them.
+    SLUICE_RETURN_IF_ERROR(db_.Execute("ROLLBACK TO SAVEPOINT sluice_chunk", what));
+    for (size_t i = 0; i < rows_in_chunk_; ++i) {
+      std::string_view row = RowText(i);
+      SLUICE_RETURN_IF_ERROR(db_.Execute("SAVEPOINT sluice_row", what));
+      infile_ = InfileSource{row.data(), row.size(), 0};
+      Status one = db_.Execute(state.load_sql, what);
+      std::string problem;
+      if (!one.ok()) {
+        if (!IsDataErrorCode(db_.last_errno())) return one;
+        problem = one.message();
+      } else {
+        problem = FirstWarning();
+        if (problem.empty() && db_.affected_rows() != 1) problem = "the row was not loaded";
+      }
+      if (problem.empty()) continue;
+      SLUICE_RETURN_IF_ERROR(db_.Execute("ROLLBACK TO SAVEPOINT sluice_row", what));
+      SLUICE_RETURN_IF_ERROR(HandleBadRow(target, RowKey(i), std::string(row), problem));
+    }
+    return Status::OK();
+  }
+
+  Status SendInserts(const Target& target, StreamState& state) {
+    std::string what = fmt::format("inserting into {}", target.display);
+    Status inserted = db_.Execute(chunk_, what);
+    if (inserted.ok()) return Status::OK();
+    if (!IsDataErrorCode(db_.last_errno())) return inserted;
+    // A statement fails as a whole: retry its rows one by one to name the bad ones.
+    std::string single;
+    for (size_t i = 0; i < rows_in_chunk_; ++i) {
+      std::string_view row = RowText(i);
+      single = state.insert_header;
+      single.append(row);
+      Status one = db_.Execute(single, what);
+      if (one.ok()) continue;
+      unsigned int code = db_.last_errno();
+      if (!IsDataErrorCode(code)) return one;
+      Status cause = MysqlStatus(code, mysql_error(db_.get()), options_.connection, "");
+      std::string problem = cause.message();
+      std::string prefix = options_.connection.Describe() + ": ";
+      if (problem.rfind(prefix, 0) == 0) problem.erase(0, prefix.size());
+      SLUICE_RETURN_IF_ERROR(HandleBadRow(target, RowKey(i), std::string(row), problem));
+    }
+    return Status::OK();
+  }
+
+  std::shared_ptr<const std::vector<Target>> targets_;
+  MysqlSinkOptions options_;
+  const JobContext* context_;
+  Connection db_;
+  std::vector<StreamState> streams_;
+  InfileSource infile_;
+
+  int chunk_stream_ = -1;
+  std::string chunk_;     // rendered rows (after the INSERT header for method insert)
+  size_t chunk_start_ = 0;
+  std::string keys_;      // key text of each rendered row, for bad-record locations
+  std::vector<size_t> row_ends_;
+  std::vector<size_t> key_ends_;
+  size_t rows_in_chunk_ = 0;
+  bool in_transaction_ = false;
+  int64_t rows_in_transaction_ = 0;
+};
+
+}  // namespace
+
+MysqlSink::MysqlSink(MysqlSinkOptions options, config::Options config)
+    : options_(std::move(options)), config_(std::move(config)) {}
+
+MysqlSink::~MysqlSink() = default;
+
+Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream, bool dry_run,
+                                        CheckReport* report) {
+  const std::string& database = options_.connection.database;
+  const Schema& schema = *stream.schema;
+  Target target;
+  target.stream = stream.name;
+  target.table = options_.TableFor(stream.name);
+  target.display = database + "." + target.table;
+  for (const Field& field : schema.fields()) target.columns.push_back(field.name);
+  target.key = schema.primary_key();
+  auto note = [&](std::string line) {
+    if (report != nullptr) report->Note(std::move(line));
+  };
+  const std::string prefix = options_.connection.Describe();
+  const bool overwrite = options_.mode == WriteMode::kOverwrite;
+
+  SLUICE_ASSIGN_OR_RETURN(
+      std::vector<TextRow> existing,
+      db.Query(fmt::format("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE "
+                           "TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
+                           Utf8Literal(database), Utf8Literal(target.table)),
+               fmt::format("reading the columns of {}", target.display)));
+  if (!existing.empty()) {
+    std::map<std::string, std::string> types;  // lower-case name -> data type
+    std::vector<std::string> table_columns;
+    for (const TextRow& row : existing) {
+      types[Lower(row[0].value_or(""))] = Lower(row[1].value_or(""));
+      table_columns.push_back(row[0].value_or(""));
+    }
+    std::vector<std::string> missing;
+    for (const Field& field : schema.fields()) {
+      auto found = types.find(Lower(field.name));
+      if (found == types.end()) {
+        missing.push_back(field.name);
+        continue;
+      }
+      target.loads.push_back(LoadFor(field.type, found->second));
+    }
+    if (!missing.empty()) {
+      std::vector<std::string> stream_columns = target.columns;
+      return InvalidConfig(fmt::format(
+          "{}: table '{}' has no column{} {} (table columns: {}; stream '{}' columns: {})",
+          prefix, target.display, missing.size() > 1 ? "s" : "", JoinNames(missing),
+          JoinNames(table_columns), stream.name, JoinNames(stream_columns)));
+    }
+    SLUICE_ASSIGN_OR_RETURN(
+        std::vector<TextRow> key_rows,
+        db.Query(fmt::format("SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE "
+                             "TABLE_SCHEMA = {} AND TABLE_NAME = {} AND INDEX_NAME = 'PRIMARY' "
+                             "ORDER BY SEQ_IN_INDEX",
+                             Utf8Literal(database), Utf8Literal(target.table)),
+                 fmt::format("reading the primary key of {}", target.display)));
+    for (const TextRow& row : key_rows) target.primary_key.push_back(row[0].value_or(""));
+    if (options_.mode == WriteMode::kUpsert && target.primary_key.empty()) {
+      return InvalidConfig(fmt::format(
+          "{}: mode upsert needs a primary key, and table '{}' has none", prefix,
+          target.display));
+    }
+    if (!overwrite) {
+      target.load_table = target.table;
+      note(fmt::format("mysql table '{}' exists; rows would be {}", target.display,
+                       options_.mode == WriteMode::kUpsert ? "upserted by primary key"
+                                                           : "appended"));
+      return target;
+    }
+    target.load_table = std::string(kStagingPrefix) + target.table;
+    note(fmt::format("mysql table '{}' exists; it would be replaced at the end of the job "
+                     "(loaded into '{}')",
+                     target.display, target.load_table));
+    if (dry_run) return target;
+    if (std::find(staging_tables_.begin(), staging_tables_.end(), target.table) ==
+        staging_tables_.end()) {
+      SLUICE_RETURN_IF_ERROR(db.Execute(
+          fmt::format("DROP TABLE IF EXISTS {}", QualifiedName(database, target.load_table)),
+          "dropping an old staging table"));
+      SLUICE_RETURN_IF_ERROR(db.Execute(
+          fmt::format("CREATE TABLE {} LIKE {}", QualifiedName(database, target.load_table),
+                      QualifiedName(database, target.table)),
+          fmt::format("creating the staging table for {}", target.display)));
+      staging_tables_.push_back(target.table);
+    }
+    return target;
+  }
+
+  // The table does not exist.
+  if (!options_.create) {
+    return NotFound(fmt::format("{}: table '{}' does not exist and 'create' is false", prefix,
+                                target.display));
+  }
+  if (options_.mode == WriteMode::kUpsert && schema.primary_key().empty()) {
+    return InvalidConfig(fmt::format(
+        "{}: mode upsert needs a primary key, and stream '{}' has none to create table '{}' "
+        "with",
+        prefix, stream.name, target.display));
+  }
+  std::vector<std::string> types = TargetColumnTypes(schema);
+  for (size_t i = 0; i < schema.num_fields(); ++i) {
+    std::optional<ColumnInfo> parsed = ParseColumnType(types[i]);
+    target.loads.push_back(LoadFor(schema.field(i).type, parsed ? parsed->data_type : ""));
+  }
+  for (int index : schema.primary_key()) {
+    target.primary_key.push_back(schema.field(static_cast<size_t>(index)).name);
+  }
+  std::string create_sql =
+      CreateTableSql(database, target.table, schema, true, !database_is_utf8mb4_);
+  note(fmt::format("mysql table '{}' would be created: {}", target.display, create_sql));
+  if (!overwrite) {
+    target.load_table = target.table;
+    if (!dry_run) {
+      SLUICE_RETURN_IF_ERROR(
+          db.Execute(create_sql, fmt::format("creating table {}", target.display)));
+    }
+    return target;
+  }
+  target.load_table = std::string(kStagingPrefix) + target.table;
+  if (dry_run) return target;
+  if (std::find(staging_tables_.begin(), staging_tables_.end(), target.table) ==
+      staging_tables_.end()) {
+    SLUICE_RETURN_IF_ERROR(db.Execute(
+        fmt::format("DROP TABLE IF EXISTS {}", QualifiedName(database, target.load_table)),
+        "dropping an old staging table"));
+    SLUICE_RETURN_IF_ERROR(db.Execute(
+        CreateTableSql(database, target.load_table, schema, false, !database_is_utf8mb4_),
+        fmt::format("creating the staging table for {}", target.display)));
+    staging_tables_.push_back(target.table);
+  }
+  return target;
+}
+
+Status MysqlSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  context_ = &context;
+  ConnectionOptions coordinator = options_.connection;
+  coordinator.local_infile = false;
+  SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(coordinator));
+  SLUICE_RETURN_IF_ERROR(CheckLocalInfile(db));
+  SLUICE_RETURN_IF_ERROR(SetUpWriterSession(db));
+  SLUICE_RETURN_IF_ERROR(ReadDatabaseCharset(db));
+  auto targets = std::make_shared<std::vector<Target>>();
+  for (const StreamInfo& stream : streams) {
+    Result<Target> target = PrepareTarget(db, stream, false, nullptr);
+    if (!target.ok()) {
+      db_ = std::make_unique<Connection>(std::move(db));
+      (void)DropStagingTables();
+      return target.status();
+    }
+    targets->push_back(std::move(target).value());
+  }
+  targets_ = std::move(targets);
+  db_ = std::make_unique<Connection>(std::move(db));
+  return Status::OK();
+}
+
+Status MysqlSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
+                        CheckReport* report) {
+  ConnectionOptions coordinator = options_.connection;
+  coordinator.local_infile = false;
+  SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(coordinator));
+  SLUICE_RETURN_IF_ERROR(CheckLocalInfile(db));
+  SLUICE_RETURN_IF_ERROR(ReadDatabaseCharset(db));
+  for (const StreamInfo& stream : streams) {
+    SLUICE_RETURN_IF_ERROR(PrepareTarget(db, stream, true, report).status());
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SinkWriter>> MysqlSink::CreateWriter(int slot) {
+  if (!targets_) return Internal("sink mysql: CreateWriter called before Open");
+  SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(options_.connection));
+  SLUICE_RETURN_IF_ERROR(SetUpWriterSession(db));
+  auto writer = std::make_unique<MysqlSinkWriter>(targets_, options_, context_, std::move(db));
+  SLUICE_RETURN_IF_ERROR(writer->CreateUpsertTables());
+  return std::unique_ptr<SinkWriter>(std::move(writer));
+}
+
+Status MysqlSink::Finish() {
+  if (!db_) return Internal("sink mysql: Finish called before Open");
+  if (staging_tables_.empty()) {
+    finished_ = true;
+    return Status::OK();
+  }
+  const std::string& database = options_.connection.database;
+  // One RENAME TABLE swaps every table at once: readers see all old tables or all new ones.
+  std::string renames;
+  std::vector<std::string> olds;
+  for (const std::string& table : staging_tables_) {
+    std::string staging = std::string(kStagingPrefix) + table;
+    std::string old = std::string(kOldPrefix) + table;
+    SLUICE_ASSIGN_OR_RETURN(
+        std::optional<TextRow> exists,
+        db_->QueryRow(fmt::format("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                                  "{} AND TABLE_NAME = {}",
+                                  Utf8Literal(database), Utf8Literal(table)),
+                      "checking the table to replace"));
+    if (!renames.empty()) renames += ", ";
+    if (exists) {
+      SLUICE_RETURN_IF_ERROR(db_->Execute(
+          fmt::format("DROP TABLE IF EXISTS {}", QualifiedName(database, old)),
+          "dropping a leftover table"));
+      renames += fmt::format("{} TO {}, ", QualifiedName(database, table),
+                             QualifiedName(database, old));
+      olds.push_back(old);
+    }
+    renames += fmt::format("{} TO {}", QualifiedName(database, staging),
+                           QualifiedName(database, table));
+  }
+  SLUICE_RETURN_IF_ERROR(db_->Execute("RENAME TABLE " + renames, "swapping in the new tables"));
+  finished_ = true;
+  for (const std::string& table : staging_tables_) {
+    log::Info(fmt::format("sink:mysql:{}", table), "replaced table '{}.{}'", database, table);
+  }
+  staging_tables_.clear();
+  for (const std::string& old : olds) {
+    Status dropped = db_->Execute(fmt::format("DROP TABLE {}", QualifiedName(database, old)),
+                                  "dropping the replaced table");
+    if (!dropped.ok()) log::Warn("sink:mysql", "{}", dropped.message());
+  }
+  return Status::OK();
+}
+
+Status MysqlSink::CheckLocalInfile(Connection& db) {
+  if (options_.method != LoadMethod::kLoadData) return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(std::vector<TextRow> rows,
+                          db.Query("SELECT @@GLOBAL.local_infile", "checking local_infile"));
+  if (!rows.empty() && !rows.front().empty() && rows.front()[0] &&
+      (*rows.front()[0] == "0" || *rows.front()[0] == "OFF")) {
+    return config_.ErrorAt(
+        "method", fmt::format("{}: the server refuses LOAD DATA LOCAL INFILE (local_infile is "
+                              "OFF); set method: insert or enable local_infile on the server",
+                              options_.connection.Describe()));
+  }
+  return Status::OK();
+}
+
+Status MysqlSink::ReadDatabaseCharset(Connection& db) {
+  SLUICE_ASSIGN_OR_RETURN(
+      std::optional<TextRow> row,
+      db.QueryRow(fmt::format("SELECT DEFAULT_CHARACTER_SET_NAME FROM "
+                              "information_schema.SCHEMATA WHERE SCHEMA_NAME = {}",
+                              Utf8Literal(options_.connection.database)),
+                  "reading the database's character set"));
+  database_is_utf8mb4_ = row && !row->empty() && (*row)[0] && *(*row)[0] == "utf8mb4";
+  return Status::OK();
+}
+
+Status MysqlSink::DropStagingTables() {
+  if (!db_ || staging_tables_.empty()) return Status::OK();
+  const std::string& database = options_.connection.database;
+  for (const std::string& table : staging_tables_) {
+    SLUICE_RETURN_IF_ERROR(db_->Execute(
+        fmt::format("DROP TABLE IF EXISTS {}",
+                    QualifiedName(database, std::string(kStagingPrefix) + table)),
+        "dropping the staging table"));
+  }
+  staging_tables_.clear();
+  return Status::OK();
+}
+
+void MysqlSink::Abort() {
+  if (finished_) return;
+  Status dropped = DropStagingTables();
+  if (!dropped.ok()) log::Warn("sink:mysql", "{}", dropped.message());
+}
+
+}  // namespace sluice::connectors::mysql

@@ -1,0 +1,844 @@
+#include "connectors/mysql/mysql_source.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <set>
+
+#include <fmt/core.h>
+
+#include "connectors/mysql/mysql_client.h"
+#include "connectors/mysql/mysql_result_reader.h"
+#include "connectors/mysql/mysql_snapshot.h"
+#include "connectors/mysql/mysql_types.h"
+#include "connectors/split_queue.h"
+#include "connectors/sql/keyset.h"
+#include "core/logging.h"
+#include "core/temporal.h"
+#include "core/value_text.h"
+
+namespace sluice::connectors::mysql {
+
+struct MysqlSource::Table {
+  std::string database;
+  std::string name;
+  /// "db.table", for messages and bad-record locations.
+  std::string display;
+  /// The result columns: the selected ones (batch columns, in order), then key columns the
+  /// selection left out (fetched only to know the last key).
+  std::vector<SourceColumn> columns;
+  size_t batch_columns = 0;
+  /// Result positions of the key columns, in key order; empty when keyless.
+  std::vector<size_t> key_columns;
+  sql::ChunkedTable chunked;
+  SchemaPtr schema;
+  std::string where;
+  ZeroDates zero_dates = ZeroDates::kError;
+  std::string engine;
+
+  bool keyless() const { return key_columns.empty(); }
+
+  std::string SelectList() const {
+    std::string out;
+    for (const SourceColumn& column : columns) {
+      if (!out.empty()) out += ", ";
+      out += column.select_expression;
+    }
+    return out;
+  }
+
+  std::string KeySelectList() const {
+    std::string out;
+    for (size_t index : key_columns) {
+      if (!out.empty()) out += ", ";
+      out += QuoteIdentifier(columns[index].info.name);
+    }
+    return out;
+  }
+
+  /// " WHERE (<condition>) AND (<where>)", or less.
+  std::string WhereClause(const std::string& condition) const {
+    if (condition.empty() && where.empty()) return "";
+    if (condition.empty()) return fmt::format(" WHERE ({})", where);
+    if (where.empty()) return fmt::format(" WHERE {}", condition);
+    return fmt::format(" WHERE {} AND ({})", condition, where);
+  }
+
+  std::string QualifiedName() const { return mysql::QualifiedName(database, name); }
+};
+
+namespace {
+
+using Table = MysqlSource::Table;
+
+bool IsGlob(std::string_view pattern) {
+  return pattern.find_first_of("*?[") != std::string_view::npos;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+// Renders a key value (canonical text) as an SQL literal for column `column`.
+std::string KeyLiteral(const SourceColumn& column, const std::string& text) {
+  const DataType& type = column.type;
+  if (!column.members.empty()) {
+    // ENUM and SET sort by member position, so compare positions, never strings.
+    if (column.info.data_type == "enum") {
+      for (size_t i = 0; i < column.members.size(); ++i) {
+        if (column.members[i] == text) return std::to_string(i + 1);
+      }
+      return text.empty() ? "0" : Utf8Literal(text);
+    }
+    uint64_t mask = 0;
+    size_t start = 0;
+    while (start <= text.size() && !text.empty()) {
+      size_t comma = text.find(',', start);
+      std::string member = text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                          : comma - start);
+      for (size_t i = 0; i < column.members.size() && i < 64; ++i) {
+        if (column.members[i] == member) mask |= uint64_t{1} << i;
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return std::to_string(mask);
+  }
+  if (column.kind == ValueKind::kTemporalText) return "'" + text + "'";
+  switch (type.id) {
+    case TypeId::kBool:
+    case TypeId::kInt8:
+    case TypeId::kInt16:
+    case TypeId::kInt32:
+    case TypeId::kInt64:
+    case TypeId::kUInt8:
+    case TypeId::kUInt16:
+    case TypeId::kUInt32:
+    case TypeId::kUInt64:
+    case TypeId::kFloat32:
+    case TypeId::kFloat64:
+    case TypeId::kDecimal:
+      return text;
+    case TypeId::kBytes: {
+      std::string bytes;
+      if (!DecodeHexBytes(text, &bytes).ok()) return Utf8Literal(text);
+      return BinaryLiteral(bytes);
+    }
+    case TypeId::kDate: {
+      Result<int32_t> days = ParseDate(text);
+      std::string out = "'";
+      if (!days.ok() || !AppendMysqlDate(*days, &out)) return "'" + text + "'";
+      return out + "'";
+    }
+    case TypeId::kTimestamp:
+    case TypeId::kTimestampTz: {
+      Result<int64_t> micros = ParseTimestamp(text, type.id == TypeId::kTimestampTz);
+      std::string out = "'";
+      if (!micros.ok() || !AppendMysqlDateTime(*micros, &out)) return "'" + text + "'";
+      return out + "'";
+    }
+    case TypeId::kTime: {
+      Result<int64_t> micros = ParseTime(text);
+      std::string out = "'";
+      if (!micros.ok() || !AppendMysqlTime(*micros, &out)) return "'" + text + "'";
+      return out + "'";
+    }
+    default:
+      return Utf8Literal(text);
+  }
+}
+
+// The database side of keyset reading for one table on one connection (sql/keyset.h). A reader
+// cursor owns the connection it borrowed from the pool; the planner's cursors use the pool's
+// planner connection.
+class MysqlCursor final : public sql::KeysetCursor {
+ public:
+  MysqlCursor(std::shared_ptr<const Table> table, Connection* planner, const JobContext* context)
+      : table_(std::move(table)), connection_(planner), context_(context) {
+    Init();
+  }
+  MysqlCursor(std::shared_ptr<const Table> table, Connection owned, const JobContext* context)
+      : table_(std::move(table)), owned_(std::move(owned)), context_(context) {
+    connection_ = &owned_;
+    Init();
+  }
+  ~MysqlCursor() override { (void)ClosePage(); }
+
+  Status OpenPage(const std::string& condition, uint64_t limit) override {
+    std::string sql = fmt::format("SELECT {} FROM {}{}", table_->SelectList(),
+                                  table_->QualifiedName(), table_->WhereClause(condition));
+    if (!table_->keyless()) sql += " ORDER BY " + table_->KeySelectList();
+    if (limit > 0) sql += fmt::format(" LIMIT {}", limit);
+    SLUICE_RETURN_IF_ERROR(Track(PrepareAndStart(sql, &page_, reader_.get())));
+    page_open_ = true;
+    return Status::OK();
+  }
+
+  Result<bool> Fill(Batch* batch, size_t max_bytes, sql::Key* last_key,
+                    uint64_t* rows) override {
+    *rows = 0;
+    if (!page_open_) return false;
+    const size_t columns = table_->batch_columns;
+    while (!batch->full() && batch->ByteSize() < max_bytes) {
+      Result<bool> next = reader_->Next();
+      if (!next.ok()) return Track(next.status());
+      if (!*next) {
+        (void)ClosePage();
+        return false;
+      }
+      ++*rows;
+      ++rows_consumed_;
+      Status converted;
+      for (size_t c = 0; c < columns && converted.ok(); ++c) {
+        converted = reader_->Append(c, &batch->column(c));
+      }
+      if (!table_->keyless()) {
+        // Reported for skipped rows too, so that the next page starts after them.
+        last_key->resize(table_->key_columns.size());
+        for (size_t k = 0; k < table_->key_columns.size(); ++k) {
+          (*last_key)[k].clear();
+          reader_->AppendText(table_->key_columns[k], &(*last_key)[k]);
+        }
+      }
+      if (converted.ok()) {
+        batch->FinishRow();
+        continue;
+      }
+      batch->DiscardPartialRow();
+      // Only a value the policy refuses is a bad record; a failed fetch is the connection's.
+      if (converted.code() != StatusCode::kDataError) return Track(converted);
+      SLUICE_RETURN_IF_ERROR(HandleBadRow(converted));
+    }
+    return true;
+  }
+
+  Status ClosePage() override {
+    if (!page_open_) return Status::OK();
+    reader_->Finish();
+    page_.Reset();
+    page_open_ = false;
+    return Status::OK();
+  }
+
+  Result<std::optional<sql::Key>> KeyAtOffset(const std::string& condition,
+                                              uint64_t offset) override {
+    return QueryKey(fmt::format("SELECT {0} FROM {1}{2} ORDER BY {0} LIMIT 1 OFFSET {3}",
+                                table_->KeySelectList(), table_->QualifiedName(),
+                                table_->WhereClause(condition), offset));
+  }
+
+  Result<std::optional<sql::Key>> MaxKey(const std::string& condition) override {
+    std::string descending;
+    for (size_t index : table_->key_columns) {
+      if (!descending.empty()) descending += ", ";
+      descending += QuoteIdentifier(table_->columns[index].info.name) + " DESC";
+    }
+    return QueryKey(fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
+                                table_->KeySelectList(), table_->QualifiedName(),
+                                table_->WhereClause(condition), descending));
+  }
+
+  Result<uint64_t> CountRows(const std::string& condition) override {
+    Result<std::optional<TextRow>> row = connection_->QueryRow(
+        fmt::format("SELECT COUNT(*) FROM {}{}", table_->QualifiedName(),
+                    table_->WhereClause(condition)),
+        What());
+    if (!row.ok()) return Track(row.status());
+    if (!*row || (*row)->empty() || !(**row)[0]) return uint64_t{0};
+    return static_cast<uint64_t>(std::stoull(*(**row)[0]));
+  }
+
+  void Cancel() override { Connection::KillQuery(kill_options_, thread_id_); }
+
+  /// Gives the borrowed connection back (reader cursors only).
+  Connection TakeConnection() {
+    (void)ClosePage();
+    return std::move(owned_);
+  }
+  bool healthy() const { return healthy_; }
+
+ private:
+  void Init() {
+    std::vector<const SourceColumn*> all;
+    for (const SourceColumn& column : table_->columns) all.push_back(&column);
+    std::vector<const SourceColumn*> key;
+    for (size_t index : table_->key_columns) key.push_back(&table_->columns[index]);
+    reader_ = std::make_unique<ResultReader>(all, table_->zero_dates);
+    key_reader_ = std::make_unique<ResultReader>(key, table_->zero_dates);
+    kill_options_ = connection_->options();
+    thread_id_ = connection_->thread_id();
+    what_ = fmt::format("reading {}", table_->display);
+  }
+
+  const std::string& What() const { return what_; }
+
+  // Any failure on the connection may have broken its session: do not lend it again.
+  Status Track(Status status) {
+    if (!status.ok()) healthy_ = false;
+    return status;
+  }
+
+  Status PrepareAndStart(const std::string& sql, Statement* statement, ResultReader* reader) {
+    SLUICE_ASSIGN_OR_RETURN(*statement, Statement::Prepare(*connection_, sql, What()));
+    return reader->Start(statement, What());
+  }
+
+  Result<std::optional<sql::Key>> QueryKey(const std::string& sql) {
+    Statement statement;
+    SLUICE_RETURN_IF_ERROR(Track(PrepareAndStart(sql, &statement, key_reader_.get())));
+    Result<bool> row = key_reader_->Next();
+    if (!row.ok()) return Track(row.status());
+    std::optional<sql::Key> key;
+    if (*row) {
+      key.emplace();
+      for (size_t k = 0; k < key_reader_->num_columns(); ++k) {
+        key->emplace_back();
+        key_reader_->AppendText(k, &key->back());
+      }
+    }
+    key_reader_->Finish();
+    return key;
+  }
+
+  // "db.t key=(5, 'x')" for keyed tables, "db.t row 17" otherwise.
+  std::string Location() {
+    std::string out = table_->display;
+    if (table_->keyless()) {
+      fmt::format_to(std::back_inserter(out), " row {}", rows_consumed_);
+      return out;
+    }
+    out += " key=(";
+    for (size_t k = 0; k < table_->key_columns.size(); ++k) {
+      if (k > 0) out += ", ";
+      reader_->AppendText(table_->key_columns[k], &out);
+    }
+    out += ")";
+    return out;
+  }
+
+  Status HandleBadRow(const Status& converted) {
+    BadRecord record;
+    record.stream = table_->name;
+    record.location = Location();
+    // The offending column is the one named in the message; keep its raw text.
+    for (size_t c = 0; c < table_->batch_columns; ++c) {
+      if (converted.message().find("column '" + table_->columns[c].info.name + "'") == 0) {
+        reader_->AppendRawText(c, &record.raw);
+        break;
+      }
+    }
+    record.reason = DataError(fmt::format("{} {}", record.location, converted.message()));
+    return context_->bad_records->Handle(record);
+  }
+
+  std::shared_ptr<const Table> table_;
+  Connection owned_;
+  Connection* connection_ = nullptr;
+  const JobContext* context_;
+  std::unique_ptr<ResultReader> reader_;
+  std::unique_ptr<ResultReader> key_reader_;
+  Statement page_;
+  bool page_open_ = false;
+  bool healthy_ = true;
+  uint64_t rows_consumed_ = 0;
+  std::string what_;
+  ConnectionOptions kill_options_;
+  uint64_t thread_id_ = 0;
+};
+
+// A KeysetReader over a connection borrowed from the pool, given back when the reader goes.
+class MysqlSplitReader final : public SplitReader {
+ public:
+  MysqlSplitReader(std::unique_ptr<sql::KeysetReader> inner,
+                   std::shared_ptr<ConnectionPool> pool, const JobContext* context,
+                   std::string table)
+      : inner_(std::move(inner)),
+        pool_(std::move(pool)),
+        context_(context),
+        table_(std::move(table)) {}
+
+  ~MysqlSplitReader() override {
+    std::unique_ptr<sql::KeysetCursor> cursor = inner_->ReleaseCursor();
+    auto* mysql_cursor = static_cast<MysqlCursor*>(cursor.get());
+    bool healthy = mysql_cursor->healthy() && !failed_;
+    pool_->Release(mysql_cursor->TakeConnection(), healthy);
+  }
+
+  Result<bool> ReadBatch(Batch* batch) override {
+    if (context_->cancelled != nullptr && context_->cancelled->load(std::memory_order_relaxed)) {
+      return Cancelled(fmt::format("source mysql '{}': reading cancelled", table_));
+    }
+    Result<bool> more = inner_->ReadBatch(batch);
+    if (!more.ok()) failed_ = true;
+    return more;
+  }
+  std::string Position() const override { return inner_->Position(); }
+  std::optional<Split> SplitRemainder() override { return inner_->SplitRemainder(); }
+  double Progress() const override { return inner_->Progress(); }
+  void Cancel() override { inner_->Cancel(); }
+
+ private:
+  std::unique_ptr<sql::KeysetReader> inner_;
+  std::shared_ptr<ConnectionPool> pool_;
+  const JobContext* context_;
+  std::string table_;
+  bool failed_ = false;
+};
+
+// TiDB region plans first, then key-offset chunks for the other tables. Untested (no TiDB).
+class CombinedEnumerator final : public SplitEnumerator {
+ public:
+  CombinedEnumerator(std::vector<Split> fixed, std::unique_ptr<SplitEnumerator> chunks)
+      : fixed_(std::move(fixed)), chunks_(std::move(chunks)) {}
+  Result<std::optional<Split>> Next() override {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, fixed_.Next());
+    if (split) return split;
+    return chunks_->Next();
+  }
+  void Add(Split split) override { fixed_.Add(std::move(split)); }
+  size_t pending() const override { return fixed_.pending() + chunks_->pending(); }
+
+ private:
+  SplitQueue fixed_;
+  std::unique_ptr<SplitEnumerator> chunks_;
+};
+
+// Integer handle boundaries of a TiDB table's regions ("t_75_r_1000" -> 1000), ascending.
+std::vector<int64_t> TidbRegionBoundaries(Connection& connection, const Table& table) {
+  std::vector<int64_t> boundaries;
+  Result<std::vector<TextRow>> rows = connection.Query(
+      fmt::format("SHOW TABLE {} REGIONS", table.QualifiedName()), "listing TiDB regions");
+  if (!rows.ok()) {
+    log::Warn("source:mysql", "Cannot list the TiDB regions of '{}': {}", table.display,
+              rows.status().message());
+    return boundaries;
+  }
+  for (const TextRow& row : *rows) {
+    if (row.size() < 2 || !row[1]) continue;
+    const std::string& start = *row[1];  // START_KEY
+    size_t marker = start.find("_r_");
+    if (marker == std::string::npos) continue;
+    try {
+      boundaries.push_back(std::stoll(start.substr(marker + 3)));
+    } catch (...) {
+      continue;  // "_r_" followed by something else: not an integer handle
+    }
+  }
+  std::sort(boundaries.begin(), boundaries.end());
+  boundaries.erase(std::unique(boundaries.begin(), boundaries.end()), boundaries.end());
+  return boundaries;
+}
+
+}  // namespace
+
+MysqlSource::MysqlSource(MysqlSourceOptions options, config::Options config)
+    : options_(std::move(options)), config_(std::move(config)) {
+  component_ = fmt::format("source:mysql:{}", options_.connection.database);
+}
+
+MysqlSource::~MysqlSource() = default;
+
+Status MysqlSource::Open(const JobContext& context) {
+  context_ = &context;
+  const ConnectionOptions& connection_options = options_.connection;
+  SLUICE_ASSIGN_OR_RETURN(Connection probe, Connection::Open(connection_options));
+  tidb_ = probe.flavor() == ServerFlavor::kTiDb;
+  if (!tidb_ && probe.flavor() == ServerFlavor::kMySql) {
+    // Some TiDB deployments report a plain MySQL version; ask the way TiDB answers.
+    tidb_ = probe.QueryRow("SELECT tidb_version()", "").ok();
+  }
+  if (tidb_) log::Info(component_, "Server is TiDB ({})", probe.server_version());
+
+  // Tables of the database: name -> (type, estimated rows, engine).
+  struct TableEntry {
+    bool base = true;
+    std::optional<uint64_t> rows;
+    std::string engine;
+  };
+  std::map<std::string, TableEntry> catalog;
+  std::vector<std::string> base_names;
+  SLUICE_ASSIGN_OR_RETURN(
+      std::vector<TextRow> table_rows,
+      probe.Query(fmt::format("SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS, ENGINE FROM "
+                              "information_schema.TABLES WHERE TABLE_SCHEMA = {} ORDER BY "
+                              "TABLE_NAME",
+                              Utf8Literal(connection_options.database)),
+                  "listing tables"));
+  for (const TextRow& row : table_rows) {
+    if (!row[0]) continue;
+    TableEntry entry;
+    entry.base = row[1] && *row[1] == "BASE TABLE";
+    if (row[2]) entry.rows = std::stoull(*row[2]);
+    if (row[3]) entry.engine = *row[3];
+    if (entry.base) base_names.push_back(*row[0]);
+    catalog[*row[0]] = entry;
+  }
+
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  std::vector<std::string> requested =
+      options_.table.empty() ? options_.tables : std::vector<std::string>{options_.table};
+  for (const std::string& entry : requested) {
+    if (IsGlob(entry)) {
+      size_t before = names.size();
+      for (const std::string& name : base_names) {
+        if (fnmatch(entry.c_str(), name.c_str(), 0) == 0) add(name);
+      }
+      if (names.size() == before) {
+        return NotFound(fmt::format("{}: no table matches '{}' in database '{}' (tables: {})",
+                                    connection_options.Describe(), entry,
+                                    connection_options.database, JoinNames(base_names)));
+      }
+      continue;
+    }
+    if (catalog.count(entry) == 0) {
+      return NotFound(fmt::format("{}: table '{}.{}' does not exist (tables: {})",
+                                  connection_options.Describe(), connection_options.database,
+                                  entry, JoinNames(base_names)));
+    }
+    add(entry);
+  }
+
+  for (const std::string& name : names) {
+    const TableEntry& entry = catalog[name];
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Table> table,
+                            DescribeTable(probe, name, entry.rows, entry.engine));
+    StreamInfo stream;
+    stream.name = name;
+    stream.schema = table->schema;
+    stream.estimated_rows = entry.rows;
+    streams_.push_back(std::move(stream));
+    tables_.push_back(std::move(table));
+  }
+
+  int readers = std::max(1, context.parallelism);
+  SLUICE_ASSIGN_OR_RETURN(
+      pool_, ConnectionPool::Open(options_, readers, tidb_, context.cancelled, component_));
+  if (pool_->snapshot().consistent && !tidb_) {
+    std::vector<std::string> outside;
+    for (const auto& table : tables_) {
+      if (!table->engine.empty() && table->engine != "InnoDB") {
+        outside.push_back(fmt::format("{} ({})", table->name, table->engine));
+      }
+    }
+    if (!outside.empty()) {
+      size_t shown = std::min<size_t>(outside.size(), 5);
+      std::vector<std::string> head(outside.begin(), outside.begin() + static_cast<long>(shown));
+      log::Warn(component_,
+                "{} table(s) use an engine without transactions, which the snapshot does not "
+                "cover (rows changed during the copy may or may not be read): {}{}",
+                outside.size(), JoinNames(head),
+                outside.size() > shown ? fmt::format(" and {} more", outside.size() - shown)
+                                       : std::string());
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection,
+                                                          const std::string& name,
+                                                          std::optional<uint64_t> estimated_rows,
+                                                          const std::string& engine) {
+  const std::string& database = options_.connection.database;
+  auto table = std::make_shared<Table>();
+  table->database = database;
+  table->name = name;
+  table->display = database + "." + name;
+  table->where = options_.where;
+  table->zero_dates = options_.zero_dates;
+  table->engine = engine;
+  std::string schema_literal = Utf8Literal(database);
+  std::string table_literal = Utf8Literal(name);
+
+  SLUICE_ASSIGN_OR_RETURN(
+      std::vector<TextRow> column_rows,
+      connection.Query(
+          fmt::format("SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
+                      "CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
+                      "DATETIME_PRECISION, CHARACTER_SET_NAME FROM information_schema.COLUMNS "
+                      "WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
+                      schema_literal, table_literal),
+          fmt::format("reading the columns of {}", table->display)));
+  std::set<std::string> json_columns;
+  if (connection.flavor() == ServerFlavor::kMariaDb) {
+    // MariaDB's JSON is LONGTEXT plus CHECK (json_valid(`c`)).
+    Result<std::vector<TextRow>> checks = connection.Query(
+        fmt::format("SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE "
+                    "CONSTRAINT_SCHEMA = {} AND TABLE_NAME = {}",
+                    schema_literal, table_literal),
+        "reading check constraints");
+    if (checks.ok()) {
+      for (const TextRow& row : *checks) {
+        if (!row[0]) continue;
+        const std::string& clause = *row[0];
+        if (clause.rfind("json_valid(`", 0) == 0 && clause.size() > 14 &&
+            clause.compare(clause.size() - 2, 2, "`)") == 0) {
+          json_columns.insert(clause.substr(12, clause.size() - 14));
+        }
+      }
+    }
+  }
+  std::vector<SourceColumn> all;
+  for (const TextRow& row : column_rows) {
+    ColumnInfo info;
+    info.name = row[0].value_or("");
+    info.data_type = row[1].value_or("");
+    for (char& c : info.data_type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    info.column_type = row[2].value_or("");
+    info.nullable = row[3].value_or("YES") == "YES";
+    info.max_length = row[4] ? std::stoll(*row[4]) : -1;
+    info.numeric_precision = row[5] ? std::stoi(*row[5]) : 0;
+    info.numeric_scale = row[6] ? std::stoi(*row[6]) : 0;
+    info.datetime_precision = row[7] ? std::stoi(*row[7]) : 0;
+    info.charset = row[8].value_or("");
+    info.json = info.data_type == "json" || json_columns.count(info.name) > 0;
+    std::string warning;
+    all.push_back(MapSourceColumn(info, options_.zero_dates, options_.geometry, &warning));
+    if (!warning.empty()) log::Warn(component_, "table '{}': {}", table->display, warning);
+  }
+  auto find = [&](const std::string& column) -> int {
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (all[i].info.name == column) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  auto column_list = [&] {
+    std::string out;
+    for (const SourceColumn& column : all) {
+      if (!out.empty()) out += ", ";
+      out += column.info.name;
+    }
+    return out;
+  };
+
+  // Key: PRIMARY, else the first UNIQUE index (by name) whose columns are all NOT NULL.
+  SLUICE_ASSIGN_OR_RETURN(
+      std::vector<TextRow> index_rows,
+      connection.Query(
+          fmt::format("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE "
+                      "TABLE_SCHEMA = {} AND TABLE_NAME = {} AND NON_UNIQUE = 0 ORDER BY "
+                      "INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
+                      schema_literal, table_literal),
+          fmt::format("reading the keys of {}", table->display)));
+  std::vector<int> key;
+  {
+    std::string current;
+    std::vector<int> candidate;
+    bool usable = true;
+    auto settle = [&] {
+      if (key.empty() && !candidate.empty() && usable) key = candidate;
+      candidate.clear();
+      usable = true;
+    };
+    for (const TextRow& row : index_rows) {
+      std::string index_name = row[0].value_or("");
+      if (index_name != current) {
+        settle();
+        current = index_name;
+      }
+      int position = row[1] ? find(*row[1]) : -1;  // NULL: a functional key part
+      if (position < 0 || all[static_cast<size_t>(position)].info.nullable ||
+          all[static_cast<size_t>(position)].spatial) {
+        usable = false;
+      } else {
+        candidate.push_back(position);
+      }
+    }
+    settle();
+  }
+
+  // The selection: all columns or the requested ones, then key columns it left out.
+  std::vector<int> selected;
+  if (options_.columns.empty()) {
+    for (size_t i = 0; i < all.size(); ++i) selected.push_back(static_cast<int>(i));
+  } else {
+    for (const std::string& column : options_.columns) {
+      int index = find(column);
+      if (index < 0) {
+        return config_.ErrorAt("columns", fmt::format("unknown column '{}' in table '{}' "
+                                                      "(columns: {})",
+                                                      column, table->display, column_list()));
+      }
+      selected.push_back(index);
+    }
+  }
+  table->batch_columns = selected.size();
+  std::vector<int> result_order = selected;
+  for (int k : key) {
+    if (std::find(result_order.begin(), result_order.end(), k) == result_order.end()) {
+      result_order.push_back(k);
+    }
+  }
+  for (int index : result_order) table->columns.push_back(all[static_cast<size_t>(index)]);
+  std::vector<int> primary_key;
+  for (int k : key) {
+    size_t position = static_cast<size_t>(
+        std::find(result_order.begin(), result_order.end(), k) - result_order.begin());
+    table->key_columns.push_back(position);
+    if (position < table->batch_columns) primary_key.push_back(static_cast<int>(position));
+  }
+  if (primary_key.size() != key.size()) primary_key.clear();  // a partial key identifies nothing
+
+  std::vector<Field> fields;
+  for (size_t i = 0; i < table->batch_columns; ++i) {
+    const SourceColumn& column = table->columns[i];
+    Field field;
+    field.name = column.info.name;
+    field.type = column.type;
+    field.nullable = column.info.nullable ||
+                     (options_.zero_dates == ZeroDates::kNull && IsTemporalType(column.info.data_type));
+    field.native_type = column.info.column_type;
+    fields.push_back(std::move(field));
+  }
+  table->schema = std::make_shared<const Schema>(std::move(fields), std::move(primary_key));
+
+  // Keyset planning and literals.
+  sql::ChunkedTable& chunked = table->chunked;
+  chunked.name = name;
+  chunked.split_rows = static_cast<uint64_t>(options_.split_rows);
+  chunked.estimated_rows = estimated_rows;
+  chunked.keyless = table->keyless();
+  chunked.key.quote_identifier = [](const std::string& column) { return QuoteIdentifier(column); };
+  chunked.key.row_constructors = false;
+  std::vector<SourceColumn> key_columns;
+  for (size_t index : table->key_columns) {
+    const SourceColumn& column = table->columns[index];
+    chunked.key.fields.push_back(Field{column.info.name, column.type, false, column.info.column_type});
+    key_columns.push_back(column);
+  }
+  chunked.key.literal = [key_columns](const Field& field, const std::string& text) {
+    for (const SourceColumn& column : key_columns) {
+      if (column.info.name == field.name) return KeyLiteral(column, text);
+    }
+    return Utf8Literal(text);
+  };
+  if (table->keyless()) {
+    log::Warn(component_,
+              "table '{}' has no primary key and no NOT NULL unique key: it is read as one split "
+              "by a full scan (no parallelism within the table, no resume)",
+              table->display);
+  }
+
+  // Run the real query once, so that a bad `where` or column fails before any data moves.
+  Result<Statement> probe = Statement::Prepare(
+      connection,
+      fmt::format("SELECT {} FROM {}{} LIMIT 0", table->SelectList(), table->QualifiedName(),
+                  table->WhereClause("")),
+      fmt::format("reading {}", table->display));
+  if (!probe.ok()) {
+    if (!options_.where.empty() && (probe.status().code() == StatusCode::kInvalidConfig ||
+                                    probe.status().code() == StatusCode::kNotFound)) {
+      return config_.ErrorAt("where", fmt::format("cannot read table '{}' with where '{}': {}",
+                                                  table->display, options_.where,
+                                                  probe.status().message()));
+    }
+    return probe.status();
+  }
+  return table;
+}
+
+Result<std::unique_ptr<SplitEnumerator>> MysqlSource::CreateEnumerator() {
+  if (!pool_) return Internal("source mysql: CreateEnumerator called before Open");
+  std::vector<sql::ChunkedTable> chunked;
+  std::vector<Split> fixed;
+  for (size_t stream = 0; stream < tables_.size(); ++stream) {
+    const Table& table = *tables_[stream];
+    sql::ChunkedTable plan = table.chunked;
+    plan.stream = static_cast<int>(stream);
+    if (!table.keyless()) {
+      plan.planner = std::make_shared<MysqlCursor>(tables_[stream], &pool_->planner(), context_);
+    }
+    const bool integer_key = table.key_columns.size() == 1 &&
+                             table.columns[table.key_columns[0]].type.is_integer();
+    if (tidb_ && options_.tidb_region_splits && integer_key) {
+      std::vector<int64_t> boundaries = TidbRegionBoundaries(pool_->planner(), table);
+      if (boundaries.size() > 1) {
+        std::optional<sql::Key> lo;
+        int index = 0;
+        for (size_t i = 1; i <= boundaries.size(); ++i) {
+          sql::KeyRange range;
+          range.lo = lo;
+          if (i < boundaries.size()) range.hi = sql::Key{std::to_string(boundaries[i])};
+          Split split;
+          split.id = fmt::format("{}#r{:05d}", table.name, ++index);
+          split.stream = static_cast<int>(stream);
+          split.payload = sql::EncodeRange(table.name, range);
+          fixed.push_back(std::move(split));
+          lo = range.hi;
+        }
+        log::Info(component_, "table '{}': {} splits along TiDB regions", table.display, index);
+        continue;
+      }
+    }
+    chunked.push_back(std::move(plan));
+  }
+  auto chunks = std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked));
+  if (fixed.empty()) return std::unique_ptr<SplitEnumerator>(std::move(chunks));
+  return std::unique_ptr<SplitEnumerator>(
+      std::make_unique<CombinedEnumerator>(std::move(fixed), std::move(chunks)));
+}
+
+Result<std::unique_ptr<SplitReader>> MysqlSource::CreateReader(const Split& split,
+                                                               const std::string& position) {
+  if (!pool_) return Internal("source mysql: CreateReader called before Open");
+  if (split.stream < 0 || static_cast<size_t>(split.stream) >= tables_.size()) {
+    return Internal(fmt::format("source mysql: split '{}' names unknown stream {}", split.id,
+                                split.stream));
+  }
+  std::shared_ptr<const Table> table = tables_[static_cast<size_t>(split.stream)];
+  std::string name;
+  SLUICE_ASSIGN_OR_RETURN(sql::KeyRange range, sql::DecodeRange(split.payload, &name));
+  if (name != table->name) {
+    return Internal(fmt::format("source mysql: split '{}' is for table '{}', stream {} is '{}'",
+                                split.id, name, split.stream, table->name));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::optional<sql::Key> after, sql::DecodePosition(position));
+  SLUICE_ASSIGN_OR_RETURN(Connection connection, pool_->Acquire());
+  auto cursor = std::make_unique<MysqlCursor>(table, std::move(connection), context_);
+  sql::KeysetReader::Options reader_options;
+  reader_options.page_rows = static_cast<uint64_t>(options_.page_rows);
+  reader_options.min_cut_rows =
+      std::clamp<uint64_t>(static_cast<uint64_t>(options_.split_rows) / 4, 1, 20000);
+  reader_options.keyless = table->keyless();
+  auto inner = std::make_unique<sql::KeysetReader>(std::move(cursor), table->chunked, split,
+                                                   std::move(range), std::move(after), context_,
+                                                   reader_options);
+  return std::unique_ptr<SplitReader>(
+      std::make_unique<MysqlSplitReader>(std::move(inner), pool_, context_, table->display));
+}
+
+void MysqlSource::Describe(CheckReport* report) const {
+  if (pool_) report->Note(fmt::format("mysql: {}", pool_->snapshot().Describe()));
+  for (const auto& table : tables_) {
+    std::string key;
+    for (size_t index : table->key_columns) {
+      if (!key.empty()) key += ", ";
+      key += table->columns[index].info.name;
+    }
+    std::string rows = table->chunked.estimated_rows
+                           ? fmt::format("about {} rows", *table->chunked.estimated_rows)
+                           : std::string("rows unknown");
+    if (table->keyless()) {
+      report->Note(fmt::format("mysql table '{}': no usable key, read as one split by a full "
+                               "scan ({})",
+                               table->display, rows));
+    } else {
+      report->Note(fmt::format("mysql table '{}': key ({}), {}, chunks of {} rows{}",
+                               table->display, key, rows, options_.split_rows,
+                               table->where.empty()
+                                   ? ""
+                                   : fmt::format(", filtered by '{}'", table->where)));
+    }
+  }
+}
+
+}  // namespace sluice::connectors::mysql
