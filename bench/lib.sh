@@ -54,7 +54,8 @@ bench_servers() {
   source "$SLUICE_TEST_SERVERS_ENV"
   set +a
   export MYSQL_PWD=$SLUICE_TEST_MYSQL_PASSWORD PGPASSWORD=$SLUICE_TEST_PG_PASSWORD
-  MYSQL=(mariadb --no-defaults --protocol=TCP -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT"
+  MYSQL=(mariadb --no-defaults --protocol=TCP --default-character-set=utf8mb4
+         -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT"
          -u "$SLUICE_TEST_MYSQL_USER")
   PSQL=("$SLUICE_TEST_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SLUICE_TEST_PG_HOST"
         -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER")
@@ -73,7 +74,7 @@ bench_mysql_table() {
   if [[ "$("${MYSQL[@]}" -N -e "SELECT COUNT(*) FROM bench.$name" 2>/dev/null)" == "$rows" ]]; then
     return 0
   fi
-  "${MYSQL[@]}" -e "CREATE DATABASE IF NOT EXISTS bench; DROP TABLE IF EXISTS bench.$name;
+  "${MYSQL[@]}" -e "CREATE DATABASE IF NOT EXISTS bench; USE bench; DROP TABLE IF EXISTS bench.$name;
     CREATE TABLE bench.$name (
       id BIGINT PRIMARY KEY, customer VARCHAR(64) NOT NULL, amount DECIMAL(12,2),
       quantity INT, price DOUBLE, paid TINYINT(1), ordered_on DATE, created_at DATETIME(6),

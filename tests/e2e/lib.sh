@@ -60,3 +60,67 @@ need_datasets() {
     exit 77
   fi
 }
+
+# need_servers: loads the test servers' endpoints (started by the CTest fixture) into the
+# environment for job files (${SLUICE_TEST_MYSQL_PORT}, ...) and defines mysql_exec/psql_exec.
+need_servers() {
+  [[ -n "${SLUICE_TEST_SERVERS_ENV:-}" && -f "$SLUICE_TEST_SERVERS_ENV" ]] ||
+    fail "test servers are not running (run through ctest, or scripts/test-servers.sh start)"
+  set -a
+  source "$SLUICE_TEST_SERVERS_ENV"
+  set +a
+}
+
+# mysql_exec [DATABASE] SQL: runs SQL through the mariadb client; tab-separated output.
+mysql_exec() {
+  local database=""
+  if (($# > 1)); then database=$1; shift; fi
+  MYSQL_PWD=$SLUICE_TEST_MYSQL_PASSWORD mariadb --no-defaults --protocol=TCP \
+    -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT" -u "$SLUICE_TEST_MYSQL_USER" \
+    --default-character-set=utf8mb4 -N -B $database -e "$1"
+}
+
+# mysql_load DATABASE FILE: runs a .sql file.
+mysql_load() {
+  MYSQL_PWD=$SLUICE_TEST_MYSQL_PASSWORD mariadb --no-defaults --protocol=TCP \
+    -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT" -u "$SLUICE_TEST_MYSQL_USER" \
+    --default-character-set=utf8mb4 "$1" <"$2"
+}
+
+# psql_exec DATABASE SQL: runs SQL through psql; unaligned, tab-separated output.
+psql_exec() {
+  PGPASSWORD=$SLUICE_TEST_PG_PASSWORD "$SLUICE_TEST_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -A -t \
+    -F $'\t' -h "$SLUICE_TEST_PG_HOST" -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER" \
+    -d "$1" -c "$2"
+}
+
+psql_load() {
+  PGPASSWORD=$SLUICE_TEST_PG_PASSWORD "$SLUICE_TEST_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h "$SLUICE_TEST_PG_HOST" -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER" -d "$1" \
+    -f "$2" >/dev/null
+}
+
+# dump_jsonl NAME SOURCE_YAML: runs a job copying SOURCE_YAML (a flow map) to one JSON Lines
+# file per stream under $OUT_DIR/NAME/, each sorted, so that routes can be compared file by file.
+dump_jsonl() {
+  local name=$1 source=$2
+  mkdir -p "$OUT_DIR/$name"
+  cat >"$OUT_DIR/$name.yaml" <<YAML
+name: dump_$name
+source: $source
+sink: { type: file, path: "$OUT_DIR/$name/{stream}.jsonl" }
+YAML
+  expect_ok run "$OUT_DIR/$name.yaml"
+  for file in "$OUT_DIR/$name"/*.jsonl; do
+    LC_ALL=C sort -o "$file" "$file"
+  done
+}
+
+# expect_same_dumps A B: two dump_jsonl outputs hold the same streams with the same lines.
+expect_same_dumps() {
+  local a=$OUT_DIR/$1 b=$OUT_DIR/$2
+  expect_equal "$(cd "$b" && ls)" "$(cd "$a" && ls)" "streams of $2 vs $1"
+  for file in "$a"/*.jsonl; do
+    expect_same "$b/$(basename "$file")" "$file"
+  done
+}

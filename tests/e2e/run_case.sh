@@ -8,7 +8,7 @@ export CASE_DIR=$(cd "$1" && pwd)
 export OUT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sluice-e2e-XXXXXX")
 export DATASETS=${SLUICE_DATASETS:-${SLUICE_DATASETS_DEFAULT:-}}
 : "${SLUICE:?set SLUICE to the sluice binary}"
-trap 'rm -rf "$OUT_DIR"' EXIT
+[[ -n "${KEEP_OUT:-}" ]] || trap 'rm -rf "$OUT_DIR"' EXIT
 source "$(dirname "$0")/lib.sh"
 cd "$OUT_DIR"
 source "$CASE_DIR/case.sh"

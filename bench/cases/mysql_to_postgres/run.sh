@@ -19,10 +19,15 @@ measure "sluice mysql->pg skewed" "$rows" "$SLUICE" run -q "$CASE_DIR/job.yaml" 
 measure "raw pipe (mariadb -B | psql copy)" "$rows" bash -c \
   "$(printf '%q ' "${MYSQL[@]}") --quick -B -N -e 'SELECT * FROM bench.orders_uniform' |
    $(printf '%q ' "${PSQL[@]}") -d bench -c \"\\copy pipe_uniform FROM STDIN WITH (NULL 'NULL')\""
-measure "pgloader" "$rows" pgloader --quiet \
-  "mysql://$SLUICE_TEST_MYSQL_USER:$SLUICE_TEST_MYSQL_PASSWORD@$SLUICE_TEST_MYSQL_HOST:$SLUICE_TEST_MYSQL_PORT/bench?orders_uniform" \
-  "postgresql://$SLUICE_TEST_PG_USER:$SLUICE_TEST_PG_PASSWORD@$SLUICE_TEST_PG_HOST:$SLUICE_TEST_PG_PORT/bench"
-
+cat >"$BENCH_DIR/pgloader.load" <<LOAD
+LOAD DATABASE
+  FROM mysql://$SLUICE_TEST_MYSQL_USER:$SLUICE_TEST_MYSQL_PASSWORD@$SLUICE_TEST_MYSQL_HOST:$SLUICE_TEST_MYSQL_PORT/bench
+  INTO postgresql://$SLUICE_TEST_PG_USER:$SLUICE_TEST_PG_PASSWORD@$SLUICE_TEST_PG_HOST:$SLUICE_TEST_PG_PORT/bench
+  WITH include drop, create tables, create indexes, workers = 2, concurrency = 1
+  INCLUDING ONLY TABLE NAMES MATCHING 'orders_uniform'
+  ALTER SCHEMA 'bench' RENAME TO 'public';
+LOAD
+measure "pgloader" "$rows" pgloader "$BENCH_DIR/pgloader.load"
 for table in sluice_uniform sluice_skewed pipe_uniform orders_uniform; do
   count=$("${PSQL[@]}" -d bench -t -A -c "SELECT count(*) FROM $table" 2>/dev/null || echo missing)
   expect_count "$table" "$count" "$rows"

@@ -689,7 +689,15 @@ MysqlSink::~MysqlSink() = default;
 Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream, bool dry_run,
                                         CheckReport* report) {
   const std::string& database = options_.connection.database;
-  const Schema& schema = *stream.schema;
+  // Native types only travel between databases of the same kind: another database's spelling
+  // can mean something else here (PostgreSQL's `text` is unbounded, MySQL's stops at 64 KiB).
+  Schema logical_schema = *stream.schema;
+  if (stream.source_type != "mysql") {
+    std::vector<Field> fields = logical_schema.fields();
+    for (Field& field : fields) field.native_type.clear();
+    logical_schema = Schema(std::move(fields), logical_schema.primary_key());
+  }
+  const Schema& schema = logical_schema;
   Target target;
   target.stream = stream.name;
   target.table = options_.TableFor(stream.name);

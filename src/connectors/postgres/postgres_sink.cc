@@ -351,12 +351,15 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
       return NotFound(fmt::format("{}: table '{}' does not exist (and 'create' is false)",
                                   endpoint, target.Display()));
     }
-    // The table from the stream schema: the source's native type when this server knows it
-    // and it means the same, else the logical mapping.
+    // The table from the stream schema: the source's native type when the rows come from
+    // PostgreSQL too and this server knows the type, else the logical mapping. Another
+    // database's spelling can mean something else here (MySQL's char(20) drops trailing
+    // spaces, PostgreSQL's pads them).
+    const bool same_kind = stream.source_type == "postgres";
     std::string columns;
     for (const Field& field : schema.fields()) {
       std::string type;
-      if (!field.native_type.empty()) {
+      if (same_kind && !field.native_type.empty()) {
         SLUICE_ASSIGN_OR_RETURN(PgType resolved, ResolveTypeName(conn, field.native_type));
         if (NativeTypeFits(field.type, field.native_type, resolved)) type = field.native_type;
       }
