@@ -11,7 +11,7 @@ measure "sluice mysql->csv ($threads threads)" "$rows" "$SLUICE" run -q "$CASE_D
   --set parallelism=$threads
 measure "mydumper ($threads threads)" "$rows" mydumper --host "$SLUICE_TEST_MYSQL_HOST" \
   --port "$SLUICE_TEST_MYSQL_PORT" --user "$SLUICE_TEST_MYSQL_USER" \
-  --password "$SLUICE_TEST_MYSQL_PASSWORD" --database bench --tables-list bench.orders_uniform \
+  --password "$SLUICE_TEST_MYSQL_PASSWORD" --database bench --tables-list orders_uniform \
   --threads $threads --rows 200000 --outputdir "$out/mydumper"
 measure "mysqldump --tab (csv)" "$rows" mysqldump --no-defaults --protocol=TCP \
   -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT" -u "$SLUICE_TEST_MYSQL_USER" \
