@@ -60,7 +60,10 @@ ColumnLoad LoadFor(const DataType& type, std::string_view target_data_type) {
     if (type.id == TypeId::kBytes) return ColumnLoad::kGeometryFromWkb;
     if (type.id == TypeId::kString) return ColumnLoad::kGeometryFromWkt;
   }
-  if (target_data_type == "bit" && type.is_integer()) return ColumnLoad::kBit;
+  // Whole numbers of any kind (PostgreSQL brings MySQL's BIT back as numeric(20,0)).
+  bool whole = type.is_integer() || (type.id == TypeId::kDecimal && type.precision > 0 &&
+                                     type.scale == 0);
+  if (target_data_type == "bit" && whole) return ColumnLoad::kBit;
   return ColumnLoad::kDirect;
 }
 
