@@ -1,5 +1,9 @@
 #include "core/decimal.h"
 
+#include <charconv>
+#include <cstdint>
+#include <limits>
+
 #include <fmt/core.h>
 
 namespace sluice {
@@ -34,6 +38,28 @@ void AppendInt128(int128 value, std::string* out) {
 void AppendDecimal128(int128 unscaled, int scale, std::string* out) {
   if (scale <= 0) {
     AppendInt128(unscaled, out);
+    return;
+  }
+  constexpr int128 kLimit = std::numeric_limits<int64_t>::max();
+  if (unscaled <= kLimit && unscaled >= -kLimit) {
+    // Most values fit 64 bits: one to_chars instead of an int128 division per digit.
+    auto value = static_cast<int64_t>(unscaled);
+    uint64_t magnitude =
+        value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), magnitude);
+    auto count = static_cast<size_t>(end - digits);
+    auto fraction = static_cast<size_t>(scale);
+    if (value < 0) out->push_back('-');
+    if (count <= fraction) {
+      out->append("0.");
+      out->append(fraction - count, '0');
+      out->append(digits, count);
+      return;
+    }
+    out->append(digits, count - fraction);
+    out->push_back('.');
+    out->append(digits + count - fraction, fraction);
     return;
   }
   char digits[48];

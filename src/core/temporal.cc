@@ -1,5 +1,7 @@
 #include "core/temporal.h"
 
+#include <cstring>
+
 #include <fmt/core.h>
 
 namespace sluice {
@@ -132,6 +134,30 @@ bool ReadDate(std::string_view s, size_t* i, bool bc, int64_t* days) {
   return true;
 }
 
+// Years 1..9999: the range where canonical dates are plain "YYYY-MM-DD".
+constexpr int64_t kFirstPlainDay = -719162;  // 0001-01-01
+constexpr int64_t kLastPlainDay = 2932896;   // 9999-12-31
+
+char* WriteDigits(char* p, unsigned value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return p + width;
+}
+
+char* WritePlainDate(char* p, int64_t days) {
+  int64_t year;
+  unsigned month;
+  unsigned day;
+  CivilFromDays(days, &year, &month, &day);
+  p = WriteDigits(p, static_cast<unsigned>(year), 4);
+  *p++ = '-';
+  p = WriteDigits(p, month, 2);
+  *p++ = '-';
+  return WriteDigits(p, day, 2);
+}
+
 void AppendTwo(int64_t v, std::string* out) {
   out->push_back(static_cast<char>('0' + v / 10));
   out->push_back(static_cast<char>('0' + v % 10));
@@ -188,6 +214,11 @@ void AppendDate(int32_t days, std::string* out) {
   }
   if (days == kDateMinusInfinity) {
     out->append("-infinity");
+    return;
+  }
+  if (days >= kFirstPlainDay && days <= kLastPlainDay) {
+    char buffer[10];
+    out->append(buffer, WritePlainDate(buffer, days));
     return;
   }
   AppendCivilDate(days, out);
@@ -315,6 +346,34 @@ void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
   }
   int64_t days = FloorDiv(micros, kMicrosPerDay);
   int64_t in_day = micros - days * kMicrosPerDay;
+  if (days >= kFirstPlainDay && days <= kLastPlainDay) {
+    // The common case, written into a stack buffer without fmt.
+    auto seconds = static_cast<unsigned>(in_day / kMicrosPerSecond);
+    auto fraction = static_cast<unsigned>(in_day % kMicrosPerSecond);
+    char buffer[40];
+    char* p = WritePlainDate(buffer, days);
+    *p++ = ' ';
+    p = WriteDigits(p, seconds / 3600, 2);
+    *p++ = ':';
+    p = WriteDigits(p, seconds / 60 % 60, 2);
+    *p++ = ':';
+    p = WriteDigits(p, seconds % 60, 2);
+    if (fraction != 0) {
+      *p++ = '.';
+      int width = 6;
+      while (fraction % 10 == 0) {
+        fraction /= 10;
+        --width;
+      }
+      p = WriteDigits(p, fraction, width);
+    }
+    if (with_zone) {
+      std::memcpy(p, "+00:00", 6);
+      p += 6;
+    }
+    out->append(buffer, p);
+    return;
+  }
   int64_t year;
   unsigned month;
   unsigned day;

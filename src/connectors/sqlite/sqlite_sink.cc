@@ -444,7 +444,7 @@ class SqliteSinkWriter final : public SinkWriter {
           if (column.type().is_fast_decimal()) {
             int scale = column.type().scale;
             bind_text_of([&](size_t row, std::string* out) {
-              AppendDecimalText(column.Get<int128>(row), scale, out);
+              AppendDecimal128(column.Get<int128>(row), scale, out);
             });
           } else {
             for_rows(
@@ -466,7 +466,7 @@ class SqliteSinkWriter final : public SinkWriter {
           break;
         case TypeId::kDate:
           bind_text_of(
-              [&](size_t row, std::string* out) { AppendDateText(column.Get<int32_t>(row), out); });
+              [&](size_t row, std::string* out) { AppendDate(column.Get<int32_t>(row), out); });
           break;
         case TypeId::kTime:
           bind_text_of(
@@ -476,7 +476,7 @@ class SqliteSinkWriter final : public SinkWriter {
         case TypeId::kTimestampTz: {
           bool with_zone = column.type().id == TypeId::kTimestampTz;
           bind_text_of([&](size_t row, std::string* out) {
-            AppendTimestampText(column.Get<int64_t>(row), with_zone, out);
+            AppendTimestamp(column.Get<int64_t>(row), with_zone, out);
           });
           break;
         }

@@ -48,13 +48,6 @@ std::string CompatibilityWarning(const DataType& incoming, std::string_view decl
 /// `scratch` is reused between calls to avoid allocations.
 Status AppendStoredValue(sqlite3_stmt* stmt, int index, Column* column, std::string* scratch);
 
-/// Canonical text, byte for byte what core's AppendDecimal128 / AppendDate / AppendTimestamp
-/// write, with fast paths for the common range (unscaled values within int64; years 1..9999)
-/// because the sink formats every such value it binds. Outside that range they call core.
-void AppendDecimalText(__int128 unscaled, int scale, std::string* out);
-void AppendDateText(int32_t days, std::string* out);
-void AppendTimestampText(int64_t micros, bool with_zone, std::string* out);
-
 /// IEEE-754 bits of -0.0 and of NaNs other than the default quiet NaN cannot be kept by a
 /// REAL-affinity column (SQLite folds -0.0 into integer 0 and turns NaN into NULL); the sink
 /// stores them as a BLOB of the big-endian bits (8 bytes for float64, 4 for float32), which the

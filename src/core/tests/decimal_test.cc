@@ -1,5 +1,7 @@
 #include "core/decimal.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "testing/gtest_util.h"
@@ -84,6 +86,33 @@ TEST(DecimalTest, Int128Extremes) {
   EXPECT_EQ(Format128(max, 0), std::string(38, '9'));
   EXPECT_EQ(Format128(-max, 38), "-0." + std::string(38, '9'));
   EXPECT_EQ(Format128(0, 3), "0.000");
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(DecimalTest, SixtyFourBitFastPathMatchesTheWideAlgorithm) {
+  std::mt19937_64 random(5);
+  for (int i = 0; i < 100000; ++i) {
+    int scale = static_cast<int>(random() % 20);
+    int128 value = static_cast<int64_t>(random()) >> (random() % 60);
+    if (i % 7 == 0) value = -value;
+    std::string fast;
+    AppendDecimal128(value, scale, &fast);
+    // Reference: all digits with int128 arithmetic, then the point inserted.
+    std::string digits;
+    AppendInt128(value < 0 ? -value : value, &digits);
+    if (scale > 0) {
+      if (digits.size() <= static_cast<size_t>(scale)) {
+        digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');
+      }
+      digits.insert(digits.size() - static_cast<size_t>(scale), ".");
+    }
+    ASSERT_EQ(fast, (value < 0 ? "-" : "") + digits) << scale;
+  }
 }
 
 }  // namespace

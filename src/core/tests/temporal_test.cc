@@ -1,5 +1,8 @@
 #include "core/temporal.h"
 
+#include <random>
+
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include "testing/gtest_util.h"
@@ -78,6 +81,56 @@ TEST(TemporalTest, TimestampsWithAndWithoutZone) {
   EXPECT_NE(zoned.status().message().find("without time zone"), std::string::npos);
   EXPECT_FALSE(ParseTimestamp("2000-13-01 00:00:00", false).ok());
   EXPECT_EQ(ParseTimestamp("infinity", true).value(), kTimestampInfinity);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// The canonical text, spelled the slow obvious way, to check the fast paths against.
+std::string ReferenceTimestamp(int64_t micros, bool zone) {
+  int64_t days = micros / kMicrosPerDay - (micros % kMicrosPerDay < 0 ? 1 : 0);
+  int64_t in_day = micros - days * kMicrosPerDay;
+  int64_t y;
+  unsigned m;
+  unsigned d;
+  CivilFromDays(days, &y, &m, &d);
+  std::string out = fmt::format("{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}", y, m, d,
+                                in_day / 3600000000, in_day / 60000000 % 60,
+                                in_day / 1000000 % 60);
+  int64_t fraction = in_day % 1000000;
+  if (fraction != 0) {
+    std::string digits = fmt::format(".{:06d}", fraction);
+    while (digits.back() == '0') digits.pop_back();
+    out += digits;
+  }
+  if (zone) out += "+00:00";
+  return out;
+}
+
+TEST(TemporalTest, FastTextMatchesTheReferenceOverTheWholePlainRange) {
+  std::mt19937_64 random(11);
+  const int64_t first = DaysFromCivil(1, 1, 1) * kMicrosPerDay;
+  const int64_t last = (DaysFromCivil(9999, 12, 31) + 1) * kMicrosPerDay - 1;
+  for (int i = 0; i < 200000; ++i) {
+    int64_t micros = first + static_cast<int64_t>(random() % static_cast<uint64_t>(last - first));
+    if (i % 3 == 0) micros -= micros % kMicrosPerSecond;  // whole seconds too
+    for (bool zone : {false, true}) {
+      std::string fast;
+      AppendTimestamp(micros, zone, &fast);
+      ASSERT_EQ(fast, ReferenceTimestamp(micros, zone)) << micros;
+    }
+    std::string date;
+    AppendDate(static_cast<int32_t>(micros / kMicrosPerDay), &date);
+    ASSERT_EQ(date, ReferenceTimestamp(micros / kMicrosPerDay * kMicrosPerDay, false).substr(0, 10));
+  }
+  for (int64_t edge : {first, last, int64_t{0}, int64_t{-1}}) {
+    std::string fast;
+    AppendTimestamp(edge, true, &fast);
+    EXPECT_EQ(fast, ReferenceTimestamp(edge, true));
+  }
 }
 
 }  // namespace

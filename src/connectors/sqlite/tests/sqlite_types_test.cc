@@ -161,62 +161,6 @@ TEST(SqliteTypesTest, CompatibilityWarnsOnlyWhereAffinityWouldAlterValues) {
   EXPECT_EQ(CompatibilityWarning(DataType::Int64(), "TEXT"), "");
 }
 
-TEST(SqliteTypesTest, FastCanonicalTextMatchesCore) {
-  std::mt19937_64 rng(7);
-  auto check_decimal = [](int128 unscaled, int scale) {
-    std::string fast;
-    std::string core;
-    AppendDecimalText(unscaled, scale, &fast);
-    AppendDecimal128(unscaled, scale, &core);
-    EXPECT_EQ(fast, core) << "scale " << scale;
-  };
-  auto check_timestamp = [](int64_t micros) {
-    for (bool zone : {false, true}) {
-      std::string fast;
-      std::string core;
-      AppendTimestampText(micros, zone, &fast);
-      AppendTimestamp(micros, zone, &core);
-      EXPECT_EQ(fast, core) << micros;
-    }
-  };
-  auto check_date = [](int32_t days) {
-    std::string fast;
-    std::string core;
-    AppendDateText(days, &fast);
-    AppendDate(days, &core);
-    EXPECT_EQ(fast, core) << days;
-  };
-  const int64_t int64_max = std::numeric_limits<int64_t>::max();
-  for (int scale : {0, 1, 2, 6, 18, 30}) {
-    for (int128 value :
-         {int128{0}, int128{1}, int128{-1}, int128{5}, int128{-5}, int128{120}, int128{int64_max},
-          -int128{int64_max}, int128{int64_max} + 1, Pow10Int128(38) - 1, -Pow10Int128(38) + 1}) {
-      check_decimal(value, scale);
-    }
-    for (int i = 0; i < 2000; ++i) {
-      check_decimal(static_cast<int128>(static_cast<int64_t>(rng()) >> (rng() % 64)), scale);
-    }
-  }
-  const int64_t first = DaysFromCivil(1, 1, 1) * kMicrosPerDay;
-  const int64_t last = DaysFromCivil(10000, 1, 1) * kMicrosPerDay - 1;
-  for (int64_t micros :
-       {int64_t{0}, int64_t{-1}, int64_t{1}, first, first - 1, last, last + 1, kTimestampInfinity,
-        kTimestampMinusInfinity, int64_t{1'500'000}, int64_t{-86'400'000'000}}) {
-    check_timestamp(micros);
-  }
-  for (int i = 0; i < 20000; ++i) {
-    check_timestamp(
-        first - kMicrosPerDay * 400 +
-        static_cast<int64_t>(rng() % static_cast<uint64_t>(last - first + kMicrosPerDay * 800)));
-  }
-  for (int32_t days :
-       {0, -1, -719162, -719163, 2932896, 2932897, kDateInfinity, kDateMinusInfinity}) {
-    check_date(days);
-  }
-  for (int i = 0; i < 20000; ++i) {
-    check_date(static_cast<int32_t>(static_cast<int64_t>(rng() % 4'000'000) - 1'000'000));
-  }
-}
 
 }  // namespace
 }  // namespace sluice::connectors::sqlite
