@@ -134,7 +134,7 @@ void WriteTable(const std::string& table) {
     if (Status st = (*writer)->Write(*batch); !st.ok()) Die(st);
   }
   if (Status st = (*writer)->Prepare(); !st.ok()) Die(st);
-  if (Status st = (*writer)->Commit(); !st.ok()) Die(st);
+  if (Status st = (*writer)->Commit({}); !st.ok()) Die(st);
   writer->reset();
   if (Status st = sink->Finish(); !st.ok()) Die(st);
 }

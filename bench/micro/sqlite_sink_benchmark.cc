@@ -97,7 +97,7 @@ void WriteAll(benchmark::State& state, SqliteSinkOptions options) {
     if (status.ok())
       status = (*writer)->Prepare();
     if (status.ok())
-      status = (*writer)->Commit();
+      status = (*writer)->Commit({});
     if (writer.ok())
       writer->reset();
     if (status.ok())

@@ -81,7 +81,7 @@ const std::string& Database() {
       if (!writer->Write(batch).ok())
         std::abort();
     }
-    if (!writer->Commit().ok() || !sink.Finish().ok())
+    if (!writer->Commit({}).ok() || !sink.Finish().ok())
       std::abort();
     return out;
   }();

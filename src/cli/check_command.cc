@@ -45,6 +45,7 @@ int CheckCommand(const std::string& job_path, const CommonFlags& flags) {
     out["ok"] = true;
     out["job"] = name;
     out["delivery"] = GuaranteeText(checked->guarantee);
+    out["delivery_reason"] = checked->guarantee_reason;
     nlohmann::ordered_json streams = nlohmann::ordered_json::array();
     for (size_t i = 0; i < checked->source_streams.size(); ++i) {
       const auto& source = checked->source_streams[i];
@@ -62,6 +63,8 @@ int CheckCommand(const std::string& job_path, const CommonFlags& flags) {
   }
   fmt::print("Job '{}' is valid: {} -> {}, {}\n", name, source_type, sink_type,
              GuaranteeText(checked->guarantee));
+  fmt::print("  delivery: {} because {}\n", GuaranteeText(checked->guarantee),
+             checked->guarantee_reason);
   for (size_t i = 0; i < checked->source_streams.size(); ++i) {
     const auto& source = checked->source_streams[i];
     fmt::print("  stream '{}'{}\n", source.name,

@@ -12,6 +12,8 @@ struct CommonFlags {
   std::vector<std::string> overrides;  // --set key.path=value
   bool json = false;                   // --json: machine-readable output on stdout
   bool progress = true;                // --no-progress turns the live line off
+  std::string state_dir;               // --state DIR: where plans and checkpoints live
+  bool fresh = false;                  // --fresh: forget an unfinished earlier run
 };
 
 /// `sluice run JOB`: moves the data.

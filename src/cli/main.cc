@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Run a job until it completes");
   run->add_option("job", job_path, "Job file (YAML)")->required();
   run->add_flag("--no-progress", no_progress, "Do not show the live progress");
+  run->add_flag("--fresh", flags.fresh,
+                "Start over instead of resuming an unfinished earlier run of the job");
+  app.add_option("--state", flags.state_dir,
+                 "Directory of the state store (default: the job's `state:`, else .sluice)")
+      ->type_name("DIR");
   CLI::App* check = app.add_subcommand(
       "check", "Validate a job, connect to both ends and compare schemas; moves nothing");
   check->add_option("job", job_path, "Job file (YAML)")->required();
@@ -45,7 +50,7 @@ int main(int argc, char** argv) {
 
   app.footer(
       "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 connection or resource "
-      "error,\n            4 data error, 130 interrupted.");
+      "error,\n            4 data error, 130 interrupted (run again to resume).");
 
   try {
     app.parse(argc, argv);

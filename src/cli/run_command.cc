@@ -33,6 +33,10 @@ void PrintText(const runtime::JobSummary& summary) {
   double seconds = m.elapsed_seconds > 0 ? m.elapsed_seconds : 1e-9;
   fmt::print("Job '{}' {} in {:.2f} s\n", summary.job_name, StatusWord(summary),
              m.elapsed_seconds);
+  if (summary.resumed) {
+    fmt::print("  resumed from checkpoint {} of an unfinished run\n",
+               summary.resumed_from_checkpoint);
+  }
   if (summary.readers > 0) {
     fmt::print("  {} -> {}: {} reader{}, {} writer{}, {}\n", summary.source_type,
                summary.sink_type, summary.readers, summary.readers == 1 ? "" : "s",
@@ -52,6 +56,12 @@ void PrintText(const runtime::JobSummary& summary) {
     }
     fmt::print("  splits: {} done of {} ({} cut from running splits){}\n", m.splits_done,
                m.splits_total, m.splits_cut, slowest);
+  }
+  fmt::print("  checkpoints: {}{}; state: {}\n", m.checkpoints,
+             m.retries > 0 ? fmt::format(", {} retries", m.retries) : std::string(),
+             summary.state_path);
+  if (summary.interrupted) {
+    fmt::print("  run the same command again to resume from the last checkpoint\n");
   }
   std::fflush(stdout);
 }
@@ -79,6 +89,11 @@ void PrintJson(const runtime::JobSummary& summary, int exit_code) {
   out["batches"] = m.batches;
   out["errors"] = m.errors;
   out["splits"] = {{"total", m.splits_total}, {"done", m.splits_done}, {"cut", m.splits_cut}};
+  out["checkpoints"] = m.checkpoints;
+  out["retries"] = m.retries;
+  out["resumed"] = summary.resumed;
+  out["resumed_from_checkpoint"] = summary.resumed_from_checkpoint;
+  out["state"] = summary.state_path;
   out["elapsed_seconds"] = m.elapsed_seconds;
   out["rows_per_second"] =
       m.elapsed_seconds > 0 ? static_cast<double>(m.rows_written) / m.elapsed_seconds : 0.0;
@@ -112,7 +127,10 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags) {
     return code;
   }
   const std::atomic<bool>* stop = InstallStopHandlers();
-  runtime::JobRunner runner(std::move(*job), connectors::ConnectorRegistry::Builtin());
+  runtime::RunOptions options;
+  options.state_dir = flags.state_dir;
+  options.fresh = flags.fresh;
+  runtime::JobRunner runner(std::move(*job), connectors::ConnectorRegistry::Builtin(), options);
   ProgressReporter progress(runner, isatty(STDERR_FILENO) != 0);
   if (flags.progress) progress.Start();
   runtime::JobSummary summary = runner.Run(stop);

@@ -1,5 +1,7 @@
 #include "config/job_config.h"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 namespace sluice::config {
@@ -16,8 +18,140 @@ const std::vector<OptionSpec>& JobTable() {
       {"parallelism", OptionType::kInt, "1",
        "Parallel readers and writers (writers capped by what the sink allows)."},
       {"batch_rows", OptionType::kInt, "4096", "Rows per batch between readers and writers."},
+      {"delivery", OptionType::kEnum, "exactly_once",
+       "exactly_once (rows and progress commit together) or at_least_once.", false,
+       {"exactly_once", "at_least_once"}},
+      {"checkpoint", OptionType::kMap, "",
+       "`interval_secs` (default 10; 0 = only at the end): how often progress is committed."},
+      {"state", OptionType::kString, "",
+       "Directory of the state store (plans and checkpoints); default .sluice or --state."},
+      {"errors", OptionType::kMap, "",
+       "Bad records: `mode` fail|skip|dead_letter, `max_count`, `max_ratio`, "
+       "`dead_letter_path`."},
+      {"retry", OptionType::kMap, "",
+       "Transient failures: `max_attempts` (5), `initial_backoff_secs` (1), "
+       "`max_backoff_secs` (60)."},
+      {"verify", OptionType::kBool, "false",
+       "After a batch job, compare source and target (counts and checksums per key range)."},
   };
   return kTable;
+}
+
+Status ReadCheckpoint(const Node& node, JobConfig* job) {
+  static const std::vector<OptionSpec> kTable = {
+      {"interval_secs", OptionType::kDouble, "10",
+       "Seconds between checkpoints; 0 = only at the end."},
+  };
+  SLUICE_ASSIGN_OR_RETURN(Options options, Options::Validate(node, kTable, "checkpoint"));
+  job->checkpoint_interval_secs = options.GetDouble("interval_secs");
+  if (job->checkpoint_interval_secs < 0) {
+    return options.ErrorAt("interval_secs", "'interval_secs' must not be negative");
+  }
+  return Status::OK();
+}
+
+Status ReadErrors(const Node& node, JobConfig* job) {
+  static const std::vector<OptionSpec> kTable = {
+      {"mode", OptionType::kEnum, "fail",
+       "fail (stop at the first bad record), skip, or dead_letter (skip and keep it).", false,
+       {"fail", "skip", "dead_letter"}},
+      {"max_count", OptionType::kInt, "0", "Fail once more records than this were bad (0 = no limit)."},
+      {"max_ratio", OptionType::kDouble, "0",
+       "Fail once bad records exceed this share of rows read (0 = no limit)."},
+      {"dead_letter_path", OptionType::kString, "",
+       "dead_letter: JSON Lines file receiving each bad record, its location and reason."},
+  };
+  SLUICE_ASSIGN_OR_RETURN(Options options, Options::Validate(node, kTable, "errors"));
+  std::string mode = options.GetString("mode");
+  job->errors.mode = mode == "skip"          ? ErrorPolicy::Mode::kSkip
+                     : mode == "dead_letter" ? ErrorPolicy::Mode::kDeadLetter
+                                             : ErrorPolicy::Mode::kFail;
+  int64_t max_count = options.GetInt("max_count");
+  if (max_count < 0) return options.ErrorAt("max_count", "'max_count' must not be negative");
+  job->errors.max_count = static_cast<uint64_t>(max_count);
+  job->errors.max_ratio = options.GetDouble("max_ratio");
+  if (job->errors.max_ratio < 0 || job->errors.max_ratio > 1) {
+    return options.ErrorAt("max_ratio", "'max_ratio' must be between 0 and 1");
+  }
+  job->errors.dead_letter_path = options.GetString("dead_letter_path");
+  if (job->errors.mode == ErrorPolicy::Mode::kDeadLetter && job->errors.dead_letter_path.empty()) {
+    return options.ErrorAt("mode", "errors mode dead_letter needs 'dead_letter_path'");
+  }
+  return Status::OK();
+}
+
+Status ReadRetry(const Node& node, JobConfig* job) {
+  static const std::vector<OptionSpec> kTable = {
+      {"max_attempts", OptionType::kInt, "5",
+       "Retries of a transient failure, each resuming from the last checkpoint; 0 = none."},
+      {"initial_backoff_secs", OptionType::kDouble, "1", "Wait before the first retry."},
+      {"max_backoff_secs", OptionType::kDouble, "60", "Longest wait between retries."},
+  };
+  SLUICE_ASSIGN_OR_RETURN(Options options, Options::Validate(node, kTable, "retry"));
+  int64_t attempts = options.GetInt("max_attempts");
+  if (attempts < 0 || attempts > 1000) {
+    return options.ErrorAt("max_attempts", "'max_attempts' must be between 0 and 1000");
+  }
+  job->retry.max_attempts = static_cast<int>(attempts);
+  job->retry.initial_backoff_secs = options.GetDouble("initial_backoff_secs");
+  job->retry.max_backoff_secs = options.GetDouble("max_backoff_secs");
+  if (job->retry.initial_backoff_secs < 0 ||
+      job->retry.max_backoff_secs < job->retry.initial_backoff_secs) {
+    return options.ErrorAt("max_backoff_secs",
+                           "backoffs must be >= 0 and max_backoff_secs >= initial_backoff_secs");
+  }
+  return Status::OK();
+}
+
+// Canonical text of a subtree for the fingerprint: keys sorted, positions and secrets left out.
+void AppendCanonical(const Node& node, std::string* out) {
+  switch (node.kind()) {
+    case Node::Kind::kNull: out->append("~"); return;
+    case Node::Kind::kScalar:
+      out->append(std::to_string(node.scalar().size()));
+      out->push_back(':');
+      out->append(node.scalar());
+      return;
+    case Node::Kind::kSequence:
+      out->push_back('[');
+      for (const Node& item : node.items()) {
+        AppendCanonical(item, out);
+        out->push_back(',');
+      }
+      out->push_back(']');
+      return;
+    case Node::Kind::kMap: {
+      std::vector<const Node::Entry*> entries;
+      for (const Node::Entry& entry : node.entries()) entries.push_back(&entry);
+      std::sort(entries.begin(), entries.end(),
+                [](const Node::Entry* a, const Node::Entry* b) { return a->key < b->key; });
+      out->push_back('{');
+      for (const Node::Entry* entry : entries) {
+        if (entry->key.find("password") != std::string::npos) continue;
+        out->append(entry->key);
+        out->push_back('=');
+        AppendCanonical(entry->value, out);
+        out->push_back(';');
+      }
+      out->push_back('}');
+      return;
+    }
+  }
+}
+
+std::string Fingerprint(const Node& root) {
+  std::string text;
+  for (const char* key : {"source", "transform", "sink"}) {
+    text.append(key);
+    if (const Node* node = root.Find(key)) AppendCanonical(*node, &text);
+  }
+  // FNV-1a, 64 bits: a change detector, not a security boundary.
+  uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return fmt::format("{:016x}", hash);
 }
 
 Result<ConnectorBlock> ReadConnectorBlock(const Node& root, std::string_view key) {
@@ -130,6 +264,13 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
     return options.ErrorAt("batch_rows", "'batch_rows' must be between 1 and 1000000");
   }
   job.batch_rows = static_cast<int>(batch_rows);
+  job.exactly_once = options.GetString("delivery") != "at_least_once";
+  if (const Node* node = root.Find("checkpoint")) SLUICE_RETURN_IF_ERROR(ReadCheckpoint(*node, &job));
+  job.state_dir = options.GetString("state");
+  if (const Node* node = root.Find("errors")) SLUICE_RETURN_IF_ERROR(ReadErrors(*node, &job));
+  if (const Node* node = root.Find("retry")) SLUICE_RETURN_IF_ERROR(ReadRetry(*node, &job));
+  job.verify = options.GetBool("verify");
+  job.fingerprint = Fingerprint(root);
   job.root = std::move(root);
   return job;
 }

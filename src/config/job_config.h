@@ -41,6 +41,27 @@ struct ConnectorBlock {
   Node options;  // the block without `type`
 };
 
+/// `errors:`: what a bad record (an unparsable value, a row the target refuses) does.
+struct ErrorPolicy {
+  enum class Mode { kFail, kSkip, kDeadLetter };
+  Mode mode = Mode::kFail;
+  /// skip/dead_letter: the job fails once more than this many records were bad (0 = no limit).
+  uint64_t max_count = 0;
+  /// skip/dead_letter: the job fails once bad records exceed this share of the rows read
+  /// (checked after the first 1000 rows; 0 = no limit).
+  double max_ratio = 0;
+  /// dead_letter: a JSON Lines file receiving each bad record with its location and reason.
+  std::string dead_letter_path;
+};
+
+/// `retry:`: transient failures (a lost connection, a restarted server, a deadlock) resume the
+/// job from its last checkpoint after an exponential backoff with jitter.
+struct RetryPolicy {
+  int max_attempts = 5;  // retries after the first attempt; 0 = fail at once
+  double initial_backoff_secs = 1;
+  double max_backoff_secs = 60;
+};
+
 struct JobConfig {
   std::string name;
   std::string origin;  // the job file path
@@ -49,6 +70,19 @@ struct JobConfig {
   std::optional<TransformConfig> transform;
   int parallelism = 1;
   int batch_rows = 4096;
+  /// `delivery:` exactly_once (default) or at_least_once.
+  bool exactly_once = true;
+  /// `checkpoint: { interval_secs }`: 0 = only at the end (no resume from the middle).
+  double checkpoint_interval_secs = 10;
+  /// `state:` directory of the state store ("" = the default, see StatePath in runtime).
+  std::string state_dir;
+  ErrorPolicy errors;
+  RetryPolicy retry;
+  /// `verify: true`: compare source and target after a batch job.
+  bool verify = false;
+  /// A digest of what defines the job's data (source, transform, sink; secrets and tuning
+  /// left out): a resume is refused when it changed.
+  std::string fingerprint;
   Node root;  // the whole substituted tree, for later sections
 };
 

@@ -69,6 +69,33 @@ class BadRecordHandler {
   virtual Status Handle(const BadRecord& record) = 0;
 };
 
+enum class DeliveryGuarantee {
+  /// Every row arrives at least once; a retry or resume may repeat rows.
+  kAtLeastOnce,
+  /// Every row arrives exactly once, also across failures and restarts.
+  kExactlyOnce,
+};
+
+/// The committed progress of one split: the resume position after its last committed row, and
+/// whether it is finished. Exactly-once sinks store it with the rows (see SinkWriter::Commit).
+struct SplitProgress {
+  std::string split_id;
+  /// SplitReader::Position() after the last committed row; "" = from the start.
+  std::string position;
+  bool done = false;
+
+  friend bool operator==(const SplitProgress&, const SplitProgress&) = default;
+};
+
+/// What a writer commits at a checkpoint.
+struct CommitContext {
+  /// Increasing number of the checkpoint (informational; stored next to the progress).
+  uint64_t checkpoint = 0;
+  /// Progress of the splits whose rows this writer wrote since its previous commit. Under
+  /// exactly-once delivery the sink must make it durable atomically with those rows.
+  std::vector<SplitProgress> progress;
+};
+
 /// What every connector may know about the job it runs in. The runtime keeps it alive, at the
 /// same address, from Source::Open / Sink::Open until the source and sink are destroyed; some
 /// fields (offer_split) are filled in after Open, so keep a pointer rather than a copy.
@@ -82,9 +109,17 @@ struct JobContext {
   const std::atomic<bool>* cancelled = nullptr;
   /// Never null while a job runs.
   BadRecordHandler* bad_records = nullptr;
-  /// Takes a split cut from a running reader's remainder (see SplitReader::SplitRemainder) and
-  /// queues it for the next idle reader. Thread-safe. Set by the runtime before readers start.
-  std::function<void(Split)> offer_split;
+  /// Takes a split cut from the remainder of running split `from` (see
+  /// SplitReader::SplitRemainder), records it durably, and queues it for the next idle reader.
+  /// Blocks until recorded. Thread-safe. Set by the runtime before readers start.
+  std::function<void(const std::string& from, Split cut)> offer_split;
+  /// The delivery the job asked for (`delivery:`). Exactly-once sinks commit each split's
+  /// progress in the same transaction as its rows only when this is kExactlyOnce.
+  DeliveryGuarantee delivery = DeliveryGuarantee::kExactlyOnce;
+  /// True when this run continues an earlier one from its last checkpoint: sinks keep what the
+  /// earlier run prepared (an overwrite's staging table, committed files) instead of starting
+  /// over.
+  bool resuming = false;
 };
 
 /// Hands out splits on demand to whichever reader is free, so that a slow split never leaves
@@ -114,6 +149,9 @@ class SplitReader {
   /// Resume token for the position after the last row returned ("" = start of the split).
   /// Reopening the split with it continues with the next row.
   virtual std::string Position() const { return {}; }
+  /// The split's payload as it stands now: after a cut its range is smaller than when it was
+  /// handed out. "" when it never changes. Thread-safe.
+  virtual std::string Payload() const { return {}; }
   /// Asks this reader to give up the unread remainder of its split so that an idle reader can
   /// take it. Thread-safe and quick (called from another thread while ReadBatch runs; must not
   /// do I/O). A reader that can cut in memory shrinks its own range and returns the new split.
@@ -146,18 +184,18 @@ class Source {
   virtual bool bounded() const { return true; }
   /// Plans the splits. Called once after Open().
   virtual Result<std::unique_ptr<SplitEnumerator>> CreateEnumerator() = 0;
+  /// Plans the rest of a resumed run: `planned` are the splits an earlier run handed out (with
+  /// their payloads as last cut), which the runtime finishes itself; the enumerator must not
+  /// hand out any work they cover. The default, CreateEnumerator() without the splits whose id
+  /// is in `planned`, suits sources whose plan is deterministic (files, rowid ranges, datagen);
+  /// sources that plan from the data as they go override it.
+  virtual Result<std::unique_ptr<SplitEnumerator>> ResumeEnumerator(
+      const std::vector<Split>& planned);
   /// Opens a reader for `split`, resuming after `position` when it is not empty. Thread-safe.
   virtual Result<std::unique_ptr<SplitReader>> CreateReader(const Split& split,
                                                             const std::string& position) = 0;
   /// Adds what `sluice check` should report beyond the schemas (privileges, consistency).
   virtual void Describe(CheckReport* report) const {}
-};
-
-enum class DeliveryGuarantee {
-  /// Every row arrives at least once; a retry or resume may repeat rows.
-  kAtLeastOnce,
-  /// Every row arrives exactly once, also across failures and restarts.
-  kExactlyOnce,
 };
 
 /// Writes batches for one parallel slot. Driven by one writer thread.
@@ -168,8 +206,10 @@ class SinkWriter {
   virtual Status Write(const Batch& batch) = 0;
   /// Flushes everything written so far so that Commit() cannot fail for lack of work done.
   virtual Status Prepare() = 0;
-  /// Makes the prepared rows durable and visible (or ready to become visible at Finish).
-  virtual Status Commit() = 0;
+  /// Makes the prepared rows durable and visible (or ready to become visible at Finish). Under
+  /// exactly-once delivery, `commit.progress` becomes durable in the same transaction (or the
+  /// same atomic step), so that a crash keeps both or neither.
+  virtual Status Commit(const CommitContext& commit) = 0;
   /// Drops uncommitted rows. Must not throw or block long.
   virtual void Abort() = 0;
 };
@@ -189,9 +229,19 @@ class Sink {
   virtual Result<std::unique_ptr<SinkWriter>> CreateWriter(int slot) = 0;
   /// Called once after every writer committed: publishes the result (swaps staging tables).
   virtual Status Finish() = 0;
-  /// Called instead of Finish when the job fails or stops.
+  /// Called instead of Finish when the job fails or stops. Releases resources; keeps what a
+  /// resumed run needs (an overwrite's staging table, committed files).
   virtual void Abort() {}
+  /// The strongest delivery this sink can give.
   virtual DeliveryGuarantee guarantee() const = 0;
+  /// Exactly-once sinks: the progress that earlier runs of this job committed with their rows,
+  /// after finishing or undoing anything a crash left half-done. Called before Open() when a
+  /// run resumes. The default (no progress of its own) suits at-least-once sinks.
+  virtual Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) {
+    return std::vector<SplitProgress>();
+  }
+  /// Forgets what earlier runs of this job committed (a fresh start). Called before Open().
+  virtual Status ForgetProgress(const JobContext& context) { return Status::OK(); }
 };
 
 }  // namespace sluice::connectors

@@ -2,15 +2,22 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
+#include <deque>
+#include <filesystem>
 #include <map>
 #include <optional>
+#include <random>
+#include <shared_mutex>
 #include <thread>
 
 #include <fmt/core.h>
 
 #include "core/logging.h"
+#include "runtime/bad_records.h"
 #include "runtime/channel.h"
+#include "state/state_store.h"
 #include "transforms/projection.h"
 
 namespace sluice::runtime {
@@ -18,18 +25,22 @@ namespace sluice::runtime {
 namespace {
 
 using connectors::BadRecord;
+using connectors::DeliveryGuarantee;
 using connectors::Split;
+using connectors::SplitProgress;
 using connectors::SplitReader;
 using connectors::StreamInfo;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kComponent = "runtime";
 
-/// `errors: fail`: the first bad record stops the job with its error.
-class FailOnBadRecord final : public connectors::BadRecordHandler {
- public:
-  Status Handle(const BadRecord& record) override { return record.reason; }
-};
+std::string GuaranteeName(DeliveryGuarantee guarantee) {
+  return guarantee == DeliveryGuarantee::kExactlyOnce ? "exactly-once" : "at-least-once";
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 /// A free list of batches of one schema, so that steady state allocates nothing. Thread-safe.
 class BatchPool {
@@ -63,348 +74,69 @@ class BatchPool {
   std::vector<std::unique_ptr<Batch>> free_;  // guarded by mutex_
 };
 
-std::string GuaranteeName(connectors::DeliveryGuarantee guarantee) {
-  return guarantee == connectors::DeliveryGuarantee::kExactlyOnce ? "exactly-once"
-                                                                   : "at-least-once";
-}
+/// What travels from a reader to a writer: a batch with the position of its split after it, the
+/// end of a split, or a checkpoint marker.
+struct Item {
+  std::unique_ptr<Batch> batch;  // null for an end-of-split or a marker
+  std::string split_id;
+  std::string position;
+  bool split_done = false;
+  uint64_t checkpoint = 0;  // non-zero: a checkpoint marker
+};
 
-}  // namespace
+/// A split to read and where to start in it.
+struct Work {
+  Split split;
+  std::string position;
+};
 
-// Everything that exists only while data moves: threads, channels, pools, active readers.
-class JobRunner::Pipeline {
+/// The run's supply of work: splits an earlier run left unfinished first, then what the source
+/// plans, then cuts. Every split from the source is recorded in the state store before it is
+/// handed out. Thread-safe.
+class WorkQueue {
  public:
-  Pipeline(const config::JobConfig& job, JobMetrics* metrics, connectors::Source* source,
-           connectors::Sink* sink, std::vector<std::optional<transforms::Projection>> projections,
-           connectors::JobContext* context, std::atomic<bool>* cancelled)
-      : job_(job),
-        metrics_(metrics),
-        source_(source),
-        sink_(sink),
-        projections_(std::move(projections)),
-        context_(context),
-        cancelled_(cancelled) {}
+  WorkQueue(std::deque<Work> resumed, std::unique_ptr<connectors::SplitEnumerator> source,
+            state::StateStore* store, std::string job)
+      : resumed_(std::move(resumed)), source_(std::move(source)), store_(store),
+        job_(std::move(job)) {}
 
-  Status Run(const std::atomic<bool>* stop, int readers, int writers,
-             connectors::SplitEnumerator* enumerator, bool* interrupted) {
-    enumerator_ = enumerator;
-    const auto& streams = source_->streams();
-    for (size_t i = 0; i < streams.size(); ++i) {
-      AddPool(streams[i].schema);
-      if (projections_[i]) AddPool(projections_[i]->output_schema());
+  Result<std::optional<Work>> Next() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!cuts_.empty()) {
+      Work work{std::move(cuts_.front()), ""};
+      cuts_.pop_front();
+      return std::optional<Work>(std::move(work));
     }
-    // Two batches queued per writer keep it busy while readers fill the next ones.
-    for (int w = 0; w < writers; ++w) {
-      channels_.push_back(std::make_unique<BoundedChannel<std::unique_ptr<Batch>>>(2));
+    if (!resumed_.empty()) {
+      Work work = std::move(resumed_.front());
+      resumed_.pop_front();
+      return std::optional<Work>(std::move(work));
     }
-    writer_objects_.resize(static_cast<size_t>(writers));
-    writer_status_.resize(static_cast<size_t>(writers));
-
-    std::vector<std::thread> writer_threads;
-    for (int w = 0; w < writers; ++w) writer_threads.emplace_back([this, w] { WriterLoop(w); });
-    readers_running_ = readers;
-    std::vector<std::thread> reader_threads;
-    for (int r = 0; r < readers; ++r) {
-      reader_threads.emplace_back([this, r, writers] { ReaderLoop(r, writers); });
-    }
-
-    // Coordinator: watch for a stop request while the readers work.
-    {
-      std::unique_lock<std::mutex> lock(done_mutex_);
-      while (readers_running_ > 0) {
-        done_cv_.wait_for(lock, std::chrono::milliseconds(100));
-        if (stop != nullptr && stop->load() && !cancelled_->load()) {
-          *interrupted = true;
-          log::Warn(kComponent, "Stop requested: finishing the current batches and stopping");
-          cancelled_->store(true);
-          CancelActiveReaders();
-        }
-      }
-    }
-    for (std::thread& t : reader_threads) t.join();
-    for (auto& channel : channels_) channel->Close();
-    for (std::thread& t : writer_threads) t.join();
-
-    Status failure = FirstFailure();
-    bool commit = failure.ok() && !cancelled_->load();
-    if (commit) {
-      for (size_t w = 0; w < writer_objects_.size(); ++w) {
-        if (!writer_status_[w].ok()) {
-          commit = false;
-          failure = writer_status_[w];
-          break;
-        }
-      }
-    }
-    if (commit) {
-      for (auto& writer : writer_objects_) {
-        Status status = writer->Commit();
-        if (!status.ok()) {
-          failure = status.WithContext(fmt::format("sink {}: commit", job_.sink.type));
-          commit = false;
-          break;
-        }
-      }
-    }
-    if (!commit) {
-      for (auto& writer : writer_objects_) {
-        if (writer) writer->Abort();
-      }
-    }
-    writer_objects_.clear();
-    if (!failure.ok()) return failure;
-    if (cancelled_->load()) return Cancelled("stopped on request before completion");
-    return Status::OK();
+    SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, source_->Next());
+    if (!split) return std::optional<Work>();
+    SLUICE_RETURN_IF_ERROR(store_->RecordSplits(job_, {*split}));
+    return std::optional<Work>(Work{std::move(*split), ""});
   }
 
-  /// Estimated fraction of split work done, or negative when unknown.
-  double SplitFraction() const {
-    MetricsSnapshot snapshot = metrics_->Snapshot();
-    if (snapshot.splits_total == 0) return -1;
-    double done = static_cast<double>(snapshot.splits_done);
-    std::lock_guard<std::mutex> lock(active_mutex_);
-    for (const std::shared_ptr<ActiveReader>& active : active_) {
-      double progress = active->reader->Progress();
-      if (progress < 0) return -1;
-      done += progress;
-    }
-    return std::min(1.0, done / static_cast<double>(snapshot.splits_total));
+  /// Queues a cut split (already recorded) for the next idle reader.
+  void AddCut(Split split) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cuts_.push_back(std::move(split));
+  }
+
+  size_t pending() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cuts_.size() + resumed_.size() + source_->pending();
   }
 
  private:
-  // A reader at work, shared so that a cut request from another thread keeps it alive.
-  struct ActiveReader {
-    std::shared_ptr<SplitReader> reader;
-    Split split;
-    std::atomic<uint64_t> rows{0};
-  };
-
-  void AddPool(const SchemaPtr& schema) {
-    if (pools_.count(schema.get()) == 0) {
-      pools_.emplace(schema.get(), std::make_unique<BatchPool>(schema, context_->batch_rows));
-    }
-  }
-  BatchPool& PoolFor(const Batch& batch) { return *pools_.at(&batch.schema()); }
-  BatchPool& PoolFor(const SchemaPtr& schema) { return *pools_.at(schema.get()); }
-
-  void Fail(Status status) {
-    metrics_->OnError();
-    {
-      std::lock_guard<std::mutex> lock(failure_mutex_);
-      if (failure_.ok()) failure_ = std::move(status);
-    }
-    cancelled_->store(true);
-    CancelActiveReaders();
-    for (auto& channel : channels_) channel->Close();
-  }
-
-  Status FirstFailure() {
-    std::lock_guard<std::mutex> lock(failure_mutex_);
-    return failure_;
-  }
-
-  void CancelActiveReaders() {
-    std::lock_guard<std::mutex> lock(active_mutex_);
-    for (const std::shared_ptr<ActiveReader>& active : active_) active->reader->Cancel();
-  }
-
-  void ReaderDone() {
-    std::lock_guard<std::mutex> lock(done_mutex_);
-    --readers_running_;
-    done_cv_.notify_all();
-  }
-
-  void ReaderLoop(int index, int writers) {
-    BoundedChannel<std::unique_ptr<Batch>>& channel = *channels_[index % writers];
-    while (!cancelled_->load()) {
-      Result<std::optional<Split>> next = enumerator_->Next();
-      if (!next.ok()) {
-        Fail(next.status().WithContext(fmt::format("source {}", job_.source.type)));
-        break;
-      }
-      std::optional<Split> split = std::move(*next);
-      if (!split && source_->bounded()) {
-        // The plan is used up: help the biggest running split instead of going idle. Cuts that
-        // a reader makes later through offer_split arrive in the enumerator.
-        bool any_running = false;
-        split = RequestRemainderOfRunningSplit(&any_running);
-        if (!split && !any_running) break;
-      }
-      if (!split) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        continue;
-      }
-      Status status = ReadSplit(*split, channel);
-      if (!status.ok()) {
-        if (status.code() != StatusCode::kCancelled || !cancelled_->load()) Fail(status);
-        break;
-      }
-    }
-    ReaderDone();
-  }
-
-  // Asks the running reader with the most work left to give up its remainder. Returns the cut
-  // when the reader could make it at once; otherwise the reader offers it later, or never when
-  // the remainder is too small. *any_running says whether some reader is still busy (or a cut is
-  // on its way), i.e. whether waiting can still pay off.
-  std::optional<Split> RequestRemainderOfRunningSplit(bool* any_running) {
-    std::vector<std::shared_ptr<ActiveReader>> candidates;
-    {
-      std::lock_guard<std::mutex> lock(active_mutex_);
-      candidates = active_;
-    }
-    *any_running = !candidates.empty();
-    auto remaining = [](const ActiveReader& a) {
-      double progress = a.reader->Progress();
-      double estimate = static_cast<double>(a.split.estimated_rows.value_or(0));
-      if (progress >= 0 && estimate > 0) return (1 - progress) * estimate;
-      return estimate - static_cast<double>(a.rows.load());
-    };
-    std::sort(candidates.begin(), candidates.end(),
-              [&](const std::shared_ptr<ActiveReader>& a, const std::shared_ptr<ActiveReader>& b) {
-                return remaining(*a) > remaining(*b);
-              });
-    for (const std::shared_ptr<ActiveReader>& candidate : candidates) {
-      std::optional<Split> cut = candidate->reader->SplitRemainder();
-      if (cut) {
-        metrics_->OnSplitCut();
-        log::Debug(kComponent, "Cut split '{}' from running split '{}'", cut->id,
-                   candidate->split.id);
-        return cut;
-      }
-    }
-    return std::nullopt;
-  }
-
-  Status ReadSplit(const Split& split, BoundedChannel<std::unique_ptr<Batch>>& channel) {
-    Clock::time_point start = Clock::now();
-    auto context = [&] {
-      return fmt::format("source {}: split '{}'", job_.source.type, split.id);
-    };
-    Result<std::unique_ptr<SplitReader>> opened = source_->CreateReader(split, "");
-    if (!opened.ok()) return opened.status().WithContext(context());
-    auto active = std::make_shared<ActiveReader>();
-    active->reader = std::move(*opened);
-    active->split = split;
-    SplitReader* reader = active->reader.get();
-    const StreamInfo& stream = source_->streams()[static_cast<size_t>(split.stream)];
-    const std::optional<transforms::Projection>& projection =
-        projections_[static_cast<size_t>(split.stream)];
-    {
-      std::lock_guard<std::mutex> lock(active_mutex_);
-      active_.push_back(active);
-    }
-    Status status;
-    BatchPool& input_pool = PoolFor(stream.schema);
-    while (!cancelled_->load()) {
-      std::unique_ptr<Batch> batch = input_pool.Get(split.stream);
-      Result<bool> more = reader->ReadBatch(batch.get());
-      if (!more.ok()) {
-        input_pool.Put(std::move(batch));
-        status = more.status().WithContext(context());
-        break;
-      }
-      if (!*more) {
-        input_pool.Put(std::move(batch));
-        break;
-      }
-      if (batch->empty()) {
-        input_pool.Put(std::move(batch));
-        continue;
-      }
-      active->rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
-      metrics_->OnBatchRead(batch->num_rows(), batch->ByteSize());
-      if (projection) {
-        std::unique_ptr<Batch> projected = PoolFor(projection->output_schema()).Get(split.stream);
-        Status applied = projection->Apply(*batch, projected.get(), context_->bad_records);
-        input_pool.Put(std::move(batch));
-        if (!applied.ok()) {
-          PoolFor(*projected).Put(std::move(projected));
-          status = applied;
-          break;
-        }
-        batch = std::move(projected);
-      }
-      if (!channel.Push(batch)) {
-        PoolFor(*batch).Put(std::move(batch));
-        break;  // closed: the job is failing or stopping
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(active_mutex_);
-      active_.erase(std::find(active_.begin(), active_.end(), active));
-    }
-    if (status.ok() && !cancelled_->load()) {
-      double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      metrics_->OnSplitDone(SplitTiming{split.id, active->rows.load(), seconds});
-    }
-    return status;
-  }
-
-  void WriterLoop(int slot) {
-    BoundedChannel<std::unique_ptr<Batch>>& channel = *channels_[static_cast<size_t>(slot)];
-    auto context = [&] { return fmt::format("sink {}: writer {}", job_.sink.type, slot); };
-    Result<std::unique_ptr<connectors::SinkWriter>> created = sink_->CreateWriter(slot);
-    std::unique_ptr<connectors::SinkWriter> writer;
-    if (created.ok()) {
-      writer = std::move(*created);
-    } else {
-      Fail(created.status().WithContext(context()));
-    }
-    bool failed = !writer;
-    while (std::optional<std::unique_ptr<Batch>> batch = channel.Pop()) {
-      std::unique_ptr<Batch> owned = std::move(*batch);
-      if (!failed && !cancelled_->load()) {
-        Status status = writer->Write(*owned);
-        if (status.ok()) {
-          metrics_->OnBatchWritten(owned->num_rows(), owned->ByteSize());
-        } else {
-          failed = true;
-          Fail(status.WithContext(context()));
-        }
-      }
-      PoolFor(*owned).Put(std::move(owned));
-    }
-    if (writer && !failed && !cancelled_->load()) {
-      Status status = writer->Prepare();
-      if (!status.ok()) {
-        writer_status_[static_cast<size_t>(slot)] = status.WithContext(context());
-        Fail(writer_status_[static_cast<size_t>(slot)]);
-      }
-    }
-    writer_objects_[static_cast<size_t>(slot)] = std::move(writer);
-  }
-
-  const config::JobConfig& job_;
-  JobMetrics* metrics_;
-  connectors::Source* source_;
-  connectors::Sink* sink_;
-  std::vector<std::optional<transforms::Projection>> projections_;
-  connectors::JobContext* context_;
-  std::atomic<bool>* cancelled_;
-  connectors::SplitEnumerator* enumerator_ = nullptr;
-
-  std::map<const Schema*, std::unique_ptr<BatchPool>> pools_;  // built before threads start
-  std::vector<std::unique_ptr<BoundedChannel<std::unique_ptr<Batch>>>> channels_;
-  std::vector<std::unique_ptr<connectors::SinkWriter>> writer_objects_;  // one slot per writer
-  std::vector<Status> writer_status_;  // each slot written by its writer thread only
-
-  std::mutex failure_mutex_;
-  Status failure_;  // guarded by failure_mutex_
-
-  mutable std::mutex active_mutex_;
-  std::vector<std::shared_ptr<ActiveReader>> active_;  // guarded by active_mutex_
-
-  std::mutex done_mutex_;
-  std::condition_variable done_cv_;
-  int readers_running_ = 0;  // guarded by done_mutex_
+  mutable std::mutex mutex_;
+  std::deque<Work> resumed_;                              // guarded by mutex_
+  std::deque<Split> cuts_;                                // guarded by mutex_
+  std::unique_ptr<connectors::SplitEnumerator> source_;  // guarded by mutex_
+  state::StateStore* store_;
+  std::string job_;
 };
-
-JobRunner::JobRunner(config::JobConfig job, const connectors::ConnectorRegistry& registry)
-    : job_(std::move(job)), registry_(registry) {}
-
-JobRunner::~JobRunner() = default;
-
-namespace {
 
 // The pieces both Run() and Check() set up: connectors, streams, projections.
 struct Setup {
@@ -414,8 +146,9 @@ struct Setup {
   std::vector<StreamInfo> sink_streams;
 };
 
-Result<Setup> Prepare(const config::JobConfig& job, const connectors::ConnectorRegistry& registry,
-                      const connectors::JobContext& context) {
+Result<Setup> PrepareSetup(const config::JobConfig& job,
+                           const connectors::ConnectorRegistry& registry,
+                           const connectors::JobContext& context) {
   Setup setup;
   SLUICE_ASSIGN_OR_RETURN(setup.source, registry.CreateSource(job.source));
   SLUICE_ASSIGN_OR_RETURN(setup.sink, registry.CreateSink(job.sink));
@@ -438,75 +171,579 @@ Result<Setup> Prepare(const config::JobConfig& job, const connectors::ConnectorR
   return setup;
 }
 
+std::string DefaultStateDir() {
+  if (const char* env = std::getenv("SLUICE_STATE_DIR"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return ".sluice";
+}
+
 }  // namespace
+
+connectors::DeliveryGuarantee EffectiveGuarantee(const config::JobConfig& job,
+                                                 const connectors::Sink& sink,
+                                                 std::string* reason) {
+  if (!job.exactly_once) {
+    *reason = "delivery: at_least_once asked for; a resume may repeat the rows written since the "
+              "last checkpoint";
+    return DeliveryGuarantee::kAtLeastOnce;
+  }
+  if (sink.guarantee() == DeliveryGuarantee::kExactlyOnce) {
+    *reason = fmt::format("the {} sink commits each split's progress atomically with its rows",
+                          job.sink.type);
+    return DeliveryGuarantee::kExactlyOnce;
+  }
+  *reason = fmt::format("the {} sink can only replay rows after a failure", job.sink.type);
+  return DeliveryGuarantee::kAtLeastOnce;
+}
+
+// Everything that exists only while data moves: threads, channels, pools, active readers,
+// checkpoints.
+class JobRunner::Pipeline {
+ public:
+  struct Parts {
+    const config::JobConfig* job;
+    JobMetrics* metrics;
+    connectors::Source* source;
+    connectors::Sink* sink;
+    std::vector<std::optional<transforms::Projection>> projections;
+    connectors::JobContext* context;
+    state::StateStore* store;
+    BadRecordPolicy* bad_records;
+    uint64_t last_checkpoint;  // the state store's; this run continues the numbering
+  };
+
+  Pipeline(Parts parts, std::atomic<bool>* cancelled)
+      : parts_(std::move(parts)), job_(*parts_.job), cancelled_(cancelled) {}
+
+  /// Moves the data. `*progress_made` is set once a checkpoint committed.
+  Status Run(const std::atomic<bool>* stop, int readers, int writers, WorkQueue* work,
+             bool* interrupted, bool* progress_made) {
+    work_ = work;
+    next_checkpoint_ = parts_.last_checkpoint + 1;
+    const auto& streams = parts_.source->streams();
+    for (size_t i = 0; i < streams.size(); ++i) {
+      AddPool(streams[i].schema);
+      if (parts_.projections[i]) AddPool(parts_.projections[i]->output_schema());
+    }
+    // Two batches queued per writer keep it busy while readers fill the next ones.
+    for (int w = 0; w < writers; ++w) {
+      channels_.push_back(std::make_unique<BoundedChannel<Item>>(2));
+    }
+    writers_ = writers;
+    std::vector<std::thread> writer_threads;
+    for (int w = 0; w < writers; ++w) writer_threads.emplace_back([this, w] { WriterLoop(w); });
+    readers_running_ = readers;
+    std::vector<std::thread> reader_threads;
+    for (int r = 0; r < readers; ++r) {
+      reader_threads.emplace_back([this, r, writers] { ReaderLoop(r, writers); });
+    }
+
+    // Coordinator: checkpoints at intervals, and a watch for stop requests.
+    Clock::time_point last_checkpoint = Clock::now();
+    const double interval = job_.checkpoint_interval_secs;
+    const auto tick = std::chrono::milliseconds(
+        interval > 0 ? std::clamp<int64_t>(static_cast<int64_t>(interval * 500), 1, 50) : 50);
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(done_mutex_);
+        if (readers_running_ == 0) break;
+        done_cv_.wait_for(lock, tick);
+        if (readers_running_ == 0) break;
+      }
+      if (stop != nullptr && stop->load() && !stopping_.load() && !failed_.load()) {
+        *interrupted = true;
+        log::Warn(kComponent, "Stop requested: taking a final checkpoint");
+        stopping_.store(true);
+        cancelled_->store(true);
+        CancelActiveReaders();
+      }
+      if (interval > 0 && !failed_.load() && !stopping_.load() &&
+          SecondsSince(last_checkpoint) >= interval) {
+        if (TakeCheckpoint().ok()) *progress_made = true;
+        last_checkpoint = Clock::now();
+      }
+    }
+    for (std::thread& t : reader_threads) t.join();
+
+    // The readers are done (or stopping): commit what was read, then let the writers finish.
+    Status final_checkpoint;
+    if (!failed_.load()) {
+      final_checkpoint = TakeCheckpoint();
+      if (final_checkpoint.ok()) *progress_made = true;
+    }
+    for (auto& channel : channels_) channel->Close();
+    for (std::thread& t : writer_threads) t.join();
+    for (auto& writer : writer_objects_) {
+      if (writer) writer->Abort();  // a no-op after the final commit; rolls back after a failure
+    }
+    writer_objects_.clear();
+
+    Status failure = FirstFailure();
+    if (!failure.ok()) return failure;
+    SLUICE_RETURN_IF_ERROR(final_checkpoint);
+    if (stopping_.load()) return Cancelled("stopped on request; the next run resumes here");
+    return Status::OK();
+  }
+
+  /// Estimated fraction of split work done, or negative when unknown.
+  double SplitFraction() const {
+    MetricsSnapshot snapshot = parts_.metrics->Snapshot();
+    if (snapshot.splits_total == 0) return -1;
+    double done = static_cast<double>(snapshot.splits_done);
+    std::lock_guard<std::mutex> lock(active_mutex_);
+    for (const auto& active : active_) {
+      double progress = active->reader->Progress();
+      if (progress < 0) return -1;
+      done += progress;
+    }
+    return std::min(1.0, done / static_cast<double>(snapshot.splits_total));
+  }
+
+  /// JobContext::offer_split: a reader cut its own remainder.
+  void OfferCut(const std::string& from, Split cut) {
+    std::unique_lock<std::shared_mutex> plan(plan_mutex_);
+    std::vector<Split> record;
+    if (std::shared_ptr<ActiveReader> parent = FindActive(from)) {
+      Split shrunk = parent->split;
+      std::string payload = parent->reader->Payload();
+      if (!payload.empty()) shrunk.payload = std::move(payload);
+      record.push_back(std::move(shrunk));
+    }
+    record.push_back(cut);
+    Status status = parts_.store->RecordSplits(job_.name, record);
+    if (!status.ok()) {
+      Fail(status.WithContext("recording a cut split"));
+      return;
+    }
+    parts_.metrics->OnSplitCut();
+    log::Debug(kComponent, "Split '{}' gave its remainder to new split '{}'", from, cut.id);
+    work_->AddCut(std::move(cut));
+  }
+
+ private:
+  // A reader at work, shared so that a cut request from another thread keeps it alive.
+  struct ActiveReader {
+    std::shared_ptr<SplitReader> reader;
+    Split split;
+    std::atomic<uint64_t> rows{0};
+  };
+
+  void AddPool(const SchemaPtr& schema) {
+    if (pools_.count(schema.get()) == 0) {
+      pools_.emplace(schema.get(),
+                     std::make_unique<BatchPool>(schema, parts_.context->batch_rows));
+    }
+  }
+  BatchPool& PoolFor(const Batch& batch) { return *pools_.at(&batch.schema()); }
+  BatchPool& PoolFor(const SchemaPtr& schema) { return *pools_.at(schema.get()); }
+
+  void Fail(Status status) {
+    parts_.metrics->OnError();
+    {
+      std::lock_guard<std::mutex> lock(failure_mutex_);
+      if (failure_.ok()) failure_ = std::move(status);
+    }
+    failed_.store(true);
+    cancelled_->store(true);
+    CancelActiveReaders();
+    for (auto& channel : channels_) channel->Close();
+    ack_cv_.notify_all();
+  }
+
+  Status FirstFailure() {
+    std::lock_guard<std::mutex> lock(failure_mutex_);
+    return failure_;
+  }
+
+  void CancelActiveReaders() {
+    std::lock_guard<std::mutex> lock(active_mutex_);
+    for (const auto& active : active_) active->reader->Cancel();
+  }
+
+  std::shared_ptr<ActiveReader> FindActive(const std::string& split_id) {
+    std::lock_guard<std::mutex> lock(active_mutex_);
+    for (const auto& active : active_) {
+      if (active->split.id == split_id) return active;
+    }
+    return nullptr;
+  }
+
+  void ReaderDone() {
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    --readers_running_;
+    done_cv_.notify_all();
+  }
+
+  // ----- readers ------------------------------------------------------------------------------
+
+  void ReaderLoop(int index, int writers) {
+    BoundedChannel<Item>& channel = *channels_[static_cast<size_t>(index % writers)];
+    while (!cancelled_->load()) {
+      Result<std::optional<Work>> next = work_->Next();
+      if (!next.ok()) {
+        Fail(next.status().WithContext(fmt::format("source {}", job_.source.type)));
+        break;
+      }
+      std::optional<Work> work = std::move(*next);
+      if (!work && parts_.source->bounded()) {
+        // The plan is used up: help the busiest running split instead of going idle. Cuts that a
+        // reader makes later through offer_split arrive in the work queue.
+        bool any_running = false;
+        std::optional<Split> cut = RequestCut(&any_running);
+        if (cut) work = Work{std::move(*cut), ""};
+        if (!work && !any_running) break;
+      }
+      if (!work) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      Status status = ReadSplit(*work, channel);
+      if (!status.ok()) {
+        bool expected = status.code() == StatusCode::kCancelled && cancelled_->load();
+        if (!expected) Fail(status);
+        break;
+      }
+    }
+    ReaderDone();
+  }
+
+  // Asks the running reader with the most work left to give up its remainder. Returns the cut
+  // when the reader made it at once (it is then recorded, with the shrunk parent, before
+  // anyone reads it). *any_running says whether waiting for a later cut can still pay off.
+  std::optional<Split> RequestCut(bool* any_running) {
+    std::vector<std::shared_ptr<ActiveReader>> candidates;
+    {
+      std::lock_guard<std::mutex> lock(active_mutex_);
+      candidates = active_;
+    }
+    *any_running = !candidates.empty();
+    auto remaining = [](const ActiveReader& a) {
+      double progress = a.reader->Progress();
+      double estimate = static_cast<double>(a.split.estimated_rows.value_or(0));
+      if (progress >= 0 && estimate > 0) return (1 - progress) * estimate;
+      return estimate - static_cast<double>(a.rows.load());
+    };
+    std::sort(candidates.begin(), candidates.end(),
+              [&](const std::shared_ptr<ActiveReader>& a, const std::shared_ptr<ActiveReader>& b) {
+                return remaining(*a) > remaining(*b);
+              });
+    for (const std::shared_ptr<ActiveReader>& candidate : candidates) {
+      // Exclusive: no writer commits progress between the cut and its record, so a parent can
+      // never be committed as done over a range it no longer owns without the child on record.
+      std::unique_lock<std::shared_mutex> plan(plan_mutex_);
+      std::optional<Split> cut = candidate->reader->SplitRemainder();
+      if (!cut) continue;
+      Split shrunk = candidate->split;
+      std::string payload = candidate->reader->Payload();
+      if (!payload.empty()) shrunk.payload = std::move(payload);
+      Status status = parts_.store->RecordSplits(job_.name, {shrunk, *cut});
+      if (!status.ok()) {
+        Fail(status.WithContext("recording a cut split"));
+        return std::nullopt;
+      }
+      parts_.metrics->OnSplitCut();
+      log::Debug(kComponent, "Cut split '{}' from running split '{}'", cut->id,
+                 candidate->split.id);
+      return cut;
+    }
+    return std::nullopt;
+  }
+
+  Status ReadSplit(const Work& work, BoundedChannel<Item>& channel) {
+    const Split& split = work.split;
+    Clock::time_point start = Clock::now();
+    auto context = [&] {
+      return fmt::format("source {}: split '{}'", job_.source.type, split.id);
+    };
+    Result<std::unique_ptr<SplitReader>> opened =
+        parts_.source->CreateReader(split, work.position);
+    if (!opened.ok()) return opened.status().WithContext(context());
+    auto active = std::make_shared<ActiveReader>();
+    active->reader = std::move(*opened);
+    active->split = split;
+    SplitReader* reader = active->reader.get();
+    const StreamInfo& stream = parts_.source->streams()[static_cast<size_t>(split.stream)];
+    const std::optional<transforms::Projection>& projection =
+        parts_.projections[static_cast<size_t>(split.stream)];
+    {
+      std::lock_guard<std::mutex> lock(active_mutex_);
+      active_.push_back(active);
+    }
+    Status status;
+    bool finished = false;
+    BatchPool& input_pool = PoolFor(stream.schema);
+    while (!cancelled_->load()) {
+      std::unique_ptr<Batch> batch = input_pool.Get(split.stream);
+      Result<bool> more = reader->ReadBatch(batch.get());
+      if (!more.ok()) {
+        input_pool.Put(std::move(batch));
+        status = more.status().WithContext(context());
+        break;
+      }
+      if (!*more) {
+        input_pool.Put(std::move(batch));
+        finished = true;
+        break;
+      }
+      if (batch->empty()) {
+        input_pool.Put(std::move(batch));
+        continue;
+      }
+      active->rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
+      parts_.metrics->OnBatchRead(batch->num_rows(), batch->ByteSize());
+      if (projection) {
+        std::unique_ptr<Batch> projected = PoolFor(projection->output_schema()).Get(split.stream);
+        Status applied = projection->Apply(*batch, projected.get(), parts_.context->bad_records);
+        input_pool.Put(std::move(batch));
+        if (!applied.ok()) {
+          PoolFor(*projected).Put(std::move(projected));
+          status = applied;
+          break;
+        }
+        batch = std::move(projected);
+      }
+      Item item{std::move(batch), split.id, reader->Position()};
+      if (!channel.Push(item)) {
+        PoolFor(*item.batch).Put(std::move(item.batch));
+        break;  // closed: the job is failing
+      }
+    }
+    if (finished) {
+      // Every row of the split is on its way: its writer commits it as done.
+      Item done{nullptr, split.id, reader->Position(), true};
+      if (!channel.Push(done)) finished = false;
+    }
+    {
+      std::lock_guard<std::mutex> lock(active_mutex_);
+      active_.erase(std::find(active_.begin(), active_.end(), active));
+    }
+    if (finished) {
+      parts_.metrics->OnSplitDone(SplitTiming{split.id, active->rows.load(), SecondsSince(start)});
+    }
+    return status;
+  }
+
+  // ----- writers ------------------------------------------------------------------------------
+
+  void WriterLoop(int slot) {
+    BoundedChannel<Item>& channel = *channels_[static_cast<size_t>(slot)];
+    auto context = [&] { return fmt::format("sink {}: writer {}", job_.sink.type, slot); };
+    Result<std::unique_ptr<connectors::SinkWriter>> created = parts_.sink->CreateWriter(slot);
+    std::unique_ptr<connectors::SinkWriter> writer;
+    if (created.ok()) {
+      writer = std::move(*created);
+    } else {
+      Fail(created.status().WithContext(context()));
+    }
+    bool failed = !writer;
+    // Progress of the splits written since the last commit, by split id.
+    std::map<std::string, SplitProgress> pending;
+    while (std::optional<Item> popped = channel.Pop()) {
+      Item item = std::move(*popped);
+      if (item.checkpoint != 0) {
+        std::vector<SplitProgress> progress;
+        if (!failed && !failed_.load()) {
+          for (auto& [id, entry] : pending) progress.push_back(std::move(entry));
+          pending.clear();
+          Status status = writer->Prepare();
+          if (status.ok()) {
+            std::shared_lock<std::shared_mutex> plan(plan_mutex_);
+            status = writer->Commit(connectors::CommitContext{item.checkpoint, progress});
+          }
+          if (!status.ok()) {
+            failed = true;
+            Fail(status.WithContext(context()));
+          }
+        }
+        Acknowledge(item.checkpoint, failed, std::move(progress));
+        continue;
+      }
+      if (item.batch) {
+        if (!failed && !failed_.load()) {
+          Status status = writer->Write(*item.batch);
+          if (status.ok()) {
+            parts_.metrics->OnBatchWritten(item.batch->num_rows(), item.batch->ByteSize());
+          } else {
+            failed = true;
+            Fail(status.WithContext(context()));
+          }
+        }
+        PoolFor(*item.batch).Put(std::move(item.batch));
+      }
+      SplitProgress& entry = pending[item.split_id];
+      entry.split_id = item.split_id;
+      entry.position = item.position;
+      entry.done = entry.done || item.split_done;
+    }
+    std::lock_guard<std::mutex> lock(ack_mutex_);
+    writer_objects_.push_back(std::move(writer));
+  }
+
+  void Acknowledge(uint64_t checkpoint, bool failed, std::vector<SplitProgress> progress) {
+    std::lock_guard<std::mutex> lock(ack_mutex_);
+    CheckpointAcks& acks = acks_[checkpoint];
+    ++acks.count;
+    acks.failed = acks.failed || failed;
+    for (SplitProgress& entry : progress) acks.progress.push_back(std::move(entry));
+    ack_cv_.notify_all();
+  }
+
+  // ----- checkpoints --------------------------------------------------------------------------
+
+  // Puts a marker into every writer's channel, waits until every writer committed up to it,
+  // then records the checkpoint in the state store.
+  Status TakeCheckpoint() {
+    const uint64_t number = next_checkpoint_++;
+    Clock::time_point start = Clock::now();
+    for (auto& channel : channels_) {
+      Item marker;
+      marker.checkpoint = number;
+      if (!channel->Push(marker)) return FirstFailureOr("the pipeline closed");
+    }
+    CheckpointAcks acks;
+    {
+      std::unique_lock<std::mutex> lock(ack_mutex_);
+      ack_cv_.wait(lock, [&] { return acks_[number].count == writers_ || failed_.load(); });
+      acks = std::move(acks_[number]);
+      acks_.erase(number);
+    }
+    if (acks.failed || acks.count < writers_) return FirstFailureOr("a writer failed");
+    uint64_t bad = parts_.bad_records->count();
+    SLUICE_RETURN_IF_ERROR(
+        parts_.store->CommitCheckpoint(job_.name, number, acks.progress, bad)
+            .WithContext(fmt::format("recording checkpoint {}", number)));
+    double seconds = SecondsSince(start);
+    parts_.metrics->OnCheckpoint(seconds);
+    log::Debug(kComponent, "Checkpoint {} committed in {:.3f} s ({} splits advanced)", number,
+               seconds, acks.progress.size());
+    return Status::OK();
+  }
+
+  Status FirstFailureOr(std::string_view fallback) {
+    Status failure = FirstFailure();
+    return failure.ok() ? Internal(std::string(fallback)) : failure;
+  }
+
+  struct CheckpointAcks {
+    int count = 0;
+    bool failed = false;
+    std::vector<SplitProgress> progress;
+  };
+
+  Parts parts_;
+  const config::JobConfig& job_;
+  std::atomic<bool>* cancelled_;
+  WorkQueue* work_ = nullptr;
+  int writers_ = 0;
+  uint64_t next_checkpoint_ = 1;  // coordinator thread only
+
+  std::map<const Schema*, std::unique_ptr<BatchPool>> pools_;  // built before threads start
+  std::vector<std::unique_ptr<BoundedChannel<Item>>> channels_;
+
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex failure_mutex_;
+  Status failure_;  // guarded by failure_mutex_
+
+  // Writers commit progress holding it shared; a cut and its record hold it exclusively.
+  std::shared_mutex plan_mutex_;
+
+  mutable std::mutex active_mutex_;
+  std::vector<std::shared_ptr<ActiveReader>> active_;  // guarded by active_mutex_
+
+  std::mutex ack_mutex_;
+  std::condition_variable ack_cv_;
+  std::map<uint64_t, CheckpointAcks> acks_;                               // guarded by ack_mutex_
+  std::vector<std::unique_ptr<connectors::SinkWriter>> writer_objects_;  // guarded by ack_mutex_
+
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  int readers_running_ = 0;  // guarded by done_mutex_
+};
+
+JobRunner::JobRunner(config::JobConfig job, const connectors::ConnectorRegistry& registry,
+                     RunOptions options)
+    : job_(std::move(job)), registry_(registry), options_(std::move(options)) {}
+
+JobRunner::~JobRunner() = default;
+
+std::string JobRunner::StatePath() const {
+  std::string dir = !options_.state_dir.empty() ? options_.state_dir
+                    : !job_.state_dir.empty()   ? job_.state_dir
+                                                : DefaultStateDir();
+  return (std::filesystem::path(dir) / "state.db").string();
+}
 
 JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
   JobSummary summary;
   summary.job_name = job_.name;
   summary.source_type = job_.source.type;
   summary.sink_type = job_.sink.type;
-  std::atomic<bool> cancelled{false};
-  FailOnBadRecord bad_records;
-  connectors::JobContext context;
-  context.job_name = job_.name;
-  context.parallelism = job_.parallelism;
-  context.batch_rows = static_cast<size_t>(job_.batch_rows);
-  context.cancelled = &cancelled;
-  context.bad_records = &bad_records;
+  summary.state_path = StatePath();
 
   auto run = [&]() -> Status {
-    SLUICE_ASSIGN_OR_RETURN(Setup setup, Prepare(job_, registry_, context));
-    summary.streams = setup.sink_streams;
-    summary.guarantee = setup.sink->guarantee();
-    uint64_t estimated = 0;
-    for (const StreamInfo& stream : setup.source->streams()) {
-      if (!stream.estimated_rows) {
-        estimated = 0;
-        break;
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<state::StateStore> store,
+                            state::OpenSqliteStateStore(summary.state_path));
+    SLUICE_ASSIGN_OR_RETURN(std::optional<state::JobState> previous, store->Load(job_.name));
+    bool resume = false;
+    if (previous && !options_.fresh && previous->status != state::JobStatus::kSucceeded &&
+        !previous->splits.empty()) {
+      if (previous->fingerprint != job_.fingerprint) {
+        return InvalidConfig(fmt::format(
+            "job '{}' changed since its unfinished run (state in '{}'): run it with --fresh to "
+            "start over, or restore the job file to resume",
+            job_.name, summary.state_path));
       }
-      estimated += *stream.estimated_rows;
+      resume = true;
+      summary.resumed = true;
+      summary.resumed_from_checkpoint = previous->checkpoint;
     }
-    estimated_rows_.store(estimated);
-    SLUICE_RETURN_IF_ERROR(setup.sink->Open(context, setup.sink_streams)
-                               .WithContext(fmt::format("sink {}", job_.sink.type)));
-    Result<std::unique_ptr<connectors::SplitEnumerator>> enumerator =
-        setup.source->CreateEnumerator();
-    if (!enumerator.ok()) {
-      setup.sink->Abort();
-      return enumerator.status().WithContext(fmt::format("source {}", job_.source.type));
+    // The store stays open across attempts; each attempt opens its own connectors.
+    int attempt = 0;
+    while (true) {
+      bool progress_made = false;
+      Status status = RunAttempt(stop, resume, store.get(), &summary, &progress_made);
+      if (status.ok()) {
+        (void)store->SetStatus(job_.name, state::JobStatus::kSucceeded);
+        return status;
+      }
+      bool stopping = stop != nullptr && stop->load();
+      if (stopping || summary.interrupted) {
+        (void)store->SetStatus(job_.name, state::JobStatus::kInterrupted);
+        return status;
+      }
+      if (!status.IsTransient()) {
+        (void)store->SetStatus(job_.name, state::JobStatus::kFailed);
+        return status;
+      }
+      if (progress_made) attempt = 0;
+      if (attempt >= job_.retry.max_attempts) {
+        (void)store->SetStatus(job_.name, state::JobStatus::kFailed);
+        return status.WithContext(fmt::format("giving up after {} retries", attempt));
+      }
+      // Exponential backoff with jitter, so that many jobs do not hammer a recovering server
+      // in step.
+      double backoff = std::min(job_.retry.max_backoff_secs,
+                                job_.retry.initial_backoff_secs * std::pow(2.0, attempt));
+      static thread_local std::mt19937 random(std::random_device{}());
+      backoff *= std::uniform_real_distribution<double>(0.5, 1.5)(random);
+      ++attempt;
+      metrics_.OnRetry();
+      log::Warn(kComponent, "{} — retry {} of {} in {:.1f} s, resuming from the last checkpoint",
+                status.ToString(), attempt, job_.retry.max_attempts, backoff);
+      Clock::time_point until =
+          Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(backoff * 1000));
+      while (Clock::now() < until) {
+        if (stop != nullptr && stop->load()) {
+          summary.interrupted = true;
+          (void)store->SetStatus(job_.name, state::JobStatus::kInterrupted);
+          return Cancelled("stopped on request while waiting to retry; the next run resumes");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      resume = true;
     }
-    metrics_.OnSplitsPlanned((*enumerator)->pending());
-    connectors::SplitEnumerator* splits = enumerator->get();
-    context.offer_split = [this, splits](Split cut) {
-      metrics_.OnSplitCut();
-      log::Debug(kComponent, "Reader offered split '{}' cut from its remainder", cut.id);
-      splits->Add(std::move(cut));
-    };
-    int readers = job_.parallelism;
-    int writers = job_.parallelism;
-    if (setup.sink->max_writers() > 0) writers = std::min(writers, setup.sink->max_writers());
-    summary.readers = readers;
-    summary.writers = writers;
-    log::Info(kComponent, "Job '{}': {} -> {}, {} readers, {} writers, {} splits planned, {}",
-              job_.name, job_.source.type, job_.sink.type, readers, writers,
-              (*enumerator)->pending(), GuaranteeName(summary.guarantee));
-
-    Pipeline pipeline(job_, &metrics_, setup.source.get(), setup.sink.get(),
-                      std::move(setup.projections), &context, &cancelled);
-    {
-      std::lock_guard<std::mutex> lock(pipeline_mutex_);
-      pipeline_ = &pipeline;
-    }
-    Status status = pipeline.Run(stop, readers, writers, enumerator->get(), &summary.interrupted);
-    {
-      std::lock_guard<std::mutex> lock(pipeline_mutex_);
-      pipeline_ = nullptr;
-    }
-    if (status.ok()) {
-      status = setup.sink->Finish().WithContext(fmt::format("sink {}: finish", job_.sink.type));
-    }
-    if (!status.ok()) setup.sink->Abort();
-    return status;
   };
 
   summary.status = run();
@@ -516,20 +753,131 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
   return summary;
 }
 
+Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
+                             state::StateStore* store, JobSummary* summary, bool* progress_made) {
+  std::atomic<bool> cancelled{false};
+  connectors::JobContext context;
+  context.job_name = job_.name;
+  context.parallelism = job_.parallelism;
+  context.batch_rows = static_cast<size_t>(job_.batch_rows);
+  context.cancelled = &cancelled;
+  context.resuming = resume;
+
+  // The previous runs' state: what was planned and how far it got.
+  state::JobState state;
+  if (resume) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<state::JobState> loaded, store->Load(job_.name));
+    if (loaded) state = std::move(*loaded);
+  }
+  BadRecordPolicy bad_records(job_.name, job_.errors, &metrics_, state.bad_records);
+  SLUICE_RETURN_IF_ERROR(bad_records.Open());
+  context.bad_records = &bad_records;
+
+  SLUICE_ASSIGN_OR_RETURN(Setup setup, PrepareSetup(job_, registry_, context));
+  summary->streams = setup.sink_streams;
+  std::string reason;
+  summary->guarantee = EffectiveGuarantee(job_, *setup.sink, &reason);
+  context.delivery = summary->guarantee;
+  const bool exactly_once = summary->guarantee == DeliveryGuarantee::kExactlyOnce;
+
+  uint64_t estimated = 0;
+  for (const StreamInfo& stream : setup.source->streams()) {
+    if (!stream.estimated_rows) {
+      estimated = 0;
+      break;
+    }
+    estimated += *stream.estimated_rows;
+  }
+  estimated_rows_.store(estimated);
+
+  std::deque<Work> resumed_work;
+  std::unique_ptr<connectors::SplitEnumerator> planner;
+  if (resume) {
+    // An exactly-once sink's own record of what it committed wins over the state store's,
+    // which may lag behind it by one checkpoint.
+    if (exactly_once) {
+      Result<std::vector<SplitProgress>> committed = setup.sink->RecoverProgress(context);
+      if (!committed.ok()) {
+        return committed.status().WithContext(
+            fmt::format("sink {}: recovering progress", job_.sink.type));
+      }
+      for (SplitProgress& entry : *committed) state.progress[entry.split_id] = std::move(entry);
+    }
+    size_t done = 0;
+    for (const Split& split : state.splits) {
+      auto found = state.progress.find(split.id);
+      if (found != state.progress.end() && found->second.done) {
+        ++done;
+        metrics_.OnSplitAlreadyDone();
+        continue;
+      }
+      resumed_work.push_back(
+          Work{split, found != state.progress.end() ? found->second.position : ""});
+    }
+    log::Info(kComponent,
+              "Resuming job '{}' from checkpoint {}: {} splits done, {} to finish or redo",
+              job_.name, state.checkpoint, done, resumed_work.size());
+    SLUICE_ASSIGN_OR_RETURN(planner, setup.source->ResumeEnumerator(state.splits));
+    SLUICE_RETURN_IF_ERROR(store->MarkRunning(job_.name));
+  } else {
+    SLUICE_RETURN_IF_ERROR(store->Reset(job_.name, job_.fingerprint));
+    SLUICE_RETURN_IF_ERROR(setup.sink->ForgetProgress(context).WithContext(
+        fmt::format("sink {}", job_.sink.type)));
+    SLUICE_ASSIGN_OR_RETURN(planner, setup.source->CreateEnumerator());
+  }
+  SLUICE_RETURN_IF_ERROR(setup.sink->Open(context, setup.sink_streams)
+                             .WithContext(fmt::format("sink {}", job_.sink.type)));
+  WorkQueue work(std::move(resumed_work), std::move(planner), store, job_.name);
+  metrics_.OnSplitsPlanned(work.pending());
+
+  int readers = job_.parallelism;
+  int writers = job_.parallelism;
+  if (setup.sink->max_writers() > 0) writers = std::min(writers, setup.sink->max_writers());
+  summary->readers = readers;
+  summary->writers = writers;
+  log::Info(kComponent, "Job '{}': {} -> {}, {} reader{}, {} writer{}, {}", job_.name,
+            job_.source.type, job_.sink.type, readers, readers == 1 ? "" : "s", writers,
+            writers == 1 ? "" : "s", GuaranteeName(summary->guarantee));
+
+  Pipeline pipeline(Pipeline::Parts{&job_, &metrics_, setup.source.get(), setup.sink.get(),
+                                    std::move(setup.projections), &context, store,
+                                    &bad_records, state.checkpoint},
+                    &cancelled);
+  context.offer_split = [&pipeline](const std::string& from, Split cut) {
+    pipeline.OfferCut(from, std::move(cut));
+  };
+  {
+    std::lock_guard<std::mutex> lock(pipeline_mutex_);
+    pipeline_ = &pipeline;
+  }
+  Status status =
+      pipeline.Run(stop, readers, writers, &work, &summary->interrupted, progress_made);
+  {
+    std::lock_guard<std::mutex> lock(pipeline_mutex_);
+    pipeline_ = nullptr;
+  }
+  if (status.ok()) {
+    status = setup.sink->Finish().WithContext(fmt::format("sink {}: finish", job_.sink.type));
+  }
+  if (!status.ok()) setup.sink->Abort();
+  return status;
+}
+
 Result<CheckSummary> JobRunner::Check() {
   std::atomic<bool> cancelled{false};
-  FailOnBadRecord bad_records;
+  BadRecordPolicy bad_records(job_.name, config::ErrorPolicy{}, &metrics_, 0);
   connectors::JobContext context;
   context.job_name = job_.name;
   context.parallelism = job_.parallelism;
   context.batch_rows = static_cast<size_t>(job_.batch_rows);
   context.cancelled = &cancelled;
   context.bad_records = &bad_records;
-  SLUICE_ASSIGN_OR_RETURN(Setup setup, Prepare(job_, registry_, context));
+  SLUICE_ASSIGN_OR_RETURN(Setup setup, PrepareSetup(job_, registry_, context));
   CheckSummary summary;
   summary.source_streams = setup.source->streams();
   summary.sink_streams = setup.sink_streams;
-  summary.guarantee = setup.sink->guarantee();
+  summary.guarantee = EffectiveGuarantee(job_, *setup.sink, &summary.guarantee_reason);
+  context.delivery = summary.guarantee;
   setup.source->Describe(&summary.report);
   SLUICE_RETURN_IF_ERROR(setup.sink->Check(context, setup.sink_streams, &summary.report)
                              .WithContext(fmt::format("sink {}", job_.sink.type)));

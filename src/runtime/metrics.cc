@@ -22,6 +22,10 @@ MetricsSnapshot JobMetrics::Snapshot() const {
   s.splits_total = splits_total_.load(std::memory_order_relaxed);
   s.splits_done = splits_done_.load(std::memory_order_relaxed);
   s.splits_cut = splits_cut_.load(std::memory_order_relaxed);
+  s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  s.last_checkpoint_seconds =
+      static_cast<double>(last_checkpoint_micros_.load(std::memory_order_relaxed)) / 1e6;
+  s.retries = retries_.load(std::memory_order_relaxed);
   s.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   return s;

@@ -32,6 +32,9 @@ struct MetricsSnapshot {
   uint64_t splits_total = 0;
   uint64_t splits_done = 0;
   uint64_t splits_cut = 0;  // splits created by cutting a running split's remainder
+  uint64_t checkpoints = 0;
+  double last_checkpoint_seconds = 0;  // how long the last checkpoint took
+  uint64_t retries = 0;
   double elapsed_seconds = 0;
 };
 
@@ -56,6 +59,13 @@ class JobMetrics {
     splits_total_.fetch_add(1, std::memory_order_relaxed);
   }
   void OnSplitDone(SplitTiming timing);
+  /// A finished split counted without reading it (it was done before a resume).
+  void OnSplitAlreadyDone() { splits_done_.fetch_add(1, std::memory_order_relaxed); }
+  void OnCheckpoint(double seconds) {
+    checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    last_checkpoint_micros_.store(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  }
+  void OnRetry() { retries_.fetch_add(1, std::memory_order_relaxed); }
 
   MetricsSnapshot Snapshot() const;
   /// Finished splits, slowest first.
@@ -73,6 +83,9 @@ class JobMetrics {
   std::atomic<uint64_t> splits_total_{0};
   std::atomic<uint64_t> splits_done_{0};
   std::atomic<uint64_t> splits_cut_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> last_checkpoint_micros_{0};
+  std::atomic<uint64_t> retries_{0};
   mutable std::mutex mutex_;
   std::vector<SplitTiming> split_timings_;  // guarded by mutex_
 };

@@ -23,15 +23,8 @@
 
 namespace sluice::state {
 
-/// Committed progress of one split.
-struct SplitProgress {
-  std::string split_id;
-  /// Resume token (SplitReader::Position) after the last committed row; "" = from the start.
-  std::string position;
-  bool done = false;
-
-  friend bool operator==(const SplitProgress&, const SplitProgress&) = default;
-};
+/// Committed progress of one split (resume position, done).
+using connectors::SplitProgress;
 
 enum class JobStatus { kRunning, kSucceeded, kFailed, kInterrupted };
 std::string_view JobStatusName(JobStatus status);

@@ -56,9 +56,11 @@ connectors::Split MakeSplit(int stream, size_t lo, size_t hi) {
 
 class MemoryReader final : public connectors::SplitReader {
  public:
+  // The split covers [lo, hi); reading starts at `start` (later than lo when resuming).
   MemoryReader(std::shared_ptr<MemorySourceData> data, const connectors::JobContext* context,
-               int stream, size_t lo, size_t hi)
-      : data_(std::move(data)), context_(context), stream_(stream), next_(lo), start_(lo), hi_(hi) {}
+               int stream, size_t lo, size_t start, size_t hi)
+      : data_(std::move(data)), context_(context), stream_(stream), lo_(lo), next_(start),
+        start_(start), hi_(hi) {}
 
   Result<bool> ReadBatch(Batch* batch) override {
     if (data_->read_delay_micros > 0) {
@@ -70,7 +72,8 @@ class MemoryReader final : public connectors::SplitReader {
     size_t limit = data_->rows_per_read > 0 ? data_->rows_per_read : batch->capacity();
     size_t taken = 0;
     while (next_ < hi_ && taken < limit && !batch->full()) {
-      if (data_->fail_at_row && stream_ == 0 && next_ == *data_->fail_at_row) {
+      if (data_->fail_at_row && stream_ == 0 && next_ == *data_->fail_at_row &&
+          data_->failures_left.fetch_sub(1) > 0) {
         return data_->failure;
       }
       AppendRow(rows[next_], batch);
@@ -83,6 +86,11 @@ class MemoryReader final : public connectors::SplitReader {
   std::string Position() const override {
     std::lock_guard<std::mutex> lock(mutex_);
     return std::to_string(next_);
+  }
+
+  std::string Payload() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return MakeSplit(stream_, lo_, hi_).payload;
   }
 
   std::optional<connectors::Split> SplitRemainder() override {
@@ -104,6 +112,7 @@ class MemoryReader final : public connectors::SplitReader {
   std::shared_ptr<MemorySourceData> data_;
   const connectors::JobContext* context_;
   int stream_;
+  const size_t lo_;
   mutable std::mutex mutex_;
   size_t next_;   // guarded by mutex_
   size_t start_;  // guarded by mutex_
@@ -152,9 +161,9 @@ class MemorySource final : public connectors::Source {
     if (std::sscanf(split.payload.c_str(), "%d:%zu:%zu", &stream, &lo, &hi) != 3) {
       return Internal("bad memory split payload");
     }
-    if (!position.empty()) lo = std::stoul(position);
+    size_t start = position.empty() ? lo : std::stoul(position);
     return std::unique_ptr<connectors::SplitReader>(
-        new MemoryReader(data_, context_, stream, lo, hi));
+        new MemoryReader(data_, context_, stream, lo, start, hi));
   }
 
  private:
@@ -187,7 +196,7 @@ class MemoryWriter final : public connectors::SinkWriter {
     ++data_->prepares;
     return Status::OK();
   }
-  Status Commit() override {
+  Status Commit(const connectors::CommitContext& commit) override {
     ++data_->commits;
     std::lock_guard<std::mutex> lock(data_->mutex);
     for (auto& [stream, rows] : pending_) {
@@ -195,6 +204,12 @@ class MemoryWriter final : public connectors::SinkWriter {
       target.insert(target.end(), rows.begin(), rows.end());
     }
     pending_.clear();
+    // Rows and progress in one step: what an exactly-once sink does in one transaction.
+    if (data_->exactly_once) {
+      for (const connectors::SplitProgress& entry : commit.progress) {
+        data_->committed_progress[entry.split_id] = entry;
+      }
+    }
     return Status::OK();
   }
   void Abort() override {
@@ -212,10 +227,24 @@ class MemorySink final : public connectors::Sink {
  public:
   explicit MemorySink(std::shared_ptr<MemorySinkData> data) : data_(std::move(data)) {}
 
-  Status Open(const connectors::JobContext&,
+  Status Open(const connectors::JobContext& context,
               const std::vector<connectors::StreamInfo>& streams) override {
     streams_ = streams;
     data_->opened_streams = streams;
+    data_->opened_resuming = context.resuming;
+    return Status::OK();
+  }
+  Result<std::vector<connectors::SplitProgress>> RecoverProgress(
+      const connectors::JobContext&) override {
+    std::lock_guard<std::mutex> lock(data_->mutex);
+    std::vector<connectors::SplitProgress> out;
+    for (const auto& [id, entry] : data_->committed_progress) out.push_back(entry);
+    return out;
+  }
+  Status ForgetProgress(const connectors::JobContext&) override {
+    ++data_->forgets;
+    std::lock_guard<std::mutex> lock(data_->mutex);
+    data_->committed_progress.clear();
     return Status::OK();
   }
   Status Check(const connectors::JobContext&, const std::vector<connectors::StreamInfo>&,
@@ -233,7 +262,8 @@ class MemorySink final : public connectors::Sink {
   }
   void Abort() override { ++data_->sink_aborts; }
   connectors::DeliveryGuarantee guarantee() const override {
-    return connectors::DeliveryGuarantee::kAtLeastOnce;
+    return data_->exactly_once ? connectors::DeliveryGuarantee::kExactlyOnce
+                               : connectors::DeliveryGuarantee::kAtLeastOnce;
   }
 
  private:

@@ -40,6 +40,8 @@ struct MemorySourceData {
   /// Fail with this status when a reader reaches this absolute row of stream 0.
   std::optional<size_t> fail_at_row;
   Status failure = Unavailable("injected source failure");
+  /// Fail at fail_at_row only this many times (then read on): a transient failure.
+  std::atomic<int> failures_left{1000000};
   /// Smallest remainder SplitRemainder will cut.
   size_t min_cut_rows = 16;
 };
@@ -60,6 +62,12 @@ struct MemorySinkData {
   std::atomic<int> finishes{0};
   std::atomic<int> sink_aborts{0};
   std::function<void()> on_write;  // called at every Write, e.g. to sample metrics
+  /// Commit progress with the rows (an exactly-once sink) or not (at-least-once).
+  bool exactly_once = true;
+  /// Progress committed with the rows, by split id (exactly-once only).
+  std::map<std::string, connectors::SplitProgress> committed_progress;
+  std::atomic<int> forgets{0};
+  std::atomic<bool> opened_resuming{false};
 };
 
 /// Registers type "memory" (source and sink) serving `source` and capturing into `sink`.

@@ -48,13 +48,13 @@ TEST(JobConfigTest, ErrorsNameFileLineAndColumn) {
   for (const Case& c : std::initializer_list<Case>{
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparalelism: 2\n",
             "job.yaml:4:1: unknown key 'paralelism' in job (allowed: name, source, sink, "
-            "transform, parallelism, batch_rows)"},
+            "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, verify)"},
            {"name: j\nsource: {path: x}\nsink: {type: sqlite}\n",
             "job.yaml:2:9: missing required key 'type' in source (run `sluice connectors` to "
             "list the types)"},
            {"name: j\nsink: {type: sqlite}\n",
             "job.yaml:1:1: missing required key 'source' in job (allowed: name, source, sink, "
-            "transform, parallelism, batch_rows)"},
+            "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, verify)"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: many\n",
             "job.yaml:4:14: 'parallelism' in job must be an integer, got 'many'"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: 0\n",
@@ -90,6 +90,50 @@ TEST(JobConfigTest, EmptyFileSaysWhatIsExpected) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
             "empty.yaml: a job file must be a map with name, source and sink, got a null");
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(JobConfigTest, GuaranteeCheckpointErrorsAndRetrySections) {
+  ASSERT_OK_AND_ASSIGN(
+      JobConfig job,
+      LoadJobText("name: j\nsource: {type: a}\nsink: {type: b, password: x}\n"
+                  "delivery: at_least_once\ncheckpoint: {interval_secs: 2.5}\nstate: /tmp/s\n"
+                  "errors: {mode: dead_letter, max_count: 10, max_ratio: 0.01, "
+                  "dead_letter_path: bad.jsonl}\nretry: {max_attempts: 3}\nverify: true\n",
+                  "j.yaml", {}));
+  EXPECT_FALSE(job.exactly_once);
+  EXPECT_EQ(job.checkpoint_interval_secs, 2.5);
+  EXPECT_EQ(job.state_dir, "/tmp/s");
+  EXPECT_EQ(job.errors.mode, ErrorPolicy::Mode::kDeadLetter);
+  EXPECT_EQ(job.errors.max_count, 10u);
+  EXPECT_EQ(job.errors.dead_letter_path, "bad.jsonl");
+  EXPECT_EQ(job.retry.max_attempts, 3);
+  EXPECT_TRUE(job.verify);
+
+  // The fingerprint ignores passwords, parallelism and key order, and sees everything else.
+  auto fingerprint = [](const std::string& text) {
+    return LoadJobText(text, "f.yaml", {}).value().fingerprint;
+  };
+  std::string base = fingerprint("name: j\nsource: {type: a, x: 1}\nsink: {type: b, password: p}\n");
+  EXPECT_EQ(base, fingerprint("name: j\nsink: {password: q, type: b}\nsource: {x: 1, type: a}\n"
+                              "parallelism: 4\n"));
+  EXPECT_NE(base, fingerprint("name: j\nsource: {type: a, x: 2}\nsink: {type: b}\n"));
+  EXPECT_NE(base, fingerprint("name: j\nsource: {type: a, x: 1}\nsink: {type: b}\n"
+                              "transform: {columns: [x]}\n"));
+
+  Result<JobConfig> bad = LoadJobText(
+      "name: j\nsource: {type: a}\nsink: {type: b}\nerrors: {mode: dead_letter}\n", "e.yaml", {});
+  EXPECT_EQ(bad.status().message(), "e.yaml:4:16: errors mode dead_letter needs 'dead_letter_path'");
+  bad = LoadJobText("name: j\nsource: {type: a}\nsink: {type: b}\nretry: {attempts: 3}\n",
+                    "r.yaml", {});
+  EXPECT_EQ(bad.status().message(),
+            "r.yaml:4:9: unknown key 'attempts' in retry (allowed: max_attempts, "
+            "initial_backoff_secs, max_backoff_secs)");
 }
 
 }  // namespace

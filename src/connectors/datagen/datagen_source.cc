@@ -64,10 +64,11 @@ bool ParseRange(const std::string& payload, Range* range) {
 
 class DatagenReader final : public SplitReader {
  public:
+  // `range` is the split's; reading starts at `start` (later than range.lo when resuming).
   DatagenReader(const DatagenOptions& options, const JobContext* context, std::string stream,
-                Range range)
-      : options_(options), context_(context), stream_(std::move(stream)), start_(range.lo),
-        next_(range.lo), hi_(range.hi) {}
+                Range range, uint64_t start)
+      : options_(options), context_(context), stream_(std::move(stream)), lo_(range.lo),
+        start_(start), next_(start), hi_(range.hi) {}
 
   Result<bool> ReadBatch(Batch* batch) override {
     uint64_t row;
@@ -93,6 +94,11 @@ class DatagenReader final : public SplitReader {
   std::string Position() const override {
     std::lock_guard<std::mutex> lock(mutex_);
     return fmt::format(R"({{"row":{}}})", next_);
+  }
+
+  std::string Payload() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return MakeSplit(stream_, Range{lo_, hi_}).payload;
   }
 
   std::optional<Split> SplitRemainder() override {
@@ -198,6 +204,7 @@ class DatagenReader final : public SplitReader {
   const DatagenOptions& options_;
   const JobContext* context_;
   std::string stream_;
+  const uint64_t lo_;
   mutable std::mutex mutex_;
   uint64_t start_;  // guarded by mutex_
   uint64_t next_;   // guarded by mutex_
@@ -277,14 +284,16 @@ Result<std::unique_ptr<SplitReader>> DatagenSource::CreateReader(const Split& sp
   if (!ParseRange(split.payload, &range)) {
     return Internal(fmt::format("bad datagen split payload '{}'", split.payload));
   }
+  uint64_t start = range.lo;
   if (!position.empty()) {
     unsigned long long row = 0;
     if (std::sscanf(position.c_str(), R"({"row":%llu})", &row) != 1) {
       return Internal(fmt::format("bad datagen position '{}'", position));
     }
-    range.lo = row;
+    start = row;
   }
-  return std::unique_ptr<SplitReader>(new DatagenReader(options_, context_, options_.stream, range));
+  return std::unique_ptr<SplitReader>(
+      new DatagenReader(options_, context_, options_.stream, range, start));
 }
 
 }  // namespace sluice::connectors::datagen

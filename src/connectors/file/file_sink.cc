@@ -151,7 +151,7 @@ class FileSinkWriter final : public SinkWriter {
     return Status::OK();
   }
 
-  Status Commit() override {
+  Status Commit(const CommitContext& commit) override {
     for (StreamState& state : streams_) {
       if (state.pending.empty())
         continue;

@@ -445,7 +445,7 @@ class MysqlSinkWriter final : public SinkWriter {
     return MergeUpserts();
   }
 
-  Status Commit() override { return CommitTransaction(); }
+  Status Commit(const CommitContext& commit) override { return CommitTransaction(); }
 
   void Abort() override {
     if (in_transaction_) (void)db_.Execute("ROLLBACK", "rolling back");

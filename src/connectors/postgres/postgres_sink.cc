@@ -157,7 +157,7 @@ class PostgresSinkWriter final : public SinkWriter {
     return MoveStagedRows();
   }
 
-  Status Commit() override { return CommitTransaction(); }
+  Status Commit(const CommitContext& commit) override { return CommitTransaction(); }
 
   void Abort() override {
     if (copying_ >= 0) {

@@ -219,7 +219,8 @@ KeysetReader::KeysetReader(std::unique_ptr<KeysetCursor> cursor, const ChunkedTa
       options_(options),
       range_(std::move(range)),
       after_(std::move(after)),
-      estimated_(split.estimated_rows) {
+      estimated_(split.estimated_rows),
+      payload_(split.payload) {
   options_.keyless = options_.keyless || table.keyless;
 }
 
@@ -274,10 +275,11 @@ Status KeysetReader::CutRemainder() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     estimated_ = rows_read_ + remaining / 2;
+    payload_ = EncodeRange(table_.name, range_);
   }
   log::Debug("source", "Split '{}' gave its last ~{} rows to new split '{}'", split_.id,
              *cut.estimated_rows, cut.id);
-  if (context_ != nullptr && context_->offer_split) context_->offer_split(std::move(cut));
+  if (context_ != nullptr && context_->offer_split) context_->offer_split(split_.id, std::move(cut));
   return Status::OK();
 }
 
@@ -328,6 +330,11 @@ Result<bool> KeysetReader::ReadBatch(Batch* batch) {
 std::string KeysetReader::Position() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return EncodePosition(after_);
+}
+
+std::string KeysetReader::Payload() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return payload_;
 }
 
 std::optional<Split> KeysetReader::SplitRemainder() {

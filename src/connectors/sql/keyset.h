@@ -147,6 +147,7 @@ class KeysetReader final : public SplitReader {
 
   Result<bool> ReadBatch(Batch* batch) override;
   std::string Position() const override;
+  std::string Payload() const override;
   std::optional<Split> SplitRemainder() override;
   double Progress() const override;
   void Cancel() override;
@@ -178,6 +179,7 @@ class KeysetReader final : public SplitReader {
   uint64_t rows_read_ = 0;               // guarded by mutex_
   std::optional<uint64_t> estimated_;    // guarded by mutex_: rows this split should hold
   bool finished_ = false;                // guarded by mutex_
+  std::string payload_;                  // guarded by mutex_: the range as last cut
   std::atomic<bool> cut_requested_{false};
 };
 

@@ -153,7 +153,7 @@ class SqliteSinkWriter final : public SinkWriter {
 
   Status Prepare() override { return Status::OK(); }  // every row is already in the transaction
 
-  Status Commit() override { return CommitTransaction(""); }
+  Status Commit(const CommitContext& commit) override { return CommitTransaction(""); }
 
   void Abort() override {
     if (in_transaction_ || sqlite3_get_autocommit(db_.get()) == 0) {

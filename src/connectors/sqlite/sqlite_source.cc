@@ -114,8 +114,13 @@ class SqliteSplitReader final : public SplitReader {
         stmt_(std::move(stmt)),
         component_(fmt::format("source:sqlite:{}", table_->name)) {}
 
-  void StartRange(int64_t lo, int64_t hi, std::optional<int64_t> resumed_after) {
+  // `payload_lo` is the split's own first rowid; `lo` is where reading starts (later when
+  // resuming).
+  void StartRange(int64_t payload_lo, int64_t lo, int64_t hi,
+                  std::optional<int64_t> resumed_after) {
     std::lock_guard<std::mutex> lock(mutex_);
+    ranged_ = true;
+    payload_lo_ = payload_lo;
     start_lo_ = lo;
     next_lo_ = lo;
     hi_ = hi;
@@ -141,6 +146,12 @@ class SqliteSplitReader final : public SplitReader {
       return Cancelled(Context("reading cancelled"));
     }
     return table_->has_rowid() ? ReadRange(batch) : ReadScan(batch);
+  }
+
+  std::string Payload() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!ranged_) return {};
+    return RangePayload(table_->name, payload_lo_, hi_);
   }
 
   std::string Position() const override {
@@ -349,6 +360,8 @@ class SqliteSplitReader final : public SplitReader {
 
   // Range state shared with SplitRemainder.
   mutable std::mutex mutex_;
+  bool ranged_ = false;     // guarded by mutex_: a rowid range (not a single-split scan)
+  int64_t payload_lo_ = 0;  // guarded by mutex_: the split's first rowid
   int64_t start_lo_ = 0;  // guarded by mutex_: where this reader started (for Progress)
   int64_t next_lo_ = 0;   // guarded by mutex_: the first rowid not yet taken
   int64_t hi_ = -1;       // guarded by mutex_: the last rowid of this split (shrinks on a cut)
@@ -619,6 +632,7 @@ Result<std::unique_ptr<SplitReader>> SqliteSource::CreateReader(const Split& spl
     }
     auto lo = payload["lo"].get<int64_t>();
     auto hi = payload["hi"].get<int64_t>();
+    const int64_t payload_lo = lo;
     std::optional<int64_t> resumed_after;
     if (resume.contains("rowid") && resume["rowid"].is_number_integer()) {
       resumed_after = resume["rowid"].get<int64_t>();
@@ -631,7 +645,7 @@ Result<std::unique_ptr<SplitReader>> SqliteSource::CreateReader(const Split& spl
     } else if (!position.empty()) {
       return Internal(fmt::format("{}: position '{}' has no rowid", context, position));
     }
-    reader->StartRange(lo, hi, resumed_after);
+    reader->StartRange(payload_lo, lo, hi, resumed_after);
   } else {
     int64_t offset = 0;
     if (resume.contains("offset") && resume["offset"].is_number_integer()) {

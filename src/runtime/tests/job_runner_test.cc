@@ -8,6 +8,7 @@
 
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
+#include "testing/temp_dir.h"
 
 namespace sluice::runtime {
 namespace {
@@ -44,7 +45,8 @@ class JobRunnerTest : public ::testing::Test {
 
   config::JobConfig Job(int parallelism, const std::string& extra = "") {
     std::string text = "name: test\nsource: {type: memory}\nsink: {type: memory}\nparallelism: " +
-                       std::to_string(parallelism) + "\nbatch_rows: 100\n" + extra;
+                       std::to_string(parallelism) + "\nbatch_rows: 100\nstate: " + state_.path() +
+                       "\n" + extra;
     Result<config::JobConfig> job = config::LoadJobText(text, "test.yaml", {});
     EXPECT_TRUE(job.ok()) << job.status().ToString();
     return *job;
@@ -59,6 +61,7 @@ class JobRunnerTest : public ::testing::Test {
     return rows;
   }
 
+  testing::TempDir state_;
   connectors::ConnectorRegistry registry_;
   std::shared_ptr<MemorySourceData> source_;
   std::shared_ptr<MemorySinkData> sink_;
@@ -134,12 +137,14 @@ TEST_F(JobRunnerTest, SourceFailureAbortsEverythingAndPublishesNothing) {
   source_->streams = {{"orders", OrdersSchema(), MakeRows(3000)}};
   source_->split_rows = 100;
   source_->fail_at_row = 2050;
+  source_->failure = PermissionDenied("injected permanent failure");
   JobRunner runner(Job(2), registry_);
   JobSummary summary = runner.Run(nullptr);
   ASSERT_FALSE(summary.status.ok());
-  EXPECT_EQ(summary.status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(summary.status.code(), StatusCode::kPermissionDenied);
   EXPECT_THAT(summary.status.message(),
-              ::testing::HasSubstr("source memory: split '0:2000-2100': injected source failure"));
+              ::testing::HasSubstr("source memory: split '0:2000-2100': injected permanent failure"));
+  EXPECT_EQ(summary.metrics.retries, 0u);  // permanent: no retry
   EXPECT_EQ(sink_->finishes.load(), 0);
   EXPECT_EQ(sink_->sink_aborts.load(), 1);
   EXPECT_EQ(sink_->commits.load(), 0);
@@ -151,7 +156,7 @@ TEST_F(JobRunnerTest, SinkFailureStopsReaders) {
   source_->streams = {{"orders", OrdersSchema(), MakeRows(50000)}};
   source_->split_rows = 1000;
   sink_->fail_after_rows = 1000;
-  JobRunner runner(Job(2), registry_);
+  JobRunner runner(Job(2, "retry: {max_attempts: 0}\n"), registry_);
   JobSummary summary = runner.Run(nullptr);
   ASSERT_FALSE(summary.status.ok());
   EXPECT_EQ(summary.status.code(), StatusCode::kIoError);
@@ -161,21 +166,156 @@ TEST_F(JobRunnerTest, SinkFailureStopsReaders) {
   EXPECT_EQ(sink_->finishes.load(), 0);
 }
 
-TEST_F(JobRunnerTest, StopRequestInterruptsWithoutPublishing) {
-  source_->streams = {{"orders", OrdersSchema(), MakeRows(100000)}};
+TEST_F(JobRunnerTest, StopTakesAFinalCheckpointAndTheNextRunResumesExactlyOnce) {
+  std::vector<Row> rows = MakeRows(20000);
+  source_->streams = {{"orders", OrdersSchema(), rows}};
   source_->split_rows = 1000;
   source_->read_delay_micros = 1000;
   std::atomic<bool> stop{false};
   sink_->on_write = [&] {
-    if (sink_->rows_seen.load() > 500) stop = true;
+    if (sink_->rows_seen.load() > 3000) stop = true;
   };
-  JobRunner runner(Job(2), registry_);
-  JobSummary summary = runner.Run(&stop);
-  EXPECT_TRUE(summary.interrupted);
-  EXPECT_EQ(summary.status.code(), StatusCode::kCancelled);
-  EXPECT_LT(summary.metrics.rows_read, 100000u);
-  EXPECT_EQ(sink_->finishes.load(), 0);
-  EXPECT_EQ(sink_->commits.load(), 0);
+  {
+    JobRunner runner(Job(2), registry_);
+    JobSummary summary = runner.Run(&stop);
+    EXPECT_TRUE(summary.interrupted);
+    EXPECT_EQ(summary.status.code(), StatusCode::kCancelled);
+    EXPECT_LT(summary.metrics.rows_read, 20000u);
+    EXPECT_EQ(sink_->finishes.load(), 0);
+    EXPECT_GE(summary.metrics.checkpoints, 1u);
+  }
+  // What was read before the stop is committed, not thrown away.
+  size_t first_run = sink_->committed["orders"].size();
+  EXPECT_GT(first_run, 0u);
+  sink_->on_write = nullptr;
+  source_->read_delay_micros = 0;
+  JobRunner again(Job(2), registry_);
+  JobSummary summary = again.Run(nullptr);
+  ASSERT_OK(summary.status);
+  EXPECT_TRUE(summary.resumed);
+  EXPECT_TRUE(sink_->opened_resuming.load());
+  EXPECT_EQ(summary.metrics.rows_read, 20000u - first_run);
+  EXPECT_EQ(Committed("orders"), rows);  // every row exactly once across both runs
+  EXPECT_EQ(sink_->finishes.load(), 1);
+}
+
+TEST_F(JobRunnerTest, TransientFailureIsRetriedFromTheLastCheckpoint) {
+  std::vector<Row> rows = MakeRows(8000);
+  source_->streams = {{"orders", OrdersSchema(), rows}};
+  source_->split_rows = 1000;
+  source_->fail_at_row = 6500;
+  source_->failures_left = 2;
+  JobRunner runner(Job(2, "retry: {max_attempts: 3, initial_backoff_secs: 0.01}\n"
+                          "checkpoint: {interval_secs: 0.01}\n"),
+                   registry_);
+  JobSummary summary = runner.Run(nullptr);
+  ASSERT_OK(summary.status);
+  EXPECT_EQ(summary.metrics.retries, 2u);
+  EXPECT_EQ(Committed("orders"), rows);  // no row lost, none twice
+}
+
+TEST_F(JobRunnerTest, RetriesRunOutWithTheLastError) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(3000)}};
+  source_->split_rows = 1000;
+  source_->fail_at_row = 10;
+  JobRunner runner(Job(1, "retry: {max_attempts: 2, initial_backoff_secs: 0.01}\n"), registry_);
+  JobSummary summary = runner.Run(nullptr);
+  EXPECT_EQ(summary.status.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(summary.status.message(), ::testing::StartsWith("giving up after 2 retries: "));
+  EXPECT_EQ(summary.metrics.retries, 2u);
+}
+
+TEST_F(JobRunnerTest, PeriodicCheckpointsCommitWhileReadingGoesOn) {
+  std::vector<Row> rows = MakeRows(12000);
+  source_->streams = {{"orders", OrdersSchema(), rows}};
+  source_->split_rows = 500;
+  source_->rows_per_read = 100;
+  source_->read_delay_micros = 5000;
+  JobRunner runner(Job(2, "checkpoint: {interval_secs: 0.02}\n"), registry_);
+  JobSummary summary = runner.Run(nullptr);
+  ASSERT_OK(summary.status);
+  // 120 reads of 5 ms over two readers: at least 0.3 s of reading, checkpoints every 20 ms.
+  EXPECT_GE(summary.metrics.checkpoints, 4u);
+  EXPECT_GE(sink_->commits.load(), 8);
+  EXPECT_EQ(Committed("orders"), rows);
+  // Every split is committed as done with the rows.
+  EXPECT_EQ(sink_->committed_progress.size(), summary.metrics.splits_total);
+  for (const auto& [id, progress] : sink_->committed_progress) EXPECT_TRUE(progress.done) << id;
+}
+
+TEST_F(JobRunnerTest, ResumeAfterCutsNeverRepeatsOrLosesRows) {
+  std::vector<Row> rows = MakeRows(20000);
+  source_->streams = {{"orders", OrdersSchema(), rows}};
+  source_->first_split_rows[0] = 18000;
+  source_->split_rows = 500;
+  source_->rows_per_read = 100;
+  source_->read_delay_micros = 300;
+  std::atomic<bool> stop{false};
+  sink_->on_write = [&] {
+    if (sink_->rows_seen.load() > 9000) stop = true;
+  };
+  {
+    JobRunner runner(Job(4, "checkpoint: {interval_secs: 0.01}\n"), registry_);
+    JobSummary summary = runner.Run(&stop);
+    EXPECT_TRUE(summary.interrupted);
+    EXPECT_GT(summary.metrics.splits_cut, 0u);
+  }
+  sink_->on_write = nullptr;
+  JobRunner again(Job(4, "checkpoint: {interval_secs: 0.01}\n"), registry_);
+  JobSummary summary = again.Run(nullptr);
+  ASSERT_OK(summary.status);
+  EXPECT_TRUE(summary.resumed);
+  EXPECT_EQ(Committed("orders"), rows);
+}
+
+TEST_F(JobRunnerTest, ChangedJobRefusesToResumeUntilFresh) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(5000)}};
+  source_->split_rows = 100;
+  source_->read_delay_micros = 500;
+  std::atomic<bool> stop{false};
+  sink_->on_write = [&] { stop = true; };
+  JobRunner(Job(1), registry_).Run(&stop);
+  sink_->on_write = nullptr;
+  config::JobConfig changed = Job(1, "transform: {columns: [id, note]}\n");
+  JobSummary refused = JobRunner(changed, registry_).Run(nullptr);
+  EXPECT_EQ(refused.status.code(), StatusCode::kInvalidConfig);
+  EXPECT_THAT(refused.status.message(),
+              ::testing::HasSubstr("job 'test' changed since its unfinished run"));
+  sink_->committed.clear();
+  int forgets = sink_->forgets.load();
+  JobSummary fresh = JobRunner(changed, registry_, RunOptions{"", true}).Run(nullptr);
+  ASSERT_OK(fresh.status);
+  EXPECT_FALSE(fresh.resumed);
+  EXPECT_EQ(sink_->forgets.load(), forgets + 1);
+  EXPECT_EQ(sink_->committed["orders"].size(), 5000u);
+}
+
+TEST_F(JobRunnerTest, BadRecordsAreSkippedCountedAndDeadLettered) {
+  std::vector<Row> rows = MakeRows(3000);
+  for (size_t i = 0; i < rows.size(); i += 500) rows[i][1] = "not a number";
+  source_->streams = {{"orders", OrdersSchema(), rows}};
+  std::string dead = state_.Join("bad/dead.jsonl");
+  JobRunner runner(Job(2, "transform: {columns: {id: id, amount: \"amount::decimal(10,2)\"}}\n"
+                          "errors: {mode: dead_letter, dead_letter_path: " + dead + "}\n"),
+                   registry_);
+  JobSummary summary = runner.Run(nullptr);
+  ASSERT_OK(summary.status);
+  EXPECT_EQ(summary.metrics.bad_records, 6u);
+  EXPECT_EQ(Committed("orders").size(), 2994u);
+  std::string lines = testing::ReadFileOrDie(dead);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 6);
+  EXPECT_THAT(lines, ::testing::HasSubstr(
+                         R"({"job":"test","stream":"orders","location":"stream 'orders' column )"
+                         R"('amount'","reason":"stream 'orders' column 'amount': cannot cast to )"
+                         R"(decimal(10,2): 'not a number' is not a decimal number","raw":"not a )"
+                         R"(number"})"));
+
+  JobRunner limited(Job(2, "transform: {columns: {id: id, amount: \"amount::decimal(10,2)\"}}\n"
+                           "errors: {mode: skip, max_count: 3}\n"),
+                    registry_, RunOptions{"", true});
+  JobSummary over = limited.Run(nullptr);
+  EXPECT_EQ(over.status.code(), StatusCode::kDataError);
+  EXPECT_THAT(over.status.message(), ::testing::StartsWith("more than 3 bad records (errors.max_count)"));
 }
 
 TEST_F(JobRunnerTest, MemoryStaysBoundedWithASlowSink) {
@@ -230,7 +370,7 @@ TEST_F(JobRunnerTest, TransformOfUnknownColumnIsAConfigError) {
   JobSummary summary = runner.Run(nullptr);
   EXPECT_EQ(summary.status.code(), StatusCode::kInvalidConfig);
   EXPECT_EQ(summary.status.message(),
-            "test.yaml:7:17: transform: no column 'price' in stream 'orders' (columns: id, "
+            "test.yaml:8:17: transform: no column 'price' in stream 'orders' (columns: id, "
             "amount, note)");
 }
 

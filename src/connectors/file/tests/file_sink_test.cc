@@ -74,7 +74,7 @@ TEST(FileSinkTest, SingleWriterWritesExactlyPathVisibleOnlyAfterCommit) {
   ASSERT_OK(writer->Prepare());
   EXPECT_THAT(Listing(temp.Join("out/nested")), ElementsAre("orders.csv.gz.inprogress"));
   EXPECT_FALSE(io::PathExists(path));
-  ASSERT_OK(writer->Commit());
+  ASSERT_OK(writer->Commit({}));
   ASSERT_OK(sink->Finish());
   EXPECT_THAT(Listing(temp.Join("out/nested")), ElementsAre("orders.csv.gz"));
   EXPECT_EQ(ReadText(path), "id,name\n1,n1\n2,n2\n3,n3\n4,n4\n5,n5\n");
@@ -112,8 +112,8 @@ TEST(FileSinkTest, RollingByRowsNamesPartsPerSlot) {
                   "orders-001-00000.csv.zst.inprogress"));
   ASSERT_OK(first->Prepare());
   ASSERT_OK(second->Prepare());
-  ASSERT_OK(first->Commit());
-  ASSERT_OK(second->Commit());
+  ASSERT_OK(first->Commit({}));
+  ASSERT_OK(second->Commit({}));
   EXPECT_THAT(Listing(temp.Join("o")),
               ElementsAre("orders-000-00000.csv.zst", "orders-000-00001.csv.zst",
                           "orders-000-00002.csv.zst", "orders-000-00003.csv.zst",
@@ -255,10 +255,10 @@ TEST(FileSinkTest, CommittingTwiceNeverReplacesTheFirstFile) {
   ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
   ASSERT_OK(writer->Write(*Numbered(schema, 1, 1)));
   ASSERT_OK(writer->Prepare());
-  ASSERT_OK(writer->Commit());
+  ASSERT_OK(writer->Commit({}));
   ASSERT_OK(writer->Write(*Numbered(schema, 2, 1)));
   ASSERT_OK(writer->Prepare());
-  ASSERT_OK(writer->Commit());
+  ASSERT_OK(writer->Commit({}));
   EXPECT_THAT(Listing(temp.path()), ElementsAre("o-000-00001.csv", "o.csv"));
   EXPECT_EQ(ReadText(temp.Join("o.csv")), "1,n1\n");
   EXPECT_EQ(ReadText(temp.Join("o-000-00001.csv")), "2,n2\n");

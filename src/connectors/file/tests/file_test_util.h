@@ -119,7 +119,7 @@ inline Status WriteAll(Sink* sink, TestContext* test, const std::vector<StreamIn
     writers.push_back(std::move(writer));
   }
   for (auto& writer : writers)
-    SLUICE_RETURN_IF_ERROR(writer->Commit());
+    SLUICE_RETURN_IF_ERROR(writer->Commit({}));
   return sink->Finish();
 }
 

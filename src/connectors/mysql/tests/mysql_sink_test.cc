@@ -217,7 +217,7 @@ TEST_P(MysqlSinkTest, OverwriteSwapsAtomicallyAndAbortKeepsTheOldTable) {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
     ASSERT_OK(writer->Write(*batch));
     ASSERT_OK(writer->Prepare());
-    ASSERT_OK(writer->Commit());
+    ASSERT_OK(writer->Commit({}));
     writer.reset();
     sink->Abort();
     EXPECT_EQ(db.Exec("SHOW TABLES"), "orders\n");
@@ -231,7 +231,7 @@ TEST_P(MysqlSinkTest, OverwriteSwapsAtomicallyAndAbortKeepsTheOldTable) {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
     ASSERT_OK(writer->Write(*batch));
     ASSERT_OK(writer->Prepare());
-    ASSERT_OK(writer->Commit());
+    ASSERT_OK(writer->Commit({}));
     writer.reset();
     EXPECT_EQ(db.Exec("SELECT COUNT(*), MIN(name) FROM orders"), "1000\told\n");
     ASSERT_OK(sink->Finish());

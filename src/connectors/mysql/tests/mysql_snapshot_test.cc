@@ -32,7 +32,7 @@ class MysqlSnapshotTest : public ::testing::Test {
   Status Open(const std::string& yaml, int parallelism) {
     SLUICE_ASSIGN_OR_RETURN(source_, MakeSource(yaml));
     context_ = MakeContext(&fail_, parallelism, &cancelled_, 500);
-    context_.offer_split = [this](Split split) {
+    context_.offer_split = [this](const std::string&, Split split) {
       std::lock_guard<std::mutex> lock(offered_mutex_);
       offered_.push_back(std::move(split));
     };

@@ -205,7 +205,7 @@ Status WriteAll(Sink& sink, const JobContext& context, const std::vector<StreamI
   }
   Status prepared = writer->Prepare();
   if (!prepared.ok()) return fail(prepared);
-  Status committed = writer->Commit();
+  Status committed = writer->Commit({});
   if (!committed.ok()) return fail(committed);
   writer.reset();
   Status finished = sink.Finish();

@@ -144,7 +144,7 @@ TEST(PostgresSinkTest, OverwriteSwapsAtomicallyAndKeepsNamesAndSequences) {
     std::unique_ptr<Batch> batch = MakeBatch(stream, {{"10", "new"}});
     ASSERT_OK(writer->Write(*batch));
     ASSERT_OK(writer->Prepare());
-    ASSERT_OK(writer->Commit());
+    ASSERT_OK(writer->Commit({}));
     EXPECT_EQ(db.Exec("SELECT name FROM items ORDER BY id"), "old1\nold2\nold3\n");
     writer.reset();
     sink->Abort();

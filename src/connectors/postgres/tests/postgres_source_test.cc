@@ -239,7 +239,9 @@ TEST(PostgresSourceTest, SplitFarBiggerThanPlannedIsCutWhileRunning) {
                              "per_split\n");
   ASSERT_TRUE(opened.source);
   std::vector<Split> offered;
-  opened.context->offer_split = [&](Split split) { offered.push_back(std::move(split)); };
+  opened.context->offer_split = [&](const std::string&, Split split) {
+    offered.push_back(std::move(split));
+  };
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitEnumerator> enumerator,
                        opened.source->CreateEnumerator());
   ASSERT_OK_AND_ASSIGN(std::optional<Split> first, enumerator->Next());

@@ -105,7 +105,7 @@ Result<std::vector<StreamRows>> ReadAll(Source& source, JobContext& context, siz
   std::vector<StreamRows> out(source.streams().size());
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitEnumerator> enumerator, source.CreateEnumerator());
   SplitEnumerator* splits = enumerator.get();
-  context.offer_split = [splits](Split split) { splits->Add(std::move(split)); };
+  context.offer_split = [splits](const std::string&, Split split) { splits->Add(std::move(split)); };
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, enumerator->Next());
     if (!split) break;
@@ -144,7 +144,7 @@ Status WriteAll(Sink& sink, const JobContext& context, const std::vector<StreamI
     }
   }
   Status status = (*writer)->Prepare();
-  if (status.ok()) status = (*writer)->Commit();
+  if (status.ok()) status = (*writer)->Commit({});
   if (!status.ok()) {
     (*writer)->Abort();
     sink.Abort();

@@ -138,7 +138,10 @@ class KeysetTest : public ::testing::Test {
     ASSERT_EQ(sqlite3_open(":memory:", &db_), SQLITE_OK);
     context_.cancelled = &cancelled_;
     context_.batch_rows = 1000;
-    context_.offer_split = [this](Split split) { offered_.push_back(std::move(split)); };
+    context_.offer_split = [this](const std::string& from, Split split) {
+      offered_from_.push_back(from);
+      offered_.push_back(std::move(split));
+    };
   }
   void TearDown() override { sqlite3_close(db_); }
 
@@ -212,6 +215,7 @@ class KeysetTest : public ::testing::Test {
   std::atomic<bool> cancelled_{false};
   JobContext context_;
   std::vector<Split> offered_;
+  std::vector<std::string> offered_from_;
 };
 
 TEST_F(KeysetTest, ConditionsSpellLexicographicOrder) {
@@ -369,6 +373,12 @@ TEST_F(KeysetTest, CutGivesTheRemainderAwayWithoutLosingOrRepeatingRows) {
   EXPECT_EQ(raw_cursor->counts, 1);  // the stale plan is not trusted: the remainder is counted
   ASSERT_EQ(offered_.size(), 1u);
   EXPECT_EQ(offered_[0].id, split.id + ".1");
+  EXPECT_EQ(offered_from_[0], split.id);
+  // The owner's payload now ends where the cut begins.
+  ASSERT_OK_AND_ASSIGN(KeyRange owner_range, DecodeRange(reader.Payload(), &name));
+  ASSERT_OK_AND_ASSIGN(KeyRange cut_range, DecodeRange(offered_[0].payload, &name));
+  EXPECT_EQ(owner_range.hi, cut_range.lo);
+  EXPECT_FALSE(owner_range.hi_inclusive);
   size_t owner_rows = read.size();
   EXPECT_LT(owner_rows, 11000u);
   std::vector<std::string> rest = ReadSplit(table, offered_[0]);

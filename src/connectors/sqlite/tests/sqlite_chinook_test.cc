@@ -104,7 +104,7 @@ TEST(SqliteChinookTest, CopiesEveryTableCellByCell) {
   }
   EXPECT_GT(splits, names.size());  // Track, InvoiceLine and PlaylistTrack have several
   ASSERT_OK(writer->Prepare());
-  ASSERT_OK(writer->Commit());
+  ASSERT_OK(writer->Commit({}));
   writer.reset();
   ASSERT_OK(sink->Finish());
   EXPECT_TRUE(bad_records.records().empty());

@@ -165,7 +165,7 @@ TEST_F(SqliteSinkTest, OverwriteSwapsTheTableAtomicallyAtFinish) {
   ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
   ASSERT_OK(writer->Write(*BatchOf(OrdersSchema(), OrderRows(1, 3))));
   ASSERT_OK(writer->Prepare());
-  ASSERT_OK(writer->Commit());
+  ASSERT_OK(writer->Commit({}));
   writer.reset();
 
   // Committed into the staging table; readers still see the old rows.

@@ -187,7 +187,7 @@ Status WriteAll(Sink& sink, const JobContext& context, const std::vector<StreamI
     }
   }
   SLUICE_RETURN_IF_ERROR(writer->Prepare());
-  SLUICE_RETURN_IF_ERROR(writer->Commit());
+  SLUICE_RETURN_IF_ERROR(writer->Commit({}));
   writer.reset();
   return sink.Finish();
 }

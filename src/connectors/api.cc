@@ -1,0 +1,40 @@
+#include "connectors/api.h"
+
+#include <mutex>
+#include <set>
+
+namespace sluice::connectors {
+
+namespace {
+
+// Hands out what `inner` plans, minus the splits an earlier run already handed out.
+class SkipPlannedEnumerator final : public SplitEnumerator {
+ public:
+  SkipPlannedEnumerator(std::unique_ptr<SplitEnumerator> inner, std::set<std::string> planned)
+      : inner_(std::move(inner)), planned_(std::move(planned)) {}
+
+  Result<std::optional<Split>> Next() override {
+    while (true) {
+      SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, inner_->Next());
+      if (!split || planned_.count(split->id) == 0) return split;
+    }
+  }
+  void Add(Split split) override { inner_->Add(std::move(split)); }
+  size_t pending() const override { return inner_->pending(); }
+
+ private:
+  std::unique_ptr<SplitEnumerator> inner_;
+  const std::set<std::string> planned_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SplitEnumerator>> Source::ResumeEnumerator(
+    const std::vector<Split>& planned) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitEnumerator> inner, CreateEnumerator());
+  std::set<std::string> ids;
+  for (const Split& split : planned) ids.insert(split.id);
+  return std::unique_ptr<SplitEnumerator>(new SkipPlannedEnumerator(std::move(inner), ids));
+}
+
+}  // namespace sluice::connectors
