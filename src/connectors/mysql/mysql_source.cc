@@ -747,6 +747,16 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
 }
 
 Result<std::unique_ptr<SplitEnumerator>> MysqlSource::CreateEnumerator() {
+  return MakeEnumerator({});
+}
+
+Result<std::unique_ptr<SplitEnumerator>> MysqlSource::ResumeEnumerator(
+    const std::vector<Split>& planned) {
+  return MakeEnumerator(planned);
+}
+
+Result<std::unique_ptr<SplitEnumerator>> MysqlSource::MakeEnumerator(
+    const std::vector<Split>& planned) {
   if (!pool_) return Internal("source mysql: CreateEnumerator called before Open");
   std::vector<sql::ChunkedTable> chunked;
   std::vector<Split> fixed;
@@ -772,8 +782,10 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::CreateEnumerator() {
           split.id = fmt::format("{}#r{:05d}", table.name, ++index);
           split.stream = static_cast<int>(stream);
           split.payload = sql::EncodeRange(table.name, range);
-          fixed.push_back(std::move(split));
           lo = range.hi;
+          bool already = std::any_of(planned.begin(), planned.end(),
+                                     [&](const Split& p) { return p.id == split.id; });
+          if (!already) fixed.push_back(std::move(split));
         }
         log::Info(component_, "table '{}': {} splits along TiDB regions", table.display, index);
         continue;
@@ -781,7 +793,7 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::CreateEnumerator() {
     }
     chunked.push_back(std::move(plan));
   }
-  auto chunks = std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked));
+  auto chunks = std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), planned);
   if (fixed.empty()) return std::unique_ptr<SplitEnumerator>(std::move(chunks));
   return std::unique_ptr<SplitEnumerator>(
       std::make_unique<CombinedEnumerator>(std::move(fixed), std::move(chunks)));

@@ -41,6 +41,8 @@ class MysqlSource final : public Source {
   Status Open(const JobContext& context) override;
   const std::vector<StreamInfo>& streams() const override { return streams_; }
   Result<std::unique_ptr<SplitEnumerator>> CreateEnumerator() override;
+  Result<std::unique_ptr<SplitEnumerator>> ResumeEnumerator(
+      const std::vector<Split>& planned) override;
   Result<std::unique_ptr<SplitReader>> CreateReader(const Split& split,
                                                     const std::string& position) override;
   void Describe(CheckReport* report) const override;
@@ -49,6 +51,7 @@ class MysqlSource final : public Source {
   struct Table;
 
  private:
+  Result<std::unique_ptr<SplitEnumerator>> MakeEnumerator(const std::vector<Split>& planned);
   Result<std::shared_ptr<Table>> DescribeTable(Connection& connection,
                                                const std::string& name,
                                                std::optional<uint64_t> estimated_rows,

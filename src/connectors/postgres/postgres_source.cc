@@ -486,6 +486,11 @@ Status PostgresSource::AddTable(PgConnection& conn, const std::string& schema,
 }
 
 Result<std::unique_ptr<SplitEnumerator>> PostgresSource::CreateEnumerator() {
+  return ResumeEnumerator({});
+}
+
+Result<std::unique_ptr<SplitEnumerator>> PostgresSource::ResumeEnumerator(
+    const std::vector<Split>& planned) {
   std::vector<sql::ChunkedTable> chunked;
   for (const auto& table : tables_) {
     sql::ChunkedTable entry = table->chunked;
@@ -493,7 +498,7 @@ Result<std::unique_ptr<SplitEnumerator>> PostgresSource::CreateEnumerator() {
     chunked.push_back(std::move(entry));
   }
   return std::unique_ptr<SplitEnumerator>(
-      std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked)));
+      std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), planned));
 }
 
 Result<std::unique_ptr<SplitReader>> PostgresSource::CreateReader(const Split& split,

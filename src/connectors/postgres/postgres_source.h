@@ -43,6 +43,8 @@ class PostgresSource final : public Source {
   Status Open(const JobContext& context) override;
   const std::vector<StreamInfo>& streams() const override { return streams_; }
   Result<std::unique_ptr<SplitEnumerator>> CreateEnumerator() override;
+  Result<std::unique_ptr<SplitEnumerator>> ResumeEnumerator(
+      const std::vector<Split>& planned) override;
   Result<std::unique_ptr<SplitReader>> CreateReader(const Split& split,
                                                     const std::string& position) override;
   void Describe(CheckReport* report) const override;

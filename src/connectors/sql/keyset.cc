@@ -1,5 +1,7 @@
 #include "connectors/sql/keyset.h"
 
+#include <cstdlib>
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -138,8 +140,59 @@ Result<std::optional<Key>> DecodePosition(const std::string& position) {
 
 // ---------------------------------------------------------------------------------------------
 
-KeyChunkEnumerator::KeyChunkEnumerator(std::vector<ChunkedTable> tables) {
+KeyChunkEnumerator::KeyChunkEnumerator(std::vector<ChunkedTable> tables,
+                                       const std::vector<Split>& planned) {
   for (ChunkedTable& table : tables) tables_.push_back(TableState{std::move(table)});
+  if (planned.empty()) return;
+  // Which tables the earlier run planned, and the family of each table's last chunk.
+  size_t last_table = 0;
+  bool any = false;
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    TableState& state = tables_[t];
+    const std::string& name = state.table.name;
+    const std::string prefix = name + "#";
+    int last_chunk = 0;
+    bool keyless_seen = false;
+    for (const Split& split : planned) {
+      if (split.id == name) keyless_seen = true;
+      if (split.id.rfind(prefix, 0) != 0) continue;
+      size_t dot = split.id.find('.', prefix.size());
+      int number = std::atoi(split.id.substr(prefix.size(), dot - prefix.size()).c_str());
+      last_chunk = std::max(last_chunk, number);
+    }
+    if (keyless_seen || last_chunk > 0) {
+      last_table = t;
+      any = true;
+    }
+    if (keyless_seen) {
+      state.done = true;
+      continue;
+    }
+    if (last_chunk == 0) continue;
+    state.chunks = last_chunk;
+    const std::string base = fmt::format("{}#{:05d}", name, last_chunk);
+    std::vector<KeyRange> family;
+    for (const Split& split : planned) {
+      if (split.id != base && split.id.rfind(base + ".", 0) != 0) continue;
+      std::string table_name;
+      Result<KeyRange> range = DecodeRange(split.payload, &table_name);
+      if (range.ok()) family.push_back(std::move(*range));
+    }
+    for (const KeyRange& member : family) {
+      if (!member.hi) {
+        state.done = true;  // the open-ended last chunk was planned: nothing is left to plan
+        break;
+      }
+      bool is_someones_lo = false;
+      for (const KeyRange& other : family) {
+        if (other.lo && *other.lo == *member.hi) is_someones_lo = true;
+      }
+      if (!is_someones_lo) state.next_lo = member.hi;
+    }
+  }
+  if (!any) return;
+  for (size_t t = 0; t < last_table; ++t) tables_[t].done = true;
+  current_ = last_table;
 }
 
 Result<std::optional<Split>> KeyChunkEnumerator::Next() {

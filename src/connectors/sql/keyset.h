@@ -110,7 +110,13 @@ struct ChunkedTable {
 /// Thread-safe; boundary queries run under its lock, one at a time, on each table's planner.
 class KeyChunkEnumerator final : public SplitEnumerator {
  public:
-  explicit KeyChunkEnumerator(std::vector<ChunkedTable> tables);
+  /// `planned`: the splits an earlier run handed out (resume); planning continues after the
+  /// ranges they cover. Tables are planned one after the other, so every table before the last
+  /// one seen in `planned` is done, and the last one continues after its highest boundary: the
+  /// upper end of the family of its last chunk (the chunk and the splits cut from it) that is
+  /// no member's lower end.
+  explicit KeyChunkEnumerator(std::vector<ChunkedTable> tables,
+                              const std::vector<Split>& planned = {});
 
   Result<std::optional<Split>> Next() override;
   void Add(Split split) override;

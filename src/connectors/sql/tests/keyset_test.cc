@@ -440,3 +440,55 @@ TEST_F(KeysetTest, KeylessTableIsOneSplitReadWhole) {
 
 }  // namespace
 }  // namespace sluice::connectors::sql
+
+namespace sluice::connectors::sql {
+namespace {
+
+TEST_F(KeysetTest, ResumedPlanningContinuesAfterEveryCoveredRange) {
+  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+  std::vector<int64_t> keys;
+  for (int64_t k = 1; k <= 5000; ++k) keys.push_back(k);
+  InsertInts(keys);
+  KeyColumns key = SqliteKey({{"id", DataType::Int64(), false}}, false);
+  ChunkedTable table = Table(key, 1000);
+  std::vector<Split> all;
+  {
+    KeyChunkEnumerator enumerator({table});
+    all = AllSplits(enumerator);
+  }
+  ASSERT_EQ(all.size(), 5u);
+  // An earlier run planned two chunks and cut the second one twice.
+  std::vector<Split> planned = {all[0], all[1]};
+  std::string name;
+  ASSERT_OK_AND_ASSIGN(KeyRange second, DecodeRange(all[1].payload, &name));  // [1001, 2001)
+  Split parent = all[1];
+  parent.payload = EncodeRange("t", KeyRange{second.lo, Key{"1500"}, false});
+  Split cut = all[1];
+  cut.id = all[1].id + ".1";
+  cut.payload = EncodeRange("t", KeyRange{Key{"1500"}, Key{"1800"}, false});
+  Split cut_of_cut = all[1];
+  cut_of_cut.id = all[1].id + ".1.1";
+  cut_of_cut.payload = EncodeRange("t", KeyRange{Key{"1800"}, second.hi, false});
+  planned = {all[0], parent, cut, cut_of_cut};
+  KeyChunkEnumerator resumed({table}, planned);
+  std::vector<Split> rest = AllSplits(resumed);
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest[0].id, "t#00003");
+  EXPECT_EQ(rest[0].payload, all[2].payload);  // continues exactly at 2001
+  // Everything planned before is not planned again, and nothing is missing.
+  std::set<std::string> read;
+  for (const Split& split : planned) {
+    for (const std::string& k : ReadSplit(table, split)) EXPECT_TRUE(read.insert(k).second) << k;
+  }
+  for (const Split& split : rest) {
+    for (const std::string& k : ReadSplit(table, split)) EXPECT_TRUE(read.insert(k).second) << k;
+  }
+  EXPECT_EQ(read.size(), 5000u);
+
+  // Once the open-ended last chunk was planned, nothing is left.
+  KeyChunkEnumerator finished({table}, all);
+  EXPECT_TRUE(AllSplits(finished).empty());
+}
+
+}  // namespace
+}  // namespace sluice::connectors::sql
