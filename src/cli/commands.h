@@ -3,8 +3,13 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
+
+namespace sluice::config {
+struct JobConfig;
+}
 
 namespace sluice::cli {
 
@@ -20,6 +25,14 @@ struct CommonFlags {
 int RunCommand(const std::string& job_path, const CommonFlags& flags);
 /// `sluice check JOB`: validates, connects, compares schemas; moves nothing.
 int CheckCommand(const std::string& job_path, const CommonFlags& flags);
+/// `sluice verify JOB`: compares the job's source and target; exit 5 when they differ.
+int VerifyCommand(const std::string& job_path, const CommonFlags& flags);
+/// The comparison itself, for `verify` and for `run` with `verify: true`.
+int RunVerification(const config::JobConfig& job, const CommonFlags& flags,
+                    const std::atomic<bool>* stop);
+/// 1234567 -> "1,234,567".
+std::string GroupThousands(uint64_t value);
+
 /// `sluice connectors [TYPE]`: the connector types and their options.
 int ConnectorsCommand(const std::string& type, const CommonFlags& flags);
 

@@ -11,6 +11,7 @@ enum ExitCode : int {
   kExitConfig = 2,      // job file, option or command-line error: fix the configuration
   kExitConnection = 3,  // server unreachable, authentication, missing table/file, permission, disk
   kExitData = 4,        // a bad record under `errors: fail`
+  kExitVerifyMismatch = 5,  // `sluice verify` / `verify: true`: the target differs from the source
   kExitInterrupted = 130,  // stopped by SIGINT/SIGTERM
 };
 

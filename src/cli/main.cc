@@ -45,12 +45,16 @@ int main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand(
       "check", "Validate a job, connect to both ends and compare schemas; moves nothing");
   check->add_option("job", job_path, "Job file (YAML)")->required();
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Compare a job's source and target: counts and checksums per key bucket");
+  verify->add_option("job", job_path, "Job file (YAML)")->required();
   CLI::App* list = app.add_subcommand("connectors", "List connector types and their options");
   list->add_option("type", connector_type, "Show only this connector");
 
   app.footer(
       "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 connection or resource "
-      "error,\n            4 data error, 130 interrupted (run again to resume).");
+      "error,\n            4 data error, 5 verification mismatch, 130 interrupted (run again to "
+      "resume).");
 
   try {
     app.parse(argc, argv);
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) return cli::RunCommand(job_path, flags);
   if (check->parsed()) return cli::CheckCommand(job_path, flags);
+  if (verify->parsed()) return cli::VerifyCommand(job_path, flags);
   if (list->parsed()) return cli::ConnectorsCommand(connector_type, flags);
   return cli::kExitConfig;
 }

@@ -1,5 +1,7 @@
 #include "cli/progress.h"
 
+#include "cli/commands.h"
+
 #include <chrono>
 #include <cstdio>
 

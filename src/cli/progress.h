@@ -40,7 +40,4 @@ class ProgressReporter {
   bool stopping_ = false;  // guarded by mutex_
 };
 
-/// 1234567 -> "1,234,567".
-std::string GroupThousands(uint64_t value);
-
 }  // namespace sluice::cli

@@ -130,6 +130,8 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags) {
   runtime::RunOptions options;
   options.state_dir = flags.state_dir;
   options.fresh = flags.fresh;
+  const bool verify = job->verify;
+  config::JobConfig verify_job = *job;
   runtime::JobRunner runner(std::move(*job), connectors::ConnectorRegistry::Builtin(), options);
   ProgressReporter progress(runner, isatty(STDERR_FILENO) != 0);
   if (flags.progress) progress.Start();
@@ -144,6 +146,7 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags) {
     // A job that failed before moving anything has nothing to summarise beyond its error.
     PrintText(summary);
   }
+  if (code == kExitOk && verify) return RunVerification(verify_job, flags, stop);
   return code;
 }
 

@@ -16,6 +16,11 @@ expect_ok run "$CASE_DIR/postgres_to_sqlite.yaml"
 expect_ok run "$CASE_DIR/postgres_to_mysql.yaml"
 expect_equal "$(psql_exec e2e_sakila_pg 'SELECT count(*) FROM rental')" "16044" "rentals in PostgreSQL"
 
+# `sluice verify` compares canonical forms across the type differences of each route.
+expect_ok verify "$CASE_DIR/mysql_to_postgres.yaml"
+expect_ok verify "$CASE_DIR/postgres_to_sqlite.yaml"
+expect_ok verify "$CASE_DIR/postgres_to_mysql.yaml"
+
 mysql_block() {
   echo "{type: mysql, host: $SLUICE_TEST_MYSQL_HOST, port: $SLUICE_TEST_MYSQL_PORT, user: $SLUICE_TEST_MYSQL_USER, password: \"$SLUICE_TEST_MYSQL_PASSWORD\", database: $1, tables: [\"*\"]}"
 }
@@ -32,6 +37,15 @@ for file in "$OUT_DIR"/mysql/*.jsonl; do
   sed -i 's/+00:00"/"/g' "$file"
 done
 expect_same_dumps mysql mysql_back
+
+# A damaged target: verify exits 5 and names the keys and key ranges that differ.
+psql_exec e2e_sakila_pg "UPDATE payment SET amount = amount + 1 WHERE payment_id = 77; DELETE FROM rental WHERE rental_id BETWEEN 500 AND 502"
+expect_error 5 "verification failed: the target differs from the source" \
+  verify "$CASE_DIR/mysql_to_postgres.yaml"
+grep -q "missing in the target: rental_id=500" "$OUT_DIR/.stdout" || fail "verify did not name rental 500"
+grep -q "different: payment_id=77: amount '" "$OUT_DIR/.stdout" || fail "verify did not name payment 77"
+grep -q "differing keys: rental_id 500..502 (3 rows)" "$OUT_DIR/.stdout" || fail "no key range"
+psql_exec e2e_sakila_pg "UPDATE payment SET amount = amount - 1 WHERE payment_id = 77"
 
 mysql_exec "DROP DATABASE e2e_sakila; DROP DATABASE e2e_sakila_back"
 psql_exec postgres "DROP DATABASE e2e_sakila_pg"

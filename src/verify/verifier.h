@@ -1,0 +1,71 @@
+// Verifier: `sluice verify JOB` and `verify: true` — compares what a job's source holds (after
+// its transform) with what its sink's target holds, stream by stream.
+//
+// Both sides are read through Sluice's own connectors (the target through a source of the
+// sink's kind pointed at the tables or files the sink wrote), in parallel splits, and reduced to
+// per-bucket digests: rows are bucketed by a hash of their primary key, and each bucket keeps a
+// count and a sum of row hashes. Nothing else is kept, and nothing crosses between the two
+// stores. Only when buckets differ are both sides read again, keeping just the rows of those
+// buckets, to name the differing keys and key ranges.
+//
+// Values are compared in canonical form despite type differences between stores: each target
+// value is converted to the source column's logical type through its canonical text (a MySQL
+// BOOLEAN read back as 1 is true; a PostgreSQL numeric(20,0) is a uint64 again; a DATETIME
+// holding UTC is a timestamp_tz), so a mapping that keeps values keeps digests.
+//
+// Thread-safety: Verify() is called from one thread; it runs its own reader threads.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "config/job_config.h"
+#include "connectors/registry.h"
+
+namespace sluice::verify {
+
+struct StreamReport {
+  std::string stream;
+  std::string target;  // the target table or file pattern
+  uint64_t source_rows = 0;
+  uint64_t target_rows = 0;
+  bool match = true;
+  /// Up to VerifyOptions::max_examples of each, as "key=value" descriptions.
+  std::vector<std::string> missing_in_target;
+  std::vector<std::string> extra_in_target;
+  std::vector<std::string> different;  // "id=7: amount '1.50' in the source, '1.5' in the target"
+  /// The differing keys folded into ranges ("id 5..9 (3 rows)").
+  std::vector<std::string> differing_ranges;
+  uint64_t missing_count = 0;
+  uint64_t extra_count = 0;
+  uint64_t different_count = 0;
+};
+
+struct VerifyReport {
+  bool match = true;
+  std::vector<StreamReport> streams;
+  double seconds = 0;
+};
+
+struct VerifyOptions {
+  size_t buckets = 4096;
+  size_t max_examples = 10;
+  /// Rows of differing buckets kept in memory per side for the report (beyond, only counts).
+  size_t max_collected_rows = 200000;
+};
+
+/// Compares the job's source and target. A mismatch is a report with match == false, not an
+/// error; errors are for what prevents the comparison (unreachable server, missing table, a
+/// table without a usable key is fine: rows are then compared as a multiset).
+Result<VerifyReport> Verify(const config::JobConfig& job,
+                            const connectors::ConnectorRegistry& registry,
+                            const std::atomic<bool>* stop, VerifyOptions options = {});
+
+/// The `source:` block that reads back what a sink of `sink_type` with `sink_options` wrote
+/// for `stream` (schema needed for files, which carry no types). Supported: sqlite, mysql,
+/// postgres, file.
+Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
+                                             const std::string& stream, const Schema& schema);
+
+}  // namespace sluice::verify
