@@ -4,11 +4,18 @@
 # port only.
 #   scripts/test-servers.sh start ENV_FILE   start both, write ENV_FILE (ports, users, ...)
 #   scripts/test-servers.sh stop ENV_FILE    stop both, delete their directory and ENV_FILE
+#   scripts/test-servers.sh crash mysql|postgres ENV_FILE   kill -9 one server and start it again
+#                                            (fault-injection tests)
 # Tests read ENV_FILE (SLUICE_TEST_SERVERS_ENV points at it). The servers live under /tmp so
 # that the unprivileged `postgres` account can reach them wherever the repository is.
 set -euo pipefail
-action=${1:?start|stop}
-env_file=${2:?env file}
+action=${1:?start|stop|crash}
+if [[ "$action" == crash ]]; then
+  which_server=${2:?mysql|postgres}
+  env_file=${3:?env file}
+else
+  env_file=${2:?env file}
+fi
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -27,6 +34,66 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 mysql_password="sluice-mysql-test"
 pg_password="sluice-pg-test"
 
+start_mysql() {
+  local port=$1
+  mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/mysql/data" \
+    --socket="$dir/mysql/mysql.sock" --pid-file="$dir/mysql/mysql.pid" \
+    --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
+    --log-error="$dir/mysql/error.log" --log-bin="$dir/mysql/binlog" --server-id=1 \
+    --binlog-format=ROW --local-infile=1 --max-allowed-packet=256M \
+    --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
+    --innodb-flush-log-at-trx-commit=2 --character-set-server=utf8mb4 \
+    --collation-server=utf8mb4_bin --sql-mode=STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION \
+    >/dev/null 2>&1 &
+  for _ in $(seq 1 150); do
+    [[ -S "$dir/mysql/mysql.sock" ]] && mariadb --no-defaults -S "$dir/mysql/mysql.sock" -uroot \
+      -e 'SELECT 1' >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "MariaDB did not start; see $dir/mysql/error.log" >&2
+  return 1
+}
+
+start_postgres() {
+  local port=$1
+  as_postgres "$pg_bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 \
+    -o "-p $port -k $dir/pg -c listen_addresses=127.0.0.1 -c wal_level=logical \
+        -c max_prepared_transactions=20 -c max_wal_senders=10 -c max_replication_slots=10 \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+        -c shared_buffers=256MB -c max_connections=200" start >/dev/null
+}
+
+# kill -9 one server (a crash, not a clean shutdown) and start it again on the same port.
+crash() {
+  [[ -f "$env_file" ]] || { echo "no servers described by $env_file" >&2; return 1; }
+  dir=$(sed -n 's/^SLUICE_TEST_SERVERS_DIR=//p' "$env_file")
+  case "$which_server" in
+    mysql)
+      local pid port
+      pid=$(cat "$dir/mysql/mysql.pid")
+      port=$(sed -n 's/^SLUICE_TEST_MYSQL_PORT=//p' "$env_file")
+      kill -9 "$pid"
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+      rm -f "$dir/mysql/mysql.sock" "$dir/mysql/mysql.pid"
+      start_mysql "$port"
+      ;;
+    postgres)
+      local pid port
+      pid=$(head -1 "$dir/pg/data/postmaster.pid")
+      port=$(sed -n 's/^SLUICE_TEST_PG_PORT=//p' "$env_file")
+      kill -9 "$pid"
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+      # Orphaned backends keep the shared memory; wait for them to notice and exit.
+      for _ in $(seq 1 100); do
+        pgrep -f "postgres: .*$port" >/dev/null || break
+        sleep 0.1
+      done
+      start_postgres "$port"
+      ;;
+    *) echo "crash: mysql or postgres" >&2; return 2 ;;
+  esac
+}
+
 start() {
   [[ -f "$env_file" ]] && stop
   mkdir -p "$(dirname "$env_file")"
@@ -41,20 +108,7 @@ start() {
   mkdir -p "$dir/mysql"
   mariadb-install-db --no-defaults --datadir="$dir/mysql/data" --user="$(id -un)" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/mysql/install.log" 2>&1
-  mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/mysql/data" \
-    --socket="$dir/mysql/mysql.sock" --pid-file="$dir/mysql/mysql.pid" \
-    --port="$mysql_port" --bind-address=127.0.0.1 --skip-name-resolve \
-    --log-error="$dir/mysql/error.log" --log-bin="$dir/mysql/binlog" --server-id=1 \
-    --binlog-format=ROW --local-infile=1 --max-allowed-packet=256M \
-    --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
-    --innodb-flush-log-at-trx-commit=2 --character-set-server=utf8mb4 \
-    --collation-server=utf8mb4_bin --sql-mode=STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION \
-    >/dev/null 2>&1 &
-  for _ in $(seq 1 100); do
-    [[ -S "$dir/mysql/mysql.sock" ]] && mariadb --no-defaults -S "$dir/mysql/mysql.sock" -uroot \
-      -e 'SELECT 1' >/dev/null 2>&1 && break
-    sleep 0.2
-  done
+  start_mysql "$mysql_port"
   mariadb --no-defaults -S "$dir/mysql/mysql.sock" -uroot <<SQL
 CREATE USER 'sluice'@'127.0.0.1' IDENTIFIED BY '$mysql_password';
 GRANT ALL PRIVILEGES ON *.* TO 'sluice'@'127.0.0.1' WITH GRANT OPTION;
@@ -74,11 +128,7 @@ SQL
   [[ $(id -u) -eq 0 ]] && chown postgres "$dir/pg/pwfile"
   as_postgres "$pg_bin/initdb" -D "$dir/pg/data" -U sluice --pwfile="$dir/pg/pwfile" \
     --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1
-  as_postgres "$pg_bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 \
-    -o "-p $pg_port -k $dir/pg -c listen_addresses=127.0.0.1 -c wal_level=logical \
-        -c max_prepared_transactions=20 -c max_wal_senders=10 -c max_replication_slots=10 \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-        -c shared_buffers=256MB -c max_connections=200" start >/dev/null
+  start_postgres "$pg_port"
   PGPASSWORD=$pg_password "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U sluice -d postgres -q \
     -c "CREATE ROLE limited LOGIN PASSWORD '$pg_password'" >/dev/null
 
@@ -118,5 +168,6 @@ stop() {
 case "$action" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop ENV_FILE" >&2; exit 2 ;;
+  crash) crash ;;
+  *) echo "usage: $0 start|stop ENV_FILE | crash mysql|postgres ENV_FILE" >&2; exit 2 ;;
 esac
