@@ -124,3 +124,32 @@ expect_same_dumps() {
     expect_same "$b/$(basename "$file")" "$file"
   done
 }
+
+# kill_loop N ARGS...: runs `sluice ARGS...` up to N times, each killed with SIGKILL after a
+# random 0.15..0.9 s unless it finished first (then the loop ends). Sets KILLS to the number of
+# runs killed. The delays are logged, so a failure can be replayed.
+kill_loop() {
+  local n=$1
+  shift
+  KILLS=0
+  for _ in $(seq 1 "$n"); do
+    "$SLUICE" "$@" --no-progress >>"$OUT_DIR/kill_loop.log" 2>&1 &
+    local pid=$! delay
+    delay=$(python3 -c 'import random; print(round(random.uniform(0.15, 0.9), 3))')
+    sleep "$delay"
+    if kill -9 "$pid" 2>/dev/null; then
+      KILLS=$((KILLS + 1))
+      echo "killed after ${delay}s" >>"$OUT_DIR/kill_loop.log"
+      wait "$pid" 2>/dev/null || true
+    else
+      wait "$pid" 2>/dev/null || true
+      echo "finished before ${delay}s" >>"$OUT_DIR/kill_loop.log"
+      break
+    fi
+  done
+}
+
+# mysql_checksum DB TABLE: an order-independent checksum of every row, key included.
+mysql_checksum() {
+  mysql_exec "$1" "SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', $3))) FROM $2"
+}
