@@ -793,9 +793,11 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
   std::deque<Work> resumed_work;
   std::unique_ptr<connectors::SplitEnumerator> planner;
   if (resume) {
-    // An exactly-once sink's own record of what it committed wins over the state store's,
-    // which may lag behind it by one checkpoint.
+    // An exactly-once sink's own record of what it committed is the truth: the state store
+    // may lag behind it by a checkpoint, or (after a power loss that took the sink's last
+    // commit) run ahead of it. Only what the sink holds counts.
     if (exactly_once) {
+      state.progress.clear();
       Result<std::vector<SplitProgress>> committed = setup.sink->RecoverProgress(context);
       if (!committed.ok()) {
         return committed.status().WithContext(

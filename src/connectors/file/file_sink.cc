@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <set>
 
+#include "connectors/file/part_file.h"
 #include "core/logging.h"
 #include "formats/csv/csv_writer.h"
 #include "formats/jsonl/jsonl_writer.h"
@@ -58,6 +60,8 @@ OutputTarget MakeTarget(const std::string& path, const StreamInfo& stream) {
 class PartWriter {
  public:
   virtual ~PartWriter() = default;
+  /// Writes the column names where the format has them (CSV).
+  virtual Status WriteHeader(const Schema& schema) { return Status::OK(); }
   virtual Status WriteRows(const Batch& batch, size_t begin, size_t end) = 0;
   virtual Status Flush() = 0;
   virtual uint64_t bytes_written() const = 0;
@@ -67,7 +71,7 @@ class CsvPartWriter final : public PartWriter {
  public:
   CsvPartWriter(io::OutputStream* output, const formats::CsvDialect& dialect)
       : writer_(output, dialect) {}
-  Status WriteHeader(const Schema& schema) { return writer_.WriteHeader(schema); }
+  Status WriteHeader(const Schema& schema) override { return writer_.WriteHeader(schema); }
   Status WriteRows(const Batch& batch, size_t begin, size_t end) override {
     return writer_.WriteRows(batch, begin, end);
   }
@@ -91,13 +95,35 @@ class JsonlPartWriter final : public PartWriter {
   formats::JsonlWriter writer_;
 };
 
-// One writer slot: per stream, the part being written and the parts waiting for Commit().
+// The format writer of a part, over the part's stream.
+std::unique_ptr<PartWriter> MakePartWriter(const SinkPlan& plan, io::OutputStream* output) {
+  if (plan.format == FileFormat::kCsv) {
+    return std::make_unique<CsvPartWriter>(output, plan.options.dialect);
+  }
+  return std::make_unique<JsonlPartWriter>(output);
+}
+
+// One writer slot: per stream, the part being written and the parts that rolled since the last
+// Commit(). See file_sink.h for the two delivery modes.
 class FileSinkWriter final : public SinkWriter {
  public:
-  FileSinkWriter(std::shared_ptr<const SinkPlan> plan, int slot)
-      : plan_(std::move(plan)), slot_(slot), streams_(plan_->targets.size()) {}
+  FileSinkWriter(std::shared_ptr<const SinkPlan> plan, int slot,
+                 std::optional<WriterManifest> adopted)
+      : plan_(std::move(plan)), slot_(slot), streams_(plan_->targets.size()) {
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      auto free = plan_->first_free_part.find({i, slot_});
+      if (free != plan_->first_free_part.end())
+        streams_[i].next_part = free->second;
+    }
+    if (adopted)
+      Adopt(std::move(*adopted));
+  }
 
-  ~FileSinkWriter() override { Abort(); }
+  ~FileSinkWriter() override {
+    // Exactly-once leaves the files as a crash would: the next run's recovery cuts them back.
+    if (!plan_->exactly_once)
+      Abort();
+  }
 
   Status Write(const Batch& batch) override {
     if (batch.stream() < 0 || static_cast<size_t>(batch.stream()) >= streams_.size()) {
@@ -108,7 +134,7 @@ class FileSinkWriter final : public SinkWriter {
     const FileSinkOptions& options = plan_->options;
     size_t row = 0;
     while (row < batch.num_rows()) {
-      if (!state.part)
+      if (!state.file)
         SLUICE_RETURN_IF_ERROR(OpenPart(index));
       size_t end = batch.num_rows();
       if (options.roll_rows > 0) {
@@ -117,21 +143,21 @@ class FileSinkWriter final : public SinkWriter {
       if (options.roll_bytes > 0) {
         // Row by row, so that a part ends on the first row that takes it past the limit.
         // At least one row per part, however long the header.
-        while (row < end &&
-               (state.rows_in_part == 0 ||
-                state.part->bytes_written() < static_cast<uint64_t>(options.roll_bytes))) {
-          SLUICE_RETURN_IF_ERROR(state.part->WriteRows(batch, row, row + 1));
+        while (row < end && (state.rows_in_part == 0 ||
+                             TextBytes(state) < static_cast<uint64_t>(options.roll_bytes))) {
+          SLUICE_RETURN_IF_ERROR(state.format->WriteRows(batch, row, row + 1));
           ++row;
           ++state.rows_in_part;
         }
       } else {
-        SLUICE_RETURN_IF_ERROR(state.part->WriteRows(batch, row, end));
+        SLUICE_RETURN_IF_ERROR(state.format->WriteRows(batch, row, end));
         state.rows_in_part += static_cast<int64_t>(end - row);
         row = end;
       }
+      changed_ = true;
       bool full_rows = options.roll_rows > 0 && state.rows_in_part >= options.roll_rows;
-      bool full_bytes = options.roll_bytes > 0 &&
-                        state.part->bytes_written() >= static_cast<uint64_t>(options.roll_bytes);
+      bool full_bytes =
+          options.roll_bytes > 0 && TextBytes(state) >= static_cast<uint64_t>(options.roll_bytes);
       if (full_rows || full_bytes)
         SLUICE_RETURN_IF_ERROR(ClosePart(index));
     }
@@ -141,99 +167,227 @@ class FileSinkWriter final : public SinkWriter {
   Status Prepare() override {
     for (size_t i = 0; i < streams_.size(); ++i) {
       StreamState& state = streams_[i];
-      // A single-file job writes its file even without rows (a CSV header, or nothing).
-      if (!state.part && plan_->single_file && state.parts_opened == 0) {
+      // A single-file job writes its file even without rows (a CSV header, or nothing); not
+      // when a resumed run finds it published already (next_part > 0).
+      if (!state.file && !state.committed && plan_->single_file && state.next_part == 0) {
         SLUICE_RETURN_IF_ERROR(OpenPart(i));
       }
-      if (state.part)
+      if (!state.file)
+        continue;
+      if (!plan_->exactly_once) {
         SLUICE_RETURN_IF_ERROR(ClosePart(i));
+        continue;
+      }
+      // End the member or frame so that the committed length is a valid file, and make it
+      // durable before the manifest says so.
+      SLUICE_RETURN_IF_ERROR(state.format->Flush());
+      SLUICE_RETURN_IF_ERROR(state.file->EndSegment());
+      SLUICE_RETURN_IF_ERROR(state.file->Sync());
     }
     return Status::OK();
   }
 
   Status Commit(const CommitContext& commit) override {
-    for (StreamState& state : streams_) {
-      if (state.pending.empty())
-        continue;
-      for (const Finished& part : state.pending) {
-        SLUICE_RETURN_IF_ERROR(io::RenameFile(part.in_progress, part.final_path));
-      }
-      state.pending.clear();
+    if (!plan_->exactly_once)
+      return PublishClosedParts();
+    SLUICE_RETURN_IF_ERROR(Prepare());  // a no-op when the runtime prepared
+    if (!changed_ && commit.progress.empty())
+      return Status::OK();
+    // Files created since the last commit must survive a power loss before the manifest names
+    // them.
+    for (const std::string& directory : created_in_)
+      SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
+    created_in_.clear();
+    for (const SplitProgress& entry : commit.progress) {
+      progress_[entry.split_id] = TaggedProgress{entry, plan_->generation, commit.checkpoint};
     }
+    WriterManifest manifest = BuildManifest();
+    SLUICE_RETURN_IF_ERROR(WriteManifest(plan_->manifest_directory, manifest));
+    // Committed. The renames below are rolled forward by recovery if they do not happen.
     for (size_t i = 0; i < streams_.size(); ++i) {
-      if (streams_[i].renamed_since_sync) {
-        SLUICE_RETURN_IF_ERROR(io::SyncDirectory(plan_->targets[i].directory));
-        streams_[i].renamed_since_sync = false;
-      }
+      streams_[i].committed = manifest.streams[i].current;
+      for (Closed& closed : streams_[i].closed)
+        closed.listed = true;
     }
-    return Status::OK();
+    changed_ = false;
+    return PublishClosedParts();
   }
 
   void Abort() override {
     for (StreamState& state : streams_) {
-      if (state.part) {
-        state.part.reset();
-        state.output.reset();  // discards what is buffered
-        (void)io::RemoveFile(state.in_progress);
+      state.format.reset();
+      if (state.file) {
+        std::unique_ptr<PartFile> file = std::move(state.file);
+        if (plan_->exactly_once && state.committed && state.committed->path == state.final_path) {
+          // Committed up to its recorded length: keep that for a resumed run.
+          if (file->length() != state.committed->length)
+            (void)file->Truncate(state.committed->length);
+        } else {
+          std::string path = file->path();
+          file.reset();
+          (void)io::RemoveFile(path);
+        }
       }
-      for (const Finished& part : state.pending)
-        (void)io::RemoveFile(part.in_progress);
-      state.pending.clear();
+      for (const Closed& closed : state.closed) {
+        std::string in_progress = closed.final_path + std::string(kInProgress);
+        if (!plan_->exactly_once) {
+          (void)io::RemoveFile(in_progress);
+        } else if (closed.listed) {
+          continue;  // committed; its rename is rolled forward by the next run
+        } else if (closed.committed_length) {
+          (void)TruncateFile(in_progress, *closed.committed_length);
+        } else {
+          (void)io::RemoveFile(in_progress);
+        }
+      }
+      state.closed.clear();
     }
   }
 
  private:
-  struct Finished {
-    std::string in_progress;
+  struct Closed {
     std::string final_path;
+    // Listed as complete in the manifest on disk: committed, only the rename may be missing.
+    bool listed = false;
+    // When the part rolled after a commit named it the current part: its committed length.
+    std::optional<uint64_t> committed_length;
   };
   struct StreamState {
-    std::unique_ptr<io::OutputStream> output;
-    std::unique_ptr<PartWriter> part;
-    std::string in_progress;
+    std::unique_ptr<PartFile> file;
+    std::unique_ptr<PartWriter> format;  // writes to file->stream()
     std::string final_path;
+    int part = 0;
     int64_t rows_in_part = 0;
-    int parts_opened = 0;
-    std::vector<Finished> pending;  // closed, waiting for Commit()
-    bool renamed_since_sync = false;
+    uint64_t text_base = 0;  // text bytes earlier runs wrote to a reopened part
+    int next_part = 0;
+    // Exactly-once: the current part as the manifest on disk records it (open or not yet
+    // reopened by this run).
+    std::optional<CurrentPart> committed;
+    std::vector<Closed> closed;  // rolled (or, at-least-once, prepared), not yet renamed
   };
+
+  static uint64_t TextBytes(const StreamState& state) {
+    return state.text_base + state.format->bytes_written();
+  }
+
+  void Adopt(WriterManifest manifest) {
+    for (StreamManifest& stream : manifest.streams) {
+      size_t index = 0;
+      while (index < plan_->targets.size() && plan_->targets[index].stream != stream.stream)
+        ++index;
+      if (index == plan_->targets.size()) {
+        foreign_.push_back(std::move(stream));  // kept as it is, published at Finish
+        continue;
+      }
+      StreamState& state = streams_[index];
+      state.next_part = std::max(state.next_part, stream.next_part);
+      state.committed = std::move(stream.current);
+      // Recovery renamed the complete parts already.
+    }
+    for (TaggedProgress& entry : manifest.progress) {
+      std::string id = entry.progress.split_id;
+      progress_[id] = std::move(entry);
+    }
+  }
 
   Status OpenPart(size_t index) {
     StreamState& state = streams_[index];
     const OutputTarget& target = plan_->targets[index];
-    bool single = plan_->single_file && state.parts_opened == 0;
-    state.final_path = target.PartPath(slot_, state.parts_opened, single);
-    state.in_progress = state.final_path + std::string(kInProgress);
-    SLUICE_ASSIGN_OR_RETURN(state.output,
-                            io::CreateOutputFile(state.in_progress, plan_->compression, 0,
-                                                 io::SyncMode::kFsyncOnClose));
-    ++state.parts_opened;
+    if (state.committed) {
+      // Continue the part an earlier run committed, after its committed bytes.
+      const CurrentPart& current = *state.committed;
+      SLUICE_ASSIGN_OR_RETURN(state.file, PartFile::Reopen(current.path + std::string(kInProgress),
+                                                           plan_->compression, current.length));
+      state.final_path = current.path;
+      state.part = current.part;
+      state.rows_in_part = current.rows;
+      state.text_base = current.text_bytes;
+      state.format = MakePartWriter(*plan_, state.file->stream());
+      return Status::OK();
+    }
+    state.part = state.next_part++;
+    state.final_path = target.PartPath(slot_, state.part, plan_->single_file && state.part == 0);
+    SLUICE_ASSIGN_OR_RETURN(
+        state.file,
+        PartFile::Create(state.final_path + std::string(kInProgress), plan_->compression));
+    created_in_.insert(target.directory);
+    changed_ = true;
     state.rows_in_part = 0;
-    if (plan_->format == FileFormat::kCsv) {
-      auto csv = std::make_unique<CsvPartWriter>(state.output.get(), plan_->options.dialect);
-      if (plan_->options.header)
-        SLUICE_RETURN_IF_ERROR(csv->WriteHeader(*target.schema));
-      state.part = std::move(csv);
-    } else {
-      state.part = std::make_unique<JsonlPartWriter>(state.output.get());
+    state.text_base = 0;
+    state.format = MakePartWriter(*plan_, state.file->stream());
+    if (plan_->options.header)
+      SLUICE_RETURN_IF_ERROR(state.format->WriteHeader(*target.schema));
+    return Status::OK();
+  }
+
+  // Ends the current part: it waits, complete, for the next Commit() to publish it.
+  Status ClosePart(size_t index) {
+    StreamState& state = streams_[index];
+    SLUICE_RETURN_IF_ERROR(state.format->Flush());
+    state.format.reset();
+    SLUICE_RETURN_IF_ERROR(state.file->Close());
+    state.file.reset();
+    Closed closed{state.final_path};
+    if (state.committed && state.committed->path == state.final_path) {
+      closed.committed_length = state.committed->length;
+    }
+    state.committed.reset();
+    state.closed.push_back(std::move(closed));
+    changed_ = true;
+    return Status::OK();
+  }
+
+  // Renames the closed parts into place and makes the renames durable.
+  Status PublishClosedParts() {
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      StreamState& state = streams_[i];
+      if (state.closed.empty())
+        continue;
+      for (const Closed& part : state.closed) {
+        SLUICE_RETURN_IF_ERROR(
+            io::RenameFile(part.final_path + std::string(kInProgress), part.final_path));
+      }
+      state.closed.clear();
+      SLUICE_RETURN_IF_ERROR(io::SyncDirectory(plan_->targets[i].directory));
     }
     return Status::OK();
   }
 
-  Status ClosePart(size_t index) {
-    StreamState& state = streams_[index];
-    SLUICE_RETURN_IF_ERROR(state.part->Flush());
-    SLUICE_RETURN_IF_ERROR(state.output->Close());
-    state.part.reset();
-    state.output.reset();
-    state.pending.push_back(Finished{state.in_progress, state.final_path});
-    state.renamed_since_sync = true;
-    return Status::OK();
+  WriterManifest BuildManifest() const {
+    WriterManifest manifest;
+    manifest.job = plan_->job;
+    manifest.slot = slot_;
+    manifest.generation = plan_->generation;
+    manifest.single_file = plan_->single_file;
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      const StreamState& state = streams_[i];
+      StreamManifest stream;
+      stream.stream = plan_->targets[i].stream;
+      stream.next_part = state.next_part;
+      for (const Closed& closed : state.closed)
+        stream.complete.push_back(closed.final_path);
+      if (state.file) {
+        stream.current = CurrentPart{state.final_path, state.part, state.file->length(),
+                                     state.rows_in_part, TextBytes(state)};
+      } else {
+        stream.current = state.committed;
+      }
+      manifest.streams.push_back(std::move(stream));
+    }
+    manifest.streams.insert(manifest.streams.end(), foreign_.begin(), foreign_.end());
+    for (const auto& [id, entry] : progress_)
+      manifest.progress.push_back(entry);
+    return manifest;
   }
 
   std::shared_ptr<const SinkPlan> plan_;
   int slot_;
   std::vector<StreamState> streams_;
+  // Exactly-once only:
+  std::map<std::string, TaggedProgress> progress_;  // every split this slot committed
+  std::vector<StreamManifest> foreign_;             // adopted streams this run does not write
+  std::set<std::string> created_in_;  // directories with files created since the last commit
+  bool changed_ = false;              // rows or parts since the last commit
 };
 
 }  // namespace
@@ -259,7 +413,22 @@ bool OutputTarget::IsOutputName(std::string_view name) const {
          AllDigits(middle.substr(5, 5));
 }
 
-FileSink::FileSink(FileSinkOptions options) : options_(std::move(options)) {}
+std::optional<std::pair<int, int>> OutputTarget::ParsePartName(std::string_view name) const {
+  if (name.size() != stem.size() + 10 + extensions.size())
+    return std::nullopt;
+  if (name.substr(0, stem.size()) != stem || !EndsWith(name, extensions))
+    return std::nullopt;
+  std::string_view middle = name.substr(stem.size(), 10);
+  if (middle[0] != '-' || !AllDigits(middle.substr(1, 3)) || middle[4] != '-' ||
+      !AllDigits(middle.substr(5, 5))) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::stoi(std::string(middle.substr(1, 3))),
+                        std::stoi(std::string(middle.substr(5, 5))));
+}
+
+FileSink::FileSink(FileSinkOptions options)
+    : options_(std::move(options)), manifest_directory_(ManifestDirectory(options_.path)) {}
 
 Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
                                                  const std::vector<StreamInfo>& streams) const {
@@ -296,12 +465,124 @@ Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
       }
     }
   }
+  plan->exactly_once = context.delivery == DeliveryGuarantee::kExactlyOnce;
+  plan->job = context.job_name;
+  plan->manifest_directory = manifest_directory_;
   return plan;
 }
 
+Status FileSink::LoadAndRecover(const std::string& job) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<WriterManifest> manifests,
+                          LoadManifests(manifest_directory_, job));
+  std::vector<std::string> directories;
+  uint64_t generation = 0;
+  for (WriterManifest& manifest : manifests) {
+    SLUICE_RETURN_IF_ERROR(RecoverManifest(&manifest, &directories));
+    generation = std::max(generation, manifest.generation);
+  }
+  for (const std::string& directory : directories)
+    SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
+  std::lock_guard<std::mutex> lock(mutex_);
+  recovered_.clear();
+  for (WriterManifest& manifest : manifests) {
+    if (!manifest.streams.empty() || !manifest.progress.empty()) {
+      log::Info(fmt::format("sink:file:{}", job), "Resuming writer slot {} from its manifest",
+                manifest.slot);
+    }
+    int slot = manifest.slot;
+    recovered_.emplace(slot, std::move(manifest));
+  }
+  generation_ = generation + 1;
+  recovered_loaded_ = true;
+  return Status::OK();
+}
+
+Status FileSink::Publish(std::vector<WriterManifest> manifests, const std::string& job) {
+  std::vector<std::string> directories;
+  for (const WriterManifest& manifest : manifests) {
+    for (const StreamManifest& stream : manifest.streams) {
+      if (!stream.current)
+        continue;
+      SLUICE_RETURN_IF_ERROR(
+          io::RenameFile(stream.current->path + std::string(kInProgress), stream.current->path));
+      std::string directory = io::ParentDirectory(stream.current->path);
+      if (std::find(directories.begin(), directories.end(), directory) == directories.end())
+        directories.push_back(directory);
+    }
+  }
+  for (const std::string& directory : directories)
+    SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
+  // Last: until the manifests are gone a crash is recovered (the renames are idempotent).
+  return RemoveManifests(manifest_directory_, job);
+}
+
+Result<std::vector<SplitProgress>> FileSink::RecoverProgress(const JobContext& context) {
+  SLUICE_RETURN_IF_ERROR(LoadAndRecover(context.job_name));
+  std::vector<WriterManifest> manifests;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [slot, manifest] : recovered_)
+      manifests.push_back(manifest);
+  }
+  return MergeProgress(manifests);
+}
+
+Status FileSink::ForgetProgress(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<WriterManifest> manifests,
+                          LoadManifests(manifest_directory_, context.job_name));
+  for (const WriterManifest& manifest : manifests) {
+    for (const StreamManifest& stream : manifest.streams) {
+      for (const std::string& path : stream.complete)
+        SLUICE_RETURN_IF_ERROR(io::RemoveFile(path + std::string(kInProgress)));
+      if (stream.current) {
+        SLUICE_RETURN_IF_ERROR(io::RemoveFile(stream.current->path + std::string(kInProgress)));
+      }
+    }
+  }
+  SLUICE_RETURN_IF_ERROR(RemoveManifests(manifest_directory_, context.job_name));
+  std::lock_guard<std::mutex> lock(mutex_);
+  recovered_.clear();
+  recovered_loaded_ = false;
+  generation_ = 1;
+  return Status::OK();
+}
+
 Status FileSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  if (context.resuming) {
+    if (!recovered_loaded_)
+      SLUICE_RETURN_IF_ERROR(LoadAndRecover(context.job_name));
+  } else {
+    // A fresh run: whatever an earlier run of this job left unpublished goes.
+    SLUICE_RETURN_IF_ERROR(ForgetProgress(context));
+  }
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<SinkPlan> plan, Plan(context, streams));
-  for (const OutputTarget& target : plan->targets) {
+  std::vector<WriterManifest> recovered;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [slot, manifest] : recovered_)
+      recovered.push_back(manifest);
+  }
+  // A resumed run writes the way the run it continues did: one file, or parts.
+  if (!recovered.empty())
+    plan->single_file = recovered.front().single_file;
+  plan->generation = generation_;
+  SLUICE_RETURN_IF_ERROR(io::CreateDirectories(manifest_directory_));
+  if (context.resuming && !plan->exactly_once && !recovered.empty()) {
+    // An exactly-once run continued at-least-once: publish what it committed as it stands.
+    SLUICE_RETURN_IF_ERROR(Publish(recovered, context.job_name));
+    std::lock_guard<std::mutex> lock(mutex_);
+    recovered_.clear();
+    recovered.clear();
+  }
+  std::set<std::string> referenced;  // in-progress files a resumed run continues
+  for (const WriterManifest& manifest : recovered) {
+    for (const StreamManifest& stream : manifest.streams) {
+      if (stream.current)
+        referenced.insert(stream.current->path + std::string(kInProgress));
+    }
+  }
+  for (size_t index = 0; index < plan->targets.size(); ++index) {
+    const OutputTarget& target = plan->targets[index];
     SLUICE_RETURN_IF_ERROR(io::CreateDirectories(target.directory));
     SLUICE_RETURN_IF_ERROR(io::CheckDirectoryWritable(target.directory));
     SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, io::ListDirectory(target.directory));
@@ -311,6 +592,22 @@ Status FileSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
         continue;
       std::string path = target.directory + "/" + name;
       bool finished = !EndsWith(name, kInProgress);
+      if (context.resuming) {
+        if (finished) {
+          // Published by the run this one continues: never replaced; numbering goes on after.
+          std::optional<std::pair<int, int>> part = target.ParsePartName(name);
+          if (!part && plan->single_file && name == io::BaseName(target.path))
+            part = std::make_pair(0, 0);
+          if (part) {
+            int& free = plan->first_free_part[{index, part->first}];
+            free = std::max(free, part->second + 1);
+          }
+        } else if (referenced.count(path) == 0) {
+          // Written after the last commit, or by an at-least-once run: never committed.
+          SLUICE_RETURN_IF_ERROR(io::RemoveFile(path));
+        }
+        continue;
+      }
       if (finished && options_.mode == WriteMode::kErrorIfExists) {
         return InvalidConfig(
             fmt::format("output '{}' already exists (mode: error_if_exists)", path));
@@ -322,8 +619,22 @@ Status FileSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
       }
     }
   }
+  if (plan->exactly_once) {
+    // New directories must survive a power loss before manifests name files in them.
+    std::set<std::string> directories = {manifest_directory_};
+    for (const OutputTarget& target : plan->targets)
+      directories.insert(target.directory);
+    for (const std::string& directory : directories) {
+      SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
+      SLUICE_RETURN_IF_ERROR(io::SyncDirectory(io::ParentDirectory(directory)));
+    }
+  }
   plan_ = std::move(plan);
   return Status::OK();
+}
+
+int FileSink::max_writers() const {
+  return plan_ && plan_->single_file ? 1 : 0;
 }
 
 Status FileSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
@@ -378,16 +689,37 @@ Status FileSink::Check(const JobContext& context, const std::vector<StreamInfo>&
 Result<std::unique_ptr<SinkWriter>> FileSink::CreateWriter(int slot) {
   if (!plan_)
     return Internal("FileSink::CreateWriter before Open");
-  return std::unique_ptr<SinkWriter>(new FileSinkWriter(plan_, slot));
+  std::optional<WriterManifest> adopted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = recovered_.find(slot);
+    if (found != recovered_.end()) {
+      adopted = std::move(found->second);
+      recovered_.erase(found);
+    }
+  }
+  return std::unique_ptr<SinkWriter>(new FileSinkWriter(plan_, slot, std::move(adopted)));
 }
 
 Status FileSink::Finish() {
-  return Status::OK();
+  if (!plan_)
+    return Internal("FileSink::Finish before Open");
+  if (!plan_->exactly_once)
+    return Status::OK();  // every part was published at its commit
+  // From disk: the writers' last commits, and the slots no writer of this run took.
+  SLUICE_ASSIGN_OR_RETURN(std::vector<WriterManifest> manifests,
+                          LoadManifests(manifest_directory_, plan_->job));
+  std::vector<std::string> directories;
+  for (WriterManifest& manifest : manifests)
+    SLUICE_RETURN_IF_ERROR(RecoverManifest(&manifest, &directories));
+  for (const std::string& directory : directories)
+    SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
+  return Publish(std::move(manifests), plan_->job);
 }
 
 void FileSink::Abort() {
-  if (!plan_)
-    return;
+  if (!plan_ || plan_->exactly_once)
+    return;  // committed in-progress parts and manifests are what a resumed run continues
   // Writers remove their own in-progress files; this catches writers that never got to.
   for (const OutputTarget& target : plan_->targets) {
     Result<std::vector<std::string>> names = io::ListDirectory(target.directory);

@@ -129,7 +129,8 @@ std::string TableInfo::ColumnList() const {
 Result<std::vector<std::string>> ListTables(Connection& db, bool include_views) {
   std::string sql = fmt::format(
       "SELECT name FROM sqlite_schema WHERE type IN ('table'{}) AND name NOT LIKE 'sqlite\\_%' "
-      "ESCAPE '\\' AND name NOT LIKE '\\_sluice\\_staging\\_%' ESCAPE '\\' ORDER BY name",
+      "ESCAPE '\\' AND name NOT LIKE '\\_sluice\\_staging\\_%' ESCAPE '\\' AND "
+      "name <> '_sluice_progress' ORDER BY name",
       include_views ? ", 'view'" : "");
   SLUICE_ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql, "cannot list tables"));
   std::vector<std::string> names;

@@ -43,7 +43,7 @@ struct TableInfo {
 };
 
 /// Names of the user tables (and views when `include_views`), sorted; SQLite's internal
-/// sqlite_* tables and Sluice's _sluice_staging_* tables are left out.
+/// sqlite_* tables and Sluice's own _sluice_staging_* and _sluice_progress tables are left out.
 Result<std::vector<std::string>> ListTables(Connection& db, bool include_views);
 
 /// The stored name of the table (or view when `include_views`) called `name`, matched

@@ -47,7 +47,9 @@ const std::vector<OptionSpec>& SinkTable() {
       {"create", OptionType::kBool, "true",
        "create missing tables from the stream schema (CREATE TABLE IF NOT EXISTS); when false "
        "a missing table is an error"},
-      {"commit_rows", OptionType::kInt, "200000", "rows per transaction"},
+      {"commit_rows", OptionType::kInt, "200000",
+       "rows per transaction under delivery: at_least_once (exactly_once commits the rows "
+       "with their progress once per checkpoint instead)"},
       {"journal_mode",
        OptionType::kEnum,
        "delete",
@@ -58,9 +60,11 @@ const std::vector<OptionSpec>& SinkTable() {
       {"synchronous",
        OptionType::kEnum,
        "normal",
-       "PRAGMA synchronous: off is fastest, full survives power loss",
+       "PRAGMA synchronous: off is fastest; normal keeps every commit through a crash of the "
+       "process; full (journal_mode wal) or extra (other journal modes) also through a power "
+       "loss",
        false,
-       {"off", "normal", "full"}},
+       {"off", "normal", "full", "extra"}},
       {"rows_per_insert", OptionType::kInt, "64",
        "rows bound into one multi-row INSERT statement (1..1000; 1 = one statement per row)"},
   };
@@ -85,7 +89,7 @@ void RegisterSqliteConnector(ConnectorRegistry& registry) {
   info.type = "sqlite";
   info.description =
       "SQLite database files: read tables split by rowid ranges; write through multi-row "
-      "INSERTs with atomic overwrite";
+      "INSERTs, exactly-once (progress committed with the rows), with atomic overwrite";
   info.source_options = sqlite::SourceTable();
   info.sink_options = sqlite::SinkTable();
   info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {

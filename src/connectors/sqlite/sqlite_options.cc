@@ -83,7 +83,7 @@ Status SqliteSinkOptions::Validate(const config::Options* at) const {
   }
   static constexpr std::string_view kJournalModes[] = {"wal", "delete", "truncate", "memory",
                                                        "off"};
-  static constexpr std::string_view kSynchronous[] = {"off", "normal", "full"};
+  static constexpr std::string_view kSynchronous[] = {"off", "normal", "full", "extra"};
   bool known = false;
   for (std::string_view mode : kJournalModes) {
     known = known || mode == journal_mode;
@@ -99,9 +99,10 @@ Status SqliteSinkOptions::Validate(const config::Options* at) const {
     known = known || mode == synchronous;
   }
   if (!known) {
-    return ErrorAt(at, "synchronous",
-                   fmt::format("'synchronous' in {} must be one of: off, normal, full, got '{}'",
-                               where, synchronous));
+    return ErrorAt(
+        at, "synchronous",
+        fmt::format("'synchronous' in {} must be one of: off, normal, full, extra, got '{}'", where,
+                    synchronous));
   }
   return Status::OK();
 }

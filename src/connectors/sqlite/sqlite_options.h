@@ -47,11 +47,14 @@ struct SqliteSinkOptions {
   WriteMode mode = WriteMode::kAppend;
   /// CREATE TABLE IF NOT EXISTS through the type mapping; when false a missing table is an error.
   bool create = true;
-  /// Rows per transaction: bigger is faster, smaller loses less work on a crash.
+  /// Rows per transaction under delivery at_least_once: bigger is faster, smaller loses less
+  /// work on a crash. Exactly-once delivery commits once per checkpoint instead (rows and
+  /// progress together) and ignores it.
   int64_t commit_rows = 200'000;
   /// PRAGMA journal_mode: wal, delete, truncate, memory, off.
   std::string journal_mode = "delete";
-  /// PRAGMA synchronous: off, normal, full.
+  /// PRAGMA synchronous: off, normal, full, extra. Every commit survives a crash of the process
+  /// (off excepted); surviving a power loss takes full with WAL, extra with the other journals.
   std::string synchronous = "normal";
   /// Rows bound into one multi-row INSERT statement (1 = one statement per row).
   int64_t rows_per_insert = 64;

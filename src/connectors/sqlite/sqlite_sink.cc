@@ -24,6 +24,11 @@ namespace sluice::connectors::sqlite {
 namespace {
 
 constexpr std::string_view kStagingPrefix = "_sluice_staging_";
+// Exactly-once progress, one row per (job, split), written in the transaction of the rows.
+constexpr std::string_view kProgressTable = "_sluice_progress";
+constexpr std::string_view kCreateProgressTable =
+    "CREATE TABLE IF NOT EXISTS _sluice_progress (job TEXT, split_id TEXT, position TEXT NOT "
+    "NULL, done INTEGER NOT NULL, checkpoint INTEGER, PRIMARY KEY (job, split_id))";
 // Bound in place of empty strings and blobs: a null pointer would bind NULL instead.
 constexpr char kEmpty[] = "";
 
@@ -79,6 +84,9 @@ struct SqliteSink::Target {
   /// The stream column that lands in the table's rowid (an INTEGER PRIMARY KEY declared NOT
   /// NULL), or -1. SQLite would replace a NULL there with a new rowid instead of refusing it.
   int rowid_key = -1;
+  /// Overwrite only: an earlier run of this job already swapped the staging table in (and then
+  /// stopped before it could record its success), so there is nothing left to load.
+  bool published = false;
 };
 
 struct SqliteSink::Swap {
@@ -91,6 +99,49 @@ struct SqliteSink::Swap {
 namespace {
 
 using Target = SqliteSink::Target;
+
+int BindText(sqlite3_stmt* stmt, int param, std::string_view text) {
+  const char* data = text.data() != nullptr ? text.data() : kEmpty;
+  return sqlite3_bind_text(stmt, param, data, static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+Result<bool> HasProgressTable(Connection& db) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> found, FindTable(db, kProgressTable, false));
+  return found.has_value();
+}
+
+// Rows of `_sluice_progress` for `job` (0 without the table).
+Result<int64_t> CountProgress(Connection& db, const std::string& job) {
+  SLUICE_ASSIGN_OR_RETURN(bool exists, HasProgressTable(db));
+  if (!exists) {
+    return int64_t{0};
+  }
+  std::string what = fmt::format("cannot read table '{}'", kProgressTable);
+  SLUICE_ASSIGN_OR_RETURN(Statement stmt,
+                          db.Prepare("SELECT count(*) FROM _sluice_progress WHERE job = ?1", what));
+  BindText(stmt.get(), 1, job);
+  int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) {
+    return db.Error(rc, what);
+  }
+  return static_cast<int64_t>(sqlite3_column_int64(stmt.get(), 0));
+}
+
+Status DeleteJobProgress(Connection& db, const std::string& job) {
+  SLUICE_ASSIGN_OR_RETURN(bool exists, HasProgressTable(db));
+  if (!exists) {
+    return Status::OK();
+  }
+  std::string what = fmt::format("cannot delete the progress of job '{}'", job);
+  SLUICE_ASSIGN_OR_RETURN(Statement stmt,
+                          db.Prepare("DELETE FROM _sluice_progress WHERE job = ?1", what));
+  BindText(stmt.get(), 1, job);
+  int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_DONE) {
+    return db.Error(rc, what);
+  }
+  return Status::OK();
+}
 
 // The prepared INSERT statements of one stream.
 struct Inserts {
@@ -113,7 +164,8 @@ class SqliteSinkWriter final : public SinkWriter {
         context_(context),
         db_(std::move(db)),
         inserts_(targets_->size()),
-        variable_limit_(sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1)) {}
+        variable_limit_(sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1)),
+        exactly_once_(context.delivery == DeliveryGuarantee::kExactlyOnce) {}
 
   Status Write(const Batch& batch) override {
     if (batch.empty()) {
@@ -123,6 +175,12 @@ class SqliteSinkWriter final : public SinkWriter {
       return Internal(fmt::format("batch for unknown stream {}", batch.stream()));
     }
     const Target& target = (*targets_)[static_cast<size_t>(batch.stream())];
+    if (target.published) {
+      return InvalidConfig(fmt::format(
+          "table '{}': an earlier run of job '{}' already replaced the table and has no rows "
+          "left to load; run the job with --fresh to load it again",
+          target.table, context_.job_name));
+    }
     if (batch.num_columns() != target.columns.size()) {
       return Internal(fmt::format("table '{}': batch has {} columns, the stream {}",
                                   target.table, batch.num_columns(), target.columns.size()));
@@ -145,7 +203,9 @@ class SqliteSinkWriter final : public SinkWriter {
     }
     inserts->rows_received += rows;
     rows_in_transaction_ += static_cast<int64_t>(rows);
-    if (rows_in_transaction_ >= options_.commit_rows) {
+    // Exactly-once rows must not become durable before their progress: one transaction per
+    // checkpoint, however many rows it holds.
+    if (!exactly_once_ && rows_in_transaction_ >= options_.commit_rows) {
       SLUICE_RETURN_IF_ERROR(CommitTransaction(target.table));
     }
     return Status::OK();
@@ -153,7 +213,16 @@ class SqliteSinkWriter final : public SinkWriter {
 
   Status Prepare() override { return Status::OK(); }  // every row is already in the transaction
 
-  Status Commit(const CommitContext& commit) override { return CommitTransaction(""); }
+  Status Commit(const CommitContext& commit) override {
+    if (exactly_once_ && !commit.progress.empty()) {
+      if (!in_transaction_) {
+        SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "cannot begin"));
+        in_transaction_ = true;
+      }
+      SLUICE_RETURN_IF_ERROR(StoreProgress(commit));
+    }
+    return CommitTransaction("");
+  }
 
   void Abort() override {
     if (in_transaction_ || sqlite3_get_autocommit(db_.get()) == 0) {
@@ -161,11 +230,65 @@ class SqliteSinkWriter final : public SinkWriter {
     }
     in_transaction_ = false;
     rows_in_transaction_ = 0;
+    progress_table_pending_ = false;
   }
 
  private:
   std::string Context(const Target& target, std::string_view what) const {
     return fmt::format("table '{}': {}", target.table, what);
+  }
+
+  // Upserts the checkpoint's progress into the open transaction.
+  Status StoreProgress(const CommitContext& commit) {
+    std::string what = fmt::format("cannot store the progress of job '{}' in table '{}'",
+                                   context_.job_name, kProgressTable);
+    if (!progress_table_ready_) {
+      // Inside the transaction: a rollback takes the new table with it, so keep creating it until
+      // a commit that created it went through.
+      SLUICE_RETURN_IF_ERROR(db_.Execute(kCreateProgressTable, what));
+    }
+    if (!upsert_) {
+      SLUICE_ASSIGN_OR_RETURN(
+          upsert_,
+          db_.Prepare("INSERT INTO _sluice_progress (job, split_id, position, done, checkpoint) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job, split_id) DO UPDATE SET "
+                      "position = excluded.position, done = excluded.done, "
+                      "checkpoint = excluded.checkpoint",
+                      what, true));
+    }
+    sqlite3_stmt* stmt = upsert_.get();
+    for (const SplitProgress& entry : commit.progress) {
+      int rc = BindProgress(stmt, entry, commit.checkpoint);
+      if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+      }
+      sqlite3_reset(stmt);
+      if (rc != SQLITE_DONE) {
+        return db_.Error(rc, what);
+      }
+    }
+    progress_table_pending_ = !progress_table_ready_;
+    return Status::OK();
+  }
+
+  int BindProgress(sqlite3_stmt* stmt, const SplitProgress& entry, uint64_t checkpoint) {
+    int rc = BindText(stmt, 1, context_.job_name);
+    if (rc != SQLITE_OK) {
+      return rc;
+    }
+    rc = BindText(stmt, 2, entry.split_id);
+    if (rc != SQLITE_OK) {
+      return rc;
+    }
+    rc = BindText(stmt, 3, entry.position);
+    if (rc != SQLITE_OK) {
+      return rc;
+    }
+    rc = sqlite3_bind_int(stmt, 4, entry.done ? 1 : 0);
+    if (rc != SQLITE_OK) {
+      return rc;
+    }
+    return sqlite3_bind_int64(stmt, 5, static_cast<sqlite3_int64>(checkpoint));
   }
 
   Status CommitTransaction(std::string_view table) {
@@ -180,6 +303,10 @@ class SqliteSinkWriter final : public SinkWriter {
     }
     in_transaction_ = false;
     rows_in_transaction_ = 0;
+    if (progress_table_pending_) {
+      progress_table_ready_ = true;
+      progress_table_pending_ = false;
+    }
     return Status::OK();
   }
 
@@ -319,11 +446,6 @@ class SqliteSinkWriter final : public SinkWriter {
       out[i] = static_cast<char>(bits >> (8 * (sizeof(Bits) - 1 - i)));
     }
     return sqlite3_bind_blob(stmt, param, out, static_cast<int>(sizeof(Bits)), SQLITE_STATIC);
-  }
-
-  int BindText(sqlite3_stmt* stmt, int param, std::string_view text) {
-    const char* data = text.data() != nullptr ? text.data() : kEmpty;
-    return sqlite3_bind_text(stmt, param, data, static_cast<int>(text.size()), SQLITE_STATIC);
   }
 
   int BindDouble(sqlite3_stmt* stmt, int param, double value, Affinity affinity) {
@@ -491,8 +613,13 @@ class SqliteSinkWriter final : public SinkWriter {
   Connection db_;
   std::vector<std::unique_ptr<Inserts>> inserts_;  // per stream, prepared at its first batch
   int variable_limit_;
+  const bool exactly_once_;
   bool in_transaction_ = false;
   int64_t rows_in_transaction_ = 0;
+  Statement upsert_;  // the progress upsert, prepared at the first exactly-once commit
+  // Whether a committed transaction created `_sluice_progress`, and whether the open one did.
+  bool progress_table_ready_ = false;
+  bool progress_table_pending_ = false;
   Arena scratch_;
   std::string text_;
 };
@@ -604,11 +731,6 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
     if (dry_run) {
       return target;
     }
-    bool first_use = std::none_of(swaps_.begin(), swaps_.end(),
-                                  [&](const Swap& swap) { return swap.staging == staging; });
-    if (!first_use) {
-      return target;
-    }
     // The staging table copies the old table's definition (types, constraints, options).
     std::optional<std::string> create = RenameCreateTableSql(info.create_sql, staging);
     if (!create) {
@@ -618,15 +740,9 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
                 target.table);
       create = CreateTableSql(staging, schema, false);
     }
-    Swap swap;
-    swap.staging = staging;
-    swap.table = target.table;
-    SLUICE_ASSIGN_OR_RETURN(swap.dependents, DependentObjectSql(db, target.table));
-    SLUICE_RETURN_IF_ERROR(
-        db.Execute(fmt::format("DROP TABLE IF EXISTS {}", QuoteIdentifier(staging)), context));
-    SLUICE_RETURN_IF_ERROR(
-        db.Execute(*create, fmt::format("{}: cannot create staging table '{}'", context, staging)));
-    swaps_.push_back(std::move(swap));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> dependents,
+                            DependentObjectSql(db, target.table));
+    SLUICE_RETURN_IF_ERROR(PrepareStaging(db, *create, std::move(dependents), &target));
     return target;
   }
 
@@ -654,20 +770,58 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
   if (dry_run) {
     return target;
   }
+  SLUICE_RETURN_IF_ERROR(PrepareStaging(db, CreateTableSql(staging, schema, false), {}, &target));
+  return target;
+}
+
+Status SqliteSink::PrepareStaging(Connection& db, const std::string& create_sql,
+                                  std::vector<std::string> dependents, Target* target) {
+  const std::string& staging = target->insert_table;
+  std::string context = fmt::format("table '{}'", target->table);
+  if (published_staging_.count(staging) > 0) {
+    target->published = true;
+    return Status::OK();
+  }
   bool first_use = std::none_of(swaps_.begin(), swaps_.end(),
                                 [&](const Swap& swap) { return swap.staging == staging; });
-  if (first_use) {
-    SLUICE_RETURN_IF_ERROR(
-        db.Execute(fmt::format("DROP TABLE IF EXISTS {}", QuoteIdentifier(staging)), context));
-    SLUICE_RETURN_IF_ERROR(
-        db.Execute(CreateTableSql(staging, schema, false),
-                   fmt::format("{}: cannot create staging table '{}'", context, staging)));
-    Swap swap;
-    swap.staging = staging;
-    swap.table = target.table;
-    swaps_.push_back(std::move(swap));
+  if (!first_use) {
+    return Status::OK();  // several streams load one table
   }
-  return target;
+  Swap swap;
+  swap.staging = staging;
+  swap.table = target->table;
+  swap.dependents = std::move(dependents);
+  if (context_.resuming) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> kept, FindTable(db, staging, false));
+    if (kept) {
+      // The rows an earlier run committed there are part of this load.
+      log::Info(fmt::format("sink:sqlite:{}", target->table),
+                "resuming the load of table '{}' in '{}'", target->table, staging);
+      swaps_.push_back(std::move(swap));
+      return Status::OK();
+    }
+    // Open commits the staging table before any row is read, and only Finish's swap removes
+    // it; without committed progress, the earlier run swapped it in and stopped before it
+    // could record its success.
+    SLUICE_ASSIGN_OR_RETURN(int64_t progress, CountProgress(db, context_.job_name));
+    if (progress > 0) {
+      return NotFound(fmt::format(
+          "{}: staging table '{}' of the interrupted run of job '{}' is gone although rows were "
+          "committed to it; run the job with --fresh to load the table again",
+          context, staging, context_.job_name));
+    }
+    log::Info(fmt::format("sink:sqlite:{}", target->table),
+              "table '{}' was already replaced by the earlier run", target->table);
+    published_staging_.insert(staging);
+    target->published = true;
+    return Status::OK();
+  }
+  SLUICE_RETURN_IF_ERROR(
+      db.Execute(fmt::format("DROP TABLE IF EXISTS {}", QuoteIdentifier(staging)), context));
+  SLUICE_RETURN_IF_ERROR(db.Execute(
+      create_sql, fmt::format("{}: cannot create staging table '{}'", context, staging)));
+  swaps_.push_back(std::move(swap));
+  return Status::OK();
 }
 
 Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
@@ -711,6 +865,7 @@ Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>
     if (!target.ok()) {
       sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       swaps_.clear();
+      published_staging_.clear();
       return target.status();
     }
     targets->push_back(std::move(target).value());
@@ -782,11 +937,11 @@ Status SqliteSink::Finish() {
   if (!db_) {
     return Internal("Finish called before Open");
   }
-  if (swaps_.empty()) {
-    finished_ = true;
-    return Status::OK();
-  }
   Connection& db = *db_;
+  if (swaps_.empty()) {
+    // The rows are committed already; the progress only mattered until the job succeeded.
+    return DeleteJobProgress(db, context_.job_name);
+  }
   // Legacy rename leaves views and triggers that name the old table alone: they then refer to
   // the new one. (The modern rename refuses to run while such a view names a dropped table.)
   SLUICE_RETURN_IF_ERROR(db.Execute("PRAGMA legacy_alter_table=ON", ""));
@@ -801,6 +956,8 @@ Status SqliteSink::Finish() {
       }
       SLUICE_RETURN_IF_ERROR(db.Execute(sql, context));
     }
+    // With the swap: a crash can never leave published rows whose progress says "load them".
+    SLUICE_RETURN_IF_ERROR(DeleteJobProgress(db, context_.job_name));
     return db.Execute("COMMIT", "cannot commit the swap");
   }();
   if (!swapped.ok()) {
@@ -808,7 +965,6 @@ Status SqliteSink::Finish() {
   }
   sqlite3_exec(db.get(), "PRAGMA legacy_alter_table=OFF", nullptr, nullptr, nullptr);
   if (swapped.ok()) {
-    finished_ = true;
     for (const Swap& swap : swaps_) {
       log::Info(fmt::format("sink:sqlite:{}", swap.table), "replaced table '{}'", swap.table);
     }
@@ -817,29 +973,71 @@ Status SqliteSink::Finish() {
   return swapped;
 }
 
-Status SqliteSink::DropStagingTables() {
-  if (!db_ || swaps_.empty()) {
-    return Status::OK();
-  }
-  std::string sql;
-  for (const Swap& swap : swaps_) {
-    sql += fmt::format("DROP TABLE IF EXISTS {};", QuoteIdentifier(swap.staging));
-  }
-  Status dropped = db_->Execute(sql, "cannot drop the staging tables");
-  if (dropped.ok()) {
-    swaps_.clear();
-  }
-  return dropped;
+void SqliteSink::Abort() {
+  // Staging tables and committed progress stay for the run that resumes this one; a fresh run
+  // recreates the staging tables.
+  db_.reset();
 }
 
-void SqliteSink::Abort() {
-  if (finished_) {
-    return;
+namespace {
+
+// The target database when it exists (nullopt otherwise), opened read-write: opening it rolls
+// back a transaction that a crash left half-done.
+Result<std::optional<Connection>> OpenExisting(const SqliteSinkOptions& options) {
+  std::error_code error;
+  if (!std::filesystem::exists(options.path, error)) {
+    return std::optional<Connection>();
   }
-  Status dropped = DropStagingTables();
-  if (!dropped.ok()) {
-    log::Warn("sink:sqlite", "{}", dropped.ToString());
+  SLUICE_ASSIGN_OR_RETURN(Connection db,
+                          Connection::Open(options.path, Connection::Mode::kReadWriteCreate, ""));
+  return std::optional<Connection>(std::move(db));
+}
+
+}  // namespace
+
+Result<std::vector<SplitProgress>> SqliteSink::RecoverProgress(const JobContext& context) {
+  std::vector<SplitProgress> out;
+  SLUICE_ASSIGN_OR_RETURN(std::optional<Connection> db, OpenExisting(options_));
+  if (!db) {
+    return out;
   }
+  SLUICE_ASSIGN_OR_RETURN(bool exists, HasProgressTable(*db));
+  if (!exists) {
+    return out;
+  }
+  std::string what = fmt::format("cannot read the progress of job '{}' from table '{}'",
+                                 context.job_name, kProgressTable);
+  SLUICE_ASSIGN_OR_RETURN(
+      Statement stmt,
+      db->Prepare("SELECT split_id, position, done FROM _sluice_progress WHERE job = ?1 "
+                  "ORDER BY split_id",
+                  what));
+  BindText(stmt.get(), 1, context.job_name);
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    SplitProgress entry;
+    auto text = [&](int column) {
+      const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), column));
+      int bytes = sqlite3_column_bytes(stmt.get(), column);
+      return data == nullptr ? std::string() : std::string(data, static_cast<size_t>(bytes));
+    };
+    entry.split_id = text(0);
+    entry.position = text(1);
+    entry.done = sqlite3_column_int(stmt.get(), 2) != 0;
+    out.push_back(std::move(entry));
+  }
+  if (rc != SQLITE_DONE) {
+    return db->Error(rc, what);
+  }
+  return out;
+}
+
+Status SqliteSink::ForgetProgress(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<Connection> db, OpenExisting(options_));
+  if (!db) {
+    return Status::OK();
+  }
+  return DeleteJobProgress(*db, context.job_name);
 }
 
 }  // namespace sluice::connectors::sqlite

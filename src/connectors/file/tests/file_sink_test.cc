@@ -60,7 +60,7 @@ std::vector<StreamInfo> OneStream(const SchemaPtr& schema, std::string name = "o
   return {StreamInfo{std::move(name), schema, std::nullopt}};
 }
 
-TEST(FileSinkTest, SingleWriterWritesExactlyPathVisibleOnlyAfterCommit) {
+TEST(FileSinkTest, SingleWriterWritesExactlyPathVisibleOnlyAfterFinish) {
   testing::TempDir temp;
   std::string path = temp.Join("out/nested/orders.csv.gz");
   ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}'}}", path)));
@@ -75,10 +75,13 @@ TEST(FileSinkTest, SingleWriterWritesExactlyPathVisibleOnlyAfterCommit) {
   EXPECT_THAT(Listing(temp.Join("out/nested")), ElementsAre("orders.csv.gz.inprogress"));
   EXPECT_FALSE(io::PathExists(path));
   ASSERT_OK(writer->Commit({}));
+  // Exactly-once: committed, recorded in the slot's manifest, published only by Finish.
+  EXPECT_THAT(Listing(temp.Join("out/nested")),
+              ElementsAre(".sluice-test-0.manifest", "orders.csv.gz.inprogress"));
   ASSERT_OK(sink->Finish());
   EXPECT_THAT(Listing(temp.Join("out/nested")), ElementsAre("orders.csv.gz"));
   EXPECT_EQ(ReadText(path), "id,name\n1,n1\n2,n2\n3,n3\n4,n4\n5,n5\n");
-  EXPECT_EQ(sink->guarantee(), DeliveryGuarantee::kAtLeastOnce);
+  EXPECT_EQ(sink->guarantee(), DeliveryGuarantee::kExactlyOnce);
 }
 
 TEST(FileSinkTest, EmptyInputStillWritesTheSingleFile) {
@@ -114,6 +117,15 @@ TEST(FileSinkTest, RollingByRowsNamesPartsPerSlot) {
   ASSERT_OK(second->Prepare());
   ASSERT_OK(first->Commit({}));
   ASSERT_OK(second->Commit({}));
+  // Parts that rolled are published at the commit; the parts being written wait for Finish.
+  EXPECT_THAT(
+      Listing(temp.Join("o")),
+      ElementsAre(".sluice-test-0.manifest", ".sluice-test-1.manifest", "orders-000-00000.csv.zst",
+                  "orders-000-00001.csv.zst", "orders-000-00002.csv.zst",
+                  "orders-000-00003.csv.zst.inprogress", "orders-001-00000.csv.zst.inprogress"));
+  first.reset();
+  second.reset();
+  ASSERT_OK(sink->Finish());
   EXPECT_THAT(Listing(temp.Join("o")),
               ElementsAre("orders-000-00000.csv.zst", "orders-000-00001.csv.zst",
                           "orders-000-00002.csv.zst", "orders-000-00003.csv.zst",
@@ -245,11 +257,12 @@ TEST(FileSinkTest, SeveralStreamsNeedAStreamPlaceholder) {
   EXPECT_EQ(ReadText(temp.Join("b/data")), "{\"id\":2,\"name\":\"n2\"}\n");
 }
 
-TEST(FileSinkTest, CommittingTwiceNeverReplacesTheFirstFile) {
+TEST(FileSinkTest, AtLeastOnceCommittingTwiceNeverReplacesTheFirstFile) {
   testing::TempDir temp;
   ASSERT_OK_AND_ASSIGN(auto sink,
                        MakeSink(fmt::format("{{path: '{}', header: false}}", temp.Join("o.csv"))));
   TestContext test;
+  test.context.delivery = DeliveryGuarantee::kAtLeastOnce;
   SchemaPtr schema = TwoColumns();
   ASSERT_OK(sink->Open(test.context, OneStream(schema)));
   ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
@@ -262,6 +275,27 @@ TEST(FileSinkTest, CommittingTwiceNeverReplacesTheFirstFile) {
   EXPECT_THAT(Listing(temp.path()), ElementsAre("o-000-00001.csv", "o.csv"));
   EXPECT_EQ(ReadText(temp.Join("o.csv")), "1,n1\n");
   EXPECT_EQ(ReadText(temp.Join("o-000-00001.csv")), "2,n2\n");
+}
+
+TEST(FileSinkTest, ExactlyOnceCommittingTwiceAppendsToTheOneFile) {
+  testing::TempDir temp;
+  for (const char* name : {"o.csv", "o.csv.gz", "o.csv.zst"}) {
+    std::string path = temp.Join(name);
+    ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}', header: false}}", path)));
+    TestContext test;
+    SchemaPtr schema = TwoColumns();
+    ASSERT_OK(sink->Open(test.context, OneStream(schema)));
+    ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_OK(writer->Write(*Numbered(schema, i, 1)));
+      ASSERT_OK(writer->Prepare());
+      ASSERT_OK(writer->Commit({}));
+    }
+    writer->Abort();  // after the last commit: nothing to drop
+    ASSERT_OK(sink->Finish());
+    EXPECT_EQ(ReadText(path), "1,n1\n2,n2\n3,n3\n") << name;
+  }
+  EXPECT_THAT(Listing(temp.path()), ElementsAre("o.csv", "o.csv.gz", "o.csv.zst"));
 }
 
 TEST(FileSinkTest, UnknownFormatIsAConfigError) {

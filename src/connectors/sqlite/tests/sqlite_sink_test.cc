@@ -196,7 +196,9 @@ TEST_F(SqliteSinkTest, OverwriteAbortLeavesTheOldDataIntact) {
                      "INSERT INTO orders VALUES (7, 'old', '7.00');");
   ASSERT_OK_AND_ASSIGN(
       auto sink, MakeSink(fmt::format("path: \"{}\"\nmode: overwrite\ncommit_rows: 2", Path())));
-  ASSERT_OK(sink->Open(Context(), {Orders()}));
+  JobContext context = Context();
+  context.delivery = DeliveryGuarantee::kAtLeastOnce;
+  ASSERT_OK(sink->Open(context, {Orders()}));
   ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
   ASSERT_OK(writer->Write(*BatchOf(OrdersSchema(), OrderRows(1, 5))));  // commits on the way
   writer->Abort();
@@ -204,8 +206,11 @@ TEST_F(SqliteSinkTest, OverwriteAbortLeavesTheOldDataIntact) {
   sink->Abort();
   EXPECT_THAT(QueryOrDie(Path(), "SELECT * FROM orders"),
               ElementsAre(RawRow{"INTEGER:7", "TEXT:old", "TEXT:7.00"}));
-  EXPECT_THAT(QueryOrDie(Path(), "SELECT name FROM sqlite_schema"),
-              ElementsAre(RawRow{"TEXT:orders"}));
+  // The staging table, with what was committed to it, stays for a resumed run.
+  EXPECT_THAT(QueryOrDie(Path(), "SELECT name FROM sqlite_schema ORDER BY name"),
+              ElementsAre(RawRow{"TEXT:_sluice_staging_orders"}, RawRow{"TEXT:orders"}));
+  EXPECT_THAT(QueryOrDie(Path(), "SELECT count(*) FROM _sluice_staging_orders"),
+              ElementsAre(RawRow{"INTEGER:5"}));
 }
 
 TEST_F(SqliteSinkTest, OverwriteCreatesAMissingTable) {
@@ -313,9 +318,11 @@ TEST_F(SqliteSinkTest, CheckReportsWithoutChangingAnything) {
   EXPECT_EQ(QueryOrDie(Path(), "SELECT type, name, sql FROM sqlite_schema"), schema_before);
 }
 
-TEST_F(SqliteSinkTest, CommitsEveryCommitRowsAndKeepsCommittedRowsOnAbort) {
+TEST_F(SqliteSinkTest, AtLeastOnceCommitsEveryCommitRowsAndKeepsCommittedRowsOnAbort) {
   ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("path: \"{}\"\ncommit_rows: 100", Path())));
-  ASSERT_OK(sink->Open(Context(), {Orders()}));
+  JobContext context = Context();
+  context.delivery = DeliveryGuarantee::kAtLeastOnce;
+  ASSERT_OK(sink->Open(context, {Orders()}));
   ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
   for (int b = 0; b < 5; ++b) {
     ASSERT_OK(writer->Write(*BatchOf(OrdersSchema(), OrderRows(1 + b * 50, 50))));

@@ -1,7 +1,8 @@
 # `check` validates, opens both ends and compares schemas, and moves nothing.
 expect_ok check "$CASE_DIR/job.yaml"
 cat >expected.txt <<TXT
-Job 'check_me' is valid: file -> sqlite, at-least-once
+Job 'check_me' is valid: file -> sqlite, exactly-once
+  delivery: exactly-once because the sqlite sink commits each split's progress atomically with its rows
   stream 'orders'
     source: id int64, amount decimal(12,2), placed date
     sink:   order_id int64, amount decimal(12,2), placed_on string
