@@ -105,7 +105,12 @@ Status MysqlStatus(unsigned int code, std::string_view server_message,
       return Unavailable(text(fmt::format("cannot connect: {} (error {})", message, code)));
     case 1040:  // ER_CON_COUNT_ERROR
     case 1053:  // ER_SERVER_SHUTDOWN
+    case 1158:  // ER_NET_READ_ERROR
+    case 1159:  // ER_NET_READ_INTERRUPTED
+    case 1160:  // ER_NET_ERROR_ON_WRITE
+    case 1161:  // ER_NET_WRITE_INTERRUPTED
     case 1927:  // ER_CONNECTION_KILLED (MariaDB)
+    case 4031:  // ER_CLIENT_INTERACTION_TIMEOUT (MariaDB: idle session disconnected)
     case 2006:  // CR_SERVER_GONE_ERROR
     case 2013:  // CR_SERVER_LOST
     case 2055:  // CR_SERVER_LOST_EXTENDED

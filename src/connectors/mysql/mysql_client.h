@@ -36,7 +36,9 @@ namespace sluice::connectors::mysql {
 ///   1049, 1146, 1054, 2005           -> NotFound "unknown database 'x'", "table 'd.t' does not
 ///                                       exist", ..., "unknown host 'x'"
 ///   2002, 2003, 2006, 2013, 1927,
-///   1040, 1053, 2055                 -> Unavailable (transient: refused, gone, lost, killed)
+///   1040, 1053, 1158-1161, 2055,
+///   4031, other 2xxx client errors   -> Unavailable (transient: refused, gone, lost, killed,
+///                                       server shutting down, network read/write failed)
 ///   1205 lock wait, 1213 deadlock,
 ///   1412 table changed in snapshot   -> Aborted (transient)
 ///   1317 query interrupted           -> Cancelled

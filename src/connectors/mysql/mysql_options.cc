@@ -123,9 +123,14 @@ const std::vector<OptionSpec>& SinkTable() {
        "the server); insert: multi-row INSERT statements",
        false,
        {"load_data", "insert"}},
-      {"commit_rows", OptionType::kInt, "200000", "rows per transaction of each writer"},
+      {"commit_rows", OptionType::kInt, "200000",
+       "rows per transaction of each writer under delivery: at_least_once (exactly_once commits "
+       "once per checkpoint, rows and progress together)"},
       {"insert_rows", OptionType::kInt, "500", "rows per multi-row INSERT (method insert)"},
       {"connect_timeout_secs", OptionType::kInt, "10", "seconds to wait for a connection"},
+      {"progress_table", OptionType::kString, "_sluice_progress",
+       "delivery: exactly_once: table in 'database' holding each split's progress, committed in "
+       "the same transaction as its rows (created when missing)"},
   };
   return kOptions;
 }
@@ -213,6 +218,13 @@ Status MysqlSinkOptions::Validate(const config::Options* at) const {
         at, "insert_rows",
         fmt::format("'insert_rows' in {} must be 1..100000, got {}", where, insert_rows));
   }
+  // 64 characters is MySQL's limit for a table name.
+  if (progress_table.empty() || progress_table.size() > 64) {
+    return ErrorAt(at, "progress_table",
+                   fmt::format("'progress_table' in {} must be a table name of 1 to 64 "
+                               "characters, got '{}'",
+                               where, progress_table));
+  }
   return Status::OK();
 }
 
@@ -230,6 +242,7 @@ Result<MysqlSinkOptions> MysqlSinkOptions::FromConfig(const config::Options& opt
   out.connection.local_infile = out.method == LoadMethod::kLoadData;
   out.commit_rows = options.GetInt("commit_rows");
   out.insert_rows = options.GetInt("insert_rows");
+  out.progress_table = options.GetString("progress_table");
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
 }

@@ -91,10 +91,14 @@ struct MysqlSinkOptions {
   /// CREATE TABLE IF NOT EXISTS through the type mapping; when false a missing table is an error.
   bool create = true;
   LoadMethod method = LoadMethod::kLoadData;
-  /// Rows per transaction of each writer.
+  /// Rows per transaction of each writer under delivery at_least_once. Under exactly_once a
+  /// writer commits only at checkpoints (rows and progress in one transaction), so this is unused.
   int64_t commit_rows = 200'000;
   /// Rows per multi-row INSERT (method insert).
   int64_t insert_rows = 500;
+  /// Exactly-once delivery: the table in `database` that stores each split's committed progress
+  /// in the same transaction as its rows (created when missing).
+  std::string progress_table = "_sluice_progress";
 
   Status Validate(const config::Options* at = nullptr) const;
   static Result<MysqlSinkOptions> FromConfig(const config::Options& options);

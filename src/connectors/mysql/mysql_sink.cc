@@ -31,6 +31,11 @@ constexpr size_t kChunkBytes = 4u << 20;
 // that a source read with zero_dates: string can write them back.
 constexpr std::string_view kSessionSqlMode =
     "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
+// Limits of the progress table's key columns, in bytes.
+constexpr size_t kMaxJobNameBytes = 255;
+constexpr size_t kMaxSplitIdBytes = 700;
+// Progress entries per INSERT: keeps the statement far below max_allowed_packet.
+constexpr size_t kProgressRowsPerStatement = 1000;
 
 // How a value reaches its column beyond plain text.
 enum class ColumnLoad : uint8_t {
@@ -333,6 +338,29 @@ Status SetUpWriterSession(Connection& db) {
   return db.Execute("SET SESSION foreign_key_checks = 0", "setting up the session");
 }
 
+// The progress table. Job and split ids are VARBINARY, their UTF-8 bytes: a utf8mb4
+// VARCHAR(255) + VARCHAR(700) key would exceed InnoDB's 3,072-byte key limit (error 1071), and
+// comparing bytes keeps ids apart that a collation would merge ("Orders#1" and "orders#1").
+// InnoDB explicitly: the rows and their progress must share one transaction.
+std::string CreateProgressTableSql(const std::string& database, const std::string& table) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {} (job VARBINARY({}) NOT NULL, split_id VARBINARY({}) NOT "
+      "NULL, position LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, done BOOLEAN "
+      "NOT NULL, checkpoint BIGINT NOT NULL, updated_at DATETIME(6) NOT NULL, PRIMARY KEY (job, "
+      "split_id)) ENGINE=InnoDB",
+      QualifiedName(database, table), kMaxJobNameBytes, kMaxSplitIdBytes);
+}
+
+Result<bool> TableExists(Connection& db, const std::string& database, const std::string& table) {
+  SLUICE_ASSIGN_OR_RETURN(
+      std::optional<TextRow> row,
+      db.QueryRow(fmt::format("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} "
+                              "AND TABLE_NAME = {}",
+                              Utf8Literal(database), Utf8Literal(table)),
+                  fmt::format("looking for table {}.{}", database, table)));
+  return row.has_value();
+}
+
 // One writer: renders rows into a chunk and sends it; see the header comment.
 class MysqlSinkWriter final : public SinkWriter {
  public:
@@ -342,6 +370,8 @@ class MysqlSinkWriter final : public SinkWriter {
         options_(options),
         context_(context),
         db_(std::move(db)),
+        exactly_once_(context->delivery == DeliveryGuarantee::kExactlyOnce),
+        progress_table_(QualifiedName(options.connection.database, options.progress_table)),
         streams_(targets_->size()) {
     mysql_set_local_infile_handler(db_.get(), InfileInit, InfileRead, InfileEnd, InfileError,
                                    &infile_);
@@ -358,18 +388,26 @@ class MysqlSinkWriter final : public SinkWriter {
 
   ~MysqlSinkWriter() override = default;
 
-  /// Creates the per-writer staging tables of upsert mode.
-  Status CreateUpsertTables() {
+  /// Sets up the session for the job's delivery and creates the per-writer staging tables of
+  /// upsert mode.
+  Status SetUp() {
+    if (exactly_once_) {
+      // Nothing may commit between two Commit()s, whatever runs outside START TRANSACTION.
+      SLUICE_RETURN_IF_ERROR(db_.Execute("SET SESSION autocommit = 0", "setting up the session"));
+    }
     if (options_.mode != WriteMode::kUpsert) return Status::OK();
     for (size_t i = 0; i < targets_->size(); ++i) {
       const Target& target = (*targets_)[i];
+      // InnoDB, so that a rollback also empties it.
       SLUICE_RETURN_IF_ERROR(db_.Execute(
-          fmt::format("CREATE TEMPORARY TABLE {} AS SELECT {} FROM {} LIMIT 0",
+          fmt::format("CREATE TEMPORARY TABLE {} ENGINE=InnoDB AS SELECT {} FROM {} LIMIT 0",
                       QualifiedName(options_.connection.database, streams_[i].load_table),
                       ColumnList(target), QualifiedName(options_.connection.database,
                                                         target.table)),
           fmt::format("creating the upsert staging table for {}", target.display)));
     }
+    // Ends the transaction the SELECT opened without autocommit, releasing its metadata lock.
+    if (exactly_once_) SLUICE_RETURN_IF_ERROR(db_.Execute("COMMIT", "setting up the session"));
     return Status::OK();
   }
 
@@ -427,7 +465,9 @@ class MysqlSinkWriter final : public SinkWriter {
       row_ends_.push_back(chunk_.size());
       key_ends_.push_back(keys_.size());
       ++rows_in_chunk_;
+      // Exactly-once commits only in Commit(), together with the progress.
       const bool commit =
+          !exactly_once_ &&
           rows_in_transaction_ + static_cast<int64_t>(rows_in_chunk_) >= options_.commit_rows;
       if (commit || chunk_.size() >= kChunkBytes ||
           (sql && rows_in_chunk_ >= static_cast<size_t>(options_.insert_rows))) {
@@ -445,12 +485,28 @@ class MysqlSinkWriter final : public SinkWriter {
     return MergeUpserts();
   }
 
-  Status Commit(const CommitContext& commit) override { return CommitTransaction(); }
-
-  void Abort() override {
-    if (in_transaction_) (void)db_.Execute("ROLLBACK", "rolling back");
+  Status Commit(const CommitContext& commit) override {
+    if (!exactly_once_) return CommitTransaction();
+    // The rows (merged, in upsert mode) and the progress of their splits: one transaction.
+    SLUICE_RETURN_IF_ERROR(MergeUpserts());
+    if (!commit.progress.empty()) {
+      SLUICE_RETURN_IF_ERROR(Begin());
+      SLUICE_RETURN_IF_ERROR(StoreProgress(commit));
+    }
+    if (!in_transaction_) return Status::OK();
+    SLUICE_RETURN_IF_ERROR(db_.Execute(
+        "COMMIT", fmt::format("committing checkpoint {} with its progress", commit.checkpoint)));
     in_transaction_ = false;
     rows_in_transaction_ = 0;
+    return Status::OK();
+  }
+
+  void Abort() override {
+    // Without autocommit a transaction may be open even when none of ours is.
+    if (in_transaction_ || exactly_once_) (void)db_.Execute("ROLLBACK", "rolling back");
+    in_transaction_ = false;
+    rows_in_transaction_ = 0;
+    for (StreamState& state : streams_) state.staged = false;  // the rollback emptied them
     ClearChunk();
   }
 
@@ -534,6 +590,38 @@ class MysqlSinkWriter final : public SinkWriter {
     SLUICE_RETURN_IF_ERROR(db_.Execute("COMMIT", "committing"));
     in_transaction_ = false;
     rows_in_transaction_ = 0;
+    return Status::OK();
+  }
+
+  // Upserts the progress of `commit` into the progress table, inside the open transaction.
+  Status StoreProgress(const CommitContext& commit) {
+    const std::string job = BinaryLiteral(context_->job_name);
+    std::string what = fmt::format("storing the progress of checkpoint {} in {}.{}",
+                                   commit.checkpoint, options_.connection.database,
+                                   options_.progress_table);
+    size_t next = 0;
+    while (next < commit.progress.size()) {
+      std::string sql = fmt::format(
+          "INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at) VALUES ",
+          progress_table_);
+      size_t end = std::min(commit.progress.size(), next + kProgressRowsPerStatement);
+      for (size_t i = next; i < end; ++i) {
+        const SplitProgress& entry = commit.progress[i];
+        if (entry.split_id.size() > kMaxSplitIdBytes) {
+          return Unsupported(fmt::format(
+              "{}: {}: split id '{}' is longer than {} bytes", options_.connection.Describe(),
+              what, entry.split_id.substr(0, 80) + "...", kMaxSplitIdBytes));
+        }
+        fmt::format_to(std::back_inserter(sql), "{}({}, {}, {}, {}, {}, UTC_TIMESTAMP(6))",
+                       i > next ? ", " : "", job, BinaryLiteral(entry.split_id),
+                       Utf8Literal(entry.position), entry.done ? 1 : 0, commit.checkpoint);
+      }
+      sql +=
+          " ON DUPLICATE KEY UPDATE position = VALUES(position), done = VALUES(done), "
+          "checkpoint = VALUES(checkpoint), updated_at = VALUES(updated_at)";
+      SLUICE_RETURN_IF_ERROR(db_.Execute(sql, what));
+      next = end;
+    }
     return Status::OK();
   }
 
@@ -668,6 +756,8 @@ class MysqlSinkWriter final : public SinkWriter {
   MysqlSinkOptions options_;
   const JobContext* context_;
   Connection db_;
+  const bool exactly_once_;
+  const std::string progress_table_;  // `db`.`table`
   std::vector<StreamState> streams_;
   InfileSource infile_;
 
@@ -705,6 +795,12 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
   target.stream = stream.name;
   target.table = options_.TableFor(stream.name);
   target.display = database + "." + target.table;
+  if (target.table == options_.progress_table) {
+    return InvalidConfig(fmt::format(
+        "{}: stream '{}' would be written into table '{}', the sink's progress table; name the "
+        "target with 'table' or the progress table with 'progress_table'",
+        options_.connection.Describe(), stream.name, target.display));
+  }
   for (const Field& field : schema.fields()) target.columns.push_back(field.name);
   target.key = schema.primary_key();
   auto note = [&](std::string line) {
@@ -767,17 +863,10 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
                      "(loaded into '{}')",
                      target.display, target.load_table));
     if (dry_run) return target;
-    if (std::find(staging_tables_.begin(), staging_tables_.end(), target.table) ==
-        staging_tables_.end()) {
-      SLUICE_RETURN_IF_ERROR(db.Execute(
-          fmt::format("DROP TABLE IF EXISTS {}", QualifiedName(database, target.load_table)),
-          "dropping an old staging table"));
-      SLUICE_RETURN_IF_ERROR(db.Execute(
-          fmt::format("CREATE TABLE {} LIKE {}", QualifiedName(database, target.load_table),
-                      QualifiedName(database, target.table)),
-          fmt::format("creating the staging table for {}", target.display)));
-      staging_tables_.push_back(target.table);
-    }
+    SLUICE_RETURN_IF_ERROR(PrepareStagingTable(
+        db, target,
+        fmt::format("CREATE TABLE {} LIKE {}", QualifiedName(database, target.load_table),
+                    QualifiedName(database, target.table))));
     return target;
   }
 
@@ -813,36 +902,163 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
   }
   target.load_table = std::string(kStagingPrefix) + target.table;
   if (dry_run) return target;
-  if (std::find(staging_tables_.begin(), staging_tables_.end(), target.table) ==
+  SLUICE_RETURN_IF_ERROR(PrepareStagingTable(
+      db, target,
+      CreateTableSql(database, target.load_table, schema, false, !database_is_utf8mb4_)));
+  return target;
+}
+
+Status MysqlSink::PrepareStagingTable(Connection& db, const Target& target,
+                                      const std::string& create_sql) {
+  if (std::find(staging_tables_.begin(), staging_tables_.end(), target.table) !=
       staging_tables_.end()) {
+    return Status::OK();  // another stream into the same table
+  }
+  const std::string& database = options_.connection.database;
+  const std::string component = fmt::format("sink:mysql:{}", target.table);
+  if (context_->resuming) {
+    SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, target.load_table));
+    if (exists) {
+      log::Info(component, "Resuming: kept staging table '{}.{}' with the rows earlier runs "
+                           "committed",
+                database, target.load_table);
+      staging_tables_.push_back(target.table);
+      return Status::OK();
+    }
+    staging_recreated_.insert(target.table);
+    log::Info(component,
+              "Resuming: staging table '{}.{}' is gone, so an earlier run already swapped it "
+              "in; created an empty one",
+              database, target.load_table);
+  } else {
     SLUICE_RETURN_IF_ERROR(db.Execute(
         fmt::format("DROP TABLE IF EXISTS {}", QualifiedName(database, target.load_table)),
         "dropping an old staging table"));
-    SLUICE_RETURN_IF_ERROR(db.Execute(
-        CreateTableSql(database, target.load_table, schema, false, !database_is_utf8mb4_),
-        fmt::format("creating the staging table for {}", target.display)));
-    staging_tables_.push_back(target.table);
   }
-  return target;
+  SLUICE_RETURN_IF_ERROR(
+      db.Execute(create_sql, fmt::format("creating the staging table for {}", target.display)));
+  staging_tables_.push_back(target.table);
+  return Status::OK();
+}
+
+Result<Connection> MysqlSink::ConnectCoordinator() const {
+  ConnectionOptions coordinator = options_.connection;
+  coordinator.local_infile = false;
+  return Connection::Open(coordinator);
+}
+
+Status MysqlSink::CreateProgressTable(Connection& db) {
+  // Looked up first: CREATE TABLE IF NOT EXISTS needs the CREATE privilege even when the table
+  // exists, and a user without it may be given a table created for it.
+  SLUICE_ASSIGN_OR_RETURN(bool exists,
+                          TableExists(db, options_.connection.database, options_.progress_table));
+  if (exists) return Status::OK();
+  return db.Execute(
+      CreateProgressTableSql(options_.connection.database, options_.progress_table),
+      fmt::format("creating the progress table {}.{}", options_.connection.database,
+                  options_.progress_table));
+}
+
+Status MysqlSink::CheckTransactional(Connection& db, const std::vector<std::string>& tables) {
+  if (tables.empty()) return Status::OK();
+  std::string names;
+  for (const std::string& table : tables) {
+    if (!names.empty()) names += ", ";
+    names += Utf8Literal(table);
+  }
+  const std::string& database = options_.connection.database;
+  SLUICE_ASSIGN_OR_RETURN(
+      std::vector<TextRow> rows,
+      db.Query(fmt::format("SELECT t.TABLE_NAME, t.ENGINE FROM information_schema.TABLES t LEFT "
+                           "JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE WHERE "
+                           "t.TABLE_SCHEMA = {} AND t.TABLE_NAME IN ({}) AND t.TABLE_TYPE = "
+                           "'BASE TABLE' AND COALESCE(e.TRANSACTIONS, 'NO') <> 'YES' ORDER BY 1",
+                           Utf8Literal(database), names),
+               "checking the tables' storage engines"));
+  if (rows.empty()) return Status::OK();
+  const TextRow& row = rows.front();
+  return InvalidConfig(fmt::format(
+      "{}: table '{}.{}' uses engine {}, which has no transactions: delivery exactly_once needs "
+      "a transactional engine such as InnoDB (ALTER TABLE ... ENGINE=InnoDB), or set delivery: "
+      "at_least_once",
+      options_.connection.Describe(), database, row[0].value_or("?"), row[1].value_or("?")));
+}
+
+Status MysqlSink::DeleteProgress(Connection& db, const std::string& job) {
+  const std::string& database = options_.connection.database;
+  SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, options_.progress_table));
+  if (!exists) return Status::OK();
+  return db.Execute(fmt::format("DELETE FROM {} WHERE job = {}",
+                                QualifiedName(database, options_.progress_table),
+                                BinaryLiteral(job)),
+                    fmt::format("deleting the progress of job '{}' from {}.{}", job, database,
+                                options_.progress_table));
+}
+
+Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& context) {
+  const std::string& database = options_.connection.database;
+  SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
+  SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, options_.progress_table));
+  std::vector<SplitProgress> progress;
+  if (!exists) return progress;
+  std::string what = fmt::format("reading the progress of job '{}' from {}.{}", context.job_name,
+                                 database, options_.progress_table);
+  // A locking read waits until every transaction still writing this job's progress has ended:
+  // the last COMMIT of a killed process may still be running on the server, and rows committed
+  // after we read would be written again by the resumed run. FOR UPDATE rather than LOCK IN
+  // SHARE MODE, which TiDB refuses; the locks last a moment, before any writer starts.
+  SLUICE_RETURN_IF_ERROR(db.Execute("START TRANSACTION", what));
+  SLUICE_ASSIGN_OR_RETURN(
+      std::vector<TextRow> rows,
+      db.Query(fmt::format("SELECT split_id, position, done FROM {} WHERE job = {} ORDER BY "
+                           "split_id FOR UPDATE",
+                           QualifiedName(database, options_.progress_table),
+                           BinaryLiteral(context.job_name)),
+               what));
+  SLUICE_RETURN_IF_ERROR(db.Execute("COMMIT", what));
+  for (const TextRow& row : rows) {
+    SplitProgress entry;
+    entry.split_id = row[0].value_or("");
+    entry.position = row[1].value_or("");
+    entry.done = row[2].value_or("0") != "0";
+    progress.push_back(std::move(entry));
+  }
+  log::Info("sink:mysql",
+            "Recovered the committed progress of {} split(s) of job '{}' from '{}.{}'",
+            progress.size(), context.job_name, database, options_.progress_table);
+  return progress;
+}
+
+Status MysqlSink::ForgetProgress(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
+  return DeleteProgress(db, context.job_name);
 }
 
 Status MysqlSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
   context_ = &context;
-  ConnectionOptions coordinator = options_.connection;
-  coordinator.local_infile = false;
-  SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(coordinator));
+  const bool exactly_once = context.delivery == DeliveryGuarantee::kExactlyOnce;
+  if (exactly_once && context.job_name.size() > kMaxJobNameBytes) {
+    return InvalidConfig(fmt::format(
+        "{}: job name '{}' is longer than {} bytes, the most the progress table can hold",
+        options_.connection.Describe(), context.job_name, kMaxJobNameBytes));
+  }
+  SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
   SLUICE_RETURN_IF_ERROR(CheckLocalInfile(db));
   SLUICE_RETURN_IF_ERROR(SetUpWriterSession(db));
   SLUICE_RETURN_IF_ERROR(ReadDatabaseCharset(db));
+  if (exactly_once) SLUICE_RETURN_IF_ERROR(CreateProgressTable(db));
+  // A failure leaves any staging table in place: a resumed run continues filling it, a fresh
+  // one recreates it.
   auto targets = std::make_shared<std::vector<Target>>();
+  std::vector<std::string> loaded;
   for (const StreamInfo& stream : streams) {
-    Result<Target> target = PrepareTarget(db, stream, false, nullptr);
-    if (!target.ok()) {
-      db_ = std::make_unique<Connection>(std::move(db));
-      (void)DropStagingTables();
-      return target.status();
-    }
-    targets->push_back(std::move(target).value());
+    SLUICE_ASSIGN_OR_RETURN(Target target, PrepareTarget(db, stream, false, nullptr));
+    loaded.push_back(target.load_table);
+    targets->push_back(std::move(target));
+  }
+  if (exactly_once) {
+    loaded.push_back(options_.progress_table);
+    SLUICE_RETURN_IF_ERROR(CheckTransactional(db, loaded));
   }
   targets_ = std::move(targets);
   db_ = std::make_unique<Connection>(std::move(db));
@@ -851,13 +1067,23 @@ Status MysqlSink::Open(const JobContext& context, const std::vector<StreamInfo>&
 
 Status MysqlSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
                         CheckReport* report) {
-  ConnectionOptions coordinator = options_.connection;
-  coordinator.local_infile = false;
-  SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(coordinator));
+  SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
   SLUICE_RETURN_IF_ERROR(CheckLocalInfile(db));
   SLUICE_RETURN_IF_ERROR(ReadDatabaseCharset(db));
+  std::vector<std::string> tables;
   for (const StreamInfo& stream : streams) {
-    SLUICE_RETURN_IF_ERROR(PrepareTarget(db, stream, true, report).status());
+    SLUICE_ASSIGN_OR_RETURN(Target target, PrepareTarget(db, stream, true, report));
+    tables.push_back(target.table);
+  }
+  if (context.delivery == DeliveryGuarantee::kExactlyOnce) {
+    const std::string& database = options_.connection.database;
+    SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, options_.progress_table));
+    report->Note(fmt::format(
+        "mysql: exactly-once: each writer commits its rows with their splits' progress in one "
+        "transaction; progress table '{}.{}' {}",
+        database, options_.progress_table, exists ? "exists" : "would be created"));
+    tables.push_back(options_.progress_table);
+    SLUICE_RETURN_IF_ERROR(CheckTransactional(db, tables));
   }
   return Status::OK();
 }
@@ -867,29 +1093,41 @@ Result<std::unique_ptr<SinkWriter>> MysqlSink::CreateWriter(int slot) {
   SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(options_.connection));
   SLUICE_RETURN_IF_ERROR(SetUpWriterSession(db));
   auto writer = std::make_unique<MysqlSinkWriter>(targets_, options_, context_, std::move(db));
-  SLUICE_RETURN_IF_ERROR(writer->CreateUpsertTables());
+  SLUICE_RETURN_IF_ERROR(writer->SetUp());
   return std::unique_ptr<SinkWriter>(std::move(writer));
 }
 
 Status MysqlSink::Finish() {
   if (!db_) return Internal("sink mysql: Finish called before Open");
-  if (staging_tables_.empty()) {
-    finished_ = true;
-    return Status::OK();
-  }
   const std::string& database = options_.connection.database;
+  // Staging tables recreated by a resumed run: an earlier run's Finish swapped the real ones in.
+  for (const std::string& table : staging_recreated_) {
+    std::string staging = std::string(kStagingPrefix) + table;
+    SLUICE_ASSIGN_OR_RETURN(
+        std::optional<TextRow> any,
+        db_->QueryRow(fmt::format("SELECT 1 FROM {} LIMIT 1", QualifiedName(database, staging)),
+                      "checking the staging table"));
+    if (any) {
+      return NotFound(fmt::format(
+          "{}: staging table '{}.{}' disappeared between runs, and with it the rows earlier runs "
+          "had committed to it; run the job with --fresh to start over",
+          options_.connection.Describe(), database, staging));
+    }
+    SLUICE_RETURN_IF_ERROR(
+        db_->Execute(fmt::format("DROP TABLE {}", QualifiedName(database, staging)),
+                     "dropping an unused staging table"));
+    staging_tables_.erase(std::find(staging_tables_.begin(), staging_tables_.end(), table));
+    log::Info(fmt::format("sink:mysql:{}", table),
+              "table '{}.{}' was already replaced by an earlier run", database, table);
+  }
+  staging_recreated_.clear();
   // One RENAME TABLE swaps every table at once: readers see all old tables or all new ones.
   std::string renames;
   std::vector<std::string> olds;
   for (const std::string& table : staging_tables_) {
     std::string staging = std::string(kStagingPrefix) + table;
     std::string old = std::string(kOldPrefix) + table;
-    SLUICE_ASSIGN_OR_RETURN(
-        std::optional<TextRow> exists,
-        db_->QueryRow(fmt::format("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
-                                  "{} AND TABLE_NAME = {}",
-                                  Utf8Literal(database), Utf8Literal(table)),
-                      "checking the table to replace"));
+    SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(*db_, database, table));
     if (!renames.empty()) renames += ", ";
     if (exists) {
       SLUICE_RETURN_IF_ERROR(db_->Execute(
@@ -902,7 +1140,9 @@ Status MysqlSink::Finish() {
     renames += fmt::format("{} TO {}", QualifiedName(database, staging),
                            QualifiedName(database, table));
   }
-  SLUICE_RETURN_IF_ERROR(db_->Execute("RENAME TABLE " + renames, "swapping in the new tables"));
+  if (!renames.empty()) {
+    SLUICE_RETURN_IF_ERROR(db_->Execute("RENAME TABLE " + renames, "swapping in the new tables"));
+  }
   finished_ = true;
   for (const std::string& table : staging_tables_) {
     log::Info(fmt::format("sink:mysql:{}", table), "replaced table '{}.{}'", database, table);
@@ -912,6 +1152,11 @@ Status MysqlSink::Finish() {
     Status dropped = db_->Execute(fmt::format("DROP TABLE {}", QualifiedName(database, old)),
                                   "dropping the replaced table");
     if (!dropped.ok()) log::Warn("sink:mysql", "{}", dropped.message());
+  }
+  // The job is complete: its progress would only mislead a later run. A crash before this
+  // leaves the rows of a finished job, which a resumed run finds all done.
+  if (context_->delivery == DeliveryGuarantee::kExactlyOnce) {
+    SLUICE_RETURN_IF_ERROR(DeleteProgress(*db_, context_->job_name));
   }
   return Status::OK();
 }
@@ -941,23 +1186,13 @@ Status MysqlSink::ReadDatabaseCharset(Connection& db) {
   return Status::OK();
 }
 
-Status MysqlSink::DropStagingTables() {
-  if (!db_ || staging_tables_.empty()) return Status::OK();
-  const std::string& database = options_.connection.database;
-  for (const std::string& table : staging_tables_) {
-    SLUICE_RETURN_IF_ERROR(db_->Execute(
-        fmt::format("DROP TABLE IF EXISTS {}",
-                    QualifiedName(database, std::string(kStagingPrefix) + table)),
-        "dropping the staging table"));
-  }
-  staging_tables_.clear();
-  return Status::OK();
-}
-
 void MysqlSink::Abort() {
-  if (finished_) return;
-  Status dropped = DropStagingTables();
-  if (!dropped.ok()) log::Warn("sink:mysql", "{}", dropped.message());
+  // Staging tables stay: a resumed run continues filling them, a fresh one recreates them.
+  if (!finished_ && !staging_tables_.empty()) {
+    log::Info("sink:mysql", "Kept {} staging table(s) for the next run to resume",
+              staging_tables_.size());
+  }
+  db_.reset();
 }
 
 }  // namespace sluice::connectors::mysql

@@ -2,26 +2,37 @@
 //
 // Open() creates missing tables through the type mapping (mysql_types.h; the source's native
 // MySQL type when the stream came from MySQL) or checks that an existing table has every stream
-// column. Each writer has its own connection and transaction, committed every `commit_rows` rows
-// and at Commit(). Rows are rendered from the batch's columns into a chunk of a few MB and sent
-// with LOAD DATA LOCAL INFILE fed from memory (method load_data) or multi-row INSERTs (method
-// insert). Modes:
+// column. Each writer has its own connection and transaction. Rows are rendered from the batch's
+// columns into a chunk of a few MB and sent with LOAD DATA LOCAL INFILE fed from memory (method
+// load_data) or multi-row INSERTs (method insert). Modes:
 //   append     rows go straight into the table;
 //   upsert     rows go into a per-writer TEMPORARY staging table, merged at each commit with
 //              INSERT ... SELECT ... ON DUPLICATE KEY UPDATE by the primary key;
 //   overwrite  every writer loads `_sluice_staging_<table>`, created at Open(); Finish() swaps it
-//              in with one atomic RENAME TABLE and drops the old table; Abort() drops staging.
+//              in with one atomic RENAME TABLE and drops the old table.
 // A row the server refuses (duplicate key in append, data too long, out of range: the session
 // runs in strict mode) goes to the job's bad-record policy with the table and key; LOAD DATA
 // LOCAL only warns about such rows, so a chunk with warnings is rolled back to its savepoint and
 // replayed row by row to find them.
 //
-// Thread-safety: Open, Check, Finish and Abort run on the coordinator thread; CreateWriter may
-// be called from any thread; each writer is driven by one thread with its own connection.
+// Delivery. Exactly-once (JobContext::delivery, the default): a writer's session runs with
+// autocommit off and commits only in Commit(), where the rows written since its previous commit
+// (and, in upsert mode, their merge) and the checkpoint's split progress, upserted into the
+// progress table (`progress_table`, default `_sluice_progress`), become durable in one InnoDB
+// transaction. RecoverProgress() reads that table back on resume, after waiting for any
+// transaction an earlier, crashed run still has in flight on it; ForgetProgress() clears it on a
+// fresh start; Finish() deletes the job's rows. An overwrite's staging table survives Abort() and
+// is kept by a resumed Open(). At-least-once: no progress is written and writers also commit
+// every `commit_rows` rows.
+//
+// Thread-safety: Open, Check, Finish, Abort, RecoverProgress and ForgetProgress run on the
+// coordinator thread; CreateWriter may be called from any thread; each writer is driven by one
+// thread with its own connection.
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +55,9 @@ class MysqlSink final : public Sink {
   Result<std::unique_ptr<SinkWriter>> CreateWriter(int slot) override;
   Status Finish() override;
   void Abort() override;
-  DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kAtLeastOnce; }
+  DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kExactlyOnce; }
+  Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
+  Status ForgetProgress(const JobContext& context) override;
 
   /// Where one stream's rows go, fixed at Open.
   struct Target;
@@ -52,7 +65,18 @@ class MysqlSink final : public Sink {
  private:
   Result<Target> PrepareTarget(Connection& db, const StreamInfo& stream, bool dry_run,
                                CheckReport* report);
-  Status DropStagingTables();
+  // overwrite: creates `staging` for `target` with `create_sql` on a fresh run; a resumed run
+  // keeps the one an earlier run filled (see staging_recreated_).
+  Status PrepareStagingTable(Connection& db, const Target& target, const std::string& create_sql);
+  // A connection for the coordinator's own statements (no LOCAL INFILE).
+  Result<Connection> ConnectCoordinator() const;
+  // Exactly-once: creates the progress table when missing.
+  Status CreateProgressTable(Connection& db);
+  // Exactly-once: refuses tables whose engine has no transactions (MyISAM, Aria, ...), which
+  // would keep rows of a transaction rolled back with its progress.
+  Status CheckTransactional(Connection& db, const std::vector<std::string>& tables);
+  // Exactly-once: deletes the progress rows of job `job`.
+  Status DeleteProgress(Connection& db, const std::string& job);
   // method load_data needs the server's local_infile.
   Status CheckLocalInfile(Connection& db);
   // Tables created in a utf8mb4 database inherit its collation; elsewhere they say utf8mb4.
@@ -64,6 +88,10 @@ class MysqlSink final : public Sink {
   std::unique_ptr<Connection> db_;  // the coordinator's connection: DDL and the final swap
   std::shared_ptr<const std::vector<Target>> targets_;
   std::vector<std::string> staging_tables_;  // overwrite: created at Open, swapped at Finish
+  // overwrite, resumed run: tables whose staging table was gone. An earlier run creates it
+  // before any split is recorded, so it is gone only because that run's Finish already swapped
+  // it in (and crashed before the job was recorded as done); Finish then swaps nothing.
+  std::set<std::string> staging_recreated_;
   bool finished_ = false;
   bool database_is_utf8mb4_ = false;
 };

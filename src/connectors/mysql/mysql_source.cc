@@ -77,6 +77,11 @@ bool IsGlob(std::string_view pattern) {
   return pattern.find_first_of("*?[") != std::string_view::npos;
 }
 
+// Sluice's own tables in a database it writes to (the sink's `_sluice_progress`, an overwrite's
+// `_sluice_staging_<t>`): a glob never matches them, so that copying such a database does not
+// carry one job's bookkeeping into another's. Named explicitly, they are read like any table.
+bool IsSluiceTable(std::string_view name) { return name.rfind("_sluice_", 0) == 0; }
+
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) {
@@ -380,6 +385,9 @@ class MysqlSplitReader final : public SplitReader {
     return more;
   }
   std::string Position() const override { return inner_->Position(); }
+  // The range as last cut: the runtime records it with each cut, so that a resumed run reopens
+  // the shrunk split and does not read the cut-off part a second time.
+  std::string Payload() const override { return inner_->Payload(); }
   std::optional<Split> SplitRemainder() override { return inner_->SplitRemainder(); }
   double Progress() const override { return inner_->Progress(); }
   void Cancel() override { inner_->Cancel(); }
@@ -491,7 +499,7 @@ Status MysqlSource::Open(const JobContext& context) {
     if (IsGlob(entry)) {
       size_t before = names.size();
       for (const std::string& name : base_names) {
-        if (fnmatch(entry.c_str(), name.c_str(), 0) == 0) add(name);
+        if (!IsSluiceTable(name) && fnmatch(entry.c_str(), name.c_str(), 0) == 0) add(name);
       }
       if (names.size() == before) {
         return NotFound(fmt::format("{}: no table matches '{}' in database '{}' (tables: {})",

@@ -333,6 +333,17 @@ std::vector<std::string> TargetColumnTypes(const Schema& schema) {
   for (int index : schema.primary_key()) in_key[static_cast<size_t>(index)] = true;
   std::vector<std::string> types(schema.num_fields());
   int64_t used = 0;
+  // InnoDB keys hold at most 3,072 bytes (utf8mb4: 4 per character). Key columns that need a
+  // length of our choosing (text, bytes) share what the others leave, smallest first, so that
+  // (text, bigint) becomes VARCHAR(766) and (text, bytes) VARCHAR(384), VARBINARY(1536).
+  constexpr int64_t kKeyBudget = 3072;
+  int64_t key_left = kKeyBudget;
+  struct Sized {
+    size_t index;
+    int64_t bytes;  // wanted, in bytes
+    bool text;
+  };
+  std::vector<Sized> sized;
   // Native and key types first: they are not negotiable.
   for (size_t i = 0; i < schema.num_fields(); ++i) {
     const Field& field = schema.field(i);
@@ -343,22 +354,40 @@ std::vector<std::string> TargetColumnTypes(const Schema& schema) {
           OneOf(parsed->data_type, {"char", "varchar", "binary", "varbinary"})) {
         bool text = parsed->data_type == "char" || parsed->data_type == "varchar";
         used += parsed->max_length * (text ? 4 : 1) + 2;
+        if (in_key[i]) key_left -= parsed->max_length * (text ? 4 : 1);
       } else {
         used += 12;
+        // A DECIMAL takes up to 30 bytes, other fixed-size types 8 or fewer.
+        if (in_key[i]) key_left -= parsed && parsed->data_type == "decimal" ? 32 : 8;
       }
       continue;
     }
     if (in_key[i] && (field.type.id == TypeId::kString || field.type.id == TypeId::kJson ||
                       (field.type.id == TypeId::kDecimal && !field.type.is_fast_decimal() &&
                        LogicalTargetType(field.type) == "LONGTEXT"))) {
-      uint32_t length = field.type.length > 0 && field.type.length <= 768 ? field.type.length : 768;
-      types[i] = fmt::format("VARCHAR({})", length);
-      used += length * 4 + 2;
+      int64_t length = field.type.length > 0 && field.type.length <= 768 ? field.type.length : 768;
+      sized.push_back({i, length * 4, true});
     } else if (in_key[i] && field.type.id == TypeId::kBytes) {
-      uint32_t length =
+      int64_t length =
           field.type.length > 0 && field.type.length <= 3072 ? field.type.length : 3072;
-      types[i] = fmt::format("VARBINARY({})", length);
-      used += length + 2;
+      sized.push_back({i, length, false});
+    } else if (in_key[i]) {
+      key_left -= field.type.id == TypeId::kDecimal ? 32 : 8;
+    }
+  }
+  std::stable_sort(sized.begin(), sized.end(),
+                   [](const Sized& a, const Sized& b) { return a.bytes < b.bytes; });
+  for (size_t k = 0; k < sized.size(); ++k) {
+    int64_t share = std::max<int64_t>(4, key_left / static_cast<int64_t>(sized.size() - k));
+    int64_t bytes = std::min(sized[k].bytes, share);
+    key_left -= bytes;
+    if (sized[k].text) {
+      int64_t length = std::max<int64_t>(1, bytes / 4);
+      types[sized[k].index] = fmt::format("VARCHAR({})", length);
+      used += length * 4 + 2;
+    } else {
+      types[sized[k].index] = fmt::format("VARBINARY({})", bytes);
+      used += bytes + 2;
     }
   }
   for (size_t i = 0; i < schema.num_fields(); ++i) {

@@ -96,8 +96,9 @@ std::vector<std::string> ParseMembers(std::string_view column_type);
 
 /// Target column types for a CREATE TABLE of `schema`: the native spelling when it is MySQL's
 /// for the same logical type, else the mapping table. Key columns that would be unbounded get
-/// VARCHAR(768) / VARBINARY(3072); VARCHAR/VARBINARY columns that would push the row past
-/// MySQL's 65,535-byte row limit become LONGTEXT/LONGBLOB.
+/// VARCHAR(768) / VARBINARY(3072), less when the key's other columns need part of InnoDB's
+/// 3,072-byte key limit; VARCHAR/VARBINARY columns that would push the row past MySQL's
+/// 65,535-byte row limit become LONGTEXT/LONGBLOB.
 std::vector<std::string> TargetColumnTypes(const Schema& schema);
 
 /// Text MySQL reads back exactly, for literals and LOAD DATA: "2024-02-29",

@@ -24,10 +24,11 @@ std::string CopyJob(const TestDatabase& from, const TestDatabase& to, const std:
                      Indent(to.ConnectionYaml(), 2), Indent(sink, 2), parallelism);
 }
 
-// Base tables of `db`, sorted.
+// Base tables of `db`, sorted, without the sink's progress table.
 std::vector<std::string> Tables(const TestDatabase& db) {
   return Lines(db.Exec(fmt::format("SELECT TABLE_NAME FROM information_schema.TABLES WHERE "
-                                   "TABLE_SCHEMA = '{}' AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1",
+                                   "TABLE_SCHEMA = '{}' AND TABLE_TYPE = 'BASE TABLE' AND "
+                                   "TABLE_NAME <> '_sluice_progress' ORDER BY 1",
                                    db.name())));
 }
 

@@ -224,6 +224,20 @@ TEST_F(MysqlSourceTest, TablesGlobAndStar) {
   EXPECT_EQ(source_->streams()[2].name, "other");
 }
 
+TEST_F(MysqlSourceTest, GlobsSkipSluiceTablesThatNamesStillRead) {
+  TestDatabase& db = *db_;
+  db.Exec("CREATE TABLE orders (id INT PRIMARY KEY); CREATE TABLE _sluice_progress (job "
+          "VARBINARY(255), split_id VARBINARY(700), PRIMARY KEY (job, split_id)); "
+          "CREATE TABLE _sluice_staging_orders (id INT PRIMARY KEY); "
+          "INSERT INTO _sluice_progress VALUES ('j', 's')");
+  ASSERT_OK(Read(db.ConnectionYaml() + "tables: [\"*\"]\n").status());
+  ASSERT_EQ(source_->streams().size(), 1u);
+  EXPECT_EQ(source_->streams()[0].name, "orders");
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
+                       Read(db.ConnectionYaml() + "table: _sluice_progress\n"));
+  EXPECT_EQ(results[0].rows.size(), 1u);
+}
+
 TEST_F(MysqlSourceTest, KeylessTableIsOneFullScan) {
   TestDatabase& db = *db_;
   db.Exec("CREATE TABLE t (a INT, b VARCHAR(5), UNIQUE KEY (a)); "

@@ -11,6 +11,7 @@
 #include "config/job_config.h"
 #include "config/node.h"
 #include "core/value_text.h"
+#include "testing/temp_dir.h"
 
 namespace sluice::connectors {
 void RegisterMysqlConnector(ConnectorRegistry& registry);
@@ -220,7 +221,11 @@ runtime::JobSummary RunJob(const std::string& job_yaml) {
     summary.status = job.status();
     return summary;
   }
-  runtime::JobRunner runner(*job, Registry());
+  // A state store of its own: a run never resumes another test's unfinished job of that name.
+  sluice::testing::TempDir state;
+  runtime::RunOptions options;
+  options.state_dir = state.path();
+  runtime::JobRunner runner(*job, Registry(), options);
   return runner.Run(nullptr);
 }
 

@@ -110,7 +110,7 @@ Result<std::vector<ReadResult>> ReadAll(Source& source, size_t batch_rows = 1000
 Status WriteAll(Sink& sink, const JobContext& context, const std::vector<StreamInfo>& streams,
                 const std::vector<const Batch*>& batches);
 
-/// Runs a job file text with the test registry.
+/// Runs a job file text with the test registry and a fresh state store.
 runtime::JobSummary RunJob(const std::string& job_yaml);
 
 /// Sorted rows of `sql` as the mariadb client prints them.

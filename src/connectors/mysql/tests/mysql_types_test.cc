@@ -96,13 +96,27 @@ TEST(MysqlTypesTest, KeyColumnsGetIndexableTypesAndWideRowsStayUnderTheLimit) {
                 {"small", DataType::String(20), true, ""},
                 {"vb", DataType::Bytes(200), true, ""}},
                {0, 1});
+  // The two unbounded key columns share InnoDB's 3,072 key bytes.
   EXPECT_THAT(TargetColumnTypes(keyed),
-              ::testing::ElementsAre("VARCHAR(768)", "VARBINARY(3072)", "VARCHAR(10000)", "LONGTEXT",
-                                     "VARCHAR(20)", "VARBINARY(200)"));
+              ::testing::ElementsAre("VARCHAR(384)", "VARBINARY(1536)", "VARCHAR(10000)",
+                                     "LONGTEXT", "VARCHAR(20)", "VARBINARY(200)"));
   EXPECT_EQ(CreateTableSql("db", "t`x", keyed, true, false),
-            "CREATE TABLE IF NOT EXISTS `db`.`t``x` (`name` VARCHAR(768) NOT NULL, `raw` "
-            "VARBINARY(3072) NOT NULL, `v1` VARCHAR(10000) NULL, `v2` LONGTEXT NULL, `small` "
+            "CREATE TABLE IF NOT EXISTS `db`.`t``x` (`name` VARCHAR(384) NOT NULL, `raw` "
+            "VARBINARY(1536) NOT NULL, `v1` VARCHAR(10000) NULL, `v2` LONGTEXT NULL, `small` "
             "VARCHAR(20) NULL, `vb` VARBINARY(200) NULL, PRIMARY KEY (`name`, `raw`))");
+  // One unbounded key column takes what the others leave; alone it gets the most.
+  Schema text_and_bigint({{"region", DataType::String(), false, ""},
+                          {"seq", DataType::Int64(), false, ""}},
+                         {0, 1});
+  EXPECT_THAT(TargetColumnTypes(text_and_bigint),
+              ::testing::ElementsAre("VARCHAR(766)", "BIGINT"));
+  Schema short_and_long({{"code", DataType::String(10), false, ""},
+                         {"name", DataType::String(), false, ""}},
+                        {0, 1});
+  EXPECT_THAT(TargetColumnTypes(short_and_long),
+              ::testing::ElementsAre("VARCHAR(10)", "VARCHAR(758)"));
+  Schema alone({{"name", DataType::String(), false, ""}}, {0});
+  EXPECT_THAT(TargetColumnTypes(alone), ::testing::ElementsAre("VARCHAR(768)"));
 }
 
 TEST(MysqlTypesTest, TemporalTextIsWhatMysqlReadsBack) {

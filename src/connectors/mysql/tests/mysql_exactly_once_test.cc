@@ -1,0 +1,646 @@
+// Exactly-once delivery of the mysql sink against the real MariaDB, through the real job runner:
+// rows and split progress commit together, a stopped, retried or killed job resumes without
+// repeating or losing a row (append, upsert, overwrite; datagen -> MySQL and MySQL -> MySQL with
+// cut splits), at-least-once stores no progress, a fresh run starts clean, and server errors are
+// classified for retry.
+#include <fmt/core.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "config/job_config.h"
+#include "connectors/mysql/mysql_client.h"
+#include "connectors/mysql/tests/mysql_test_util.h"
+#include "core/logging.h"
+#include "state/state_store.h"
+#include "testing/gtest_util.h"
+#include "testing/memory_connector.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::connectors::mysql::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using Clock = std::chrono::steady_clock;
+
+ConnectionOptions Options(const TestDatabase& db) {
+  ConnectionOptions options;
+  options.host = db.servers().mysql.host;
+  options.port = db.servers().mysql.port;
+  options.user = db.servers().mysql.user;
+  options.password = Secret(db.servers().mysql.password);
+  options.database = db.name();
+  return options;
+}
+
+// Row count, distinct keys, key range and the server's checksum of `table`: equal fingerprints
+// mean equal contents (the tables were created alike).
+std::string Fingerprint(const TestDatabase& db, const std::string& table,
+                        const std::string& key = "id") {
+  std::string counts = db.Exec(fmt::format(
+      "SELECT COUNT(*), COUNT(DISTINCT `{0}`), MIN(`{0}`), MAX(`{0}`) FROM `{1}`", key, table));
+  std::string checksum = db.Exec(fmt::format("CHECKSUM TABLE `{}`", table));
+  return counts + checksum.substr(checksum.find('\t'));
+}
+
+// A datagen -> mysql job writing `rows` rows into table `orders` of `db`.
+std::string DatagenJob(const TestDatabase& db, const std::string& state, int rows,
+                       const std::string& sink_extra, const std::string& job_extra = "",
+                       int parallelism = 2) {
+  return fmt::format(
+      "name: eo\nsource:\n  type: datagen\n  rows: {}\n  split_rows: {}\n  stream: orders\n"
+      "sink:\n  type: mysql\n{}{}parallelism: {}\nbatch_rows: 1000\nstate: {}\n"
+      "checkpoint: {{interval_secs: 0.05}}\nretry: {{max_attempts: 8, initial_backoff_secs: "
+      "0.05, max_backoff_secs: 0.2}}\n{}",
+      rows, std::max(1, rows / 8), Indent(db.ConnectionYaml(), 2), Indent(sink_extra, 2),
+      parallelism, state, job_extra);
+}
+
+// A mysql -> mysql job copying table `src` of `from` into `to`; small pages, and a first chunk
+// holding most of the table, so that the reader of the short last chunk runs dry early and cuts
+// the big one.
+std::string CopyJob(const TestDatabase& from, const TestDatabase& to, const std::string& state,
+                    int split_rows) {
+  return fmt::format(
+      "name: eo-copy\nsource:\n  type: mysql\n{}  table: src\n  split_rows: {}\n"
+      "  page_rows: 2000\n  consistency: per_split\nsink:\n  type: mysql\n{}parallelism: 2\n"
+      "batch_rows: 1000\nstate: {}\ncheckpoint: {{interval_secs: 0.05}}\n"
+      "retry: {{max_attempts: 8, initial_backoff_secs: 0.05, max_backoff_secs: 0.2}}\n",
+      Indent(from.ConnectionYaml(), 2), split_rows, Indent(to.ConnectionYaml(), 2), state);
+}
+
+// `rows` rows whose integer key is dense for the first 6/7 and sparse after: key ranges and row
+// counts disagree, so only chunks planned from the data split evenly.
+void CreateSkewedSource(const TestDatabase& db, int rows) {
+  db.Exec(fmt::format(
+      "CREATE TABLE src (id BIGINT PRIMARY KEY, name VARCHAR(40), amount DECIMAL(12,2), "
+      "note TEXT); INSERT INTO src SELECT IF(seq <= {0}, seq, 1000000000 + seq * 1000), "
+      "CONCAT('row ', seq), seq * 1.25, IF(seq % 7 = 0, NULL, MD5(seq)) FROM seq_1_to_{1}",
+      rows / 7 * 6, rows));
+}
+
+config::JobConfig LoadJob(const std::string& yaml) {
+  Result<config::JobConfig> job = config::LoadJobText(yaml, "test.yaml", {});
+  EXPECT_TRUE(job.ok()) << job.status().ToString();
+  return job.ok() ? *job : config::JobConfig();
+}
+
+runtime::JobSummary RunToEnd(const std::string& yaml, bool fresh = false) {
+  runtime::RunOptions options;
+  options.fresh = fresh;
+  runtime::JobRunner runner(LoadJob(yaml), Registry(), options);
+  return runner.Run(nullptr);
+}
+
+// Runs the job and raises its stop flag once `stop_when` holds for the metrics (checked every
+// few milliseconds from another thread).
+runtime::JobSummary RunUntil(
+    const std::string& yaml,
+    const std::function<bool(const runtime::MetricsSnapshot&)>& stop_when) {
+  runtime::JobRunner runner(LoadJob(yaml), Registry());
+  std::atomic<bool> stop{false};
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done.load() && !stop.load()) {
+      if (stop_when(runner.metrics().Snapshot()))
+        stop.store(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  runtime::JobSummary summary = runner.Run(&stop);
+  done.store(true);
+  watcher.join();
+  return summary;
+}
+
+// The progress the sink committed for job `job`, through a sink of its own.
+std::vector<SplitProgress> Recovered(const TestDatabase& db, const std::string& job,
+                                     const std::string& sink_extra = "") {
+  Result<std::unique_ptr<Sink>> sink = MakeSink(db.ConnectionYaml() + sink_extra);
+  EXPECT_TRUE(sink.ok()) << sink.status().ToString();
+  if (!sink.ok())
+    return {};
+  FailOnBadRecord fail;
+  JobContext context = MakeContext(&fail);
+  context.job_name = job;
+  Result<std::vector<SplitProgress>> progress = (*sink)->RecoverProgress(context);
+  EXPECT_TRUE(progress.ok()) << progress.status().ToString();
+  return progress.ok() ? *progress : std::vector<SplitProgress>();
+}
+
+// Rows that datagen progress covers: split "orders#lo-hi" at position {"row":n} holds n - lo.
+uint64_t RowsCovered(const std::vector<SplitProgress>& progress) {
+  uint64_t rows = 0;
+  for (const SplitProgress& entry : progress) {
+    unsigned long long lo = 0;
+    unsigned long long hi = 0;
+    unsigned long long next = 0;
+    EXPECT_EQ(std::sscanf(entry.split_id.c_str(), "orders#%llu-%llu", &lo, &hi), 2)
+        << entry.split_id;
+    if (entry.position.empty())
+      continue;
+    EXPECT_EQ(std::sscanf(entry.position.c_str(), R"({"row":%llu})", &next), 1) << entry.position;
+    rows += next - lo;
+  }
+  return rows;
+}
+
+SchemaPtr OrdersSchema() {
+  return std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false}, {"name", DataType::String(), true}},
+      std::vector<int>{0});
+}
+
+std::unique_ptr<Batch> Rows(int from, int to) {
+  auto batch = std::make_unique<Batch>(OrdersSchema(), static_cast<size_t>(to - from + 1));
+  for (int i = from; i <= to; ++i) {
+    sluice::testing::AppendRow({std::to_string(i), "n" + std::to_string(i)}, batch.get());
+  }
+  return batch;
+}
+
+std::vector<StreamInfo> OrdersStreams() {
+  StreamInfo stream;
+  stream.name = "orders";
+  stream.schema = OrdersSchema();
+  return {stream};
+}
+
+// ----- (a) rows and progress commit together ---------------------------------------------------
+
+TEST(MysqlExactlyOnceTest, CommitStoresRowsAndProgressInOneTransaction) {
+  MYSQL_TEST_DATABASE(db);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
+  EXPECT_EQ(sink->guarantee(), DeliveryGuarantee::kExactlyOnce);
+  FailOnBadRecord fail;
+  JobContext context = MakeContext(&fail);
+  context.job_name = "eo";
+  // No progress table yet: nothing to recover or forget.
+  ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> none, sink->RecoverProgress(context));
+  EXPECT_TRUE(none.empty());
+  ASSERT_OK(sink->ForgetProgress(context));
+  ASSERT_OK(sink->Open(context, OrdersStreams()));
+  db.Exec("INSERT INTO _sluice_progress VALUES ('other', 'orders#1', '{}', 0, 3, NOW())");
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(*Rows(1, 100)));
+  ASSERT_OK(writer->Prepare());
+  // Prepared rows are sent but not visible before the commit.
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM orders"), "0\n");
+  SplitProgress first{"orders#1", R"({"row":100})", false};
+  ASSERT_OK(writer->Commit(CommitContext{1, {first}}));
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM orders"), "100\n");
+  EXPECT_THAT(Recovered(db, "eo"), ElementsAre(first));
+
+  ASSERT_OK(writer->Write(*Rows(101, 250)));
+  ASSERT_OK(writer->Prepare());
+  SplitProgress done{"orders#1", R"({"row":200})", true};
+  SplitProgress second{"orders#2", R"({"row":250})", false};
+  ASSERT_OK(writer->Commit(CommitContext{2, {done, second}}));
+  EXPECT_THAT(Recovered(db, "eo"), ElementsAre(done, second));
+  EXPECT_EQ(db.Exec("SELECT job, split_id, position, done, checkpoint FROM _sluice_progress "
+                    "ORDER BY job, split_id"),
+            "eo\torders#1\t{\"row\":200}\t1\t2\neo\torders#2\t{\"row\":250}\t0\t2\n"
+            "other\torders#1\t{}\t0\t3\n");
+
+  // A commit whose progress the server refuses (not UTF-8) keeps none of its rows either.
+  ASSERT_OK(writer->Write(*Rows(251, 300)));
+  ASSERT_OK(writer->Prepare());
+  Status refused = writer->Commit(CommitContext{3, {{"orders#2", "\xff\xfe", false}}});
+  EXPECT_FALSE(refused.ok());
+  writer->Abort();
+  writer.reset();
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM orders"), "250\n");
+  EXPECT_THAT(Recovered(db, "eo"), ElementsAre(done, second));
+
+  // Finish deletes this job's progress, and only this job's.
+  ASSERT_OK(sink->Finish());
+  EXPECT_TRUE(Recovered(db, "eo").empty());
+  EXPECT_EQ(db.Exec("SELECT job FROM _sluice_progress"), "other\n");
+}
+
+TEST(MysqlExactlyOnceTest, ProgressTableIsConfigurableAndNeverATarget) {
+  MYSQL_TEST_DATABASE(db);
+  FailOnBadRecord fail;
+  JobContext context = MakeContext(&fail);
+  context.job_name = "eo";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink,
+                       MakeSink(db.ConnectionYaml() + "progress_table: my_progress\n"));
+  ASSERT_OK(sink->Open(context, OrdersStreams()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(*Rows(1, 10)));
+  ASSERT_OK(writer->Prepare());
+  ASSERT_OK(writer->Commit(CommitContext{1, {{"orders#1", "p", true}}}));
+  EXPECT_EQ(db.Exec("SHOW TABLES"), "my_progress\norders\n");
+  EXPECT_THAT(Recovered(db, "eo", "progress_table: my_progress\n"),
+              ElementsAre(SplitProgress{"orders#1", "p", true}));
+
+  ASSERT_OK_AND_ASSIGN(sink, MakeSink(db.ConnectionYaml() + "table: _sluice_progress\n"));
+  Status status = sink->Open(context, OrdersStreams());
+  EXPECT_EQ(status.code(), StatusCode::kInvalidConfig);
+  EXPECT_THAT(status.message(), HasSubstr("the sink's progress table"));
+}
+
+TEST(MysqlExactlyOnceTest, RecoverProgressWaitsForAProgressTransactionStillInFlight) {
+  // What a killed process leaves: its last transaction, with rows and progress, still running on
+  // the server. Reading around it would let it commit behind the resumed run's back.
+  MYSQL_TEST_DATABASE(db);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
+  FailOnBadRecord fail;
+  JobContext context = MakeContext(&fail);
+  context.job_name = "eo";
+  ASSERT_OK(sink->Open(context, OrdersStreams()));
+  sink->Abort();
+  ASSERT_OK_AND_ASSIGN(Connection zombie, Connection::Open(Options(db)));
+  ASSERT_OK(zombie.Execute("START TRANSACTION", ""));
+  ASSERT_OK(zombie.Execute("INSERT INTO orders VALUES (1, 'a')", ""));
+  ASSERT_OK(
+      zombie.Execute("INSERT INTO _sluice_progress VALUES ('eo', 's1', 'p', 1, 7, NOW())", ""));
+  std::future<std::vector<SplitProgress>> recovered =
+      std::async(std::launch::async, [&] { return Recovered(db, "eo"); });
+  EXPECT_EQ(recovered.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  ASSERT_OK(zombie.Execute("COMMIT", ""));
+  EXPECT_THAT(recovered.get(), ElementsAre(SplitProgress{"s1", "p", true}));
+}
+
+// ----- (b) stop and resume ---------------------------------------------------------------------
+
+class MysqlExactlyOnceModeTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MysqlExactlyOnceModeTest, StopAndResumeWritesEveryRowExactlyOnce) {
+  MYSQL_TEST_DATABASE(db);
+  MYSQL_TEST_DATABASE(reference, "ref");
+  const int rows = 60000;
+  const std::string mode = "mode: " + GetParam() + "\n";
+  sluice::testing::TempDir state;
+  sluice::testing::TempDir reference_state;
+  ASSERT_OK(RunToEnd(DatagenJob(reference, reference_state.path(), rows, mode)).status);
+
+  runtime::JobSummary stopped =
+      RunUntil(DatagenJob(db, state.path(), rows, mode),
+               [&](const runtime::MetricsSnapshot& m) { return m.rows_written >= rows / 4; });
+  ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
+  // What the sink committed is exactly what its progress covers.
+  std::vector<SplitProgress> progress = Recovered(db, "eo");
+  ASSERT_FALSE(progress.empty());
+  std::string table = GetParam() == "overwrite" ? "_sluice_staging_orders" : "orders";
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM " + table), fmt::format("{}\n", RowsCovered(progress)));
+
+  runtime::JobSummary resumed = RunToEnd(DatagenJob(db, state.path(), rows, mode));
+  ASSERT_OK(resumed.status);
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.metrics.rows_read, rows - RowsCovered(progress));
+  EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress"), "0\n");
+  EXPECT_EQ(db.Exec("SHOW TABLES"), "_sluice_progress\norders\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, MysqlExactlyOnceModeTest,
+                         ::testing::Values("append", "upsert", "overwrite"));
+
+TEST(MysqlExactlyOnceTest, MysqlToMysqlStoppedAfterCutsResumesExactlyOnce) {
+  MYSQL_TEST_DATABASE(from, "from");
+  MYSQL_TEST_DATABASE(to, "to");
+  // Chunks of 75,000 and 25,000 rows: the second's reader cuts the first when it is done.
+  CreateSkewedSource(from, 100000);
+  sluice::testing::TempDir state;
+  // Stop once the cut-off split has some rows of its own.
+  std::optional<uint64_t> written_at_cut;
+  runtime::JobSummary stopped =
+      RunUntil(CopyJob(from, to, state.path(), 75000), [&](const runtime::MetricsSnapshot& m) {
+        if (m.splits_cut >= 1 && !written_at_cut)
+          written_at_cut = m.rows_written;
+        return written_at_cut && m.rows_written >= *written_at_cut + 4000;
+      });
+  ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
+  ASSERT_GE(stopped.metrics.splits_cut, 1u);
+  runtime::JobSummary resumed = RunToEnd(CopyJob(from, to, state.path(), 75000));
+  ASSERT_OK(resumed.status);
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(Fingerprint(to, "src"), Fingerprint(from, "src"));
+}
+
+// ----- (c) connections killed mid-job --------------------------------------------------------
+
+TEST(MysqlExactlyOnceTest, KilledConnectionsAreRetriedFromTheLastCheckpoint) {
+  MYSQL_TEST_DATABASE(db);
+  MYSQL_TEST_DATABASE(reference, "ref");
+  const int rows = 60000;
+  sluice::testing::TempDir state;
+  sluice::testing::TempDir reference_state;
+  ASSERT_OK(RunToEnd(DatagenJob(reference, reference_state.path(), rows, "")).status);
+
+  runtime::JobRunner runner(LoadJob(DatagenJob(db, state.path(), rows, "")), Registry());
+  std::atomic<bool> done{false};
+  std::atomic<int> killed{0};
+  std::thread killer([&] {
+    Result<Connection> admin = Connection::Open(Options(db));
+    if (!admin.ok())
+      return;
+    // Twice: once a third of the rows is written, again after the retry wrote more.
+    for (uint64_t threshold : {rows / 3u, rows * 2u / 3u}) {
+      while (!done.load() && runner.metrics().Snapshot().rows_written < threshold) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      if (done.load())
+        return;
+      Result<std::vector<TextRow>> sessions = admin->Query(
+          fmt::format("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> "
+                      "CONNECTION_ID()",
+                      db.name()),
+          "");
+      if (!sessions.ok())
+        return;
+      for (const TextRow& session : *sessions) {
+        if (admin->Execute("KILL " + session[0].value_or("0"), "").ok())
+          ++killed;
+      }
+    }
+  });
+  runtime::JobSummary summary = runner.Run(nullptr);
+  done.store(true);
+  killer.join();
+  ASSERT_OK(summary.status);
+  EXPECT_GE(killed.load(), 2);
+  EXPECT_GE(summary.metrics.retries, 1u);
+  EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
+}
+
+// ----- (d) kill -9 at random moments --------------------------------------------------------
+
+// Runs `yaml` in child processes, each killed with SIGKILL after a random delay, until `kills`
+// of them died mid-job, then once more in this process to the end. `committed` returns the share
+// of the job committed so far. Delays are drawn from 5% to 35% of `uninterrupted_secs` (the job
+// without kills), so that kills land anywhere from the start (connecting, recovering progress)
+// to mid-load and mid-commit; once half the job is committed they shrink to 1% to 6%, so that
+// the job is still unfinished after the last kill.
+void KillNineThenFinish(const std::string& yaml, double uninterrupted_secs, int kills,
+                        const std::function<double()>& committed) {
+  config::JobConfig job = LoadJob(yaml);
+  std::mt19937 random(std::random_device{}());
+  auto delay = [&](double from, double to) {
+    double seconds = std::uniform_real_distribution<double>(from, to)(random) * uninterrupted_secs;
+    return std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
+  };
+  for (int killed = 0; killed < kills; ++killed) {
+    double share = committed();
+    // No other thread runs in this process between jobs, so the child is a sound copy of it.
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      log::SetLevel(log::Level::kError);
+      runtime::JobRunner runner(job, Registry());
+      runtime::JobSummary summary = runner.Run(nullptr);
+      _exit(summary.status.ok() ? 0 : 3);
+    }
+    // A random moment, not a condition: the point is to land anywhere in the job.
+    auto d = share < 0.5 ? delay(0.05, 0.35) : delay(0.01, 0.06);
+    std::this_thread::sleep_for(d);
+    kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    // A child that ends on its own either failed or finished the job before its kill.
+    ASSERT_TRUE(WIFSIGNALED(status))
+        << "the job ended before kill " << killed + 1 << " (exit " << WEXITSTATUS(status) << ")";
+  }
+  double share = committed();
+  EXPECT_GT(share, 0) << "no child committed anything before its kill";
+  runtime::JobRunner runner(job, Registry());
+  runtime::JobSummary summary = runner.Run(nullptr);
+  ASSERT_OK(summary.status);
+  EXPECT_TRUE(summary.resumed);
+}
+
+// Seconds `run` takes.
+template <typename Run>
+double Timed(Run&& run) {
+  Clock::time_point start = Clock::now();
+  run();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Share of `total` rows in `table` of `db` (committed rows only: the test reads outside any
+// job's transaction).
+double CommittedShare(const TestDatabase& db, const std::string& table, int total) {
+  Result<std::string> count = db.TryExec(fmt::format("SELECT COUNT(*) FROM `{}`", table));
+  if (!count.ok())
+    return 0;  // not created yet
+  return std::stod(*count) / total;
+}
+
+TEST(MysqlExactlyOnceTest, KillNineAtRandomMomentsThenFinishDatagen) {
+  MYSQL_TEST_DATABASE(db);
+  MYSQL_TEST_DATABASE(reference, "ref");
+  const int rows = 250000;
+  sluice::testing::TempDir state;
+  sluice::testing::TempDir reference_state;
+  double seconds = Timed(
+      [&] { ASSERT_OK(RunToEnd(DatagenJob(reference, reference_state.path(), rows, "")).status); });
+  KillNineThenFinish(DatagenJob(db, state.path(), rows, ""), seconds, 10,
+                     [&] { return CommittedShare(db, "orders", rows); });
+  EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress"), "0\n");
+}
+
+TEST(MysqlExactlyOnceTest, KillNineAtRandomMomentsThenFinishMysqlToMysqlWithCuts) {
+  MYSQL_TEST_DATABASE(from, "from");
+  MYSQL_TEST_DATABASE(to, "to");
+  MYSQL_TEST_DATABASE(reference, "ref");
+  const int rows = 200000;
+  CreateSkewedSource(from, rows);
+  sluice::testing::TempDir state;
+  sluice::testing::TempDir reference_state;
+  const int split_rows = rows * 7 / 10;
+  double seconds = Timed([&] {
+    ASSERT_OK(RunToEnd(CopyJob(from, reference, reference_state.path(), split_rows)).status);
+  });
+  KillNineThenFinish(CopyJob(from, to, state.path(), split_rows), seconds, 10,
+                     [&] { return CommittedShare(to, "src", rows); });
+  EXPECT_EQ(Fingerprint(to, "src"), Fingerprint(from, "src"));
+  EXPECT_EQ(Fingerprint(reference, "src"), Fingerprint(from, "src"));
+  // Splits were cut along the way (ids "src#00001.1", ...).
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<state::StateStore> store,
+                       state::OpenSqliteStateStore(state.Join("state.db")));
+  ASSERT_OK_AND_ASSIGN(std::optional<state::JobState> job, store->Load("eo-copy"));
+  ASSERT_TRUE(job.has_value());
+  EXPECT_TRUE(std::any_of(job->splits.begin(), job->splits.end(), [](const Split& split) {
+    return split.id.find('.') != std::string::npos;
+  }));
+}
+
+// ----- (e) at-least-once, (f) forgetting ---------------------------------------------------
+
+TEST(MysqlExactlyOnceTest, AtLeastOnceStoresNoProgress) {
+  MYSQL_TEST_DATABASE(db);
+  sluice::testing::TempDir state;
+  std::string yaml = DatagenJob(db, state.path(), 20000, "", "delivery: at_least_once\n");
+  runtime::JobSummary stopped =
+      RunUntil(yaml, [](const runtime::MetricsSnapshot& m) { return m.rows_written >= 5000; });
+  ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
+  EXPECT_EQ(stopped.guarantee, DeliveryGuarantee::kAtLeastOnce);
+  EXPECT_EQ(db.Exec("SHOW TABLES"), "orders\n");
+  ASSERT_OK(RunToEnd(yaml).status);
+  EXPECT_EQ(db.Exec("SHOW TABLES"), "orders\n");
+  EXPECT_TRUE(Recovered(db, "eo").empty());
+}
+
+TEST(MysqlExactlyOnceTest, ForgetProgressAndAFreshRunStartClean) {
+  MYSQL_TEST_DATABASE(db);
+  MYSQL_TEST_DATABASE(reference, "ref");
+  const int rows = 60000;
+  sluice::testing::TempDir state;
+  sluice::testing::TempDir reference_state;
+  std::string yaml = DatagenJob(db, state.path(), rows, "mode: overwrite\n");
+  ASSERT_OK(
+      RunToEnd(DatagenJob(reference, reference_state.path(), rows, "mode: overwrite\n")).status);
+  ASSERT_TRUE(RunUntil(yaml, [&](const runtime::MetricsSnapshot& m) {
+                return m.rows_written >= rows / 4;
+              }).interrupted);
+  ASSERT_FALSE(Recovered(db, "eo").empty());
+  EXPECT_NE(db.Exec("SELECT COUNT(*) FROM _sluice_staging_orders"), "0\n");
+
+  // ForgetProgress deletes the job's progress and nothing else.
+  db.Exec("INSERT INTO _sluice_progress VALUES ('other', 'x', '', 1, 1, NOW())");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
+  FailOnBadRecord fail;
+  JobContext context = MakeContext(&fail);
+  context.job_name = "eo";
+  ASSERT_OK(sink->ForgetProgress(context));
+  EXPECT_TRUE(Recovered(db, "eo").empty());
+  EXPECT_EQ(db.Exec("SELECT job FROM _sluice_progress"), "other\n");
+
+  // A fresh run (--fresh) starts over: the earlier run's staging rows are gone, not doubled.
+  runtime::JobSummary fresh = RunToEnd(yaml, /*fresh=*/true);
+  ASSERT_OK(fresh.status);
+  EXPECT_FALSE(fresh.resumed);
+  EXPECT_EQ(fresh.metrics.rows_read, static_cast<uint64_t>(rows));
+  EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
+  EXPECT_EQ(db.Exec("SELECT job FROM _sluice_progress"), "other\n");
+}
+
+TEST(MysqlExactlyOnceTest, NonTransactionalTargetIsRefusedUnderExactlyOnce) {
+  MYSQL_TEST_DATABASE(db);
+  db.Exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, name TEXT) ENGINE=MyISAM");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
+  FailOnBadRecord fail;
+  JobContext context = MakeContext(&fail);
+  Status status = sink->Open(context, OrdersStreams());
+  EXPECT_EQ(status.code(), StatusCode::kInvalidConfig);
+  EXPECT_THAT(status.message(),
+              HasSubstr(fmt::format("table '{}.orders' uses engine MyISAM, which has no "
+                                    "transactions",
+                                    db.name())));
+  context.delivery = DeliveryGuarantee::kAtLeastOnce;
+  ASSERT_OK_AND_ASSIGN(sink, MakeSink(db.ConnectionYaml()));
+  EXPECT_OK(sink->Open(context, OrdersStreams()));
+}
+
+// ----- transient and permanent errors --------------------------------------------------------
+
+TEST(MysqlExactlyOnceTest, ErrorNumbersMapToRetryableOrPermanent) {
+  ConnectionOptions options;
+  options.user = "u";
+  struct Case {
+    unsigned int code;
+    StatusCode expected;
+  };
+  for (const Case& c : std::vector<Case>{{2002, StatusCode::kUnavailable},
+                                         {2003, StatusCode::kUnavailable},
+                                         {2006, StatusCode::kUnavailable},
+                                         {2013, StatusCode::kUnavailable},
+                                         {1927, StatusCode::kUnavailable},
+                                         {1053, StatusCode::kUnavailable},
+                                         {1160, StatusCode::kUnavailable},
+                                         {4031, StatusCode::kUnavailable},
+                                         {1213, StatusCode::kAborted},
+                                         {1205, StatusCode::kAborted},
+                                         {1045, StatusCode::kPermissionDenied},
+                                         {1044, StatusCode::kPermissionDenied},
+                                         {1142, StatusCode::kPermissionDenied},
+                                         {1146, StatusCode::kNotFound},
+                                         {1049, StatusCode::kNotFound},
+                                         {1062, StatusCode::kDataError},
+                                         {1406, StatusCode::kDataError}}) {
+    Status status = MysqlStatus(c.code, "server text 'x'", options, "");
+    EXPECT_EQ(status.code(), c.expected) << c.code << ": " << status.ToString();
+    bool transient = c.expected == StatusCode::kUnavailable || c.expected == StatusCode::kAborted;
+    EXPECT_EQ(status.IsTransient(), transient) << c.code;
+  }
+}
+
+TEST(MysqlExactlyOnceTest, ProvokedServerErrorsAreClassifiedForRetry) {
+  MYSQL_TEST_DATABASE(db);
+  ConnectionOptions options = Options(db);
+  auto code_of = [](const Status& status) { return status.code(); };
+
+  // Permanent: wrong password, unknown database, missing table, missing privilege.
+  ConnectionOptions wrong = options;
+  wrong.password = Secret("not the password");
+  EXPECT_EQ(code_of(Connection::Open(wrong).status()), StatusCode::kPermissionDenied);
+  ConnectionOptions nowhere = options;
+  nowhere.database = "sluice_no_such_database";
+  EXPECT_EQ(code_of(Connection::Open(nowhere).status()), StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(Connection a, Connection::Open(options));
+  EXPECT_EQ(code_of(a.Execute("SELECT * FROM no_such_table", "")), StatusCode::kNotFound);
+  ConnectionOptions limited = options;
+  limited.user = "limited";
+  ASSERT_OK_AND_ASSIGN(Connection weak, Connection::Open(limited));
+  ASSERT_OK(a.Execute("CREATE TABLE t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB", ""));
+  EXPECT_EQ(code_of(weak.Execute("LOCK TABLES t READ", "")), StatusCode::kPermissionDenied);
+
+  // Transient: refused, killed, lock wait, deadlock.
+  ConnectionOptions closed = options;
+  closed.port = 1;
+  EXPECT_EQ(code_of(Connection::Open(closed).status()), StatusCode::kUnavailable);
+
+  ASSERT_OK_AND_ASSIGN(Connection victim, Connection::Open(options));
+  ASSERT_OK(a.Execute(fmt::format("KILL {}", victim.thread_id()), ""));
+  Status after_kill = victim.Execute("SELECT 1", "");
+  EXPECT_EQ(code_of(after_kill), StatusCode::kUnavailable) << after_kill.ToString();
+
+  ASSERT_OK(a.Execute("INSERT INTO t VALUES (1, 0), (2, 0)", ""));
+  ASSERT_OK_AND_ASSIGN(Connection b, Connection::Open(options));
+  ASSERT_OK(a.Execute("START TRANSACTION", ""));
+  ASSERT_OK(a.Execute("UPDATE t SET v = 1 WHERE id = 1", ""));
+  ASSERT_OK(b.Execute("SET SESSION innodb_lock_wait_timeout = 1", ""));
+  ASSERT_OK(b.Execute("START TRANSACTION", ""));
+  Status waited = b.Execute("UPDATE t SET v = 2 WHERE id = 1", "");
+  EXPECT_EQ(code_of(waited), StatusCode::kAborted) << waited.ToString();
+  EXPECT_THAT(waited.message(), HasSubstr("(error 1205)"));
+
+  ASSERT_OK(b.Execute("UPDATE t SET v = 2 WHERE id = 2", ""));
+  ASSERT_OK_AND_ASSIGN(Connection watcher, Connection::Open(options));
+  std::future<Status> blocked = std::async(
+      std::launch::async, [&] { return a.Execute("UPDATE t SET v = 1 WHERE id = 2", ""); });
+  // Wait until a's update waits for b's lock, then close the cycle.
+  Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline) {
+    Result<std::optional<TextRow>> waiting = watcher.QueryRow(
+        "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'", "");
+    if (waiting.ok() && *waiting && (**waiting)[0] == "1")
+      break;
+    // InnoDB refreshes INNODB_TRX only when nobody read it for 100 ms.
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  }
+  Status closing = b.Execute("UPDATE t SET v = 2 WHERE id = 1", "");
+  Status first = blocked.get();
+  // InnoDB rolls back one of the two.
+  Status deadlock = !closing.ok() ? closing : first;
+  EXPECT_EQ(code_of(deadlock), StatusCode::kAborted) << deadlock.ToString();
+  EXPECT_THAT(deadlock.message(), HasSubstr("(error 1213)"));
+  (void)a.Execute("ROLLBACK", "");
+  (void)b.Execute("ROLLBACK", "");
+}
+
+}  // namespace
+}  // namespace sluice::connectors::mysql::testing
