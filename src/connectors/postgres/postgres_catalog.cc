@@ -153,9 +153,14 @@ Result<std::vector<std::string>> MatchTables(PgConnection& conn, const std::stri
                  "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
                  "ORDER BY c.relname COLLATE \"C\"",
                  fmt::format("cannot list the tables of schema '{}'", schema), {schema}));
+  // The sink's own tables (progress, overwrite staging) live next to the data of a database
+  // that is also a target; "*" must not copy them along. A pattern that names them still does.
+  constexpr std::string_view kOwnPrefix = "_sluice_";
+  const bool own_wanted = pattern.rfind(kOwnPrefix, 0) == 0;
   std::vector<std::string> names;
   for (int r = 0; r < result.rows(); ++r) {
     std::string name = result.Text(r, 0);
+    if (!own_wanted && name.rfind(kOwnPrefix, 0) == 0) continue;
     if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) names.push_back(std::move(name));
   }
   return names;

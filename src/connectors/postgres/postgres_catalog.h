@@ -51,7 +51,8 @@ Result<std::optional<PgTableInfo>> DescribeTable(PgConnection& conn, const std::
                                                  const std::string& table);
 
 /// Names of the tables (ordinary and partitioned, partitions excluded: they are read through
-/// their parent) of `schema` matching the glob `pattern`, sorted.
+/// their parent) of `schema` matching the glob `pattern`, sorted. Tables named `_sluice_*` (a
+/// sink's progress and staging tables) match only a pattern that starts with `_sluice_`.
 Result<std::vector<std::string>> MatchTables(PgConnection& conn, const std::string& schema,
                                              const std::string& pattern);
 

@@ -36,6 +36,18 @@ std::string FirstLine(std::string_view message) {
   return std::string(message);
 }
 
+// libpq's wording when the socket broke under a statement (its messages have no SQLSTATE).
+bool LooksLikeLostConnection(std::string_view message) {
+  for (std::string_view sign :
+       {"server closed the connection unexpectedly", "could not send data to server",
+        "could not receive data from server", "no connection to the server",
+        "connection to server was lost", "SSL SYSCALL error", "SSL connection has been closed",
+        "Connection reset by peer", "Broken pipe", "lost synchronization with server"}) {
+    if (Contains(message, sign)) return true;
+  }
+  return false;
+}
+
 // Server notices ("table does not exist, skipping") go to the debug log, not to stderr.
 void LogNotice(void* endpoint, const char* message) {
   log::Debug(*static_cast<const std::string*>(endpoint), "{}", FirstLine(message));
@@ -112,17 +124,21 @@ Status PgStatus(const pg_conn* conn, const pg_result* result, std::string_view e
   std::string text = what.empty() ? fmt::format("{}: {}", endpoint, message)
                                   : fmt::format("{}: {}: {}", endpoint, what, message);
   auto starts = [&](std::string_view prefix) { return sqlstate.substr(0, prefix.size()) == prefix; };
-  if (sqlstate.empty()) {
-    if (conn != nullptr && PQstatus(conn) == CONNECTION_BAD) {
-      // The server's FATAL message may or may not have made it before the socket closed.
-      if (Contains(PQerrorMessage(conn), "terminating connection due to administrator command")) {
-        sqlstate = "57P01";
-        message = "terminating connection due to administrator command";
-      }
+  if (sqlstate.empty() && conn != nullptr) {
+    // The server's FATAL message may or may not have made it before the socket closed; when it
+    // did, libpq keeps it in the connection's message rather than in a result.
+    if (Contains(PQerrorMessage(conn), "terminating connection due to administrator command")) {
+      sqlstate = "57P01";
+      message = "terminating connection due to administrator command";
     }
   }
   if (sqlstate.empty()) {
-    if (conn != nullptr && PQstatus(conn) == CONNECTION_BAD) {
+    // libpq's own errors carry no SQLSTATE. A lost connection must read as transient even
+    // before libpq marks the handle bad (a failed send is noticed before the EOF is read).
+    const bool lost = (conn != nullptr && PQstatus(conn) == CONNECTION_BAD) ||
+                      LooksLikeLostConnection(message) ||
+                      (conn != nullptr && LooksLikeLostConnection(PQerrorMessage(conn)));
+    if (lost) {
       return Unavailable(what.empty() ? fmt::format("{}: connection lost: {}", endpoint, message)
                                       : fmt::format("{}: {}: connection lost: {}", endpoint,
                                                     what, message));
@@ -265,11 +281,35 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOpti
 
 int PgConnection::server_version() const { return PQserverVersion(conn_); }
 
-Status PgConnection::Execute(std::string_view sql, std::string_view what) {
+Status PgConnection::Execute(std::string_view sql, std::string_view what,
+                             const std::vector<std::optional<std::string>>& params) {
   std::string text(sql);
-  PgResult result(PQexec(conn_, text.c_str()));
+  PgResult result;
+  if (params.empty()) {
+    result = PgResult(PQexec(conn_, text.c_str()));
+  } else {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+    result = PgResult(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+                                   values.data(), nullptr, nullptr, 0));
+  }
   ExecStatusType status = result.get() ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return Error(result.get(), what);
+  return Status::OK();
+}
+
+Status PgConnection::Commit(std::string_view what) {
+  PgResult result(PQexec(conn_, "COMMIT"));
+  if (!result.get() || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+    return Error(result.get(), what);
+  }
+  // COMMIT of a transaction that already failed succeeds with the tag ROLLBACK: nothing was
+  // made durable, and the caller must not believe otherwise.
+  if (std::string_view(PQcmdStatus(result.get())) != "COMMIT") {
+    return Aborted(fmt::format("{}: {}: the transaction had failed and was rolled back",
+                               endpoint_, what));
+  }
   return Status::OK();
 }
 
@@ -334,11 +374,27 @@ Status PgConnection::StartCopyIn(std::string_view sql, std::string_view what) {
   return Status::OK();
 }
 
+Status PgConnection::CopyInFailed(std::string_view what) {
+  // The server may have ended the COPY (or the session) with an error of its own, e.g. 57P01
+  // from pg_terminate_backend: report that rather than libpq's "no COPY in progress", so that
+  // it is classified by its SQLSTATE.
+  Status status;
+  if (PQstatus(conn_) == CONNECTION_OK) (void)PQconsumeInput(conn_);
+  if (!PQisBusy(conn_) || PQstatus(conn_) == CONNECTION_BAD) {
+    while (PGresult* raw = PQgetResult(conn_)) {
+      PgResult result(raw);
+      if (status.ok() && PQresultStatus(raw) == PGRES_FATAL_ERROR) status = Error(raw, what);
+      if (PQresultStatus(raw) == PGRES_COPY_IN) break;  // still copying: nothing more to learn
+    }
+  }
+  return status.ok() ? Error(nullptr, what) : status;
+}
+
 Status PgConnection::PutCopyData(const char* data, size_t size, std::string_view what) {
   // Blocking mode: PQputCopyData returns once libpq has queued (and if need be sent) the data.
   while (size > 0) {
     int chunk = static_cast<int>(std::min<size_t>(size, 1u << 30));
-    if (PQputCopyData(conn_, data, chunk) != 1) return Error(nullptr, what);
+    if (PQputCopyData(conn_, data, chunk) != 1) return CopyInFailed(what);
     data += chunk;
     size -= static_cast<size_t>(chunk);
   }
@@ -346,7 +402,7 @@ Status PgConnection::PutCopyData(const char* data, size_t size, std::string_view
 }
 
 Status PgConnection::EndCopyIn(std::string_view what, const char* error) {
-  if (PQputCopyEnd(conn_, error) != 1) return Error(nullptr, what);
+  if (PQputCopyEnd(conn_, error) != 1) return CopyInFailed(what);
   Status status;
   while (PGresult* raw = PQgetResult(conn_)) {
     PgResult result(raw);
@@ -360,6 +416,8 @@ bool PgConnection::Healthy() const {
   PGTransactionStatusType state = PQtransactionStatus(conn_);
   return state == PQTRANS_IDLE || state == PQTRANS_INTRANS;
 }
+
+bool PgConnection::Broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
 
 bool PgConnection::InTransaction() const {
   PGTransactionStatusType state = PQtransactionStatus(conn_);

@@ -30,7 +30,8 @@ namespace sluice::connectors::postgres {
 ///   28P01, 28000, 42501 (privilege)   -> PermissionDenied
 ///   3D000 (database), 42P01 (table)   -> NotFound
 ///   08xxx, 57P01..57P03, 53xxx, a lost
-///     connection                      -> Unavailable (transient)
+///     connection (libpq's own message,
+///     no SQLSTATE)                    -> Unavailable (transient)
 ///   40001, 40P01, 55P03               -> Aborted (transient)
 ///   22xxx, 23xxx                      -> DataError
 ///   57014 (query cancelled)           -> Cancelled
@@ -92,7 +93,12 @@ class PgConnection {
   int server_version() const;
 
   /// Runs statements that return no rows we need (BEGIN, SET, DDL, INSERT ... SELECT).
-  Status Execute(std::string_view sql, std::string_view what);
+  /// `params` are $1.. as text (nullopt: NULL).
+  Status Execute(std::string_view sql, std::string_view what,
+                 const std::vector<std::optional<std::string>>& params = {});
+  /// Runs COMMIT. Fails (Aborted) when the server rolled back instead because the transaction
+  /// had failed earlier; a lost connection leaves the outcome unknown (Unavailable).
+  Status Commit(std::string_view what);
   /// Runs a query and returns its rows (text format). `params` are $1.. as text (nullopt: NULL).
   Result<PgResult> Query(std::string_view sql, std::string_view what,
                          const std::vector<std::optional<std::string>>& params = {});
@@ -115,6 +121,8 @@ class PgConnection {
 
   /// True while the connection is usable and not inside a failed transaction.
   bool Healthy() const;
+  /// True once libpq knows the connection is gone.
+  bool Broken() const;
   /// True inside a transaction block (idle or active).
   bool InTransaction() const;
 
@@ -126,6 +134,8 @@ class PgConnection {
   Status Error(const pg_result* result, std::string_view what) const {
     return PgStatus(conn_, result, endpoint_, what);
   }
+  // The error of a failed PQputCopyData/PQputCopyEnd, the server's own when it sent one.
+  Status CopyInFailed(std::string_view what);
 
   pg_conn* conn_ = nullptr;
   pg_cancel* cancel_ = nullptr;  // created once: PQcancel may then run from any thread

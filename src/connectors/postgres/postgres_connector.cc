@@ -11,7 +11,8 @@ void RegisterPostgresConnector(ConnectorRegistry& registry) {
   info.type = "postgres";
   info.description =
       "PostgreSQL: read tables through binary COPY in key-range splits from one exported "
-      "snapshot; write through binary COPY with append, upsert or atomic overwrite";
+      "snapshot; write through binary COPY with append, upsert or atomic overwrite, exactly "
+      "once (rows and split progress committed in one transaction)";
   auto source_table = postgres::PostgresSourceOptionTable();
   auto sink_table = postgres::PostgresSinkOptionTable();
   info.source_options.assign(source_table.begin(), source_table.end());

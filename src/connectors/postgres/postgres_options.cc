@@ -58,7 +58,12 @@ const std::vector<OptionSpec>& SinkTable() {
        {"append", "upsert", "overwrite"}},
       {"create", OptionType::kBool, "true",
        "create missing tables from the stream schema; when false a missing table is an error"},
-      {"commit_rows", OptionType::kInt, "500000", "rows per transaction of each writer"},
+      {"commit_rows", OptionType::kInt, "500000",
+       "rows per transaction of each writer under delivery: at_least_once (exactly_once commits "
+       "at checkpoints only)"},
+      {"progress_table", OptionType::kString, "public._sluice_progress",
+       "table ('schema.table') receiving each split's progress in the same transaction as its "
+       "rows (delivery: exactly_once); created when missing"},
   });
   return kOptions;
 }
@@ -165,6 +170,11 @@ Status PostgresSinkOptions::Validate(const config::Options* at) const {
                    fmt::format("'commit_rows' in {} must be at least 1, got {}", where,
                                commit_rows));
   }
+  if (progress_table.empty() || progress_table.front() == '.' || progress_table.back() == '.') {
+    return ErrorAt(at, "progress_table",
+                   fmt::format("'progress_table' in {} must be 'table' or 'schema.table', got '{}'",
+                               where, progress_table));
+  }
   return Status::OK();
 }
 
@@ -178,6 +188,7 @@ Result<PostgresSinkOptions> PostgresSinkOptions::FromConfig(const config::Option
                                    : WriteMode::kAppend;
   out.create = options.GetBool("create");
   out.commit_rows = options.GetInt("commit_rows");
+  out.progress_table = options.GetString("progress_table");
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
 }

@@ -72,8 +72,13 @@ struct PostgresSinkOptions {
   WriteMode mode = WriteMode::kAppend;
   /// CREATE TABLE IF NOT EXISTS through the type mapping; when false a missing table is an error.
   bool create = true;
-  /// Rows per transaction of each writer: bigger is faster, smaller loses less on a crash.
+  /// Rows per transaction of each writer under at_least_once delivery: bigger is faster,
+  /// smaller loses less on a crash. Under exactly_once a writer commits only at checkpoints (its
+  /// rows and their progress in one transaction), so this has no effect there.
   int64_t commit_rows = 500'000;
+  /// Where exactly-once progress is committed with the rows ("schema.table"; a bare name is in
+  /// public). Created on demand; shared by every job writing into this database.
+  std::string progress_table = "public._sluice_progress";
 
   Status Validate(const config::Options* at = nullptr) const;
   static Result<PostgresSinkOptions> FromConfig(const config::Options& options);

@@ -6,6 +6,7 @@
 
 #include "connectors/postgres/postgres_catalog.h"
 #include "connectors/postgres/postgres_client.h"
+#include "connectors/postgres/postgres_progress.h"
 #include "connectors/postgres/postgres_types.h"
 #include "core/logging.h"
 #include "core/value_text.h"
@@ -18,6 +19,10 @@ constexpr std::string_view kStagingPrefix = "_sluice_staging_";
 // CopyData is sent once this much is encoded: large enough to amortise the calls, small enough
 // to keep the writer's memory flat.
 constexpr size_t kFlushBytes = 1u << 20;
+// How long recovery waits for the server to end the sessions of an earlier run of the job (a
+// killed process's backend finishing its last statement). Beyond it the attempt fails as
+// transient and the runtime retries after a backoff.
+constexpr int kRecoveryLockTimeoutSecs = 30;
 
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
@@ -52,6 +57,8 @@ struct PostgresSink::Target {
   std::vector<std::string> target_types;
   /// Rows go through a per-writer TEMP table (upsert, or columns cast from text).
   bool via_staging = false;
+  /// overwrite, resuming: an earlier run already swapped this table in; no rows may come.
+  bool published = false;
   /// upsert: the conflict target (key column names).
   std::vector<std::string> conflict_key;
   /// Stream columns of the key, for bad-record locations.
@@ -68,16 +75,20 @@ namespace {
 
 using Target = PostgresSink::Target;
 
-// One writer: its own connection and transaction, one COPY running at a time.
+// One writer: its own connection and transaction, one COPY running at a time. With `progress`
+// (exactly-once delivery) the transaction spans everything written between two Commit()s.
 class PostgresSinkWriter final : public SinkWriter {
  public:
   PostgresSinkWriter(std::shared_ptr<const std::vector<Target>> targets,
+                     std::shared_ptr<const ProgressTable> progress,
                      const PostgresSinkOptions& options, const JobContext* context,
                      std::unique_ptr<PgConnection> conn, int slot)
       : targets_(std::move(targets)),
+        progress_(std::move(progress)),
         options_(options),
         context_(context),
         conn_(std::move(conn)),
+        endpoint_(conn_->endpoint()),
         slot_(slot),
         rows_received_(targets_->size(), 0),
         staged_(targets_->size(), false) {}
@@ -85,8 +96,9 @@ class PostgresSinkWriter final : public SinkWriter {
   ~PostgresSinkWriter() override = default;  // uncommitted work is rolled back by PQfinish
 
   // Creates this writer's staging tables (outside any transaction, so that they outlive a
-  // rollback).
+  // rollback) and, under exactly-once, takes the job's progress lock for the session.
   Status Init() {
+    if (progress_) SLUICE_RETURN_IF_ERROR(progress_->HoldShared(*conn_));
     for (size_t i = 0; i < targets_->size(); ++i) {
       const Target& target = (*targets_)[i];
       if (!target.via_staging) continue;
@@ -115,6 +127,13 @@ class PostgresSinkWriter final : public SinkWriter {
       return Internal(fmt::format("sink postgres '{}': batch has {} columns, the stream {}",
                                   target.Display(), batch.num_columns(), target.columns.size()));
     }
+    if (target.published) {
+      return NotFound(fmt::format(
+          "{}: the staging table '{}.{}' is missing although this run resumes an earlier one "
+          "that loaded it, and rows remain to be written: run the job with --fresh to start over",
+          endpoint_, target.schema, target.load_table));
+    }
+    SLUICE_RETURN_IF_ERROR(Usable());
     if (!conn_->InTransaction()) {
       SLUICE_RETURN_IF_ERROR(conn_->Execute("BEGIN", "cannot begin a transaction"));
     }
@@ -146,31 +165,50 @@ class PostgresSinkWriter final : public SinkWriter {
     rows_received_[stream] += batch.num_rows();
     rows_in_transaction_ += static_cast<int64_t>(batch.num_rows());
     if (target.via_staging) staged_[stream] = true;
-    if (rows_in_transaction_ >= options_.commit_rows) {
-      SLUICE_RETURN_IF_ERROR(CommitTransaction());
+    // Under exactly-once a commit here would make rows durable without their progress: a
+    // resume would write them again. Only checkpoints commit then.
+    if (!progress_ && rows_in_transaction_ >= options_.commit_rows) {
+      SLUICE_RETURN_IF_ERROR(CommitTransaction(nullptr));
     }
     return Status::OK();
   }
 
   Status Prepare() override {
+    SLUICE_RETURN_IF_ERROR(Usable());
     SLUICE_RETURN_IF_ERROR(EndCopy());
     return MoveStagedRows();
   }
 
-  Status Commit(const CommitContext& commit) override { return CommitTransaction(); }
+  Status Commit(const CommitContext& commit) override {
+    SLUICE_RETURN_IF_ERROR(Usable());
+    return CommitTransaction(progress_ ? &commit : nullptr);
+  }
 
+  // Rolls back whatever is open. When the connection cannot be brought back to idle (it is gone,
+  // or the server does not answer the end of the COPY) it is closed instead: a transaction never
+  // outlives its session, so that is a rollback too.
   void Abort() override {
-    if (copying_ >= 0) {
-      (void)conn_->EndCopyIn("", "aborted by sluice");
-      copying_ = -1;
-      buffer_.Clear();
-    }
-    if (conn_->InTransaction()) (void)conn_->Execute("ROLLBACK", "");
     rows_in_transaction_ = 0;
     std::fill(staged_.begin(), staged_.end(), false);
+    buffer_.Clear();
+    if (!conn_) return;
+    if (!conn_->Broken()) {
+      // Ending the COPY with an error makes the server fail it (the error is the expected
+      // outcome), then the transaction is rolled back.
+      if (copying_ >= 0) (void)conn_->EndCopyIn("", "aborted by sluice");
+      if (conn_->InTransaction()) (void)conn_->Execute("ROLLBACK", "");
+    }
+    copying_ = -1;
+    if (conn_->Broken() || conn_->InTransaction() || !conn_->Healthy()) conn_.reset();
   }
 
  private:
+  Status Usable() const {
+    if (conn_) return Status::OK();
+    return Unavailable(fmt::format("{}: the writer's connection was closed by an abort",
+                                   endpoint_));
+  }
+
   std::string StagingName(size_t stream) const {
     return QuoteIdentifier(fmt::format("_sluice_load_{}_{}", slot_, stream));
   }
@@ -246,10 +284,23 @@ class PostgresSinkWriter final : public SinkWriter {
     return Status::OK();
   }
 
-  Status CommitTransaction() {
+  // Commits the rows written so far; with `commit` (exactly-once) its progress too, in the same
+  // transaction, so that a crash keeps both or neither.
+  Status CommitTransaction(const CommitContext* commit) {
     SLUICE_RETURN_IF_ERROR(EndCopy());
     SLUICE_RETURN_IF_ERROR(MoveStagedRows());
-    if (conn_->InTransaction()) SLUICE_RETURN_IF_ERROR(conn_->Execute("COMMIT", "cannot commit"));
+    if (commit != nullptr && !commit->progress.empty()) {
+      // A split may end (done) after its last rows were committed: progress alone.
+      if (!conn_->InTransaction()) {
+        SLUICE_RETURN_IF_ERROR(conn_->Execute("BEGIN", "cannot begin a transaction"));
+      }
+      SLUICE_RETURN_IF_ERROR(progress_->Upsert(*conn_, commit->checkpoint, commit->progress));
+    }
+    if (conn_->InTransaction()) {
+      SLUICE_RETURN_IF_ERROR(conn_->Commit(
+          commit != nullptr ? fmt::format("cannot commit checkpoint {}", commit->checkpoint)
+                            : std::string("cannot commit")));
+    }
     rows_in_transaction_ = 0;
     return Status::OK();
   }
@@ -288,9 +339,11 @@ class PostgresSinkWriter final : public SinkWriter {
   }
 
   std::shared_ptr<const std::vector<Target>> targets_;
+  std::shared_ptr<const ProgressTable> progress_;  // null under at_least_once
   const PostgresSinkOptions options_;
   const JobContext* context_;
-  std::unique_ptr<PgConnection> conn_;
+  std::unique_ptr<PgConnection> conn_;  // null once an abort had to close it
+  const std::string endpoint_;
   const int slot_;
   CopyBuffer buffer_;
   std::string scratch_;
@@ -346,6 +399,23 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
   SLUICE_ASSIGN_OR_RETURN(std::optional<PgTableInfo> info,
                           DescribeTable(conn, target.schema, target.table));
   target.existed = info.has_value();
+  // A resumed overwrite continues filling the staging table an earlier run left (its rows were
+  // committed with their progress). When it is gone although the table exists, that run already
+  // swapped it in: it stopped between Finish and recording its success.
+  bool keep_staging = false;
+  if (overwrite && !dry_run && context_ != nullptr && context_->resuming) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<PgTableInfo> kept,
+                            DescribeTable(conn, target.schema, staging));
+    if (kept) {
+      keep_staging = true;
+      if (!info) info = std::move(kept);  // the table is new: the staging table becomes it
+      log::Info(fmt::format("sink:postgres:{}", target.Display()),
+                "Resuming: continuing to load the kept staging table '{}.{}'", target.schema,
+                staging);
+    } else if (info) {
+      target.published = true;
+    }
+  }
   if (!info) {
     if (!options_.create) {
       return NotFound(fmt::format("{}: table '{}' does not exist (and 'create' is false)",
@@ -456,7 +526,7 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
   }
   if (overwrite) {
     target.load_table = staging;
-    if (!dry_run && target.existed) {
+    if (!dry_run && target.existed && !keep_staging && !target.published) {
       SLUICE_RETURN_IF_ERROR(conn.Execute(
           fmt::format("DROP TABLE IF EXISTS {}", QuoteQualified(target.schema, staging)),
           fmt::format("cannot drop the old staging table of '{}'", target.Display())));
@@ -469,21 +539,83 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
   return target;
 }
 
+Status PostgresSink::CheckNotProgressTable(const JobContext& context,
+                                           const StreamInfo& stream) const {
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce) return Status::OK();
+  if (SplitQualifiedName(options_.TableFor(stream.name)) !=
+      SplitQualifiedName(options_.progress_table)) {
+    return Status::OK();
+  }
+  return config_.ErrorAt(
+      "table", fmt::format("stream '{}' would be written into the progress table '{}' (set "
+                           "'table' or 'progress_table' to another table)",
+                           stream.name, options_.progress_table));
+}
+
+bool PostgresSink::exactly_once() const {
+  return context_ != nullptr && context_->delivery == DeliveryGuarantee::kExactlyOnce;
+}
+
 Status PostgresSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
   context_ = &context;
   SLUICE_ASSIGN_OR_RETURN(conn_, PgConnection::Connect(options_.connection));
+  if (exactly_once()) {
+    // Created here, before any writer commits into it. The coordinator's session holds the
+    // job's lock too: a resumed run must not look at the tables while a swap of a dead run may
+    // still commit.
+    auto progress = std::make_shared<ProgressTable>(options_.progress_table, context.job_name);
+    SLUICE_RETURN_IF_ERROR(progress->Ensure(*conn_));
+    SLUICE_RETURN_IF_ERROR(progress->HoldShared(*conn_));
+    progress_ = std::move(progress);
+  }
   auto targets = std::make_shared<std::vector<Target>>();
   for (const StreamInfo& stream : streams) {
+    SLUICE_RETURN_IF_ERROR(CheckNotProgressTable(context, stream));
     Result<Target> target = PrepareTarget(*conn_, stream, /*dry_run=*/false, nullptr);
     if (!target.ok()) {
       targets_ = targets;
-      (void)DropStagingTables();
+      // What a resumed run loaded stays for the next attempt; a fresh run's is worthless.
+      if (!context.resuming) (void)DropStagingTables();
       return target.status();
     }
     targets->push_back(std::move(*target));
   }
+  size_t published = 0;
+  for (const Target& target : *targets) published += target.published ? 1 : 0;
+  if (published > 0 && published < targets->size()) {
+    for (const Target& target : *targets) {
+      if (!target.published) continue;
+      return NotFound(fmt::format(
+          "{}: the staging table '{}.{}' is missing although this run resumes an earlier one "
+          "that created it (others are still there): run the job with --fresh to start over",
+          conn_->endpoint(), target.schema, target.load_table));
+    }
+  }
+  published_ = published > 0;
+  if (published_) {
+    log::Warn("sink:postgres",
+              "Resuming: the staging tables are gone because an earlier run already swapped them "
+              "in; nothing is left to load");
+  }
   targets_ = std::move(targets);
   return Status::OK();
+}
+
+Result<std::vector<SplitProgress>> PostgresSink::RecoverProgress(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                          PgConnection::Connect(options_.connection));
+  ProgressTable progress(options_.progress_table, context.job_name);
+  // The lock is released when `conn` closes, before any writer of this run takes it shared.
+  SLUICE_RETURN_IF_ERROR(progress.HoldExclusive(*conn, kRecoveryLockTimeoutSecs));
+  return progress.Load(*conn);
+}
+
+Status PostgresSink::ForgetProgress(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                          PgConnection::Connect(options_.connection));
+  ProgressTable progress(options_.progress_table, context.job_name);
+  SLUICE_RETURN_IF_ERROR(progress.HoldExclusive(*conn, kRecoveryLockTimeoutSecs));
+  return progress.Delete(*conn);
 }
 
 Status PostgresSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
@@ -491,7 +623,14 @@ Status PostgresSink::Check(const JobContext& context, const std::vector<StreamIn
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
                           PgConnection::Connect(options_.connection));
   for (const StreamInfo& stream : streams) {
+    SLUICE_RETURN_IF_ERROR(CheckNotProgressTable(context, stream));
     SLUICE_RETURN_IF_ERROR(PrepareTarget(*conn, stream, /*dry_run=*/true, report).status());
+  }
+  if (context.delivery == DeliveryGuarantee::kExactlyOnce) {
+    ProgressTable progress(options_.progress_table, context.job_name);
+    SLUICE_ASSIGN_OR_RETURN(bool exists, progress.Exists(*conn));
+    report->Note(fmt::format("progress: committed with the rows into {}{}", progress.Display(),
+                             exists ? "" : " (will be created)"));
   }
   return Status::OK();
 }
@@ -500,89 +639,95 @@ Result<std::unique_ptr<SinkWriter>> PostgresSink::CreateWriter(int slot) {
   if (!targets_) return Internal("sink postgres: CreateWriter before Open");
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
                           PgConnection::Connect(options_.connection));
-  auto writer = std::make_unique<PostgresSinkWriter>(targets_, options_, context_,
+  auto writer = std::make_unique<PostgresSinkWriter>(targets_, progress_, options_, context_,
                                                      std::move(conn), slot);
   SLUICE_RETURN_IF_ERROR(writer->Init());
   return std::unique_ptr<SinkWriter>(std::move(writer));
 }
 
+// The job's progress rows stay (every split done): on resume the runtime counts only what the
+// sink recovers, so a run that dies after Finish but before recording its success must find
+// "all done" here, not nothing, or it would load everything again. The next fresh run's
+// ForgetProgress deletes them.
 Status PostgresSink::Finish() {
-  if (finished_ || options_.mode != WriteMode::kOverwrite || !targets_) {
+  if (finished_ || !targets_ || options_.mode != WriteMode::kOverwrite || published_) {
     finished_ = true;
     return Status::OK();
   }
   PgConnection& conn = *conn_;
   SLUICE_RETURN_IF_ERROR(conn.Execute("BEGIN", "cannot begin the swap"));
-  auto swap = [&]() -> Status {
-    for (const Target& target : *targets_) {
-      const std::string what = fmt::format("cannot swap in the new '{}'", target.Display());
-      const std::string staging = QuoteQualified(target.schema, target.load_table);
-      if (target.existed) {
-        // Sequences owned by the old table's columns (serial) would be dropped with it although
-        // the new table's defaults use them: hand them over first.
-        SLUICE_ASSIGN_OR_RETURN(
-            PgResult owned,
-            conn.Query("SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname), "
-                       "a.attname FROM pg_depend d "
-                       "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
-                       "JOIN pg_namespace sn ON sn.oid = s.relnamespace "
-                       "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
-                       "WHERE d.classid = 'pg_class'::regclass AND d.refobjid = $1::regclass "
-                       "AND d.deptype = 'a'",
-                       what, {target.Quoted()}));
-        for (int r = 0; r < owned.rows(); ++r) {
-          SLUICE_RETURN_IF_ERROR(conn.Execute(
-              fmt::format("ALTER SEQUENCE {} OWNED BY {}.{}", owned.Text(r, 0), staging,
-                          QuoteIdentifier(owned.Text(r, 1))),
-              what));
-        }
-      }
-      // LIKE ... INCLUDING ALL gave the staging table's indexes generated names: note which
-      // old index each one copies (same definition), to give it the old name after the DROP.
-      std::vector<IndexInfo> old_indexes;
-      if (target.existed) {
-        SLUICE_ASSIGN_OR_RETURN(old_indexes, ListIndexes(conn, target.Quoted(), what));
-      }
-      SLUICE_ASSIGN_OR_RETURN(std::vector<IndexInfo> new_indexes,
-                              ListIndexes(conn, staging, what));
-      SLUICE_RETURN_IF_ERROR(
-          conn.Execute(fmt::format("DROP TABLE IF EXISTS {}", target.Quoted()), what));
-      SLUICE_RETURN_IF_ERROR(conn.Execute(
-          fmt::format("ALTER TABLE {} RENAME TO {}", staging, QuoteIdentifier(target.table)),
-          what));
-      for (const IndexInfo& index : new_indexes) {
-        std::string renamed;
-        for (IndexInfo& old : old_indexes) {
-          if (!old.name.empty() && old.definition == index.definition) {
-            renamed = std::move(old.name);
-            old.name.clear();
-            break;
-          }
-        }
-        if (renamed.empty() && index.name.rfind(target.load_table, 0) == 0) {
-          // A table created for this job: "_sluice_staging_t_pkey" becomes "t_pkey".
-          renamed = target.table + index.name.substr(target.load_table.size());
-        }
-        if (renamed.empty() || renamed == index.name) continue;
-        // Renaming an index also renames its primary-key or unique constraint.
-        SLUICE_RETURN_IF_ERROR(conn.Execute(
-            fmt::format("ALTER INDEX {} RENAME TO {}", QuoteQualified(target.schema, index.name),
-                        QuoteIdentifier(renamed)),
-            what));
-      }
-    }
-    return Status::OK();
-  };
-  Status status = swap();
+  Status status = Swap();
   if (!status.ok()) {
     (void)conn.Execute("ROLLBACK", "");
     return status;
   }
-  SLUICE_RETURN_IF_ERROR(conn.Execute("COMMIT", "cannot commit the swap"));
+  SLUICE_RETURN_IF_ERROR(conn.Commit("cannot commit the swap"));
   finished_ = true;
   for (const Target& target : *targets_) {
     log::Info(fmt::format("sink:postgres:{}", target.Display()),
               "Swapped the loaded table in for '{}'", target.Display());
+  }
+  return Status::OK();
+}
+
+Status PostgresSink::Swap() {
+  PgConnection& conn = *conn_;
+  for (const Target& target : *targets_) {
+    const std::string what = fmt::format("cannot swap in the new '{}'", target.Display());
+    const std::string staging = QuoteQualified(target.schema, target.load_table);
+    if (target.existed) {
+      // Sequences owned by the old table's columns (serial) would be dropped with it although
+      // the new table's defaults use them: hand them over first.
+      SLUICE_ASSIGN_OR_RETURN(
+          PgResult owned,
+          conn.Query("SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname), "
+                     "a.attname FROM pg_depend d "
+                     "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+                     "JOIN pg_namespace sn ON sn.oid = s.relnamespace "
+                     "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+                     "WHERE d.classid = 'pg_class'::regclass AND d.refobjid = $1::regclass "
+                     "AND d.deptype = 'a'",
+                     what, {target.Quoted()}));
+      for (int r = 0; r < owned.rows(); ++r) {
+        SLUICE_RETURN_IF_ERROR(conn.Execute(
+            fmt::format("ALTER SEQUENCE {} OWNED BY {}.{}", owned.Text(r, 0), staging,
+                        QuoteIdentifier(owned.Text(r, 1))),
+            what));
+      }
+    }
+    // LIKE ... INCLUDING ALL gave the staging table's indexes generated names: note which
+    // old index each one copies (same definition), to give it the old name after the DROP.
+    std::vector<IndexInfo> old_indexes;
+    if (target.existed) {
+      SLUICE_ASSIGN_OR_RETURN(old_indexes, ListIndexes(conn, target.Quoted(), what));
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<IndexInfo> new_indexes,
+                            ListIndexes(conn, staging, what));
+    SLUICE_RETURN_IF_ERROR(
+        conn.Execute(fmt::format("DROP TABLE IF EXISTS {}", target.Quoted()), what));
+    SLUICE_RETURN_IF_ERROR(conn.Execute(
+        fmt::format("ALTER TABLE {} RENAME TO {}", staging, QuoteIdentifier(target.table)),
+        what));
+    for (const IndexInfo& index : new_indexes) {
+      std::string renamed;
+      for (IndexInfo& old : old_indexes) {
+        if (!old.name.empty() && old.definition == index.definition) {
+          renamed = std::move(old.name);
+          old.name.clear();
+          break;
+        }
+      }
+      if (renamed.empty() && index.name.rfind(target.load_table, 0) == 0) {
+        // A table created for this job: "_sluice_staging_t_pkey" becomes "t_pkey".
+        renamed = target.table + index.name.substr(target.load_table.size());
+      }
+      if (renamed.empty() || renamed == index.name) continue;
+      // Renaming an index also renames its primary-key or unique constraint.
+      SLUICE_RETURN_IF_ERROR(conn.Execute(
+          fmt::format("ALTER INDEX {} RENAME TO {}", QuoteQualified(target.schema, index.name),
+                      QuoteIdentifier(renamed)),
+          what));
+    }
   }
   return Status::OK();
 }
@@ -600,10 +745,10 @@ Status PostgresSink::DropStagingTables() {
 }
 
 void PostgresSink::Abort() {
-  if (finished_) return;
-  if (conn_ && conn_->InTransaction()) (void)conn_->Execute("ROLLBACK", "");
-  Status status = DropStagingTables();
-  if (!status.ok()) log::Warn("sink:postgres", "{}", status.message());
+  // The staging tables stay: a resumed run continues filling them, a fresh run replaces them.
+  if (conn_ && !conn_->Broken() && conn_->InTransaction()) (void)conn_->Execute("ROLLBACK", "");
+  // Closing the session also releases the job's progress lock for the next attempt.
+  conn_.reset();
 }
 
 }  // namespace sluice::connectors::postgres

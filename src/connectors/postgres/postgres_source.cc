@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <set>
 
 #include <fmt/core.h>
 
@@ -33,6 +35,37 @@ struct SourceTable {
   bool validate_utf8 = false;
   /// Key columns, quoting and literals for the shared keyset planner (no planner cursor).
   sql::ChunkedTable chunked;
+};
+
+// Keeps the ids of cut splits unique across runs. sql::KeysetReader names its cuts
+// "<split>.<n>" with n counting the cuts of that reader only, so a resumed run that cuts a split
+// an earlier run had cut already would reuse "<split>.1": the runtime would then record the new
+// range under the old child's id, and that id's committed progress (possibly "done") would
+// apply to rows never read. Every id the earlier runs handed out, and every cut of this run, is
+// remembered; a taken name moves on to the next free number. Thread-safe.
+class CutNames {
+ public:
+  void Reset(const std::vector<Split>& planned) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    used_.clear();
+    for (const Split& split : planned) used_.insert(split.id);
+  }
+
+  /// `id` if free, else "<parent>.<n>" with the smallest free n beyond the one proposed.
+  std::string Claim(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string name = id;
+    const size_t dot = id.rfind('.');
+    const std::string parent = dot == std::string::npos ? id : id.substr(0, dot);
+    long number = dot == std::string::npos ? 0 : std::atol(id.c_str() + dot + 1);
+    while (used_.count(name) > 0) name = fmt::format("{}.{}", parent, ++number);
+    used_.insert(name);
+    return name;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> used_;  // guarded by mutex_
 };
 
 namespace {
@@ -333,7 +366,9 @@ class PgKeysetCursor final : public sql::KeysetCursor {
 }  // namespace
 
 PostgresSource::PostgresSource(PostgresSourceOptions options, config::Options config)
-    : options_(std::move(options)), config_(std::move(config)) {}
+    : options_(std::move(options)),
+      config_(std::move(config)),
+      cut_names_(std::make_shared<CutNames>()) {}
 
 PostgresSource::~PostgresSource() = default;
 
@@ -491,14 +526,44 @@ Result<std::unique_ptr<SplitEnumerator>> PostgresSource::CreateEnumerator() {
 
 Result<std::unique_ptr<SplitEnumerator>> PostgresSource::ResumeEnumerator(
     const std::vector<Split>& planned) {
+  cut_names_->Reset(planned);
   std::vector<sql::ChunkedTable> chunked;
   for (const auto& table : tables_) {
     sql::ChunkedTable entry = table->chunked;
     if (!entry.keyless) entry.planner = std::make_shared<PgKeysetCursor>(table, planner_, context_);
     chunked.push_back(std::move(entry));
   }
+  // A range ending inclusively is the table's open-ended last chunk, closed by its reader at
+  // the key maximum (and maybe cut since). sql::KeyChunkEnumerator would take that maximum for a
+  // boundary and plan one more chunk from it, reading the last row twice; shown to it as open
+  // ended, the family says what it is: the end of the table. The runtime reopens the recorded
+  // splits with their own payloads; this copy only steers planning.
+  std::vector<Split> for_planning = planned;
+  for (Split& split : for_planning) {
+    std::string name;
+    Result<sql::KeyRange> range = sql::DecodeRange(split.payload, &name);
+    if (range.ok() && range->hi && range->hi_inclusive) {
+      split.payload = sql::EncodeRange(name, sql::KeyRange{range->lo, std::nullopt, false});
+    }
+  }
   return std::unique_ptr<SplitEnumerator>(
-      std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), planned));
+      std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), for_planning));
+}
+
+const JobContext* PostgresSource::ReaderContext() {
+  std::lock_guard<std::mutex> lock(reader_context_mutex_);
+  if (!reader_context_) {
+    // Copied once readers start, when the runtime has filled in every field; offer_split is
+    // still read from the job's context at each cut.
+    reader_context_ = std::make_unique<JobContext>(*context_);
+    const JobContext* job = context_;
+    std::shared_ptr<CutNames> names = cut_names_;
+    reader_context_->offer_split = [job, names](const std::string& from, Split cut) {
+      cut.id = names->Claim(cut.id);
+      if (job->offer_split) job->offer_split(from, std::move(cut));
+    };
+  }
+  return reader_context_.get();
 }
 
 Result<std::unique_ptr<SplitReader>> PostgresSource::CreateReader(const Split& split,
@@ -519,7 +584,7 @@ Result<std::unique_ptr<SplitReader>> PostgresSource::CreateReader(const Split& s
   reader_options.keyless = table->chunked.keyless;
   return std::unique_ptr<SplitReader>(std::make_unique<sql::KeysetReader>(
       std::make_unique<PgKeysetCursor>(table, std::move(conn), context_), table->chunked, split,
-      std::move(range), std::move(after), context_, reader_options));
+      std::move(range), std::move(after), ReaderContext(), reader_options));
 }
 
 void PostgresSource::Describe(CheckReport* report) const {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ namespace sluice::connectors::postgres {
 class ReadSession;
 class ConnectionPool;
 class PgConnection;
+class CutNames;
 struct SourceTable;
 
 class PostgresSource final : public Source {
@@ -58,6 +60,8 @@ class PostgresSource final : public Source {
  private:
   Status AddTable(PgConnection& conn, const std::string& schema, const std::string& name,
                   bool validate_utf8);
+  // The context readers get: the job's, with offer_split renaming cuts through cut_names_.
+  const JobContext* ReaderContext();
 
   PostgresSourceOptions options_;
   config::Options config_;
@@ -68,6 +72,9 @@ class PostgresSource final : public Source {
   std::shared_ptr<PgConnection> planner_;  // catalog and chunk boundaries, in the snapshot
   std::vector<StreamInfo> streams_;
   std::vector<std::shared_ptr<const SourceTable>> tables_;  // parallel to streams_
+  std::shared_ptr<CutNames> cut_names_;
+  std::mutex reader_context_mutex_;
+  std::unique_ptr<JobContext> reader_context_;  // guarded by reader_context_mutex_; set once
 };
 
 }  // namespace sluice::connectors::postgres

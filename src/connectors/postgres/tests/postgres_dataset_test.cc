@@ -49,9 +49,11 @@ std::string CopyJob(const TestDatabase& from, const TestDatabase& to) {
     for (std::string line; std::getline(in, line);) out += "  " + line + "\n";
     return out;
   };
+  // The progress table goes into its own schema, so that public holds exactly the copies.
   return fmt::format(
       "name: copy\nparallelism: 2\nsource:\n  type: postgres\n{}  tables: [\"*\"]\n"
-      "  split_rows: 2000\n  page_rows: 1000\nsink:\n  type: postgres\n{}",
+      "  split_rows: 2000\n  page_rows: 1000\nsink:\n  type: postgres\n{}"
+      "  progress_table: sluice.progress\n",
       indent(from.ConnectionYaml()), indent(to.ConnectionYaml()));
 }
 

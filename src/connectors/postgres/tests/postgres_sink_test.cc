@@ -136,7 +136,8 @@ TEST(PostgresSinkTest, OverwriteSwapsAtomicallyAndKeepsNamesAndSequences) {
   RecordingBadRecords bad(false);
   JobContext context = MakeContext(&bad, nullptr);
   {
-    // Loaded and committed but not finished: readers still see the old table; Abort keeps it.
+    // Loaded and committed but not finished: readers still see the old table; Abort keeps it,
+    // and the staging table for a resumed run.
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink,
                          MakeSink(db.ConnectionYaml() + "mode: overwrite\n"));
     ASSERT_OK(sink->Open(context, {stream}));
@@ -149,8 +150,7 @@ TEST(PostgresSinkTest, OverwriteSwapsAtomicallyAndKeepsNamesAndSequences) {
     writer.reset();
     sink->Abort();
     EXPECT_EQ(db.Exec("SELECT name FROM items ORDER BY id"), "old1\nold2\nold3\n");
-    EXPECT_EQ(db.Exec("SELECT count(*) FROM pg_class WHERE relname LIKE '_sluice_staging%'"),
-              "0\n");
+    EXPECT_EQ(db.Exec("SELECT count(*) FROM _sluice_staging_items"), "1\n");
   }
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink,
                        MakeSink(db.ConnectionYaml() + "mode: overwrite\n"));
@@ -267,8 +267,12 @@ TEST(PostgresSinkTest, CheckChangesNothing) {
             (std::vector<std::string>{
                 "table public.present: 2 columns, upsert through a staging table",
                 "table public.absent will be created: CREATE TABLE IF NOT EXISTS "
-                "\"public\".\"absent\" (\"id\" bigint NOT NULL, PRIMARY KEY (\"id\"))"}));
-  EXPECT_EQ(db.Exec("SELECT count(*) FROM pg_class WHERE relname = 'absent'"), "0\n");
+                "\"public\".\"absent\" (\"id\" bigint NOT NULL, PRIMARY KEY (\"id\"))",
+                "progress: committed with the rows into public._sluice_progress (will be "
+                "created)"}));
+  EXPECT_EQ(db.Exec("SELECT count(*) FROM pg_class WHERE relname IN ('absent', "
+                    "'_sluice_progress')"),
+            "0\n");
 }
 
 }  // namespace

@@ -189,7 +189,9 @@ TEST(PostgresSourceTest, TablesGlobs) {
           "CREATE TABLE s.log_c (id int PRIMARY KEY); INSERT INTO log_b VALUES (1), (2);"
           "CREATE TABLE parted (id int PRIMARY KEY) PARTITION BY RANGE (id);"
           "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10);"
-          "INSERT INTO parted VALUES (1), (5)");
+          "INSERT INTO parted VALUES (1), (5);"
+          // Sluice's own tables when the database is also a sink's target.
+          "CREATE TABLE _sluice_progress (job text); CREATE TABLE _sluice_staging_other (id int)");
   auto names = [](const Source& source) {
     std::vector<std::string> out;
     for (const StreamInfo& stream : source.streams()) out.push_back(stream.name);
@@ -203,9 +205,14 @@ TEST(PostgresSourceTest, TablesGlobs) {
   EXPECT_EQ(read[1].rows.size(), 2u);
   Opened all = OpenSource(db.ConnectionYaml() + "tables: [\"*\", \"s.*\"]\n");
   ASSERT_TRUE(all.source);
-  // Partitions are read through their parent.
+  // Partitions are read through their parent; Sluice's progress and staging tables only when
+  // a pattern names them.
   EXPECT_EQ(names(*all.source),
             (std::vector<std::string>{"log_a", "log_b", "other", "parted", "s.log_c"}));
+  Opened own = OpenSource(db.ConnectionYaml() + "tables: [\"_sluice_*\"]\n");
+  ASSERT_TRUE(own.source);
+  EXPECT_EQ(names(*own.source),
+            (std::vector<std::string>{"_sluice_progress", "_sluice_staging_other"}));
   Status none = OpenError(db.ConnectionYaml() + "tables: [\"nothing_*\"]\n");
   EXPECT_EQ(none.ToString(),
             fmt::format("not found: postgres {}:{}: no table of schema 'public' matches "
@@ -277,6 +284,68 @@ TEST(PostgresSourceTest, SplitFarBiggerThanPlannedIsCutWhileRunning) {
   EXPECT_EQ(duplicates, 0u);
   EXPECT_EQ(seen.size(), expected);
   EXPECT_LT(owner_rows, expected * 3 / 4);
+}
+
+TEST(PostgresSourceTest, ResumedSplitCutAgainGetsAnUnusedId) {
+  // A resumed run reopens a split that an earlier run had cut already. Cutting it again must not
+  // reuse the first child's id: that id's rows, position and committed progress belong to
+  // another range, and the runtime records splits by id.
+  TestDatabase db("src_recut");
+  db.Exec("CREATE TABLE t (id bigint PRIMARY KEY, v text);"
+          "INSERT INTO t SELECT i, 'v' FROM generate_series(1, 100000) i");
+  const std::string yaml = db.ConnectionYaml() + "table: t\nsplit_rows: 200000\npage_rows: 1000\n";
+  // Reads a batch, asks for a cut, reads on until the reader made it; returns the cut.
+  auto cut_once = [](Source& source, SplitReader& reader, std::vector<Split>* offered) {
+    const size_t before = offered->size();
+    Batch batch(source.streams()[0].schema, 1000);
+    for (int i = 0; i < 10 && offered->size() == before; ++i) {
+      batch.Clear();
+      EXPECT_TRUE(reader.ReadBatch(&batch).ok());
+      if (i == 0) {
+        EXPECT_FALSE(reader.SplitRemainder().has_value());  // cut at the next page
+      }
+    }
+    EXPECT_EQ(offered->size(), before + 1);
+  };
+  std::vector<Split> offered;
+  std::vector<Split> planned;
+  std::string position;
+  {
+    Opened first_run = OpenSource(yaml);
+    ASSERT_TRUE(first_run.source);
+    first_run.context->offer_split = [&](const std::string&, Split split) {
+      offered.push_back(std::move(split));
+    };
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitEnumerator> enumerator,
+                         first_run.source->CreateEnumerator());
+    ASSERT_OK_AND_ASSIGN(std::optional<Split> chunk, enumerator->Next());
+    ASSERT_TRUE(chunk);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> reader,
+                         first_run.source->CreateReader(*chunk, ""));
+    cut_once(*first_run.source, *reader, &offered);
+    ASSERT_EQ(offered.size(), 1u);
+    EXPECT_EQ(offered[0].id, chunk->id + ".1");
+    Split shrunk = *chunk;
+    shrunk.payload = reader->Payload();
+    position = reader->Position();
+    planned = {shrunk, offered[0]};
+  }
+  Opened resumed = OpenSource(yaml);
+  ASSERT_TRUE(resumed.source);
+  resumed.context->offer_split = [&](const std::string&, Split split) {
+    offered.push_back(std::move(split));
+  };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitEnumerator> rest,
+                       resumed.source->ResumeEnumerator(planned));
+  ASSERT_OK_AND_ASSIGN(std::optional<Split> nothing, rest->Next());
+  // The first run's chunk was the whole table: nothing is left to plan (not even its last row,
+  // where the reader closed the open-ended chunk).
+  EXPECT_FALSE(nothing.has_value()) << nothing->id << " " << nothing->payload;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> reader,
+                       resumed.source->CreateReader(planned[0], position));
+  cut_once(*resumed.source, *reader, &offered);
+  ASSERT_EQ(offered.size(), 2u);
+  EXPECT_EQ(offered[1].id, planned[0].id + ".2");
 }
 
 TEST(PostgresSourceTest, SnapshotHidesLaterChangesFromEveryReader) {

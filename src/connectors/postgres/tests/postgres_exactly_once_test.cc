@@ -1,0 +1,691 @@
+// Exactly-once delivery into PostgreSQL through the job runner: rows and split progress committed
+// in one transaction, resume after a stop, after terminated server sessions and after kill -9 of
+// the process at random moments, in append, upsert and overwrite modes; at_least_once stores no
+// progress; a fresh run forgets it. Each test has its own database.
+#include <fmt/core.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "config/job_config.h"
+#include "connectors/postgres/postgres_client.h"
+#include "connectors/postgres/postgres_progress.h"
+#include "connectors/postgres/tests/postgres_test_util.h"
+#include "connectors/registry.h"
+#include "core/logging.h"
+#include "runtime/job_runner.h"
+#include "state/state_store.h"
+#include "testing/gtest_util.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::connectors {
+void RegisterPostgresConnector(ConnectorRegistry& registry);
+void RegisterDatagenConnector(ConnectorRegistry& registry);
+}  // namespace sluice::connectors
+
+namespace sluice::connectors::postgres {
+namespace {
+
+using testing::MakeContext;
+using testing::MakeSink;
+using testing::RecordingBadRecords;
+using testing::TestDatabase;
+using Clock = std::chrono::steady_clock;
+
+const ConnectorRegistry& Registry() {
+  static const ConnectorRegistry* registry = [] {
+    auto* r = new ConnectorRegistry();
+    RegisterPostgresConnector(*r);
+    RegisterDatagenConnector(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+// The columns datagen generates by default, as a table. Without a key a duplicate row shows in
+// the counts instead of failing the load.
+std::string OrdersTable(const std::string& name, bool key) {
+  return fmt::format(
+      "CREATE TABLE {} (id bigint{}, customer text, amount numeric(12,2), quantity integer, "
+      "price double precision, paid boolean, ordered_on date, created_at timestamp, note text)",
+      name, key ? " PRIMARY KEY" : "");
+}
+
+// Row count, distinct keys and the md5 of the dump ordered by `order`: equal digests mean equal
+// contents.
+std::string Digest(const TestDatabase& db, const std::string& table,
+                   const std::string& order = "id") {
+  return db.Exec(fmt::format(
+      "SELECT count(*), count(DISTINCT id), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY {}), "
+      "'')) FROM {} t",
+      order, table));
+}
+
+std::string Indent(const std::string& lines) {
+  std::string out;
+  std::istringstream in(lines);
+  for (std::string line; std::getline(in, line);)
+    out += "  " + line + "\n";
+  return out;
+}
+
+struct JobSpec {
+  std::string name = "eo";
+  std::string state;         // state directory
+  std::string source;        // the source block's lines (indented by Indent)
+  std::string sink_options;  // the sink's lines beyond the connection
+  std::string extra;         // job-level lines
+  int parallelism = 2;
+  double checkpoint_secs = 0.05;
+};
+
+std::string JobYaml(const TestDatabase& db, const JobSpec& spec) {
+  return fmt::format(
+      "name: {}\nparallelism: {}\nbatch_rows: 500\nstate: {}\n"
+      "checkpoint: {{interval_secs: {}}}\n"
+      "retry: {{max_attempts: 20, initial_backoff_secs: 0.05, max_backoff_secs: 0.2}}\n{}"
+      "source:\n{}sink:\n  type: postgres\n{}{}",
+      spec.name, spec.parallelism, spec.state, spec.checkpoint_secs, spec.extra,
+      Indent(spec.source), Indent(db.ConnectionYaml()), Indent(spec.sink_options));
+}
+
+std::string DatagenSource(uint64_t rows, uint64_t split_rows) {
+  return fmt::format("type: datagen\nrows: {}\nsplit_rows: {}\nseed: 7\n", rows, split_rows);
+}
+
+// Runs a job; with `watch`, a thread calls it every millisecond with the runner until it returns
+// true (then the job is asked to stop) or the job ends.
+runtime::JobSummary RunJob(const std::string& yaml, bool fresh = false,
+                           std::function<bool(const runtime::JobRunner&)> watch = {}) {
+  Result<config::JobConfig> job = config::LoadJobText(yaml, "job.yaml", {});
+  if (!job.ok()) {
+    runtime::JobSummary summary;
+    summary.status = job.status();
+    return summary;
+  }
+  runtime::JobRunner runner(std::move(*job), Registry(), runtime::RunOptions{"", fresh});
+  std::atomic<bool> stop{false};
+  std::atomic<bool> done{false};
+  std::thread watcher;
+  if (watch) {
+    watcher = std::thread([&] {
+      while (!done.load()) {
+        if (watch(runner)) {
+          stop = true;
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  runtime::JobSummary summary = runner.Run(&stop);
+  done = true;
+  if (watcher.joinable())
+    watcher.join();
+  return summary;
+}
+
+auto StopAfterRows(uint64_t rows) {
+  return [rows](const runtime::JobRunner& runner) {
+    return runner.metrics().Snapshot().rows_written >= rows;
+  };
+}
+
+// What an uninterrupted at_least_once run of `source` writes into a fresh table `ref` of the
+// same shape: the digest every interrupted run must reach.
+std::string ReferenceDigest(const TestDatabase& db, const std::string& source, bool key) {
+  db.Exec(OrdersTable("ref", key));
+  sluice::testing::TempDir state;
+  JobSpec spec;
+  spec.name = "reference";
+  spec.state = state.path();
+  spec.source = source;
+  spec.sink_options = "table: ref\n";
+  spec.extra = "delivery: at_least_once\n";
+  runtime::JobSummary summary = RunJob(JobYaml(db, spec));
+  EXPECT_TRUE(summary.status.ok()) << summary.status.ToString();
+  return Digest(db, "ref");
+}
+
+Result<std::vector<SplitProgress>> Recover(const TestDatabase& db, const std::string& job,
+                                           const std::string& sink_options = "table: t\n") {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml() + sink_options));
+  JobContext context = MakeContext(nullptr, nullptr);
+  context.job_name = job;
+  return sink->RecoverProgress(context);
+}
+
+// Datagen splits are "generated#<lo>-<hi>" over rows lo..hi-1 (ids lo+1..hi), positions
+// {"row":<next>}. Checks that table `t` holds exactly the rows the committed progress covers.
+void ExpectRowsMatchProgress(const TestDatabase& db, const std::vector<SplitProgress>& progress) {
+  uint64_t covered = 0;
+  for (const SplitProgress& entry : progress) {
+    unsigned long long lo = 0;
+    unsigned long long hi = 0;
+    ASSERT_EQ(std::sscanf(entry.split_id.c_str(), "generated#%llu-%llu", &lo, &hi), 2)
+        << entry.split_id;
+    unsigned long long next = lo;
+    if (!entry.position.empty()) {
+      ASSERT_EQ(std::sscanf(entry.position.c_str(), R"({"row":%llu})", &next), 1) << entry.position;
+    }
+    if (entry.done) {
+      EXPECT_EQ(next, hi) << entry.split_id;
+    }
+    EXPECT_EQ(db.Exec(fmt::format("SELECT count(*) FROM t WHERE id > {} AND id <= {}", lo, hi)),
+              fmt::format("{}\n", next - lo))
+        << entry.split_id << " at " << entry.position;
+    covered += next - lo;
+  }
+  EXPECT_EQ(db.Exec("SELECT count(*) FROM t"), fmt::format("{}\n", covered));
+}
+
+std::string ProgressRows(const TestDatabase& db, const std::string& job) {
+  return db.Exec(fmt::format("SELECT count(*) FROM public._sluice_progress WHERE job = '{}'", job));
+}
+
+// After a success the job's progress stays, every split done (see the README, "Finish").
+void ExpectEverySplitDone(const TestDatabase& db, const std::string& job) {
+  EXPECT_EQ(db.Exec(fmt::format("SELECT count(*) > 0, count(*) FILTER (WHERE NOT done) FROM "
+                                "public._sluice_progress WHERE job = '{}'",
+                                job)),
+            "t\t0\n");
+}
+
+TEST(PostgresExactlyOnceTest, RowsAndProgressAreCommittedTogether) {
+  TestDatabase db("eo_together");
+  db.Exec(OrdersTable("t", false));
+  sluice::testing::TempDir state;
+  JobSpec spec;
+  spec.state = state.path();
+  spec.source = DatagenSource(30000, 4000);
+  spec.sink_options = "table: t\n";
+  runtime::JobSummary summary = RunJob(JobYaml(db, spec), false, StopAfterRows(9000));
+  ASSERT_TRUE(summary.interrupted) << summary.status.ToString();
+  EXPECT_EQ(summary.guarantee, DeliveryGuarantee::kExactlyOnce);
+
+  // The sink's record is what its transactions committed: exactly the rows in the table...
+  ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> recovered, Recover(db, "eo"));
+  ASSERT_FALSE(recovered.empty());
+  ExpectRowsMatchProgress(db, recovered);
+  // ... and, after a clean stop, what the runtime recorded at its last checkpoint.
+  ASSERT_OK_AND_ASSIGN(auto store, state::OpenSqliteStateStore(summary.state_path));
+  ASSERT_OK_AND_ASSIGN(std::optional<state::JobState> job, store->Load("eo"));
+  ASSERT_TRUE(job.has_value());
+  std::vector<SplitProgress> recorded;
+  for (const auto& [id, entry] : job->progress)
+    recorded.push_back(entry);
+  EXPECT_EQ(recovered, recorded);
+  EXPECT_EQ(db.Exec("SELECT count(*) FROM public._sluice_progress WHERE job = 'eo' AND "
+                    "checkpoint IS NOT NULL AND updated_at IS NOT NULL"),
+            fmt::format("{}\n", recovered.size()));
+  // Another job's progress is its own.
+  ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> other, Recover(db, "other"));
+  EXPECT_TRUE(other.empty());
+}
+
+TEST(PostgresExactlyOnceTest, WriterCommitsRowsWithProgressAndAbortRollsBackBoth) {
+  TestDatabase db("eo_writer");
+  StreamInfo stream{"kv",
+                    std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false},
+                                                                {"v", DataType::String()}},
+                                             std::vector<int>{0}),
+                    std::nullopt};
+  auto batch = [&](int from, int count) {
+    auto out = std::make_unique<Batch>(stream.schema, static_cast<size_t>(count));
+    for (int i = from; i < from + count; ++i) {
+      sluice::testing::AppendRow({std::to_string(i), "v" + std::to_string(i)}, out.get());
+    }
+    return out;
+  };
+  RecordingBadRecords bad(false);
+  JobContext context = MakeContext(&bad, nullptr);
+  context.job_name = "w";
+  // commit_rows is for at_least_once only: here nothing may commit before Commit().
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink,
+                       MakeSink(db.ConnectionYaml() + "table: kv\ncommit_rows: 10\n"));
+  ASSERT_OK(sink->Open(context, {stream}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(*batch(0, 100)));
+  EXPECT_EQ(db.Exec("SELECT count(*) FROM kv"), "0\n");
+  const std::vector<SplitProgress> first = {{"a", R"({"row":60})", false}, {"b", "", true}};
+  ASSERT_OK(writer->Prepare());
+  ASSERT_OK(writer->Commit(CommitContext{3, first}));
+  EXPECT_EQ(db.Exec("SELECT count(*) FROM kv"), "100\n");
+  // (RecoverProgress waits for the job's sessions to end: while writers live, look directly.)
+  const char* progress =
+      "SELECT split_id, position, done, checkpoint FROM _sluice_progress WHERE job = 'w' "
+      "ORDER BY 1";
+  EXPECT_EQ(db.Exec(progress), "a\t{\"row\":60}\tf\t3\nb\t\tt\t3\n");
+
+  // Progress alone (a split ending after its rows were committed) is a transaction too.
+  const std::vector<SplitProgress> ended = {{"a", R"({"row":100})", true}};
+  ASSERT_OK(writer->Prepare());
+  ASSERT_OK(writer->Commit(CommitContext{4, ended}));
+  EXPECT_EQ(db.Exec(progress), "a\t{\"row\":100}\tt\t4\nb\t\tt\t3\n");
+
+  // Rows written but not committed go with the progress that would have come with them.
+  ASSERT_OK(writer->Write(*batch(100, 50)));
+  ASSERT_OK(writer->Prepare());
+  writer->Abort();
+  writer.reset();
+  sink->Abort();
+  EXPECT_EQ(db.Exec("SELECT count(*) FROM kv"), "100\n");
+  ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> recovered, Recover(db, "w", "table: kv\n"));
+  EXPECT_EQ(recovered, (std::vector<SplitProgress>{ended[0], first[1]}));
+  EXPECT_EQ(db.Exec("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state LIKE 'idle in transaction%'"),
+            "0\n");
+
+  // Finish leaves the progress for a run that resumes after it; a fresh run's ForgetProgress
+  // deletes the job's rows, and only its rows.
+  db.Exec("INSERT INTO _sluice_progress VALUES ('other', 's', '', true, 1, now())");
+  ASSERT_OK_AND_ASSIGN(sink, MakeSink(db.ConnectionYaml() + "table: kv\n"));
+  context.resuming = true;
+  ASSERT_OK(sink->Open(context, {stream}));
+  ASSERT_OK(sink->Finish());
+  sink.reset();
+  EXPECT_EQ(db.Exec("SELECT job, split_id FROM _sluice_progress ORDER BY 1, 2"),
+            "other\ts\nw\ta\nw\tb\n");
+  ASSERT_OK_AND_ASSIGN(sink, MakeSink(db.ConnectionYaml() + "table: kv\n"));
+  ASSERT_OK(sink->ForgetProgress(context));
+  EXPECT_EQ(db.Exec("SELECT job, split_id FROM _sluice_progress"), "other\ts\n");
+}
+
+TEST(PostgresExactlyOnceTest, WriterAbortAfterItsSessionWasTerminated) {
+  TestDatabase db("eo_abort_dead");
+  StreamInfo stream{"kv",
+                    std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false}},
+                                             std::vector<int>{0}),
+                    std::nullopt};
+  Batch batch(stream.schema, 10);
+  for (int i = 0; i < 10; ++i)
+    sluice::testing::AppendRow({std::to_string(i)}, &batch);
+  RecordingBadRecords bad(false);
+  JobContext context = MakeContext(&bad, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml() + "table: kv\n"));
+  ASSERT_OK(sink->Open(context, {stream}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(batch));  // a COPY is open
+  db.Exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+      "current_database() AND application_name = 'sluice'");
+  Status status = writer->Prepare();
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.ToString();
+  writer->Abort();  // must neither crash nor hang on the dead connection
+  EXPECT_EQ(writer->Commit(CommitContext{1, {{"s", "", true}}}).code(), StatusCode::kUnavailable);
+  writer.reset();
+  sink->Abort();
+  EXPECT_EQ(db.Exec("SELECT count(*) FROM kv"), "0\n");
+  ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> recovered, Recover(db, "test", "table: kv\n"));
+  EXPECT_TRUE(recovered.empty());
+}
+
+TEST(PostgresExactlyOnceTest, StopAndResumeWritesEveryRowOnceInEveryMode) {
+  TestDatabase db("eo_resume");
+  const std::string source = DatagenSource(24000, 3000);
+  const std::string expected_plain = ReferenceDigest(db, source, false);
+  db.Exec("DROP TABLE ref");
+  const std::string expected_keyed = ReferenceDigest(db, source, true);
+  EXPECT_EQ(expected_plain, expected_keyed);
+  for (const char* mode : {"append", "upsert", "overwrite"}) {
+    SCOPED_TRACE(mode);
+    const std::string table = fmt::format("t_{}", mode);
+    db.Exec(OrdersTable(table, std::string(mode) == "upsert"));
+    db.Exec(fmt::format("INSERT INTO {} (id, note) VALUES (-1, 'old')", table));
+    if (std::string(mode) != "overwrite")
+      db.Exec(fmt::format("DELETE FROM {}", table));
+    sluice::testing::TempDir state;
+    JobSpec spec;
+    spec.name = table;
+    spec.state = state.path();
+    spec.source = source;
+    spec.sink_options = fmt::format("table: {}\nmode: {}\n", table, mode);
+    runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRows(8000));
+    ASSERT_TRUE(first.interrupted) << first.status.ToString();
+    EXPECT_EQ(first.status.code(), StatusCode::kCancelled);
+    if (std::string(mode) == "overwrite") {
+      // Readers still see the old table; the loaded rows wait in the kept staging table.
+      EXPECT_EQ(db.Exec(fmt::format("SELECT note FROM {}", table)), "old\n");
+      EXPECT_NE(db.Exec(fmt::format("SELECT count(*) > 0 FROM _sluice_staging_{}", table)), "f\n");
+    } else {
+      EXPECT_NE(db.Exec(fmt::format("SELECT count(*) FROM {}", table)), "0\n");
+    }
+    EXPECT_NE(ProgressRows(db, table), "0\n");
+
+    runtime::JobSummary second = RunJob(JobYaml(db, spec));
+    ASSERT_OK(second.status);
+    EXPECT_TRUE(second.resumed);
+    EXPECT_LT(second.metrics.rows_read, 24000u);  // continued, not started over
+    EXPECT_EQ(Digest(db, table), expected_plain);
+    ExpectEverySplitDone(db, table);
+    EXPECT_EQ(db.Exec(fmt::format("SELECT count(*) FROM pg_class WHERE relname = "
+                                  "'_sluice_staging_{}'",
+                                  table)),
+              "0\n");
+  }
+}
+
+TEST(PostgresExactlyOnceTest, RunResumedAfterItsFinishWritesNothingAgain) {
+  // A run that stopped between Finish (the swap committed, in overwrite mode) and recording its
+  // success resumes with every split done (and no staging table): nothing may be written again,
+  // and the swapped-in table must stay as it is.
+  TestDatabase db("eo_finished");
+  for (const char* mode : {"append", "overwrite"}) {
+    SCOPED_TRACE(mode);
+    const std::string table = fmt::format("t_{}", mode);
+    db.Exec(OrdersTable(table, false));
+    sluice::testing::TempDir state;
+    JobSpec spec;
+    spec.name = table;
+    spec.state = state.path();
+    spec.source = DatagenSource(5000, 1000);
+    spec.sink_options = fmt::format("table: {}\nmode: {}\n", table, mode);
+    runtime::JobSummary done = RunJob(JobYaml(db, spec));
+    ASSERT_OK(done.status);
+    const std::string digest = Digest(db, table);
+    {
+      ASSERT_OK_AND_ASSIGN(auto store, state::OpenSqliteStateStore(done.state_path));
+      ASSERT_OK(store->SetStatus(table, state::JobStatus::kInterrupted));
+    }
+    runtime::JobSummary again = RunJob(JobYaml(db, spec));
+    ASSERT_OK(again.status);
+    EXPECT_TRUE(again.resumed);
+    EXPECT_EQ(again.metrics.rows_read, 0u);
+    EXPECT_EQ(Digest(db, table), digest);
+  }
+}
+
+TEST(PostgresExactlyOnceTest, TerminatedSessionsAreRetriedFromTheLastCheckpoint) {
+  TestDatabase db("eo_terminate");
+  const std::string source = DatagenSource(40000, 5000);
+  const std::string expected = ReferenceDigest(db, source, false);
+  db.Exec(OrdersTable("t", false));
+  sluice::testing::TempDir state;
+  JobSpec spec;
+  spec.state = state.path();
+  spec.source = source;
+  spec.sink_options = "table: t\n";
+  // Terminates every session of the sink twice, once a third and once two thirds of the rows
+  // went through (rows written again after a retry count too).
+  std::atomic<int> terminated{0};
+  auto terminate = [&](const runtime::JobRunner& runner) {
+    uint64_t written = runner.metrics().Snapshot().rows_written;
+    if ((terminated == 0 && written >= 12000) || (terminated == 1 && written >= 30000)) {
+      std::string killed = db.Exec(
+          "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+          "current_database() AND application_name = 'sluice'");
+      if (killed != "0\n")
+        ++terminated;
+    }
+    return false;
+  };
+  runtime::JobSummary summary = RunJob(JobYaml(db, spec), false, terminate);
+  ASSERT_OK(summary.status);
+  EXPECT_EQ(terminated.load(), 2);
+  EXPECT_GE(summary.metrics.retries, 1u);
+  EXPECT_EQ(Digest(db, "t"), expected);
+  ExpectEverySplitDone(db, "eo");
+}
+
+// Runs the job in child processes and kills each with SIGKILL at a random moment of its life,
+// `kills` times; `after_kill` checks the target between kills. Every child stops by itself (a
+// stop request: final checkpoint, interrupted) after writing `rows_per_child` rows, so that no
+// child can finish the job however late the kill comes. The first child is left to stop by
+// itself: its lifetime is the range the later kill delays are drawn from, which covers start-up
+// (connecting, recovering, planning), copying, checkpoints and the final one. Returns the kills
+// made.
+int KillRepeatedly(const std::string& yaml, int kills, uint32_t seed, uint64_t rows_per_child,
+                   const std::function<void()>& after_kill) {
+  std::mt19937 random(seed);
+  double lifetime_ms = 0;
+  int made = 0;
+  for (int runs = 0; made < kills; ++runs) {
+    if (runs > kills + 3) {
+      ADD_FAILURE() << "the children kept stopping before the kill came";
+      return made;
+    }
+    Clock::time_point start = Clock::now();
+    pid_t child = fork();
+    if (child < 0) {
+      ADD_FAILURE() << "fork failed";
+      return made;
+    }
+    if (child == 0) {
+      log::SetLevel(log::Level::kError);
+      runtime::JobSummary summary = RunJob(yaml, false, StopAfterRows(rows_per_child));
+      _exit(summary.status.ok() ? 0 : summary.interrupted ? 2 : 3);
+    }
+    if (lifetime_ms > 0) {
+      // Every other kill falls in the second half of the life, where rows are committed.
+      const int longest = static_cast<int>(lifetime_ms);
+      std::uniform_int_distribution<int> delay_ms(made % 2 == 0 ? 1 : longest / 2, longest);
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+      kill(child, SIGKILL);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (WIFEXITED(status)) {
+      // Stopped by itself before the kill: a stop and resume, not a kill.
+      EXPECT_EQ(WEXITSTATUS(status), 2) << "a child failed, or finished the whole job";
+      if (WEXITSTATUS(status) != 2)
+        return made;
+      lifetime_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      continue;
+    }
+    ++made;
+    after_kill();
+    if (::testing::Test::HasFatalFailure())
+      return made;
+  }
+  return made;
+}
+
+TEST(PostgresExactlyOnceTest, KillNineAtRandomMomentsThenResumeIsExact) {
+  TestDatabase db("eo_kill");
+  const std::string source = DatagenSource(250000, 25000);
+  const std::string expected = ReferenceDigest(db, source, false);
+  db.Exec(OrdersTable("t", false));
+  sluice::testing::TempDir state;
+  JobSpec spec;
+  spec.state = state.path();
+  spec.source = source;
+  spec.sink_options = "table: t\n";
+  spec.checkpoint_secs = 0.02;  // a few checkpoints in each child's life
+  const std::string yaml = JobYaml(db, spec);
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE(fmt::format("seed {}", seed));
+  uint64_t rows = 0;
+  int advanced = 0;
+  int kills = KillRepeatedly(yaml, 10, seed, 10000, [&] {
+    // Whatever moment the process died at, the table holds exactly what its progress says.
+    Result<std::vector<SplitProgress>> recovered = Recover(db, "eo");
+    ASSERT_OK(recovered);
+    ExpectRowsMatchProgress(db, *recovered);
+    uint64_t now = std::stoull(db.Exec("SELECT count(*) FROM t"));
+    advanced += now > rows ? 1 : 0;
+    rows = now;
+  });
+  ASSERT_EQ(kills, 10);
+  EXPECT_GE(advanced, 3) << "too few kills came after rows were committed";
+  runtime::JobSummary last = RunJob(yaml);
+  ASSERT_OK(last.status);
+  EXPECT_TRUE(last.resumed);
+  EXPECT_EQ(Digest(db, "t"), expected);
+  ExpectEverySplitDone(db, "eo");
+}
+
+// `rows` rows in `from`.skewed; the last 20000 keys are spread a thousand times wider than the
+// rest. Planned in chunks of rows - 20000, so that the reader of the short last chunk runs dry
+// early and has the first one's remainder cut. `to` gets the same table without a key, so
+// that a row copied twice shows in the digest. Returns the source block.
+std::string SkewedTable(const TestDatabase& from, const TestDatabase& to,
+                        const std::vector<std::string>& targets, int rows) {
+  const int dense = rows - 20000;
+  from.Exec(
+      "CREATE TABLE skewed (id bigint PRIMARY KEY, name text, amount numeric(12,2), at "
+      "timestamptz, flag boolean)");
+  from.Exec(fmt::format(
+      "INSERT INTO skewed SELECT CASE WHEN i <= {0} THEN i ELSE {0} + (i - {0}) * 1000 END, "
+      "'name ' || i || repeat('x', i % 40), (i * 7 % 100000) / 100.0, "
+      "timestamptz '2024-01-01 00:00:00+00' + i * interval '1 minute', i % 3 = 0 "
+      "FROM generate_series(1, {1}) i; ANALYZE skewed",
+      dense, rows));
+  for (const std::string& target : targets) {
+    to.Exec(
+        fmt::format("CREATE TABLE {} (id bigint, name text, amount numeric(12,2), at "
+                    "timestamptz, flag boolean)",
+                    target));
+  }
+  return from.ConnectionYaml() +
+         fmt::format("type: postgres\ntable: skewed\nsplit_rows: {}\npage_rows: 1000\n", dense);
+}
+
+TEST(PostgresExactlyOnceTest, PostgresCopyWithCutSplitsSurvivesKillNine) {
+  TestDatabase from("eo_kill_from");
+  TestDatabase to("eo_kill_to");
+  const std::string source = SkewedTable(from, to, {"skewed"}, 250000);
+  sluice::testing::TempDir state;
+  JobSpec spec;
+  spec.state = state.path();
+  spec.source = source;
+  spec.sink_options = "table: skewed\n";
+  spec.checkpoint_secs = 0.02;  // a few checkpoints in each child's life
+  const std::string yaml = JobYaml(to, spec);
+  // First a run that stops once a running split was cut: the children resume cut splits.
+  runtime::JobSummary first = RunJob(yaml, false, [](const runtime::JobRunner& runner) {
+    return runner.metrics().Snapshot().splits_cut > 0;
+  });
+  ASSERT_TRUE(first.interrupted) << first.status.ToString();
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE(fmt::format("seed {}", seed));
+  uint64_t rows = std::stoull(to.Exec("SELECT count(*) FROM skewed"));
+  int advanced = 0;
+  int kills = KillRepeatedly(yaml, 10, seed, 10000, [&] {
+    uint64_t now = std::stoull(to.Exec("SELECT count(*) FROM skewed"));
+    advanced += now > rows ? 1 : 0;
+    rows = now;
+  });
+  ASSERT_EQ(kills, 10);
+  EXPECT_GE(advanced, 2) << "too few kills came after rows were committed";
+  runtime::JobSummary last = RunJob(yaml);
+  ASSERT_OK(last.status);
+  EXPECT_TRUE(last.resumed);
+  EXPECT_EQ(Digest(to, "skewed"), Digest(from, "skewed"));
+  // Running splits were cut ("<split>.<n>": the state store records the shrunk parents and
+  // their children), and no two splits share an id.
+  ASSERT_OK_AND_ASSIGN(auto store, state::OpenSqliteStateStore(state.Join("state.db")));
+  ASSERT_OK_AND_ASSIGN(std::optional<state::JobState> job, store->Load("eo"));
+  ASSERT_TRUE(job.has_value());
+  std::vector<std::string> ids;
+  for (const Split& split : job->splits)
+    ids.push_back(split.id);
+  EXPECT_THAT(ids, ::testing::Contains(::testing::HasSubstr("#00001.")));
+  std::set<std::string> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size());
+}
+
+TEST(PostgresExactlyOnceTest, AtLeastOnceStoresNoProgress) {
+  TestDatabase db("eo_at_least_once");
+  db.Exec(OrdersTable("t", false));
+  sluice::testing::TempDir state;
+  JobSpec spec;
+  spec.state = state.path();
+  spec.source = DatagenSource(20000, 4000);
+  spec.sink_options = "table: t\ncommit_rows: 1000\n";
+  spec.extra = "delivery: at_least_once\n";
+  runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRows(6000));
+  ASSERT_TRUE(first.interrupted) << first.status.ToString();
+  EXPECT_EQ(first.guarantee, DeliveryGuarantee::kAtLeastOnce);
+  EXPECT_EQ(db.Exec("SELECT to_regclass('public._sluice_progress') IS NULL"), "t\n");
+  runtime::JobSummary second = RunJob(JobYaml(db, spec));
+  ASSERT_OK(second.status);
+  EXPECT_TRUE(second.resumed);
+  EXPECT_EQ(db.Exec("SELECT to_regclass('public._sluice_progress') IS NULL"), "t\n");
+  // A resume repeats at most what followed the last checkpoint; nothing is lost.
+  EXPECT_EQ(db.Exec("SELECT count(DISTINCT id) FROM t"), "20000\n");
+}
+
+TEST(PostgresExactlyOnceTest, FreshRunForgetsTheProgressAndStartsClean) {
+  TestDatabase db("eo_fresh");
+  const std::string source = DatagenSource(20000, 4000);
+  const std::string expected = ReferenceDigest(db, source, false);
+  db.Exec(OrdersTable("t", false));
+  sluice::testing::TempDir state;
+  JobSpec spec;
+  spec.state = state.path();
+  spec.source = source;
+  spec.sink_options = "table: t\nmode: overwrite\nprogress_table: sluice.progress\n";
+  runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRows(6000));
+  ASSERT_TRUE(first.interrupted) << first.status.ToString();
+  db.Exec("INSERT INTO sluice.progress VALUES ('other', 's', '', true, 1, now())");
+  EXPECT_NE(db.Exec("SELECT count(*) FROM sluice.progress WHERE job = 'eo'"), "0\n");
+
+  // ForgetProgress on its own: the job's rows go, other jobs' stay.
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink,
+                         MakeSink(db.ConnectionYaml() + spec.sink_options));
+    JobContext context = MakeContext(nullptr, nullptr);
+    context.job_name = "eo";
+    ASSERT_OK(sink->ForgetProgress(context));
+    EXPECT_EQ(db.Exec("SELECT job FROM sluice.progress"), "other\n");
+    ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> recovered, sink->RecoverProgress(context));
+    EXPECT_TRUE(recovered.empty());
+  }
+  // A fresh run (--fresh) starts over: a new staging table, every row once.
+  runtime::JobSummary fresh = RunJob(JobYaml(db, spec), /*fresh=*/true);
+  ASSERT_OK(fresh.status);
+  EXPECT_FALSE(fresh.resumed);
+  EXPECT_EQ(fresh.metrics.rows_read, 20000u);
+  EXPECT_EQ(Digest(db, "t"), expected);
+  EXPECT_EQ(db.Exec("SELECT job, count(*), count(*) FILTER (WHERE done) FROM sluice.progress "
+                    "GROUP BY job ORDER BY job"),
+            "eo\t5\t5\nother\t1\t1\n");
+}
+
+TEST(PostgresExactlyOnceTest, ProgressTableCreationToleratesConcurrentCreators) {
+  TestDatabase db("eo_create_race");
+  for (int round = 0; round < 4; ++round) {
+    const std::string name = fmt::format("race{}.progress", round);
+    std::vector<std::unique_ptr<PgConnection>> connections;
+    ConnectionOptions options;
+    const auto& pg = testing::Servers().postgres;
+    options.host = pg.host;
+    options.port = pg.port;
+    options.user = pg.user;
+    options.password = Secret(pg.password);
+    options.database = db.name();
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgConnection> conn, PgConnection::Connect(options));
+      connections.push_back(std::move(conn));
+    }
+    std::atomic<int> ready{0};
+    std::vector<Status> results(connections.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < connections.size(); ++i) {
+      threads.emplace_back([&, i] {
+        ++ready;
+        while (ready.load() < static_cast<int>(connections.size()))
+          std::this_thread::yield();
+        results[i] = ProgressTable(name, "job").Ensure(*connections[i]);
+      });
+    }
+    for (std::thread& thread : threads)
+      thread.join();
+    for (const Status& status : results)
+      EXPECT_OK(status);
+    EXPECT_EQ(db.Exec(fmt::format("SELECT to_regclass('{}') IS NOT NULL", name)), "t\n");
+  }
+}
+
+}  // namespace
+}  // namespace sluice::connectors::postgres
