@@ -100,23 +100,33 @@ class WorkQueue {
       : resumed_(std::move(resumed)), source_(std::move(source)), store_(store),
         job_(std::move(job)) {}
 
+  /// The next work, or nullopt when there is none now. Work handed out counts as outstanding
+  /// until Done(), so that an idle reader can tell "nothing left" from "someone just took the
+  /// last split and may still be cut".
   Result<std::optional<Work>> Next() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!cuts_.empty()) {
       Work work{std::move(cuts_.front()), ""};
       cuts_.pop_front();
+      ++outstanding_;
       return std::optional<Work>(std::move(work));
     }
     if (!resumed_.empty()) {
       Work work = std::move(resumed_.front());
       resumed_.pop_front();
+      ++outstanding_;
       return std::optional<Work>(std::move(work));
     }
     SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, source_->Next());
     if (!split) return std::optional<Work>();
     SLUICE_RETURN_IF_ERROR(store_->RecordSplits(job_, {*split}));
+    ++outstanding_;
     return std::optional<Work>(Work{std::move(*split), ""});
   }
+
+  /// A reader finished (or gave up) work it got from Next().
+  void Done() { --outstanding_; }
+  int outstanding() const { return outstanding_.load(); }
 
   /// Queues a cut split (already recorded) for the next idle reader.
   void AddCut(Split split) {
@@ -133,6 +143,7 @@ class WorkQueue {
   mutable std::mutex mutex_;
   std::deque<Work> resumed_;                              // guarded by mutex_
   std::deque<Split> cuts_;                                // guarded by mutex_
+  std::atomic<int> outstanding_{0};
   std::unique_ptr<connectors::SplitEnumerator> source_;  // guarded by mutex_
   state::StateStore* store_;
   std::string job_;
@@ -386,6 +397,7 @@ class JobRunner::Pipeline {
         break;
       }
       std::optional<Work> work = std::move(*next);
+      const bool from_queue = work.has_value();
       if (!work && parts_.source->bounded()) {
         // The plan is used up: help the busiest running split instead of going idle. Cuts that a
         // reader makes later through offer_split arrive in the work queue.
@@ -399,6 +411,7 @@ class JobRunner::Pipeline {
         continue;
       }
       Status status = ReadSplit(*work, channel);
+      if (from_queue) work_->Done();
       if (!status.ok()) {
         bool expected = status.code() == StatusCode::kCancelled && cancelled_->load();
         if (!expected) Fail(status);
@@ -417,7 +430,8 @@ class JobRunner::Pipeline {
       std::lock_guard<std::mutex> lock(active_mutex_);
       candidates = active_;
     }
-    *any_running = !candidates.empty();
+    // A reader that just took work from the queue may not be registered yet: count it too.
+    *any_running = !candidates.empty() || work_->outstanding() > 0;
     auto remaining = [](const ActiveReader& a) {
       double progress = a.reader->Progress();
       double estimate = static_cast<double>(a.split.estimated_rows.value_or(0));
@@ -742,7 +756,13 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      resume = true;
+      // Resume what the failed attempt recorded; one that failed before planning anything
+      // (say, while connecting) starts fresh again.
+      if (!resume) {
+        SLUICE_ASSIGN_OR_RETURN(std::optional<state::JobState> now, store->Load(job_.name));
+        resume = now && !now->splits.empty();
+        summary.resumed = resume;
+      }
     }
   };
 

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <thread>
 
 #include <fmt/core.h>
 
@@ -941,6 +943,63 @@ Status MysqlSink::PrepareStagingTable(Connection& db, const Target& target,
   return Status::OK();
 }
 
+namespace {
+
+// Writers of exactly-once jobs hold a named lock, so that a resumed run can find the server
+// sessions an earlier, killed run left behind. Such a session lives on until InnoDB has rolled
+// back its uncommitted rows, and while it waits for a row lock it never notices that its client
+// is gone: left alone it blocks the resumed run's writers until their lock waits time out.
+constexpr int kMaxWriterSlots = 256;
+
+std::string WriterLockName(const std::string& database, const std::string& job, int slot) {
+  // MySQL limits lock names to 64 characters: a digest of database and job, then the slot.
+  uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char c : database + '\0' + job) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return fmt::format("sluice:{:016x}:w{}", hash, slot);
+}
+
+// Kills the sessions that hold the writer locks of `job` (an earlier run's, whose process is
+// gone) and waits until they have rolled back and ended.
+Status EndEarlierWriters(Connection& db, const std::string& database, const std::string& job) {
+  std::string sql = "SELECT ";
+  for (int slot = 0; slot < kMaxWriterSlots; ++slot) {
+    if (slot > 0) sql += ", ";
+    sql += fmt::format("IS_USED_LOCK('{}')", WriterLockName(database, job, slot));
+  }
+  auto holders = [&]() -> Result<std::vector<std::string>> {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<TextRow> row,
+                            db.QueryRow(sql, "looking for sessions of an earlier run"));
+    std::vector<std::string> ids;
+    if (row) {
+      for (const std::optional<std::string>& id : *row) {
+        if (id) ids.push_back(*id);
+      }
+    }
+    return ids;
+  };
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> ids, holders());
+  if (ids.empty()) return Status::OK();
+  log::Info("sink:mysql",
+            "Ending {} session(s) an earlier run of job '{}' left on the server (their "
+            "uncommitted rows are rolled back)",
+            ids.size(), job);
+  for (const std::string& id : ids) {
+    (void)db.Execute(fmt::format("KILL CONNECTION {}", id), "ending a session of an earlier run");
+  }
+  for (int attempt = 0; attempt < 6000; ++attempt) {  // up to 10 minutes of rollback
+    SLUICE_ASSIGN_OR_RETURN(ids, holders());
+    if (ids.empty()) return Status::OK();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Unavailable(fmt::format(
+      "sessions of an earlier run of job '{}' are still rolling back; try again later", job));
+}
+
+}  // namespace
+
 Result<Connection> MysqlSink::ConnectCoordinator() const {
   ConnectionOptions coordinator = options_.connection;
   coordinator.local_infile = false;
@@ -998,6 +1057,7 @@ Status MysqlSink::DeleteProgress(Connection& db, const std::string& job) {
 Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& context) {
   const std::string& database = options_.connection.database;
   SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
+  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, database, context.job_name));
   SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, options_.progress_table));
   std::vector<SplitProgress> progress;
   if (!exists) return progress;
@@ -1031,6 +1091,7 @@ Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& 
 
 Status MysqlSink::ForgetProgress(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
+  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, options_.connection.database, context.job_name));
   return DeleteProgress(db, context.job_name);
 }
 
@@ -1092,6 +1153,19 @@ Result<std::unique_ptr<SinkWriter>> MysqlSink::CreateWriter(int slot) {
   if (!targets_) return Internal("sink mysql: CreateWriter called before Open");
   SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(options_.connection));
   SLUICE_RETURN_IF_ERROR(SetUpWriterSession(db));
+  if (context_->delivery == DeliveryGuarantee::kExactlyOnce && slot < kMaxWriterSlots) {
+    // Marks this session as the job's writer `slot` (see EndEarlierWriters). Another live
+    // holder is a second run of the same job at the same time.
+    std::string name = WriterLockName(options_.connection.database, context_->job_name, slot);
+    SLUICE_ASSIGN_OR_RETURN(std::optional<TextRow> got,
+                            db.QueryRow(fmt::format("SELECT GET_LOCK('{}', 10)", name),
+                                        "taking the writer lock"));
+    if (!got || got->empty() || !(*got)[0] || *(*got)[0] != "1") {
+      return Aborted(fmt::format(
+          "{}: writer {} of job '{}' is already running elsewhere (named lock '{}' is taken)",
+          options_.connection.Describe(), slot, context_->job_name, name));
+    }
+  }
   auto writer = std::make_unique<MysqlSinkWriter>(targets_, options_, context_, std::move(db));
   SLUICE_RETURN_IF_ERROR(writer->SetUp());
   return std::unique_ptr<SinkWriter>(std::move(writer));
@@ -1153,11 +1227,9 @@ Status MysqlSink::Finish() {
                                   "dropping the replaced table");
     if (!dropped.ok()) log::Warn("sink:mysql", "{}", dropped.message());
   }
-  // The job is complete: its progress would only mislead a later run. A crash before this
-  // leaves the rows of a finished job, which a resumed run finds all done.
-  if (context_->delivery == DeliveryGuarantee::kExactlyOnce) {
-    SLUICE_RETURN_IF_ERROR(DeleteProgress(*db_, context_->job_name));
-  }
+  // The job's progress stays (every split done): if the process dies before the run records its
+  // success, the resumed run finds nothing left to load instead of loading it all again. The
+  // next fresh run's ForgetProgress clears it.
   return Status::OK();
 }
 

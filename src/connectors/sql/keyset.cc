@@ -106,11 +106,12 @@ std::string KeyList(const KeyColumns& key) {
   return out;
 }
 
-std::string EncodeRange(const std::string& table, const KeyRange& range) {
+std::string EncodeRange(const std::string& table, const KeyRange& range, int cuts) {
   nlohmann::json json = {{"table", table},
                          {"lo", KeyJson(range.lo)},
                          {"hi", KeyJson(range.hi)},
                          {"hi_inclusive", range.hi_inclusive}};
+  if (cuts > 0) json["cuts"] = cuts;
   return json.dump();
 }
 
@@ -179,8 +180,10 @@ KeyChunkEnumerator::KeyChunkEnumerator(std::vector<ChunkedTable> tables,
       if (range.ok()) family.push_back(std::move(*range));
     }
     for (const KeyRange& member : family) {
-      if (!member.hi) {
-        state.done = true;  // the open-ended last chunk was planned: nothing is left to plan
+      if (!member.hi || member.hi_inclusive) {
+        // The open-ended last chunk was planned (a reader closes it at the key maximum, which
+        // a cut of it records as an inclusive end): nothing is left to plan.
+        state.done = true;
         break;
       }
       bool is_someones_lo = false;
@@ -275,6 +278,10 @@ KeysetReader::KeysetReader(std::unique_ptr<KeysetCursor> cursor, const ChunkedTa
       estimated_(split.estimated_rows),
       payload_(split.payload) {
   options_.keyless = options_.keyless || table.keyless;
+  nlohmann::json payload = nlohmann::json::parse(split.payload, nullptr, false);
+  if (payload.is_object() && payload.contains("cuts") && payload["cuts"].is_number_integer()) {
+    cuts_ = payload["cuts"].get<int>();
+  }
 }
 
 KeysetReader::~KeysetReader() {
@@ -328,7 +335,7 @@ Status KeysetReader::CutRemainder() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     estimated_ = rows_read_ + remaining / 2;
-    payload_ = EncodeRange(table_.name, range_);
+    payload_ = EncodeRange(table_.name, range_, cuts_);
   }
   log::Debug("source", "Split '{}' gave its last ~{} rows to new split '{}'", split_.id,
              *cut.estimated_rows, cut.id);

@@ -61,7 +61,9 @@ std::string RangeCondition(const KeyColumns& key, const KeyRange& range,
 /// "`a`, `b`" for ORDER BY and SELECT lists.
 std::string KeyList(const KeyColumns& key);
 
-std::string EncodeRange(const std::string& table, const KeyRange& range);
+/// `cuts`: how many splits were already cut from this one (their ids end in .1, .2, ...), kept
+/// in the payload so that a resumed run numbers its own cuts after them.
+std::string EncodeRange(const std::string& table, const KeyRange& range, int cuts = 0);
 Result<KeyRange> DecodeRange(const std::string& payload, std::string* table);
 std::string EncodePosition(const std::optional<Key>& after);
 Result<std::optional<Key>> DecodePosition(const std::string& position);

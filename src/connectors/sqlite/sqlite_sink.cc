@@ -111,14 +111,17 @@ Result<bool> HasProgressTable(Connection& db) {
 }
 
 // Rows of `_sluice_progress` for `job` (0 without the table).
-Result<int64_t> CountProgress(Connection& db, const std::string& job) {
+// Splits of `job` whose progress is committed but not done.
+Result<int64_t> CountUnfinishedProgress(Connection& db, const std::string& job) {
   SLUICE_ASSIGN_OR_RETURN(bool exists, HasProgressTable(db));
   if (!exists) {
     return int64_t{0};
   }
   std::string what = fmt::format("cannot read table '{}'", kProgressTable);
   SLUICE_ASSIGN_OR_RETURN(Statement stmt,
-                          db.Prepare("SELECT count(*) FROM _sluice_progress WHERE job = ?1", what));
+                          db.Prepare("SELECT count(*) FROM _sluice_progress WHERE job = ?1 "
+                                     "AND done = 0",
+                                     what));
   BindText(stmt.get(), 1, job);
   int rc = sqlite3_step(stmt.get());
   if (rc != SQLITE_ROW) {
@@ -801,10 +804,10 @@ Status SqliteSink::PrepareStaging(Connection& db, const std::string& create_sql,
       return Status::OK();
     }
     // Open commits the staging table before any row is read, and only Finish's swap removes
-    // it; without committed progress, the earlier run swapped it in and stopped before it
-    // could record its success.
-    SLUICE_ASSIGN_OR_RETURN(int64_t progress, CountProgress(db, context_.job_name));
-    if (progress > 0) {
+    // it; when every committed split is done, the earlier run swapped it in and stopped before
+    // it could record its success.
+    SLUICE_ASSIGN_OR_RETURN(int64_t unfinished, CountUnfinishedProgress(db, context_.job_name));
+    if (unfinished > 0) {
       return NotFound(fmt::format(
           "{}: staging table '{}' of the interrupted run of job '{}' is gone although rows were "
           "committed to it; run the job with --fresh to load the table again",
@@ -938,10 +941,10 @@ Status SqliteSink::Finish() {
     return Internal("Finish called before Open");
   }
   Connection& db = *db_;
-  if (swaps_.empty()) {
-    // The rows are committed already; the progress only mattered until the job succeeded.
-    return DeleteJobProgress(db, context_.job_name);
-  }
+  // The job's progress stays (every split done): if the process dies before the run records
+  // its success, the resumed run finds nothing left to load instead of loading it all again.
+  // The next fresh run's ForgetProgress clears it.
+  if (swaps_.empty()) return Status::OK();
   // Legacy rename leaves views and triggers that name the old table alone: they then refer to
   // the new one. (The modern rename refuses to run while such a view names a dropped table.)
   SLUICE_RETURN_IF_ERROR(db.Execute("PRAGMA legacy_alter_table=ON", ""));
@@ -956,8 +959,6 @@ Status SqliteSink::Finish() {
       }
       SLUICE_RETURN_IF_ERROR(db.Execute(sql, context));
     }
-    // With the swap: a crash can never leave published rows whose progress says "load them".
-    SLUICE_RETURN_IF_ERROR(DeleteJobProgress(db, context_.job_name));
     return db.Execute("COMMIT", "cannot commit the swap");
   }();
   if (!swapped.ok()) {

@@ -492,3 +492,40 @@ TEST_F(KeysetTest, ResumedPlanningContinuesAfterEveryCoveredRange) {
 
 }  // namespace
 }  // namespace sluice::connectors::sql
+
+namespace sluice::connectors::sql {
+namespace {
+
+TEST_F(KeysetTest, ResumedSplitNumbersItsCutsAfterTheEarlierOnes) {
+  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+  std::vector<int64_t> keys;
+  for (int64_t k = 1; k <= 20000; ++k) keys.push_back(k);
+  InsertInts(keys);
+  KeyColumns key = SqliteKey({{"id", DataType::Int64(), false}}, false);
+  ChunkedTable table = Table(key, 1'000'000);
+  Split split;
+  split.id = "t#00001";
+  split.payload = EncodeRange("t", KeyRange{Key{"1"}, Key{"20001"}, false}, 2);  // cut twice
+  std::string name;
+  ASSERT_OK_AND_ASSIGN(KeyRange range, DecodeRange(split.payload, &name));
+  KeysetReader::Options options;
+  options.page_rows = 1000;
+  options.min_cut_rows = 100;
+  KeysetReader reader(std::make_unique<SqliteCursor>(db_, "t", key), table, split, range,
+                      std::nullopt, &context_, options);
+  Batch batch(Schema(key), 500);
+  ASSERT_OK_AND_ASSIGN(bool more, reader.ReadBatch(&batch));
+  ASSERT_TRUE(more);
+  reader.SplitRemainder();
+  while (true) {
+    batch.Clear();
+    ASSERT_OK_AND_ASSIGN(more, reader.ReadBatch(&batch));
+    if (!more) break;
+  }
+  ASSERT_EQ(offered_.size(), 1u);
+  EXPECT_EQ(offered_[0].id, "t#00001.3");
+  EXPECT_NE(reader.Payload().find("\"cuts\":3"), std::string::npos) << reader.Payload();
+}
+
+}  // namespace
+}  // namespace sluice::connectors::sql

@@ -1,7 +1,7 @@
 # kill -9 at random moments while MariaDB -> rolling gzip CSV files runs, then finish: the files
 # hold every row exactly once, and no partial file was ever visible.
 need_servers
-rows=400000
+rows=2000000
 mysql_exec "DROP DATABASE IF EXISTS fault_m2f; CREATE DATABASE fault_m2f"
 mysql_exec fault_m2f "CREATE TABLE items (sku VARCHAR(40) PRIMARY KEY, qty INT, price DOUBLE,
   label TEXT);
@@ -17,7 +17,7 @@ for file in "$OUT_DIR"/out/*.csv.gz; do
   [[ -e "$file" ]] || continue
   gzip -t "$file" || fail "a visible file is not a complete gzip file: $file"
 done
-expect_ok run "$CASE_DIR/job.yaml"
+finish_job run "$CASE_DIR/job.yaml"
 lines=$(cat "$OUT_DIR"/out/*.csv.gz | gzip -dc | grep -vc '^sku,qty,price,label$')
 expect_equal "$lines" "$rows" "data lines in the files"
 ls "$OUT_DIR/out" | grep -q inprogress && fail "in-progress files left after completion"

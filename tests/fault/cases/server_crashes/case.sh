@@ -5,7 +5,7 @@ rows=600000
 mysql_exec "DROP DATABASE IF EXISTS fault_crash; CREATE DATABASE fault_crash"
 mysql_exec fault_crash "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer VARCHAR(64),
   amount DECIMAL(12,2), at DATETIME(6));
-  INSERT INTO orders SELECT seq, CONCAT('c', seq % 1000), seq / 100, TIMESTAMP '2020-01-01' + INTERVAL seq SECOND
+  INSERT INTO orders SELECT seq, CONCAT('c', seq % 1000), seq / 100, TIMESTAMP '2020-01-01 00:00:00' + INTERVAL seq SECOND
   FROM seq_1_to_$rows"
 psql_exec postgres "DROP DATABASE IF EXISTS fault_crash"
 psql_exec postgres "CREATE DATABASE fault_crash"
