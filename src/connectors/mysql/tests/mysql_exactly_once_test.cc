@@ -335,20 +335,21 @@ INSTANTIATE_TEST_SUITE_P(Modes, MysqlExactlyOnceModeTest,
 TEST(MysqlExactlyOnceTest, MysqlToMysqlStoppedAfterCutsResumesExactlyOnce) {
   MYSQL_TEST_DATABASE(from, "from");
   MYSQL_TEST_DATABASE(to, "to");
-  // Chunks of 75,000 and 25,000 rows: the second's reader cuts the first when it is done.
-  CreateSkewedSource(from, 100000);
+  // Chunks of 225,000 and 75,000 rows: the second's reader cuts the first when it is done, with
+  // plenty of the first left to stop in.
+  CreateSkewedSource(from, 300000);
   sluice::testing::TempDir state;
   // Stop once the cut-off split has some rows of its own.
   std::optional<uint64_t> written_at_cut;
   runtime::JobSummary stopped =
-      RunUntil(CopyJob(from, to, state.path(), 75000), [&](const runtime::MetricsSnapshot& m) {
+      RunUntil(CopyJob(from, to, state.path(), 225000), [&](const runtime::MetricsSnapshot& m) {
         if (m.splits_cut >= 1 && !written_at_cut)
           written_at_cut = m.rows_written;
         return written_at_cut && m.rows_written >= *written_at_cut + 4000;
       });
   ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
   ASSERT_GE(stopped.metrics.splits_cut, 1u);
-  runtime::JobSummary resumed = RunToEnd(CopyJob(from, to, state.path(), 75000));
+  runtime::JobSummary resumed = RunToEnd(CopyJob(from, to, state.path(), 225000));
   ASSERT_OK(resumed.status);
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(Fingerprint(to, "src"), Fingerprint(from, "src"));
@@ -476,7 +477,7 @@ double CommittedShare(const TestDatabase& db, const std::string& table, int tota
 TEST(MysqlExactlyOnceTest, KillNineAtRandomMomentsThenFinishDatagen) {
   MYSQL_TEST_DATABASE(db);
   MYSQL_TEST_DATABASE(reference, "ref");
-  const int rows = 250000;
+  const int rows = 600000;
   sluice::testing::TempDir state;
   sluice::testing::TempDir reference_state;
   double seconds = Timed(
@@ -492,7 +493,7 @@ TEST(MysqlExactlyOnceTest, KillNineAtRandomMomentsThenFinishMysqlToMysqlWithCuts
   MYSQL_TEST_DATABASE(from, "from");
   MYSQL_TEST_DATABASE(to, "to");
   MYSQL_TEST_DATABASE(reference, "ref");
-  const int rows = 200000;
+  const int rows = 600000;
   CreateSkewedSource(from, rows);
   sluice::testing::TempDir state;
   sluice::testing::TempDir reference_state;
