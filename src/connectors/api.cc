@@ -1,4 +1,5 @@
 #include "connectors/api.h"
+#include "connectors/stream_naming.h"
 
 #include <mutex>
 #include <set>
@@ -35,6 +36,18 @@ Result<std::unique_ptr<SplitEnumerator>> Source::ResumeEnumerator(
   std::set<std::string> ids;
   for (const Split& split : planned) ids.insert(split.id);
   return std::unique_ptr<SplitEnumerator>(new SkipPlannedEnumerator(std::move(inner), ids));
+}
+
+
+std::string ExpandStreamName(std::string_view pattern, std::string_view stream) {
+  if (pattern.empty()) return std::string(stream);
+  static constexpr std::string_view kPlaceholder = "{stream}";
+  std::string out(pattern);
+  for (size_t at = out.find(kPlaceholder); at != std::string::npos;
+       at = out.find(kPlaceholder, at + stream.size())) {
+    out.replace(at, kPlaceholder.size(), stream);
+  }
+  return out;
 }
 
 }  // namespace sluice::connectors

@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "connectors/stream_naming.h"
 #include "core/logging.h"
 #include "core/value_text.h"
 #include "runtime/job_runner.h"
@@ -202,16 +203,6 @@ config::Mark VerifyMark(const std::string& what) {
   return config::Mark{std::make_shared<const std::string>(what), 0, 0};
 }
 
-// Expands "{stream}" in a sink's table or path option.
-std::string ExpandStream(const std::string& pattern, const std::string& stream) {
-  if (pattern.empty()) return stream;
-  std::string out = pattern;
-  for (size_t at = out.find("{stream}"); at != std::string::npos;
-       at = out.find("{stream}", at + stream.size())) {
-    out.replace(at, 8, stream);
-  }
-  return out;
-}
 
 // Reads one side of the comparison into `digests` with a job of its own.
 Status ReadSide(const config::JobConfig& job, const config::ConnectorBlock& source,
@@ -360,13 +351,13 @@ Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
   };
   if (sink.type == "sqlite") {
     copy("path");
-    set("table", ExpandStream(option("table"), stream));
+    set("table", connectors::ExpandStreamName(option("table"), stream));
   } else if (sink.type == "mysql" || sink.type == "postgres") {
     for (std::string_view key : {"host", "port", "user", "password", "database"}) copy(key);
-    set("table", ExpandStream(option("table"), stream));
+    set("table", connectors::ExpandStreamName(option("table"), stream));
   } else if (sink.type == "file") {
     // The sink writes `path`, or `path` with -<slot>-<part> before the extensions.
-    std::filesystem::path path(ExpandStream(option("path"), stream));
+    std::filesystem::path path(connectors::ExpandStreamName(option("path"), stream));
     std::string name = path.filename().string();
     size_t dot = name.find('.');
     std::string stem = dot == std::string::npos ? name : name.substr(0, dot);

@@ -1,5 +1,7 @@
 #include "connectors/file/file_sink.h"
 
+#include "connectors/stream_naming.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -30,12 +32,7 @@ bool AllDigits(std::string_view text) {
 }
 
 std::string ReplaceStream(std::string_view path, std::string_view stream) {
-  std::string out(path);
-  for (size_t at = out.find("{stream}"); at != std::string::npos;
-       at = out.find("{stream}", at + stream.size())) {
-    out.replace(at, 8, stream);
-  }
-  return out;
+  return ExpandStreamName(path, stream);
 }
 
 OutputTarget MakeTarget(const std::string& path, const StreamInfo& stream) {

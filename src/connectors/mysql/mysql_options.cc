@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include "connectors/sql/connection_options.h"
+#include "connectors/stream_naming.h"
+
 namespace sluice::connectors::mysql {
 
 namespace {
@@ -9,177 +12,141 @@ namespace {
 using config::OptionSpec;
 using config::OptionType;
 
-// An error at `key` of the block when we know the block, else a plain config error.
-Status ErrorAt(const config::Options* at, std::string_view key, std::string message) {
-  if (at != nullptr) return at->ErrorAt(key, message);
-  return InvalidConfig(std::move(message));
-}
-
-std::string_view Where(const config::Options* at, std::string_view fallback) {
-  return at != nullptr && !at->where().empty() ? at->where() : fallback;
-}
-
-Status ValidateConnection(const ConnectionOptions& connection, const config::Options* at,
-                          std::string_view where) {
-  if (connection.host.empty()) {
-    return ErrorAt(at, "host", fmt::format("'host' in {} is empty", where));
-  }
-  if (connection.port < 1 || connection.port > 65535) {
-    return ErrorAt(at, "port",
-                   fmt::format("'port' in {} must be 1..65535, got {}", where, connection.port));
-  }
-  if (connection.user.empty()) {
-    return ErrorAt(at, "user", fmt::format("'user' in {} is empty", where));
-  }
-  if (connection.database.empty()) {
-    return ErrorAt(at, "database", fmt::format("'database' in {} is empty", where));
-  }
-  if (connection.connect_timeout_secs < 1) {
-    return ErrorAt(at, "connect_timeout_secs",
-                   fmt::format("'connect_timeout_secs' in {} must be at least 1, got {}", where,
-                               connection.connect_timeout_secs));
-  }
-  return Status::OK();
-}
-
-ConnectionOptions ReadConnection(const config::Options& options) {
-  ConnectionOptions out;
-  out.host = options.GetString("host");
-  out.port = static_cast<int>(options.GetInt("port"));
-  out.user = options.GetString("user");
-  out.password = options.GetSecret("password");
-  out.database = options.GetString("database");
-  if (options.Has("connect_timeout_secs")) {
-    out.connect_timeout_secs = static_cast<int>(options.GetInt("connect_timeout_secs"));
-  }
-  return out;
-}
-
 const std::vector<OptionSpec>& SourceTable() {
-  static const std::vector<OptionSpec> kOptions = {
-      {"host", OptionType::kString, "127.0.0.1", "server host name or address"},
-      {"port", OptionType::kInt, "3306", "server TCP port"},
-      {"user", OptionType::kString, "", "user name", true},
-      {"password", OptionType::kSecret, "", "password (never logged)"},
-      {"database", OptionType::kString, "", "database (schema) holding the tables", true},
-      {"table", OptionType::kString, "", "table to read; exclusive with 'tables'"},
-      {"tables", OptionType::kStringList, "",
-       "tables to read, as names or globs such as \"log_*\" (\"*\" = every base table); each "
-       "table is one stream named after it; exclusive with 'table'"},
-      {"columns", OptionType::kStringList, "",
-       "columns to read, in this order (default: all columns)"},
-      {"where", OptionType::kString, "",
-       "SQL condition pushed into every query, e.g. \"status = 'paid'\""},
-      {"split_rows", OptionType::kInt, "200000",
-       "rows per chunk; chunk boundaries come from the real key distribution"},
-      {"page_rows", OptionType::kInt, "50000",
-       "rows per query while reading a chunk (keyset pagination)"},
-      {"consistency", OptionType::kEnum, "snapshot",
-       "snapshot: every reader sees one consistent snapshot and the binlog position is "
-       "recorded (needs the RELOAD privilege for a millisecond FLUSH TABLES WITH READ LOCK); "
-       "per_split: each chunk is consistent on its own",
-       false,
-       {"snapshot", "per_split"}},
-      {"zero_dates", OptionType::kEnum, "error",
-       "MySQL zero dates ('0000-00-00'): error stops the job naming table, key and column; null "
-       "reads them as NULL; string turns the table's date columns into strings carrying the "
-       "text MySQL prints",
-       false,
-       {"error", "null", "string"}},
-      {"geometry", OptionType::kEnum, "wkb",
-       "spatial columns as WKB bytes (ST_AsBinary) or WKT strings (ST_AsText)",
-       false,
-       {"wkb", "wkt"}},
-      {"connect_timeout_secs", OptionType::kInt, "10", "seconds to wait for a connection"},
-      {"tidb_replica_read", OptionType::kEnum, "leader",
-       "TiDB only: which replicas serve reads (SET tidb_replica_read)",
-       false,
-       {"leader", "follower", "leader-and-follower"}},
-      {"tidb_region_splits", OptionType::kBool, "false",
-       "TiDB only: plan chunks along the table's regions (integer keys)"},
-  };
+  static const std::vector<OptionSpec> kOptions = sql::WithConnectionOptions(
+      "3306", "database (schema) holding the tables",
+      {
+          {"table", OptionType::kString, "", "table to read; exclusive with 'tables'"},
+          {"tables", OptionType::kStringList, "",
+           "tables to read, as names or globs such as \"log_*\" (\"*\" = every base table); each "
+           "table is one stream named after it; exclusive with 'table'"},
+          {"columns", OptionType::kStringList, "",
+           "columns to read, in this order (default: all columns)"},
+          {"where", OptionType::kString, "",
+           "SQL condition pushed into every query, e.g. \"status = 'paid'\""},
+          {"split_rows", OptionType::kInt, "200000",
+           "rows per chunk; chunk boundaries come from the real key distribution"},
+          {"page_rows", OptionType::kInt, "50000",
+           "rows per query while reading a chunk (keyset pagination)"},
+          {"consistency",
+           OptionType::kEnum,
+           "snapshot",
+           "snapshot: every reader sees one consistent snapshot and the binlog position is "
+           "recorded (needs the RELOAD privilege for a millisecond FLUSH TABLES WITH READ LOCK); "
+           "per_split: each chunk is consistent on its own",
+           false,
+           {"snapshot", "per_split"}},
+          {"zero_dates",
+           OptionType::kEnum,
+           "error",
+           "MySQL zero dates ('0000-00-00'): error stops the job naming table, key and column; "
+           "null "
+           "reads them as NULL; string turns the table's date columns into strings carrying the "
+           "text MySQL prints",
+           false,
+           {"error", "null", "string"}},
+          {"geometry",
+           OptionType::kEnum,
+           "wkb",
+           "spatial columns as WKB bytes (ST_AsBinary) or WKT strings (ST_AsText)",
+           false,
+           {"wkb", "wkt"}},
+          {"tidb_replica_read",
+           OptionType::kEnum,
+           "leader",
+           "TiDB only: which replicas serve reads (SET tidb_replica_read)",
+           false,
+           {"leader", "follower", "leader-and-follower"}},
+          {"tidb_region_splits", OptionType::kBool, "false",
+           "TiDB only: plan chunks along the table's regions (integer keys)"},
+      });
   return kOptions;
 }
 
 const std::vector<OptionSpec>& SinkTable() {
-  static const std::vector<OptionSpec> kOptions = {
-      {"host", OptionType::kString, "127.0.0.1", "server host name or address"},
-      {"port", OptionType::kInt, "3306", "server TCP port"},
-      {"user", OptionType::kString, "", "user name", true},
-      {"password", OptionType::kSecret, "", "password (never logged)"},
-      {"database", OptionType::kString, "", "database (schema) to write into", true},
-      {"table", OptionType::kString, "",
-       "target table; '{stream}' is replaced by the stream name (default: the stream name)"},
-      {"mode", OptionType::kEnum, "append",
-       "append: insert rows (a duplicate key is a bad record); upsert: insert or update by "
-       "primary key; overwrite: load a staging table and swap it in atomically at the end",
-       false,
-       {"append", "upsert", "overwrite"}},
-      {"create", OptionType::kBool, "true",
-       "create missing tables from the stream schema (CREATE TABLE IF NOT EXISTS); when false "
-       "a missing table is an error"},
-      {"method", OptionType::kEnum, "load_data",
-       "load_data: LOAD DATA LOCAL INFILE streamed from memory (fastest, needs local_infile on "
-       "the server); insert: multi-row INSERT statements",
-       false,
-       {"load_data", "insert"}},
-      {"commit_rows", OptionType::kInt, "200000",
-       "rows per transaction of each writer under delivery: at_least_once (exactly_once commits "
-       "once per checkpoint, rows and progress together)"},
-      {"insert_rows", OptionType::kInt, "500", "rows per multi-row INSERT (method insert)"},
-      {"connect_timeout_secs", OptionType::kInt, "10", "seconds to wait for a connection"},
-      {"progress_table", OptionType::kString, "_sluice_progress",
-       "delivery: exactly_once: table in 'database' holding each split's progress, committed in "
-       "the same transaction as its rows (created when missing)"},
-  };
+  static const std::vector<OptionSpec> kOptions = sql::WithConnectionOptions(
+      "3306", "database (schema) to write into",
+      {
+          {"table", OptionType::kString, "",
+           "target table; '{stream}' is replaced by the stream name (default: the stream name)"},
+          {"mode",
+           OptionType::kEnum,
+           "append",
+           "append: insert rows (a duplicate key is a bad record); upsert: insert or update by "
+           "primary key; overwrite: load a staging table and swap it in atomically at the end",
+           false,
+           {"append", "upsert", "overwrite"}},
+          {"create", OptionType::kBool, "true",
+           "create missing tables from the stream schema (CREATE TABLE IF NOT EXISTS); when false "
+           "a missing table is an error"},
+          {"method",
+           OptionType::kEnum,
+           "load_data",
+           "load_data: LOAD DATA LOCAL INFILE streamed from memory (fastest, needs local_infile on "
+           "the server); insert: multi-row INSERT statements",
+           false,
+           {"load_data", "insert"}},
+          {"commit_rows", OptionType::kInt, "200000",
+           "rows per transaction of each writer under delivery: at_least_once (exactly_once "
+           "commits "
+           "once per checkpoint, rows and progress together)"},
+          {"insert_rows", OptionType::kInt, "500", "rows per multi-row INSERT (method insert)"},
+          {"progress_table", OptionType::kString, "_sluice_progress",
+           "delivery: exactly_once: table in 'database' holding each split's progress, committed "
+           "in "
+           "the same transaction as its rows (created when missing)"},
+      });
   return kOptions;
 }
 
 }  // namespace
 
-std::string ConnectionOptions::Describe() const { return fmt::format("mysql {}:{}", host, port); }
-
 Status MysqlSourceOptions::Validate(const config::Options* at) const {
-  std::string_view where = Where(at, "source (type mysql)");
-  SLUICE_RETURN_IF_ERROR(ValidateConnection(connection, at, where));
+  std::string_view where = sql::BlockName(at, "source (type mysql)");
+  SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
   if (table.empty() == tables.empty()) {
-    return ErrorAt(at, "",
-                   fmt::format("{} needs exactly one of 'table' (one table) or 'tables' (a list "
-                               "of names or globs)",
-                               where));
+    return sql::OptionError(
+        at, "",
+        fmt::format("{} needs exactly one of 'table' (one table) or 'tables' (a list "
+                    "of names or globs)",
+                    where));
   }
   for (const std::string& name : tables) {
     if (name.empty()) {
-      return ErrorAt(at, "tables", fmt::format("'tables' in {} has an empty name", where));
+      return sql::OptionError(at, "tables", fmt::format("'tables' in {} has an empty name", where));
     }
   }
   for (const std::string& name : columns) {
     if (name.empty()) {
-      return ErrorAt(at, "columns", fmt::format("'columns' in {} has an empty name", where));
+      return sql::OptionError(at, "columns",
+                              fmt::format("'columns' in {} has an empty name", where));
     }
   }
   if (split_rows < 1) {
-    return ErrorAt(at, "split_rows",
-                   fmt::format("'split_rows' in {} must be at least 1, got {}", where, split_rows));
+    return sql::OptionError(
+        at, "split_rows",
+        fmt::format("'split_rows' in {} must be at least 1, got {}", where, split_rows));
   }
   if (page_rows < 1) {
-    return ErrorAt(at, "page_rows",
-                   fmt::format("'page_rows' in {} must be at least 1, got {}", where, page_rows));
+    return sql::OptionError(
+        at, "page_rows",
+        fmt::format("'page_rows' in {} must be at least 1, got {}", where, page_rows));
   }
   if (tidb_replica_read != "leader" && tidb_replica_read != "follower" &&
       tidb_replica_read != "leader-and-follower") {
-    return ErrorAt(at, "tidb_replica_read",
-                   fmt::format("'tidb_replica_read' in {} must be leader, follower or "
-                               "leader-and-follower, got '{}'",
-                               where, tidb_replica_read));
+    return sql::OptionError(at, "tidb_replica_read",
+                            fmt::format("'tidb_replica_read' in {} must be leader, follower or "
+                                        "leader-and-follower, got '{}'",
+                                        where, tidb_replica_read));
   }
   return Status::OK();
 }
 
 Result<MysqlSourceOptions> MysqlSourceOptions::FromConfig(const config::Options& options) {
   MysqlSourceOptions out;
-  out.connection = ReadConnection(options);
-  if (options.Has("table")) out.table = options.GetString("table");
+  sql::ReadConnection(options, &out.connection);
+  if (options.Has("table"))
+    out.table = options.GetString("table");
   if (options.Has("tables")) {
     out.tables = options.GetStringList("tables");
     if (out.tables.empty()) {
@@ -192,7 +159,7 @@ Result<MysqlSourceOptions> MysqlSourceOptions::FromConfig(const config::Options&
   out.split_rows = options.GetInt("split_rows");
   out.page_rows = options.GetInt("page_rows");
   out.consistency = options.GetString("consistency") == "per_split" ? Consistency::kPerSplit
-                                                                     : Consistency::kSnapshot;
+                                                                    : Consistency::kSnapshot;
   std::string zero_dates = options.GetString("zero_dates");
   out.zero_dates = zero_dates == "null"     ? ZeroDates::kNull
                    : zero_dates == "string" ? ZeroDates::kString
@@ -206,39 +173,39 @@ Result<MysqlSourceOptions> MysqlSourceOptions::FromConfig(const config::Options&
 }
 
 Status MysqlSinkOptions::Validate(const config::Options* at) const {
-  std::string_view where = Where(at, "sink (type mysql)");
-  SLUICE_RETURN_IF_ERROR(ValidateConnection(connection, at, where));
+  std::string_view where = sql::BlockName(at, "sink (type mysql)");
+  SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
   if (commit_rows < 1) {
-    return ErrorAt(
+    return sql::OptionError(
         at, "commit_rows",
         fmt::format("'commit_rows' in {} must be at least 1, got {}", where, commit_rows));
   }
   if (insert_rows < 1 || insert_rows > 100'000) {
-    return ErrorAt(
+    return sql::OptionError(
         at, "insert_rows",
         fmt::format("'insert_rows' in {} must be 1..100000, got {}", where, insert_rows));
   }
   // 64 characters is MySQL's limit for a table name.
   if (progress_table.empty() || progress_table.size() > 64) {
-    return ErrorAt(at, "progress_table",
-                   fmt::format("'progress_table' in {} must be a table name of 1 to 64 "
-                               "characters, got '{}'",
-                               where, progress_table));
+    return sql::OptionError(at, "progress_table",
+                            fmt::format("'progress_table' in {} must be a table name of 1 to 64 "
+                                        "characters, got '{}'",
+                                        where, progress_table));
   }
   return Status::OK();
 }
 
 Result<MysqlSinkOptions> MysqlSinkOptions::FromConfig(const config::Options& options) {
   MysqlSinkOptions out;
-  out.connection = ReadConnection(options);
+  sql::ReadConnection(options, &out.connection);
   out.table = options.GetString("table");
   std::string mode = options.GetString("mode");
   out.mode = mode == "upsert"      ? WriteMode::kUpsert
              : mode == "overwrite" ? WriteMode::kOverwrite
                                    : WriteMode::kAppend;
   out.create = options.GetBool("create");
-  out.method = options.GetString("method") == "insert" ? LoadMethod::kInsert
-                                                        : LoadMethod::kLoadData;
+  out.method =
+      options.GetString("method") == "insert" ? LoadMethod::kInsert : LoadMethod::kLoadData;
   out.connection.local_infile = out.method == LoadMethod::kLoadData;
   out.commit_rows = options.GetInt("commit_rows");
   out.insert_rows = options.GetInt("insert_rows");
@@ -248,17 +215,14 @@ Result<MysqlSinkOptions> MysqlSinkOptions::FromConfig(const config::Options& opt
 }
 
 std::string MysqlSinkOptions::TableFor(const std::string& stream_name) const {
-  if (table.empty()) return stream_name;
-  std::string out = table;
-  static constexpr std::string_view kPlaceholder = "{stream}";
-  for (size_t at = out.find(kPlaceholder); at != std::string::npos;
-       at = out.find(kPlaceholder, at + stream_name.size())) {
-    out.replace(at, kPlaceholder.size(), stream_name);
-  }
-  return out;
+  return ExpandStreamName(table, stream_name);
 }
 
-std::span<const config::OptionSpec> MysqlSourceOptionTable() { return SourceTable(); }
-std::span<const config::OptionSpec> MysqlSinkOptionTable() { return SinkTable(); }
+std::span<const config::OptionSpec> MysqlSourceOptionTable() {
+  return SourceTable();
+}
+std::span<const config::OptionSpec> MysqlSinkOptionTable() {
+  return SinkTable();
+}
 
 }  // namespace sluice::connectors::mysql

@@ -11,26 +11,21 @@
 #include <vector>
 
 #include "config/options.h"
+#include "connectors/sql/connection_options.h"
 #include "core/secret.h"
 
 namespace sluice::connectors::mysql {
 
 /// Where and as whom to connect; shared by source and sink.
-struct ConnectionOptions {
-  std::string host = "127.0.0.1";
-  int port = 3306;
-  std::string user;
-  Secret password;
-  std::string database;
-  int connect_timeout_secs = 10;
+struct ConnectionOptions : sql::ConnectionOptions {
+  ConnectionOptions() {
+    system = "mysql";
+    port = 3306;
+  }
   /// Allow LOAD DATA LOCAL INFILE on this connection (sink connections only).
   bool local_infile = false;
-
-  /// "mysql 127.0.0.1:3306": the prefix of every error about this server.
-  std::string Describe() const;
 };
 
-/// How the readers of one job see the tables.
 enum class Consistency {
   /// One snapshot for every reader (FLUSH TABLES WITH READ LOCK for milliseconds, then
   /// START TRANSACTION WITH CONSISTENT SNAPSHOT on each connection); records the binlog position.

@@ -65,7 +65,7 @@ std::string RequoteNames(std::string text) {
 // A failed connection attempt has no SQLSTATE to look at (libpq reports it as text), so the
 // common causes are recognised by libpq's and the server's stable wording.
 Status ConnectError(std::string_view message, const ConnectionOptions& options) {
-  const std::string endpoint = options.Endpoint();
+  const std::string endpoint = options.Describe();
   std::string line = FirstLine(message);
   if (Contains(message, "password authentication failed")) {
     return PermissionDenied(
@@ -261,14 +261,14 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOpti
   keywords.push_back(nullptr);
   values.push_back(nullptr);
   pg_conn* conn = PQconnectdbParams(keywords.data(), values.data(), 0);
-  if (conn == nullptr) return Internal(fmt::format("{}: out of memory", options.Endpoint()));
+  if (conn == nullptr) return Internal(fmt::format("{}: out of memory", options.Describe()));
   if (PQstatus(conn) != CONNECTION_OK) {
     // libpq hands back a handle even when connecting failed; it must still be freed.
     Status status = ConnectError(PQerrorMessage(conn), options);
     PQfinish(conn);
     return status;
   }
-  auto connection = std::unique_ptr<PgConnection>(new PgConnection(conn, options.Endpoint()));
+  auto connection = std::unique_ptr<PgConnection>(new PgConnection(conn, options.Describe()));
   if (connection->server_encoding() == "SQL_ASCII") {
     // SQL_ASCII stores any bytes; converting them to UTF8 on the server fails a whole COPY at
     // the first invalid byte. Take them raw instead and validate value by value, so that a bad

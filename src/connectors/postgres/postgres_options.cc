@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include "connectors/sql/connection_options.h"
+#include "connectors/stream_naming.h"
+
 namespace sluice::connectors::postgres {
 
 namespace {
@@ -9,142 +12,95 @@ namespace {
 using config::OptionSpec;
 using config::OptionType;
 
-// Keys both sides share, first in both tables.
-std::vector<OptionSpec> WithConnectionOptions(std::vector<OptionSpec> rest) {
-  std::vector<OptionSpec> out = {
-      {"host", OptionType::kString, "127.0.0.1", "server host name, address or socket directory"},
-      {"port", OptionType::kInt, "5432", "server port"},
-      {"user", OptionType::kString, "", "user name", true},
-      {"password", OptionType::kSecret, "", "password; never logged nor shown in errors"},
-      {"database", OptionType::kString, "", "database name", true},
-      {"connect_timeout_secs", OptionType::kInt, "10", "seconds to wait for a connection"},
-  };
-  for (OptionSpec& spec : rest) out.push_back(std::move(spec));
-  return out;
-}
-
 const std::vector<OptionSpec>& SourceTable() {
-  static const std::vector<OptionSpec> kOptions = WithConnectionOptions({
-      {"table", OptionType::kString, "",
-       "table to read, 'table' or 'schema.table' (default schema public); exclusive with "
-       "'tables'"},
-      {"tables", OptionType::kStringList, "",
-       "tables to read as names or globs (\"log_*\", \"shop.*\", \"*\" for every table of "
-       "public); each table is one stream named 'table' (public) or 'schema.table'"},
-      {"columns", OptionType::kStringList, "", "columns to read, in this order (default: all)"},
-      {"where", OptionType::kString, "",
-       "SQL condition added to every query, e.g. \"status = 'paid'\""},
-      {"split_rows", OptionType::kInt, "200000",
-       "rows per split; boundaries are keys taken from the real distribution"},
-      {"page_rows", OptionType::kInt, "50000", "rows per query inside a split"},
-      {"consistency", OptionType::kEnum, "snapshot",
-       "snapshot: every reader shares one exported snapshot (the job sees one instant); "
-       "per_split: each split reads in its own transaction",
-       false,
-       {"snapshot", "per_split"}},
-  });
+  static const std::vector<OptionSpec> kOptions = sql::WithConnectionOptions(
+      "5432", "database name",
+      {
+          {"table", OptionType::kString, "",
+           "table to read, 'table' or 'schema.table' (default schema public); exclusive with "
+           "'tables'"},
+          {"tables", OptionType::kStringList, "",
+           "tables to read as names or globs (\"log_*\", \"shop.*\", \"*\" for every table of "
+           "public); each table is one stream named 'table' (public) or 'schema.table'"},
+          {"columns", OptionType::kStringList, "", "columns to read, in this order (default: all)"},
+          {"where", OptionType::kString, "",
+           "SQL condition added to every query, e.g. \"status = 'paid'\""},
+          {"split_rows", OptionType::kInt, "200000",
+           "rows per split; boundaries are keys taken from the real distribution"},
+          {"page_rows", OptionType::kInt, "50000", "rows per query inside a split"},
+          {"consistency",
+           OptionType::kEnum,
+           "snapshot",
+           "snapshot: every reader shares one exported snapshot (the job sees one instant); "
+           "per_split: each split reads in its own transaction",
+           false,
+           {"snapshot", "per_split"}},
+      });
   return kOptions;
 }
 
 const std::vector<OptionSpec>& SinkTable() {
-  static const std::vector<OptionSpec> kOptions = WithConnectionOptions({
-      {"table", OptionType::kString, "",
-       "target table, 'table' or 'schema.table'; '{stream}' is replaced by the stream name "
-       "(default: the stream name)"},
-      {"mode", OptionType::kEnum, "append",
-       "append: COPY into the table; upsert: insert or update by primary key; overwrite: load "
-       "a staging table and swap it in atomically when the job succeeds",
-       false,
-       {"append", "upsert", "overwrite"}},
-      {"create", OptionType::kBool, "true",
-       "create missing tables from the stream schema; when false a missing table is an error"},
-      {"commit_rows", OptionType::kInt, "500000",
-       "rows per transaction of each writer under delivery: at_least_once (exactly_once commits "
-       "at checkpoints only)"},
-      {"progress_table", OptionType::kString, "public._sluice_progress",
-       "table ('schema.table') receiving each split's progress in the same transaction as its "
-       "rows (delivery: exactly_once); created when missing"},
-  });
+  static const std::vector<OptionSpec> kOptions = sql::WithConnectionOptions(
+      "5432", "database name",
+      {
+          {"table", OptionType::kString, "",
+           "target table, 'table' or 'schema.table'; '{stream}' is replaced by the stream name "
+           "(default: the stream name)"},
+          {"mode",
+           OptionType::kEnum,
+           "append",
+           "append: COPY into the table; upsert: insert or update by primary key; overwrite: load "
+           "a staging table and swap it in atomically when the job succeeds",
+           false,
+           {"append", "upsert", "overwrite"}},
+          {"create", OptionType::kBool, "true",
+           "create missing tables from the stream schema; when false a missing table is an error"},
+          {"commit_rows", OptionType::kInt, "500000",
+           "rows per transaction of each writer under delivery: at_least_once (exactly_once "
+           "commits "
+           "at checkpoints only)"},
+          {"progress_table", OptionType::kString, "public._sluice_progress",
+           "table ('schema.table') receiving each split's progress in the same transaction as its "
+           "rows (delivery: exactly_once); created when missing"},
+      });
   return kOptions;
-}
-
-Status ErrorAt(const config::Options* at, std::string_view key, std::string message) {
-  if (at != nullptr) return at->ErrorAt(key, message);
-  return InvalidConfig(std::move(message));
-}
-
-std::string_view Where(const config::Options* at, std::string_view fallback) {
-  return at != nullptr && !at->where().empty() ? at->where() : fallback;
-}
-
-Status ValidateConnection(const ConnectionOptions& connection, const config::Options* at,
-                          std::string_view where) {
-  if (connection.host.empty()) {
-    return ErrorAt(at, "host", fmt::format("'host' in {} is empty", where));
-  }
-  if (connection.port < 1 || connection.port > 65535) {
-    return ErrorAt(at, "port",
-                   fmt::format("'port' in {} must be 1..65535, got {}", where, connection.port));
-  }
-  if (connection.user.empty()) {
-    return ErrorAt(at, "user", fmt::format("'user' in {} is empty", where));
-  }
-  if (connection.database.empty()) {
-    return ErrorAt(at, "database", fmt::format("'database' in {} is empty", where));
-  }
-  if (connection.connect_timeout_secs < 0) {
-    return ErrorAt(at, "connect_timeout_secs",
-                   fmt::format("'connect_timeout_secs' in {} must not be negative", where));
-  }
-  return Status::OK();
-}
-
-ConnectionOptions ConnectionFromConfig(const config::Options& options) {
-  ConnectionOptions out;
-  out.host = options.GetString("host");
-  out.port = static_cast<int>(options.GetInt("port"));
-  out.user = options.GetString("user");
-  out.password = options.GetSecret("password");
-  out.database = options.GetString("database");
-  out.connect_timeout_secs = static_cast<int>(options.GetInt("connect_timeout_secs"));
-  return out;
 }
 
 }  // namespace
 
-std::string ConnectionOptions::Endpoint() const {
-  return fmt::format("postgres {}:{}", host, port);
-}
-
 Status PostgresSourceOptions::Validate(const config::Options* at) const {
-  std::string_view where = Where(at, "source (type postgres)");
-  SLUICE_RETURN_IF_ERROR(ValidateConnection(connection, at, where));
+  std::string_view where = sql::BlockName(at, "source (type postgres)");
+  SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
   if (table.empty() == tables.empty()) {
-    return ErrorAt(at, "",
-                   fmt::format("{} needs exactly one of 'table' (one table) or 'tables' (a list "
-                               "of names or globs)",
-                               where));
+    return sql::OptionError(
+        at, "",
+        fmt::format("{} needs exactly one of 'table' (one table) or 'tables' (a list "
+                    "of names or globs)",
+                    where));
   }
   for (const std::string& name : tables) {
     if (name.empty()) {
-      return ErrorAt(at, "tables", fmt::format("'tables' in {} has an empty name", where));
+      return sql::OptionError(at, "tables", fmt::format("'tables' in {} has an empty name", where));
     }
   }
   if (split_rows < 1) {
-    return ErrorAt(at, "split_rows",
-                   fmt::format("'split_rows' in {} must be at least 1, got {}", where, split_rows));
+    return sql::OptionError(
+        at, "split_rows",
+        fmt::format("'split_rows' in {} must be at least 1, got {}", where, split_rows));
   }
   if (page_rows < 1) {
-    return ErrorAt(at, "page_rows",
-                   fmt::format("'page_rows' in {} must be at least 1, got {}", where, page_rows));
+    return sql::OptionError(
+        at, "page_rows",
+        fmt::format("'page_rows' in {} must be at least 1, got {}", where, page_rows));
   }
   return Status::OK();
 }
 
 Result<PostgresSourceOptions> PostgresSourceOptions::FromConfig(const config::Options& options) {
   PostgresSourceOptions out;
-  out.connection = ConnectionFromConfig(options);
-  if (options.Has("table")) out.table = options.GetString("table");
+  sql::ReadConnection(options, &out.connection);
+  if (options.Has("table"))
+    out.table = options.GetString("table");
   if (options.Has("tables")) {
     out.tables = options.GetStringList("tables");
     if (out.tables.empty()) {
@@ -163,24 +119,25 @@ Result<PostgresSourceOptions> PostgresSourceOptions::FromConfig(const config::Op
 }
 
 Status PostgresSinkOptions::Validate(const config::Options* at) const {
-  std::string_view where = Where(at, "sink (type postgres)");
-  SLUICE_RETURN_IF_ERROR(ValidateConnection(connection, at, where));
+  std::string_view where = sql::BlockName(at, "sink (type postgres)");
+  SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
   if (commit_rows < 1) {
-    return ErrorAt(at, "commit_rows",
-                   fmt::format("'commit_rows' in {} must be at least 1, got {}", where,
-                               commit_rows));
+    return sql::OptionError(
+        at, "commit_rows",
+        fmt::format("'commit_rows' in {} must be at least 1, got {}", where, commit_rows));
   }
   if (progress_table.empty() || progress_table.front() == '.' || progress_table.back() == '.') {
-    return ErrorAt(at, "progress_table",
-                   fmt::format("'progress_table' in {} must be 'table' or 'schema.table', got '{}'",
-                               where, progress_table));
+    return sql::OptionError(
+        at, "progress_table",
+        fmt::format("'progress_table' in {} must be 'table' or 'schema.table', got '{}'", where,
+                    progress_table));
   }
   return Status::OK();
 }
 
 Result<PostgresSinkOptions> PostgresSinkOptions::FromConfig(const config::Options& options) {
   PostgresSinkOptions out;
-  out.connection = ConnectionFromConfig(options);
+  sql::ReadConnection(options, &out.connection);
   out.table = options.GetString("table");
   std::string mode = options.GetString("mode");
   out.mode = mode == "upsert"      ? WriteMode::kUpsert
@@ -194,17 +151,14 @@ Result<PostgresSinkOptions> PostgresSinkOptions::FromConfig(const config::Option
 }
 
 std::string PostgresSinkOptions::TableFor(const std::string& stream_name) const {
-  if (table.empty()) return stream_name;
-  std::string out = table;
-  static constexpr std::string_view kPlaceholder = "{stream}";
-  for (size_t at = out.find(kPlaceholder); at != std::string::npos;
-       at = out.find(kPlaceholder, at + stream_name.size())) {
-    out.replace(at, kPlaceholder.size(), stream_name);
-  }
-  return out;
+  return ExpandStreamName(table, stream_name);
 }
 
-std::span<const config::OptionSpec> PostgresSourceOptionTable() { return SourceTable(); }
-std::span<const config::OptionSpec> PostgresSinkOptionTable() { return SinkTable(); }
+std::span<const config::OptionSpec> PostgresSourceOptionTable() {
+  return SourceTable();
+}
+std::span<const config::OptionSpec> PostgresSinkOptionTable() {
+  return SinkTable();
+}
 
 }  // namespace sluice::connectors::postgres

@@ -11,23 +11,17 @@
 #include <vector>
 
 #include "config/options.h"
+#include "connectors/sql/connection_options.h"
 #include "core/secret.h"
 
 namespace sluice::connectors::postgres {
 
 /// Where and as whom to connect. Shared by the source and the sink.
-struct ConnectionOptions {
-  std::string host = "127.0.0.1";
-  int port = 5432;
-  std::string user;
-  /// Never logged, never part of an error: only handed to libpq.
-  Secret password;
-  std::string database;
-  /// Seconds libpq waits for a connection (0 waits forever).
-  int connect_timeout_secs = 10;
-
-  /// "postgres <host>:<port>": the context every error of this server starts with.
-  std::string Endpoint() const;
+struct ConnectionOptions : sql::ConnectionOptions {
+  ConnectionOptions() {
+    system = "postgres";
+    port = 5432;
+  }
 };
 
 enum class Consistency {

@@ -1,5 +1,7 @@
 #include "connectors/sqlite/sqlite_options.h"
 
+#include "connectors/stream_naming.h"
+
 #include <fmt/core.h>
 
 namespace sluice::connectors::sqlite {
@@ -132,16 +134,7 @@ Result<SqliteSinkOptions> SqliteSinkOptions::FromConfig(const config::Options& o
 }
 
 std::string SqliteSinkOptions::TableFor(const std::string& stream_name) const {
-  if (table.empty()) {
-    return stream_name;
-  }
-  std::string out = table;
-  static constexpr std::string_view kPlaceholder = "{stream}";
-  for (size_t at = out.find(kPlaceholder); at != std::string::npos;
-       at = out.find(kPlaceholder, at + stream_name.size())) {
-    out.replace(at, kPlaceholder.size(), stream_name);
-  }
-  return out;
+  return ExpandStreamName(table, stream_name);
 }
 
 }  // namespace sluice::connectors::sqlite
