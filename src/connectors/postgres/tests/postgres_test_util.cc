@@ -11,6 +11,7 @@
 #include "connectors/postgres/postgres_sink.h"
 #include "connectors/postgres/postgres_source.h"
 #include "connectors/registry.h"
+#include "testing/temp_dir.h"
 
 namespace sluice::connectors {
 void RegisterPostgresConnector(ConnectorRegistry& registry);
@@ -168,7 +169,9 @@ runtime::JobSummary RunJob(const std::string& yaml) {
     summary.status = job.status();
     return summary;
   }
-  runtime::JobRunner runner(std::move(*job), *registry);
+  // Each call is a job of its own: its own state, never a resume of another test's run.
+  sluice::testing::TempDir state;
+  runtime::JobRunner runner(std::move(*job), *registry, runtime::RunOptions{state.path(), true});
   return runner.Run(nullptr);
 }
 

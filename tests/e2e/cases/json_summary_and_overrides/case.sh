@@ -12,7 +12,8 @@ assert s["bad_records"] == 0 and s["source"] == "datagen" and s["sink"] == "file
 PY
 expect_equal "$(wc -l <"$OUT_DIR/default.jsonl")" "12345" "rows in the file"
 FILE_NAME=named expect_ok run "$CASE_DIR/job.yaml" --set sink.path="$OUT_DIR/{stream}-set.jsonl" --set source.rows=10
-[[ -f "$OUT_DIR/generated-set-000-00000.jsonl" ]] || { ls "$OUT_DIR"; fail "--set path not used"; }
+# Three writers: the one that got the only split writes generated-set-<slot>-00000.jsonl.
+expect_equal "$(cat "$OUT_DIR"/generated-set-00?-00000.jsonl | wc -l)" "10" "rows under the --set path"
 # A failed job's JSON says why.
 expect_error 2 "config error: --set: empty key in 'sink..path'" run "$CASE_DIR/job.yaml" --json --set sink..path=x
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["status"]=="failed" and s["exit_code"]==2 and s["error"]["code"]=="config error", s' "$OUT_DIR/.stdout"
