@@ -1,11 +1,10 @@
 #include "connectors/mysql/mysql_client.h"
 
+#include <fmt/core.h>
 #include <mysql.h>
 
 #include <algorithm>
 #include <mutex>
-
-#include <fmt/core.h>
 
 namespace sluice::connectors::mysql {
 
@@ -22,9 +21,11 @@ void InitLibraryOnce() {
 // The first '...'-quoted part of `message` ("Unknown database 'x'" -> x), or "".
 std::string_view Quoted(std::string_view message) {
   size_t open = message.find('\'');
-  if (open == std::string_view::npos) return {};
+  if (open == std::string_view::npos)
+    return {};
   size_t close = message.find('\'', open + 1);
-  if (close == std::string_view::npos) return {};
+  if (close == std::string_view::npos)
+    return {};
   return message.substr(open + 1, close - open - 1);
 }
 
@@ -34,7 +35,8 @@ std::string_view Quoted(std::string_view message) {
 std::string Scrub(std::string_view message, const Secret& password) {
   std::string out(message);
   const std::string& secret = password.Reveal();
-  if (secret.size() < 4) return out;
+  if (secret.size() < 4)
+    return out;
   for (size_t at = out.find(secret); at != std::string::npos; at = out.find(secret, at)) {
     out.replace(at, secret.size(), "**REDACTED**");
     at += 12;
@@ -75,14 +77,15 @@ bool IsDataErrorCode(unsigned int code) {
 Status MysqlStatus(unsigned int code, std::string_view server_message,
                    const ConnectionOptions& options, std::string_view what) {
   std::string prefix = options.Describe();
-  if (!what.empty()) prefix += fmt::format(": {}", what);
+  if (!what.empty())
+    prefix += fmt::format(": {}", what);
   std::string message = Scrub(server_message, options.password);
   auto text = [&](std::string_view detail) { return fmt::format("{}: {}", prefix, detail); };
   auto with_code = [&] { return text(fmt::format("{} (error {})", message, code)); };
   switch (code) {
     case 1045:
-      return PermissionDenied(text(
-          fmt::format("access denied for user '{}' (check user and password)", options.user)));
+      return PermissionDenied(
+          text(fmt::format("access denied for user '{}' (check user and password)", options.user)));
     case 1044:  // ER_DBACCESS_DENIED_ERROR
     case 1142:  // ER_TABLEACCESS_DENIED_ERROR
     case 1143:  // ER_COLUMNACCESS_DENIED_ERROR
@@ -91,8 +94,8 @@ Status MysqlStatus(unsigned int code, std::string_view server_message,
       return PermissionDenied(with_code());
     case 1049: {
       std::string_view name = Quoted(message);
-      return NotFound(text(fmt::format("unknown database '{}'", name.empty() ? options.database
-                                                                             : name)));
+      return NotFound(
+          text(fmt::format("unknown database '{}'", name.empty() ? options.database : name)));
     }
     case 1146:
       return NotFound(text(fmt::format("table '{}' does not exist", Quoted(message))));
@@ -124,8 +127,10 @@ Status MysqlStatus(unsigned int code, std::string_view server_message,
     case 1064:  // ER_PARSE_ERROR
       return InvalidConfig(with_code());
     default:
-      if (IsDataErrorCode(code)) return DataError(with_code());
-      if (code >= 2000 && code < 3000) return Unavailable(with_code());
+      if (IsDataErrorCode(code))
+        return DataError(with_code());
+      if (code >= 2000 && code < 3000)
+        return Unavailable(with_code());
       return Internal(with_code());
   }
 }
@@ -133,7 +138,8 @@ Status MysqlStatus(unsigned int code, std::string_view server_message,
 std::string QuoteIdentifier(std::string_view name) {
   std::string out = "`";
   for (char c : name) {
-    if (c == '`') out += '`';
+    if (c == '`')
+      out += '`';
     out += c;
   }
   out += '`';
@@ -156,14 +162,17 @@ std::string BinaryLiteral(std::string_view bytes) {
   return out;
 }
 
-std::string Utf8Literal(std::string_view text) { return "_utf8mb4 " + BinaryLiteral(text); }
+std::string Utf8Literal(std::string_view text) {
+  return "_utf8mb4 " + BinaryLiteral(text);
+}
 
 // ---------------------------------------------------------------------------------------------
 
 Result<Connection> Connection::Open(const ConnectionOptions& options) {
   InitLibraryOnce();
   MYSQL* mysql = mysql_init(nullptr);
-  if (mysql == nullptr) return Internal(options.Describe() + ": mysql_init failed (out of memory)");
+  if (mysql == nullptr)
+    return Internal(options.Describe() + ": mysql_init failed (out of memory)");
   unsigned int timeout = static_cast<unsigned int>(options.connect_timeout_secs);
   mysql_optionsv(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
   mysql_optionsv(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
@@ -194,7 +203,8 @@ Result<Connection> Connection::Open(const ConnectionOptions& options) {
 }
 
 Connection::~Connection() {
-  if (mysql_ != nullptr) mysql_close(mysql_);
+  if (mysql_ != nullptr)
+    mysql_close(mysql_);
 }
 
 Connection::Connection(Connection&& other) noexcept
@@ -207,7 +217,8 @@ Connection::Connection(Connection&& other) noexcept
 
 Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
-    if (mysql_ != nullptr) mysql_close(mysql_);
+    if (mysql_ != nullptr)
+      mysql_close(mysql_);
     mysql_ = other.mysql_;
     other.mysql_ = nullptr;
     options_ = std::move(other.options_);
@@ -217,18 +228,24 @@ Connection& Connection::operator=(Connection&& other) noexcept {
   return *this;
 }
 
-uint64_t Connection::thread_id() const { return mysql_thread_id(mysql_); }
+uint64_t Connection::thread_id() const {
+  return mysql_thread_id(mysql_);
+}
 
 Status Connection::LastError(std::string_view what) const {
   return MysqlStatus(mysql_errno(mysql_), mysql_error(mysql_), options_, what);
 }
 
-unsigned int Connection::last_errno() const { return mysql_errno(mysql_); }
-unsigned int Connection::warning_count() const { return mysql_warning_count(mysql_); }
-
+unsigned int Connection::last_errno() const {
+  return mysql_errno(mysql_);
+}
+unsigned int Connection::warning_count() const {
+  return mysql_warning_count(mysql_);
+}
 
 Status Connection::Execute(std::string_view sql, std::string_view what) {
-  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return LastError(what);
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0)
+    return LastError(what);
   affected_rows_ = mysql_affected_rows(mysql_);  // reading results below resets it
   // Drain every result (multi-statement procedures return several).
   for (;;) {
@@ -239,16 +256,20 @@ Status Connection::Execute(std::string_view sql, std::string_view what) {
       return LastError(what);
     }
     int next = mysql_next_result(mysql_);
-    if (next > 0) return LastError(what);
-    if (next < 0) return Status::OK();
+    if (next > 0)
+      return LastError(what);
+    if (next < 0)
+      return Status::OK();
   }
 }
 
 Result<std::vector<TextRow>> Connection::Query(std::string_view sql, std::string_view what) {
-  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return LastError(what);
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0)
+    return LastError(what);
   ResultSet result(mysql_store_result(mysql_));
   if (result.get() == nullptr) {
-    if (mysql_field_count(mysql_) != 0) return LastError(what);
+    if (mysql_field_count(mysql_) != 0)
+      return LastError(what);
     return std::vector<TextRow>();
   }
   unsigned int fields = mysql_num_fields(result.get());
@@ -258,7 +279,8 @@ Result<std::vector<TextRow>> Connection::Query(std::string_view sql, std::string
     unsigned long* lengths = mysql_fetch_lengths(result.get());
     TextRow out(fields);
     for (unsigned int i = 0; i < fields; ++i) {
-      if (row[i] != nullptr) out[i].emplace(row[i], lengths[i]);
+      if (row[i] != nullptr)
+        out[i].emplace(row[i], lengths[i]);
     }
     rows.push_back(std::move(out));
   }
@@ -271,7 +293,8 @@ Result<std::vector<TextRow>> Connection::Query(std::string_view sql, std::string
 
 Result<std::optional<TextRow>> Connection::QueryRow(std::string_view sql, std::string_view what) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<TextRow> rows, Query(sql, what));
-  if (rows.empty()) return std::optional<TextRow>();
+  if (rows.empty())
+    return std::optional<TextRow>();
   return std::optional<TextRow>(std::move(rows.front()));
 }
 
@@ -280,7 +303,8 @@ void Connection::KillQuery(const ConnectionOptions& options, uint64_t thread_id)
   short_lived.local_infile = false;
   short_lived.connect_timeout_secs = std::min(short_lived.connect_timeout_secs, 5);
   Result<Connection> killer = Open(short_lived);
-  if (!killer.ok()) return;
+  if (!killer.ok())
+    return;
   (void)killer->Execute(fmt::format("KILL QUERY {}", thread_id), "cancelling a query");
 }
 
@@ -289,16 +313,21 @@ void Connection::KillQuery(const ConnectionOptions& options, uint64_t thread_id)
 Result<Statement> Statement::Prepare(Connection& connection, std::string_view sql,
                                      std::string_view what) {
   MYSQL_STMT* stmt = mysql_stmt_init(connection.get());
-  if (stmt == nullptr) return connection.LastError(what);
+  if (stmt == nullptr)
+    return connection.LastError(what);
   Statement statement(stmt, connection.get(), connection.options());
-  if (mysql_stmt_prepare(stmt, sql.data(), sql.size()) != 0) return statement.LastError(what);
+  if (mysql_stmt_prepare(stmt, sql.data(), sql.size()) != 0)
+    return statement.LastError(what);
   return statement;
 }
 
-Statement::~Statement() { Reset(); }
+Statement::~Statement() {
+  Reset();
+}
 
 void Statement::Reset() {
-  if (stmt_ != nullptr) mysql_stmt_close(stmt_);
+  if (stmt_ != nullptr)
+    mysql_stmt_close(stmt_);
   stmt_ = nullptr;
 }
 
@@ -321,12 +350,14 @@ Status Statement::LastError(std::string_view what) const {
 }
 
 ResultSet::~ResultSet() {
-  if (result_ != nullptr) mysql_free_result(result_);
+  if (result_ != nullptr)
+    mysql_free_result(result_);
 }
 
 ResultSet& ResultSet::operator=(ResultSet&& other) noexcept {
   if (this != &other) {
-    if (result_ != nullptr) mysql_free_result(result_);
+    if (result_ != nullptr)
+      mysql_free_result(result_);
     result_ = other.result_;
     other.result_ = nullptr;
   }

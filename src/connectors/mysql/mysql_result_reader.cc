@@ -1,12 +1,11 @@
 #include "connectors/mysql/mysql_result_reader.h"
 
+#include <fmt/core.h>
 #include <mysql.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-
-#include <fmt/core.h>
 
 #include "core/decimal.h"
 #include "core/temporal.h"
@@ -35,40 +34,59 @@ bool IsTimeStruct(ValueKind kind) {
 unsigned long BufferSize(const SourceColumn& column) {
   int64_t declared = 0;
   switch (column.kind) {
-    case ValueKind::kDecimal: return 80;  // 65 digits, sign, point
-    case ValueKind::kBit: return 8;
+    case ValueKind::kDecimal:
+      return 80;  // 65 digits, sign, point
+    case ValueKind::kBit:
+      return 8;
     case ValueKind::kText:
-      if (!column.members.empty()) return 256;
+      if (!column.members.empty())
+        return 256;
       declared = column.type.length > 0 ? static_cast<int64_t>(column.type.length) * 4 : 0;
       break;
-    case ValueKind::kBytes: declared = column.type.length; break;
-    default: return 0;
+    case ValueKind::kBytes:
+      declared = column.type.length;
+      break;
+    default:
+      return 0;
   }
-  if (declared <= 0 || declared > static_cast<int64_t>(kMaxBuffer)) return kMaxBuffer;
+  if (declared <= 0 || declared > static_cast<int64_t>(kMaxBuffer))
+    return kMaxBuffer;
   return std::max<unsigned long>(kMinBuffer, static_cast<unsigned long>(declared) + 1);
 }
 
 enum_field_types BindType(const SourceColumn& column) {
   switch (column.kind) {
     case ValueKind::kInt8:
-    case ValueKind::kUInt8: return MYSQL_TYPE_TINY;
+    case ValueKind::kUInt8:
+      return MYSQL_TYPE_TINY;
     case ValueKind::kInt16:
     case ValueKind::kUInt16:
-    case ValueKind::kYear: return MYSQL_TYPE_SHORT;
+    case ValueKind::kYear:
+      return MYSQL_TYPE_SHORT;
     case ValueKind::kInt32:
-    case ValueKind::kUInt32: return MYSQL_TYPE_LONG;
+    case ValueKind::kUInt32:
+      return MYSQL_TYPE_LONG;
     case ValueKind::kInt64:
-    case ValueKind::kUInt64: return MYSQL_TYPE_LONGLONG;
-    case ValueKind::kFloat: return MYSQL_TYPE_FLOAT;
-    case ValueKind::kDouble: return MYSQL_TYPE_DOUBLE;
+    case ValueKind::kUInt64:
+      return MYSQL_TYPE_LONGLONG;
+    case ValueKind::kFloat:
+      return MYSQL_TYPE_FLOAT;
+    case ValueKind::kDouble:
+      return MYSQL_TYPE_DOUBLE;
     case ValueKind::kDecimal:
-    case ValueKind::kText: return MYSQL_TYPE_STRING;
+    case ValueKind::kText:
+      return MYSQL_TYPE_STRING;
     case ValueKind::kBytes:
-    case ValueKind::kBit: return MYSQL_TYPE_BLOB;
-    case ValueKind::kDate: return MYSQL_TYPE_DATE;
-    case ValueKind::kDateTime: return MYSQL_TYPE_DATETIME;
-    case ValueKind::kTimestamp: return MYSQL_TYPE_TIMESTAMP;
-    case ValueKind::kTime: return MYSQL_TYPE_TIME;
+    case ValueKind::kBit:
+      return MYSQL_TYPE_BLOB;
+    case ValueKind::kDate:
+      return MYSQL_TYPE_DATE;
+    case ValueKind::kDateTime:
+      return MYSQL_TYPE_DATETIME;
+    case ValueKind::kTimestamp:
+      return MYSQL_TYPE_TIMESTAMP;
+    case ValueKind::kTime:
+      return MYSQL_TYPE_TIME;
     case ValueKind::kTemporalText:
       return column.info.data_type == "date" ? MYSQL_TYPE_DATE : MYSQL_TYPE_DATETIME;
   }
@@ -95,15 +113,18 @@ void AppendPrintedTemporal(const MYSQL_TIME& t, bool date_only, int fsp, std::st
       buffer[n++] = static_cast<char>('0' + value % 10);
       value /= 10;
     } while (value != 0);
-    for (int i = n; i < width; ++i) out->push_back('0');
-    while (n > 0) out->push_back(buffer[--n]);
+    for (int i = n; i < width; ++i)
+      out->push_back('0');
+    while (n > 0)
+      out->push_back(buffer[--n]);
   };
   digits(t.year, 4);
   out->push_back('-');
   digits(t.month, 2);
   out->push_back('-');
   digits(t.day, 2);
-  if (date_only) return;
+  if (date_only)
+    return;
   out->push_back(' ');
   digits(t.hour, 2);
   out->push_back(':');
@@ -217,7 +238,8 @@ Status ResultReader::Start(Statement* statement, std::string_view what) {
     return Internal(fmt::format("{}: the query returns {} columns, expected {}", what,
                                 mysql_stmt_field_count(stmt), columns_.size()));
   }
-  if (mysql_stmt_execute(stmt) != 0) return statement->LastError(what);
+  if (mysql_stmt_execute(stmt) != 0)
+    return statement->LastError(what);
   if (mysql_stmt_bind_result(stmt, binds_->binds.data()) != 0) {
     return statement->LastError(what);
   }
@@ -227,8 +249,10 @@ Status ResultReader::Start(Statement* statement, std::string_view what) {
 Result<bool> ResultReader::Next() {
   MYSQL_STMT* stmt = statement_->get();
   int rc = mysql_stmt_fetch(stmt);
-  if (rc == MYSQL_NO_DATA) return false;
-  if (rc == 1) return statement_->LastError(what_);
+  if (rc == MYSQL_NO_DATA)
+    return false;
+  if (rc == 1)
+    return statement_->LastError(what_);
   const bool truncated = rc == MYSQL_DATA_TRUNCATED;
   for (size_t i = 0; i < columns_.size(); ++i) {
     Slot& slot = slots_[i];
@@ -238,7 +262,9 @@ Result<bool> ResultReader::Next() {
   return true;
 }
 
-bool ResultReader::IsNull(size_t column) const { return slots_[column].is_null != 0; }
+bool ResultReader::IsNull(size_t column) const {
+  return slots_[column].is_null != 0;
+}
 
 Status ResultReader::FetchLong(size_t column, char* destination, unsigned long length) {
   MYSQL_BIND bind;
@@ -259,7 +285,8 @@ Status ResultReader::FetchLong(size_t column, char* destination, unsigned long l
 
 std::string_view ResultReader::VariableValue(size_t column) {
   Slot& slot = slots_[column];
-  if (!slot.truncated) return {slot.buffer.get(), slot.length};
+  if (!slot.truncated)
+    return {slot.buffer.get(), slot.length};
   if (!slot.full_valid) {
     slot.overflow.resize(slot.length);
     if (!FetchLong(column, slot.overflow.data(), slot.length).ok()) {
@@ -279,17 +306,37 @@ Status ResultReader::Append(size_t column, Column* out) {
   }
   const SourceColumn& source = *columns_[column];
   switch (source.kind) {
-    case ValueKind::kInt8: out->Append<int8_t>(slot.number.i8); return Status::OK();
-    case ValueKind::kUInt8: out->Append<uint8_t>(slot.number.u8); return Status::OK();
+    case ValueKind::kInt8:
+      out->Append<int8_t>(slot.number.i8);
+      return Status::OK();
+    case ValueKind::kUInt8:
+      out->Append<uint8_t>(slot.number.u8);
+      return Status::OK();
     case ValueKind::kInt16:
-    case ValueKind::kYear: out->Append<int16_t>(slot.number.i16); return Status::OK();
-    case ValueKind::kUInt16: out->Append<uint16_t>(slot.number.u16); return Status::OK();
-    case ValueKind::kInt32: out->Append<int32_t>(slot.number.i32); return Status::OK();
-    case ValueKind::kUInt32: out->Append<uint32_t>(slot.number.u32); return Status::OK();
-    case ValueKind::kInt64: out->Append<int64_t>(slot.number.i64); return Status::OK();
-    case ValueKind::kUInt64: out->Append<uint64_t>(slot.number.u64); return Status::OK();
-    case ValueKind::kFloat: out->Append<float>(slot.number.f32); return Status::OK();
-    case ValueKind::kDouble: out->Append<double>(slot.number.f64); return Status::OK();
+    case ValueKind::kYear:
+      out->Append<int16_t>(slot.number.i16);
+      return Status::OK();
+    case ValueKind::kUInt16:
+      out->Append<uint16_t>(slot.number.u16);
+      return Status::OK();
+    case ValueKind::kInt32:
+      out->Append<int32_t>(slot.number.i32);
+      return Status::OK();
+    case ValueKind::kUInt32:
+      out->Append<uint32_t>(slot.number.u32);
+      return Status::OK();
+    case ValueKind::kInt64:
+      out->Append<int64_t>(slot.number.i64);
+      return Status::OK();
+    case ValueKind::kUInt64:
+      out->Append<uint64_t>(slot.number.u64);
+      return Status::OK();
+    case ValueKind::kFloat:
+      out->Append<float>(slot.number.f32);
+      return Status::OK();
+    case ValueKind::kDouble:
+      out->Append<double>(slot.number.f64);
+      return Status::OK();
     case ValueKind::kBit: {
       uint64_t value = 0;
       const unsigned char* bytes = reinterpret_cast<const unsigned char*>(slot.buffer.get());
@@ -305,8 +352,8 @@ Status ResultReader::Append(size_t column, Column* out) {
       if (type.is_fast_decimal()) {
         Result<int128> value = ParseDecimal128(text, type.precision, type.scale);
         if (!value.ok()) {
-          return DataError(fmt::format("column '{}': {}", source.info.name,
-                                       value.status().message()));
+          return DataError(
+              fmt::format("column '{}': {}", source.info.name, value.status().message()));
         }
         out->Append<int128>(*value);
         return Status::OK();
@@ -348,10 +395,8 @@ Status ResultReader::Append(size_t column, Column* out) {
         AppendPrintedTemporal(slot.time, source.kind == ValueKind::kDate, source.fsp, &printed);
         bool zero = slot.time.year == 0 && slot.time.month == 0 && slot.time.day == 0;
         return DataError(fmt::format(
-            "column '{}': {} '{}' (set zero_dates: null or string on the source)",
-            source.info.name, zero || slot.time.month == 0 || slot.time.day == 0
-                                  ? "zero date"
-                                  : "invalid date",
+            "column '{}': {} '{}' (set zero_dates: null or string on the source)", source.info.name,
+            zero || slot.time.month == 0 || slot.time.day == 0 ? "zero date" : "invalid date",
             printed));
       }
       if (source.kind == ValueKind::kDate) {
@@ -362,7 +407,9 @@ Status ResultReader::Append(size_t column, Column* out) {
       }
       return Status::OK();
     }
-    case ValueKind::kTime: out->Append<int64_t>(TimeMicros(slot.time)); return Status::OK();
+    case ValueKind::kTime:
+      out->Append<int64_t>(TimeMicros(slot.time));
+      return Status::OK();
     case ValueKind::kTemporalText: {
       scratch_.clear();
       AppendPrintedTemporal(slot.time, source.info.data_type == "date", source.fsp, &scratch_);
@@ -377,17 +424,37 @@ void ResultReader::AppendText(size_t column, std::string* out) {
   Slot& slot = slots_[column];
   const SourceColumn& source = *columns_[column];
   switch (source.kind) {
-    case ValueKind::kInt8: AppendInteger(slot.number.i8, out); return;
-    case ValueKind::kUInt8: AppendInteger(slot.number.u8, out); return;
+    case ValueKind::kInt8:
+      AppendInteger(slot.number.i8, out);
+      return;
+    case ValueKind::kUInt8:
+      AppendInteger(slot.number.u8, out);
+      return;
     case ValueKind::kInt16:
-    case ValueKind::kYear: AppendInteger(slot.number.i16, out); return;
-    case ValueKind::kUInt16: AppendInteger(slot.number.u16, out); return;
-    case ValueKind::kInt32: AppendInteger(slot.number.i32, out); return;
-    case ValueKind::kUInt32: AppendInteger(slot.number.u32, out); return;
-    case ValueKind::kInt64: AppendInteger(slot.number.i64, out); return;
-    case ValueKind::kUInt64: AppendInteger(slot.number.u64, out); return;
-    case ValueKind::kFloat: AppendFloat(slot.number.f32, out); return;
-    case ValueKind::kDouble: AppendDouble(slot.number.f64, out); return;
+    case ValueKind::kYear:
+      AppendInteger(slot.number.i16, out);
+      return;
+    case ValueKind::kUInt16:
+      AppendInteger(slot.number.u16, out);
+      return;
+    case ValueKind::kInt32:
+      AppendInteger(slot.number.i32, out);
+      return;
+    case ValueKind::kUInt32:
+      AppendInteger(slot.number.u32, out);
+      return;
+    case ValueKind::kInt64:
+      AppendInteger(slot.number.i64, out);
+      return;
+    case ValueKind::kUInt64:
+      AppendInteger(slot.number.u64, out);
+      return;
+    case ValueKind::kFloat:
+      AppendFloat(slot.number.f32, out);
+      return;
+    case ValueKind::kDouble:
+      AppendDouble(slot.number.f64, out);
+      return;
     case ValueKind::kBit: {
       uint64_t value = 0;
       const unsigned char* bytes = reinterpret_cast<const unsigned char*>(slot.buffer.get());
@@ -406,22 +473,28 @@ void ResultReader::AppendText(size_t column, std::string* out) {
       }
       return;
     }
-    case ValueKind::kText: out->append(VariableValue(column)); return;
-    case ValueKind::kBytes: AppendHexBytes(VariableValue(column), out); return;
+    case ValueKind::kText:
+      out->append(VariableValue(column));
+      return;
+    case ValueKind::kBytes:
+      AppendHexBytes(VariableValue(column), out);
+      return;
     case ValueKind::kDate:
     case ValueKind::kDateTime:
     case ValueKind::kTimestamp:
       if (IsOffCalendar(slot.time)) {
         AppendPrintedTemporal(slot.time, source.kind == ValueKind::kDate, source.fsp, out);
       } else if (source.kind == ValueKind::kDate) {
-        AppendDate(static_cast<int32_t>(DaysFromCivil(slot.time.year, slot.time.month,
-                                                      slot.time.day)),
-                   out);
+        AppendDate(
+            static_cast<int32_t>(DaysFromCivil(slot.time.year, slot.time.month, slot.time.day)),
+            out);
       } else {
         AppendTimestamp(DateTimeMicros(slot.time), source.kind == ValueKind::kTimestamp, out);
       }
       return;
-    case ValueKind::kTime: AppendTime(TimeMicros(slot.time), out); return;
+    case ValueKind::kTime:
+      AppendTime(TimeMicros(slot.time), out);
+      return;
     case ValueKind::kTemporalText:
       AppendPrintedTemporal(slot.time, source.info.data_type == "date", source.fsp, out);
       return;

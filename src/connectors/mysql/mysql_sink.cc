@@ -1,5 +1,6 @@
 #include "connectors/mysql/mysql_sink.h"
 
+#include <fmt/core.h>
 #include <mysql.h>
 
 #include <algorithm>
@@ -9,8 +10,6 @@
 #include <cstring>
 #include <map>
 #include <thread>
-
-#include <fmt/core.h>
 
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/mysql_types.h"
@@ -49,14 +48,16 @@ enum class ColumnLoad : uint8_t {
 
 std::string Lower(std::string_view text) {
   std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += name;
   }
   return out;
@@ -64,13 +65,16 @@ std::string JoinNames(const std::vector<std::string>& names) {
 
 ColumnLoad LoadFor(const DataType& type, std::string_view target_data_type) {
   if (IsSpatialType(target_data_type)) {
-    if (type.id == TypeId::kBytes) return ColumnLoad::kGeometryFromWkb;
-    if (type.id == TypeId::kString) return ColumnLoad::kGeometryFromWkt;
+    if (type.id == TypeId::kBytes)
+      return ColumnLoad::kGeometryFromWkb;
+    if (type.id == TypeId::kString)
+      return ColumnLoad::kGeometryFromWkt;
   }
   // Whole numbers of any kind (PostgreSQL brings MySQL's BIT back as numeric(20,0)).
-  bool whole = type.is_integer() || (type.id == TypeId::kDecimal && type.precision > 0 &&
-                                     type.scale == 0);
-  if (target_data_type == "bit" && whole) return ColumnLoad::kBit;
+  bool whole =
+      type.is_integer() || (type.id == TypeId::kDecimal && type.precision > 0 && type.scale == 0);
+  if (target_data_type == "bit" && whole)
+    return ColumnLoad::kBit;
   return ColumnLoad::kDirect;
 }
 
@@ -81,12 +85,23 @@ void AppendLoadEscaped(std::string_view bytes, std::string* out) {
   for (size_t i = 0; i < bytes.size(); ++i) {
     const char* replacement;
     switch (data[i]) {
-      case '\\': replacement = "\\\\"; break;
-      case '\t': replacement = "\\t"; break;
-      case '\n': replacement = "\\n"; break;
-      case '\r': replacement = "\\r"; break;
-      case '\0': replacement = "\\0"; break;
-      default: continue;
+      case '\\':
+        replacement = "\\\\";
+        break;
+      case '\t':
+        replacement = "\\t";
+        break;
+      case '\n':
+        replacement = "\\n";
+        break;
+      case '\r':
+        replacement = "\\r";
+        break;
+      case '\0':
+        replacement = "\\0";
+        break;
+      default:
+        continue;
     }
     out->append(data + run, i - run);
     out->append(replacement, 2);
@@ -102,13 +117,26 @@ void AppendSqlEscaped(std::string_view bytes, std::string* out) {
   for (size_t i = 0; i < bytes.size(); ++i) {
     const char* replacement;
     switch (data[i]) {
-      case '\\': replacement = "\\\\"; break;
-      case '\'': replacement = "\\'"; break;
-      case '\n': replacement = "\\n"; break;
-      case '\r': replacement = "\\r"; break;
-      case '\0': replacement = "\\0"; break;
-      case '\x1a': replacement = "\\Z"; break;
-      default: continue;
+      case '\\':
+        replacement = "\\\\";
+        break;
+      case '\'':
+        replacement = "\\'";
+        break;
+      case '\n':
+        replacement = "\\n";
+        break;
+      case '\r':
+        replacement = "\\r";
+        break;
+      case '\0':
+        replacement = "\\0";
+        break;
+      case '\x1a':
+        replacement = "\\Z";
+        break;
+      default:
+        continue;
     }
     out->append(data + run, i - run);
     out->append(replacement, 2);
@@ -153,25 +181,49 @@ const char* AppendValue(const Column& column, size_t row, Format format, ColumnL
     out->push_back('\'');
   };
   auto quoted = [&](auto&& append) -> const char* {
-    if (sql) out->push_back('\'');
-    if (!append()) return "the value is outside MySQL's range for the type";
-    if (sql) out->push_back('\'');
+    if (sql)
+      out->push_back('\'');
+    if (!append())
+      return "the value is outside MySQL's range for the type";
+    if (sql)
+      out->push_back('\'');
     return nullptr;
   };
   switch (type.id) {
-    case TypeId::kNull: out->append(sql ? "NULL" : "\\N"); return nullptr;
-    case TypeId::kBool: out->push_back(column.Get<uint8_t>(row) ? '1' : '0'); return nullptr;
-    case TypeId::kInt8: AppendInteger(column.Get<int8_t>(row), out); return nullptr;
-    case TypeId::kInt16: AppendInteger(column.Get<int16_t>(row), out); return nullptr;
-    case TypeId::kInt32: AppendInteger(column.Get<int32_t>(row), out); return nullptr;
-    case TypeId::kInt64: AppendInteger(column.Get<int64_t>(row), out); return nullptr;
-    case TypeId::kUInt8: AppendInteger(column.Get<uint8_t>(row), out); return nullptr;
-    case TypeId::kUInt16: AppendInteger(column.Get<uint16_t>(row), out); return nullptr;
-    case TypeId::kUInt32: AppendInteger(column.Get<uint32_t>(row), out); return nullptr;
-    case TypeId::kUInt64: AppendInteger(column.Get<uint64_t>(row), out); return nullptr;
+    case TypeId::kNull:
+      out->append(sql ? "NULL" : "\\N");
+      return nullptr;
+    case TypeId::kBool:
+      out->push_back(column.Get<uint8_t>(row) ? '1' : '0');
+      return nullptr;
+    case TypeId::kInt8:
+      AppendInteger(column.Get<int8_t>(row), out);
+      return nullptr;
+    case TypeId::kInt16:
+      AppendInteger(column.Get<int16_t>(row), out);
+      return nullptr;
+    case TypeId::kInt32:
+      AppendInteger(column.Get<int32_t>(row), out);
+      return nullptr;
+    case TypeId::kInt64:
+      AppendInteger(column.Get<int64_t>(row), out);
+      return nullptr;
+    case TypeId::kUInt8:
+      AppendInteger(column.Get<uint8_t>(row), out);
+      return nullptr;
+    case TypeId::kUInt16:
+      AppendInteger(column.Get<uint16_t>(row), out);
+      return nullptr;
+    case TypeId::kUInt32:
+      AppendInteger(column.Get<uint32_t>(row), out);
+      return nullptr;
+    case TypeId::kUInt64:
+      AppendInteger(column.Get<uint64_t>(row), out);
+      return nullptr;
     case TypeId::kFloat32: {
       float value = column.Get<float>(row);
-      if (!std::isfinite(value)) return "MySQL cannot store NaN or infinity";
+      if (!std::isfinite(value))
+        return "MySQL cannot store NaN or infinity";
       // The float's exact value as a double: MySQL parses the text as a double and refuses one
       // beyond FLOAT's range, which the float's shortest text can be ("3.4028235e+38").
       AppendDouble(static_cast<double>(value), out);
@@ -179,7 +231,8 @@ const char* AppendValue(const Column& column, size_t row, Format format, ColumnL
     }
     case TypeId::kFloat64: {
       double value = column.Get<double>(row);
-      if (!std::isfinite(value)) return "MySQL cannot store NaN or infinity";
+      if (!std::isfinite(value))
+        return "MySQL cannot store NaN or infinity";
       AppendDouble(value, out);
       return nullptr;
     }
@@ -288,13 +341,16 @@ std::string LoadDataSql(const Target& target, const std::string& database,
   std::string columns;
   std::string sets;
   for (size_t i = 0; i < target.columns.size(); ++i) {
-    if (!columns.empty()) columns += ", ";
+    if (!columns.empty())
+      columns += ", ";
     std::string quoted = QuoteIdentifier(target.columns[i]);
     switch (target.loads[i]) {
-      case ColumnLoad::kDirect: columns += quoted; continue;
+      case ColumnLoad::kDirect:
+        columns += quoted;
+        continue;
       case ColumnLoad::kGeometryFromWkb:
-        sets += fmt::format("{}{} = ST_GeomFromWKB(UNHEX(@v{}))", sets.empty() ? "" : ", ",
-                            quoted, i);
+        sets +=
+            fmt::format("{}{} = ST_GeomFromWKB(UNHEX(@v{}))", sets.empty() ? "" : ", ", quoted, i);
         break;
       case ColumnLoad::kGeometryFromWkt:
         sets += fmt::format("{}{} = ST_GeomFromText(@v{})", sets.empty() ? "" : ", ", quoted, i);
@@ -309,7 +365,8 @@ std::string LoadDataSql(const Target& target, const std::string& database,
       "LOAD DATA LOCAL INFILE 'sluice' INTO TABLE {} CHARACTER SET utf8mb4 FIELDS TERMINATED BY "
       "'\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
       QualifiedName(database, table), columns);
-  if (!sets.empty()) sql += " SET " + sets;
+  if (!sets.empty())
+    sql += " SET " + sets;
   return sql;
 }
 
@@ -317,7 +374,8 @@ std::string InsertHeader(const Target& target, const std::string& database,
                          const std::string& table) {
   std::string sql = fmt::format("INSERT INTO {} (", QualifiedName(database, table));
   for (size_t i = 0; i < target.columns.size(); ++i) {
-    if (i > 0) sql += ", ";
+    if (i > 0)
+      sql += ", ";
     sql += QuoteIdentifier(target.columns[i]);
   }
   sql += ") VALUES ";
@@ -327,7 +385,8 @@ std::string InsertHeader(const Target& target, const std::string& database,
 std::string ColumnList(const Target& target) {
   std::string out;
   for (const std::string& column : target.columns) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += QuoteIdentifier(column);
   }
   return out;
@@ -397,24 +456,27 @@ class MysqlSinkWriter final : public SinkWriter {
       // Nothing may commit between two Commit()s, whatever runs outside START TRANSACTION.
       SLUICE_RETURN_IF_ERROR(db_.Execute("SET SESSION autocommit = 0", "setting up the session"));
     }
-    if (options_.mode != WriteMode::kUpsert) return Status::OK();
+    if (options_.mode != WriteMode::kUpsert)
+      return Status::OK();
     for (size_t i = 0; i < targets_->size(); ++i) {
       const Target& target = (*targets_)[i];
       // InnoDB, so that a rollback also empties it.
       SLUICE_RETURN_IF_ERROR(db_.Execute(
           fmt::format("CREATE TEMPORARY TABLE {} ENGINE=InnoDB AS SELECT {} FROM {} LIMIT 0",
                       QualifiedName(options_.connection.database, streams_[i].load_table),
-                      ColumnList(target), QualifiedName(options_.connection.database,
-                                                        target.table)),
+                      ColumnList(target),
+                      QualifiedName(options_.connection.database, target.table)),
           fmt::format("creating the upsert staging table for {}", target.display)));
     }
     // Ends the transaction the SELECT opened without autocommit, releasing its metadata lock.
-    if (exactly_once_) SLUICE_RETURN_IF_ERROR(db_.Execute("COMMIT", "setting up the session"));
+    if (exactly_once_)
+      SLUICE_RETURN_IF_ERROR(db_.Execute("COMMIT", "setting up the session"));
     return Status::OK();
   }
 
   Status Write(const Batch& batch) override {
-    if (batch.empty()) return Status::OK();
+    if (batch.empty())
+      return Status::OK();
     if (batch.stream() < 0 || static_cast<size_t>(batch.stream()) >= targets_->size()) {
       return Internal(fmt::format("sink mysql: batch for unknown stream {}", batch.stream()));
     }
@@ -434,11 +496,13 @@ class MysqlSinkWriter final : public SinkWriter {
     for (size_t row = 0; row < batch.num_rows(); ++row) {
       ++state.rows_received;
       size_t row_start = chunk_.size();
-      if (sql) chunk_ += rows_in_chunk_ > 0 ? ",(" : "(";
+      if (sql)
+        chunk_ += rows_in_chunk_ > 0 ? ",(" : "(";
       const char* problem = nullptr;
       size_t bad_column = 0;
       for (size_t c = 0; c < columns; ++c) {
-        if (c > 0) chunk_.push_back(sql ? ',' : '\t');
+        if (c > 0)
+          chunk_.push_back(sql ? ',' : '\t');
         const Column& column = batch.column(c);
         if (column.IsNull(row)) {
           chunk_.append(sql ? "NULL" : "\\N");
@@ -458,9 +522,9 @@ class MysqlSinkWriter final : public SinkWriter {
         keys_.resize(key_start);
         std::string value;
         AppendValueText(batch.column(bad_column), row, &value);
-        SLUICE_RETURN_IF_ERROR(HandleBadRow(
-            target, key, value,
-            fmt::format("column '{}': {}", target.columns[bad_column], problem)));
+        SLUICE_RETURN_IF_ERROR(
+            HandleBadRow(target, key, value,
+                         fmt::format("column '{}': {}", target.columns[bad_column], problem)));
         continue;
       }
       chunk_.push_back(sql ? ')' : '\n');
@@ -474,7 +538,8 @@ class MysqlSinkWriter final : public SinkWriter {
       if (commit || chunk_.size() >= kChunkBytes ||
           (sql && rows_in_chunk_ >= static_cast<size_t>(options_.insert_rows))) {
         SLUICE_RETURN_IF_ERROR(Flush());
-        if (commit) SLUICE_RETURN_IF_ERROR(CommitTransaction());
+        if (commit)
+          SLUICE_RETURN_IF_ERROR(CommitTransaction());
         StartChunk(batch.stream());
       }
     }
@@ -488,14 +553,16 @@ class MysqlSinkWriter final : public SinkWriter {
   }
 
   Status Commit(const CommitContext& commit) override {
-    if (!exactly_once_) return CommitTransaction();
+    if (!exactly_once_)
+      return CommitTransaction();
     // The rows (merged, in upsert mode) and the progress of their splits: one transaction.
     SLUICE_RETURN_IF_ERROR(MergeUpserts());
     if (!commit.progress.empty()) {
       SLUICE_RETURN_IF_ERROR(Begin());
       SLUICE_RETURN_IF_ERROR(StoreProgress(commit));
     }
-    if (!in_transaction_) return Status::OK();
+    if (!in_transaction_)
+      return Status::OK();
     SLUICE_RETURN_IF_ERROR(db_.Execute(
         "COMMIT", fmt::format("committing checkpoint {} with its progress", commit.checkpoint)));
     in_transaction_ = false;
@@ -505,10 +572,12 @@ class MysqlSinkWriter final : public SinkWriter {
 
   void Abort() override {
     // Without autocommit a transaction may be open even when none of ours is.
-    if (in_transaction_ || exactly_once_) (void)db_.Execute("ROLLBACK", "rolling back");
+    if (in_transaction_ || exactly_once_)
+      (void)db_.Execute("ROLLBACK", "rolling back");
     in_transaction_ = false;
     rows_in_transaction_ = 0;
-    for (StreamState& state : streams_) state.staged = false;  // the rollback emptied them
+    for (StreamState& state : streams_)
+      state.staged = false;  // the rollback emptied them
     ClearChunk();
   }
 
@@ -550,7 +619,8 @@ class MysqlSinkWriter final : public SinkWriter {
       return;
     }
     for (size_t k = 0; k < target.key.size(); ++k) {
-      if (k > 0) keys_ += ", ";
+      if (k > 0)
+        keys_ += ", ";
       const Column& column = batch.column(static_cast<size_t>(target.key[k]));
       if (column.IsNull(row)) {
         keys_ += "NULL";
@@ -561,7 +631,8 @@ class MysqlSinkWriter final : public SinkWriter {
   }
 
   std::string Location(const Target& target, std::string_view key) const {
-    if (target.key.empty()) return fmt::format("{} row {}", target.display, key);
+    if (target.key.empty())
+      return fmt::format("{} row {}", target.display, key);
     return fmt::format("{} key=({})", target.display, key);
   }
 
@@ -571,16 +642,15 @@ class MysqlSinkWriter final : public SinkWriter {
     record.stream = target.stream;
     record.location = Location(target, key);
     record.raw = std::move(raw);
-    record.reason = DataError(fmt::format("{}: table '{}' {}: {}", options_.connection.Describe(),
-                                          target.display,
-                                          target.key.empty() ? fmt::format("row {}", key)
-                                                             : fmt::format("key=({})", key),
-                                          problem));
+    record.reason = DataError(fmt::format(
+        "{}: table '{}' {}: {}", options_.connection.Describe(), target.display,
+        target.key.empty() ? fmt::format("row {}", key) : fmt::format("key=({})", key), problem));
     return context_->bad_records->Handle(record);
   }
 
   Status Begin() {
-    if (in_transaction_) return Status::OK();
+    if (in_transaction_)
+      return Status::OK();
     SLUICE_RETURN_IF_ERROR(db_.Execute("START TRANSACTION", "starting a transaction"));
     in_transaction_ = true;
     return Status::OK();
@@ -588,7 +658,8 @@ class MysqlSinkWriter final : public SinkWriter {
 
   Status CommitTransaction() {
     SLUICE_RETURN_IF_ERROR(MergeUpserts());
-    if (!in_transaction_) return Status::OK();
+    if (!in_transaction_)
+      return Status::OK();
     SLUICE_RETURN_IF_ERROR(db_.Execute("COMMIT", "committing"));
     in_transaction_ = false;
     rows_in_transaction_ = 0;
@@ -598,9 +669,9 @@ class MysqlSinkWriter final : public SinkWriter {
   // Upserts the progress of `commit` into the progress table, inside the open transaction.
   Status StoreProgress(const CommitContext& commit) {
     const std::string job = BinaryLiteral(context_->job_name);
-    std::string what = fmt::format("storing the progress of checkpoint {} in {}.{}",
-                                   commit.checkpoint, options_.connection.database,
-                                   options_.progress_table);
+    std::string what =
+        fmt::format("storing the progress of checkpoint {} in {}.{}", commit.checkpoint,
+                    options_.connection.database, options_.progress_table);
     size_t next = 0;
     while (next < commit.progress.size()) {
       std::string sql = fmt::format(
@@ -610,9 +681,9 @@ class MysqlSinkWriter final : public SinkWriter {
       for (size_t i = next; i < end; ++i) {
         const SplitProgress& entry = commit.progress[i];
         if (entry.split_id.size() > kMaxSplitIdBytes) {
-          return Unsupported(fmt::format(
-              "{}: {}: split id '{}' is longer than {} bytes", options_.connection.Describe(),
-              what, entry.split_id.substr(0, 80) + "...", kMaxSplitIdBytes));
+          return Unsupported(fmt::format("{}: {}: split id '{}' is longer than {} bytes",
+                                         options_.connection.Describe(), what,
+                                         entry.split_id.substr(0, 80) + "...", kMaxSplitIdBytes));
         }
         fmt::format_to(std::back_inserter(sql), "{}({}, {}, {}, {}, {}, UTC_TIMESTAMP(6))",
                        i > next ? ", " : "", job, BinaryLiteral(entry.split_id),
@@ -629,21 +700,24 @@ class MysqlSinkWriter final : public SinkWriter {
 
   // upsert: moves the staged rows into their tables by primary key.
   Status MergeUpserts() {
-    if (options_.mode != WriteMode::kUpsert) return Status::OK();
+    if (options_.mode != WriteMode::kUpsert)
+      return Status::OK();
     for (size_t i = 0; i < targets_->size(); ++i) {
       StreamState& state = streams_[i];
-      if (!state.staged) continue;
+      if (!state.staged)
+        continue;
       const Target& target = (*targets_)[i];
       std::string updates;
       for (const std::string& column : target.columns) {
-        if (!updates.empty()) updates += ", ";
+        if (!updates.empty())
+          updates += ", ";
         updates += fmt::format("{0} = VALUES({0})", QuoteIdentifier(column));
       }
       const std::string& database = options_.connection.database;
       SLUICE_RETURN_IF_ERROR(db_.Execute(
           fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} ON DUPLICATE KEY UPDATE {}",
-                      QualifiedName(database, target.table), ColumnList(target),
-                      ColumnList(target), QualifiedName(database, state.load_table), updates),
+                      QualifiedName(database, target.table), ColumnList(target), ColumnList(target),
+                      QualifiedName(database, state.load_table), updates),
           fmt::format("upserting into {}", target.display)));
       SLUICE_RETURN_IF_ERROR(
           db_.Execute(fmt::format("DELETE FROM {}", QualifiedName(database, state.load_table)),
@@ -656,7 +730,8 @@ class MysqlSinkWriter final : public SinkWriter {
   std::string_view RowText(size_t index) const {
     size_t start = index == 0 ? chunk_start_ : row_ends_[index - 1];
     std::string_view row(chunk_.data() + start, row_ends_[index] - start);
-    if (options_.method == LoadMethod::kInsert && index > 0) row.remove_prefix(1);  // the ','
+    if (options_.method == LoadMethod::kInsert && index > 0)
+      row.remove_prefix(1);  // the ','
     return row;
   }
 
@@ -667,15 +742,19 @@ class MysqlSinkWriter final : public SinkWriter {
 
   // The first non-note warning of the last statement, "" when there is none.
   std::string FirstWarning() {
-    if (db_.warning_count() == 0) return {};
+    if (db_.warning_count() == 0)
+      return {};
     Result<std::vector<TextRow>> warnings = db_.Query("SHOW WARNINGS", "reading warnings");
-    if (!warnings.ok()) return warnings.status().message();
+    if (!warnings.ok())
+      return warnings.status().message();
     for (const TextRow& row : *warnings) {
-      if (row.size() < 3 || !row[0] || *row[0] == "Note") continue;
+      if (row.size() < 3 || !row[0] || *row[0] == "Note")
+        continue;
       std::string message = row[2].value_or("");
       // "at row 1" of a one-row replay says nothing; the key says which row.
       size_t at = message.rfind(" at row ");
-      if (at != std::string::npos) message.resize(at);
+      if (at != std::string::npos)
+        message.resize(at);
       return fmt::format("{} (error {})", message, row[1].value_or("?"));
     }
     return {};
@@ -683,14 +762,17 @@ class MysqlSinkWriter final : public SinkWriter {
 
   // Sends the chunk's rows; afterwards no chunk is open (StartChunk opens the next one).
   Status Flush() {
-    if (rows_in_chunk_ == 0 || chunk_stream_ < 0) return Status::OK();
+    if (rows_in_chunk_ == 0 || chunk_stream_ < 0)
+      return Status::OK();
     const Target& target = (*targets_)[static_cast<size_t>(chunk_stream_)];
     StreamState& state = streams_[static_cast<size_t>(chunk_stream_)];
     SLUICE_RETURN_IF_ERROR(Begin());
     Status sent = options_.method == LoadMethod::kInsert ? SendInserts(target, state)
                                                          : SendLoadData(target, state);
-    if (!sent.ok()) return sent;
-    if (options_.mode == WriteMode::kUpsert) state.staged = true;
+    if (!sent.ok())
+      return sent;
+    if (options_.mode == WriteMode::kUpsert)
+      state.staged = true;
     rows_in_transaction_ += static_cast<int64_t>(rows_in_chunk_);
     ClearChunk();
     chunk_start_ = 0;
@@ -704,7 +786,8 @@ class MysqlSinkWriter final : public SinkWriter {
     infile_ = InfileSource{chunk_.data(), chunk_.size(), 0};
     Status loaded = db_.Execute(state.load_sql, what);
     if (loaded.ok()) {
-      if (db_.affected_rows() == rows_in_chunk_ && FirstWarning().empty()) return Status::OK();
+      if (db_.affected_rows() == rows_in_chunk_ && FirstWarning().empty())
+        return Status::OK();
     } else if (!IsDataErrorCode(db_.last_errno())) {
       return loaded;
     }
@@ -717,13 +800,16 @@ class MysqlSinkWriter final : public SinkWriter {
       Status one = db_.Execute(state.load_sql, what);
       std::string problem;
       if (!one.ok()) {
-        if (!IsDataErrorCode(db_.last_errno())) return one;
+        if (!IsDataErrorCode(db_.last_errno()))
+          return one;
         problem = one.message();
       } else {
         problem = FirstWarning();
-        if (problem.empty() && db_.affected_rows() != 1) problem = "the row was not loaded";
+        if (problem.empty() && db_.affected_rows() != 1)
+          problem = "the row was not loaded";
       }
-      if (problem.empty()) continue;
+      if (problem.empty())
+        continue;
       SLUICE_RETURN_IF_ERROR(db_.Execute("ROLLBACK TO SAVEPOINT sluice_row", what));
       SLUICE_RETURN_IF_ERROR(HandleBadRow(target, RowKey(i), std::string(row), problem));
     }
@@ -733,8 +819,10 @@ class MysqlSinkWriter final : public SinkWriter {
   Status SendInserts(const Target& target, StreamState& state) {
     std::string what = fmt::format("inserting into {}", target.display);
     Status inserted = db_.Execute(chunk_, what);
-    if (inserted.ok()) return Status::OK();
-    if (!IsDataErrorCode(db_.last_errno())) return inserted;
+    if (inserted.ok())
+      return Status::OK();
+    if (!IsDataErrorCode(db_.last_errno()))
+      return inserted;
     // A statement fails as a whole: retry its rows one by one to name the bad ones.
     std::string single;
     for (size_t i = 0; i < rows_in_chunk_; ++i) {
@@ -742,13 +830,16 @@ class MysqlSinkWriter final : public SinkWriter {
       single = state.insert_header;
       single.append(row);
       Status one = db_.Execute(single, what);
-      if (one.ok()) continue;
+      if (one.ok())
+        continue;
       unsigned int code = db_.last_errno();
-      if (!IsDataErrorCode(code)) return one;
+      if (!IsDataErrorCode(code))
+        return one;
       Status cause = MysqlStatus(code, mysql_error(db_.get()), options_.connection, "");
       std::string problem = cause.message();
       std::string prefix = options_.connection.Describe() + ": ";
-      if (problem.rfind(prefix, 0) == 0) problem.erase(0, prefix.size());
+      if (problem.rfind(prefix, 0) == 0)
+        problem.erase(0, prefix.size());
       SLUICE_RETURN_IF_ERROR(HandleBadRow(target, RowKey(i), std::string(row), problem));
     }
     return Status::OK();
@@ -764,9 +855,9 @@ class MysqlSinkWriter final : public SinkWriter {
   InfileSource infile_;
 
   int chunk_stream_ = -1;
-  std::string chunk_;     // rendered rows (after the INSERT header for method insert)
+  std::string chunk_;  // rendered rows (after the INSERT header for method insert)
   size_t chunk_start_ = 0;
-  std::string keys_;      // key text of each rendered row, for bad-record locations
+  std::string keys_;  // key text of each rendered row, for bad-record locations
   std::vector<size_t> row_ends_;
   std::vector<size_t> key_ends_;
   size_t rows_in_chunk_ = 0;
@@ -789,7 +880,8 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
   Schema logical_schema = *stream.schema;
   if (stream.source_type != "mysql") {
     std::vector<Field> fields = logical_schema.fields();
-    for (Field& field : fields) field.native_type.clear();
+    for (Field& field : fields)
+      field.native_type.clear();
     logical_schema = Schema(std::move(fields), logical_schema.primary_key());
   }
   const Schema& schema = logical_schema;
@@ -803,10 +895,12 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
         "target with 'table' or the progress table with 'progress_table'",
         options_.connection.Describe(), stream.name, target.display));
   }
-  for (const Field& field : schema.fields()) target.columns.push_back(field.name);
+  for (const Field& field : schema.fields())
+    target.columns.push_back(field.name);
   target.key = schema.primary_key();
   auto note = [&](std::string line) {
-    if (report != nullptr) report->Note(std::move(line));
+    if (report != nullptr)
+      report->Note(std::move(line));
   };
   const std::string prefix = options_.connection.Describe();
   const bool overwrite = options_.mode == WriteMode::kOverwrite;
@@ -836,8 +930,8 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
     if (!missing.empty()) {
       std::vector<std::string> stream_columns = target.columns;
       return InvalidConfig(fmt::format(
-          "{}: table '{}' has no column{} {} (table columns: {}; stream '{}' columns: {})",
-          prefix, target.display, missing.size() > 1 ? "s" : "", JoinNames(missing),
+          "{}: table '{}' has no column{} {} (table columns: {}; stream '{}' columns: {})", prefix,
+          target.display, missing.size() > 1 ? "s" : "", JoinNames(missing),
           JoinNames(table_columns), stream.name, JoinNames(stream_columns)));
     }
     SLUICE_ASSIGN_OR_RETURN(
@@ -847,24 +941,26 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
                              "ORDER BY SEQ_IN_INDEX",
                              Utf8Literal(database), Utf8Literal(target.table)),
                  fmt::format("reading the primary key of {}", target.display)));
-    for (const TextRow& row : key_rows) target.primary_key.push_back(row[0].value_or(""));
+    for (const TextRow& row : key_rows)
+      target.primary_key.push_back(row[0].value_or(""));
     if (options_.mode == WriteMode::kUpsert && target.primary_key.empty()) {
       return InvalidConfig(fmt::format(
-          "{}: mode upsert needs a primary key, and table '{}' has none", prefix,
-          target.display));
+          "{}: mode upsert needs a primary key, and table '{}' has none", prefix, target.display));
     }
     if (!overwrite) {
       target.load_table = target.table;
-      note(fmt::format("mysql table '{}' exists; rows would be {}", target.display,
-                       options_.mode == WriteMode::kUpsert ? "upserted by primary key"
-                                                           : "appended"));
+      note(fmt::format(
+          "mysql table '{}' exists; rows would be {}", target.display,
+          options_.mode == WriteMode::kUpsert ? "upserted by primary key" : "appended"));
       return target;
     }
     target.load_table = std::string(kStagingPrefix) + target.table;
-    note(fmt::format("mysql table '{}' exists; it would be replaced at the end of the job "
-                     "(loaded into '{}')",
-                     target.display, target.load_table));
-    if (dry_run) return target;
+    note(
+        fmt::format("mysql table '{}' exists; it would be replaced at the end of the job "
+                    "(loaded into '{}')",
+                    target.display, target.load_table));
+    if (dry_run)
+      return target;
     SLUICE_RETURN_IF_ERROR(PrepareStagingTable(
         db, target,
         fmt::format("CREATE TABLE {} LIKE {}", QualifiedName(database, target.load_table),
@@ -874,8 +970,8 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
 
   // The table does not exist.
   if (!options_.create) {
-    return NotFound(fmt::format("{}: table '{}' does not exist and 'create' is false", prefix,
-                                target.display));
+    return NotFound(
+        fmt::format("{}: table '{}' does not exist and 'create' is false", prefix, target.display));
   }
   if (options_.mode == WriteMode::kUpsert && schema.primary_key().empty()) {
     return InvalidConfig(fmt::format(
@@ -903,7 +999,8 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
     return target;
   }
   target.load_table = std::string(kStagingPrefix) + target.table;
-  if (dry_run) return target;
+  if (dry_run)
+    return target;
   SLUICE_RETURN_IF_ERROR(PrepareStagingTable(
       db, target,
       CreateTableSql(database, target.load_table, schema, false, !database_is_utf8mb4_)));
@@ -921,8 +1018,9 @@ Status MysqlSink::PrepareStagingTable(Connection& db, const Target& target,
   if (context_->resuming) {
     SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, target.load_table));
     if (exists) {
-      log::Info(component, "Resuming: kept staging table '{}.{}' with the rows earlier runs "
-                           "committed",
+      log::Info(component,
+                "Resuming: kept staging table '{}.{}' with the rows earlier runs "
+                "committed",
                 database, target.load_table);
       staging_tables_.push_back(target.table);
       return Status::OK();
@@ -966,7 +1064,8 @@ std::string WriterLockName(const std::string& database, const std::string& job, 
 Status EndEarlierWriters(Connection& db, const std::string& database, const std::string& job) {
   std::string sql = "SELECT ";
   for (int slot = 0; slot < kMaxWriterSlots; ++slot) {
-    if (slot > 0) sql += ", ";
+    if (slot > 0)
+      sql += ", ";
     sql += fmt::format("IS_USED_LOCK('{}')", WriterLockName(database, job, slot));
   }
   auto holders = [&]() -> Result<std::vector<std::string>> {
@@ -975,13 +1074,15 @@ Status EndEarlierWriters(Connection& db, const std::string& database, const std:
     std::vector<std::string> ids;
     if (row) {
       for (const std::optional<std::string>& id : *row) {
-        if (id) ids.push_back(*id);
+        if (id)
+          ids.push_back(*id);
       }
     }
     return ids;
   };
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> ids, holders());
-  if (ids.empty()) return Status::OK();
+  if (ids.empty())
+    return Status::OK();
   log::Info("sink:mysql",
             "Ending {} session(s) an earlier run of job '{}' left on the server (their "
             "uncommitted rows are rolled back)",
@@ -991,7 +1092,8 @@ Status EndEarlierWriters(Connection& db, const std::string& database, const std:
   }
   for (int attempt = 0; attempt < 6000; ++attempt) {  // up to 10 minutes of rollback
     SLUICE_ASSIGN_OR_RETURN(ids, holders());
-    if (ids.empty()) return Status::OK();
+    if (ids.empty())
+      return Status::OK();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return Unavailable(fmt::format(
@@ -1011,18 +1113,20 @@ Status MysqlSink::CreateProgressTable(Connection& db) {
   // exists, and a user without it may be given a table created for it.
   SLUICE_ASSIGN_OR_RETURN(bool exists,
                           TableExists(db, options_.connection.database, options_.progress_table));
-  if (exists) return Status::OK();
-  return db.Execute(
-      CreateProgressTableSql(options_.connection.database, options_.progress_table),
-      fmt::format("creating the progress table {}.{}", options_.connection.database,
-                  options_.progress_table));
+  if (exists)
+    return Status::OK();
+  return db.Execute(CreateProgressTableSql(options_.connection.database, options_.progress_table),
+                    fmt::format("creating the progress table {}.{}", options_.connection.database,
+                                options_.progress_table));
 }
 
 Status MysqlSink::CheckTransactional(Connection& db, const std::vector<std::string>& tables) {
-  if (tables.empty()) return Status::OK();
+  if (tables.empty())
+    return Status::OK();
   std::string names;
   for (const std::string& table : tables) {
-    if (!names.empty()) names += ", ";
+    if (!names.empty())
+      names += ", ";
     names += Utf8Literal(table);
   }
   const std::string& database = options_.connection.database;
@@ -1034,7 +1138,8 @@ Status MysqlSink::CheckTransactional(Connection& db, const std::vector<std::stri
                            "'BASE TABLE' AND COALESCE(e.TRANSACTIONS, 'NO') <> 'YES' ORDER BY 1",
                            Utf8Literal(database), names),
                "checking the tables' storage engines"));
-  if (rows.empty()) return Status::OK();
+  if (rows.empty())
+    return Status::OK();
   const TextRow& row = rows.front();
   return InvalidConfig(fmt::format(
       "{}: table '{}.{}' uses engine {}, which has no transactions: delivery exactly_once needs "
@@ -1046,12 +1151,13 @@ Status MysqlSink::CheckTransactional(Connection& db, const std::vector<std::stri
 Status MysqlSink::DeleteProgress(Connection& db, const std::string& job) {
   const std::string& database = options_.connection.database;
   SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, options_.progress_table));
-  if (!exists) return Status::OK();
-  return db.Execute(fmt::format("DELETE FROM {} WHERE job = {}",
-                                QualifiedName(database, options_.progress_table),
-                                BinaryLiteral(job)),
-                    fmt::format("deleting the progress of job '{}' from {}.{}", job, database,
-                                options_.progress_table));
+  if (!exists)
+    return Status::OK();
+  return db.Execute(
+      fmt::format("DELETE FROM {} WHERE job = {}", QualifiedName(database, options_.progress_table),
+                  BinaryLiteral(job)),
+      fmt::format("deleting the progress of job '{}' from {}.{}", job, database,
+                  options_.progress_table));
 }
 
 Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& context) {
@@ -1060,7 +1166,8 @@ Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& 
   SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, database, context.job_name));
   SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, options_.progress_table));
   std::vector<SplitProgress> progress;
-  if (!exists) return progress;
+  if (!exists)
+    return progress;
   std::string what = fmt::format("reading the progress of job '{}' from {}.{}", context.job_name,
                                  database, options_.progress_table);
   // A locking read waits until every transaction still writing this job's progress has ended:
@@ -1107,7 +1214,8 @@ Status MysqlSink::Open(const JobContext& context, const std::vector<StreamInfo>&
   SLUICE_RETURN_IF_ERROR(CheckLocalInfile(db));
   SLUICE_RETURN_IF_ERROR(SetUpWriterSession(db));
   SLUICE_RETURN_IF_ERROR(ReadDatabaseCharset(db));
-  if (exactly_once) SLUICE_RETURN_IF_ERROR(CreateProgressTable(db));
+  if (exactly_once)
+    SLUICE_RETURN_IF_ERROR(CreateProgressTable(db));
   // A failure leaves any staging table in place: a resumed run continues filling it, a fresh
   // one recreates it.
   auto targets = std::make_shared<std::vector<Target>>();
@@ -1150,16 +1258,17 @@ Status MysqlSink::Check(const JobContext& context, const std::vector<StreamInfo>
 }
 
 Result<std::unique_ptr<SinkWriter>> MysqlSink::CreateWriter(int slot) {
-  if (!targets_) return Internal("sink mysql: CreateWriter called before Open");
+  if (!targets_)
+    return Internal("sink mysql: CreateWriter called before Open");
   SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(options_.connection));
   SLUICE_RETURN_IF_ERROR(SetUpWriterSession(db));
   if (context_->delivery == DeliveryGuarantee::kExactlyOnce && slot < kMaxWriterSlots) {
     // Marks this session as the job's writer `slot` (see EndEarlierWriters). Another live
     // holder is a second run of the same job at the same time.
     std::string name = WriterLockName(options_.connection.database, context_->job_name, slot);
-    SLUICE_ASSIGN_OR_RETURN(std::optional<TextRow> got,
-                            db.QueryRow(fmt::format("SELECT GET_LOCK('{}', 10)", name),
-                                        "taking the writer lock"));
+    SLUICE_ASSIGN_OR_RETURN(
+        std::optional<TextRow> got,
+        db.QueryRow(fmt::format("SELECT GET_LOCK('{}', 10)", name), "taking the writer lock"));
     if (!got || got->empty() || !(*got)[0] || *(*got)[0] != "1") {
       return Aborted(fmt::format(
           "{}: writer {} of job '{}' is already running elsewhere (named lock '{}' is taken)",
@@ -1172,7 +1281,8 @@ Result<std::unique_ptr<SinkWriter>> MysqlSink::CreateWriter(int slot) {
 }
 
 Status MysqlSink::Finish() {
-  if (!db_) return Internal("sink mysql: Finish called before Open");
+  if (!db_)
+    return Internal("sink mysql: Finish called before Open");
   const std::string& database = options_.connection.database;
   // Staging tables recreated by a resumed run: an earlier run's Finish swapped the real ones in.
   for (const std::string& table : staging_recreated_) {
@@ -1202,17 +1312,18 @@ Status MysqlSink::Finish() {
     std::string staging = std::string(kStagingPrefix) + table;
     std::string old = std::string(kOldPrefix) + table;
     SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(*db_, database, table));
-    if (!renames.empty()) renames += ", ";
+    if (!renames.empty())
+      renames += ", ";
     if (exists) {
-      SLUICE_RETURN_IF_ERROR(db_->Execute(
-          fmt::format("DROP TABLE IF EXISTS {}", QualifiedName(database, old)),
-          "dropping a leftover table"));
-      renames += fmt::format("{} TO {}, ", QualifiedName(database, table),
-                             QualifiedName(database, old));
+      SLUICE_RETURN_IF_ERROR(
+          db_->Execute(fmt::format("DROP TABLE IF EXISTS {}", QualifiedName(database, old)),
+                       "dropping a leftover table"));
+      renames +=
+          fmt::format("{} TO {}, ", QualifiedName(database, table), QualifiedName(database, old));
       olds.push_back(old);
     }
-    renames += fmt::format("{} TO {}", QualifiedName(database, staging),
-                           QualifiedName(database, table));
+    renames +=
+        fmt::format("{} TO {}", QualifiedName(database, staging), QualifiedName(database, table));
   }
   if (!renames.empty()) {
     SLUICE_RETURN_IF_ERROR(db_->Execute("RENAME TABLE " + renames, "swapping in the new tables"));
@@ -1225,7 +1336,8 @@ Status MysqlSink::Finish() {
   for (const std::string& old : olds) {
     Status dropped = db_->Execute(fmt::format("DROP TABLE {}", QualifiedName(database, old)),
                                   "dropping the replaced table");
-    if (!dropped.ok()) log::Warn("sink:mysql", "{}", dropped.message());
+    if (!dropped.ok())
+      log::Warn("sink:mysql", "{}", dropped.message());
   }
   // The job's progress stays (every split done): if the process dies before the run records its
   // success, the resumed run finds nothing left to load instead of loading it all again. The
@@ -1234,7 +1346,8 @@ Status MysqlSink::Finish() {
 }
 
 Status MysqlSink::CheckLocalInfile(Connection& db) {
-  if (options_.method != LoadMethod::kLoadData) return Status::OK();
+  if (options_.method != LoadMethod::kLoadData)
+    return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(std::vector<TextRow> rows,
                           db.Query("SELECT @@GLOBAL.local_infile", "checking local_infile"));
   if (!rows.empty() && !rows.front().empty() && rows.front()[0] &&

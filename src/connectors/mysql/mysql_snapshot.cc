@@ -1,8 +1,8 @@
 #include "connectors/mysql/mysql_snapshot.h"
 
-#include <chrono>
-
 #include <fmt/core.h>
+
+#include <chrono>
 
 #include "core/logging.h"
 
@@ -26,7 +26,8 @@ class GlobalReadLock {
   explicit GlobalReadLock(Connection* connection) : connection_(connection) {}
   ~GlobalReadLock() { Unlock(); }
   void Unlock() {
-    if (connection_ != nullptr) (void)connection_->Execute("UNLOCK TABLES", "unlocking tables");
+    if (connection_ != nullptr)
+      (void)connection_->Execute("UNLOCK TABLES", "unlocking tables");
     connection_ = nullptr;
   }
 
@@ -47,9 +48,10 @@ std::string SnapshotInfo::Describe() const {
   if (binlog_file.empty()) {
     return "consistent snapshot; binary log is off, no binlog position recorded";
   }
-  std::string out = fmt::format("consistent snapshot at binlog '{}' position {}", binlog_file,
-                                binlog_position);
-  if (!gtid.empty()) out += fmt::format(", GTID '{}'", gtid);
+  std::string out =
+      fmt::format("consistent snapshot at binlog '{}' position {}", binlog_file, binlog_position);
+  if (!gtid.empty())
+    out += fmt::format(", GTID '{}'", gtid);
   return out;
 }
 
@@ -64,7 +66,8 @@ Result<std::shared_ptr<ConnectionPool>> ConnectionPool::Open(const MysqlSourceOp
   SLUICE_RETURN_IF_ERROR(pool->SetUpSession(pool->planner_));
   if (options.consistency == Consistency::kSnapshot) {
     Status taken = tidb ? pool->TakeTidbSnapshot(readers) : pool->TakeSnapshot(readers);
-    if (!taken.ok()) return taken;
+    if (!taken.ok())
+      return taken;
   }
   if (pool->snapshot_.consistent) {
     log::Info(pool->component_, "Reading a {} (global read lock held {:.1f} ms)",
@@ -102,14 +105,16 @@ Status ConnectionPool::TakeSnapshot(int readers) {
   Clock::time_point start = Clock::now();
   Status locked = locker.Execute("FLUSH TABLES WITH READ LOCK", "taking the snapshot lock");
   if (!locked.ok()) {
-    if (!IsPrivilegeError(locker.last_errno())) return locked;
+    if (!IsPrivilegeError(locker.last_errno()))
+      return locked;
     log::Warn(component_,
               "consistency: snapshot needs FLUSH TABLES WITH READ LOCK (the RELOAD privilege), "
               "which user '{}' lacks; falling back to per-split consistency: rows changed during "
               "the copy may appear in some chunks and not in others; no binlog position recorded",
               options_.connection.user);
     options_.consistency = Consistency::kPerSplit;
-    for (Connection& connection : connections) idle_.push_back(std::move(connection));
+    for (Connection& connection : connections)
+      idle_.push_back(std::move(connection));
     return Status::OK();
   }
   GlobalReadLock lock(&locker);
@@ -120,15 +125,16 @@ Status ConnectionPool::TakeSnapshot(int readers) {
                               "starting the snapshot");
   };
   SLUICE_RETURN_IF_ERROR(start_transaction(planner_));
-  for (Connection& connection : connections) SLUICE_RETURN_IF_ERROR(start_transaction(connection));
+  for (Connection& connection : connections)
+    SLUICE_RETURN_IF_ERROR(start_transaction(connection));
   SLUICE_RETURN_IF_ERROR(ReadBinlogPosition(locker));
   lock.Unlock();
-  snapshot_.lock_millis =
-      std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  snapshot_.lock_millis = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   snapshot_.consistent = true;
   std::lock_guard<std::mutex> guard(mutex_);
   live_ = static_cast<int>(connections.size());
-  for (Connection& connection : connections) idle_.push_back(std::move(connection));
+  for (Connection& connection : connections)
+    idle_.push_back(std::move(connection));
   return Status::OK();
 }
 
@@ -150,7 +156,8 @@ Status ConnectionPool::ReadBinlogPosition(Connection& connection) {
     const TextRow& row = status->front();
     snapshot_.binlog_file = *row[0];
     snapshot_.binlog_position = row[1] ? std::stoull(*row[1]) : 0;
-    if (row.size() >= 5 && row[4] && !row[4]->empty()) snapshot_.gtid = *row[4];
+    if (row.size() >= 5 && row[4] && !row[4]->empty())
+      snapshot_.gtid = *row[4];
   }
   if (connection.flavor() == ServerFlavor::kMariaDb) {
     Result<std::vector<TextRow>> gtid =
@@ -215,9 +222,9 @@ Result<Connection> ConnectionPool::Acquire() {
       return Cancelled(options_.connection.Describe() + ": cancelled");
     }
     if (live_ == 0) {
-      return Unavailable(fmt::format(
-          "{}: every connection of the snapshot was lost; the job must start over",
-          options_.connection.Describe()));
+      return Unavailable(
+          fmt::format("{}: every connection of the snapshot was lost; the job must start over",
+                      options_.connection.Describe()));
     }
     if (Clock::now() >= deadline) {
       return Unavailable(fmt::format(
@@ -233,10 +240,13 @@ Result<Connection> ConnectionPool::Acquire() {
 }
 
 void ConnectionPool::Release(Connection connection, bool healthy) {
-  if (!connection) return;
+  if (!connection)
+    return;
   if (!snapshot_.consistent) {
-    if (!healthy) return;
-    if (!tidb_ && !connection.Execute("ROLLBACK", "ending the split's transaction").ok()) return;
+    if (!healthy)
+      return;
+    if (!tidb_ && !connection.Execute("ROLLBACK", "ending the split's transaction").ok())
+      return;
     std::lock_guard<std::mutex> guard(mutex_);
     idle_.push_back(std::move(connection));
     return;

@@ -1,13 +1,12 @@
 #include "connectors/mysql/mysql_source.h"
 
+#include <fmt/core.h>
 #include <fnmatch.h>
 
 #include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
-
-#include <fmt/core.h>
 
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/mysql_result_reader.h"
@@ -43,7 +42,8 @@ struct MysqlSource::Table {
   std::string SelectList() const {
     std::string out;
     for (const SourceColumn& column : columns) {
-      if (!out.empty()) out += ", ";
+      if (!out.empty())
+        out += ", ";
       out += column.select_expression;
     }
     return out;
@@ -52,7 +52,8 @@ struct MysqlSource::Table {
   std::string KeySelectList() const {
     std::string out;
     for (size_t index : key_columns) {
-      if (!out.empty()) out += ", ";
+      if (!out.empty())
+        out += ", ";
       out += QuoteIdentifier(columns[index].info.name);
     }
     return out;
@@ -60,9 +61,12 @@ struct MysqlSource::Table {
 
   /// " WHERE (<condition>) AND (<where>)", or less.
   std::string WhereClause(const std::string& condition) const {
-    if (condition.empty() && where.empty()) return "";
-    if (condition.empty()) return fmt::format(" WHERE ({})", where);
-    if (where.empty()) return fmt::format(" WHERE {}", condition);
+    if (condition.empty() && where.empty())
+      return "";
+    if (condition.empty())
+      return fmt::format(" WHERE ({})", where);
+    if (where.empty())
+      return fmt::format(" WHERE {}", condition);
     return fmt::format(" WHERE {} AND ({})", condition, where);
   }
 
@@ -80,12 +84,15 @@ bool IsGlob(std::string_view pattern) {
 // Sluice's own tables in a database it writes to (the sink's `_sluice_progress`, an overwrite's
 // `_sluice_staging_<t>`): a glob never matches them, so that copying such a database does not
 // carry one job's bookkeeping into another's. Named explicitly, they are read like any table.
-bool IsSluiceTable(std::string_view name) { return name.rfind("_sluice_", 0) == 0; }
+bool IsSluiceTable(std::string_view name) {
+  return name.rfind("_sluice_", 0) == 0;
+}
 
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += name;
   }
   return out;
@@ -98,7 +105,8 @@ std::string KeyLiteral(const SourceColumn& column, const std::string& text) {
     // ENUM and SET sort by member position, so compare positions, never strings.
     if (column.info.data_type == "enum") {
       for (size_t i = 0; i < column.members.size(); ++i) {
-        if (column.members[i] == text) return std::to_string(i + 1);
+        if (column.members[i] == text)
+          return std::to_string(i + 1);
       }
       return text.empty() ? "0" : Utf8Literal(text);
     }
@@ -106,17 +114,20 @@ std::string KeyLiteral(const SourceColumn& column, const std::string& text) {
     size_t start = 0;
     while (start <= text.size() && !text.empty()) {
       size_t comma = text.find(',', start);
-      std::string member = text.substr(start, comma == std::string::npos ? std::string::npos
-                                                                          : comma - start);
+      std::string member =
+          text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       for (size_t i = 0; i < column.members.size() && i < 64; ++i) {
-        if (column.members[i] == member) mask |= uint64_t{1} << i;
+        if (column.members[i] == member)
+          mask |= uint64_t{1} << i;
       }
-      if (comma == std::string::npos) break;
+      if (comma == std::string::npos)
+        break;
       start = comma + 1;
     }
     return std::to_string(mask);
   }
-  if (column.kind == ValueKind::kTemporalText) return "'" + text + "'";
+  if (column.kind == ValueKind::kTemporalText)
+    return "'" + text + "'";
   switch (type.id) {
     case TypeId::kBool:
     case TypeId::kInt8:
@@ -133,26 +144,30 @@ std::string KeyLiteral(const SourceColumn& column, const std::string& text) {
       return text;
     case TypeId::kBytes: {
       std::string bytes;
-      if (!DecodeHexBytes(text, &bytes).ok()) return Utf8Literal(text);
+      if (!DecodeHexBytes(text, &bytes).ok())
+        return Utf8Literal(text);
       return BinaryLiteral(bytes);
     }
     case TypeId::kDate: {
       Result<int32_t> days = ParseDate(text);
       std::string out = "'";
-      if (!days.ok() || !AppendMysqlDate(*days, &out)) return "'" + text + "'";
+      if (!days.ok() || !AppendMysqlDate(*days, &out))
+        return "'" + text + "'";
       return out + "'";
     }
     case TypeId::kTimestamp:
     case TypeId::kTimestampTz: {
       Result<int64_t> micros = ParseTimestamp(text, type.id == TypeId::kTimestampTz);
       std::string out = "'";
-      if (!micros.ok() || !AppendMysqlDateTime(*micros, &out)) return "'" + text + "'";
+      if (!micros.ok() || !AppendMysqlDateTime(*micros, &out))
+        return "'" + text + "'";
       return out + "'";
     }
     case TypeId::kTime: {
       Result<int64_t> micros = ParseTime(text);
       std::string out = "'";
-      if (!micros.ok() || !AppendMysqlTime(*micros, &out)) return "'" + text + "'";
+      if (!micros.ok() || !AppendMysqlTime(*micros, &out))
+        return "'" + text + "'";
       return out + "'";
     }
     default:
@@ -179,21 +194,24 @@ class MysqlCursor final : public sql::KeysetCursor {
   Status OpenPage(const std::string& condition, uint64_t limit) override {
     std::string sql = fmt::format("SELECT {} FROM {}{}", table_->SelectList(),
                                   table_->QualifiedName(), table_->WhereClause(condition));
-    if (!table_->keyless()) sql += " ORDER BY " + table_->KeySelectList();
-    if (limit > 0) sql += fmt::format(" LIMIT {}", limit);
+    if (!table_->keyless())
+      sql += " ORDER BY " + table_->KeySelectList();
+    if (limit > 0)
+      sql += fmt::format(" LIMIT {}", limit);
     SLUICE_RETURN_IF_ERROR(Track(PrepareAndStart(sql, &page_, reader_.get())));
     page_open_ = true;
     return Status::OK();
   }
 
-  Result<bool> Fill(Batch* batch, size_t max_bytes, sql::Key* last_key,
-                    uint64_t* rows) override {
+  Result<bool> Fill(Batch* batch, size_t max_bytes, sql::Key* last_key, uint64_t* rows) override {
     *rows = 0;
-    if (!page_open_) return false;
+    if (!page_open_)
+      return false;
     const size_t columns = table_->batch_columns;
     while (!batch->full() && batch->ByteSize() < max_bytes) {
       Result<bool> next = reader_->Next();
-      if (!next.ok()) return Track(next.status());
+      if (!next.ok())
+        return Track(next.status());
       if (!*next) {
         (void)ClosePage();
         return false;
@@ -218,14 +236,16 @@ class MysqlCursor final : public sql::KeysetCursor {
       }
       batch->DiscardPartialRow();
       // Only a value the policy refuses is a bad record; a failed fetch is the connection's.
-      if (converted.code() != StatusCode::kDataError) return Track(converted);
+      if (converted.code() != StatusCode::kDataError)
+        return Track(converted);
       SLUICE_RETURN_IF_ERROR(HandleBadRow(converted));
     }
     return true;
   }
 
   Status ClosePage() override {
-    if (!page_open_) return Status::OK();
+    if (!page_open_)
+      return Status::OK();
     reader_->Finish();
     page_.Reset();
     page_open_ = false;
@@ -242,21 +262,24 @@ class MysqlCursor final : public sql::KeysetCursor {
   Result<std::optional<sql::Key>> MaxKey(const std::string& condition) override {
     std::string descending;
     for (size_t index : table_->key_columns) {
-      if (!descending.empty()) descending += ", ";
+      if (!descending.empty())
+        descending += ", ";
       descending += QuoteIdentifier(table_->columns[index].info.name) + " DESC";
     }
-    return QueryKey(fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
-                                table_->KeySelectList(), table_->QualifiedName(),
-                                table_->WhereClause(condition), descending));
+    return QueryKey(fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT 1", table_->KeySelectList(),
+                                table_->QualifiedName(), table_->WhereClause(condition),
+                                descending));
   }
 
   Result<uint64_t> CountRows(const std::string& condition) override {
-    Result<std::optional<TextRow>> row = connection_->QueryRow(
-        fmt::format("SELECT COUNT(*) FROM {}{}", table_->QualifiedName(),
-                    table_->WhereClause(condition)),
-        What());
-    if (!row.ok()) return Track(row.status());
-    if (!*row || (*row)->empty() || !(**row)[0]) return uint64_t{0};
+    Result<std::optional<TextRow>> row =
+        connection_->QueryRow(fmt::format("SELECT COUNT(*) FROM {}{}", table_->QualifiedName(),
+                                          table_->WhereClause(condition)),
+                              What());
+    if (!row.ok())
+      return Track(row.status());
+    if (!*row || (*row)->empty() || !(**row)[0])
+      return uint64_t{0};
     return static_cast<uint64_t>(std::stoull(*(**row)[0]));
   }
 
@@ -272,9 +295,11 @@ class MysqlCursor final : public sql::KeysetCursor {
  private:
   void Init() {
     std::vector<const SourceColumn*> all;
-    for (const SourceColumn& column : table_->columns) all.push_back(&column);
+    for (const SourceColumn& column : table_->columns)
+      all.push_back(&column);
     std::vector<const SourceColumn*> key;
-    for (size_t index : table_->key_columns) key.push_back(&table_->columns[index]);
+    for (size_t index : table_->key_columns)
+      key.push_back(&table_->columns[index]);
     reader_ = std::make_unique<ResultReader>(all, table_->zero_dates);
     key_reader_ = std::make_unique<ResultReader>(key, table_->zero_dates);
     kill_options_ = connection_->options();
@@ -286,7 +311,8 @@ class MysqlCursor final : public sql::KeysetCursor {
 
   // Any failure on the connection may have broken its session: do not lend it again.
   Status Track(Status status) {
-    if (!status.ok()) healthy_ = false;
+    if (!status.ok())
+      healthy_ = false;
     return status;
   }
 
@@ -299,7 +325,8 @@ class MysqlCursor final : public sql::KeysetCursor {
     Statement statement;
     SLUICE_RETURN_IF_ERROR(Track(PrepareAndStart(sql, &statement, key_reader_.get())));
     Result<bool> row = key_reader_->Next();
-    if (!row.ok()) return Track(row.status());
+    if (!row.ok())
+      return Track(row.status());
     std::optional<sql::Key> key;
     if (*row) {
       key.emplace();
@@ -321,7 +348,8 @@ class MysqlCursor final : public sql::KeysetCursor {
     }
     out += " key=(";
     for (size_t k = 0; k < table_->key_columns.size(); ++k) {
-      if (k > 0) out += ", ";
+      if (k > 0)
+        out += ", ";
       reader_->AppendText(table_->key_columns[k], &out);
     }
     out += ")";
@@ -361,9 +389,8 @@ class MysqlCursor final : public sql::KeysetCursor {
 // A KeysetReader over a connection borrowed from the pool, given back when the reader goes.
 class MysqlSplitReader final : public SplitReader {
  public:
-  MysqlSplitReader(std::unique_ptr<sql::KeysetReader> inner,
-                   std::shared_ptr<ConnectionPool> pool, const JobContext* context,
-                   std::string table)
+  MysqlSplitReader(std::unique_ptr<sql::KeysetReader> inner, std::shared_ptr<ConnectionPool> pool,
+                   const JobContext* context, std::string table)
       : inner_(std::move(inner)),
         pool_(std::move(pool)),
         context_(context),
@@ -381,7 +408,8 @@ class MysqlSplitReader final : public SplitReader {
       return Cancelled(fmt::format("source mysql '{}': reading cancelled", table_));
     }
     Result<bool> more = inner_->ReadBatch(batch);
-    if (!more.ok()) failed_ = true;
+    if (!more.ok())
+      failed_ = true;
     return more;
   }
   std::string Position() const override { return inner_->Position(); }
@@ -407,7 +435,8 @@ class CombinedEnumerator final : public SplitEnumerator {
       : fixed_(std::move(fixed)), chunks_(std::move(chunks)) {}
   Result<std::optional<Split>> Next() override {
     SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, fixed_.Next());
-    if (split) return split;
+    if (split)
+      return split;
     return chunks_->Next();
   }
   void Add(Split split) override { fixed_.Add(std::move(split)); }
@@ -429,10 +458,12 @@ std::vector<int64_t> TidbRegionBoundaries(Connection& connection, const Table& t
     return boundaries;
   }
   for (const TextRow& row : *rows) {
-    if (row.size() < 2 || !row[1]) continue;
+    if (row.size() < 2 || !row[1])
+      continue;
     const std::string& start = *row[1];  // START_KEY
     size_t marker = start.find("_r_");
-    if (marker == std::string::npos) continue;
+    if (marker == std::string::npos)
+      continue;
     try {
       boundaries.push_back(std::stoll(start.substr(marker + 3)));
     } catch (...) {
@@ -462,7 +493,8 @@ Status MysqlSource::Open(const JobContext& context) {
     // Some TiDB deployments report a plain MySQL version; ask the way TiDB answers.
     tidb_ = probe.QueryRow("SELECT tidb_version()", "").ok();
   }
-  if (tidb_) log::Info(component_, "Server is TiDB ({})", probe.server_version());
+  if (tidb_)
+    log::Info(component_, "Server is TiDB ({})", probe.server_version());
 
   // Tables of the database: name -> (type, estimated rows, engine).
   struct TableEntry {
@@ -480,18 +512,23 @@ Status MysqlSource::Open(const JobContext& context) {
                               Utf8Literal(connection_options.database)),
                   "listing tables"));
   for (const TextRow& row : table_rows) {
-    if (!row[0]) continue;
+    if (!row[0])
+      continue;
     TableEntry entry;
     entry.base = row[1] && *row[1] == "BASE TABLE";
-    if (row[2]) entry.rows = std::stoull(*row[2]);
-    if (row[3]) entry.engine = *row[3];
-    if (entry.base) base_names.push_back(*row[0]);
+    if (row[2])
+      entry.rows = std::stoull(*row[2]);
+    if (row[3])
+      entry.engine = *row[3];
+    if (entry.base)
+      base_names.push_back(*row[0]);
     catalog[*row[0]] = entry;
   }
 
   std::vector<std::string> names;
   auto add = [&](const std::string& name) {
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      names.push_back(name);
   };
   std::vector<std::string> requested =
       options_.table.empty() ? options_.tables : std::vector<std::string>{options_.table};
@@ -499,7 +536,8 @@ Status MysqlSource::Open(const JobContext& context) {
     if (IsGlob(entry)) {
       size_t before = names.size();
       for (const std::string& name : base_names) {
-        if (!IsSluiceTable(name) && fnmatch(entry.c_str(), name.c_str(), 0) == 0) add(name);
+        if (!IsSluiceTable(name) && fnmatch(entry.c_str(), name.c_str(), 0) == 0)
+          add(name);
       }
       if (names.size() == before) {
         return NotFound(fmt::format("{}: no table matches '{}' in database '{}' (tables: {})",
@@ -510,8 +548,8 @@ Status MysqlSource::Open(const JobContext& context) {
     }
     if (catalog.count(entry) == 0) {
       return NotFound(fmt::format("{}: table '{}.{}' does not exist (tables: {})",
-                                  connection_options.Describe(), connection_options.database,
-                                  entry, JoinNames(base_names)));
+                                  connection_options.Describe(), connection_options.database, entry,
+                                  JoinNames(base_names)));
     }
     add(entry);
   }
@@ -586,7 +624,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
         "reading check constraints");
     if (checks.ok()) {
       for (const TextRow& row : *checks) {
-        if (!row[0]) continue;
+        if (!row[0])
+          continue;
         const std::string& clause = *row[0];
         if (clause.rfind("json_valid(`", 0) == 0 && clause.size() > 14 &&
             clause.compare(clause.size() - 2, 2, "`)") == 0) {
@@ -600,7 +639,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
     ColumnInfo info;
     info.name = row[0].value_or("");
     info.data_type = row[1].value_or("");
-    for (char& c : info.data_type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : info.data_type)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     info.column_type = row[2].value_or("");
     info.nullable = row[3].value_or("YES") == "YES";
     info.max_length = row[4] ? std::stoll(*row[4]) : -1;
@@ -611,18 +651,21 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
     info.json = info.data_type == "json" || json_columns.count(info.name) > 0;
     std::string warning;
     all.push_back(MapSourceColumn(info, options_.zero_dates, options_.geometry, &warning));
-    if (!warning.empty()) log::Warn(component_, "table '{}': {}", table->display, warning);
+    if (!warning.empty())
+      log::Warn(component_, "table '{}': {}", table->display, warning);
   }
   auto find = [&](const std::string& column) -> int {
     for (size_t i = 0; i < all.size(); ++i) {
-      if (all[i].info.name == column) return static_cast<int>(i);
+      if (all[i].info.name == column)
+        return static_cast<int>(i);
     }
     return -1;
   };
   auto column_list = [&] {
     std::string out;
     for (const SourceColumn& column : all) {
-      if (!out.empty()) out += ", ";
+      if (!out.empty())
+        out += ", ";
       out += column.info.name;
     }
     return out;
@@ -643,7 +686,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
     std::vector<int> candidate;
     bool usable = true;
     auto settle = [&] {
-      if (key.empty() && !candidate.empty() && usable) key = candidate;
+      if (key.empty() && !candidate.empty() && usable)
+        key = candidate;
       candidate.clear();
       usable = true;
     };
@@ -667,7 +711,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
   // The selection: all columns or the requested ones, then key columns it left out.
   std::vector<int> selected;
   if (options_.columns.empty()) {
-    for (size_t i = 0; i < all.size(); ++i) selected.push_back(static_cast<int>(i));
+    for (size_t i = 0; i < all.size(); ++i)
+      selected.push_back(static_cast<int>(i));
   } else {
     for (const std::string& column : options_.columns) {
       int index = find(column);
@@ -686,15 +731,18 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
       result_order.push_back(k);
     }
   }
-  for (int index : result_order) table->columns.push_back(all[static_cast<size_t>(index)]);
+  for (int index : result_order)
+    table->columns.push_back(all[static_cast<size_t>(index)]);
   std::vector<int> primary_key;
   for (int k : key) {
-    size_t position = static_cast<size_t>(
-        std::find(result_order.begin(), result_order.end(), k) - result_order.begin());
+    size_t position = static_cast<size_t>(std::find(result_order.begin(), result_order.end(), k) -
+                                          result_order.begin());
     table->key_columns.push_back(position);
-    if (position < table->batch_columns) primary_key.push_back(static_cast<int>(position));
+    if (position < table->batch_columns)
+      primary_key.push_back(static_cast<int>(position));
   }
-  if (primary_key.size() != key.size()) primary_key.clear();  // a partial key identifies nothing
+  if (primary_key.size() != key.size())
+    primary_key.clear();  // a partial key identifies nothing
 
   std::vector<Field> fields;
   for (size_t i = 0; i < table->batch_columns; ++i) {
@@ -702,8 +750,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
     Field field;
     field.name = column.info.name;
     field.type = column.type;
-    field.nullable = column.info.nullable ||
-                     (options_.zero_dates == ZeroDates::kNull && IsTemporalType(column.info.data_type));
+    field.nullable = column.info.nullable || (options_.zero_dates == ZeroDates::kNull &&
+                                              IsTemporalType(column.info.data_type));
     field.native_type = column.info.column_type;
     fields.push_back(std::move(field));
   }
@@ -720,12 +768,14 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
   std::vector<SourceColumn> key_columns;
   for (size_t index : table->key_columns) {
     const SourceColumn& column = table->columns[index];
-    chunked.key.fields.push_back(Field{column.info.name, column.type, false, column.info.column_type});
+    chunked.key.fields.push_back(
+        Field{column.info.name, column.type, false, column.info.column_type});
     key_columns.push_back(column);
   }
   chunked.key.literal = [key_columns](const Field& field, const std::string& text) {
     for (const SourceColumn& column : key_columns) {
-      if (column.info.name == field.name) return KeyLiteral(column, text);
+      if (column.info.name == field.name)
+        return KeyLiteral(column, text);
     }
     return Utf8Literal(text);
   };
@@ -737,17 +787,17 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
   }
 
   // Run the real query once, so that a bad `where` or column fails before any data moves.
-  Result<Statement> probe = Statement::Prepare(
-      connection,
-      fmt::format("SELECT {} FROM {}{} LIMIT 0", table->SelectList(), table->QualifiedName(),
-                  table->WhereClause("")),
-      fmt::format("reading {}", table->display));
+  Result<Statement> probe =
+      Statement::Prepare(connection,
+                         fmt::format("SELECT {} FROM {}{} LIMIT 0", table->SelectList(),
+                                     table->QualifiedName(), table->WhereClause("")),
+                         fmt::format("reading {}", table->display));
   if (!probe.ok()) {
     if (!options_.where.empty() && (probe.status().code() == StatusCode::kInvalidConfig ||
                                     probe.status().code() == StatusCode::kNotFound)) {
-      return config_.ErrorAt("where", fmt::format("cannot read table '{}' with where '{}': {}",
-                                                  table->display, options_.where,
-                                                  probe.status().message()));
+      return config_.ErrorAt(
+          "where", fmt::format("cannot read table '{}' with where '{}': {}", table->display,
+                               options_.where, probe.status().message()));
     }
     return probe.status();
   }
@@ -765,7 +815,8 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::ResumeEnumerator(
 
 Result<std::unique_ptr<SplitEnumerator>> MysqlSource::MakeEnumerator(
     const std::vector<Split>& planned) {
-  if (!pool_) return Internal("source mysql: CreateEnumerator called before Open");
+  if (!pool_)
+    return Internal("source mysql: CreateEnumerator called before Open");
   std::vector<sql::ChunkedTable> chunked;
   std::vector<Split> fixed;
   for (size_t stream = 0; stream < tables_.size(); ++stream) {
@@ -775,8 +826,8 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::MakeEnumerator(
     if (!table.keyless()) {
       plan.planner = std::make_shared<MysqlCursor>(tables_[stream], &pool_->planner(), context_);
     }
-    const bool integer_key = table.key_columns.size() == 1 &&
-                             table.columns[table.key_columns[0]].type.is_integer();
+    const bool integer_key =
+        table.key_columns.size() == 1 && table.columns[table.key_columns[0]].type.is_integer();
     if (tidb_ && options_.tidb_region_splits && integer_key) {
       std::vector<int64_t> boundaries = TidbRegionBoundaries(pool_->planner(), table);
       if (boundaries.size() > 1) {
@@ -785,7 +836,8 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::MakeEnumerator(
         for (size_t i = 1; i <= boundaries.size(); ++i) {
           sql::KeyRange range;
           range.lo = lo;
-          if (i < boundaries.size()) range.hi = sql::Key{std::to_string(boundaries[i])};
+          if (i < boundaries.size())
+            range.hi = sql::Key{std::to_string(boundaries[i])};
           Split split;
           split.id = fmt::format("{}#r{:05d}", table.name, ++index);
           split.stream = static_cast<int>(stream);
@@ -793,7 +845,8 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::MakeEnumerator(
           lo = range.hi;
           bool already = std::any_of(planned.begin(), planned.end(),
                                      [&](const Split& p) { return p.id == split.id; });
-          if (!already) fixed.push_back(std::move(split));
+          if (!already)
+            fixed.push_back(std::move(split));
         }
         log::Info(component_, "table '{}': {} splits along TiDB regions", table.display, index);
         continue;
@@ -802,17 +855,19 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::MakeEnumerator(
     chunked.push_back(std::move(plan));
   }
   auto chunks = std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), planned);
-  if (fixed.empty()) return std::unique_ptr<SplitEnumerator>(std::move(chunks));
+  if (fixed.empty())
+    return std::unique_ptr<SplitEnumerator>(std::move(chunks));
   return std::unique_ptr<SplitEnumerator>(
       std::make_unique<CombinedEnumerator>(std::move(fixed), std::move(chunks)));
 }
 
 Result<std::unique_ptr<SplitReader>> MysqlSource::CreateReader(const Split& split,
                                                                const std::string& position) {
-  if (!pool_) return Internal("source mysql: CreateReader called before Open");
+  if (!pool_)
+    return Internal("source mysql: CreateReader called before Open");
   if (split.stream < 0 || static_cast<size_t>(split.stream) >= tables_.size()) {
-    return Internal(fmt::format("source mysql: split '{}' names unknown stream {}", split.id,
-                                split.stream));
+    return Internal(
+        fmt::format("source mysql: split '{}' names unknown stream {}", split.id, split.stream));
   }
   std::shared_ptr<const Table> table = tables_[static_cast<size_t>(split.stream)];
   std::string name;
@@ -837,26 +892,28 @@ Result<std::unique_ptr<SplitReader>> MysqlSource::CreateReader(const Split& spli
 }
 
 void MysqlSource::Describe(CheckReport* report) const {
-  if (pool_) report->Note(fmt::format("mysql: {}", pool_->snapshot().Describe()));
+  if (pool_)
+    report->Note(fmt::format("mysql: {}", pool_->snapshot().Describe()));
   for (const auto& table : tables_) {
     std::string key;
     for (size_t index : table->key_columns) {
-      if (!key.empty()) key += ", ";
+      if (!key.empty())
+        key += ", ";
       key += table->columns[index].info.name;
     }
     std::string rows = table->chunked.estimated_rows
                            ? fmt::format("about {} rows", *table->chunked.estimated_rows)
                            : std::string("rows unknown");
     if (table->keyless()) {
-      report->Note(fmt::format("mysql table '{}': no usable key, read as one split by a full "
-                               "scan ({})",
-                               table->display, rows));
+      report->Note(
+          fmt::format("mysql table '{}': no usable key, read as one split by a full "
+                      "scan ({})",
+                      table->display, rows));
     } else {
-      report->Note(fmt::format("mysql table '{}': key ({}), {}, chunks of {} rows{}",
-                               table->display, key, rows, options_.split_rows,
-                               table->where.empty()
-                                   ? ""
-                                   : fmt::format(", filtered by '{}'", table->where)));
+      report->Note(
+          fmt::format("mysql table '{}': key ({}), {}, chunks of {} rows{}", table->display, key,
+                      rows, options_.split_rows,
+                      table->where.empty() ? "" : fmt::format(", filtered by '{}'", table->where)));
     }
   }
 }

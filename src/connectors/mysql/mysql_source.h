@@ -52,8 +52,7 @@ class MysqlSource final : public Source {
 
  private:
   Result<std::unique_ptr<SplitEnumerator>> MakeEnumerator(const std::vector<Split>& planned);
-  Result<std::shared_ptr<Table>> DescribeTable(Connection& connection,
-                                               const std::string& name,
+  Result<std::shared_ptr<Table>> DescribeTable(Connection& connection, const std::string& name,
                                                std::optional<uint64_t> estimated_rows,
                                                const std::string& engine);
 

@@ -1,10 +1,10 @@
 #include "connectors/mysql/mysql_types.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-
-#include <fmt/core.h>
 
 #include "connectors/mysql/mysql_client.h"
 #include "core/temporal.h"
@@ -15,7 +15,8 @@ namespace {
 
 std::string Lower(std::string_view text) {
   std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -28,10 +29,14 @@ bool OneOf(std::string_view value, std::initializer_list<std::string_view> names
 // and so that a `text` from MySQL (length 65535) is told apart from another database's
 // unbounded `text` (length 0).
 int64_t FamilyLength(std::string_view data_type) {
-  if (data_type == "tinytext" || data_type == "tinyblob") return 255;
-  if (data_type == "text" || data_type == "blob") return 65535;
-  if (data_type == "mediumtext" || data_type == "mediumblob") return 16777215;
-  if (data_type == "longtext" || data_type == "longblob") return 4294967295LL;
+  if (data_type == "tinytext" || data_type == "tinyblob")
+    return 255;
+  if (data_type == "text" || data_type == "blob")
+    return 65535;
+  if (data_type == "mediumtext" || data_type == "mediumblob")
+    return 16777215;
+  if (data_type == "longtext" || data_type == "longblob")
+    return 4294967295LL;
   return -1;
 }
 
@@ -43,26 +48,29 @@ bool IsBlobFamily(std::string_view data_type) {
 }
 
 uint32_t ClampLength(int64_t length) {
-  if (length <= 0) return 0;
+  if (length <= 0)
+    return 0;
   return length > 0xFFFFFFFFLL ? 0xFFFFFFFFu : static_cast<uint32_t>(length);
 }
 
 }  // namespace
 
-bool ColumnInfo::is_unsigned() const { return column_type.find("unsigned") != std::string::npos; }
+bool ColumnInfo::is_unsigned() const {
+  return column_type.find("unsigned") != std::string::npos;
+}
 
 bool IsSpatialType(std::string_view data_type) {
-  return OneOf(data_type, {"geometry", "point", "linestring", "polygon", "multipoint",
-                           "multilinestring", "multipolygon", "geometrycollection",
-                           "geomcollection"});
+  return OneOf(data_type,
+               {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+                "multipolygon", "geometrycollection", "geomcollection"});
 }
 
 bool IsTemporalType(std::string_view data_type) {
   return OneOf(data_type, {"date", "datetime", "timestamp"});
 }
 
-SourceColumn MapSourceColumn(const ColumnInfo& info, ZeroDates zero_dates,
-                             GeometryFormat geometry, std::string* warning) {
+SourceColumn MapSourceColumn(const ColumnInfo& info, ZeroDates zero_dates, GeometryFormat geometry,
+                             std::string* warning) {
   SourceColumn out;
   out.info = info;
   out.select_expression = QuoteIdentifier(info.name);
@@ -163,10 +171,12 @@ SourceColumn MapSourceColumn(const ColumnInfo& info, ZeroDates zero_dates,
 std::vector<std::string> ParseMembers(std::string_view column_type) {
   std::vector<std::string> members;
   size_t open = column_type.find('(');
-  if (open == std::string_view::npos) return members;
+  if (open == std::string_view::npos)
+    return members;
   size_t i = open + 1;
   while (i < column_type.size()) {
-    if (column_type[i] != '\'') break;
+    if (column_type[i] != '\'')
+      break;
     ++i;
     std::string member;
     while (i < column_type.size()) {
@@ -189,7 +199,8 @@ std::vector<std::string> ParseMembers(std::string_view column_type) {
       ++i;
     }
     members.push_back(std::move(member));
-    if (i < column_type.size() && column_type[i] == ',') ++i;
+    if (i < column_type.size() && column_type[i] == ',')
+      ++i;
   }
   return members;
 }
@@ -197,21 +208,37 @@ std::vector<std::string> ParseMembers(std::string_view column_type) {
 std::optional<ColumnInfo> ParseColumnType(std::string_view column_type) {
   std::string text = Lower(column_type);
   size_t name_end = 0;
-  while (name_end < text.size() && (std::isalnum(static_cast<unsigned char>(text[name_end])) ||
-                                    text[name_end] == '_')) {
+  while (name_end < text.size() &&
+         (std::isalnum(static_cast<unsigned char>(text[name_end])) || text[name_end] == '_')) {
     ++name_end;
   }
   ColumnInfo info;
   info.data_type = text.substr(0, name_end);
   info.column_type = text;
   static const std::initializer_list<std::string_view> kKnown = {
-      "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year", "bit", "float",
-      "double", "real", "decimal", "numeric", "char", "varchar", "tinytext", "text",
-      "mediumtext", "longtext", "json", "enum", "set", "binary", "varbinary", "tinyblob", "blob",
-      "mediumblob", "longblob", "date", "datetime", "timestamp", "time", "geometry", "point",
-      "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
-      "geometrycollection", "geomcollection"};
-  if (!OneOf(info.data_type, kKnown)) return std::nullopt;
+      "tinyint",       "smallint",
+      "mediumint",     "int",
+      "integer",       "bigint",
+      "year",          "bit",
+      "float",         "double",
+      "real",          "decimal",
+      "numeric",       "char",
+      "varchar",       "tinytext",
+      "text",          "mediumtext",
+      "longtext",      "json",
+      "enum",          "set",
+      "binary",        "varbinary",
+      "tinyblob",      "blob",
+      "mediumblob",    "longblob",
+      "date",          "datetime",
+      "timestamp",     "time",
+      "geometry",      "point",
+      "linestring",    "polygon",
+      "multipoint",    "multilinestring",
+      "multipolygon",  "geometrycollection",
+      "geomcollection"};
+  if (!OneOf(info.data_type, kKnown))
+    return std::nullopt;
   if (info.data_type == "enum" || info.data_type == "set") {
     // Members are parsed separately; the spelling is just the list.
     if (name_end >= text.size() || text[name_end] != '(' || text.back() != ')') {
@@ -225,19 +252,24 @@ std::optional<ColumnInfo> ParseColumnType(std::string_view column_type) {
   size_t rest = name_end;
   if (name_end < text.size() && text[name_end] == '(') {
     size_t close = text.find(')', name_end);
-    if (close == std::string::npos) return std::nullopt;
+    if (close == std::string::npos)
+      return std::nullopt;
     rest = close + 1;
     std::string_view inside(text.data() + name_end + 1, close - name_end - 1);
     while (!inside.empty()) {
       size_t comma = inside.find(',');
       std::string_view part = inside.substr(0, comma);
-      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-      while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+      while (!part.empty() && part.front() == ' ')
+        part.remove_prefix(1);
+      while (!part.empty() && part.back() == ' ')
+        part.remove_suffix(1);
       int64_t value = 0;
       auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
-      if (ec != std::errc() || end != part.data() + part.size()) return std::nullopt;
+      if (ec != std::errc() || end != part.data() + part.size())
+        return std::nullopt;
       parameters.push_back(value);
-      if (comma == std::string_view::npos) break;
+      if (comma == std::string_view::npos)
+        break;
       inside.remove_prefix(comma + 1);
     }
   }
@@ -248,7 +280,8 @@ std::optional<ColumnInfo> ParseColumnType(std::string_view column_type) {
     }
     size_t end = text.find(' ', i);
     std::string_view word(text.data() + i, (end == std::string::npos ? text.size() : end) - i);
-    if (word != "unsigned" && word != "signed" && word != "zerofill") return std::nullopt;
+    if (word != "unsigned" && word != "signed" && word != "zerofill")
+      return std::nullopt;
     i += word.size();
   }
   const std::string& t = info.data_type;
@@ -258,7 +291,8 @@ std::optional<ColumnInfo> ParseColumnType(std::string_view column_type) {
   } else if (t == "char" || t == "binary") {
     info.max_length = parameters.empty() ? 1 : parameters[0];
   } else if (t == "varchar" || t == "varbinary") {
-    if (parameters.empty()) return std::nullopt;
+    if (parameters.empty())
+      return std::nullopt;
     info.max_length = parameters[0];
   } else if (t == "datetime" || t == "timestamp" || t == "time") {
     info.datetime_precision = parameters.empty() ? 0 : static_cast<int>(parameters[0]);
@@ -274,41 +308,60 @@ namespace {
 // The mapping table's spelling of a logical type.
 std::string LogicalTargetType(const DataType& type) {
   switch (type.id) {
-    case TypeId::kNull: return "TEXT";
-    case TypeId::kBool: return "BOOLEAN";
-    case TypeId::kInt8: return "TINYINT";
-    case TypeId::kInt16: return "SMALLINT";
-    case TypeId::kInt32: return "INT";
-    case TypeId::kInt64: return "BIGINT";
-    case TypeId::kUInt8: return "TINYINT UNSIGNED";
-    case TypeId::kUInt16: return "SMALLINT UNSIGNED";
-    case TypeId::kUInt32: return "INT UNSIGNED";
-    case TypeId::kUInt64: return "BIGINT UNSIGNED";
-    case TypeId::kFloat32: return "FLOAT";
-    case TypeId::kFloat64: return "DOUBLE";
+    case TypeId::kNull:
+      return "TEXT";
+    case TypeId::kBool:
+      return "BOOLEAN";
+    case TypeId::kInt8:
+      return "TINYINT";
+    case TypeId::kInt16:
+      return "SMALLINT";
+    case TypeId::kInt32:
+      return "INT";
+    case TypeId::kInt64:
+      return "BIGINT";
+    case TypeId::kUInt8:
+      return "TINYINT UNSIGNED";
+    case TypeId::kUInt16:
+      return "SMALLINT UNSIGNED";
+    case TypeId::kUInt32:
+      return "INT UNSIGNED";
+    case TypeId::kUInt64:
+      return "BIGINT UNSIGNED";
+    case TypeId::kFloat32:
+      return "FLOAT";
+    case TypeId::kFloat64:
+      return "DOUBLE";
     case TypeId::kDecimal:
       if (type.precision > 0 && type.precision <= 65 && type.scale >= 0 && type.scale <= 30 &&
           type.scale <= type.precision) {
         return fmt::format("DECIMAL({},{})", type.precision, type.scale);
       }
       return "LONGTEXT";
-    case TypeId::kString: return "LONGTEXT";
-    case TypeId::kBytes: return "LONGBLOB";
-    case TypeId::kDate: return "DATE";
-    case TypeId::kTime: return fmt::format("TIME({})", std::min<int>(type.precision, 6));
+    case TypeId::kString:
+      return "LONGTEXT";
+    case TypeId::kBytes:
+      return "LONGBLOB";
+    case TypeId::kDate:
+      return "DATE";
+    case TypeId::kTime:
+      return fmt::format("TIME({})", std::min<int>(type.precision, 6));
     case TypeId::kTimestamp:
     case TypeId::kTimestampTz:
       return fmt::format("DATETIME({})", std::min<int>(type.precision, 6));
-    case TypeId::kJson: return "JSON";
+    case TypeId::kJson:
+      return "JSON";
   }
   return "LONGTEXT";
 }
 
 // Whether `field.native_type` is a MySQL spelling that holds exactly this field's values.
 bool NativeTypeFits(const Field& field, bool in_key) {
-  if (field.native_type.empty()) return false;
+  if (field.native_type.empty())
+    return false;
   std::optional<ColumnInfo> parsed = ParseColumnType(field.native_type);
-  if (!parsed) return false;
+  if (!parsed)
+    return false;
   const std::string& t = parsed->data_type;
   // A key needs a length MySQL can index; TEXT and BLOB cannot be keys without a prefix.
   if (in_key && (IsTextFamily(t) || IsBlobFamily(t) || IsSpatialType(t) || t == "json")) {
@@ -318,7 +371,8 @@ bool NativeTypeFits(const Field& field, bool in_key) {
     return field.type.id == TypeId::kBytes || field.type.id == TypeId::kString;
   }
   // zero_dates: string turns dates into MySQL's own text, which the same type reads back.
-  if (IsTemporalType(t) && field.type.id == TypeId::kString) return true;
+  if (IsTemporalType(t) && field.type.id == TypeId::kString)
+    return true;
   SourceColumn mapped = MapSourceColumn(*parsed, ZeroDates::kError, GeometryFormat::kWkb, nullptr);
   return mapped.type == field.type;
 }
@@ -330,7 +384,8 @@ std::vector<std::string> TargetColumnTypes(const Schema& schema) {
   // count ~12 bytes); stay clear of it by turning wide columns into LONGTEXT/LONGBLOB.
   constexpr int64_t kRowBudget = 60000;
   std::vector<bool> in_key(schema.num_fields(), false);
-  for (int index : schema.primary_key()) in_key[static_cast<size_t>(index)] = true;
+  for (int index : schema.primary_key())
+    in_key[static_cast<size_t>(index)] = true;
   std::vector<std::string> types(schema.num_fields());
   int64_t used = 0;
   // InnoDB keys hold at most 3,072 bytes (utf8mb4: 4 per character). Key columns that need a
@@ -354,11 +409,13 @@ std::vector<std::string> TargetColumnTypes(const Schema& schema) {
           OneOf(parsed->data_type, {"char", "varchar", "binary", "varbinary"})) {
         bool text = parsed->data_type == "char" || parsed->data_type == "varchar";
         used += parsed->max_length * (text ? 4 : 1) + 2;
-        if (in_key[i]) key_left -= parsed->max_length * (text ? 4 : 1);
+        if (in_key[i])
+          key_left -= parsed->max_length * (text ? 4 : 1);
       } else {
         used += 12;
         // A DECIMAL takes up to 30 bytes, other fixed-size types 8 or fewer.
-        if (in_key[i]) key_left -= parsed && parsed->data_type == "decimal" ? 32 : 8;
+        if (in_key[i])
+          key_left -= parsed && parsed->data_type == "decimal" ? 32 : 8;
       }
       continue;
     }
@@ -391,7 +448,8 @@ std::vector<std::string> TargetColumnTypes(const Schema& schema) {
     }
   }
   for (size_t i = 0; i < schema.num_fields(); ++i) {
-    if (!types[i].empty()) continue;
+    if (!types[i].empty())
+      continue;
     const DataType& type = schema.field(i).type;
     if (type.id == TypeId::kString && type.length > 0 && type.length <= 16383 &&
         used + type.length * 4 + 2 <= kRowBudget) {
@@ -409,27 +467,30 @@ std::vector<std::string> TargetColumnTypes(const Schema& schema) {
   return types;
 }
 
-std::string CreateTableSql(std::string_view database, std::string_view table,
-                           const Schema& schema, bool if_not_exists, bool utf8mb4) {
+std::string CreateTableSql(std::string_view database, std::string_view table, const Schema& schema,
+                           bool if_not_exists, bool utf8mb4) {
   std::vector<std::string> types = TargetColumnTypes(schema);
   std::string sql = fmt::format("CREATE TABLE {}{} (", if_not_exists ? "IF NOT EXISTS " : "",
                                 QualifiedName(database, table));
   for (size_t i = 0; i < schema.num_fields(); ++i) {
     const Field& field = schema.field(i);
-    if (i > 0) sql += ", ";
+    if (i > 0)
+      sql += ", ";
     sql += fmt::format("{} {}{}", QuoteIdentifier(field.name), types[i],
                        field.nullable ? " NULL" : " NOT NULL");
   }
   if (!schema.primary_key().empty()) {
     sql += ", PRIMARY KEY (";
     for (size_t k = 0; k < schema.primary_key().size(); ++k) {
-      if (k > 0) sql += ", ";
+      if (k > 0)
+        sql += ", ";
       sql += QuoteIdentifier(schema.field(static_cast<size_t>(schema.primary_key()[k])).name);
     }
     sql += ")";
   }
   sql += ")";
-  if (utf8mb4) sql += " DEFAULT CHARSET=utf8mb4";
+  if (utf8mb4)
+    sql += " DEFAULT CHARSET=utf8mb4";
   return sql;
 }
 
@@ -446,12 +507,15 @@ void AppendDigits(uint64_t value, int width, std::string* out) {
     buffer[n++] = static_cast<char>('0' + value % 10);
     value /= 10;
   } while (value != 0);
-  for (int i = n; i < width; ++i) out->push_back('0');
-  while (n > 0) out->push_back(buffer[--n]);
+  for (int i = n; i < width; ++i)
+    out->push_back('0');
+  while (n > 0)
+    out->push_back(buffer[--n]);
 }
 
 void AppendFractionDigits(int64_t micros, std::string* out) {
-  if (micros == 0) return;
+  if (micros == 0)
+    return;
   out->push_back('.');
   AppendDigits(static_cast<uint64_t>(micros), 6, out);
 }
@@ -459,12 +523,14 @@ void AppendFractionDigits(int64_t micros, std::string* out) {
 }  // namespace
 
 bool AppendMysqlDate(int32_t days, std::string* out) {
-  if (days == kDateInfinity || days == kDateMinusInfinity) return false;
+  if (days == kDateInfinity || days == kDateMinusInfinity)
+    return false;
   int64_t year;
   unsigned month;
   unsigned day;
   CivilFromDays(days, &year, &month, &day);
-  if (year < 0 || year > 9999) return false;
+  if (year < 0 || year > 9999)
+    return false;
   AppendDigits(static_cast<uint64_t>(year), 4, out);
   out->push_back('-');
   AppendDigits(month, 2, out);
@@ -474,14 +540,16 @@ bool AppendMysqlDate(int32_t days, std::string* out) {
 }
 
 bool AppendMysqlDateTime(int64_t micros, std::string* out) {
-  if (micros == kTimestampInfinity || micros == kTimestampMinusInfinity) return false;
+  if (micros == kTimestampInfinity || micros == kTimestampMinusInfinity)
+    return false;
   int64_t days = micros / kMicrosPerDay;
   int64_t in_day = micros % kMicrosPerDay;
   if (in_day < 0) {
     in_day += kMicrosPerDay;
     --days;
   }
-  if (!AppendMysqlDate(static_cast<int32_t>(days), out)) return false;
+  if (!AppendMysqlDate(static_cast<int32_t>(days), out))
+    return false;
   int64_t seconds = in_day / kMicrosPerSecond;
   out->push_back(' ');
   AppendDigits(static_cast<uint64_t>(seconds / 3600), 2, out);
@@ -496,7 +564,8 @@ bool AppendMysqlDateTime(int64_t micros, std::string* out) {
 bool AppendMysqlTime(int64_t micros, std::string* out) {
   // MySQL's TIME range is -838:59:59.000000 .. 838:59:59.000000.
   constexpr int64_t kLimit = (838LL * 3600 + 59 * 60 + 59) * kMicrosPerSecond;
-  if (micros > kLimit || micros < -kLimit) return false;
+  if (micros > kLimit || micros < -kLimit)
+    return false;
   if (micros < 0) {
     out->push_back('-');
     micros = -micros;

@@ -50,17 +50,17 @@ enum class ValueKind : uint8_t {
   kUInt16,
   kUInt32,
   kUInt64,
-  kYear,       // 2-byte integer -> int16
-  kBit,        // big-endian bytes -> uint64
-  kFloat,      // 4 raw bytes, bit-exact
-  kDouble,     // 8 raw bytes, bit-exact
-  kDecimal,    // decimal text -> __int128 or canonical text
-  kText,       // UTF-8 bytes -> string or json
-  kBytes,      // raw bytes
-  kDate,       // MYSQL_TIME -> days
-  kDateTime,   // MYSQL_TIME -> timestamp (wall clock)
-  kTimestamp,  // MYSQL_TIME in the session's UTC -> timestamp_tz
-  kTime,       // MYSQL_TIME (signed, up to 838 h) -> microseconds
+  kYear,          // 2-byte integer -> int16
+  kBit,           // big-endian bytes -> uint64
+  kFloat,         // 4 raw bytes, bit-exact
+  kDouble,        // 8 raw bytes, bit-exact
+  kDecimal,       // decimal text -> __int128 or canonical text
+  kText,          // UTF-8 bytes -> string or json
+  kBytes,         // raw bytes
+  kDate,          // MYSQL_TIME -> days
+  kDateTime,      // MYSQL_TIME -> timestamp (wall clock)
+  kTimestamp,     // MYSQL_TIME in the session's UTC -> timestamp_tz
+  kTime,          // MYSQL_TIME (signed, up to 838 h) -> microseconds
   kTemporalText,  // zero_dates: string; MYSQL_TIME -> the text MySQL prints
 };
 
@@ -84,8 +84,8 @@ bool IsTemporalType(std::string_view data_type);
 
 /// Maps a column through the source's policies. Unknown types are read as text (with `*warning`
 /// set to say so).
-SourceColumn MapSourceColumn(const ColumnInfo& info, ZeroDates zero_dates,
-                             GeometryFormat geometry, std::string* warning);
+SourceColumn MapSourceColumn(const ColumnInfo& info, ZeroDates zero_dates, GeometryFormat geometry,
+                             std::string* warning);
 
 /// Parses a COLUMN_TYPE spelling ("decimal(10,2) unsigned", "varchar(20)", "enum('a','b')")
 /// into the fields MapSourceColumn needs; nullopt when it is no MySQL type.
@@ -111,7 +111,7 @@ bool AppendMysqlTime(int64_t micros, std::string* out);
 
 /// "CREATE TABLE [IF NOT EXISTS] `db`.`t` (`a` BIGINT NOT NULL, ..., PRIMARY KEY (`a`))", plus
 /// " DEFAULT CHARSET=utf8mb4" when `utf8mb4` (else the table inherits the database's).
-std::string CreateTableSql(std::string_view database, std::string_view table,
-                           const Schema& schema, bool if_not_exists, bool utf8mb4);
+std::string CreateTableSql(std::string_view database, std::string_view table, const Schema& schema,
+                           bool if_not_exists, bool utf8mb4);
 
 }  // namespace sluice::connectors::mysql

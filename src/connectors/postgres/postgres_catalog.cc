@@ -1,11 +1,10 @@
 #include "connectors/postgres/postgres_catalog.h"
 
+#include <fmt/core.h>
 #include <fnmatch.h>
 
 #include <charconv>
 #include <cstdlib>
-
-#include <fmt/core.h>
 
 namespace sluice::connectors::postgres {
 
@@ -72,20 +71,24 @@ int32_t ToInt32(std::string_view text) {
   return value;
 }
 
-char FirstChar(std::string_view text) { return text.empty() ? '\0' : text[0]; }
+char FirstChar(std::string_view text) {
+  return text.empty() ? '\0' : text[0];
+}
 
 }  // namespace
 
 int PgTableInfo::ColumnIndex(std::string_view column) const {
   for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].name == column) return static_cast<int>(i);
+    if (columns[i].name == column)
+      return static_cast<int>(i);
   }
   return -1;
 }
 
 std::pair<std::string, std::string> SplitQualifiedName(std::string_view name) {
   size_t dot = name.find('.');
-  if (dot == std::string_view::npos) return {"public", std::string(name)};
+  if (dot == std::string_view::npos)
+    return {"public", std::string(name)};
   return {std::string(name.substr(0, dot)), std::string(name.substr(dot + 1))};
 }
 
@@ -93,7 +96,8 @@ Result<std::optional<PgTableInfo>> DescribeTable(PgConnection& conn, const std::
                                                  const std::string& table) {
   std::string what = fmt::format("cannot describe table '{}.{}'", schema, table);
   SLUICE_ASSIGN_OR_RETURN(PgResult found, conn.Query(kTableSql, what, {schema, table}));
-  if (found.rows() == 0) return std::optional<PgTableInfo>();
+  if (found.rows() == 0)
+    return std::optional<PgTableInfo>();
   PgTableInfo info;
   info.schema = schema;
   info.name = table;
@@ -102,7 +106,8 @@ Result<std::optional<PgTableInfo>> DescribeTable(PgConnection& conn, const std::
   info.can_select = found.Value(0, 2) == "t";
   if (!found.IsNull(0, 3)) {
     double tuples = std::strtod(found.Text(0, 3).c_str(), nullptr);
-    if (tuples > 0) info.estimated_rows = static_cast<uint64_t>(tuples);
+    if (tuples > 0)
+      info.estimated_rows = static_cast<uint64_t>(tuples);
   }
   std::string oid = std::to_string(info.oid);
   SLUICE_ASSIGN_OR_RETURN(PgResult columns, conn.Query(kColumnsSql, what, {oid}));
@@ -131,10 +136,12 @@ Result<std::optional<PgTableInfo>> DescribeTable(PgConnection& conn, const std::
       list = space == std::string_view::npos ? std::string_view() : list.substr(space + 1);
       int index = -1;
       for (size_t i = 0; i < attnums.size(); ++i) {
-        if (attnums[i] == attnum) index = static_cast<int>(i);
+        if (attnums[i] == attnum)
+          index = static_cast<int>(i);
       }
       // A key column that may be NULL cannot order or bound a scan of every row.
-      if (index < 0 || !info.columns[static_cast<size_t>(index)].not_null) usable = false;
+      if (index < 0 || !info.columns[static_cast<size_t>(index)].not_null)
+        usable = false;
       key.push_back(index);
     }
     if (usable && !key.empty()) {
@@ -160,8 +167,10 @@ Result<std::vector<std::string>> MatchTables(PgConnection& conn, const std::stri
   std::vector<std::string> names;
   for (int r = 0; r < result.rows(); ++r) {
     std::string name = result.Text(r, 0);
-    if (!own_wanted && name.rfind(kOwnPrefix, 0) == 0) continue;
-    if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) names.push_back(std::move(name));
+    if (!own_wanted && name.rfind(kOwnPrefix, 0) == 0)
+      continue;
+    if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0)
+      names.push_back(std::move(name));
   }
   return names;
 }
@@ -173,19 +182,22 @@ Result<PgType> ResolveTypeName(PgConnection& conn, const std::string& spelled) {
   // is then spliced into SQL to learn its modifier. A syntax error just means "not a type here".
   Result<PgResult> regtype = conn.Query("SELECT to_regtype($1)::oid", "", {spelled});
   if (!regtype.ok()) {
-    if (regtype.status().code() == StatusCode::kUnavailable) return regtype.status();
+    if (regtype.status().code() == StatusCode::kUnavailable)
+      return regtype.status();
     return type;
   }
-  if (regtype->rows() == 0 || regtype->IsNull(0, 0)) return type;
+  if (regtype->rows() == 0 || regtype->IsNull(0, 0))
+    return type;
   Result<PgResult> probe = conn.Query("SELECT NULL::" + spelled, "");
-  if (!probe.ok()) return type;
+  if (!probe.ok())
+    return type;
   uint32_t oid = probe->ColumnType(0);
   int typmod = probe->ColumnTypmod(0);
   SLUICE_ASSIGN_OR_RETURN(
-      PgResult chain,
-      conn.Query(kDomainChainSql, fmt::format("cannot resolve type '{}'", spelled),
-                 {std::to_string(oid), std::to_string(typmod)}));
-  if (chain.rows() == 0) return type;
+      PgResult chain, conn.Query(kDomainChainSql, fmt::format("cannot resolve type '{}'", spelled),
+                                 {std::to_string(oid), std::to_string(typmod)}));
+  if (chain.rows() == 0)
+    return type;
   type.oid = oid;
   type.base_oid = ToUint32(chain.Value(0, 0));
   type.typtype = FirstChar(chain.Value(0, 1));

@@ -1,15 +1,13 @@
 #include "connectors/postgres/postgres_client.h"
 
-#include <libpq-fe.h>
-
 #include <fmt/core.h>
+#include <libpq-fe.h>
 
 #include "core/logging.h"
 
 namespace sluice::connectors::postgres {
 
 namespace {
-
 
 // Session settings that make values unambiguous (see the header). Passed as the `options`
 // connection parameter, so they cost no extra round trip.
@@ -43,7 +41,8 @@ bool LooksLikeLostConnection(std::string_view message) {
         "could not receive data from server", "no connection to the server",
         "connection to server was lost", "SSL SYSCALL error", "SSL connection has been closed",
         "Connection reset by peer", "Broken pipe", "lost synchronization with server"}) {
-    if (Contains(message, sign)) return true;
+    if (Contains(message, sign))
+      return true;
   }
   return false;
 }
@@ -57,7 +56,8 @@ void LogNotice(void* endpoint, const char* message) {
 // the same whoever produced them.
 std::string RequoteNames(std::string text) {
   for (char& c : text) {
-    if (c == '"') c = '\'';
+    if (c == '"')
+      c = '\'';
   }
   return text;
 }
@@ -72,12 +72,11 @@ Status ConnectError(std::string_view message, const ConnectionOptions& options) 
         fmt::format("{}: password authentication failed for user '{}'", endpoint, options.user));
   }
   if (Contains(message, "no password supplied")) {
-    return PermissionDenied(fmt::format("{}: the server requires a password for user '{}'",
-                                        endpoint, options.user));
+    return PermissionDenied(
+        fmt::format("{}: the server requires a password for user '{}'", endpoint, options.user));
   }
   if (Contains(message, "database \"") && Contains(message, "does not exist")) {
-    return NotFound(
-        fmt::format("{}: database '{}' does not exist", endpoint, options.database));
+    return NotFound(fmt::format("{}: database '{}' does not exist", endpoint, options.database));
   }
   if (Contains(message, "role \"") && Contains(message, "does not exist")) {
     return PermissionDenied(fmt::format("{}: role '{}' does not exist", endpoint, options.user));
@@ -98,8 +97,8 @@ Status ConnectError(std::string_view message, const ConnectionOptions& options) 
     return Unavailable(fmt::format("{}: connection refused", endpoint));
   }
   if (Contains(message, "timeout expired")) {
-    return Unavailable(fmt::format("{}: no connection within {} s", endpoint,
-                                   options.connect_timeout_secs));
+    return Unavailable(
+        fmt::format("{}: no connection within {} s", endpoint, options.connect_timeout_secs));
   }
   return Unavailable(fmt::format("{}: cannot connect: {}", endpoint, RequoteNames(line)));
 }
@@ -111,19 +110,24 @@ Status PgStatus(const pg_conn* conn, const pg_result* result, std::string_view e
   std::string_view sqlstate;
   std::string message;
   if (result != nullptr) {
-    if (const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE)) sqlstate = state;
+    if (const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE))
+      sqlstate = state;
     if (const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)) {
       message = primary;
     } else {
       message = FirstLine(PQresultErrorMessage(result));
     }
   }
-  if (message.empty() && conn != nullptr) message = FirstLine(PQerrorMessage(conn));
-  if (message.empty()) message = "unknown error";
+  if (message.empty() && conn != nullptr)
+    message = FirstLine(PQerrorMessage(conn));
+  if (message.empty())
+    message = "unknown error";
   message = RequoteNames(std::move(message));
   std::string text = what.empty() ? fmt::format("{}: {}", endpoint, message)
                                   : fmt::format("{}: {}: {}", endpoint, what, message);
-  auto starts = [&](std::string_view prefix) { return sqlstate.substr(0, prefix.size()) == prefix; };
+  auto starts = [&](std::string_view prefix) {
+    return sqlstate.substr(0, prefix.size()) == prefix;
+  };
   if (sqlstate.empty() && conn != nullptr) {
     // The server's FATAL message may or may not have made it before the socket closed; when it
     // did, libpq keeps it in the connection's message rather than in a result.
@@ -139,9 +143,9 @@ Status PgStatus(const pg_conn* conn, const pg_result* result, std::string_view e
                       LooksLikeLostConnection(message) ||
                       (conn != nullptr && LooksLikeLostConnection(PQerrorMessage(conn)));
     if (lost) {
-      return Unavailable(what.empty() ? fmt::format("{}: connection lost: {}", endpoint, message)
-                                      : fmt::format("{}: {}: connection lost: {}", endpoint,
-                                                    what, message));
+      return Unavailable(what.empty()
+                             ? fmt::format("{}: connection lost: {}", endpoint, message)
+                             : fmt::format("{}: {}: connection lost: {}", endpoint, what, message));
     }
     return Internal(std::move(text));
   }
@@ -152,18 +156,22 @@ Status PgStatus(const pg_conn* conn, const pg_result* result, std::string_view e
     return NotFound(std::move(text));
   }
   if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
-    return Unavailable(what.empty()
-                           ? fmt::format("{}: server ended the session: {}", endpoint, message)
-                           : fmt::format("{}: {}: server ended the session: {}", endpoint, what,
-                                         message));
+    return Unavailable(
+        what.empty()
+            ? fmt::format("{}: server ended the session: {}", endpoint, message)
+            : fmt::format("{}: {}: server ended the session: {}", endpoint, what, message));
   }
-  if (sqlstate == "57014") return Cancelled(std::move(text));
-  if (starts("08") || starts("53")) return Unavailable(std::move(text));
+  if (sqlstate == "57014")
+    return Cancelled(std::move(text));
+  if (starts("08") || starts("53"))
+    return Unavailable(std::move(text));
   if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
     return Aborted(std::move(text));
   }
-  if (starts("22") || starts("23")) return DataError(std::move(text));
-  if (starts("42")) return InvalidConfig(std::move(text));
+  if (starts("22") || starts("23"))
+    return DataError(std::move(text));
+  if (starts("42"))
+    return InvalidConfig(std::move(text));
   return Internal(std::move(text));
 }
 
@@ -172,7 +180,8 @@ std::string QuoteIdentifier(std::string_view name) {
   out.reserve(name.size() + 2);
   out.push_back('"');
   for (char c : name) {
-    if (c == '"') out.push_back('"');
+    if (c == '"')
+      out.push_back('"');
     out.push_back(c);
   }
   out.push_back('"');
@@ -188,7 +197,8 @@ std::string QuoteLiteral(std::string_view text) {
   out.reserve(text.size() + 2);
   out.push_back('\'');
   for (char c : text) {
-    if (c == '\'') out.push_back('\'');
+    if (c == '\'')
+      out.push_back('\'');
     out.push_back(c);
   }
   out.push_back('\'');
@@ -198,30 +208,39 @@ std::string QuoteLiteral(std::string_view text) {
 // --- PgResult --------------------------------------------------------------------------------
 
 PgResult::~PgResult() {
-  if (result_ != nullptr) PQclear(result_);
+  if (result_ != nullptr)
+    PQclear(result_);
 }
 
 PgResult& PgResult::operator=(PgResult&& other) noexcept {
   if (this != &other) {
-    if (result_ != nullptr) PQclear(result_);
+    if (result_ != nullptr)
+      PQclear(result_);
     result_ = other.result_;
     other.result_ = nullptr;
   }
   return *this;
 }
 
-int PgResult::rows() const { return result_ ? PQntuples(result_) : 0; }
-int PgResult::columns() const { return result_ ? PQnfields(result_) : 0; }
+int PgResult::rows() const {
+  return result_ ? PQntuples(result_) : 0;
+}
+int PgResult::columns() const {
+  return result_ ? PQnfields(result_) : 0;
+}
 bool PgResult::IsNull(int row, int column) const {
   return PQgetisnull(result_, row, column) != 0;
 }
 std::string_view PgResult::Value(int row, int column) const {
-  return {PQgetvalue(result_, row, column),
-          static_cast<size_t>(PQgetlength(result_, row, column))};
+  return {PQgetvalue(result_, row, column), static_cast<size_t>(PQgetlength(result_, row, column))};
 }
 
-uint32_t PgResult::ColumnType(int column) const { return PQftype(result_, column); }
-int PgResult::ColumnTypmod(int column) const { return PQfmod(result_, column); }
+uint32_t PgResult::ColumnType(int column) const {
+  return PQftype(result_, column);
+}
+int PgResult::ColumnTypmod(int column) const {
+  return PQfmod(result_, column);
+}
 
 // --- PgConnection ----------------------------------------------------------------------------
 
@@ -234,8 +253,10 @@ PgConnection::PgConnection(pg_conn* conn, std::string endpoint)
 }
 
 PgConnection::~PgConnection() {
-  if (cancel_ != nullptr) PQfreeCancel(cancel_);
-  if (conn_ != nullptr) PQfinish(conn_);
+  if (cancel_ != nullptr)
+    PQfreeCancel(cancel_);
+  if (conn_ != nullptr)
+    PQfinish(conn_);
 }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOptions& options) {
@@ -243,17 +264,17 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOpti
   std::string timeout = std::to_string(options.connect_timeout_secs);
   // Keywords and values separately (expand_dbname = 0): a database name is never parsed as a
   // connection string, and no string holding the password is ever built.
-  std::vector<const char*> keywords = {"host",           "port",         "user",
-                                       "dbname",         "connect_timeout",
-                                       "client_encoding", "options",     "application_name"};
-  std::vector<const char*> values = {options.host.c_str(),
-                                     port.c_str(),
-                                     options.user.c_str(),
-                                     options.database.c_str(),
-                                     timeout.c_str(),
-                                     "UTF8",
-                                     kSessionOptions,
-                                     "sluice"};
+  std::vector<const char*> keywords = {"host",
+                                       "port",
+                                       "user",
+                                       "dbname",
+                                       "connect_timeout",
+                                       "client_encoding",
+                                       "options",
+                                       "application_name"};
+  std::vector<const char*> values = {
+      options.host.c_str(), port.c_str(), options.user.c_str(), options.database.c_str(),
+      timeout.c_str(),      "UTF8",       kSessionOptions,      "sluice"};
   if (!options.password.empty()) {
     keywords.push_back("password");
     values.push_back(options.password.Reveal().c_str());
@@ -261,7 +282,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOpti
   keywords.push_back(nullptr);
   values.push_back(nullptr);
   pg_conn* conn = PQconnectdbParams(keywords.data(), values.data(), 0);
-  if (conn == nullptr) return Internal(fmt::format("{}: out of memory", options.Describe()));
+  if (conn == nullptr)
+    return Internal(fmt::format("{}: out of memory", options.Describe()));
   if (PQstatus(conn) != CONNECTION_OK) {
     // libpq hands back a handle even when connecting failed; it must still be freed.
     Status status = ConnectError(PQerrorMessage(conn), options);
@@ -279,7 +301,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOpti
   return connection;
 }
 
-int PgConnection::server_version() const { return PQserverVersion(conn_); }
+int PgConnection::server_version() const {
+  return PQserverVersion(conn_);
+}
 
 Status PgConnection::Execute(std::string_view sql, std::string_view what,
                              const std::vector<std::optional<std::string>>& params) {
@@ -290,12 +314,14 @@ Status PgConnection::Execute(std::string_view sql, std::string_view what,
   } else {
     std::vector<const char*> values;
     values.reserve(params.size());
-    for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+    for (const auto& param : params)
+      values.push_back(param ? param->c_str() : nullptr);
     result = PgResult(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
                                    values.data(), nullptr, nullptr, 0));
   }
   ExecStatusType status = result.get() ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return Error(result.get(), what);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    return Error(result.get(), what);
   return Status::OK();
 }
 
@@ -307,8 +333,8 @@ Status PgConnection::Commit(std::string_view what) {
   // COMMIT of a transaction that already failed succeeds with the tag ROLLBACK: nothing was
   // made durable, and the caller must not believe otherwise.
   if (std::string_view(PQcmdStatus(result.get())) != "COMMIT") {
-    return Aborted(fmt::format("{}: {}: the transaction had failed and was rolled back",
-                               endpoint_, what));
+    return Aborted(
+        fmt::format("{}: {}: the transaction had failed and was rolled back", endpoint_, what));
   }
   return Status::OK();
 }
@@ -322,7 +348,8 @@ Result<PgResult> PgConnection::Query(std::string_view sql, std::string_view what
   } else {
     std::vector<const char*> values;
     values.reserve(params.size());
-    for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+    for (const auto& param : params)
+      values.push_back(param ? param->c_str() : nullptr);
     result = PgResult(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
                                    values.data(), nullptr, nullptr, 0));
   }
@@ -343,26 +370,35 @@ Status PgConnection::StartCopyOut(std::string_view sql, std::string_view what) {
 
 Result<int> PgConnection::GetCopyData(char** data, std::string_view what) {
   int size = PQgetCopyData(conn_, data, 0);
-  if (size > 0) return size;
+  if (size > 0)
+    return size;
   // -1: the COPY ended (successfully or not: the final result says); -2: a failure.
   Status status;
   while (PGresult* raw = PQgetResult(conn_)) {
     PgResult result(raw);
-    if (status.ok() && PQresultStatus(raw) != PGRES_COMMAND_OK) status = Error(raw, what);
+    if (status.ok() && PQresultStatus(raw) != PGRES_COMMAND_OK)
+      status = Error(raw, what);
   }
-  if (status.ok() && size == -2) status = Error(nullptr, what);
-  if (!status.ok()) return status;
+  if (status.ok() && size == -2)
+    status = Error(nullptr, what);
+  if (!status.ok())
+    return status;
   return 0;
 }
 
-void PgConnection::FreeCopyData(char* data) { PQfreemem(data); }
+void PgConnection::FreeCopyData(char* data) {
+  PQfreemem(data);
+}
 
 void PgConnection::AbandonCopyOut(bool cancel) {
-  if (cancel) Cancel();
+  if (cancel)
+    Cancel();
   char* data = nullptr;
   int size;
-  while ((size = PQgetCopyData(conn_, &data, 0)) > 0) PQfreemem(data);
-  while (PGresult* raw = PQgetResult(conn_)) PQclear(raw);
+  while ((size = PQgetCopyData(conn_, &data, 0)) > 0)
+    PQfreemem(data);
+  while (PGresult* raw = PQgetResult(conn_))
+    PQclear(raw);
 }
 
 Status PgConnection::StartCopyIn(std::string_view sql, std::string_view what) {
@@ -379,12 +415,15 @@ Status PgConnection::CopyInFailed(std::string_view what) {
   // from pg_terminate_backend: report that rather than libpq's "no COPY in progress", so that
   // it is classified by its SQLSTATE.
   Status status;
-  if (PQstatus(conn_) == CONNECTION_OK) (void)PQconsumeInput(conn_);
+  if (PQstatus(conn_) == CONNECTION_OK)
+    (void)PQconsumeInput(conn_);
   if (!PQisBusy(conn_) || PQstatus(conn_) == CONNECTION_BAD) {
     while (PGresult* raw = PQgetResult(conn_)) {
       PgResult result(raw);
-      if (status.ok() && PQresultStatus(raw) == PGRES_FATAL_ERROR) status = Error(raw, what);
-      if (PQresultStatus(raw) == PGRES_COPY_IN) break;  // still copying: nothing more to learn
+      if (status.ok() && PQresultStatus(raw) == PGRES_FATAL_ERROR)
+        status = Error(raw, what);
+      if (PQresultStatus(raw) == PGRES_COPY_IN)
+        break;  // still copying: nothing more to learn
     }
   }
   return status.ok() ? Error(nullptr, what) : status;
@@ -394,7 +433,8 @@ Status PgConnection::PutCopyData(const char* data, size_t size, std::string_view
   // Blocking mode: PQputCopyData returns once libpq has queued (and if need be sent) the data.
   while (size > 0) {
     int chunk = static_cast<int>(std::min<size_t>(size, 1u << 30));
-    if (PQputCopyData(conn_, data, chunk) != 1) return CopyInFailed(what);
+    if (PQputCopyData(conn_, data, chunk) != 1)
+      return CopyInFailed(what);
     data += chunk;
     size -= static_cast<size_t>(chunk);
   }
@@ -402,22 +442,27 @@ Status PgConnection::PutCopyData(const char* data, size_t size, std::string_view
 }
 
 Status PgConnection::EndCopyIn(std::string_view what, const char* error) {
-  if (PQputCopyEnd(conn_, error) != 1) return CopyInFailed(what);
+  if (PQputCopyEnd(conn_, error) != 1)
+    return CopyInFailed(what);
   Status status;
   while (PGresult* raw = PQgetResult(conn_)) {
     PgResult result(raw);
-    if (status.ok() && PQresultStatus(raw) != PGRES_COMMAND_OK) status = Error(raw, what);
+    if (status.ok() && PQresultStatus(raw) != PGRES_COMMAND_OK)
+      status = Error(raw, what);
   }
   return status;
 }
 
 bool PgConnection::Healthy() const {
-  if (PQstatus(conn_) != CONNECTION_OK) return false;
+  if (PQstatus(conn_) != CONNECTION_OK)
+    return false;
   PGTransactionStatusType state = PQtransactionStatus(conn_);
   return state == PQTRANS_IDLE || state == PQTRANS_INTRANS;
 }
 
-bool PgConnection::Broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
+bool PgConnection::Broken() const {
+  return PQstatus(conn_) == CONNECTION_BAD;
+}
 
 bool PgConnection::InTransaction() const {
   PGTransactionStatusType state = PQtransactionStatus(conn_);
@@ -425,7 +470,8 @@ bool PgConnection::InTransaction() const {
 }
 
 void PgConnection::Cancel() {
-  if (cancel_ == nullptr) return;
+  if (cancel_ == nullptr)
+    return;
   char error[256];
   (void)PQcancel(cancel_, error, sizeof(error));
 }

@@ -1,8 +1,8 @@
 #include "connectors/postgres/postgres_sink.h"
 
-#include <algorithm>
-
 #include <fmt/core.h>
+
+#include <algorithm>
 
 #include "connectors/postgres/postgres_catalog.h"
 #include "connectors/postgres/postgres_client.h"
@@ -27,7 +27,8 @@ constexpr int kRecoveryLockTimeoutSecs = 30;
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += name;
   }
   return out;
@@ -36,7 +37,8 @@ std::string JoinNames(const std::vector<std::string>& names) {
 std::string QuotedList(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += QuoteIdentifier(name);
   }
   return out;
@@ -98,17 +100,21 @@ class PostgresSinkWriter final : public SinkWriter {
   // Creates this writer's staging tables (outside any transaction, so that they outlive a
   // rollback) and, under exactly-once, takes the job's progress lock for the session.
   Status Init() {
-    if (progress_) SLUICE_RETURN_IF_ERROR(progress_->HoldShared(*conn_));
+    if (progress_)
+      SLUICE_RETURN_IF_ERROR(progress_->HoldShared(*conn_));
     for (size_t i = 0; i < targets_->size(); ++i) {
       const Target& target = (*targets_)[i];
-      if (!target.via_staging) continue;
+      if (!target.via_staging)
+        continue;
       std::string columns;
       for (size_t c = 0; c < target.columns.size(); ++c) {
-        if (!columns.empty()) columns += ", ";
+        if (!columns.empty())
+          columns += ", ";
         columns += QuoteIdentifier(target.columns[c]) + " " +
                    (target.mappings[c].via_text ? std::string("text") : target.target_types[c]);
       }
-      if (options_.mode == WriteMode::kUpsert) columns += ", _sluice_row bigserial";
+      if (options_.mode == WriteMode::kUpsert)
+        columns += ", _sluice_row bigserial";
       SLUICE_RETURN_IF_ERROR(conn_->Execute(
           fmt::format("CREATE TEMP TABLE {} ({})", StagingName(i), columns),
           fmt::format("cannot create the staging table for '{}'", target.Display())));
@@ -117,7 +123,8 @@ class PostgresSinkWriter final : public SinkWriter {
   }
 
   Status Write(const Batch& batch) override {
-    if (batch.empty()) return Status::OK();
+    if (batch.empty())
+      return Status::OK();
     if (batch.stream() < 0 || static_cast<size_t>(batch.stream()) >= targets_->size()) {
       return Internal(fmt::format("sink postgres: batch for unknown stream {}", batch.stream()));
     }
@@ -160,11 +167,13 @@ class PostgresSinkWriter final : public SinkWriter {
         buffer_.Truncate(start);
         SLUICE_RETURN_IF_ERROR(ReportBadValue(target, batch, row, failed, status, stream));
       }
-      if (buffer_.size() >= kFlushBytes) SLUICE_RETURN_IF_ERROR(Flush(target));
+      if (buffer_.size() >= kFlushBytes)
+        SLUICE_RETURN_IF_ERROR(Flush(target));
     }
     rows_received_[stream] += batch.num_rows();
     rows_in_transaction_ += static_cast<int64_t>(batch.num_rows());
-    if (target.via_staging) staged_[stream] = true;
+    if (target.via_staging)
+      staged_[stream] = true;
     // Under exactly-once a commit here would make rows durable without their progress: a
     // resume would write them again. Only checkpoints commit then.
     if (!progress_ && rows_in_transaction_ >= options_.commit_rows) {
@@ -191,22 +200,27 @@ class PostgresSinkWriter final : public SinkWriter {
     rows_in_transaction_ = 0;
     std::fill(staged_.begin(), staged_.end(), false);
     buffer_.Clear();
-    if (!conn_) return;
+    if (!conn_)
+      return;
     if (!conn_->Broken()) {
       // Ending the COPY with an error makes the server fail it (the error is the expected
       // outcome), then the transaction is rolled back.
-      if (copying_ >= 0) (void)conn_->EndCopyIn("", "aborted by sluice");
-      if (conn_->InTransaction()) (void)conn_->Execute("ROLLBACK", "");
+      if (copying_ >= 0)
+        (void)conn_->EndCopyIn("", "aborted by sluice");
+      if (conn_->InTransaction())
+        (void)conn_->Execute("ROLLBACK", "");
     }
     copying_ = -1;
-    if (conn_->Broken() || conn_->InTransaction() || !conn_->Healthy()) conn_.reset();
+    if (conn_->Broken() || conn_->InTransaction() || !conn_->Healthy())
+      conn_.reset();
   }
 
  private:
   Status Usable() const {
-    if (conn_) return Status::OK();
-    return Unavailable(fmt::format("{}: the writer's connection was closed by an abort",
-                                   endpoint_));
+    if (conn_)
+      return Status::OK();
+    return Unavailable(
+        fmt::format("{}: the writer's connection was closed by an abort", endpoint_));
   }
 
   std::string StagingName(size_t stream) const {
@@ -233,7 +247,8 @@ class PostgresSinkWriter final : public SinkWriter {
   }
 
   Status EndCopy() {
-    if (copying_ < 0) return Status::OK();
+    if (copying_ < 0)
+      return Status::OK();
     const Target& target = (*targets_)[static_cast<size_t>(copying_)];
     copying_ = -1;
     buffer_.PutTrailer();
@@ -245,13 +260,16 @@ class PostgresSinkWriter final : public SinkWriter {
   // conflicts for upsert, then empties the staging tables.
   Status MoveStagedRows() {
     for (size_t i = 0; i < targets_->size(); ++i) {
-      if (!staged_[i]) continue;
+      if (!staged_[i])
+        continue;
       const Target& target = (*targets_)[i];
       std::string values;
       for (size_t c = 0; c < target.columns.size(); ++c) {
-        if (!values.empty()) values += ", ";
+        if (!values.empty())
+          values += ", ";
         values += QuoteIdentifier(target.columns[c]);
-        if (target.mappings[c].via_text) values += "::" + target.target_types[c];
+        if (target.mappings[c].via_text)
+          values += "::" + target.target_types[c];
       }
       std::string sql;
       if (options_.mode == WriteMode::kUpsert) {
@@ -262,7 +280,8 @@ class PostgresSinkWriter final : public SinkWriter {
               target.conflict_key.end()) {
             continue;
           }
-          if (!updates.empty()) updates += ", ";
+          if (!updates.empty())
+            updates += ", ";
           updates += fmt::format("{0} = EXCLUDED.{0}", QuoteIdentifier(column));
         }
         // One row per key (the last one written wins): ON CONFLICT cannot touch a row twice.
@@ -331,10 +350,12 @@ class PostgresSinkWriter final : public SinkWriter {
     record.stream = target.stream;
     record.location = RowLocation(target, batch, row, stream);
     AppendValueText(batch.column(column), row, &record.raw);
-    if (record.raw.size() > 256) record.raw.resize(256);
+    if (record.raw.size() > 256)
+      record.raw.resize(256);
     record.reason = DataError(fmt::format("{}: column '{}': {}", record.location,
                                           target.columns[column], problem.message()));
-    if (context_ == nullptr || context_->bad_records == nullptr) return record.reason;
+    if (context_ == nullptr || context_->bad_records == nullptr)
+      return record.reason;
     return context_->bad_records->Handle(record);
   }
 
@@ -390,7 +411,8 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
   std::tie(target.schema, target.table) = SplitQualifiedName(options_.TableFor(stream.name));
   target.load_table = target.table;
   const Schema& schema = *stream.schema;
-  for (const Field& field : schema.fields()) target.columns.push_back(field.name);
+  for (const Field& field : schema.fields())
+    target.columns.push_back(field.name);
   target.key = schema.primary_key();
   const std::string endpoint = conn.endpoint();
   const bool overwrite = options_.mode == WriteMode::kOverwrite;
@@ -408,7 +430,8 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
                             DescribeTable(conn, target.schema, staging));
     if (kept) {
       keep_staging = true;
-      if (!info) info = std::move(kept);  // the table is new: the staging table becomes it
+      if (!info)
+        info = std::move(kept);  // the table is new: the staging table becomes it
       log::Info(fmt::format("sink:postgres:{}", target.Display()),
                 "Resuming: continuing to load the kept staging table '{}.{}'", target.schema,
                 staging);
@@ -418,8 +441,8 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
   }
   if (!info) {
     if (!options_.create) {
-      return NotFound(fmt::format("{}: table '{}' does not exist (and 'create' is false)",
-                                  endpoint, target.Display()));
+      return NotFound(fmt::format("{}: table '{}' does not exist (and 'create' is false)", endpoint,
+                                  target.Display()));
     }
     // The table from the stream schema: the source's native type when the rows come from
     // PostgreSQL too and this server knows the type, else the logical mapping. Another
@@ -431,12 +454,16 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
       std::string type;
       if (same_kind && !field.native_type.empty()) {
         SLUICE_ASSIGN_OR_RETURN(PgType resolved, ResolveTypeName(conn, field.native_type));
-        if (NativeTypeFits(field.type, field.native_type, resolved)) type = field.native_type;
+        if (NativeTypeFits(field.type, field.native_type, resolved))
+          type = field.native_type;
       }
-      if (type.empty()) type = TargetTypeFor(field.type, field.native_type == "jsonb");
-      if (!columns.empty()) columns += ", ";
+      if (type.empty())
+        type = TargetTypeFor(field.type, field.native_type == "jsonb");
+      if (!columns.empty())
+        columns += ", ";
       columns += QuoteIdentifier(field.name) + " " + type;
-      if (!field.nullable) columns += " NOT NULL";
+      if (!field.nullable)
+        columns += " NOT NULL";
     }
     if (!schema.primary_key().empty()) {
       std::vector<std::string> key;
@@ -445,9 +472,9 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
       }
       columns += ", PRIMARY KEY (" + QuotedList(key) + ")";
     }
-    std::string create_table = fmt::format(
-        "CREATE TABLE IF NOT EXISTS {} ({})",
-        QuoteQualified(target.schema, overwrite ? staging : target.table), columns);
+    std::string create_table =
+        fmt::format("CREATE TABLE IF NOT EXISTS {} ({})",
+                    QuoteQualified(target.schema, overwrite ? staging : target.table), columns);
     if (dry_run) {
       if (report != nullptr) {
         report->Note(fmt::format("table {} will be created: {}", target.Display(), create_table));
@@ -467,33 +494,34 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
     SLUICE_RETURN_IF_ERROR(
         conn.Execute(create_table, fmt::format("cannot create table '{}'", target.Display())));
     target.created = true;
-    SLUICE_ASSIGN_OR_RETURN(
-        info, DescribeTable(conn, target.schema, overwrite ? staging : target.table));
+    SLUICE_ASSIGN_OR_RETURN(info,
+                            DescribeTable(conn, target.schema, overwrite ? staging : target.table));
     if (!info) {
-      return Internal(fmt::format("{}: table '{}' vanished after CREATE", endpoint,
-                                  target.Display()));
+      return Internal(
+          fmt::format("{}: table '{}' vanished after CREATE", endpoint, target.Display()));
     }
   }
   // Every stream column needs a column of a compatible type.
   std::vector<std::string> table_columns;
-  for (const PgColumn& column : info->columns) table_columns.push_back(column.name);
+  for (const PgColumn& column : info->columns)
+    table_columns.push_back(column.name);
   for (const Field& field : schema.fields()) {
     int index = info->ColumnIndex(field.name);
     if (index < 0) {
-      return config_.ErrorAt(
-          "table", fmt::format("table '{}' has no column '{}' (table columns: {}; stream "
-                               "columns: {})",
-                               target.Display(), field.name, JoinNames(table_columns),
-                               JoinNames(target.columns)));
+      return config_.ErrorAt("table",
+                             fmt::format("table '{}' has no column '{}' (table columns: {}; stream "
+                                         "columns: {})",
+                                         target.Display(), field.name, JoinNames(table_columns),
+                                         JoinNames(target.columns)));
     }
     const PgColumn& column = info->columns[static_cast<size_t>(index)];
     std::optional<WriteMapping> mapping = MapForWrite(field.type, column.type);
     if (!mapping) {
       return config_.ErrorAt(
-          "table", fmt::format("column '{}' of table '{}' is {}, which cannot hold the stream's "
-                               "{} values",
-                               field.name, target.Display(), column.type.spelled,
-                               field.type.ToString()));
+          "table",
+          fmt::format("column '{}' of table '{}' is {}, which cannot hold the stream's "
+                      "{} values",
+                      field.name, target.Display(), column.type.spelled, field.type.ToString()));
     }
     target.mappings.push_back(*mapping);
     target.target_types.push_back(column.type.spelled);
@@ -517,8 +545,7 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
     target.via_staging = true;
   }
   if (report != nullptr) {
-    report->Note(fmt::format("table {}: {} columns, {}{}", target.Display(),
-                             target.columns.size(),
+    report->Note(fmt::format("table {}: {} columns, {}{}", target.Display(), target.columns.size(),
                              options_.mode == WriteMode::kAppend   ? "append"
                              : options_.mode == WriteMode::kUpsert ? "upsert"
                                                                    : "overwrite",
@@ -530,10 +557,10 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
       SLUICE_RETURN_IF_ERROR(conn.Execute(
           fmt::format("DROP TABLE IF EXISTS {}", QuoteQualified(target.schema, staging)),
           fmt::format("cannot drop the old staging table of '{}'", target.Display())));
-      SLUICE_RETURN_IF_ERROR(conn.Execute(
-          fmt::format("CREATE TABLE {} (LIKE {} INCLUDING ALL)",
-                      QuoteQualified(target.schema, staging), target.Quoted()),
-          fmt::format("cannot create the staging table of '{}'", target.Display())));
+      SLUICE_RETURN_IF_ERROR(
+          conn.Execute(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING ALL)",
+                                   QuoteQualified(target.schema, staging), target.Quoted()),
+                       fmt::format("cannot create the staging table of '{}'", target.Display())));
     }
   }
   return target;
@@ -541,7 +568,8 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
 
 Status PostgresSink::CheckNotProgressTable(const JobContext& context,
                                            const StreamInfo& stream) const {
-  if (context.delivery != DeliveryGuarantee::kExactlyOnce) return Status::OK();
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+    return Status::OK();
   if (SplitQualifiedName(options_.TableFor(stream.name)) !=
       SplitQualifiedName(options_.progress_table)) {
     return Status::OK();
@@ -575,16 +603,19 @@ Status PostgresSink::Open(const JobContext& context, const std::vector<StreamInf
     if (!target.ok()) {
       targets_ = targets;
       // What a resumed run loaded stays for the next attempt; a fresh run's is worthless.
-      if (!context.resuming) (void)DropStagingTables();
+      if (!context.resuming)
+        (void)DropStagingTables();
       return target.status();
     }
     targets->push_back(std::move(*target));
   }
   size_t published = 0;
-  for (const Target& target : *targets) published += target.published ? 1 : 0;
+  for (const Target& target : *targets)
+    published += target.published ? 1 : 0;
   if (published > 0 && published < targets->size()) {
     for (const Target& target : *targets) {
-      if (!target.published) continue;
+      if (!target.published)
+        continue;
       return NotFound(fmt::format(
           "{}: the staging table '{}.{}' is missing although this run resumes an earlier one "
           "that created it (others are still there): run the job with --fresh to start over",
@@ -636,7 +667,8 @@ Status PostgresSink::Check(const JobContext& context, const std::vector<StreamIn
 }
 
 Result<std::unique_ptr<SinkWriter>> PostgresSink::CreateWriter(int slot) {
-  if (!targets_) return Internal("sink postgres: CreateWriter before Open");
+  if (!targets_)
+    return Internal("sink postgres: CreateWriter before Open");
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
                           PgConnection::Connect(options_.connection));
   auto writer = std::make_unique<PostgresSinkWriter>(targets_, progress_, options_, context_,
@@ -689,10 +721,10 @@ Status PostgresSink::Swap() {
                      "AND d.deptype = 'a'",
                      what, {target.Quoted()}));
       for (int r = 0; r < owned.rows(); ++r) {
-        SLUICE_RETURN_IF_ERROR(conn.Execute(
-            fmt::format("ALTER SEQUENCE {} OWNED BY {}.{}", owned.Text(r, 0), staging,
-                        QuoteIdentifier(owned.Text(r, 1))),
-            what));
+        SLUICE_RETURN_IF_ERROR(
+            conn.Execute(fmt::format("ALTER SEQUENCE {} OWNED BY {}.{}", owned.Text(r, 0), staging,
+                                     QuoteIdentifier(owned.Text(r, 1))),
+                         what));
       }
     }
     // LIKE ... INCLUDING ALL gave the staging table's indexes generated names: note which
@@ -701,13 +733,11 @@ Status PostgresSink::Swap() {
     if (target.existed) {
       SLUICE_ASSIGN_OR_RETURN(old_indexes, ListIndexes(conn, target.Quoted(), what));
     }
-    SLUICE_ASSIGN_OR_RETURN(std::vector<IndexInfo> new_indexes,
-                            ListIndexes(conn, staging, what));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<IndexInfo> new_indexes, ListIndexes(conn, staging, what));
     SLUICE_RETURN_IF_ERROR(
         conn.Execute(fmt::format("DROP TABLE IF EXISTS {}", target.Quoted()), what));
     SLUICE_RETURN_IF_ERROR(conn.Execute(
-        fmt::format("ALTER TABLE {} RENAME TO {}", staging, QuoteIdentifier(target.table)),
-        what));
+        fmt::format("ALTER TABLE {} RENAME TO {}", staging, QuoteIdentifier(target.table)), what));
     for (const IndexInfo& index : new_indexes) {
       std::string renamed;
       for (IndexInfo& old : old_indexes) {
@@ -721,7 +751,8 @@ Status PostgresSink::Swap() {
         // A table created for this job: "_sluice_staging_t_pkey" becomes "t_pkey".
         renamed = target.table + index.name.substr(target.load_table.size());
       }
-      if (renamed.empty() || renamed == index.name) continue;
+      if (renamed.empty() || renamed == index.name)
+        continue;
       // Renaming an index also renames its primary-key or unique constraint.
       SLUICE_RETURN_IF_ERROR(conn.Execute(
           fmt::format("ALTER INDEX {} RENAME TO {}", QuoteQualified(target.schema, index.name),
@@ -733,20 +764,23 @@ Status PostgresSink::Swap() {
 }
 
 Status PostgresSink::DropStagingTables() {
-  if (options_.mode != WriteMode::kOverwrite || !targets_ || !conn_) return Status::OK();
+  if (options_.mode != WriteMode::kOverwrite || !targets_ || !conn_)
+    return Status::OK();
   Status first;
   for (const Target& target : *targets_) {
     Status status = conn_->Execute(
         fmt::format("DROP TABLE IF EXISTS {}", QuoteQualified(target.schema, target.load_table)),
         fmt::format("cannot drop the staging table of '{}'", target.Display()));
-    if (first.ok() && !status.ok()) first = status;
+    if (first.ok() && !status.ok())
+      first = status;
   }
   return first;
 }
 
 void PostgresSink::Abort() {
   // The staging tables stay: a resumed run continues filling them, a fresh run replaces them.
-  if (conn_ && !conn_->Broken() && conn_->InTransaction()) (void)conn_->Execute("ROLLBACK", "");
+  if (conn_ && !conn_->Broken() && conn_->InTransaction())
+    (void)conn_->Execute("ROLLBACK", "");
   // Closing the session also releases the job's progress lock for the next attempt.
   conn_.reset();
 }

@@ -85,7 +85,7 @@ class PostgresSink final : public Sink {
   PostgresSinkOptions options_;
   config::Options config_;
   const JobContext* context_ = nullptr;
-  std::unique_ptr<PgConnection> conn_;  // the coordinator's: DDL and the final swap
+  std::unique_ptr<PgConnection> conn_;                  // the coordinator's: DDL and the final swap
   std::shared_ptr<const std::vector<Target>> targets_;  // one per stream
   /// Where progress is committed with the rows; null under at_least_once delivery.
   std::shared_ptr<const ProgressTable> progress_;

@@ -35,7 +35,8 @@ Result<std::shared_ptr<ReadSession>> ReadSession::Open(const ConnectionOptions& 
               session->lsn_);
     return session;
   }
-  if (exported.status().code() == StatusCode::kUnavailable) return exported.status();
+  if (exported.status().code() == StatusCode::kUnavailable)
+    return exported.status();
   session->fallback_reason_ = exported.status().message();
   session->consistency_ = Consistency::kPerSplit;
   session->coordinator_.reset();
@@ -87,14 +88,17 @@ Result<std::shared_ptr<PgConnection>> ConnectionPool::Borrow() {
 
 void ConnectionPool::Return(PgConnection* raw) {
   std::unique_ptr<PgConnection> conn(raw);
-  if (!conn->Healthy()) return;  // broken, or its transaction failed: close it
+  if (!conn->Healthy())
+    return;  // broken, or its transaction failed: close it
   if (session_->consistency() == Consistency::kPerSplit) {
-    if (!conn->Execute("COMMIT", "").ok()) return;
+    if (!conn->Execute("COMMIT", "").ok())
+      return;
   } else if (!conn->InTransaction()) {
     return;  // left the snapshot: useless for the next split
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (static_cast<int>(idle_.size()) < size_) idle_.push_back(std::move(conn));
+  if (static_cast<int>(idle_.size()) < size_)
+    idle_.push_back(std::move(conn));
 }
 
 size_t ConnectionPool::idle() const {

@@ -33,8 +33,7 @@ class ReadSession {
   /// Connects the coordinator and exports the snapshot (snapshot consistency), or just checks
   /// that the server is reachable (per_split). `component` names log lines.
   static Result<std::shared_ptr<ReadSession>> Open(const ConnectionOptions& options,
-                                                   Consistency consistency,
-                                                   std::string component);
+                                                   Consistency consistency, std::string component);
 
   /// The consistency in force (per_split after a failed export).
   Consistency consistency() const { return consistency_; }

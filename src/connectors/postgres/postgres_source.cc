@@ -1,11 +1,11 @@
 #include "connectors/postgres/postgres_source.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <set>
-
-#include <fmt/core.h>
 
 #include "connectors/postgres/postgres_catalog.h"
 #include "connectors/postgres/postgres_client.h"
@@ -48,7 +48,8 @@ class CutNames {
   void Reset(const std::vector<Split>& planned) {
     std::lock_guard<std::mutex> lock(mutex_);
     used_.clear();
-    for (const Split& split : planned) used_.insert(split.id);
+    for (const Split& split : planned)
+      used_.insert(split.id);
   }
 
   /// `id` if free, else "<parent>.<n>" with the smallest free n beyond the one proposed.
@@ -58,7 +59,8 @@ class CutNames {
     const size_t dot = id.rfind('.');
     const std::string parent = dot == std::string::npos ? id : id.substr(0, dot);
     long number = dot == std::string::npos ? 0 : std::atol(id.c_str() + dot + 1);
-    while (used_.count(name) > 0) name = fmt::format("{}.{}", parent, ++number);
+    while (used_.count(name) > 0)
+      name = fmt::format("{}.{}", parent, ++number);
     used_.insert(name);
     return name;
   }
@@ -79,7 +81,8 @@ bool IsGlob(std::string_view pattern) {
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += name;
   }
   return out;
@@ -88,7 +91,8 @@ std::string JoinNames(const std::vector<std::string>& names) {
 // Key values travel as canonical text; the column's own type turns them back into values, so
 // that comparisons use the column's ordering (collation, enum order, numeric order).
 std::string KeyLiteral(const Field& field, const std::string& canonical) {
-  if (field.type.is_integer()) return canonical;
+  if (field.type.is_integer())
+    return canonical;
   return QuoteLiteral(canonical) + "::" + field.native_type;
 }
 
@@ -96,8 +100,10 @@ template <typename T>
 T ReadBig(const char* data) {
   T value;
   std::memcpy(&value, data, sizeof(T));
-  if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(value)));
-  if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(value)));
+  if constexpr (sizeof(T) == 2)
+    return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(value)));
+  if constexpr (sizeof(T) == 4)
+    return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(value)));
   return value;
 }
 
@@ -123,8 +129,10 @@ class PgKeysetCursor final : public sql::KeysetCursor {
     SLUICE_RETURN_IF_ERROR(ClosePage());
     std::string sql = fmt::format("COPY (SELECT {} FROM {}{}", table_->select_list,
                                   table_->info.Quoted(), Filter(condition));
-    if (!table_->chunked.keyless) sql += " ORDER BY " + sql::KeyList(table_->chunked.key);
-    if (limit > 0) sql += fmt::format(" LIMIT {}", limit);
+    if (!table_->chunked.keyless)
+      sql += " ORDER BY " + sql::KeyList(table_->chunked.key);
+    if (limit > 0)
+      sql += fmt::format(" LIMIT {}", limit);
     sql += ") TO STDOUT (FORMAT binary)";
     SLUICE_RETURN_IF_ERROR(conn_->StartCopyOut(sql, what_));
     copying_ = true;
@@ -137,7 +145,8 @@ class PgKeysetCursor final : public sql::KeysetCursor {
     if (context_ != nullptr && context_->cancelled != nullptr && context_->cancelled->load()) {
       return Cancelled(fmt::format("{}: {}: cancelled", conn_->endpoint(), what_));
     }
-    if (!copying_) return false;
+    if (!copying_)
+      return false;
     const size_t outputs = table_->output.size();
     bool more = true;
     // `rows` counts rows consumed, skipped bad records included, and `last_key` is the last
@@ -153,7 +162,8 @@ class PgKeysetCursor final : public sql::KeysetCursor {
       }
       CopyChunk chunk(data);
       SLUICE_ASSIGN_OR_RETURN(bool tuple, ParseTuple(data, static_cast<size_t>(size)));
-      if (!tuple) continue;  // the trailer
+      if (!tuple)
+        continue;  // the trailer
       Status row_status;
       size_t bad_column = 0;
       for (size_t c = 0; c < outputs && row_status.ok(); ++c) {
@@ -176,7 +186,8 @@ class PgKeysetCursor final : public sql::KeysetCursor {
       batch->DiscardPartialRow();
       SLUICE_RETURN_IF_ERROR(ReportBadValue(bad_column, row_status));
     }
-    if (*rows > 0 && !table_->chunked.keyless) SLUICE_RETURN_IF_ERROR(DecodeKey(last_key));
+    if (*rows > 0 && !table_->chunked.keyless)
+      SLUICE_RETURN_IF_ERROR(DecodeKey(last_key));
     return more;
   }
 
@@ -198,7 +209,8 @@ class PgKeysetCursor final : public sql::KeysetCursor {
   Result<std::optional<Key>> MaxKey(const std::string& condition) override {
     std::string descending;
     for (const Field& field : table_->chunked.key.fields) {
-      if (!descending.empty()) descending += ", ";
+      if (!descending.empty())
+        descending += ", ";
       descending += QuoteIdentifier(field.name) + " DESC";
     }
     return QueryKey(fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
@@ -209,9 +221,9 @@ class PgKeysetCursor final : public sql::KeysetCursor {
   Result<uint64_t> CountRows(const std::string& condition) override {
     SLUICE_ASSIGN_OR_RETURN(
         PgResult result,
-        conn_->Query(fmt::format("SELECT count(*) FROM {}{}", table_->info.Quoted(),
-                                 Filter(condition)),
-                     fmt::format("counting rows of '{}'", table_->info.Display())));
+        conn_->Query(
+            fmt::format("SELECT count(*) FROM {}{}", table_->info.Quoted(), Filter(condition)),
+            fmt::format("counting rows of '{}'", table_->info.Display())));
     return static_cast<uint64_t>(std::stoull(result.Text(0, 0)));
   }
 
@@ -231,7 +243,8 @@ class PgKeysetCursor final : public sql::KeysetCursor {
     CopyChunk& operator=(const CopyChunk&) = delete;
     void swap(CopyChunk& other) { std::swap(data_, other.data_); }
     void reset() {
-      if (data_ != nullptr) PgConnection::FreeCopyData(data_);
+      if (data_ != nullptr)
+        PgConnection::FreeCopyData(data_);
       data_ = nullptr;
     }
 
@@ -246,15 +259,18 @@ class PgKeysetCursor final : public sql::KeysetCursor {
 
   // " WHERE <range> AND (<where>)", or "" when neither is set.
   std::string Filter(const std::string& condition) const {
-    if (condition.empty() && table_->where.empty()) return "";
-    if (table_->where.empty()) return " WHERE " + condition;
-    if (condition.empty()) return " WHERE (" + table_->where + ")";
+    if (condition.empty() && table_->where.empty())
+      return "";
+    if (table_->where.empty())
+      return " WHERE " + condition;
+    if (condition.empty())
+      return " WHERE (" + table_->where + ")";
     return fmt::format(" WHERE {} AND ({})", condition, table_->where);
   }
 
   Status Malformed(std::string_view why) const {
-    return Internal(fmt::format("{}: {}: malformed binary COPY data: {}", conn_->endpoint(),
-                                what_, why));
+    return Internal(
+        fmt::format("{}: {}: malformed binary COPY data: {}", conn_->endpoint(), what_, why));
   }
 
   // Splits one COPY data message into fields_. Returns false for the trailer.
@@ -268,26 +284,31 @@ class PgKeysetCursor final : public sql::KeysetCursor {
       p += sizeof(kCopySignature) + 4;  // signature, flags
       uint32_t extension = ReadBig<uint32_t>(p);
       p += 4;
-      if (static_cast<size_t>(end - p) < extension) return Malformed("short header");
+      if (static_cast<size_t>(end - p) < extension)
+        return Malformed("short header");
       p += extension;
       header_seen_ = true;
     }
-    if (end - p < 2) return Malformed("short tuple");
+    if (end - p < 2)
+      return Malformed("short tuple");
     int16_t count = ReadBig<int16_t>(p);
     p += 2;
-    if (count == -1) return false;
+    if (count == -1)
+      return false;
     if (static_cast<size_t>(count) != table_->select_count) {
       return Malformed(fmt::format("{} fields, expected {}", count, table_->select_count));
     }
     for (size_t i = 0; i < table_->select_count; ++i) {
-      if (end - p < 4) return Malformed("short field");
+      if (end - p < 4)
+        return Malformed("short field");
       int32_t length = ReadBig<int32_t>(p);
       p += 4;
       if (length < 0) {
         fields_[i] = FieldView{};
         continue;
       }
-      if (end - p < length) return Malformed("field beyond the message");
+      if (end - p < length)
+        return Malformed("field beyond the message");
       fields_[i] = FieldView{p, static_cast<size_t>(length)};
       p += length;
     }
@@ -322,7 +343,8 @@ class PgKeysetCursor final : public sql::KeysetCursor {
       if (DecodeKey(&key).ok()) {
         location += " key=(";
         for (size_t k = 0; k < key.size(); ++k) {
-          if (k > 0) location += ", ";
+          if (k > 0)
+            location += ", ";
           location += key[k];
         }
         location += ')';
@@ -336,17 +358,19 @@ class PgKeysetCursor final : public sql::KeysetCursor {
     AppendHexBytes(raw, &record.raw);
     record.reason = DataError(fmt::format("{}: column '{}': {}", location,
                                           table_->schema->field(column).name, problem.message()));
-    if (context_ == nullptr || context_->bad_records == nullptr) return record.reason;
+    if (context_ == nullptr || context_->bad_records == nullptr)
+      return record.reason;
     return context_->bad_records->Handle(record);
   }
 
   Result<std::optional<Key>> QueryKey(const std::string& sql) {
     SLUICE_ASSIGN_OR_RETURN(
-        PgResult result,
-        conn_->Query(sql, ""));  // the chunk planner or the split names the table
-    if (result.rows() == 0) return std::optional<Key>();
+        PgResult result, conn_->Query(sql, ""));  // the chunk planner or the split names the table
+    if (result.rows() == 0)
+      return std::optional<Key>();
     Key key;
-    for (int c = 0; c < result.columns(); ++c) key.push_back(result.Text(0, c));
+    for (int c = 0; c < result.columns(); ++c)
+      key.push_back(result.Text(0, c));
     return std::optional<Key>(std::move(key));
   }
 
@@ -376,14 +400,15 @@ Consistency PostgresSource::consistency() const {
   return session_ ? session_->consistency() : options_.consistency;
 }
 
-std::string PostgresSource::snapshot_lsn() const { return session_ ? session_->lsn() : ""; }
+std::string PostgresSource::snapshot_lsn() const {
+  return session_ ? session_->lsn() : "";
+}
 
 Status PostgresSource::Open(const JobContext& context) {
   context_ = &context;
   component_ = fmt::format("source:postgres:{}", options_.connection.database);
-  SLUICE_ASSIGN_OR_RETURN(
-      std::shared_ptr<ReadSession> session,
-      ReadSession::Open(options_.connection, options_.consistency, component_));
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<ReadSession> session,
+                          ReadSession::Open(options_.connection, options_.consistency, component_));
   session_ = std::move(session);
   pool_ = std::make_shared<ConnectionPool>(session_, std::max(1, context.parallelism));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> planner,
@@ -403,8 +428,8 @@ Status PostgresSource::Open(const JobContext& context) {
     if (IsGlob(name)) {
       SLUICE_ASSIGN_OR_RETURN(names, MatchTables(*planner_, schema, name));
       if (names.empty()) {
-        return NotFound(fmt::format("{}: no table of schema '{}' matches '{}'", endpoint, schema,
-                                    name));
+        return NotFound(
+            fmt::format("{}: no table of schema '{}' matches '{}'", endpoint, schema, name));
       }
     } else {
       names.push_back(name);
@@ -424,28 +449,29 @@ Status PostgresSource::Open(const JobContext& context) {
 
 Status PostgresSource::AddTable(PgConnection& conn, const std::string& schema,
                                 const std::string& name, bool validate_utf8) {
-  SLUICE_ASSIGN_OR_RETURN(std::optional<PgTableInfo> described,
-                          DescribeTable(conn, schema, name));
+  SLUICE_ASSIGN_OR_RETURN(std::optional<PgTableInfo> described, DescribeTable(conn, schema, name));
   if (!described) {
-    return NotFound(
-        fmt::format("{}: table '{}.{}' does not exist", conn.endpoint(), schema, name));
+    return NotFound(fmt::format("{}: table '{}.{}' does not exist", conn.endpoint(), schema, name));
   }
   auto table = std::make_shared<SourceTable>();
   table->info = std::move(*described);
   const PgTableInfo& info = table->info;
   if (!info.can_select) {
-    return PermissionDenied(fmt::format("{}: permission denied for table {} (user '{}' needs SELECT)",
-                                        conn.endpoint(), info.Display(), options_.connection.user));
+    return PermissionDenied(
+        fmt::format("{}: permission denied for table {} (user '{}' needs SELECT)", conn.endpoint(),
+                    info.Display(), options_.connection.user));
   }
   std::vector<int> selected;
   if (options_.columns.empty()) {
-    for (size_t i = 0; i < info.columns.size(); ++i) selected.push_back(static_cast<int>(i));
+    for (size_t i = 0; i < info.columns.size(); ++i)
+      selected.push_back(static_cast<int>(i));
   } else {
     for (const std::string& column : options_.columns) {
       int index = info.ColumnIndex(column);
       if (index < 0) {
         std::vector<std::string> names;
-        for (const PgColumn& c : info.columns) names.push_back(c.name);
+        for (const PgColumn& c : info.columns)
+          names.push_back(c.name);
         return config_.ErrorAt(
             "columns", fmt::format("unknown column '{}' in table '{}' (columns: {})", column,
                                    info.Display(), JoinNames(names)));
@@ -462,7 +488,8 @@ Status PostgresSource::AddTable(PgConnection& conn, const std::string& schema,
     const PgColumn& column = info.columns[static_cast<size_t>(index)];
     ReadMapping mapping = MapForRead(column.type);
     fields.push_back(Field{column.name, mapping.type, !column.not_null, column.type.spelled});
-    if (!table->select_list.empty()) table->select_list += ", ";
+    if (!table->select_list.empty())
+      table->select_list += ", ";
     table->select_list += select_item(index, mapping);
     table->output.push_back(mapping);
   }
@@ -530,7 +557,8 @@ Result<std::unique_ptr<SplitEnumerator>> PostgresSource::ResumeEnumerator(
   std::vector<sql::ChunkedTable> chunked;
   for (const auto& table : tables_) {
     sql::ChunkedTable entry = table->chunked;
-    if (!entry.keyless) entry.planner = std::make_shared<PgKeysetCursor>(table, planner_, context_);
+    if (!entry.keyless)
+      entry.planner = std::make_shared<PgKeysetCursor>(table, planner_, context_);
     chunked.push_back(std::move(entry));
   }
   // A range ending inclusively is the table's open-ended last chunk, closed by its reader at
@@ -560,7 +588,8 @@ const JobContext* PostgresSource::ReaderContext() {
     std::shared_ptr<CutNames> names = cut_names_;
     reader_context_->offer_split = [job, names](const std::string& from, Split cut) {
       cut.id = names->Claim(cut.id);
-      if (job->offer_split) job->offer_split(from, std::move(cut));
+      if (job->offer_split)
+        job->offer_split(from, std::move(cut));
     };
   }
   return reader_context_.get();

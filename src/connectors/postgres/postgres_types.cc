@@ -1,9 +1,9 @@
 #include "connectors/postgres/postgres_types.h"
 
+#include <fmt/core.h>
+
 #include <bit>
 #include <limits>
-
-#include <fmt/core.h>
 
 #include "core/decimal.h"
 #include "core/temporal.h"
@@ -17,8 +17,8 @@ namespace {
 constexpr int32_t kPgEpochDays = 10957;
 constexpr int64_t kPgEpochMicros = int64_t{kPgEpochDays} * kMicrosPerDay;
 // The ranges PostgreSQL accepts (datatype/timestamp.h), relative to its epoch.
-constexpr int32_t kPgMinDate = -2451545;          // 4714-11-24 BC
-constexpr int32_t kPgEndDate = 2145031949;        // exclusive: 5874898-01-01
+constexpr int32_t kPgMinDate = -2451545;                  // 4714-11-24 BC
+constexpr int32_t kPgEndDate = 2145031949;                // exclusive: 5874898-01-01
 constexpr int64_t kPgMinTimestamp = -211813488000000000;  // 4714-11-24 00:00 BC
 constexpr int64_t kPgEndTimestamp = 9223371331200000000;  // exclusive: 294277-01-01
 
@@ -33,9 +33,12 @@ template <typename T>
 T ReadBig(const char* data) {
   T value;
   std::memcpy(&value, data, sizeof(T));
-  if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(value)));
-  if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(value)));
-  if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(static_cast<uint64_t>(value)));
+  if constexpr (sizeof(T) == 2)
+    return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(value)));
+  if constexpr (sizeof(T) == 4)
+    return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(value)));
+  if constexpr (sizeof(T) == 8)
+    return static_cast<T>(__builtin_bswap64(static_cast<uint64_t>(value)));
   return value;
 }
 
@@ -49,7 +52,8 @@ void AppendNumericText(bool negative, int weight, int dscale, const char* digits
   auto digit = [&](int i) -> int {
     return i >= 0 && i < ndigits ? ReadBig<uint16_t>(digits + 2 * i) : 0;
   };
-  if (negative) out->push_back('-');
+  if (negative)
+    out->push_back('-');
   if (weight < 0) {
     out->push_back('0');
   } else {
@@ -59,7 +63,8 @@ void AppendNumericText(bool negative, int weight, int dscale, const char* digits
                        static_cast<char>('0' + d / 10 % 10), static_cast<char>('0' + d % 10)};
       if (i == 0) {
         int skip = 0;
-        while (skip < 3 && group[skip] == '0') ++skip;
+        while (skip < 3 && group[skip] == '0')
+          ++skip;
         out->append(group + skip, 4 - skip);
       } else {
         out->append(group, 4);
@@ -81,18 +86,23 @@ void AppendNumericText(bool negative, int weight, int dscale, const char* digits
 }
 
 Status DecodeNumeric(const char* data, size_t size, Column* column, std::string* scratch) {
-  if (size < 8) return BadSize("numeric", size);
+  if (size < 8)
+    return BadSize("numeric", size);
   int ndigits = ReadBig<int16_t>(data);
   int weight = ReadBig<int16_t>(data + 2);
   uint16_t sign = ReadBig<uint16_t>(data + 4);
   int dscale = ReadBig<uint16_t>(data + 6);
-  if (ndigits < 0 || size != 8 + 2 * static_cast<size_t>(ndigits)) return BadSize("numeric", size);
+  if (ndigits < 0 || size != 8 + 2 * static_cast<size_t>(ndigits))
+    return BadSize("numeric", size);
   const char* digits = data + 8;
   const DataType& type = column->type();
   std::string_view special;
-  if (sign == kNumericNaN) special = "NaN";
-  if (sign == kNumericPlusInfinity) special = "Infinity";
-  if (sign == kNumericMinusInfinity) special = "-Infinity";
+  if (sign == kNumericNaN)
+    special = "NaN";
+  if (sign == kNumericPlusInfinity)
+    special = "Infinity";
+  if (sign == kNumericMinusInfinity)
+    special = "-Infinity";
   if (type.is_fast_decimal()) {
     if (!special.empty()) {
       return DataError(
@@ -103,8 +113,8 @@ Status DecodeNumeric(const char* data, size_t size, Column* column, std::string*
       int d = ReadBig<uint16_t>(digits + 2 * i);
       int exponent = 4 * (weight - i) + type.scale;
       if (exponent > 38) {
-        return DataError(fmt::format("numeric value does not fit decimal({},{})", type.precision,
-                                     type.scale));
+        return DataError(
+            fmt::format("numeric value does not fit decimal({},{})", type.precision, type.scale));
       }
       if (exponent >= 0) {
         value += d * Pow10Int128(exponent);
@@ -132,7 +142,8 @@ Status DecodeNumeric(const char* data, size_t size, Column* column, std::string*
 void AppendUuidText(const unsigned char* bytes, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out->push_back('-');
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out->push_back('-');
     out->push_back(kHex[bytes[i] >> 4]);
     out->push_back(kHex[bytes[i] & 15]);
   }
@@ -159,40 +170,58 @@ ReadMapping MapForRead(const PgType& type) {
     return typmod >= 0 && typmod <= kMaxTimePrecision ? typmod : kMaxTimePrecision;
   };
   switch (type.base_oid) {
-    case pg_oid::kBool: return {DataType::Bool(), Decoder::kBool};
-    case pg_oid::kInt2: return {DataType::Int16(), Decoder::kInt2};
-    case pg_oid::kInt4: return {DataType::Int32(), Decoder::kInt4};
-    case pg_oid::kInt8: return {DataType::Int64(), Decoder::kInt8};
-    case pg_oid::kOid: return {DataType::UInt32(), Decoder::kOid};
-    case pg_oid::kFloat4: return {DataType::Float32(), Decoder::kFloat4};
-    case pg_oid::kFloat8: return {DataType::Float64(), Decoder::kFloat8};
+    case pg_oid::kBool:
+      return {DataType::Bool(), Decoder::kBool};
+    case pg_oid::kInt2:
+      return {DataType::Int16(), Decoder::kInt2};
+    case pg_oid::kInt4:
+      return {DataType::Int32(), Decoder::kInt4};
+    case pg_oid::kInt8:
+      return {DataType::Int64(), Decoder::kInt8};
+    case pg_oid::kOid:
+      return {DataType::UInt32(), Decoder::kOid};
+    case pg_oid::kFloat4:
+      return {DataType::Float32(), Decoder::kFloat4};
+    case pg_oid::kFloat8:
+      return {DataType::Float64(), Decoder::kFloat8};
     case pg_oid::kNumeric: {
-      if (typmod < 4) return {DataType::Decimal(0, 0), Decoder::kNumeric};
+      if (typmod < 4)
+        return {DataType::Decimal(0, 0), Decoder::kNumeric};
       int precision = ((typmod - 4) >> 16) & 0xffff;
       int scale = (((typmod - 4) & 0x7ff) ^ 1024) - 1024;  // PostgreSQL 15 allows negative scales
       // Negative scales and scales above the precision have no logical twin: keep every digit.
-      if (scale < 0 || scale > precision) return {DataType::Decimal(0, 0), Decoder::kNumeric};
+      if (scale < 0 || scale > precision)
+        return {DataType::Decimal(0, 0), Decoder::kNumeric};
       return {DataType::Decimal(precision, scale), Decoder::kNumeric};
     }
     case pg_oid::kText:
-    case pg_oid::kName: return {DataType::String(), Decoder::kText};
+    case pg_oid::kName:
+      return {DataType::String(), Decoder::kText};
     case pg_oid::kVarchar:
     case pg_oid::kBpchar:
-      return {DataType::String(typmod > 4 ? static_cast<uint32_t>(typmod - 4) : 0),
-              Decoder::kText};
-    case pg_oid::kJson: return {DataType::Json(), Decoder::kText};
-    case pg_oid::kJsonb: return {DataType::Json(), Decoder::kJsonb};
-    case pg_oid::kBytea: return {DataType::Bytes(), Decoder::kBytea};
-    case pg_oid::kDate: return {DataType::Date(), Decoder::kDate};
-    case pg_oid::kTime: return {DataType::Time(time_precision()), Decoder::kTime};
-    case pg_oid::kTimestamp: return {DataType::Timestamp(time_precision()), Decoder::kTimestamp};
+      return {DataType::String(typmod > 4 ? static_cast<uint32_t>(typmod - 4) : 0), Decoder::kText};
+    case pg_oid::kJson:
+      return {DataType::Json(), Decoder::kText};
+    case pg_oid::kJsonb:
+      return {DataType::Json(), Decoder::kJsonb};
+    case pg_oid::kBytea:
+      return {DataType::Bytes(), Decoder::kBytea};
+    case pg_oid::kDate:
+      return {DataType::Date(), Decoder::kDate};
+    case pg_oid::kTime:
+      return {DataType::Time(time_precision()), Decoder::kTime};
+    case pg_oid::kTimestamp:
+      return {DataType::Timestamp(time_precision()), Decoder::kTimestamp};
     case pg_oid::kTimestampTz:
       return {DataType::TimestampTz(time_precision()), Decoder::kTimestampTz};
-    case pg_oid::kUuid: return {DataType::String(), Decoder::kUuid};
-    default: break;
+    case pg_oid::kUuid:
+      return {DataType::String(), Decoder::kUuid};
+    default:
+      break;
   }
   // An enum's binary form is its label: read it as is. Everything else goes through its text.
-  if (type.typtype == 'e') return {DataType::String(), Decoder::kText};
+  if (type.typtype == 'e')
+    return {DataType::String(), Decoder::kText};
   return {DataType::String(), Decoder::kText, /*as_text=*/true};
 }
 
@@ -200,44 +229,56 @@ Status DecodeValue(Decoder decoder, const char* data, size_t size, bool validate
                    Column* column, std::string* scratch) {
   switch (decoder) {
     case Decoder::kBool:
-      if (size != 1) return BadSize("boolean", size);
+      if (size != 1)
+        return BadSize("boolean", size);
       column->Append<uint8_t>(data[0] != 0 ? 1 : 0);
       return Status::OK();
     case Decoder::kInt2:
-      if (size != 2) return BadSize("smallint", size);
+      if (size != 2)
+        return BadSize("smallint", size);
       column->Append<int16_t>(ReadBig<int16_t>(data));
       return Status::OK();
     case Decoder::kInt4:
-      if (size != 4) return BadSize("integer", size);
+      if (size != 4)
+        return BadSize("integer", size);
       column->Append<int32_t>(ReadBig<int32_t>(data));
       return Status::OK();
     case Decoder::kInt8:
-      if (size != 8) return BadSize("bigint", size);
+      if (size != 8)
+        return BadSize("bigint", size);
       column->Append<int64_t>(ReadBig<int64_t>(data));
       return Status::OK();
     case Decoder::kOid:
-      if (size != 4) return BadSize("oid", size);
+      if (size != 4)
+        return BadSize("oid", size);
       column->Append<uint32_t>(ReadBig<uint32_t>(data));
       return Status::OK();
     case Decoder::kFloat4:
-      if (size != 4) return BadSize("real", size);
+      if (size != 4)
+        return BadSize("real", size);
       column->Append<float>(std::bit_cast<float>(ReadBig<uint32_t>(data)));
       return Status::OK();
     case Decoder::kFloat8:
-      if (size != 8) return BadSize("double precision", size);
+      if (size != 8)
+        return BadSize("double precision", size);
       column->Append<double>(std::bit_cast<double>(ReadBig<uint64_t>(data)));
       return Status::OK();
-    case Decoder::kNumeric: return DecodeNumeric(data, size, column, scratch);
-    case Decoder::kText: return AppendText(data, size, validate_utf8, column);
+    case Decoder::kNumeric:
+      return DecodeNumeric(data, size, column, scratch);
+    case Decoder::kText:
+      return AppendText(data, size, validate_utf8, column);
     case Decoder::kJsonb:
       if (size < 1 || data[0] != 1) {
         return DataError(fmt::format("unsupported jsonb wire version {}",
                                      size < 1 ? -1 : static_cast<int>(data[0])));
       }
       return AppendText(data + 1, size - 1, validate_utf8, column);
-    case Decoder::kBytea: column->AppendView({data, size}); return Status::OK();
+    case Decoder::kBytea:
+      column->AppendView({data, size});
+      return Status::OK();
     case Decoder::kDate: {
-      if (size != 4) return BadSize("date", size);
+      if (size != 4)
+        return BadSize("date", size);
       int32_t days = ReadBig<int32_t>(data);
       if (days == std::numeric_limits<int32_t>::max()) {
         column->Append<int32_t>(kDateInfinity);
@@ -249,12 +290,14 @@ Status DecodeValue(Decoder decoder, const char* data, size_t size, bool validate
       return Status::OK();
     }
     case Decoder::kTime:
-      if (size != 8) return BadSize("time", size);
+      if (size != 8)
+        return BadSize("time", size);
       column->Append<int64_t>(ReadBig<int64_t>(data));
       return Status::OK();
     case Decoder::kTimestamp:
     case Decoder::kTimestampTz: {
-      if (size != 8) return BadSize("timestamp", size);
+      if (size != 8)
+        return BadSize("timestamp", size);
       int64_t micros = ReadBig<int64_t>(data);
       if (micros == std::numeric_limits<int64_t>::max()) {
         column->Append<int64_t>(kTimestampInfinity);
@@ -271,7 +314,8 @@ Status DecodeValue(Decoder decoder, const char* data, size_t size, bool validate
       return Status::OK();
     }
     case Decoder::kUuid: {
-      if (size != 16) return BadSize("uuid", size);
+      if (size != 16)
+        return BadSize("uuid", size);
       scratch->clear();
       AppendUuidText(reinterpret_cast<const unsigned char*>(data), scratch);
       column->AppendView(*scratch);
@@ -283,31 +327,44 @@ Status DecodeValue(Decoder decoder, const char* data, size_t size, bool validate
 
 std::string TargetTypeFor(const DataType& type, bool from_jsonb) {
   switch (type.id) {
-    case TypeId::kNull: return "text";
-    case TypeId::kBool: return "boolean";
+    case TypeId::kNull:
+      return "text";
+    case TypeId::kBool:
+      return "boolean";
     case TypeId::kInt8:
     case TypeId::kInt16:
-    case TypeId::kUInt8: return "smallint";
+    case TypeId::kUInt8:
+      return "smallint";
     case TypeId::kInt32:
-    case TypeId::kUInt16: return "integer";
+    case TypeId::kUInt16:
+      return "integer";
     case TypeId::kInt64:
-    case TypeId::kUInt32: return "bigint";
-    case TypeId::kUInt64: return "numeric(20,0)";
-    case TypeId::kFloat32: return "real";
-    case TypeId::kFloat64: return "double precision";
+    case TypeId::kUInt32:
+      return "bigint";
+    case TypeId::kUInt64:
+      return "numeric(20,0)";
+    case TypeId::kFloat32:
+      return "real";
+    case TypeId::kFloat64:
+      return "double precision";
     case TypeId::kDecimal:
-      if (type.precision == 0) return "numeric";
+      if (type.precision == 0)
+        return "numeric";
       return fmt::format("numeric({},{})", type.precision, type.scale);
     case TypeId::kString:
       if (type.length > 0 && type.length <= 10'485'760) {
         return fmt::format("character varying({})", type.length);
       }
       return "text";
-    case TypeId::kJson: return from_jsonb ? "jsonb" : "json";
-    case TypeId::kBytes: return "bytea";
-    case TypeId::kDate: return "date";
+    case TypeId::kJson:
+      return from_jsonb ? "jsonb" : "json";
+    case TypeId::kBytes:
+      return "bytea";
+    case TypeId::kDate:
+      return "date";
     // MySQL's TIME is a duration of up to ±838 hours; PostgreSQL's time is a time of day.
-    case TypeId::kTime: return "interval";
+    case TypeId::kTime:
+      return "interval";
     case TypeId::kTimestamp:
       if (type.precision < kMaxTimePrecision) {
         return fmt::format("timestamp({}) without time zone", type.precision);
@@ -323,9 +380,11 @@ std::string TargetTypeFor(const DataType& type, bool from_jsonb) {
 }
 
 bool NativeTypeFits(const DataType& type, std::string_view spelled, const PgType& resolved) {
-  if (resolved.base_oid == 0) return false;
+  if (resolved.base_oid == 0)
+    return false;
   ReadMapping mapping = MapForRead(resolved);
-  if (mapping.type.id != type.id) return false;
+  if (mapping.type.id != type.id)
+    return false;
   switch (type.id) {
     case TypeId::kDecimal:
       return mapping.type.precision == type.precision && mapping.type.scale == type.scale;
@@ -341,12 +400,15 @@ std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& 
   const uint32_t b = target.base_oid;
   const bool string_target = target.category == 'S';
   auto direct = [](Encoder encoder) { return std::optional<WriteMapping>({encoder, false}); };
-  if (incoming.id == TypeId::kNull) return direct(Encoder::kText);  // only NULLs are written
+  if (incoming.id == TypeId::kNull)
+    return direct(Encoder::kText);  // only NULLs are written
   // Text columns take any value as its canonical text.
-  if (string_target) return direct(Encoder::kText);
+  if (string_target)
+    return direct(Encoder::kText);
   switch (incoming.id) {
     case TypeId::kBool:
-      if (b == pg_oid::kBool) return direct(Encoder::kBool);
+      if (b == pg_oid::kBool)
+        return direct(Encoder::kBool);
       return std::nullopt;
     case TypeId::kInt8:
     case TypeId::kInt16:
@@ -356,57 +418,81 @@ std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& 
     case TypeId::kUInt16:
     case TypeId::kUInt32:
     case TypeId::kUInt64: {
-      if (b == pg_oid::kInt2) return direct(Encoder::kInt2);
-      if (b == pg_oid::kInt4) return direct(Encoder::kInt4);
-      if (b == pg_oid::kInt8) return direct(Encoder::kInt8);
-      if (b == pg_oid::kOid) return direct(Encoder::kOid);
-      if (b == pg_oid::kNumeric) return direct(Encoder::kNumeric);
+      if (b == pg_oid::kInt2)
+        return direct(Encoder::kInt2);
+      if (b == pg_oid::kInt4)
+        return direct(Encoder::kInt4);
+      if (b == pg_oid::kInt8)
+        return direct(Encoder::kInt8);
+      if (b == pg_oid::kOid)
+        return direct(Encoder::kOid);
+      if (b == pg_oid::kNumeric)
+        return direct(Encoder::kNumeric);
       // Floats only where every value converts exactly.
       bool small = incoming.id == TypeId::kInt8 || incoming.id == TypeId::kInt16 ||
                    incoming.id == TypeId::kUInt8 || incoming.id == TypeId::kUInt16;
       bool medium = small || incoming.id == TypeId::kInt32 || incoming.id == TypeId::kUInt32;
-      if (b == pg_oid::kFloat4 && small) return direct(Encoder::kFloat4);
-      if (b == pg_oid::kFloat8 && medium) return direct(Encoder::kFloat8);
+      if (b == pg_oid::kFloat4 && small)
+        return direct(Encoder::kFloat4);
+      if (b == pg_oid::kFloat8 && medium)
+        return direct(Encoder::kFloat8);
       return std::nullopt;
     }
     case TypeId::kFloat32:
-      if (b == pg_oid::kFloat4) return direct(Encoder::kFloat4);
-      if (b == pg_oid::kFloat8) return direct(Encoder::kFloat8);
+      if (b == pg_oid::kFloat4)
+        return direct(Encoder::kFloat4);
+      if (b == pg_oid::kFloat8)
+        return direct(Encoder::kFloat8);
       return std::nullopt;
     case TypeId::kFloat64:
-      if (b == pg_oid::kFloat8) return direct(Encoder::kFloat8);
+      if (b == pg_oid::kFloat8)
+        return direct(Encoder::kFloat8);
       return std::nullopt;
     case TypeId::kDecimal:
-      if (b == pg_oid::kNumeric) return direct(Encoder::kNumeric);
+      if (b == pg_oid::kNumeric)
+        return direct(Encoder::kNumeric);
       return std::nullopt;
     case TypeId::kString:
-      if (target.typtype == 'e' || b == pg_oid::kJson) return direct(Encoder::kText);
-      if (b == pg_oid::kJsonb) return direct(Encoder::kJsonb);
-      if (b == pg_oid::kUuid) return direct(Encoder::kUuid);
-      if (b == pg_oid::kBytea) return std::nullopt;
+      if (target.typtype == 'e' || b == pg_oid::kJson)
+        return direct(Encoder::kText);
+      if (b == pg_oid::kJsonb)
+        return direct(Encoder::kJsonb);
+      if (b == pg_oid::kUuid)
+        return direct(Encoder::kUuid);
+      if (b == pg_oid::kBytea)
+        return std::nullopt;
       // interval, inet, arrays, tsvector, money, ...: the server parses the text.
       return std::optional<WriteMapping>({Encoder::kText, true});
     case TypeId::kJson:
-      if (b == pg_oid::kJson) return direct(Encoder::kText);
-      if (b == pg_oid::kJsonb) return direct(Encoder::kJsonb);
+      if (b == pg_oid::kJson)
+        return direct(Encoder::kText);
+      if (b == pg_oid::kJsonb)
+        return direct(Encoder::kJsonb);
       return std::nullopt;
     case TypeId::kBytes:
-      if (b == pg_oid::kBytea) return direct(Encoder::kBytea);
+      if (b == pg_oid::kBytea)
+        return direct(Encoder::kBytea);
       return std::nullopt;
     case TypeId::kDate:
-      if (b == pg_oid::kDate) return direct(Encoder::kDate);
+      if (b == pg_oid::kDate)
+        return direct(Encoder::kDate);
       return std::nullopt;
     case TypeId::kTime:
-      if (b == pg_oid::kTime) return direct(Encoder::kTime);
-      if (b == pg_oid::kInterval) return direct(Encoder::kInterval);
+      if (b == pg_oid::kTime)
+        return direct(Encoder::kTime);
+      if (b == pg_oid::kInterval)
+        return direct(Encoder::kInterval);
       return std::nullopt;
     case TypeId::kTimestamp:
-      if (b == pg_oid::kTimestamp) return direct(Encoder::kTimestamp);
+      if (b == pg_oid::kTimestamp)
+        return direct(Encoder::kTimestamp);
       return std::nullopt;
     case TypeId::kTimestampTz:
-      if (b == pg_oid::kTimestampTz) return direct(Encoder::kTimestampTz);
+      if (b == pg_oid::kTimestampTz)
+        return direct(Encoder::kTimestampTz);
       return std::nullopt;
-    case TypeId::kNull: break;
+    case TypeId::kNull:
+      break;
   }
   return std::nullopt;
 }
@@ -416,14 +502,15 @@ std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& 
 void CopyBuffer::Grow(size_t at_least) {
   size_t capacity = std::max<size_t>(capacity_ * 2, at_least);
   auto data = std::make_unique<char[]>(capacity);
-  if (size_ > 0) std::memcpy(data.get(), data_.get(), size_);
+  if (size_ > 0)
+    std::memcpy(data.get(), data_.get(), size_);
   data_ = std::move(data);
   capacity_ = capacity;
 }
 
 void CopyBuffer::PutHeader() {
-  static constexpr char kSignature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n',
-                                          '\0'};
+  static constexpr char kSignature[11] = {'P',  'G',    'C',  'O',  'P', 'Y',
+                                          '\n', '\377', '\r', '\n', '\0'};
   PutBytes(kSignature, sizeof(kSignature));
   PutInt32(0);  // flags: no OIDs
   PutInt32(0);  // header extension length
@@ -437,15 +524,24 @@ namespace {
 int128 IntegerAt(const Column& column, size_t row) {
   switch (column.type().id) {
     case TypeId::kBool:
-    case TypeId::kUInt8: return column.Get<uint8_t>(row);
-    case TypeId::kInt8: return column.Get<int8_t>(row);
-    case TypeId::kInt16: return column.Get<int16_t>(row);
-    case TypeId::kUInt16: return column.Get<uint16_t>(row);
-    case TypeId::kInt32: return column.Get<int32_t>(row);
-    case TypeId::kUInt32: return column.Get<uint32_t>(row);
-    case TypeId::kInt64: return column.Get<int64_t>(row);
-    case TypeId::kUInt64: return column.Get<uint64_t>(row);
-    default: return 0;
+    case TypeId::kUInt8:
+      return column.Get<uint8_t>(row);
+    case TypeId::kInt8:
+      return column.Get<int8_t>(row);
+    case TypeId::kInt16:
+      return column.Get<int16_t>(row);
+    case TypeId::kUInt16:
+      return column.Get<uint16_t>(row);
+    case TypeId::kInt32:
+      return column.Get<int32_t>(row);
+    case TypeId::kUInt32:
+      return column.Get<uint32_t>(row);
+    case TypeId::kInt64:
+      return column.Get<int64_t>(row);
+    case TypeId::kUInt64:
+      return column.Get<uint64_t>(row);
+    default:
+      return 0;
   }
 }
 
@@ -464,9 +560,11 @@ void PutNumericDigits(bool negative, std::string_view integer, std::string_view 
   const size_t total = pad_left + integer.size() + fraction.size() + pad_right;
   const int groups = static_cast<int>(total / 4);
   auto digit_at = [&](size_t padded) -> int {
-    if (padded < pad_left) return 0;
+    if (padded < pad_left)
+      return 0;
     size_t i = padded - pad_left;
-    if (i < integer.size()) return integer[i] - '0';
+    if (i < integer.size())
+      return integer[i] - '0';
     i -= integer.size();
     return i < fraction.size() ? fraction[i] - '0' : 0;
   };
@@ -475,9 +573,11 @@ void PutNumericDigits(bool negative, std::string_view integer, std::string_view 
     return digit_at(at) * 1000 + digit_at(at + 1) * 100 + digit_at(at + 2) * 10 + digit_at(at + 3);
   };
   int first = 0;
-  while (first < groups && group(first) == 0) ++first;
+  while (first < groups && group(first) == 0)
+    ++first;
   int last = groups - 1;
-  while (last >= first && group(last) == 0) --last;
+  while (last >= first && group(last) == 0)
+    --last;
   int weight = static_cast<int>((pad_left + integer.size()) / 4) - 1 - first;
   int ndigits = last >= first ? last - first + 1 : 0;
   if (ndigits == 0) {
@@ -489,7 +589,8 @@ void PutNumericDigits(bool negative, std::string_view integer, std::string_view 
   out->PutInt16(static_cast<int16_t>(weight));
   out->PutInt16(static_cast<int16_t>(negative ? kNumericNegative : kNumericPositive));
   out->PutInt16(static_cast<int16_t>(fraction.size()));
-  for (int g = first; g <= last; ++g) out->PutInt16(static_cast<int16_t>(group(g)));
+  for (int g = first; g <= last; ++g)
+    out->PutInt16(static_cast<int16_t>(group(g)));
 }
 
 void PutNumericSpecial(uint16_t sign, CopyBuffer* out) {
@@ -511,7 +612,8 @@ void PutNumeric128(int128 value, int scale, CopyBuffer* out) {
     *--p = static_cast<char>('0' - static_cast<int>(v % 10));
     v /= 10;
   } while (v != 0);
-  while (end - p < scale) *--p = '0';
+  while (end - p < scale)
+    *--p = '0';
   std::string_view digits(p, static_cast<size_t>(end - p));
   size_t integer_size = digits.size() - static_cast<size_t>(std::max(scale, 0));
   PutNumericDigits(negative, digits.substr(0, integer_size), digits.substr(integer_size), out);
@@ -538,19 +640,26 @@ Status PutNumericText(std::string_view text, CopyBuffer* out) {
   }
   size_t point = s.find('.');
   std::string_view integer = s.substr(0, point);
-  std::string_view fraction = point == std::string_view::npos ? std::string_view() : s.substr(point + 1);
+  std::string_view fraction =
+      point == std::string_view::npos ? std::string_view() : s.substr(point + 1);
   bool any = !integer.empty() || !fraction.empty();
-  for (char c : integer) any = any && c >= '0' && c <= '9';
-  for (char c : fraction) any = any && c >= '0' && c <= '9';
-  if (!any) return DataError(fmt::format("'{}' is not a decimal number", text.substr(0, 60)));
+  for (char c : integer)
+    any = any && c >= '0' && c <= '9';
+  for (char c : fraction)
+    any = any && c >= '0' && c <= '9';
+  if (!any)
+    return DataError(fmt::format("'{}' is not a decimal number", text.substr(0, 60)));
   PutNumericDigits(negative, integer, fraction, out);
   return Status::OK();
 }
 
 int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -558,9 +667,11 @@ Status PutUuid(std::string_view text, CopyBuffer* out) {
   unsigned char bytes[16];
   int nibbles = 0;
   std::string_view s = text;
-  if (s.size() >= 2 && s.front() == '{' && s.back() == '}') s = s.substr(1, s.size() - 2);
+  if (s.size() >= 2 && s.front() == '{' && s.back() == '}')
+    s = s.substr(1, s.size() - 2);
   for (char c : s) {
-    if (c == '-') continue;
+    if (c == '-')
+      continue;
     int v = HexValue(c);
     if (v < 0 || nibbles >= 32) {
       nibbles = -1;
@@ -573,7 +684,8 @@ Status PutUuid(std::string_view text, CopyBuffer* out) {
     }
     ++nibbles;
   }
-  if (nibbles != 32) return DataError(fmt::format("'{}' is not a UUID", text.substr(0, 60)));
+  if (nibbles != 32)
+    return DataError(fmt::format("'{}' is not a UUID", text.substr(0, 60)));
   out->PutInt32(16);
   out->PutBytes(bytes, 16);
   return Status::OK();
@@ -599,7 +711,8 @@ Status EncodeValue(Encoder encoder, const Column& column, size_t row, CopyBuffer
       return Status::OK();
     case Encoder::kInt2: {
       int128 v = IntegerAt(column, row);
-      if (v < -32768 || v > 32767) return OutOfRange(column, row, "smallint");
+      if (v < -32768 || v > 32767)
+        return OutOfRange(column, row, "smallint");
       out->PutInt32(2);
       out->PutInt16(static_cast<int16_t>(v));
       return Status::OK();
@@ -624,7 +737,8 @@ Status EncodeValue(Encoder encoder, const Column& column, size_t row, CopyBuffer
     }
     case Encoder::kOid: {
       int128 v = IntegerAt(column, row);
-      if (v < 0 || v > std::numeric_limits<uint32_t>::max()) return OutOfRange(column, row, "oid");
+      if (v < 0 || v > std::numeric_limits<uint32_t>::max())
+        return OutOfRange(column, row, "oid");
       out->PutInt32(4);
       out->PutInt32(static_cast<int32_t>(static_cast<uint32_t>(v)));
       return Status::OK();
@@ -671,7 +785,9 @@ Status EncodeValue(Encoder encoder, const Column& column, size_t row, CopyBuffer
       out->PutBytes(text.data(), text.size());
       return Status::OK();
     }
-    case Encoder::kBytea: out->PutField(column.GetView(row)); return Status::OK();
+    case Encoder::kBytea:
+      out->PutField(column.GetView(row));
+      return Status::OK();
     case Encoder::kDate: {
       int32_t days = column.Get<int32_t>(row);
       int32_t pg_days;
@@ -693,8 +809,9 @@ Status EncodeValue(Encoder encoder, const Column& column, size_t row, CopyBuffer
     case Encoder::kTime: {
       int64_t micros = column.Get<int64_t>(row);
       if (micros < 0 || micros > kMicrosPerDay) {
-        return OutOfRange(column, row, "time (00:00:00 .. 24:00:00; an interval column holds "
-                                       "durations)");
+        return OutOfRange(column, row,
+                          "time (00:00:00 .. 24:00:00; an interval column holds "
+                          "durations)");
       }
       out->PutInt32(8);
       out->PutInt64(micros);
@@ -722,7 +839,8 @@ Status EncodeValue(Encoder encoder, const Column& column, size_t row, CopyBuffer
       out->PutInt64(pg_micros);
       return Status::OK();
     }
-    case Encoder::kUuid: return PutUuid(column.GetView(row), out);
+    case Encoder::kUuid:
+      return PutUuid(column.GetView(row), out);
   }
   return Internal("unhandled PostgreSQL encoder");
 }

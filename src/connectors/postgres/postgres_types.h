@@ -150,13 +150,15 @@ class CopyBuffer {
 
   /// Returns room for `bytes` more bytes, which the caller fills; they count as written.
   char* Extend(size_t bytes) {
-    if (size_ + bytes > capacity_) Grow(size_ + bytes);
+    if (size_ + bytes > capacity_)
+      Grow(size_ + bytes);
     char* out = data_.get() + size_;
     size_ += bytes;
     return out;
   }
   void PutBytes(const void* bytes, size_t n) {
-    if (n > 0) std::memcpy(Extend(n), bytes, n);
+    if (n > 0)
+      std::memcpy(Extend(n), bytes, n);
   }
   void PutInt16(int16_t v) { PutBig(static_cast<uint16_t>(v)); }
   void PutInt32(int32_t v) { PutBig(static_cast<uint32_t>(v)); }
@@ -175,9 +177,12 @@ class CopyBuffer {
  private:
   template <typename T>
   void PutBig(T v) {
-    if constexpr (sizeof(T) == 2) v = __builtin_bswap16(v);
-    if constexpr (sizeof(T) == 4) v = __builtin_bswap32(v);
-    if constexpr (sizeof(T) == 8) v = __builtin_bswap64(v);
+    if constexpr (sizeof(T) == 2)
+      v = __builtin_bswap16(v);
+    if constexpr (sizeof(T) == 4)
+      v = __builtin_bswap32(v);
+    if constexpr (sizeof(T) == 8)
+      v = __builtin_bswap64(v);
     std::memcpy(Extend(sizeof(T)), &v, sizeof(T));
   }
   void Grow(size_t at_least);

@@ -1,8 +1,8 @@
 #include "connectors/sql/keyset.h"
 
-#include <cstdlib>
-
 #include <fmt/core.h>
+
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "core/logging.h"
@@ -31,7 +31,8 @@ std::string TupleCompare(const KeyColumns& key, const Key& value, const char* st
   }
   std::string out;
   for (size_t i = 0; i < n; ++i) {
-    if (i > 0) out += " OR ";
+    if (i > 0)
+      out += " OR ";
     std::string term;
     for (size_t j = 0; j < i; ++j) {
       term += fmt::format("{} = {} AND ", key.quote_identifier(key.fields[j].name),
@@ -47,7 +48,8 @@ std::string TupleCompare(const KeyColumns& key, const Key& value, const char* st
 // Key parts are JSON strings; a part that is not valid UTF-8 (a text key in a SQL_ASCII
 // database, say) cannot be one, so it travels as {"hex": "..."} instead.
 nlohmann::json KeyJson(const std::optional<Key>& key) {
-  if (!key) return nullptr;
+  if (!key)
+    return nullptr;
   nlohmann::json parts = nlohmann::json::array();
   for (const std::string& part : *key) {
     if (IsValidUtf8(part)) {
@@ -62,8 +64,10 @@ nlohmann::json KeyJson(const std::optional<Key>& key) {
 }
 
 Result<std::optional<Key>> KeyFromJson(const nlohmann::json& json) {
-  if (json.is_null()) return std::optional<Key>();
-  if (!json.is_array()) return Internal("key must be a JSON array");
+  if (json.is_null())
+    return std::optional<Key>();
+  if (!json.is_array())
+    return Internal("key must be a JSON array");
   Key key;
   for (const auto& part : json) {
     if (part.is_string()) {
@@ -92,15 +96,18 @@ std::string RangeCondition(const KeyColumns& key, const KeyRange& range,
   if (range.hi) {
     parts.push_back(TupleCompare(key, *range.hi, "<", range.hi_inclusive ? "<=" : "<"));
   }
-  if (parts.empty()) return "";
-  if (parts.size() == 1) return "(" + parts[0] + ")";
+  if (parts.empty())
+    return "";
+  if (parts.size() == 1)
+    return "(" + parts[0] + ")";
   return "(" + parts[0] + ") AND (" + parts[1] + ")";
 }
 
 std::string KeyList(const KeyColumns& key) {
   std::string out;
   for (const Field& field : key.fields) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += key.quote_identifier(field.name);
   }
   return out;
@@ -111,7 +118,8 @@ std::string EncodeRange(const std::string& table, const KeyRange& range, int cut
                          {"lo", KeyJson(range.lo)},
                          {"hi", KeyJson(range.hi)},
                          {"hi_inclusive", range.hi_inclusive}};
-  if (cuts > 0) json["cuts"] = cuts;
+  if (cuts > 0)
+    json["cuts"] = cuts;
   return json.dump();
 }
 
@@ -133,9 +141,11 @@ std::string EncodePosition(const std::optional<Key>& after) {
 }
 
 Result<std::optional<Key>> DecodePosition(const std::string& position) {
-  if (position.empty()) return std::optional<Key>();
+  if (position.empty())
+    return std::optional<Key>();
   nlohmann::json json = nlohmann::json::parse(position, nullptr, /*allow_exceptions=*/false);
-  if (!json.is_object()) return Internal(fmt::format("bad key position '{}'", position));
+  if (!json.is_object())
+    return Internal(fmt::format("bad key position '{}'", position));
   return KeyFromJson(json.value("after", nlohmann::json()));
 }
 
@@ -143,8 +153,10 @@ Result<std::optional<Key>> DecodePosition(const std::string& position) {
 
 KeyChunkEnumerator::KeyChunkEnumerator(std::vector<ChunkedTable> tables,
                                        const std::vector<Split>& planned) {
-  for (ChunkedTable& table : tables) tables_.push_back(TableState{std::move(table)});
-  if (planned.empty()) return;
+  for (ChunkedTable& table : tables)
+    tables_.push_back(TableState{std::move(table)});
+  if (planned.empty())
+    return;
   // Which tables the earlier run planned, and the family of each table's last chunk.
   size_t last_table = 0;
   bool any = false;
@@ -155,8 +167,10 @@ KeyChunkEnumerator::KeyChunkEnumerator(std::vector<ChunkedTable> tables,
     int last_chunk = 0;
     bool keyless_seen = false;
     for (const Split& split : planned) {
-      if (split.id == name) keyless_seen = true;
-      if (split.id.rfind(prefix, 0) != 0) continue;
+      if (split.id == name)
+        keyless_seen = true;
+      if (split.id.rfind(prefix, 0) != 0)
+        continue;
       size_t dot = split.id.find('.', prefix.size());
       int number = std::atoi(split.id.substr(prefix.size(), dot - prefix.size()).c_str());
       last_chunk = std::max(last_chunk, number);
@@ -169,15 +183,18 @@ KeyChunkEnumerator::KeyChunkEnumerator(std::vector<ChunkedTable> tables,
       state.done = true;
       continue;
     }
-    if (last_chunk == 0) continue;
+    if (last_chunk == 0)
+      continue;
     state.chunks = last_chunk;
     const std::string base = fmt::format("{}#{:05d}", name, last_chunk);
     std::vector<KeyRange> family;
     for (const Split& split : planned) {
-      if (split.id != base && split.id.rfind(base + ".", 0) != 0) continue;
+      if (split.id != base && split.id.rfind(base + ".", 0) != 0)
+        continue;
       std::string table_name;
       Result<KeyRange> range = DecodeRange(split.payload, &table_name);
-      if (range.ok()) family.push_back(std::move(*range));
+      if (range.ok())
+        family.push_back(std::move(*range));
     }
     for (const KeyRange& member : family) {
       if (!member.hi || member.hi_inclusive) {
@@ -188,13 +205,17 @@ KeyChunkEnumerator::KeyChunkEnumerator(std::vector<ChunkedTable> tables,
       }
       bool is_someones_lo = false;
       for (const KeyRange& other : family) {
-        if (other.lo && *other.lo == *member.hi) is_someones_lo = true;
+        if (other.lo && *other.lo == *member.hi)
+          is_someones_lo = true;
       }
-      if (!is_someones_lo) state.next_lo = member.hi;
+      if (!is_someones_lo)
+        state.next_lo = member.hi;
     }
   }
-  if (!any) return;
-  for (size_t t = 0; t < last_table; ++t) tables_[t].done = true;
+  if (!any)
+    return;
+  for (size_t t = 0; t < last_table; ++t)
+    tables_[t].done = true;
   current_ = last_table;
 }
 
@@ -250,7 +271,8 @@ size_t KeyChunkEnumerator::pending() const {
   std::lock_guard<std::mutex> lock(mutex_);
   size_t count = returned_.size();
   for (const TableState& state : tables_) {
-    if (state.done) continue;
+    if (state.done)
+      continue;
     const ChunkedTable& table = state.table;
     if (table.keyless || !table.estimated_rows) {
       ++count;
@@ -285,7 +307,8 @@ KeysetReader::KeysetReader(std::unique_ptr<KeysetCursor> cursor, const ChunkedTa
 }
 
 KeysetReader::~KeysetReader() {
-  if (cursor_ && page_open_) (void)cursor_->ClosePage();
+  if (cursor_ && page_open_)
+    (void)cursor_->ClosePage();
 }
 
 std::unique_ptr<KeysetCursor> KeysetReader::ReleaseCursor() {
@@ -297,7 +320,8 @@ std::unique_ptr<KeysetCursor> KeysetReader::ReleaseCursor() {
 }
 
 std::string KeysetReader::CurrentCondition() const {
-  if (options_.keyless) return "";
+  if (options_.keyless)
+    return "";
   std::optional<Key> after;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -316,15 +340,18 @@ Status KeysetReader::StartPage() {
 
 Status KeysetReader::CutRemainder() {
   cut_requested_.store(false);
-  if (options_.keyless || range_done_) return Status::OK();
+  if (options_.keyless || range_done_)
+    return Status::OK();
   // Count rather than trust the plan: a split worth cutting is often one whose estimate went
   // stale (rows were added after planning), and counting costs no more than the cut saves.
   std::string condition = CurrentCondition();
   SLUICE_ASSIGN_OR_RETURN(uint64_t remaining, cursor_->CountRows(condition));
-  if (remaining < 2 * options_.min_cut_rows) return Status::OK();
+  if (remaining < 2 * options_.min_cut_rows)
+    return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(std::optional<Key> middle,
                           cursor_->KeyAtOffset(condition, remaining / 2));
-  if (!middle) return Status::OK();
+  if (!middle)
+    return Status::OK();
   Split cut;
   cut.id = fmt::format("{}.{}", split_.id, ++cuts_);
   cut.stream = split_.stream;
@@ -339,7 +366,8 @@ Status KeysetReader::CutRemainder() {
   }
   log::Debug("source", "Split '{}' gave its last ~{} rows to new split '{}'", split_.id,
              *cut.estimated_rows, cut.id);
-  if (context_ != nullptr && context_->offer_split) context_->offer_split(split_.id, std::move(cut));
+  if (context_ != nullptr && context_->offer_split)
+    context_->offer_split(split_.id, std::move(cut));
   return Status::OK();
 }
 
@@ -360,7 +388,8 @@ Result<bool> KeysetReader::ReadBatch(Batch* batch) {
   }
   while (!range_done_) {
     if (!page_open_) {
-      if (cut_requested_.load()) SLUICE_RETURN_IF_ERROR(CutRemainder());
+      if (cut_requested_.load())
+        SLUICE_RETURN_IF_ERROR(CutRemainder());
       SLUICE_RETURN_IF_ERROR(StartPage());
     }
     Key last;
@@ -370,15 +399,19 @@ Result<bool> KeysetReader::ReadBatch(Batch* batch) {
       page_rows_returned_ += rows;
       std::lock_guard<std::mutex> lock(mutex_);
       rows_read_ += rows;
-      if (!options_.keyless) after_ = std::move(last);
+      if (!options_.keyless)
+        after_ = std::move(last);
     }
     if (!more) {
       page_open_ = false;
       // A short page means the range holds nothing beyond it.
-      if (options_.keyless || page_rows_returned_ < options_.page_rows) range_done_ = true;
+      if (options_.keyless || page_rows_returned_ < options_.page_rows)
+        range_done_ = true;
     }
-    if (batch->full() || batch->ByteSize() >= context_->batch_bytes) return true;
-    if (context_->cancelled != nullptr && context_->cancelled->load()) return true;
+    if (batch->full() || batch->ByteSize() >= context_->batch_bytes)
+      return true;
+    if (context_->cancelled != nullptr && context_->cancelled->load())
+      return true;
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -398,25 +431,31 @@ std::string KeysetReader::Payload() const {
 }
 
 std::optional<Split> KeysetReader::SplitRemainder() {
-  if (options_.keyless) return std::nullopt;
+  if (options_.keyless)
+    return std::nullopt;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (finished_) return std::nullopt;
+  if (finished_)
+    return std::nullopt;
   // Worth a cut when the plan says plenty is left, or when the split outgrew its plan.
   bool plenty_left = estimated_ && *estimated_ > rows_read_ + 2 * options_.min_cut_rows;
   bool outgrew_plan = !estimated_ || rows_read_ >= *estimated_;
-  if (plenty_left || outgrew_plan) cut_requested_.store(true);
+  if (plenty_left || outgrew_plan)
+    cut_requested_.store(true);
   return std::nullopt;
 }
 
 double KeysetReader::Progress() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (finished_) return 1;
-  if (!estimated_ || *estimated_ == 0) return -1;
+  if (finished_)
+    return 1;
+  if (!estimated_ || *estimated_ == 0)
+    return -1;
   return std::min(0.99, static_cast<double>(rows_read_) / static_cast<double>(*estimated_));
 }
 
 void KeysetReader::Cancel() {
-  if (cursor_) cursor_->Cancel();
+  if (cursor_)
+    cursor_->Cancel();
 }
 
 }  // namespace sluice::connectors::sql

@@ -85,8 +85,7 @@ class KeysetCursor {
   /// Abandons the rest of the open page (if any), leaving the connection usable.
   virtual Status ClosePage() = 0;
   /// The key `offset` rows into `condition` in key order, or nullopt when fewer rows match.
-  virtual Result<std::optional<Key>> KeyAtOffset(const std::string& condition,
-                                                 uint64_t offset) = 0;
+  virtual Result<std::optional<Key>> KeyAtOffset(const std::string& condition, uint64_t offset) = 0;
   /// The greatest key matching `condition`, or nullopt when no row matches.
   virtual Result<std::optional<Key>> MaxKey(const std::string& condition) = 0;
   /// Rows matching `condition` (used to size a cut when the plan's estimate is exhausted).
@@ -97,7 +96,7 @@ class KeysetCursor {
 
 /// One table to chunk.
 struct ChunkedTable {
-  std::string name;   // for split ids and messages ("shop.orders")
+  std::string name;  // for split ids and messages ("shop.orders")
   int stream = 0;
   KeyColumns key;
   uint64_t split_rows = 100000;
@@ -148,9 +147,9 @@ class KeysetReader final : public SplitReader {
   };
 
   /// `cursor` is this reader's connection (in the job's snapshot when there is one).
-  KeysetReader(std::unique_ptr<KeysetCursor> cursor, const ChunkedTable& table,
-               const Split& split, KeyRange range, std::optional<Key> after,
-               const JobContext* context, Options options);
+  KeysetReader(std::unique_ptr<KeysetCursor> cursor, const ChunkedTable& table, const Split& split,
+               KeyRange range, std::optional<Key> after, const JobContext* context,
+               Options options);
   ~KeysetReader() override;
 
   Result<bool> ReadBatch(Batch* batch) override;
@@ -183,11 +182,11 @@ class KeysetReader final : public SplitReader {
   int cuts_ = 0;
 
   mutable std::mutex mutex_;
-  std::optional<Key> after_;             // guarded by mutex_: the resume position
-  uint64_t rows_read_ = 0;               // guarded by mutex_
-  std::optional<uint64_t> estimated_;    // guarded by mutex_: rows this split should hold
-  bool finished_ = false;                // guarded by mutex_
-  std::string payload_;                  // guarded by mutex_: the range as last cut
+  std::optional<Key> after_;           // guarded by mutex_: the resume position
+  uint64_t rows_read_ = 0;             // guarded by mutex_
+  std::optional<uint64_t> estimated_;  // guarded by mutex_: rows this split should hold
+  bool finished_ = false;              // guarded by mutex_
+  std::string payload_;                // guarded by mutex_: the range as last cut
   std::atomic<bool> cut_requested_{false};
 };
 
