@@ -39,20 +39,8 @@ enum class ZeroDates { kError, kNull, kString };
 
 enum class GeometryFormat { kWkb, kWkt };
 
-struct MysqlSourceOptions {
+struct MysqlSourceOptions : sql::TableSelection {
   ConnectionOptions connection;
-  /// One table to read; exclusive with `tables`.
-  std::string table;
-  /// Names or globs ("log_*", "*"); each matching base table is one stream.
-  std::vector<std::string> tables;
-  /// Columns to read, in this order; empty reads all.
-  std::vector<std::string> columns;
-  /// SQL condition added to every query ("status = 'paid'"); empty for none.
-  std::string where;
-  /// Rows per planned chunk.
-  int64_t split_rows = 200'000;
-  /// Rows per query while reading a chunk (keyset pagination).
-  int64_t page_rows = 50'000;
   Consistency consistency = Consistency::kSnapshot;
   ZeroDates zero_dates = ZeroDates::kError;
   GeometryFormat geometry = GeometryFormat::kWkb;

@@ -71,47 +71,14 @@ const std::vector<OptionSpec>& SinkTable() {
 Status PostgresSourceOptions::Validate(const config::Options* at) const {
   std::string_view where = sql::BlockName(at, "source (type postgres)");
   SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
-  if (table.empty() == tables.empty()) {
-    return sql::OptionError(
-        at, "",
-        fmt::format("{} needs exactly one of 'table' (one table) or 'tables' (a list "
-                    "of names or globs)",
-                    where));
-  }
-  for (const std::string& name : tables) {
-    if (name.empty()) {
-      return sql::OptionError(at, "tables", fmt::format("'tables' in {} has an empty name", where));
-    }
-  }
-  if (split_rows < 1) {
-    return sql::OptionError(
-        at, "split_rows",
-        fmt::format("'split_rows' in {} must be at least 1, got {}", where, split_rows));
-  }
-  if (page_rows < 1) {
-    return sql::OptionError(
-        at, "page_rows",
-        fmt::format("'page_rows' in {} must be at least 1, got {}", where, page_rows));
-  }
+  SLUICE_RETURN_IF_ERROR(sql::ValidateTableSelection(*this, at, where));
   return Status::OK();
 }
 
 Result<PostgresSourceOptions> PostgresSourceOptions::FromConfig(const config::Options& options) {
   PostgresSourceOptions out;
   sql::ReadConnection(options, &out.connection);
-  if (options.Has("table"))
-    out.table = options.GetString("table");
-  if (options.Has("tables")) {
-    out.tables = options.GetStringList("tables");
-    if (out.tables.empty()) {
-      return options.ErrorAt(
-          "tables", fmt::format("'tables' in {} must list at least one table", options.where()));
-    }
-  }
-  out.columns = options.GetStringList("columns");
-  out.where = options.GetString("where");
-  out.split_rows = options.GetInt("split_rows");
-  out.page_rows = options.GetInt("page_rows");
+  SLUICE_RETURN_IF_ERROR(sql::ReadTableSelection(options, &out));
   out.consistency = options.GetString("consistency") == "per_split" ? Consistency::kPerSplit
                                                                     : Consistency::kSnapshot;
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));

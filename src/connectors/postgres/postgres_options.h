@@ -32,20 +32,8 @@ enum class Consistency {
   kPerSplit,
 };
 
-struct PostgresSourceOptions {
+struct PostgresSourceOptions : sql::TableSelection {
   ConnectionOptions connection;
-  /// One table ("orders" or "shop.orders"); exclusive with `tables`.
-  std::string table;
-  /// Table names or globs ("log_*", "shop.*", "*"); each matching table becomes one stream.
-  std::vector<std::string> tables;
-  /// Columns to read, in this order; empty reads all of them.
-  std::vector<std::string> columns;
-  /// SQL condition added to every query (chunk planning included); empty for none.
-  std::string where;
-  /// Rows per planned split (chunk boundaries come from the real key distribution).
-  int64_t split_rows = 200'000;
-  /// Rows per query inside a split: bounds the work lost to a cut and the server's sort.
-  int64_t page_rows = 50'000;
   Consistency consistency = Consistency::kSnapshot;
 
   Status Validate(const config::Options* at = nullptr) const;

@@ -66,4 +66,52 @@ Status ValidateConnection(const ConnectionOptions& connection, const config::Opt
   return Status::OK();
 }
 
+Status ReadTableSelection(const config::Options& options, TableSelection* out) {
+  if (options.Has("table"))
+    out->table = options.GetString("table");
+  if (options.Has("tables")) {
+    out->tables = options.GetStringList("tables");
+    if (out->tables.empty()) {
+      return options.ErrorAt(
+          "tables", fmt::format("'tables' in {} must list at least one table", options.where()));
+    }
+  }
+  out->columns = options.GetStringList("columns");
+  out->where = options.GetString("where");
+  out->split_rows = options.GetInt("split_rows");
+  out->page_rows = options.GetInt("page_rows");
+  return Status::OK();
+}
+
+Status ValidateTableSelection(const TableSelection& selection, const config::Options* at,
+                              std::string_view where) {
+  if (selection.table.empty() == selection.tables.empty()) {
+    return OptionError(at, "",
+                       fmt::format("{} needs exactly one of 'table' (one table) or 'tables' (a "
+                                   "list of names or globs)",
+                                   where));
+  }
+  for (const std::string& name : selection.tables) {
+    if (name.empty()) {
+      return OptionError(at, "tables", fmt::format("'tables' in {} has an empty name", where));
+    }
+  }
+  for (const std::string& name : selection.columns) {
+    if (name.empty()) {
+      return OptionError(at, "columns", fmt::format("'columns' in {} has an empty name", where));
+    }
+  }
+  if (selection.split_rows < 1) {
+    return OptionError(
+        at, "split_rows",
+        fmt::format("'split_rows' in {} must be at least 1, got {}", where, selection.split_rows));
+  }
+  if (selection.page_rows < 1) {
+    return OptionError(
+        at, "page_rows",
+        fmt::format("'page_rows' in {} must be at least 1, got {}", where, selection.page_rows));
+  }
+  return Status::OK();
+}
+
 }  // namespace sluice::connectors::sql

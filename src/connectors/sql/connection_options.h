@@ -3,6 +3,7 @@
 // their validation.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,29 @@ struct ConnectionOptions {
   /// "<system> <host>:<port>": the prefix of every error about this server.
   std::string Describe() const;
 };
+
+/// What a SQL source reads: one table or a list of names and globs, optionally a column subset
+/// and a filter, chunked by key.
+struct TableSelection {
+  /// One table; exclusive with `tables`.
+  std::string table;
+  /// Names or globs ("log_*", "*"); each matching table is one stream.
+  std::vector<std::string> tables;
+  /// Columns to read, in this order; empty reads all.
+  std::vector<std::string> columns;
+  /// SQL condition added to every query ("status = 'paid'"); empty for none.
+  std::string where;
+  /// Rows per planned chunk.
+  int64_t split_rows = 200'000;
+  /// Rows per query while reading a chunk (keyset pagination).
+  int64_t page_rows = 50'000;
+};
+
+/// Reads table, tables, columns, where, split_rows and page_rows from a validated block.
+Status ReadTableSelection(const config::Options& options, TableSelection* out);
+/// Exactly one of table/tables, no empty names, positive sizes.
+Status ValidateTableSelection(const TableSelection& selection, const config::Options* at,
+                              std::string_view where);
 
 /// The connection's option specs followed by `rest`.
 std::vector<config::OptionSpec> WithConnectionOptions(std::string_view default_port,
