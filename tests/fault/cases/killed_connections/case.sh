@@ -20,7 +20,10 @@ for target in 60000 250000; do
     [[ "$n" =~ ^[0-9]+$ && "$n" -ge "$target" ]] && break
     sleep 0.1
   done
-  kill -0 "$pid" 2>/dev/null || fail "the job ended before its connections were killed"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    tail -n 20 "$OUT_DIR/job.err" >&2
+    fail "the job ended before its connections were killed (at $(rows_now) of $rows rows)"
+  fi
   for id in $(mysql_exec "SELECT id FROM information_schema.PROCESSLIST WHERE DB = 'fault_kill' AND id <> CONNECTION_ID()"); do
     mysql_exec "KILL $id" 2>/dev/null || true
   done
