@@ -19,7 +19,8 @@ SchemaPtr MixedSchema() {
 
 void BM_BuildBatches(benchmark::State& state) {
   Batch batch(MixedSchema(), 4096);
-  const std::string names[] = {"alpha", "Zürich", "東京 station", "a somewhat longer customer name"};
+  const std::string names[] = {"alpha", "Zürich", "東京 station",
+                               "a somewhat longer customer name"};
   int64_t rows = 0;
   for (auto _ : state) {
     batch.Clear();
@@ -73,7 +74,8 @@ void BM_CanonicalText(benchmark::State& state) {
   for (auto _ : state) {
     out.clear();
     for (size_t r = 0; r < batch.num_rows(); ++r) {
-      for (size_t c = 0; c < batch.num_columns(); ++c) AppendValueText(batch.column(c), r, &out);
+      for (size_t c = 0; c < batch.num_columns(); ++c)
+        AppendValueText(batch.column(c), r, &out);
     }
     rows += 4096;
     benchmark::DoNotOptimize(out.data());

@@ -12,7 +12,6 @@
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
 #include <mysql.h>
-
 #include <unistd.h>
 
 #include <bit>
@@ -73,12 +72,14 @@ Setup& GetSetup() {
   static Setup* setup = [] {
     auto* s = new Setup();
     const char* env = std::getenv("SLUICE_TEST_SERVERS_ENV");
-    if (env == nullptr) Die(Unavailable("set SLUICE_TEST_SERVERS_ENV (scripts/test-servers.sh)"));
+    if (env == nullptr)
+      Die(Unavailable("set SLUICE_TEST_SERVERS_ENV (scripts/test-servers.sh)"));
     std::map<std::string, std::string> values;
     std::ifstream in(env);
     for (std::string line; std::getline(in, line);) {
       size_t equals = line.find('=');
-      if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
+      if (equals != std::string::npos)
+        values[line.substr(0, equals)] = line.substr(equals + 1);
     }
     s->connection.host = values["SLUICE_TEST_MYSQL_HOST"];
     s->connection.port = std::atoi(values["SLUICE_TEST_MYSQL_PORT"].c_str());
@@ -87,9 +88,11 @@ Setup& GetSetup() {
     s->connection.database = "mysql";
     {
       auto admin = Connection::Open(s->connection);
-      if (!admin.ok()) Die(admin.status());
+      if (!admin.ok())
+        Die(admin.status());
       std::string name = fmt::format("bench_mysql_{}", getpid());
-      if (Status st = admin->Execute("CREATE DATABASE " + name, "create"); !st.ok()) Die(st);
+      if (Status st = admin->Execute("CREATE DATABASE " + name, "create"); !st.ok())
+        Die(st);
       s->connection.database = name;
     }
     datagen::DatagenOptions options;
@@ -97,29 +100,34 @@ Setup& GetSetup() {
     options.split_rows = kRows;
     options.stream = "orders";
     options.columns = {
-        {"id", DataType::Int64(), false},         {"customer", DataType::String(), true},
+        {"id", DataType::Int64(), false},           {"customer", DataType::String(), true},
         {"amount", DataType::Decimal(12, 2), true}, {"quantity", DataType::Int32(), true},
-        {"price", DataType::Float64(), true},     {"paid", DataType::Bool(), true},
-        {"ordered_on", DataType::Date(), true},   {"created_at", DataType::Timestamp(), true},
+        {"price", DataType::Float64(), true},       {"paid", DataType::Bool(), true},
+        {"ordered_on", DataType::Date(), true},     {"created_at", DataType::Timestamp(), true},
         {"note", DataType::String(), true},
     };
     datagen::DatagenSource source(options);
-    if (Status st = source.Open(Context()); !st.ok()) Die(st);
+    if (Status st = source.Open(Context()); !st.ok())
+      Die(st);
     s->stream = source.streams()[0];
     auto enumerator = source.CreateEnumerator();
     while (true) {
       auto split = (*enumerator)->Next();
-      if (!split.ok() || !*split) break;
+      if (!split.ok() || !*split)
+        break;
       auto reader = source.CreateReader(**split, "");
       while (true) {
         auto batch = std::make_unique<Batch>(s->stream.schema, 4096);
         auto more = (*reader)->ReadBatch(batch.get());
-        if (!more.ok()) Die(more.status());
-        if (!*more) break;
+        if (!more.ok())
+          Die(more.status());
+        if (!*more)
+          break;
         int price = s->stream.schema->FieldIndex("price");
         for (size_t r = 0; r < batch->num_rows(); ++r) {
           const Column& column = batch->column(static_cast<size_t>(price));
-          if (column.IsValid(r)) s->price_bits_sum += std::bit_cast<uint64_t>(column.Get<double>(r));
+          if (column.IsValid(r))
+            s->price_bits_sum += std::bit_cast<uint64_t>(column.Get<double>(r));
         }
         s->batches.push_back(std::move(batch));
       }
@@ -131,7 +139,8 @@ Setup& GetSetup() {
 }
 
 void DropDatabase() {
-  if (created_setup == nullptr) return;
+  if (created_setup == nullptr)
+    return;
   auto admin = Connection::Open(created_setup->connection);
   if (admin.ok()) {
     (void)admin->Execute("DROP DATABASE " + created_setup->connection.database, "drop");
@@ -147,25 +156,33 @@ void WriteTable(const std::string& table, LoadMethod method) {
   options.mode = WriteMode::kOverwrite;
   options.method = method;
   MysqlSink sink(options, config::Options());
-  if (Status st = sink.Open(Context(), {setup.stream}); !st.ok()) Die(st);
+  if (Status st = sink.Open(Context(), {setup.stream}); !st.ok())
+    Die(st);
   auto writer = sink.CreateWriter(0);
-  if (!writer.ok()) Die(writer.status());
+  if (!writer.ok())
+    Die(writer.status());
   for (const auto& batch : setup.batches) {
-    if (Status st = (*writer)->Write(*batch); !st.ok()) Die(st);
+    if (Status st = (*writer)->Write(*batch); !st.ok())
+      Die(st);
   }
-  if (Status st = (*writer)->Prepare(); !st.ok()) Die(st);
-  if (Status st = (*writer)->Commit({}); !st.ok()) Die(st);
+  if (Status st = (*writer)->Prepare(); !st.ok())
+    Die(st);
+  if (Status st = (*writer)->Commit({}); !st.ok())
+    Die(st);
   writer->reset();
-  if (Status st = sink.Finish(); !st.ok()) Die(st);
+  if (Status st = sink.Finish(); !st.ok())
+    Die(st);
 }
 
 void BM_WriteLoadData(benchmark::State& state) {
-  for (auto _ : state) WriteTable("orders_load_data", LoadMethod::kLoadData);
+  for (auto _ : state)
+    WriteTable("orders_load_data", LoadMethod::kLoadData);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
 }
 
 void BM_WriteInsert(benchmark::State& state) {
-  for (auto _ : state) WriteTable("orders_insert", LoadMethod::kInsert);
+  for (auto _ : state)
+    WriteTable("orders_insert", LoadMethod::kInsert);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
 }
 
@@ -184,7 +201,8 @@ void BM_ReadBinary(benchmark::State& state) {
     options.table = "orders";
     options.consistency = Consistency::kPerSplit;
     MysqlSource source(options, config::Options());
-    if (Status st = source.Open(Context()); !st.ok()) Die(st);
+    if (Status st = source.Open(Context()); !st.ok())
+      Die(st);
     auto enumerator = source.CreateEnumerator();
     Batch batch(source.streams()[0].schema, 4096);
     uint64_t rows = 0;
@@ -192,23 +210,30 @@ void BM_ReadBinary(benchmark::State& state) {
     int price = source.streams()[0].schema->FieldIndex("price");
     while (true) {
       auto split = (*enumerator)->Next();
-      if (!split.ok()) Die(split.status());
-      if (!*split) break;
+      if (!split.ok())
+        Die(split.status());
+      if (!*split)
+        break;
       auto reader = source.CreateReader(**split, "");
-      if (!reader.ok()) Die(reader.status());
+      if (!reader.ok())
+        Die(reader.status());
       while (true) {
         batch.Clear();
         auto more = (*reader)->ReadBatch(&batch);
-        if (!more.ok()) Die(more.status());
-        if (!*more) break;
+        if (!more.ok())
+          Die(more.status());
+        if (!*more)
+          break;
         rows += batch.num_rows();
         const Column& column = batch.column(static_cast<size_t>(price));
         for (size_t r = 0; r < batch.num_rows(); ++r) {
-          if (column.IsValid(r)) price_bits_sum += std::bit_cast<uint64_t>(column.Get<double>(r));
+          if (column.IsValid(r))
+            price_bits_sum += std::bit_cast<uint64_t>(column.Get<double>(r));
         }
       }
     }
-    if (rows != kRows) Die(Internal(fmt::format("read {} rows", rows)));
+    if (rows != kRows)
+      Die(Internal(fmt::format("read {} rows", rows)));
     state.counters["float_bits_exact"] = price_bits_sum == GetSetup().price_bits_sum ? 1 : 0;
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
@@ -220,13 +245,15 @@ void BM_ReadText(benchmark::State& state) {
   EnsureReadTable();
   Setup& setup = GetSetup();
   auto connection = Connection::Open(setup.connection);
-  if (!connection.ok()) Die(connection.status());
+  if (!connection.ok())
+    Die(connection.status());
   MYSQL* mysql = connection->get();
   Batch batch(setup.stream.schema, 4096);
   int price = setup.stream.schema->FieldIndex("price");
   for (auto _ : state) {
     std::string sql = "SELECT * FROM orders ORDER BY id";
-    if (mysql_real_query(mysql, sql.data(), sql.size()) != 0) Die(connection->LastError("read"));
+    if (mysql_real_query(mysql, sql.data(), sql.size()) != 0)
+      Die(connection->LastError("read"));
     ResultSet result(mysql_use_result(mysql));
     unsigned int fields = mysql_num_fields(result.get());
     uint64_t rows = 0;
@@ -235,7 +262,8 @@ void BM_ReadText(benchmark::State& state) {
     auto drain = [&] {
       const Column& column = batch.column(static_cast<size_t>(price));
       for (size_t r = 0; r < batch.num_rows(); ++r) {
-        if (column.IsValid(r)) price_bits_sum += std::bit_cast<uint64_t>(column.Get<double>(r));
+        if (column.IsValid(r))
+          price_bits_sum += std::bit_cast<uint64_t>(column.Get<double>(r));
       }
       rows += batch.num_rows();
       batch.Clear();
@@ -248,14 +276,18 @@ void BM_ReadText(benchmark::State& state) {
           column.AppendNull();
           continue;
         }
-        if (Status st = AppendParsedValue({row[c], lengths[c]}, &column); !st.ok()) Die(st);
+        if (Status st = AppendParsedValue({row[c], lengths[c]}, &column); !st.ok())
+          Die(st);
       }
       batch.FinishRow();
-      if (batch.full()) drain();
+      if (batch.full())
+        drain();
     }
-    if (mysql_errno(mysql) != 0) Die(connection->LastError("read"));
+    if (mysql_errno(mysql) != 0)
+      Die(connection->LastError("read"));
     drain();
-    if (rows != kRows) Die(Internal(fmt::format("read {} rows", rows)));
+    if (rows != kRows)
+      Die(Internal(fmt::format("read {} rows", rows)));
     state.counters["float_bits_exact"] = price_bits_sum == setup.price_bits_sum ? 1 : 0;
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));

@@ -8,7 +8,6 @@
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
 #include <libpq-fe.h>
-
 #include <unistd.h>
 
 #include <cstdlib>
@@ -65,12 +64,14 @@ Setup& GetSetup() {
   static Setup* setup = [] {
     auto* s = new Setup();
     const char* env = std::getenv("SLUICE_TEST_SERVERS_ENV");
-    if (env == nullptr) Die(Unavailable("set SLUICE_TEST_SERVERS_ENV (scripts/test-servers.sh)"));
+    if (env == nullptr)
+      Die(Unavailable("set SLUICE_TEST_SERVERS_ENV (scripts/test-servers.sh)"));
     std::map<std::string, std::string> values;
     std::ifstream in(env);
     for (std::string line; std::getline(in, line);) {
       size_t equals = line.find('=');
-      if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
+      if (equals != std::string::npos)
+        values[line.substr(0, equals)] = line.substr(equals + 1);
     }
     s->connection.host = values["SLUICE_TEST_PG_HOST"];
     s->connection.port = std::atoi(values["SLUICE_TEST_PG_PORT"].c_str());
@@ -79,9 +80,11 @@ Setup& GetSetup() {
     s->connection.database = "postgres";
     {
       auto admin = PgConnection::Connect(s->connection);
-      if (!admin.ok()) Die(admin.status());
+      if (!admin.ok())
+        Die(admin.status());
       std::string name = fmt::format("bench_copy_{}", getpid());
-      if (Status st = (*admin)->Execute("CREATE DATABASE " + name, "create"); !st.ok()) Die(st);
+      if (Status st = (*admin)->Execute("CREATE DATABASE " + name, "create"); !st.ok())
+        Die(st);
       s->connection.database = name;
     }
     datagen::DatagenOptions options;
@@ -89,25 +92,29 @@ Setup& GetSetup() {
     options.split_rows = kRows;
     options.stream = "orders";
     options.columns = {
-        {"id", DataType::Int64(), false},         {"customer", DataType::String(), true},
+        {"id", DataType::Int64(), false},           {"customer", DataType::String(), true},
         {"amount", DataType::Decimal(12, 2), true}, {"quantity", DataType::Int32(), true},
-        {"price", DataType::Float64(), true},     {"paid", DataType::Bool(), true},
-        {"ordered_on", DataType::Date(), true},   {"created_at", DataType::Timestamp(), true},
+        {"price", DataType::Float64(), true},       {"paid", DataType::Bool(), true},
+        {"ordered_on", DataType::Date(), true},     {"created_at", DataType::Timestamp(), true},
         {"note", DataType::String(), true},
     };
     datagen::DatagenSource source(options);
-    if (Status st = source.Open(Context()); !st.ok()) Die(st);
+    if (Status st = source.Open(Context()); !st.ok())
+      Die(st);
     s->stream = source.streams()[0];
     auto enumerator = source.CreateEnumerator();
     while (true) {
       auto split = (*enumerator)->Next();
-      if (!split.ok() || !*split) break;
+      if (!split.ok() || !*split)
+        break;
       auto reader = source.CreateReader(**split, "");
       while (true) {
         auto batch = std::make_unique<Batch>(s->stream.schema, 4096);
         auto more = (*reader)->ReadBatch(batch.get());
-        if (!more.ok()) Die(more.status());
-        if (!*more) break;
+        if (!more.ok())
+          Die(more.status());
+        if (!*more)
+          break;
         s->batches.push_back(std::move(batch));
       }
     }
@@ -127,28 +134,37 @@ std::unique_ptr<PostgresSink> MakeSink(WriteMode mode, const std::string& table)
 void WriteTable(const std::string& table) {
   Setup& setup = GetSetup();
   auto sink = MakeSink(WriteMode::kOverwrite, table);
-  if (Status st = sink->Open(Context(), {setup.stream}); !st.ok()) Die(st);
+  if (Status st = sink->Open(Context(), {setup.stream}); !st.ok())
+    Die(st);
   auto writer = sink->CreateWriter(0);
-  if (!writer.ok()) Die(writer.status());
+  if (!writer.ok())
+    Die(writer.status());
   for (const auto& batch : setup.batches) {
-    if (Status st = (*writer)->Write(*batch); !st.ok()) Die(st);
+    if (Status st = (*writer)->Write(*batch); !st.ok())
+      Die(st);
   }
-  if (Status st = (*writer)->Prepare(); !st.ok()) Die(st);
-  if (Status st = (*writer)->Commit({}); !st.ok()) Die(st);
+  if (Status st = (*writer)->Prepare(); !st.ok())
+    Die(st);
+  if (Status st = (*writer)->Commit({}); !st.ok())
+    Die(st);
   writer->reset();
-  if (Status st = sink->Finish(); !st.ok()) Die(st);
+  if (Status st = sink->Finish(); !st.ok())
+    Die(st);
 }
 
 // Sets the visibility map, as on any table autovacuum has seen: chunk planning's index-only
 // scans then stay in the index.
 void Vacuum() {
   auto conn = PgConnection::Connect(GetSetup().connection);
-  if (!conn.ok()) Die(conn.status());
-  if (Status st = (*conn)->Execute("VACUUM ANALYZE orders_binary", "vacuum"); !st.ok()) Die(st);
+  if (!conn.ok())
+    Die(conn.status());
+  if (Status st = (*conn)->Execute("VACUUM ANALYZE orders_binary", "vacuum"); !st.ok())
+    Die(st);
 }
 
 void BM_WriteBinary(benchmark::State& state) {
-  for (auto _ : state) WriteTable("orders_binary");
+  for (auto _ : state)
+    WriteTable("orders_binary");
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
 }
 
@@ -156,10 +172,12 @@ PGconn* Connect() {
   const ConnectionOptions& c = GetSetup().connection;
   std::string port = std::to_string(c.port);
   const char* keys[] = {"host", "port", "user", "password", "dbname", "client_encoding", nullptr};
-  const char* values[] = {c.host.c_str(),      port.c_str(),       c.user.c_str(),
-                          c.password.Reveal().c_str(), c.database.c_str(), "UTF8", nullptr};
+  const char* values[] = {
+      c.host.c_str(),     port.c_str(), c.user.c_str(), c.password.Reveal().c_str(),
+      c.database.c_str(), "UTF8",       nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, 0);
-  if (PQstatus(conn) != CONNECTION_OK) Die(Unavailable(PQerrorMessage(conn)));
+  if (PQstatus(conn) != CONNECTION_OK)
+    Die(Unavailable(PQerrorMessage(conn)));
   PQexec(conn, "SET DateStyle = ISO; SET TimeZone = UTC; SET extra_float_digits = 3");
   return conn;
 }
@@ -168,8 +186,9 @@ PGconn* Connect() {
 void BM_WriteText(benchmark::State& state) {
   Setup& setup = GetSetup();
   PGconn* conn = Connect();
-  PQclear(PQexec(conn, "DROP TABLE IF EXISTS orders_text; CREATE TABLE orders_text (LIKE "
-                       "orders_binary INCLUDING ALL)"));
+  PQclear(PQexec(conn,
+                 "DROP TABLE IF EXISTS orders_text; CREATE TABLE orders_text (LIKE "
+                 "orders_binary INCLUDING ALL)"));
   std::string buffer;
   std::string value;
   for (auto _ : state) {
@@ -178,7 +197,8 @@ void BM_WriteText(benchmark::State& state) {
     for (const auto& batch : setup.batches) {
       for (size_t r = 0; r < batch->num_rows(); ++r) {
         for (size_t c = 0; c < batch->num_columns(); ++c) {
-          if (c > 0) buffer += '\t';
+          if (c > 0)
+            buffer += '\t';
           const Column& column = batch->column(c);
           if (column.IsNull(r)) {
             buffer += "\\N";
@@ -187,7 +207,8 @@ void BM_WriteText(benchmark::State& state) {
           value.clear();
           AppendValueText(column, r, &value);
           for (char ch : value) {
-            if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') buffer += '\\';
+            if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r')
+              buffer += '\\';
             buffer += ch;
           }
         }
@@ -202,9 +223,11 @@ void BM_WriteText(benchmark::State& state) {
     buffer.clear();
     PQputCopyEnd(conn, nullptr);
     PGresult* result = PQgetResult(conn);
-    if (PQresultStatus(result) != PGRES_COMMAND_OK) Die(DataError(PQerrorMessage(conn)));
+    if (PQresultStatus(result) != PGRES_COMMAND_OK)
+      Die(DataError(PQerrorMessage(conn)));
     PQclear(result);
-    while ((result = PQgetResult(conn)) != nullptr) PQclear(result);
+    while ((result = PQgetResult(conn)) != nullptr)
+      PQclear(result);
   }
   PQfinish(conn);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
@@ -219,24 +242,30 @@ void BM_ReadBinary(benchmark::State& state) {
     options.table = "orders_binary";
     // The defaults: 200000-row splits planned from the index, 50000-row pages.
     PostgresSource source(options, config::Options());
-    if (Status st = source.Open(Context()); !st.ok()) Die(st);
+    if (Status st = source.Open(Context()); !st.ok())
+      Die(st);
     auto enumerator = source.CreateEnumerator();
     Batch batch(source.streams()[0].schema, 4096);
     uint64_t rows = 0;
     while (true) {
       auto split = (*enumerator)->Next();
-      if (!split.ok()) Die(split.status());
-      if (!*split) break;
+      if (!split.ok())
+        Die(split.status());
+      if (!*split)
+        break;
       auto reader = source.CreateReader(**split, "");
       while (true) {
         batch.Clear();
         auto more = (*reader)->ReadBatch(&batch);
-        if (!more.ok()) Die(more.status());
-        if (!*more) break;
+        if (!more.ok())
+          Die(more.status());
+        if (!*more)
+          break;
         rows += batch.num_rows();
       }
     }
-    if (rows != kRows) Die(Internal(fmt::format("read {} rows", rows)));
+    if (rows != kRows)
+      Die(Internal(fmt::format("read {} rows", rows)));
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));
 }
@@ -273,20 +302,25 @@ void BM_ReadText(benchmark::State& state) {
               field += raw[i];
             }
           }
-          if (Status st = AppendParsedValue(field, &batch.column(column)); !st.ok()) Die(st);
+          if (Status st = AppendParsedValue(field, &batch.column(column)); !st.ok())
+            Die(st);
         }
         ++column;
-        if (tab == std::string_view::npos) break;
+        if (tab == std::string_view::npos)
+          break;
         text.remove_prefix(tab + 1);
       }
       batch.FinishRow();
       ++rows;
-      if (batch.full()) batch.Clear();
+      if (batch.full())
+        batch.Clear();
       PQfreemem(line);
     }
     PGresult* result;
-    while ((result = PQgetResult(conn)) != nullptr) PQclear(result);
-    if (rows != kRows) Die(Internal(fmt::format("read {} rows", rows)));
+    while ((result = PQgetResult(conn)) != nullptr)
+      PQclear(result);
+    if (rows != kRows)
+      Die(Internal(fmt::format("read {} rows", rows)));
   }
   PQfinish(conn);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRows));

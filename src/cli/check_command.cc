@@ -1,4 +1,5 @@
 #include <fmt/core.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -13,7 +14,7 @@ namespace {
 
 std::string GuaranteeText(connectors::DeliveryGuarantee guarantee) {
   return guarantee == connectors::DeliveryGuarantee::kExactlyOnce ? "exactly-once"
-                                                                   : "at-least-once";
+                                                                  : "at-least-once";
 }
 
 }  // namespace
@@ -33,13 +34,15 @@ int CheckCommand(const std::string& job_path, const CommonFlags& flags) {
     return code;
   };
   Result<config::JobConfig> job = config::LoadJobFile(job_path, flags.overrides);
-  if (!job.ok()) return fail(job.status());
+  if (!job.ok())
+    return fail(job.status());
   std::string name = job->name;
   std::string source_type = job->source.type;
   std::string sink_type = job->sink.type;
   runtime::JobRunner runner(std::move(*job), connectors::ConnectorRegistry::Builtin());
   Result<runtime::CheckSummary> checked = runner.Check();
-  if (!checked.ok()) return fail(checked.status());
+  if (!checked.ok())
+    return fail(checked.status());
   if (flags.json) {
     nlohmann::ordered_json out;
     out["ok"] = true;
@@ -73,7 +76,8 @@ int CheckCommand(const std::string& job_path, const CommonFlags& flags) {
     fmt::print("    source: {}\n", source.schema->ToString());
     fmt::print("    sink:   {}\n", checked->sink_streams[i].schema->ToString());
   }
-  for (const std::string& note : checked->report.notes) fmt::print("  {}\n", note);
+  for (const std::string& note : checked->report.notes)
+    fmt::print("  {}\n", note);
   return kExitOk;
 }
 

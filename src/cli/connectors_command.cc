@@ -1,4 +1,5 @@
 #include <fmt/core.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -20,7 +21,8 @@ nlohmann::ordered_json OptionsJson(const std::vector<config::OptionSpec>& table)
     option["default"] = spec.default_value;
     if (!spec.choices.empty()) {
       option["choices"] = nlohmann::ordered_json::array();
-      for (std::string_view choice : spec.choices) option["choices"].push_back(choice);
+      for (std::string_view choice : spec.choices)
+        option["choices"].push_back(choice);
     }
     option["description"] = spec.description;
     out.push_back(option);
@@ -35,7 +37,8 @@ void PrintOptions(std::string_view title, const std::vector<config::OptionSpec>&
     if (!spec.choices.empty()) {
       type.clear();
       for (std::string_view choice : spec.choices) {
-        if (!type.empty()) type += '|';
+        if (!type.empty())
+          type += '|';
         type += choice;
       }
     }
@@ -58,27 +61,31 @@ int ConnectorsCommand(const std::string& type, const CommonFlags& flags) {
   if (flags.json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& info : registry.connectors()) {
-      if (!type.empty() && info->type != type) continue;
+      if (!type.empty() && info->type != type)
+        continue;
       nlohmann::ordered_json connector;
       connector["type"] = info->type;
       connector["description"] = info->description;
-      connector["source"] = info->create_source ? OptionsJson(info->source_options)
-                                                : nlohmann::ordered_json(nullptr);
-      connector["sink"] = info->create_sink ? OptionsJson(info->sink_options)
-                                            : nlohmann::ordered_json(nullptr);
+      connector["source"] =
+          info->create_source ? OptionsJson(info->source_options) : nlohmann::ordered_json(nullptr);
+      connector["sink"] =
+          info->create_sink ? OptionsJson(info->sink_options) : nlohmann::ordered_json(nullptr);
       out.push_back(connector);
     }
     fmt::print("{}\n", out.dump(2));
     return kExitOk;
   }
   for (const auto& info : registry.connectors()) {
-    if (!type.empty() && info->type != type) continue;
+    if (!type.empty() && info->type != type)
+      continue;
     std::string sides = info->create_source && info->create_sink ? "source, sink"
                         : info->create_source                    ? "source"
                                                                  : "sink";
     fmt::print("{} ({}): {}\n", info->type, sides, info->description);
-    if (info->create_source) PrintOptions("source", info->source_options);
-    if (info->create_sink) PrintOptions("sink", info->sink_options);
+    if (info->create_source)
+      PrintOptions("source", info->source_options);
+    if (info->create_sink)
+      PrintOptions("sink", info->sink_options);
     fmt::print("\n");
   }
   if (type.empty()) {

@@ -12,7 +12,7 @@ enum ExitCode : int {
   kExitConnection = 3,  // server unreachable, authentication, missing table/file, permission, disk
   kExitData = 4,        // a bad record under `errors: fail`
   kExitVerifyMismatch = 5,  // `sluice verify` / `verify: true`: the target differs from the source
-  kExitInterrupted = 130,  // stopped by SIGINT/SIGTERM
+  kExitInterrupted = 130,   // stopped by SIGINT/SIGTERM
 };
 
 /// Maps the status a command ended with to the exit code.

@@ -1,8 +1,8 @@
 // The `sluice` command: run, check and list data-integration jobs.
-#include <cstdio>
+#include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/core.h>
+#include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -65,13 +65,18 @@ int main(int argc, char** argv) {
 
   log::Level level = log::Level::kInfo;
   log::ParseLevel(log_level, &level);
-  if (quiet && level < log::Level::kWarn) level = log::Level::kWarn;
+  if (quiet && level < log::Level::kWarn)
+    level = log::Level::kWarn;
   log::SetLevel(level);
   flags.progress = !no_progress && !quiet && !flags.json;
 
-  if (run->parsed()) return cli::RunCommand(job_path, flags);
-  if (check->parsed()) return cli::CheckCommand(job_path, flags);
-  if (verify->parsed()) return cli::VerifyCommand(job_path, flags);
-  if (list->parsed()) return cli::ConnectorsCommand(connector_type, flags);
+  if (run->parsed())
+    return cli::RunCommand(job_path, flags);
+  if (check->parsed())
+    return cli::CheckCommand(job_path, flags);
+  if (verify->parsed())
+    return cli::VerifyCommand(job_path, flags);
+  if (list->parsed())
+    return cli::ConnectorsCommand(connector_type, flags);
   return cli::kExitConfig;
 }

@@ -1,8 +1,7 @@
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <cstdio>
-
-#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -19,29 +18,29 @@ namespace {
 
 std::string GuaranteeName(connectors::DeliveryGuarantee guarantee) {
   return guarantee == connectors::DeliveryGuarantee::kExactlyOnce ? "exactly-once"
-                                                                   : "at-least-once";
+                                                                  : "at-least-once";
 }
 
 std::string StatusWord(const runtime::JobSummary& summary) {
-  if (summary.status.ok()) return "succeeded";
-  if (summary.interrupted) return "interrupted";
+  if (summary.status.ok())
+    return "succeeded";
+  if (summary.interrupted)
+    return "interrupted";
   return "failed";
 }
 
 void PrintText(const runtime::JobSummary& summary) {
   const runtime::MetricsSnapshot& m = summary.metrics;
   double seconds = m.elapsed_seconds > 0 ? m.elapsed_seconds : 1e-9;
-  fmt::print("Job '{}' {} in {:.2f} s\n", summary.job_name, StatusWord(summary),
-             m.elapsed_seconds);
+  fmt::print("Job '{}' {} in {:.2f} s\n", summary.job_name, StatusWord(summary), m.elapsed_seconds);
   if (summary.resumed) {
     fmt::print("  resumed from checkpoint {} of an unfinished run\n",
                summary.resumed_from_checkpoint);
   }
   if (summary.readers > 0) {
-    fmt::print("  {} -> {}: {} reader{}, {} writer{}, {}\n", summary.source_type,
-               summary.sink_type, summary.readers, summary.readers == 1 ? "" : "s",
-               summary.writers, summary.writers == 1 ? "" : "s",
-               GuaranteeName(summary.guarantee));
+    fmt::print("  {} -> {}: {} reader{}, {} writer{}, {}\n", summary.source_type, summary.sink_type,
+               summary.readers, summary.readers == 1 ? "" : "s", summary.writers,
+               summary.writers == 1 ? "" : "s", GuaranteeName(summary.guarantee));
   }
   fmt::print("  rows: {} read, {} written, {} bad\n", GroupThousands(m.rows_read),
              GroupThousands(m.rows_written), GroupThousands(m.bad_records));
@@ -99,8 +98,8 @@ void PrintJson(const runtime::JobSummary& summary, int exit_code) {
       m.elapsed_seconds > 0 ? static_cast<double>(m.rows_written) / m.elapsed_seconds : 0.0;
   nlohmann::ordered_json slowest = nlohmann::ordered_json::array();
   for (const runtime::SplitTiming& timing : summary.slowest_splits) {
-    slowest.push_back({{"split", timing.split_id}, {"rows", timing.rows},
-                       {"seconds", timing.seconds}});
+    slowest.push_back(
+        {{"split", timing.split_id}, {"rows", timing.rows}, {"seconds", timing.seconds}});
   }
   out["slowest_splits"] = slowest;
   nlohmann::ordered_json streams = nlohmann::ordered_json::array();
@@ -123,7 +122,8 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags) {
     summary.status = job.status();
     int code = ExitCodeFor(job.status());
     fmt::print(stderr, "sluice: {}\n", job.status().ToString());
-    if (flags.json) PrintJson(summary, code);
+    if (flags.json)
+      PrintJson(summary, code);
     return code;
   }
   const std::atomic<bool>* stop = InstallStopHandlers();
@@ -134,19 +134,23 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags) {
   config::JobConfig verify_job = *job;
   runtime::JobRunner runner(std::move(*job), connectors::ConnectorRegistry::Builtin(), options);
   ProgressReporter progress(runner, isatty(STDERR_FILENO) != 0);
-  if (flags.progress) progress.Start();
+  if (flags.progress)
+    progress.Start();
   runtime::JobSummary summary = runner.Run(stop);
   progress.Stop();
   int code = ExitCodeFor(summary.status);
-  if (summary.interrupted) code = kExitInterrupted;
-  if (!summary.status.ok()) fmt::print(stderr, "sluice: {}\n", summary.status.ToString());
+  if (summary.interrupted)
+    code = kExitInterrupted;
+  if (!summary.status.ok())
+    fmt::print(stderr, "sluice: {}\n", summary.status.ToString());
   if (flags.json) {
     PrintJson(summary, code);
   } else if (summary.status.ok() || summary.readers > 0) {
     // A job that failed before moving anything has nothing to summarise beyond its error.
     PrintText(summary);
   }
-  if (code == kExitOk && verify) return RunVerification(verify_job, flags, stop);
+  if (code == kExitOk && verify)
+    return RunVerification(verify_job, flags, stop);
   return code;
 }
 

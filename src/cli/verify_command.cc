@@ -1,4 +1,5 @@
 #include <fmt/core.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -17,7 +18,8 @@ void PrintReport(const verify::VerifyReport& report) {
     fmt::print("  stream '{}' -> {}: {} source rows, {} target rows, {}\n", stream.stream,
                stream.target, GroupThousands(stream.source_rows),
                GroupThousands(stream.target_rows), stream.match ? "identical" : "DIFFERENT");
-    if (stream.match) continue;
+    if (stream.match)
+      continue;
     fmt::print("    {} missing in the target, {} extra in the target, {} different\n",
                stream.missing_count, stream.extra_count, stream.different_count);
     for (const std::string& key : stream.missing_in_target) {
@@ -26,7 +28,8 @@ void PrintReport(const verify::VerifyReport& report) {
     for (const std::string& key : stream.extra_in_target) {
       fmt::print("    extra in the target: {}\n", key);
     }
-    for (const std::string& line : stream.different) fmt::print("    different: {}\n", line);
+    for (const std::string& line : stream.different)
+      fmt::print("    different: {}\n", line);
     for (const std::string& range : stream.differing_ranges) {
       fmt::print("    differing keys: {}\n", range);
     }

@@ -1,8 +1,8 @@
 #include "config/job_config.h"
 
-#include <algorithm>
-
 #include <fmt/core.h>
+
+#include <algorithm>
 
 namespace sluice::config {
 
@@ -18,8 +18,11 @@ const std::vector<OptionSpec>& JobTable() {
       {"parallelism", OptionType::kInt, "1",
        "Parallel readers and writers (writers capped by what the sink allows)."},
       {"batch_rows", OptionType::kInt, "4096", "Rows per batch between readers and writers."},
-      {"delivery", OptionType::kEnum, "exactly_once",
-       "exactly_once (rows and progress commit together) or at_least_once.", false,
+      {"delivery",
+       OptionType::kEnum,
+       "exactly_once",
+       "exactly_once (rows and progress commit together) or at_least_once.",
+       false,
        {"exactly_once", "at_least_once"}},
       {"checkpoint", OptionType::kMap, "",
        "`interval_secs` (default 10; 0 = only at the end): how often progress is committed."},
@@ -52,10 +55,14 @@ Status ReadCheckpoint(const Node& node, JobConfig* job) {
 
 Status ReadErrors(const Node& node, JobConfig* job) {
   static const std::vector<OptionSpec> kTable = {
-      {"mode", OptionType::kEnum, "fail",
-       "fail (stop at the first bad record), skip, or dead_letter (skip and keep it).", false,
+      {"mode",
+       OptionType::kEnum,
+       "fail",
+       "fail (stop at the first bad record), skip, or dead_letter (skip and keep it).",
+       false,
        {"fail", "skip", "dead_letter"}},
-      {"max_count", OptionType::kInt, "0", "Fail once more records than this were bad (0 = no limit)."},
+      {"max_count", OptionType::kInt, "0",
+       "Fail once more records than this were bad (0 = no limit)."},
       {"max_ratio", OptionType::kDouble, "0",
        "Fail once bad records exceed this share of rows read (0 = no limit)."},
       {"dead_letter_path", OptionType::kString, "",
@@ -67,7 +74,8 @@ Status ReadErrors(const Node& node, JobConfig* job) {
                      : mode == "dead_letter" ? ErrorPolicy::Mode::kDeadLetter
                                              : ErrorPolicy::Mode::kFail;
   int64_t max_count = options.GetInt("max_count");
-  if (max_count < 0) return options.ErrorAt("max_count", "'max_count' must not be negative");
+  if (max_count < 0)
+    return options.ErrorAt("max_count", "'max_count' must not be negative");
   job->errors.max_count = static_cast<uint64_t>(max_count);
   job->errors.max_ratio = options.GetDouble("max_ratio");
   if (job->errors.max_ratio < 0 || job->errors.max_ratio > 1) {
@@ -106,7 +114,9 @@ Status ReadRetry(const Node& node, JobConfig* job) {
 // Canonical text of a subtree for the fingerprint: keys sorted, positions and secrets left out.
 void AppendCanonical(const Node& node, std::string* out) {
   switch (node.kind()) {
-    case Node::Kind::kNull: out->append("~"); return;
+    case Node::Kind::kNull:
+      out->append("~");
+      return;
     case Node::Kind::kScalar:
       out->append(std::to_string(node.scalar().size()));
       out->push_back(':');
@@ -122,12 +132,14 @@ void AppendCanonical(const Node& node, std::string* out) {
       return;
     case Node::Kind::kMap: {
       std::vector<const Node::Entry*> entries;
-      for (const Node::Entry& entry : node.entries()) entries.push_back(&entry);
+      for (const Node::Entry& entry : node.entries())
+        entries.push_back(&entry);
       std::sort(entries.begin(), entries.end(),
                 [](const Node::Entry* a, const Node::Entry* b) { return a->key < b->key; });
       out->push_back('{');
       for (const Node::Entry* entry : entries) {
-        if (entry->key.find("password") != std::string::npos) continue;
+        if (entry->key.find("password") != std::string::npos)
+          continue;
         out->append(entry->key);
         out->push_back('=');
         AppendCanonical(entry->value, out);
@@ -143,7 +155,8 @@ std::string Fingerprint(const Node& root) {
   std::string text;
   for (const char* key : {"source", "transform", "sink"}) {
     text.append(key);
-    if (const Node* node = root.Find(key)) AppendCanonical(*node, &text);
+    if (const Node* node = root.Find(key))
+      AppendCanonical(*node, &text);
   }
   // FNV-1a, 64 bits: a change detector, not a security boundary.
   uint64_t hash = 1469598103934665603ULL;
@@ -159,9 +172,10 @@ Result<ConnectorBlock> ReadConnectorBlock(const Node& root, std::string_view key
   ConnectorBlock out;
   const Node* type = block->Find("type");
   if (type == nullptr) {
-    return block->Error(fmt::format("missing required key 'type' in {} (run `sluice "
-                                    "connectors` to list the types)",
-                                    key));
+    return block->Error(
+        fmt::format("missing required key 'type' in {} (run `sluice "
+                    "connectors` to list the types)",
+                    key));
   }
   if (!type->is_scalar() || type->scalar().empty()) {
     return type->Error(fmt::format("'type' in {} must be a connector name", key));
@@ -170,7 +184,8 @@ Result<ConnectorBlock> ReadConnectorBlock(const Node& root, std::string_view key
   out.type_mark = type->mark();
   out.options = Node::Map(block->mark());
   for (const Node::Entry& entry : block->entries()) {
-    if (entry.key != "type") out.options.entries().push_back(entry);
+    if (entry.key != "type")
+      out.options.entries().push_back(entry);
   }
   return out;
 }
@@ -187,9 +202,9 @@ Result<TransformConfig> ReadTransform(const Node& transform) {
   TransformConfig out;
   auto add = [&](const std::string& output, const Node& expression) -> Status {
     if (!expression.is_scalar() || expression.scalar().empty()) {
-      return expression.Error(fmt::format(
-          "column '{}' must map to \"input\" or \"input::type\", got a {}", output,
-          expression.KindName()));
+      return expression.Error(
+          fmt::format("column '{}' must map to \"input\" or \"input::type\", got a {}", output,
+                      expression.KindName()));
     }
     ColumnMapping mapping;
     mapping.output = output;
@@ -199,7 +214,8 @@ Result<TransformConfig> ReadTransform(const Node& transform) {
     mapping.input = text.substr(0, cast);
     if (cast != std::string::npos) {
       Result<DataType> type = ParseDataType(text.substr(cast + 2));
-      if (!type.ok()) return expression.Error(type.status().message());
+      if (!type.ok())
+        return expression.Error(type.status().message());
       mapping.cast = *type;
     }
     if (mapping.input.empty()) {
@@ -219,7 +235,8 @@ Result<TransformConfig> ReadTransform(const Node& transform) {
     }
   } else if (columns.is_sequence()) {
     for (const Node& item : columns.items()) {
-      if (!item.is_scalar()) return item.Error("transform columns list must hold column names");
+      if (!item.is_scalar())
+        return item.Error("transform columns list must hold column names");
       std::string text = item.scalar();
       std::string output = text.substr(0, text.find("::"));
       SLUICE_RETURN_IF_ERROR(add(output, item));
@@ -227,7 +244,8 @@ Result<TransformConfig> ReadTransform(const Node& transform) {
   } else {
     return columns.Error("transform 'columns' must be a list of names or a map");
   }
-  if (out.columns.empty()) return columns.Error("transform 'columns' is empty");
+  if (out.columns.empty())
+    return columns.Error("transform 'columns' is empty");
   return out;
 }
 
@@ -235,10 +253,11 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
                            std::string origin) {
   if (!root.is_map()) {
     Mark mark = root.mark();
-    if (!mark.origin) mark.origin = std::make_shared<const std::string>(origin);
-    return InvalidConfig(fmt::format(
-        "{}: a job file must be a map with name, source and sink, got a {}", mark.ToString(),
-        root.KindName()));
+    if (!mark.origin)
+      mark.origin = std::make_shared<const std::string>(origin);
+    return InvalidConfig(
+        fmt::format("{}: a job file must be a map with name, source and sink, got a {}",
+                    mark.ToString(), root.KindName()));
   }
   SLUICE_RETURN_IF_ERROR(SubstituteEnvironment(&root));
   for (const std::string& assignment : overrides) {
@@ -248,7 +267,8 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
   JobConfig job;
   job.origin = std::move(origin);
   job.name = options.GetString("name");
-  if (job.name.empty()) return options.ErrorAt("name", "'name' must not be empty");
+  if (job.name.empty())
+    return options.ErrorAt("name", "'name' must not be empty");
   SLUICE_ASSIGN_OR_RETURN(job.source, ReadConnectorBlock(root, "source"));
   SLUICE_ASSIGN_OR_RETURN(job.sink, ReadConnectorBlock(root, "sink"));
   if (const Node* transform = root.Find("transform")) {
@@ -265,10 +285,13 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
   }
   job.batch_rows = static_cast<int>(batch_rows);
   job.exactly_once = options.GetString("delivery") != "at_least_once";
-  if (const Node* node = root.Find("checkpoint")) SLUICE_RETURN_IF_ERROR(ReadCheckpoint(*node, &job));
+  if (const Node* node = root.Find("checkpoint"))
+    SLUICE_RETURN_IF_ERROR(ReadCheckpoint(*node, &job));
   job.state_dir = options.GetString("state");
-  if (const Node* node = root.Find("errors")) SLUICE_RETURN_IF_ERROR(ReadErrors(*node, &job));
-  if (const Node* node = root.Find("retry")) SLUICE_RETURN_IF_ERROR(ReadRetry(*node, &job));
+  if (const Node* node = root.Find("errors"))
+    SLUICE_RETURN_IF_ERROR(ReadErrors(*node, &job));
+  if (const Node* node = root.Find("retry"))
+    SLUICE_RETURN_IF_ERROR(ReadRetry(*node, &job));
   job.verify = options.GetBool("verify");
   job.fingerprint = Fingerprint(root);
   job.root = std::move(root);
@@ -277,7 +300,9 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
 
 }  // namespace
 
-std::span<const OptionSpec> JobOptionTable() { return JobTable(); }
+std::span<const OptionSpec> JobOptionTable() {
+  return JobTable();
+}
 
 Result<JobConfig> LoadJobFile(const std::string& path, const std::vector<std::string>& overrides) {
   SLUICE_ASSIGN_OR_RETURN(Node root, ParseYamlFile(path));

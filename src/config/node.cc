@@ -1,17 +1,18 @@
 #include "config/node.h"
 
+#include <fmt/core.h>
+#include <yaml-cpp/yaml.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/core.h>
-#include <yaml-cpp/yaml.h>
 
 namespace sluice::config {
 
 std::string Mark::ToString() const {
   std::string name = origin ? *origin : std::string("<config>");
-  if (line <= 0) return name;
+  if (line <= 0)
+    return name;
   return fmt::format("{}:{}:{}", name, line, column);
 }
 
@@ -38,9 +39,11 @@ Node Node::Sequence(Mark mark) {
 }
 
 const Node* Node::Find(std::string_view key) const {
-  if (kind_ != Kind::kMap) return nullptr;
+  if (kind_ != Kind::kMap)
+    return nullptr;
   for (const Entry& entry : entries_) {
-    if (entry.key == key) return &entry.value;
+    if (entry.key == key)
+      return &entry.value;
   }
   return nullptr;
 }
@@ -59,10 +62,14 @@ void Node::Set(std::string key, Mark key_mark, Node value) {
 
 std::string_view Node::KindName() const {
   switch (kind_) {
-    case Kind::kNull: return "null";
-    case Kind::kScalar: return "scalar";
-    case Kind::kMap: return "map";
-    case Kind::kSequence: return "list";
+    case Kind::kNull:
+      return "null";
+    case Kind::kScalar:
+      return "scalar";
+    case Kind::kMap:
+      return "map";
+    case Kind::kSequence:
+      return "list";
   }
   return "?";
 }
@@ -106,16 +113,16 @@ class YamlLoader {
         for (const auto& pair : yaml) {
           Mark key_mark = MarkOf(pair.first.Mark());
           if (!pair.first.IsScalar()) {
-            return InvalidConfig(fmt::format("{}: map keys must be plain names",
-                                             key_mark.ToString()));
+            return InvalidConfig(
+                fmt::format("{}: map keys must be plain names", key_mark.ToString()));
           }
           std::string key = pair.first.Scalar();
           if (node.Find(key) != nullptr) {
-            return InvalidConfig(
-                fmt::format("{}: duplicate key '{}'", key_mark.ToString(), key));
+            return InvalidConfig(fmt::format("{}: duplicate key '{}'", key_mark.ToString(), key));
           }
           SLUICE_ASSIGN_OR_RETURN(Node child, Convert(pair.second));
-          if (child.is_null() && child.mark_.line == 0) child.mark_ = key_mark;
+          if (child.is_null() && child.mark_.line == 0)
+            child.mark_ = key_mark;
           node.entries_.push_back(Node::Entry{std::move(key), key_mark, std::move(child)});
         }
         return node;
@@ -135,7 +142,8 @@ Result<Node> ParseYaml(std::string_view text, std::string origin) {
     yaml = YAML::Load(std::string(text));
   } catch (const YAML::Exception& error) {
     Mark mark{shared_origin, error.mark.line + 1, error.mark.column + 1};
-    if (error.mark.is_null()) mark.line = 0;
+    if (error.mark.is_null())
+      mark.line = 0;
     return InvalidConfig(fmt::format("{}: invalid YAML: {}", mark.ToString(), error.msg));
   }
   YamlLoader loader(shared_origin);
@@ -158,7 +166,8 @@ namespace {
 
 Status SubstituteScalar(Node* node) {
   const std::string& in = node->scalar();
-  if (in.find('$') == std::string::npos) return Status::OK();
+  if (in.find('$') == std::string::npos)
+    return Status::OK();
   std::string out;
   out.reserve(in.size());
   for (size_t i = 0; i < in.size();) {
@@ -184,7 +193,8 @@ Status SubstituteScalar(Node* node) {
       fallback = body.substr(sep + 2);
       has_fallback = true;
     }
-    if (name.empty()) return node->Error("empty variable name in '${}'");
+    if (name.empty())
+      return node->Error("empty variable name in '${}'");
     const char* value = std::getenv(std::string(name).c_str());
     if (value != nullptr && (*value != '\0' || !has_fallback)) {
       out += value;
@@ -192,8 +202,8 @@ Status SubstituteScalar(Node* node) {
       out += fallback;
     } else {
       return node->Error(fmt::format(
-          "environment variable '{}' is not set (write ${{{}:-default}} to give a default)",
-          name, name));
+          "environment variable '{}' is not set (write ${{{}:-default}} to give a default)", name,
+          name));
     }
     i = close + 1;
   }
@@ -213,7 +223,8 @@ Status SubstituteEnvironment(Node* root) {
       }
       return Status::OK();
     case Node::Kind::kSequence:
-      for (Node& item : root->items()) SLUICE_RETURN_IF_ERROR(SubstituteEnvironment(&item));
+      for (Node& item : root->items())
+        SLUICE_RETURN_IF_ERROR(SubstituteEnvironment(&item));
       return Status::OK();
     case Node::Kind::kNull:
       return Status::OK();
@@ -232,15 +243,17 @@ Status ApplyOverride(Node* root, std::string_view assignment) {
   SLUICE_ASSIGN_OR_RETURN(Node parsed, ParseYaml(value, origin));
   // Positions inside a one-line override are not useful; point at the override itself.
   Mark mark{std::make_shared<const std::string>(origin), 0, 0};
-  if (parsed.is_null()) parsed = Node::Scalar("", mark);
+  if (parsed.is_null())
+    parsed = Node::Scalar("", mark);
 
   Node* current = root;
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos
-                                                                  : dot - start);
-    if (key.empty()) return InvalidConfig(fmt::format("--set: empty key in '{}'", path));
+    std::string key =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty())
+      return InvalidConfig(fmt::format("--set: empty key in '{}'", path));
     if (!current->is_map()) {
       return InvalidConfig(
           fmt::format("--set {}: '{}' is a {}, not a map", path, key, current->KindName()));

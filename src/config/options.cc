@@ -1,23 +1,33 @@
 #include "config/options.h"
 
-#include <charconv>
-
 #include <fmt/core.h>
+
+#include <charconv>
 
 namespace sluice::config {
 
 std::string_view OptionTypeName(OptionType type) {
   switch (type) {
-    case OptionType::kString: return "string";
-    case OptionType::kInt: return "integer";
-    case OptionType::kBool: return "boolean";
-    case OptionType::kDouble: return "number";
-    case OptionType::kBytes: return "size";
-    case OptionType::kSecret: return "secret";
-    case OptionType::kEnum: return "enum";
-    case OptionType::kStringList: return "list";
-    case OptionType::kMap: return "map";
-    case OptionType::kAny: return "any";
+    case OptionType::kString:
+      return "string";
+    case OptionType::kInt:
+      return "integer";
+    case OptionType::kBool:
+      return "boolean";
+    case OptionType::kDouble:
+      return "number";
+    case OptionType::kBytes:
+      return "size";
+    case OptionType::kSecret:
+      return "secret";
+    case OptionType::kEnum:
+      return "enum";
+    case OptionType::kStringList:
+      return "list";
+    case OptionType::kMap:
+      return "map";
+    case OptionType::kAny:
+      return "any";
   }
   return "?";
 }
@@ -49,7 +59,8 @@ bool ParseDouble(std::string_view text, double* out) {
 std::string AllowedKeys(std::span<const OptionSpec> table) {
   std::string out;
   for (const OptionSpec& spec : table) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += spec.name;
   }
   return out;
@@ -58,7 +69,8 @@ std::string AllowedKeys(std::span<const OptionSpec> table) {
 std::string Choices(const OptionSpec& spec) {
   std::string out;
   for (std::string_view choice : spec.choices) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += choice;
   }
   return out;
@@ -68,18 +80,21 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
   auto wrong = [&](std::string_view expected) {
     std::string got = value.is_scalar() ? fmt::format("'{}'", value.scalar())
                                         : std::string("a ") + std::string(value.KindName());
-    if (spec.type == OptionType::kSecret) got = "a value";
+    if (spec.type == OptionType::kSecret)
+      got = "a value";
     return value.Error(
         fmt::format("'{}' in {} must be {}, got {}", spec.name, where, expected, got));
   };
   switch (spec.type) {
     case OptionType::kString:
     case OptionType::kSecret:
-      if (!value.is_scalar()) return wrong("a string");
+      if (!value.is_scalar())
+        return wrong("a string");
       return Status::OK();
     case OptionType::kInt: {
       int64_t parsed;
-      if (!value.is_scalar() || !ParseInt(value.scalar(), &parsed)) return wrong("an integer");
+      if (!value.is_scalar() || !ParseInt(value.scalar(), &parsed))
+        return wrong("an integer");
       return Status::OK();
     }
     case OptionType::kBool: {
@@ -91,7 +106,8 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
     }
     case OptionType::kDouble: {
       double parsed;
-      if (!value.is_scalar() || !ParseDouble(value.scalar(), &parsed)) return wrong("a number");
+      if (!value.is_scalar() || !ParseDouble(value.scalar(), &parsed))
+        return wrong("a number");
       return Status::OK();
     }
     case OptionType::kBytes:
@@ -100,14 +116,18 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
       }
       return Status::OK();
     case OptionType::kEnum:
-      if (!value.is_scalar()) return wrong(fmt::format("one of: {}", Choices(spec)));
+      if (!value.is_scalar())
+        return wrong(fmt::format("one of: {}", Choices(spec)));
       for (std::string_view choice : spec.choices) {
-        if (choice == value.scalar()) return Status::OK();
+        if (choice == value.scalar())
+          return Status::OK();
       }
       return wrong(fmt::format("one of: {}", Choices(spec)));
     case OptionType::kStringList:
-      if (value.is_scalar()) return Status::OK();
-      if (!value.is_sequence()) return wrong("a list of strings");
+      if (value.is_scalar())
+        return Status::OK();
+      if (!value.is_sequence())
+        return wrong("a list of strings");
       for (const Node& item : value.items()) {
         if (!item.is_scalar()) {
           return item.Error(fmt::format("'{}' in {} must be a list of strings, got a {} item",
@@ -116,7 +136,8 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
       }
       return Status::OK();
     case OptionType::kMap:
-      if (!value.is_map()) return wrong("a map");
+      if (!value.is_map())
+        return wrong("a map");
       return Status::OK();
     case OptionType::kAny:
       return Status::OK();
@@ -128,28 +149,39 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
 
 Result<int64_t> ParseByteSize(std::string_view text) {
   size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+    ++digits;
   int64_t number = 0;
   if (!ParseInt(text.substr(0, digits), &number)) {
     return InvalidConfig(fmt::format("'{}' is not a size", text));
   }
   std::string unit(text.substr(digits));
-  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  while (!unit.empty() && unit.front() == ' ')
+    unit.erase(0, 1);
   for (char& c : unit) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c >= 'a' && c <= 'z')
+      c = static_cast<char>(c - 'a' + 'A');
   }
   struct Unit {
     std::string_view name;
     int64_t factor;
   };
   static constexpr Unit kUnits[] = {
-      {"", 1},          {"B", 1},
-      {"K", 1 << 10},   {"KB", 1000},        {"KIB", 1 << 10},
-      {"M", 1 << 20},   {"MB", 1000 * 1000}, {"MIB", 1 << 20},
-      {"G", 1 << 30},   {"GB", 1000 * 1000 * 1000}, {"GIB", 1 << 30},
+      {"", 1},
+      {"B", 1},
+      {"K", 1 << 10},
+      {"KB", 1000},
+      {"KIB", 1 << 10},
+      {"M", 1 << 20},
+      {"MB", 1000 * 1000},
+      {"MIB", 1 << 20},
+      {"G", 1 << 30},
+      {"GB", 1000 * 1000 * 1000},
+      {"GIB", 1 << 30},
   };
   for (const Unit& u : kUnits) {
-    if (u.name == unit) return number * u.factor;
+    if (u.name == unit)
+      return number * u.factor;
   }
   return InvalidConfig(fmt::format("'{}' has an unknown size unit", text));
 }
@@ -157,8 +189,8 @@ Result<int64_t> ParseByteSize(std::string_view text) {
 Result<Options> Options::Validate(const Node& block, std::span<const OptionSpec> table,
                                   std::string_view where) {
   if (!block.is_map()) {
-    return block.Error(fmt::format("{} must be a map of options, got a {}", where,
-                                   block.KindName()));
+    return block.Error(
+        fmt::format("{} must be a map of options, got a {}", where, block.KindName()));
   }
   for (const Node::Entry& entry : block.entries()) {
     const OptionSpec* spec = nullptr;
@@ -190,13 +222,15 @@ Result<Options> Options::Validate(const Node& block, std::span<const OptionSpec>
 
 const OptionSpec* Options::Spec(std::string_view name) const {
   for (const OptionSpec& spec : table_) {
-    if (spec.name == name) return &spec;
+    if (spec.name == name)
+      return &spec;
   }
   return nullptr;
 }
 
 std::string Options::GetString(std::string_view name) const {
-  if (const Node* node = Find(name); node != nullptr && node->is_scalar()) return node->scalar();
+  if (const Node* node = Find(name); node != nullptr && node->is_scalar())
+    return node->scalar();
   const OptionSpec* spec = Spec(name);
   return spec ? std::string(spec->default_value) : std::string();
 }
@@ -223,20 +257,24 @@ int64_t Options::GetBytes(std::string_view name) const {
   return ParseByteSize(GetString(name)).value_or(0);
 }
 
-Secret Options::GetSecret(std::string_view name) const { return Secret(GetString(name)); }
+Secret Options::GetSecret(std::string_view name) const {
+  return Secret(GetString(name));
+}
 
 std::vector<std::string> Options::GetStringList(std::string_view name) const {
   std::vector<std::string> out;
   const Node* node = Find(name);
   if (node == nullptr) {
     const OptionSpec* spec = Spec(name);
-    if (spec && !spec->default_value.empty()) out.emplace_back(spec->default_value);
+    if (spec && !spec->default_value.empty())
+      out.emplace_back(spec->default_value);
     return out;
   }
   if (node->is_scalar()) {
     out.push_back(node->scalar());
   } else {
-    for (const Node& item : node->items()) out.push_back(item.scalar());
+    for (const Node& item : node->items())
+      out.push_back(item.scalar());
   }
   return out;
 }

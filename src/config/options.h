@@ -16,8 +16,8 @@ namespace sluice::config {
 
 enum class OptionType {
   kString,
-  kInt,         // signed 64-bit
-  kBool,        // true/false/yes/no
+  kInt,   // signed 64-bit
+  kBool,  // true/false/yes/no
   kDouble,
   kBytes,       // integer byte count with optional unit: 64MiB, 10MB, 4096
   kSecret,      // a string that is never printed

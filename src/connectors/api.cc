@@ -1,8 +1,9 @@
 #include "connectors/api.h"
-#include "connectors/stream_naming.h"
 
 #include <mutex>
 #include <set>
+
+#include "connectors/stream_naming.h"
 
 namespace sluice::connectors {
 
@@ -17,7 +18,8 @@ class SkipPlannedEnumerator final : public SplitEnumerator {
   Result<std::optional<Split>> Next() override {
     while (true) {
       SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, inner_->Next());
-      if (!split || planned_.count(split->id) == 0) return split;
+      if (!split || planned_.count(split->id) == 0)
+        return split;
     }
   }
   void Add(Split split) override { inner_->Add(std::move(split)); }
@@ -34,13 +36,14 @@ Result<std::unique_ptr<SplitEnumerator>> Source::ResumeEnumerator(
     const std::vector<Split>& planned) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitEnumerator> inner, CreateEnumerator());
   std::set<std::string> ids;
-  for (const Split& split : planned) ids.insert(split.id);
+  for (const Split& split : planned)
+    ids.insert(split.id);
   return std::unique_ptr<SplitEnumerator>(new SkipPlannedEnumerator(std::move(inner), ids));
 }
 
-
 std::string ExpandStreamName(std::string_view pattern, std::string_view stream) {
-  if (pattern.empty()) return std::string(stream);
+  if (pattern.empty())
+    return std::string(stream);
   static constexpr std::string_view kPlaceholder = "{stream}";
   std::string out(pattern);
   for (size_t at = out.find(kPlaceholder); at != std::string::npos;

@@ -10,7 +10,8 @@ void ConnectorRegistry::Register(ConnectorInfo info) {
 
 const ConnectorInfo* ConnectorRegistry::Find(std::string_view type) const {
   for (const auto& info : connectors_) {
-    if (info->type == type) return info.get();
+    if (info->type == type)
+      return info.get();
   }
   return nullptr;
 }
@@ -18,8 +19,10 @@ const ConnectorInfo* ConnectorRegistry::Find(std::string_view type) const {
 std::string ConnectorRegistry::TypeList(bool sources) const {
   std::string out;
   for (const auto& info : connectors_) {
-    if (sources ? !info->create_source : !info->create_sink) continue;
-    if (!out.empty()) out += ", ";
+    if (sources ? !info->create_source : !info->create_sink)
+      continue;
+    if (!out.empty())
+      out += ", ";
     out += info->type;
   }
   return out;
@@ -32,10 +35,9 @@ Result<std::unique_ptr<Source>> ConnectorRegistry::CreateSource(
     return InvalidConfig(fmt::format("{}: unknown source type '{}' (available: {})",
                                      block.type_mark.ToString(), block.type, TypeList(true)));
   }
-  SLUICE_ASSIGN_OR_RETURN(
-      config::Options options,
-      config::Options::Validate(block.options, info->source_options,
-                                fmt::format("source (type {})", block.type)));
+  SLUICE_ASSIGN_OR_RETURN(config::Options options,
+                          config::Options::Validate(block.options, info->source_options,
+                                                    fmt::format("source (type {})", block.type)));
   return info->create_source(options);
 }
 
@@ -46,10 +48,9 @@ Result<std::unique_ptr<Sink>> ConnectorRegistry::CreateSink(
     return InvalidConfig(fmt::format("{}: unknown sink type '{}' (available: {})",
                                      block.type_mark.ToString(), block.type, TypeList(false)));
   }
-  SLUICE_ASSIGN_OR_RETURN(
-      config::Options options,
-      config::Options::Validate(block.options, info->sink_options,
-                                fmt::format("sink (type {})", block.type)));
+  SLUICE_ASSIGN_OR_RETURN(config::Options options,
+                          config::Options::Validate(block.options, info->sink_options,
+                                                    fmt::format("sink (type {})", block.type)));
   return info->create_sink(options);
 }
 

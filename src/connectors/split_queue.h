@@ -19,7 +19,8 @@ class SplitQueue final : public SplitEnumerator {
 
   Result<std::optional<Split>> Next() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (splits_.empty()) return std::optional<Split>();
+    if (splits_.empty())
+      return std::optional<Split>();
     Split split = std::move(splits_.front());
     splits_.pop_front();
     return std::optional<Split>(std::move(split));

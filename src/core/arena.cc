@@ -7,8 +7,8 @@ namespace sluice {
 char* Arena::AllocateSlow(size_t bytes) {
   bytes_used_before_current_ += cursor_ - current_start_;
   // Grow geometrically up to 4 MiB blocks; a value bigger than that gets a block of its own.
-  size_t next = blocks_.empty() ? first_block_bytes_
-                                : std::min<size_t>(blocks_.back().size * 2, 4u << 20);
+  size_t next =
+      blocks_.empty() ? first_block_bytes_ : std::min<size_t>(blocks_.back().size * 2, 4u << 20);
   size_t size = std::max(next, bytes);
   blocks_.push_back(Block{std::make_unique<char[]>(size), size});
   bytes_reserved_ += size;
@@ -19,7 +19,8 @@ char* Arena::AllocateSlow(size_t bytes) {
 }
 
 void Arena::Reset() {
-  if (blocks_.empty()) return;
+  if (blocks_.empty())
+    return;
   blocks_.resize(1);
   bytes_reserved_ = blocks_[0].size;
   current_start_ = blocks_[0].data.get();

@@ -22,7 +22,8 @@ class Arena {
 
   /// Returns `bytes` of uninitialised memory, valid until Reset().
   char* Allocate(size_t bytes) {
-    if (bytes > static_cast<size_t>(end_ - cursor_)) return AllocateSlow(bytes);
+    if (bytes > static_cast<size_t>(end_ - cursor_))
+      return AllocateSlow(bytes);
     char* out = cursor_;
     cursor_ += bytes;
     return out;
@@ -30,7 +31,8 @@ class Arena {
 
   /// Copies `bytes` into the arena and returns a view of the copy.
   std::string_view Copy(std::string_view bytes) {
-    if (bytes.empty()) return {};
+    if (bytes.empty())
+      return {};
     char* out = Allocate(bytes.size());
     __builtin_memcpy(out, bytes.data(), bytes.size());
     return {out, bytes.size()};

@@ -7,7 +7,8 @@ Column::Column(DataType type, size_t capacity, Arena* arena)
   // At least one byte per slot keeps AppendNull's memset valid for the null type.
   data_ = std::make_unique<uint8_t[]>(capacity * static_cast<size_t>(width_ > 0 ? width_ : 1));
   validity_ = std::make_unique<uint64_t[]>((capacity + 63) / 64);
-  if (width_ == 0) width_ = 1;
+  if (width_ == 0)
+    width_ = 1;
 }
 
 void Column::AppendFrom(const Column& other, size_t row) {
@@ -33,15 +34,19 @@ Batch::Batch(SchemaPtr schema, size_t capacity)
 }
 
 void Batch::DiscardPartialRow() {
-  for (Column& column : columns_) column.Truncate(num_rows_);
+  for (Column& column : columns_)
+    column.Truncate(num_rows_);
 }
 
 void Batch::Clear() {
   num_rows_ = 0;
-  for (Column& column : columns_) column.Clear();
+  for (Column& column : columns_)
+    column.Clear();
   arena_->Reset();
 }
 
-size_t Batch::ByteSize() const { return num_rows_ * fixed_row_width_ + arena_->bytes_used(); }
+size_t Batch::ByteSize() const {
+  return num_rows_ * fixed_row_width_ + arena_->bytes_used();
+}
 
 }  // namespace sluice

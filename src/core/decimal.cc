@@ -1,10 +1,10 @@
 #include "core/decimal.h"
 
+#include <fmt/core.h>
+
 #include <charconv>
 #include <cstdint>
 #include <limits>
-
-#include <fmt/core.h>
 
 namespace sluice {
 
@@ -14,7 +14,8 @@ int128 Pow10Int128(int n) {
       int128 values[39];
     } table{};
     table.values[0] = 1;
-    for (int i = 1; i < 39; ++i) table.values[i] = table.values[i - 1] * 10;
+    for (int i = 1; i < 39; ++i)
+      table.values[i] = table.values[i - 1] * 10;
     return table;
   }();
   return kTable.values[n];
@@ -31,7 +32,8 @@ void AppendInt128(int128 value, std::string* out) {
     *--p = static_cast<char>('0' - static_cast<int>(v % 10));
     v /= 10;
   } while (v != 0);
-  if (negative) *--p = '-';
+  if (negative)
+    *--p = '-';
   out->append(p, end);
 }
 
@@ -50,7 +52,8 @@ void AppendDecimal128(int128 unscaled, int scale, std::string* out) {
     auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), magnitude);
     auto count = static_cast<size_t>(end - digits);
     auto fraction = static_cast<size_t>(scale);
-    if (value < 0) out->push_back('-');
+    if (value < 0)
+      out->push_back('-');
     if (count <= fraction) {
       out->append("0.");
       out->append(fraction - count, '0');
@@ -73,7 +76,8 @@ void AppendDecimal128(int128 unscaled, int scale, std::string* out) {
     v /= 10;
     ++written;
   }
-  if (negative) out->push_back('-');
+  if (negative)
+    out->push_back('-');
   size_t integer_digits = static_cast<size_t>(written - scale);
   out->append(p, integer_digits);
   out->push_back('.');
@@ -88,19 +92,25 @@ struct DecimalParts {
   std::string_view integer;   // digits
   std::string_view fraction;  // digits
   int exponent = 0;
-  std::string_view special;   // "NaN", "Infinity", "-Infinity"
+  std::string_view special;  // "NaN", "Infinity", "-Infinity"
 };
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+  if (a.size() != b.size())
+    return false;
   for (size_t i = 0; i < a.size(); ++i) {
     char x = a[i];
     char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
+    if (x >= 'A' && x <= 'Z')
+      x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z')
+      y = static_cast<char>(y - 'A' + 'a');
+    if (x != y)
+      return false;
   }
   return true;
 }
@@ -111,8 +121,10 @@ Status BadDecimal(std::string_view text) {
 
 Status SplitDecimal(std::string_view text, DecimalParts* parts) {
   std::string_view s = text;
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
   if (EqualsIgnoreCase(s, "nan")) {
     parts->special = "NaN";
     return Status::OK();
@@ -132,15 +144,18 @@ Status SplitDecimal(std::string_view text, DecimalParts* parts) {
     ++i;
   }
   size_t int_start = i;
-  while (i < s.size() && IsDigit(s[i])) ++i;
+  while (i < s.size() && IsDigit(s[i]))
+    ++i;
   parts->integer = s.substr(int_start, i - int_start);
   if (i < s.size() && s[i] == '.') {
     ++i;
     size_t frac_start = i;
-    while (i < s.size() && IsDigit(s[i])) ++i;
+    while (i < s.size() && IsDigit(s[i]))
+      ++i;
     parts->fraction = s.substr(frac_start, i - frac_start);
   }
-  if (parts->integer.empty() && parts->fraction.empty()) return BadDecimal(text);
+  if (parts->integer.empty() && parts->fraction.empty())
+    return BadDecimal(text);
   if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
     bool exp_negative = false;
@@ -148,16 +163,19 @@ Status SplitDecimal(std::string_view text, DecimalParts* parts) {
       exp_negative = s[i] == '-';
       ++i;
     }
-    if (i == s.size()) return BadDecimal(text);
+    if (i == s.size())
+      return BadDecimal(text);
     int exponent = 0;
     while (i < s.size() && IsDigit(s[i])) {
       exponent = exponent * 10 + (s[i] - '0');
-      if (exponent > 100000) return BadDecimal(text);
+      if (exponent > 100000)
+        return BadDecimal(text);
       ++i;
     }
     parts->exponent = exp_negative ? -exponent : exponent;
   }
-  if (i != s.size()) return BadDecimal(text);
+  if (i != s.size())
+    return BadDecimal(text);
   while (parts->integer.size() > 0 && parts->integer.front() == '0') {
     parts->integer.remove_prefix(1);
   }
@@ -204,7 +222,8 @@ Status CanonicalDecimalText(std::string_view text, int precision, int scale, std
     fraction = digits.substr(static_cast<size_t>(point));
   }
   size_t lead = 0;
-  while (lead < integer.size() && integer[lead] == '0') ++lead;
+  while (lead < integer.size() && integer[lead] == '0')
+    ++lead;
   integer.erase(0, lead);
   if (scale >= 0) {
     if (fraction.size() > static_cast<size_t>(scale)) {
@@ -235,7 +254,8 @@ Status CanonicalDecimalText(std::string_view text, int precision, int scale, std
   }
   bool is_zero = integer.find_first_not_of('0') == std::string::npos &&
                  fraction.find_first_not_of('0') == std::string::npos;
-  if (parts.negative && !is_zero) out->push_back('-');
+  if (parts.negative && !is_zero)
+    out->push_back('-');
   if (integer.empty()) {
     out->push_back('0');
   } else {
@@ -263,7 +283,8 @@ Result<int128> ParseDecimal128(std::string_view text, int precision, int scale) 
   bool any_digit = false;
   bool simple = true;
   while (i < s.size() && IsDigit(s[i])) {
-    if (integer_digits > 0 || s[i] != '0') ++integer_digits;
+    if (integer_digits > 0 || s[i] != '0')
+      ++integer_digits;
     value = value * 10 + (s[i] - '0');
     any_digit = true;
     ++i;

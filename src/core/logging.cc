@@ -1,11 +1,11 @@
 #include "core/logging.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <mutex>
 #include <string>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 namespace sluice::log {
 
@@ -15,12 +15,18 @@ std::atomic<Level> g_level{Level::kInfo};
 
 spdlog::level::level_enum ToSpdlog(Level level) {
   switch (level) {
-    case Level::kTrace: return spdlog::level::trace;
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
-    case Level::kOff: return spdlog::level::off;
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -69,8 +75,12 @@ Logger& GlobalLogger() {
 
 }  // namespace
 
-void SetLevel(Level level) { g_level.store(level, std::memory_order_relaxed); }
-Level GetLevel() { return g_level.load(std::memory_order_relaxed); }
+void SetLevel(Level level) {
+  g_level.store(level, std::memory_order_relaxed);
+}
+Level GetLevel() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 bool ParseLevel(std::string_view text, Level* level) {
   static constexpr std::pair<std::string_view, Level> kLevels[] = {
@@ -86,7 +96,8 @@ bool ParseLevel(std::string_view text, Level* level) {
 }
 
 void Write(Level level, std::string_view component, std::string_view message) {
-  if (!Enabled(level)) return;
+  if (!Enabled(level))
+    return;
   GlobalLogger().Write(level, component, message);
 }
 

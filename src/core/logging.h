@@ -8,10 +8,10 @@
 // Thread-safety: all functions may be called from any thread.
 #pragma once
 
+#include <fmt/core.h>
+
 #include <string_view>
 #include <utility>
-
-#include <fmt/core.h>
 
 namespace sluice::log {
 
@@ -22,7 +22,9 @@ void SetLevel(Level level);
 Level GetLevel();
 /// Parses "trace", "debug", "info", "warn", "error", "off".
 bool ParseLevel(std::string_view text, Level* level);
-inline bool Enabled(Level level) { return level >= GetLevel(); }
+inline bool Enabled(Level level) {
+  return level >= GetLevel();
+}
 
 /// Writes one line; prefer the formatting helpers below.
 void Write(Level level, std::string_view component, std::string_view message);

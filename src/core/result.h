@@ -13,7 +13,7 @@ namespace sluice {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     SLUICE_DCHECK(!status_.ok());
   }
@@ -42,7 +42,8 @@ class [[nodiscard]] Result {
 
 #define SLUICE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
-  if (!tmp.ok()) return std::move(tmp).status();     \
+  if (!tmp.ok())                                     \
+    return std::move(tmp).status();                  \
   lhs = std::move(tmp).value()
 
 /// Evaluates `expr` (a Result<T>); returns its Status on error, else assigns the value to `lhs`,

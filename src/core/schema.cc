@@ -4,7 +4,8 @@ namespace sluice {
 
 int Schema::FieldIndex(std::string_view name) const {
   for (size_t i = 0; i < fields_.size(); ++i) {
-    if (fields_[i].name == name) return static_cast<int>(i);
+    if (fields_[i].name == name)
+      return static_cast<int>(i);
   }
   return -1;
 }
@@ -12,16 +13,19 @@ int Schema::FieldIndex(std::string_view name) const {
 std::string Schema::ToString() const {
   std::string out;
   for (const Field& field : fields_) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += field.name;
     out += ' ';
     out += field.type.ToString();
-    if (!field.nullable) out += " not null";
+    if (!field.nullable)
+      out += " not null";
   }
   if (!primary_key_.empty()) {
     out += ", primary key (";
     for (size_t i = 0; i < primary_key_.size(); ++i) {
-      if (i > 0) out += ", ";
+      if (i > 0)
+        out += ", ";
       out += fields_[primary_key_[i]].name;
     }
     out += ')';

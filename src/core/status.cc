@@ -8,17 +8,28 @@ namespace sluice {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidConfig: return "config error";
-    case StatusCode::kNotFound: return "not found";
-    case StatusCode::kPermissionDenied: return "permission denied";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kAborted: return "aborted";
-    case StatusCode::kDataError: return "data error";
-    case StatusCode::kIoError: return "I/O error";
-    case StatusCode::kUnsupported: return "unsupported";
-    case StatusCode::kCancelled: return "cancelled";
-    case StatusCode::kInternal: return "internal error";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidConfig:
+      return "config error";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kPermissionDenied:
+      return "permission denied";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kAborted:
+      return "aborted";
+    case StatusCode::kDataError:
+      return "data error";
+    case StatusCode::kIoError:
+      return "I/O error";
+    case StatusCode::kUnsupported:
+      return "unsupported";
+    case StatusCode::kCancelled:
+      return "cancelled";
+    case StatusCode::kInternal:
+      return "internal error";
   }
   return "unknown";
 }
@@ -45,7 +56,8 @@ const std::string& Status::message() const {
 }
 
 Status Status::WithContext(std::string_view context) const {
-  if (ok()) return Status();
+  if (ok())
+    return Status();
   std::string message(context);
   message += ": ";
   message += state_->message;
@@ -53,7 +65,8 @@ Status Status::WithContext(std::string_view context) const {
 }
 
 std::string Status::ToString() const {
-  if (ok()) return "OK";
+  if (ok())
+    return "OK";
   std::string out(StatusCodeName(state_->code));
   out += ": ";
   out += state_->message;

@@ -66,18 +66,36 @@ class [[nodiscard]] Status {
 };
 
 // Constructors named after the codes, taking a message built by the caller (often fmt::format).
-inline Status InvalidConfig(std::string m) { return {StatusCode::kInvalidConfig, std::move(m)}; }
-inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+inline Status InvalidConfig(std::string m) {
+  return {StatusCode::kInvalidConfig, std::move(m)};
+}
+inline Status NotFound(std::string m) {
+  return {StatusCode::kNotFound, std::move(m)};
+}
 inline Status PermissionDenied(std::string m) {
   return {StatusCode::kPermissionDenied, std::move(m)};
 }
-inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
-inline Status DataError(std::string m) { return {StatusCode::kDataError, std::move(m)}; }
-inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
-inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
-inline Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
-inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unavailable(std::string m) {
+  return {StatusCode::kUnavailable, std::move(m)};
+}
+inline Status Aborted(std::string m) {
+  return {StatusCode::kAborted, std::move(m)};
+}
+inline Status DataError(std::string m) {
+  return {StatusCode::kDataError, std::move(m)};
+}
+inline Status IoError(std::string m) {
+  return {StatusCode::kIoError, std::move(m)};
+}
+inline Status Unsupported(std::string m) {
+  return {StatusCode::kUnsupported, std::move(m)};
+}
+inline Status Cancelled(std::string m) {
+  return {StatusCode::kCancelled, std::move(m)};
+}
+inline Status Internal(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
 
 /// Maps an errno value from a failed call on `path` to a Status ("Cannot open 'x': No such file").
 Status ErrnoStatus(std::string_view what, std::string_view path, int error_number);
@@ -88,17 +106,19 @@ Status ErrnoStatus(std::string_view what, std::string_view path, int error_numbe
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
 
 /// Returns from the enclosing function when `expr` yields a non-OK Status.
-#define SLUICE_RETURN_IF_ERROR(expr)                   \
-  do {                                                 \
-    ::sluice::Status _sluice_status = (expr);          \
-    if (!_sluice_status.ok()) return _sluice_status;   \
+#define SLUICE_RETURN_IF_ERROR(expr)          \
+  do {                                        \
+    ::sluice::Status _sluice_status = (expr); \
+    if (!_sluice_status.ok())                 \
+      return _sluice_status;                  \
   } while (false)
 
 /// Internal invariant check for Sluice's own bugs; never reachable from user input.
 #ifndef NDEBUG
-#define SLUICE_DCHECK(cond)                                                              \
-  do {                                                                                   \
-    if (!(cond)) ::sluice::internal::DcheckFailed(#cond, __FILE__, __LINE__);            \
+#define SLUICE_DCHECK(cond)                                        \
+  do {                                                             \
+    if (!(cond))                                                   \
+      ::sluice::internal::DcheckFailed(#cond, __FILE__, __LINE__); \
   } while (false)
 #else
 #define SLUICE_DCHECK(cond) \

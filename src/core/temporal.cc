@@ -1,8 +1,8 @@
 #include "core/temporal.h"
 
-#include <cstring>
-
 #include <fmt/core.h>
+
+#include <cstring>
 
 namespace sluice {
 
@@ -29,23 +29,28 @@ void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day) 
 }
 
 bool IsValidCivilDate(int64_t year, unsigned month, unsigned day) {
-  if (month < 1 || month > 12 || day < 1) return false;
+  if (month < 1 || month > 12 || day < 1)
+    return false;
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   unsigned limit = kDays[month - 1];
   bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month == 2 && leap) limit = 29;
+  if (month == 2 && leap)
+    limit = 29;
   return day <= limit;
 }
 
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads exactly `count` digits at s[*i].
 bool ReadDigits(std::string_view s, size_t* i, int count, int64_t* out) {
   int64_t value = 0;
   for (int k = 0; k < count; ++k) {
-    if (*i >= s.size() || !IsDigit(s[*i])) return false;
+    if (*i >= s.size() || !IsDigit(s[*i]))
+      return false;
     value = value * 10 + (s[*i] - '0');
     ++*i;
   }
@@ -68,7 +73,8 @@ bool ReadSomeDigits(std::string_view s, size_t* i, int max_count, int64_t* out) 
 // Reads ".ffffff" (up to 6 digits kept; more digits must be zeros... or are rounded down).
 bool ReadFraction(std::string_view s, size_t* i, int64_t* micros) {
   *micros = 0;
-  if (*i >= s.size() || s[*i] != '.') return true;
+  if (*i >= s.size() || s[*i] != '.')
+    return true;
   ++*i;
   int digits = 0;
   size_t start = *i;
@@ -81,23 +87,30 @@ bool ReadFraction(std::string_view s, size_t* i, int64_t* micros) {
     }
     ++*i;
   }
-  if (*i == start) return false;
-  for (; digits < 6; ++digits) *micros *= 10;
+  if (*i == start)
+    return false;
+  for (; digits < 6; ++digits)
+    *micros *= 10;
   return true;
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
   return s;
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+  if (a.size() != b.size())
+    return false;
   for (size_t i = 0; i < a.size(); ++i) {
     char x = a[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (x != b[i]) return false;
+    if (x >= 'A' && x <= 'Z')
+      x = static_cast<char>(x - 'A' + 'a');
+    if (x != b[i])
+      return false;
   }
   return true;
 }
@@ -116,15 +129,21 @@ bool ReadDate(std::string_view s, size_t* i, bool bc, int64_t* days) {
   int64_t month = 0;
   int64_t day = 0;
   size_t start = *i;
-  if (!ReadSomeDigits(s, i, 7, &year) || *i - start < 4) return false;
-  if (*i >= s.size() || s[*i] != '-') return false;
+  if (!ReadSomeDigits(s, i, 7, &year) || *i - start < 4)
+    return false;
+  if (*i >= s.size() || s[*i] != '-')
+    return false;
   ++*i;
-  if (!ReadDigits(s, i, 2, &month)) return false;
-  if (*i >= s.size() || s[*i] != '-') return false;
+  if (!ReadDigits(s, i, 2, &month))
+    return false;
+  if (*i >= s.size() || s[*i] != '-')
+    return false;
   ++*i;
-  if (!ReadDigits(s, i, 2, &day)) return false;
+  if (!ReadDigits(s, i, 2, &day))
+    return false;
   if (bc) {
-    if (year == 0) return false;
+    if (year == 0)
+      return false;
     year = 1 - year;
   }
   if (!IsValidCivilDate(year, static_cast<unsigned>(month), static_cast<unsigned>(day))) {
@@ -164,14 +183,16 @@ void AppendTwo(int64_t v, std::string* out) {
 }
 
 void AppendFraction(int64_t micros, std::string* out) {
-  if (micros == 0) return;
+  if (micros == 0)
+    return;
   char digits[7] = {'.', '0', '0', '0', '0', '0', '0'};
   for (int k = 6; k >= 1; --k) {
     digits[k] = static_cast<char>('0' + micros % 10);
     micros /= 10;
   }
   int length = 7;
-  while (digits[length - 1] == '0') --length;
+  while (digits[length - 1] == '0')
+    --length;
   out->append(digits, static_cast<size_t>(length));
 }
 
@@ -183,12 +204,14 @@ void AppendCivilDate(int64_t days, std::string* out) {
   bool bc = year <= 0;
   int64_t shown = bc ? 1 - year : year;
   fmt::format_to(std::back_inserter(*out), "{:04d}-{:02d}-{:02d}", shown, month, day);
-  if (bc) out->append(" BC");
+  if (bc)
+    out->append(" BC");
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  if ((a % b != 0) && ((a < 0) != (b < 0)))
+    --q;
   return q;
 }
 
@@ -196,8 +219,10 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 
 Result<int32_t> ParseDate(std::string_view text) {
   std::string_view s = Trim(text);
-  if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "+infinity")) return kDateInfinity;
-  if (EqualsIgnoreCase(s, "-infinity")) return kDateMinusInfinity;
+  if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "+infinity"))
+    return kDateInfinity;
+  if (EqualsIgnoreCase(s, "-infinity"))
+    return kDateMinusInfinity;
   bool bc = EndsWithBc(&s);
   size_t i = 0;
   int64_t days = 0;
@@ -239,16 +264,22 @@ Result<int64_t> ParseTime(std::string_view text) {
   auto bad = [&] {
     return DataError(fmt::format("'{}' is not a time (expected HH:MM:SS[.ffffff])", text));
   };
-  if (!ReadSomeDigits(s, &i, 4, &hours)) return bad();
-  if (i >= s.size() || s[i] != ':') return bad();
+  if (!ReadSomeDigits(s, &i, 4, &hours))
+    return bad();
+  if (i >= s.size() || s[i] != ':')
+    return bad();
   ++i;
-  if (!ReadDigits(s, &i, 2, &minutes) || minutes > 59) return bad();
+  if (!ReadDigits(s, &i, 2, &minutes) || minutes > 59)
+    return bad();
   if (i < s.size() && s[i] == ':') {
     ++i;
-    if (!ReadDigits(s, &i, 2, &seconds) || seconds > 60) return bad();
-    if (!ReadFraction(s, &i, &micros)) return bad();
+    if (!ReadDigits(s, &i, 2, &seconds) || seconds > 60)
+      return bad();
+    if (!ReadFraction(s, &i, &micros))
+      return bad();
   }
-  if (i != s.size()) return bad();
+  if (i != s.size())
+    return bad();
   int64_t total = ((hours * 60 + minutes) * 60 + seconds) * kMicrosPerSecond + micros;
   return negative ? -total : total;
 }
@@ -261,7 +292,8 @@ void AppendTime(int64_t micros, std::string* out) {
   int64_t seconds = micros / kMicrosPerSecond;
   int64_t fraction = micros % kMicrosPerSecond;
   int64_t hours = seconds / 3600;
-  if (hours < 10) out->push_back('0');
+  if (hours < 10)
+    out->push_back('0');
   fmt::format_to(std::back_inserter(*out), "{}", hours);
   out->push_back(':');
   AppendTwo((seconds / 60) % 60, out);
@@ -275,29 +307,37 @@ Result<int64_t> ParseTimestamp(std::string_view text, bool with_zone) {
   if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "+infinity")) {
     return kTimestampInfinity;
   }
-  if (EqualsIgnoreCase(s, "-infinity")) return kTimestampMinusInfinity;
+  if (EqualsIgnoreCase(s, "-infinity"))
+    return kTimestampMinusInfinity;
   bool bc = EndsWithBc(&s);
   auto bad = [&] {
-    return DataError(fmt::format("'{}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff]{})",
-                                 text, with_zone ? "[+HH:MM]" : ""));
+    return DataError(
+        fmt::format("'{}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff]{})", text,
+                    with_zone ? "[+HH:MM]" : ""));
   };
   size_t i = 0;
   int64_t days = 0;
-  if (!ReadDate(s, &i, bc, &days)) return bad();
+  if (!ReadDate(s, &i, bc, &days))
+    return bad();
   int64_t hours = 0;
   int64_t minutes = 0;
   int64_t seconds = 0;
   int64_t micros = 0;
   if (i < s.size() && (s[i] == ' ' || s[i] == 'T' || s[i] == 't')) {
     ++i;
-    if (!ReadDigits(s, &i, 2, &hours) || hours > 24) return bad();
-    if (i >= s.size() || s[i] != ':') return bad();
+    if (!ReadDigits(s, &i, 2, &hours) || hours > 24)
+      return bad();
+    if (i >= s.size() || s[i] != ':')
+      return bad();
     ++i;
-    if (!ReadDigits(s, &i, 2, &minutes) || minutes > 59) return bad();
+    if (!ReadDigits(s, &i, 2, &minutes) || minutes > 59)
+      return bad();
     if (i < s.size() && s[i] == ':') {
       ++i;
-      if (!ReadDigits(s, &i, 2, &seconds) || seconds > 60) return bad();
-      if (!ReadFraction(s, &i, &micros)) return bad();
+      if (!ReadDigits(s, &i, 2, &seconds) || seconds > 60)
+        return bad();
+      if (!ReadFraction(s, &i, &micros))
+        return bad();
     }
   }
   int64_t offset_seconds = 0;
@@ -314,24 +354,30 @@ Result<int64_t> ParseTimestamp(std::string_view text, bool with_zone) {
       int64_t zone_hours = 0;
       int64_t zone_minutes = 0;
       int64_t zone_seconds = 0;
-      if (!ReadDigits(s, &i, 2, &zone_hours)) return bad();
-      if (i < s.size() && s[i] == ':') ++i;
+      if (!ReadDigits(s, &i, 2, &zone_hours))
+        return bad();
+      if (i < s.size() && s[i] == ':')
+        ++i;
       if (i < s.size()) {
-        if (!ReadDigits(s, &i, 2, &zone_minutes)) return bad();
+        if (!ReadDigits(s, &i, 2, &zone_minutes))
+          return bad();
         if (i < s.size() && s[i] == ':') {
           ++i;
-          if (!ReadDigits(s, &i, 2, &zone_seconds)) return bad();
+          if (!ReadDigits(s, &i, 2, &zone_seconds))
+            return bad();
         }
       }
       offset_seconds = (zone_hours * 60 + zone_minutes) * 60 + zone_seconds;
-      if (negative) offset_seconds = -offset_seconds;
+      if (negative)
+        offset_seconds = -offset_seconds;
     } else {
       return bad();
     }
   }
-  if (i != s.size()) return bad();
-  int64_t local = days * kMicrosPerDay +
-                  ((hours * 60 + minutes) * 60 + seconds) * kMicrosPerSecond + micros;
+  if (i != s.size())
+    return bad();
+  int64_t local =
+      days * kMicrosPerDay + ((hours * 60 + minutes) * 60 + seconds) * kMicrosPerSecond + micros;
   return local - offset_seconds * kMicrosPerSecond;
 }
 
@@ -388,8 +434,10 @@ void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
   out->push_back(':');
   AppendTwo(seconds % 60, out);
   AppendFraction(in_day % kMicrosPerSecond, out);
-  if (with_zone) out->append("+00:00");
-  if (bc) out->append(" BC");
+  if (with_zone)
+    out->append("+00:00");
+  if (bc)
+    out->append(" BC");
 }
 
 }  // namespace sluice

@@ -1,33 +1,53 @@
 #include "core/types.h"
 
-#include <charconv>
-
 #include <fmt/core.h>
+
+#include <charconv>
 
 namespace sluice {
 
 std::string_view TypeIdName(TypeId id) {
   switch (id) {
-    case TypeId::kNull: return "null";
-    case TypeId::kBool: return "bool";
-    case TypeId::kInt8: return "int8";
-    case TypeId::kInt16: return "int16";
-    case TypeId::kInt32: return "int32";
-    case TypeId::kInt64: return "int64";
-    case TypeId::kUInt8: return "uint8";
-    case TypeId::kUInt16: return "uint16";
-    case TypeId::kUInt32: return "uint32";
-    case TypeId::kUInt64: return "uint64";
-    case TypeId::kFloat32: return "float32";
-    case TypeId::kFloat64: return "float64";
-    case TypeId::kDecimal: return "decimal";
-    case TypeId::kString: return "string";
-    case TypeId::kBytes: return "bytes";
-    case TypeId::kDate: return "date";
-    case TypeId::kTime: return "time";
-    case TypeId::kTimestamp: return "timestamp";
-    case TypeId::kTimestampTz: return "timestamp_tz";
-    case TypeId::kJson: return "json";
+    case TypeId::kNull:
+      return "null";
+    case TypeId::kBool:
+      return "bool";
+    case TypeId::kInt8:
+      return "int8";
+    case TypeId::kInt16:
+      return "int16";
+    case TypeId::kInt32:
+      return "int32";
+    case TypeId::kInt64:
+      return "int64";
+    case TypeId::kUInt8:
+      return "uint8";
+    case TypeId::kUInt16:
+      return "uint16";
+    case TypeId::kUInt32:
+      return "uint32";
+    case TypeId::kUInt64:
+      return "uint64";
+    case TypeId::kFloat32:
+      return "float32";
+    case TypeId::kFloat64:
+      return "float64";
+    case TypeId::kDecimal:
+      return "decimal";
+    case TypeId::kString:
+      return "string";
+    case TypeId::kBytes:
+      return "bytes";
+    case TypeId::kDate:
+      return "date";
+    case TypeId::kTime:
+      return "time";
+    case TypeId::kTimestamp:
+      return "timestamp";
+    case TypeId::kTimestampTz:
+      return "timestamp_tz";
+    case TypeId::kJson:
+      return "json";
   }
   return "unknown";
 }
@@ -47,27 +67,33 @@ bool DataType::is_variable_width() const {
 
 int DataType::physical_width() const {
   switch (id) {
-    case TypeId::kNull: return 0;
+    case TypeId::kNull:
+      return 0;
     case TypeId::kBool:
     case TypeId::kInt8:
-    case TypeId::kUInt8: return 1;
+    case TypeId::kUInt8:
+      return 1;
     case TypeId::kInt16:
-    case TypeId::kUInt16: return 2;
+    case TypeId::kUInt16:
+      return 2;
     case TypeId::kInt32:
     case TypeId::kUInt32:
     case TypeId::kFloat32:
-    case TypeId::kDate: return 4;
+    case TypeId::kDate:
+      return 4;
     case TypeId::kInt64:
     case TypeId::kUInt64:
     case TypeId::kFloat64:
     case TypeId::kTime:
     case TypeId::kTimestamp:
-    case TypeId::kTimestampTz: return 8;
+    case TypeId::kTimestampTz:
+      return 8;
     case TypeId::kDecimal:
       return is_fast_decimal() ? 16 : static_cast<int>(sizeof(std::string_view));
     case TypeId::kString:
     case TypeId::kBytes:
-    case TypeId::kJson: return static_cast<int>(sizeof(std::string_view));
+    case TypeId::kJson:
+      return static_cast<int>(sizeof(std::string_view));
   }
   return 0;
 }
@@ -75,16 +101,19 @@ int DataType::physical_width() const {
 std::string DataType::ToString() const {
   switch (id) {
     case TypeId::kDecimal:
-      if (precision == 0) return "decimal";
+      if (precision == 0)
+        return "decimal";
       return fmt::format("decimal({},{})", precision, scale);
     case TypeId::kTime:
     case TypeId::kTimestamp:
     case TypeId::kTimestampTz:
-      if (precision == kMaxTimePrecision) return std::string(TypeIdName(id));
+      if (precision == kMaxTimePrecision)
+        return std::string(TypeIdName(id));
       return fmt::format("{}({})", TypeIdName(id), precision);
     case TypeId::kString:
     case TypeId::kBytes:
-      if (length == 0) return std::string(TypeIdName(id));
+      if (length == 0)
+        return std::string(TypeIdName(id));
       return fmt::format("{}({})", TypeIdName(id), length);
     default:
       return std::string(TypeIdName(id));
@@ -94,8 +123,10 @@ std::string DataType::ToString() const {
 namespace {
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -108,7 +139,8 @@ bool ParseSmallInt(std::string_view s, int* out) {
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
 }
@@ -138,24 +170,42 @@ Result<DataType> ParseDataType(std::string_view text) {
     TypeId id;
   };
   static constexpr Alias kNames[] = {
-      {"null", TypeId::kNull},         {"bool", TypeId::kBool},
-      {"boolean", TypeId::kBool},      {"int8", TypeId::kInt8},
-      {"tinyint", TypeId::kInt8},      {"int16", TypeId::kInt16},
-      {"smallint", TypeId::kInt16},    {"int32", TypeId::kInt32},
-      {"int", TypeId::kInt32},         {"integer", TypeId::kInt32},
-      {"int64", TypeId::kInt64},       {"bigint", TypeId::kInt64},
-      {"long", TypeId::kInt64},        {"uint8", TypeId::kUInt8},
-      {"uint16", TypeId::kUInt16},     {"uint32", TypeId::kUInt32},
-      {"uint64", TypeId::kUInt64},     {"float32", TypeId::kFloat32},
-      {"float", TypeId::kFloat32},     {"real", TypeId::kFloat32},
-      {"float64", TypeId::kFloat64},   {"double", TypeId::kFloat64},
-      {"decimal", TypeId::kDecimal},   {"numeric", TypeId::kDecimal},
-      {"string", TypeId::kString},     {"text", TypeId::kString},
-      {"varchar", TypeId::kString},    {"bytes", TypeId::kBytes},
-      {"binary", TypeId::kBytes},      {"blob", TypeId::kBytes},
-      {"date", TypeId::kDate},         {"time", TypeId::kTime},
-      {"timestamp", TypeId::kTimestamp}, {"datetime", TypeId::kTimestamp},
-      {"timestamp_tz", TypeId::kTimestampTz}, {"timestamptz", TypeId::kTimestampTz},
+      {"null", TypeId::kNull},
+      {"bool", TypeId::kBool},
+      {"boolean", TypeId::kBool},
+      {"int8", TypeId::kInt8},
+      {"tinyint", TypeId::kInt8},
+      {"int16", TypeId::kInt16},
+      {"smallint", TypeId::kInt16},
+      {"int32", TypeId::kInt32},
+      {"int", TypeId::kInt32},
+      {"integer", TypeId::kInt32},
+      {"int64", TypeId::kInt64},
+      {"bigint", TypeId::kInt64},
+      {"long", TypeId::kInt64},
+      {"uint8", TypeId::kUInt8},
+      {"uint16", TypeId::kUInt16},
+      {"uint32", TypeId::kUInt32},
+      {"uint64", TypeId::kUInt64},
+      {"float32", TypeId::kFloat32},
+      {"float", TypeId::kFloat32},
+      {"real", TypeId::kFloat32},
+      {"float64", TypeId::kFloat64},
+      {"double", TypeId::kFloat64},
+      {"decimal", TypeId::kDecimal},
+      {"numeric", TypeId::kDecimal},
+      {"string", TypeId::kString},
+      {"text", TypeId::kString},
+      {"varchar", TypeId::kString},
+      {"bytes", TypeId::kBytes},
+      {"binary", TypeId::kBytes},
+      {"blob", TypeId::kBytes},
+      {"date", TypeId::kDate},
+      {"time", TypeId::kTime},
+      {"timestamp", TypeId::kTimestamp},
+      {"datetime", TypeId::kTimestamp},
+      {"timestamp_tz", TypeId::kTimestampTz},
+      {"timestamptz", TypeId::kTimestampTz},
       {"json", TypeId::kJson},
   };
   const Alias* found = nullptr;
@@ -165,11 +215,13 @@ Result<DataType> ParseDataType(std::string_view text) {
       break;
     }
   }
-  if (found == nullptr) return bad();
+  if (found == nullptr)
+    return bad();
   DataType type{found->id};
   switch (type.id) {
     case TypeId::kDecimal: {
-      if (args.empty()) return DataType::Decimal(0, 0);
+      if (args.empty())
+        return DataType::Decimal(0, 0);
       int precision = 0;
       int scale = 0;
       auto comma = args.find(',');
@@ -209,7 +261,8 @@ Result<DataType> ParseDataType(std::string_view text) {
       return type;
     }
     default:
-      if (!args.empty()) return bad();
+      if (!args.empty())
+        return bad();
       return type;
   }
 }

@@ -1,10 +1,10 @@
 #include "core/value_text.h"
 
+#include <fmt/core.h>
+
 #include <charconv>
 #include <cmath>
 #include <limits>
-
-#include <fmt/core.h>
 
 #include "core/decimal.h"
 #include "core/temporal.h"
@@ -23,17 +23,22 @@ void AppendInteger(T value, std::string* out) {
 }
 
 std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
+  if (a.size() != lower.size())
+    return false;
   for (size_t i = 0; i < a.size(); ++i) {
     char x = a[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (x != lower[i]) return false;
+    if (x >= 'A' && x <= 'Z')
+      x = static_cast<char>(x - 'A' + 'a');
+    if (x != lower[i])
+      return false;
   }
   return true;
 }
@@ -41,7 +46,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view lower) {
 template <typename T>
 Status ParseInteger(std::string_view text, const DataType& type, Column* column) {
   std::string_view s = TrimSpaces(text);
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (!s.empty() && s.front() == '+')
+    s.remove_prefix(1);
   T value{};
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec == std::errc::result_out_of_range) {
@@ -66,11 +72,11 @@ Status ParseFloating(std::string_view text, Column* column) {
   } else if (EqualsIgnoreCase(s, "-infinity") || EqualsIgnoreCase(s, "-inf")) {
     value = -std::numeric_limits<T>::infinity();
   } else {
-    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    if (!s.empty() && s.front() == '+')
+      s.remove_prefix(1);
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec == std::errc::result_out_of_range) {
-      return DataError(fmt::format("'{}' is out of range for a {}-bit float", text,
-                                   sizeof(T) * 8));
+      return DataError(fmt::format("'{}' is out of range for a {}-bit float", text, sizeof(T) * 8));
     }
     if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
       return DataError(fmt::format("'{}' is not a number", text));
@@ -94,16 +100,23 @@ void AppendFloating(T value, std::string* out) {
 }
 
 int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
 }  // namespace
 
-void AppendDouble(double value, std::string* out) { AppendFloating(value, out); }
-void AppendFloat(float value, std::string* out) { AppendFloating(value, out); }
+void AppendDouble(double value, std::string* out) {
+  AppendFloating(value, out);
+}
+void AppendFloat(float value, std::string* out) {
+  AppendFloating(value, out);
+}
 
 void AppendHexBytes(std::string_view bytes, std::string* out) {
   size_t start = out->size();
@@ -120,7 +133,8 @@ void AppendHexBytes(std::string_view bytes, std::string* out) {
 Status DecodeHexBytes(std::string_view text, std::string* out) {
   out->clear();
   std::string_view s = text;
-  if (s.size() >= 2 && s[0] == '\\' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
+  if (s.size() >= 2 && s[0] == '\\' && (s[1] == 'x' || s[1] == 'X'))
+    s.remove_prefix(2);
   if (s.size() % 2 != 0) {
     return DataError("bytes must be written as \\x followed by an even number of hex digits");
   }
@@ -139,18 +153,41 @@ Status DecodeHexBytes(std::string_view text, std::string* out) {
 void AppendValueText(const Column& column, size_t row, std::string* out) {
   const DataType& type = column.type();
   switch (type.id) {
-    case TypeId::kNull: return;
-    case TypeId::kBool: out->append(column.Get<uint8_t>(row) ? "true" : "false"); return;
-    case TypeId::kInt8: AppendInteger(column.Get<int8_t>(row), out); return;
-    case TypeId::kInt16: AppendInteger(column.Get<int16_t>(row), out); return;
-    case TypeId::kInt32: AppendInteger(column.Get<int32_t>(row), out); return;
-    case TypeId::kInt64: AppendInteger(column.Get<int64_t>(row), out); return;
-    case TypeId::kUInt8: AppendInteger(column.Get<uint8_t>(row), out); return;
-    case TypeId::kUInt16: AppendInteger(column.Get<uint16_t>(row), out); return;
-    case TypeId::kUInt32: AppendInteger(column.Get<uint32_t>(row), out); return;
-    case TypeId::kUInt64: AppendInteger(column.Get<uint64_t>(row), out); return;
-    case TypeId::kFloat32: AppendFloating(column.Get<float>(row), out); return;
-    case TypeId::kFloat64: AppendFloating(column.Get<double>(row), out); return;
+    case TypeId::kNull:
+      return;
+    case TypeId::kBool:
+      out->append(column.Get<uint8_t>(row) ? "true" : "false");
+      return;
+    case TypeId::kInt8:
+      AppendInteger(column.Get<int8_t>(row), out);
+      return;
+    case TypeId::kInt16:
+      AppendInteger(column.Get<int16_t>(row), out);
+      return;
+    case TypeId::kInt32:
+      AppendInteger(column.Get<int32_t>(row), out);
+      return;
+    case TypeId::kInt64:
+      AppendInteger(column.Get<int64_t>(row), out);
+      return;
+    case TypeId::kUInt8:
+      AppendInteger(column.Get<uint8_t>(row), out);
+      return;
+    case TypeId::kUInt16:
+      AppendInteger(column.Get<uint16_t>(row), out);
+      return;
+    case TypeId::kUInt32:
+      AppendInteger(column.Get<uint32_t>(row), out);
+      return;
+    case TypeId::kUInt64:
+      AppendInteger(column.Get<uint64_t>(row), out);
+      return;
+    case TypeId::kFloat32:
+      AppendFloating(column.Get<float>(row), out);
+      return;
+    case TypeId::kFloat64:
+      AppendFloating(column.Get<double>(row), out);
+      return;
     case TypeId::kDecimal:
       if (type.is_fast_decimal()) {
         AppendDecimal128(column.Get<int128>(row), type.scale, out);
@@ -159,12 +196,24 @@ void AppendValueText(const Column& column, size_t row, std::string* out) {
       }
       return;
     case TypeId::kString:
-    case TypeId::kJson: out->append(column.GetView(row)); return;
-    case TypeId::kBytes: AppendHexBytes(column.GetView(row), out); return;
-    case TypeId::kDate: AppendDate(column.Get<int32_t>(row), out); return;
-    case TypeId::kTime: AppendTime(column.Get<int64_t>(row), out); return;
-    case TypeId::kTimestamp: AppendTimestamp(column.Get<int64_t>(row), false, out); return;
-    case TypeId::kTimestampTz: AppendTimestamp(column.Get<int64_t>(row), true, out); return;
+    case TypeId::kJson:
+      out->append(column.GetView(row));
+      return;
+    case TypeId::kBytes:
+      AppendHexBytes(column.GetView(row), out);
+      return;
+    case TypeId::kDate:
+      AppendDate(column.Get<int32_t>(row), out);
+      return;
+    case TypeId::kTime:
+      AppendTime(column.Get<int64_t>(row), out);
+      return;
+    case TypeId::kTimestamp:
+      AppendTimestamp(column.Get<int64_t>(row), false, out);
+      return;
+    case TypeId::kTimestampTz:
+      AppendTimestamp(column.Get<int64_t>(row), true, out);
+      return;
   }
 }
 
@@ -187,16 +236,26 @@ Status AppendParsedValue(std::string_view text, Column* column) {
       }
       return DataError(fmt::format("'{}' is not a boolean", text));
     }
-    case TypeId::kInt8: return ParseInteger<int8_t>(text, type, column);
-    case TypeId::kInt16: return ParseInteger<int16_t>(text, type, column);
-    case TypeId::kInt32: return ParseInteger<int32_t>(text, type, column);
-    case TypeId::kInt64: return ParseInteger<int64_t>(text, type, column);
-    case TypeId::kUInt8: return ParseInteger<uint8_t>(text, type, column);
-    case TypeId::kUInt16: return ParseInteger<uint16_t>(text, type, column);
-    case TypeId::kUInt32: return ParseInteger<uint32_t>(text, type, column);
-    case TypeId::kUInt64: return ParseInteger<uint64_t>(text, type, column);
-    case TypeId::kFloat32: return ParseFloating<float>(text, column);
-    case TypeId::kFloat64: return ParseFloating<double>(text, column);
+    case TypeId::kInt8:
+      return ParseInteger<int8_t>(text, type, column);
+    case TypeId::kInt16:
+      return ParseInteger<int16_t>(text, type, column);
+    case TypeId::kInt32:
+      return ParseInteger<int32_t>(text, type, column);
+    case TypeId::kInt64:
+      return ParseInteger<int64_t>(text, type, column);
+    case TypeId::kUInt8:
+      return ParseInteger<uint8_t>(text, type, column);
+    case TypeId::kUInt16:
+      return ParseInteger<uint16_t>(text, type, column);
+    case TypeId::kUInt32:
+      return ParseInteger<uint32_t>(text, type, column);
+    case TypeId::kUInt64:
+      return ParseInteger<uint64_t>(text, type, column);
+    case TypeId::kFloat32:
+      return ParseFloating<float>(text, column);
+    case TypeId::kFloat64:
+      return ParseFloating<double>(text, column);
     case TypeId::kDecimal: {
       if (type.is_fast_decimal()) {
         SLUICE_ASSIGN_OR_RETURN(int128 value, ParseDecimal128(text, type.precision, type.scale));
@@ -219,9 +278,8 @@ Status AppendParsedValue(std::string_view text, Column* column) {
     case TypeId::kBytes: {
       std::string_view s = text;
       if (s.size() < 2 || s.size() % 2 != 0 || s[0] != '\\' || (s[1] != 'x' && s[1] != 'X')) {
-        return DataError(
-            fmt::format("'{}' is not a bytes value (expected \\x followed by hex digits)",
-                        text.substr(0, 40)));
+        return DataError(fmt::format(
+            "'{}' is not a bytes value (expected \\x followed by hex digits)", text.substr(0, 40)));
       }
       size_t hex_digits = s.size() - 2;
       char* out = column->arena()->Allocate(hex_digits / 2);
@@ -266,10 +324,12 @@ size_t FindInvalidUtf8(std::string_view text) {
     while (i + 8 <= n) {
       uint64_t chunk;
       __builtin_memcpy(&chunk, s + i, 8);
-      if (chunk & 0x8080808080808080ULL) break;
+      if (chunk & 0x8080808080808080ULL)
+        break;
       i += 8;
     }
-    if (i >= n) break;
+    if (i >= n)
+      break;
     unsigned char c = s[i];
     if (c < 0x80) {
       ++i;
@@ -293,17 +353,22 @@ size_t FindInvalidUtf8(std::string_view text) {
     } else {
       return i;
     }
-    if (i + length > n) return i;
+    if (i + length > n)
+      return i;
     for (size_t k = 1; k < length; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return i;
+      if ((s[i + k] & 0xC0) != 0x80)
+        return i;
       code = (code << 6) | (s[i + k] & 0x3F);
     }
-    if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return i;
+    if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+      return i;
     i += length;
   }
   return std::string_view::npos;
 }
 
-bool IsValidUtf8(std::string_view text) { return FindInvalidUtf8(text) == std::string_view::npos; }
+bool IsValidUtf8(std::string_view text) {
+  return FindInvalidUtf8(text) == std::string_view::npos;
+}
 
 }  // namespace sluice

@@ -21,7 +21,8 @@ class BoundedChannel {
   bool Push(T& item) {
     std::unique_lock<std::mutex> lock(mutex_);
     not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
-    if (closed_) return false;
+    if (closed_)
+      return false;
     items_.push_back(std::move(item));
     not_empty_.notify_one();
     return true;
@@ -31,7 +32,8 @@ class BoundedChannel {
   std::optional<T> Pop() {
     std::unique_lock<std::mutex> lock(mutex_);
     not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
-    if (items_.empty()) return std::nullopt;
+    if (items_.empty())
+      return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
     not_full_.notify_one();

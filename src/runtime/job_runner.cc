@@ -1,5 +1,7 @@
 #include "runtime/job_runner.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,8 +13,6 @@
 #include <random>
 #include <shared_mutex>
 #include <thread>
-
-#include <fmt/core.h>
 
 #include "core/logging.h"
 #include "runtime/bad_records.h"
@@ -56,7 +56,8 @@ class BatchPool {
         free_.pop_back();
       }
     }
-    if (!batch) batch = std::make_unique<Batch>(schema_, capacity_);
+    if (!batch)
+      batch = std::make_unique<Batch>(schema_, capacity_);
     batch->set_stream(stream);
     return batch;
   }
@@ -97,7 +98,9 @@ class WorkQueue {
  public:
   WorkQueue(std::deque<Work> resumed, std::unique_ptr<connectors::SplitEnumerator> source,
             state::StateStore* store, std::string job)
-      : resumed_(std::move(resumed)), source_(std::move(source)), store_(store),
+      : resumed_(std::move(resumed)),
+        source_(std::move(source)),
+        store_(store),
         job_(std::move(job)) {}
 
   /// The next work, or nullopt when there is none now. Work handed out counts as outstanding
@@ -118,7 +121,8 @@ class WorkQueue {
       return std::optional<Work>(std::move(work));
     }
     SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, source_->Next());
-    if (!split) return std::optional<Work>();
+    if (!split)
+      return std::optional<Work>();
     SLUICE_RETURN_IF_ERROR(store_->RecordSplits(job_, {*split}));
     ++outstanding_;
     return std::optional<Work>(Work{std::move(*split), ""});
@@ -141,8 +145,8 @@ class WorkQueue {
 
  private:
   mutable std::mutex mutex_;
-  std::deque<Work> resumed_;                              // guarded by mutex_
-  std::deque<Split> cuts_;                                // guarded by mutex_
+  std::deque<Work> resumed_;  // guarded by mutex_
+  std::deque<Split> cuts_;    // guarded by mutex_
   std::atomic<int> outstanding_{0};
   std::unique_ptr<connectors::SplitEnumerator> source_;  // guarded by mutex_
   state::StateStore* store_;
@@ -169,9 +173,9 @@ Result<Setup> PrepareSetup(const config::JobConfig& job,
     StreamInfo out = stream;
     out.source_type = job.source.type;
     if (job.transform) {
-      SLUICE_ASSIGN_OR_RETURN(transforms::Projection projection,
-                              transforms::Projection::Make(*job.transform, stream.schema,
-                                                           stream.name));
+      SLUICE_ASSIGN_OR_RETURN(
+          transforms::Projection projection,
+          transforms::Projection::Make(*job.transform, stream.schema, stream.name));
       out.schema = projection.output_schema();
       setup.projections.emplace_back(std::move(projection));
     } else {
@@ -195,8 +199,9 @@ connectors::DeliveryGuarantee EffectiveGuarantee(const config::JobConfig& job,
                                                  const connectors::Sink& sink,
                                                  std::string* reason) {
   if (!job.exactly_once) {
-    *reason = "delivery: at_least_once asked for; a resume may repeat the rows written since the "
-              "last checkpoint";
+    *reason =
+        "delivery: at_least_once asked for; a resume may repeat the rows written since the "
+        "last checkpoint";
     return DeliveryGuarantee::kAtLeastOnce;
   }
   if (sink.guarantee() == DeliveryGuarantee::kExactlyOnce) {
@@ -235,7 +240,8 @@ class JobRunner::Pipeline {
     const auto& streams = parts_.source->streams();
     for (size_t i = 0; i < streams.size(); ++i) {
       AddPool(streams[i].schema);
-      if (parts_.projections[i]) AddPool(parts_.projections[i]->output_schema());
+      if (parts_.projections[i])
+        AddPool(parts_.projections[i]->output_schema());
     }
     // Two batches queued per writer keep it busy while readers fill the next ones.
     for (int w = 0; w < writers; ++w) {
@@ -243,7 +249,8 @@ class JobRunner::Pipeline {
     }
     writers_ = writers;
     std::vector<std::thread> writer_threads;
-    for (int w = 0; w < writers; ++w) writer_threads.emplace_back([this, w] { WriterLoop(w); });
+    for (int w = 0; w < writers; ++w)
+      writer_threads.emplace_back([this, w] { WriterLoop(w); });
     readers_running_ = readers;
     std::vector<std::thread> reader_threads;
     for (int r = 0; r < readers; ++r) {
@@ -258,9 +265,11 @@ class JobRunner::Pipeline {
     while (true) {
       {
         std::unique_lock<std::mutex> lock(done_mutex_);
-        if (readers_running_ == 0) break;
+        if (readers_running_ == 0)
+          break;
         done_cv_.wait_for(lock, tick);
-        if (readers_running_ == 0) break;
+        if (readers_running_ == 0)
+          break;
       }
       if (stop != nullptr && stop->load() && !stopping_.load() && !failed_.load()) {
         *interrupted = true;
@@ -271,41 +280,51 @@ class JobRunner::Pipeline {
       }
       if (interval > 0 && !failed_.load() && !stopping_.load() &&
           SecondsSince(last_checkpoint) >= interval) {
-        if (TakeCheckpoint().ok()) *progress_made = true;
+        if (TakeCheckpoint().ok())
+          *progress_made = true;
         last_checkpoint = Clock::now();
       }
     }
-    for (std::thread& t : reader_threads) t.join();
+    for (std::thread& t : reader_threads)
+      t.join();
 
     // The readers are done (or stopping): commit what was read, then let the writers finish.
     Status final_checkpoint;
     if (!failed_.load()) {
       final_checkpoint = TakeCheckpoint();
-      if (final_checkpoint.ok()) *progress_made = true;
+      if (final_checkpoint.ok())
+        *progress_made = true;
     }
-    for (auto& channel : channels_) channel->Close();
-    for (std::thread& t : writer_threads) t.join();
+    for (auto& channel : channels_)
+      channel->Close();
+    for (std::thread& t : writer_threads)
+      t.join();
     for (auto& writer : writer_objects_) {
-      if (writer) writer->Abort();  // a no-op after the final commit; rolls back after a failure
+      if (writer)
+        writer->Abort();  // a no-op after the final commit; rolls back after a failure
     }
     writer_objects_.clear();
 
     Status failure = FirstFailure();
-    if (!failure.ok()) return failure;
+    if (!failure.ok())
+      return failure;
     SLUICE_RETURN_IF_ERROR(final_checkpoint);
-    if (stopping_.load()) return Cancelled("stopped on request; the next run resumes here");
+    if (stopping_.load())
+      return Cancelled("stopped on request; the next run resumes here");
     return Status::OK();
   }
 
   /// Estimated fraction of split work done, or negative when unknown.
   double SplitFraction() const {
     MetricsSnapshot snapshot = parts_.metrics->Snapshot();
-    if (snapshot.splits_total == 0) return -1;
+    if (snapshot.splits_total == 0)
+      return -1;
     double done = static_cast<double>(snapshot.splits_done);
     std::lock_guard<std::mutex> lock(active_mutex_);
     for (const auto& active : active_) {
       double progress = active->reader->Progress();
-      if (progress < 0) return -1;
+      if (progress < 0)
+        return -1;
       done += progress;
     }
     return std::min(1.0, done / static_cast<double>(snapshot.splits_total));
@@ -318,7 +337,8 @@ class JobRunner::Pipeline {
     if (std::shared_ptr<ActiveReader> parent = FindActive(from)) {
       Split shrunk = parent->split;
       std::string payload = parent->reader->Payload();
-      if (!payload.empty()) shrunk.payload = std::move(payload);
+      if (!payload.empty())
+        shrunk.payload = std::move(payload);
       record.push_back(std::move(shrunk));
     }
     record.push_back(cut);
@@ -342,8 +362,7 @@ class JobRunner::Pipeline {
 
   void AddPool(const SchemaPtr& schema) {
     if (pools_.count(schema.get()) == 0) {
-      pools_.emplace(schema.get(),
-                     std::make_unique<BatchPool>(schema, parts_.context->batch_rows));
+      pools_.emplace(schema.get(), std::make_unique<BatchPool>(schema, parts_.context->batch_rows));
     }
   }
   BatchPool& PoolFor(const Batch& batch) { return *pools_.at(&batch.schema()); }
@@ -353,12 +372,14 @@ class JobRunner::Pipeline {
     parts_.metrics->OnError();
     {
       std::lock_guard<std::mutex> lock(failure_mutex_);
-      if (failure_.ok()) failure_ = std::move(status);
+      if (failure_.ok())
+        failure_ = std::move(status);
     }
     failed_.store(true);
     cancelled_->store(true);
     CancelActiveReaders();
-    for (auto& channel : channels_) channel->Close();
+    for (auto& channel : channels_)
+      channel->Close();
     ack_cv_.notify_all();
   }
 
@@ -369,13 +390,15 @@ class JobRunner::Pipeline {
 
   void CancelActiveReaders() {
     std::lock_guard<std::mutex> lock(active_mutex_);
-    for (const auto& active : active_) active->reader->Cancel();
+    for (const auto& active : active_)
+      active->reader->Cancel();
   }
 
   std::shared_ptr<ActiveReader> FindActive(const std::string& split_id) {
     std::lock_guard<std::mutex> lock(active_mutex_);
     for (const auto& active : active_) {
-      if (active->split.id == split_id) return active;
+      if (active->split.id == split_id)
+        return active;
     }
     return nullptr;
   }
@@ -403,18 +426,22 @@ class JobRunner::Pipeline {
         // reader makes later through offer_split arrive in the work queue.
         bool any_running = false;
         std::optional<Split> cut = RequestCut(&any_running);
-        if (cut) work = Work{std::move(*cut), ""};
-        if (!work && !any_running) break;
+        if (cut)
+          work = Work{std::move(*cut), ""};
+        if (!work && !any_running)
+          break;
       }
       if (!work) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         continue;
       }
       Status status = ReadSplit(*work, channel);
-      if (from_queue) work_->Done();
+      if (from_queue)
+        work_->Done();
       if (!status.ok()) {
         bool expected = status.code() == StatusCode::kCancelled && cancelled_->load();
-        if (!expected) Fail(status);
+        if (!expected)
+          Fail(status);
         break;
       }
     }
@@ -435,7 +462,8 @@ class JobRunner::Pipeline {
     auto remaining = [](const ActiveReader& a) {
       double progress = a.reader->Progress();
       double estimate = static_cast<double>(a.split.estimated_rows.value_or(0));
-      if (progress >= 0 && estimate > 0) return (1 - progress) * estimate;
+      if (progress >= 0 && estimate > 0)
+        return (1 - progress) * estimate;
       return estimate - static_cast<double>(a.rows.load());
     };
     std::sort(candidates.begin(), candidates.end(),
@@ -447,10 +475,12 @@ class JobRunner::Pipeline {
       // never be committed as done over a range it no longer owns without the child on record.
       std::unique_lock<std::shared_mutex> plan(plan_mutex_);
       std::optional<Split> cut = candidate->reader->SplitRemainder();
-      if (!cut) continue;
+      if (!cut)
+        continue;
       Split shrunk = candidate->split;
       std::string payload = candidate->reader->Payload();
-      if (!payload.empty()) shrunk.payload = std::move(payload);
+      if (!payload.empty())
+        shrunk.payload = std::move(payload);
       Status status = parts_.store->RecordSplits(job_.name, {shrunk, *cut});
       if (!status.ok()) {
         Fail(status.WithContext("recording a cut split"));
@@ -467,12 +497,10 @@ class JobRunner::Pipeline {
   Status ReadSplit(const Work& work, BoundedChannel<Item>& channel) {
     const Split& split = work.split;
     Clock::time_point start = Clock::now();
-    auto context = [&] {
-      return fmt::format("source {}: split '{}'", job_.source.type, split.id);
-    };
-    Result<std::unique_ptr<SplitReader>> opened =
-        parts_.source->CreateReader(split, work.position);
-    if (!opened.ok()) return opened.status().WithContext(context());
+    auto context = [&] { return fmt::format("source {}: split '{}'", job_.source.type, split.id); };
+    Result<std::unique_ptr<SplitReader>> opened = parts_.source->CreateReader(split, work.position);
+    if (!opened.ok())
+      return opened.status().WithContext(context());
     auto active = std::make_shared<ActiveReader>();
     active->reader = std::move(*opened);
     active->split = split;
@@ -526,7 +554,8 @@ class JobRunner::Pipeline {
     if (finished) {
       // Every row of the split is on its way: its writer commits it as done.
       Item done{nullptr, split.id, reader->Position(), true};
-      if (!channel.Push(done)) finished = false;
+      if (!channel.Push(done))
+        finished = false;
     }
     {
       std::lock_guard<std::mutex> lock(active_mutex_);
@@ -558,7 +587,8 @@ class JobRunner::Pipeline {
       if (item.checkpoint != 0) {
         std::vector<SplitProgress> progress;
         if (!failed && !failed_.load()) {
-          for (auto& [id, entry] : pending) progress.push_back(std::move(entry));
+          for (auto& [id, entry] : pending)
+            progress.push_back(std::move(entry));
           pending.clear();
           Status status = writer->Prepare();
           if (status.ok()) {
@@ -599,7 +629,8 @@ class JobRunner::Pipeline {
     CheckpointAcks& acks = acks_[checkpoint];
     ++acks.count;
     acks.failed = acks.failed || failed;
-    for (SplitProgress& entry : progress) acks.progress.push_back(std::move(entry));
+    for (SplitProgress& entry : progress)
+      acks.progress.push_back(std::move(entry));
     ack_cv_.notify_all();
   }
 
@@ -613,7 +644,8 @@ class JobRunner::Pipeline {
     for (auto& channel : channels_) {
       Item marker;
       marker.checkpoint = number;
-      if (!channel->Push(marker)) return FirstFailureOr("the pipeline closed");
+      if (!channel->Push(marker))
+        return FirstFailureOr("the pipeline closed");
     }
     CheckpointAcks acks;
     {
@@ -622,11 +654,11 @@ class JobRunner::Pipeline {
       acks = std::move(acks_[number]);
       acks_.erase(number);
     }
-    if (acks.failed || acks.count < writers_) return FirstFailureOr("a writer failed");
+    if (acks.failed || acks.count < writers_)
+      return FirstFailureOr("a writer failed");
     uint64_t bad = parts_.bad_records->count();
-    SLUICE_RETURN_IF_ERROR(
-        parts_.store->CommitCheckpoint(job_.name, number, acks.progress, bad)
-            .WithContext(fmt::format("recording checkpoint {}", number)));
+    SLUICE_RETURN_IF_ERROR(parts_.store->CommitCheckpoint(job_.name, number, acks.progress, bad)
+                               .WithContext(fmt::format("recording checkpoint {}", number)));
     double seconds = SecondsSince(start);
     parts_.metrics->OnCheckpoint(seconds);
     log::Debug(kComponent, "Checkpoint {} committed in {:.3f} s ({} splits advanced)", number,
@@ -668,7 +700,7 @@ class JobRunner::Pipeline {
 
   std::mutex ack_mutex_;
   std::condition_variable ack_cv_;
-  std::map<uint64_t, CheckpointAcks> acks_;                               // guarded by ack_mutex_
+  std::map<uint64_t, CheckpointAcks> acks_;                              // guarded by ack_mutex_
   std::vector<std::unique_ptr<connectors::SinkWriter>> writer_objects_;  // guarded by ack_mutex_
 
   std::mutex done_mutex_;
@@ -731,7 +763,8 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
         (void)store->SetStatus(job_.name, state::JobStatus::kFailed);
         return status;
       }
-      if (progress_made) attempt = 0;
+      if (progress_made)
+        attempt = 0;
       if (attempt >= job_.retry.max_attempts) {
         (void)store->SetStatus(job_.name, state::JobStatus::kFailed);
         return status.WithContext(fmt::format("giving up after {} retries", attempt));
@@ -767,14 +800,15 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
   };
 
   summary.status = run();
-  if (stop != nullptr && stop->load() && !summary.status.ok()) summary.interrupted = true;
+  if (stop != nullptr && stop->load() && !summary.status.ok())
+    summary.interrupted = true;
   summary.metrics = metrics_.Snapshot();
   summary.slowest_splits = metrics_.SlowestSplits(3);
   return summary;
 }
 
-Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
-                             state::StateStore* store, JobSummary* summary, bool* progress_made) {
+Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::StateStore* store,
+                             JobSummary* summary, bool* progress_made) {
   std::atomic<bool> cancelled{false};
   connectors::JobContext context;
   context.job_name = job_.name;
@@ -787,7 +821,8 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
   state::JobState state;
   if (resume) {
     SLUICE_ASSIGN_OR_RETURN(std::optional<state::JobState> loaded, store->Load(job_.name));
-    if (loaded) state = std::move(*loaded);
+    if (loaded)
+      state = std::move(*loaded);
   }
   BadRecordPolicy bad_records(job_.name, job_.errors, &metrics_, state.bad_records);
   SLUICE_RETURN_IF_ERROR(bad_records.Open());
@@ -823,7 +858,8 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
         return committed.status().WithContext(
             fmt::format("sink {}: recovering progress", job_.sink.type));
       }
-      for (SplitProgress& entry : *committed) state.progress[entry.split_id] = std::move(entry);
+      for (SplitProgress& entry : *committed)
+        state.progress[entry.split_id] = std::move(entry);
     }
     size_t done = 0;
     for (const Split& split : state.splits) {
@@ -843,8 +879,8 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
     SLUICE_RETURN_IF_ERROR(store->MarkRunning(job_.name));
   } else {
     SLUICE_RETURN_IF_ERROR(store->Reset(job_.name, job_.fingerprint));
-    SLUICE_RETURN_IF_ERROR(setup.sink->ForgetProgress(context).WithContext(
-        fmt::format("sink {}", job_.sink.type)));
+    SLUICE_RETURN_IF_ERROR(
+        setup.sink->ForgetProgress(context).WithContext(fmt::format("sink {}", job_.sink.type)));
     SLUICE_ASSIGN_OR_RETURN(planner, setup.source->CreateEnumerator());
   }
   SLUICE_RETURN_IF_ERROR(setup.sink->Open(context, setup.sink_streams)
@@ -854,7 +890,8 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
 
   int readers = job_.parallelism;
   int writers = job_.parallelism;
-  if (setup.sink->max_writers() > 0) writers = std::min(writers, setup.sink->max_writers());
+  if (setup.sink->max_writers() > 0)
+    writers = std::min(writers, setup.sink->max_writers());
   summary->readers = readers;
   summary->writers = writers;
   log::Info(kComponent, "Job '{}': {} -> {}, {} reader{}, {} writer{}, {}", job_.name,
@@ -862,8 +899,8 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
             writers == 1 ? "" : "s", GuaranteeName(summary->guarantee));
 
   Pipeline pipeline(Pipeline::Parts{&job_, &metrics_, setup.source.get(), setup.sink.get(),
-                                    std::move(setup.projections), &context, store,
-                                    &bad_records, state.checkpoint},
+                                    std::move(setup.projections), &context, store, &bad_records,
+                                    state.checkpoint},
                     &cancelled);
   context.offer_split = [&pipeline](const std::string& from, Split cut) {
     pipeline.OfferCut(from, std::move(cut));
@@ -872,8 +909,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
     std::lock_guard<std::mutex> lock(pipeline_mutex_);
     pipeline_ = &pipeline;
   }
-  Status status =
-      pipeline.Run(stop, readers, writers, &work, &summary->interrupted, progress_made);
+  Status status = pipeline.Run(stop, readers, writers, &work, &summary->interrupted, progress_made);
   {
     std::lock_guard<std::mutex> lock(pipeline_mutex_);
     pipeline_ = nullptr;
@@ -881,7 +917,8 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume,
   if (status.ok()) {
     status = setup.sink->Finish().WithContext(fmt::format("sink {}: finish", job_.sink.type));
   }
-  if (!status.ok()) setup.sink->Abort();
+  if (!status.ok())
+    setup.sink->Abort();
   return status;
 }
 
@@ -909,8 +946,8 @@ Result<CheckSummary> JobRunner::Check() {
 double JobRunner::Fraction() const {
   uint64_t estimated = estimated_rows_.load();
   if (estimated > 0) {
-    return std::min(1.0, static_cast<double>(metrics_.Snapshot().rows_read) /
-                             static_cast<double>(estimated));
+    return std::min(
+        1.0, static_cast<double>(metrics_.Snapshot().rows_read) / static_cast<double>(estimated));
   }
   std::lock_guard<std::mutex> lock(pipeline_mutex_);
   return pipeline_ ? pipeline_->SplitFraction() : -1;

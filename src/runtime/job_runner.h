@@ -120,7 +120,6 @@ class JobRunner {
 
 /// The delivery a job gets from its `delivery:` and its sink, and why.
 connectors::DeliveryGuarantee EffectiveGuarantee(const config::JobConfig& job,
-                                                 const connectors::Sink& sink,
-                                                 std::string* reason);
+                                                 const connectors::Sink& sink, std::string* reason);
 
 }  // namespace sluice::runtime

@@ -39,7 +39,8 @@ std::vector<SplitTiming> JobMetrics::SlowestSplits(size_t limit) const {
   }
   std::sort(out.begin(), out.end(),
             [](const SplitTiming& a, const SplitTiming& b) { return a.seconds > b.seconds; });
-  if (out.size() > limit) out.resize(limit);
+  if (out.size() > limit)
+    out.resize(limit);
   return out;
 }
 

@@ -53,7 +53,9 @@ class JobMetrics {
   }
   void OnBadRecord() { bad_records_.fetch_add(1, std::memory_order_relaxed); }
   void OnError() { errors_.fetch_add(1, std::memory_order_relaxed); }
-  void OnSplitsPlanned(uint64_t count) { splits_total_.fetch_add(count, std::memory_order_relaxed); }
+  void OnSplitsPlanned(uint64_t count) {
+    splits_total_.fetch_add(count, std::memory_order_relaxed);
+  }
   void OnSplitCut() {
     splits_cut_.fetch_add(1, std::memory_order_relaxed);
     splits_total_.fetch_add(1, std::memory_order_relaxed);

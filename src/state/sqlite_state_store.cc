@@ -1,9 +1,8 @@
+#include <fmt/core.h>
 #include <sqlite3.h>
 
 #include <filesystem>
 #include <mutex>
-
-#include <fmt/core.h>
 
 #include "connectors/sqlite/sqlite_client.h"
 #include "state/state_store.h"
@@ -45,15 +44,17 @@ CREATE TABLE IF NOT EXISTS sluice_progress (
 )sql";
 
 JobStatus ParseStatus(std::string_view text) {
-  if (text == "succeeded") return JobStatus::kSucceeded;
-  if (text == "failed") return JobStatus::kFailed;
-  if (text == "interrupted") return JobStatus::kInterrupted;
+  if (text == "succeeded")
+    return JobStatus::kSucceeded;
+  if (text == "failed")
+    return JobStatus::kFailed;
+  if (text == "interrupted")
+    return JobStatus::kInterrupted;
   return JobStatus::kRunning;
 }
 
 void BindText(sqlite3_stmt* statement, int index, std::string_view text) {
-  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()),
-                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }
 
 void BindOptional(sqlite3_stmt* statement, int index, const std::optional<uint64_t>& value) {
@@ -85,8 +86,10 @@ class SqliteStateStore final : public StateStore {
                                           "state: load job"));
       BindText(statement.get(), 1, job);
       int rc = sqlite3_step(statement.get());
-      if (rc == SQLITE_DONE) return std::optional<JobState>();
-      if (rc != SQLITE_ROW) return db_.Error(rc, "state: load job");
+      if (rc == SQLITE_DONE)
+        return std::optional<JobState>();
+      if (rc != SQLITE_ROW)
+        return db_.Error(rc, "state: load job");
       state.fingerprint = ColumnText(statement.get(), 0);
       state.status = ParseStatus(ColumnText(statement.get(), 1));
       state.checkpoint = static_cast<uint64_t>(sqlite3_column_int64(statement.get(), 2));
@@ -113,7 +116,8 @@ class SqliteStateStore final : public StateStore {
         }
         state.splits.push_back(std::move(split));
       }
-      if (rc != SQLITE_DONE) return db_.Error(rc, "state: load splits");
+      if (rc != SQLITE_DONE)
+        return db_.Error(rc, "state: load splits");
     }
     {
       SLUICE_ASSIGN_OR_RETURN(
@@ -127,7 +131,8 @@ class SqliteStateStore final : public StateStore {
                                sqlite3_column_int(statement.get(), 2) != 0};
         state.progress[progress.split_id] = std::move(progress);
       }
-      if (rc != SQLITE_DONE) return db_.Error(rc, "state: load progress");
+      if (rc != SQLITE_DONE)
+        return db_.Error(rc, "state: load progress");
     }
     return std::optional<JobState>(std::move(state));
   }
@@ -136,9 +141,9 @@ class SqliteStateStore final : public StateStore {
     std::lock_guard<std::mutex> lock(mutex_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: reset"));
     Status status = [&]() -> Status {
-      for (const char* sql : {"DELETE FROM sluice_progress WHERE job = ?",
-                              "DELETE FROM sluice_splits WHERE job = ?",
-                              "DELETE FROM sluice_jobs WHERE job = ?"}) {
+      for (const char* sql :
+           {"DELETE FROM sluice_progress WHERE job = ?", "DELETE FROM sluice_splits WHERE job = ?",
+            "DELETE FROM sluice_jobs WHERE job = ?"}) {
         SLUICE_RETURN_IF_ERROR(Run(sql, {job}));
       }
       return Run("INSERT INTO sluice_jobs (job, fingerprint, status) VALUES (?, ?, 'running')",
@@ -153,7 +158,8 @@ class SqliteStateStore final : public StateStore {
 
   Status RecordSplits(const std::string& job,
                       const std::vector<connectors::Split>& splits) override {
-    if (splits.empty()) return Status::OK();
+    if (splits.empty())
+      return Status::OK();
     std::lock_guard<std::mutex> lock(mutex_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: record splits"));
     Status status = [&]() -> Status {
@@ -175,7 +181,8 @@ class SqliteStateStore final : public StateStore {
         BindOptional(statement.get(), 5, split.estimated_rows);
         BindOptional(statement.get(), 6, split.estimated_bytes);
         int rc = sqlite3_step(statement.get());
-        if (rc != SQLITE_DONE) return db_.Error(rc, "state: record splits");
+        if (rc != SQLITE_DONE)
+          return db_.Error(rc, "state: record splits");
       }
       return Status::OK();
     }();
@@ -201,7 +208,8 @@ class SqliteStateStore final : public StateStore {
         sqlite3_bind_int(statement.get(), 4, item.done ? 1 : 0);
         sqlite3_bind_int64(statement.get(), 5, static_cast<sqlite3_int64>(checkpoint));
         int rc = sqlite3_step(statement.get());
-        if (rc != SQLITE_DONE) return db_.Error(rc, "state: checkpoint");
+        if (rc != SQLITE_DONE)
+          return db_.Error(rc, "state: checkpoint");
       }
       return Run(fmt::format("UPDATE sluice_jobs SET checkpoint = {}, bad_records = {}, "
                              "updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE job = ?",
@@ -213,9 +221,10 @@ class SqliteStateStore final : public StateStore {
 
   Status SetStatus(const std::string& job, JobStatus status) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    return Run("UPDATE sluice_jobs SET status = ?, updated_at = strftime('%Y-%m-%d %H:%M:%f', "
-               "'now') WHERE job = ?",
-               {std::string(JobStatusName(status)), job});
+    return Run(
+        "UPDATE sluice_jobs SET status = ?, updated_at = strftime('%Y-%m-%d %H:%M:%f', "
+        "'now') WHERE job = ?",
+        {std::string(JobStatusName(status)), job});
   }
 
  private:
@@ -226,7 +235,8 @@ class SqliteStateStore final : public StateStore {
       BindText(statement.get(), static_cast<int>(i + 1), parameters[i]);
     }
     int rc = sqlite3_step(statement.get());
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_.Error(rc, "state");
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+      return db_.Error(rc, "state");
     return Status::OK();
   }
 
@@ -247,10 +257,14 @@ class SqliteStateStore final : public StateStore {
 
 std::string_view JobStatusName(JobStatus status) {
   switch (status) {
-    case JobStatus::kRunning: return "running";
-    case JobStatus::kSucceeded: return "succeeded";
-    case JobStatus::kFailed: return "failed";
-    case JobStatus::kInterrupted: return "interrupted";
+    case JobStatus::kRunning:
+      return "running";
+    case JobStatus::kSucceeded:
+      return "succeeded";
+    case JobStatus::kFailed:
+      return "failed";
+    case JobStatus::kInterrupted:
+      return "interrupted";
   }
   return "running";
 }
@@ -258,7 +272,8 @@ std::string_view JobStatusName(JobStatus status) {
 Result<std::unique_ptr<StateStore>> OpenSqliteStateStore(const std::string& path) {
   std::error_code error;
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, error);
+  if (!parent.empty())
+    std::filesystem::create_directories(parent, error);
   if (error) {
     return ErrnoStatus("Cannot create the state directory", parent.string(), error.value());
   }

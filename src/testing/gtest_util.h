@@ -7,15 +7,15 @@
 
 #define SLUICE_TESTING_STATUS(expr) ::sluice::testing::ToStatus((expr))
 
-#define ASSERT_OK(expr)                                            \
-  do {                                                             \
-    ::sluice::Status _st = SLUICE_TESTING_STATUS(expr);            \
+#define ASSERT_OK(expr)                                              \
+  do {                                                               \
+    ::sluice::Status _st = SLUICE_TESTING_STATUS(expr);              \
     ASSERT_TRUE(_st.ok()) << #expr << " failed: " << _st.ToString(); \
   } while (false)
 
-#define EXPECT_OK(expr)                                            \
-  do {                                                             \
-    ::sluice::Status _st = SLUICE_TESTING_STATUS(expr);            \
+#define EXPECT_OK(expr)                                              \
+  do {                                                               \
+    ::sluice::Status _st = SLUICE_TESTING_STATUS(expr);              \
     EXPECT_TRUE(_st.ok()) << #expr << " failed: " << _st.ToString(); \
   } while (false)
 
@@ -29,7 +29,9 @@
 
 namespace sluice::testing {
 
-inline Status ToStatus(const Status& status) { return status; }
+inline Status ToStatus(const Status& status) {
+  return status;
+}
 template <typename T>
 Status ToStatus(const Result<T>& result) {
   return result.status();

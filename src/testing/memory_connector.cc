@@ -1,11 +1,11 @@
 #include "testing/memory_connector.h"
 
+#include <fmt/core.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
-
-#include <fmt/core.h>
 
 #include "connectors/split_queue.h"
 #include "core/value_text.h"
@@ -59,15 +59,21 @@ class MemoryReader final : public connectors::SplitReader {
   // The split covers [lo, hi); reading starts at `start` (later than lo when resuming).
   MemoryReader(std::shared_ptr<MemorySourceData> data, const connectors::JobContext* context,
                int stream, size_t lo, size_t start, size_t hi)
-      : data_(std::move(data)), context_(context), stream_(stream), lo_(lo), next_(start),
-        start_(start), hi_(hi) {}
+      : data_(std::move(data)),
+        context_(context),
+        stream_(stream),
+        lo_(lo),
+        next_(start),
+        start_(start),
+        hi_(hi) {}
 
   Result<bool> ReadBatch(Batch* batch) override {
     if (data_->read_delay_micros > 0) {
       std::this_thread::sleep_for(std::chrono::microseconds(data_->read_delay_micros));
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    if (next_ >= hi_) return false;
+    if (next_ >= hi_)
+      return false;
     const auto& rows = data_->streams[static_cast<size_t>(stream_)].rows;
     size_t limit = data_->rows_per_read > 0 ? data_->rows_per_read : batch->capacity();
     size_t taken = 0;
@@ -95,7 +101,8 @@ class MemoryReader final : public connectors::SplitReader {
 
   std::optional<connectors::Split> SplitRemainder() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (hi_ - next_ < 2 * data_->min_cut_rows) return std::nullopt;
+    if (hi_ - next_ < 2 * data_->min_cut_rows)
+      return std::nullopt;
     size_t middle = next_ + (hi_ - next_) / 2;
     connectors::Split cut = MakeSplit(stream_, middle, hi_);
     hi_ = middle;
@@ -104,7 +111,8 @@ class MemoryReader final : public connectors::SplitReader {
 
   double Progress() const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (hi_ == start_) return 1;
+    if (hi_ == start_)
+      return 1;
     return static_cast<double>(next_ - start_) / static_cast<double>(hi_ - start_);
   }
 
@@ -178,7 +186,8 @@ class MemoryWriter final : public connectors::SinkWriter {
       : data_(std::move(data)), streams_(std::move(streams)) {}
 
   Status Write(const Batch& batch) override {
-    if (data_->on_write) data_->on_write();
+    if (data_->on_write)
+      data_->on_write();
     if (data_->write_delay_micros > 0) {
       std::this_thread::sleep_for(std::chrono::microseconds(data_->write_delay_micros));
     }
@@ -238,7 +247,8 @@ class MemorySink final : public connectors::Sink {
       const connectors::JobContext&) override {
     std::lock_guard<std::mutex> lock(data_->mutex);
     std::vector<connectors::SplitProgress> out;
-    for (const auto& [id, entry] : data_->committed_progress) out.push_back(entry);
+    for (const auto& [id, entry] : data_->committed_progress)
+      out.push_back(entry);
     return out;
   }
   Status ForgetProgress(const connectors::JobContext&) override {
@@ -279,8 +289,8 @@ void RegisterMemoryConnector(connectors::ConnectorRegistry& registry,
   connectors::ConnectorInfo info;
   info.type = "memory";
   info.description = "In-memory rows for tests.";
-  info.create_source = [source](const config::Options&)
-      -> Result<std::unique_ptr<connectors::Source>> {
+  info.create_source =
+      [source](const config::Options&) -> Result<std::unique_ptr<connectors::Source>> {
     return std::unique_ptr<connectors::Source>(new MemorySource(source));
   };
   info.create_sink = [sink](const config::Options&) -> Result<std::unique_ptr<connectors::Sink>> {

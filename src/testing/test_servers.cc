@@ -1,5 +1,6 @@
 #include "testing/test_servers.h"
 
+#include <fmt/core.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <fmt/core.h>
 
 namespace sluice::testing {
 
@@ -28,10 +27,11 @@ std::string ShellQuote(const std::string& text) {
 }
 
 std::string MysqlCommand(const TestServers& servers, const std::string& database) {
-  return fmt::format("MYSQL_PWD={} mariadb --no-defaults --protocol=TCP -h {} -P {} -u {} -N -B "
-                     "--default-character-set=utf8mb4 {}",
-                     ShellQuote(servers.mysql.password), servers.mysql.host, servers.mysql.port,
-                     servers.mysql.user, database.empty() ? "" : ShellQuote(database));
+  return fmt::format(
+      "MYSQL_PWD={} mariadb --no-defaults --protocol=TCP -h {} -P {} -u {} -N -B "
+      "--default-character-set=utf8mb4 {}",
+      ShellQuote(servers.mysql.password), servers.mysql.host, servers.mysql.port,
+      servers.mysql.user, database.empty() ? "" : ShellQuote(database));
 }
 
 std::string PsqlCommand(const TestServers& servers, const std::string& database) {
@@ -54,18 +54,22 @@ Result<TestServers> TestServers::FromEnvironment() {
         "SLUICE_TEST_SERVERS_ENV=/tmp/servers.env");
   }
   std::ifstream in(path);
-  if (!in) return Unavailable(fmt::format("cannot read test server env file '{}'", path));
+  if (!in)
+    return Unavailable(fmt::format("cannot read test server env file '{}'", path));
   std::map<std::string, std::string> values;
   std::string line;
   while (std::getline(in, line)) {
     size_t equals = line.find('=');
-    if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
+    if (equals != std::string::npos)
+      values[line.substr(0, equals)] = line.substr(equals + 1);
   }
   TestServers servers;
   servers.env_file = path;
-  servers.mysql = {values["SLUICE_TEST_MYSQL_HOST"], std::atoi(values["SLUICE_TEST_MYSQL_PORT"].c_str()),
+  servers.mysql = {values["SLUICE_TEST_MYSQL_HOST"],
+                   std::atoi(values["SLUICE_TEST_MYSQL_PORT"].c_str()),
                    values["SLUICE_TEST_MYSQL_USER"], values["SLUICE_TEST_MYSQL_PASSWORD"]};
-  servers.postgres = {values["SLUICE_TEST_PG_HOST"], std::atoi(values["SLUICE_TEST_PG_PORT"].c_str()),
+  servers.postgres = {values["SLUICE_TEST_PG_HOST"],
+                      std::atoi(values["SLUICE_TEST_PG_PORT"].c_str()),
                       values["SLUICE_TEST_PG_USER"], values["SLUICE_TEST_PG_PASSWORD"]};
   servers.mysql_socket = values["SLUICE_TEST_MYSQL_SOCKET"];
   servers.mysql_datadir = values["SLUICE_TEST_MYSQL_DATADIR"];
@@ -80,11 +84,13 @@ Result<TestServers> TestServers::FromEnvironment() {
 Result<std::string> RunShell(const std::string& command) {
   std::string full = command + " 2>&1";
   FILE* pipe = popen(full.c_str(), "r");
-  if (pipe == nullptr) return Internal("popen failed");
+  if (pipe == nullptr)
+    return Internal("popen failed");
   std::string output;
   char buffer[65536];
   size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+    output.append(buffer, n);
   int status = pclose(pipe);
   if (status != 0) {
     return Internal(fmt::format("command failed (status {}): {}\n{}", WEXITSTATUS(status),

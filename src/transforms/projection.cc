@@ -18,7 +18,8 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
     if (index < 0) {
       std::string names;
       for (const Field& field : input->fields()) {
-        if (!names.empty()) names += ", ";
+        if (!names.empty())
+          names += ", ";
         names += field.name;
       }
       return InvalidConfig(fmt::format("{}: transform: no column '{}' in stream '{}' (columns: {})",

@@ -1,5 +1,7 @@
 #include "verify/verifier.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -8,8 +10,6 @@
 #include <map>
 #include <mutex>
 #include <set>
-
-#include <fmt/core.h>
 
 #include "connectors/stream_naming.h"
 #include "core/logging.h"
@@ -27,7 +27,9 @@ constexpr std::string_view kComponent = "verify";
 constexpr char kFieldSeparator = '\x1f';
 constexpr std::string_view kNull = "\x00N";
 
-uint64_t Hash(std::string_view text) { return std::hash<std::string_view>{}(text); }
+uint64_t Hash(std::string_view text) {
+  return std::hash<std::string_view>{}(text);
+}
 
 // What one side of the comparison produced for one stream.
 struct SideDigest {
@@ -44,7 +46,7 @@ struct SideDigest {
 // The shared state of one read of one side: the reference schemas rows are normalised to, and
 // where each stream's digest goes.
 struct DigestTarget {
-  std::vector<SchemaPtr> reference;               // by reference stream
+  std::vector<SchemaPtr> reference;                   // by reference stream
   std::vector<std::unique_ptr<SideDigest>>* digests;  // by reference stream
   /// Incoming stream index -> reference stream index.
   std::vector<int> stream_map;
@@ -64,8 +66,7 @@ class DigestWriter final : public connectors::SinkWriter {
     size_t reference_index =
         static_cast<size_t>(target_->stream_map[static_cast<size_t>(batch.stream())]);
     const Schema& reference = *target_->reference[reference_index];
-    SLUICE_ASSIGN_OR_RETURN(const std::vector<int>* columns,
-                            ColumnsFor(batch.stream(), reference));
+    SLUICE_ASSIGN_OR_RETURN(const std::vector<int>* columns, ColumnsFor(batch.stream(), reference));
     SideDigest& digest = *(*target_->digests)[reference_index];
     const std::set<size_t>* collect =
         target_->collect.empty() ? nullptr : &target_->collect[reference_index];
@@ -76,20 +77,22 @@ class DigestWriter final : public connectors::SinkWriter {
         value_.clear();
         AppendNormalized(batch.column(static_cast<size_t>((*columns)[f])), row,
                          reference.field(f).type, f);
-        if (f > 0) row_.push_back(kFieldSeparator);
+        if (f > 0)
+          row_.push_back(kFieldSeparator);
         row_.append(value_);
       }
       if (reference.primary_key().empty()) {
         key_ = row_;  // no key: rows are compared as a multiset
       } else {
         for (size_t k = 0; k < reference.primary_key().size(); ++k) {
-          if (k > 0) key_.push_back(kFieldSeparator);
+          if (k > 0)
+            key_.push_back(kFieldSeparator);
           // Re-render the key fields; cheap next to the whole row.
           int field = reference.primary_key()[k];
           value_.clear();
-          AppendNormalized(batch.column(static_cast<size_t>((*columns)[static_cast<size_t>(field)])),
-                           row, reference.field(static_cast<size_t>(field)).type,
-                           static_cast<size_t>(field));
+          AppendNormalized(
+              batch.column(static_cast<size_t>((*columns)[static_cast<size_t>(field)])), row,
+              reference.field(static_cast<size_t>(field)).type, static_cast<size_t>(field));
           key_.append(value_);
         }
       }
@@ -117,7 +120,8 @@ class DigestWriter final : public connectors::SinkWriter {
   // Indexes of the reference fields in an incoming stream's schema (by name).
   Result<const std::vector<int>*> ColumnsFor(int stream, const Schema& reference) {
     auto found = columns_.find(stream);
-    if (found != columns_.end()) return &found->second;
+    if (found != columns_.end())
+      return &found->second;
     const Schema& incoming = *incoming_[static_cast<size_t>(stream)].schema;
     std::vector<int> indexes;
     for (const Field& field : reference.fields()) {
@@ -146,7 +150,8 @@ class DigestWriter final : public connectors::SinkWriter {
     text_.clear();
     AppendValueText(column, row, &text_);
     auto [it, inserted] = scratch_.try_emplace(field, nullptr);
-    if (inserted) it->second = std::make_unique<Scratch>(type);
+    if (inserted)
+      it->second = std::make_unique<Scratch>(type);
     Scratch& scratch = *it->second;
     scratch.column.Clear();
     scratch.arena.Reset();
@@ -203,7 +208,6 @@ config::Mark VerifyMark(const std::string& what) {
   return config::Mark{std::make_shared<const std::string>(what), 0, 0};
 }
 
-
 // Reads one side of the comparison into `digests` with a job of its own.
 Status ReadSide(const config::JobConfig& job, const config::ConnectorBlock& source,
                 bool with_transform, std::shared_ptr<DigestTarget> target,
@@ -213,8 +217,8 @@ Status ReadSide(const config::JobConfig& job, const config::ConnectorBlock& sour
   connectors::ConnectorInfo digest;
   digest.type = "verify_digest";
   digest.description = "internal: folds rows into verification digests";
-  digest.create_sink = [target](const config::Options&)
-      -> Result<std::unique_ptr<connectors::Sink>> {
+  digest.create_sink =
+      [target](const config::Options&) -> Result<std::unique_ptr<connectors::Sink>> {
     return std::unique_ptr<connectors::Sink>(new DigestSink(target));
   };
   registry.Register(std::move(digest));
@@ -225,7 +229,8 @@ Status ReadSide(const config::JobConfig& job, const config::ConnectorBlock& sour
   side.source = source;
   side.sink.type = "verify_digest";
   side.sink.options = config::Node::Map(VerifyMark("verify"));
-  if (with_transform) side.transform = job.transform;
+  if (with_transform)
+    side.transform = job.transform;
   side.parallelism = job.parallelism;
   side.batch_rows = job.batch_rows;
   side.checkpoint_interval_secs = 0;
@@ -246,7 +251,8 @@ std::string DescribeKey(const Schema& schema, const std::string& key) {
   while (true) {
     size_t end = key.find(kFieldSeparator, start);
     parts.push_back(key.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) break;
+    if (end == std::string::npos)
+      break;
     start = end + 1;
   }
   auto shown = [](const std::string& value) {
@@ -256,13 +262,15 @@ std::string DescribeKey(const Schema& schema, const std::string& key) {
   if (schema.primary_key().empty()) {
     out = "row (";
     for (size_t i = 0; i < parts.size() && i < schema.num_fields(); ++i) {
-      if (i > 0) out += ", ";
+      if (i > 0)
+        out += ", ";
       out += fmt::format("{}={}", schema.field(i).name, shown(parts[i]));
     }
     return out + ")";
   }
   for (size_t i = 0; i < parts.size() && i < schema.primary_key().size(); ++i) {
-    if (i > 0) out += ", ";
+    if (i > 0)
+      out += ", ";
     out += fmt::format("{}={}", schema.field(static_cast<size_t>(schema.primary_key()[i])).name,
                        shown(parts[i]));
   }
@@ -275,7 +283,8 @@ std::vector<std::string> SplitFields(const std::string& row) {
   while (true) {
     size_t end = row.find(kFieldSeparator, start);
     out.push_back(row.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return out;
+    if (end == std::string::npos)
+      return out;
     start = end + 1;
   }
 }
@@ -288,18 +297,21 @@ std::vector<std::string> FoldRanges(const Schema& schema, const std::vector<std:
                      schema.field(static_cast<size_t>(schema.primary_key()[0])).type.is_integer();
   if (!integer_key) {
     for (const std::string& key : keys) {
-      if (out.size() >= limit) break;
+      if (out.size() >= limit)
+        break;
       out.push_back(DescribeKey(schema, key));
     }
     return out;
   }
   std::vector<long double> values;
-  for (const std::string& key : keys) values.push_back(std::strtold(key.c_str(), nullptr));
+  for (const std::string& key : keys)
+    values.push_back(std::strtold(key.c_str(), nullptr));
   std::sort(values.begin(), values.end());
   const std::string& name = schema.field(static_cast<size_t>(schema.primary_key()[0])).name;
   for (size_t i = 0; i < values.size() && out.size() < limit;) {
     size_t j = i;
-    while (j + 1 < values.size() && values[j + 1] == values[j] + 1) ++j;
+    while (j + 1 < values.size() && values[j + 1] == values[j] + 1)
+      ++j;
     if (i == j) {
       out.push_back(fmt::format("{} {:.0f}", name, static_cast<double>(values[i])));
     } else {
@@ -315,12 +327,15 @@ std::vector<std::string> FoldRanges(const Schema& schema, const std::vector<std:
 class ScratchDir {
  public:
   ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-verify-XXXXXX").string();
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sluice-verify-XXXXXX").string();
+    if (mkdtemp(pattern.data()) != nullptr)
+      path_ = pattern;
   }
   ~ScratchDir() {
     std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+    if (!path_.empty())
+      std::filesystem::remove_all(path_, ignored);
   }
   const std::string& path() const { return path_; }
 
@@ -353,7 +368,8 @@ Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
     copy("path");
     set("table", connectors::ExpandStreamName(option("table"), stream));
   } else if (sink.type == "mysql" || sink.type == "postgres") {
-    for (std::string_view key : {"host", "port", "user", "password", "database"}) copy(key);
+    for (std::string_view key : {"host", "port", "user", "password", "database"})
+      copy(key);
     set("table", connectors::ExpandStreamName(option("table"), stream));
   } else if (sink.type == "file") {
     // The sink writes `path`, or `path` with -<slot>-<part> before the extensions.
@@ -363,8 +379,8 @@ Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
     std::string stem = dot == std::string::npos ? name : name.substr(0, dot);
     std::string extensions = dot == std::string::npos ? "" : name.substr(dot);
     set("path", (path.parent_path() / (stem + "*" + extensions)).string());
-    for (std::string_view key : {"format", "compression", "header", "delimiter", "quote",
-                                 "null_marker"}) {
+    for (std::string_view key :
+         {"format", "compression", "header", "delimiter", "quote", "null_marker"}) {
       copy(key);
     }
     config::Node types = config::Node::Map(mark);
@@ -386,7 +402,8 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
                             const std::atomic<bool>* stop, VerifyOptions options) {
   Clock::time_point start = Clock::now();
   ScratchDir scratch;
-  if (scratch.path().empty()) return IoError("cannot create a temporary directory for verify");
+  if (scratch.path().empty())
+    return IoError("cannot create a temporary directory for verify");
 
   // The reference: the source's streams after the transform.
   std::atomic<bool> cancelled{false};
@@ -394,7 +411,8 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
   SLUICE_ASSIGN_OR_RETURN(runtime::CheckSummary checked, probe.Check());
   const std::vector<StreamInfo>& streams = checked.sink_streams;
   std::vector<SchemaPtr> reference;
-  for (const StreamInfo& stream : streams) reference.push_back(stream.schema);
+  for (const StreamInfo& stream : streams)
+    reference.push_back(stream.schema);
 
   std::vector<std::unique_ptr<SideDigest>> source_digests;
   std::vector<std::unique_ptr<SideDigest>> target_digests;
@@ -406,7 +424,8 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     auto target = std::make_shared<DigestTarget>();
     target->reference = reference;
     target->digests = &source_digests;
-    for (size_t i = 0; i < streams.size(); ++i) target->stream_map.push_back(static_cast<int>(i));
+    for (size_t i = 0; i < streams.size(); ++i)
+      target->stream_map.push_back(static_cast<int>(i));
     target->collect = std::move(collect);
     target->buckets = options.buckets;
     target->max_collected = options.max_collected_rows;
@@ -438,8 +457,8 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
               streams[i].name);
     SLUICE_RETURN_IF_ERROR(
         ReadSide(job, targets[i], false, target_target(i, {}), scratch.path(), stop)
-            .WithContext(fmt::format("verify: reading the target of stream '{}'",
-                                     streams[i].name)));
+            .WithContext(
+                fmt::format("verify: reading the target of stream '{}'", streams[i].name)));
   }
 
   VerifyReport report;
@@ -448,8 +467,8 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
   for (size_t i = 0; i < streams.size(); ++i) {
     StreamReport stream;
     stream.stream = streams[i].name;
-    const config::Node* target_name = targets[i].options.Find(
-        job.sink.type == "file" ? "path" : "table");
+    const config::Node* target_name =
+        targets[i].options.Find(job.sink.type == "file" ? "path" : "table");
     stream.target = target_name != nullptr ? target_name->scalar() : streams[i].name;
     stream.source_rows = source_digests[i]->rows.load();
     stream.target_rows = target_digests[i]->rows.load();
@@ -471,29 +490,35 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
         ReadSide(job, job.source, true, source_target(differing), scratch.path(), stop)
             .WithContext("verify: reading the source again"));
     for (size_t i = 0; i < streams.size(); ++i) {
-      if (differing[i].empty()) continue;
+      if (differing[i].empty())
+        continue;
       std::vector<std::set<size_t>> only(streams.size());
       only[i] = differing[i];
       SLUICE_RETURN_IF_ERROR(
           ReadSide(job, targets[i], false, target_target(i, only), scratch.path(), stop)
-              .WithContext(fmt::format("verify: reading the target of stream '{}' again",
-                                       streams[i].name)));
+              .WithContext(
+                  fmt::format("verify: reading the target of stream '{}' again", streams[i].name)));
       StreamReport& stream = report.streams[i];
       const Schema& schema = *reference[i];
       auto& source_rows = source_digests[i]->collected;
       auto& target_rows = target_digests[i]->collected;
       std::vector<std::string> differing_keys;
       std::set<std::string> keys;
-      for (const auto& [key, row] : source_rows) keys.insert(key);
-      for (const auto& [key, row] : target_rows) keys.insert(key);
+      for (const auto& [key, row] : source_rows)
+        keys.insert(key);
+      for (const auto& [key, row] : target_rows)
+        keys.insert(key);
       for (const std::string& key : keys) {
         auto [s_begin, s_end] = source_rows.equal_range(key);
         auto [t_begin, t_end] = target_rows.equal_range(key);
         std::multiset<std::string> s_set;
         std::multiset<std::string> t_set;
-        for (auto it = s_begin; it != s_end; ++it) s_set.insert(it->second);
-        for (auto it = t_begin; it != t_end; ++it) t_set.insert(it->second);
-        if (s_set == t_set) continue;
+        for (auto it = s_begin; it != s_end; ++it)
+          s_set.insert(it->second);
+        for (auto it = t_begin; it != t_end; ++it)
+          t_set.insert(it->second);
+        if (s_set == t_set)
+          continue;
         differing_keys.push_back(key);
         if (t_set.empty()) {
           stream.missing_count += s_set.size();
@@ -520,13 +545,15 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
             std::vector<std::string> b = SplitFields(*t_set.begin());
             std::string columns;
             for (size_t f = 0; f < a.size() && f < b.size() && f < schema.num_fields(); ++f) {
-              if (a[f] == b[f]) continue;
-              if (!columns.empty()) columns += "; ";
+              if (a[f] == b[f])
+                continue;
+              if (!columns.empty())
+                columns += "; ";
               auto shown = [](const std::string& v) {
                 return v == kNull ? std::string("NULL") : "'" + v.substr(0, 80) + "'";
               };
-              columns += fmt::format("{} {} in the source, {} in the target",
-                                     schema.field(f).name, shown(a[f]), shown(b[f]));
+              columns += fmt::format("{} {} in the source, {} in the target", schema.field(f).name,
+                                     shown(a[f]), shown(b[f]));
             }
             stream.different.push_back(fmt::format("{}: {}", DescribeKey(schema, key), columns));
           }

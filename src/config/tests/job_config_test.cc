@@ -48,13 +48,15 @@ TEST(JobConfigTest, ErrorsNameFileLineAndColumn) {
   for (const Case& c : std::initializer_list<Case>{
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparalelism: 2\n",
             "job.yaml:4:1: unknown key 'paralelism' in job (allowed: name, source, sink, "
-            "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, verify)"},
+            "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, "
+            "verify)"},
            {"name: j\nsource: {path: x}\nsink: {type: sqlite}\n",
             "job.yaml:2:9: missing required key 'type' in source (run `sluice connectors` to "
             "list the types)"},
            {"name: j\nsink: {type: sqlite}\n",
             "job.yaml:1:1: missing required key 'source' in job (allowed: name, source, sink, "
-            "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, verify)"},
+            "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, "
+            "verify)"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: many\n",
             "job.yaml:4:14: 'parallelism' in job must be an integer, got 'many'"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: 0\n",
@@ -119,7 +121,8 @@ TEST(JobConfigTest, GuaranteeCheckpointErrorsAndRetrySections) {
   auto fingerprint = [](const std::string& text) {
     return LoadJobText(text, "f.yaml", {}).value().fingerprint;
   };
-  std::string base = fingerprint("name: j\nsource: {type: a, x: 1}\nsink: {type: b, password: p}\n");
+  std::string base =
+      fingerprint("name: j\nsource: {type: a, x: 1}\nsink: {type: b, password: p}\n");
   EXPECT_EQ(base, fingerprint("name: j\nsink: {password: q, type: b}\nsource: {x: 1, type: a}\n"
                               "parallelism: 4\n"));
   EXPECT_NE(base, fingerprint("name: j\nsource: {type: a, x: 2}\nsink: {type: b}\n"));
@@ -128,9 +131,10 @@ TEST(JobConfigTest, GuaranteeCheckpointErrorsAndRetrySections) {
 
   Result<JobConfig> bad = LoadJobText(
       "name: j\nsource: {type: a}\nsink: {type: b}\nerrors: {mode: dead_letter}\n", "e.yaml", {});
-  EXPECT_EQ(bad.status().message(), "e.yaml:4:16: errors mode dead_letter needs 'dead_letter_path'");
-  bad = LoadJobText("name: j\nsource: {type: a}\nsink: {type: b}\nretry: {attempts: 3}\n",
-                    "r.yaml", {});
+  EXPECT_EQ(bad.status().message(),
+            "e.yaml:4:16: errors mode dead_letter needs 'dead_letter_path'");
+  bad = LoadJobText("name: j\nsource: {type: a}\nsink: {type: b}\nretry: {attempts: 3}\n", "r.yaml",
+                    {});
   EXPECT_EQ(bad.status().message(),
             "r.yaml:4:9: unknown key 'attempts' in retry (allowed: max_attempts, "
             "initial_backoff_secs, max_backoff_secs)");

@@ -1,8 +1,8 @@
 #include "config/node.h"
 
-#include <cstdlib>
-
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "config/options.h"
 #include "testing/gtest_util.h"

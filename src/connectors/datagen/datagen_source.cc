@@ -1,9 +1,9 @@
 #include "connectors/datagen/datagen_source.h"
 
+#include <fmt/core.h>
+
 #include <cstring>
 #include <mutex>
-
-#include <fmt/core.h>
 
 #include "connectors/split_queue.h"
 #include "core/decimal.h"
@@ -22,21 +22,17 @@ uint64_t Mix(uint64_t x) {
 }
 
 constexpr const char* kWords[] = {
-    "alpha",  "bravo", "charlie", "delta", "echo",    "foxtrot", "golf",     "hotel",
-    "india",  "juliet", "kilo",   "lima",  "mike",    "november", "oscar",   "papa",
-    "Zürich", "São Paulo", "東京", "Kraków", "naïve café", "emoji 😀", "Ελλάδα", "Québec"};
+    "alpha",  "bravo",     "charlie", "delta",  "echo",       "foxtrot",  "golf",   "hotel",
+    "india",  "juliet",    "kilo",    "lima",   "mike",       "november", "oscar",  "papa",
+    "Zürich", "São Paulo", "東京",    "Kraków", "naïve café", "emoji 😀",  "Ελλάδα", "Québec"};
 constexpr size_t kWordCount = sizeof(kWords) / sizeof(kWords[0]);
 
 std::vector<Field> DefaultColumns() {
   return {
-      {"id", DataType::Int64(), false},
-      {"customer", DataType::String(), true},
-      {"amount", DataType::Decimal(12, 2), true},
-      {"quantity", DataType::Int32(), true},
-      {"price", DataType::Float64(), true},
-      {"paid", DataType::Bool(), true},
-      {"ordered_on", DataType::Date(), true},
-      {"created_at", DataType::Timestamp(), true},
+      {"id", DataType::Int64(), false},           {"customer", DataType::String(), true},
+      {"amount", DataType::Decimal(12, 2), true}, {"quantity", DataType::Int32(), true},
+      {"price", DataType::Float64(), true},       {"paid", DataType::Bool(), true},
+      {"ordered_on", DataType::Date(), true},     {"created_at", DataType::Timestamp(), true},
       {"note", DataType::String(), true},
   };
 }
@@ -57,7 +53,8 @@ Split MakeSplit(const std::string& stream, Range range) {
 bool ParseRange(const std::string& payload, Range* range) {
   unsigned long long lo = 0;
   unsigned long long hi = 0;
-  if (std::sscanf(payload.c_str(), R"({"lo":%llu,"hi":%llu})", &lo, &hi) != 2) return false;
+  if (std::sscanf(payload.c_str(), R"({"lo":%llu,"hi":%llu})", &lo, &hi) != 2)
+    return false;
   *range = Range{lo, hi};
   return true;
 }
@@ -67,8 +64,13 @@ class DatagenReader final : public SplitReader {
   // `range` is the split's; reading starts at `start` (later than range.lo when resuming).
   DatagenReader(const DatagenOptions& options, const JobContext* context, std::string stream,
                 Range range, uint64_t start)
-      : options_(options), context_(context), stream_(std::move(stream)), lo_(range.lo),
-        start_(start), next_(start), hi_(range.hi) {}
+      : options_(options),
+        context_(context),
+        stream_(std::move(stream)),
+        lo_(range.lo),
+        start_(start),
+        next_(start),
+        hi_(range.hi) {}
 
   Result<bool> ReadBatch(Batch* batch) override {
     uint64_t row;
@@ -76,7 +78,8 @@ class DatagenReader final : public SplitReader {
     {
       // Claim this batch's rows up front so that a concurrent cut never takes them.
       std::lock_guard<std::mutex> lock(mutex_);
-      if (next_ >= hi_) return false;
+      if (next_ >= hi_)
+        return false;
       row = next_;
       end = std::min<uint64_t>(hi_, row + batch->capacity());
       next_ = end;
@@ -103,7 +106,8 @@ class DatagenReader final : public SplitReader {
 
   std::optional<Split> SplitRemainder() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (hi_ - next_ < 2 * 4096) return std::nullopt;
+    if (hi_ - next_ < 2 * 4096)
+      return std::nullopt;
     uint64_t middle = next_ + (hi_ - next_) / 2;
     Split cut = MakeSplit(stream_, Range{middle, hi_});
     hi_ = middle;
@@ -112,7 +116,8 @@ class DatagenReader final : public SplitReader {
 
   double Progress() const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (hi_ <= start_) return 1;
+    if (hi_ <= start_)
+      return 1;
     return static_cast<double>(next_ - start_) / static_cast<double>(hi_ - start_);
   }
 
@@ -122,28 +127,53 @@ class DatagenReader final : public SplitReader {
     uint64_t h = Mix(options_.seed * 1000003 + row * 131 + column_index);
     if (field.name == "id" && field.type.is_integer()) {
       switch (field.type.id) {
-        case TypeId::kInt32: column->Append<int32_t>(static_cast<int32_t>(row + 1)); return;
-        case TypeId::kUInt64: column->Append<uint64_t>(row + 1); return;
-        default: column->Append<int64_t>(static_cast<int64_t>(row + 1)); return;
+        case TypeId::kInt32:
+          column->Append<int32_t>(static_cast<int32_t>(row + 1));
+          return;
+        case TypeId::kUInt64:
+          column->Append<uint64_t>(row + 1);
+          return;
+        default:
+          column->Append<int64_t>(static_cast<int64_t>(row + 1));
+          return;
       }
     }
-    if (field.nullable &&
-        static_cast<double>(h % 1000000) < options_.null_fraction * 1000000.0) {
+    if (field.nullable && static_cast<double>(h % 1000000) < options_.null_fraction * 1000000.0) {
       column->AppendNull();
       return;
     }
     uint64_t v = Mix(h);
     switch (field.type.id) {
-      case TypeId::kNull: column->AppendNull(); return;
-      case TypeId::kBool: column->Append<uint8_t>(v & 1); return;
-      case TypeId::kInt8: column->Append<int8_t>(static_cast<int8_t>(v)); return;
-      case TypeId::kInt16: column->Append<int16_t>(static_cast<int16_t>(v)); return;
-      case TypeId::kInt32: column->Append<int32_t>(static_cast<int32_t>(v % 1000)); return;
-      case TypeId::kInt64: column->Append<int64_t>(static_cast<int64_t>(v >> 1)); return;
-      case TypeId::kUInt8: column->Append<uint8_t>(static_cast<uint8_t>(v)); return;
-      case TypeId::kUInt16: column->Append<uint16_t>(static_cast<uint16_t>(v)); return;
-      case TypeId::kUInt32: column->Append<uint32_t>(static_cast<uint32_t>(v)); return;
-      case TypeId::kUInt64: column->Append<uint64_t>(v); return;
+      case TypeId::kNull:
+        column->AppendNull();
+        return;
+      case TypeId::kBool:
+        column->Append<uint8_t>(v & 1);
+        return;
+      case TypeId::kInt8:
+        column->Append<int8_t>(static_cast<int8_t>(v));
+        return;
+      case TypeId::kInt16:
+        column->Append<int16_t>(static_cast<int16_t>(v));
+        return;
+      case TypeId::kInt32:
+        column->Append<int32_t>(static_cast<int32_t>(v % 1000));
+        return;
+      case TypeId::kInt64:
+        column->Append<int64_t>(static_cast<int64_t>(v >> 1));
+        return;
+      case TypeId::kUInt8:
+        column->Append<uint8_t>(static_cast<uint8_t>(v));
+        return;
+      case TypeId::kUInt16:
+        column->Append<uint16_t>(static_cast<uint16_t>(v));
+        return;
+      case TypeId::kUInt32:
+        column->Append<uint32_t>(static_cast<uint32_t>(v));
+        return;
+      case TypeId::kUInt64:
+        column->Append<uint64_t>(v);
+        return;
       case TypeId::kFloat32:
         column->Append<float>(static_cast<float>(v % 1000000) / 100.0f);
         return;
@@ -193,10 +223,10 @@ class DatagenReader final : public SplitReader {
         return;
       case TypeId::kTimestamp:
       case TypeId::kTimestampTz:
-        column->Append<int64_t>(static_cast<int64_t>(1420070400LL * kMicrosPerSecond +
-                                                     static_cast<int64_t>(v % (3650ULL * 86400ULL)) *
-                                                         kMicrosPerSecond +
-                                                     static_cast<int64_t>((v >> 40) % 1000000)));
+        column->Append<int64_t>(
+            static_cast<int64_t>(1420070400LL * kMicrosPerSecond +
+                                 static_cast<int64_t>(v % (3650ULL * 86400ULL)) * kMicrosPerSecond +
+                                 static_cast<int64_t>((v >> 40) % 1000000)));
         return;
     }
   }
@@ -231,7 +261,8 @@ const std::vector<config::OptionSpec>& DatagenSourceOptions() {
 Result<DatagenOptions> DatagenOptions::FromOptions(const config::Options& options) {
   DatagenOptions out;
   int64_t rows = options.GetInt("rows");
-  if (rows < 0) return options.ErrorAt("rows", "'rows' must not be negative");
+  if (rows < 0)
+    return options.ErrorAt("rows", "'rows' must not be negative");
   out.rows = static_cast<uint64_t>(rows);
   out.seed = static_cast<uint64_t>(options.GetInt("seed"));
   out.null_fraction = options.GetDouble("null_fraction");
@@ -239,14 +270,17 @@ Result<DatagenOptions> DatagenOptions::FromOptions(const config::Options& option
     return options.ErrorAt("null_fraction", "'null_fraction' must be between 0 and 1");
   }
   int64_t split_rows = options.GetInt("split_rows");
-  if (split_rows < 1) return options.ErrorAt("split_rows", "'split_rows' must be positive");
+  if (split_rows < 1)
+    return options.ErrorAt("split_rows", "'split_rows' must be positive");
   out.split_rows = static_cast<uint64_t>(split_rows);
   out.stream = options.GetString("stream");
   if (const config::Node* columns = options.GetNode("columns")) {
     for (const config::Node::Entry& entry : columns->entries()) {
-      if (!entry.value.is_scalar()) return entry.value.Error("a column type must be a string");
+      if (!entry.value.is_scalar())
+        return entry.value.Error("a column type must be a string");
       Result<DataType> type = ParseDataType(entry.value.scalar());
-      if (!type.ok()) return entry.value.Error(type.status().message());
+      if (!type.ok())
+        return entry.value.Error(type.status().message());
       out.columns.push_back(Field{entry.key, *type, entry.key != "id"});
     }
   } else {
@@ -273,7 +307,8 @@ Status DatagenSource::Open(const JobContext& context) {
 Result<std::unique_ptr<SplitEnumerator>> DatagenSource::CreateEnumerator() {
   std::vector<Split> splits;
   for (uint64_t lo = 0; lo < options_.rows; lo += options_.split_rows) {
-    splits.push_back(MakeSplit(options_.stream, Range{lo, std::min(options_.rows, lo + options_.split_rows)}));
+    splits.push_back(
+        MakeSplit(options_.stream, Range{lo, std::min(options_.rows, lo + options_.split_rows)}));
   }
   return std::unique_ptr<SplitEnumerator>(new SplitQueue(std::move(splits)));
 }

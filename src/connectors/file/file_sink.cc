@@ -1,13 +1,12 @@
 #include "connectors/file/file_sink.h"
 
-#include "connectors/stream_naming.h"
-
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <set>
 
 #include "connectors/file/part_file.h"
+#include "connectors/stream_naming.h"
 #include "core/logging.h"
 #include "formats/csv/csv_writer.h"
 #include "formats/jsonl/jsonl_writer.h"

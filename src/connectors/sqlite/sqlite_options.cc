@@ -1,8 +1,8 @@
 #include "connectors/sqlite/sqlite_options.h"
 
-#include "connectors/stream_naming.h"
-
 #include <fmt/core.h>
+
+#include "connectors/stream_naming.h"
 
 namespace sluice::connectors::sqlite {
 

@@ -185,8 +185,8 @@ class SqliteSinkWriter final : public SinkWriter {
           target.table, context_.job_name));
     }
     if (batch.num_columns() != target.columns.size()) {
-      return Internal(fmt::format("table '{}': batch has {} columns, the stream {}",
-                                  target.table, batch.num_columns(), target.columns.size()));
+      return Internal(fmt::format("table '{}': batch has {} columns, the stream {}", target.table,
+                                  batch.num_columns(), target.columns.size()));
     }
     SLUICE_ASSIGN_OR_RETURN(Inserts * inserts, InsertsFor(batch.stream(), target));
     if (!in_transaction_) {
@@ -298,9 +298,9 @@ class SqliteSinkWriter final : public SinkWriter {
     if (!in_transaction_) {
       return Status::OK();
     }
-    Status committed = db_.Execute(
-        "COMMIT", table.empty() ? std::string("cannot commit")
-                                : fmt::format("table '{}': cannot commit", table));
+    Status committed =
+        db_.Execute("COMMIT", table.empty() ? std::string("cannot commit")
+                                            : fmt::format("table '{}': cannot commit", table));
     if (!committed.ok()) {
       return committed;
     }
@@ -835,10 +835,9 @@ Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>
   if (!parent.empty() && !fs::exists(parent, error)) {
     fs::create_directories(parent, error);
     if (error) {
-      return FilesystemError(
-          fmt::format("cannot create directory '{}' for SQLite database '{}'",
-                      parent.string(), options_.path),
-          error);
+      return FilesystemError(fmt::format("cannot create directory '{}' for SQLite database '{}'",
+                                         parent.string(), options_.path),
+                             error);
     }
   }
   if (!fs::exists(options_.path, error)) {
@@ -846,18 +845,15 @@ Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>
     // read-only and then reports that attempt's errno, which hides "Permission denied".
     int fd = open(options_.path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) {
-      return FilesystemError(
-          fmt::format("cannot create SQLite database '{}'", options_.path),
-          std::error_code(errno, std::generic_category()));
+      return FilesystemError(fmt::format("cannot create SQLite database '{}'", options_.path),
+                             std::error_code(errno, std::generic_category()));
     }
     close(fd);
   }
-  SLUICE_ASSIGN_OR_RETURN(
-      Connection db,
-      Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, ""));
+  SLUICE_ASSIGN_OR_RETURN(Connection db,
+                          Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, ""));
   if (db.read_only()) {
-    return PermissionDenied(
-        fmt::format("SQLite database '{}' is not writable", options_.path));
+    return PermissionDenied(fmt::format("SQLite database '{}' is not writable", options_.path));
   }
   SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, ""));
 
@@ -894,9 +890,9 @@ Status SqliteSink::Check(const JobContext& context, const std::vector<StreamInfo
       directory = directory.parent_path();
     }
     if (access(directory.c_str(), W_OK) != 0) {
-      return PermissionDenied(fmt::format(
-          "cannot create SQLite database '{}': directory '{}' is not writable",
-          options_.path, directory.string()));
+      return PermissionDenied(
+          fmt::format("cannot create SQLite database '{}': directory '{}' is not writable",
+                      options_.path, directory.string()));
     }
     report->Note(
         fmt::format("SQLite database '{}' does not exist; it would be created", options_.path));
@@ -904,8 +900,8 @@ Status SqliteSink::Check(const JobContext& context, const std::vector<StreamInfo
       std::string table = options_.TableFor(stream.name);
       if (!options_.create) {
         return NotFound(fmt::format(
-            "table '{}': table '{}' not found in SQLite database '{}' and 'create' is false",
-            table, table, options_.path));
+            "table '{}': table '{}' not found in SQLite database '{}' and 'create' is false", table,
+            table, options_.path));
       }
       report->Note(fmt::format("sqlite table '{}' would be created: {}", table,
                                CreateTableSql(table, *stream.schema, false)));
@@ -913,11 +909,10 @@ Status SqliteSink::Check(const JobContext& context, const std::vector<StreamInfo
     return Status::OK();
   }
   if (access(options_.path.c_str(), W_OK) != 0) {
-    return PermissionDenied(
-        fmt::format("SQLite database '{}' is not writable", options_.path));
+    return PermissionDenied(fmt::format("SQLite database '{}' is not writable", options_.path));
   }
-  SLUICE_ASSIGN_OR_RETURN(
-      Connection db, Connection::Open(options_.path, Connection::Mode::kReadOnly, ""));
+  SLUICE_ASSIGN_OR_RETURN(Connection db,
+                          Connection::Open(options_.path, Connection::Mode::kReadOnly, ""));
   for (const StreamInfo& stream : streams) {
     SLUICE_RETURN_IF_ERROR(PrepareTarget(db, stream, true, report).status());
   }
@@ -928,9 +923,8 @@ Result<std::unique_ptr<SinkWriter>> SqliteSink::CreateWriter(int slot) {
   if (!targets_) {
     return Internal("CreateWriter called before Open");
   }
-  SLUICE_ASSIGN_OR_RETURN(
-      Connection db,
-      Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, ""));
+  SLUICE_ASSIGN_OR_RETURN(Connection db,
+                          Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, ""));
   SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, ""));
   return std::unique_ptr<SinkWriter>(
       std::make_unique<SqliteSinkWriter>(targets_, options_, context_, std::move(db)));
@@ -944,7 +938,8 @@ Status SqliteSink::Finish() {
   // The job's progress stays (every split done): if the process dies before the run records
   // its success, the resumed run finds nothing left to load instead of loading it all again.
   // The next fresh run's ForgetProgress clears it.
-  if (swaps_.empty()) return Status::OK();
+  if (swaps_.empty())
+    return Status::OK();
   // Legacy rename leaves views and triggers that name the old table alone: they then refer to
   // the new one. (The modern rename refuses to run while such a view names a dropped table.)
   SLUICE_RETURN_IF_ERROR(db.Execute("PRAGMA legacy_alter_table=ON", ""));

@@ -150,7 +150,8 @@ class SqliteSplitReader final : public SplitReader {
 
   std::string Payload() const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!ranged_) return {};
+    if (!ranged_)
+      return {};
     return RangePayload(table_->name, payload_lo_, hi_);
   }
 
@@ -362,10 +363,10 @@ class SqliteSplitReader final : public SplitReader {
   mutable std::mutex mutex_;
   bool ranged_ = false;     // guarded by mutex_: a rowid range (not a single-split scan)
   int64_t payload_lo_ = 0;  // guarded by mutex_: the split's first rowid
-  int64_t start_lo_ = 0;  // guarded by mutex_: where this reader started (for Progress)
-  int64_t next_lo_ = 0;   // guarded by mutex_: the first rowid not yet taken
-  int64_t hi_ = -1;       // guarded by mutex_: the last rowid of this split (shrinks on a cut)
-  bool done_ = false;     // guarded by mutex_
+  int64_t start_lo_ = 0;    // guarded by mutex_: where this reader started (for Progress)
+  int64_t next_lo_ = 0;     // guarded by mutex_: the first rowid not yet taken
+  int64_t hi_ = -1;         // guarded by mutex_: the last rowid of this split (shrinks on a cut)
+  bool done_ = false;       // guarded by mutex_
 
   // Reader-thread state.
   int64_t last_rowid_ = 0;
@@ -385,11 +386,10 @@ Status SqliteSource::Open(const JobContext& context) {
   context_ = context;
   std::error_code error;
   if (!std::filesystem::exists(options_.path, error)) {
-    return NotFound(
-        fmt::format("SQLite database '{}' does not exist", options_.path));
+    return NotFound(fmt::format("SQLite database '{}' does not exist", options_.path));
   }
-  SLUICE_ASSIGN_OR_RETURN(
-      Connection db, Connection::Open(options_.path, Connection::Mode::kReadOnly, ""));
+  SLUICE_ASSIGN_OR_RETURN(Connection db,
+                          Connection::Open(options_.path, Connection::Mode::kReadOnly, ""));
 
   // Resolve names and globs to stored table names, each once, in the order given.
   std::vector<std::string> names;
@@ -417,18 +417,16 @@ Status SqliteSource::Open(const JobContext& context) {
         }
       }
       if (names.size() == before) {
-        return NotFound(
-            fmt::format("no table matches '{}' in SQLite database '{}' (tables: {})",
-                        entry, options_.path, list));
+        return NotFound(fmt::format("no table matches '{}' in SQLite database '{}' (tables: {})",
+                                    entry, options_.path, list));
       }
       continue;
     }
     SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> found, FindTable(db, entry, true));
     if (!found) {
       SLUICE_ASSIGN_OR_RETURN(std::string list, table_list());
-      return NotFound(
-          fmt::format("table '{}' not found in SQLite database '{}' (tables: {})",
-                      entry, options_.path, list));
+      return NotFound(fmt::format("table '{}' not found in SQLite database '{}' (tables: {})",
+                                  entry, options_.path, list));
     }
     add(*found);
   }
@@ -599,8 +597,7 @@ Result<std::unique_ptr<SplitEnumerator>> SqliteSource::CreateEnumerator() {
 Result<std::unique_ptr<SplitReader>> SqliteSource::CreateReader(const Split& split,
                                                                 const std::string& position) {
   if (split.stream < 0 || static_cast<size_t>(split.stream) >= tables_.size()) {
-    return Internal(
-        fmt::format("split '{}' names unknown stream {}", split.id, split.stream));
+    return Internal(fmt::format("split '{}' names unknown stream {}", split.id, split.stream));
   }
   std::shared_ptr<const Table> table = tables_[static_cast<size_t>(split.stream)];
   std::string context = fmt::format("table '{}'", table->name);

@@ -6,9 +6,9 @@ namespace sluice {
 namespace {
 
 SchemaPtr TwoColumns() {
-  return std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false},
-                                                     {"name", DataType::String(), true}},
-                                  std::vector<int>{0});
+  return std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false}, {"name", DataType::String(), true}},
+      std::vector<int>{0});
 }
 
 TEST(BatchTest, AppendsRowsWithNulls) {
@@ -27,7 +27,8 @@ TEST(BatchTest, AppendsRowsWithNulls) {
   for (size_t i = 0; i < 8; ++i) {
     EXPECT_EQ(batch.column(0).Get<int64_t>(i), static_cast<int64_t>(i));
     EXPECT_EQ(batch.column(1).IsNull(i), i % 3 == 0);
-    if (i % 3 != 0) EXPECT_EQ(batch.column(1).GetView(i), "name-" + std::to_string(i));
+    if (i % 3 != 0)
+      EXPECT_EQ(batch.column(1).GetView(i), "name-" + std::to_string(i));
   }
 }
 

@@ -1,8 +1,8 @@
 #include "core/decimal.h"
 
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "testing/gtest_util.h"
 
@@ -33,7 +33,7 @@ TEST(DecimalTest, FastPathRoundTrips) {
            {"-9999999999999999999999999999.9999999999", 38, 10,
             "-9999999999999999999999999999.9999999999"},
            {"1.25e2", 6, 1, "125.0"},
-           {"1.005", 5, 2, "1.01"},   // half away from zero
+           {"1.005", 5, 2, "1.01"},  // half away from zero
            {"-1.005", 5, 2, "-1.01"},
            {" 42 ", 4, 0, "42"},
        }) {
@@ -55,8 +55,7 @@ TEST(DecimalTest, FastPathRejectsOverflowAndGarbage) {
 TEST(DecimalTest, WideTextIsExact) {
   std::string out;
   // MySQL's widest: DECIMAL(65,30).
-  const std::string widest =
-      "99999999999999999999999999999999999.999999999999999999999999999999";
+  const std::string widest = "99999999999999999999999999999999999.999999999999999999999999999999";
   ASSERT_OK(CanonicalDecimalText(widest, 65, 30, &out));
   EXPECT_EQ(out, widest);
   ASSERT_OK(CanonicalDecimalText("-" + widest, 65, 30, &out));
@@ -99,7 +98,8 @@ TEST(DecimalTest, SixtyFourBitFastPathMatchesTheWideAlgorithm) {
   for (int i = 0; i < 100000; ++i) {
     int scale = static_cast<int>(random() % 20);
     int128 value = static_cast<int64_t>(random()) >> (random() % 60);
-    if (i % 7 == 0) value = -value;
+    if (i % 7 == 0)
+      value = -value;
     std::string fast;
     AppendDecimal128(value, scale, &fast);
     // Reference: all digits with int128 arithmetic, then the point inserted.

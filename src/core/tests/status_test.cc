@@ -29,7 +29,8 @@ TEST(StatusTest, TransientCodesAreRetryable) {
 }
 
 Result<int> Half(int v) {
-  if (v % 2 != 0) return DataError("odd");
+  if (v % 2 != 0)
+    return DataError("odd");
   return v / 2;
 }
 

@@ -1,9 +1,9 @@
 #include "core/temporal.h"
 
-#include <random>
-
 #include <fmt/core.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "testing/gtest_util.h"
 
@@ -98,15 +98,16 @@ std::string ReferenceTimestamp(int64_t micros, bool zone) {
   unsigned d;
   CivilFromDays(days, &y, &m, &d);
   std::string out = fmt::format("{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}", y, m, d,
-                                in_day / 3600000000, in_day / 60000000 % 60,
-                                in_day / 1000000 % 60);
+                                in_day / 3600000000, in_day / 60000000 % 60, in_day / 1000000 % 60);
   int64_t fraction = in_day % 1000000;
   if (fraction != 0) {
     std::string digits = fmt::format(".{:06d}", fraction);
-    while (digits.back() == '0') digits.pop_back();
+    while (digits.back() == '0')
+      digits.pop_back();
     out += digits;
   }
-  if (zone) out += "+00:00";
+  if (zone)
+    out += "+00:00";
   return out;
 }
 
@@ -116,7 +117,8 @@ TEST(TemporalTest, FastTextMatchesTheReferenceOverTheWholePlainRange) {
   const int64_t last = (DaysFromCivil(9999, 12, 31) + 1) * kMicrosPerDay - 1;
   for (int i = 0; i < 200000; ++i) {
     int64_t micros = first + static_cast<int64_t>(random() % static_cast<uint64_t>(last - first));
-    if (i % 3 == 0) micros -= micros % kMicrosPerSecond;  // whole seconds too
+    if (i % 3 == 0)
+      micros -= micros % kMicrosPerSecond;  // whole seconds too
     for (bool zone : {false, true}) {
       std::string fast;
       AppendTimestamp(micros, zone, &fast);
@@ -124,7 +126,8 @@ TEST(TemporalTest, FastTextMatchesTheReferenceOverTheWholePlainRange) {
     }
     std::string date;
     AppendDate(static_cast<int32_t>(micros / kMicrosPerDay), &date);
-    ASSERT_EQ(date, ReferenceTimestamp(micros / kMicrosPerDay * kMicrosPerDay, false).substr(0, 10));
+    ASSERT_EQ(date,
+              ReferenceTimestamp(micros / kMicrosPerDay * kMicrosPerDay, false).substr(0, 10));
   }
   for (int64_t edge : {first, last, int64_t{0}, int64_t{-1}}) {
     std::string fast;

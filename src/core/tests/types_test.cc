@@ -9,10 +9,11 @@ namespace {
 
 TEST(TypesTest, ParseAndPrintRoundTrip) {
   for (const char* spelled :
-       {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-        "float32", "float64", "decimal", "decimal(12,2)", "decimal(65,30)", "string",
-        "string(40)", "bytes", "date", "time", "time(3)", "timestamp", "timestamp(0)",
-        "timestamp_tz", "json", "null"}) {
+       {"bool",       "int8",         "int16",         "int32",          "int64",
+        "uint8",      "uint16",       "uint32",        "uint64",         "float32",
+        "float64",    "decimal",      "decimal(12,2)", "decimal(65,30)", "string",
+        "string(40)", "bytes",        "date",          "time",           "time(3)",
+        "timestamp",  "timestamp(0)", "timestamp_tz",  "json",           "null"}) {
     ASSERT_OK_AND_ASSIGN(DataType type, ParseDataType(spelled));
     EXPECT_EQ(type.ToString(), spelled);
   }

@@ -1,11 +1,11 @@
 #include "core/value_text.h"
 
+#include <gtest/gtest.h>
+
 #include <bit>
 #include <cmath>
 #include <limits>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "testing/gtest_util.h"
 
@@ -47,8 +47,10 @@ TEST(ValueTextTest, EveryTypeRoundTripsItsCanonicalText) {
            {DataType::Float64(), "NaN"},
            {DataType::Float64(), "-Infinity"},
            {DataType::Decimal(12, 2), "-1234567890.12"},
-           {DataType::Decimal(65, 30), "-12345678901234567890123456789012345.123456789012345678901234567890"},
-           {DataType::Decimal(0, 0), "3.14159265358979323846264338327950288419716939937510582097494459"},
+           {DataType::Decimal(65, 30),
+            "-12345678901234567890123456789012345.123456789012345678901234567890"},
+           {DataType::Decimal(0, 0),
+            "3.14159265358979323846264338327950288419716939937510582097494459"},
            {DataType::String(), "héllo wörld 😀"},
            {DataType::String(), ""},
            {DataType::Bytes(), "\\x00ff7f80"},
@@ -68,7 +70,8 @@ TEST(ValueTextTest, DoublesAreBitExact) {
   std::mt19937_64 random(42);
   for (int i = 0; i < 20000; ++i) {
     double value = std::bit_cast<double>(random());
-    if (std::isnan(value)) continue;
+    if (std::isnan(value))
+      continue;
     std::string text;
     AppendDouble(value, &text);
     Arena arena;
@@ -79,7 +82,8 @@ TEST(ValueTextTest, DoublesAreBitExact) {
   }
   for (int i = 0; i < 20000; ++i) {
     float value = std::bit_cast<float>(static_cast<uint32_t>(random()));
-    if (std::isnan(value)) continue;
+    if (std::isnan(value))
+      continue;
     std::string text;
     AppendFloat(value, &text);
     Arena arena;
@@ -103,7 +107,8 @@ TEST(ValueTextTest, BadInputIsADataErrorAndAppendsNothing) {
            {DataType::Float64(), "1,5", "'1,5' is not a number"},
            {DataType::Bool(), "maybe", "'maybe' is not a boolean"},
            {DataType::Decimal(4, 2), "100", "'100' does not fit decimal(4,2)"},
-           {DataType::Bytes(), "00ff", "'00ff' is not a bytes value (expected \\x followed by hex digits)"},
+           {DataType::Bytes(), "00ff",
+            "'00ff' is not a bytes value (expected \\x followed by hex digits)"},
            {DataType::Date(), "2023-02-30", "'2023-02-30' is not a date (expected YYYY-MM-DD)"},
        }) {
     Arena arena;
@@ -119,10 +124,10 @@ TEST(ValueTextTest, Utf8Validation) {
   EXPECT_TRUE(IsValidUtf8("plain ascii text that is long enough for the fast path"));
   EXPECT_TRUE(IsValidUtf8("日本語 😀 ñ"));
   EXPECT_EQ(FindInvalidUtf8("abc\xff"), 3u);
-  EXPECT_EQ(FindInvalidUtf8("ok\xc0\xaf"), 2u);          // overlong '/'
-  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u);        // surrogate
+  EXPECT_EQ(FindInvalidUtf8("ok\xc0\xaf"), 2u);                   // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u);                 // surrogate
   EXPECT_EQ(FindInvalidUtf8("0123456789\xf4\x90\x80\x80"), 10u);  // above U+10FFFF
-  EXPECT_EQ(FindInvalidUtf8("\xe6\x97"), 0u);            // truncated
+  EXPECT_EQ(FindInvalidUtf8("\xe6\x97"), 0u);                     // truncated
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "runtime/channel.h"
 
+#include <gtest/gtest.h>
+
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace sluice::runtime {
 namespace {
@@ -16,15 +16,18 @@ TEST(ChannelTest, DeliversEverythingInOrderPerProducerAndBlocksWhenFull) {
       int item = i;
       ASSERT_TRUE(channel.Push(item));
       int size = static_cast<int>(channel.size());
-      if (size > max_seen_size) max_seen_size = size;
+      if (size > max_seen_size)
+        max_seen_size = size;
     }
     channel.Close();
   });
   std::vector<int> received;
-  while (auto item = channel.Pop()) received.push_back(*item);
+  while (auto item = channel.Pop())
+    received.push_back(*item);
   producer.join();
   ASSERT_EQ(received.size(), 1000u);
-  for (int i = 0; i < 1000; ++i) EXPECT_EQ(received[static_cast<size_t>(i)], i);
+  for (int i = 0; i < 1000; ++i)
+    EXPECT_EQ(received[static_cast<size_t>(i)], i);
   EXPECT_LE(max_seen_size.load(), 3);
 }
 

@@ -1,10 +1,10 @@
 #include "runtime/job_runner.h"
 
-#include <algorithm>
-#include <set>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
 
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
@@ -18,19 +18,18 @@ using testing::MemorySourceData;
 using testing::Row;
 
 SchemaPtr OrdersSchema() {
-  return std::make_shared<Schema>(
-      std::vector<Field>{{"id", DataType::Int64(), false},
-                         {"amount", DataType::String(), true},
-                         {"note", DataType::String(), true}},
-      std::vector<int>{0});
+  return std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false},
+                                                     {"amount", DataType::String(), true},
+                                                     {"note", DataType::String(), true}},
+                                  std::vector<int>{0});
 }
 
 std::vector<Row> MakeRows(size_t count) {
   std::vector<Row> rows;
   for (size_t i = 0; i < count; ++i) {
-    rows.push_back(Row{std::to_string(i), std::to_string(i) + ".50",
-                       i % 7 == 0 ? std::nullopt : std::optional<std::string>("note " +
-                                                                              std::to_string(i))});
+    rows.push_back(
+        Row{std::to_string(i), std::to_string(i) + ".50",
+            i % 7 == 0 ? std::nullopt : std::optional<std::string>("note " + std::to_string(i))});
   }
   return rows;
 }
@@ -55,9 +54,8 @@ class JobRunnerTest : public ::testing::Test {
   // Sorted copy of what the sink committed for `stream`.
   std::vector<Row> Committed(const std::string& stream) {
     std::vector<Row> rows = sink_->committed[stream];
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-      return std::stoll(*a[0]) < std::stoll(*b[0]);
-    });
+    std::sort(rows.begin(), rows.end(),
+              [](const Row& a, const Row& b) { return std::stoll(*a[0]) < std::stoll(*b[0]); });
     return rows;
   }
 
@@ -83,7 +81,8 @@ TEST_F(JobRunnerTest, CopiesEveryRowExactlyOnceAtAnyParallelism) {
       EXPECT_EQ(summary.metrics.rows_written, rows.size());
       EXPECT_EQ(summary.metrics.splits_done, summary.metrics.splits_total);
       EXPECT_EQ(summary.readers, parallelism);
-      EXPECT_EQ(summary.writers, max_writers == 0 ? parallelism : std::min(parallelism, max_writers));
+      EXPECT_EQ(summary.writers,
+                max_writers == 0 ? parallelism : std::min(parallelism, max_writers));
     }
   }
 }
@@ -142,8 +141,9 @@ TEST_F(JobRunnerTest, SourceFailureAbortsEverythingAndPublishesNothing) {
   JobSummary summary = runner.Run(nullptr);
   ASSERT_FALSE(summary.status.ok());
   EXPECT_EQ(summary.status.code(), StatusCode::kPermissionDenied);
-  EXPECT_THAT(summary.status.message(),
-              ::testing::HasSubstr("source memory: split '0:2000-2100': injected permanent failure"));
+  EXPECT_THAT(
+      summary.status.message(),
+      ::testing::HasSubstr("source memory: split '0:2000-2100': injected permanent failure"));
   EXPECT_EQ(summary.metrics.retries, 0u);  // permanent: no retry
   EXPECT_EQ(sink_->finishes.load(), 0);
   EXPECT_EQ(sink_->sink_aborts.load(), 1);
@@ -173,7 +173,8 @@ TEST_F(JobRunnerTest, StopTakesAFinalCheckpointAndTheNextRunResumesExactlyOnce) 
   source_->read_delay_micros = 1000;
   std::atomic<bool> stop{false};
   sink_->on_write = [&] {
-    if (sink_->rows_seen.load() > 3000) stop = true;
+    if (sink_->rows_seen.load() > 3000)
+      stop = true;
   };
   {
     JobRunner runner(Job(2), registry_);
@@ -205,8 +206,9 @@ TEST_F(JobRunnerTest, TransientFailureIsRetriedFromTheLastCheckpoint) {
   source_->split_rows = 1000;
   source_->fail_at_row = 6500;
   source_->failures_left = 2;
-  JobRunner runner(Job(2, "retry: {max_attempts: 3, initial_backoff_secs: 0.01}\n"
-                          "checkpoint: {interval_secs: 0.01}\n"),
+  JobRunner runner(Job(2,
+                       "retry: {max_attempts: 3, initial_backoff_secs: 0.01}\n"
+                       "checkpoint: {interval_secs: 0.01}\n"),
                    registry_);
   JobSummary summary = runner.Run(nullptr);
   ASSERT_OK(summary.status);
@@ -240,7 +242,8 @@ TEST_F(JobRunnerTest, PeriodicCheckpointsCommitWhileReadingGoesOn) {
   EXPECT_EQ(Committed("orders"), rows);
   // Every split is committed as done with the rows.
   EXPECT_EQ(sink_->committed_progress.size(), summary.metrics.splits_total);
-  for (const auto& [id, progress] : sink_->committed_progress) EXPECT_TRUE(progress.done) << id;
+  for (const auto& [id, progress] : sink_->committed_progress)
+    EXPECT_TRUE(progress.done) << id;
 }
 
 TEST_F(JobRunnerTest, ResumeAfterCutsNeverRepeatsOrLosesRows) {
@@ -252,7 +255,8 @@ TEST_F(JobRunnerTest, ResumeAfterCutsNeverRepeatsOrLosesRows) {
   source_->read_delay_micros = 300;
   std::atomic<bool> stop{false};
   sink_->on_write = [&] {
-    if (sink_->rows_seen.load() > 9000) stop = true;
+    if (sink_->rows_seen.load() > 9000)
+      stop = true;
   };
   {
     JobRunner runner(Job(4, "checkpoint: {interval_secs: 0.01}\n"), registry_);
@@ -292,11 +296,14 @@ TEST_F(JobRunnerTest, ChangedJobRefusesToResumeUntilFresh) {
 
 TEST_F(JobRunnerTest, BadRecordsAreSkippedCountedAndDeadLettered) {
   std::vector<Row> rows = MakeRows(3000);
-  for (size_t i = 0; i < rows.size(); i += 500) rows[i][1] = "not a number";
+  for (size_t i = 0; i < rows.size(); i += 500)
+    rows[i][1] = "not a number";
   source_->streams = {{"orders", OrdersSchema(), rows}};
   std::string dead = state_.Join("bad/dead.jsonl");
-  JobRunner runner(Job(2, "transform: {columns: {id: id, amount: \"amount::decimal(10,2)\"}}\n"
-                          "errors: {mode: dead_letter, dead_letter_path: " + dead + "}\n"),
+  JobRunner runner(Job(2,
+                       "transform: {columns: {id: id, amount: \"amount::decimal(10,2)\"}}\n"
+                       "errors: {mode: dead_letter, dead_letter_path: " +
+                           dead + "}\n"),
                    registry_);
   JobSummary summary = runner.Run(nullptr);
   ASSERT_OK(summary.status);
@@ -310,12 +317,14 @@ TEST_F(JobRunnerTest, BadRecordsAreSkippedCountedAndDeadLettered) {
                          R"(decimal(10,2): 'not a number' is not a decimal number","raw":"not a )"
                          R"(number"})"));
 
-  JobRunner limited(Job(2, "transform: {columns: {id: id, amount: \"amount::decimal(10,2)\"}}\n"
-                           "errors: {mode: skip, max_count: 3}\n"),
+  JobRunner limited(Job(2,
+                        "transform: {columns: {id: id, amount: \"amount::decimal(10,2)\"}}\n"
+                        "errors: {mode: skip, max_count: 3}\n"),
                     registry_, RunOptions{"", true});
   JobSummary over = limited.Run(nullptr);
   EXPECT_EQ(over.status.code(), StatusCode::kDataError);
-  EXPECT_THAT(over.status.message(), ::testing::StartsWith("more than 3 bad records (errors.max_count)"));
+  EXPECT_THAT(over.status.message(),
+              ::testing::StartsWith("more than 3 bad records (errors.max_count)"));
 }
 
 TEST_F(JobRunnerTest, MemoryStaysBoundedWithASlowSink) {
@@ -339,8 +348,9 @@ TEST_F(JobRunnerTest, MemoryStaysBoundedWithASlowSink) {
 
 TEST_F(JobRunnerTest, TransformSelectsRenamesAndCasts) {
   source_->streams = {{"orders", OrdersSchema(), MakeRows(1000)}};
-  JobRunner runner(Job(2, "transform:\n  columns: {order_id: id, total: \"amount::decimal(10,2)\"}\n"),
-                   registry_);
+  JobRunner runner(
+      Job(2, "transform:\n  columns: {order_id: id, total: \"amount::decimal(10,2)\"}\n"),
+      registry_);
   JobSummary summary = runner.Run(nullptr);
   ASSERT_OK(summary.status);
   ASSERT_EQ(sink_->opened_streams.size(), 1u);
@@ -375,12 +385,13 @@ TEST_F(JobRunnerTest, TransformOfUnknownColumnIsAConfigError) {
 }
 
 TEST_F(JobRunnerTest, UnknownConnectorTypeListsTheKnownOnes) {
-  Result<config::JobConfig> job = config::LoadJobText(
-      "name: t\nsource: {type: memroy}\nsink: {type: memory}\n", "t.yaml", {});
+  Result<config::JobConfig> job =
+      config::LoadJobText("name: t\nsource: {type: memroy}\nsink: {type: memory}\n", "t.yaml", {});
   ASSERT_OK(job);
   JobRunner runner(*job, registry_);
   JobSummary summary = runner.Run(nullptr);
-  EXPECT_EQ(summary.status.message(), "t.yaml:2:16: unknown source type 'memroy' (available: memory)");
+  EXPECT_EQ(summary.status.message(),
+            "t.yaml:2:16: unknown source type 'memroy' (available: memory)");
 }
 
 }  // namespace

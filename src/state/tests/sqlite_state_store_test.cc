@@ -70,8 +70,8 @@ TEST(SqliteStateStoreTest, UnwritableLocationIsAClearError) {
   Result<std::unique_ptr<StateStore>> store = OpenSqliteStateStore(dir.Join("blocker/state.db"));
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store.status().message(), "Cannot create the state directory '" + dir.Join("blocker") +
-                                          "': Not a directory");
+  EXPECT_EQ(store.status().message(),
+            "Cannot create the state directory '" + dir.Join("blocker") + "': Not a directory");
 }
 
 }  // namespace

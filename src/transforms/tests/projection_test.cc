@@ -26,12 +26,13 @@ config::TransformConfig Columns(const std::string& yaml) {
 }
 
 TEST(ProjectionTest, SkipsRowsThatFailToCastWhenThePolicySkips) {
-  auto input = std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false},
-                                                           {"v", DataType::String(), true}},
-                                        std::vector<int>{0});
+  auto input = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false}, {"v", DataType::String(), true}},
+      std::vector<int>{0});
   ASSERT_OK_AND_ASSIGN(Projection projection,
                        Projection::Make(Columns("{v: \"v::int32\", key: id}"), input, "s"));
-  EXPECT_EQ(projection.output_schema()->ToString(), "v int32, key int64 not null, primary key (key)");
+  EXPECT_EQ(projection.output_schema()->ToString(),
+            "v int32, key int64 not null, primary key (key)");
   Batch in(input, 8);
   testing::AppendRow({"1", "10"}, &in);
   testing::AppendRow({"2", "x"}, &in);
@@ -51,17 +52,18 @@ TEST(ProjectionTest, SkipsRowsThatFailToCastWhenThePolicySkips) {
 }
 
 TEST(ProjectionTest, DroppingAKeyColumnDropsThePrimaryKey) {
-  auto input = std::make_shared<Schema>(std::vector<Field>{{"a", DataType::Int64(), false},
-                                                           {"b", DataType::Int64(), false}},
-                                        std::vector<int>{0, 1});
+  auto input = std::make_shared<Schema>(
+      std::vector<Field>{{"a", DataType::Int64(), false}, {"b", DataType::Int64(), false}},
+      std::vector<int>{0, 1});
   ASSERT_OK_AND_ASSIGN(Projection projection, Projection::Make(Columns("[a]"), input, "s"));
   EXPECT_TRUE(projection.output_schema()->primary_key().empty());
 }
 
 TEST(ProjectionTest, CastsEveryTypeToStringAndBack) {
-  auto input = std::make_shared<Schema>(std::vector<Field>{
-      {"d", DataType::Date(), true}, {"t", DataType::TimestampTz(), true},
-      {"n", DataType::Decimal(20, 4), true}, {"f", DataType::Float64(), true}});
+  auto input = std::make_shared<Schema>(std::vector<Field>{{"d", DataType::Date(), true},
+                                                           {"t", DataType::TimestampTz(), true},
+                                                           {"n", DataType::Decimal(20, 4), true},
+                                                           {"f", DataType::Float64(), true}});
   ASSERT_OK_AND_ASSIGN(Projection to_text,
                        Projection::Make(Columns("{d: \"d::string\", t: \"t::string\", n: "
                                                 "\"n::string\", f: \"f::string\"}"),

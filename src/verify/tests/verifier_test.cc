@@ -1,9 +1,8 @@
 #include "verify/verifier.h"
 
-#include <sqlite3.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "runtime/job_runner.h"
 #include "testing/gtest_util.h"
@@ -23,9 +22,8 @@ void Exec(const std::string& db_path, const std::string& sql) {
 class VerifierTest : public ::testing::Test {
  protected:
   config::JobConfig Job(const std::string& yaml) {
-    Result<config::JobConfig> job =
-        config::LoadJobText("name: v\n" + yaml + "state: " + dir_.Join("state") + "\n",
-                            "v.yaml", {});
+    Result<config::JobConfig> job = config::LoadJobText(
+        "name: v\n" + yaml + "state: " + dir_.Join("state") + "\n", "v.yaml", {});
     EXPECT_TRUE(job.ok()) << job.status().ToString();
     return *job;
   }
@@ -38,12 +36,13 @@ class VerifierTest : public ::testing::Test {
 };
 
 TEST_F(VerifierTest, IdenticalCopyMatchesAndEveryKindOfDifferenceIsNamed) {
-  config::JobConfig job = Job(
-      "source: {type: datagen, rows: 5000, split_rows: 700, stream: orders}\n"
-      "sink: {type: sqlite, path: " + dir_.Join("out.db") + "}\nparallelism: 3\n");
+  config::JobConfig job =
+      Job("source: {type: datagen, rows: 5000, split_rows: 700, stream: orders}\n"
+          "sink: {type: sqlite, path: " +
+          dir_.Join("out.db") + "}\nparallelism: 3\n");
   RunJob(job);
-  ASSERT_OK_AND_ASSIGN(VerifyReport same, Verify(job, connectors::ConnectorRegistry::Builtin(),
-                                                 nullptr));
+  ASSERT_OK_AND_ASSIGN(VerifyReport same,
+                       Verify(job, connectors::ConnectorRegistry::Builtin(), nullptr));
   EXPECT_TRUE(same.match);
   ASSERT_EQ(same.streams.size(), 1u);
   EXPECT_EQ(same.streams[0].source_rows, 5000u);
@@ -60,8 +59,8 @@ TEST_F(VerifierTest, IdenticalCopyMatchesAndEveryKindOfDifferenceIsNamed) {
   EXPECT_EQ(stream.missing_count, 5u);
   EXPECT_EQ(stream.extra_count, 1u);
   EXPECT_EQ(stream.different_count, 1u);
-  EXPECT_THAT(stream.missing_in_target, ::testing::ElementsAre("id=10", "id=11", "id=12", "id=13",
-                                                               "id=14"));
+  EXPECT_THAT(stream.missing_in_target,
+              ::testing::ElementsAre("id=10", "id=11", "id=12", "id=13", "id=14"));
   EXPECT_THAT(stream.extra_in_target, ::testing::ElementsAre("id=100000"));
   ASSERT_EQ(stream.different.size(), 1u);
   EXPECT_THAT(stream.different[0], ::testing::StartsWith("id=42: quantity '"));
@@ -75,7 +74,9 @@ TEST_F(VerifierTest, RolledCompressedFilesFromParallelWritersAreReadBack) {
       Job("source: {type: datagen, rows: 3000, split_rows: 400, stream: events,\n"
           "         columns: {id: int64, at: timestamp_tz, price: \"decimal(10,2)\", note: string,"
           " raw: bytes}}\n"
-          "sink: {type: file, path: \"" + dir_.Join("out/{stream}.csv.gz") + "\", roll_rows: 700}\n"
+          "sink: {type: file, path: \"" +
+          dir_.Join("out/{stream}.csv.gz") +
+          "\", roll_rows: 700}\n"
           "parallelism: 2\n");
   RunJob(job);
   ASSERT_OK_AND_ASSIGN(VerifyReport report,
@@ -86,12 +87,15 @@ TEST_F(VerifierTest, RolledCompressedFilesFromParallelWritersAreReadBack) {
 
 TEST_F(VerifierTest, KeylessStreamsCompareAsMultisets) {
   std::string db = dir_.Join("in.db");
-  Exec(db, "CREATE TABLE t (a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x'), (1, 'x'), (2, 'y');");
-  config::JobConfig job = Job("source: {type: sqlite, path: " + db + ", table: t}\n"
-                              "sink: {type: sqlite, path: " + dir_.Join("out.db") + "}\n");
+  Exec(db,
+       "CREATE TABLE t (a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x'), (1, 'x'), (2, 'y');");
+  config::JobConfig job = Job("source: {type: sqlite, path: " + db +
+                              ", table: t}\n"
+                              "sink: {type: sqlite, path: " +
+                              dir_.Join("out.db") + "}\n");
   RunJob(job);
-  ASSERT_OK_AND_ASSIGN(VerifyReport same, Verify(job, connectors::ConnectorRegistry::Builtin(),
-                                                 nullptr));
+  ASSERT_OK_AND_ASSIGN(VerifyReport same,
+                       Verify(job, connectors::ConnectorRegistry::Builtin(), nullptr));
   EXPECT_TRUE(same.match);
   Exec(dir_.Join("out.db"), "DELETE FROM t WHERE rowid = (SELECT min(rowid) FROM t WHERE a = 1)");
   ASSERT_OK_AND_ASSIGN(VerifyReport report,
@@ -103,8 +107,10 @@ TEST_F(VerifierTest, KeylessStreamsCompareAsMultisets) {
 }
 
 TEST_F(VerifierTest, UnsupportedSinksAndMissingTargetsAreErrors) {
-  config::JobConfig job = Job("source: {type: datagen, rows: 10, stream: orders}\n"
-                              "sink: {type: sqlite, path: " + dir_.Join("nothing.db") + "}\n");
+  config::JobConfig job =
+      Job("source: {type: datagen, rows: 10, stream: orders}\n"
+          "sink: {type: sqlite, path: " +
+          dir_.Join("nothing.db") + "}\n");
   Result<VerifyReport> missing = Verify(job, connectors::ConnectorRegistry::Builtin(), nullptr);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);

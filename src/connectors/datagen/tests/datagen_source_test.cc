@@ -1,8 +1,8 @@
 #include "connectors/datagen/datagen_source.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
@@ -25,8 +25,10 @@ std::vector<testing::Row> ReadAll(Source& source, const Split& split, const std:
     batch.Clear();
     auto more = (*reader)->ReadBatch(&batch);
     EXPECT_TRUE(more.ok());
-    if (!*more) break;
-    for (size_t r = 0; r < batch.num_rows(); ++r) rows.push_back(testing::RowFromBatch(batch, r));
+    if (!*more)
+      break;
+    for (size_t r = 0; r < batch.num_rows(); ++r)
+      rows.push_back(testing::RowFromBatch(batch, r));
   }
   return rows;
 }
@@ -35,9 +37,9 @@ TEST(DatagenSourceTest, SplitsCoverEveryRowOnceAndAreDeterministic) {
   DatagenOptions options;
   options.rows = 25000;
   options.split_rows = 7000;
-  options.columns = {{"id", DataType::Int64(), false}, {"s", DataType::String(), true},
+  options.columns = {{"id", DataType::Int64(), false},      {"s", DataType::String(), true},
                      {"d", DataType::Decimal(40, 3), true}, {"b", DataType::Bytes(), true},
-                     {"t", DataType::TimestampTz(), true}, {"j", DataType::Json(), true}};
+                     {"t", DataType::TimestampTz(), true},  {"j", DataType::Json(), true}};
   DatagenSource source(options);
   std::atomic<bool> cancelled{false};
   FailHandler handler;
@@ -52,7 +54,8 @@ TEST(DatagenSourceTest, SplitsCoverEveryRowOnceAndAreDeterministic) {
   std::vector<testing::Row> all;
   while (true) {
     ASSERT_OK_AND_ASSIGN(std::optional<Split> split, enumerator->Next());
-    if (!split) break;
+    if (!split)
+      break;
     for (auto& row : ReadAll(source, *split, "")) {
       EXPECT_TRUE(ids.insert(*row[0]).second);
       all.push_back(row);

@@ -5,8 +5,8 @@
 
 #include "connectors/file/tests/file_test_util.h"
 #include "connectors/registry.h"
-#include "testing/random_rows.h"
 #include "io/file_system.h"
+#include "testing/random_rows.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors {

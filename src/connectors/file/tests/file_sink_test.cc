@@ -6,9 +6,9 @@
 #include <algorithm>
 
 #include "connectors/file/tests/file_test_util.h"
-#include "testing/random_rows.h"
 #include "io/file_system.h"
 #include "io/tests/io_test_util.h"
+#include "testing/random_rows.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors::file {

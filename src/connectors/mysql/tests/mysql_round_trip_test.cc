@@ -1,13 +1,13 @@
 // MySQL -> Sluice -> MySQL through the real job runner: every type of the mapping arrives
 // identical (text, HEX of bytes, float bits, column types), and the sample databases (sakila,
 // world_x, Chinook) are copied to another database unchanged.
-#include <fstream>
-#include <regex>
-#include <sstream>
-
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
 
 #include "connectors/mysql/tests/mysql_test_util.h"
 #include "testing/gtest_util.h"
@@ -18,18 +18,20 @@ namespace {
 
 std::string CopyJob(const TestDatabase& from, const TestDatabase& to, const std::string& source,
                     const std::string& sink, int parallelism) {
-  return fmt::format("name: copy\nsource:\n  type: mysql\n{}{}sink:\n  type: mysql\n{}{}"
-                     "parallelism: {}\nbatch_rows: 700\n",
-                     Indent(from.ConnectionYaml(), 2), Indent(source, 2),
-                     Indent(to.ConnectionYaml(), 2), Indent(sink, 2), parallelism);
+  return fmt::format(
+      "name: copy\nsource:\n  type: mysql\n{}{}sink:\n  type: mysql\n{}{}"
+      "parallelism: {}\nbatch_rows: 700\n",
+      Indent(from.ConnectionYaml(), 2), Indent(source, 2), Indent(to.ConnectionYaml(), 2),
+      Indent(sink, 2), parallelism);
 }
 
 // Base tables of `db`, sorted, without the sink's progress table.
 std::vector<std::string> Tables(const TestDatabase& db) {
-  return Lines(db.Exec(fmt::format("SELECT TABLE_NAME FROM information_schema.TABLES WHERE "
-                                   "TABLE_SCHEMA = '{}' AND TABLE_TYPE = 'BASE TABLE' AND "
-                                   "TABLE_NAME <> '_sluice_progress' ORDER BY 1",
-                                   db.name())));
+  return Lines(
+      db.Exec(fmt::format("SELECT TABLE_NAME FROM information_schema.TABLES WHERE "
+                          "TABLE_SCHEMA = '{}' AND TABLE_TYPE = 'BASE TABLE' AND "
+                          "TABLE_NAME <> '_sluice_progress' ORDER BY 1",
+                          db.name())));
 }
 
 // Every row of `table`, ordered by all its columns, with binary columns in HEX too.
@@ -43,7 +45,8 @@ std::string Dump(const TestDatabase& db, const std::string& table) {
   for (size_t i = 0; i < columns.size(); ++i) {
     std::string name = columns[i].substr(0, columns[i].find('|'));
     std::string type = columns[i].substr(columns[i].find('|') + 1);
-    if (!select.empty()) select += ", ";
+    if (!select.empty())
+      select += ", ";
     select += fmt::format("`{}`", name);
     if (type.find("blob") != std::string::npos || type.find("binary") != std::string::npos ||
         type == "geometry" || type == "point") {
@@ -64,8 +67,8 @@ std::string ColumnTypes(const TestDatabase& db, const std::string& table) {
 
 // Rows as Sluice reads them (floats with their bits).
 std::vector<Row> SluiceRows(const TestDatabase& db, const std::string& table) {
-  Result<std::unique_ptr<Source>> source = MakeSource(db.ConnectionYaml() + "table: " + table +
-                                                      "\nconsistency: per_split\n");
+  Result<std::unique_ptr<Source>> source =
+      MakeSource(db.ConnectionYaml() + "table: " + table + "\nconsistency: per_split\n");
   EXPECT_TRUE(source.ok());
   FailOnBadRecord fail;
   JobContext context = MakeContext(&fail);
@@ -92,7 +95,8 @@ TEST_P(MysqlRoundTripTest, EveryTypeArrivesIdentical) {
       g GEOMETRY, pt POINT)
   )sql");
   std::string every_byte;
-  for (int b = 0; b < 256; ++b) every_byte += fmt::format("{:02X}", b);
+  for (int b = 0; b < 256; ++b)
+    every_byte += fmt::format("{:02X}", b);
   from.Exec(fmt::format(R"sql(
     INSERT INTO t VALUES
     (1, -128, 1, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,
@@ -113,7 +117,8 @@ TEST_P(MysqlRoundTripTest, EveryTypeArrivesIdentical) {
     (4, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2000, b'1', b'1', 0.1, 0.1, 0.01, 1, 'x', '\\N', '\\', 'a''b', 'a', 'x,y,z',
      X'5C4E0000', X'5C4E', X'5C', X'0A', '[]', '2024-02-29', '-00:00:01', '00:00:00.001',
      '2024-02-29 00:00:00', '2024-02-29 23:59:59.999999', '2000-01-01 00:00:00', NULL, NULL)
-  )sql", every_byte));
+  )sql",
+                        every_byte));
   runtime::JobSummary summary =
       RunJob(CopyJob(from, to, "table: t\nsplit_rows: 2\n", "method: " + GetParam() + "\n", 2));
   ASSERT_OK(summary.status);
@@ -125,9 +130,10 @@ TEST_P(MysqlRoundTripTest, EveryTypeArrivesIdentical) {
 TEST_P(MysqlRoundTripTest, HugeValuesArriveWhole) {
   MYSQL_TEST_DATABASE(from, "from");
   MYSQL_TEST_DATABASE(to, "to");
-  from.Exec("CREATE TABLE big (id INT PRIMARY KEY, b LONGBLOB, s LONGTEXT); "
-            "INSERT INTO big VALUES (1, REPEAT(X'00FF0A5C09', 3355444), REPEAT('😀\\t', 2000000)), "
-            "(2, X'', ''), (3, NULL, NULL)");
+  from.Exec(
+      "CREATE TABLE big (id INT PRIMARY KEY, b LONGBLOB, s LONGTEXT); "
+      "INSERT INTO big VALUES (1, REPEAT(X'00FF0A5C09', 3355444), REPEAT('😀\\t', 2000000)), "
+      "(2, X'', ''), (3, NULL, NULL)");
   runtime::JobSummary summary =
       RunJob(CopyJob(from, to, "table: big\n", "method: " + GetParam() + "\n", 1));
   ASSERT_OK(summary.status);
@@ -146,10 +152,12 @@ Status LoadDump(const TestDatabase& db, const std::vector<std::string>& files) {
       R"(^\s*(USE |DROP (DATABASE|SCHEMA)|CREATE (DATABASE|SCHEMA)|/\*!40000 DROP DATABASE))");
   for (const std::string& file : files) {
     std::ifstream in(file);
-    if (!in) return NotFound("no dataset file " + file);
+    if (!in)
+      return NotFound("no dataset file " + file);
     std::string line;
     while (std::getline(in, line)) {
-      if (std::regex_search(line, kDatabaseStatement)) continue;
+      if (std::regex_search(line, kDatabaseStatement))
+        continue;
       line = std::regex_replace(line, std::regex("utf8mb4_0900_ai_ci"), "utf8mb4_general_ci");
       line = std::regex_replace(line, std::regex(R"(\bsakila\.)"), "");
       line = std::regex_replace(line, std::regex("STORED NOT NULL"), "STORED");
@@ -167,7 +175,8 @@ class MysqlDatasetCopyTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MysqlDatasetCopyTest, CopiesEveryTableUnchanged) {
   std::string datasets = sluice::testing::DatasetsDir();
-  if (datasets.empty()) GTEST_SKIP() << "datasets not available";
+  if (datasets.empty())
+    GTEST_SKIP() << "datasets not available";
   MYSQL_TEST_DATABASE(from, "from");
   MYSQL_TEST_DATABASE(to, "to");
   std::vector<std::string> files;
@@ -181,8 +190,8 @@ TEST_P(MysqlDatasetCopyTest, CopiesEveryTableUnchanged) {
   ASSERT_OK(LoadDump(from, files));
   std::vector<std::string> tables = Tables(from);
   ASSERT_GE(tables.size(), 4u);
-  runtime::JobSummary summary = RunJob(
-      CopyJob(from, to, "tables: [\"*\"]\nsplit_rows: 1500\npage_rows: 700\n", "", 3));
+  runtime::JobSummary summary =
+      RunJob(CopyJob(from, to, "tables: [\"*\"]\nsplit_rows: 1500\npage_rows: 700\n", "", 3));
   ASSERT_OK(summary.status);
   EXPECT_EQ(Tables(to), tables);
   uint64_t rows = 0;
@@ -193,11 +202,12 @@ TEST_P(MysqlDatasetCopyTest, CopiesEveryTableUnchanged) {
     rows += Lines(dump).size();
     // Same types and rows: the servers' own checksums agree too (except where the source
     // computes generated columns, which the copy stores as plain ones).
-    std::string generated = from.Exec(fmt::format(
-        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' AND "
-        "TABLE_NAME = '{}' AND EXTRA LIKE '%GENERATED%'",
-        from.name(), table));
-    if (generated != "0\n") continue;
+    std::string generated = from.Exec(
+        fmt::format("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' AND "
+                    "TABLE_NAME = '{}' AND EXTRA LIKE '%GENERATED%'",
+                    from.name(), table));
+    if (generated != "0\n")
+      continue;
     std::string checksum = "CHECKSUM TABLE `" + table + "`";
     std::string expected = from.Exec(checksum);
     std::string actual = to.Exec(checksum);

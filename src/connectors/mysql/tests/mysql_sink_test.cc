@@ -2,13 +2,13 @@
 // methods, bad rows and their messages.
 #include "connectors/mysql/mysql_sink.h"
 
-#include <atomic>
-#include <set>
-#include <thread>
-
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
 
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/tests/mysql_test_util.h"
@@ -22,17 +22,17 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 SchemaPtr OrdersSchema() {
-  return std::make_shared<Schema>(
-      std::vector<Field>{{"id", DataType::Int64(), false},
-                         {"name", DataType::String(), true},
-                         {"amount", DataType::Decimal(12, 2), true}},
-      std::vector<int>{0});
+  return std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false},
+                                                     {"name", DataType::String(), true},
+                                                     {"amount", DataType::Decimal(12, 2), true}},
+                                  std::vector<int>{0});
 }
 
 std::unique_ptr<Batch> MakeBatch(const SchemaPtr& schema,
                                  const std::vector<sluice::testing::Row>& rows) {
   auto batch = std::make_unique<Batch>(schema, std::max<size_t>(rows.size(), 1));
-  for (const auto& row : rows) sluice::testing::AppendRow(row, batch.get());
+  for (const auto& row : rows)
+    sluice::testing::AppendRow(row, batch.get());
   return batch;
 }
 
@@ -48,7 +48,8 @@ class MysqlSinkTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     db_ = std::make_unique<TestDatabase>();
-    if (!db_->ok()) GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
+    if (!db_->ok())
+      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
   }
 
   std::string Yaml(const std::string& extra) const {
@@ -56,8 +57,7 @@ class MysqlSinkTest : public ::testing::TestWithParam<std::string> {
   }
 
   Status Write(const std::string& extra, const SchemaPtr& schema,
-               const std::vector<sluice::testing::Row>& rows,
-               BadRecordHandler* handler = nullptr) {
+               const std::vector<sluice::testing::Row>& rows, BadRecordHandler* handler = nullptr) {
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, MakeSink(Yaml(extra)));
     JobContext context = MakeContext(handler != nullptr ? handler : &fail_);
     std::unique_ptr<Batch> batch = MakeBatch(schema, rows);
@@ -96,8 +96,9 @@ TEST_P(MysqlSinkTest, EmptyStreamCreatesAnEmptyTable) {
 
 TEST_P(MysqlSinkTest, AppendReportsDuplicateKeysWithTableAndKey) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(5), amount DECIMAL(12,2)); "
-          "INSERT INTO orders VALUES (2, 'old', 1)");
+  db.Exec(
+      "CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(5), amount DECIMAL(12,2)); "
+      "INSERT INTO orders VALUES (2, 'old', 1)");
   Status status = Write("", OrdersSchema(), {{"1", "x", "1"}, {"2", "y", "2"}, {"3", "z", "3"}});
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), StatusCode::kDataError);
@@ -114,8 +115,9 @@ TEST_P(MysqlSinkTest, AppendReportsDuplicateKeysWithTableAndKey) {
 
 TEST_P(MysqlSinkTest, BadRowsAreSkippedUnderTheSkipPolicy) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(5), amount DECIMAL(4,2)); "
-          "INSERT INTO orders VALUES (2, 'old', 1)");
+  db.Exec(
+      "CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(5), amount DECIMAL(4,2)); "
+      "INSERT INTO orders VALUES (2, 'old', 1)");
   SkipBadRecords skip;
   ASSERT_OK(Write("", OrdersSchema(),
                   {{"1", "ok", "1"},
@@ -129,8 +131,8 @@ TEST_P(MysqlSinkTest, BadRowsAreSkippedUnderTheSkipPolicy) {
   std::vector<BadRecord> records = skip.records();
   ASSERT_EQ(records.size(), 3u);
   const auto& mysql = db.servers().mysql;
-  std::string prefix = fmt::format("mysql {}:{}: table '{}.orders' ", mysql.host, mysql.port,
-                                   db.name());
+  std::string prefix =
+      fmt::format("mysql {}:{}: table '{}.orders' ", mysql.host, mysql.port, db.name());
   EXPECT_EQ(records[0].reason.message(),
             prefix + "key=(2): Duplicate entry '2' for key 'PRIMARY' (error 1062)");
   EXPECT_EQ(records[1].reason.message(),
@@ -149,9 +151,10 @@ TEST_P(MysqlSinkTest, BadRowsAreSkippedUnderTheSkipPolicy) {
 
 TEST_P(MysqlSinkTest, UpsertInsertsAndUpdatesByPrimaryKey) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(20), amount DECIMAL(12,2), "
-          "note VARCHAR(10) DEFAULT 'kept'); "
-          "INSERT INTO orders (id, name, amount) VALUES (1, 'one', 1), (2, 'two', 2)");
+  db.Exec(
+      "CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(20), amount DECIMAL(12,2), "
+      "note VARCHAR(10) DEFAULT 'kept'); "
+      "INSERT INTO orders (id, name, amount) VALUES (1, 'one', 1), (2, 'two', 2)");
   ASSERT_OK(Write("mode: upsert\n", OrdersSchema(),
                   {{"2", "TWO", "22"}, {"3", "three", "3"}, {"3", "THREE", "33"}}));
   EXPECT_EQ(db.Exec("SELECT id, name, amount, note FROM orders ORDER BY id"),
@@ -175,11 +178,13 @@ TEST_P(MysqlSinkTest, UpsertWithoutPrimaryKeyIsAConfigError) {
 
 TEST_P(MysqlSinkTest, OverwriteSwapsAtomicallyAndAbortKeepsTheOldTable) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(20), amount DECIMAL(12,2)); "
-          "INSERT INTO orders SELECT seq, 'old', 1 FROM seq_1_to_1000");
+  db.Exec(
+      "CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(20), amount DECIMAL(12,2)); "
+      "INSERT INTO orders SELECT seq, 'old', 1 FROM seq_1_to_1000");
   SchemaPtr schema = OrdersSchema();
   std::vector<sluice::testing::Row> rows;
-  for (int i = 1; i <= 3000; ++i) rows.push_back({std::to_string(i), "new", "2.00"});
+  for (int i = 1; i <= 3000; ++i)
+    rows.push_back({std::to_string(i), "new", "2.00"});
   std::unique_ptr<Batch> batch = MakeBatch(schema, rows);
 
   // A reader polls the table all along: it must only ever see all old rows or all new ones.
@@ -196,17 +201,21 @@ TEST_P(MysqlSinkTest, OverwriteSwapsAtomicallyAndAbortKeepsTheOldTable) {
     std::thread thread;
     ~Joiner() {
       stop.store(true);
-      if (thread.joinable()) thread.join();
+      if (thread.joinable())
+        thread.join();
     }
   } watcher{stop, std::thread([&] {
-    Result<Connection> connection = Connection::Open(options);
-    if (!connection.ok()) return;
-    while (!stop.load()) {
-      Result<std::optional<TextRow>> row = connection->QueryRow(
-          "SELECT CONCAT(COUNT(*), ' ', MIN(name), ' ', MAX(name)) FROM orders", "watching");
-      if (row.ok() && *row && (**row)[0]) seen.insert(*(**row)[0]);
-    }
-  })};
+              Result<Connection> connection = Connection::Open(options);
+              if (!connection.ok())
+                return;
+              while (!stop.load()) {
+                Result<std::optional<TextRow>> row = connection->QueryRow(
+                    "SELECT CONCAT(COUNT(*), ' ', MIN(name), ' ', MAX(name)) FROM orders",
+                    "watching");
+                if (row.ok() && *row && (**row)[0])
+                  seen.insert(*(**row)[0]);
+              }
+            })};
 
   // Aborted: the old table stays untouched, and so does the staging table, for a resumed run.
   {
@@ -291,7 +300,8 @@ TEST_P(MysqlSinkTest, CommitsEveryCommitRows) {
   TestDatabase& db = *db_;
   SchemaPtr schema = OrdersSchema();
   std::vector<sluice::testing::Row> rows;
-  for (int i = 1; i <= 2500; ++i) rows.push_back({std::to_string(i), "n", "1"});
+  for (int i = 1; i <= 2500; ++i)
+    rows.push_back({std::to_string(i), "n", "1"});
   std::unique_ptr<Batch> batch = MakeBatch(schema, rows);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(Yaml("commit_rows: 1000\n")));
   JobContext context = MakeContext(&fail_);

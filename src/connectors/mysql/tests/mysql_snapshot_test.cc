@@ -1,12 +1,12 @@
 // The mysql source's consistent snapshot, its fallback without privileges, cutting a running
 // split, cancellation and a connection killed mid-read, against the real MariaDB.
-#include <algorithm>
-#include <set>
-#include <thread>
-
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
 
 #include "connectors/mysql/tests/mysql_test_util.h"
 #include "testing/gtest_util.h"
@@ -22,7 +22,8 @@ class MysqlSnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::make_unique<TestDatabase>();
-    if (!db_->ok()) GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
+    if (!db_->ok())
+      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
   }
   void TearDown() override {
     source_.reset();
@@ -46,7 +47,8 @@ class MysqlSnapshotTest : public ::testing::Test {
     for (;;) {
       Result<std::optional<Split>> next = (*enumerator)->Next();
       EXPECT_TRUE(next.ok()) << next.status().ToString();
-      if (!next.ok() || !*next) break;
+      if (!next.ok() || !*next)
+        break;
       splits.push_back(**next);
     }
     return splits;
@@ -58,8 +60,10 @@ class MysqlSnapshotTest : public ::testing::Test {
     for (;;) {
       batch.Clear();
       SLUICE_ASSIGN_OR_RETURN(bool more, reader.ReadBatch(&batch));
-      for (size_t r = 0; r < batch.num_rows(); ++r) keys->push_back(*CellOf(batch.column(0), r));
-      if (!more) return Status::OK();
+      for (size_t r = 0; r < batch.num_rows(); ++r)
+        keys->push_back(*CellOf(batch.column(0), r));
+      if (!more)
+        return Status::OK();
     }
   }
 
@@ -74,13 +78,15 @@ class MysqlSnapshotTest : public ::testing::Test {
 
 TEST_F(MysqlSnapshotTest, ReadersSeeOneSnapshotAndTheBinlogPositionIsRecorded) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); "
-          "INSERT INTO t SELECT seq, seq FROM seq_1_to_6000");
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY, v INT); "
+      "INSERT INTO t SELECT seq, seq FROM seq_1_to_6000");
   std::string before = db.Exec("SHOW MASTER STATUS");
   ASSERT_OK(Open(db.ConnectionYaml() + "table: t\nsplit_rows: 1000\npage_rows: 250\n", 3));
   // Another connection changes the table after the snapshot.
-  db.Exec("INSERT INTO t SELECT 6000 + seq, 0 FROM seq_1_to_500; "
-          "UPDATE t SET v = -1 WHERE id % 7 = 0; DELETE FROM t WHERE id BETWEEN 2000 AND 2999");
+  db.Exec(
+      "INSERT INTO t SELECT 6000 + seq, 0 FROM seq_1_to_500; "
+      "UPDATE t SET v = -1 WHERE id % 7 = 0; DELETE FROM t WHERE id BETWEEN 2000 AND 2999");
   ASSERT_EQ(db.Exec("SELECT COUNT(*) FROM t"), "5500\n");
   std::vector<Split> splits = AllSplits();
   ASSERT_EQ(splits.size(), 6u);
@@ -111,7 +117,8 @@ TEST_F(MysqlSnapshotTest, ReadersSeeOneSnapshotAndTheBinlogPositionIsRecorded) {
     ASSERT_OK(Drain(*reader, &keys));
   }
   std::vector<std::string> expected;
-  for (int i = 1; i <= 6000; ++i) expected.push_back(std::to_string(i));
+  for (int i = 1; i <= 6000; ++i)
+    expected.push_back(std::to_string(i));
   std::sort(keys.begin(), keys.end());
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(keys, expected);
@@ -123,9 +130,8 @@ TEST_F(MysqlSnapshotTest, ReadersSeeOneSnapshotAndTheBinlogPositionIsRecorded) {
   std::vector<std::string> status = Lines(before);
   ASSERT_EQ(status.size(), 1u);
   std::string file = status[0].substr(0, status[0].find('\t'));
-  EXPECT_THAT(report.notes[0],
-              MatchesRegex("mysql: consistent snapshot at binlog '" + file +
-                           "' position [0-9]+, GTID '[0-9]+-[0-9]+-[0-9]+'"));
+  EXPECT_THAT(report.notes[0], MatchesRegex("mysql: consistent snapshot at binlog '" + file +
+                                            "' position [0-9]+, GTID '[0-9]+-[0-9]+-[0-9]+'"));
 }
 
 TEST_F(MysqlSnapshotTest, WithoutReloadPrivilegeFallsBackToPerSplitWithOneWarning) {
@@ -135,11 +141,11 @@ TEST_F(MysqlSnapshotTest, WithoutReloadPrivilegeFallsBackToPerSplitWithOneWarnin
   Status opened = Open(db.ConnectionYaml("limited") + "table: t\n", 2);
   std::string log = ::testing::internal::GetCapturedStderr();
   ASSERT_OK(opened);
-  EXPECT_THAT(log, HasSubstr(
-                       "consistency: snapshot needs FLUSH TABLES WITH READ LOCK (the RELOAD "
-                       "privilege), which user 'limited' lacks; falling back to per-split "
-                       "consistency: rows changed during the copy may appear in some chunks and "
-                       "not in others; no binlog position recorded"));
+  EXPECT_THAT(log,
+              HasSubstr("consistency: snapshot needs FLUSH TABLES WITH READ LOCK (the RELOAD "
+                        "privilege), which user 'limited' lacks; falling back to per-split "
+                        "consistency: rows changed during the copy may appear in some chunks and "
+                        "not in others; no binlog position recorded"));
   EXPECT_THAT(log, Not(HasSubstr(db.servers().mysql.password)));
   size_t warnings = 0;
   for (size_t at = log.find("falling back"); at != std::string::npos;
@@ -164,11 +170,12 @@ TEST_F(MysqlSnapshotTest, WithoutReloadPrivilegeFallsBackToPerSplitWithOneWarnin
 // readers that take the pieces read every row exactly once.
 TEST_F(MysqlSnapshotTest, RunningSplitIsCutAndIdleReadersTakeTheRemainder) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); "
-          "INSERT INTO t SELECT seq * 100, 'planned' FROM seq_1_to_3000");
-  ASSERT_OK(Open(db.ConnectionYaml() +
-                     "table: t\nsplit_rows: 1000\npage_rows: 2000\nconsistency: per_split\n",
-                 2));
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); "
+      "INSERT INTO t SELECT seq * 100, 'planned' FROM seq_1_to_3000");
+  ASSERT_OK(Open(
+      db.ConnectionYaml() + "table: t\nsplit_rows: 1000\npage_rows: 2000\nconsistency: per_split\n",
+      2));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitEnumerator> enumerator, source_->CreateEnumerator());
   ASSERT_OK_AND_ASSIGN(std::optional<Split> first, enumerator->Next());
   ASSERT_TRUE(first.has_value());
@@ -181,13 +188,15 @@ TEST_F(MysqlSnapshotTest, RunningSplitIsCutAndIdleReadersTakeTheRemainder) {
     Batch batch(source_->streams()[0].schema, 500);
     ASSERT_OK_AND_ASSIGN(bool more, owner->ReadBatch(&batch));
     ASSERT_TRUE(more);
-    for (size_t r = 0; r < batch.num_rows(); ++r) keys.push_back(*CellOf(batch.column(0), r));
+    for (size_t r = 0; r < batch.num_rows(); ++r)
+      keys.push_back(*CellOf(batch.column(0), r));
     // Past its planned 1,000 rows, an idle reader asks for work: the owner cuts at its next
     // page boundary (a cut needs a key from the data, so it is never made on the spot).
     while (keys.size() < 1200) {
       batch.Clear();
       ASSERT_OK_AND_ASSIGN(more, owner->ReadBatch(&batch));
-      for (size_t r = 0; r < batch.num_rows(); ++r) keys.push_back(*CellOf(batch.column(0), r));
+      for (size_t r = 0; r < batch.num_rows(); ++r)
+        keys.push_back(*CellOf(batch.column(0), r));
     }
     EXPECT_FALSE(owner->SplitRemainder().has_value());
     std::vector<Split> taken;
@@ -195,9 +204,11 @@ TEST_F(MysqlSnapshotTest, RunningSplitIsCutAndIdleReadersTakeTheRemainder) {
     while (more) {
       batch.Clear();
       ASSERT_OK_AND_ASSIGN(more, owner->ReadBatch(&batch));
-      for (size_t r = 0; r < batch.num_rows(); ++r) keys.push_back(*CellOf(batch.column(0), r));
+      for (size_t r = 0; r < batch.num_rows(); ++r)
+        keys.push_back(*CellOf(batch.column(0), r));
       std::lock_guard<std::mutex> lock(offered_mutex_);
-      for (Split& split : offered_) taken.push_back(std::move(split));
+      for (Split& split : offered_)
+        taken.push_back(std::move(split));
       offered_.clear();
     }
     ASSERT_EQ(taken.size(), 1u);
@@ -208,7 +219,8 @@ TEST_F(MysqlSnapshotTest, RunningSplitIsCutAndIdleReadersTakeTheRemainder) {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> helper, source_->CreateReader(taken[0], ""));
     batch.Clear();
     ASSERT_OK_AND_ASSIGN(more, helper->ReadBatch(&batch));
-    for (size_t r = 0; r < batch.num_rows(); ++r) keys.push_back(*CellOf(batch.column(0), r));
+    for (size_t r = 0; r < batch.num_rows(); ++r)
+      keys.push_back(*CellOf(batch.column(0), r));
     EXPECT_FALSE(helper->SplitRemainder().has_value());
     ASSERT_OK(Drain(*helper, &keys));
     std::lock_guard<std::mutex> lock(offered_mutex_);
@@ -220,7 +232,8 @@ TEST_F(MysqlSnapshotTest, RunningSplitIsCutAndIdleReadersTakeTheRemainder) {
   }
   for (;;) {
     ASSERT_OK_AND_ASSIGN(std::optional<Split> split, enumerator->Next());
-    if (!split) break;
+    if (!split)
+      break;
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> reader, source_->CreateReader(*split, ""));
     ASSERT_OK(Drain(*reader, &keys));
   }
@@ -231,8 +244,9 @@ TEST_F(MysqlSnapshotTest, RunningSplitIsCutAndIdleReadersTakeTheRemainder) {
 
 TEST_F(MysqlSnapshotTest, ConnectionKilledMidReadIsUnavailable) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY, pad VARCHAR(200)); "
-          "INSERT INTO t SELECT seq, REPEAT('x', 200) FROM seq_1_to_100000");
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY, pad VARCHAR(200)); "
+      "INSERT INTO t SELECT seq, REPEAT('x', 200) FROM seq_1_to_100000");
   ASSERT_OK(Open(db.ConnectionYaml() + "table: t\npage_rows: 1000000\n", 1));
   std::vector<Split> splits = AllSplits();
   ASSERT_EQ(splits.size(), 1u);
@@ -251,8 +265,10 @@ TEST_F(MysqlSnapshotTest, ConnectionKilledMidReadIsUnavailable) {
   for (int i = 0; i < 2000 && status.ok(); ++i) {
     batch.Clear();
     Result<bool> next = reader->ReadBatch(&batch);
-    if (!next.ok()) status = next.status();
-    if (next.ok() && !*next) break;
+    if (!next.ok())
+      status = next.status();
+    if (next.ok() && !*next)
+      break;
   }
   ASSERT_FALSE(status.ok()) << "the read survived KILL";
   EXPECT_EQ(status.code(), StatusCode::kUnavailable);
@@ -266,8 +282,9 @@ TEST_F(MysqlSnapshotTest, ConnectionKilledMidReadIsUnavailable) {
 
 TEST_F(MysqlSnapshotTest, CancelStopsAReadInProgress) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY, pad VARCHAR(200)); "
-          "INSERT INTO t SELECT seq, REPEAT('y', 200) FROM seq_1_to_100000");
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY, pad VARCHAR(200)); "
+      "INSERT INTO t SELECT seq, REPEAT('y', 200) FROM seq_1_to_100000");
   ASSERT_OK(Open(db.ConnectionYaml() + "table: t\npage_rows: 1000000\n", 1));
   std::vector<Split> splits = AllSplits();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> reader, source_->CreateReader(splits[0], ""));
@@ -280,8 +297,10 @@ TEST_F(MysqlSnapshotTest, CancelStopsAReadInProgress) {
   for (int i = 0; i < 2000 && status.ok(); ++i) {
     batch.Clear();
     Result<bool> next = reader->ReadBatch(&batch);
-    if (!next.ok()) status = next.status();
-    if (next.ok() && !*next) break;
+    if (!next.ok())
+      status = next.status();
+    if (next.ok() && !*next)
+      break;
     rows += batch.num_rows();
   }
   ASSERT_FALSE(status.ok()) << "read all " << rows << " rows despite Cancel";

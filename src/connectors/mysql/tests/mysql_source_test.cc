@@ -1,20 +1,20 @@
 // The mysql source against the real MariaDB: types, NULLs, keys, splitting, filters, errors.
 #include "connectors/mysql/mysql_source.h"
 
-#include <algorithm>
-#include <map>
-#include <random>
-#include <set>
-
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <set>
 
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/tests/mysql_test_util.h"
-#include "testing/temp_dir.h"
 #include "testing/gtest_util.h"
+#include "testing/temp_dir.h"
 
 namespace sluice::connectors::mysql::testing {
 namespace {
@@ -29,7 +29,8 @@ class MysqlSourceTest : public ::testing::Test {
   // The database outlives the source: its snapshot transactions would block DROP DATABASE.
   void SetUp() override {
     db_ = std::make_unique<TestDatabase>();
-    if (!db_->ok()) GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
+    if (!db_->ok())
+      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
   }
   void TearDown() override {
     source_.reset();
@@ -79,8 +80,7 @@ TEST_F(MysqlSourceTest, ReadsEveryTypeExactly) {
      X'00000000', X'00', X'', 'null', '2000-01-01', '00:00:00', '-00:00:00.5', '1970-01-01 00:00:00',
      '1970-01-01 00:00:00', '1970-01-01 00:00:01', NULL)
   )sql");
-  ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
-                       Read(db.ConnectionYaml() + "table: t\n"));
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results, Read(db.ConnectionYaml() + "table: t\n"));
   ASSERT_EQ(results.size(), 1u);
   const Schema& schema = *source_->streams()[0].schema;
   EXPECT_EQ(schema.ToString(),
@@ -95,32 +95,86 @@ TEST_F(MysqlSourceTest, ReadsEveryTypeExactly) {
   EXPECT_EQ(schema.field(13).native_type, "bit(3)");
   const std::vector<Row>& rows = results[0].rows;
   ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows[0], (Row{"1", "-128", "1", "255", "-32768", "65535", "-8388608", "16777215",
-                          "-2147483648", "4294967295", "-9223372036854775808",
-                          "18446744073709551615", "2155", "5", "18446744073709551615",
-                          "-1.5e-38#80a355e6", "2.2250738585072014e-308#0010000000000000",
+  EXPECT_EQ(rows[0], (Row{"1",
+                          "-128",
+                          "1",
+                          "255",
+                          "-32768",
+                          "65535",
+                          "-8388608",
+                          "16777215",
+                          "-2147483648",
+                          "4294967295",
+                          "-9223372036854775808",
+                          "18446744073709551615",
+                          "2155",
+                          "5",
+                          "18446744073709551615",
+                          "-1.5e-38#80a355e6",
+                          "2.2250738585072014e-308#0010000000000000",
                           "-12345678.91",
                           "-12345678901234567890123456789012345.123456789012345678901234567891",
-                          "ab", "Grüße 😀", "line1\nline2\ttab\\", "b'c", "x,z", "\\x00ff0a0d",
-                          "\\x", "\\x000102feff", "{\"a\": [1, 2.5, \"x\"]}", "1000-01-01",
-                          "-838:59:59", "838:59:58.999", "9999-12-31 23:59:59",
-                          "2024-02-29 13:45:07.000123", "2038-01-19 03:14:07.999999+00:00",
+                          "ab",
+                          "Grüße 😀",
+                          "line1\nline2\ttab\\",
+                          "b'c",
+                          "x,z",
+                          "\\x00ff0a0d",
+                          "\\x",
+                          "\\x000102feff",
+                          "{\"a\": [1, 2.5, \"x\"]}",
+                          "1000-01-01",
+                          "-838:59:59",
+                          "838:59:58.999",
+                          "9999-12-31 23:59:59",
+                          "2024-02-29 13:45:07.000123",
+                          "2038-01-19 03:14:07.999999+00:00",
                           "\\x0101000000000000000000f03f0000000000000040"}));
   Row nulls(rows[1].size(), std::nullopt);
   nulls[0] = "2";
   EXPECT_EQ(rows[1], nulls);
-  EXPECT_EQ(rows[2], (Row{"3", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "1901",
-                          "0", "0", "0#00000000", "0.1#3fb999999999999a", "0.00",
-                          "0.000000000000000000000000000000", "", "", "", "a", "",
-                          "\\x00000000", "\\x00", "\\x", "null", "2000-01-01", "00:00:00",
-                          "-00:00:00.5", "1970-01-01 00:00:00", "1970-01-01 00:00:00",
-                          "1970-01-01 00:00:01+00:00", std::nullopt}));
+  EXPECT_EQ(rows[2], (Row{"3",
+                          "0",
+                          "0",
+                          "0",
+                          "0",
+                          "0",
+                          "0",
+                          "0",
+                          "0",
+                          "0",
+                          "0",
+                          "0",
+                          "1901",
+                          "0",
+                          "0",
+                          "0#00000000",
+                          "0.1#3fb999999999999a",
+                          "0.00",
+                          "0.000000000000000000000000000000",
+                          "",
+                          "",
+                          "",
+                          "a",
+                          "",
+                          "\\x00000000",
+                          "\\x00",
+                          "\\x",
+                          "null",
+                          "2000-01-01",
+                          "00:00:00",
+                          "-00:00:00.5",
+                          "1970-01-01 00:00:00",
+                          "1970-01-01 00:00:00",
+                          "1970-01-01 00:00:01+00:00",
+                          std::nullopt}));
 }
 
 TEST_F(MysqlSourceTest, GeometryAsWkt) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY, g GEOMETRY); "
-          "INSERT INTO t VALUES (1, ST_GeomFromText('LINESTRING(0 0, 1 1.5)'))");
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY, g GEOMETRY); "
+      "INSERT INTO t VALUES (1, ST_GeomFromText('LINESTRING(0 0, 1 1.5)'))");
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
                        Read(db.ConnectionYaml() + "table: t\ngeometry: wkt\n"));
   EXPECT_EQ(source_->streams()[0].schema->field(1).type, DataType::String());
@@ -144,9 +198,10 @@ TEST_F(MysqlSourceTest, EmptyTable) {
 
 TEST_F(MysqlSourceTest, HugeValueArrivesWhole) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY, b LONGBLOB, s LONGTEXT); "
-          "INSERT INTO t VALUES (1, REPEAT(X'00FF7F', 5592406), REPEAT('é', 8388608)), "
-          "(2, X'01', 'x')");
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY, b LONGBLOB, s LONGTEXT); "
+      "INSERT INTO t VALUES (1, REPEAT(X'00FF7F', 5592406), REPEAT('é', 8388608)), "
+      "(2, X'01', 'x')");
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results, Read(db.ConnectionYaml() + "table: t\n"));
   ASSERT_EQ(results[0].rows.size(), 2u);
   const std::string& blob = *results[0].rows[0][1];
@@ -159,18 +214,21 @@ TEST_F(MysqlSourceTest, HugeValueArrivesWhole) {
 
 TEST_F(MysqlSourceTest, FourByteUtf8FromGemoji) {
   std::string datasets = sluice::testing::DatasetsDir();
-  if (datasets.empty()) GTEST_SKIP() << "datasets not available";
+  if (datasets.empty())
+    GTEST_SKIP() << "datasets not available";
   TestDatabase& db = *db_;
   nlohmann::json emoji =
       nlohmann::json::parse(sluice::testing::ReadFileOrDie(datasets + "/gemoji/emoji.json"));
   ASSERT_TRUE(emoji.is_array());
   // Hex literals: the bytes reach the server untouched by any client-side escaping.
-  std::string sql = "CREATE TABLE emoji (id INT PRIMARY KEY, emoji VARCHAR(16), description TEXT);\n";
+  std::string sql =
+      "CREATE TABLE emoji (id INT PRIMARY KEY, emoji VARCHAR(16), description TEXT);\n";
   for (size_t i = 0; i < emoji.size(); ++i) {
     sql += i % 500 == 0 ? "INSERT INTO emoji VALUES " : ",";
     sql += fmt::format("({}, {}, {})", i + 1, Utf8Literal(emoji[i].value("emoji", "")),
                        Utf8Literal(emoji[i].value("description", "")));
-    if (i % 500 == 499 || i + 1 == emoji.size()) sql += ";\n";
+    if (i % 500 == 499 || i + 1 == emoji.size())
+      sql += ";\n";
   }
   sluice::testing::TempDir dir;
   sluice::testing::WriteFileOrDie(dir.Join("load.sql"), sql);
@@ -183,7 +241,8 @@ TEST_F(MysqlSourceTest, FourByteUtf8FromGemoji) {
   size_t four_byte = 0;
   for (const Row& row : results[0].rows) {
     actual += fmt::format("{}\t{}\t{}\n", *row[0], *row[1], *row[2]);
-    if (static_cast<unsigned char>((*row[1])[0]) >= 0xF0) ++four_byte;
+    if (static_cast<unsigned char>((*row[1])[0]) >= 0xF0)
+      ++four_byte;
   }
   EXPECT_EQ(actual, expected);
   EXPECT_GT(four_byte, 1000u);
@@ -192,8 +251,9 @@ TEST_F(MysqlSourceTest, FourByteUtf8FromGemoji) {
 
 TEST_F(MysqlSourceTest, WhereAndColumnsArePushedDown) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY, status VARCHAR(10), amount INT); "
-          "INSERT INTO t SELECT seq, IF(seq % 3 = 0, 'paid', 'open'), seq * 10 FROM seq_1_to_3000");
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY, status VARCHAR(10), amount INT); "
+      "INSERT INTO t SELECT seq, IF(seq % 3 = 0, 'paid', 'open'), seq * 10 FROM seq_1_to_3000");
   ASSERT_OK_AND_ASSIGN(
       std::vector<ReadResult> results,
       Read(db.ConnectionYaml() +
@@ -209,9 +269,10 @@ TEST_F(MysqlSourceTest, WhereAndColumnsArePushedDown) {
 
 TEST_F(MysqlSourceTest, TablesGlobAndStar) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE log_a (id INT PRIMARY KEY); CREATE TABLE log_b (id INT PRIMARY KEY); "
-          "CREATE TABLE other (id INT PRIMARY KEY); CREATE VIEW log_v AS SELECT * FROM log_a; "
-          "INSERT INTO log_a VALUES (1), (2); INSERT INTO log_b VALUES (3)");
+  db.Exec(
+      "CREATE TABLE log_a (id INT PRIMARY KEY); CREATE TABLE log_b (id INT PRIMARY KEY); "
+      "CREATE TABLE other (id INT PRIMARY KEY); CREATE VIEW log_v AS SELECT * FROM log_a; "
+      "INSERT INTO log_a VALUES (1), (2); INSERT INTO log_b VALUES (3)");
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
                        Read(db.ConnectionYaml() + "tables: [\"log_*\"]\n"));
   ASSERT_EQ(source_->streams().size(), 2u);
@@ -226,10 +287,11 @@ TEST_F(MysqlSourceTest, TablesGlobAndStar) {
 
 TEST_F(MysqlSourceTest, GlobsSkipSluiceTablesThatNamesStillRead) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE orders (id INT PRIMARY KEY); CREATE TABLE _sluice_progress (job "
-          "VARBINARY(255), split_id VARBINARY(700), PRIMARY KEY (job, split_id)); "
-          "CREATE TABLE _sluice_staging_orders (id INT PRIMARY KEY); "
-          "INSERT INTO _sluice_progress VALUES ('j', 's')");
+  db.Exec(
+      "CREATE TABLE orders (id INT PRIMARY KEY); CREATE TABLE _sluice_progress (job "
+      "VARBINARY(255), split_id VARBINARY(700), PRIMARY KEY (job, split_id)); "
+      "CREATE TABLE _sluice_staging_orders (id INT PRIMARY KEY); "
+      "INSERT INTO _sluice_progress VALUES ('j', 's')");
   ASSERT_OK(Read(db.ConnectionYaml() + "tables: [\"*\"]\n").status());
   ASSERT_EQ(source_->streams().size(), 1u);
   EXPECT_EQ(source_->streams()[0].name, "orders");
@@ -240,8 +302,9 @@ TEST_F(MysqlSourceTest, GlobsSkipSluiceTablesThatNamesStillRead) {
 
 TEST_F(MysqlSourceTest, KeylessTableIsOneFullScan) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (a INT, b VARCHAR(5), UNIQUE KEY (a)); "
-          "INSERT INTO t SELECT seq, 'x' FROM seq_1_to_2500");
+  db.Exec(
+      "CREATE TABLE t (a INT, b VARCHAR(5), UNIQUE KEY (a)); "
+      "INSERT INTO t SELECT seq, 'x' FROM seq_1_to_2500");
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
                        Read(db.ConnectionYaml() + "table: t\nsplit_rows: 100\n"));
   EXPECT_EQ(results[0].rows.size(), 2500u);
@@ -251,9 +314,10 @@ TEST_F(MysqlSourceTest, KeylessTableIsOneFullScan) {
 
 TEST_F(MysqlSourceTest, NotNullUniqueKeyIsUsed) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (a INT NULL, code VARCHAR(8) NOT NULL, UNIQUE KEY uk_a (a), "
-          "UNIQUE KEY uk_code (code)); "
-          "INSERT INTO t SELECT seq, LPAD(seq, 8, '0') FROM seq_1_to_1000");
+  db.Exec(
+      "CREATE TABLE t (a INT NULL, code VARCHAR(8) NOT NULL, UNIQUE KEY uk_a (a), "
+      "UNIQUE KEY uk_code (code)); "
+      "INSERT INTO t SELECT seq, LPAD(seq, 8, '0') FROM seq_1_to_1000");
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
                        Read(db.ConnectionYaml() + "table: t\nsplit_rows: 100\n"));
   EXPECT_EQ(results[0].rows.size(), 1000u);
@@ -264,19 +328,21 @@ TEST_F(MysqlSourceTest, NotNullUniqueKeyIsUsed) {
 // Every row read exactly once; returns the rows per split.
 void ExpectEveryRowOnce(const ReadResult& result, size_t expected_rows) {
   std::set<Row> seen;
-  for (const Row& row : result.rows) EXPECT_TRUE(seen.insert(row).second) << *row[0];
+  for (const Row& row : result.rows)
+    EXPECT_TRUE(seen.insert(row).second) << *row[0];
   EXPECT_EQ(seen.size(), expected_rows);
 }
 
 TEST_F(MysqlSourceTest, SplitsUniformAndSkewedIntegerKeys) {
   TestDatabase& db = *db_;
   // 90% of the keys packed into a narrow range, the rest spread over a billion.
-  db.Exec("CREATE TABLE uniform (id BIGINT PRIMARY KEY, v INT); "
-          "INSERT INTO uniform SELECT seq, seq FROM seq_1_to_20000; "
-          "CREATE TABLE skewed (id BIGINT PRIMARY KEY, v INT); "
-          "INSERT INTO skewed SELECT 1000000 + seq, seq FROM seq_1_to_18000; "
-          "INSERT INTO skewed SELECT seq * 500000 + 7, seq FROM seq_1_to_2000 "
-          "WHERE seq * 500000 + 7 NOT BETWEEN 1000001 AND 1018000");
+  db.Exec(
+      "CREATE TABLE uniform (id BIGINT PRIMARY KEY, v INT); "
+      "INSERT INTO uniform SELECT seq, seq FROM seq_1_to_20000; "
+      "CREATE TABLE skewed (id BIGINT PRIMARY KEY, v INT); "
+      "INSERT INTO skewed SELECT 1000000 + seq, seq FROM seq_1_to_18000; "
+      "INSERT INTO skewed SELECT seq * 500000 + 7, seq FROM seq_1_to_2000 "
+      "WHERE seq * 500000 + 7 NOT BETWEEN 1000001 AND 1018000");
   size_t skewed_rows = std::stoul(db.Exec("SELECT COUNT(*) FROM skewed"));
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
                        Read(db.ConnectionYaml() + "tables: [uniform, skewed]\nsplit_rows: 1000\n"
@@ -310,7 +376,8 @@ TEST_F(MysqlSourceTest, SplitsStringCompositeAndBinaryKeys) {
   size_t composite_rows = std::stoul(db.Exec("SELECT COUNT(*) FROM c"));
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
                        Read(db.ConnectionYaml() + "tables: [s, c, u]\nsplit_rows: 250\n"
-                                                  "page_rows: 100\n", 2));
+                                                  "page_rows: 100\n",
+                            2));
   ExpectEveryRowOnce(results[0], 3003);
   ExpectEveryRowOnce(results[1], composite_rows);
   ExpectEveryRowOnce(results[2], 3002);
@@ -333,8 +400,9 @@ TEST_F(MysqlSourceTest, SplitsStringCompositeAndBinaryKeys) {
 
 TEST_F(MysqlSourceTest, EnumKeysFollowMemberOrder) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (e ENUM('zulu', 'alpha', 'mike'), n INT, PRIMARY KEY (e, n)); "
-          "INSERT INTO t SELECT ELT(1 + seq % 3, 'zulu', 'alpha', 'mike'), seq FROM seq_1_to_900");
+  db.Exec(
+      "CREATE TABLE t (e ENUM('zulu', 'alpha', 'mike'), n INT, PRIMARY KEY (e, n)); "
+      "INSERT INTO t SELECT ELT(1 + seq % 3, 'zulu', 'alpha', 'mike'), seq FROM seq_1_to_900");
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
                        Read(db.ConnectionYaml() + "table: t\nsplit_rows: 100\npage_rows: 40\n"));
   ExpectEveryRowOnce(results[0], 900);
@@ -343,8 +411,9 @@ TEST_F(MysqlSourceTest, EnumKeysFollowMemberOrder) {
 
 TEST_F(MysqlSourceTest, ResumesAfterPosition) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); "
-          "INSERT INTO t SELECT seq * 2, seq FROM seq_1_to_1000");
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY, v INT); "
+      "INSERT INTO t SELECT seq * 2, seq FROM seq_1_to_1000");
   ASSERT_OK_AND_ASSIGN(source_, MakeSource(db.ConnectionYaml() + "table: t\npage_rows: 70\n"));
   context_ = MakeContext(&fail_);
   ASSERT_OK(source_->Open(context_));
@@ -371,18 +440,20 @@ TEST_F(MysqlSourceTest, ResumesAfterPosition) {
 
 TEST_F(MysqlSourceTest, ZeroDatesFollowThePolicy) {
   TestDatabase& db = *db_;
-  db.Exec("SET SESSION sql_mode = ''; "
-          "CREATE TABLE t (id INT PRIMARY KEY, d DATE NOT NULL, dt DATETIME(3), ts TIMESTAMP NULL); "
-          "INSERT INTO t VALUES (1, '2020-01-02', '2020-01-02 03:04:05.600', '2020-01-02 03:04:05'), "
-          "(2, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'), "
-          "(3, '2020-00-15', '2021-02-00 10:00:00', NULL)");
+  db.Exec(
+      "SET SESSION sql_mode = ''; "
+      "CREATE TABLE t (id INT PRIMARY KEY, d DATE NOT NULL, dt DATETIME(3), ts TIMESTAMP NULL); "
+      "INSERT INTO t VALUES (1, '2020-01-02', '2020-01-02 03:04:05.600', '2020-01-02 03:04:05'), "
+      "(2, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'), "
+      "(3, '2020-00-15', '2021-02-00 10:00:00', NULL)");
   // error: the first zero date stops the read, naming table, key and column.
   Result<std::vector<ReadResult>> failed = Read(db.ConnectionYaml() + "table: t\n");
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().code(), StatusCode::kDataError);
   EXPECT_EQ(failed.status().message(),
-            db.name() + ".t key=(2) column 'd': zero date '0000-00-00' (set zero_dates: null or "
-                        "string on the source)");
+            db.name() +
+                ".t key=(2) column 'd': zero date '0000-00-00' (set zero_dates: null or "
+                "string on the source)");
   ASSERT_EQ(fail_.records().size(), 1u);
   EXPECT_EQ(fail_.records()[0].location, db.name() + ".t key=(2)");
   EXPECT_EQ(fail_.records()[0].raw, "0000-00-00");
@@ -390,11 +461,10 @@ TEST_F(MysqlSourceTest, ZeroDatesFollowThePolicy) {
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> results,
                        Read(db.ConnectionYaml() + "table: t\nzero_dates: \"null\"\n"));
   EXPECT_TRUE(source_->streams()[0].schema->field(1).nullable);
-  EXPECT_THAT(results[0].rows,
-              ElementsAre(Row{"1", "2020-01-02", "2020-01-02 03:04:05.6",
-                              "2020-01-02 03:04:05+00:00"},
-                          Row{"2", std::nullopt, std::nullopt, std::nullopt},
-                          Row{"3", std::nullopt, std::nullopt, std::nullopt}));
+  EXPECT_THAT(results[0].rows, ElementsAre(Row{"1", "2020-01-02", "2020-01-02 03:04:05.6",
+                                               "2020-01-02 03:04:05+00:00"},
+                                           Row{"2", std::nullopt, std::nullopt, std::nullopt},
+                                           Row{"3", std::nullopt, std::nullopt, std::nullopt}));
   // string: the date columns become strings carrying MySQL's text.
   ASSERT_OK_AND_ASSIGN(results, Read(db.ConnectionYaml() + "table: t\nzero_dates: string\n"));
   EXPECT_EQ(source_->streams()[0].schema->ToString(),
@@ -412,21 +482,22 @@ TEST_F(MysqlSourceTest, ZeroDatesFollowThePolicy) {
 
 TEST_F(MysqlSourceTest, ZeroDatesInOpencart) {
   std::string datasets = sluice::testing::DatasetsDir();
-  if (datasets.empty()) GTEST_SKIP() << "datasets not available";
+  if (datasets.empty())
+    GTEST_SKIP() << "datasets not available";
   TestDatabase& db = *db_;
   sluice::testing::TempDir dir;
   // The dump relies on a relaxed sql_mode for its zero dates.
   sluice::testing::WriteFileOrDie(
-      dir.Join("load.sql"),
-      "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\nSOURCE " + datasets +
-          "/opencart/opencart.sql;\n");
+      dir.Join("load.sql"), "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\nSOURCE " + datasets +
+                                "/opencart/opencart.sql;\n");
   ASSERT_OK(db.Load(dir.Join("load.sql")));
   std::string tables = "tables: [\"oc_*\"]\n";
   Result<std::vector<ReadResult>> failed = Read(db.ConnectionYaml() + tables);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().code(), StatusCode::kDataError);
   EXPECT_THAT(failed.status().message(), HasSubstr("zero date '0000-00-00"));
-  EXPECT_THAT(failed.status().message(), HasSubstr("(set zero_dates: null or string on the source)"));
+  EXPECT_THAT(failed.status().message(),
+              HasSubstr("(set zero_dates: null or string on the source)"));
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> as_null,
                        Read(db.ConnectionYaml() + tables + "zero_dates: \"null\"\n"));
   ASSERT_OK_AND_ASSIGN(std::vector<ReadResult> as_string,
@@ -437,7 +508,8 @@ TEST_F(MysqlSourceTest, ZeroDatesInOpencart) {
     EXPECT_EQ(as_null[s].rows.size(), as_string[s].rows.size()) << source_->streams()[s].name;
     for (const Row& row : as_string[s].rows) {
       for (const Cell& cell : row) {
-        if (cell && cell->rfind("0000-00-00", 0) == 0) ++zero_strings;
+        if (cell && cell->rfind("0000-00-00", 0) == 0)
+          ++zero_strings;
       }
     }
   }
@@ -495,9 +567,10 @@ TEST_F(MysqlSourceTest, ErrorsNameTheProblemAndNeverThePassword) {
 
 TEST_F(MysqlSourceTest, MissingPrivilegeIsPermissionDenied) {
   TestDatabase& db = *db_;
-  db.Exec("CREATE TABLE t (id INT PRIMARY KEY); "
-          "CREATE USER IF NOT EXISTS 'sluice_noselect'@'127.0.0.1' IDENTIFIED BY 'pw-noselect-1'; "
-          "GRANT USAGE ON *.* TO 'sluice_noselect'@'127.0.0.1'");
+  db.Exec(
+      "CREATE TABLE t (id INT PRIMARY KEY); "
+      "CREATE USER IF NOT EXISTS 'sluice_noselect'@'127.0.0.1' IDENTIFIED BY 'pw-noselect-1'; "
+      "GRANT USAGE ON *.* TO 'sluice_noselect'@'127.0.0.1'");
   const auto& mysql = db.servers().mysql;
   Result<std::vector<ReadResult>> result = Read(fmt::format(
       "host: {}\nport: {}\nuser: sluice_noselect\npassword: pw-noselect-1\ndatabase: {}\n"

@@ -1,12 +1,12 @@
 #include "connectors/mysql/tests/mysql_test_util.h"
 
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <bit>
 #include <cctype>
 #include <sstream>
-
-#include <fmt/core.h>
-#include <gtest/gtest.h>
 
 #include "config/job_config.h"
 #include "config/node.h"
@@ -21,7 +21,8 @@ void RegisterDatagenConnector(ConnectorRegistry& registry);
 namespace sluice::connectors::mysql::testing {
 
 Cell CellOf(const Column& column, size_t row) {
-  if (column.IsNull(row)) return std::nullopt;
+  if (column.IsNull(row))
+    return std::nullopt;
   std::string text;
   AppendValueText(column, row, &text);
   if (column.type().id == TypeId::kFloat64) {
@@ -34,7 +35,8 @@ Cell CellOf(const Column& column, size_t row) {
 
 Row RowOf(const Batch& batch, size_t row) {
   Row out;
-  for (size_t c = 0; c < batch.num_columns(); ++c) out.push_back(CellOf(batch.column(c), row));
+  for (size_t c = 0; c < batch.num_columns(); ++c)
+    out.push_back(CellOf(batch.column(c), row));
   return out;
 }
 
@@ -93,7 +95,8 @@ Result<config::ConnectorBlock> Block(const std::string& yaml) {
 }
 
 std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
 }
 
@@ -111,15 +114,18 @@ Result<std::unique_ptr<Sink>> MakeSink(const std::string& yaml) {
 
 TestDatabase::TestDatabase(const std::string& suffix) {
   Result<sluice::testing::TestServers> servers = sluice::testing::TestServers::FromEnvironment();
-  if (!servers.ok()) return;
+  if (!servers.ok())
+    return;
   servers_ = *servers;
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = "sluice_test_";
   name += info != nullptr ? fmt::format("{}_{}", info->test_suite_name(), info->name()) : "x";
-  if (!suffix.empty()) name += "_" + suffix;
+  if (!suffix.empty())
+    name += "_" + suffix;
   name = Lower(name);
   for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+      c = '_';
   }
   if (name.size() > 64) {
     std::string tail = fmt::format("_{:08x}", std::hash<std::string>()(name) & 0xffffffffu);
@@ -136,8 +142,11 @@ TestDatabase::TestDatabase(const std::string& suffix) {
 }
 
 TestDatabase::~TestDatabase() {
-  if (!ok_) return;
-  (void)sluice::testing::MysqlExec(servers_, "", fmt::format("SET SESSION lock_wait_timeout = 30; DROP DATABASE IF EXISTS `{}`", name_));
+  if (!ok_)
+    return;
+  (void)sluice::testing::MysqlExec(
+      servers_, "",
+      fmt::format("SET SESSION lock_wait_timeout = 30; DROP DATABASE IF EXISTS `{}`", name_));
 }
 
 std::string TestDatabase::Exec(const std::string& sql) const {
@@ -165,7 +174,8 @@ Result<std::vector<ReadResult>> ReadAll(Source& source, size_t batch_rows) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitEnumerator> enumerator, source.CreateEnumerator());
   for (;;) {
     SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, enumerator->Next());
-    if (!split) break;
+    if (!split)
+      break;
     ReadResult& result = results[static_cast<size_t>(split->stream)];
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitReader> reader, source.CreateReader(*split, ""));
     Batch batch(source.streams()[static_cast<size_t>(split->stream)].schema, batch_rows);
@@ -178,7 +188,8 @@ Result<std::vector<ReadResult>> ReadAll(Source& source, size_t batch_rows) {
         result.split_ids.push_back(split->id);
       }
       rows += batch.num_rows();
-      if (!more) break;
+      if (!more)
+        break;
     }
     result.split_rows.push_back(rows);
   }
@@ -202,15 +213,19 @@ Status WriteAll(Sink& sink, const JobContext& context, const std::vector<StreamI
   };
   for (const Batch* batch : batches) {
     Status written = writer->Write(*batch);
-    if (!written.ok()) return fail(written);
+    if (!written.ok())
+      return fail(written);
   }
   Status prepared = writer->Prepare();
-  if (!prepared.ok()) return fail(prepared);
+  if (!prepared.ok())
+    return fail(prepared);
   Status committed = writer->Commit({});
-  if (!committed.ok()) return fail(committed);
+  if (!committed.ok())
+    return fail(committed);
   writer.reset();
   Status finished = sink.Finish();
-  if (!finished.ok()) sink.Abort();
+  if (!finished.ok())
+    sink.Abort();
   return finished;
 }
 
@@ -233,7 +248,8 @@ std::vector<std::string> Lines(const std::string& output) {
   std::vector<std::string> lines;
   std::istringstream in(output);
   std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
+  while (std::getline(in, line))
+    lines.push_back(line);
   return lines;
 }
 
@@ -242,7 +258,8 @@ std::string Indent(const std::string& text, int spaces) {
   std::string out;
   std::istringstream in(text);
   std::string line;
-  while (std::getline(in, line)) out += pad + line + "\n";
+  while (std::getline(in, line))
+    out += pad + line + "\n";
   return out;
 }
 

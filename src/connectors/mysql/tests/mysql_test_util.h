@@ -91,9 +91,10 @@ class TestDatabase {
 };
 
 /// Skips the test when the servers are not running.
-#define MYSQL_TEST_DATABASE(db, ...)                                           \
-  ::sluice::connectors::mysql::testing::TestDatabase db{__VA_ARGS__};          \
-  if (!db.ok()) GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)"
+#define MYSQL_TEST_DATABASE(db, ...)                                  \
+  ::sluice::connectors::mysql::testing::TestDatabase db{__VA_ARGS__}; \
+  if (!db.ok())                                                       \
+  GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)"
 
 /// Rows read from one stream, with the split each came from.
 struct ReadResult {

@@ -13,7 +13,8 @@ namespace {
 DataType MappedType(const std::string& column_type, ZeroDates zero_dates = ZeroDates::kError) {
   std::optional<ColumnInfo> info = ParseColumnType(column_type);
   EXPECT_TRUE(info.has_value()) << column_type;
-  if (!info) return DataType::Null();
+  if (!info)
+    return DataType::Null();
   return MapSourceColumn(*info, zero_dates, GeometryFormat::kWkb, nullptr).type;
 }
 
@@ -49,7 +50,8 @@ TEST(MysqlTypesTest, SpellingsMapToTheirLogicalTypes) {
       {"timestamp", DataType::TimestampTz(0)},
       {"point", DataType::Bytes()},
   };
-  for (const Case& c : cases) EXPECT_EQ(MappedType(c.spelling), c.type) << c.spelling;
+  for (const Case& c : cases)
+    EXPECT_EQ(MappedType(c.spelling), c.type) << c.spelling;
   EXPECT_EQ(MappedType("datetime(3)", ZeroDates::kString), DataType::String());
   EXPECT_FALSE(ParseColumnType("character varying(20)").has_value());
   EXPECT_FALSE(ParseColumnType("INTEGER PRIMARY KEY AUTOINCREMENT").has_value());
@@ -84,8 +86,7 @@ TEST(MysqlTypesTest, TargetTypesReuseMysqlSpellingsOnlyWhenTheyFit) {
   EXPECT_THAT(TargetColumnTypes(schema),
               ::testing::ElementsAre("int(11)", "tinyint(1)", "enum('a','b')", "text", "LONGTEXT",
                                      "BIGINT", "DATETIME(6)", "date", "geometry", "DATETIME(3)",
-                                     "LONGTEXT", "TIME(6)", "BOOLEAN", "BIGINT UNSIGNED",
-                                     "JSON"));
+                                     "LONGTEXT", "TIME(6)", "BOOLEAN", "BIGINT UNSIGNED", "JSON"));
 }
 
 TEST(MysqlTypesTest, KeyColumnsGetIndexableTypesAndWideRowsStayUnderTheLimit) {
@@ -105,14 +106,11 @@ TEST(MysqlTypesTest, KeyColumnsGetIndexableTypesAndWideRowsStayUnderTheLimit) {
             "VARBINARY(1536) NOT NULL, `v1` VARCHAR(10000) NULL, `v2` LONGTEXT NULL, `small` "
             "VARCHAR(20) NULL, `vb` VARBINARY(200) NULL, PRIMARY KEY (`name`, `raw`))");
   // One unbounded key column takes what the others leave; alone it gets the most.
-  Schema text_and_bigint({{"region", DataType::String(), false, ""},
-                          {"seq", DataType::Int64(), false, ""}},
-                         {0, 1});
-  EXPECT_THAT(TargetColumnTypes(text_and_bigint),
-              ::testing::ElementsAre("VARCHAR(766)", "BIGINT"));
-  Schema short_and_long({{"code", DataType::String(10), false, ""},
-                         {"name", DataType::String(), false, ""}},
-                        {0, 1});
+  Schema text_and_bigint(
+      {{"region", DataType::String(), false, ""}, {"seq", DataType::Int64(), false, ""}}, {0, 1});
+  EXPECT_THAT(TargetColumnTypes(text_and_bigint), ::testing::ElementsAre("VARCHAR(766)", "BIGINT"));
+  Schema short_and_long(
+      {{"code", DataType::String(10), false, ""}, {"name", DataType::String(), false, ""}}, {0, 1});
   EXPECT_THAT(TargetColumnTypes(short_and_long),
               ::testing::ElementsAre("VARCHAR(10)", "VARCHAR(758)"));
   Schema alone({{"name", DataType::String(), false, ""}}, {0});

@@ -1,12 +1,12 @@
 // Real sample databases copied PostgreSQL -> PostgreSQL through the job runner: every table
 // (pagila's enums, arrays, tsvector, domains, bytea, partitioned payments; Chinook) arrives with
 // an identical ordered dump.
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/core.h>
-#include <gtest/gtest.h>
 
 #include "connectors/postgres/tests/postgres_test_util.h"
 #include "testing/gtest_util.h"
@@ -28,8 +28,10 @@ void FilterSql(const std::string& path, const std::string& out,
   std::ofstream filtered(out);
   for (std::string line; std::getline(in, line);) {
     bool keep = true;
-    for (const std::string& part : drop) keep = keep && line.find(part) == std::string::npos;
-    if (keep) filtered << line << '\n';
+    for (const std::string& part : drop)
+      keep = keep && line.find(part) == std::string::npos;
+    if (keep)
+      filtered << line << '\n';
   }
 }
 
@@ -38,7 +40,8 @@ std::vector<std::string> Tables(const TestDatabase& db) {
       "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN "
       "('r', 'p') AND NOT relispartition ORDER BY relname"));
   std::vector<std::string> tables;
-  for (std::string line; std::getline(in, line);) tables.push_back(line);
+  for (std::string line; std::getline(in, line);)
+    tables.push_back(line);
   return tables;
 }
 
@@ -46,7 +49,8 @@ std::string CopyJob(const TestDatabase& from, const TestDatabase& to) {
   auto indent = [](const std::string& lines) {
     std::string out;
     std::istringstream in(lines);
-    for (std::string line; std::getline(in, line);) out += "  " + line + "\n";
+    for (std::string line; std::getline(in, line);)
+      out += "  " + line + "\n";
     return out;
   };
   // The progress table goes into its own schema, so that public holds exactly the copies.
@@ -74,7 +78,8 @@ void ExpectIdenticalTables(const TestDatabase& from, const TestDatabase& to,
 
 TEST(PostgresDatasetTest, PagilaCopiesIdentically) {
   std::string dir = sluice::testing::DatasetsDir() + "/pagila";
-  if (!std::filesystem::exists(dir + "/pagila-schema.sql")) GTEST_SKIP() << "no pagila dataset";
+  if (!std::filesystem::exists(dir + "/pagila-schema.sql"))
+    GTEST_SKIP() << "no pagila dataset";
   sluice::testing::TempDir temp;
   FilterSql(dir + "/pagila-schema.sql", temp.Join("schema.sql"), {"OWNER TO"});
   TestDatabase from("pagila");
@@ -90,7 +95,8 @@ TEST(PostgresDatasetTest, PagilaCopiesIdentically) {
 
 TEST(PostgresDatasetTest, ChinookCopiesIdentically) {
   std::string file = sluice::testing::DatasetsDir() + "/chinook/Chinook_PostgreSql.sql";
-  if (!std::filesystem::exists(file)) GTEST_SKIP() << "no chinook dataset";
+  if (!std::filesystem::exists(file))
+    GTEST_SKIP() << "no chinook dataset";
   sluice::testing::TempDir temp;
   FilterSql(file, temp.Join("chinook.sql"), {"DROP DATABASE", "CREATE DATABASE", "\\c "});
   TestDatabase from("chinook");

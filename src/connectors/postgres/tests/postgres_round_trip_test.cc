@@ -1,11 +1,11 @@
 // Every PostgreSQL type of docs/TYPE_MAPPING.md through source -> Sluice -> sink into another
 // database, compared by the server's own text of every value and by the bits of every float.
-#include <fstream>
-#include <sstream>
-
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "connectors/postgres/tests/postgres_test_util.h"
 #include "testing/gtest_util.h"
@@ -40,14 +40,16 @@ std::string EmojiSample() {
       out += json.substr(start, end - start);
     }
   }
-  if (out.empty()) out = "\xF0\x9F\x98\x80\xF0\x9F\x91\x8D\xF0\x9D\x84\x9E";
+  if (out.empty())
+    out = "\xF0\x9F\x98\x80\xF0\x9F\x91\x8D\xF0\x9D\x84\x9E";
   return out;
 }
 
 std::string Quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\'') out += '\'';
+    if (c == '\'')
+      out += '\'';
     out += c;
   }
   return out + "'";
@@ -55,61 +57,75 @@ std::string Quote(const std::string& text) {
 
 std::string AllBytes() {
   std::string hex = "'\\x";
-  for (int b = 0; b < 256; ++b) hex += fmt::format("{:02x}", b);
+  for (int b = 0; b < 256; ++b)
+    hex += fmt::format("{:02x}", b);
   return hex + "'";
 }
 
 std::vector<ColumnSpec> Columns() {
   std::string digits;
-  for (int i = 0; i < 12; ++i) digits += "1234567890";
+  for (int i = 0; i < 12; ++i)
+    digits += "1234567890";
   return {
       {"c_bool", "boolean", {"true", "false"}},
       {"c_int2", "smallint", {"-32768", "32767", "0"}},
       {"c_int4", "integer", {"-2147483648", "2147483647"}},
       {"c_int8", "bigint", {"-9223372036854775808", "9223372036854775807"}},
       {"c_oid", "oid", {"0", "4294967295"}},
-      {"c_float4", "real",
+      {"c_float4",
+       "real",
        {"'-0'", "'NaN'", "'Infinity'", "'-Infinity'", "'3.4028235e38'", "'1.4e-45'",
         "'1.17549435e-38'", "'0.1'"}},
-      {"c_float8", "double precision",
+      {"c_float8",
+       "double precision",
        {"'-0'", "'NaN'", "'Infinity'", "'-Infinity'", "'1.7976931348623157e308'", "'5e-324'",
         "'2.2250738585072014e-308'", "'0.1'"}},
-      {"c_numeric", "numeric",
+      {"c_numeric",
+       "numeric",
        {"'" + digits + "." + digits + "'", "'NaN'", "'Infinity'", "'-Infinity'", "'0'",
         "'-0.000001'", "'123.4500'", "'1e-50'", "'-" + digits + "'", "'0.00'"}},
-      {"c_num38", "numeric(38,10)",
+      {"c_num38",
+       "numeric(38,10)",
        {"'9999999999999999999999999999.9999999999'", "'-0.0000000001'", "'0'",
         "'-9999999999999999999999999999.9999999999'"}},
-      {"c_num65", "numeric(65,30)",
+      {"c_num65",
+       "numeric(65,30)",
        {"'99999999999999999999999999999999999.999999999999999999999999999999'",
         "'-12345678901234567890123456789012345.123456789012345678901234567890'",
         "'0.000000000000000000000000000001'"}},
       {"c_num_small", "numeric(5,2)", {"'999.99'", "'-999.99'", "'0.01'", "'0'"}},
-      {"c_text", "text",
+      {"c_text",
+       "text",
        {"''", Quote(EmojiSample()), "'it''s \"quoted\" \\ back'", "E'tab\\tnew\\nline\\r'",
         "repeat('x', 100000)"}},
       {"c_varchar", "character varying(20)", {"'short'", "''"}},
       {"c_char", "character(5)", {"'ab'", "'abcde'"}},
       {"c_name", "name", {"'pg_class'"}},
       {"c_bytea", "bytea", {AllBytes(), "'\\x'", "'\\x00'"}},
-      {"c_date", "date",
+      {"c_date",
+       "date",
        {"'1970-01-01'", "'2024-02-29'", "'infinity'", "'-infinity'", "'0044-03-15 BC'",
         "'4713-01-01 BC'", "'5874897-12-31'"}},
-      {"c_time", "time without time zone",
+      {"c_time",
+       "time without time zone",
        {"'00:00:00'", "'23:59:59.999999'", "'24:00:00'", "'12:34:56.5'"}},
       {"c_time3", "time(3) without time zone", {"'01:02:03.456'"}},
-      {"c_ts", "timestamp without time zone",
+      {"c_ts",
+       "timestamp without time zone",
        {"'2024-02-29 12:34:56.789012'", "'infinity'", "'-infinity'", "'0044-03-15 12:00:00 BC'",
         "'99999-12-31 23:59:59.999999'", "'1969-12-31 23:59:59.999999'"}},
-      {"c_tstz", "timestamp with time zone",
+      {"c_tstz",
+       "timestamp with time zone",
        {"'2024-02-29 12:34:56.000001+05:30'", "'infinity'", "'-infinity'",
         "'0044-03-15 12:00:00+00 BC'", "'1969-12-31 23:59:59.999999+00'"}},
       {"c_json", "json", {"'{\"a\": [1, 2.50, \"x\"],   \"b\": null}'", "'[]'", "'\"\\u00e9\"'"}},
-      {"c_jsonb", "jsonb", {"'{\"b\": 1, \"a\": [true, null]}'", "'\"\xF0\x9F\x98\x80\"'", "'123.450'"}},
-      {"c_uuid", "uuid",
+      {"c_jsonb",
+       "jsonb",
+       {"'{\"b\": 1, \"a\": [true, null]}'", "'\"\xF0\x9F\x98\x80\"'", "'123.450'"}},
+      {"c_uuid",
+       "uuid",
        {"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'00000000-0000-0000-0000-000000000000'"}},
-      {"c_interval", "interval",
-       {"'1 year 2 mons 3 days 04:05:06.789'", "'-838:59:59'", "'0'"}},
+      {"c_interval", "interval", {"'1 year 2 mons 3 days 04:05:06.789'", "'-838:59:59'", "'0'"}},
       {"c_mood", "mood", {"'happy'", "'sad'"}},
       {"c_int_array", "integer[]", {"'{1,2,NULL}'", "'{}'", "'{{1,2},{3,4}}'"}},
       {"c_text_array", "text[]", {"'{\"a b\",\"c,d\",NULL,\"\\\"q\\\"\"}'"}},
@@ -149,7 +165,8 @@ void CreateTypesTable(const TestDatabase& db) {
     std::string names = "id";
     std::string values = std::to_string(r + 1);
     for (const ColumnSpec& spec : Columns()) {
-      if (r >= spec.values.size()) continue;
+      if (r >= spec.values.size())
+        continue;
       names += ", " + spec.name;
       values += ", " + spec.values[r];
     }
@@ -162,13 +179,15 @@ std::string JobYaml(const TestDatabase& from, const std::string& source_extra,
   auto indent = [](const std::string& lines) {
     std::string out;
     std::istringstream in(lines);
-    for (std::string line; std::getline(in, line);) out += "  " + line + "\n";
+    for (std::string line; std::getline(in, line);)
+      out += "  " + line + "\n";
     return out;
   };
-  return fmt::format("name: round_trip\nparallelism: {}\nsource:\n  type: postgres\n{}{}"
-                     "sink:\n  type: postgres\n{}{}",
-                     parallelism, indent(from.ConnectionYaml()), indent(source_extra),
-                     indent(to.ConnectionYaml()), indent(sink_extra));
+  return fmt::format(
+      "name: round_trip\nparallelism: {}\nsource:\n  type: postgres\n{}{}"
+      "sink:\n  type: postgres\n{}{}",
+      parallelism, indent(from.ConnectionYaml()), indent(source_extra), indent(to.ConnectionYaml()),
+      indent(sink_extra));
 }
 
 TEST(PostgresRoundTripTest, EveryTypeArrivesIdentical) {
@@ -182,8 +201,9 @@ TEST(PostgresRoundTripTest, EveryTypeArrivesIdentical) {
   ASSERT_OK(summary.status);
   EXPECT_EQ(Dump(to, "types", "id"), Dump(from, "types", "id"));
   // Bits of floats (NaN, -0, subnormals) and numerics exactly.
-  const char* exact = "id, float4send(c_float4), float8send(c_float8), c_numeric::text, "
-                      "numeric_send(c_numeric), c_num65::text";
+  const char* exact =
+      "id, float4send(c_float4), float8send(c_float8), c_numeric::text, "
+      "numeric_send(c_numeric), c_num65::text";
   EXPECT_EQ(Dump(to, "types", "id", exact), Dump(from, "types", "id", exact));
   // Column types recreated as they were.
   const char* types =
@@ -209,8 +229,9 @@ TEST(PostgresRoundTripTest, WithoutCustomTypesTheTargetUsesTheLogicalMapping) {
 TEST(PostgresRoundTripTest, SixteenMegabyteBytea) {
   TestDatabase from("rt_big_from");
   TestDatabase to("rt_big_to");
-  from.Exec("CREATE TABLE blobs (id int PRIMARY KEY, b bytea); INSERT INTO blobs SELECT i, "
-            "decode(repeat(md5(i::text), 1048576), 'hex') FROM generate_series(1, 3) i");
+  from.Exec(
+      "CREATE TABLE blobs (id int PRIMARY KEY, b bytea); INSERT INTO blobs SELECT i, "
+      "decode(repeat(md5(i::text), 1048576), 'hex') FROM generate_series(1, 3) i");
   runtime::JobSummary summary = RunJob(JobYaml(from, "table: blobs\n", to, "", 2));
   ASSERT_OK(summary.status);
   const char* digest = "id, length(b), md5(b)";

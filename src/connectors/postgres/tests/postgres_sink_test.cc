@@ -29,7 +29,8 @@ std::unique_ptr<Batch> MakeBatch(const StreamInfo& stream, const std::vector<Row
                                  int index = 0) {
   auto batch = std::make_unique<Batch>(stream.schema, std::max<size_t>(rows.size(), 1));
   batch->set_stream(index);
-  for (const Row& row : rows) sluice::testing::AppendRow(row, batch.get());
+  for (const Row& row : rows)
+    sluice::testing::AppendRow(row, batch.get());
   return batch;
 }
 
@@ -49,32 +50,47 @@ constexpr const char* kColumnTypes =
 
 TEST(PostgresSinkTest, AppendCreatesTheTableThroughTheTypeMapping) {
   TestDatabase db("sink_create");
-  StreamInfo stream = Stream(
-      "mapped",
-      {{"id", DataType::Int64(), false},         {"flag", DataType::Bool()},
-       {"small", DataType::Int8()},              {"u16", DataType::UInt16()},
-       {"u32", DataType::UInt32()},              {"u64", DataType::UInt64()},
-       {"f32", DataType::Float32()},             {"f64", DataType::Float64()},
-       {"dec", DataType::Decimal(12, 2)},        {"wide", DataType::Decimal(50, 10)},
-       {"anyd", DataType::Decimal(0, 0)},        {"name", DataType::String(20)},
-       {"body", DataType::String()},             {"blob", DataType::Bytes()},
-       {"day", DataType::Date()},                {"dur", DataType::Time()},
-       {"at", DataType::Timestamp()},            {"atz", DataType::TimestampTz()},
-       {"doc", DataType::Json()},                {"tinytime", DataType::Timestamp(3)}},
-      {0});
+  StreamInfo stream =
+      Stream("mapped", {{"id", DataType::Int64(), false},  {"flag", DataType::Bool()},
+                        {"small", DataType::Int8()},       {"u16", DataType::UInt16()},
+                        {"u32", DataType::UInt32()},       {"u64", DataType::UInt64()},
+                        {"f32", DataType::Float32()},      {"f64", DataType::Float64()},
+                        {"dec", DataType::Decimal(12, 2)}, {"wide", DataType::Decimal(50, 10)},
+                        {"anyd", DataType::Decimal(0, 0)}, {"name", DataType::String(20)},
+                        {"body", DataType::String()},      {"blob", DataType::Bytes()},
+                        {"day", DataType::Date()},         {"dur", DataType::Time()},
+                        {"at", DataType::Timestamp()},     {"atz", DataType::TimestampTz()},
+                        {"doc", DataType::Json()},         {"tinytime", DataType::Timestamp(3)}},
+             {0});
   std::vector<Row> rows = {
-      {"1", "true", "-128", "65535", "4294967295", "18446744073709551615", "-0", "0.1",
-       "-9999999999.99", "1234567890123456789012345678901234567890.0123456789",
-       "-0.000000000000000000001", "ünïcødé", "x", "\\x00ff10", "0044-03-15 BC", "-838:59:59",
-       "1969-12-31 23:59:59.999999", "2024-02-29 12:00:00+05:30", "{\"a\": [1, 2]}",
+      {"1",
+       "true",
+       "-128",
+       "65535",
+       "4294967295",
+       "18446744073709551615",
+       "-0",
+       "0.1",
+       "-9999999999.99",
+       "1234567890123456789012345678901234567890.0123456789",
+       "-0.000000000000000000001",
+       "ünïcødé",
+       "x",
+       "\\x00ff10",
+       "0044-03-15 BC",
+       "-838:59:59",
+       "1969-12-31 23:59:59.999999",
+       "2024-02-29 12:00:00+05:30",
+       "{\"a\": [1, 2]}",
        "2024-01-01 00:00:00.123"},
-      {"2", "false", "127", "0", "0", "0", "NaN", "-Infinity", "0.00", "0.0000000000", "NaN",
-       "", "", "\\x", "infinity", "100:00:00.5", "-infinity", "infinity", "[]",
-       "2024-01-01 00:00:00"},
-      {"3", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-       std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-       std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-       std::nullopt},
+      {"2",           "false",     "127",       "0",    "0",
+       "0",           "NaN",       "-Infinity", "0.00", "0.0000000000",
+       "NaN",         "",          "",          "\\x",  "infinity",
+       "100:00:00.5", "-infinity", "infinity",  "[]",   "2024-01-01 00:00:00"},
+      {"3",          std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+       std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+       std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+       std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt},
   };
   ASSERT_OK(Write(db, "", stream, rows));
   EXPECT_EQ(db.Exec(fmt::format(kColumnTypes, "mapped")),
@@ -104,12 +120,17 @@ TEST(PostgresSinkTest, TableNamesWithSchemaAndStreamPlaceholder) {
 
 TEST(PostgresSinkTest, UpsertInsertsAndUpdatesByKeyLastRowWins) {
   TestDatabase db("sink_upsert");
-  StreamInfo stream = Stream(
-      "kv", {{"k", DataType::String(), false}, {"n", DataType::Int32(), false}, {"v", DataType::String()}},
-      {0, 1});
+  StreamInfo stream = Stream("kv",
+                             {{"k", DataType::String(), false},
+                              {"n", DataType::Int32(), false},
+                              {"v", DataType::String()}},
+                             {0, 1});
   ASSERT_OK(Write(db, "mode: upsert\n", stream, {{"a", "1", "one"}, {"b", "1", "two"}}));
   ASSERT_OK(Write(db, "mode: upsert\ncommit_rows: 2\n", stream,
-                  {{"b", "1", "TWO"}, {"c", "1", "three"}, {"c", "1", "THREE"}, {"a", "2", "x"},
+                  {{"b", "1", "TWO"},
+                   {"c", "1", "three"},
+                   {"c", "1", "THREE"},
+                   {"a", "2", "x"},
                    {"d", "1", std::nullopt}}));
   EXPECT_EQ(db.Exec("SELECT * FROM kv ORDER BY k, n"),
             "a\t1\tone\na\t2\tx\nb\t1\tTWO\nc\t1\tTHREE\nd\t1\t\n");
@@ -126,13 +147,14 @@ TEST(PostgresSinkTest, UpsertWithoutKeyIsAConfigError) {
 
 TEST(PostgresSinkTest, OverwriteSwapsAtomicallyAndKeepsNamesAndSequences) {
   TestDatabase db("sink_overwrite");
-  db.Exec("CREATE TABLE items (id serial PRIMARY KEY, name text UNIQUE, note text);"
-          "CREATE INDEX idx_items_lower ON items (lower(name));"
-          "INSERT INTO items (name) VALUES ('old1'), ('old2'), ('old3')");
+  db.Exec(
+      "CREATE TABLE items (id serial PRIMARY KEY, name text UNIQUE, note text);"
+      "CREATE INDEX idx_items_lower ON items (lower(name));"
+      "INSERT INTO items (name) VALUES ('old1'), ('old2'), ('old3')");
   const char* indexes = "SELECT indexname FROM pg_indexes WHERE tablename = 'items' ORDER BY 1";
   std::string indexes_before = db.Exec(indexes);
-  StreamInfo stream = Stream(
-      "items", {{"id", DataType::Int32(), false}, {"name", DataType::String()}}, {0});
+  StreamInfo stream =
+      Stream("items", {{"id", DataType::Int32(), false}, {"name", DataType::String()}}, {0});
   RecordingBadRecords bad(false);
   JobContext context = MakeContext(&bad, nullptr);
   {
@@ -174,8 +196,8 @@ TEST(PostgresSinkTest, OverwriteOfAMissingTableCreatesIt) {
 
 TEST(PostgresSinkTest, NulByteInTextIsABadRecord) {
   TestDatabase db("sink_nul");
-  StreamInfo stream = Stream(
-      "nul", {{"id", DataType::Int32(), false}, {"name", DataType::String()}}, {0});
+  StreamInfo stream =
+      Stream("nul", {{"id", DataType::Int32(), false}, {"name", DataType::String()}}, {0});
   std::vector<Row> rows = {{"1", "ok"}, {"2", std::string("a\0b", 3)}, {"3", "fine"}};
   const std::string reason =
       "data error: public.nul id=2: column 'name': PostgreSQL text cannot contain NUL (0x00) "
@@ -235,14 +257,16 @@ TEST(PostgresSinkTest, ExistingTableMustFitTheStream) {
 
 TEST(PostgresSinkTest, StringsIntoTypesWithoutBinaryEncoderAreCastByTheServer) {
   TestDatabase db("sink_cast");
-  db.Exec("CREATE TABLE t (id int PRIMARY KEY, span interval, addr inet, tags text[], "
-          "u uuid, doc jsonb)");
-  StreamInfo stream = Stream("t", {{"id", DataType::Int32(), false},
-                                   {"span", DataType::String()},
-                                   {"addr", DataType::String()},
-                                   {"tags", DataType::String()},
-                                   {"u", DataType::String()},
-                                   {"doc", DataType::String()}},
+  db.Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, span interval, addr inet, tags text[], "
+      "u uuid, doc jsonb)");
+  StreamInfo stream = Stream("t",
+                             {{"id", DataType::Int32(), false},
+                              {"span", DataType::String()},
+                              {"addr", DataType::String()},
+                              {"tags", DataType::String()},
+                              {"u", DataType::String()},
+                              {"doc", DataType::String()}},
                              {0});
   ASSERT_OK(Write(db, "table: t\n", stream,
                   {{"1", "1 day 02:00:00", "10.0.0.1/8", "{a,\"b c\"}",
@@ -257,12 +281,14 @@ TEST(PostgresSinkTest, CheckChangesNothing) {
   db.Exec("CREATE TABLE present (id int PRIMARY KEY, v text)");
   RecordingBadRecords bad(false);
   JobContext context = MakeContext(&bad, nullptr);
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml() + "mode: upsert\n"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink,
+                       MakeSink(db.ConnectionYaml() + "mode: upsert\n"));
   CheckReport report;
-  ASSERT_OK(sink->Check(context,
-                        {Stream("present", {{"id", DataType::Int32(), false}, {"v", DataType::String()}}, {0}),
-                         Stream("absent", {{"id", DataType::Int64(), false}}, {0})},
-                        &report));
+  ASSERT_OK(sink->Check(
+      context,
+      {Stream("present", {{"id", DataType::Int32(), false}, {"v", DataType::String()}}, {0}),
+       Stream("absent", {{"id", DataType::Int64(), false}}, {0})},
+      &report));
   EXPECT_EQ(report.notes,
             (std::vector<std::string>{
                 "table public.present: 2 columns, upsert through a staging table",

@@ -2,13 +2,13 @@
 // running splits, snapshot consistency, options, and every error a user can cause.
 #include "connectors/postgres/postgres_source.h"
 
-#include <map>
-#include <set>
-#include <thread>
-
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <thread>
 
 #include "connectors/postgres/tests/postgres_test_util.h"
 #include "connectors/sql/keyset.h"
@@ -18,9 +18,9 @@ namespace sluice::connectors::postgres {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::MakeContext;
 using testing::MakeSource;
+using ::testing::Not;
 using testing::ReadAll;
 using testing::RecordingBadRecords;
 using testing::Row;
@@ -42,14 +42,16 @@ std::vector<std::string> Lines(const std::string& text) {
 
 std::vector<std::string> Column(const StreamRows& rows, size_t column) {
   std::vector<std::string> out;
-  for (const Row& row : rows.rows) out.push_back(row[column].value_or("NULL"));
+  for (const Row& row : rows.rows)
+    out.push_back(row[column].value_or("NULL"));
   return out;
 }
 
 // Rows per split id.
 std::map<std::string, size_t> SplitSizes(const StreamRows& rows) {
   std::map<std::string, size_t> sizes;
-  for (const std::string& id : rows.split_ids) ++sizes[id];
+  for (const std::string& id : rows.split_ids)
+    ++sizes[id];
   return sizes;
 }
 
@@ -66,11 +68,13 @@ Opened OpenSource(const std::string& yaml, bool skip_bad = false, int parallelis
       std::make_unique<JobContext>(MakeContext(opened.bad.get(), nullptr, parallelism));
   Result<std::unique_ptr<Source>> source = MakeSource(yaml);
   EXPECT_TRUE(source.ok()) << source.status().ToString();
-  if (!source.ok()) return opened;
+  if (!source.ok())
+    return opened;
   opened.source = std::move(*source);
   Status status = opened.source->Open(*opened.context);
   EXPECT_TRUE(status.ok()) << status.ToString();
-  if (!status.ok()) opened.source.reset();
+  if (!status.ok())
+    opened.source.reset();
   return opened;
 }
 
@@ -93,7 +97,8 @@ void ExpectEveryRowOnceAndBalanced(const TestDatabase& db, const std::string& ta
   for (const Row& row : read[0].rows) {
     std::string key;
     for (size_t c = 0; c < key_columns; ++c) {
-      if (c > 0) key += "\t";
+      if (c > 0)
+        key += "\t";
       key += row[c].value_or("NULL");
     }
     keys.push_back(key);
@@ -144,9 +149,10 @@ TEST(PostgresSourceTest, SplitsFollowTheRealKeyDistribution) {
 
 TEST(PostgresSourceTest, StreamsSchemaAndEstimates) {
   TestDatabase db("src_schema");
-  db.Exec("CREATE SCHEMA shop; CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric(10,2) "
-          "NOT NULL, note varchar(40), tags text[]); INSERT INTO shop.orders SELECT i, i, 'n', "
-          "'{a}' FROM generate_series(1, 500) i; ANALYZE shop.orders");
+  db.Exec(
+      "CREATE SCHEMA shop; CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric(10,2) "
+      "NOT NULL, note varchar(40), tags text[]); INSERT INTO shop.orders SELECT i, i, 'n', "
+      "'{a}' FROM generate_series(1, 500) i; ANALYZE shop.orders");
   Opened opened = OpenSource(db.ConnectionYaml() + "table: shop.orders\n");
   ASSERT_TRUE(opened.source);
   const StreamInfo& stream = opened.source->streams()[0];
@@ -162,9 +168,10 @@ TEST(PostgresSourceTest, StreamsSchemaAndEstimates) {
 
 TEST(PostgresSourceTest, WhereAndColumns) {
   TestDatabase db("src_where");
-  db.Exec("CREATE TABLE t (id int PRIMARY KEY, status text, amount int);"
-          "INSERT INTO t SELECT i, CASE WHEN i % 3 = 0 THEN 'paid' ELSE 'open' END, i * 10 "
-          "FROM generate_series(1, 5000) i");
+  db.Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, status text, amount int);"
+      "INSERT INTO t SELECT i, CASE WHEN i % 3 = 0 THEN 'paid' ELSE 'open' END, i * 10 "
+      "FROM generate_series(1, 5000) i");
   // The key is not among the columns: it is still used to page, but not returned.
   Opened opened = OpenSource(db.ConnectionYaml() +
                              "table: t\ncolumns: [amount, status]\nwhere: \"status = 'paid'\"\n"
@@ -184,17 +191,19 @@ TEST(PostgresSourceTest, WhereAndColumns) {
 
 TEST(PostgresSourceTest, TablesGlobs) {
   TestDatabase db("src_glob");
-  db.Exec("CREATE TABLE log_a (id int PRIMARY KEY); CREATE TABLE log_b (id int PRIMARY KEY);"
-          "CREATE TABLE other (id int PRIMARY KEY); CREATE SCHEMA s;"
-          "CREATE TABLE s.log_c (id int PRIMARY KEY); INSERT INTO log_b VALUES (1), (2);"
-          "CREATE TABLE parted (id int PRIMARY KEY) PARTITION BY RANGE (id);"
-          "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10);"
-          "INSERT INTO parted VALUES (1), (5);"
-          // Sluice's own tables when the database is also a sink's target.
-          "CREATE TABLE _sluice_progress (job text); CREATE TABLE _sluice_staging_other (id int)");
+  db.Exec(
+      "CREATE TABLE log_a (id int PRIMARY KEY); CREATE TABLE log_b (id int PRIMARY KEY);"
+      "CREATE TABLE other (id int PRIMARY KEY); CREATE SCHEMA s;"
+      "CREATE TABLE s.log_c (id int PRIMARY KEY); INSERT INTO log_b VALUES (1), (2);"
+      "CREATE TABLE parted (id int PRIMARY KEY) PARTITION BY RANGE (id);"
+      "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10);"
+      "INSERT INTO parted VALUES (1), (5);"
+      // Sluice's own tables when the database is also a sink's target.
+      "CREATE TABLE _sluice_progress (job text); CREATE TABLE _sluice_staging_other (id int)");
   auto names = [](const Source& source) {
     std::vector<std::string> out;
-    for (const StreamInfo& stream : source.streams()) out.push_back(stream.name);
+    for (const StreamInfo& stream : source.streams())
+      out.push_back(stream.name);
     return out;
   };
   Opened logs = OpenSource(db.ConnectionYaml() + "tables: [\"log_*\"]\n");
@@ -222,8 +231,9 @@ TEST(PostgresSourceTest, TablesGlobs) {
 
 TEST(PostgresSourceTest, KeylessTableIsOneSplit) {
   TestDatabase db("src_keyless");
-  db.Exec("CREATE TABLE heap (a int, b text); INSERT INTO heap SELECT i % 7, 'x' FROM "
-          "generate_series(1, 3000) i");
+  db.Exec(
+      "CREATE TABLE heap (a int, b text); INSERT INTO heap SELECT i % 7, 'x' FROM "
+      "generate_series(1, 3000) i");
   Opened opened = OpenSource(db.ConnectionYaml() + "table: heap\nsplit_rows: 100\n");
   ASSERT_TRUE(opened.source);
   ASSERT_OK_AND_ASSIGN(std::vector<StreamRows> read, ReadAll(*opened.source, *opened.context));
@@ -231,16 +241,18 @@ TEST(PostgresSourceTest, KeylessTableIsOneSplit) {
   EXPECT_EQ(SplitSizes(read[0]).size(), 1u);
   CheckReport report;
   opened.source->Describe(&report);
-  EXPECT_THAT(report.notes, ::testing::Contains(HasSubstr(
-                                "table public.heap: no key, read as one split by one reader")));
+  EXPECT_THAT(
+      report.notes,
+      ::testing::Contains(HasSubstr("table public.heap: no key, read as one split by one reader")));
 }
 
 // Rows arrive in a split after it was planned (per_split consistency sees them): the reader
 // cuts its remainder at a page boundary when asked, and every row is read exactly once.
 TEST(PostgresSourceTest, SplitFarBiggerThanPlannedIsCutWhileRunning) {
   TestDatabase db("src_cut");
-  db.Exec("CREATE TABLE t (id bigint PRIMARY KEY, v text);"
-          "INSERT INTO t SELECT i * 1000, 'v' FROM generate_series(1, 4000) i");
+  db.Exec(
+      "CREATE TABLE t (id bigint PRIMARY KEY, v text);"
+      "INSERT INTO t SELECT i * 1000, 'v' FROM generate_series(1, 4000) i");
   Opened opened = OpenSource(db.ConnectionYaml() +
                              "table: t\nsplit_rows: 1000\npage_rows: 500\nconsistency: "
                              "per_split\n");
@@ -254,8 +266,9 @@ TEST(PostgresSourceTest, SplitFarBiggerThanPlannedIsCutWhileRunning) {
   ASSERT_OK_AND_ASSIGN(std::optional<Split> first, enumerator->Next());
   ASSERT_TRUE(first);
   // 1000 planned rows (keys 1000 .. 1000000); 60000 more land inside the range.
-  db.Exec("INSERT INTO t SELECT i, 'late' FROM generate_series(1, 1000000) i WHERE i % 1000 <> 0 "
-          "AND i % 16 = 0");
+  db.Exec(
+      "INSERT INTO t SELECT i, 'late' FROM generate_series(1, 1000000) i WHERE i % 1000 <> 0 "
+      "AND i % 16 = 0");
   size_t expected = std::stoul(db.Exec("SELECT count(*) FROM t WHERE id < 1001000"));
   ASSERT_GT(expected, 60000u);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> reader,
@@ -267,11 +280,14 @@ TEST(PostgresSourceTest, SplitFarBiggerThanPlannedIsCutWhileRunning) {
     while (true) {
       batch.Clear();
       SLUICE_ASSIGN_OR_RETURN(bool more, r.ReadBatch(&batch));
-      if (!more) return Status::OK();
+      if (!more)
+        return Status::OK();
       for (size_t row = 0; row < batch.num_rows(); ++row) {
-        if (!seen.insert(*sluice::testing::RowFromBatch(batch, row)[0]).second) ++duplicates;
+        if (!seen.insert(*sluice::testing::RowFromBatch(batch, row)[0]).second)
+          ++duplicates;
       }
-      if (offered.empty()) (void)r.SplitRemainder();  // an idle reader asks for work
+      if (offered.empty())
+        (void)r.SplitRemainder();  // an idle reader asks for work
     }
   };
   ASSERT_OK(drain(*reader));
@@ -291,8 +307,9 @@ TEST(PostgresSourceTest, ResumedSplitCutAgainGetsAnUnusedId) {
   // reuse the first child's id: that id's rows, position and committed progress belong to
   // another range, and the runtime records splits by id.
   TestDatabase db("src_recut");
-  db.Exec("CREATE TABLE t (id bigint PRIMARY KEY, v text);"
-          "INSERT INTO t SELECT i, 'v' FROM generate_series(1, 100000) i");
+  db.Exec(
+      "CREATE TABLE t (id bigint PRIMARY KEY, v text);"
+      "INSERT INTO t SELECT i, 'v' FROM generate_series(1, 100000) i");
   const std::string yaml = db.ConnectionYaml() + "table: t\nsplit_rows: 200000\npage_rows: 1000\n";
   // Reads a batch, asks for a cut, reads on until the reader made it; returns the cut.
   auto cut_once = [](Source& source, SplitReader& reader, std::vector<Split>* offered) {
@@ -350,8 +367,9 @@ TEST(PostgresSourceTest, ResumedSplitCutAgainGetsAnUnusedId) {
 
 TEST(PostgresSourceTest, SnapshotHidesLaterChangesFromEveryReader) {
   TestDatabase db("src_snap");
-  db.Exec("CREATE TABLE t (id int PRIMARY KEY, v int);"
-          "INSERT INTO t SELECT i, 0 FROM generate_series(1, 20000) i");
+  db.Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, v int);"
+      "INSERT INTO t SELECT i, 0 FROM generate_series(1, 20000) i");
   std::string before = db.Exec("SELECT id, v FROM t ORDER BY id");
   Opened opened = OpenSource(db.ConnectionYaml() + "table: t\nsplit_rows: 2500\n");
   ASSERT_TRUE(opened.source);
@@ -362,20 +380,23 @@ TEST(PostgresSourceTest, SnapshotHidesLaterChangesFromEveryReader) {
   source->Describe(&report);
   EXPECT_THAT(report.notes, ::testing::Contains(HasSubstr("WAL LSN " + source->snapshot_lsn())));
   // Another connection changes everything after Open, before any split is planned or read.
-  db.Exec("UPDATE t SET v = 1; DELETE FROM t WHERE id % 10 = 0; "
-          "INSERT INTO t SELECT i, 2 FROM generate_series(20001, 30000) i");
+  db.Exec(
+      "UPDATE t SET v = 1; DELETE FROM t WHERE id % 10 = 0; "
+      "INSERT INTO t SELECT i, 2 FROM generate_series(20001, 30000) i");
   ASSERT_OK_AND_ASSIGN(std::vector<StreamRows> read, ReadAll(*source, *opened.context));
   std::string got;
-  for (const Row& row : read[0].rows) got += fmt::format("{}\t{}\n", *row[0], *row[1]);
+  for (const Row& row : read[0].rows)
+    got += fmt::format("{}\t{}\n", *row[0], *row[1]);
   EXPECT_EQ(got, before);
   EXPECT_GE(SplitSizes(read[0]).size(), 8u);
 }
 
 TEST(PostgresSourceTest, SnapshotExportRefusedFallsBackToPerSplit) {
   TestDatabase db("src_fallback");
-  db.Exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);"
-          "GRANT SELECT ON t TO limited;"
-          "REVOKE EXECUTE ON FUNCTION pg_export_snapshot() FROM PUBLIC");
+  db.Exec(
+      "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);"
+      "GRANT SELECT ON t TO limited;"
+      "REVOKE EXECUTE ON FUNCTION pg_export_snapshot() FROM PUBLIC");
   Opened opened = OpenSource(db.ConnectionYaml("limited") + "table: t\n");
   ASSERT_TRUE(opened.source);
   auto* source = static_cast<PostgresSource*>(opened.source.get());
@@ -391,16 +412,18 @@ TEST(PostgresSourceTest, SnapshotExportRefusedFallsBackToPerSplit) {
 
 TEST(PostgresSourceTest, ConnectionAndPermissionErrors) {
   TestDatabase db("src_errors");
-  db.Exec("CREATE TABLE secret (id int PRIMARY KEY); CREATE TABLE open (id int PRIMARY KEY);"
-          "GRANT SELECT ON open TO limited");
+  db.Exec(
+      "CREATE TABLE secret (id int PRIMARY KEY); CREATE TABLE open (id int PRIMARY KEY);"
+      "GRANT SELECT ON open TO limited");
   const auto& pg = Servers().postgres;
   const std::string endpoint = fmt::format("postgres {}:{}", pg.host, pg.port);
   auto yaml = [&](const std::string& host, int port, const std::string& user,
                   const std::string& password, const std::string& database,
                   const std::string& table) {
-    return fmt::format("host: {}\nport: {}\nuser: {}\npassword: \"{}\"\ndatabase: {}\n"
-                       "table: {}\nconnect_timeout_secs: 5\n",
-                       host, port, user, password, database, table);
+    return fmt::format(
+        "host: {}\nport: {}\nuser: {}\npassword: \"{}\"\ndatabase: {}\n"
+        "table: {}\nconnect_timeout_secs: 5\n",
+        host, port, user, password, database, table);
   };
   struct Case {
     std::string yaml;
@@ -409,8 +432,8 @@ TEST(PostgresSourceTest, ConnectionAndPermissionErrors) {
   const std::string wrong_password = "not-the-password-42";
   std::vector<Case> cases = {
       {yaml(pg.host, pg.port, pg.user, wrong_password, db.name(), "open"),
-       fmt::format("permission denied: {}: password authentication failed for user '{}'",
-                   endpoint, pg.user)},
+       fmt::format("permission denied: {}: password authentication failed for user '{}'", endpoint,
+                   pg.user)},
       {yaml("no-such-host.invalid", 5432, pg.user, pg.password, db.name(), "open"),
        "not found: postgres no-such-host.invalid:5432: unknown host"},
       {yaml(pg.host, 1, pg.user, pg.password, db.name(), "open"),
@@ -442,27 +465,32 @@ TEST(PostgresSourceTest, ConnectionAndPermissionErrors) {
 
 TEST(PostgresSourceTest, BackendTerminatedMidReadIsUnavailable) {
   TestDatabase db("src_kill");
-  db.Exec("CREATE TABLE big (id int PRIMARY KEY, pad text);"
-          "INSERT INTO big SELECT i, repeat('p', 200) FROM generate_series(1, 300000) i");
-  Opened opened = OpenSource(db.ConnectionYaml() + "table: big\nsplit_rows: 1000000\n"
-                                                   "page_rows: 1000000\n");
+  db.Exec(
+      "CREATE TABLE big (id int PRIMARY KEY, pad text);"
+      "INSERT INTO big SELECT i, repeat('p', 200) FROM generate_series(1, 300000) i");
+  Opened opened = OpenSource(db.ConnectionYaml() +
+                             "table: big\nsplit_rows: 1000000\n"
+                             "page_rows: 1000000\n");
   ASSERT_TRUE(opened.source);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitEnumerator> enumerator,
                        opened.source->CreateEnumerator());
   ASSERT_OK_AND_ASSIGN(std::optional<Split> split, enumerator->Next());
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> reader, opened.source->CreateReader(*split, ""));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> reader,
+                       opened.source->CreateReader(*split, ""));
   Batch batch(opened.source->streams()[0].schema, 1000);
   ASSERT_OK_AND_ASSIGN(bool more, reader->ReadBatch(&batch));
   ASSERT_TRUE(more);
-  db.Exec(fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-                      "'{}' AND query LIKE 'COPY%'",
-                      db.name()));
+  db.Exec(
+      fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                  "'{}' AND query LIKE 'COPY%'",
+                  db.name()));
   Status status;
   for (int i = 0; i < 1000 && status.ok(); ++i) {
     batch.Clear();
     Result<bool> next = reader->ReadBatch(&batch);
     status = next.status();
-    if (status.ok() && !*next) break;
+    if (status.ok() && !*next)
+      break;
   }
   const auto& pg = Servers().postgres;
   // Whether the server's goodbye arrives before the socket closes depends on how full the
@@ -478,9 +506,11 @@ TEST(PostgresSourceTest, BackendTerminatedMidReadIsUnavailable) {
 }
 
 TEST(PostgresSourceTest, InvalidUtf8InSqlAsciiDatabaseIsABadRecord) {
-  TestDatabase db("src_ascii", "ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
-  db.Exec("CREATE TABLE t (id int PRIMARY KEY, name text);"
-          "INSERT INTO t VALUES (1, 'ok'), (2, E'bad\\xff\\xfe'), (3, 'caf\xc3\xa9')");
+  TestDatabase db("src_ascii",
+                  "ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+  db.Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, name text);"
+      "INSERT INTO t VALUES (1, 'ok'), (2, E'bad\\xff\\xfe'), (3, 'caf\xc3\xa9')");
   {
     Opened opened = OpenSource(db.ConnectionYaml() + "table: t\n", /*skip_bad=*/true);
     ASSERT_TRUE(opened.source);
@@ -504,8 +534,9 @@ TEST(PostgresSourceTest, InvalidUtf8InSqlAsciiDatabaseIsABadRecord) {
 
 TEST(PostgresSourceTest, NaNInConstrainedNumericIsABadRecord) {
   TestDatabase db("src_nan");
-  db.Exec("CREATE TABLE t (id int PRIMARY KEY, price numeric(5,2));"
-          "INSERT INTO t VALUES (1, 1.5), (2, 'NaN'), (3, -999.99)");
+  db.Exec(
+      "CREATE TABLE t (id int PRIMARY KEY, price numeric(5,2));"
+      "INSERT INTO t VALUES (1, 1.5), (2, 'NaN'), (3, -999.99)");
   Opened opened = OpenSource(db.ConnectionYaml() + "table: t\n", /*skip_bad=*/true);
   ASSERT_TRUE(opened.source);
   ASSERT_OK_AND_ASSIGN(std::vector<StreamRows> read, ReadAll(*opened.source, *opened.context));

@@ -1,9 +1,8 @@
 #include "connectors/postgres/tests/postgres_test_util.h"
 
-#include <unistd.h>
-
 #include <fmt/core.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "config/job_config.h"
 #include "config/node.h"
@@ -106,17 +105,21 @@ Result<std::vector<StreamRows>> ReadAll(Source& source, JobContext& context, siz
   std::vector<StreamRows> out(source.streams().size());
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitEnumerator> enumerator, source.CreateEnumerator());
   SplitEnumerator* splits = enumerator.get();
-  context.offer_split = [splits](const std::string&, Split split) { splits->Add(std::move(split)); };
+  context.offer_split = [splits](const std::string&, Split split) {
+    splits->Add(std::move(split));
+  };
   while (true) {
     SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, enumerator->Next());
-    if (!split) break;
+    if (!split)
+      break;
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitReader> reader, source.CreateReader(*split, ""));
     const StreamInfo& stream = source.streams()[static_cast<size_t>(split->stream)];
     Batch batch(stream.schema, batch_rows);
     while (true) {
       batch.Clear();
       SLUICE_ASSIGN_OR_RETURN(bool more, reader->ReadBatch(&batch));
-      if (!more) break;
+      if (!more)
+        break;
       for (size_t r = 0; r < batch.num_rows(); ++r) {
         out[static_cast<size_t>(split->stream)].rows.push_back(
             sluice::testing::RowFromBatch(batch, r));
@@ -145,7 +148,8 @@ Status WriteAll(Sink& sink, const JobContext& context, const std::vector<StreamI
     }
   }
   Status status = (*writer)->Prepare();
-  if (status.ok()) status = (*writer)->Commit({});
+  if (status.ok())
+    status = (*writer)->Commit({});
   if (!status.ok()) {
     (*writer)->Abort();
     sink.Abort();
@@ -153,7 +157,8 @@ Status WriteAll(Sink& sink, const JobContext& context, const std::vector<StreamI
   }
   writer->reset();
   status = sink.Finish();
-  if (!status.ok()) sink.Abort();
+  if (!status.ok())
+    sink.Abort();
   return status;
 }
 

@@ -26,10 +26,11 @@ std::string RoundTrip(const DataType& type, const std::string& text, Encoder enc
   length = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(length)));
   EXPECT_EQ(static_cast<size_t>(length) + 4, buffer.size());
   Column out(type, 1, &arena);
-  Status decoded = DecodeValue(decoder, buffer.data() + 4, static_cast<size_t>(length), true,
-                               &out, &scratch);
+  Status decoded =
+      DecodeValue(decoder, buffer.data() + 4, static_cast<size_t>(length), true, &out, &scratch);
   EXPECT_OK(decoded);
-  if (!decoded.ok()) return "";
+  if (!decoded.ok())
+    return "";
   std::string result;
   AppendValueText(out, 0, &result);
   return result;
@@ -40,8 +41,7 @@ TEST(PostgresTypesTest, NumericRoundTripsThroughTheBinaryForm) {
        {"0", "1", "-1", "10000", "9999", "123.4500", "-0.000001", "0.0001", "100000000.00000001",
         "NaN", "Infinity", "-Infinity",
         "123456789012345678901234567890123456789012345678901234567890.123456789012345"}) {
-    EXPECT_EQ(RoundTrip(DataType::Decimal(0, 0), text, Encoder::kNumeric, Decoder::kNumeric),
-              text);
+    EXPECT_EQ(RoundTrip(DataType::Decimal(0, 0), text, Encoder::kNumeric, Decoder::kNumeric), text);
   }
   for (const char* text : {"0.00", "-9999999999.99", "0.01", "1234.50"}) {
     EXPECT_EQ(RoundTrip(DataType::Decimal(12, 2), text, Encoder::kNumeric, Decoder::kNumeric),
@@ -58,13 +58,11 @@ TEST(PostgresTypesTest, NumericRoundTripsThroughTheBinaryForm) {
 TEST(PostgresTypesTest, TemporalValuesKeepInfinitiesAndBcDates) {
   EXPECT_EQ(RoundTrip(DataType::Date(), "0044-03-15 BC", Encoder::kDate, Decoder::kDate),
             "0044-03-15 BC");
-  EXPECT_EQ(RoundTrip(DataType::Date(), "-infinity", Encoder::kDate, Decoder::kDate),
-            "-infinity");
+  EXPECT_EQ(RoundTrip(DataType::Date(), "-infinity", Encoder::kDate, Decoder::kDate), "-infinity");
   EXPECT_EQ(RoundTrip(DataType::TimestampTz(), "2024-02-29 12:00:00.000001+00:00",
                       Encoder::kTimestampTz, Decoder::kTimestampTz),
             "2024-02-29 12:00:00.000001+00:00");
-  EXPECT_EQ(RoundTrip(DataType::Timestamp(), "infinity", Encoder::kTimestamp,
-                      Decoder::kTimestamp),
+  EXPECT_EQ(RoundTrip(DataType::Timestamp(), "infinity", Encoder::kTimestamp, Decoder::kTimestamp),
             "infinity");
   EXPECT_EQ(RoundTrip(DataType::Time(), "24:00:00", Encoder::kTime, Decoder::kTime), "24:00:00");
 }
@@ -72,8 +70,8 @@ TEST(PostgresTypesTest, TemporalValuesKeepInfinitiesAndBcDates) {
 TEST(PostgresTypesTest, FloatsAndUuids) {
   EXPECT_EQ(RoundTrip(DataType::Float64(), "-0", Encoder::kFloat8, Decoder::kFloat8), "-0");
   EXPECT_EQ(RoundTrip(DataType::Float32(), "1e-45", Encoder::kFloat4, Decoder::kFloat4), "1e-45");
-  EXPECT_EQ(RoundTrip(DataType::String(), "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}",
-                      Encoder::kUuid, Decoder::kUuid),
+  EXPECT_EQ(RoundTrip(DataType::String(), "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}", Encoder::kUuid,
+                      Decoder::kUuid),
             "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
   Arena arena;
   Column in(DataType::String(), 1, &arena);

@@ -2,15 +2,14 @@
 // the generated conditions are executed, not just compared as text.
 #include "connectors/sql/keyset.h"
 
+#include <fmt/core.h>
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <map>
 #include <random>
 #include <set>
-
-#include <fmt/core.h>
-#include <gtest/gtest.h>
 
 #include "core/value_text.h"
 #include "testing/gtest_util.h"
@@ -23,9 +22,11 @@ KeyColumns SqliteKey(std::vector<Field> fields, bool row_constructors) {
   key.fields = std::move(fields);
   key.quote_identifier = [](const std::string& name) { return "\"" + name + "\""; };
   key.literal = [](const Field& field, const std::string& text) {
-    if (field.type.is_integer()) return text;
+    if (field.type.is_integer())
+      return text;
     std::string out = "'";
-    for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+    for (char c : text)
+      out += c == '\'' ? std::string("''") : std::string(1, c);
     return out + "'";
   };
   key.row_constructors = row_constructors;
@@ -42,10 +43,10 @@ class SqliteCursor final : public KeysetCursor {
   Status OpenPage(const std::string& condition, uint64_t limit) override {
     ++pages;
     bool keyless = key_.fields.empty();
-    std::string sql = fmt::format(
-        "SELECT {}v FROM {}{}{}{}{}", keyless ? "" : KeyList(key_) + ", ", table_,
-        condition.empty() ? "" : " WHERE ", condition,
-        keyless ? "" : " ORDER BY " + KeyList(key_), limit > 0 ? fmt::format(" LIMIT {}", limit) : "");
+    std::string sql = fmt::format("SELECT {}v FROM {}{}{}{}{}", keyless ? "" : KeyList(key_) + ", ",
+                                  table_, condition.empty() ? "" : " WHERE ", condition,
+                                  keyless ? "" : " ORDER BY " + KeyList(key_),
+                                  limit > 0 ? fmt::format(" LIMIT {}", limit) : "");
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement_, nullptr) != SQLITE_OK) {
       return Internal(fmt::format("{}: {}", sql, sqlite3_errmsg(db_)));
     }
@@ -56,13 +57,16 @@ class SqliteCursor final : public KeysetCursor {
     *rows = 0;
     while (!batch->full()) {
       int rc = sqlite3_step(statement_);
-      if (rc == SQLITE_DONE) return false;
-      if (rc != SQLITE_ROW) return Internal(sqlite3_errmsg(db_));
+      if (rc == SQLITE_DONE)
+        return false;
+      if (rc != SQLITE_ROW)
+        return Internal(sqlite3_errmsg(db_));
       last_key->clear();
       for (size_t c = 0; c <= key_.fields.size(); ++c) {
         std::string text(reinterpret_cast<const char*>(sqlite3_column_text(statement_, c)),
                          sqlite3_column_bytes(statement_, c));
-        if (c < key_.fields.size()) last_key->push_back(text);
+        if (c < key_.fields.size())
+          last_key->push_back(text);
         SLUICE_RETURN_IF_ERROR(AppendParsedValue(text, &batch->column(c)));
       }
       batch->FinishRow();
@@ -86,7 +90,8 @@ class SqliteCursor final : public KeysetCursor {
   Result<std::optional<Key>> MaxKey(const std::string& condition) override {
     std::string descending;
     for (const Field& f : key_.fields) {
-      if (!descending.empty()) descending += ", ";
+      if (!descending.empty())
+        descending += ", ";
       descending += key_.quote_identifier(f.name) + " DESC";
     }
     return QueryKey(fmt::format("SELECT {} FROM {}{}{} ORDER BY {} LIMIT 1", KeyList(key_), table_,
@@ -152,7 +157,8 @@ class KeysetTest : public ::testing::Test {
 
   void InsertInts(const std::vector<int64_t>& keys) {
     Exec("BEGIN");
-    for (int64_t k : keys) Exec(fmt::format("INSERT INTO t VALUES ({}, 'v{}')", k, k));
+    for (int64_t k : keys)
+      Exec(fmt::format("INSERT INTO t VALUES ({}, 'v{}')", k, k));
     Exec("COMMIT");
   }
 
@@ -187,11 +193,13 @@ class KeysetTest : public ::testing::Test {
       batch.Clear();
       Result<bool> more = reader.ReadBatch(&batch);
       EXPECT_TRUE(more.ok()) << more.status().ToString();
-      if (!more.ok() || !*more) break;
+      if (!more.ok() || !*more)
+        break;
       for (size_t r = 0; r < batch.num_rows(); ++r) {
         std::string key;
         for (size_t c = 0; c < table.key.fields.size(); ++c) {
-          if (c > 0) key += "|";
+          if (c > 0)
+            key += "|";
           AppendValueText(batch.column(c), r, &key);
         }
         keys.push_back(key);
@@ -205,7 +213,8 @@ class KeysetTest : public ::testing::Test {
     while (true) {
       Result<std::optional<Split>> next = enumerator.Next();
       EXPECT_TRUE(next.ok()) << next.status().ToString();
-      if (!next.ok() || !*next) break;
+      if (!next.ok() || !*next)
+        break;
       splits.push_back(**next);
     }
     return splits;
@@ -242,7 +251,8 @@ TEST_F(KeysetTest, PayloadsAndPositionsRoundTrip) {
   EXPECT_EQ(decoded.hi, range.hi);
   EXPECT_TRUE(decoded.hi_inclusive);
   std::string not_utf8("caf\xe9\x00!", 6);
-  ASSERT_OK_AND_ASSIGN(KeyRange raw, DecodeRange(EncodeRange("t", KeyRange{Key{not_utf8}}), &table));
+  ASSERT_OK_AND_ASSIGN(KeyRange raw,
+                       DecodeRange(EncodeRange("t", KeyRange{Key{not_utf8}}), &table));
   EXPECT_EQ(raw.lo, Key{not_utf8});
   ASSERT_OK_AND_ASSIGN(std::optional<Key> after, DecodePosition(EncodePosition(Key{"1", "2"})));
   EXPECT_EQ(after, (Key{"1", "2"}));
@@ -256,8 +266,10 @@ TEST_F(KeysetTest, SkewedKeysSplitEvenly) {
   std::vector<int64_t> keys;
   std::mt19937_64 random(7);
   std::set<int64_t> seen;
-  while (seen.size() < 9000) seen.insert(1'000'000 + static_cast<int64_t>(random() % 20000));
-  while (seen.size() < 10000) seen.insert(static_cast<int64_t>(random() % 1'000'000'000));
+  while (seen.size() < 9000)
+    seen.insert(1'000'000 + static_cast<int64_t>(random() % 20000));
+  while (seen.size() < 10000)
+    seen.insert(static_cast<int64_t>(random() % 1'000'000'000));
   keys.assign(seen.begin(), seen.end());
   InsertInts(keys);
   KeyColumns key = SqliteKey({{"id", DataType::Int64(), false}}, false);
@@ -274,7 +286,8 @@ TEST_F(KeysetTest, SkewedKeysSplitEvenly) {
     all.insert(all.end(), rows.begin(), rows.end());
   }
   ASSERT_EQ(all.size(), keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(all[i], std::to_string(keys[i]));
+  for (size_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ(all[i], std::to_string(keys[i]));
 }
 
 TEST_F(KeysetTest, CompositeUnicodeKeysInBothSpellings) {
@@ -314,7 +327,8 @@ TEST_F(KeysetTest, CompositeUnicodeKeysInBothSpellings) {
 TEST_F(KeysetTest, ResumesAfterThePositionAndPagesThroughBigChunks) {
   Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   std::vector<int64_t> keys;
-  for (int64_t k = 1; k <= 5000; ++k) keys.push_back(k * 3);
+  for (int64_t k = 1; k <= 5000; ++k)
+    keys.push_back(k * 3);
   InsertInts(keys);
   KeyColumns key = SqliteKey({{"id", DataType::Int64(), false}}, false);
   ChunkedTable table = Table(key, 100000);
@@ -324,7 +338,8 @@ TEST_F(KeysetTest, ResumesAfterThePositionAndPagesThroughBigChunks) {
   KeysetReader::Options small_pages;
   small_pages.page_rows = 700;
   EXPECT_EQ(ReadSplit(table, splits[0], "", small_pages).size(), 5000u);
-  std::vector<std::string> tail = ReadSplit(table, splits[0], EncodePosition(Key{"9000"}), small_pages);
+  std::vector<std::string> tail =
+      ReadSplit(table, splits[0], EncodePosition(Key{"9000"}), small_pages);
   ASSERT_EQ(tail.size(), 2000u);
   EXPECT_EQ(tail.front(), "9003");
   EXPECT_EQ(tail.back(), "15000");
@@ -333,7 +348,8 @@ TEST_F(KeysetTest, ResumesAfterThePositionAndPagesThroughBigChunks) {
 TEST_F(KeysetTest, CutGivesTheRemainderAwayWithoutLosingOrRepeatingRows) {
   Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   std::vector<int64_t> keys;
-  for (int64_t k = 1; k <= 20000; ++k) keys.push_back(k);
+  for (int64_t k = 1; k <= 20000; ++k)
+    keys.push_back(k);
   InsertInts(keys);
   KeyColumns key = SqliteKey({{"id", DataType::Int64(), false}}, false);
   ChunkedTable table = Table(key, 1'000'000);
@@ -367,7 +383,8 @@ TEST_F(KeysetTest, CutGivesTheRemainderAwayWithoutLosingOrRepeatingRows) {
   while (true) {
     batch.Clear();
     ASSERT_OK_AND_ASSIGN(more, reader.ReadBatch(&batch));
-    if (!more) break;
+    if (!more)
+      break;
     drain_batch();
   }
   EXPECT_EQ(raw_cursor->counts, 1);  // the stale plan is not trusted: the remainder is counted
@@ -382,7 +399,8 @@ TEST_F(KeysetTest, CutGivesTheRemainderAwayWithoutLosingOrRepeatingRows) {
   size_t owner_rows = read.size();
   EXPECT_LT(owner_rows, 11000u);
   std::vector<std::string> rest = ReadSplit(table, offered_[0]);
-  for (const std::string& k : rest) EXPECT_TRUE(read.insert(k).second) << "duplicate " << k;
+  for (const std::string& k : rest)
+    EXPECT_TRUE(read.insert(k).second) << "duplicate " << k;
   EXPECT_EQ(read.size(), 20000u);
   EXPECT_NEAR(static_cast<double>(rest.size()), static_cast<double>(owner_rows), 1200.0);
 }
@@ -410,7 +428,8 @@ TEST_F(KeysetTest, OpenEndedLastChunkStopsAtTheMaximumSeenWhenItStarts) {
   while (true) {
     batch.Clear();
     ASSERT_OK_AND_ASSIGN(more, reader.ReadBatch(&batch));
-    if (!more) break;
+    if (!more)
+      break;
     rows += batch.num_rows();
   }
   EXPECT_EQ(rows, 5u);
@@ -447,7 +466,8 @@ namespace {
 TEST_F(KeysetTest, ResumedPlanningContinuesAfterEveryCoveredRange) {
   Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   std::vector<int64_t> keys;
-  for (int64_t k = 1; k <= 5000; ++k) keys.push_back(k);
+  for (int64_t k = 1; k <= 5000; ++k)
+    keys.push_back(k);
   InsertInts(keys);
   KeyColumns key = SqliteKey({{"id", DataType::Int64(), false}}, false);
   ChunkedTable table = Table(key, 1000);
@@ -478,10 +498,12 @@ TEST_F(KeysetTest, ResumedPlanningContinuesAfterEveryCoveredRange) {
   // Everything planned before is not planned again, and nothing is missing.
   std::set<std::string> read;
   for (const Split& split : planned) {
-    for (const std::string& k : ReadSplit(table, split)) EXPECT_TRUE(read.insert(k).second) << k;
+    for (const std::string& k : ReadSplit(table, split))
+      EXPECT_TRUE(read.insert(k).second) << k;
   }
   for (const Split& split : rest) {
-    for (const std::string& k : ReadSplit(table, split)) EXPECT_TRUE(read.insert(k).second) << k;
+    for (const std::string& k : ReadSplit(table, split))
+      EXPECT_TRUE(read.insert(k).second) << k;
   }
   EXPECT_EQ(read.size(), 5000u);
 
@@ -499,7 +521,8 @@ namespace {
 TEST_F(KeysetTest, ResumedSplitNumbersItsCutsAfterTheEarlierOnes) {
   Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   std::vector<int64_t> keys;
-  for (int64_t k = 1; k <= 20000; ++k) keys.push_back(k);
+  for (int64_t k = 1; k <= 20000; ++k)
+    keys.push_back(k);
   InsertInts(keys);
   KeyColumns key = SqliteKey({{"id", DataType::Int64(), false}}, false);
   ChunkedTable table = Table(key, 1'000'000);
@@ -520,7 +543,8 @@ TEST_F(KeysetTest, ResumedSplitNumbersItsCutsAfterTheEarlierOnes) {
   while (true) {
     batch.Clear();
     ASSERT_OK_AND_ASSIGN(more, reader.ReadBatch(&batch));
-    if (!more) break;
+    if (!more)
+      break;
   }
   ASSERT_EQ(offered_.size(), 1u);
   EXPECT_EQ(offered_[0].id, "t#00001.3");

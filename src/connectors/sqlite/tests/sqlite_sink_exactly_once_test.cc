@@ -342,7 +342,8 @@ TEST_F(SqliteSinkJobTest, StoppedJobResumesRowForRow) {
       if (std::string(mode) == "append")
         expected.insert(expected.begin(), before.begin(), before.end());
       EXPECT_EQ(Table(path), expected);
-      for (const RawRow& row : Progress(path)) EXPECT_EQ(row[3], "INTEGER:1");  // all done
+      for (const RawRow& row : Progress(path))
+        EXPECT_EQ(row[3], "INTEGER:1");  // all done
       EXPECT_FALSE(HasTable(path, "_sluice_staging_orders"));
     }
   }
@@ -377,7 +378,8 @@ TEST_F(SqliteSinkJobTest, FreshRunForgetsTheInterruptedOne) {
   EXPECT_FALSE(fresh.resumed);
   EXPECT_EQ(fresh.metrics.rows_written, static_cast<uint64_t>(kRows));
   EXPECT_EQ(Table(path), ExpectedRows(kRows));
-  for (const RawRow& row : Progress(path)) EXPECT_EQ(row[3], "INTEGER:1");  // all done
+  for (const RawRow& row : Progress(path))
+    EXPECT_EQ(row[3], "INTEGER:1");  // all done
 }
 
 // SIGKILL at random instants: readers see the old table or committed rows only, and the run
@@ -441,7 +443,8 @@ TEST_F(SqliteSinkJobTest, KilledAtRandomMomentsEveryRowExactlyOnce) {
     if (!overwrite)
       expected.insert(expected.begin(), RawRow{"INTEGER:-1", "TEXT:there before"});
     EXPECT_EQ(Table(path), expected);
-    for (const RawRow& row : Progress(path)) EXPECT_EQ(row[3], "INTEGER:1");  // all done
+    for (const RawRow& row : Progress(path))
+      EXPECT_EQ(row[3], "INTEGER:1");  // all done
   }
 }
 

@@ -257,16 +257,16 @@ TEST_F(SqliteSinkTest, UnwritablePathIsPermissionDenied) {
   ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("path: \"{}\"", file)));
   Status status = sink->Open(Context(), {Orders()});
   EXPECT_EQ(status.code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(status.message(), fmt::format("cannot create SQLite database '{}': {}",
-                                          file, std::strerror(create_errno)));
+  EXPECT_EQ(status.message(), fmt::format("cannot create SQLite database '{}': {}", file,
+                                          std::strerror(create_errno)));
 
   std::string nested = subdirectory + "/out.db";
   ASSERT_OK_AND_ASSIGN(auto nested_sink, MakeSink(fmt::format("path: \"{}\"", nested)));
   status = nested_sink->Open(Context(), {Orders()});
   EXPECT_EQ(status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(status.message(),
-            fmt::format("cannot create directory '{}' for SQLite database '{}': {}",
-                        subdirectory, nested, std::strerror(mkdir_errno)));
+            fmt::format("cannot create directory '{}' for SQLite database '{}': {}", subdirectory,
+                        nested, std::strerror(mkdir_errno)));
 }
 
 TEST_F(SqliteSinkTest, CheckReportsWithoutChangingAnything) {

@@ -70,8 +70,7 @@ TEST_F(SqliteSourceTest, MissingDatabaseIsNotFoundAndNeverCreated) {
   ASSERT_OK_AND_ASSIGN(auto source, MakeSource(fmt::format("path: \"{}\"\ntable: t", path)));
   Status status = source->Open(Context());
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
-  EXPECT_EQ(status.message(),
-            fmt::format("SQLite database '{}' does not exist", path));
+  EXPECT_EQ(status.message(), fmt::format("SQLite database '{}' does not exist", path));
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
@@ -80,10 +79,9 @@ TEST_F(SqliteSourceTest, MissingTableListsTheTables) {
   ASSERT_OK_AND_ASSIGN(auto source, MakeSource(fmt::format("path: \"{}\"\ntable: x", Path())));
   Status status = source->Open(Context());
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
-  EXPECT_EQ(status.message(),
-            fmt::format("table 'x' not found in SQLite database '{}' (tables: a, "
-                        "b, c)",
-                        Path()));
+  EXPECT_EQ(status.message(), fmt::format("table 'x' not found in SQLite database '{}' (tables: a, "
+                                          "b, c)",
+                                          Path()));
 }
 
 TEST_F(SqliteSourceTest, UnknownColumnIsAConfigErrorAtTheColumnsKey) {
@@ -372,10 +370,9 @@ TEST_F(SqliteSourceTest, TablesGlobMakesOneStreamPerTable) {
                        MakeSource(fmt::format("path: \"{}\"\ntables: [\"x*\"]", Path())));
   Status status = none->Open(Context());
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
-  EXPECT_EQ(status.message(),
-            fmt::format("no table matches 'x*' in SQLite database '{}' (tables: "
-                        "LOG_C, log_a, log_b, other)",
-                        Path()));
+  EXPECT_EQ(status.message(), fmt::format("no table matches 'x*' in SQLite database '{}' (tables: "
+                                          "LOG_C, log_a, log_b, other)",
+                                          Path()));
 }
 
 TEST_F(SqliteSourceTest, TextInAnIntegerColumnIsABadRecordWithItsLocation) {

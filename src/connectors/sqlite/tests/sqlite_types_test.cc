@@ -161,6 +161,5 @@ TEST(SqliteTypesTest, CompatibilityWarnsOnlyWhereAffinityWouldAlterValues) {
   EXPECT_EQ(CompatibilityWarning(DataType::Int64(), "TEXT"), "");
 }
 
-
 }  // namespace
 }  // namespace sluice::connectors::sqlite

@@ -3,10 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "testing/random_rows.h"
 #include "io/memory_stream.h"
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
+#include "testing/random_rows.h"
 
 namespace sluice::formats {
 namespace {

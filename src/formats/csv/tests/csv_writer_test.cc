@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "formats/csv/csv_batch_builder.h"
-#include "testing/random_rows.h"
 #include "io/memory_stream.h"
 #include "testing/gtest_util.h"
+#include "testing/random_rows.h"
 
 namespace sluice::formats {
 namespace {

@@ -5,9 +5,9 @@
 
 #include "formats/jsonl/jsonl_batch_builder.h"
 #include "formats/jsonl/jsonl_schema.h"
-#include "testing/random_rows.h"
 #include "io/memory_stream.h"
 #include "testing/gtest_util.h"
+#include "testing/random_rows.h"
 
 namespace sluice::formats {
 namespace {

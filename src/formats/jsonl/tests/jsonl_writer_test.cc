@@ -6,9 +6,9 @@
 #include <cmath>
 
 #include "formats/jsonl/jsonl_batch_builder.h"
-#include "testing/random_rows.h"
 #include "io/memory_stream.h"
 #include "testing/gtest_util.h"
+#include "testing/random_rows.h"
 
 namespace sluice::formats {
 namespace {
