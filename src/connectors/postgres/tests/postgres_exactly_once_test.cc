@@ -407,7 +407,8 @@ TEST(PostgresExactlyOnceTest, RunResumedAfterItsFinishWritesNothingAgain) {
 
 TEST(PostgresExactlyOnceTest, TerminatedSessionsAreRetriedFromTheLastCheckpoint) {
   TestDatabase db("eo_terminate");
-  const std::string source = DatagenSource(40000, 5000);
+  // Sized so that the job is still running well after the second termination on a busy machine.
+  const std::string source = DatagenSource(150000, 5000);
   const std::string expected = ReferenceDigest(db, source, false);
   db.Exec(OrdersTable("t", false));
   sluice::testing::TempDir state;
