@@ -15,6 +15,8 @@ packages=(
 )
 # The database client libraries are build dependencies (the mysql and postgres connectors).
 packages+=(libmariadb-dev libpq-dev)
+# MD5 for verification digests (the same function MariaDB and PostgreSQL compute in SQL).
+packages+=(libssl-dev)
 for flag in "$@"; do
   case "$flag" in
     # Real servers for the integration tests.

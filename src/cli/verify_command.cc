@@ -18,6 +18,7 @@ void PrintReport(const verify::VerifyReport& report) {
     fmt::print("  stream '{}' -> {}: {} source rows, {} target rows, {}\n", stream.stream,
                stream.target, GroupThousands(stream.source_rows),
                GroupThousands(stream.target_rows), stream.match ? "identical" : "DIFFERENT");
+    fmt::print("    source: {}; target: {}\n", stream.source_method, stream.target_method);
     if (stream.match)
       continue;
     fmt::print("    {} missing in the target, {} extra in the target, {} different\n",
@@ -47,6 +48,8 @@ nlohmann::ordered_json ReportJson(const verify::VerifyReport& report) {
                               {"match", stream.match},
                               {"source_rows", stream.source_rows},
                               {"target_rows", stream.target_rows},
+                              {"source_method", stream.source_method},
+                              {"target_method", stream.target_method},
                               {"missing_count", stream.missing_count},
                               {"extra_count", stream.extra_count},
                               {"different_count", stream.different_count},

@@ -173,6 +173,8 @@ struct CheckReport {
   void Note(std::string line) { notes.push_back(std::move(line)); }
 };
 
+class StoreDigester;
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -196,6 +198,9 @@ class Source {
                                                             const std::string& position) = 0;
   /// Adds what `sluice check` should report beyond the schemas (privileges, consistency).
   virtual void Describe(CheckReport* report) const {}
+  /// The source's store computing verification digests itself (store_digest.h), or null when
+  /// it cannot (`sluice verify` then reads the rows). Valid after Open(), as long as the source.
+  virtual StoreDigester* digester() { return nullptr; }
 };
 
 /// Writes batches for one parallel slot. Driven by one writer thread.

@@ -7,10 +7,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 
+#include "connectors/store_digest.h"
 #include "connectors/stream_naming.h"
 #include "core/logging.h"
 #include "core/value_text.h"
@@ -25,11 +29,15 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kComponent = "verify";
 constexpr char kFieldSeparator = '\x1f';
-constexpr std::string_view kNull = "\x00N";
+constexpr std::string_view kNullElement = "n";
 
-uint64_t Hash(std::string_view text) {
-  return std::hash<std::string_view>{}(text);
-}
+// How one stream's rows are bucketed and rendered; both sides use the same plan.
+struct StreamPlan {
+  // Positions of the key fields in the reference schema; empty for keyless streams.
+  std::vector<size_t> key;
+  size_t buckets = 4096;
+  std::optional<connectors::DigestKeyRange> range;
+};
 
 // What one side of the comparison produced for one stream.
 struct SideDigest {
@@ -40,20 +48,32 @@ struct SideDigest {
   // Second pass: the rows of the differing buckets, key text -> row texts.
   std::mutex mutex;
   std::multimap<std::string, std::string> collected;  // guarded by mutex
-  std::atomic<uint64_t> collected_dropped{0};
+
+  void Set(const std::vector<connectors::BucketDigest>& digests) {
+    uint64_t total = 0;
+    for (size_t b = 0; b < digests.size() && b < counts.size(); ++b) {
+      counts[b] = digests[b].rows;
+      sums[b] = digests[b].sum;
+      total += digests[b].rows;
+    }
+    rows = total;
+  }
+  void Collect(std::string_view key, std::string_view row) {
+    std::lock_guard<std::mutex> lock(mutex);
+    collected.emplace(std::string(key), std::string(row));
+  }
 };
 
-// The shared state of one read of one side: the reference schemas rows are normalised to, and
-// where each stream's digest goes.
+// The shared state of one read of one side through Sluice: the reference schemas rows are
+// normalised to, and where each stream's digest goes.
 struct DigestTarget {
   std::vector<SchemaPtr> reference;                   // by reference stream
   std::vector<std::unique_ptr<SideDigest>>* digests;  // by reference stream
-  /// Incoming stream index -> reference stream index.
+  std::vector<StreamPlan> plans;                      // by reference stream
+  /// Incoming stream index -> reference stream index (-1: not digested in this read).
   std::vector<int> stream_map;
   /// Second pass: collect only these buckets (empty: first pass, digests only).
   std::vector<std::set<size_t>> collect;
-  size_t buckets = 4096;
-  size_t max_collected = 200000;
 };
 
 // Turns rows into the canonical text both sides agree on and folds them into digests.
@@ -63,51 +83,58 @@ class DigestWriter final : public connectors::SinkWriter {
       : target_(std::move(target)), incoming_(std::move(incoming)) {}
 
   Status Write(const Batch& batch) override {
-    size_t reference_index =
-        static_cast<size_t>(target_->stream_map[static_cast<size_t>(batch.stream())]);
+    int mapped = target_->stream_map[static_cast<size_t>(batch.stream())];
+    if (mapped < 0)
+      return Status::OK();  // digested in its store
+    auto reference_index = static_cast<size_t>(mapped);
     const Schema& reference = *target_->reference[reference_index];
+    const StreamPlan& plan = target_->plans[reference_index];
     SLUICE_ASSIGN_OR_RETURN(const std::vector<int>* columns, ColumnsFor(batch.stream(), reference));
     SideDigest& digest = *(*target_->digests)[reference_index];
     const std::set<size_t>* collect =
         target_->collect.empty() ? nullptr : &target_->collect[reference_index];
     for (size_t row = 0; row < batch.num_rows(); ++row) {
-      key_.clear();
       row_.clear();
+      values_.resize(reference.num_fields());
       for (size_t f = 0; f < reference.num_fields(); ++f) {
-        value_.clear();
-        AppendNormalized(batch.column(static_cast<size_t>((*columns)[f])), row,
-                         reference.field(f).type, f);
+        std::optional<std::string>& value = values_[f];
+        value.emplace();
+        if (!AppendNormalized(batch.column(static_cast<size_t>((*columns)[f])), row,
+                              reference.field(f).type, f, &*value)) {
+          value.reset();
+        }
         if (f > 0)
           row_.push_back(kFieldSeparator);
-        row_.append(value_);
+        if (value) {
+          row_.push_back('v');
+          row_.append(*value);
+        } else {
+          row_.append(kNullElement);
+        }
       }
-      if (reference.primary_key().empty()) {
+      if (plan.key.empty()) {
         key_ = row_;  // no key: rows are compared as a multiset
       } else {
-        for (size_t k = 0; k < reference.primary_key().size(); ++k) {
+        key_.clear();
+        for (size_t k = 0; k < plan.key.size(); ++k) {
           if (k > 0)
             key_.push_back(kFieldSeparator);
-          // Re-render the key fields; cheap next to the whole row.
-          int field = reference.primary_key()[k];
-          value_.clear();
-          AppendNormalized(
-              batch.column(static_cast<size_t>((*columns)[static_cast<size_t>(field)])), row,
-              reference.field(static_cast<size_t>(field)).type, static_cast<size_t>(field));
-          key_.append(value_);
+          key_.append(values_[plan.key[k]].value_or(std::string()));
         }
       }
-      size_t bucket = Hash(key_) % target_->buckets;
+      size_t bucket = 0;
+      if (plan.range) {
+        Result<__int128> key = connectors::ParseInt128(key_);
+        bucket = key.ok() ? connectors::DigestRangeBucket(*key, *plan.range, plan.buckets) : 0;
+      } else {
+        bucket = connectors::DigestHashBucket(key_, plan.buckets);
+      }
       if (collect == nullptr) {
         digest.counts[bucket].fetch_add(1, std::memory_order_relaxed);
-        digest.sums[bucket].fetch_add(Hash(row_), std::memory_order_relaxed);
+        digest.sums[bucket].fetch_add(connectors::DigestRowHash(row_), std::memory_order_relaxed);
         digest.rows.fetch_add(1, std::memory_order_relaxed);
       } else if (collect->count(bucket) != 0) {
-        std::lock_guard<std::mutex> lock(digest.mutex);
-        if (digest.collected.size() < target_->max_collected) {
-          digest.collected.emplace(key_, row_);
-        } else {
-          digest.collected_dropped.fetch_add(1, std::memory_order_relaxed);
-        }
+        digest.Collect(key_, row_);
       }
     }
     return Status::OK();
@@ -136,16 +163,15 @@ class DigestWriter final : public connectors::SinkWriter {
     return &columns_.emplace(stream, std::move(indexes)).first->second;
   }
 
-  // Canonical text of a value in the reference column's type: a value of another type goes
-  // through its canonical text into the reference type first.
-  void AppendNormalized(const Column& column, size_t row, const DataType& type, size_t field) {
-    if (column.IsNull(row)) {
-      value_.append(kNull);
-      return;
-    }
+  // Appends the canonical text of a value rendered as the reference column's type: a value of
+  // another type goes through its value text into the reference type first. False for NULL.
+  bool AppendNormalized(const Column& column, size_t row, const DataType& type, size_t field,
+                        std::string* out) {
+    if (column.IsNull(row))
+      return false;
     if (column.type() == type) {
-      AppendValueText(column, row, &value_);
-      return;
+      connectors::AppendDigestText(column, row, out);
+      return true;
     }
     text_.clear();
     AppendValueText(column, row, &text_);
@@ -156,11 +182,12 @@ class DigestWriter final : public connectors::SinkWriter {
     scratch.column.Clear();
     scratch.arena.Reset();
     if (AppendParsedValue(text_, &scratch.column).ok()) {
-      AppendValueText(scratch.column, 0, &value_);
+      connectors::AppendDigestText(scratch.column, 0, out);
     } else {
-      value_.append("\x01unconvertible:");
-      value_.append(text_);
+      out->append("\x01unconvertible:");
+      out->append(text_);
     }
+    return true;
   }
 
   struct Scratch {
@@ -173,9 +200,9 @@ class DigestWriter final : public connectors::SinkWriter {
   std::vector<StreamInfo> incoming_;
   std::map<int, std::vector<int>> columns_;
   std::map<size_t, std::unique_ptr<Scratch>> scratch_;
+  std::vector<std::optional<std::string>> values_;
   std::string key_;
   std::string row_;
-  std::string value_;
   std::string text_;
 };
 
@@ -244,35 +271,30 @@ Status ReadSide(const config::JobConfig& job, const config::ConnectorBlock& sour
   return summary.status;
 }
 
-// "id=7" / "a=x, b=2" from a key text; "(row) ..." for keyless streams.
-std::string DescribeKey(const Schema& schema, const std::string& key) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t end = key.find(kFieldSeparator, start);
-    parts.push_back(key.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos)
-      break;
-    start = end + 1;
-  }
-  auto shown = [](const std::string& value) {
-    return value == kNull ? std::string("NULL") : value;
-  };
+// A row text element for people: "NULL" or the value.
+std::string ShowElement(const std::string& element) {
+  return element == kNullElement ? std::string("NULL") : element.substr(1);
+}
+
+std::vector<std::string> SplitFields(const std::string& row);
+
+// "id=7" / "a=x, b=2" from a key text; "row (...)" for keyless streams, whose key is the row.
+std::string DescribeKey(const Schema& schema, const StreamPlan& plan, const std::string& key) {
+  std::vector<std::string> parts = SplitFields(key);
   std::string out;
-  if (schema.primary_key().empty()) {
+  if (plan.key.empty()) {
     out = "row (";
     for (size_t i = 0; i < parts.size() && i < schema.num_fields(); ++i) {
       if (i > 0)
         out += ", ";
-      out += fmt::format("{}={}", schema.field(i).name, shown(parts[i]));
+      out += fmt::format("{}={}", schema.field(i).name, ShowElement(parts[i]));
     }
     return out + ")";
   }
-  for (size_t i = 0; i < parts.size() && i < schema.primary_key().size(); ++i) {
+  for (size_t i = 0; i < parts.size() && i < plan.key.size(); ++i) {
     if (i > 0)
       out += ", ";
-    out += fmt::format("{}={}", schema.field(static_cast<size_t>(schema.primary_key()[i])).name,
-                       shown(parts[i]));
+    out += fmt::format("{}={}", schema.field(plan.key[i]).name, parts[i]);
   }
   return out;
 }
@@ -290,33 +312,35 @@ std::vector<std::string> SplitFields(const std::string& row) {
 }
 
 // Folds differing integer keys into runs ("id 5..9 (5 rows)"); other keys are listed.
-std::vector<std::string> FoldRanges(const Schema& schema, const std::vector<std::string>& keys,
-                                    size_t limit) {
+std::vector<std::string> FoldRanges(const Schema& schema, const StreamPlan& plan,
+                                    const std::vector<std::string>& keys, size_t limit) {
   std::vector<std::string> out;
-  bool integer_key = schema.primary_key().size() == 1 &&
-                     schema.field(static_cast<size_t>(schema.primary_key()[0])).type.is_integer();
+  bool integer_key = plan.key.size() == 1 && schema.field(plan.key[0]).type.is_integer();
   if (!integer_key) {
     for (const std::string& key : keys) {
       if (out.size() >= limit)
         break;
-      out.push_back(DescribeKey(schema, key));
+      out.push_back(DescribeKey(schema, plan, key));
     }
     return out;
   }
-  std::vector<long double> values;
-  for (const std::string& key : keys)
-    values.push_back(std::strtold(key.c_str(), nullptr));
+  std::vector<__int128> values;
+  for (const std::string& key : keys) {
+    Result<__int128> value = connectors::ParseInt128(key);
+    if (value.ok())
+      values.push_back(*value);
+  }
   std::sort(values.begin(), values.end());
-  const std::string& name = schema.field(static_cast<size_t>(schema.primary_key()[0])).name;
+  const std::string& name = schema.field(plan.key[0]).name;
   for (size_t i = 0; i < values.size() && out.size() < limit;) {
     size_t j = i;
     while (j + 1 < values.size() && values[j + 1] == values[j] + 1)
       ++j;
     if (i == j) {
-      out.push_back(fmt::format("{} {:.0f}", name, static_cast<double>(values[i])));
+      out.push_back(fmt::format("{} {}", name, connectors::Int128ToString(values[i])));
     } else {
-      out.push_back(fmt::format("{} {:.0f}..{:.0f} ({} rows)", name, static_cast<double>(values[i]),
-                                static_cast<double>(values[j]), j - i + 1));
+      out.push_back(fmt::format("{} {}..{} ({} rows)", name, connectors::Int128ToString(values[i]),
+                                connectors::Int128ToString(values[j]), j - i + 1));
     }
     i = j + 1;
   }
@@ -397,6 +421,209 @@ Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
   return block;
 }
 
+namespace {
+
+// Bad records while a store only computes digests cannot happen; fail if one does.
+class RejectBadRecords final : public connectors::BadRecordHandler {
+ public:
+  Status Handle(const connectors::BadRecord& record) override { return record.reason; }
+};
+
+// Runs `attempt`, again after transient failures (a lost connection, a restarted server) as the
+// job's retry policy allows, with exponential backoff.
+Status Retrying(const config::RetryPolicy& policy, const std::atomic<bool>* stop,
+                std::string_view what, const std::function<Status()>& attempt) {
+  double backoff = policy.initial_backoff_secs;
+  for (int failures = 0;; ++failures) {
+    Status status = attempt();
+    if (status.ok() || !status.IsTransient() || failures >= policy.max_attempts)
+      return status;
+    log::Warn(kComponent, "{} failed ({}); retry {} of {} in {:.1f} s", what, status.ToString(),
+              failures + 1, policy.max_attempts, backoff);
+    Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(backoff));
+    while (Clock::now() < until) {
+      if (stop != nullptr && stop->load())
+        return Cancelled("verify interrupted");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    backoff = std::min(backoff * 2, policy.max_backoff_secs);
+  }
+}
+
+// A source opened only so that its store computes digests.
+struct DigestSource {
+  std::atomic<bool> cancelled{false};
+  RejectBadRecords bad_records;
+  connectors::JobContext context;
+  std::unique_ptr<connectors::Source> source;
+  connectors::StoreDigester* digester = nullptr;
+};
+
+Result<std::unique_ptr<DigestSource>> OpenDigestSource(
+    const connectors::ConnectorRegistry& registry, const config::ConnectorBlock& block,
+    const config::JobConfig& job) {
+  auto opened = std::make_unique<DigestSource>();
+  opened->context.job_name = job.name + "-verify";
+  opened->context.parallelism = 1;
+  opened->context.cancelled = &opened->cancelled;
+  opened->context.bad_records = &opened->bad_records;
+  SLUICE_ASSIGN_OR_RETURN(opened->source, registry.CreateSource(block));
+  SLUICE_RETURN_IF_ERROR(opened->source->Open(opened->context));
+  opened->digester = opened->source->digester();
+  return opened;
+}
+
+// How one side digests one stream.
+struct SidePlan {
+  connectors::StoreDigester* digester = nullptr;  // null: read through Sluice
+  connectors::DigestRequest request;
+  std::string method;
+};
+
+// The request for `stream` of an opened side, whose fields are found by `input_name`; Unsupported
+// when a field has no plain counterpart there.
+Result<connectors::DigestRequest> MakeRequest(
+    int stream, const Schema& side_schema, const Schema& reference, const StreamPlan& plan,
+    const std::function<Result<std::string>(const Field&)>& input_name) {
+  connectors::DigestRequest request;
+  request.stream = stream;
+  for (const Field& field : reference.fields()) {
+    SLUICE_ASSIGN_OR_RETURN(std::string name, input_name(field));
+    int index = side_schema.FieldIndex(name);
+    if (index < 0)
+      return Unsupported(fmt::format("no column '{}'", name));
+    request.columns.push_back(connectors::DigestColumn{index, field.type});
+  }
+  request.key = plan.key;
+  request.buckets = plan.buckets;
+  return request;
+}
+
+// Decides whether `opened` computes the digests of `stream` itself.
+SidePlan PlanSide(DigestSource* opened, const Status& open_status, int stream,
+                  const Schema& reference, const StreamPlan& plan, const std::string& store,
+                  const std::function<Result<std::string>(const Field&)>& input_name) {
+  SidePlan side;
+  auto read_through = [&](const Status& why) {
+    side.digester = nullptr;
+    side.method = fmt::format("rows read through sluice ({})", why.message());
+  };
+  if (!open_status.ok()) {
+    read_through(open_status);
+  } else if (opened == nullptr || opened->digester == nullptr) {
+    side.method = "rows read through sluice";
+  } else if (stream < 0) {
+    read_through(Unsupported("stream not found"));
+  } else {
+    const Schema& schema = *opened->source->streams()[static_cast<size_t>(stream)].schema;
+    Result<connectors::DigestRequest> request =
+        MakeRequest(stream, schema, reference, plan, input_name);
+    Status can = request.ok() ? opened->digester->CanDigest(*request) : request.status();
+    if (can.ok()) {
+      side.digester = opened->digester;
+      side.request = std::move(*request);
+      side.method = fmt::format("checksums computed by {}", store);
+    } else {
+      read_through(can);
+    }
+  }
+  return side;
+}
+
+int FindStream(const connectors::Source& source, const std::string& name, size_t fallback) {
+  const std::vector<StreamInfo>& streams = source.streams();
+  for (size_t i = 0; i < streams.size(); ++i) {
+    if (streams[i].name == name)
+      return static_cast<int>(i);
+  }
+  return fallback < streams.size() ? static_cast<int>(fallback) : -1;
+}
+
+// Differing buckets, in order, until their rows reach `max_rows` (at least one bucket).
+std::set<size_t> NarrowedBuckets(const SideDigest& a, const SideDigest& b,
+                                 const std::set<size_t>& differing, size_t max_rows,
+                                 bool* truncated) {
+  std::set<size_t> chosen;
+  uint64_t rows = 0;
+  for (size_t bucket : differing) {
+    uint64_t more = std::max(a.counts[bucket].load(), b.counts[bucket].load());
+    if (!chosen.empty() && rows + more > max_rows) {
+      *truncated = true;
+      break;
+    }
+    chosen.insert(bucket);
+    rows += more;
+  }
+  return chosen;
+}
+
+// Compares the collected rows of one stream and fills the report's differences.
+void Compare(const Schema& schema, const StreamPlan& plan, const SideDigest& source,
+             const SideDigest& target, const VerifyOptions& options, StreamReport* stream) {
+  const auto& source_rows = source.collected;
+  const auto& target_rows = target.collected;
+  std::vector<std::string> differing_keys;
+  std::set<std::string> keys;
+  for (const auto& [key, row] : source_rows)
+    keys.insert(key);
+  for (const auto& [key, row] : target_rows)
+    keys.insert(key);
+  for (const std::string& key : keys) {
+    auto [s_begin, s_end] = source_rows.equal_range(key);
+    auto [t_begin, t_end] = target_rows.equal_range(key);
+    std::multiset<std::string> s_set;
+    std::multiset<std::string> t_set;
+    for (auto it = s_begin; it != s_end; ++it)
+      s_set.insert(it->second);
+    for (auto it = t_begin; it != t_end; ++it)
+      t_set.insert(it->second);
+    if (s_set == t_set)
+      continue;
+    differing_keys.push_back(key);
+    if (t_set.empty()) {
+      stream->missing_count += s_set.size();
+      if (stream->missing_in_target.size() < options.max_examples)
+        stream->missing_in_target.push_back(DescribeKey(schema, plan, key));
+    } else if (s_set.empty()) {
+      stream->extra_count += t_set.size();
+      if (stream->extra_in_target.size() < options.max_examples)
+        stream->extra_in_target.push_back(DescribeKey(schema, plan, key));
+    } else if (s_set.size() != t_set.size()) {
+      // Same key, different number of rows: duplicates on one side.
+      ++stream->different_count;
+      if (stream->different.size() < options.max_examples) {
+        stream->different.push_back(fmt::format("{}: {} row(s) in the source, {} in the target",
+                                                DescribeKey(schema, plan, key), s_set.size(),
+                                                t_set.size()));
+      }
+    } else {
+      ++stream->different_count;
+      if (stream->different.size() < options.max_examples) {
+        std::vector<std::string> a = SplitFields(*s_set.begin());
+        std::vector<std::string> b = SplitFields(*t_set.begin());
+        std::string columns;
+        for (size_t f = 0; f < a.size() && f < b.size() && f < schema.num_fields(); ++f) {
+          if (a[f] == b[f])
+            continue;
+          if (!columns.empty())
+            columns += "; ";
+          auto shown = [](const std::string& element) {
+            return element == kNullElement ? std::string("NULL")
+                                           : "'" + element.substr(1, 80) + "'";
+          };
+          columns += fmt::format("{} {} in the source, {} in the target", schema.field(f).name,
+                                 shown(a[f]), shown(b[f]));
+        }
+        stream->different.push_back(fmt::format("{}: {}", DescribeKey(schema, plan, key), columns));
+      }
+    }
+  }
+  stream->differing_ranges = FoldRanges(schema, plan, differing_keys, options.max_examples);
+}
+
+}  // namespace
+
 Result<VerifyReport> Verify(const config::JobConfig& job,
                             const connectors::ConnectorRegistry& registry,
                             const std::atomic<bool>* stop, VerifyOptions options) {
@@ -406,70 +633,191 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     return IoError("cannot create a temporary directory for verify");
 
   // The reference: the source's streams after the transform.
-  std::atomic<bool> cancelled{false};
   runtime::JobRunner probe(job, registry, runtime::RunOptions{scratch.path(), true});
   SLUICE_ASSIGN_OR_RETURN(runtime::CheckSummary checked, probe.Check());
   const std::vector<StreamInfo>& streams = checked.sink_streams;
+  const size_t count = streams.size();
   std::vector<SchemaPtr> reference;
-  for (const StreamInfo& stream : streams)
-    reference.push_back(stream.schema);
-
-  std::vector<std::unique_ptr<SideDigest>> source_digests;
-  std::vector<std::unique_ptr<SideDigest>> target_digests;
-  for (size_t i = 0; i < streams.size(); ++i) {
-    source_digests.push_back(std::make_unique<SideDigest>(options.buckets));
-    target_digests.push_back(std::make_unique<SideDigest>(options.buckets));
+  std::vector<StreamPlan> plans(count);
+  for (size_t i = 0; i < count; ++i) {
+    reference.push_back(streams[i].schema);
+    for (int field : streams[i].schema->primary_key())
+      plans[i].key.push_back(static_cast<size_t>(field));
+    plans[i].buckets = options.buckets;
   }
-  auto source_target = [&](std::vector<std::set<size_t>> collect) {
-    auto target = std::make_shared<DigestTarget>();
-    target->reference = reference;
-    target->digests = &source_digests;
-    for (size_t i = 0; i < streams.size(); ++i)
-      target->stream_map.push_back(static_cast<int>(i));
-    target->collect = std::move(collect);
-    target->buckets = options.buckets;
-    target->max_collected = options.max_collected_rows;
-    return target;
-  };
-  auto target_target = [&](size_t stream, std::vector<std::set<size_t>> collect) {
-    auto target = std::make_shared<DigestTarget>();
-    target->reference = reference;
-    target->digests = &target_digests;
-    target->stream_map = {static_cast<int>(stream)};
-    target->collect = std::move(collect);
-    target->buckets = options.buckets;
-    target->max_collected = options.max_collected_rows;
-    return target;
-  };
   std::vector<config::ConnectorBlock> targets;
-  for (size_t i = 0; i < streams.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     SLUICE_ASSIGN_OR_RETURN(config::ConnectorBlock block,
                             ReadBackBlock(job.sink, streams[i].name, *streams[i].schema));
     targets.push_back(std::move(block));
   }
 
-  // Pass 1: digests of both sides.
-  log::Info(kComponent, "Verifying job '{}': reading the source", job.name);
-  SLUICE_RETURN_IF_ERROR(ReadSide(job, job.source, true, source_target({}), scratch.path(), stop)
-                             .WithContext("verify: reading the source"));
-  for (size_t i = 0; i < streams.size(); ++i) {
-    log::Info(kComponent, "Verifying job '{}': reading the target of stream '{}'", job.name,
-              streams[i].name);
-    SLUICE_RETURN_IF_ERROR(
-        ReadSide(job, targets[i], false, target_target(i, {}), scratch.path(), stop)
-            .WithContext(
-                fmt::format("verify: reading the target of stream '{}'", streams[i].name)));
+  // Which sides compute their digests in their store. A side that cannot be opened here is read
+  // through Sluice, whose errors then say what is wrong.
+  std::unique_ptr<DigestSource> source_store;
+  Status source_open = Status::OK();
+  std::vector<std::unique_ptr<DigestSource>> target_stores(count);
+  std::vector<Status> target_open(count, Status::OK());
+  if (options.push_down) {
+    SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: opening the source", [&]() -> Status {
+                             Result<std::unique_ptr<DigestSource>> opened =
+                                 OpenDigestSource(registry, job.source, job);
+                             if (opened.ok())
+                               source_store = std::move(*opened);
+                             return opened.status();
+                           }).WithContext("verify: opening the source"));
+    for (size_t i = 0; i < count; ++i) {
+      // A target that is missing (nothing written yet) is not an error: it compares as empty
+      // once read through Sluice, which then says what is missing.
+      target_open[i] = Retrying(job.retry, stop, "verify: opening the target", [&]() -> Status {
+        Result<std::unique_ptr<DigestSource>> opened = OpenDigestSource(registry, targets[i], job);
+        if (opened.ok())
+          target_stores[i] = std::move(*opened);
+        return opened.status();
+      });
+    }
+  }
+  // The source's input column for a reference field: through the transform, which must not
+  // change values (a cast is evaluated by Sluice only).
+  auto source_input = [&](const Field& field) -> Result<std::string> {
+    if (!job.transform)
+      return field.name;
+    for (const config::ColumnMapping& mapping : job.transform->columns) {
+      if (mapping.output != field.name)
+        continue;
+      if (mapping.cast)
+        return Unsupported(fmt::format("the transform casts column '{}'", field.name));
+      return mapping.input;
+    }
+    return Unsupported(fmt::format("column '{}' is not in the transform", field.name));
+  };
+  auto target_input = [](const Field& field) -> Result<std::string> { return field.name; };
+  std::vector<SidePlan> source_sides(count);
+  std::vector<SidePlan> target_sides(count);
+  std::vector<int> source_stream(count, -1);
+  for (size_t i = 0; i < count; ++i) {
+    if (source_store)
+      source_stream[i] = FindStream(*source_store->source, streams[i].name, i);
+    source_sides[i] = PlanSide(source_store.get(), source_open, source_stream[i], *reference[i],
+                               plans[i], job.source.type, source_input);
+    target_sides[i] = PlanSide(target_stores[i].get(), target_open[i], 0, *reference[i], plans[i],
+                               job.sink.type, target_input);
+    // Key-range buckets when the key is one integer column and a store can tell its range.
+    if (plans[i].key.size() == 1 && reference[i]->field(plans[i].key[0]).type.is_integer()) {
+      SidePlan* bounded = source_sides[i].digester != nullptr   ? &source_sides[i]
+                          : target_sides[i].digester != nullptr ? &target_sides[i]
+                                                                : nullptr;
+      if (bounded != nullptr) {
+        const connectors::DigestRequest& request = bounded->request;
+        std::optional<std::pair<__int128, __int128>> bounds;
+        SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: reading the key range", [&] {
+          Result<std::optional<std::pair<__int128, __int128>>> read =
+              bounded->digester->KeyBounds(request.stream, request.columns[plans[i].key[0]].field);
+          if (read.ok())
+            bounds = *read;
+          return read.status();
+        }));
+        if (bounds) {
+          __int128 span = bounds->second - bounds->first + 1;
+          __int128 buckets = static_cast<__int128>(plans[i].buckets);
+          plans[i].range =
+              connectors::DigestKeyRange{bounds->first, (span + buckets - 1) / buckets};
+        }
+      }
+    }
+    source_sides[i].request.range = plans[i].range;
+    target_sides[i].request.range = plans[i].range;
+    log::Info(kComponent, "Verifying stream '{}': source: {}; target: {}", streams[i].name,
+              source_sides[i].method, target_sides[i].method);
   }
 
+  std::vector<std::unique_ptr<SideDigest>> source_digests;
+  std::vector<std::unique_ptr<SideDigest>> target_digests;
+  for (size_t i = 0; i < count; ++i) {
+    source_digests.push_back(std::make_unique<SideDigest>(options.buckets));
+    target_digests.push_back(std::make_unique<SideDigest>(options.buckets));
+  }
+  // Reads the source through Sluice for the streams its store does not digest (`only`: further
+  // limited to these reference streams and buckets).
+  auto read_source = [&](const std::vector<std::set<size_t>>& collect) -> Status {
+    auto target = std::make_shared<DigestTarget>();
+    target->reference = reference;
+    target->digests = &source_digests;
+    target->plans = plans;
+    target->collect = collect;
+    bool any = false;
+    size_t source_streams = source_store ? source_store->source->streams().size() : count;
+    target->stream_map.assign(std::max(source_streams, count), -1);
+    for (size_t i = 0; i < count; ++i) {
+      if (source_sides[i].digester != nullptr || (!collect.empty() && collect[i].empty()))
+        continue;
+      size_t incoming = source_stream[i] >= 0 ? static_cast<size_t>(source_stream[i]) : i;
+      target->stream_map[incoming] = static_cast<int>(i);
+      any = true;
+    }
+    if (!any)
+      return Status::OK();
+    std::filesystem::path state = std::filesystem::path(scratch.path()) / "source";
+    return ReadSide(job, job.source, true, target, state.string(), stop);
+  };
+  auto read_target = [&](size_t i, const std::vector<std::set<size_t>>& collect) -> Status {
+    auto target = std::make_shared<DigestTarget>();
+    target->reference = reference;
+    target->digests = &target_digests;
+    target->plans = plans;
+    target->collect = collect;
+    target->stream_map = {static_cast<int>(i)};
+    std::filesystem::path state =
+        std::filesystem::path(scratch.path()) / fmt::format("target-{}", i);
+    return ReadSide(job, targets[i], false, target, state.string(), stop);
+  };
+
+  // Pass 1: digests of both sides (the two sides at once: they are different stores).
+  log::Info(kComponent, "Verifying job '{}': digesting the source and the target", job.name);
+  auto source_pass = [&]() -> Status {
+    for (size_t i = 0; i < count; ++i) {
+      if (source_sides[i].digester == nullptr)
+        continue;
+      std::vector<connectors::BucketDigest> digests;
+      SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: digesting the source", [&] {
+        return source_sides[i].digester->Digest(source_sides[i].request, &digests);
+      }));
+      source_digests[i]->Set(digests);
+    }
+    return read_source({});
+  };
+  auto target_pass = [&]() -> Status {
+    for (size_t i = 0; i < count; ++i) {
+      if (target_sides[i].digester != nullptr) {
+        std::vector<connectors::BucketDigest> digests;
+        SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: digesting the target", [&] {
+          return target_sides[i].digester->Digest(target_sides[i].request, &digests);
+        }));
+        target_digests[i]->Set(digests);
+      } else {
+        SLUICE_RETURN_IF_ERROR(read_target(i, {}).WithContext(
+            fmt::format("verify: reading the target of stream '{}'", streams[i].name)));
+      }
+    }
+    return Status::OK();
+  };
+  std::future<Status> target_done = std::async(std::launch::async, target_pass);
+  Status source_status = source_pass().WithContext("verify: reading the source");
+  Status target_status = target_done.get();
+  SLUICE_RETURN_IF_ERROR(source_status);
+  SLUICE_RETURN_IF_ERROR(target_status);
+
   VerifyReport report;
-  std::vector<std::set<size_t>> differing(streams.size());
+  std::vector<std::set<size_t>> differing(count);
   bool any_differing = false;
-  for (size_t i = 0; i < streams.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     StreamReport stream;
     stream.stream = streams[i].name;
     const config::Node* target_name =
         targets[i].options.Find(job.sink.type == "file" ? "path" : "table");
     stream.target = target_name != nullptr ? target_name->scalar() : streams[i].name;
+    stream.source_method = source_sides[i].method;
+    stream.target_method = target_sides[i].method;
     stream.source_rows = source_digests[i]->rows.load();
     stream.target_rows = target_digests[i]->rows.load();
     for (size_t b = 0; b < options.buckets; ++b) {
@@ -483,87 +831,58 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     report.streams.push_back(std::move(stream));
   }
 
-  // Pass 2: only the rows of differing buckets, to name what differs.
+  // Pass 2: only the rows of (a bounded number of) differing buckets, to name what differs.
   if (any_differing) {
     log::Info(kComponent, "Verifying job '{}': narrowing down the differences", job.name);
-    SLUICE_RETURN_IF_ERROR(
-        ReadSide(job, job.source, true, source_target(differing), scratch.path(), stop)
-            .WithContext("verify: reading the source again"));
-    for (size_t i = 0; i < streams.size(); ++i) {
-      if (differing[i].empty())
+    std::vector<std::set<size_t>> chosen(count);
+    std::vector<bool> truncated(count, false);
+    for (size_t i = 0; i < count; ++i) {
+      bool cut = false;
+      chosen[i] = NarrowedBuckets(*source_digests[i], *target_digests[i], differing[i],
+                                  options.max_collected_rows, &cut);
+      truncated[i] = cut;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (chosen[i].empty() || source_sides[i].digester == nullptr)
         continue;
-      std::vector<std::set<size_t>> only(streams.size());
-      only[i] = differing[i];
-      SLUICE_RETURN_IF_ERROR(
-          ReadSide(job, targets[i], false, target_target(i, only), scratch.path(), stop)
-              .WithContext(
-                  fmt::format("verify: reading the target of stream '{}' again", streams[i].name)));
-      StreamReport& stream = report.streams[i];
-      const Schema& schema = *reference[i];
-      auto& source_rows = source_digests[i]->collected;
-      auto& target_rows = target_digests[i]->collected;
-      std::vector<std::string> differing_keys;
-      std::set<std::string> keys;
-      for (const auto& [key, row] : source_rows)
-        keys.insert(key);
-      for (const auto& [key, row] : target_rows)
-        keys.insert(key);
-      for (const std::string& key : keys) {
-        auto [s_begin, s_end] = source_rows.equal_range(key);
-        auto [t_begin, t_end] = target_rows.equal_range(key);
-        std::multiset<std::string> s_set;
-        std::multiset<std::string> t_set;
-        for (auto it = s_begin; it != s_end; ++it)
-          s_set.insert(it->second);
-        for (auto it = t_begin; it != t_end; ++it)
-          t_set.insert(it->second);
-        if (s_set == t_set)
-          continue;
-        differing_keys.push_back(key);
-        if (t_set.empty()) {
-          stream.missing_count += s_set.size();
-          if (stream.missing_in_target.size() < options.max_examples) {
-            stream.missing_in_target.push_back(DescribeKey(schema, key));
-          }
-        } else if (s_set.empty()) {
-          stream.extra_count += t_set.size();
-          if (stream.extra_in_target.size() < options.max_examples) {
-            stream.extra_in_target.push_back(DescribeKey(schema, key));
-          }
-        } else if (s_set.size() != t_set.size()) {
-          // Same key, different number of rows: duplicates on one side.
-          ++stream.different_count;
-          if (stream.different.size() < options.max_examples) {
-            stream.different.push_back(fmt::format("{}: {} row(s) in the source, {} in the target",
-                                                   DescribeKey(schema, key), s_set.size(),
-                                                   t_set.size()));
-          }
-        } else {
-          ++stream.different_count;
-          if (stream.different.size() < options.max_examples) {
-            std::vector<std::string> a = SplitFields(*s_set.begin());
-            std::vector<std::string> b = SplitFields(*t_set.begin());
-            std::string columns;
-            for (size_t f = 0; f < a.size() && f < b.size() && f < schema.num_fields(); ++f) {
-              if (a[f] == b[f])
-                continue;
-              if (!columns.empty())
-                columns += "; ";
-              auto shown = [](const std::string& v) {
-                return v == kNull ? std::string("NULL") : "'" + v.substr(0, 80) + "'";
-              };
-              columns += fmt::format("{} {} in the source, {} in the target", schema.field(f).name,
-                                     shown(a[f]), shown(b[f]));
-            }
-            stream.different.push_back(fmt::format("{}: {}", DescribeKey(schema, key), columns));
-          }
-        }
+      std::vector<size_t> buckets(chosen[i].begin(), chosen[i].end());
+      SideDigest& digest = *source_digests[i];
+      SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: reading differing rows", [&] {
+        return source_sides[i].digester->Rows(
+            source_sides[i].request, buckets,
+            [&](std::string_view key, std::string_view row) -> Status {
+              digest.Collect(key, row);
+              return Status::OK();
+            });
+      }));
+    }
+    SLUICE_RETURN_IF_ERROR(read_source(chosen).WithContext("verify: reading the source again"));
+    for (size_t i = 0; i < count; ++i) {
+      if (chosen[i].empty())
+        continue;
+      if (target_sides[i].digester != nullptr) {
+        std::vector<size_t> buckets(chosen[i].begin(), chosen[i].end());
+        SideDigest& digest = *target_digests[i];
+        SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: reading differing rows", [&] {
+          return target_sides[i].digester->Rows(
+              target_sides[i].request, buckets,
+              [&](std::string_view key, std::string_view row) -> Status {
+                digest.Collect(key, row);
+                return Status::OK();
+              });
+        }));
+      } else {
+        std::vector<std::set<size_t>> only(count);
+        only[i] = chosen[i];
+        SLUICE_RETURN_IF_ERROR(read_target(i, only).WithContext(
+            fmt::format("verify: reading the target of stream '{}' again", streams[i].name)));
       }
-      stream.differing_ranges = FoldRanges(schema, differing_keys, options.max_examples);
-      if (source_digests[i]->collected_dropped.load() > 0 ||
-          target_digests[i]->collected_dropped.load() > 0) {
-        stream.differing_ranges.push_back(fmt::format(
-            "(more differences than the {} rows kept for the report)", options.max_collected_rows));
+      Compare(*reference[i], plans[i], *source_digests[i], *target_digests[i], options,
+              &report.streams[i]);
+      if (truncated[i]) {
+        report.streams[i].differing_ranges.push_back(
+            fmt::format("(more differences beyond the {} rows fetched for the report)",
+                        options.max_collected_rows));
       }
     }
   }

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "connectors/mysql/mysql_client.h"
+#include "connectors/mysql/mysql_digest.h"
 #include "connectors/mysql/mysql_result_reader.h"
 #include "connectors/mysql/mysql_snapshot.h"
 #include "connectors/mysql/mysql_types.h"
@@ -889,6 +890,23 @@ Result<std::unique_ptr<SplitReader>> MysqlSource::CreateReader(const Split& spli
                                                    reader_options);
   return std::unique_ptr<SplitReader>(
       std::make_unique<MysqlSplitReader>(std::move(inner), pool_, context_, table->display));
+}
+
+StoreDigester* MysqlSource::digester() {
+  if (!digester_) {
+    std::vector<DigestTable> tables;
+    for (const auto& table : tables_) {
+      DigestTable digest;
+      digest.from = QualifiedName(table->database, table->name);
+      digest.where = table->where;
+      digest.columns.assign(table->columns.begin(),
+                            table->columns.begin() + static_cast<ptrdiff_t>(table->batch_columns));
+      digest.zero_dates = table->zero_dates;
+      tables.push_back(std::move(digest));
+    }
+    digester_ = MakeDigester(options_.connection, std::move(tables));
+  }
+  return digester_.get();
 }
 
 void MysqlSource::Describe(CheckReport* report) const {

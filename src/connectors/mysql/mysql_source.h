@@ -46,6 +46,7 @@ class MysqlSource final : public Source {
   Result<std::unique_ptr<SplitReader>> CreateReader(const Split& split,
                                                     const std::string& position) override;
   void Describe(CheckReport* report) const override;
+  StoreDigester* digester() override;
 
   /// What a reader needs to know about its table, fixed at Open.
   struct Table;
@@ -64,6 +65,7 @@ class MysqlSource final : public Source {
   std::vector<StreamInfo> streams_;
   std::vector<std::shared_ptr<const Table>> tables_;  // parallel to streams_
   std::shared_ptr<ConnectionPool> pool_;
+  std::unique_ptr<StoreDigester> digester_;  // made on first use
 };
 
 }  // namespace sluice::connectors::mysql

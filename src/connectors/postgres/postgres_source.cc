@@ -9,6 +9,7 @@
 
 #include "connectors/postgres/postgres_catalog.h"
 #include "connectors/postgres/postgres_client.h"
+#include "connectors/postgres/postgres_digest.h"
 #include "connectors/postgres/postgres_snapshot.h"
 #include "connectors/postgres/postgres_types.h"
 #include "connectors/sql/keyset.h"
@@ -614,6 +615,25 @@ Result<std::unique_ptr<SplitReader>> PostgresSource::CreateReader(const Split& s
   return std::unique_ptr<SplitReader>(std::make_unique<sql::KeysetReader>(
       std::make_unique<PgKeysetCursor>(table, std::move(conn), context_), table->chunked, split,
       std::move(range), std::move(after), ReaderContext(), reader_options));
+}
+
+StoreDigester* PostgresSource::digester() {
+  if (!digester_) {
+    std::vector<DigestTable> tables;
+    for (size_t stream = 0; stream < tables_.size(); ++stream) {
+      const SourceTable& table = *tables_[stream];
+      DigestTable digest;
+      digest.from = QuoteQualified(table.info.schema, table.info.name);
+      digest.where = table.where;
+      for (const Field& field : table.schema->fields()) {
+        int index = table.info.ColumnIndex(field.name);
+        digest.columns.push_back(table.info.columns.at(static_cast<size_t>(index)));
+      }
+      tables.push_back(std::move(digest));
+    }
+    digester_ = MakeDigester(options_.connection, std::move(tables));
+  }
+  return digester_.get();
 }
 
 void PostgresSource::Describe(CheckReport* report) const {

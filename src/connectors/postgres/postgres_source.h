@@ -50,6 +50,7 @@ class PostgresSource final : public Source {
   Result<std::unique_ptr<SplitReader>> CreateReader(const Split& split,
                                                     const std::string& position) override;
   void Describe(CheckReport* report) const override;
+  StoreDigester* digester() override;
 
   /// The consistency in force after Open (per_split when exporting the snapshot failed).
   Consistency consistency() const;
@@ -75,6 +76,7 @@ class PostgresSource final : public Source {
   std::shared_ptr<CutNames> cut_names_;
   std::mutex reader_context_mutex_;
   std::unique_ptr<JobContext> reader_context_;  // guarded by reader_context_mutex_; set once
+  std::unique_ptr<StoreDigester> digester_;     // made on first use
 };
 
 }  // namespace sluice::connectors::postgres

@@ -12,6 +12,7 @@ psql_load e2e_pagila "$DATASETS/pagila/pagila-data.sql"
 mysql_exec "DROP DATABASE IF EXISTS e2e_pagila; CREATE DATABASE e2e_pagila"
 
 expect_ok run "$CASE_DIR/postgres_to_mysql.yaml"
+expect_ok verify "$CASE_DIR/postgres_to_mysql.yaml"
 dump_jsonl postgres "{type: postgres, host: $SLUICE_TEST_PG_HOST, port: $SLUICE_TEST_PG_PORT, user: $SLUICE_TEST_PG_USER, password: \"$SLUICE_TEST_PG_PASSWORD\", database: e2e_pagila, tables: [\"*\"]}"
 dump_jsonl mysql "{type: mysql, host: $SLUICE_TEST_MYSQL_HOST, port: $SLUICE_TEST_MYSQL_PORT, user: $SLUICE_TEST_MYSQL_USER, password: \"$SLUICE_TEST_MYSQL_PASSWORD\", database: e2e_pagila, tables: [\"*\"]}"
 for file in "$OUT_DIR"/postgres/*.jsonl; do
@@ -24,6 +25,7 @@ expect_equal "$(mysql_exec e2e_pagila 'SELECT COUNT(*) FROM payment')" \
 
 # And on to compressed CSV files, one per table.
 expect_ok run "$CASE_DIR/mysql_to_files.yaml"
+expect_ok verify "$CASE_DIR/mysql_to_files.yaml"
 expect_equal "$(gzip -dc "$OUT_DIR/csv/rental.csv.gz" | wc -l)" "16045" "rental.csv lines"
 
 mysql_exec "DROP DATABASE e2e_pagila"

@@ -1,0 +1,230 @@
+#include "connectors/mysql/mysql_digest.h"
+
+#include <fmt/core.h>
+
+#include "connectors/mysql/mysql_client.h"
+#include "connectors/sql/digest_sql.h"
+
+namespace sluice::connectors::mysql {
+
+namespace {
+
+class MysqlDialect final : public sql::DigestDialect {
+ public:
+  std::string Concat(const std::vector<std::string>& parts) const override {
+    std::string out = "CONCAT(";
+    for (size_t i = 0; i < parts.size(); ++i)
+      out += (i > 0 ? ", " : "") + parts[i];
+    return out + ")";
+  }
+  std::string Coalesce(std::string_view expr, std::string_view fallback) const override {
+    return fmt::format("IFNULL({}, {})", expr, fallback);
+  }
+  std::string UnitSeparator() const override { return "CHAR(31)"; }
+  std::string Md5Prefix(std::string_view text, int hex_digits) const override {
+    return fmt::format("CAST(CONV(LEFT(MD5({}), {}), 16, 10) AS UNSIGNED)", text, hex_digits);
+  }
+  std::string Exact(std::string_view expr) const override {
+    return fmt::format("CAST({} AS DECIMAL(40,0))", expr);
+  }
+  std::string IntDiv(std::string_view a, std::string_view b) const override {
+    return fmt::format("(({}) DIV ({}))", a, b);
+  }
+};
+
+// "1.500" -> "1.5", "2.000" -> "2"; text without a point stays.
+std::string TrimFraction(const std::string& text) {
+  return fmt::format(
+      "IF(INSTR({0}, '.') > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM {0})), {0})", text);
+}
+
+bool IsIntegerKind(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::kInt8:
+    case ValueKind::kInt16:
+    case ValueKind::kInt32:
+    case ValueKind::kInt64:
+    case ValueKind::kUInt8:
+    case ValueKind::kUInt16:
+    case ValueKind::kUInt32:
+    case ValueKind::kUInt64:
+    case ValueKind::kYear:
+      return true;
+    default:
+      return false;
+  }
+}
+
+class MysqlDigester final : public StoreDigester {
+ public:
+  MysqlDigester(ConnectionOptions options, std::vector<DigestTable> tables)
+      : options_(std::move(options)), tables_(std::move(tables)) {}
+
+  Status CanDigest(const DigestRequest& request) const override {
+    return Expressions(request).status();
+  }
+
+  Result<std::optional<std::pair<__int128, __int128>>> KeyBounds(int stream, int field) override {
+    const DigestTable& table = tables_.at(static_cast<size_t>(stream));
+    SLUICE_ASSIGN_OR_RETURN(Connection * connection, Connect());
+    std::string column = QuoteIdentifier(table.columns.at(static_cast<size_t>(field)).info.name);
+    SLUICE_ASSIGN_OR_RETURN(
+        std::optional<TextRow> row,
+        Checked(connection->QueryRow(sql::KeyBoundsQuery(column, table.from, table.where),
+                                     "verify: reading the key range of " + table.from)));
+    if (!row || !(*row)[0] || !(*row)[1])
+      return std::optional<std::pair<__int128, __int128>>();
+    SLUICE_ASSIGN_OR_RETURN(__int128 low, ParseInt128(*(*row)[0]));
+    SLUICE_ASSIGN_OR_RETURN(__int128 high, ParseInt128(*(*row)[1]));
+    return std::optional<std::pair<__int128, __int128>>(std::pair{low, high});
+  }
+
+  Status Digest(const DigestRequest& request, std::vector<BucketDigest>* digests) override {
+    SLUICE_ASSIGN_OR_RETURN(sql::DigestExpressions expressions, Expressions(request));
+    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
+    SLUICE_ASSIGN_OR_RETURN(Connection * connection, Connect());
+    SLUICE_ASSIGN_OR_RETURN(
+        std::vector<TextRow> rows,
+        Checked(connection->Query(sql::DigestQuery(expressions, table.from, table.where),
+                                  "verify: digesting " + table.from)));
+    digests->assign(request.buckets, BucketDigest{});
+    for (const TextRow& row : rows) {
+      SLUICE_RETURN_IF_ERROR(sql::AddDigestRow(row[0].value_or(""), row[1].value_or(""),
+                                               row[2].value_or(""), digests));
+    }
+    return Status::OK();
+  }
+
+  Status Rows(const DigestRequest& request, const std::vector<size_t>& buckets,
+              const DigestRowCallback& on_row) override {
+    if (buckets.empty())
+      return Status::OK();
+    SLUICE_ASSIGN_OR_RETURN(sql::DigestExpressions expressions, Expressions(request));
+    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
+    SLUICE_ASSIGN_OR_RETURN(Connection * connection, Connect());
+    SLUICE_ASSIGN_OR_RETURN(
+        std::vector<TextRow> rows,
+        Checked(connection->Query(
+            sql::DigestRowsQuery(expressions, table.from, table.where, request, buckets),
+            "verify: reading the differing rows of " + table.from)));
+    for (const TextRow& row : rows)
+      SLUICE_RETURN_IF_ERROR(on_row(row[0].value_or(""), row[1].value_or("")));
+    return Status::OK();
+  }
+
+ private:
+  Result<sql::DigestExpressions> Expressions(const DigestRequest& request) const {
+    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
+    std::vector<std::string> canonical;
+    for (const DigestColumn& column : request.columns) {
+      const SourceColumn& source = table.columns.at(static_cast<size_t>(column.field));
+      SLUICE_ASSIGN_OR_RETURN(std::string expression,
+                              CanonicalExpression(source, column.as, table.zero_dates));
+      canonical.push_back(std::move(expression));
+    }
+    std::vector<std::string> keys;
+    for (size_t position : request.key) {
+      keys.push_back(QuoteIdentifier(
+          table.columns.at(static_cast<size_t>(request.columns[position].field)).info.name));
+    }
+    return sql::BuildDigestExpressions(MysqlDialect(), canonical, keys, request);
+  }
+
+  Result<Connection*> Connect() {
+    if (!connection_) {
+      SLUICE_ASSIGN_OR_RETURN(connection_, Connection::Open(options_));
+    }
+    return &connection_;
+  }
+
+  // A lost connection is dropped, so that a retry connects again.
+  template <typename T>
+  T Checked(T result) {
+    if (!result.ok() && result.status().IsTransient())
+      connection_ = Connection();
+    return result;
+  }
+
+  ConnectionOptions options_;
+  std::vector<DigestTable> tables_;
+  Connection connection_;
+};
+
+}  // namespace
+
+Result<std::string> CanonicalExpression(const SourceColumn& column, const DataType& as,
+                                        ZeroDates zero_dates) {
+  const std::string name = QuoteIdentifier(column.info.name);
+  auto unsupported = [&]() -> Status {
+    return Unsupported(fmt::format("column '{}' ({}) cannot be rendered as {} in SQL",
+                                   column.info.name, column.info.column_type, as.ToString()));
+  };
+  if (column.spatial)
+    return unsupported();
+  const bool integer = IsIntegerKind(column.kind) || column.kind == ValueKind::kBit;
+  const std::string as_text = column.kind == ValueKind::kBit
+                                  ? fmt::format("CAST({} + 0 AS CHAR)", name)
+                                  : fmt::format("CAST({} AS CHAR)", name);
+  // Zero dates read as NULL or as text under the `zero_dates` policy; SQL would see them raw.
+  const bool temporal_ok = zero_dates == ZeroDates::kError;
+  std::string expression;
+  switch (as.id) {
+    case TypeId::kBool:
+      if (!integer)
+        return unsupported();
+      expression = fmt::format("IF({} <> 0, '1', '0')", name);
+      break;
+    case TypeId::kInt8:
+    case TypeId::kInt16:
+    case TypeId::kInt32:
+    case TypeId::kInt64:
+    case TypeId::kUInt8:
+    case TypeId::kUInt16:
+    case TypeId::kUInt32:
+    case TypeId::kUInt64:
+      if (!integer && !(column.kind == ValueKind::kDecimal && column.info.numeric_scale == 0))
+        return unsupported();
+      expression = as_text;
+      break;
+    case TypeId::kDecimal:
+      if (column.kind != ValueKind::kDecimal && !IsIntegerKind(column.kind))
+        return unsupported();
+      expression = TrimFraction(as_text);
+      break;
+    case TypeId::kString:
+      if (column.kind != ValueKind::kText || column.type.id != TypeId::kString)
+        return unsupported();
+      expression = fmt::format("CONVERT({} USING utf8mb4)", name);
+      break;
+    case TypeId::kBytes:
+      if (column.kind != ValueKind::kBytes)
+        return unsupported();
+      expression = fmt::format("LOWER(HEX({}))", name);
+      break;
+    case TypeId::kDate:
+      if (column.kind != ValueKind::kDate || !temporal_ok)
+        return unsupported();
+      expression = fmt::format("DATE_FORMAT({}, '%Y-%m-%d')", name);
+      break;
+    case TypeId::kTimestamp:
+    case TypeId::kTimestampTz:
+      if ((column.kind != ValueKind::kDateTime && column.kind != ValueKind::kTimestamp) ||
+          !temporal_ok) {
+        return unsupported();
+      }
+      // The session's time zone is UTC (Connection::Open), so TIMESTAMP reads in UTC.
+      expression = TrimFraction(fmt::format("DATE_FORMAT({}, '%Y-%m-%d %H:%i:%s.%f')", name));
+      break;
+    default:
+      return unsupported();
+  }
+  // Bytes, not characters: no collation to clash with the other columns'.
+  return fmt::format("CAST({} AS BINARY)", expression);
+}
+
+std::unique_ptr<StoreDigester> MakeDigester(ConnectionOptions options,
+                                            std::vector<DigestTable> tables) {
+  return std::make_unique<MysqlDigester>(std::move(options), std::move(tables));
+}
+
+}  // namespace sluice::connectors::mysql

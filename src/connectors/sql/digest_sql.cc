@@ -1,0 +1,122 @@
+#include "connectors/sql/digest_sql.h"
+
+#include <fmt/core.h>
+
+#include <charconv>
+
+namespace sluice::connectors::sql {
+
+namespace {
+
+std::string WhereClause(std::string_view where, std::string_view more = {}) {
+  if (where.empty() && more.empty())
+    return {};
+  if (more.empty())
+    return fmt::format(" WHERE ({})", where);
+  if (where.empty())
+    return fmt::format(" WHERE ({})", more);
+  return fmt::format(" WHERE ({}) AND ({})", where, more);
+}
+
+}  // namespace
+
+DigestExpressions BuildDigestExpressions(const DigestDialect& dialect,
+                                         const std::vector<std::string>& canonical,
+                                         const std::vector<std::string>& key_columns,
+                                         const DigestRequest& request) {
+  DigestExpressions out;
+  std::string separator = dialect.UnitSeparator();
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < canonical.size(); ++i) {
+    if (i > 0)
+      parts.push_back(separator);
+    parts.push_back(dialect.Coalesce(dialect.Concat({"'v'", canonical[i]}), "'n'"));
+  }
+  out.row_text = dialect.Concat(parts);
+  out.row_hash = dialect.Md5Prefix(out.row_text, 15);
+  if (request.key.empty()) {
+    out.key_text = out.row_text;
+  } else {
+    parts.clear();
+    for (size_t i = 0; i < request.key.size(); ++i) {
+      if (i > 0)
+        parts.push_back(separator);
+      parts.push_back(canonical[request.key[i]]);
+    }
+    out.key_text = parts.size() == 1 ? parts[0] : dialect.Concat(parts);
+  }
+  out.key_columns = key_columns;
+  if (request.range && key_columns.size() == 1) {
+    // Clamped before dividing so that keys far outside the range (rows only the target has)
+    // cannot overflow; integer division, as decimal division would round.
+    std::string span =
+        Int128ToString(request.range->width * static_cast<__int128>(request.buckets));
+    std::string offset =
+        fmt::format("LEAST(GREATEST({} - ({}), 0), {})", dialect.Exact(key_columns[0]),
+                    Int128ToString(request.range->low), span);
+    out.bucket =
+        fmt::format("LEAST({}, {})", dialect.IntDiv(offset, Int128ToString(request.range->width)),
+                    request.buckets - 1);
+  } else {
+    out.bucket = fmt::format("({} % {})", dialect.Md5Prefix(out.key_text, 8), request.buckets);
+  }
+  return out;
+}
+
+std::string DigestQuery(const DigestExpressions& expressions, std::string_view from,
+                        std::string_view where) {
+  return fmt::format(
+      "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {}{}) d GROUP BY b",
+      expressions.bucket, expressions.row_hash, from, WhereClause(where));
+}
+
+std::string DigestRowsQuery(const DigestExpressions& expressions, std::string_view from,
+                            std::string_view where, const DigestRequest& request,
+                            const std::vector<size_t>& buckets) {
+  std::string filter;
+  if (request.range && expressions.key_columns.size() == 1) {
+    for (size_t bucket : buckets) {
+      auto [first, last] = DigestBucketKeys(bucket, *request.range, request.buckets);
+      std::string condition;
+      if (first)
+        condition = fmt::format("{} >= {}", expressions.key_columns[0], Int128ToString(*first));
+      if (last) {
+        condition += fmt::format("{}{} <= {}", condition.empty() ? "" : " AND ",
+                                 expressions.key_columns[0], Int128ToString(*last));
+      }
+      if (condition.empty())
+        condition = "1 = 1";
+      filter += fmt::format("{}({})", filter.empty() ? "" : " OR ", condition);
+    }
+  } else {
+    std::string list;
+    for (size_t bucket : buckets)
+      list += fmt::format("{}{}", list.empty() ? "" : ", ", bucket);
+    filter = fmt::format("{} IN ({})", expressions.bucket, list);
+  }
+  return fmt::format("SELECT {}, {} FROM {}{}", expressions.key_text, expressions.row_text, from,
+                     WhereClause(where, filter));
+}
+
+std::string KeyBoundsQuery(std::string_view column, std::string_view from, std::string_view where) {
+  return fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}{2}", column, from, WhereClause(where));
+}
+
+Status AddDigestRow(std::string_view bucket, std::string_view count, std::string_view sum,
+                    std::vector<BucketDigest>* digests) {
+  size_t index = 0;
+  uint64_t rows = 0;
+  // MySQL returns FLOOR(DECIMAL) as "12" and PostgreSQL numeric FLOOR as "12"; both integers.
+  auto [bucket_end, bucket_error] =
+      std::from_chars(bucket.data(), bucket.data() + bucket.size(), index);
+  auto [count_end, count_error] = std::from_chars(count.data(), count.data() + count.size(), rows);
+  if (bucket_error != std::errc() || count_error != std::errc() || index >= digests->size()) {
+    return Internal(fmt::format("unexpected digest row (bucket '{}', count '{}')", bucket, count));
+  }
+  SLUICE_ASSIGN_OR_RETURN(uint64_t total, ParseDigestSum(sum));
+  (*digests)[index].rows += rows;
+  (*digests)[index].sum += total;
+  return Status::OK();
+}
+
+}  // namespace sluice::connectors::sql

@@ -1,0 +1,63 @@
+// The SQL side of verification digests (connectors/store_digest.h), shared by the SQL database
+// connectors: each connector renders its columns canonically in its own dialect; this builds the
+// row text, key text, row hash and bucket expressions and the queries around them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connectors/store_digest.h"
+
+namespace sluice::connectors::sql {
+
+/// What differs between SQL dialects in a digest query.
+class DigestDialect {
+ public:
+  virtual ~DigestDialect() = default;
+  /// Concatenation of string expressions.
+  virtual std::string Concat(const std::vector<std::string>& parts) const = 0;
+  /// `expr` when not NULL, else `fallback`.
+  virtual std::string Coalesce(std::string_view expr, std::string_view fallback) const = 0;
+  /// The character U+001F.
+  virtual std::string UnitSeparator() const = 0;
+  /// The integer spelled by the first `hex_digits` (<= 15) hex digits of MD5(`text`).
+  virtual std::string Md5Prefix(std::string_view text, int hex_digits) const = 0;
+  /// `expr` (an integer column) as an exact number wide enough for key arithmetic.
+  virtual std::string Exact(std::string_view expr) const = 0;
+  /// Integer division of non-negative exact numbers, truncated.
+  virtual std::string IntDiv(std::string_view a, std::string_view b) const = 0;
+};
+
+/// The expressions for one request. `canonical`: per request column, the expression rendering
+/// it canonically (NULL for NULL). `key_columns`: per key position, the plain column
+/// expression (compared with range boundaries).
+struct DigestExpressions {
+  std::string row_text;
+  std::string row_hash;
+  std::string bucket;
+  std::string key_text;
+  std::vector<std::string> key_columns;
+};
+
+DigestExpressions BuildDigestExpressions(const DigestDialect& dialect,
+                                         const std::vector<std::string>& canonical,
+                                         const std::vector<std::string>& key_columns,
+                                         const DigestRequest& request);
+
+/// SELECT bucket, COUNT(*), SUM(row hash) ... GROUP BY bucket. `where` may be empty.
+std::string DigestQuery(const DigestExpressions& expressions, std::string_view from,
+                        std::string_view where);
+/// SELECT key text, row text of the rows in `buckets`: key ranges become range conditions on
+/// the key column (index scans), hash buckets a filter on the bucket expression.
+std::string DigestRowsQuery(const DigestExpressions& expressions, std::string_view from,
+                            std::string_view where, const DigestRequest& request,
+                            const std::vector<size_t>& buckets);
+/// SELECT MIN(column), MAX(column).
+std::string KeyBoundsQuery(std::string_view column, std::string_view from, std::string_view where);
+
+/// Adds one result row of DigestQuery (bucket, count, sum as text) to `digests`.
+Status AddDigestRow(std::string_view bucket, std::string_view count, std::string_view sum,
+                    std::vector<BucketDigest>* digests);
+
+}  // namespace sluice::connectors::sql
