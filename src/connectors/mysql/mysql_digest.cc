@@ -189,7 +189,10 @@ Result<std::string> CanonicalExpression(const SourceColumn& column, const DataTy
     case TypeId::kDecimal:
       if (column.kind != ValueKind::kDecimal && !IsIntegerKind(column.kind))
         return unsupported();
-      expression = TrimFraction(as_text);
+      // Only a fraction has zeros to trim (saves evaluating the text three times).
+      expression = column.kind == ValueKind::kDecimal && column.info.numeric_scale > 0
+                       ? TrimFraction(as_text)
+                       : as_text;
       break;
     case TypeId::kString:
       if (column.kind != ValueKind::kText || column.type.id != TypeId::kString)
@@ -213,7 +216,9 @@ Result<std::string> CanonicalExpression(const SourceColumn& column, const DataTy
         return unsupported();
       }
       // The session's time zone is UTC (Connection::Open), so TIMESTAMP reads in UTC.
-      expression = TrimFraction(fmt::format("DATE_FORMAT({}, '%Y-%m-%d %H:%i:%s.%f')", name));
+      expression = column.info.datetime_precision > 0
+                       ? TrimFraction(fmt::format("DATE_FORMAT({}, '%Y-%m-%d %H:%i:%s.%f')", name))
+                       : fmt::format("DATE_FORMAT({}, '%Y-%m-%d %H:%i:%s')", name);
       break;
     default:
       return unsupported();

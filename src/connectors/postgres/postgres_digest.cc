@@ -198,14 +198,15 @@ Result<std::string> CanonicalExpression(const PgColumn& column, const DataType& 
         return fmt::format("to_char({}, 'YYYY-MM-DD')", name);
       return unsupported();
     case TypeId::kTimestamp:
-    case TypeId::kTimestampTz:
-      if (oid == pg_oid::kTimestamp)
-        return TrimFraction(fmt::format("to_char({}, 'YYYY-MM-DD HH24:MI:SS.US')", name));
-      if (oid == pg_oid::kTimestampTz) {
-        return TrimFraction(
-            fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')", name));
-      }
-      return unsupported();
+    case TypeId::kTimestampTz: {
+      if (oid != pg_oid::kTimestamp && oid != pg_oid::kTimestampTz)
+        return unsupported();
+      std::string value = oid == pg_oid::kTimestampTz ? name + " AT TIME ZONE 'UTC'" : name;
+      // Without fractional digits there are no zeros to trim.
+      if (stored.precision == 0)
+        return fmt::format("to_char({}, 'YYYY-MM-DD HH24:MI:SS')", value);
+      return TrimFraction(fmt::format("to_char({}, 'YYYY-MM-DD HH24:MI:SS.US')", value));
+    }
     default:
       return unsupported();
   }
