@@ -55,95 +55,34 @@ bool IsIntegerKind(ValueKind kind) {
   }
 }
 
-class MysqlDigester final : public StoreDigester {
+class MysqlDigester final : public sql::SqlStoreDigester {
  public:
   MysqlDigester(ConnectionOptions options, std::vector<DigestTable> tables)
-      : options_(std::move(options)), tables_(std::move(tables)) {}
+      : SqlStoreDigester(kDialect, {tables.begin(), tables.end()}),
+        options_(std::move(options)),
+        tables_(std::move(tables)) {}
 
-  Status CanDigest(const DigestRequest& request) const override {
-    return Expressions(request).status();
-  }
-
-  Result<std::optional<std::pair<__int128, __int128>>> KeyBounds(int stream, int field) override {
+ protected:
+  Result<std::string> Canonical(int stream, int field, const DataType& as) const override {
     const DigestTable& table = tables_.at(static_cast<size_t>(stream));
-    SLUICE_ASSIGN_OR_RETURN(Connection * connection, Connect());
-    std::string column = QuoteIdentifier(table.columns.at(static_cast<size_t>(field)).info.name);
-    SLUICE_ASSIGN_OR_RETURN(
-        std::optional<TextRow> row,
-        Checked(connection->QueryRow(sql::KeyBoundsQuery(column, table.from, table.where),
-                                     "verify: reading the key range of " + table.from)));
-    if (!row || !(*row)[0] || !(*row)[1])
-      return std::optional<std::pair<__int128, __int128>>();
-    SLUICE_ASSIGN_OR_RETURN(__int128 low, ParseInt128(*(*row)[0]));
-    SLUICE_ASSIGN_OR_RETURN(__int128 high, ParseInt128(*(*row)[1]));
-    return std::optional<std::pair<__int128, __int128>>(std::pair{low, high});
+    return CanonicalExpression(table.columns.at(static_cast<size_t>(field)), as, table.zero_dates);
   }
-
-  Status Digest(const DigestRequest& request, std::vector<BucketDigest>* digests) override {
-    SLUICE_ASSIGN_OR_RETURN(sql::DigestExpressions expressions, Expressions(request));
-    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
-    SLUICE_ASSIGN_OR_RETURN(Connection * connection, Connect());
-    SLUICE_ASSIGN_OR_RETURN(
-        std::vector<TextRow> rows,
-        Checked(connection->Query(sql::DigestQuery(expressions, table.from, table.where),
-                                  "verify: digesting " + table.from)));
-    digests->assign(request.buckets, BucketDigest{});
-    for (const TextRow& row : rows) {
-      SLUICE_RETURN_IF_ERROR(sql::AddDigestRow(row[0].value_or(""), row[1].value_or(""),
-                                               row[2].value_or(""), digests));
-    }
-    return Status::OK();
+  std::string ColumnName(int stream, int field) const override {
+    return QuoteIdentifier(
+        tables_.at(static_cast<size_t>(stream)).columns.at(static_cast<size_t>(field)).info.name);
   }
-
-  Status Rows(const DigestRequest& request, const std::vector<size_t>& buckets,
-              const DigestRowCallback& on_row) override {
-    if (buckets.empty())
-      return Status::OK();
-    SLUICE_ASSIGN_OR_RETURN(sql::DigestExpressions expressions, Expressions(request));
-    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
-    SLUICE_ASSIGN_OR_RETURN(Connection * connection, Connect());
-    SLUICE_ASSIGN_OR_RETURN(
-        std::vector<TextRow> rows,
-        Checked(connection->Query(
-            sql::DigestRowsQuery(expressions, table.from, table.where, request, buckets),
-            "verify: reading the differing rows of " + table.from)));
-    for (const TextRow& row : rows)
-      SLUICE_RETURN_IF_ERROR(on_row(row[0].value_or(""), row[1].value_or("")));
-    return Status::OK();
-  }
-
- private:
-  Result<sql::DigestExpressions> Expressions(const DigestRequest& request) const {
-    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
-    std::vector<std::string> canonical;
-    for (const DigestColumn& column : request.columns) {
-      const SourceColumn& source = table.columns.at(static_cast<size_t>(column.field));
-      SLUICE_ASSIGN_OR_RETURN(std::string expression,
-                              CanonicalExpression(source, column.as, table.zero_dates));
-      canonical.push_back(std::move(expression));
-    }
-    std::vector<std::string> keys;
-    for (size_t position : request.key) {
-      keys.push_back(QuoteIdentifier(
-          table.columns.at(static_cast<size_t>(request.columns[position].field)).info.name));
-    }
-    return sql::BuildDigestExpressions(MysqlDialect(), canonical, keys, request);
-  }
-
-  Result<Connection*> Connect() {
+  Result<TextRows> Query(const std::string& sql, const std::string& what) override {
     if (!connection_) {
       SLUICE_ASSIGN_OR_RETURN(connection_, Connection::Open(options_));
     }
-    return &connection_;
+    Result<std::vector<TextRow>> rows = connection_.Query(sql, what);
+    if (!rows.ok() && rows.status().IsTransient())
+      connection_ = Connection();  // lost: a retry connects again
+    return rows;
   }
 
-  // A lost connection is dropped, so that a retry connects again.
-  template <typename T>
-  T Checked(T result) {
-    if (!result.ok() && result.status().IsTransient())
-      connection_ = Connection();
-    return result;
-  }
+ private:
+  static inline const MysqlDialect kDialect;
 
   ConnectionOptions options_;
   std::vector<DigestTable> tables_;

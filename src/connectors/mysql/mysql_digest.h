@@ -8,14 +8,12 @@
 
 #include "connectors/mysql/mysql_options.h"
 #include "connectors/mysql/mysql_types.h"
-#include "connectors/store_digest.h"
+#include "connectors/sql/digest_sql.h"
 
 namespace sluice::connectors::mysql {
 
 /// One stream as the digester reads it.
-struct DigestTable {
-  std::string from;                   // `db`.`table`
-  std::string where;                  // the source's `where:`, or empty
+struct DigestTable : sql::SqlStoreDigester::Table {
   std::vector<SourceColumn> columns;  // the stream's fields, in schema order
   ZeroDates zero_dates = ZeroDates::kError;
 };

@@ -45,100 +45,47 @@ std::string TrimFraction(const std::string& text) {
   return fmt::format("rtrim(rtrim({}, '0'), '.')", text);
 }
 
-class PostgresDigester final : public StoreDigester {
+class PostgresDigester final : public sql::SqlStoreDigester {
  public:
   PostgresDigester(ConnectionOptions options, std::vector<DigestTable> tables)
-      : options_(std::move(options)), tables_(std::move(tables)) {}
+      : SqlStoreDigester(kDialect, {tables.begin(), tables.end()}),
+        options_(std::move(options)),
+        tables_(std::move(tables)) {}
 
-  Status CanDigest(const DigestRequest& request) const override {
-    // The server version is known only once connected; assume a current one until then.
-    return Expressions(request, connection_ ? connection_->server_version() : 150000).status();
+ protected:
+  Result<std::string> Canonical(int stream, int field, const DataType& as) const override {
+    // The server version is known once connected; until then assume a current one.
+    return CanonicalExpression(
+        tables_.at(static_cast<size_t>(stream)).columns.at(static_cast<size_t>(field)), as,
+        connection_ ? connection_->server_version() : 150000);
   }
-
-  Result<std::optional<std::pair<__int128, __int128>>> KeyBounds(int stream, int field) override {
-    const DigestTable& table = tables_.at(static_cast<size_t>(stream));
-    SLUICE_ASSIGN_OR_RETURN(PgConnection * connection, Connect());
-    std::string column = QuoteIdentifier(table.columns.at(static_cast<size_t>(field)).name);
-    SLUICE_ASSIGN_OR_RETURN(
-        PgResult result,
-        Checked(connection->Query(sql::KeyBoundsQuery(column, table.from, table.where),
-                                  "verify: reading the key range of " + table.from)));
-    if (result.rows() == 0 || result.IsNull(0, 0) || result.IsNull(0, 1))
-      return std::optional<std::pair<__int128, __int128>>();
-    SLUICE_ASSIGN_OR_RETURN(__int128 low, ParseInt128(result.Value(0, 0)));
-    SLUICE_ASSIGN_OR_RETURN(__int128 high, ParseInt128(result.Value(0, 1)));
-    return std::optional<std::pair<__int128, __int128>>(std::pair{low, high});
+  std::string ColumnName(int stream, int field) const override {
+    return QuoteIdentifier(
+        tables_.at(static_cast<size_t>(stream)).columns.at(static_cast<size_t>(field)).name);
   }
-
-  Status Digest(const DigestRequest& request, std::vector<BucketDigest>* digests) override {
-    SLUICE_ASSIGN_OR_RETURN(PgConnection * connection, Connect());
-    SLUICE_ASSIGN_OR_RETURN(sql::DigestExpressions expressions,
-                            Expressions(request, connection->server_version()));
-    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
-    SLUICE_ASSIGN_OR_RETURN(
-        PgResult result,
-        Checked(connection->Query(sql::DigestQuery(expressions, table.from, table.where),
-                                  "verify: digesting " + table.from)));
-    digests->assign(request.buckets, BucketDigest{});
-    for (int row = 0; row < result.rows(); ++row) {
-      SLUICE_RETURN_IF_ERROR(sql::AddDigestRow(result.Value(row, 0), result.Value(row, 1),
-                                               result.Value(row, 2), digests));
-    }
-    return Status::OK();
-  }
-
-  Status Rows(const DigestRequest& request, const std::vector<size_t>& buckets,
-              const DigestRowCallback& on_row) override {
-    if (buckets.empty())
-      return Status::OK();
-    SLUICE_ASSIGN_OR_RETURN(PgConnection * connection, Connect());
-    SLUICE_ASSIGN_OR_RETURN(sql::DigestExpressions expressions,
-                            Expressions(request, connection->server_version()));
-    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
-    SLUICE_ASSIGN_OR_RETURN(
-        PgResult result,
-        Checked(connection->Query(
-            sql::DigestRowsQuery(expressions, table.from, table.where, request, buckets),
-            "verify: reading the differing rows of " + table.from)));
-    for (int row = 0; row < result.rows(); ++row)
-      SLUICE_RETURN_IF_ERROR(on_row(result.Value(row, 0), result.Value(row, 1)));
-    return Status::OK();
-  }
-
- private:
-  Result<sql::DigestExpressions> Expressions(const DigestRequest& request,
-                                             int server_version) const {
-    const DigestTable& table = tables_.at(static_cast<size_t>(request.stream));
-    std::vector<std::string> canonical;
-    for (const DigestColumn& column : request.columns) {
-      SLUICE_ASSIGN_OR_RETURN(
-          std::string expression,
-          CanonicalExpression(table.columns.at(static_cast<size_t>(column.field)), column.as,
-                              server_version));
-      canonical.push_back(std::move(expression));
-    }
-    std::vector<std::string> keys;
-    for (size_t position : request.key) {
-      keys.push_back(QuoteIdentifier(
-          table.columns.at(static_cast<size_t>(request.columns[position].field)).name));
-    }
-    return sql::BuildDigestExpressions(PostgresDialect(), canonical, keys, request);
-  }
-
-  Result<PgConnection*> Connect() {
+  Result<TextRows> Query(const std::string& sql, const std::string& what) override {
     if (!connection_) {
       SLUICE_ASSIGN_OR_RETURN(connection_, PgConnection::Connect(options_));
     }
-    return connection_.get();
+    Result<PgResult> result = connection_->Query(sql, what);
+    if (!result.ok()) {
+      if (result.status().IsTransient())
+        connection_.reset();  // lost: a retry connects again
+      return result.status();
+    }
+    TextRows rows(static_cast<size_t>(result->rows()));
+    for (int row = 0; row < result->rows(); ++row) {
+      for (int column = 0; column < result->columns(); ++column) {
+        rows[static_cast<size_t>(row)].push_back(
+            result->IsNull(row, column) ? std::nullopt
+                                        : std::optional<std::string>(result->Value(row, column)));
+      }
+    }
+    return rows;
   }
 
-  // A lost connection is dropped, so that a retry connects again.
-  template <typename T>
-  T Checked(T result) {
-    if (!result.ok() && result.status().IsTransient())
-      connection_.reset();
-    return result;
-  }
+ private:
+  static inline const PostgresDialect kDialect;
 
   ConnectionOptions options_;
   std::vector<DigestTable> tables_;

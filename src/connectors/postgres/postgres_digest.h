@@ -8,14 +8,12 @@
 
 #include "connectors/postgres/postgres_catalog.h"
 #include "connectors/postgres/postgres_options.h"
-#include "connectors/store_digest.h"
+#include "connectors/sql/digest_sql.h"
 
 namespace sluice::connectors::postgres {
 
 /// One stream as the digester reads it.
-struct DigestTable {
-  std::string from;               // "schema"."table"
-  std::string where;              // the source's `where:`, or empty
+struct DigestTable : sql::SqlStoreDigester::Table {
   std::vector<PgColumn> columns;  // the stream's fields, in schema order
 };
 

@@ -119,4 +119,68 @@ Status AddDigestRow(std::string_view bucket, std::string_view count, std::string
   return Status::OK();
 }
 
+// --- SqlStoreDigester ------------------------------------------------------------------------
+
+Result<DigestExpressions> SqlStoreDigester::Expressions(const DigestRequest& request) const {
+  std::vector<std::string> canonical;
+  for (const DigestColumn& column : request.columns) {
+    SLUICE_ASSIGN_OR_RETURN(std::string expression,
+                            Canonical(request.stream, column.field, column.as));
+    canonical.push_back(std::move(expression));
+  }
+  std::vector<std::string> keys;
+  for (size_t position : request.key)
+    keys.push_back(ColumnName(request.stream, request.columns[position].field));
+  return BuildDigestExpressions(dialect_, canonical, keys, request);
+}
+
+Status SqlStoreDigester::CanDigest(const DigestRequest& request) const {
+  return Expressions(request).status();
+}
+
+Result<std::optional<std::pair<__int128, __int128>>> SqlStoreDigester::KeyBounds(int stream,
+                                                                                 int field) {
+  const Table& table = tables_.at(static_cast<size_t>(stream));
+  SLUICE_ASSIGN_OR_RETURN(TextRows rows,
+                          Query(KeyBoundsQuery(ColumnName(stream, field), table.from, table.where),
+                                "verify: reading the key range of " + table.from));
+  if (rows.empty() || rows[0].size() < 2 || !rows[0][0] || !rows[0][1])
+    return std::optional<std::pair<__int128, __int128>>();
+  SLUICE_ASSIGN_OR_RETURN(__int128 low, ParseInt128(*rows[0][0]));
+  SLUICE_ASSIGN_OR_RETURN(__int128 high, ParseInt128(*rows[0][1]));
+  return std::optional<std::pair<__int128, __int128>>(std::pair{low, high});
+}
+
+Status SqlStoreDigester::Digest(const DigestRequest& request, std::vector<BucketDigest>* digests) {
+  SLUICE_ASSIGN_OR_RETURN(DigestExpressions expressions, Expressions(request));
+  const Table& table = tables_.at(static_cast<size_t>(request.stream));
+  SLUICE_ASSIGN_OR_RETURN(TextRows rows, Query(DigestQuery(expressions, table.from, table.where),
+                                               "verify: digesting " + table.from));
+  digests->assign(request.buckets, BucketDigest{});
+  for (const auto& row : rows) {
+    if (row.size() < 3)
+      return Internal("verify: a digest row without its three columns");
+    SLUICE_RETURN_IF_ERROR(
+        AddDigestRow(row[0].value_or(""), row[1].value_or(""), row[2].value_or(""), digests));
+  }
+  return Status::OK();
+}
+
+Status SqlStoreDigester::Rows(const DigestRequest& request, const std::vector<size_t>& buckets,
+                              const DigestRowCallback& on_row) {
+  if (buckets.empty())
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(DigestExpressions expressions, Expressions(request));
+  const Table& table = tables_.at(static_cast<size_t>(request.stream));
+  SLUICE_ASSIGN_OR_RETURN(
+      TextRows rows, Query(DigestRowsQuery(expressions, table.from, table.where, request, buckets),
+                           "verify: reading the differing rows of " + table.from));
+  for (const auto& row : rows) {
+    if (row.size() < 2)
+      return Internal("verify: a differing row without its key and row text");
+    SLUICE_RETURN_IF_ERROR(on_row(row[0].value_or(""), row[1].value_or("")));
+  }
+  return Status::OK();
+}
+
 }  // namespace sluice::connectors::sql

@@ -3,6 +3,7 @@
 // row text, key text, row hash and bucket expressions and the queries around them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,5 +60,41 @@ std::string KeyBoundsQuery(std::string_view column, std::string_view from, std::
 /// Adds one result row of DigestQuery (bucket, count, sum as text) to `digests`.
 Status AddDigestRow(std::string_view bucket, std::string_view count, std::string_view sum,
                     std::vector<BucketDigest>* digests);
+
+/// A StoreDigester for a SQL database: the queries and their results are handled here; the
+/// connector supplies its dialect, its columns' canonical expressions and a way to run a query.
+class SqlStoreDigester : public StoreDigester {
+ public:
+  /// One stream as the digester reads it.
+  struct Table {
+    std::string from;   // the quoted, qualified table
+    std::string where;  // the source's `where:`, or empty
+  };
+  /// Rows of a query as text (nullopt: NULL).
+  using TextRows = std::vector<std::vector<std::optional<std::string>>>;
+
+  Status CanDigest(const DigestRequest& request) const override;
+  Result<std::optional<std::pair<__int128, __int128>>> KeyBounds(int stream, int field) override;
+  Status Digest(const DigestRequest& request, std::vector<BucketDigest>* digests) override;
+  Status Rows(const DigestRequest& request, const std::vector<size_t>& buckets,
+              const DigestRowCallback& on_row) override;
+
+ protected:
+  SqlStoreDigester(const DigestDialect& dialect, std::vector<Table> tables)
+      : dialect_(dialect), tables_(std::move(tables)) {}
+
+  /// The expression rendering `field` of `stream` canonically as `as`, or Unsupported.
+  virtual Result<std::string> Canonical(int stream, int field, const DataType& as) const = 0;
+  /// The quoted name of `field` of `stream`.
+  virtual std::string ColumnName(int stream, int field) const = 0;
+  /// Runs `sql` and returns all of its rows. A lost connection should be reconnected next time.
+  virtual Result<TextRows> Query(const std::string& sql, const std::string& what) = 0;
+
+ private:
+  Result<DigestExpressions> Expressions(const DigestRequest& request) const;
+
+  const DigestDialect& dialect_;
+  std::vector<Table> tables_;
+};
 
 }  // namespace sluice::connectors::sql
