@@ -107,23 +107,16 @@ Result<std::string> CanonicalExpression(const SourceColumn& column, const DataTy
   // Zero dates read as NULL or as text under the `zero_dates` policy; SQL would see them raw.
   const bool temporal_ok = zero_dates == ZeroDates::kError;
   std::string expression;
+  if (as.is_integer()) {
+    if (!integer && !(column.kind == ValueKind::kDecimal && column.info.numeric_scale == 0))
+      return unsupported();
+    return fmt::format("CAST({} AS BINARY)", as_text);
+  }
   switch (as.id) {
     case TypeId::kBool:
       if (!integer)
         return unsupported();
       expression = fmt::format("IF({} <> 0, '1', '0')", name);
-      break;
-    case TypeId::kInt8:
-    case TypeId::kInt16:
-    case TypeId::kInt32:
-    case TypeId::kInt64:
-    case TypeId::kUInt8:
-    case TypeId::kUInt16:
-    case TypeId::kUInt32:
-    case TypeId::kUInt64:
-      if (!integer && !(column.kind == ValueKind::kDecimal && column.info.numeric_scale == 0))
-        return unsupported();
-      expression = as_text;
       break;
     case TypeId::kDecimal:
       if (column.kind != ValueKind::kDecimal && !IsIntegerKind(column.kind))

@@ -103,25 +103,17 @@ Result<std::string> CanonicalExpression(const PgColumn& column, const DataType& 
                                    column.type.spelled, as.ToString()));
   };
   const DataType stored = MapForRead(column.type).type;
+  if (as.is_integer()) {
+    if (IsIntegerOid(oid) || (oid == pg_oid::kNumeric && stored.precision > 0 && stored.scale == 0))
+      return fmt::format("{}::text", name);
+    return unsupported();
+  }
   switch (as.id) {
     case TypeId::kBool:
       if (oid == pg_oid::kBool)
         return fmt::format("CASE WHEN {} THEN '1' ELSE '0' END", name);
       if (IsIntegerOid(oid))
         return fmt::format("CASE WHEN {} <> 0 THEN '1' ELSE '0' END", name);
-      return unsupported();
-    case TypeId::kInt8:
-    case TypeId::kInt16:
-    case TypeId::kInt32:
-    case TypeId::kInt64:
-    case TypeId::kUInt8:
-    case TypeId::kUInt16:
-    case TypeId::kUInt32:
-    case TypeId::kUInt64:
-      if (IsIntegerOid(oid) ||
-          (oid == pg_oid::kNumeric && stored.precision > 0 && stored.scale == 0)) {
-        return fmt::format("{}::text", name);
-      }
       return unsupported();
     case TypeId::kDecimal:
       if (IsIntegerOid(oid))
