@@ -476,7 +476,9 @@ Result<std::unique_ptr<DigestSource>> OpenDigestSource(
 
 // How one side digests one stream.
 struct SidePlan {
-  connectors::StoreDigester* digester = nullptr;  // null: read through Sluice
+  bool pushed = false;  // false: read through Sluice
+  /// While its store is open (the source's for the whole run, a target's while in use).
+  connectors::StoreDigester* digester = nullptr;
   connectors::DigestRequest request;
   std::string method;
 };
@@ -506,7 +508,7 @@ SidePlan PlanSide(DigestSource* opened, const Status& open_status, int stream,
                   const std::function<Result<std::string>(const Field&)>& input_name) {
   SidePlan side;
   auto read_through = [&](const Status& why) {
-    side.digester = nullptr;
+    side.pushed = false;
     side.method = fmt::format("rows read through sluice ({})", why.message());
   };
   if (!open_status.ok()) {
@@ -521,6 +523,7 @@ SidePlan PlanSide(DigestSource* opened, const Status& open_status, int stream,
         MakeRequest(stream, schema, reference, plan, input_name);
     Status can = request.ok() ? opened->digester->CanDigest(*request) : request.status();
     if (can.ok()) {
+      side.pushed = true;
       side.digester = opened->digester;
       side.request = std::move(*request);
       side.method = fmt::format("checksums computed by {}", store);
@@ -656,8 +659,6 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
   // through Sluice, whose errors then say what is wrong.
   std::unique_ptr<DigestSource> source_store;
   Status source_open = Status::OK();
-  std::vector<std::unique_ptr<DigestSource>> target_stores(count);
-  std::vector<Status> target_open(count, Status::OK());
   if (options.push_down) {
     SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: opening the source", [&]() -> Status {
                              Result<std::unique_ptr<DigestSource>> opened =
@@ -666,17 +667,27 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
                                source_store = std::move(*opened);
                              return opened.status();
                            }).WithContext("verify: opening the source"));
-    for (size_t i = 0; i < count; ++i) {
-      // A target that is missing (nothing written yet) is not an error: it compares as empty
-      // once read through Sluice, which then says what is missing.
-      target_open[i] = Retrying(job.retry, stop, "verify: opening the target", [&]() -> Status {
-        Result<std::unique_ptr<DigestSource>> opened = OpenDigestSource(registry, targets[i], job);
-        if (opened.ok())
-          target_stores[i] = std::move(*opened);
-        return opened.status();
-      });
-    }
   }
+  // Targets are opened one at a time, while in use: a job over hundreds of tables must not hold
+  // hundreds of connections. A target that cannot be opened (nothing written yet) is read
+  // through Sluice, whose errors then say what is missing.
+  auto open_target = [&](size_t i, std::unique_ptr<DigestSource>* store) -> Status {
+    return Retrying(job.retry, stop, "verify: opening the target", [&]() -> Status {
+      Result<std::unique_ptr<DigestSource>> opened = OpenDigestSource(registry, targets[i], job);
+      if (opened.ok())
+        *store = std::move(*opened);
+      return opened.status();
+    });
+  };
+  // Runs `use` with the digester of target `i`, opened for the purpose.
+  auto with_target = [&](size_t i,
+                         const std::function<Status(connectors::StoreDigester&)>& use) -> Status {
+    std::unique_ptr<DigestSource> store;
+    SLUICE_RETURN_IF_ERROR(open_target(i, &store));
+    if (store->digester == nullptr)
+      return Internal("verify: the target's store no longer computes digests");
+    return use(*store->digester);
+  };
   // The source's input column for a reference field: through the transform, which must not
   // change values (a cast is evaluated by Sluice only).
   auto source_input = [&](const Field& field) -> Result<std::string> {
@@ -700,13 +711,15 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
       source_stream[i] = FindStream(*source_store->source, streams[i].name, i);
     source_sides[i] = PlanSide(source_store.get(), source_open, source_stream[i], *reference[i],
                                plans[i], job.source.type, source_input);
-    target_sides[i] = PlanSide(target_stores[i].get(), target_open[i], 0, *reference[i], plans[i],
+    std::unique_ptr<DigestSource> target_store;
+    Status target_open = options.push_down ? open_target(i, &target_store) : Status::OK();
+    target_sides[i] = PlanSide(target_store.get(), target_open, 0, *reference[i], plans[i],
                                job.sink.type, target_input);
     // Key-range buckets when the key is one integer column and a store can tell its range.
     if (plans[i].key.size() == 1 && reference[i]->field(plans[i].key[0]).type.is_integer()) {
-      SidePlan* bounded = source_sides[i].digester != nullptr   ? &source_sides[i]
-                          : target_sides[i].digester != nullptr ? &target_sides[i]
-                                                                : nullptr;
+      SidePlan* bounded = source_sides[i].pushed   ? &source_sides[i]
+                          : target_sides[i].pushed ? &target_sides[i]
+                                                   : nullptr;
       if (bounded != nullptr) {
         const connectors::DigestRequest& request = bounded->request;
         std::optional<std::pair<__int128, __int128>> bounds;
@@ -727,6 +740,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     }
     source_sides[i].request.range = plans[i].range;
     target_sides[i].request.range = plans[i].range;
+    target_sides[i].digester = nullptr;  // closed with target_store
     log::Info(kComponent, "Verifying stream '{}': source: {}; target: {}", streams[i].name,
               source_sides[i].method, target_sides[i].method);
   }
@@ -749,7 +763,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     size_t source_streams = source_store ? source_store->source->streams().size() : count;
     target->stream_map.assign(std::max(source_streams, count), -1);
     for (size_t i = 0; i < count; ++i) {
-      if (source_sides[i].digester != nullptr || (!collect.empty() && collect[i].empty()))
+      if (source_sides[i].pushed || (!collect.empty() && collect[i].empty()))
         continue;
       size_t incoming = source_stream[i] >= 0 ? static_cast<size_t>(source_stream[i]) : i;
       target->stream_map[incoming] = static_cast<int>(i);
@@ -776,7 +790,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
   log::Info(kComponent, "Verifying job '{}': digesting the source and the target", job.name);
   auto source_pass = [&]() -> Status {
     for (size_t i = 0; i < count; ++i) {
-      if (source_sides[i].digester == nullptr)
+      if (!source_sides[i].pushed)
         continue;
       std::vector<connectors::BucketDigest> digests;
       SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: digesting the source", [&] {
@@ -788,10 +802,11 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
   };
   auto target_pass = [&]() -> Status {
     for (size_t i = 0; i < count; ++i) {
-      if (target_sides[i].digester != nullptr) {
+      if (target_sides[i].pushed) {
         std::vector<connectors::BucketDigest> digests;
-        SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: digesting the target", [&] {
-          return target_sides[i].digester->Digest(target_sides[i].request, &digests);
+        SLUICE_RETURN_IF_ERROR(with_target(i, [&](connectors::StoreDigester& digester) {
+          return Retrying(job.retry, stop, "verify: digesting the target",
+                          [&] { return digester.Digest(target_sides[i].request, &digests); });
         }));
         target_digests[i]->Set(digests);
       } else {
@@ -843,7 +858,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
       truncated[i] = cut;
     }
     for (size_t i = 0; i < count; ++i) {
-      if (chosen[i].empty() || source_sides[i].digester == nullptr)
+      if (chosen[i].empty() || !source_sides[i].pushed)
         continue;
       std::vector<size_t> buckets(chosen[i].begin(), chosen[i].end());
       SideDigest& digest = *source_digests[i];
@@ -860,16 +875,17 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     for (size_t i = 0; i < count; ++i) {
       if (chosen[i].empty())
         continue;
-      if (target_sides[i].digester != nullptr) {
+      if (target_sides[i].pushed) {
         std::vector<size_t> buckets(chosen[i].begin(), chosen[i].end());
         SideDigest& digest = *target_digests[i];
-        SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: reading differing rows", [&] {
-          return target_sides[i].digester->Rows(
-              target_sides[i].request, buckets,
-              [&](std::string_view key, std::string_view row) -> Status {
-                digest.Collect(key, row);
-                return Status::OK();
-              });
+        SLUICE_RETURN_IF_ERROR(with_target(i, [&](connectors::StoreDigester& digester) {
+          return Retrying(job.retry, stop, "verify: reading differing rows", [&] {
+            return digester.Rows(target_sides[i].request, buckets,
+                                 [&](std::string_view key, std::string_view row) -> Status {
+                                   digest.Collect(key, row);
+                                   return Status::OK();
+                                 });
+          });
         }));
       } else {
         std::vector<std::set<size_t>> only(count);
