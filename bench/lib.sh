@@ -1,6 +1,7 @@
 # Shared helpers for bench/cases/*/run.sh (sourced by bench/run.sh).
 #   measure LABEL ROWS CMD...   runs CMD once, records wall seconds and peak RSS, prints a row
 #   ratio A B                   prints how many times faster A is than B (B.time / A.time)
+# The output of the last measured command stays in $BENCH_DIR/last.out.
 
 declare -gA BENCH_SECONDS BENCH_RSS_MB BENCH_ROWS
 
@@ -17,7 +18,8 @@ measure() {
   fi
   local seconds rss_kb
   read -r seconds rss_kb <"$report"
-  rm -f "$report" "$report.out"
+  mv "$report.out" "$BENCH_DIR/last.out"
+  rm -f "$report"
   BENCH_SECONDS[$label]=$seconds
   BENCH_RSS_MB[$label]=$((rss_kb / 1024))
   BENCH_ROWS[$label]=$rows

@@ -46,8 +46,11 @@ int main(int argc, char** argv) {
       "check", "Validate a job, connect to both ends and compare schemas; moves nothing");
   check->add_option("job", job_path, "Job file (YAML)")->required();
   CLI::App* verify = app.add_subcommand(
-      "verify", "Compare a job's source and target: counts and checksums per key bucket");
+      "verify", "Compare a job's source and target: counts and checksums per key range");
   verify->add_option("job", job_path, "Job file (YAML)")->required();
+  verify->add_flag("--read-through", flags.read_through,
+                   "Read both sides through Sluice instead of having MySQL and PostgreSQL "
+                   "compute the checksums");
   CLI::App* list = app.add_subcommand("connectors", "List connector types and their options");
   list->add_option("type", connector_type, "Show only this connector");
 

@@ -65,8 +65,10 @@ nlohmann::ordered_json ReportJson(const verify::VerifyReport& report) {
 
 int RunVerification(const config::JobConfig& job, const CommonFlags& flags,
                     const std::atomic<bool>* stop) {
+  verify::VerifyOptions options;
+  options.push_down = !flags.read_through;
   Result<verify::VerifyReport> report =
-      verify::Verify(job, connectors::ConnectorRegistry::Builtin(), stop);
+      verify::Verify(job, connectors::ConnectorRegistry::Builtin(), stop, options);
   if (!report.ok()) {
     fmt::print(stderr, "sluice: {}\n", report.status().ToString());
     return ExitCodeFor(report.status());

@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "core/logging.h"
+
 namespace sluice::connectors::sql {
 
 namespace {
@@ -154,8 +156,9 @@ Result<std::optional<std::pair<__int128, __int128>>> SqlStoreDigester::KeyBounds
 Status SqlStoreDigester::Digest(const DigestRequest& request, std::vector<BucketDigest>* digests) {
   SLUICE_ASSIGN_OR_RETURN(DigestExpressions expressions, Expressions(request));
   const Table& table = tables_.at(static_cast<size_t>(request.stream));
-  SLUICE_ASSIGN_OR_RETURN(TextRows rows, Query(DigestQuery(expressions, table.from, table.where),
-                                               "verify: digesting " + table.from));
+  std::string sql = DigestQuery(expressions, table.from, table.where);
+  log::Debug("verify", "Digesting {}: {}", table.from, sql);
+  SLUICE_ASSIGN_OR_RETURN(TextRows rows, Query(sql, "verify: digesting " + table.from));
   digests->assign(request.buckets, BucketDigest{});
   for (const auto& row : rows) {
     if (row.size() < 3)
