@@ -62,6 +62,8 @@ struct DigestRequest {
   std::vector<size_t> key;
   size_t buckets = 4096;
   std::optional<DigestKeyRange> range;
+  /// How many queries the store may run at once (key-range buckets are split between them).
+  size_t parallelism = 1;
 };
 
 struct BucketDigest {

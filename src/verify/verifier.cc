@@ -738,8 +738,10 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
         }
       }
     }
-    source_sides[i].request.range = plans[i].range;
-    target_sides[i].request.range = plans[i].range;
+    for (SidePlan* side : {&source_sides[i], &target_sides[i]}) {
+      side->request.range = plans[i].range;
+      side->request.parallelism = static_cast<size_t>(std::max(1, job.parallelism));
+    }
     target_sides[i].digester = nullptr;  // closed with target_store
     log::Info(kComponent, "Verifying stream '{}': source: {}; target: {}", streams[i].name,
               source_sides[i].method, target_sides[i].method);

@@ -71,13 +71,19 @@ class MysqlDigester final : public sql::SqlStoreDigester {
     return QuoteIdentifier(
         tables_.at(static_cast<size_t>(stream)).columns.at(static_cast<size_t>(field)).info.name);
   }
-  Result<TextRows> Query(const std::string& sql, const std::string& what) override {
-    if (!connection_) {
-      SLUICE_ASSIGN_OR_RETURN(connection_, Connection::Open(options_));
+  void SetLanes(size_t lanes) override {
+    if (connections_.size() < lanes)
+      connections_.resize(lanes);
+  }
+  Result<TextRows> Query(const std::string& sql, const std::string& what, size_t lane) override {
+    SetLanes(lane + 1);
+    Connection& connection = connections_[lane];
+    if (!connection) {
+      SLUICE_ASSIGN_OR_RETURN(connection, Connection::Open(options_));
     }
-    Result<std::vector<TextRow>> rows = connection_.Query(sql, what);
+    Result<std::vector<TextRow>> rows = connection.Query(sql, what);
     if (!rows.ok() && rows.status().IsTransient())
-      connection_ = Connection();  // lost: a retry connects again
+      connection = Connection();  // lost: a retry connects again
     return rows;
   }
 
@@ -86,7 +92,7 @@ class MysqlDigester final : public sql::SqlStoreDigester {
 
   ConnectionOptions options_;
   std::vector<DigestTable> tables_;
-  Connection connection_;
+  std::vector<Connection> connections_;  // by lane
 };
 
 }  // namespace

@@ -57,20 +57,26 @@ class PostgresDigester final : public sql::SqlStoreDigester {
     // The server version is known once connected; until then assume a current one.
     return CanonicalExpression(
         tables_.at(static_cast<size_t>(stream)).columns.at(static_cast<size_t>(field)), as,
-        connection_ ? connection_->server_version() : 150000);
+        !connections_.empty() && connections_[0] ? connections_[0]->server_version() : 150000);
   }
   std::string ColumnName(int stream, int field) const override {
     return QuoteIdentifier(
         tables_.at(static_cast<size_t>(stream)).columns.at(static_cast<size_t>(field)).name);
   }
-  Result<TextRows> Query(const std::string& sql, const std::string& what) override {
-    if (!connection_) {
-      SLUICE_ASSIGN_OR_RETURN(connection_, PgConnection::Connect(options_));
+  void SetLanes(size_t lanes) override {
+    if (connections_.size() < lanes)
+      connections_.resize(lanes);
+  }
+  Result<TextRows> Query(const std::string& sql, const std::string& what, size_t lane) override {
+    SetLanes(lane + 1);
+    std::unique_ptr<PgConnection>& connection = connections_[lane];
+    if (!connection) {
+      SLUICE_ASSIGN_OR_RETURN(connection, PgConnection::Connect(options_));
     }
-    Result<PgResult> result = connection_->Query(sql, what);
+    Result<PgResult> result = connection->Query(sql, what);
     if (!result.ok()) {
       if (result.status().IsTransient())
-        connection_.reset();  // lost: a retry connects again
+        connection.reset();  // lost: a retry connects again
       return result.status();
     }
     TextRows rows(static_cast<size_t>(result->rows()));
@@ -89,7 +95,7 @@ class PostgresDigester final : public sql::SqlStoreDigester {
 
   ConnectionOptions options_;
   std::vector<DigestTable> tables_;
-  std::unique_ptr<PgConnection> connection_;
+  std::vector<std::unique_ptr<PgConnection>> connections_;  // by lane
 };
 
 }  // namespace

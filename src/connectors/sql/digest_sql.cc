@@ -2,7 +2,9 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
+#include <future>
 
 #include "core/logging.h"
 
@@ -65,11 +67,26 @@ DigestExpressions BuildDigestExpressions(const DigestDialect& dialect,
   return out;
 }
 
+std::string BucketKeysCondition(const DigestExpressions& expressions, const DigestRequest& request,
+                                size_t first_bucket, size_t last_bucket) {
+  auto first = DigestBucketKeys(first_bucket, *request.range, request.buckets).first;
+  auto last = DigestBucketKeys(last_bucket, *request.range, request.buckets).second;
+  const std::string& key = expressions.key_columns[0];
+  if (first && last)
+    return fmt::format("{0} >= {1} AND {0} <= {2}", key, Int128ToString(*first),
+                       Int128ToString(*last));
+  if (first)
+    return fmt::format("{} >= {}", key, Int128ToString(*first));
+  if (last)
+    return fmt::format("{} <= {}", key, Int128ToString(*last));
+  return "1 = 1";
+}
+
 std::string DigestQuery(const DigestExpressions& expressions, std::string_view from,
-                        std::string_view where) {
+                        std::string_view where, std::string_view more) {
   return fmt::format(
       "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {}{}) d GROUP BY b",
-      expressions.bucket, expressions.row_hash, from, WhereClause(where));
+      expressions.bucket, expressions.row_hash, from, WhereClause(where, more));
 }
 
 std::string DigestRowsQuery(const DigestExpressions& expressions, std::string_view from,
@@ -78,17 +95,8 @@ std::string DigestRowsQuery(const DigestExpressions& expressions, std::string_vi
   std::string filter;
   if (request.range && expressions.key_columns.size() == 1) {
     for (size_t bucket : buckets) {
-      auto [first, last] = DigestBucketKeys(bucket, *request.range, request.buckets);
-      std::string condition;
-      if (first)
-        condition = fmt::format("{} >= {}", expressions.key_columns[0], Int128ToString(*first));
-      if (last) {
-        condition += fmt::format("{}{} <= {}", condition.empty() ? "" : " AND ",
-                                 expressions.key_columns[0], Int128ToString(*last));
-      }
-      if (condition.empty())
-        condition = "1 = 1";
-      filter += fmt::format("{}({})", filter.empty() ? "" : " OR ", condition);
+      filter += fmt::format("{}({})", filter.empty() ? "" : " OR ",
+                            BucketKeysCondition(expressions, request, bucket, bucket));
     }
   } else {
     std::string list;
@@ -145,7 +153,7 @@ Result<std::optional<std::pair<__int128, __int128>>> SqlStoreDigester::KeyBounds
   const Table& table = tables_.at(static_cast<size_t>(stream));
   SLUICE_ASSIGN_OR_RETURN(TextRows rows,
                           Query(KeyBoundsQuery(ColumnName(stream, field), table.from, table.where),
-                                "verify: reading the key range of " + table.from));
+                                "verify: reading the key range of " + table.from, 0));
   if (rows.empty() || rows[0].size() < 2 || !rows[0][0] || !rows[0][1])
     return std::optional<std::pair<__int128, __int128>>();
   SLUICE_ASSIGN_OR_RETURN(__int128 low, ParseInt128(*rows[0][0]));
@@ -156,17 +164,42 @@ Result<std::optional<std::pair<__int128, __int128>>> SqlStoreDigester::KeyBounds
 Status SqlStoreDigester::Digest(const DigestRequest& request, std::vector<BucketDigest>* digests) {
   SLUICE_ASSIGN_OR_RETURN(DigestExpressions expressions, Expressions(request));
   const Table& table = tables_.at(static_cast<size_t>(request.stream));
-  std::string sql = DigestQuery(expressions, table.from, table.where);
-  log::Debug("verify", "Digesting {}: {}", table.from, sql);
-  SLUICE_ASSIGN_OR_RETURN(TextRows rows, Query(sql, "verify: digesting " + table.from));
-  digests->assign(request.buckets, BucketDigest{});
-  for (const auto& row : rows) {
-    if (row.size() < 3)
-      return Internal("verify: a digest row without its three columns");
-    SLUICE_RETURN_IF_ERROR(
-        AddDigestRow(row[0].value_or(""), row[1].value_or(""), row[2].value_or(""), digests));
+  // Key-range buckets split into contiguous groups, one query (and connection) each: the
+  // server digests them on as many cores, each group an index range scan.
+  size_t lanes = request.range && expressions.key_columns.size() == 1
+                     ? std::clamp<size_t>(request.parallelism, 1, request.buckets)
+                     : 1;
+  SetLanes(lanes);
+  std::vector<std::future<Result<TextRows>>> parts;
+  for (size_t lane = 0; lane < lanes; ++lane) {
+    std::string range;
+    if (lanes > 1) {
+      range = BucketKeysCondition(expressions, request, lane * request.buckets / lanes,
+                                  (lane + 1) * request.buckets / lanes - 1);
+    }
+    std::string sql = DigestQuery(expressions, table.from, table.where, range);
+    log::Debug("verify", "Digesting {}: {}", table.from, sql);
+    parts.push_back(std::async(std::launch::async, [this, sql = std::move(sql), lane, &table] {
+      return Query(sql, "verify: digesting " + table.from, lane);
+    }));
   }
-  return Status::OK();
+  digests->assign(request.buckets, BucketDigest{});
+  Status status = Status::OK();
+  for (auto& part : parts) {
+    Result<TextRows> rows = part.get();  // every lane is waited for, failed or not
+    if (!rows.ok()) {
+      if (status.ok())
+        status = rows.status();
+      continue;
+    }
+    for (const auto& row : *rows) {
+      if (row.size() < 3)
+        return Internal("verify: a digest row without its three columns");
+      SLUICE_RETURN_IF_ERROR(
+          AddDigestRow(row[0].value_or(""), row[1].value_or(""), row[2].value_or(""), digests));
+    }
+  }
+  return status;
 }
 
 Status SqlStoreDigester::Rows(const DigestRequest& request, const std::vector<size_t>& buckets,
@@ -177,7 +210,7 @@ Status SqlStoreDigester::Rows(const DigestRequest& request, const std::vector<si
   const Table& table = tables_.at(static_cast<size_t>(request.stream));
   SLUICE_ASSIGN_OR_RETURN(
       TextRows rows, Query(DigestRowsQuery(expressions, table.from, table.where, request, buckets),
-                           "verify: reading the differing rows of " + table.from));
+                           "verify: reading the differing rows of " + table.from, 0));
   for (const auto& row : rows) {
     if (row.size() < 2)
       return Internal("verify: a differing row without its key and row text");

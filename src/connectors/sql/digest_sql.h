@@ -46,9 +46,13 @@ DigestExpressions BuildDigestExpressions(const DigestDialect& dialect,
                                          const std::vector<std::string>& key_columns,
                                          const DigestRequest& request);
 
-/// SELECT bucket, COUNT(*), SUM(row hash) ... GROUP BY bucket. `where` may be empty.
+/// SELECT bucket, COUNT(*), SUM(row hash) ... GROUP BY bucket. `where` and `more` (further
+/// conditions) may be empty.
 std::string DigestQuery(const DigestExpressions& expressions, std::string_view from,
-                        std::string_view where);
+                        std::string_view where, std::string_view more = {});
+/// The key range of buckets first..last (key-range buckets only).
+std::string BucketKeysCondition(const DigestExpressions& expressions, const DigestRequest& request,
+                                size_t first_bucket, size_t last_bucket);
 /// SELECT key text, row text of the rows in `buckets`: key ranges become range conditions on
 /// the key column (index scans), hash buckets a filter on the bucket expression.
 std::string DigestRowsQuery(const DigestExpressions& expressions, std::string_view from,
@@ -87,8 +91,11 @@ class SqlStoreDigester : public StoreDigester {
   virtual Result<std::string> Canonical(int stream, int field, const DataType& as) const = 0;
   /// The quoted name of `field` of `stream`.
   virtual std::string ColumnName(int stream, int field) const = 0;
-  /// Runs `sql` and returns all of its rows. A lost connection should be reconnected next time.
-  virtual Result<TextRows> Query(const std::string& sql, const std::string& what) = 0;
+  /// Makes `lanes` connections available to Query (called before queries run in parallel).
+  virtual void SetLanes(size_t lanes) = 0;
+  /// Runs `sql` on connection `lane` and returns all of its rows. Lanes run in parallel, each
+  /// on its own connection; a lost connection should be reconnected next time.
+  virtual Result<TextRows> Query(const std::string& sql, const std::string& what, size_t lane) = 0;
 
  private:
   Result<DigestExpressions> Expressions(const DigestRequest& request) const;
