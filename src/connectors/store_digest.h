@@ -77,7 +77,7 @@ struct BucketDigest {
 using DigestRowCallback = std::function<Status(std::string_view key, std::string_view row)>;
 
 /// Optional capability of a Source (Source::digester()). Valid while its source is; one thread
-/// at a time.
+/// at a time, except Cancel().
 class StoreDigester {
  public:
   virtual ~StoreDigester() = default;
@@ -92,6 +92,9 @@ class StoreDigester {
   /// Calls `on_row` for each row in one of `buckets` (sorted, unique).
   virtual Status Rows(const DigestRequest& request, const std::vector<size_t>& buckets,
                       const DigestRowCallback& on_row) = 0;
+  /// Stops the queries running now (they fail, Cancelled). Thread-safe: called by whoever
+  /// notices the stop while another thread waits for a query.
+  virtual void Cancel() = 0;
 };
 
 /// Appends the canonical text of `column[row]` (not NULL) rendered as its own type.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -451,6 +452,63 @@ Status Retrying(const config::RetryPolicy& policy, const std::atomic<bool>* stop
   }
 }
 
+// Cancels the queries of the digesters in use once `stop` is set (SIGINT/SIGTERM): a digest
+// query can run for minutes on a big table, and an interrupted verify must not wait for it.
+class QueryCanceller {
+ public:
+  explicit QueryCanceller(const std::atomic<bool>* stop) : stop_(stop) {
+    if (stop_ != nullptr)
+      thread_ = std::thread([this] { Watch(); });
+  }
+  ~QueryCanceller() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+  }
+  QueryCanceller(const QueryCanceller&) = delete;
+  QueryCanceller& operator=(const QueryCanceller&) = delete;
+
+  // Watches `digester` while the returned guard lives.
+  auto Watching(connectors::StoreDigester* digester) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      active_.insert(digester);
+    }
+    auto forget = [this](connectors::StoreDigester* gone) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      active_.erase(gone);
+      cancelled_.erase(gone);
+    };
+    return std::unique_ptr<connectors::StoreDigester, decltype(forget)>(digester, forget);
+  }
+
+ private:
+  void Watch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!done_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(100));
+      if (done_ || !stop_->load())
+        continue;
+      for (connectors::StoreDigester* digester : active_) {
+        if (cancelled_.insert(digester).second)
+          digester->Cancel();
+      }
+    }
+  }
+
+  const std::atomic<bool>* stop_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;                               // guarded by mutex_
+  std::set<connectors::StoreDigester*> active_;     // guarded by mutex_
+  std::set<connectors::StoreDigester*> cancelled_;  // guarded by mutex_
+  std::thread thread_;
+};
+
 // A source opened only so that its store computes digests.
 struct DigestSource {
   std::atomic<bool> cancelled{false};
@@ -462,11 +520,11 @@ struct DigestSource {
 
 Result<std::unique_ptr<DigestSource>> OpenDigestSource(
     const connectors::ConnectorRegistry& registry, const config::ConnectorBlock& block,
-    const config::JobConfig& job) {
+    const config::JobConfig& job, const std::atomic<bool>* stop) {
   auto opened = std::make_unique<DigestSource>();
   opened->context.job_name = job.name + "-verify";
   opened->context.parallelism = 1;
-  opened->context.cancelled = &opened->cancelled;
+  opened->context.cancelled = stop != nullptr ? stop : &opened->cancelled;
   opened->context.bad_records = &opened->bad_records;
   SLUICE_ASSIGN_OR_RETURN(opened->source, registry.CreateSource(block));
   SLUICE_RETURN_IF_ERROR(opened->source->Open(opened->context));
@@ -662,18 +720,23 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
   if (options.push_down) {
     SLUICE_RETURN_IF_ERROR(Retrying(job.retry, stop, "verify: opening the source", [&]() -> Status {
                              Result<std::unique_ptr<DigestSource>> opened =
-                                 OpenDigestSource(registry, job.source, job);
+                                 OpenDigestSource(registry, job.source, job, stop);
                              if (opened.ok())
                                source_store = std::move(*opened);
                              return opened.status();
                            }).WithContext("verify: opening the source"));
   }
+  QueryCanceller canceller(stop);  // after source_store: stops watching before it closes
+  std::optional<decltype(canceller.Watching(nullptr))> source_watch;
+  if (source_store && source_store->digester != nullptr)
+    source_watch.emplace(canceller.Watching(source_store->digester));
   // Targets are opened one at a time, while in use: a job over hundreds of tables must not hold
   // hundreds of connections. A target that cannot be opened (nothing written yet) is read
   // through Sluice, whose errors then say what is missing.
   auto open_target = [&](size_t i, std::unique_ptr<DigestSource>* store) -> Status {
     return Retrying(job.retry, stop, "verify: opening the target", [&]() -> Status {
-      Result<std::unique_ptr<DigestSource>> opened = OpenDigestSource(registry, targets[i], job);
+      Result<std::unique_ptr<DigestSource>> opened =
+          OpenDigestSource(registry, targets[i], job, stop);
       if (opened.ok())
         *store = std::move(*opened);
       return opened.status();
@@ -686,6 +749,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     SLUICE_RETURN_IF_ERROR(open_target(i, &store));
     if (store->digester == nullptr)
       return Internal("verify: the target's store no longer computes digests");
+    auto watch = canceller.Watching(store->digester);
     return use(*store->digester);
   };
   // The source's input column for a reference field: through the transform, which must not

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <mutex>
+
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/sql/digest_sql.h"
 
@@ -72,19 +74,37 @@ class MysqlDigester final : public sql::SqlStoreDigester {
         tables_.at(static_cast<size_t>(stream)).columns.at(static_cast<size_t>(field)).info.name);
   }
   void SetLanes(size_t lanes) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (connections_.size() < lanes)
       connections_.resize(lanes);
   }
   Result<TextRows> Query(const std::string& sql, const std::string& what, size_t lane) override {
-    SetLanes(lane + 1);
-    Connection& connection = connections_[lane];
+    Connection& connection = connections_.at(lane);  // sized by SetLanes, never during queries
     if (!connection) {
-      SLUICE_ASSIGN_OR_RETURN(connection, Connection::Open(options_));
+      SLUICE_ASSIGN_OR_RETURN(Connection opened, Connection::Open(options_));
+      std::lock_guard<std::mutex> lock(mutex_);
+      connection = std::move(opened);
     }
     Result<std::vector<TextRow>> rows = connection.Query(sql, what);
-    if (!rows.ok() && rows.status().IsTransient())
+    if (!rows.ok() && rows.status().IsTransient()) {
+      std::lock_guard<std::mutex> lock(mutex_);
       connection = Connection();  // lost: a retry connects again
+    }
     return rows;
+  }
+
+ public:
+  void Cancel() override {
+    std::vector<uint64_t> sessions;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const Connection& connection : connections_) {
+        if (connection)
+          sessions.push_back(connection.thread_id());
+      }
+    }
+    for (uint64_t session : sessions)
+      Connection::KillQuery(options_, session);
   }
 
  private:
@@ -92,6 +112,7 @@ class MysqlDigester final : public sql::SqlStoreDigester {
 
   ConnectionOptions options_;
   std::vector<DigestTable> tables_;
+  std::mutex mutex_;  // guards connections_ against Cancel() (queries run unlocked)
   std::vector<Connection> connections_;  // by lane
 };
 

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <mutex>
+
 #include "connectors/postgres/postgres_client.h"
 #include "connectors/postgres/postgres_types.h"
 #include "connectors/sql/digest_sql.h"
@@ -64,19 +66,24 @@ class PostgresDigester final : public sql::SqlStoreDigester {
         tables_.at(static_cast<size_t>(stream)).columns.at(static_cast<size_t>(field)).name);
   }
   void SetLanes(size_t lanes) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (connections_.size() < lanes)
       connections_.resize(lanes);
   }
   Result<TextRows> Query(const std::string& sql, const std::string& what, size_t lane) override {
-    SetLanes(lane + 1);
-    std::unique_ptr<PgConnection>& connection = connections_[lane];
+    std::unique_ptr<PgConnection>& connection = connections_.at(lane);  // sized by SetLanes
     if (!connection) {
-      SLUICE_ASSIGN_OR_RETURN(connection, PgConnection::Connect(options_));
+      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> opened,
+                              PgConnection::Connect(options_));
+      std::lock_guard<std::mutex> lock(mutex_);
+      connection = std::move(opened);
     }
     Result<PgResult> result = connection->Query(sql, what);
     if (!result.ok()) {
-      if (result.status().IsTransient())
+      if (result.status().IsTransient()) {
+        std::lock_guard<std::mutex> lock(mutex_);
         connection.reset();  // lost: a retry connects again
+      }
       return result.status();
     }
     TextRows rows(static_cast<size_t>(result->rows()));
@@ -90,11 +97,21 @@ class PostgresDigester final : public sql::SqlStoreDigester {
     return rows;
   }
 
+ public:
+  void Cancel() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& connection : connections_) {
+      if (connection)
+        connection->Cancel();
+    }
+  }
+
  private:
   static inline const PostgresDialect kDialect;
 
   ConnectionOptions options_;
   std::vector<DigestTable> tables_;
+  std::mutex mutex_;  // guards connections_ against Cancel() (queries run unlocked)
   std::vector<std::unique_ptr<PgConnection>> connections_;  // by lane
 };
 

@@ -151,6 +151,7 @@ Status SqlStoreDigester::CanDigest(const DigestRequest& request) const {
 Result<std::optional<std::pair<__int128, __int128>>> SqlStoreDigester::KeyBounds(int stream,
                                                                                  int field) {
   const Table& table = tables_.at(static_cast<size_t>(stream));
+  SetLanes(1);
   SLUICE_ASSIGN_OR_RETURN(TextRows rows,
                           Query(KeyBoundsQuery(ColumnName(stream, field), table.from, table.where),
                                 "verify: reading the key range of " + table.from, 0));
@@ -208,6 +209,7 @@ Status SqlStoreDigester::Rows(const DigestRequest& request, const std::vector<si
     return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(DigestExpressions expressions, Expressions(request));
   const Table& table = tables_.at(static_cast<size_t>(request.stream));
+  SetLanes(1);
   SLUICE_ASSIGN_OR_RETURN(
       TextRows rows, Query(DigestRowsQuery(expressions, table.from, table.where, request, buckets),
                            "verify: reading the differing rows of " + table.from, 0));

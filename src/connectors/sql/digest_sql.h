@@ -91,7 +91,7 @@ class SqlStoreDigester : public StoreDigester {
   virtual Result<std::string> Canonical(int stream, int field, const DataType& as) const = 0;
   /// The quoted name of `field` of `stream`.
   virtual std::string ColumnName(int stream, int field) const = 0;
-  /// Makes `lanes` connections available to Query (called before queries run in parallel).
+  /// Makes `lanes` connections available to Query. Called while no query runs.
   virtual void SetLanes(size_t lanes) = 0;
   /// Runs `sql` on connection `lane` and returns all of its rows. Lanes run in parallel, each
   /// on its own connection; a lost connection should be reconnected next time.

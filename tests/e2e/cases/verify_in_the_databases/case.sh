@@ -74,5 +74,40 @@ for line in \
   }
 done
 
+# An interrupted verify stops at once, even while a server is still computing: PostgreSQL's
+# digest query waits behind a lock here until SIGINT cancels it.
+PGAPPNAME=verify_locker PGPASSWORD=$SLUICE_TEST_PG_PASSWORD "$SLUICE_TEST_PG_BIN/psql" -X -q \
+  -h "$SLUICE_TEST_PG_HOST" -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER" -d e2e_verify_pg \
+  -c "BEGIN; LOCK TABLE typed IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;" \
+  >/dev/null 2>&1 &
+locker=$!
+release_lock() {
+  psql_exec postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'verify_locker'" >/dev/null
+  wait "$locker" 2>/dev/null || true
+}
+for _ in $(seq 1 50); do
+  [[ "$(psql_exec postgres "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+    WHERE a.application_name = 'verify_locker' AND l.mode = 'AccessExclusiveLock'")" != 0 ]] && break
+  sleep 0.1
+done
+"$SLUICE" verify "$CASE_DIR/mysql_to_postgres.yaml" >"$OUT_DIR/interrupted.out" \
+  2>"$OUT_DIR/interrupted.err" &
+verifier=$!
+for _ in $(seq 1 100); do  # until PostgreSQL's digest query waits for the lock
+  [[ "$(psql_exec postgres "SELECT count(*) FROM pg_stat_activity
+    WHERE wait_event_type = 'Lock' AND query LIKE '%GROUP BY b%'")" != 0 ]] && break
+  sleep 0.1
+done
+kill -0 "$verifier" 2>/dev/null || { release_lock; fail "verify ended although the target was locked"; }
+kill -INT "$verifier"
+started=$SECONDS
+status=0
+wait "$verifier" || status=$?
+waited=$((SECONDS - started))
+release_lock
+[[ $status -eq 130 ]] || { cat "$OUT_DIR/interrupted.err" >&2; fail "interrupted verify exited $status, expected 130"; }
+((waited <= 5)) || fail "the interrupted verify took $waited s to stop"
+
 mysql_exec "DROP DATABASE e2e_verify; DROP DATABASE e2e_verify_back"
 psql_exec postgres "DROP DATABASE e2e_verify_pg"
