@@ -24,11 +24,6 @@ namespace {
 constexpr size_t kRows = 1'000'000;
 constexpr size_t kBatchRows = Batch::kDefaultCapacity;
 
-class FailOnBadRecord final : public BadRecordHandler {
- public:
-  Status Handle(const BadRecord& record) override { return record.reason; }
-};
-
 struct Data {
   StreamInfo stream;
   std::vector<std::unique_ptr<Batch>> batches;

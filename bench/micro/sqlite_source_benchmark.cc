@@ -23,11 +23,6 @@ namespace {
 
 constexpr size_t kRows = 1'000'000;
 
-class FailOnBadRecord final : public BadRecordHandler {
- public:
-  Status Handle(const BadRecord& record) override { return record.reason; }
-};
-
 JobContext Context() {
   static FailOnBadRecord bad_records;
   static std::atomic<bool> cancelled{false};

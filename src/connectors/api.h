@@ -69,6 +69,13 @@ class BadRecordHandler {
   virtual Status Handle(const BadRecord& record) = 0;
 };
 
+/// Fails on the first bad record with its reason, as `errors: fail` does: for a source or sink
+/// driven outside a job (verify's store digests, benchmarks).
+class FailOnBadRecord final : public BadRecordHandler {
+ public:
+  Status Handle(const BadRecord& record) override { return record.reason; }
+};
+
 enum class DeliveryGuarantee {
   /// Every row arrives at least once; a retry or resume may repeat rows.
   kAtLeastOnce,

@@ -424,12 +424,6 @@ Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
 
 namespace {
 
-// Bad records while a store only computes digests cannot happen; fail if one does.
-class RejectBadRecords final : public connectors::BadRecordHandler {
- public:
-  Status Handle(const connectors::BadRecord& record) override { return record.reason; }
-};
-
 // Runs `attempt`, again after transient failures (a lost connection, a restarted server) as the
 // job's retry policy allows, with exponential backoff.
 Status Retrying(const config::RetryPolicy& policy, const std::atomic<bool>* stop,
@@ -512,7 +506,7 @@ class QueryCanceller {
 // A source opened only so that its store computes digests.
 struct DigestSource {
   std::atomic<bool> cancelled{false};
-  RejectBadRecords bad_records;
+  connectors::FailOnBadRecord bad_records;  // a store computing digests reads no records
   connectors::JobContext context;
   std::unique_ptr<connectors::Source> source;
   connectors::StoreDigester* digester = nullptr;

@@ -10,11 +10,6 @@
 namespace sluice::connectors::datagen {
 namespace {
 
-class FailHandler final : public BadRecordHandler {
- public:
-  Status Handle(const BadRecord& record) override { return record.reason; }
-};
-
 std::vector<testing::Row> ReadAll(Source& source, const Split& split, const std::string& position,
                                   SplitReader** keep = nullptr) {
   auto reader = source.CreateReader(split, position);
@@ -42,7 +37,7 @@ TEST(DatagenSourceTest, SplitsCoverEveryRowOnceAndAreDeterministic) {
                      {"t", DataType::TimestampTz(), true},  {"j", DataType::Json(), true}};
   DatagenSource source(options);
   std::atomic<bool> cancelled{false};
-  FailHandler handler;
+  FailOnBadRecord handler;
   JobContext context;
   context.cancelled = &cancelled;
   context.bad_records = &handler;

@@ -45,8 +45,8 @@ std::vector<Row> ReadBack(const ConnectorRegistry& registry, const std::string& 
   TestContext test(1, 64);
   std::vector<Row> rows;
   EXPECT_OK(ReadAll(source->get(), &test, &rows));
-  EXPECT_TRUE(test.handler.records.empty())
-      << (test.handler.records.empty() ? "" : test.handler.records[0].reason.ToString());
+  EXPECT_TRUE(test.handler.records().empty())
+      << (test.handler.records().empty() ? "" : test.handler.records()[0].reason.ToString());
   return rows;
 }
 

@@ -51,7 +51,7 @@ TEST(FileSourceTest, GlobOfCompressedFilesGivesOneSplitPerFileInNameOrder) {
   EXPECT_EQ(splits[1].estimated_bytes, size);
   EXPECT_THAT(
       rows, ElementsAre(Row{"1", "a"}, Row{"2", "b"}, Row{"3", "c"}, Row{"4", "d"}, Row{"5", "e"}));
-  EXPECT_TRUE(test.handler.records.empty());
+  EXPECT_TRUE(test.handler.records().empty());
 }
 
 TEST(FileSourceTest, DeclaredSchemaMatchesHeaderNames) {
@@ -197,7 +197,7 @@ TEST(FileSourceTest, BadRowsGoToTheHandlerWithFileLineColumn) {
   std::vector<Row> rows;
   ASSERT_OK(ReadAll(source.get(), &test, &rows));
   EXPECT_THAT(rows, ElementsAre(Row{"1", "a", "10"}, Row{"6", "f", "60"}));
-  const std::vector<BadRecord>& bad = test.handler.records;
+  const std::vector<BadRecord> bad = test.handler.records();
   ASSERT_EQ(bad.size(), 4u);
   EXPECT_EQ(bad[0].stream, "orders");
   EXPECT_EQ(bad[0].location, path + ":3:7");
@@ -233,10 +233,10 @@ TEST(FileSourceTest, JsonLinesBadRowsAreReported) {
   std::vector<Row> rows;
   ASSERT_OK(ReadAll(source.get(), &test, &rows));
   EXPECT_THAT(rows, ElementsAre(Row{"1"}, Row{"4"}));
-  ASSERT_EQ(test.handler.records.size(), 2u);
-  EXPECT_EQ(test.handler.records[0].location, path + ":2:8");
-  EXPECT_EQ(test.handler.records[0].raw, "{\"id\": \"x\"}");
-  EXPECT_EQ(test.handler.records[1].location, path + ":3:1");
+  ASSERT_EQ(test.handler.records().size(), 2u);
+  EXPECT_EQ(test.handler.records()[0].location, path + ":2:8");
+  EXPECT_EQ(test.handler.records()[0].raw, "{\"id\": \"x\"}");
+  EXPECT_EQ(test.handler.records()[1].location, path + ":3:1");
 }
 
 TEST(FileSourceTest, CorruptCompressedDataStopsTheSplitEvenWhenBadRowsAreSkipped) {
@@ -261,7 +261,7 @@ TEST(FileSourceTest, CorruptCompressedDataStopsTheSplitEvenWhenBadRowsAreSkipped
     Status status = ReadAll(source.get(), &test, &rows);
     EXPECT_EQ(status.code(), StatusCode::kDataError) << status.ToString();
     EXPECT_THAT(status.message(), ::testing::StartsWith(fmt::format("Cannot read '{}': ", path)));
-    EXPECT_TRUE(test.handler.records.empty());
+    EXPECT_TRUE(test.handler.records().empty());
   }
 }
 

@@ -15,6 +15,7 @@
 #include "config/options.h"
 #include "connectors/file/file_sink.h"
 #include "connectors/file/file_source.h"
+#include "testing/bad_records.h"
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
 
@@ -39,26 +40,10 @@ inline Result<std::unique_ptr<FileSink>> MakeSink(const std::string& yaml) {
   return std::make_unique<FileSink>(std::move(parsed));
 }
 
-/// Records every bad record; skips them (OK) or fails with their reason.
-class RecordingHandler final : public BadRecordHandler {
- public:
-  explicit RecordingHandler(bool skip = true) : skip_(skip) {}
-  Status Handle(const BadRecord& record) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    records.push_back(record);
-    return skip_ ? Status::OK() : record.reason;
-  }
-  std::vector<BadRecord> records;
-
- private:
-  bool skip_;
-  std::mutex mutex_;
-};
-
 /// A JobContext for tests; owns the flag and handler it points to.
 struct TestContext {
   std::atomic<bool> cancelled{false};
-  RecordingHandler handler;
+  sluice::testing::RecordingBadRecords handler;
   JobContext context;
   explicit TestContext(int parallelism = 1, size_t batch_rows = 100, bool skip = true)
       : handler(skip) {

@@ -130,7 +130,7 @@ std::vector<SplitProgress> Recovered(const TestDatabase& db, const std::string& 
   EXPECT_TRUE(sink.ok()) << sink.status().ToString();
   if (!sink.ok())
     return {};
-  FailOnBadRecord fail;
+  RecordAndFail fail;
   JobContext context = MakeContext(&fail);
   context.job_name = job;
   Result<std::vector<SplitProgress>> progress = (*sink)->RecoverProgress(context);
@@ -201,7 +201,7 @@ TEST(MysqlExactlyOnceTest, CommitStoresRowsAndProgressInOneTransaction) {
   MYSQL_TEST_DATABASE(db);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
   EXPECT_EQ(sink->guarantee(), DeliveryGuarantee::kExactlyOnce);
-  FailOnBadRecord fail;
+  RecordAndFail fail;
   JobContext context = MakeContext(&fail);
   context.job_name = "eo";
   // No progress table yet: nothing to recover or forget.
@@ -253,7 +253,7 @@ TEST(MysqlExactlyOnceTest, CommitStoresRowsAndProgressInOneTransaction) {
 
 TEST(MysqlExactlyOnceTest, ProgressTableIsConfigurableAndNeverATarget) {
   MYSQL_TEST_DATABASE(db);
-  FailOnBadRecord fail;
+  RecordAndFail fail;
   JobContext context = MakeContext(&fail);
   context.job_name = "eo";
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink,
@@ -278,7 +278,7 @@ TEST(MysqlExactlyOnceTest, RecoverProgressWaitsForAProgressTransactionStillInFli
   // the server. Reading around it would let it commit behind the resumed run's back.
   MYSQL_TEST_DATABASE(db);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
-  FailOnBadRecord fail;
+  RecordAndFail fail;
   JobContext context = MakeContext(&fail);
   context.job_name = "eo";
   ASSERT_OK(sink->Open(context, OrdersStreams()));
@@ -549,7 +549,7 @@ TEST(MysqlExactlyOnceTest, ForgetProgressAndAFreshRunStartClean) {
   // ForgetProgress deletes the job's progress and nothing else.
   db.Exec("INSERT INTO _sluice_progress VALUES ('other', 'x', '', 1, 1, NOW())");
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
-  FailOnBadRecord fail;
+  RecordAndFail fail;
   JobContext context = MakeContext(&fail);
   context.job_name = "eo";
   ASSERT_OK(sink->ForgetProgress(context));
@@ -571,7 +571,7 @@ TEST(MysqlExactlyOnceTest, NonTransactionalTargetIsRefusedUnderExactlyOnce) {
   MYSQL_TEST_DATABASE(db);
   db.Exec("CREATE TABLE orders (id BIGINT PRIMARY KEY, name TEXT) ENGINE=MyISAM");
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
-  FailOnBadRecord fail;
+  RecordAndFail fail;
   JobContext context = MakeContext(&fail);
   Status status = sink->Open(context, OrdersStreams());
   EXPECT_EQ(status.code(), StatusCode::kInvalidConfig);

@@ -70,7 +70,7 @@ std::vector<Row> SluiceRows(const TestDatabase& db, const std::string& table) {
   Result<std::unique_ptr<Source>> source =
       MakeSource(db.ConnectionYaml() + "table: " + table + "\nconsistency: per_split\n");
   EXPECT_TRUE(source.ok());
-  FailOnBadRecord fail;
+  RecordAndFail fail;
   JobContext context = MakeContext(&fail);
   EXPECT_OK((*source)->Open(context));
   Result<std::vector<ReadResult>> results = ReadAll(**source);

@@ -65,7 +65,7 @@ class MysqlSinkTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::unique_ptr<TestDatabase> db_;
-  FailOnBadRecord fail_;
+  RecordAndFail fail_;
 };
 
 TEST_P(MysqlSinkTest, AppendCreatesTheTableAndWritesEveryRow) {
@@ -118,7 +118,7 @@ TEST_P(MysqlSinkTest, BadRowsAreSkippedUnderTheSkipPolicy) {
   db.Exec(
       "CREATE TABLE orders (id BIGINT PRIMARY KEY, name VARCHAR(5), amount DECIMAL(4,2)); "
       "INSERT INTO orders VALUES (2, 'old', 1)");
-  SkipBadRecords skip;
+  RecordAndSkip skip;
   ASSERT_OK(Write("", OrdersSchema(),
                   {{"1", "ok", "1"},
                    {"2", "dup", "2"},
@@ -285,7 +285,7 @@ TEST_P(MysqlSinkTest, ValuesMysqlCannotHoldAreBadRecords) {
   SchemaPtr schema = std::make_shared<Schema>(
       std::vector<Field>{{"id", DataType::Int32(), false}, {"x", DataType::Float64(), true}},
       std::vector<int>{0});
-  SkipBadRecords skip;
+  RecordAndSkip skip;
   ASSERT_OK(Write("table: t\n", schema, {{"1", "NaN"}, {"2", "1.5"}, {"3", "-Infinity"}}, &skip));
   EXPECT_EQ(db.Exec("SELECT id, x FROM t ORDER BY id"), "2\t1.5\n");
   ASSERT_EQ(skip.records().size(), 2u);

@@ -68,7 +68,7 @@ class MysqlSnapshotTest : public ::testing::Test {
   }
 
   std::unique_ptr<TestDatabase> db_;
-  FailOnBadRecord fail_;
+  RecordAndFail fail_;
   std::atomic<bool> cancelled_{false};
   JobContext context_;
   std::unique_ptr<Source> source_;

@@ -46,7 +46,7 @@ class MysqlSourceTest : public ::testing::Test {
   }
 
   std::unique_ptr<TestDatabase> db_;
-  FailOnBadRecord fail_;
+  RecordAndFail fail_;
   JobContext context_;
   std::unique_ptr<Source> source_;
 };
@@ -474,7 +474,7 @@ TEST_F(MysqlSourceTest, ZeroDatesFollowThePolicy) {
                           Row{"2", "0000-00-00", "0000-00-00 00:00:00.000", "0000-00-00 00:00:00"},
                           Row{"3", "2020-00-15", "2021-02-00 10:00:00.000", std::nullopt}));
   // Skipping bad records drops just those rows.
-  SkipBadRecords skip;
+  RecordAndSkip skip;
   ASSERT_OK_AND_ASSIGN(results, Read(db.ConnectionYaml() + "table: t\n", 1, &skip));
   EXPECT_EQ(results[0].rows.size(), 1u);
   EXPECT_EQ(skip.records().size(), 2u);

@@ -40,40 +40,6 @@ Row RowOf(const Batch& batch, size_t row) {
   return out;
 }
 
-Status FailOnBadRecord::Handle(const BadRecord& record) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  records_.push_back(record);
-  return record.reason;
-}
-
-std::vector<BadRecord> FailOnBadRecord::records() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return records_;
-}
-
-Status SkipBadRecords::Handle(const BadRecord& record) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  records_.push_back(record);
-  return Status::OK();
-}
-
-std::vector<BadRecord> SkipBadRecords::records() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return records_;
-}
-
-JobContext MakeContext(BadRecordHandler* handler, int parallelism,
-                       const std::atomic<bool>* cancelled, size_t batch_rows) {
-  static const std::atomic<bool> kNeverCancelled{false};
-  JobContext context;
-  context.job_name = "test";
-  context.parallelism = parallelism;
-  context.batch_rows = batch_rows;
-  context.cancelled = cancelled != nullptr ? cancelled : &kNeverCancelled;
-  context.bad_records = handler;
-  return context;
-}
-
 const ConnectorRegistry& Registry() {
   static const ConnectorRegistry* registry = [] {
     auto* r = new ConnectorRegistry();

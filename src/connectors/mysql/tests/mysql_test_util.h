@@ -14,6 +14,7 @@
 #include "connectors/registry.h"
 #include "core/batch.h"
 #include "runtime/job_runner.h"
+#include "testing/bad_records.h"
 #include "testing/test_servers.h"
 
 namespace sluice::connectors::mysql::testing {
@@ -26,32 +27,15 @@ using Row = std::vector<Cell>;
 Cell CellOf(const Column& column, size_t row);
 Row RowOf(const Batch& batch, size_t row);
 
-/// Returns each bad record's reason, so that the first one stops the job. Thread-safe.
-class FailOnBadRecord final : public BadRecordHandler {
- public:
-  Status Handle(const BadRecord& record) override;
-  std::vector<BadRecord> records() const;
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<BadRecord> records_;
-};
-
-/// Records bad records and skips them. Thread-safe.
-class SkipBadRecords final : public BadRecordHandler {
- public:
-  Status Handle(const BadRecord& record) override;
-  std::vector<BadRecord> records() const;
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<BadRecord> records_;
-};
+using sluice::testing::RecordAndFail;
+using sluice::testing::RecordAndSkip;
 
 /// A JobContext over `handler`; never cancelled unless `cancelled` is given.
-JobContext MakeContext(BadRecordHandler* handler, int parallelism = 1,
-                       const std::atomic<bool>* cancelled = nullptr,
-                       size_t batch_rows = Batch::kDefaultCapacity);
+inline JobContext MakeContext(BadRecordHandler* handler, int parallelism = 1,
+                              const std::atomic<bool>* cancelled = nullptr,
+                              size_t batch_rows = Batch::kDefaultCapacity) {
+  return sluice::testing::MakeTestContext(handler, cancelled, parallelism, batch_rows);
+}
 
 /// The registry with the mysql (and datagen) connectors.
 const ConnectorRegistry& Registry();

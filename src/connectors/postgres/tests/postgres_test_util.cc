@@ -60,29 +60,6 @@ std::string TestDatabase::ConnectionYaml(const std::string& user) const {
                      pg.port, user.empty() ? pg.user : user, pg.password, name_);
 }
 
-Status RecordingBadRecords::Handle(const BadRecord& record) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  records_.push_back(record);
-  return skip_ ? Status::OK() : record.reason;
-}
-
-std::vector<BadRecord> RecordingBadRecords::records() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return records_;
-}
-
-JobContext MakeContext(BadRecordHandler* handler, const std::atomic<bool>* cancelled,
-                       int parallelism, size_t batch_rows) {
-  static const std::atomic<bool> kNever{false};
-  JobContext context;
-  context.job_name = "test";
-  context.parallelism = parallelism;
-  context.batch_rows = batch_rows;
-  context.cancelled = cancelled != nullptr ? cancelled : &kNever;
-  context.bad_records = handler;
-  return context;
-}
-
 Result<std::unique_ptr<Source>> MakeSource(const std::string& yaml) {
   SLUICE_ASSIGN_OR_RETURN(config::Node node, config::ParseYaml(yaml, "test.yaml"));
   SLUICE_ASSIGN_OR_RETURN(

@@ -12,6 +12,7 @@
 
 #include "connectors/api.h"
 #include "runtime/job_runner.h"
+#include "testing/bad_records.h"
 #include "testing/memory_connector.h"
 #include "testing/test_servers.h"
 
@@ -44,22 +45,13 @@ class TestDatabase {
   std::string name_;
 };
 
-/// Records bad records; skips them (`skip`) or fails with their reason. Thread-safe.
-class RecordingBadRecords final : public BadRecordHandler {
- public:
-  explicit RecordingBadRecords(bool skip) : skip_(skip) {}
-  Status Handle(const BadRecord& record) override;
-  std::vector<BadRecord> records() const;
-
- private:
-  bool skip_;
-  mutable std::mutex mutex_;
-  std::vector<BadRecord> records_;
-};
+using sluice::testing::RecordingBadRecords;
 
 /// A context over `handler`; offered splits are appended to `offered` when given.
-JobContext MakeContext(BadRecordHandler* handler, const std::atomic<bool>* cancelled,
-                       int parallelism = 2, size_t batch_rows = 1000);
+inline JobContext MakeContext(BadRecordHandler* handler, const std::atomic<bool>* cancelled,
+                              int parallelism = 2, size_t batch_rows = 1000) {
+  return sluice::testing::MakeTestContext(handler, cancelled, parallelism, batch_rows);
+}
 
 Result<std::unique_ptr<Source>> MakeSource(const std::string& yaml);
 Result<std::unique_ptr<Sink>> MakeSink(const std::string& yaml);

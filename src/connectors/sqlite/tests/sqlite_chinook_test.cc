@@ -58,7 +58,7 @@ TEST(SqliteChinookTest, CopiesEveryTableCellByCell) {
     GTEST_SKIP() << "dataset directory '" << testing::DatasetsDirectory()
                  << "' has no chinook/Chinook_Sqlite.sqlite (set SLUICE_DATASETS)";
   }
-  testing::FailOnBadRecord bad_records;
+  testing::RecordAndFail bad_records;
   JobContext context = MakeContext(&bad_records);
   ASSERT_OK_AND_ASSIGN(
       auto source,

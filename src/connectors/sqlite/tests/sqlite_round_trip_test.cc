@@ -282,7 +282,7 @@ TEST(SqliteRoundTripTest, EveryLogicalTypeSurvivesSinkThenSource) {
           fmt::format("rows_per_insert {} journal_mode {}", rows_per_insert, journal_mode));
       sluice::testing::TempDir dir;
       std::string path = dir.Join("round_trip.db");
-      testing::FailOnBadRecord bad_records;
+      testing::RecordAndFail bad_records;
       JobContext context = MakeContext(&bad_records);
       ASSERT_OK_AND_ASSIGN(
           auto sink, testing::MakeSink(fmt::format(
@@ -321,7 +321,7 @@ TEST(SqliteRoundTripTest, ValuesAreStoredSoThatOtherToolsReadThem) {
   }
   sluice::testing::TempDir dir;
   std::string path = dir.Join("stored.db");
-  testing::FailOnBadRecord bad_records;
+  testing::RecordAndFail bad_records;
   ASSERT_OK_AND_ASSIGN(auto sink, testing::MakeSink(fmt::format("path: \"{}\"", path)));
   ASSERT_OK(testing::WriteAll(*sink, MakeContext(&bad_records),
                               {{"all_types", data.schema, std::nullopt}}, batches));

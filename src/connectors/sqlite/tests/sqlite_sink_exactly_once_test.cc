@@ -91,7 +91,7 @@ class SqliteSinkExactlyOnceTest : public ::testing::Test {
   std::string Path() { return dir_.Join("sink.db"); }
 
   sluice::testing::TempDir dir_;
-  testing::FailOnBadRecord fail_;
+  testing::RecordAndFail fail_;
 };
 
 TEST_F(SqliteSinkExactlyOnceTest, RowsAndProgressCommitTogetherAndSurviveACrash) {

@@ -63,7 +63,7 @@ class SqliteSinkTest : public ::testing::Test {
   }
 
   sluice::testing::TempDir dir_;
-  testing::FailOnBadRecord fail_;
+  testing::RecordAndFail fail_;
 };
 
 TEST_F(SqliteSinkTest, CreatesTheFileItsDirectoriesAndTheTable) {
@@ -342,7 +342,7 @@ TEST_F(SqliteSinkTest, ConstraintViolationsAreBadRecordsNamingTheKey) {
                      "CREATE TABLE orders (id INTEGER PRIMARY KEY, name TEXT, amount TEXT);"
                      "INSERT INTO orders VALUES (3, 'existing', '0');");
   {
-    testing::SkipBadRecords skip;
+    testing::RecordAndSkip skip;
     ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("path: \"{}\"", Path())));
     std::vector<const Batch*> batches;
     auto batch = BatchOf(OrdersSchema(), OrderRows(1, 100));  // a full 64-row statement
@@ -381,7 +381,7 @@ TEST_F(SqliteSinkTest, ConstraintViolationsAreBadRecordsNamingTheKey) {
 TEST_F(SqliteSinkTest, NullInARowidKeyIsABadRecordNotANewRowid) {
   // A created table's NOT NULL integer key is its rowid, where SQLite would turn NULL into a
   // new id; the sink refuses the row instead, as a BIGINT key would.
-  testing::SkipBadRecords skip;
+  testing::RecordAndSkip skip;
   ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("path: \"{}\"", Path())));
   std::vector<Row> rows = OrderRows(1, 100);
   rows[40][0] = std::nullopt;

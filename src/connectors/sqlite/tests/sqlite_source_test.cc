@@ -62,7 +62,7 @@ class SqliteSourceTest : public ::testing::Test {
   JobContext Context() { return MakeContext(&fail_); }
 
   sluice::testing::TempDir dir_;
-  testing::FailOnBadRecord fail_;
+  testing::RecordAndFail fail_;
 };
 
 TEST_F(SqliteSourceTest, MissingDatabaseIsNotFoundAndNeverCreated) {
@@ -391,7 +391,7 @@ TEST_F(SqliteSourceTest, TextInAnIntegerColumnIsABadRecordWithItsLocation) {
     EXPECT_EQ(fail_.records()[0].stream, "t");
   }
   {
-    testing::SkipBadRecords skip;
+    testing::RecordAndSkip skip;
     ASSERT_OK_AND_ASSIGN(auto source, MakeSource(fmt::format("path: \"{}\"\ntable: t", Path())));
     ASSERT_OK(source->Open(MakeContext(&skip)));
     ASSERT_OK_AND_ASSIGN(auto results, testing::ReadAll(*source));

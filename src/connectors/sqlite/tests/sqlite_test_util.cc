@@ -44,39 +44,6 @@ Result<config::ConnectorBlock> Block(const std::string& yaml) {
 
 }  // namespace
 
-Status FailOnBadRecord::Handle(const BadRecord& record) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  records_.push_back(record);
-  return record.reason;
-}
-
-std::vector<BadRecord> FailOnBadRecord::records() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return records_;
-}
-
-Status SkipBadRecords::Handle(const BadRecord& record) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  records_.push_back(record);
-  return Status::OK();
-}
-
-std::vector<BadRecord> SkipBadRecords::records() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return records_;
-}
-
-JobContext MakeContext(BadRecordHandler* handler, const std::atomic<bool>* cancelled,
-                       size_t batch_rows) {
-  static const std::atomic<bool> kNeverCancelled{false};
-  JobContext context;
-  context.job_name = "test";
-  context.batch_rows = batch_rows;
-  context.cancelled = cancelled != nullptr ? cancelled : &kNeverCancelled;
-  context.bad_records = handler;
-  return context;
-}
-
 Result<std::unique_ptr<Source>> MakeSource(const std::string& yaml) {
   SLUICE_ASSIGN_OR_RETURN(config::ConnectorBlock block, Block(yaml));
   return Registry().CreateSource(block);

@@ -12,6 +12,7 @@
 
 #include "connectors/api.h"
 #include "core/batch.h"
+#include "testing/bad_records.h"
 
 namespace sluice::connectors::sqlite::testing {
 
@@ -20,32 +21,15 @@ namespace sluice::connectors::sqlite::testing {
 using Cell = std::optional<std::string>;
 using Row = std::vector<Cell>;
 
-/// Returns each bad record's reason (as the runtime's `errors: fail` does), so that the first
-/// one stops the job. Thread-safe.
-class FailOnBadRecord final : public BadRecordHandler {
- public:
-  Status Handle(const BadRecord& record) override;
-  std::vector<BadRecord> records() const;
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<BadRecord> records_;
-};
-
-/// Counts bad records and skips them. Thread-safe.
-class SkipBadRecords final : public BadRecordHandler {
- public:
-  Status Handle(const BadRecord& record) override;
-  std::vector<BadRecord> records() const;
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<BadRecord> records_;
-};
+using sluice::testing::RecordAndFail;
+using sluice::testing::RecordAndSkip;
 
 /// A JobContext over `handler`, never cancelled unless `cancelled` is given.
-JobContext MakeContext(BadRecordHandler* handler, const std::atomic<bool>* cancelled = nullptr,
-                       size_t batch_rows = Batch::kDefaultCapacity);
+inline JobContext MakeContext(BadRecordHandler* handler,
+                              const std::atomic<bool>* cancelled = nullptr,
+                              size_t batch_rows = Batch::kDefaultCapacity) {
+  return sluice::testing::MakeTestContext(handler, cancelled, 1, batch_rows);
+}
 
 /// Builds a source/sink of type sqlite from YAML option text ("path: x\ntable: t") through the
 /// registry, so that option validation runs as in a job. Errors name "test.yaml".
