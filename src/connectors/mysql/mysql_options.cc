@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 
 #include "connectors/sql/connection_options.h"
-#include "connectors/stream_naming.h"
 
 namespace sluice::connectors::mysql {
 
@@ -136,11 +135,7 @@ Result<MysqlSourceOptions> MysqlSourceOptions::FromConfig(const config::Options&
 Status MysqlSinkOptions::Validate(const config::Options* at) const {
   std::string_view where = sql::BlockName(at, "sink (type mysql)");
   SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
-  if (commit_rows < 1) {
-    return sql::OptionError(
-        at, "commit_rows",
-        fmt::format("'commit_rows' in {} must be at least 1, got {}", where, commit_rows));
-  }
+  SLUICE_RETURN_IF_ERROR(sql::ValidateSinkTarget(*this, at, where));
   if (insert_rows < 1 || insert_rows > 100'000) {
     return sql::OptionError(
         at, "insert_rows",
@@ -159,24 +154,13 @@ Status MysqlSinkOptions::Validate(const config::Options* at) const {
 Result<MysqlSinkOptions> MysqlSinkOptions::FromConfig(const config::Options& options) {
   MysqlSinkOptions out;
   sql::ReadConnection(options, &out.connection);
-  out.table = options.GetString("table");
-  std::string mode = options.GetString("mode");
-  out.mode = mode == "upsert"      ? WriteMode::kUpsert
-             : mode == "overwrite" ? WriteMode::kOverwrite
-                                   : WriteMode::kAppend;
-  out.create = options.GetBool("create");
+  sql::ReadSinkTarget(options, &out);
   out.method =
       options.GetString("method") == "insert" ? LoadMethod::kInsert : LoadMethod::kLoadData;
   out.connection.local_infile = out.method == LoadMethod::kLoadData;
-  out.commit_rows = options.GetInt("commit_rows");
   out.insert_rows = options.GetInt("insert_rows");
-  out.progress_table = options.GetString("progress_table");
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
-}
-
-std::string MysqlSinkOptions::TableFor(const std::string& stream_name) const {
-  return ExpandStreamName(table, stream_name);
 }
 
 std::span<const config::OptionSpec> MysqlSourceOptionTable() {

@@ -55,39 +55,27 @@ struct MysqlSourceOptions : sql::TableSelection {
   static Result<MysqlSourceOptions> FromConfig(const config::Options& options);
 };
 
-enum class WriteMode {
-  kAppend,     // insert; a duplicate key is a bad record
-  kUpsert,     // insert or update by primary key (staging table + INSERT ... ON DUPLICATE KEY)
-  kOverwrite,  // load `_sluice_staging_<table>`, swap it in atomically at the end
-};
+// append: LOAD DATA / INSERT into the table; upsert: a staging table, then INSERT ... ON
+// DUPLICATE KEY UPDATE; overwrite: load `_sluice_staging_<table>`, swap it in with RENAME TABLE.
+using sql::WriteMode;
 
 enum class LoadMethod {
   kLoadData,  // LOAD DATA LOCAL INFILE streamed from memory
   kInsert,    // multi-row INSERT statements
 };
 
-struct MysqlSinkOptions {
+/// The shared target options (table, mode, create, commit_rows, progress_table: a table in
+/// `database`) and MySQL's own.
+struct MysqlSinkOptions : sql::SinkTarget {
+  MysqlSinkOptions() { progress_table = "_sluice_progress"; }
+
   ConnectionOptions connection;
-  /// Target table; "{stream}" is replaced by the stream's name. Empty: the stream's name.
-  std::string table;
-  WriteMode mode = WriteMode::kAppend;
-  /// CREATE TABLE IF NOT EXISTS through the type mapping; when false a missing table is an error.
-  bool create = true;
   LoadMethod method = LoadMethod::kLoadData;
-  /// Rows per transaction of each writer under delivery at_least_once. Under exactly_once a
-  /// writer commits only at checkpoints (rows and progress in one transaction), so this is unused.
-  int64_t commit_rows = 200'000;
   /// Rows per multi-row INSERT (method insert).
   int64_t insert_rows = 500;
-  /// Exactly-once delivery: the table in `database` that stores each split's committed progress
-  /// in the same transaction as its rows (created when missing).
-  std::string progress_table = "_sluice_progress";
 
   Status Validate(const config::Options* at = nullptr) const;
   static Result<MysqlSinkOptions> FromConfig(const config::Options& options);
-
-  /// The target table of stream `stream_name`.
-  std::string TableFor(const std::string& stream_name) const;
 };
 
 /// The option tables, shared by registration, documentation and tests.

@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 
 #include "connectors/sql/connection_options.h"
-#include "connectors/stream_naming.h"
 
 namespace sluice::connectors::postgres {
 
@@ -88,11 +87,7 @@ Result<PostgresSourceOptions> PostgresSourceOptions::FromConfig(const config::Op
 Status PostgresSinkOptions::Validate(const config::Options* at) const {
   std::string_view where = sql::BlockName(at, "sink (type postgres)");
   SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
-  if (commit_rows < 1) {
-    return sql::OptionError(
-        at, "commit_rows",
-        fmt::format("'commit_rows' in {} must be at least 1, got {}", where, commit_rows));
-  }
+  SLUICE_RETURN_IF_ERROR(sql::ValidateSinkTarget(*this, at, where));
   if (progress_table.empty() || progress_table.front() == '.' || progress_table.back() == '.') {
     return sql::OptionError(
         at, "progress_table",
@@ -105,20 +100,9 @@ Status PostgresSinkOptions::Validate(const config::Options* at) const {
 Result<PostgresSinkOptions> PostgresSinkOptions::FromConfig(const config::Options& options) {
   PostgresSinkOptions out;
   sql::ReadConnection(options, &out.connection);
-  out.table = options.GetString("table");
-  std::string mode = options.GetString("mode");
-  out.mode = mode == "upsert"      ? WriteMode::kUpsert
-             : mode == "overwrite" ? WriteMode::kOverwrite
-                                   : WriteMode::kAppend;
-  out.create = options.GetBool("create");
-  out.commit_rows = options.GetInt("commit_rows");
-  out.progress_table = options.GetString("progress_table");
+  sql::ReadSinkTarget(options, &out);
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
-}
-
-std::string PostgresSinkOptions::TableFor(const std::string& stream_name) const {
-  return ExpandStreamName(table, stream_name);
 }
 
 std::span<const config::OptionSpec> PostgresSourceOptionTable() {

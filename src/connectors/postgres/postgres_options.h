@@ -41,32 +41,23 @@ struct PostgresSourceOptions : sql::TableSelection {
   static Result<PostgresSourceOptions> FromConfig(const config::Options& options);
 };
 
-enum class WriteMode {
-  kAppend,     // COPY into the table
-  kUpsert,     // COPY into a per-writer staging table, then INSERT ... ON CONFLICT DO UPDATE
-  kOverwrite,  // load a staging table, swap it in atomically at Finish
-};
+// append: COPY into the table; upsert: COPY into a per-writer staging table, then INSERT ... ON
+// CONFLICT DO UPDATE; overwrite: load a staging table, swap it in atomically at Finish.
+using sql::WriteMode;
 
-struct PostgresSinkOptions {
+/// The shared target options (the table may be "schema.table"; progress_table is
+/// "schema.table", a bare name being in public, shared by every job writing into the database)
+/// and the connection.
+struct PostgresSinkOptions : sql::SinkTarget {
+  PostgresSinkOptions() {
+    commit_rows = 500'000;
+    progress_table = "public._sluice_progress";
+  }
+
   ConnectionOptions connection;
-  /// Target table, may be "schema.table" and contain "{stream}". Empty: the stream's name.
-  std::string table;
-  WriteMode mode = WriteMode::kAppend;
-  /// CREATE TABLE IF NOT EXISTS through the type mapping; when false a missing table is an error.
-  bool create = true;
-  /// Rows per transaction of each writer under at_least_once delivery: bigger is faster,
-  /// smaller loses less on a crash. Under exactly_once a writer commits only at checkpoints (its
-  /// rows and their progress in one transaction), so this has no effect there.
-  int64_t commit_rows = 500'000;
-  /// Where exactly-once progress is committed with the rows ("schema.table"; a bare name is in
-  /// public). Created on demand; shared by every job writing into this database.
-  std::string progress_table = "public._sluice_progress";
 
   Status Validate(const config::Options* at = nullptr) const;
   static Result<PostgresSinkOptions> FromConfig(const config::Options& options);
-
-  /// The target table of stream `stream_name` ("{stream}" replaced).
-  std::string TableFor(const std::string& stream_name) const;
 };
 
 /// The option tables, shared by registration, documentation and tests.

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include "connectors/stream_naming.h"
+
 namespace sluice::connectors::sql {
 
 std::string ConnectionOptions::Describe() const {
@@ -110,6 +112,31 @@ Status ValidateTableSelection(const TableSelection& selection, const config::Opt
     return OptionError(
         at, "page_rows",
         fmt::format("'page_rows' in {} must be at least 1, got {}", where, selection.page_rows));
+  }
+  return Status::OK();
+}
+
+std::string SinkTarget::TableFor(const std::string& stream_name) const {
+  return ExpandStreamName(table, stream_name);
+}
+
+void ReadSinkTarget(const config::Options& options, SinkTarget* out) {
+  out->table = options.GetString("table");
+  std::string mode = options.GetString("mode");
+  out->mode = mode == "upsert"      ? WriteMode::kUpsert
+              : mode == "overwrite" ? WriteMode::kOverwrite
+                                    : WriteMode::kAppend;
+  out->create = options.GetBool("create");
+  out->commit_rows = options.GetInt("commit_rows");
+  out->progress_table = options.GetString("progress_table");
+}
+
+Status ValidateSinkTarget(const SinkTarget& target, const config::Options* at,
+                          std::string_view where) {
+  if (target.commit_rows < 1) {
+    return OptionError(
+        at, "commit_rows",
+        fmt::format("'commit_rows' in {} must be at least 1, got {}", where, target.commit_rows));
   }
   return Status::OK();
 }

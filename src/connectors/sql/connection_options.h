@@ -46,6 +46,38 @@ struct TableSelection {
   int64_t page_rows = 50'000;
 };
 
+/// How a SQL sink writes a stream into its table (each sink says how it does it).
+enum class WriteMode {
+  kAppend,     // rows go into the table; a duplicate key is a bad record
+  kUpsert,     // rows go into a staging table, then insert or update by primary key
+  kOverwrite,  // rows go into a staging table that replaces the table atomically at the end
+};
+
+/// Where and how a SQL sink writes: the options every SQL sink shares.
+struct SinkTarget {
+  /// Target table; "{stream}" is replaced by the stream's name. Empty: the stream's name.
+  std::string table;
+  WriteMode mode = WriteMode::kAppend;
+  /// CREATE TABLE IF NOT EXISTS through the type mapping; when false a missing table is an error.
+  bool create = true;
+  /// Rows per transaction of each writer under at_least_once delivery: bigger is faster,
+  /// smaller loses less on a crash. Under exactly_once a writer commits only at checkpoints (its
+  /// rows and their progress in one transaction), so this has no effect there.
+  int64_t commit_rows = 200'000;
+  /// Exactly-once delivery: the table holding each split's committed progress, written in the
+  /// same transaction as its rows (created when missing).
+  std::string progress_table;
+
+  /// The target table of stream `stream_name` ("{stream}" replaced).
+  std::string TableFor(const std::string& stream_name) const;
+};
+
+/// Reads table, mode, create, commit_rows and progress_table from a validated block.
+void ReadSinkTarget(const config::Options& options, SinkTarget* out);
+/// Positive commit_rows (the progress table's name is checked by each sink: its rules differ).
+Status ValidateSinkTarget(const SinkTarget& target, const config::Options* at,
+                          std::string_view where);
+
 /// Reads table, tables, columns, where, split_rows and page_rows from a validated block.
 Status ReadTableSelection(const config::Options& options, TableSelection* out);
 /// Exactly one of table/tables, no empty names, positive sizes.
