@@ -1,7 +1,7 @@
 # While a job runs, every one of its connections is killed on both servers (KILL in MariaDB,
 # pg_terminate_backend in PostgreSQL): the job retries and the target equals the source.
 need_servers
-rows=600000
+rows=2000000  # sized so that an idle machine still copies for a few seconds
 mysql_exec "DROP DATABASE IF EXISTS fault_kill; CREATE DATABASE fault_kill"
 mysql_exec fault_kill "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer VARCHAR(64),
   amount DECIMAL(12,2), at DATETIME(6));
