@@ -14,8 +14,6 @@ namespace sluice::connectors {
 
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-
 struct DigestContextDeleter {
   void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
 };
@@ -67,17 +65,9 @@ void AppendDigestText(const Column& column, size_t row, std::string* out) {
       }
       return;
     }
-    case TypeId::kBytes: {
-      std::string_view bytes = column.GetView(row);
-      size_t start = out->size();
-      out->resize(start + bytes.size() * 2);
-      char* p = out->data() + start;
-      for (unsigned char c : bytes) {
-        *p++ = kHexDigits[c >> 4];
-        *p++ = kHexDigits[c & 15];
-      }
+    case TypeId::kBytes:
+      AppendHexDigits(column.GetView(row), out);
       return;
-    }
     case TypeId::kTimestamp:
     case TypeId::kTimestampTz:
       AppendTimestamp(column.Get<int64_t>(row), /*with_zone=*/false, out);

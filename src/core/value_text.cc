@@ -118,16 +118,19 @@ void AppendFloat(float value, std::string* out) {
   AppendFloating(value, out);
 }
 
-void AppendHexBytes(std::string_view bytes, std::string* out) {
+void AppendHexDigits(std::string_view bytes, std::string* out) {
   size_t start = out->size();
-  out->resize(start + 2 + bytes.size() * 2);
+  out->resize(start + bytes.size() * 2);
   char* p = out->data() + start;
-  *p++ = '\\';
-  *p++ = 'x';
   for (unsigned char c : bytes) {
     *p++ = kHexDigits[c >> 4];
     *p++ = kHexDigits[c & 15];
   }
+}
+
+void AppendHexBytes(std::string_view bytes, std::string* out) {
+  out->append("\\x");
+  AppendHexDigits(bytes, out);
 }
 
 Status DecodeHexBytes(std::string_view text, std::string* out) {

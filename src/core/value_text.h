@@ -27,6 +27,8 @@ Status AppendParsedValue(std::string_view text, Column* column);
 
 /// Appends "\x" + hex of `bytes`.
 void AppendHexBytes(std::string_view bytes, std::string* out);
+/// Appends the lowercase hex digits of `bytes`, two per byte, without a prefix.
+void AppendHexDigits(std::string_view bytes, std::string* out);
 /// Decodes "\x..." hex (or plain hex without the prefix) into `out` (cleared first).
 Status DecodeHexBytes(std::string_view text, std::string* out);
 

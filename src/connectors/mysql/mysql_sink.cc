@@ -78,82 +78,62 @@ ColumnLoad LoadFor(const DataType& type, std::string_view target_data_type) {
   return ColumnLoad::kDirect;
 }
 
-// Appends LOAD DATA field text: backslash escapes for the bytes that would end a field or line.
-void AppendLoadEscaped(std::string_view bytes, std::string* out) {
+// Appends `bytes`, each byte that `escape` maps to a two-character escape replaced by it.
+template <typename Escape>
+void AppendEscaped(std::string_view bytes, std::string* out, Escape escape) {
   const char* data = bytes.data();
   size_t run = 0;
   for (size_t i = 0; i < bytes.size(); ++i) {
-    const char* replacement;
-    switch (data[i]) {
-      case '\\':
-        replacement = "\\\\";
-        break;
-      case '\t':
-        replacement = "\\t";
-        break;
-      case '\n':
-        replacement = "\\n";
-        break;
-      case '\r':
-        replacement = "\\r";
-        break;
-      case '\0':
-        replacement = "\\0";
-        break;
-      default:
-        continue;
-    }
+    const char* replacement = escape(data[i]);
+    if (replacement == nullptr)
+      continue;
     out->append(data + run, i - run);
     out->append(replacement, 2);
     run = i + 1;
   }
   out->append(data + run, bytes.size() - run);
+}
+
+// Appends LOAD DATA field text: backslash escapes for the bytes that would end a field or line.
+void AppendLoadEscaped(std::string_view bytes, std::string* out) {
+  AppendEscaped(bytes, out, [](char c) -> const char* {
+    switch (c) {
+      case '\\':
+        return "\\\\";
+      case '\t':
+        return "\\t";
+      case '\n':
+        return "\\n";
+      case '\r':
+        return "\\r";
+      case '\0':
+        return "\\0";
+      default:
+        return nullptr;
+    }
+  });
 }
 
 // Appends an SQL string body (no quotes), for the session's sql_mode (backslash escapes on).
 void AppendSqlEscaped(std::string_view bytes, std::string* out) {
-  const char* data = bytes.data();
-  size_t run = 0;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const char* replacement;
-    switch (data[i]) {
+  AppendEscaped(bytes, out, [](char c) -> const char* {
+    switch (c) {
       case '\\':
-        replacement = "\\\\";
-        break;
+        return "\\\\";
       case '\'':
-        replacement = "\\'";
-        break;
+        return "\\'";
       case '\n':
-        replacement = "\\n";
-        break;
+        return "\\n";
       case '\r':
-        replacement = "\\r";
-        break;
+        return "\\r";
       case '\0':
-        replacement = "\\0";
-        break;
+        return "\\0";
       case '\x1a':
-        replacement = "\\Z";
-        break;
+        return "\\Z";
       default:
-        continue;
+        return nullptr;
     }
-    out->append(data + run, i - run);
-    out->append(replacement, 2);
-    run = i + 1;
-  }
-  out->append(data + run, bytes.size() - run);
-}
-
-void AppendHex(std::string_view bytes, std::string* out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  size_t start = out->size();
-  out->resize(start + bytes.size() * 2);
-  char* p = out->data() + start;
-  for (unsigned char c : bytes) {
-    *p++ = kHex[c >> 4];
-    *p++ = kHex[c & 15];
-  }
+  });
 }
 
 template <typename T>
@@ -263,10 +243,10 @@ const char* AppendValue(const Column& column, size_t row, Format format, ColumnL
       if (load == ColumnLoad::kGeometryFromWkb) {
         if (sql) {
           out->append("ST_GeomFromWKB(X'");
-          AppendHex(column.GetView(row), out);
+          AppendHexDigits(column.GetView(row), out);
           out->append("')");
         } else {
-          AppendHex(column.GetView(row), out);  // UNHEX'd by the statement's SET clause
+          AppendHexDigits(column.GetView(row), out);  // UNHEX'd by the statement's SET clause
         }
         return nullptr;
       }
