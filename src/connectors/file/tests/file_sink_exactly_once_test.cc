@@ -23,6 +23,7 @@
 #include "runtime/job_runner.h"
 #include "testing/memory_connector.h"
 #include "testing/random_rows.h"
+#include "testing/run_watched.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors {
@@ -456,20 +457,10 @@ class FileSinkJobTest : public ::testing::Test {
 
   // Runs `job` and stops it once `stop_after_rows` rows were written.
   runtime::JobSummary RunAndStop(const config::JobConfig& job, uint64_t stop_after_rows) {
-    std::atomic<bool> stop{false};
-    std::atomic<bool> done{false};
     runtime::JobRunner runner(job, registry_);
-    std::thread watcher([&] {
-      while (!done.load()) {
-        if (runner.metrics().Snapshot().rows_written >= stop_after_rows)
-          stop = true;
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
-      }
-    });
-    runtime::JobSummary summary = runner.Run(&stop);
-    done = true;
-    watcher.join();
-    return summary;
+    return sluice::testing::RunWatched(runner,
+                                       sluice::testing::StopAfterRowsWritten(stop_after_rows),
+                                       std::chrono::microseconds(200));
   }
 
   runtime::JobSummary Run(const config::JobConfig& job, runtime::RunOptions options = {}) {

@@ -26,6 +26,7 @@
 #include "runtime/job_runner.h"
 #include "state/state_store.h"
 #include "testing/gtest_util.h"
+#include "testing/run_watched.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors {
@@ -114,32 +115,10 @@ runtime::JobSummary RunJob(const std::string& yaml, bool fresh = false,
     return summary;
   }
   runtime::JobRunner runner(std::move(*job), Registry(), runtime::RunOptions{"", fresh});
-  std::atomic<bool> stop{false};
-  std::atomic<bool> done{false};
-  std::thread watcher;
-  if (watch) {
-    watcher = std::thread([&] {
-      while (!done.load()) {
-        if (watch(runner)) {
-          stop = true;
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    });
-  }
-  runtime::JobSummary summary = runner.Run(&stop);
-  done = true;
-  if (watcher.joinable())
-    watcher.join();
-  return summary;
+  return sluice::testing::RunWatched(runner, watch);
 }
 
-auto StopAfterRows(uint64_t rows) {
-  return [rows](const runtime::JobRunner& runner) {
-    return runner.metrics().Snapshot().rows_written >= rows;
-  };
-}
+using sluice::testing::StopAfterRowsWritten;
 
 // What an uninterrupted at_least_once run of `source` writes into a fresh table `ref` of the
 // same shape: the digest every interrupted run must reach.
@@ -209,7 +188,7 @@ TEST(PostgresExactlyOnceTest, RowsAndProgressAreCommittedTogether) {
   spec.state = state.path();
   spec.source = DatagenSource(30000, 4000);
   spec.sink_options = "table: t\n";
-  runtime::JobSummary summary = RunJob(JobYaml(db, spec), false, StopAfterRows(9000));
+  runtime::JobSummary summary = RunJob(JobYaml(db, spec), false, StopAfterRowsWritten(9000));
   ASSERT_TRUE(summary.interrupted) << summary.status.ToString();
   EXPECT_EQ(summary.guarantee, DeliveryGuarantee::kExactlyOnce);
 
@@ -350,7 +329,7 @@ TEST(PostgresExactlyOnceTest, StopAndResumeWritesEveryRowOnceInEveryMode) {
     spec.state = state.path();
     spec.source = source;
     spec.sink_options = fmt::format("table: {}\nmode: {}\n", table, mode);
-    runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRows(8000));
+    runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRowsWritten(8000));
     ASSERT_TRUE(first.interrupted) << first.status.ToString();
     EXPECT_EQ(first.status.code(), StatusCode::kCancelled);
     if (std::string(mode) == "overwrite") {
@@ -463,7 +442,7 @@ int KillRepeatedly(const std::string& yaml, int kills, uint32_t seed, uint64_t r
     }
     if (child == 0) {
       log::SetLevel(log::Level::kError);
-      runtime::JobSummary summary = RunJob(yaml, false, StopAfterRows(rows_per_child));
+      runtime::JobSummary summary = RunJob(yaml, false, StopAfterRowsWritten(rows_per_child));
       _exit(summary.status.ok() ? 0 : summary.interrupted ? 2 : 3);
     }
     if (lifetime_ms > 0) {
@@ -605,7 +584,7 @@ TEST(PostgresExactlyOnceTest, AtLeastOnceStoresNoProgress) {
   spec.source = DatagenSource(20000, 4000);
   spec.sink_options = "table: t\ncommit_rows: 1000\n";
   spec.extra = "delivery: at_least_once\n";
-  runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRows(6000));
+  runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRowsWritten(6000));
   ASSERT_TRUE(first.interrupted) << first.status.ToString();
   EXPECT_EQ(first.guarantee, DeliveryGuarantee::kAtLeastOnce);
   EXPECT_EQ(db.Exec("SELECT to_regclass('public._sluice_progress') IS NULL"), "t\n");
@@ -627,7 +606,7 @@ TEST(PostgresExactlyOnceTest, FreshRunForgetsTheProgressAndStartsClean) {
   spec.state = state.path();
   spec.source = source;
   spec.sink_options = "table: t\nmode: overwrite\nprogress_table: sluice.progress\n";
-  runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRows(6000));
+  runtime::JobSummary first = RunJob(JobYaml(db, spec), false, StopAfterRowsWritten(6000));
   ASSERT_TRUE(first.interrupted) << first.status.ToString();
   db.Exec("INSERT INTO sluice.progress VALUES ('other', 's', '', true, 1, now())");
   EXPECT_NE(db.Exec("SELECT count(*) FROM sluice.progress WHERE job = 'eo'"), "0\n");
