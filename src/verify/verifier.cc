@@ -95,22 +95,21 @@ class DigestWriter final : public connectors::SinkWriter {
     const std::set<size_t>* collect =
         target_->collect.empty() ? nullptr : &target_->collect[reference_index];
     for (size_t row = 0; row < batch.num_rows(); ++row) {
+      // The row text, rendered in place; each value's span in it is kept for the key.
       row_.clear();
-      values_.resize(reference.num_fields());
+      spans_.resize(reference.num_fields());
       for (size_t f = 0; f < reference.num_fields(); ++f) {
-        std::optional<std::string>& value = values_[f];
-        value.emplace();
-        if (!AppendNormalized(batch.column(static_cast<size_t>((*columns)[f])), row,
-                              reference.field(f).type, f, &*value)) {
-          value.reset();
-        }
         if (f > 0)
           row_.push_back(kFieldSeparator);
-        if (value) {
-          row_.push_back('v');
-          row_.append(*value);
+        size_t mark = row_.size();
+        row_.push_back('v');
+        if (AppendNormalized(batch.column(static_cast<size_t>((*columns)[f])), row,
+                             reference.field(f).type, f, &row_)) {
+          spans_[f] = {mark + 1, row_.size() - mark - 1};
         } else {
+          row_.resize(mark);
           row_.append(kNullElement);
+          spans_[f] = {mark, 0};  // a NULL key value renders as nothing
         }
       }
       if (plan.key.empty()) {
@@ -120,7 +119,8 @@ class DigestWriter final : public connectors::SinkWriter {
         for (size_t k = 0; k < plan.key.size(); ++k) {
           if (k > 0)
             key_.push_back(kFieldSeparator);
-          key_.append(values_[plan.key[k]].value_or(std::string()));
+          const auto& [start, length] = spans_[plan.key[k]];
+          key_.append(row_, start, length);
         }
       }
       size_t bucket = 0;
@@ -201,7 +201,7 @@ class DigestWriter final : public connectors::SinkWriter {
   std::vector<StreamInfo> incoming_;
   std::map<int, std::vector<int>> columns_;
   std::map<size_t, std::unique_ptr<Scratch>> scratch_;
-  std::vector<std::optional<std::string>> values_;
+  std::vector<std::pair<size_t, size_t>> spans_;  // per field: start and length in row_
   std::string key_;
   std::string row_;
   std::string text_;
