@@ -8,6 +8,7 @@
 
 #include "connectors/split_queue.h"
 #include "core/logging.h"
+#include "core/strings.h"
 #include "formats/csv/csv_batch_builder.h"
 #include "formats/csv/csv_reader.h"
 #include "formats/jsonl/jsonl_batch_builder.h"
@@ -70,16 +71,6 @@ Result<std::string> PathFromPayload(const Split& split) {
     return Internal(fmt::format("bad file split payload: {}", split.payload));
   }
   return json["path"].get<std::string>();
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) {
-    if (!out.empty())
-      out += ", ";
-    out += name;
-  }
-  return out;
 }
 
 // What every reader needs from the source; copied into each reader so that readers never

@@ -15,6 +15,7 @@
 #include "connectors/mysql/mysql_types.h"
 #include "core/decimal.h"
 #include "core/logging.h"
+#include "core/strings.h"
 #include "core/value_text.h"
 
 namespace sluice::connectors::mysql {
@@ -50,16 +51,6 @@ std::string Lower(std::string_view text) {
   std::string out(text);
   for (char& c : out)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) {
-    if (!out.empty())
-      out += ", ";
-    out += name;
-  }
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "connectors/split_queue.h"
 #include "connectors/sql/keyset.h"
 #include "core/logging.h"
+#include "core/strings.h"
 #include "core/temporal.h"
 #include "core/value_text.h"
 
@@ -87,16 +88,6 @@ bool IsGlob(std::string_view pattern) {
 // carry one job's bookkeeping into another's. Named explicitly, they are read like any table.
 bool IsSluiceTable(std::string_view name) {
   return name.rfind("_sluice_", 0) == 0;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) {
-    if (!out.empty())
-      out += ", ";
-    out += name;
-  }
-  return out;
 }
 
 // Renders a key value (canonical text) as an SQL literal for column `column`.

@@ -9,6 +9,7 @@
 #include "connectors/postgres/postgres_progress.h"
 #include "connectors/postgres/postgres_types.h"
 #include "core/logging.h"
+#include "core/strings.h"
 #include "core/value_text.h"
 
 namespace sluice::connectors::postgres {
@@ -23,16 +24,6 @@ constexpr size_t kFlushBytes = 1u << 20;
 // killed process's backend finishing its last statement). Beyond it the attempt fails as
 // transient and the runtime retries after a backoff.
 constexpr int kRecoveryLockTimeoutSecs = 30;
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) {
-    if (!out.empty())
-      out += ", ";
-    out += name;
-  }
-  return out;
-}
 
 std::string QuotedList(const std::vector<std::string>& names) {
   std::string out;

@@ -14,6 +14,7 @@
 #include "connectors/postgres/postgres_types.h"
 #include "connectors/sql/keyset.h"
 #include "core/logging.h"
+#include "core/strings.h"
 #include "core/value_text.h"
 
 namespace sluice::connectors::postgres {
@@ -77,16 +78,6 @@ using sql::Key;
 
 bool IsGlob(std::string_view pattern) {
   return pattern.find_first_of("*?[") != std::string_view::npos;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) {
-    if (!out.empty())
-      out += ", ";
-    out += name;
-  }
-  return out;
 }
 
 // Key values travel as canonical text; the column's own type turns them back into values, so

@@ -15,6 +15,7 @@
 #include "connectors/sqlite/sqlite_catalog.h"
 #include "connectors/sqlite/sqlite_types.h"
 #include "core/logging.h"
+#include "core/strings.h"
 
 namespace sluice::connectors::sqlite {
 
@@ -29,17 +30,6 @@ constexpr int64_t kMaxSplitsPerTable = 10'000;
 
 bool IsGlob(std::string_view pattern) {
   return pattern.find_first_of("*?[") != std::string_view::npos;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) {
-    if (!out.empty()) {
-      out += ", ";
-    }
-    out += name;
-  }
-  return out;
 }
 
 std::string RangePayload(const std::string& table, int64_t lo, int64_t hi) {
