@@ -4,8 +4,24 @@
 #include <set>
 
 #include "connectors/stream_naming.h"
+#include "core/value_text.h"
 
 namespace sluice::connectors {
+
+void AppendKeyLocation(const Batch& batch, size_t row, const std::vector<int>& key,
+                       const std::vector<std::string>& names, std::string* out) {
+  for (int column : key) {
+    const Column& values = batch.column(static_cast<size_t>(column));
+    out->push_back(' ');
+    out->append(names[static_cast<size_t>(column)]);
+    out->push_back('=');
+    if (values.IsNull(row)) {
+      out->append("NULL");
+    } else {
+      AppendValueText(values, row, out);
+    }
+  }
+}
 
 namespace {
 

@@ -61,6 +61,11 @@ struct BadRecord {
   Status reason;
 };
 
+/// Appends " name=value" for each key column of `row` (`key`: column indexes into `batch`,
+/// `names`: the names by column index; NULL as "NULL"): a bad record's location after its table.
+void AppendKeyLocation(const Batch& batch, size_t row, const std::vector<int>& key,
+                       const std::vector<std::string>& names, std::string* out);
+
 /// The job's bad-record policy. Thread-safe.
 class BadRecordHandler {
  public:

@@ -323,15 +323,7 @@ class PostgresSinkWriter final : public SinkWriter {
       fmt::format_to(std::back_inserter(out), " row {}", rows_received_[stream] + row + 1);
       return out;
     }
-    for (int column : target.key) {
-      const Column& values = batch.column(static_cast<size_t>(column));
-      fmt::format_to(std::back_inserter(out), " {}=", target.columns[static_cast<size_t>(column)]);
-      if (values.IsNull(row)) {
-        out += "NULL";
-      } else {
-        AppendValueText(values, row, &out);
-      }
-    }
+    AppendKeyLocation(batch, row, target.key, target.columns, &out);
     return out;
   }
 

@@ -422,15 +422,7 @@ class SqliteSinkWriter final : public SinkWriter {
       fmt::format_to(std::back_inserter(out), " row {}", inserts.rows_received + row + 1);
       return out;
     }
-    for (int column : target.key) {
-      const Column& values = batch.column(static_cast<size_t>(column));
-      fmt::format_to(std::back_inserter(out), " {}=", target.columns[static_cast<size_t>(column)]);
-      if (values.IsNull(row)) {
-        out += "NULL";
-      } else {
-        AppendValueText(values, row, &out);
-      }
-    }
+    AppendKeyLocation(batch, row, target.key, target.columns, &out);
     return out;
   }
 
