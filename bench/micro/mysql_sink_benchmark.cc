@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "config/options.h"
-#include "connectors/datagen/datagen_source.h"
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/mysql_sink.h"
 #include "connectors/mysql/mysql_source.h"
@@ -34,24 +34,8 @@ namespace {
 
 constexpr uint64_t kRows = 1'000'000;
 
-JobContext& Context() {
-  static FailOnBadRecord bad_records;
-  static std::atomic<bool> cancelled{false};
-  static JobContext context = [] {
-    JobContext c;
-    c.cancelled = &cancelled;
-    c.bad_records = &bad_records;
-    c.batch_rows = 4096;
-    c.parallelism = 1;
-    return c;
-  }();
-  return context;
-}
-
-void Die(const Status& status) {
-  fmt::print(stderr, "{}\n", status.ToString());
-  std::abort();
-}
+using bench::Context;
+using bench::Die;
 
 struct Setup {
   ConnectionOptions connection;
@@ -66,16 +50,7 @@ Setup* created_setup = nullptr;  // set once GetSetup() ran: the database to dro
 Setup& GetSetup() {
   static Setup* setup = [] {
     auto* s = new Setup();
-    const char* env = std::getenv("SLUICE_TEST_SERVERS_ENV");
-    if (env == nullptr)
-      Die(Unavailable("set SLUICE_TEST_SERVERS_ENV (scripts/test-servers.sh)"));
-    std::map<std::string, std::string> values;
-    std::ifstream in(env);
-    for (std::string line; std::getline(in, line);) {
-      size_t equals = line.find('=');
-      if (equals != std::string::npos)
-        values[line.substr(0, equals)] = line.substr(equals + 1);
-    }
+    std::map<std::string, std::string> values = bench::TestServersEnv();
     s->connection.host = values["SLUICE_TEST_MYSQL_HOST"];
     s->connection.port = std::atoi(values["SLUICE_TEST_MYSQL_PORT"].c_str());
     s->connection.user = values["SLUICE_TEST_MYSQL_USER"];
@@ -90,41 +65,13 @@ Setup& GetSetup() {
         Die(st);
       s->connection.database = name;
     }
-    datagen::DatagenOptions options;
-    options.rows = kRows;
-    options.split_rows = kRows;
-    options.stream = "orders";
-    options.columns = {
-        {"id", DataType::Int64(), false},           {"customer", DataType::String(), true},
-        {"amount", DataType::Decimal(12, 2), true}, {"quantity", DataType::Int32(), true},
-        {"price", DataType::Float64(), true},       {"paid", DataType::Bool(), true},
-        {"ordered_on", DataType::Date(), true},     {"created_at", DataType::Timestamp(), true},
-        {"note", DataType::String(), true},
-    };
-    datagen::DatagenSource source(options);
-    if (Status st = source.Open(Context()); !st.ok())
-      Die(st);
-    s->stream = source.streams()[0];
-    auto enumerator = source.CreateEnumerator();
-    while (true) {
-      auto split = (*enumerator)->Next();
-      if (!split.ok() || !*split)
-        break;
-      auto reader = source.CreateReader(**split, "");
-      while (true) {
-        auto batch = std::make_unique<Batch>(s->stream.schema, 4096);
-        auto more = (*reader)->ReadBatch(batch.get());
-        if (!more.ok())
-          Die(more.status());
-        if (!*more)
-          break;
-        int price = s->stream.schema->FieldIndex("price");
-        for (size_t r = 0; r < batch->num_rows(); ++r) {
-          const Column& column = batch->column(static_cast<size_t>(price));
-          if (column.IsValid(r))
-            s->price_bits_sum += std::bit_cast<uint64_t>(column.Get<double>(r));
-        }
-        s->batches.push_back(std::move(batch));
+    s->batches = bench::OrderBatches(kRows, &s->stream);
+    int price = s->stream.schema->FieldIndex("price");
+    for (const auto& batch : s->batches) {
+      const Column& column = batch->column(static_cast<size_t>(price));
+      for (size_t r = 0; r < batch->num_rows(); ++r) {
+        if (column.IsValid(r))
+          s->price_bits_sum += std::bit_cast<uint64_t>(column.Get<double>(r));
       }
     }
     created_setup = s;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "connectors/sqlite/sqlite_sink.h"
 #include "connectors/sqlite/sqlite_source.h"
 #include "core/decimal.h"
@@ -23,14 +24,7 @@ namespace {
 
 constexpr size_t kRows = 1'000'000;
 
-JobContext Context() {
-  static FailOnBadRecord bad_records;
-  static std::atomic<bool> cancelled{false};
-  JobContext context;
-  context.cancelled = &cancelled;
-  context.bad_records = &bad_records;
-  return context;
-}
+using bench::Context;
 
 // Writes the table once per process; returns the database path.
 const std::string& Database() {
