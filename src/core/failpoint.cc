@@ -1,0 +1,229 @@
+#include "core/failpoint.h"
+
+#include <fmt/core.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace sluice::failpoint {
+
+namespace internal {
+std::atomic<bool> any_armed{false};
+}
+
+namespace {
+
+struct ArmedPoint {
+  Action action = Action::kNone;
+  std::function<Status()> callback;  // instead of `action` when set
+  uint64_t hit = 1;
+  bool and_later = false;
+  uint64_t passes = 0;
+};
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, ArmedPoint, std::less<>> points;  // guarded by mutex
+};
+
+Registry& TheRegistry() {
+  static Registry* registry = new Registry();  // never destroyed: points fire during exit too
+  return *registry;
+}
+
+// Writes straight to stderr: the process may be about to die or freeze.
+void Announce(std::string_view name, std::string_view what) {
+  std::string line = fmt::format("sluice: failpoint '{}': {}\n", name, what);
+  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+}
+
+Result<Action> ParseAction(std::string_view text) {
+  if (text == "crash")
+    return Action::kCrash;
+  if (text == "fail")
+    return Action::kFail;
+  if (text == "error")
+    return Action::kError;
+  if (text == "pause")
+    return Action::kPause;
+  if (text == "stop")
+    return Action::kStop;
+  return InvalidConfig(fmt::format(
+      "failpoint action '{}' is unknown (allowed: crash, fail, error, pause, stop)", text));
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+namespace {
+
+// What fires at this pass of point `name`: counted under the lock, carried out outside it.
+struct Firing {
+  Action action = Action::kNone;
+  std::function<Status()> callback;
+};
+
+Firing Pass(std::string_view name) {
+  Registry& registry = TheRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto found = registry.points.find(name);
+  if (found == registry.points.end())
+    return {};
+  ArmedPoint& point = found->second;
+  ++point.passes;
+  bool fires = point.passes == point.hit || (point.and_later && point.passes > point.hit);
+  if (!fires)
+    return {};
+  return Firing{point.action, point.callback};
+}
+
+// Carries out crash and pause; returns the action left for the caller.
+Action CarryOut(std::string_view name, Action action) {
+  switch (action) {
+    case Action::kCrash:
+      Announce(name, "crash");
+      ::kill(::getpid(), SIGKILL);
+      ::_exit(137);  // not reached
+    case Action::kPause:
+      Announce(name, "pause (continue with SIGCONT)");
+      ::raise(SIGSTOP);
+      return Action::kNone;
+    case Action::kFail:
+    case Action::kError:
+    case Action::kStop:
+      Announce(name, action == Action::kStop ? "stop" : "fail");
+      return action;
+    case Action::kNone:
+      break;
+  }
+  return Action::kNone;
+}
+
+}  // namespace
+
+Action Hit(std::string_view name) {
+  Firing firing = Pass(name);
+  if (firing.callback) {
+    (void)firing.callback();
+    return Action::kNone;
+  }
+  return CarryOut(name, firing.action);
+}
+
+Status Check(std::string_view name) {
+  Firing firing = Pass(name);
+  if (firing.callback)
+    return firing.callback();
+  switch (CarryOut(name, firing.action)) {
+    case Action::kFail:
+      return Unavailable(fmt::format("failpoint '{}' failed the operation", name));
+    case Action::kError:
+      return Internal(fmt::format("failpoint '{}' failed the operation", name));
+    default:
+      return Status::OK();
+  }
+}
+
+Status Arm(std::string_view specification) {
+  std::map<std::string, ArmedPoint, std::less<>> parsed;
+  while (!specification.empty()) {
+    size_t end = specification.find(';');
+    std::string_view entry = Trim(specification.substr(0, end));
+    specification = end == std::string_view::npos ? std::string_view() : specification.substr(end + 1);
+    if (entry.empty())
+      continue;
+    size_t equals = entry.find('=');
+    if (equals == std::string_view::npos || equals == 0) {
+      return InvalidConfig(
+          fmt::format("failpoint entry '{}' is not name=action[@hit]", entry));
+    }
+    std::string_view name = Trim(entry.substr(0, equals));
+    std::string_view rest = Trim(entry.substr(equals + 1));
+    ArmedPoint point;
+    size_t at = rest.find('@');
+    if (at != std::string_view::npos) {
+      std::string_view hit = rest.substr(at + 1);
+      if (!hit.empty() && hit.back() == '+') {
+        point.and_later = true;
+        hit.remove_suffix(1);
+      }
+      uint64_t value = 0;
+      for (char c : hit) {
+        if (c < '0' || c > '9' || value > 1'000'000'000'000ULL)
+          return InvalidConfig(fmt::format("failpoint entry '{}': bad hit number", entry));
+        value = value * 10 + static_cast<uint64_t>(c - '0');
+      }
+      if (hit.empty() || value == 0)
+        return InvalidConfig(fmt::format("failpoint entry '{}': hits count from 1", entry));
+      point.hit = value;
+      rest = rest.substr(0, at);
+    }
+    SLUICE_ASSIGN_OR_RETURN(point.action, ParseAction(Trim(rest)));
+    parsed[std::string(name)] = std::move(point);
+  }
+  if (parsed.empty())
+    return Status::OK();
+  Registry& registry = TheRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  for (auto& [name, point] : parsed)
+    registry.points[name] = std::move(point);
+  internal::any_armed.store(true);
+  return Status::OK();
+}
+
+void ArmCallback(std::string_view name, uint64_t hit, std::function<Status()> callback,
+                 bool and_later) {
+  Registry& registry = TheRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  ArmedPoint point;
+  point.callback = std::move(callback);
+  point.hit = hit == 0 ? 1 : hit;
+  point.and_later = and_later;
+  registry.points[std::string(name)] = std::move(point);
+  internal::any_armed.store(true);
+}
+
+void DisarmAll() {
+  Registry& registry = TheRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.points.clear();
+  internal::any_armed.store(false);
+}
+
+uint64_t Passes(std::string_view name) {
+  Registry& registry = TheRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto found = registry.points.find(name);
+  return found == registry.points.end() ? 0 : found->second.passes;
+}
+
+Result<std::string> ArmFromEnvironment() {
+  static std::once_flag once;
+  static Status parsed;
+  static std::string armed;
+  std::call_once(once, [] {
+    const char* value = std::getenv("SLUICE_FAILPOINTS");
+    if (value == nullptr || *value == '\0')
+      return;
+    parsed = Arm(value).WithContext("SLUICE_FAILPOINTS");
+    if (parsed.ok())
+      armed = value;
+  });
+  if (!parsed.ok())
+    return parsed;
+  return armed;
+}
+
+}  // namespace sluice::failpoint
