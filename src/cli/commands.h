@@ -19,6 +19,7 @@ struct CommonFlags {
   bool progress = true;                // --no-progress turns the live line off
   std::string state_dir;               // --state DIR: where plans and checkpoints live
   bool fresh = false;                  // --fresh: forget an unfinished earlier run
+  bool wait = false;                   // run --wait: wait for a running run of the job
   bool read_through = false;           // verify --read-through: no digests in the databases
 };
 

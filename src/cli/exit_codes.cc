@@ -19,6 +19,8 @@ int ExitCodeFor(const Status& status) {
       return kExitData;
     case StatusCode::kCancelled:
       return kExitInterrupted;
+    case StatusCode::kConflict:
+      return kExitConflict;
     case StatusCode::kInternal:
       return kExitInternal;
   }

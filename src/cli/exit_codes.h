@@ -12,6 +12,7 @@ enum ExitCode : int {
   kExitConnection = 3,  // server unreachable, authentication, missing table/file, permission, disk
   kExitData = 4,        // a bad record under `errors: fail`
   kExitVerifyMismatch = 5,  // `sluice verify` / `verify: true`: the target differs from the source
+  kExitConflict = 6,  // another run of the job is running, or took the job over from this run
   kExitInterrupted = 130,   // stopped by SIGINT/SIGTERM
 };
 

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "core/failpoint.h"
 #include "core/logging.h"
 
 #ifndef SLUICE_VERSION
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
   run->add_flag("--no-progress", no_progress, "Do not show the live progress");
   run->add_flag("--fresh", flags.fresh,
                 "Start over instead of resuming an unfinished earlier run of the job");
+  run->add_flag("--wait", flags.wait,
+                "When the job is already running, wait for that run to end, then run");
   app.add_option("--state", flags.state_dir,
                  "Directory of the state store (default: the job's `state:`, else .sluice)")
       ->type_name("DIR");
@@ -56,8 +59,8 @@ int main(int argc, char** argv) {
 
   app.footer(
       "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 connection or resource "
-      "error,\n            4 data error, 5 verification mismatch, 130 interrupted (run again to "
-      "resume).");
+      "error,\n            4 data error, 5 verification mismatch, 6 the job is already running "
+      "(or was\n            taken over), 130 interrupted (run again to resume).");
 
   try {
     app.parse(argc, argv);
@@ -71,6 +74,14 @@ int main(int argc, char** argv) {
   if (quiet && level < log::Level::kWarn)
     level = log::Level::kWarn;
   log::SetLevel(level);
+  // Failpoints (core/failpoint.h) are for tests: armed only through SLUICE_FAILPOINTS.
+  Result<std::string> failpoints = failpoint::ArmFromEnvironment();
+  if (!failpoints.ok()) {
+    fmt::print(stderr, "sluice: {}\n", failpoints.status().ToString());
+    return cli::kExitConfig;
+  }
+  if (!failpoints->empty())
+    log::Warn("cli", "Failpoints armed for testing: {}", *failpoints);
   flags.progress = !no_progress && !quiet && !flags.json;
 
   if (run->parsed())

@@ -130,6 +130,7 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags) {
   runtime::RunOptions options;
   options.state_dir = flags.state_dir;
   options.fresh = flags.fresh;
+  options.wait = flags.wait;
   const bool verify = job->verify;
   config::JobConfig verify_job = *job;
   runtime::JobRunner runner(std::move(*job), connectors::ConnectorRegistry::Builtin(), options);

@@ -36,6 +36,9 @@ const std::vector<OptionSpec>& JobTable() {
        "`max_backoff_secs` (60)."},
       {"verify", OptionType::kBool, "false",
        "After a batch job, compare source and target (counts and checksums per key range)."},
+      {"run_lease_secs", OptionType::kDouble, "30",
+       "One run of a job at a time: a run that stopped renewing its hold on the job this long "
+       "(frozen, cut off) may be taken over, and its later commits are refused."},
   };
   return kTable;
 }
@@ -293,6 +296,10 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
   if (const Node* node = root.Find("retry"))
     SLUICE_RETURN_IF_ERROR(ReadRetry(*node, &job));
   job.verify = options.GetBool("verify");
+  job.run_lease_secs = options.GetDouble("run_lease_secs");
+  if (job.run_lease_secs < 0.3 || job.run_lease_secs > 86400) {
+    return options.ErrorAt("run_lease_secs", "'run_lease_secs' must be between 0.3 and 86400");
+  }
   job.fingerprint = Fingerprint(root);
   job.root = std::move(root);
   return job;

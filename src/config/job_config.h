@@ -80,6 +80,9 @@ struct JobConfig {
   RetryPolicy retry;
   /// `verify: true`: compare source and target after a batch job.
   bool verify = false;
+  /// `run_lease_secs`: a run renews its hold on the job every third of this; one that stopped
+  /// renewing it this long (frozen, or cut off) may be taken over by another run.
+  double run_lease_secs = 30;
   /// A digest of what defines the job's data (source, transform, sink; secrets and tuning
   /// left out): a resume is refused when it changed.
   std::string fingerprint;

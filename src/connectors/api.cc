@@ -1,5 +1,7 @@
 #include "connectors/api.h"
 
+#include <fmt/core.h>
+
 #include <mutex>
 #include <set>
 
@@ -21,6 +23,14 @@ void AppendKeyLocation(const Batch& batch, size_t row, const std::vector<int>& k
       AppendValueText(values, row, out);
     }
   }
+}
+
+Status FencedOff(std::string_view job, std::string_view target, uint64_t mine, uint64_t current,
+                 std::string_view holder) {
+  return Conflict(fmt::format(
+      "{}: a newer run of job '{}' (run epoch {}{}{}) has taken over this target, so this run "
+      "(epoch {}) may no longer commit; it stops, and the newer run carries on",
+      target, job, current, holder.empty() ? "" : ", ", holder, mine));
 }
 
 namespace {

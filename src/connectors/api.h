@@ -132,7 +132,20 @@ struct JobContext {
   /// earlier run prepared (an overwrite's staging table, committed files) instead of starting
   /// over.
   bool resuming = false;
+  /// Who runs this job ("pid 4711 on host etl-3 since 2026-12-04 09:00:00 UTC"): sinks that
+  /// fence runs (Sink::Claim) record it beside the run epoch, for the message a fenced run gets.
+  std::string run_owner;
 };
+
+/// The progress row of a job's current run in a SQL sink's progress table (Sink::Claim): split id
+/// "" (no split has an empty id), its `epoch` the run's, its `position` the run's owner.
+inline constexpr std::string_view kRunFenceSplitId = "";
+
+/// The error an exactly-once commit gets once a newer run of the job has claimed the target
+/// (Sink::Claim): `target` names where ("postgres 127.0.0.1:5432/shop"), `mine` is this run's
+/// epoch there, `current` the newer run's and `holder` its owner when known.
+Status FencedOff(std::string_view job, std::string_view target, uint64_t mine, uint64_t current,
+                 std::string_view holder = {});
 
 /// Hands out splits on demand to whichever reader is free, so that a slow split never leaves
 /// the other readers idle. Thread-safe.
@@ -254,13 +267,24 @@ class Sink {
   virtual void Abort() {}
   /// The strongest delivery this sink can give.
   virtual DeliveryGuarantee guarantee() const = 0;
+  /// Exactly-once sinks: takes the job's targets for this run, first thing, before
+  /// RecoverProgress or ForgetProgress. Stores a new run epoch with the job's progress, higher
+  /// than any earlier run's, after waiting for (or ending) commits of earlier runs still in
+  /// flight; from then on every commit (and Finish) of an earlier run that is still alive
+  /// somewhere (frozen, cut off from the state store) is refused with FencedOff, and so are this
+  /// run's once a later run has claimed the targets. The runtime lets only one run of a job
+  /// move data at a time (the state store's lease); this is what holds when that lease was
+  /// taken over. Called on every attempt; the default suits sinks that keep no progress. A sink
+  /// driven without Claim (benchmarks, tools) is not fenced.
+  virtual Status Claim(const JobContext& context) { return Status::OK(); }
   /// Exactly-once sinks: the progress that earlier runs of this job committed with their rows,
-  /// after finishing or undoing anything a crash left half-done. Called before Open() when a
-  /// run resumes. The default (no progress of its own) suits at-least-once sinks.
+  /// after finishing or undoing anything a crash left half-done. Called after Claim() and before
+  /// Open() when a run resumes. The default (no progress of its own) suits at-least-once sinks.
   virtual Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) {
     return std::vector<SplitProgress>();
   }
-  /// Forgets what earlier runs of this job committed (a fresh start). Called before Open().
+  /// Forgets what earlier runs of this job committed (a fresh start), keeping the run epoch
+  /// Claim() stored. Called after Claim() and before Open().
   virtual Status ForgetProgress(const JobContext& context) { return Status::OK(); }
 };
 

@@ -28,6 +28,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "unsupported";
     case StatusCode::kCancelled:
       return "cancelled";
+    case StatusCode::kConflict:
+      return "conflict";
     case StatusCode::kInternal:
       return "internal error";
   }

@@ -26,6 +26,7 @@ enum class StatusCode : unsigned char {
   kIoError,           // local I/O failure (disk full, read error)
   kUnsupported,       // a feature or type this connector cannot handle
   kCancelled,         // stopped on request (SIGINT/SIGTERM)
+  kConflict,          // another run of the same job holds it, or took it over from this one
   kInternal,          // a bug in Sluice
 };
 
@@ -92,6 +93,9 @@ inline Status Unsupported(std::string m) {
 }
 inline Status Cancelled(std::string m) {
   return {StatusCode::kCancelled, std::move(m)};
+}
+inline Status Conflict(std::string m) {
+  return {StatusCode::kConflict, std::move(m)};
 }
 inline Status Internal(std::string m) {
   return {StatusCode::kInternal, std::move(m)};

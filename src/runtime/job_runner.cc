@@ -14,9 +14,11 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "core/failpoint.h"
 #include "core/logging.h"
 #include "runtime/bad_records.h"
 #include "runtime/channel.h"
+#include "runtime/run_lease.h"
 #include "state/state_store.h"
 #include "transforms/projection.h"
 
@@ -227,6 +229,7 @@ class JobRunner::Pipeline {
     state::StateStore* store;
     BadRecordPolicy* bad_records;
     uint64_t last_checkpoint;  // the state store's; this run continues the numbering
+    const RunLeaseKeeper* lease;  // turns lost when another run takes the job over
   };
 
   Pipeline(Parts parts, std::atomic<bool>* cancelled)
@@ -271,7 +274,12 @@ class JobRunner::Pipeline {
         if (readers_running_ == 0)
           break;
       }
-      if (stop != nullptr && stop->load() && !stopping_.load() && !failed_.load()) {
+      if (parts_.lease->lost() && !failed_.load()) {
+        // Another run owns the job now: stop without another commit (they would be refused).
+        Fail(parts_.lease->reason());
+      }
+      if (((stop != nullptr && stop->load()) || stop_requested_.load()) && !stopping_.load() &&
+          !failed_.load()) {
         *interrupted = true;
         log::Warn(kComponent, "Stop requested: taking a final checkpoint");
         stopping_.store(true);
@@ -343,6 +351,8 @@ class JobRunner::Pipeline {
     }
     record.push_back(cut);
     Status status = parts_.store->RecordSplits(job_.name, record);
+    if (status.ok() && failpoint::AnyArmed())
+      status = failpoint::Check("runtime.cut.after_record");
     if (!status.ok()) {
       Fail(status.WithContext("recording a cut split"));
       return;
@@ -401,6 +411,15 @@ class JobRunner::Pipeline {
         return active;
     }
     return nullptr;
+  }
+
+  // A stop asked from inside the pipeline (the `stop` failpoint), as SIGINT asks it: this
+  // reader stops at once, the others at their next batch, the coordinator checkpoints.
+  void RequestStop() {
+    stop_requested_.store(true);
+    cancelled_->store(true);
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    done_cv_.notify_all();
   }
 
   void ReaderDone() {
@@ -482,6 +501,8 @@ class JobRunner::Pipeline {
       if (!payload.empty())
         shrunk.payload = std::move(payload);
       Status status = parts_.store->RecordSplits(job_.name, {shrunk, *cut});
+      if (status.ok() && failpoint::AnyArmed())
+        status = failpoint::Check("runtime.cut.after_record");
       if (!status.ok()) {
         Fail(status.WithContext("recording a cut split"));
         return std::nullopt;
@@ -550,6 +571,8 @@ class JobRunner::Pipeline {
         PoolFor(*item.batch).Put(std::move(item.batch));
         break;  // closed: the job is failing
       }
+      if (failpoint::AnyArmed() && failpoint::Hit("runtime.reader.batch") == failpoint::Action::kStop)
+        RequestStop();
     }
     if (finished) {
       // Every row of the split is on its way: its writer commits it as done.
@@ -591,10 +614,14 @@ class JobRunner::Pipeline {
             progress.push_back(std::move(entry));
           pending.clear();
           Status status = writer->Prepare();
+          if (status.ok() && failpoint::AnyArmed())
+            status = failpoint::Check("runtime.writer.before_commit");
           if (status.ok()) {
             std::shared_lock<std::shared_mutex> plan(plan_mutex_);
             status = writer->Commit(connectors::CommitContext{item.checkpoint, progress});
           }
+          if (status.ok() && failpoint::AnyArmed())
+            status = failpoint::Check("runtime.writer.after_commit");
           if (!status.ok()) {
             failed = true;
             Fail(status.WithContext(context()));
@@ -656,9 +683,11 @@ class JobRunner::Pipeline {
     }
     if (acks.failed || acks.count < writers_)
       return FirstFailureOr("a writer failed");
+    SLUICE_FAILPOINT("runtime.checkpoint.before_record");
     uint64_t bad = parts_.bad_records->count();
     SLUICE_RETURN_IF_ERROR(parts_.store->CommitCheckpoint(job_.name, number, acks.progress, bad)
                                .WithContext(fmt::format("recording checkpoint {}", number)));
+    SLUICE_FAILPOINT("runtime.checkpoint.after_record");
     double seconds = SecondsSince(start);
     parts_.metrics->OnCheckpoint(seconds);
     log::Debug(kComponent, "Checkpoint {} committed in {:.3f} s ({} splits advanced)", number,
@@ -689,6 +718,7 @@ class JobRunner::Pipeline {
 
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> stop_requested_{false};
   std::mutex failure_mutex_;
   Status failure_;  // guarded by failure_mutex_
 
@@ -731,6 +761,15 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
   auto run = [&]() -> Status {
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<state::StateStore> store,
                             state::OpenSqliteStateStore(summary.state_path));
+    // One run of a job at a time: nothing is read or changed before the lease is ours.
+    LeaseOptions lease_options{job_.run_lease_secs, options_.wait, summary.state_path};
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<RunLeaseKeeper> lease,
+                            RunLeaseKeeper::Acquire(store.get(), job_.name, lease_options, stop));
+    lease_ = lease.get();
+    struct ClearLease {
+      const RunLeaseKeeper** lease;
+      ~ClearLease() { *lease = nullptr; }
+    } clear_lease{&lease_};
     SLUICE_ASSIGN_OR_RETURN(std::optional<state::JobState> previous, store->Load(job_.name));
     bool resume = false;
     if (previous && !options_.fresh && previous->status != state::JobStatus::kSucceeded &&
@@ -750,8 +789,14 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
     while (true) {
       bool progress_made = false;
       Status status = RunAttempt(stop, resume, store.get(), &summary, &progress_made);
+      if (status.ok() && failpoint::AnyArmed())
+        status = failpoint::Check("runtime.finish.after");
       if (status.ok()) {
         (void)store->SetStatus(job_.name, state::JobStatus::kSucceeded);
+        return status;
+      }
+      if (lease->lost() || status.code() == StatusCode::kConflict) {
+        // Another run owns the job now: leave the state to it.
         return status;
       }
       bool stopping = stop != nullptr && stop->load();
@@ -816,6 +861,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   context.batch_rows = static_cast<size_t>(job_.batch_rows);
   context.cancelled = &cancelled;
   context.resuming = resume;
+  context.run_owner = lease_->owner().Describe();
 
   // The previous runs' state: what was planned and how far it got.
   state::JobState state;
@@ -845,6 +891,12 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   }
   estimated_rows_.store(estimated);
 
+  if (exactly_once) {
+    // Fences off every earlier run that may still be alive somewhere, before reading what the
+    // sink committed.
+    SLUICE_RETURN_IF_ERROR(
+        setup.sink->Claim(context).WithContext(fmt::format("sink {}", job_.sink.type)));
+  }
   std::deque<Work> resumed_work;
   std::unique_ptr<connectors::SplitEnumerator> planner;
   if (resume) {
@@ -900,7 +952,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
 
   Pipeline pipeline(Pipeline::Parts{&job_, &metrics_, setup.source.get(), setup.sink.get(),
                                     std::move(setup.projections), &context, store, &bad_records,
-                                    state.checkpoint},
+                                    state.checkpoint, lease_},
                     &cancelled);
   context.offer_split = [&pipeline](const std::string& from, Split cut) {
     pipeline.OfferCut(from, std::move(cut));
@@ -914,6 +966,10 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
     std::lock_guard<std::mutex> lock(pipeline_mutex_);
     pipeline_ = nullptr;
   }
+  if (status.ok() && failpoint::AnyArmed())
+    status = failpoint::Check("runtime.finish.before");
+  if (status.ok() && lease_->lost())
+    status = lease_->reason();
   if (status.ok()) {
     status = setup.sink->Finish().WithContext(fmt::format("sink {}: finish", job_.sink.type));
   }

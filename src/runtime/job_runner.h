@@ -46,12 +46,18 @@ class StateStore;
 }
 
 namespace sluice::runtime {
+class RunLeaseKeeper;
+}
+
+namespace sluice::runtime {
 
 struct RunOptions {
   /// --state DIR: overrides the job's `state:` (and the default .sluice).
   std::string state_dir;
   /// --fresh: forget any earlier run and start over.
   bool fresh = false;
+  /// --wait: when another run of the job is running, wait for it to end instead of failing.
+  bool wait = false;
 };
 
 struct JobSummary {
@@ -116,6 +122,7 @@ class JobRunner {
   std::atomic<uint64_t> estimated_rows_{0};
   mutable std::mutex pipeline_mutex_;
   Pipeline* pipeline_ = nullptr;  // guarded by pipeline_mutex_; set while data moves
+  const RunLeaseKeeper* lease_ = nullptr;  // the job's run lease, held during Run()
 };
 
 /// The delivery a job gets from its `delivery:` and its sink, and why.

@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 #include "connectors/sqlite/sqlite_client.h"
@@ -32,6 +33,17 @@ CREATE TABLE IF NOT EXISTS sluice_splits (
   estimated_rows INTEGER,
   estimated_bytes INTEGER,
   PRIMARY KEY (job, id)
+);
+CREATE TABLE IF NOT EXISTS sluice_runs (
+  job TEXT PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  process_space TEXT NOT NULL,
+  process_start INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  renewed_at REAL,
+  released INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sluice_progress (
   job TEXT NOT NULL,
@@ -71,9 +83,83 @@ std::string ColumnText(sqlite3_stmt* statement, int index) {
               : std::string();
 }
 
+// Seconds since the Unix epoch, with fractions, by SQLite's clock.
+constexpr std::string_view kNow = "((julianday('now') - 2440587.5) * 86400.0)";
+
 class SqliteStateStore final : public StateStore {
  public:
   explicit SqliteStateStore(Connection db) : db_(std::move(db)) {}
+
+  Result<RunClaim> AcquireRun(const std::string& job, const RunOwner& owner,
+                              double lease_secs) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: take the job's lease"));
+    RunClaim claim;
+    Status status = [&]() -> Status {
+      SLUICE_ASSIGN_OR_RETURN(std::optional<StoredRun> current, LoadRun(job));
+      uint64_t epoch = 1;
+      if (current) {
+        epoch = current->holder.epoch + 1;
+        if (!current->released && !current->holder.owner.KnownGone(owner)) {
+          if (current->holder.seconds_since_renewal < lease_secs) {
+            claim.holder = current->holder;
+            return Status::OK();
+          }
+          claim.lease.emplace();
+          claim.lease->took_over_from = current->holder.owner;
+        }
+      }
+      if (!claim.lease)
+        claim.lease.emplace();
+      claim.lease->epoch = epoch;
+      SLUICE_ASSIGN_OR_RETURN(
+          Statement statement,
+          db_.Prepare(fmt::format("INSERT OR REPLACE INTO sluice_runs (job, epoch, host, pid, "
+                                  "process_space, process_start, started_at, renewed_at, "
+                                  "released) VALUES (?, ?, ?, ?, ?, ?, ?, {}, 0)",
+                                  kNow),
+                      "state: take the job's lease"));
+      BindText(statement.get(), 1, job);
+      sqlite3_bind_int64(statement.get(), 2, static_cast<sqlite3_int64>(epoch));
+      BindText(statement.get(), 3, owner.host);
+      sqlite3_bind_int64(statement.get(), 4, owner.pid);
+      BindText(statement.get(), 5, owner.process_space);
+      sqlite3_bind_int64(statement.get(), 6, static_cast<sqlite3_int64>(owner.process_start));
+      BindText(statement.get(), 7, owner.started_at);
+      int rc = sqlite3_step(statement.get());
+      if (rc != SQLITE_DONE)
+        return db_.Error(rc, "state: take the job's lease");
+      return Status::OK();
+    }();
+    SLUICE_RETURN_IF_ERROR(Finish(std::move(status)));
+    if (claim.lease)
+      leases_[job] = claim.lease->epoch;
+    return claim;
+  }
+
+  Status RenewRun(const std::string& job) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: renew the job's lease"));
+    Status status = [&]() -> Status {
+      SLUICE_RETURN_IF_ERROR(CheckLease(job));
+      return Run(fmt::format("UPDATE sluice_runs SET renewed_at = {} WHERE job = ?", kNow), {job});
+    }();
+    return Finish(std::move(status));
+  }
+
+  Status ReleaseRun(const std::string& job) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto lease = leases_.find(job);
+    if (lease == leases_.end())
+      return Status::OK();
+    Status status =
+        Run(fmt::format("UPDATE sluice_runs SET released = 1, renewed_at = NULL WHERE job = ? AND "
+                        "epoch = {}",
+                        lease->second),
+            {job});
+    leases_.erase(lease);
+    return status;
+  }
 
   Result<std::optional<JobState>> Load(const std::string& job) override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -141,6 +227,7 @@ class SqliteStateStore final : public StateStore {
     std::lock_guard<std::mutex> lock(mutex_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: reset"));
     Status status = [&]() -> Status {
+      SLUICE_RETURN_IF_ERROR(CheckLease(job));
       for (const char* sql :
            {"DELETE FROM sluice_progress WHERE job = ?", "DELETE FROM sluice_splits WHERE job = ?",
             "DELETE FROM sluice_jobs WHERE job = ?"}) {
@@ -163,6 +250,7 @@ class SqliteStateStore final : public StateStore {
     std::lock_guard<std::mutex> lock(mutex_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: record splits"));
     Status status = [&]() -> Status {
+      SLUICE_RETURN_IF_ERROR(CheckLease(job));
       SLUICE_ASSIGN_OR_RETURN(
           Statement statement,
           // A split recorded again (its range shrank when it was cut) keeps its place.
@@ -195,6 +283,7 @@ class SqliteStateStore final : public StateStore {
     std::lock_guard<std::mutex> lock(mutex_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: checkpoint"));
     Status status = [&]() -> Status {
+      SLUICE_RETURN_IF_ERROR(CheckLease(job));
       SLUICE_ASSIGN_OR_RETURN(
           Statement statement,
           db_.Prepare("INSERT OR REPLACE INTO sluice_progress (job, split_id, position, done, "
@@ -221,13 +310,71 @@ class SqliteStateStore final : public StateStore {
 
   Status SetStatus(const std::string& job, JobStatus status) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    return Run(
-        "UPDATE sluice_jobs SET status = ?, updated_at = strftime('%Y-%m-%d %H:%M:%f', "
-        "'now') WHERE job = ?",
-        {std::string(JobStatusName(status)), job});
+    SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: set status"));
+    Status result = [&]() -> Status {
+      SLUICE_RETURN_IF_ERROR(CheckLease(job));
+      return Run(
+          "UPDATE sluice_jobs SET status = ?, updated_at = strftime('%Y-%m-%d %H:%M:%f', "
+          "'now') WHERE job = ?",
+          {std::string(JobStatusName(status)), job});
+    }();
+    return Finish(std::move(result));
   }
 
  private:
+  struct StoredRun {
+    RunHolder holder;
+    bool released = false;
+  };
+
+  // The job's row of sluice_runs, with the seconds since its renewal by SQLite's clock.
+  Result<std::optional<StoredRun>> LoadRun(const std::string& job) {
+    SLUICE_ASSIGN_OR_RETURN(
+        Statement statement,
+        db_.Prepare(fmt::format("SELECT epoch, host, pid, process_space, process_start, "
+                                "started_at, released, {} - COALESCE(renewed_at, 0) FROM "
+                                "sluice_runs WHERE job = ?",
+                                kNow),
+                    "state: read the job's lease"));
+    BindText(statement.get(), 1, job);
+    int rc = sqlite3_step(statement.get());
+    if (rc == SQLITE_DONE)
+      return std::optional<StoredRun>();
+    if (rc != SQLITE_ROW)
+      return db_.Error(rc, "state: read the job's lease");
+    StoredRun run;
+    run.holder.epoch = static_cast<uint64_t>(sqlite3_column_int64(statement.get(), 0));
+    run.holder.owner.host = ColumnText(statement.get(), 1);
+    run.holder.owner.pid = sqlite3_column_int64(statement.get(), 2);
+    run.holder.owner.process_space = ColumnText(statement.get(), 3);
+    run.holder.owner.process_start =
+        static_cast<uint64_t>(sqlite3_column_int64(statement.get(), 4));
+    run.holder.owner.started_at = ColumnText(statement.get(), 5);
+    run.released = sqlite3_column_int(statement.get(), 6) != 0;
+    run.holder.seconds_since_renewal = sqlite3_column_double(statement.get(), 7);
+    return std::optional<StoredRun>(std::move(run));
+  }
+
+  // Inside a transaction: refuses a change to `job` once another run has taken it from the
+  // lease this store object holds. Jobs without a lease here (tools, tests) are not fenced.
+  Status CheckLease(const std::string& job) {
+    auto lease = leases_.find(job);
+    if (lease == leases_.end())
+      return Status::OK();
+    SLUICE_ASSIGN_OR_RETURN(std::optional<StoredRun> current, LoadRun(job));
+    if (current && current->holder.epoch == lease->second)
+      return Status::OK();
+    if (!current) {
+      return Conflict(fmt::format("the lease of job '{}' disappeared from the state store; this "
+                                  "run (epoch {}) stops without changing it",
+                                  job, lease->second));
+    }
+    return Conflict(fmt::format(
+        "job '{}' was taken over by a newer run ({}, epoch {}) after this run (epoch {}) stopped "
+        "renewing its lease; this run stops without committing anything more",
+        job, current->holder.owner.Describe(), current->holder.epoch, lease->second));
+  }
+
   // Runs one statement with text parameters.
   Status Run(std::string_view sql, const std::vector<std::string>& parameters) {
     SLUICE_ASSIGN_OR_RETURN(Statement statement, db_.Prepare(sql, "state"));
@@ -250,7 +397,8 @@ class SqliteStateStore final : public StateStore {
   }
 
   std::mutex mutex_;
-  Connection db_;  // guarded by mutex_
+  Connection db_;                                // guarded by mutex_
+  std::map<std::string, uint64_t> leases_;  // job -> epoch this object holds; guarded by mutex_
 };
 
 }  // namespace

@@ -5,6 +5,14 @@
 // completed checkpoint, and a fingerprint of the job's source and sink settings: a resume
 // against a changed job is refused rather than silently mixing two plans.
 //
+// One run of a job at a time: a run takes the job's lease (AcquireRun) before it touches anything
+// and renews it while it runs. Each lease carries an epoch, higher for every run that takes the
+// job; once a run has taken the job, every change an earlier run still tries through the store
+// fails with kConflict (fencing), and the sinks fence their own commits the same way
+// (Sink::Claim). A lease is free again when its run releases it, when its process is known to
+// have ended (same host, see RunOwner::KnownGone), or when its run stopped renewing it for the
+// lease time (a frozen process, a machine cut off).
+//
 // The default implementation is an SQLite file (OpenSqliteStateStore); the interface is small so
 // that a PostgreSQL-backed store can serve the server later. See docs/STATE_FORMAT.md.
 //
@@ -20,6 +28,7 @@
 
 #include "connectors/api.h"
 #include "core/result.h"
+#include "state/run_owner.h"
 
 namespace sluice::state {
 
@@ -43,9 +52,44 @@ struct JobState {
   uint64_t bad_records = 0;
 };
 
+/// A run's hold on a job, from AcquireRun.
+struct RunLease {
+  /// Higher for every run that takes the job: the fencing token.
+  uint64_t epoch = 0;
+  /// The run this one took the job from because it had stopped renewing its lease (frozen, or
+  /// cut off); its later changes are refused.
+  std::optional<RunOwner> took_over_from;
+};
+
+/// The run holding a job when AcquireRun finds it taken.
+struct RunHolder {
+  RunOwner owner;
+  uint64_t epoch = 0;
+  /// Seconds since the holder last renewed its lease.
+  double seconds_since_renewal = 0;
+};
+
+/// AcquireRun's answer: exactly one of the two is set.
+struct RunClaim {
+  std::optional<RunLease> lease;
+  std::optional<RunHolder> holder;
+};
+
 class StateStore {
  public:
   virtual ~StateStore() = default;
+
+  /// Takes `job` for the run `owner` when no run holds it, when its holder is known to be gone,
+  /// or when its holder has not renewed the lease for `lease_secs`; otherwise returns the
+  /// holder. Once granted, every change this store object makes to `job` (below) first checks
+  /// that the lease's epoch is still the job's: after another run took the job, they fail with
+  /// kConflict and change nothing.
+  virtual Result<RunClaim> AcquireRun(const std::string& job, const RunOwner& owner,
+                                      double lease_secs) = 0;
+  /// Renews the lease AcquireRun granted; kConflict when another run has taken the job since.
+  virtual Status RenewRun(const std::string& job) = 0;
+  /// Gives the job up, when the lease is still this run's.
+  virtual Status ReleaseRun(const std::string& job) = 0;
 
   /// The job's state, or nullopt when the store has never seen it.
   virtual Result<std::optional<JobState>> Load(const std::string& job) = 0;

@@ -49,14 +49,14 @@ TEST(JobConfigTest, ErrorsNameFileLineAndColumn) {
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparalelism: 2\n",
             "job.yaml:4:1: unknown key 'paralelism' in job (allowed: name, source, sink, "
             "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, "
-            "verify)"},
+            "verify, run_lease_secs)"},
            {"name: j\nsource: {path: x}\nsink: {type: sqlite}\n",
             "job.yaml:2:9: missing required key 'type' in source (run `sluice connectors` to "
             "list the types)"},
            {"name: j\nsink: {type: sqlite}\n",
             "job.yaml:1:1: missing required key 'source' in job (allowed: name, source, sink, "
             "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, "
-            "verify)"},
+            "verify, run_lease_secs)"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: many\n",
             "job.yaml:4:14: 'parallelism' in job must be an integer, got 'many'"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: 0\n",

@@ -15,6 +15,7 @@
 #include "connectors/sqlite/sqlite_types.h"
 #include "core/arena.h"
 #include "core/decimal.h"
+#include "core/failpoint.h"
 #include "core/logging.h"
 #include "core/temporal.h"
 #include "core/value_text.h"
@@ -26,9 +27,12 @@ namespace {
 constexpr std::string_view kStagingPrefix = "_sluice_staging_";
 // Exactly-once progress, one row per (job, split), written in the transaction of the rows.
 constexpr std::string_view kProgressTable = "_sluice_progress";
+// `epoch` is the run that committed the row; the row with split id "" holds the current run's
+// (kRunFenceSplitId, see Sink::Claim).
 constexpr std::string_view kCreateProgressTable =
     "CREATE TABLE IF NOT EXISTS _sluice_progress (job TEXT, split_id TEXT, position TEXT NOT "
-    "NULL, done INTEGER NOT NULL, checkpoint INTEGER, PRIMARY KEY (job, split_id))";
+    "NULL, done INTEGER NOT NULL, checkpoint INTEGER, epoch INTEGER NOT NULL DEFAULT 0, PRIMARY "
+    "KEY (job, split_id))";
 // Bound in place of empty strings and blobs: a null pointer would bind NULL instead.
 constexpr char kEmpty[] = "";
 
@@ -120,7 +124,7 @@ Result<int64_t> CountUnfinishedProgress(Connection& db, const std::string& job) 
   std::string what = fmt::format("cannot read table '{}'", kProgressTable);
   SLUICE_ASSIGN_OR_RETURN(Statement stmt,
                           db.Prepare("SELECT count(*) FROM _sluice_progress WHERE job = ?1 "
-                                     "AND done = 0",
+                                     "AND done = 0 AND split_id <> ''",
                                      what));
   BindText(stmt.get(), 1, job);
   int rc = sqlite3_step(stmt.get());
@@ -137,13 +141,52 @@ Status DeleteJobProgress(Connection& db, const std::string& job) {
   }
   std::string what = fmt::format("cannot delete the progress of job '{}'", job);
   SLUICE_ASSIGN_OR_RETURN(Statement stmt,
-                          db.Prepare("DELETE FROM _sluice_progress WHERE job = ?1", what));
+                          db.Prepare("DELETE FROM _sluice_progress WHERE job = ?1 AND "
+                                     "split_id <> ''",
+                                     what));
   BindText(stmt.get(), 1, job);
   int rc = sqlite3_step(stmt.get());
   if (rc != SQLITE_DONE) {
     return db.Error(rc, what);
   }
   return Status::OK();
+}
+
+// Creates `_sluice_progress` when missing and adds the `epoch` column to one that an older
+// Sluice created without it.
+Status EnsureProgressTable(Connection& db) {
+  std::string what = fmt::format("cannot create table '{}'", kProgressTable);
+  SLUICE_RETURN_IF_ERROR(db.Execute(kCreateProgressTable, what));
+  SLUICE_ASSIGN_OR_RETURN(TableInfo info, DescribeTable(db, std::string(kProgressTable)));
+  if (info.FindColumn("epoch") >= 0)
+    return Status::OK();
+  return db.Execute("ALTER TABLE _sluice_progress ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+                    what);
+}
+
+// Inside a write transaction: the epoch of the job's current run (0 when none claimed).
+Result<uint64_t> CurrentRunEpoch(Connection& db, const std::string& job) {
+  std::string what = fmt::format("cannot read the run epoch of job '{}'", job);
+  SLUICE_ASSIGN_OR_RETURN(
+      Statement stmt,
+      db.Prepare("SELECT epoch FROM _sluice_progress WHERE job = ?1 AND split_id = ''", what));
+  BindText(stmt.get(), 1, job);
+  int rc = sqlite3_step(stmt.get());
+  if (rc == SQLITE_DONE)
+    return uint64_t{0};
+  if (rc != SQLITE_ROW)
+    return db.Error(rc, what);
+  return static_cast<uint64_t>(sqlite3_column_int64(stmt.get(), 0));
+}
+
+// Inside a write transaction (which excludes every other writer of the file): refuses when a
+// newer run has claimed the job since this one did (epoch `mine`).
+Status CheckRunEpoch(Connection& db, const std::string& job, const std::string& path,
+                     uint64_t mine) {
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current, CurrentRunEpoch(db, job));
+  if (current == mine)
+    return Status::OK();
+  return FencedOff(job, fmt::format("SQLite database '{}'", path), mine, current);
 }
 
 // The prepared INSERT statements of one stream.
@@ -160,12 +203,15 @@ struct Inserts {
 // Whatever is not committed when the writer is destroyed is rolled back with its connection.
 class SqliteSinkWriter final : public SinkWriter {
  public:
+  /// `run_epoch`: the epoch Sink::Claim stored (exactly-once), checked at every commit.
   SqliteSinkWriter(std::shared_ptr<const std::vector<Target>> targets,
-                   const SqliteSinkOptions& options, const JobContext& context, Connection db)
+                   const SqliteSinkOptions& options, const JobContext& context, Connection db,
+                   uint64_t run_epoch)
       : targets_(std::move(targets)),
         options_(options),
         context_(context),
         db_(std::move(db)),
+        run_epoch_(run_epoch),
         inserts_(targets_->size()),
         variable_limit_(sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1)),
         exactly_once_(context.delivery == DeliveryGuarantee::kExactlyOnce) {}
@@ -224,6 +270,11 @@ class SqliteSinkWriter final : public SinkWriter {
       }
       SLUICE_RETURN_IF_ERROR(StoreProgress(commit));
     }
+    if (exactly_once_ && in_transaction_ && run_epoch_ != 0) {
+      SLUICE_FAILPOINT("sqlite.commit.before_fence_check");
+      SLUICE_RETURN_IF_ERROR(
+          CheckRunEpoch(db_, context_.job_name, options_.path, run_epoch_));
+    }
     return CommitTransaction("");
   }
 
@@ -253,10 +304,10 @@ class SqliteSinkWriter final : public SinkWriter {
     if (!upsert_) {
       SLUICE_ASSIGN_OR_RETURN(
           upsert_,
-          db_.Prepare("INSERT INTO _sluice_progress (job, split_id, position, done, checkpoint) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job, split_id) DO UPDATE SET "
-                      "position = excluded.position, done = excluded.done, "
-                      "checkpoint = excluded.checkpoint",
+          db_.Prepare("INSERT INTO _sluice_progress (job, split_id, position, done, checkpoint, "
+                      "epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (job, split_id) DO "
+                      "UPDATE SET position = excluded.position, done = excluded.done, "
+                      "checkpoint = excluded.checkpoint, epoch = excluded.epoch",
                       what, true));
     }
     sqlite3_stmt* stmt = upsert_.get();
@@ -291,7 +342,11 @@ class SqliteSinkWriter final : public SinkWriter {
     if (rc != SQLITE_OK) {
       return rc;
     }
-    return sqlite3_bind_int64(stmt, 5, static_cast<sqlite3_int64>(checkpoint));
+    rc = sqlite3_bind_int64(stmt, 5, static_cast<sqlite3_int64>(checkpoint));
+    if (rc != SQLITE_OK) {
+      return rc;
+    }
+    return sqlite3_bind_int64(stmt, 6, static_cast<sqlite3_int64>(run_epoch_));
   }
 
   Status CommitTransaction(std::string_view table) {
@@ -606,6 +661,7 @@ class SqliteSinkWriter final : public SinkWriter {
   SqliteSinkOptions options_;
   JobContext context_;
   Connection db_;
+  const uint64_t run_epoch_;
   std::vector<std::unique_ptr<Inserts>> inserts_;  // per stream, prepared at its first batch
   int variable_limit_;
   const bool exactly_once_;
@@ -819,8 +875,7 @@ Status SqliteSink::PrepareStaging(Connection& db, const std::string& create_sql,
   return Status::OK();
 }
 
-Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
-  context_ = context;
+Result<Connection> SqliteSink::OpenForWriting() const {
   namespace fs = std::filesystem;
   std::error_code error;
   fs::path parent = fs::path(options_.path).parent_path();
@@ -848,7 +903,12 @@ Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>
     return PermissionDenied(fmt::format("SQLite database '{}' is not writable", options_.path));
   }
   SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, ""));
+  return db;
+}
 
+Status SqliteSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  context_ = context;
+  SLUICE_ASSIGN_OR_RETURN(Connection db, OpenForWriting());
   SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", "cannot begin"));
   auto targets = std::make_shared<std::vector<Target>>();
   for (const StreamInfo& stream : streams) {
@@ -918,8 +978,8 @@ Result<std::unique_ptr<SinkWriter>> SqliteSink::CreateWriter(int slot) {
   SLUICE_ASSIGN_OR_RETURN(Connection db,
                           Connection::Open(options_.path, Connection::Mode::kReadWriteCreate, ""));
   SLUICE_RETURN_IF_ERROR(ConfigureConnection(db, options_, ""));
-  return std::unique_ptr<SinkWriter>(
-      std::make_unique<SqliteSinkWriter>(targets_, options_, context_, std::move(db)));
+  return std::unique_ptr<SinkWriter>(std::make_unique<SqliteSinkWriter>(
+      targets_, options_, context_, std::move(db), run_epoch_));
 }
 
 Status SqliteSink::Finish() {
@@ -937,6 +997,9 @@ Status SqliteSink::Finish() {
   SLUICE_RETURN_IF_ERROR(db.Execute("PRAGMA legacy_alter_table=ON", ""));
   Status swapped = [&]() -> Status {
     SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", "cannot begin the swap"));
+    if (context_.delivery == DeliveryGuarantee::kExactlyOnce && run_epoch_ != 0) {
+      SLUICE_RETURN_IF_ERROR(CheckRunEpoch(db, context_.job_name, options_.path, run_epoch_));
+    }
     for (const Swap& swap : swaps_) {
       std::string context = fmt::format("table '{}': cannot replace the table", swap.table);
       std::string sql = fmt::format("DROP TABLE IF EXISTS {0}; ALTER TABLE {1} RENAME TO {0};",
@@ -998,7 +1061,7 @@ Result<std::vector<SplitProgress>> SqliteSink::RecoverProgress(const JobContext&
   SLUICE_ASSIGN_OR_RETURN(
       Statement stmt,
       db->Prepare("SELECT split_id, position, done FROM _sluice_progress WHERE job = ?1 "
-                  "ORDER BY split_id",
+                  "AND split_id <> '' ORDER BY split_id",
                   what));
   BindText(stmt.get(), 1, context.job_name);
   int rc;
@@ -1018,6 +1081,40 @@ Result<std::vector<SplitProgress>> SqliteSink::RecoverProgress(const JobContext&
     return db->Error(rc, what);
   }
   return out;
+}
+
+Status SqliteSink::Claim(const JobContext& context) {
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(Connection db, OpenForWriting());
+  std::string what = fmt::format("cannot claim SQLite database '{}' for job '{}'", options_.path,
+                                 context.job_name);
+  // The write lock waits for a commit of an earlier run in flight, and makes the bump atomic.
+  SLUICE_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE", what));
+  Result<uint64_t> claimed = [&]() -> Result<uint64_t> {
+    SLUICE_RETURN_IF_ERROR(EnsureProgressTable(db));
+    SLUICE_ASSIGN_OR_RETURN(uint64_t current, CurrentRunEpoch(db, context.job_name));
+    uint64_t epoch = current + 1;
+    SLUICE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db.Prepare("INSERT OR REPLACE INTO _sluice_progress (job, split_id, position, done, "
+                   "checkpoint, epoch) VALUES (?1, '', ?2, 0, 0, ?3)",
+                   what));
+    BindText(stmt.get(), 1, context.job_name);
+    BindText(stmt.get(), 2, context.run_owner);
+    sqlite3_bind_int64(stmt.get(), 3, static_cast<sqlite3_int64>(epoch));
+    int rc = sqlite3_step(stmt.get());
+    if (rc != SQLITE_DONE)
+      return db.Error(rc, what);
+    SLUICE_RETURN_IF_ERROR(db.Execute("COMMIT", what));
+    return epoch;
+  }();
+  if (!claimed.ok()) {
+    sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    return claimed.status();
+  }
+  run_epoch_ = *claimed;
+  return Status::OK();
 }
 
 Status SqliteSink::ForgetProgress(const JobContext& context) {

@@ -7,8 +7,10 @@
 //
 // Exactly-once (JobContext::delivery == kExactlyOnce, the default): the writer keeps one
 // transaction open from its first row after a Commit() to the next Commit(), which upserts the
-// checkpoint's SplitProgress into `_sluice_progress` (job, split_id, position, done, checkpoint)
-// in that same transaction, so rows and progress become durable together or not at all.
+// checkpoint's SplitProgress into `_sluice_progress` (job, split_id, position, done, checkpoint,
+// epoch) in that same transaction, so rows and progress become durable together or not at all.
+// Claim() bumps the job's run epoch (the row with split id ""); every commit and the overwrite
+// swap check it inside their transaction, so a run that a newer run took over cannot commit.
 // RecoverProgress() reads that table back (SQLite rolls back whatever a crash left half-done
 // when the file is opened); ForgetProgress() deletes the job's rows there. At-least-once: the
 // writer also commits every `commit_rows` rows and stores no progress.
@@ -58,6 +60,9 @@ class SqliteSink final : public Sink {
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   /// Deletes the job's rows of `_sluice_progress` (a fresh Open recreates staging tables).
   Status ForgetProgress(const JobContext& context) override;
+  /// Bumps the job's run epoch in `_sluice_progress` (creating the file and the table when
+  /// missing); the writer's commits and the overwrite swap check it in their transactions.
+  Status Claim(const JobContext& context) override;
 
   /// Where one stream's rows go, fixed at Open.
   struct Target;
@@ -75,8 +80,13 @@ class SqliteSink final : public Sink {
   Status PrepareStaging(Connection& db, const std::string& create_sql,
                         std::vector<std::string> dependents, Target* target);
 
+  // Creates the file and its directories when missing; a read-write connection configured for
+  // writing.
+  Result<Connection> OpenForWriting() const;
+
   SqliteSinkOptions options_;
   config::Options config_;
+  uint64_t run_epoch_ = 0;  // set by Claim (exactly-once)
   JobContext context_;
   std::optional<Connection> db_;  // the coordinator's connection: DDL and the final swap
   std::shared_ptr<const std::vector<Target>> targets_;  // one per stream

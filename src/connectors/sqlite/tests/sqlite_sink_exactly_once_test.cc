@@ -76,10 +76,11 @@ std::vector<RawRow> Table(const std::string& path, const std::string& table = "o
   return QueryOrDie(path, fmt::format("SELECT id, name FROM {} ORDER BY id, rowid", table));
 }
 
+// The splits' progress (not the run row, split id "", that Claim writes).
 std::vector<RawRow> Progress(const std::string& path) {
   return QueryOrDie(path,
                     "SELECT job, split_id, position, done, checkpoint FROM _sluice_progress "
-                    "ORDER BY job, split_id");
+                    "WHERE split_id <> '' ORDER BY job, split_id");
 }
 
 bool HasTable(const std::string& path, const std::string& table) {
