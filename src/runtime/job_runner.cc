@@ -862,6 +862,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   context.cancelled = &cancelled;
   context.resuming = resume;
   context.run_owner = lease_->owner().Describe();
+  context.earlier_run_may_be_alive = lease_->lease().took_over_from.has_value();
 
   // The previous runs' state: what was planned and how far it got.
   state::JobState state;
@@ -891,12 +892,10 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   }
   estimated_rows_.store(estimated);
 
-  if (exactly_once) {
-    // Fences off every earlier run that may still be alive somewhere, before reading what the
-    // sink committed.
-    SLUICE_RETURN_IF_ERROR(
-        setup.sink->Claim(context).WithContext(fmt::format("sink {}", job_.sink.type)));
-  }
+  // Fences off every earlier run that may still be alive somewhere, before reading what the
+  // sink committed.
+  SLUICE_RETURN_IF_ERROR(
+      setup.sink->Claim(context).WithContext(fmt::format("sink {}", job_.sink.type)));
   std::deque<Work> resumed_work;
   std::unique_ptr<connectors::SplitEnumerator> planner;
   if (resume) {

@@ -2,11 +2,16 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <thread>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -23,7 +28,7 @@ constexpr std::string_view kPrefix = ".sluice-";
 constexpr std::string_view kSuffix = ".manifest";
 constexpr std::string_view kTempSuffix = ".manifest.tmp";
 constexpr std::string_view kInProgress = ".inprogress";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
 
 using nlohmann::json;
 
@@ -144,7 +149,110 @@ Status WriteAndSync(const std::string& path, std::string_view data) {
   return status;
 }
 
+// An open file descriptor, closed on destruction (which also drops a flock held on it).
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string FencePath(const std::string& directory, std::string_view job,
+                      std::string_view suffix) {
+  return fmt::format("{}/{}{}{}", directory, kPrefix, EncodeJob(job), suffix);
+}
+
+// Opens the job's lock file and locks it (`operation` LOCK_SH or LOCK_EX). A holder frozen in
+// the middle of a commit would block forever: give up after a while as a transient failure.
+Result<std::unique_ptr<FileDescriptor>> LockRunFence(const std::string& directory,
+                                                     std::string_view job, int operation) {
+  std::string path = FencePath(directory, job, ".lock");
+  auto fd = std::make_unique<FileDescriptor>(
+      ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
+  if (fd->get() < 0)
+    return ErrnoStatus("Cannot open the run fence", path, errno);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (::flock(fd->get(), operation | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR)
+      return ErrnoStatus("Cannot lock the run fence", path, errno);
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Aborted(fmt::format(
+          "the run fence '{}' stayed locked for 60 s by another run of job '{}' (frozen in the "
+          "middle of a commit?)",
+          path, job));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fd;
+}
+
+// The epoch stored for the job (0 when none is).
+Result<uint64_t> ReadRunEpoch(const std::string& directory, std::string_view job) {
+  std::string path = FencePath(directory, job, ".epoch");
+  if (!io::PathExists(path))
+    return uint64_t{0};
+  SLUICE_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  uint64_t epoch = 0;
+  if (std::sscanf(text.c_str(), "epoch %" SCNu64, &epoch) != 1) {
+    return DataError(fmt::format("run fence '{}' is damaged (it should read 'epoch N'); delete "
+                                 "it to let the next run claim the outputs",
+                                 path));
+  }
+  return epoch;
+}
+
 }  // namespace
+
+std::string InProgressPath(std::string_view path, uint64_t epoch) {
+  if (epoch == 0)
+    return std::string(path) + std::string(kInProgress);
+  return fmt::format("{}.e{}{}", path, epoch, kInProgress);
+}
+
+std::optional<std::string_view> FinalNameOfInProgress(std::string_view name) {
+  if (!EndsWith(name, kInProgress))
+    return std::nullopt;
+  name.remove_suffix(kInProgress.size());
+  // ".e<digits>" after the final name, when a run epoch named the file.
+  size_t dot = name.rfind('.');
+  if (dot != std::string_view::npos && name.size() > dot + 2 && name[dot + 1] == 'e') {
+    std::string_view digits = name.substr(dot + 2);
+    if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      name = name.substr(0, dot);
+  }
+  return name;
+}
+
+Result<uint64_t> ClaimRunFence(const std::string& directory, std::string_view job) {
+  SLUICE_RETURN_IF_ERROR(io::CreateDirectories(directory));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<FileDescriptor> lock,
+                          LockRunFence(directory, job, LOCK_EX));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current, ReadRunEpoch(directory, job));
+  uint64_t epoch = current + 1;
+  std::string path = FencePath(directory, job, ".epoch");
+  SLUICE_RETURN_IF_ERROR(WriteAndSync(path + ".tmp", fmt::format("epoch {}\n", epoch)));
+  SLUICE_RETURN_IF_ERROR(io::RenameFile(path + ".tmp", path));
+  SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
+  return epoch;
+}
+
+Status CommitUnderRunFence(const std::string& directory, std::string_view job, uint64_t epoch,
+                           const std::function<Status()>& commit) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<FileDescriptor> lock,
+                          LockRunFence(directory, job, LOCK_SH));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current, ReadRunEpoch(directory, job));
+  if (current != epoch)
+    return FencedOff(job, fmt::format("file outputs in '{}'", directory), epoch, current);
+  return commit();
+}
 
 std::string ManifestDirectory(std::string_view path_template) {
   size_t placeholder = path_template.find("{stream}");
@@ -164,12 +272,14 @@ std::string EncodeManifest(const WriterManifest& manifest) {
     json entry{{"stream", EncodeText(stream.stream)},
                {"next_part", stream.next_part},
                {"complete", json::array()}};
-    for (const std::string& path : stream.complete) {
-      entry["complete"].push_back(EncodeText(path));
+    for (const CompletePart& part : stream.complete) {
+      entry["complete"].push_back(
+          json{{"path", EncodeText(part.path)}, {"file", EncodeText(part.file)}});
     }
     if (stream.current) {
       const CurrentPart& current = *stream.current;
       entry["current"] = json{{"path", EncodeText(current.path)},
+                              {"file", EncodeText(current.file)},
                               {"part", current.part},
                               {"length", current.length},
                               {"rows", current.rows},
@@ -189,6 +299,7 @@ std::string EncodeManifest(const WriterManifest& manifest) {
             {"job", EncodeText(manifest.job)},
             {"slot", manifest.slot},
             {"generation", manifest.generation},
+            {"epoch", manifest.epoch},
             {"single_file", manifest.single_file},
             {"streams", std::move(streams)},
             {"progress", std::move(progress)}};
@@ -202,26 +313,38 @@ Result<WriterManifest> DecodeManifest(std::string_view text, const std::string& 
   }
   // Field access throws on a missing key or a wrong type: a manifest edited by hand.
   try {
-    if (root.at("version").get<int>() != kVersion) {
-      return DataError(fmt::format("manifest '{}' has version {}; this Sluice reads version {}",
-                                   name, root.at("version").dump(), kVersion));
+    int version = root.at("version").get<int>();
+    if (version != 1 && version != kVersion) {
+      return DataError(fmt::format(
+          "manifest '{}' has version {}; this Sluice reads versions 1 and {}", name,
+          root.at("version").dump(), kVersion));
     }
+    // Version 1 kept a part's bytes in "<final name>.inprogress".
+    auto file_of = [&](const json& entry, const std::string& path) {
+      return version == 1 ? InProgressPath(path, 0) : DecodeText(entry.at("file"));
+    };
     WriterManifest manifest;
     manifest.job = DecodeText(root.at("job"));
     manifest.slot = root.at("slot").get<int>();
     manifest.generation = root.at("generation").get<uint64_t>();
+    if (version >= 2)
+      manifest.epoch = root.at("epoch").get<uint64_t>();
     manifest.single_file = root.at("single_file").get<bool>();
     for (const json& entry : root.at("streams")) {
       StreamManifest stream;
       stream.stream = DecodeText(entry.at("stream"));
       stream.next_part = entry.at("next_part").get<int>();
-      for (const json& path : entry.at("complete")) {
-        stream.complete.push_back(DecodeText(path));
+      for (const json& complete : entry.at("complete")) {
+        CompletePart part;
+        part.path = DecodeText(version == 1 ? complete : complete.at("path"));
+        part.file = file_of(complete, part.path);
+        stream.complete.push_back(std::move(part));
       }
       if (entry.contains("current")) {
         const json& current = entry.at("current");
         CurrentPart part;
         part.path = DecodeText(current.at("path"));
+        part.file = file_of(current, part.path);
         part.part = current.at("part").get<int>();
         part.length = current.at("length").get<uint64_t>();
         part.rows = current.at("rows").get<int64_t>();
@@ -302,7 +425,8 @@ Status RemoveManifests(const std::string& directory, std::string_view job) {
   return removed ? io::SyncDirectory(directory) : Status::OK();
 }
 
-Status RecoverManifest(WriterManifest* manifest, std::vector<std::string>* directories) {
+Status RecoverManifest(WriterManifest* manifest, std::vector<std::string>* directories,
+                       bool keep_current_files) {
   auto touched = [&](const std::string& path) {
     std::string directory = io::ParentDirectory(path);
     if (std::find(directories->begin(), directories->end(), directory) == directories->end()) {
@@ -311,28 +435,30 @@ Status RecoverManifest(WriterManifest* manifest, std::vector<std::string>* direc
   };
   std::string manifest_name = fmt::format("job '{}' slot {}", manifest->job, manifest->slot);
   for (StreamManifest& stream : manifest->streams) {
-    for (const std::string& path : stream.complete) {
-      std::string in_progress = path + std::string(kInProgress);
-      if (io::PathExists(in_progress)) {
-        SLUICE_RETURN_IF_ERROR(io::RenameFile(in_progress, path));
-        touched(path);
-      } else if (!io::PathExists(path)) {
+    for (const CompletePart& part : stream.complete) {
+      if (io::PathExists(part.file)) {
+        SLUICE_RETURN_IF_ERROR(io::RenameFile(part.file, part.path));
+        touched(part.path);
+      } else if (!io::PathExists(part.path)) {
         return NotFound(fmt::format(
             "cannot resume {}: its committed part '{}' is gone (neither it nor '{}' exists); "
             "run the job with --fresh",
-            manifest_name, path, in_progress));
+            manifest_name, part.path, part.file));
       }
     }
     if (!stream.current) {
       continue;
     }
     const CurrentPart& current = *stream.current;
-    std::string in_progress = current.path + std::string(kInProgress);
+    const std::string& in_progress = current.file;
     if (io::PathExists(in_progress)) {
       // Bytes after the committed length were written after the last commit: their rows are
-      // read again from the committed position.
-      SLUICE_RETURN_IF_ERROR(TruncateFile(in_progress, current.length)
-                                 .WithContext(fmt::format("cannot resume {}", manifest_name)));
+      // read again from the committed position. A run that may still write there keeps its file;
+      // the caller copies the committed bytes out instead.
+      if (!keep_current_files) {
+        SLUICE_RETURN_IF_ERROR(TruncateFile(in_progress, current.length)
+                                   .WithContext(fmt::format("cannot resume {}", manifest_name)));
+      }
     } else if (io::PathExists(current.path)) {
       stream.current.reset();  // published by a Finish that a crash interrupted
     } else {

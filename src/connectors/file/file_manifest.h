@@ -9,14 +9,26 @@
 // current part back to its committed length, which makes the files agree with the manifest
 // again whatever instant a crash hit.
 //
-// Format (version 1):
-//   {"version": 1, "job": "orders-copy", "slot": 0, "generation": 2, "single_file": false,
-//    "streams": [{"stream": "orders", "next_part": 3, "complete": ["out/orders-000-00001.csv"],
-//                 "current": {"path": "out/orders-000-00002.csv", "part": 2, "length": 4096,
-//                             "rows": 120, "text_bytes": 4096}}],
+// Format (version 2):
+//   {"version": 2, "job": "orders-copy", "slot": 0, "generation": 2, "epoch": 5,
+//    "single_file": false,
+//    "streams": [{"stream": "orders", "next_part": 3,
+//                 "complete": [{"path": "out/orders-000-00001.csv",
+//                               "file": "out/orders-000-00001.csv.e5.inprogress"}],
+//                 "current": {"path": "out/orders-000-00002.csv",
+//                             "file": "out/orders-000-00002.csv.e4.inprogress", "part": 2,
+//                             "length": 4096, "rows": 120, "text_bytes": 4096}}],
 //    "progress": [{"split": "orders#0", "position": "{...}", "done": false, "generation": 2,
 //                  "checkpoint": 7}]}
-// Paths are the final names; the bytes live in "<path>.inprogress" until published.
+// `path` is a part's final name; its bytes live in `file` until published. A run names the
+// files it creates after its run epoch (InProgressPath), so a run that was taken over and still
+// writes can only ever touch files no later run uses. Version 1 had no `file` (the bytes were in
+// "<path>.inprogress") and no `epoch`; it is still read.
+//
+// The run fence: `<dir>/.sluice-<job>.epoch` holds the epoch of the run that claimed the job's
+// outputs last (ClaimRunFence), and `<dir>/.sluice-<job>.lock` is the lock that orders claims
+// and commits: a commit (CommitUnderRunFence) holds it shared while it checks the epoch and
+// renames its manifest into place; a claim holds it exclusively while it raises the epoch.
 // `generation` counts the runs of the job (each resumed run adds one); a split's progress with
 // the highest (generation, checkpoint) wins when several slots' manifests name it (a split that
 // moved to another slot after the writer count changed).
@@ -25,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,17 +50,25 @@ namespace sluice::connectors::file {
 /// The part a writer slot is writing, as of its last commit.
 struct CurrentPart {
   std::string path;  // final name
+  std::string file;  // the in-progress file holding its bytes
   int part = 0;
-  uint64_t length = 0;  // committed bytes of path + ".inprogress"
+  uint64_t length = 0;  // committed bytes of `file`
   int64_t rows = 0;
   uint64_t text_bytes = 0;  // uncompressed text, for roll_bytes
+};
+
+/// A part complete in its in-progress file, to be renamed to its final name.
+struct CompletePart {
+  std::string path;  // final name
+  std::string file;  // in-progress file
+
+  friend bool operator==(const CompletePart&, const CompletePart&) = default;
 };
 
 struct StreamManifest {
   std::string stream;
   int next_part = 0;
-  /// Final names of parts complete in "<name>.inprogress", to be renamed.
-  std::vector<std::string> complete;
+  std::vector<CompletePart> complete;
   std::optional<CurrentPart> current;
 };
 
@@ -61,6 +82,8 @@ struct WriterManifest {
   std::string job;
   int slot = 0;
   uint64_t generation = 1;
+  /// The run epoch of the run that wrote it (0 in version 1).
+  uint64_t epoch = 0;
   bool single_file = false;
   std::vector<StreamManifest> streams;
   std::vector<TaggedProgress> progress;
@@ -74,6 +97,20 @@ std::string ManifestDirectory(std::string_view path_template);
 /// are written %XX.
 std::string ManifestPath(const std::string& directory, std::string_view job, int slot);
 
+/// The in-progress file in which run `epoch` writes the part whose final name is `path`:
+/// "<path>.e<epoch>.inprogress" ("<path>.inprogress" for epoch 0, as before run epochs).
+std::string InProgressPath(std::string_view path, uint64_t epoch);
+/// For an in-progress file name, the final name it stands for; nullopt for other names.
+std::optional<std::string_view> FinalNameOfInProgress(std::string_view name);
+
+/// Takes the outputs of `job` in `directory` (created when missing) for a new run: waits for
+/// commits in flight, then stores and returns an epoch one higher than the stored one.
+Result<uint64_t> ClaimRunFence(const std::string& directory, std::string_view job);
+/// Runs `commit` (a manifest rename, a publication) while no claim can happen, if the job's
+/// stored epoch is still `epoch`; otherwise returns FencedOff and runs nothing.
+Status CommitUnderRunFence(const std::string& directory, std::string_view job, uint64_t epoch,
+                           const std::function<Status()>& commit);
+
 /// Every manifest of `job` in `directory`, by slot; none when it is not a directory.
 /// Removes temp files a crash left behind. A manifest that does not parse is a DataError.
 Result<std::vector<WriterManifest>> LoadManifests(const std::string& directory,
@@ -86,11 +123,14 @@ Status WriteManifest(const std::string& directory, const WriterManifest& manifes
 Status RemoveManifests(const std::string& directory, std::string_view job);
 
 /// Makes the files agree with `manifest` after a crash: renames its complete parts to their
-/// final names (when not done yet) and cuts its current parts back to their committed length.
+/// final names (when not done yet) and cuts its current parts back to their committed length
+/// (unless `keep_current_files`: a run that may still be alive has them open, see
+/// JobContext::earlier_run_may_be_alive; they are then left untouched).
 /// A current part whose final file exists instead was published by an interrupted Finish: it is
 /// dropped from `*manifest`. Adds each directory touched to `*directories` and does not sync
 /// them. A missing file is NotFound naming it.
-Status RecoverManifest(WriterManifest* manifest, std::vector<std::string>* directories);
+Status RecoverManifest(WriterManifest* manifest, std::vector<std::string>* directories,
+                       bool keep_current_files = false);
 
 /// The union of the manifests' progress: per split, the entry with the highest (generation,
 /// checkpoint).

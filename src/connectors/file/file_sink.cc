@@ -7,6 +7,7 @@
 
 #include "connectors/file/part_file.h"
 #include "connectors/stream_naming.h"
+#include "core/failpoint.h"
 #include "core/logging.h"
 #include "formats/csv/csv_writer.h"
 #include "formats/jsonl/jsonl_writer.h"
@@ -198,7 +199,15 @@ class FileSinkWriter final : public SinkWriter {
       progress_[entry.split_id] = TaggedProgress{entry, plan_->generation, commit.checkpoint};
     }
     WriterManifest manifest = BuildManifest();
-    SLUICE_RETURN_IF_ERROR(WriteManifest(plan_->manifest_directory, manifest));
+    SLUICE_FAILPOINT("file.commit.before_manifest");
+    if (plan_->run_epoch != 0) {
+      SLUICE_RETURN_IF_ERROR(CommitUnderRunFence(
+          plan_->manifest_directory, plan_->job, plan_->run_epoch,
+          [&] { return WriteManifest(plan_->manifest_directory, manifest); }));
+    } else {
+      SLUICE_RETURN_IF_ERROR(WriteManifest(plan_->manifest_directory, manifest));
+    }
+    SLUICE_FAILPOINT("file.commit.after_manifest");
     // Committed. The renames below are rolled forward by recovery if they do not happen.
     for (size_t i = 0; i < streams_.size(); ++i) {
       streams_[i].committed = manifest.streams[i].current;
@@ -225,7 +234,7 @@ class FileSinkWriter final : public SinkWriter {
         }
       }
       for (const Closed& closed : state.closed) {
-        std::string in_progress = closed.final_path + std::string(kInProgress);
+        const std::string& in_progress = closed.file;
         if (!plan_->exactly_once) {
           (void)io::RemoveFile(in_progress);
         } else if (closed.listed) {
@@ -243,6 +252,7 @@ class FileSinkWriter final : public SinkWriter {
  private:
   struct Closed {
     std::string final_path;
+    std::string file;  // the in-progress file
     // Listed as complete in the manifest on disk: committed, only the rename may be missing.
     bool listed = false;
     // When the part rolled after a commit named it the current part: its committed length.
@@ -292,8 +302,8 @@ class FileSinkWriter final : public SinkWriter {
     if (state.committed) {
       // Continue the part an earlier run committed, after its committed bytes.
       const CurrentPart& current = *state.committed;
-      SLUICE_ASSIGN_OR_RETURN(state.file, PartFile::Reopen(current.path + std::string(kInProgress),
-                                                           plan_->compression, current.length));
+      SLUICE_ASSIGN_OR_RETURN(state.file,
+                              PartFile::Reopen(current.file, plan_->compression, current.length));
       state.final_path = current.path;
       state.part = current.part;
       state.rows_in_part = current.rows;
@@ -305,7 +315,7 @@ class FileSinkWriter final : public SinkWriter {
     state.final_path = target.PartPath(slot_, state.part, plan_->single_file && state.part == 0);
     SLUICE_ASSIGN_OR_RETURN(
         state.file,
-        PartFile::Create(state.final_path + std::string(kInProgress), plan_->compression));
+        PartFile::Create(InProgressPath(state.final_path, plan_->run_epoch), plan_->compression));
     created_in_.insert(target.directory);
     changed_ = true;
     state.rows_in_part = 0;
@@ -322,8 +332,8 @@ class FileSinkWriter final : public SinkWriter {
     SLUICE_RETURN_IF_ERROR(state.format->Flush());
     state.format.reset();
     SLUICE_RETURN_IF_ERROR(state.file->Close());
+    Closed closed{state.final_path, state.file->path()};
     state.file.reset();
-    Closed closed{state.final_path};
     if (state.committed && state.committed->path == state.final_path) {
       closed.committed_length = state.committed->length;
     }
@@ -333,15 +343,23 @@ class FileSinkWriter final : public SinkWriter {
     return Status::OK();
   }
 
-  // Renames the closed parts into place and makes the renames durable.
+  // Renames the closed parts into place and makes the renames durable. At-least-once this is
+  // the commit itself: fenced, so that a run taken over never replaces a newer run's part.
   Status PublishClosedParts() {
+    if (!plan_->exactly_once && plan_->run_epoch != 0) {
+      return CommitUnderRunFence(plan_->manifest_directory, plan_->job, plan_->run_epoch,
+                                 [this] { return RenameClosedParts(); });
+    }
+    return RenameClosedParts();
+  }
+
+  Status RenameClosedParts() {
     for (size_t i = 0; i < streams_.size(); ++i) {
       StreamState& state = streams_[i];
       if (state.closed.empty())
         continue;
       for (const Closed& part : state.closed) {
-        SLUICE_RETURN_IF_ERROR(
-            io::RenameFile(part.final_path + std::string(kInProgress), part.final_path));
+        SLUICE_RETURN_IF_ERROR(io::RenameFile(part.file, part.final_path));
       }
       state.closed.clear();
       SLUICE_RETURN_IF_ERROR(io::SyncDirectory(plan_->targets[i].directory));
@@ -354,6 +372,7 @@ class FileSinkWriter final : public SinkWriter {
     manifest.job = plan_->job;
     manifest.slot = slot_;
     manifest.generation = plan_->generation;
+    manifest.epoch = plan_->run_epoch;
     manifest.single_file = plan_->single_file;
     for (size_t i = 0; i < streams_.size(); ++i) {
       const StreamState& state = streams_[i];
@@ -361,10 +380,11 @@ class FileSinkWriter final : public SinkWriter {
       stream.stream = plan_->targets[i].stream;
       stream.next_part = state.next_part;
       for (const Closed& closed : state.closed)
-        stream.complete.push_back(closed.final_path);
+        stream.complete.push_back(CompletePart{closed.final_path, closed.file});
       if (state.file) {
-        stream.current = CurrentPart{state.final_path, state.part, state.file->length(),
-                                     state.rows_in_part, TextBytes(state)};
+        stream.current =
+            CurrentPart{state.final_path, state.file->path(),    state.part,
+                        state.file->length(), state.rows_in_part, TextBytes(state)};
       } else {
         stream.current = state.committed;
       }
@@ -395,8 +415,8 @@ std::string OutputTarget::PartPath(int slot, int part, bool single) const {
 }
 
 bool OutputTarget::IsOutputName(std::string_view name) const {
-  if (EndsWith(name, kInProgress))
-    name.remove_suffix(kInProgress.size());
+  if (std::optional<std::string_view> final_name = FinalNameOfInProgress(name))
+    name = *final_name;
   if (name == io::BaseName(path))
     return true;
   // <stem>-DDD-DDDDD<extensions>
@@ -462,6 +482,7 @@ Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
     }
   }
   plan->exactly_once = context.delivery == DeliveryGuarantee::kExactlyOnce;
+  plan->run_epoch = run_epoch_;
   plan->job = context.job_name;
   plan->manifest_directory = manifest_directory_;
   return plan;
@@ -473,11 +494,13 @@ Status FileSink::LoadAndRecover(const std::string& job) {
   std::vector<std::string> directories;
   uint64_t generation = 0;
   for (WriterManifest& manifest : manifests) {
-    SLUICE_RETURN_IF_ERROR(RecoverManifest(&manifest, &directories));
+    SLUICE_RETURN_IF_ERROR(RecoverManifest(&manifest, &directories, took_over_));
     generation = std::max(generation, manifest.generation);
   }
   for (const std::string& directory : directories)
     SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
+  if (took_over_)
+    SLUICE_RETURN_IF_ERROR(MoveCurrentPartsToCopies(&manifests));
   std::lock_guard<std::mutex> lock(mutex_);
   recovered_.clear();
   for (WriterManifest& manifest : manifests) {
@@ -493,14 +516,50 @@ Status FileSink::LoadAndRecover(const std::string& job) {
   return Status::OK();
 }
 
+Status FileSink::MoveCurrentPartsToCopies(std::vector<WriterManifest>* manifests) {
+  for (WriterManifest& manifest : *manifests) {
+    bool moved = false;
+    for (StreamManifest& stream : manifest.streams) {
+      if (!stream.current)
+        continue;
+      CurrentPart& current = *stream.current;
+      std::string copy = InProgressPath(current.path, run_epoch_);
+      if (copy == current.file)
+        continue;
+      SLUICE_RETURN_IF_ERROR(CopyFilePrefix(current.file, copy, current.length));
+      log::Info(fmt::format("sink:file:{}", manifest.job),
+                "Continuing '{}' in a copy of its {} committed bytes: the run this one took over "
+                "may still write to '{}'",
+                current.path, current.length, current.file);
+      current.file = std::move(copy);
+      moved = true;
+    }
+    if (!moved)
+      continue;
+    manifest.epoch = run_epoch_;
+    SLUICE_RETURN_IF_ERROR(
+        CommitUnderRunFence(manifest_directory_, manifest.job, run_epoch_,
+                            [&] { return WriteManifest(manifest_directory_, manifest); }));
+  }
+  return Status::OK();
+}
+
 Status FileSink::Publish(std::vector<WriterManifest> manifests, const std::string& job) {
+  if (run_epoch_ != 0) {
+    return CommitUnderRunFence(manifest_directory_, job, run_epoch_, [&] {
+      return PublishUnfenced(std::move(manifests), job);
+    });
+  }
+  return PublishUnfenced(std::move(manifests), job);
+}
+
+Status FileSink::PublishUnfenced(std::vector<WriterManifest> manifests, const std::string& job) {
   std::vector<std::string> directories;
   for (const WriterManifest& manifest : manifests) {
     for (const StreamManifest& stream : manifest.streams) {
       if (!stream.current)
         continue;
-      SLUICE_RETURN_IF_ERROR(
-          io::RenameFile(stream.current->path + std::string(kInProgress), stream.current->path));
+      SLUICE_RETURN_IF_ERROR(io::RenameFile(stream.current->file, stream.current->path));
       std::string directory = io::ParentDirectory(stream.current->path);
       if (std::find(directories.begin(), directories.end(), directory) == directories.end())
         directories.push_back(directory);
@@ -510,6 +569,12 @@ Status FileSink::Publish(std::vector<WriterManifest> manifests, const std::strin
     SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
   // Last: until the manifests are gone a crash is recovered (the renames are idempotent).
   return RemoveManifests(manifest_directory_, job);
+}
+
+Status FileSink::Claim(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(run_epoch_, ClaimRunFence(manifest_directory_, context.job_name));
+  took_over_ = context.earlier_run_may_be_alive;
+  return Status::OK();
 }
 
 Result<std::vector<SplitProgress>> FileSink::RecoverProgress(const JobContext& context) {
@@ -528,11 +593,10 @@ Status FileSink::ForgetProgress(const JobContext& context) {
                           LoadManifests(manifest_directory_, context.job_name));
   for (const WriterManifest& manifest : manifests) {
     for (const StreamManifest& stream : manifest.streams) {
-      for (const std::string& path : stream.complete)
-        SLUICE_RETURN_IF_ERROR(io::RemoveFile(path + std::string(kInProgress)));
-      if (stream.current) {
-        SLUICE_RETURN_IF_ERROR(io::RemoveFile(stream.current->path + std::string(kInProgress)));
-      }
+      for (const CompletePart& part : stream.complete)
+        SLUICE_RETURN_IF_ERROR(io::RemoveFile(part.file));
+      if (stream.current)
+        SLUICE_RETURN_IF_ERROR(io::RemoveFile(stream.current->file));
     }
   }
   SLUICE_RETURN_IF_ERROR(RemoveManifests(manifest_directory_, context.job_name));
@@ -574,7 +638,7 @@ Status FileSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
   for (const WriterManifest& manifest : recovered) {
     for (const StreamManifest& stream : manifest.streams) {
       if (stream.current)
-        referenced.insert(stream.current->path + std::string(kInProgress));
+        referenced.insert(stream.current->file);
     }
   }
   for (size_t index = 0; index < plan->targets.size(); ++index) {
@@ -722,7 +786,10 @@ void FileSink::Abort() {
     if (!names.ok())
       continue;
     for (const std::string& name : *names) {
-      if (EndsWith(name, kInProgress) && target.IsOutputName(name)) {
+      // Only this run's: a newer run that took the job over writes files of its own epoch.
+      std::optional<std::string_view> final_name = FinalNameOfInProgress(name);
+      if (final_name && target.IsOutputName(name) &&
+          InProgressPath(*final_name, run_epoch_) == name) {
         (void)io::RemoveFile(target.directory + "/" + name);
       }
     }

@@ -4,11 +4,19 @@
 // `path` ({stream} replaced by the stream name); otherwise every file is a part named
 // <stem>-<slot 3 digits>-<part 5 digits><extensions> (out/orders-000-00000.csv.gz).
 //
-// Every file is written as "<final>.inprogress" and renamed into place only once complete, so a
-// reader never sees a partial file.
+// Every file is written as "<final>.e<epoch>.inprogress" (InProgressPath: the run epoch of the
+// run that created it) and renamed into place only once complete, so a reader never sees a
+// partial file.
+//
+// One run at a time: Claim() raises the job's run epoch in the run fence next to the manifests;
+// every manifest commit, at-least-once publication and Finish checks it under the fence's lock,
+// so a run that a newer run took over cannot commit or publish. Such a run may still write to
+// the files it had open until it notices: the newer run (JobContext::earlier_run_may_be_alive)
+// continues the committed parts in copies named after its own epoch, and names every file it
+// creates after its epoch too, so the two never share a file.
 //
 // Exactly-once (JobContext::delivery == kExactlyOnce, the default): a writer keeps its current
-// part "<final>.inprogress" across checkpoints. Prepare() ends the part's gzip member or zstd
+// part's in-progress file across checkpoints. Prepare() ends the part's gzip member or zstd
 // frame and fsyncs it; Commit() records in the slot's manifest (file_manifest.h) the committed
 // length of the current part, the parts that rolled since, and the checkpoint's progress, and
 // renames the manifest into place (the commit point), then renames the rolled parts to their
@@ -76,6 +84,9 @@ struct SinkPlan {
   std::string manifest_directory;
   /// This run's number among the runs of the job (exactly-once; 1 for a fresh run).
   uint64_t generation = 1;
+  /// The run epoch Claim() got (0 when the sink was not claimed): names the in-progress files
+  /// this run creates, and fences its commits.
+  uint64_t run_epoch = 0;
   /// Resumed runs: (stream index, slot) -> the first part number no published file has.
   std::map<std::pair<size_t, int>, int> first_free_part;
 };
@@ -103,6 +114,8 @@ class FileSink final : public Sink {
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   /// Deletes the job's manifests and the in-progress parts they name.
   Status ForgetProgress(const JobContext& context) override;
+  /// Raises the job's run epoch in the run fence next to the manifests (file_manifest.h).
+  Status Claim(const JobContext& context) override;
 
  private:
   Result<std::shared_ptr<SinkPlan>> Plan(const JobContext& context,
@@ -110,14 +123,22 @@ class FileSink final : public Sink {
   // Loads and recovers the job's manifests into recovered_.
   Status LoadAndRecover(const std::string& job);
   // Renames the current parts of `manifests` (recovered) to their final names, then deletes
-  // the job's manifests.
+  // the job's manifests; under the run fence when the sink was claimed.
   Status Publish(std::vector<WriterManifest> manifests, const std::string& job);
+  Status PublishUnfenced(std::vector<WriterManifest> manifests, const std::string& job);
+  // A run that took over from a run that may still write: continues every current part in a
+  // copy of its committed bytes named after this run's epoch, and commits manifests naming the
+  // copies, so that the earlier run's writes (and its aborting truncation) land in files no
+  // longer used.
+  Status MoveCurrentPartsToCopies(std::vector<WriterManifest>* manifests);
 
   FileSinkOptions options_;
   std::string manifest_directory_;
   std::shared_ptr<const SinkPlan> plan_;
   bool recovered_loaded_ = false;
   uint64_t generation_ = 1;
+  uint64_t run_epoch_ = 0;   // from Claim
+  bool took_over_ = false;   // JobContext::earlier_run_may_be_alive at Claim
   std::mutex mutex_;
   std::map<int, WriterManifest> recovered_;  // by slot; guarded by mutex_; taken by CreateWriter
 };

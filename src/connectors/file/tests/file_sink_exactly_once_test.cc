@@ -87,7 +87,8 @@ std::vector<std::string> Listing(const std::string& directory) {
 }
 
 // What a reader of an output directory sees: published files (name -> decompressed text), and
-// the names of the in-progress parts and manifests it must ignore.
+// the names of the in-progress parts and manifests it must ignore. The job's run fence (two small
+// files, `.sluice-<job>.lock` and `.epoch`) stays and is left out.
 struct Outputs {
   std::map<std::string, std::string> published;
   std::vector<std::string> hidden;
@@ -96,6 +97,8 @@ struct Outputs {
 Outputs Snapshot(const std::string& directory) {
   Outputs out;
   for (const std::string& name : Listing(directory)) {
+    if (name.ends_with(".lock") || name.ends_with(".epoch"))
+      continue;
     if (name[0] == '.' || name.ends_with(kInProgress)) {
       out.hidden.push_back(name);
     } else {
@@ -388,19 +391,40 @@ TEST(FileSinkExactlyOnceTest, ManifestRoundTripsEveryField) {
   manifest.job = "job/with spaces";
   manifest.slot = 7;
   manifest.generation = 3;
+  manifest.epoch = 11;
   manifest.single_file = true;
   StreamManifest stream;
   stream.stream = "orders";
   stream.next_part = 4;
-  stream.complete = {"out/a-007-00002.csv"};
-  stream.current = CurrentPart{"out/a-007-00003.csv", 3, 123, 45, 678};
+  stream.complete = {CompletePart{"out/a-007-00002.csv", "out/a-007-00002.csv.e11.inprogress"}};
+  stream.current =
+      CurrentPart{"out/a-007-00003.csv", "out/a-007-00003.csv.e9.inprogress", 3, 123, 45, 678};
   manifest.streams.push_back(stream);
   manifest.progress.push_back(TaggedProgress{{"data/\xff\xfe.csv", "{\"offset\":1}", true}, 2, 9});
   ASSERT_OK_AND_ASSIGN(WriterManifest decoded, DecodeManifest(EncodeManifest(manifest), "m"));
   EXPECT_EQ(EncodeManifest(decoded), EncodeManifest(manifest));
   EXPECT_EQ(decoded.progress[0].progress.split_id, "data/\xff\xfe.csv");
   EXPECT_EQ(decoded.streams[0].current->text_bytes, 678u);
+  EXPECT_EQ(decoded.streams[0].current->file, "out/a-007-00003.csv.e9.inprogress");
+  EXPECT_EQ(decoded.epoch, 11u);
   EXPECT_EQ(DecodeManifest("{\"version\": 1}", "m").status().code(), StatusCode::kDataError);
+  // Version 1 (before run epochs) kept a part's bytes in "<final name>.inprogress".
+  ASSERT_OK_AND_ASSIGN(
+      WriterManifest old,
+      DecodeManifest(R"({"version": 1, "job": "j", "slot": 0, "generation": 1,
+                        "single_file": false, "streams": [{"stream": "s", "next_part": 2,
+                        "complete": ["out/s-000-00000.csv"], "current": {"path":
+                        "out/s-000-00001.csv", "part": 1, "length": 9, "rows": 1,
+                        "text_bytes": 9}}], "progress": []})",
+                     "v1"));
+  EXPECT_EQ(old.streams[0].complete[0],
+            (CompletePart{"out/s-000-00000.csv", "out/s-000-00000.csv.inprogress"}));
+  EXPECT_EQ(old.streams[0].current->file, "out/s-000-00001.csv.inprogress");
+  EXPECT_EQ(InProgressPath("out/a.csv", 0), "out/a.csv.inprogress");
+  EXPECT_EQ(InProgressPath("out/a.csv", 12), "out/a.csv.e12.inprogress");
+  EXPECT_EQ(FinalNameOfInProgress("a.csv.e12.inprogress"), "a.csv");
+  EXPECT_EQ(FinalNameOfInProgress("a.csv.inprogress"), "a.csv");
+  EXPECT_EQ(FinalNameOfInProgress("a.csv"), std::nullopt);
   EXPECT_EQ(ManifestPath("out", "job/with spaces", 7),
             "out/.sluice-job%2Fwith%20spaces-7.manifest");
   EXPECT_EQ(ManifestDirectory("out/{stream}/part.csv"), "out");
