@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -320,20 +321,31 @@ std::vector<std::string> FoldRanges(const Schema& schema, const StreamPlan& plan
 // A temporary directory for the verification runs' own state, removed on destruction.
 class ScratchDir {
  public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice-verify-XXXXXX").string();
-    if (mkdtemp(pattern.data()) != nullptr)
-      path_ = pattern;
+  /// Creates it in the system's temporary directory (TMPDIR).
+  static Result<std::unique_ptr<ScratchDir>> Create() {
+    constexpr std::string_view kWhat = "cannot create a temporary directory for verify in";
+    std::error_code error;
+    std::filesystem::path base = std::filesystem::temp_directory_path(error);
+    if (error) {
+      const char* tmpdir = std::getenv("TMPDIR");
+      return ErrnoStatus(kWhat, tmpdir != nullptr ? tmpdir : "", error.value());
+    }
+    std::string pattern = (base / "sluice-verify-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr)
+      return ErrnoStatus(kWhat, base.string(), errno);
+    return std::unique_ptr<ScratchDir>(new ScratchDir(std::move(pattern)));
   }
   ~ScratchDir() {
     std::error_code ignored;
-    if (!path_.empty())
-      std::filesystem::remove_all(path_, ignored);
+    std::filesystem::remove_all(path_, ignored);
   }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
   const std::string& path() const { return path_; }
 
  private:
+  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
+
   std::string path_;
 };
 
@@ -653,9 +665,8 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
                             const connectors::ConnectorRegistry& registry,
                             const std::atomic<bool>* stop, VerifyOptions options) {
   Clock::time_point start = Clock::now();
-  ScratchDir scratch;
-  if (scratch.path().empty())
-    return IoError("cannot create a temporary directory for verify");
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ScratchDir> scratch_dir, ScratchDir::Create());
+  const ScratchDir& scratch = *scratch_dir;
 
   // The reference: the source's streams after the transform.
   runtime::JobRunner probe(job, registry, runtime::RunOptions{scratch.path(), true});
