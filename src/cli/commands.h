@@ -7,10 +7,6 @@
 #include <string>
 #include <vector>
 
-namespace sluice::config {
-struct JobConfig;
-}
-
 namespace sluice::cli {
 
 struct CommonFlags {
@@ -29,9 +25,6 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags);
 int CheckCommand(const std::string& job_path, const CommonFlags& flags);
 /// `sluice verify JOB`: compares the job's source and target; exit 5 when they differ.
 int VerifyCommand(const std::string& job_path, const CommonFlags& flags);
-/// The comparison itself, for `verify` and for `run` with `verify: true`.
-int RunVerification(const config::JobConfig& job, const CommonFlags& flags,
-                    const std::atomic<bool>* stop);
 /// 1234567 -> "1,234,567".
 std::string GroupThousands(uint64_t value);
 

@@ -2,11 +2,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/progress.h"
+#include "cli/verification.h"
 #include "config/job_config.h"
 #include "connectors/registry.h"
 #include "core/logging.h"
@@ -65,7 +67,9 @@ void PrintText(const runtime::JobSummary& summary) {
   std::fflush(stdout);
 }
 
-void PrintJson(const runtime::JobSummary& summary, int exit_code) {
+// `verification`: the outcome of `verify: true` (null: it did not run, or the job has none).
+void PrintJson(const runtime::JobSummary& summary, int exit_code,
+               const VerificationOutcome* verification = nullptr) {
   const runtime::MetricsSnapshot& m = summary.metrics;
   nlohmann::ordered_json out;
   out["job"] = summary.job_name;
@@ -107,6 +111,8 @@ void PrintJson(const runtime::JobSummary& summary, int exit_code) {
     streams.push_back({{"name", stream.name}, {"schema", stream.schema->ToString()}});
   }
   out["streams"] = streams;
+  if (verification != nullptr)
+    out["verification"] = VerificationJson(*verification);
   std::fputs(out.dump(2).c_str(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
@@ -144,14 +150,23 @@ int RunCommand(const std::string& job_path, const CommonFlags& flags) {
     code = kExitInterrupted;
   if (!summary.status.ok())
     fmt::print(stderr, "sluice: {}\n", summary.status.ToString());
-  if (flags.json) {
-    PrintJson(summary, code);
-  } else if (summary.status.ok() || summary.readers > 0) {
+  if (!flags.json && (summary.status.ok() || summary.readers > 0)) {
     // A job that failed before moving anything has nothing to summarise beyond its error.
+    // Printed before the verification, which may take as long as the copy.
     PrintText(summary);
   }
-  if (code == kExitOk && verify)
-    return RunVerification(verify_job, flags, stop);
+  std::optional<VerificationOutcome> verification;
+  if (code == kExitOk && verify) {
+    verification = RunVerification(verify_job, flags, stop);
+    code = verification->exit_code;
+    if (!flags.json && verification->report.ok())
+      PrintVerificationReport(verification->report.value());
+    // The summary above said the copy succeeded; the exit code is now the verification's.
+    PrintVerificationErrors(*verification,
+                            "the copy succeeded, but the verification could not run: ");
+  }
+  if (flags.json)
+    PrintJson(summary, code, verification ? &*verification : nullptr);
   return code;
 }
 

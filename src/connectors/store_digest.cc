@@ -78,6 +78,86 @@ void AppendDigestText(const Column& column, size_t row, std::string* out) {
   }
 }
 
+bool DigestTextMayNeedEscaping(const DataType& type) {
+  if (type.is_integer())
+    return false;
+  switch (type.id) {
+    case TypeId::kBool:
+    case TypeId::kDecimal:
+    case TypeId::kBytes:
+    case TypeId::kDate:
+    case TypeId::kTimestamp:
+    case TypeId::kTimestampTz:
+      return false;
+    default:
+      return true;
+  }
+}
+
+void EscapeDigestText(std::string* text, size_t from) {
+  auto special = [](char c) { return c == kDigestEscape || c == kDigestSeparator; };
+  auto specials = static_cast<size_t>(std::count_if(text->begin() + static_cast<ptrdiff_t>(from),
+                                                    text->end(), special));
+  if (specials == 0)
+    return;  // the usual case: nothing moves
+  // Grown once, then filled from the back so that every character moves once.
+  size_t read = text->size();
+  size_t write = read + specials;
+  text->resize(write);
+  while (read > from) {
+    char c = (*text)[--read];
+    (*text)[--write] = c;
+    if (special(c))
+      (*text)[--write] = kDigestEscape;
+  }
+}
+
+std::vector<std::string> SplitDigestText(std::string_view text) {
+  std::vector<std::string> elements(1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == kDigestEscape && i + 1 < text.size()) {
+      elements.back().push_back(text[++i]);
+    } else if (c == kDigestSeparator) {
+      elements.emplace_back();
+    } else {
+      elements.back().push_back(c);
+    }
+  }
+  return elements;
+}
+
+void DigestRowText::AppendNull() {
+  if (!values_.empty())
+    text_.push_back(kDigestSeparator);
+  values_.emplace_back(text_.size(), 0);
+  text_.append(kDigestNullElement);
+}
+
+std::string* DigestRowText::BeginValue() {
+  if (!values_.empty())
+    text_.push_back(kDigestSeparator);
+  text_.push_back(kDigestValueTag);
+  values_.emplace_back(text_.size(), 0);
+  return &text_;
+}
+
+void DigestRowText::EndValue() {
+  auto& [start, length] = values_.back();
+  EscapeDigestText(&text_, start);
+  length = text_.size() - start;
+}
+
+void DigestRowText::KeyText(const std::vector<size_t>& key, std::string* out) const {
+  out->clear();
+  for (size_t k = 0; k < key.size(); ++k) {
+    if (k > 0)
+      out->push_back(kDigestSeparator);
+    const auto& [start, length] = values_[key[k]];
+    out->append(text_, start, length);
+  }
+}
+
 uint64_t DigestRowHash(std::string_view row_text) {
   return HexPrefix(Md5(row_text), 15);
 }

@@ -19,12 +19,22 @@
 //              zone: in UTC, no suffix
 //   other      Sluice's value text (float, time, json: these are digested on Sluice's side)
 //
-//   row text   one element per column joined by U+001F: "n" for NULL, else "v" + canonical text
-//   key text   the key columns' canonical texts joined by U+001F (no key: the row text)
+//   escaped    the canonical text with U+001E (the escape) and U+001F (the separator) each
+//              preceded by U+001E; only string and other texts can hold either, so SQL
+//              escapes only those (DigestTextMayNeedEscaping)
+//   row text   one element per column joined by U+001F: "n" for NULL, else "v" + escaped text
+//   key text   the key columns' escaped texts joined by U+001F (no key: the row text)
 //   row hash   the first 15 hex digits of MD5(row text) as an integer (60 bits)
 //   bucket     key-range buckets for a single integer key: min(max(floor((key - low) / width),
 //              0), buckets - 1); else the first 8 hex digits of MD5(key text) modulo buckets
 //   digest     per bucket: the row count and the sum of row hashes modulo 2^64
+//
+// Escaping makes the texts unambiguous (issue 10): a separator inside a value is never taken for
+// a column boundary, so ('x<US>vy', 'z') and ('x', 'y<US>vz') have different row texts, and every
+// text splits back into its elements (SplitDigestText). The tags keep NULL apart from '' and
+// from the text "n". A length prefix per value would do as well, but would make SQL evaluate
+// each column's rendering twice (MySQL shares no common subexpressions); escaping costs two
+// REPLACE scans of string values only, which find nothing in almost all data.
 #pragma once
 
 #include <cstdint>
@@ -99,6 +109,47 @@ class StoreDigester {
 
 /// Appends the canonical text of `column[row]` (not NULL) rendered as its own type.
 void AppendDigestText(const Column& column, size_t row, std::string* out);
+
+/// The framing of row and key texts (see above).
+inline constexpr char kDigestSeparator = '\x1f';
+inline constexpr char kDigestEscape = '\x1e';
+inline constexpr char kDigestValueTag = 'v';
+inline constexpr std::string_view kDigestNullElement = "n";
+
+/// Whether the canonical text of a value of `type` may hold kDigestEscape or kDigestSeparator
+/// (false: escaping leaves it as it is, and SQL need not spend a REPLACE on it).
+bool DigestTextMayNeedEscaping(const DataType& type);
+/// Escapes `text` from `from` to its end in place.
+void EscapeDigestText(std::string* text, size_t from);
+/// The elements of a row or key text, unescaped (row text elements keep their tag).
+std::vector<std::string> SplitDigestText(std::string_view text);
+
+/// Builds a row text and the key texts within it, on Sluice's side. Reused row after row; not
+/// thread-safe.
+class DigestRowText {
+ public:
+  /// Starts the next row.
+  void Clear() {
+    text_.clear();
+    values_.clear();
+  }
+  void AppendNull();
+  /// Starts the next column's value: append its canonical text to the returned string (valid
+  /// until the next call), then call EndValue().
+  std::string* BeginValue();
+  void EndValue();
+
+  /// The row text of the columns so far.
+  std::string_view text() const { return text_; }
+  /// Replaces `out` with the key text of the columns at `key` (positions in this row); a NULL
+  /// key value is an empty element.
+  void KeyText(const std::vector<size_t>& key, std::string* out) const;
+
+ private:
+  std::string text_;
+  /// Per column: where its escaped value starts in text_ and how long it is (0 for NULL).
+  std::vector<std::pair<size_t, size_t>> values_;
+};
 
 /// The row hash of a row text.
 uint64_t DigestRowHash(std::string_view row_text);

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <charconv>
+#include <limits>
 
 namespace sluice {
 
@@ -130,7 +131,10 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-bool ParseSmallInt(std::string_view s, int* out) {
+// The whole of `s` (blanks around it aside) as a number of type T; false when it is not one or
+// does not fit.
+template <typename T>
+bool ParseNumber(std::string_view s, T* out) {
   s = Trim(s);
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && ptr == s.data() + s.size();
@@ -225,8 +229,8 @@ Result<DataType> ParseDataType(std::string_view text) {
       int precision = 0;
       int scale = 0;
       auto comma = args.find(',');
-      if (!ParseSmallInt(args.substr(0, comma), &precision) ||
-          (comma != std::string_view::npos && !ParseSmallInt(args.substr(comma + 1), &scale))) {
+      if (!ParseNumber(args.substr(0, comma), &precision) ||
+          (comma != std::string_view::npos && !ParseNumber(args.substr(comma + 1), &scale))) {
         return InvalidConfig(fmt::format("bad decimal parameters in '{}'", text));
       }
       if (precision < 1 || precision > 1000 || scale < 0 || scale > precision) {
@@ -241,7 +245,7 @@ Result<DataType> ParseDataType(std::string_view text) {
       type.precision = kMaxTimePrecision;
       if (!args.empty()) {
         int precision = 0;
-        if (!ParseSmallInt(args, &precision) || precision < 0 || precision > kMaxTimePrecision) {
+        if (!ParseNumber(args, &precision) || precision < 0 || precision > kMaxTimePrecision) {
           return InvalidConfig(
               fmt::format("fractional-second precision must be 0..6, got '{}'", text));
         }
@@ -251,12 +255,10 @@ Result<DataType> ParseDataType(std::string_view text) {
     }
     case TypeId::kString:
     case TypeId::kBytes: {
-      if (!args.empty()) {
-        int length = 0;
-        if (!ParseSmallInt(args, &length) || length < 1) {
-          return InvalidConfig(fmt::format("bad length in type '{}'", text));
-        }
-        type.length = static_cast<uint32_t>(length);
+      // Any length a column can have: a MySQL LONGTEXT or LONGBLOB is 4294967295 (2^32 - 1).
+      if (!args.empty() && (!ParseNumber(args, &type.length) || type.length == 0)) {
+        return InvalidConfig(fmt::format("bad length in type '{}' (must be 1..{})", text,
+                                         std::numeric_limits<uint32_t>::max()));
       }
       return type;
     }

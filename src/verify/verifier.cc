@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -29,8 +30,6 @@ using connectors::StreamInfo;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kComponent = "verify";
-constexpr char kFieldSeparator = '\x1f';
-constexpr std::string_view kNullElement = "n";
 
 // How one stream's rows are bucketed and rendered; both sides use the same plan.
 struct StreamPlan {
@@ -95,33 +94,21 @@ class DigestWriter final : public connectors::SinkWriter {
     const std::set<size_t>* collect =
         target_->collect.empty() ? nullptr : &target_->collect[reference_index];
     for (size_t row = 0; row < batch.num_rows(); ++row) {
-      // The row text, rendered in place; each value's span in it is kept for the key.
-      row_.clear();
-      spans_.resize(reference.num_fields());
+      // The row text, rendered in place; the key text is cut from it.
+      row_.Clear();
       for (size_t f = 0; f < reference.num_fields(); ++f) {
-        if (f > 0)
-          row_.push_back(kFieldSeparator);
-        size_t mark = row_.size();
-        row_.push_back('v');
-        if (AppendNormalized(batch.column(static_cast<size_t>((*columns)[f])), row,
-                             reference.field(f).type, f, &row_)) {
-          spans_[f] = {mark + 1, row_.size() - mark - 1};
+        const Column& column = batch.column(static_cast<size_t>((*columns)[f]));
+        if (column.IsNull(row)) {
+          row_.AppendNull();
         } else {
-          row_.resize(mark);
-          row_.append(kNullElement);
-          spans_[f] = {mark, 0};  // a NULL key value renders as nothing
+          AppendNormalized(column, row, reference.field(f).type, f, row_.BeginValue());
+          row_.EndValue();
         }
       }
       if (plan.key.empty()) {
-        key_ = row_;  // no key: rows are compared as a multiset
+        key_ = row_.text();  // no key: rows are compared as a multiset
       } else {
-        key_.clear();
-        for (size_t k = 0; k < plan.key.size(); ++k) {
-          if (k > 0)
-            key_.push_back(kFieldSeparator);
-          const auto& [start, length] = spans_[plan.key[k]];
-          key_.append(row_, start, length);
-        }
+        row_.KeyText(plan.key, &key_);
       }
       size_t bucket = 0;
       if (plan.range) {
@@ -132,10 +119,11 @@ class DigestWriter final : public connectors::SinkWriter {
       }
       if (collect == nullptr) {
         digest.counts[bucket].fetch_add(1, std::memory_order_relaxed);
-        digest.sums[bucket].fetch_add(connectors::DigestRowHash(row_), std::memory_order_relaxed);
+        digest.sums[bucket].fetch_add(connectors::DigestRowHash(row_.text()),
+                                      std::memory_order_relaxed);
         digest.rows.fetch_add(1, std::memory_order_relaxed);
       } else if (collect->count(bucket) != 0) {
-        digest.Collect(key_, row_);
+        digest.Collect(key_, row_.text());
       }
     }
     return Status::OK();
@@ -164,15 +152,13 @@ class DigestWriter final : public connectors::SinkWriter {
     return &columns_.emplace(stream, std::move(indexes)).first->second;
   }
 
-  // Appends the canonical text of a value rendered as the reference column's type: a value of
-  // another type goes through its value text into the reference type first. False for NULL.
-  bool AppendNormalized(const Column& column, size_t row, const DataType& type, size_t field,
+  // Appends the canonical text of a value (not NULL) rendered as the reference column's type: a
+  // value of another type goes through its value text into the reference type first.
+  void AppendNormalized(const Column& column, size_t row, const DataType& type, size_t field,
                         std::string* out) {
-    if (column.IsNull(row))
-      return false;
     if (column.type() == type) {
       connectors::AppendDigestText(column, row, out);
-      return true;
+      return;
     }
     text_.clear();
     AppendValueText(column, row, &text_);
@@ -188,7 +174,6 @@ class DigestWriter final : public connectors::SinkWriter {
       out->append("\x01unconvertible:");
       out->append(text_);
     }
-    return true;
   }
 
   struct Scratch {
@@ -201,9 +186,8 @@ class DigestWriter final : public connectors::SinkWriter {
   std::vector<StreamInfo> incoming_;
   std::map<int, std::vector<int>> columns_;
   std::map<size_t, std::unique_ptr<Scratch>> scratch_;
-  std::vector<std::pair<size_t, size_t>> spans_;  // per field: start and length in row_
+  connectors::DigestRowText row_;
   std::string key_;
-  std::string row_;
   std::string text_;
 };
 
@@ -274,14 +258,12 @@ Status ReadSide(const config::JobConfig& job, const config::ConnectorBlock& sour
 
 // A row text element for people: "NULL" or the value.
 std::string ShowElement(const std::string& element) {
-  return element == kNullElement ? std::string("NULL") : element.substr(1);
+  return element == connectors::kDigestNullElement ? std::string("NULL") : element.substr(1);
 }
-
-std::vector<std::string> SplitFields(const std::string& row);
 
 // "id=7" / "a=x, b=2" from a key text; "row (...)" for keyless streams, whose key is the row.
 std::string DescribeKey(const Schema& schema, const StreamPlan& plan, const std::string& key) {
-  std::vector<std::string> parts = SplitFields(key);
+  std::vector<std::string> parts = connectors::SplitDigestText(key);
   std::string out;
   if (plan.key.empty()) {
     out = "row (";
@@ -298,18 +280,6 @@ std::string DescribeKey(const Schema& schema, const StreamPlan& plan, const std:
     out += fmt::format("{}={}", schema.field(plan.key[i]).name, parts[i]);
   }
   return out;
-}
-
-std::vector<std::string> SplitFields(const std::string& row) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t end = row.find(kFieldSeparator, start);
-    out.push_back(row.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos)
-      return out;
-    start = end + 1;
-  }
 }
 
 // Folds differing integer keys into runs ("id 5..9 (5 rows)"); other keys are listed.
@@ -351,20 +321,31 @@ std::vector<std::string> FoldRanges(const Schema& schema, const StreamPlan& plan
 // A temporary directory for the verification runs' own state, removed on destruction.
 class ScratchDir {
  public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice-verify-XXXXXX").string();
-    if (mkdtemp(pattern.data()) != nullptr)
-      path_ = pattern;
+  /// Creates it in the system's temporary directory (TMPDIR).
+  static Result<std::unique_ptr<ScratchDir>> Create() {
+    constexpr std::string_view kWhat = "cannot create a temporary directory for verify in";
+    std::error_code error;
+    std::filesystem::path base = std::filesystem::temp_directory_path(error);
+    if (error) {
+      const char* tmpdir = std::getenv("TMPDIR");
+      return ErrnoStatus(kWhat, tmpdir != nullptr ? tmpdir : "", error.value());
+    }
+    std::string pattern = (base / "sluice-verify-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr)
+      return ErrnoStatus(kWhat, base.string(), errno);
+    return std::unique_ptr<ScratchDir>(new ScratchDir(std::move(pattern)));
   }
   ~ScratchDir() {
     std::error_code ignored;
-    if (!path_.empty())
-      std::filesystem::remove_all(path_, ignored);
+    std::filesystem::remove_all(path_, ignored);
   }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
   const std::string& path() const { return path_; }
 
  private:
+  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
+
   std::string path_;
 };
 
@@ -655,8 +636,8 @@ void Compare(const Schema& schema, const StreamPlan& plan, const SideDigest& sou
     } else {
       ++stream->different_count;
       if (stream->different.size() < options.max_examples) {
-        std::vector<std::string> a = SplitFields(*s_set.begin());
-        std::vector<std::string> b = SplitFields(*t_set.begin());
+        std::vector<std::string> a = connectors::SplitDigestText(*s_set.begin());
+        std::vector<std::string> b = connectors::SplitDigestText(*t_set.begin());
         std::string columns;
         for (size_t f = 0; f < a.size() && f < b.size() && f < schema.num_fields(); ++f) {
           if (a[f] == b[f])
@@ -664,8 +645,9 @@ void Compare(const Schema& schema, const StreamPlan& plan, const SideDigest& sou
           if (!columns.empty())
             columns += "; ";
           auto shown = [](const std::string& element) {
-            return element == kNullElement ? std::string("NULL")
-                                           : "'" + element.substr(1, 80) + "'";
+            return element == connectors::kDigestNullElement
+                       ? std::string("NULL")
+                       : "'" + element.substr(1, 80) + "'";
           };
           columns += fmt::format("{} {} in the source, {} in the target", schema.field(f).name,
                                  shown(a[f]), shown(b[f]));
@@ -683,9 +665,8 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
                             const connectors::ConnectorRegistry& registry,
                             const std::atomic<bool>* stop, VerifyOptions options) {
   Clock::time_point start = Clock::now();
-  ScratchDir scratch;
-  if (scratch.path().empty())
-    return IoError("cannot create a temporary directory for verify");
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<ScratchDir> scratch_dir, ScratchDir::Create());
+  const ScratchDir& scratch = *scratch_dir;
 
   // The reference: the source's streams after the transform.
   runtime::JobRunner probe(job, registry, runtime::RunOptions{scratch.path(), true});

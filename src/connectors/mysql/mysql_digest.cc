@@ -22,7 +22,17 @@ class MysqlDialect final : public sql::DigestDialect {
   std::string Coalesce(std::string_view expr, std::string_view fallback) const override {
     return fmt::format("IFNULL({}, {})", expr, fallback);
   }
-  std::string UnitSeparator() const override { return "CHAR(31)"; }
+  // Hex literals are binary strings, like the columns' renderings (CanonicalExpression).
+  std::string Literal(std::string_view characters) const override {
+    std::string hex;
+    for (char c : characters)
+      hex += fmt::format("{:02X}", static_cast<unsigned char>(c));
+    return fmt::format("X'{}'", hex);
+  }
+  std::string Replace(std::string_view expr, std::string_view from,
+                      std::string_view to) const override {
+    return fmt::format("REPLACE({}, {}, {})", expr, from, to);
+  }
   std::string Md5Prefix(std::string_view text, int hex_digits) const override {
     return fmt::format("CAST(CONV(LEFT(MD5({}), {}), 16, 10) AS UNSIGNED)", text, hex_digits);
   }

@@ -24,7 +24,16 @@ class PostgresDialect final : public sql::DigestDialect {
   std::string Coalesce(std::string_view expr, std::string_view fallback) const override {
     return fmt::format("coalesce({}, {})", expr, fallback);
   }
-  std::string UnitSeparator() const override { return "chr(31)"; }
+  std::string Literal(std::string_view characters) const override {
+    std::string escapes;
+    for (char c : characters)
+      escapes += fmt::format("\\x{:02X}", static_cast<unsigned char>(c));
+    return fmt::format("E'{}'", escapes);
+  }
+  std::string Replace(std::string_view expr, std::string_view from,
+                      std::string_view to) const override {
+    return fmt::format("replace({}, {}, {})", expr, from, to);
+  }
   std::string Md5Prefix(std::string_view text, int hex_digits) const override {
     return fmt::format("('x' || substr(md5({}), 1, {}))::bit({})::bigint", text, hex_digits,
                        hex_digits * 4);

@@ -22,6 +22,16 @@ std::string WhereClause(std::string_view where, std::string_view more = {}) {
   return fmt::format(" WHERE ({}) AND ({})", where, more);
 }
 
+// The escaped text (store_digest.h) of a canonical text expression: the escape character
+// first, so that the escapes added for separators are not escaped again.
+std::string EscapedText(const DigestDialect& dialect, const std::string& canonical) {
+  const std::string escape(1, kDigestEscape);
+  const std::string separator(1, kDigestSeparator);
+  std::string escaped =
+      dialect.Replace(canonical, dialect.Literal(escape), dialect.Literal(escape + escape));
+  return dialect.Replace(escaped, dialect.Literal(separator), dialect.Literal(escape + separator));
+}
+
 }  // namespace
 
 DigestExpressions BuildDigestExpressions(const DigestDialect& dialect,
@@ -29,12 +39,20 @@ DigestExpressions BuildDigestExpressions(const DigestDialect& dialect,
                                          const std::vector<std::string>& key_columns,
                                          const DigestRequest& request) {
   DigestExpressions out;
-  std::string separator = dialect.UnitSeparator();
-  std::vector<std::string> parts;
+  std::vector<std::string> escaped;
   for (size_t i = 0; i < canonical.size(); ++i) {
+    escaped.push_back(DigestTextMayNeedEscaping(request.columns[i].as)
+                          ? EscapedText(dialect, canonical[i])
+                          : canonical[i]);
+  }
+  const std::string separator = dialect.Literal(std::string(1, kDigestSeparator));
+  const std::string value_tag = fmt::format("'{}'", kDigestValueTag);
+  const std::string null_element = fmt::format("'{}'", kDigestNullElement);
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < escaped.size(); ++i) {
     if (i > 0)
       parts.push_back(separator);
-    parts.push_back(dialect.Coalesce(dialect.Concat({"'v'", canonical[i]}), "'n'"));
+    parts.push_back(dialect.Coalesce(dialect.Concat({value_tag, escaped[i]}), null_element));
   }
   out.row_text = dialect.Concat(parts);
   out.row_hash = dialect.Md5Prefix(out.row_text, 15);
@@ -45,7 +63,7 @@ DigestExpressions BuildDigestExpressions(const DigestDialect& dialect,
     for (size_t i = 0; i < request.key.size(); ++i) {
       if (i > 0)
         parts.push_back(separator);
-      parts.push_back(canonical[request.key[i]]);
+      parts.push_back(escaped[request.key[i]]);
     }
     out.key_text = parts.size() == 1 ? parts[0] : dialect.Concat(parts);
   }

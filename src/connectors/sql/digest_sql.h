@@ -20,8 +20,11 @@ class DigestDialect {
   virtual std::string Concat(const std::vector<std::string>& parts) const = 0;
   /// `expr` when not NULL, else `fallback`.
   virtual std::string Coalesce(std::string_view expr, std::string_view fallback) const = 0;
-  /// The character U+001F.
-  virtual std::string UnitSeparator() const = 0;
+  /// A string literal of `characters` (control characters, no quotes or backslashes).
+  virtual std::string Literal(std::string_view characters) const = 0;
+  /// `expr` with every occurrence of `from` replaced by `to` (string expressions).
+  virtual std::string Replace(std::string_view expr, std::string_view from,
+                              std::string_view to) const = 0;
   /// The integer spelled by the first `hex_digits` (<= 15) hex digits of MD5(`text`).
   virtual std::string Md5Prefix(std::string_view text, int hex_digits) const = 0;
   /// `expr` (an integer column) as an exact number wide enough for key arithmetic.

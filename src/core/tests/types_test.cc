@@ -40,6 +40,23 @@ TEST(TypesTest, BadSpellingsNameTheProblem) {
   EXPECT_FALSE(ParseDataType("int64(3)").ok());
 }
 
+// Issue 10: a MySQL LONGTEXT is string(4294967295); verify spells a file target's schema with
+// ToString() and parses it back, so every length a column can have must parse.
+TEST(TypesTest, EveryLengthAColumnCanHaveRoundTrips) {
+  for (uint32_t length : {1u, 255u, 65535u, 16777215u, 2147483647u, 2147483648u, 4294967295u}) {
+    for (DataType type : {DataType::String(length), DataType::Bytes(length)}) {
+      ASSERT_OK_AND_ASSIGN(DataType parsed, ParseDataType(type.ToString()));
+      EXPECT_EQ(parsed, type) << type.ToString();
+    }
+  }
+  for (const char* bad : {"string(0)", "string(-1)", "string(4294967296)", "bytes(1e3)",
+                          "string(99999999999999999999)"}) {
+    Result<DataType> parsed = ParseDataType(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.status().message().find("length"), std::string::npos) << bad;
+  }
+}
+
 TEST(TypesTest, PhysicalLayout) {
   EXPECT_TRUE(DataType::Decimal(38, 10).is_fast_decimal());
   EXPECT_FALSE(DataType::Decimal(39, 10).is_fast_decimal());

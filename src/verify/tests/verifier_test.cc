@@ -106,6 +106,55 @@ TEST_F(VerifierTest, KeylessStreamsCompareAsMultisets) {
             "row (a=1, b=x): 2 row(s) in the source, 1 in the target");
 }
 
+// Issue 10: the row text joined values with U+001F unescaped, so a value holding the separator
+// could stand for a column boundary: ('x<US>vy', 'z') and ('x', 'y<US>vz') hashed alike. Each
+// pair below differs in one way the encoding must keep apart (the separator, the escape
+// character, NULL against '' and against texts that look like the NULL element).
+TEST_F(VerifierTest, Issue10ValuesHoldingTheSeparatorDoNotHideADifference) {
+  struct Pair {
+    std::string source_a, source_b, target_a, target_b;  // SQL expressions
+  };
+  const std::vector<Pair> pairs = {
+      {"'x' || char(31) || 'vy'", "'z'", "'x'", "'y' || char(31) || 'vz'"},
+      {"'x' || char(30)", "char(31) || 'y'", "'x' || char(30) || char(31)", "'y'"},
+      {"char(30)", "char(30)", "char(30) || char(30)", "''"},
+      {"NULL", "'a'", "''", "'a'"},
+      {"NULL", "'a'", "'n'", "'a'"},
+      {"NULL", "'a'", "'NULL'", "'a'"},
+      {"'a' || char(31) || 'n'", "''", "'a'", "NULL"},
+  };
+  std::string db = dir_.Join("in.db");
+  std::string out = dir_.Join("out.db");
+  std::string insert = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);";
+  std::string damage;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    insert += "INSERT INTO t VALUES (" + std::to_string(i) + ", " + pairs[i].source_a + ", " +
+              pairs[i].source_b + ");";
+    damage += "UPDATE t SET a = " + pairs[i].target_a + ", b = " + pairs[i].target_b +
+              " WHERE id = " + std::to_string(i) + ";";
+  }
+  Exec(db, insert);
+  config::JobConfig job = Job("source: {type: sqlite, path: " + db +
+                              ", table: t}\n"
+                              "sink: {type: sqlite, path: " +
+                              out + "}\n");
+  RunJob(job);
+  ASSERT_OK_AND_ASSIGN(VerifyReport same,
+                       Verify(job, connectors::ConnectorRegistry::Builtin(), nullptr));
+  EXPECT_TRUE(same.match);
+  Exec(out, damage);
+  ASSERT_OK_AND_ASSIGN(VerifyReport report,
+                       Verify(job, connectors::ConnectorRegistry::Builtin(), nullptr));
+  EXPECT_FALSE(report.match);
+  const StreamReport& stream = report.streams[0];
+  EXPECT_EQ(stream.different_count, pairs.size());
+  EXPECT_EQ(stream.missing_count + stream.extra_count, 0u);
+  ASSERT_FALSE(stream.different.empty());
+  EXPECT_EQ(stream.different[0],
+            "id=0: a 'x\x1fvy' in the source, 'x' in the target; b 'z' in the source, "
+            "'y\x1fvz' in the target");
+}
+
 TEST_F(VerifierTest, UnsupportedSinksAndMissingTargetsAreErrors) {
   config::JobConfig job =
       Job("source: {type: datagen, rows: 10, stream: orders}\n"

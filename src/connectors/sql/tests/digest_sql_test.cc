@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
+
 #include "core/arena.h"
 #include "testing/gtest_util.h"
 
@@ -86,6 +89,88 @@ TEST(DigestTextTest, SumsAreTakenModulo2To64) {
   EXPECT_FALSE(ParseInt128("12a").ok());
 }
 
+// The row text of `values` (nullopt: NULL) as Sluice's side builds it.
+std::string RowText(const std::vector<std::optional<std::string>>& values) {
+  DigestRowText row;
+  row.Clear();
+  for (const auto& value : values) {
+    if (value) {
+      row.BeginValue()->append(*value);
+      row.EndValue();
+    } else {
+      row.AppendNull();
+    }
+  }
+  return std::string(row.text());
+}
+
+// Issue 10: values joined with an unescaped separator could stand for a column boundary.
+TEST(DigestTextTest, Issue10RowTextsAreUnambiguous) {
+  const std::string us(1, kDigestSeparator);
+  const std::string esc(1, kDigestEscape);
+  EXPECT_NE(RowText({"x" + us + "vy", "z"}), RowText({"x", "y" + us + "vz"}));
+  EXPECT_EQ(RowText({"x" + us + "vy", "z"}), "vx" + esc + us + "vy" + us + "vz");
+  EXPECT_EQ(RowText({std::nullopt, ""}), "n" + us + "v");
+  // Rows of up to three elements drawn from texts made of the framing characters: all distinct
+  // rows have distinct row texts, and each splits back into its elements.
+  const std::vector<std::optional<std::string>> pieces = {
+      std::nullopt, "", "n", "v", "NULL", us, esc, esc + us, us + esc, esc + esc, us + us,
+      "x" + us + "vy", "x" + esc, "a" + us + "n", "v" + us + "v"};
+  std::map<std::string, std::vector<std::optional<std::string>>> seen;
+  for (size_t width = 1; width <= 3; ++width) {
+    std::vector<size_t> pick(width, 0);
+    while (true) {
+      std::vector<std::optional<std::string>> row;
+      for (size_t index : pick)
+        row.push_back(pieces[index]);
+      std::string text = RowText(row);
+      auto [it, inserted] = seen.emplace(text, row);
+      EXPECT_TRUE(inserted) << "two rows share the row text of the row #" << seen.size();
+      std::vector<std::string> elements = SplitDigestText(text);
+      ASSERT_EQ(elements.size(), row.size());
+      for (size_t i = 0; i < row.size(); ++i)
+        EXPECT_EQ(elements[i], row[i] ? "v" + *row[i] : std::string(kDigestNullElement));
+      size_t position = 0;
+      while (position < width && ++pick[position] == pieces.size())
+        pick[position++] = 0;
+      if (position == width)
+        break;
+    }
+  }
+}
+
+TEST(DigestTextTest, KeyTextsAreTheKeyValuesEscapedTexts) {
+  const std::string us(1, kDigestSeparator);
+  const std::string esc(1, kDigestEscape);
+  DigestRowText row;
+  row.Clear();
+  row.BeginValue()->append("7");
+  row.EndValue();
+  row.AppendNull();
+  row.BeginValue()->append("a" + us + "b");
+  row.EndValue();
+  std::string key;
+  row.KeyText({0}, &key);
+  EXPECT_EQ(key, "7");  // an integer key parses as one (key-range buckets)
+  row.KeyText({2, 0}, &key);
+  EXPECT_EQ(key, "a" + esc + us + "b" + us + "7");
+  EXPECT_THAT(SplitDigestText(key), ::testing::ElementsAre("a" + us + "b", "7"));
+  row.KeyText({1}, &key);
+  EXPECT_EQ(key, "");  // a NULL key value is an empty element
+}
+
+TEST(DigestTextTest, OnlyTextsThatMayHoldTheFramingAreEscapedInSql) {
+  for (const DataType& type : {DataType::Bool(), DataType::Int8(), DataType::UInt64(),
+                               DataType::Decimal(12, 2), DataType::Bytes(), DataType::Date(),
+                               DataType::Timestamp(), DataType::TimestampTz()}) {
+    EXPECT_FALSE(DigestTextMayNeedEscaping(type)) << type.ToString();
+  }
+  for (const DataType& type : {DataType::String(), DataType::String(4294967295u), DataType::Json(),
+                               DataType::Time(), DataType::Float64()}) {
+    EXPECT_TRUE(DigestTextMayNeedEscaping(type)) << type.ToString();
+  }
+}
+
 // Spells every dialect piece recognisably, to check how the builder assembles them.
 class SpelledDialect final : public DigestDialect {
  public:
@@ -98,7 +183,16 @@ class SpelledDialect final : public DigestDialect {
   std::string Coalesce(std::string_view expr, std::string_view fallback) const override {
     return "nvl(" + std::string(expr) + "," + std::string(fallback) + ")";
   }
-  std::string UnitSeparator() const override { return "US"; }
+  std::string Literal(std::string_view characters) const override {
+    std::string out;
+    for (char c : characters)
+      out += c == kDigestEscape ? "ESC" : c == kDigestSeparator ? "US" : std::string(1, c);
+    return out;
+  }
+  std::string Replace(std::string_view expr, std::string_view from,
+                      std::string_view to) const override {
+    return "rep(" + std::string(expr) + "," + std::string(from) + "," + std::string(to) + ")";
+  }
   std::string Md5Prefix(std::string_view text, int hex_digits) const override {
     return "md5_" + std::to_string(hex_digits) + "(" + std::string(text) + ")";
   }
@@ -117,7 +211,11 @@ TEST(DigestSqlTest, RowsKeysAndBucketsFollowTheDefinition) {
   request.buckets = 16;
   DigestExpressions hashed =
       BuildDigestExpressions(SpelledDialect(), {"a_text", "b_text"}, {"a"}, request);
-  EXPECT_EQ(hashed.row_text, "cat(nvl(cat('v',a_text),'n'),US,nvl(cat('v',b_text),'n'))");
+  // Only the string's text can hold the escape or the separator: it alone is escaped, the
+  // escape character first.
+  EXPECT_EQ(hashed.row_text,
+            "cat(nvl(cat('v',a_text),'n'),US,"
+            "nvl(cat('v',rep(rep(b_text,ESC,ESCESC),US,ESCUS)),'n'))");
   EXPECT_EQ(hashed.row_hash, "md5_15(" + hashed.row_text + ")");
   EXPECT_EQ(hashed.key_text, "a_text");
   EXPECT_EQ(hashed.bucket, "(md5_8(a_text) % 16)");
@@ -139,6 +237,11 @@ TEST(DigestSqlTest, RowsKeysAndBucketsFollowTheDefinition) {
   EXPECT_EQ(keyless.key_text, keyless.row_text);
   EXPECT_THAT(DigestRowsQuery(keyless, "t", "", request, {2, 5}),
               HasSubstr("WHERE ((md5_8(" + keyless.row_text + ") % 16) IN (2, 5))"));
+
+  request.key = {1, 0};  // a composite key: escaped texts joined by the separator
+  DigestExpressions composite =
+      BuildDigestExpressions(SpelledDialect(), {"a_text", "b_text"}, {"b", "a"}, request);
+  EXPECT_EQ(composite.key_text, "cat(rep(rep(b_text,ESC,ESCESC),US,ESCUS),US,a_text)");
 }
 
 TEST(DigestSqlTest, DigestRowsAddUpAndBadRowsAreErrors) {
