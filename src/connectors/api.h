@@ -262,9 +262,9 @@ class Sink {
   /// Creates the writer for `slot` (0-based). Thread-safe.
   virtual Result<std::unique_ptr<SinkWriter>> CreateWriter(int slot) = 0;
   /// Called once after every writer committed: publishes the result (swaps staging tables).
-  /// Must leave RecoverProgress reporting every split done (a crash before the run records its
-  /// success then resumes into nothing left to do); ForgetProgress of the next fresh run
-  /// clears it. A resumed run that calls Finish again must not publish twice.
+  /// The runtime records that the job is finishing before it calls Finish: a run resuming after
+  /// a crash in or after Finish reads nothing and calls Finish again (after Claim, RecoverProgress
+  /// and Open), which must then complete what was left or publish nothing twice.
   virtual Status Finish() = 0;
   /// Called instead of Finish when the job fails or stops. Releases resources; keeps what a
   /// resumed run needs (an overwrite's staging table, committed files).

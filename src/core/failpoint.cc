@@ -53,8 +53,11 @@ Result<Action> ParseAction(std::string_view text) {
     return Action::kPause;
   if (text == "stop")
     return Action::kStop;
+  if (text == "checkpoint")
+    return Action::kCheckpoint;
   return InvalidConfig(fmt::format(
-      "failpoint action '{}' is unknown (allowed: crash, fail, error, pause, stop)", text));
+      "failpoint action '{}' is unknown (allowed: crash, fail, error, pause, stop, checkpoint)",
+      text));
 }
 
 std::string_view Trim(std::string_view text) {
@@ -102,8 +105,10 @@ Action CarryOut(std::string_view name, Action action) {
       return Action::kNone;
     case Action::kFail:
     case Action::kError:
+      Announce(name, "fail");
+      return action;
     case Action::kStop:
-      Announce(name, action == Action::kStop ? "stop" : "fail");
+    case Action::kCheckpoint:
       return action;
     case Action::kNone:
       break;

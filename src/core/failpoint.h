@@ -14,7 +14,9 @@
 //   error  the operation returns a permanent error (Internal);
 //   pause  the process stops itself with SIGSTOP, frozen with every thread, until SIGCONT;
 //   stop   the job is asked to stop as SIGINT asks it (only at points that can stop a job: the
-//          runtime's; elsewhere it does nothing).
+//          runtime's; elsewhere it does nothing);
+//   checkpoint  a checkpoint is taken now, and the thread waits until it is recorded (only at
+//          runtime.reader.batch): commits land at a known place in the data, whatever the speed.
 // `@N` fires on the Nth time the point is reached (counted from 1, the default), `@N+` on the
 // Nth and every later time. The names in use are listed in docs/FAILPOINTS.md.
 //
@@ -30,7 +32,7 @@
 
 namespace sluice::failpoint {
 
-enum class Action { kNone, kCrash, kFail, kError, kPause, kStop };
+enum class Action { kNone, kCrash, kFail, kError, kPause, kStop, kCheckpoint };
 
 namespace internal {
 extern std::atomic<bool> any_armed;

@@ -14,6 +14,7 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "connectors/split_queue.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
 #include "runtime/bad_records.h"
@@ -286,12 +287,25 @@ class JobRunner::Pipeline {
         cancelled_->store(true);
         CancelActiveReaders();
       }
-      if (interval > 0 && !failed_.load() && !stopping_.load() &&
-          SecondsSince(last_checkpoint) >= interval) {
+      bool requested = false;
+      {
+        std::lock_guard<std::mutex> lock(done_mutex_);
+        requested = std::exchange(checkpoint_requested_, false);
+      }
+      if (!failed_.load() && !stopping_.load() &&
+          (requested || (interval > 0 && SecondsSince(last_checkpoint) >= interval))) {
         if (TakeCheckpoint().ok())
           *progress_made = true;
         last_checkpoint = Clock::now();
+        std::lock_guard<std::mutex> lock(done_mutex_);
+        ++checkpoints_recorded_;
+        done_cv_.notify_all();
       }
+    }
+    {
+      // Readers waiting for a checkpoint that will not come now.
+      std::lock_guard<std::mutex> lock(done_mutex_);
+      done_cv_.notify_all();
     }
     for (std::thread& t : reader_threads)
       t.join();
@@ -411,6 +425,20 @@ class JobRunner::Pipeline {
         return active;
     }
     return nullptr;
+  }
+
+  // A checkpoint asked from a reader (the `checkpoint` failpoint): the coordinator takes it at
+  // once; this reader waits until it is recorded (or the job stops), so that what it read so
+  // far is committed before it reads on.
+  void CheckpointNow() {
+    std::unique_lock<std::mutex> lock(done_mutex_);
+    uint64_t before = checkpoints_recorded_;
+    checkpoint_requested_ = true;
+    done_cv_.notify_all();
+    done_cv_.wait(lock, [&] {
+      return checkpoints_recorded_ > before || failed_.load() || stopping_.load() ||
+             stop_requested_.load();
+    });
   }
 
   // A stop asked from inside the pipeline (the `stop` failpoint), as SIGINT asks it: this
@@ -571,8 +599,13 @@ class JobRunner::Pipeline {
         PoolFor(*item.batch).Put(std::move(item.batch));
         break;  // closed: the job is failing
       }
-      if (failpoint::AnyArmed() && failpoint::Hit("runtime.reader.batch") == failpoint::Action::kStop)
-        RequestStop();
+      if (failpoint::AnyArmed()) {
+        failpoint::Action action = failpoint::Hit("runtime.reader.batch");
+        if (action == failpoint::Action::kStop)
+          RequestStop();
+        if (action == failpoint::Action::kCheckpoint)
+          CheckpointNow();
+      }
     }
     if (finished) {
       // Every row of the split is on its way: its writer commits it as done.
@@ -736,6 +769,8 @@ class JobRunner::Pipeline {
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   int readers_running_ = 0;  // guarded by done_mutex_
+  bool checkpoint_requested_ = false;  // guarded by done_mutex_
+  uint64_t checkpoints_recorded_ = 0;  // guarded by done_mutex_
 };
 
 JobRunner::JobRunner(config::JobConfig job, const connectors::ConnectorRegistry& registry,
@@ -912,10 +947,12 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
       for (SplitProgress& entry : *committed)
         state.progress[entry.split_id] = std::move(entry);
     }
+    // A run that died in or after the sink's Finish had committed every split.
+    const bool finishing = state.status == state::JobStatus::kFinishing;
     size_t done = 0;
     for (const Split& split : state.splits) {
       auto found = state.progress.find(split.id);
-      if (found != state.progress.end() && found->second.done) {
+      if (finishing || (found != state.progress.end() && found->second.done)) {
         ++done;
         metrics_.OnSplitAlreadyDone();
         continue;
@@ -924,10 +961,15 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
           Work{split, found != state.progress.end() ? found->second.position : ""});
     }
     log::Info(kComponent,
-              "Resuming job '{}' from checkpoint {}: {} splits done, {} to finish or redo",
-              job_.name, state.checkpoint, done, resumed_work.size());
-    SLUICE_ASSIGN_OR_RETURN(planner, setup.source->ResumeEnumerator(state.splits));
-    SLUICE_RETURN_IF_ERROR(store->MarkRunning(job_.name));
+              "Resuming job '{}' from checkpoint {}: {} splits done, {} to finish or redo{}",
+              job_.name, state.checkpoint, done, resumed_work.size(),
+              finishing ? "; finishing what the sink committed" : "");
+    if (finishing) {
+      planner = std::make_unique<connectors::SplitQueue>(std::vector<Split>());
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(planner, setup.source->ResumeEnumerator(state.splits));
+      SLUICE_RETURN_IF_ERROR(store->MarkRunning(job_.name));
+    }
   } else {
     SLUICE_RETURN_IF_ERROR(store->Reset(job_.name, job_.fingerprint));
     SLUICE_RETURN_IF_ERROR(
@@ -964,6 +1006,10 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   {
     std::lock_guard<std::mutex> lock(pipeline_mutex_);
     pipeline_ = nullptr;
+  }
+  if (status.ok()) {
+    // Every split is committed: a run resuming from here only has Finish left to do.
+    status = store->SetStatus(job_.name, state::JobStatus::kFinishing);
   }
   if (status.ok() && failpoint::AnyArmed())
     status = failpoint::Check("runtime.finish.before");

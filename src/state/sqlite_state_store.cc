@@ -62,6 +62,8 @@ JobStatus ParseStatus(std::string_view text) {
     return JobStatus::kFailed;
   if (text == "interrupted")
     return JobStatus::kInterrupted;
+  if (text == "finishing")
+    return JobStatus::kFinishing;
   return JobStatus::kRunning;
 }
 
@@ -313,10 +315,11 @@ class SqliteStateStore final : public StateStore {
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: set status"));
     Status result = [&]() -> Status {
       SLUICE_RETURN_IF_ERROR(CheckLease(job));
-      return Run(
-          "UPDATE sluice_jobs SET status = ?, updated_at = strftime('%Y-%m-%d %H:%M:%f', "
-          "'now') WHERE job = ?",
-          {std::string(JobStatusName(status)), job});
+      bool keeps_finishing = status == JobStatus::kFailed || status == JobStatus::kInterrupted;
+      return Run(fmt::format("UPDATE sluice_jobs SET status = ?, updated_at = "
+                             "strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE job = ?{}",
+                             keeps_finishing ? " AND status <> 'finishing'" : ""),
+                 {std::string(JobStatusName(status)), job});
     }();
     return Finish(std::move(result));
   }
@@ -411,6 +414,8 @@ std::string_view JobStatusName(JobStatus status) {
       return "succeeded";
     case JobStatus::kFailed:
       return "failed";
+    case JobStatus::kFinishing:
+      return "finishing";
     case JobStatus::kInterrupted:
       return "interrupted";
   }

@@ -35,7 +35,9 @@ namespace sluice::state {
 /// Committed progress of one split (resume position, done).
 using connectors::SplitProgress;
 
-enum class JobStatus { kRunning, kSucceeded, kFailed, kInterrupted };
+/// kFinishing: every split is committed and Sink::Finish is running (or ran, and the process died
+/// before it could record kSucceeded): a resumed run reads nothing and calls Finish again.
+enum class JobStatus { kRunning, kFinishing, kSucceeded, kFailed, kInterrupted };
 std::string_view JobStatusName(JobStatus status);
 
 struct JobState {
@@ -106,6 +108,8 @@ class StateStore {
   virtual Status CommitCheckpoint(const std::string& job, uint64_t checkpoint,
                                   const std::vector<SplitProgress>& progress,
                                   uint64_t bad_records) = 0;
+  /// Sets the job's status. kFailed and kInterrupted do not replace kFinishing: a job whose
+  /// splits are all committed stays finishing until it succeeds or starts over.
   virtual Status SetStatus(const std::string& job, JobStatus status) = 0;
 };
 

@@ -14,6 +14,7 @@
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/mysql_types.h"
 #include "core/decimal.h"
+#include "core/failpoint.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "core/value_text.h"
@@ -373,14 +374,31 @@ Status SetUpWriterSession(Connection& db) {
 // The progress table. Job and split ids are VARBINARY, their UTF-8 bytes: a utf8mb4
 // VARCHAR(255) + VARCHAR(700) key would exceed InnoDB's 3,072-byte key limit (error 1071), and
 // comparing bytes keeps ids apart that a collation would merge ("Orders#1" and "orders#1").
-// InnoDB explicitly: the rows and their progress must share one transaction.
+// InnoDB explicitly: the rows and their progress must share one transaction. `epoch` is the run
+// that committed the row; the row with split id "" holds the job's current run epoch
+// (kRunFenceSplitId, see Sink::Claim).
 std::string CreateProgressTableSql(const std::string& database, const std::string& table) {
   return fmt::format(
       "CREATE TABLE IF NOT EXISTS {} (job VARBINARY({}) NOT NULL, split_id VARBINARY({}) NOT "
       "NULL, position LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, done BOOLEAN "
-      "NOT NULL, checkpoint BIGINT NOT NULL, updated_at DATETIME(6) NOT NULL, PRIMARY KEY (job, "
-      "split_id)) ENGINE=InnoDB",
+      "NOT NULL, checkpoint BIGINT NOT NULL, updated_at DATETIME(6) NOT NULL, epoch BIGINT NOT "
+      "NULL DEFAULT 0, PRIMARY KEY (job, split_id)) ENGINE=InnoDB",
       QualifiedName(database, table), kMaxJobNameBytes, kMaxSplitIdBytes);
+}
+
+// The job's current run epoch in the progress table (0 when no run claimed it), read with a
+// shared lock (`lock` "LOCK IN SHARE MODE": a commit, which a claim's exclusive lock waits for)
+// or an exclusive one ("FOR UPDATE": a claim), inside the caller's transaction.
+Result<uint64_t> ReadRunEpoch(Connection& db, const std::string& progress_table,
+                              const std::string& job, std::string_view lock) {
+  SLUICE_ASSIGN_OR_RETURN(
+      std::optional<TextRow> row,
+      db.QueryRow(fmt::format("SELECT epoch FROM {} WHERE job = {} AND split_id = X'' {}",
+                              progress_table, BinaryLiteral(job), lock),
+                  fmt::format("reading the run epoch of job '{}'", job)));
+  if (!row || row->empty() || !(*row)[0])
+    return uint64_t{0};
+  return std::strtoull((*row)[0]->c_str(), nullptr, 10);
 }
 
 Result<bool> TableExists(Connection& db, const std::string& database, const std::string& table) {
@@ -396,12 +414,15 @@ Result<bool> TableExists(Connection& db, const std::string& database, const std:
 // One writer: renders rows into a chunk and sends it; see the header comment.
 class MysqlSinkWriter final : public SinkWriter {
  public:
+  /// `run_epoch`: the epoch Sink::Claim stored (0: not claimed), checked at every commit.
   MysqlSinkWriter(std::shared_ptr<const std::vector<Target>> targets,
-                  const MysqlSinkOptions& options, const JobContext* context, Connection db)
+                  const MysqlSinkOptions& options, const JobContext* context, Connection db,
+                  uint64_t run_epoch)
       : targets_(std::move(targets)),
         options_(options),
         context_(context),
         db_(std::move(db)),
+        run_epoch_(run_epoch),
         exactly_once_(context->delivery == DeliveryGuarantee::kExactlyOnce),
         progress_table_(QualifiedName(options.connection.database, options.progress_table)),
         streams_(targets_->size()) {
@@ -534,6 +555,20 @@ class MysqlSinkWriter final : public SinkWriter {
     }
     if (!in_transaction_)
       return Status::OK();
+    if (run_epoch_ != 0) {
+      // The shared lock keeps a newer run's claim waiting until this commit is done; a claim
+      // that came first shows as a higher epoch.
+      SLUICE_FAILPOINT("mysql.commit.before_fence_check");
+      SLUICE_ASSIGN_OR_RETURN(
+          uint64_t current,
+          ReadRunEpoch(db_, progress_table_, context_->job_name, "LOCK IN SHARE MODE"));
+      if (current != run_epoch_) {
+        (void)db_.Execute("ROLLBACK", "rolling back a fenced commit");
+        in_transaction_ = false;
+        return FencedOff(context_->job_name, options_.connection.Describe(), run_epoch_,
+                         current);
+      }
+    }
     SLUICE_RETURN_IF_ERROR(db_.Execute(
         "COMMIT", fmt::format("committing checkpoint {} with its progress", commit.checkpoint)));
     in_transaction_ = false;
@@ -646,7 +681,7 @@ class MysqlSinkWriter final : public SinkWriter {
     size_t next = 0;
     while (next < commit.progress.size()) {
       std::string sql = fmt::format(
-          "INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at) VALUES ",
+          "INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at, epoch) VALUES ",
           progress_table_);
       size_t end = std::min(commit.progress.size(), next + kProgressRowsPerStatement);
       for (size_t i = next; i < end; ++i) {
@@ -656,13 +691,15 @@ class MysqlSinkWriter final : public SinkWriter {
                                          options_.connection.Describe(), what,
                                          entry.split_id.substr(0, 80) + "...", kMaxSplitIdBytes));
         }
-        fmt::format_to(std::back_inserter(sql), "{}({}, {}, {}, {}, {}, UTC_TIMESTAMP(6))",
+        fmt::format_to(std::back_inserter(sql), "{}({}, {}, {}, {}, {}, UTC_TIMESTAMP(6), {})",
                        i > next ? ", " : "", job, BinaryLiteral(entry.split_id),
-                       Utf8Literal(entry.position), entry.done ? 1 : 0, commit.checkpoint);
+                       Utf8Literal(entry.position), entry.done ? 1 : 0, commit.checkpoint,
+                       run_epoch_);
       }
       sql +=
           " ON DUPLICATE KEY UPDATE position = VALUES(position), done = VALUES(done), "
-          "checkpoint = VALUES(checkpoint), updated_at = VALUES(updated_at)";
+          "checkpoint = VALUES(checkpoint), updated_at = VALUES(updated_at), epoch = "
+          "VALUES(epoch)";
       SLUICE_RETURN_IF_ERROR(db_.Execute(sql, what));
       next = end;
     }
@@ -820,6 +857,7 @@ class MysqlSinkWriter final : public SinkWriter {
   MysqlSinkOptions options_;
   const JobContext* context_;
   Connection db_;
+  const uint64_t run_epoch_;
   const bool exactly_once_;
   const std::string progress_table_;  // `db`.`table`
   std::vector<StreamState> streams_;
@@ -1082,13 +1120,27 @@ Result<Connection> MysqlSink::ConnectCoordinator() const {
 Status MysqlSink::CreateProgressTable(Connection& db) {
   // Looked up first: CREATE TABLE IF NOT EXISTS needs the CREATE privilege even when the table
   // exists, and a user without it may be given a table created for it.
-  SLUICE_ASSIGN_OR_RETURN(bool exists,
-                          TableExists(db, options_.connection.database, options_.progress_table));
-  if (exists)
+  const std::string& database = options_.connection.database;
+  SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, options_.progress_table));
+  if (!exists) {
+    return db.Execute(CreateProgressTableSql(database, options_.progress_table),
+                      fmt::format("creating the progress table {}.{}", database,
+                                  options_.progress_table));
+  }
+  // A table an older Sluice created has no `epoch` column yet.
+  SLUICE_ASSIGN_OR_RETURN(
+      std::optional<TextRow> column,
+      db.QueryRow(fmt::format("SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} "
+                              "AND TABLE_NAME = {} AND COLUMN_NAME = 'epoch'",
+                              Utf8Literal(database), Utf8Literal(options_.progress_table)),
+                  "looking for the progress table's epoch column"));
+  if (column)
     return Status::OK();
-  return db.Execute(CreateProgressTableSql(options_.connection.database, options_.progress_table),
-                    fmt::format("creating the progress table {}.{}", options_.connection.database,
-                                options_.progress_table));
+  return db.Execute(
+      fmt::format("ALTER TABLE {} ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0",
+                  QualifiedName(database, options_.progress_table)),
+      fmt::format("adding the epoch column to the progress table {}.{}", database,
+                  options_.progress_table));
 }
 
 Status MysqlSink::CheckTransactional(Connection& db, const std::vector<std::string>& tables) {
@@ -1125,16 +1177,47 @@ Status MysqlSink::DeleteProgress(Connection& db, const std::string& job) {
   if (!exists)
     return Status::OK();
   return db.Execute(
-      fmt::format("DELETE FROM {} WHERE job = {}", QualifiedName(database, options_.progress_table),
-                  BinaryLiteral(job)),
+      fmt::format("DELETE FROM {} WHERE job = {} AND split_id <> X''",
+                  QualifiedName(database, options_.progress_table), BinaryLiteral(job)),
       fmt::format("deleting the progress of job '{}' from {}.{}", job, database,
                   options_.progress_table));
+}
+
+Status MysqlSink::Claim(const JobContext& context) {
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+    return Status::OK();
+  if (context.job_name.size() > kMaxJobNameBytes) {
+    return InvalidConfig(fmt::format(
+        "{}: job name '{}' is longer than {} bytes, the most the progress table can hold",
+        options_.connection.Describe(), context.job_name, kMaxJobNameBytes));
+  }
+  const std::string& database = options_.connection.database;
+  SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
+  // Sessions an earlier run left behind (killed, or taken over) hold row locks and may be in the
+  // middle of a commit: end them first.
+  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, database, context.job_name));
+  SLUICE_RETURN_IF_ERROR(CreateProgressTable(db));
+  std::string table = QualifiedName(database, options_.progress_table);
+  std::string what = fmt::format("claiming {} for job '{}'", table, context.job_name);
+  SLUICE_RETURN_IF_ERROR(db.Execute("START TRANSACTION", what));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current,
+                          ReadRunEpoch(db, table, context.job_name, "FOR UPDATE"));
+  uint64_t epoch = current + 1;
+  SLUICE_RETURN_IF_ERROR(db.Execute(
+      fmt::format("INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at, epoch) "
+                  "VALUES ({}, X'', {}, 0, 0, UTC_TIMESTAMP(6), {}) ON DUPLICATE KEY UPDATE "
+                  "position = VALUES(position), updated_at = VALUES(updated_at), epoch = "
+                  "VALUES(epoch)",
+                  table, BinaryLiteral(context.job_name), Utf8Literal(context.run_owner), epoch),
+      what));
+  SLUICE_RETURN_IF_ERROR(db.Execute("COMMIT", what));
+  run_epoch_ = epoch;
+  return Status::OK();
 }
 
 Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& context) {
   const std::string& database = options_.connection.database;
   SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
-  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, database, context.job_name));
   SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, options_.progress_table));
   std::vector<SplitProgress> progress;
   if (!exists)
@@ -1148,8 +1231,8 @@ Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& 
   SLUICE_RETURN_IF_ERROR(db.Execute("START TRANSACTION", what));
   SLUICE_ASSIGN_OR_RETURN(
       std::vector<TextRow> rows,
-      db.Query(fmt::format("SELECT split_id, position, done FROM {} WHERE job = {} ORDER BY "
-                           "split_id FOR UPDATE",
+      db.Query(fmt::format("SELECT split_id, position, done FROM {} WHERE job = {} AND "
+                           "split_id <> X'' ORDER BY split_id FOR UPDATE",
                            QualifiedName(database, options_.progress_table),
                            BinaryLiteral(context.job_name)),
                what));
@@ -1169,7 +1252,10 @@ Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& 
 
 Status MysqlSink::ForgetProgress(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
-  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, options_.connection.database, context.job_name));
+  if (run_epoch_ == 0) {
+    // Not claimed (at-least-once, or a tool): still end what an earlier run left running.
+    SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, options_.connection.database, context.job_name));
+  }
   return DeleteProgress(db, context.job_name);
 }
 
@@ -1246,7 +1332,8 @@ Result<std::unique_ptr<SinkWriter>> MysqlSink::CreateWriter(int slot) {
           options_.connection.Describe(), slot, context_->job_name, name));
     }
   }
-  auto writer = std::make_unique<MysqlSinkWriter>(targets_, options_, context_, std::move(db));
+  auto writer =
+      std::make_unique<MysqlSinkWriter>(targets_, options_, context_, std::move(db), run_epoch_);
   SLUICE_RETURN_IF_ERROR(writer->SetUp());
   return std::unique_ptr<SinkWriter>(std::move(writer));
 }
@@ -1276,6 +1363,18 @@ Status MysqlSink::Finish() {
               "table '{}.{}' was already replaced by an earlier run", database, table);
   }
   staging_recreated_.clear();
+  if (run_epoch_ != 0 && !staging_tables_.empty()) {
+    // RENAME TABLE commits on its own, so the check cannot share its transaction: a run taken
+    // over between the two would publish tables whose rows were all committed, the same rows
+    // the newer run would publish.
+    SLUICE_ASSIGN_OR_RETURN(
+        uint64_t current,
+        ReadRunEpoch(*db_, QualifiedName(database, options_.progress_table), context_->job_name,
+                     ""));
+    if (current != run_epoch_) {
+      return FencedOff(context_->job_name, options_.connection.Describe(), run_epoch_, current);
+    }
+  }
   // One RENAME TABLE swaps every table at once: readers see all old tables or all new ones.
   std::string renames;
   std::vector<std::string> olds;

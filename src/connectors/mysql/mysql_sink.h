@@ -19,9 +19,11 @@
 // autocommit off and commits only in Commit(), where the rows written since its previous commit
 // (and, in upsert mode, their merge) and the checkpoint's split progress, upserted into the
 // progress table (`progress_table`, default `_sluice_progress`), become durable in one InnoDB
-// transaction. RecoverProgress() reads that table back on resume, after waiting for any
-// transaction an earlier, crashed run still has in flight on it; ForgetProgress() clears it on a
-// fresh start; Finish() deletes the job's rows. An overwrite's staging table survives Abort() and
+// transaction. Claim() ends the sessions an earlier run left behind and raises the job's run
+// epoch (the progress row with split id ""); each writer reads it under a shared lock just
+// before its COMMIT and refuses to commit once a newer run has claimed the job.
+// RecoverProgress() reads that table back on resume, after waiting for any transaction an
+// earlier, crashed run still has in flight on it; ForgetProgress() clears it on a fresh start. An overwrite's staging table survives Abort() and
 // is kept by a resumed Open(). At-least-once: no progress is written and writers also commit
 // every `commit_rows` rows.
 //
@@ -58,6 +60,9 @@ class MysqlSink final : public Sink {
   DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kExactlyOnce; }
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   Status ForgetProgress(const JobContext& context) override;
+  /// Ends the sessions of earlier runs (named writer locks), creates the progress table and
+  /// raises the job's run epoch there; writers check it under a shared lock before each COMMIT.
+  Status Claim(const JobContext& context) override;
 
   /// Where one stream's rows go, fixed at Open.
   struct Target;
@@ -94,6 +99,7 @@ class MysqlSink final : public Sink {
   std::set<std::string> staging_recreated_;
   bool finished_ = false;
   bool database_is_utf8mb4_ = false;
+  uint64_t run_epoch_ = 0;  // set by Claim (exactly-once)
 };
 
 }  // namespace sluice::connectors::mysql

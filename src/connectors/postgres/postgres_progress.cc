@@ -6,6 +6,7 @@
 
 #include "connectors/postgres/postgres_catalog.h"
 #include "connectors/postgres/postgres_client.h"
+#include "core/logging.h"
 
 namespace sluice::connectors::postgres {
 
@@ -16,7 +17,8 @@ constexpr size_t kRowsPerStatement = 1000;
 
 }  // namespace
 
-ProgressTable::ProgressTable(const std::string& qualified, std::string job) : job_(std::move(job)) {
+ProgressTable::ProgressTable(const std::string& qualified, std::string job, uint64_t epoch)
+    : job_(std::move(job)), epoch_(epoch) {
   std::tie(schema_, table_) = SplitQualifiedName(qualified);
 }
 
@@ -57,12 +59,27 @@ Status ProgressTable::Ensure(PgConnection& conn) const {
   const std::string create = fmt::format(
       "CREATE TABLE IF NOT EXISTS {} (job text, split_id text, position text NOT NULL, "
       "done boolean NOT NULL, checkpoint bigint, updated_at timestamptz, "
-      "PRIMARY KEY (job, split_id))",
+      "epoch bigint NOT NULL DEFAULT 0, PRIMARY KEY (job, split_id))",
       Quoted());
+  // A table an older Sluice created has no epoch column yet. Looked up first: ALTER needs the
+  // table's ownership, which a user given the table may lack.
+  auto ensure_epoch = [&]() -> Status {
+    SLUICE_ASSIGN_OR_RETURN(
+        PgResult found,
+        conn.Query("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = "
+                   "'epoch' AND NOT attisdropped",
+                   what, {Quoted()}));
+    if (found.rows() > 0)
+      return Status::OK();
+    return conn.Execute(
+        fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS epoch bigint NOT NULL DEFAULT 0",
+                    Quoted()),
+        what);
+  };
   for (int attempt = 0;; ++attempt) {
     SLUICE_ASSIGN_OR_RETURN(bool exists, Exists(conn));
     if (exists)
-      return Status::OK();
+      return ensure_epoch();
     Status status;
     if (schema_ != "public") {
       status = conn.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdentifier(schema_)),
@@ -88,7 +105,8 @@ Status ProgressTable::Upsert(PgConnection& conn, uint64_t checkpoint,
       fmt::format("cannot record progress in '{}' for job '{}'", Display(), job_);
   for (size_t begin = 0; begin < progress.size(); begin += kRowsPerStatement) {
     const size_t end = std::min(progress.size(), begin + kRowsPerStatement);
-    std::vector<std::optional<std::string>> params = {job_, std::to_string(checkpoint)};
+    std::vector<std::optional<std::string>> params = {job_, std::to_string(checkpoint),
+                                                      std::to_string(epoch_)};
     std::string values;
     for (size_t i = begin; i < end; ++i) {
       const SplitProgress& entry = progress[i];
@@ -98,14 +116,16 @@ Status ProgressTable::Upsert(PgConnection& conn, uint64_t checkpoint,
       params.emplace_back(entry.done ? "true" : "false");
       if (!values.empty())
         values += ", ";
-      values += fmt::format("($1, ${}, ${}, ${}::boolean, $2::bigint, statement_timestamp())",
-                            first, first + 1, first + 2);
+      values += fmt::format(
+          "($1, ${}, ${}, ${}::boolean, $2::bigint, statement_timestamp(), $3::bigint)", first,
+          first + 1, first + 2);
     }
     SLUICE_RETURN_IF_ERROR(conn.Execute(
-        fmt::format("INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at) "
-                    "VALUES {} ON CONFLICT (job, split_id) DO UPDATE SET "
+        fmt::format("INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at, "
+                    "epoch) VALUES {} ON CONFLICT (job, split_id) DO UPDATE SET "
                     "position = EXCLUDED.position, done = EXCLUDED.done, "
-                    "checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at",
+                    "checkpoint = EXCLUDED.checkpoint, updated_at = EXCLUDED.updated_at, "
+                    "epoch = EXCLUDED.epoch",
                     Quoted(), values),
         what, params));
   }
@@ -120,7 +140,7 @@ Result<std::vector<SplitProgress>> ProgressTable::Load(PgConnection& conn) const
   SLUICE_ASSIGN_OR_RETURN(
       PgResult result,
       conn.Query(fmt::format("SELECT split_id, position, done FROM {} WHERE job = $1 "
-                             "ORDER BY split_id",
+                             "AND split_id <> '' ORDER BY split_id",
                              Quoted()),
                  fmt::format("cannot read progress from '{}' for job '{}'", Display(), job_),
                  {job_}));
@@ -135,8 +155,69 @@ Status ProgressTable::Delete(PgConnection& conn) const {
   if (!exists)
     return Status::OK();
   return conn.Execute(
-      fmt::format("DELETE FROM {} WHERE job = $1", Quoted()),
+      fmt::format("DELETE FROM {} WHERE job = $1 AND split_id <> ''", Quoted()),
       fmt::format("cannot delete the progress of job '{}' from '{}'", job_, Display()), {job_});
+}
+
+Result<uint64_t> ProgressTable::RaiseEpoch(PgConnection& conn, const std::string& owner) const {
+  const std::string what = fmt::format("cannot claim '{}' for job '{}'", Display(), job_);
+  SLUICE_RETURN_IF_ERROR(conn.Execute("BEGIN", what));
+  Result<uint64_t> raised = [&]() -> Result<uint64_t> {
+    SLUICE_ASSIGN_OR_RETURN(
+        PgResult current,
+        conn.Query(fmt::format("SELECT epoch FROM {} WHERE job = $1 AND split_id = '' FOR UPDATE",
+                               Quoted()),
+                   what, {job_}));
+    uint64_t epoch = current.rows() > 0 ? std::stoull(current.Text(0, 0)) + 1 : 1;
+    SLUICE_RETURN_IF_ERROR(conn.Execute(
+        fmt::format("INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at, "
+                    "epoch) VALUES ($1, '', $2, false, 0, statement_timestamp(), $3::bigint) ON "
+                    "CONFLICT (job, split_id) DO UPDATE SET position = EXCLUDED.position, "
+                    "updated_at = EXCLUDED.updated_at, epoch = EXCLUDED.epoch",
+                    Quoted()),
+        what, {job_, owner, std::to_string(epoch)}));
+    SLUICE_RETURN_IF_ERROR(conn.Commit(what));
+    return epoch;
+  }();
+  if (!raised.ok() && conn.InTransaction())
+    (void)conn.Execute("ROLLBACK", "");
+  return raised;
+}
+
+Status ProgressTable::CheckEpoch(PgConnection& conn, std::string_view where) const {
+  if (epoch_ == 0)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(
+      PgResult current,
+      conn.Query(
+          fmt::format("SELECT epoch FROM {} WHERE job = $1 AND split_id = '' FOR SHARE", Quoted()),
+          fmt::format("cannot read the run epoch of job '{}' from '{}'", job_, Display()),
+          {job_}));
+  uint64_t stored = current.rows() > 0 ? std::stoull(current.Text(0, 0)) : 0;
+  if (stored == epoch_)
+    return Status::OK();
+  return FencedOff(job_, where, epoch_, stored);
+}
+
+Status ProgressTable::TakeOver(PgConnection& conn, int patience_secs) const {
+  Status waited = HoldExclusive(conn, patience_secs);
+  if (waited.ok() || waited.code() != StatusCode::kAborted)
+    return waited;
+  // Sessions of a run that lost the job (frozen, cut off) hold the lock shared: end them. The
+  // advisory key's two halves show in pg_locks as classid and objid.
+  uint64_t key = static_cast<uint64_t>(LockKey());
+  SLUICE_ASSIGN_OR_RETURN(
+      PgResult ended,
+      conn.Query("SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = "
+                 "'advisory' AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND "
+                 "objsubid = 1 AND pid <> pg_backend_pid()",
+                 fmt::format("cannot end the sessions of an earlier run of job '{}'", job_),
+                 {std::to_string(key >> 32), std::to_string(key & 0xffffffffULL)}));
+  log::Info("sink:postgres",
+            "Ended {} session(s) that an earlier run of job '{}' still held open (their "
+            "uncommitted rows are rolled back)",
+            ended.rows() > 0 ? ended.Text(0, 0) : "0", job_);
+  return HoldExclusive(conn, 300);
 }
 
 Status ProgressTable::HoldShared(PgConnection& conn) const {

@@ -8,6 +8,7 @@
 #include "connectors/postgres/postgres_client.h"
 #include "connectors/postgres/postgres_progress.h"
 #include "connectors/postgres/postgres_types.h"
+#include "core/failpoint.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "core/value_text.h"
@@ -24,6 +25,9 @@ constexpr size_t kFlushBytes = 1u << 20;
 // killed process's backend finishing its last statement). Beyond it the attempt fails as
 // transient and the runtime retries after a backoff.
 constexpr int kRecoveryLockTimeoutSecs = 30;
+// How long a claim waits for the sessions of an earlier run to end by themselves (a killed
+// process's last COMMIT finishing) before it terminates them (a run taken over while frozen).
+constexpr int kTakeOverPatienceSecs = 5;
 
 std::string QuotedList(const std::vector<std::string>& names) {
   std::string out;
@@ -306,6 +310,10 @@ class PostgresSinkWriter final : public SinkWriter {
       }
       SLUICE_RETURN_IF_ERROR(progress_->Upsert(*conn_, commit->checkpoint, commit->progress));
     }
+    if (conn_->InTransaction() && progress_) {
+      SLUICE_FAILPOINT("postgres.commit.before_fence_check");
+      SLUICE_RETURN_IF_ERROR(progress_->CheckEpoch(*conn_, endpoint_));
+    }
     if (conn_->InTransaction()) {
       SLUICE_RETURN_IF_ERROR(conn_->Commit(
           commit != nullptr ? fmt::format("cannot commit checkpoint {}", commit->checkpoint)
@@ -574,7 +582,8 @@ Status PostgresSink::Open(const JobContext& context, const std::vector<StreamInf
     // Created here, before any writer commits into it. The coordinator's session holds the
     // job's lock too: a resumed run must not look at the tables while a swap of a dead run may
     // still commit.
-    auto progress = std::make_shared<ProgressTable>(options_.progress_table, context.job_name);
+    auto progress =
+        std::make_shared<ProgressTable>(options_.progress_table, context.job_name, run_epoch_);
     SLUICE_RETURN_IF_ERROR(progress->Ensure(*conn_));
     SLUICE_RETURN_IF_ERROR(progress->HoldShared(*conn_));
     progress_ = std::move(progress);
@@ -615,12 +624,28 @@ Status PostgresSink::Open(const JobContext& context, const std::vector<StreamInf
   return Status::OK();
 }
 
+Status PostgresSink::Claim(const JobContext& context) {
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                          PgConnection::Connect(options_.connection));
+  ProgressTable progress(options_.progress_table, context.job_name);
+  SLUICE_RETURN_IF_ERROR(progress.Ensure(*conn));
+  // No session of an earlier run may commit from here on; the lock is released when `conn`
+  // closes, before any writer of this run takes it shared.
+  SLUICE_RETURN_IF_ERROR(progress.TakeOver(*conn, kTakeOverPatienceSecs));
+  SLUICE_ASSIGN_OR_RETURN(run_epoch_, progress.RaiseEpoch(*conn, context.run_owner));
+  return Status::OK();
+}
+
 Result<std::vector<SplitProgress>> PostgresSink::RecoverProgress(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
                           PgConnection::Connect(options_.connection));
   ProgressTable progress(options_.progress_table, context.job_name);
-  // The lock is released when `conn` closes, before any writer of this run takes it shared.
-  SLUICE_RETURN_IF_ERROR(progress.HoldExclusive(*conn, kRecoveryLockTimeoutSecs));
+  // Claimed: earlier runs' sessions are gone and cannot commit any more. Otherwise wait for
+  // them; the lock is released when `conn` closes.
+  if (run_epoch_ == 0)
+    SLUICE_RETURN_IF_ERROR(progress.HoldExclusive(*conn, kRecoveryLockTimeoutSecs));
   return progress.Load(*conn);
 }
 
@@ -628,7 +653,8 @@ Status PostgresSink::ForgetProgress(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
                           PgConnection::Connect(options_.connection));
   ProgressTable progress(options_.progress_table, context.job_name);
-  SLUICE_RETURN_IF_ERROR(progress.HoldExclusive(*conn, kRecoveryLockTimeoutSecs));
+  if (run_epoch_ == 0)
+    SLUICE_RETURN_IF_ERROR(progress.HoldExclusive(*conn, kRecoveryLockTimeoutSecs));
   return progress.Delete(*conn);
 }
 
@@ -671,7 +697,9 @@ Status PostgresSink::Finish() {
   }
   PgConnection& conn = *conn_;
   SLUICE_RETURN_IF_ERROR(conn.Execute("BEGIN", "cannot begin the swap"));
-  Status status = Swap();
+  Status status = progress_ ? progress_->CheckEpoch(conn, conn.endpoint()) : Status::OK();
+  if (status.ok())
+    status = Swap();
   if (!status.ok()) {
     (void)conn.Execute("ROLLBACK", "");
     return status;

@@ -66,6 +66,9 @@ class PostgresSink final : public Sink {
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   /// Deletes the job's rows of the progress table. Connects on its own.
   Status ForgetProgress(const JobContext& context) override;
+  /// Ends the sessions of earlier runs (after a moment's patience), creates the progress table
+  /// and raises the job's run epoch there; writers and the swap check it before they commit.
+  Status Claim(const JobContext& context) override;
 
   /// Where one stream's rows go, fixed at Open.
   struct Target;
@@ -93,6 +96,7 @@ class PostgresSink final : public Sink {
   /// them in (it stopped between Finish and recording its success).
   bool published_ = false;
   bool finished_ = false;
+  uint64_t run_epoch_ = 0;  // set by Claim (exactly-once)
 };
 
 }  // namespace sluice::connectors::postgres

@@ -21,6 +21,7 @@
 #include "core/logging.h"
 #include "io/file_system.h"
 #include "runtime/job_runner.h"
+#include "testing/crash_loop.h"
 #include "testing/memory_connector.h"
 #include "testing/random_rows.h"
 #include "testing/run_watched.h"
@@ -99,6 +100,7 @@ Outputs Snapshot(const std::string& directory) {
   for (const std::string& name : Listing(directory)) {
     if (name.ends_with(".lock") || name.ends_with(".epoch"))
       continue;
+
     if (name[0] == '.' || name.ends_with(kInProgress)) {
       out.hidden.push_back(name);
     } else {
@@ -622,11 +624,13 @@ TEST_F(FileSinkJobTest, FreshRunForgetsTheInterruptedOne) {
   EXPECT_EQ(lines, expected);
 }
 
-// SIGKILL at random instants: whatever the instant, a reader never sees a partial file, and the
-// run that finally completes holds every row exactly once (in order, with one writer).
-TEST_F(FileSinkJobTest, KilledAtRandomMomentsEveryRowExactlyOnce) {
+// SIGKILL at every step of a commit (failpoints: mid-read, before and after the manifest, between
+// the sink's commit and the state store's record, around Finish): a reader never sees a partial
+// file, and the run that finally completes holds every row exactly once (in order, with one
+// writer).
+TEST_F(FileSinkJobTest, KilledAtEveryCommitStepEveryRowExactlyOnce) {
   constexpr int kRows = 12000;
-  constexpr int kKills = 10;
+  constexpr int kKills = 12;
   struct Case {
     const char* extension;
     const char* rolling;
@@ -640,40 +644,36 @@ TEST_F(FileSinkJobTest, KilledAtRandomMomentsEveryRowExactlyOnce) {
                         Case{".jsonl.zst", ", roll_rows: 1300", 3}}) {
     SCOPED_TRACE(c.extension);
     bool csv = std::string_view(c.extension).starts_with(".csv");
-    // Slow enough that the job outlives every kill: about 0.5 s of reading in all.
-    Source(kRows, 1500, 2000 * c.parallelism);
+    // 240 batches of 50 rows: far more than the kills can commit between them.
+    Source(kRows, 1500, 0);
     testing::TempDir state, out;
     config::JobConfig job =
         Job(state.path(), fmt::format("path: '{}/orders{}'{}", out.path(), c.extension, c.rolling),
             c.parallelism);
-    int kills = 0;
-    for (int attempt = 0; attempt < 3 * kKills && kills < kKills; ++attempt) {
-      pid_t child = fork();
-      ASSERT_GE(child, 0);
-      if (child == 0) {
-        log::SetLevel(log::Level::kOff);
-        runtime::JobSummary summary = runtime::JobRunner(job, registry_).Run(nullptr);
-        _exit(summary.status.ok() ? 0 : 1);
-      }
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::uniform_int_distribution<int>(10, 45)(random)));
-      ::kill(child, SIGKILL);
-      int status = 0;
-      ASSERT_EQ(::waitpid(child, &status, 0), child);
-      ASSERT_TRUE(WIFSIGNALED(status)) << "the job ended before it was killed";
-      ++kills;
-      // Whatever the instant: only complete files are visible.
+    sluice::testing::CrashLoopOptions options;
+    options.kills = kKills;
+    options.seed = static_cast<uint32_t>(random());
+    options.connector_points = {"file.commit.before_manifest=crash@2",
+                                "file.commit.after_manifest=crash@3"};
+    options.after_kill = [&](const std::string& plan) {
+      SCOPED_TRACE(plan);
+      // Whatever the instant: only complete files are visible; before Finish, those are full
+      // rolled parts only.
       Outputs now = Snapshot(out.path());
-      if (*c.rolling == '\0') {
+      if (plan.find("finish.after") != std::string::npos)
+        return;
+      if (*c.rolling == '\0')
         EXPECT_THAT(now.published, IsEmpty());
-      }
       for (const auto& [name, text] : now.published) {
         EXPECT_FALSE(text.starts_with("ERROR")) << name << ": " << text;
         int rows = static_cast<int>(std::count(text.begin(), text.end(), '\n')) - (csv ? 1 : 0);
         EXPECT_EQ(rows, c.parallelism == 1 ? 900 : 1300) << name;
       }
-    }
-    EXPECT_EQ(kills, kKills);
+    };
+    sluice::testing::CrashLoopResult crashes = sluice::testing::RunCrashLoop(
+        [&] { return runtime::JobRunner(job, registry_).Run(nullptr).status.ok() ? 0 : 1; },
+        options);
+    ASSERT_EQ(crashes.kills, kKills) << "a child finished the job before its crash point";
     runtime::JobSummary summary = Run(job);
     ASSERT_OK(summary.status);
     EXPECT_TRUE(summary.resumed);

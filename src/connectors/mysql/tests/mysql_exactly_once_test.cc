@@ -142,7 +142,7 @@ std::vector<SplitProgress> Recovered(const TestDatabase& db, const std::string& 
 // the sessions of earlier runs, a live writer of the same job included).
 std::vector<SplitProgress> Committed(const TestDatabase& db, const std::string& job) {
   std::string text = db.Exec("SELECT split_id, position, done FROM _sluice_progress WHERE job = '" +
-                             job + "' ORDER BY split_id");
+                             job + "' AND split_id <> '' ORDER BY split_id");
   std::vector<SplitProgress> out;
   size_t start = 0;
   while (start < text.size()) {
@@ -209,7 +209,7 @@ TEST(MysqlExactlyOnceTest, CommitStoresRowsAndProgressInOneTransaction) {
   EXPECT_TRUE(none.empty());
   ASSERT_OK(sink->ForgetProgress(context));
   ASSERT_OK(sink->Open(context, OrdersStreams()));
-  db.Exec("INSERT INTO _sluice_progress VALUES ('other', 'orders#1', '{}', 0, 3, NOW())");
+  db.Exec("INSERT INTO _sluice_progress (job, split_id, position, done, checkpoint, updated_at) VALUES ('other', 'orders#1', '{}', 0, 3, NOW())");
 
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
   ASSERT_OK(writer->Write(*Rows(1, 100)));
@@ -248,7 +248,7 @@ TEST(MysqlExactlyOnceTest, CommitStoresRowsAndProgressInOneTransaction) {
   EXPECT_THAT(Recovered(db, "eo"), ElementsAre(done, second));
   ASSERT_OK(sink->ForgetProgress(context));
   EXPECT_TRUE(Recovered(db, "eo").empty());
-  EXPECT_EQ(db.Exec("SELECT job FROM _sluice_progress"), "other\n");
+  EXPECT_EQ(db.Exec("SELECT job FROM _sluice_progress WHERE split_id <> ''"), "other\n");
 }
 
 TEST(MysqlExactlyOnceTest, ProgressTableIsConfigurableAndNeverATarget) {
@@ -287,7 +287,7 @@ TEST(MysqlExactlyOnceTest, RecoverProgressWaitsForAProgressTransactionStillInFli
   ASSERT_OK(zombie.Execute("START TRANSACTION", ""));
   ASSERT_OK(zombie.Execute("INSERT INTO orders VALUES (1, 'a')", ""));
   ASSERT_OK(
-      zombie.Execute("INSERT INTO _sluice_progress VALUES ('eo', 's1', 'p', 1, 7, NOW())", ""));
+      zombie.Execute("INSERT INTO _sluice_progress (job, split_id, position, done, checkpoint, updated_at) VALUES ('eo', 's1', 'p', 1, 7, NOW())", ""));
   std::future<std::vector<SplitProgress>> recovered =
       std::async(std::launch::async, [&] { return Recovered(db, "eo"); });
   EXPECT_EQ(recovered.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
@@ -324,7 +324,7 @@ TEST_P(MysqlExactlyOnceModeTest, StopAndResumeWritesEveryRowExactlyOnce) {
   EXPECT_EQ(resumed.metrics.rows_read, rows - RowsCovered(progress));
   EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
   // A finished job keeps its progress, every split done, until its next fresh run.
-  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE done = 0"), "0\n");
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE done = 0 AND split_id <> ''"), "0\n");
   EXPECT_EQ(db.Exec("SHOW TABLES"), "_sluice_progress\norders\n");
 }
 
@@ -486,7 +486,7 @@ TEST(MysqlExactlyOnceTest, KillNineAtRandomMomentsThenFinishDatagen) {
                      [&] { return CommittedShare(db, "orders", rows); });
   EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
   // A finished job keeps its progress, every split done, until its next fresh run.
-  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE done = 0"), "0\n");
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE done = 0 AND split_id <> ''"), "0\n");
 }
 
 TEST(MysqlExactlyOnceTest, KillNineAtRandomMomentsThenFinishMysqlToMysqlWithCuts) {
@@ -547,14 +547,14 @@ TEST(MysqlExactlyOnceTest, ForgetProgressAndAFreshRunStartClean) {
   EXPECT_NE(db.Exec("SELECT COUNT(*) FROM _sluice_staging_orders"), "0\n");
 
   // ForgetProgress deletes the job's progress and nothing else.
-  db.Exec("INSERT INTO _sluice_progress VALUES ('other', 'x', '', 1, 1, NOW())");
+  db.Exec("INSERT INTO _sluice_progress (job, split_id, position, done, checkpoint, updated_at) VALUES ('other', 'x', '', 1, 1, NOW())");
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));
   RecordAndFail fail;
   JobContext context = MakeContext(&fail);
   context.job_name = "eo";
   ASSERT_OK(sink->ForgetProgress(context));
   EXPECT_TRUE(Recovered(db, "eo").empty());
-  EXPECT_EQ(db.Exec("SELECT job FROM _sluice_progress"), "other\n");
+  EXPECT_EQ(db.Exec("SELECT job FROM _sluice_progress WHERE split_id <> ''"), "other\n");
 
   // A fresh run (--fresh) starts over: the earlier run's staging rows are gone, not doubled.
   runtime::JobSummary fresh = RunToEnd(yaml, /*fresh=*/true);
@@ -563,8 +563,8 @@ TEST(MysqlExactlyOnceTest, ForgetProgressAndAFreshRunStartClean) {
   EXPECT_EQ(fresh.metrics.rows_read, static_cast<uint64_t>(rows));
   EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
   // The finished job keeps its progress, every split done, until its next fresh run.
-  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE job = 'eo' AND done = 0"), "0\n");
-  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE job = 'other'"), "1\n");
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE job = 'eo' AND done = 0 AND split_id <> ''"), "0\n");
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE job = 'other' AND split_id <> ''"), "1\n");
 }
 
 TEST(MysqlExactlyOnceTest, NonTransactionalTargetIsRefusedUnderExactlyOnce) {
