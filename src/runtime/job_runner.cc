@@ -897,6 +897,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   context.cancelled = &cancelled;
   context.resuming = resume;
   context.run_owner = lease_->owner().Describe();
+  context.run_epoch = lease_->lease().epoch;
   context.earlier_run_may_be_alive = lease_->lease().took_over_from.has_value();
 
   // The previous runs' state: what was planned and how far it got.
@@ -928,7 +929,9 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   estimated_rows_.store(estimated);
 
   // Fences off every earlier run that may still be alive somewhere, before reading what the
-  // sink committed.
+  // sink committed. A retry makes sure the job is still its own first: a run that lost it must
+  // not claim the targets again.
+  SLUICE_RETURN_IF_ERROR(store->RenewRun(job_.name));
   SLUICE_RETURN_IF_ERROR(
       setup.sink->Claim(context).WithContext(fmt::format("sink {}", job_.sink.type)));
   std::deque<Work> resumed_work;

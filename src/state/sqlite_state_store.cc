@@ -1,6 +1,8 @@
 #include <fmt/core.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -99,9 +101,15 @@ class SqliteStateStore final : public StateStore {
     RunClaim claim;
     Status status = [&]() -> Status {
       SLUICE_ASSIGN_OR_RETURN(std::optional<StoredRun> current, LoadRun(job));
-      uint64_t epoch = 1;
+      // Microseconds of the wall clock, and always above the last epoch: epochs also rise
+      // across state stores (a deleted one, a second one), so a sink that fences by them never
+      // sees a newer run with a lower epoch than an older one.
+      uint64_t epoch = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count());
       if (current) {
-        epoch = current->holder.epoch + 1;
+        epoch = std::max(epoch, current->holder.epoch + 1);
         if (!current->released && !current->holder.owner.KnownGone(owner)) {
           if (current->holder.seconds_since_renewal < lease_secs) {
             claim.holder = current->holder;

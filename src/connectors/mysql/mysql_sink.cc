@@ -1184,7 +1184,7 @@ Status MysqlSink::DeleteProgress(Connection& db, const std::string& job) {
 }
 
 Status MysqlSink::Claim(const JobContext& context) {
-  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce || context.run_epoch == 0)
     return Status::OK();
   if (context.job_name.size() > kMaxJobNameBytes) {
     return InvalidConfig(fmt::format(
@@ -1193,16 +1193,24 @@ Status MysqlSink::Claim(const JobContext& context) {
   }
   const std::string& database = options_.connection.database;
   SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
-  // Sessions an earlier run left behind (killed, or taken over) hold row locks and may be in the
-  // middle of a commit: end them first.
-  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, database, context.job_name));
   SLUICE_RETURN_IF_ERROR(CreateProgressTable(db));
   std::string table = QualifiedName(database, options_.progress_table);
   std::string what = fmt::format("claiming {} for job '{}'", table, context.job_name);
+  // A run that was itself taken over must not end the newer run's sessions: look first.
+  SLUICE_ASSIGN_OR_RETURN(uint64_t newest, ReadRunEpoch(db, table, context.job_name, ""));
+  if (newest > context.run_epoch)
+    return FencedOff(context.job_name, options_.connection.Describe(), context.run_epoch, newest);
+  // Sessions an earlier run left behind (killed, or taken over) hold row locks and may be in the
+  // middle of a commit: end them before storing the epoch.
+  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, database, context.job_name));
   SLUICE_RETURN_IF_ERROR(db.Execute("START TRANSACTION", what));
   SLUICE_ASSIGN_OR_RETURN(uint64_t current,
                           ReadRunEpoch(db, table, context.job_name, "FOR UPDATE"));
-  uint64_t epoch = current + 1;
+  const uint64_t epoch = context.run_epoch;
+  if (current > epoch) {
+    (void)db.Execute("ROLLBACK", what);
+    return FencedOff(context.job_name, options_.connection.Describe(), epoch, current);
+  }
   SLUICE_RETURN_IF_ERROR(db.Execute(
       fmt::format("INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at, epoch) "
                   "VALUES ({}, X'', {}, 0, 0, UTC_TIMESTAMP(6), {}) ON DUPLICATE KEY UPDATE "

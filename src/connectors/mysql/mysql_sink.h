@@ -19,8 +19,8 @@
 // autocommit off and commits only in Commit(), where the rows written since its previous commit
 // (and, in upsert mode, their merge) and the checkpoint's split progress, upserted into the
 // progress table (`progress_table`, default `_sluice_progress`), become durable in one InnoDB
-// transaction. Claim() ends the sessions an earlier run left behind and raises the job's run
-// epoch (the progress row with split id ""); each writer reads it under a shared lock just
+// transaction. Claim() ends the sessions an earlier run left behind and stores the run's epoch
+// (the progress row with split id ""); each writer reads it under a shared lock just
 // before its COMMIT and refuses to commit once a newer run has claimed the job.
 // RecoverProgress() reads that table back on resume, after waiting for any transaction an
 // earlier, crashed run still has in flight on it; ForgetProgress() clears it on a fresh start. An overwrite's staging table survives Abort() and
@@ -61,7 +61,7 @@ class MysqlSink final : public Sink {
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   Status ForgetProgress(const JobContext& context) override;
   /// Ends the sessions of earlier runs (named writer locks), creates the progress table and
-  /// raises the job's run epoch there; writers check it under a shared lock before each COMMIT.
+  /// stores the run's epoch there; writers check it under a shared lock before each COMMIT.
   Status Claim(const JobContext& context) override;
 
   /// Where one stream's rows go, fixed at Open.

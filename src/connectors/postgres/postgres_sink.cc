@@ -625,16 +625,19 @@ Status PostgresSink::Open(const JobContext& context, const std::vector<StreamInf
 }
 
 Status PostgresSink::Claim(const JobContext& context) {
-  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce || context.run_epoch == 0)
     return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
                           PgConnection::Connect(options_.connection));
-  ProgressTable progress(options_.progress_table, context.job_name);
+  ProgressTable progress(options_.progress_table, context.job_name, context.run_epoch);
   SLUICE_RETURN_IF_ERROR(progress.Ensure(*conn));
+  // A run that was itself taken over must not end the newer run's sessions.
+  SLUICE_RETURN_IF_ERROR(progress.CheckNotOvertaken(*conn, conn->endpoint()));
   // No session of an earlier run may commit from here on; the lock is released when `conn`
   // closes, before any writer of this run takes it shared.
   SLUICE_RETURN_IF_ERROR(progress.TakeOver(*conn, kTakeOverPatienceSecs));
-  SLUICE_ASSIGN_OR_RETURN(run_epoch_, progress.RaiseEpoch(*conn, context.run_owner));
+  SLUICE_RETURN_IF_ERROR(progress.StoreEpoch(*conn, context.run_owner, conn->endpoint()));
+  run_epoch_ = context.run_epoch;
   return Status::OK();
 }
 

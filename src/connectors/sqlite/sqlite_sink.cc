@@ -1084,7 +1084,7 @@ Result<std::vector<SplitProgress>> SqliteSink::RecoverProgress(const JobContext&
 }
 
 Status SqliteSink::Claim(const JobContext& context) {
-  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce || context.run_epoch == 0)
     return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(Connection db, OpenForWriting());
   std::string what = fmt::format("cannot claim SQLite database '{}' for job '{}'", options_.path,
@@ -1094,7 +1094,11 @@ Status SqliteSink::Claim(const JobContext& context) {
   Result<uint64_t> claimed = [&]() -> Result<uint64_t> {
     SLUICE_RETURN_IF_ERROR(EnsureProgressTable(db));
     SLUICE_ASSIGN_OR_RETURN(uint64_t current, CurrentRunEpoch(db, context.job_name));
-    uint64_t epoch = current + 1;
+    uint64_t epoch = context.run_epoch;
+    if (current > epoch) {
+      return FencedOff(context.job_name, fmt::format("SQLite database '{}'", options_.path),
+                       epoch, current);
+    }
     SLUICE_ASSIGN_OR_RETURN(
         Statement stmt,
         db.Prepare("INSERT OR REPLACE INTO _sluice_progress (job, split_id, position, done, "
