@@ -405,6 +405,8 @@ class JobRunner::Pipeline {
     for (auto& channel : channels_)
       channel->Close();
     ack_cv_.notify_all();
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    done_cv_.notify_all();  // readers waiting for a checkpoint (CheckpointNow)
   }
 
   Status FirstFailure() {
@@ -435,10 +437,11 @@ class JobRunner::Pipeline {
     uint64_t before = checkpoints_recorded_;
     checkpoint_requested_ = true;
     done_cv_.notify_all();
-    done_cv_.wait(lock, [&] {
-      return checkpoints_recorded_ > before || failed_.load() || stopping_.load() ||
-             stop_requested_.load();
-    });
+    // Also woken by a failure or a stop; the timeout only guards against a missed wake-up.
+    while (!(checkpoints_recorded_ > before || failed_.load() || stopping_.load() ||
+             stop_requested_.load())) {
+      done_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
   }
 
   // A stop asked from inside the pipeline (the `stop` failpoint), as SIGINT asks it: this
@@ -830,10 +833,13 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
         (void)store->SetStatus(job_.name, state::JobStatus::kSucceeded);
         return status;
       }
-      if (lease->lost() || status.code() == StatusCode::kConflict) {
-        // Another run owns the job now: leave the state to it.
-        return status;
+      if (lease->lost()) {
+        // Another run owns the job now: that is why this one failed (its sessions ended, its
+        // commits refused). Leave the state to it.
+        return lease->reason();
       }
+      if (status.code() == StatusCode::kConflict)
+        return status;
       bool stopping = stop != nullptr && stop->load();
       if (stopping || summary.interrupted) {
         (void)store->SetStatus(job_.name, state::JobStatus::kInterrupted);

@@ -162,3 +162,17 @@ finish_job() {
 mysql_checksum() {
   mysql_exec "$1" "SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', $3))) FROM $2"
 }
+
+# wait_until_stopped PID: waits (up to 60 s) until process PID is stopped (state T), as a
+# `pause` failpoint leaves it; fails the case if it exits or never stops.
+wait_until_stopped() {
+  local pid=$1
+  for _ in $(seq 1 1200); do
+    [[ -r /proc/$pid/stat ]] || fail "process $pid ended instead of pausing"
+    local state
+    state=$(sed 's/^.*) //' "/proc/$pid/stat" | cut -d' ' -f1)
+    [[ $state == T ]] && return 0
+    sleep 0.05
+  done
+  fail "process $pid did not pause"
+}
