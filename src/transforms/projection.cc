@@ -34,6 +34,7 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
     if (cast) {
       field.type = *mapping.cast;
       field.native_type.clear();
+      field.collation.clear();
     }
     output_of_input[static_cast<size_t>(index)] = static_cast<int>(fields.size());
     fields.push_back(std::move(field));
