@@ -30,6 +30,7 @@
 // thread with its own connection.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -39,6 +40,7 @@
 #include "config/options.h"
 #include "connectors/api.h"
 #include "connectors/mysql/mysql_options.h"
+#include "connectors/mysql/mysql_types.h"
 
 namespace sluice::connectors::mysql {
 
@@ -81,6 +83,16 @@ class MysqlSink final : public Sink {
   Status CheckLocalInfile(Connection& db);
   // Tables created in a utf8mb4 database inherit its collation; elsewhere they say utf8mb4.
   Status ReadDatabaseCharset(Connection& db);
+  // The collations of new tables' key columns: what the server has of binary NO PAD ones and
+  // of the streams' source collations.
+  Status ReadKeyCollations(Connection& db, const std::vector<StreamInfo>& streams);
+  // Refuses a unique key (`index`: its name, `key_columns`: its columns) of an existing table
+  // whose text columns' collation would treat keys that the source keeps apart as equal; notes in
+  // `target` the keys the upsert merge must check for collisions.
+  Status CheckKeyCollations(Target& target, const Schema& schema,
+                            const std::map<std::string, ColumnInfo>& columns,
+                            const std::string& index,
+                            const std::vector<std::string>& key_columns) const;
 
   MysqlSinkOptions options_;
   config::Options config_;
@@ -94,6 +106,7 @@ class MysqlSink final : public Sink {
   std::set<std::string> staging_recreated_;
   bool finished_ = false;
   bool database_is_utf8mb4_ = false;
+  TableCollations collations_;
 };
 
 }  // namespace sluice::connectors::mysql
