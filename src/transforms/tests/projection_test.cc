@@ -79,6 +79,31 @@ TEST(ProjectionTest, Issue10DecimalCastRefusesValuesItWouldRound) {
             "to fit decimal(12,2)");
 }
 
+// Issue 10: the explicit way to make a MySQL TINYINT(1) a boolean: 0 and 1 pass, 2 is refused.
+TEST(ProjectionTest, Issue10TinyintCastToBoolTakesZeroAndOneOnly) {
+  auto input = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int32(), false},
+                         {"active", DataType::Int8(), true, "tinyint(1)"}},
+      std::vector<int>{0});
+  ASSERT_OK_AND_ASSIGN(
+      Projection projection,
+      Projection::Make(Columns("{id: id, active: \"active::bool\"}"), input, "flags"));
+  EXPECT_EQ(projection.output_schema()->field(1).native_type, "");
+  Batch in(input, 8);
+  testing::AppendRow({"1", "1"}, &in);
+  testing::AppendRow({"2", "0"}, &in);
+  testing::AppendRow({"3", "2"}, &in);
+  Batch out(projection.output_schema(), 8);
+  CountingHandler handler;
+  ASSERT_OK(projection.Apply(in, &out, &handler));
+  ASSERT_EQ(out.num_rows(), 2u);
+  EXPECT_EQ(testing::RowFromBatch(out, 0), (testing::Row{"1", "true"}));
+  EXPECT_EQ(testing::RowFromBatch(out, 1), (testing::Row{"2", "false"}));
+  ASSERT_EQ(handler.records.size(), 1u);
+  EXPECT_EQ(handler.records[0].reason.message(),
+            "stream 'flags' id=3 column 'active': cannot cast to bool: '2' is not a boolean");
+}
+
 TEST(ProjectionTest, DroppingAKeyColumnDropsThePrimaryKey) {
   auto input = std::make_shared<Schema>(
       std::vector<Field>{{"a", DataType::Int64(), false}, {"b", DataType::Int64(), false}},
