@@ -695,9 +695,11 @@ class MysqlSinkWriter final : public SinkWriter {
       return DataError(fmt::format(
           "{}: table '{}': rows whose keys differ (in case, accents or trailing spaces) are "
           "equal under the collation of key ({}) and would be merged into one, e.g. key=({}); "
-          "give the key columns a binary collation such as {}",
+          "give the key columns a binary NO PAD collation ({})",
           options_.connection.Describe(), target.display, JoinNames(key), JoinNames(values),
-          kNoPadBinaryCollations[1]));
+          JoinNames(std::vector<std::string>(std::begin(kNoPadBinaryCollations),
+                                             std::end(kNoPadBinaryCollations)),
+                    " or ")));
     }
     return Status::OK();
   }
@@ -887,13 +889,16 @@ MysqlSink::~MysqlSink() = default;
 Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream, bool dry_run,
                                         CheckReport* report) {
   const std::string& database = options_.connection.database;
-  // Native types only travel between databases of the same kind: another database's spelling
-  // can mean something else here (PostgreSQL's `text` is unbounded, MySQL's stops at 64 KiB).
+  // Native types and collations only travel between databases of the same kind: another
+  // database's spelling can mean something else here (PostgreSQL's `text` is unbounded, MySQL's
+  // stops at 64 KiB).
   Schema logical_schema = *stream.schema;
   if (stream.source_type != "mysql") {
     std::vector<Field> fields = logical_schema.fields();
-    for (Field& field : fields)
+    for (Field& field : fields) {
       field.native_type.clear();
+      field.collation.clear();
+    }
     logical_schema = Schema(std::move(fields), logical_schema.primary_key());
   }
   const Schema& schema = logical_schema;

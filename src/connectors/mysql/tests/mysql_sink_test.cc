@@ -563,8 +563,8 @@ TEST_P(MysqlSinkTest, Issue10UpsertRefusesToMergeRowsWhoseKeysDiffer) {
   EXPECT_EQ(status.message(),
             TableName("t") + ": rows whose keys differ (in case, accents or trailing spaces) are "
                              "equal under the collation of key (k) and would be merged into "
-                             "one, e.g. key=(a); give the key columns a binary collation such as "
-                             "utf8mb4_nopad_bin");
+                             "one, e.g. key=(a); give the key columns a binary NO PAD collation "
+                             "(utf8mb4_0900_bin or utf8mb4_nopad_bin)");
   EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM t"), "0\n");
   // The same key sent twice is an upsert, not a collision.
   ASSERT_OK(Write("table: t\nmode: upsert\n", TextKeySchema("utf8mb4_general_ci"),
