@@ -526,15 +526,23 @@ std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& 
   if (!mapping || mapping->via_text || target.typmod < 0)
     return mapping;
   const uint32_t b = target.base_oid;
+  // Checked only where some incoming value may not fit: a numeric(12,2) into numeric(12,2)
+  // costs nothing per value.
   if (b == pg_oid::kNumeric && mapping->encoder == Encoder::kNumeric) {
-    ReadMapping read = MapForRead(target);  // decimal(p,s), or unconstrained for odd scales
-    if (read.type.precision > 0) {
-      mapping->numeric_precision = read.type.precision;
-      mapping->numeric_scale = read.type.scale;
+    DataType column = MapForRead(target).type;  // decimal(p,s), unconstrained for odd scales
+    const int integer_digits = column.precision - column.scale;
+    const bool always_fits =
+        incoming.id == TypeId::kDecimal
+            ? incoming.precision > 0 && incoming.scale <= column.scale &&
+                  incoming.precision - incoming.scale <= integer_digits
+            : integer_digits >= 20;  // any 64-bit integer
+    if (column.precision > 0 && !always_fits) {
+      mapping->numeric_precision = column.precision;
+      mapping->numeric_scale = column.scale;
     }
   }
   const bool timed = b == pg_oid::kTime || b == pg_oid::kTimestamp || b == pg_oid::kTimestampTz;
-  if (timed && target.typmod < kMaxTimePrecision)
+  if (timed && target.typmod < kMaxTimePrecision && incoming.precision > target.typmod)
     mapping->fraction_digits = target.typmod;
   return mapping;
 }

@@ -140,10 +140,12 @@ TEST(PostgresTypesTest, Issue10TypeModifiersOfTargetsAreCheckedValueByValue) {
   EXPECT_OK(CheckValueFits(*mapping, values, 1));
   EXPECT_OK(CheckValueFits(*mapping, values, 2));
   EXPECT_EQ(CheckValueFits(*mapping, values, 3).message(), "'1000.000' does not fit decimal(5,2)");
-  // Same scale: nothing to warn about, but precision is still checked.
+  // The same type: every value fits, nothing to check or warn about. An int32 may overflow.
   std::optional<WriteMapping> same = MapForWrite(DataType::Decimal(5, 2), numeric);
   ASSERT_TRUE(same.has_value());
+  EXPECT_FALSE(same->checks_values());
   EXPECT_EQ(NarrowingWarning(DataType::Decimal(5, 2), *same), "");
+  EXPECT_TRUE(MapForWrite(DataType::Int32(), numeric)->checks_values());
   // Unconstrained numeric and plain timestamps check nothing.
   numeric.typmod = -1;
   EXPECT_FALSE(MapForWrite(DataType::Decimal(10, 3), numeric)->checks_values());
