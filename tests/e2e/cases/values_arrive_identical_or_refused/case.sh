@@ -86,6 +86,14 @@ grep -qxF "  mysql table 'e2e_edges.prices' column 'amount': decimal(10,3) value
 expect_error 4 "data error: sink mysql: writer 0: mysql $SLUICE_TEST_MYSQL_HOST:$SLUICE_TEST_MYSQL_PORT: table 'e2e_edges.prices' key=(2): column 'amount': 1.005 would be rounded to fit decimal(5,2)" \
   run "$OUT_DIR/narrow_prices.yaml"
 expect_equal "$(mysql_exec e2e_edges "SELECT COUNT(*) FROM prices")" "0" "rows of the failed run"
+# The same into an existing PostgreSQL numeric(5,2).
+psql_exec e2e_edges "CREATE TABLE prices_narrow (id int PRIMARY KEY, amount numeric(5,2))"
+job narrow_prices_pg "$(postgres_at ", table: prices")" "$(postgres_at ", table: prices_narrow")"
+expect_ok check "$OUT_DIR/narrow_prices_pg.yaml"
+grep -qxF "  table public.prices_narrow column 'amount' (numeric(5,2)): decimal(10,3) values with digits beyond the scale of numeric(5,2) would be rounded by PostgreSQL: they are refused as data errors" \
+  "$OUT_DIR/.stdout" || { cat "$OUT_DIR/.stdout" >&2; fail "check does not warn about numeric(5,2)"; }
+expect_error 4 "data error: sink postgres: writer 0: public.prices_narrow id=2: column 'amount': '1.005' would be rounded to fit decimal(5,2)" \
+  run "$OUT_DIR/narrow_prices_pg.yaml"
 
 # MariaDB stores a float's -0 as 0: refused by default, stored as 0 when the job says so.
 psql_exec e2e_edges "CREATE TABLE zeros (id int PRIMARY KEY, x float8);
