@@ -96,6 +96,7 @@ class MysqlSink final : public Sink {
 
   MysqlSinkOptions options_;
   config::Options config_;
+  TableCollations collations_;  // of the tables Open creates: see ReadKeyCollations
   const JobContext* context_ = nullptr;
   std::unique_ptr<Connection> db_;  // the coordinator's connection: DDL and the final swap
   std::shared_ptr<const std::vector<Target>> targets_;
@@ -106,7 +107,6 @@ class MysqlSink final : public Sink {
   std::set<std::string> staging_recreated_;
   bool finished_ = false;
   bool database_is_utf8mb4_ = false;
-  TableCollations collations_;
 };
 
 }  // namespace sluice::connectors::mysql
