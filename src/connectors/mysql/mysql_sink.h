@@ -32,6 +32,7 @@
 // thread with its own connection.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -41,6 +42,7 @@
 #include "config/options.h"
 #include "connectors/api.h"
 #include "connectors/mysql/mysql_options.h"
+#include "connectors/mysql/mysql_types.h"
 
 namespace sluice::connectors::mysql {
 
@@ -86,9 +88,20 @@ class MysqlSink final : public Sink {
   Status CheckLocalInfile(Connection& db);
   // Tables created in a utf8mb4 database inherit its collation; elsewhere they say utf8mb4.
   Status ReadDatabaseCharset(Connection& db);
+  // The collations of new tables' key columns: what the server has of binary NO PAD ones and
+  // of the streams' source collations.
+  Status ReadKeyCollations(Connection& db, const std::vector<StreamInfo>& streams);
+  // Refuses a unique key (`index`: its name, `key_columns`: its columns) of an existing table
+  // whose text columns' collation would treat keys that the source keeps apart as equal; notes in
+  // `target` the keys the upsert merge must check for collisions.
+  Status CheckKeyCollations(Target& target, const Schema& schema,
+                            const std::map<std::string, ColumnInfo>& columns,
+                            const std::string& index,
+                            const std::vector<std::string>& key_columns) const;
 
   MysqlSinkOptions options_;
   config::Options config_;
+  TableCollations collations_;  // of the tables Open creates: see ReadKeyCollations
   const JobContext* context_ = nullptr;
   std::unique_ptr<Connection> db_;  // the coordinator's connection: DDL and the final swap
   std::shared_ptr<const std::vector<Target>> targets_;

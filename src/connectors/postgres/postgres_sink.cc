@@ -155,7 +155,11 @@ class PostgresSinkWriter final : public SinkWriter {
           buffer_.PutNull();
           continue;
         }
-        status = EncodeValue(target.mappings[c].encoder, column, row, &buffer_, &scratch_);
+        const WriteMapping& mapping = target.mappings[c];
+        if (mapping.checks_values())
+          status = CheckValueFits(mapping, column, row);
+        if (status.ok())
+          status = EncodeValue(mapping.encoder, column, row, &buffer_, &scratch_);
         failed = c;
       }
       if (!status.ok()) {
@@ -513,6 +517,17 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
           fmt::format("column '{}' of table '{}' is {}, which cannot hold the stream's "
                       "{} values",
                       field.name, target.Display(), column.type.spelled, field.type.ToString()));
+    }
+    std::string warning = NarrowingWarning(field.type, *mapping);
+    if (!warning.empty()) {
+      if (report != nullptr) {
+        report->Note(fmt::format("table {} column '{}' ({}): {}", target.Display(), field.name,
+                                 column.type.spelled, warning));
+      }
+      if (!dry_run) {
+        log::Warn(fmt::format("sink:postgres:{}", target.Display()), "column '{}' ({}): {}",
+                  field.name, column.type.spelled, warning);
+      }
     }
     target.mappings.push_back(*mapping);
     target.target_types.push_back(column.type.spelled);

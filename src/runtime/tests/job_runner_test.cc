@@ -319,10 +319,10 @@ TEST_F(JobRunnerTest, BadRecordsAreSkippedCountedAndDeadLettered) {
   std::string lines = testing::ReadFileOrDie(dead);
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 6);
   EXPECT_THAT(lines, ::testing::HasSubstr(
-                         R"({"job":"test","stream":"orders","location":"stream 'orders' column )"
-                         R"('amount'","reason":"stream 'orders' column 'amount': cannot cast to )"
-                         R"(decimal(10,2): 'not a number' is not a decimal number","raw":"not a )"
-                         R"(number"})"));
+                         R"({"job":"test","stream":"orders","location":"stream 'orders' id=500 )"
+                         R"(column 'amount'","reason":"stream 'orders' id=500 column 'amount': )"
+                         R"(cannot cast to decimal(10,2): 'not a number' is not a decimal )"
+                         R"(number","raw":"not a number"})"));
 
   JobRunner limited(Job(2,
                         "transform: {columns: {id: id, amount: \"amount::decimal(10,2)\"}}\n"
@@ -377,8 +377,8 @@ TEST_F(JobRunnerTest, FailedCastIsADataErrorNamingTheColumn) {
   JobSummary summary = runner.Run(nullptr);
   EXPECT_EQ(summary.status.code(), StatusCode::kDataError);
   EXPECT_EQ(summary.status.message(),
-            "stream 'orders' column 'amount': cannot cast to decimal(10,2): 'not a number' is not "
-            "a decimal number");
+            "stream 'orders' id=4 column 'amount': cannot cast to decimal(10,2): 'not a number' is "
+            "not a decimal number");
 }
 
 TEST_F(JobRunnerTest, TransformOfUnknownColumnIsAConfigError) {
