@@ -44,8 +44,11 @@ void PrintText(const runtime::JobSummary& summary) {
                summary.readers, summary.readers == 1 ? "" : "s", summary.writers,
                summary.writers == 1 ? "" : "s", GuaranteeName(summary.guarantee));
   }
-  fmt::print("  rows: {} read, {} written, {} bad\n", GroupThousands(m.rows_read),
-             GroupThousands(m.rows_written), GroupThousands(m.bad_records));
+  std::string uncommitted;
+  if (m.rows_committed != m.rows_written)
+    uncommitted = fmt::format(" ({} committed)", GroupThousands(m.rows_committed));
+  fmt::print("  rows: {} read, {} written{}, {} bad\n", GroupThousands(m.rows_read),
+             GroupThousands(m.rows_written), uncommitted, GroupThousands(m.bad_records));
   fmt::print("  throughput: {} rows/s, {:.1f} MB/s\n",
              GroupThousands(static_cast<uint64_t>(static_cast<double>(m.rows_written) / seconds)),
              static_cast<double>(m.bytes_written) / seconds / 1e6);
@@ -55,8 +58,11 @@ void PrintText(const runtime::JobSummary& summary) {
       slowest = fmt::format("; slowest: {} ({:.2f} s)", summary.slowest_splits[0].split_id,
                             summary.slowest_splits[0].seconds);
     }
-    fmt::print("  splits: {} done of {} ({} cut from running splits){}\n", m.splits_done,
-               m.splits_total, m.splits_cut, slowest);
+    std::string before;
+    if (m.splits_done_before > 0)
+      before = fmt::format(", {} of them done by earlier runs", m.splits_done_before);
+    fmt::print("  splits: {} done of {} ({} cut from running splits{}){}\n", m.splits_done,
+               m.splits_total, m.splits_cut, before, slowest);
   }
   fmt::print("  checkpoints: {}{}; state: {}\n", m.checkpoints,
              m.retries > 0 ? fmt::format(", {} retries", m.retries) : std::string(),
@@ -86,12 +92,16 @@ void PrintJson(const runtime::JobSummary& summary, int exit_code,
   out["writers"] = summary.writers;
   out["rows_read"] = m.rows_read;
   out["rows_written"] = m.rows_written;
+  out["rows_committed"] = m.rows_committed;
   out["bad_records"] = m.bad_records;
   out["bytes_read"] = m.bytes_read;
   out["bytes_written"] = m.bytes_written;
   out["batches"] = m.batches;
   out["errors"] = m.errors;
-  out["splits"] = {{"total", m.splits_total}, {"done", m.splits_done}, {"cut", m.splits_cut}};
+  out["splits"] = {{"total", m.splits_total},
+                   {"done", m.splits_done},
+                   {"done_before", m.splits_done_before},
+                   {"cut", m.splits_cut}};
   out["checkpoints"] = m.checkpoints;
   out["retries"] = m.retries;
   out["resumed"] = summary.resumed;

@@ -233,13 +233,16 @@ Status SubstituteEnvironment(Node* root) {
 }
 
 Status ApplyOverride(Node* root, std::string_view assignment) {
+  // Never quote the value, nor an argument that may be one: it may hold a password.
   size_t equals = assignment.find('=');
   if (equals == std::string_view::npos || equals == 0) {
-    return InvalidConfig(fmt::format("--set expects key.path=value, got '{}'", assignment));
+    return InvalidConfig(
+        "--set expects key.path=value (an argument without a key before '=' was given)");
   }
   std::string path(assignment.substr(0, equals));
   std::string value(assignment.substr(equals + 1));
-  std::string origin = fmt::format("--set {}", assignment);
+  // Errors point at "--set <key>:<line>:<column>" inside the value.
+  std::string origin = fmt::format("--set {}", path);
   SLUICE_ASSIGN_OR_RETURN(Node parsed, ParseYaml(value, origin));
   // Positions inside a one-line override are not useful; point at the override itself.
   Mark mark{std::make_shared<const std::string>(origin), 0, 0};

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include <charconv>
 
 namespace sluice::config {
@@ -116,6 +118,14 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
       }
       return Status::OK();
     case OptionType::kEnum:
+      if (value.is_null() &&
+          std::find(spec.choices.begin(), spec.choices.end(), "null") != spec.choices.end()) {
+        // YAML reads a bare null (or ~, or nothing) as no value at all.
+        return value.Error(fmt::format(
+            "'{}' in {} must be one of: {}, got a null (write \"null\" in quotes for the "
+            "choice null: unquoted, YAML reads it as no value)",
+            spec.name, where, Choices(spec)));
+      }
       if (!value.is_scalar())
         return wrong(fmt::format("one of: {}", Choices(spec)));
       for (std::string_view choice : spec.choices) {

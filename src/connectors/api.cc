@@ -33,6 +33,21 @@ Status FencedOff(std::string_view job, std::string_view target, uint64_t mine, u
       target, job, current, holder.empty() ? "" : ", ", holder, mine));
 }
 
+Status FreshStartWouldDuplicate(std::string_view job, std::string_view table) {
+  return InvalidConfig(fmt::format(
+      "--fresh would append again the rows that the interrupted run of job '{}' committed to "
+      "{}, which holds rows: resume that run instead (run the job without --fresh), or empty "
+      "the table first, or set mode: upsert or overwrite",
+      job, table));
+}
+
+Status CommittedRowsGone(std::string_view job, std::string_view table, bool missing) {
+  return NotFound(fmt::format(
+      "{} {} although the interrupted run of job '{}' committed rows to it (it was {} since): "
+      "resuming would load only the rest; run the job with --fresh to load it all again",
+      table, missing ? "is gone" : "is empty", job, missing ? "dropped" : "emptied"));
+}
+
 namespace {
 
 // Hands out what `inner` plans, minus the splits an earlier run already handed out.

@@ -155,6 +155,18 @@ inline constexpr std::string_view kRunFenceSplitId = "";
 Status FencedOff(std::string_view job, std::string_view target, uint64_t mine, uint64_t current,
                  std::string_view holder = {});
 
+/// CheckFreshStart's refusal for `table` (as the sink names it), which holds rows.
+Status FreshStartWouldDuplicate(std::string_view job, std::string_view table);
+/// CheckCommittedTargets' refusal for `table` (as the sink names it), missing or empty.
+Status CommittedRowsGone(std::string_view job, std::string_view table, bool missing);
+
+/// Appended by table sinks to a duplicate-key error in `append` mode: what to do when the table
+/// already holds the rows (a finished job run again, say).
+inline constexpr std::string_view kDuplicateKeyAdvice =
+    " (the table already holds a row with this key: to load into a table that holds rows, set "
+    "mode: upsert to replace rows by key or mode: overwrite to replace the table, or empty it "
+    "and run the job with --fresh)";
+
 /// Hands out splits on demand to whichever reader is free, so that a slow split never leaves
 /// the other readers idle. Thread-safe.
 class SplitEnumerator {
@@ -292,6 +304,22 @@ class Sink {
   /// Open() when a run resumes. The default (no progress of its own) suits at-least-once sinks.
   virtual Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) {
     return std::vector<SplitProgress>();
+  }
+  /// Before a fresh run (--fresh) discards an interrupted run that committed rows: OK when
+  /// starting over cannot leave those rows in the targets twice (the sink replaces the tables or
+  /// upserts by key, or the targets are empty); otherwise InvalidConfig saying what to do.
+  /// Called after Claim and before ForgetProgress, with the streams after the transform.
+  virtual Status CheckFreshStart(const JobContext& context,
+                                 const std::vector<StreamInfo>& streams) {
+    return Status::OK();
+  }
+  /// On resume, for the streams whose rows earlier runs committed (after RecoverProgress, before
+  /// Open): an error when a target no longer holds any row (dropped or emptied since, so that
+  /// the resumed run would load only the rest), saying to run the job with --fresh. The
+  /// default: OK.
+  virtual Status CheckCommittedTargets(const JobContext& context,
+                                       const std::vector<StreamInfo>& streams) {
+    return Status::OK();
   }
   /// Forgets what earlier runs of this job committed (a fresh start), keeping the run epoch
   /// Claim() stored. Called after Claim() and before Open().

@@ -1,4 +1,5 @@
 #include "core/decimal.h"
+#include "core/strings.h"
 
 #include <fmt/core.h>
 
@@ -99,21 +100,6 @@ bool IsDigit(char c) {
   return c >= '0' && c <= '9';
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = static_cast<char>(y - 'A' + 'a');
-    if (x != y)
-      return false;
-  }
-  return true;
-}
 
 Status BadDecimal(std::string_view text) {
   return DataError(fmt::format("'{}' is not a decimal number", text));
@@ -140,16 +126,16 @@ Status SplitDecimal(std::string_view text, DecimalParts* parts) {
     s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ')
     s.remove_suffix(1);
-  if (EqualsIgnoreCase(s, "nan")) {
+  if (EqualsIgnoringAsciiCase(s, "nan")) {
     parts->special = "NaN";
     return Status::OK();
   }
-  if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "+infinity") ||
-      EqualsIgnoreCase(s, "inf")) {
+  if (EqualsIgnoringAsciiCase(s, "infinity") || EqualsIgnoringAsciiCase(s, "+infinity") ||
+      EqualsIgnoringAsciiCase(s, "inf")) {
     parts->special = "Infinity";
     return Status::OK();
   }
-  if (EqualsIgnoreCase(s, "-infinity") || EqualsIgnoreCase(s, "-inf")) {
+  if (EqualsIgnoringAsciiCase(s, "-infinity") || EqualsIgnoringAsciiCase(s, "-inf")) {
     parts->special = "-Infinity";
     return Status::OK();
   }

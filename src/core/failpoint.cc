@@ -8,6 +8,8 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sluice::failpoint {
 
@@ -17,11 +19,19 @@ std::atomic<bool> any_armed{false};
 
 namespace {
 
-struct ArmedPoint {
+// One `action@hit` armed at a point.
+struct Rule {
   Action action = Action::kNone;
   std::function<Status()> callback;  // instead of `action` when set
   uint64_t hit = 1;
   bool and_later = false;
+
+  bool FiresAt(uint64_t pass) const { return pass == hit || (and_later && pass > hit); }
+};
+
+// A point's rules (several may be armed: checkpoint@1+ and stop@5) and its pass count.
+struct ArmedPoint {
+  std::vector<Rule> rules;
   uint64_t passes = 0;
 };
 
@@ -29,6 +39,29 @@ struct Registry {
   std::mutex mutex;
   std::map<std::string, ArmedPoint, std::less<>> points;  // guarded by mutex
 };
+
+// Of two rules firing at one pass, the one that changes more wins: a crash over a stop, a stop
+// over a checkpoint (a stop takes its own).
+int Strength(const Rule& rule) {
+  if (rule.callback)
+    return 6;
+  switch (rule.action) {
+    case Action::kCrash:
+      return 5;
+    case Action::kPause:
+      return 4;
+    case Action::kError:
+    case Action::kFail:
+      return 3;
+    case Action::kStop:
+      return 2;
+    case Action::kCheckpoint:
+      return 1;
+    case Action::kNone:
+      break;
+  }
+  return 0;
+}
 
 Registry& TheRegistry() {
   static Registry* registry = new Registry();  // never destroyed: points fire during exit too
@@ -86,10 +119,14 @@ Firing Pass(std::string_view name) {
     return {};
   ArmedPoint& point = found->second;
   ++point.passes;
-  bool fires = point.passes == point.hit || (point.and_later && point.passes > point.hit);
-  if (!fires)
+  const Rule* firing = nullptr;
+  for (const Rule& rule : point.rules) {
+    if (rule.FiresAt(point.passes) && (firing == nullptr || Strength(rule) > Strength(*firing)))
+      firing = &rule;
+  }
+  if (firing == nullptr)
     return {};
-  return Firing{point.action, point.callback};
+  return Firing{firing->action, firing->callback};
 }
 
 // Carries out crash and pause; returns the action left for the caller.
@@ -142,7 +179,7 @@ Status Check(std::string_view name) {
 }
 
 Status Arm(std::string_view specification) {
-  std::map<std::string, ArmedPoint, std::less<>> parsed;
+  std::vector<std::pair<std::string, Rule>> parsed;
   while (!specification.empty()) {
     size_t end = specification.find(';');
     std::string_view entry = Trim(specification.substr(0, end));
@@ -156,7 +193,7 @@ Status Arm(std::string_view specification) {
     }
     std::string_view name = Trim(entry.substr(0, equals));
     std::string_view rest = Trim(entry.substr(equals + 1));
-    ArmedPoint point;
+    Rule point;
     size_t at = rest.find('@');
     if (at != std::string_view::npos) {
       std::string_view hit = rest.substr(at + 1);
@@ -176,14 +213,14 @@ Status Arm(std::string_view specification) {
       rest = rest.substr(0, at);
     }
     SLUICE_ASSIGN_OR_RETURN(point.action, ParseAction(Trim(rest)));
-    parsed[std::string(name)] = std::move(point);
+    parsed.emplace_back(std::string(name), std::move(point));
   }
   if (parsed.empty())
     return Status::OK();
   Registry& registry = TheRegistry();
   std::lock_guard<std::mutex> lock(registry.mutex);
-  for (auto& [name, point] : parsed)
-    registry.points[name] = std::move(point);
+  for (auto& [name, rule] : parsed)
+    registry.points[name].rules.push_back(std::move(rule));
   internal::any_armed.store(true);
   return Status::OK();
 }
@@ -192,11 +229,11 @@ void ArmCallback(std::string_view name, uint64_t hit, std::function<Status()> ca
                  bool and_later) {
   Registry& registry = TheRegistry();
   std::lock_guard<std::mutex> lock(registry.mutex);
-  ArmedPoint point;
-  point.callback = std::move(callback);
-  point.hit = hit == 0 ? 1 : hit;
-  point.and_later = and_later;
-  registry.points[std::string(name)] = std::move(point);
+  Rule rule;
+  rule.callback = std::move(callback);
+  rule.hit = hit == 0 ? 1 : hit;
+  rule.and_later = and_later;
+  registry.points[std::string(name)].rules.push_back(std::move(rule));
   internal::any_armed.store(true);
 }
 

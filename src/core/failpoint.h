@@ -18,7 +18,10 @@
 //   checkpoint  a checkpoint is taken now, and the thread waits until it is recorded (only at
 //          runtime.reader.batch): commits land at a known place in the data, whatever the speed.
 // `@N` fires on the Nth time the point is reached (counted from 1, the default), `@N+` on the
-// Nth and every later time. The names in use are listed in docs/FAILPOINTS.md.
+// Nth and every later time. A point may be armed several times (`runtime.reader.batch=
+// checkpoint@1+;runtime.reader.batch=stop@5`); when two fire at one pass, the stronger action
+// wins (crash, pause, error/fail, stop, checkpoint). The names in use are listed in
+// docs/FAILPOINTS.md.
 //
 // Thread-safety: every function may be called from any thread.
 #pragma once

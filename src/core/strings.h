@@ -19,4 +19,18 @@ inline std::string JoinNames(const std::vector<std::string>& names,
   return out;
 }
 
+/// True when `a` and `b` are equal but for the case of ASCII letters (SQL identifiers, type
+/// names).
+inline bool EqualsIgnoringAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y)
+      return false;
+  }
+  return true;
+}
+
 }  // namespace sluice

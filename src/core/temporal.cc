@@ -1,4 +1,5 @@
 #include "core/temporal.h"
+#include "core/strings.h"
 
 #include <fmt/core.h>
 
@@ -102,21 +103,9 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x - 'A' + 'a');
-    if (x != b[i])
-      return false;
-  }
-  return true;
-}
 
 bool EndsWithBc(std::string_view* s) {
-  if (s->size() > 3 && EqualsIgnoreCase(s->substr(s->size() - 3), " bc")) {
+  if (s->size() > 3 && EqualsIgnoringAsciiCase(s->substr(s->size() - 3), " bc")) {
     s->remove_suffix(3);
     return true;
   }
@@ -219,9 +208,9 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 
 Result<int32_t> ParseDate(std::string_view text) {
   std::string_view s = Trim(text);
-  if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "+infinity"))
+  if (EqualsIgnoringAsciiCase(s, "infinity") || EqualsIgnoringAsciiCase(s, "+infinity"))
     return kDateInfinity;
-  if (EqualsIgnoreCase(s, "-infinity"))
+  if (EqualsIgnoringAsciiCase(s, "-infinity"))
     return kDateMinusInfinity;
   bool bc = EndsWithBc(&s);
   size_t i = 0;
@@ -304,10 +293,10 @@ void AppendTime(int64_t micros, std::string* out) {
 
 Result<int64_t> ParseTimestamp(std::string_view text, bool with_zone) {
   std::string_view s = Trim(text);
-  if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "+infinity")) {
+  if (EqualsIgnoringAsciiCase(s, "infinity") || EqualsIgnoringAsciiCase(s, "+infinity")) {
     return kTimestampInfinity;
   }
-  if (EqualsIgnoreCase(s, "-infinity"))
+  if (EqualsIgnoringAsciiCase(s, "-infinity"))
     return kTimestampMinusInfinity;
   bool bc = EndsWithBc(&s);
   auto bad = [&] {

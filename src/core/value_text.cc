@@ -1,4 +1,5 @@
 #include "core/value_text.h"
+#include "core/strings.h"
 
 #include <fmt/core.h>
 
@@ -30,18 +31,6 @@ std::string_view TrimSpaces(std::string_view s) {
   return s;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x - 'A' + 'a');
-    if (x != lower[i])
-      return false;
-  }
-  return true;
-}
 
 template <typename T>
 Status ParseInteger(std::string_view text, const DataType& type, Column* column) {
@@ -64,12 +53,12 @@ template <typename T>
 Status ParseFloating(std::string_view text, Column* column) {
   std::string_view s = TrimSpaces(text);
   T value{};
-  if (EqualsIgnoreCase(s, "nan")) {
+  if (EqualsIgnoringAsciiCase(s, "nan")) {
     value = std::numeric_limits<T>::quiet_NaN();
-  } else if (EqualsIgnoreCase(s, "infinity") || EqualsIgnoreCase(s, "inf") ||
-             EqualsIgnoreCase(s, "+infinity") || EqualsIgnoreCase(s, "+inf")) {
+  } else if (EqualsIgnoringAsciiCase(s, "infinity") || EqualsIgnoringAsciiCase(s, "inf") ||
+             EqualsIgnoringAsciiCase(s, "+infinity") || EqualsIgnoringAsciiCase(s, "+inf")) {
     value = std::numeric_limits<T>::infinity();
-  } else if (EqualsIgnoreCase(s, "-infinity") || EqualsIgnoreCase(s, "-inf")) {
+  } else if (EqualsIgnoringAsciiCase(s, "-infinity") || EqualsIgnoringAsciiCase(s, "-inf")) {
     value = -std::numeric_limits<T>::infinity();
   } else {
     if (!s.empty() && s.front() == '+')
@@ -227,13 +216,13 @@ Status AppendParsedValue(std::string_view text, Column* column) {
       return DataError(fmt::format("'{}' given for a column of type null", text));
     case TypeId::kBool: {
       std::string_view s = TrimSpaces(text);
-      if (EqualsIgnoreCase(s, "true") || EqualsIgnoreCase(s, "t") || s == "1" ||
-          EqualsIgnoreCase(s, "yes") || EqualsIgnoreCase(s, "y") || EqualsIgnoreCase(s, "on")) {
+      if (EqualsIgnoringAsciiCase(s, "true") || EqualsIgnoringAsciiCase(s, "t") || s == "1" ||
+          EqualsIgnoringAsciiCase(s, "yes") || EqualsIgnoringAsciiCase(s, "y") || EqualsIgnoringAsciiCase(s, "on")) {
         column->Append<uint8_t>(1);
         return Status::OK();
       }
-      if (EqualsIgnoreCase(s, "false") || EqualsIgnoreCase(s, "f") || s == "0" ||
-          EqualsIgnoreCase(s, "no") || EqualsIgnoreCase(s, "n") || EqualsIgnoreCase(s, "off")) {
+      if (EqualsIgnoringAsciiCase(s, "false") || EqualsIgnoringAsciiCase(s, "f") || s == "0" ||
+          EqualsIgnoringAsciiCase(s, "no") || EqualsIgnoringAsciiCase(s, "n") || EqualsIgnoringAsciiCase(s, "off")) {
         column->Append<uint8_t>(0);
         return Status::OK();
       }

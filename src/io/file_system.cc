@@ -80,6 +80,16 @@ Result<std::vector<std::string>> ExpandGlob(const std::string& pattern) {
     }
   }
   if (files.empty()) {
+    struct stat info;
+    if (::stat(pattern.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+      // A directory read as a source: say so, and how to read the files in it.
+      std::string glob = pattern;
+      if (!glob.empty() && glob.back() != '/')
+        glob += '/';
+      return InvalidConfig(fmt::format(
+          "'{}' is a directory: give a file, or a glob of the files in it such as '{}*.csv'",
+          pattern, glob));
+    }
     if (glob_errno != 0) {
       return ErrnoStatus(fmt::format("No file matches '{}': cannot read", pattern), error_path,
                          glob_errno);

@@ -28,9 +28,18 @@ Status BadRecordPolicy::Open() {
   return Status::OK();
 }
 
+namespace {
+thread_local uint64_t skipped_on_this_thread = 0;
+}
+
+uint64_t BadRecordPolicy::SkippedOnThisThread() {
+  return skipped_on_this_thread;
+}
+
 Status BadRecordPolicy::Handle(const connectors::BadRecord& record) {
   if (policy_.mode == config::ErrorPolicy::Mode::kFail)
     return record.reason;
+  ++skipped_on_this_thread;
   uint64_t count = count_.fetch_add(1) + 1;
   metrics_->OnBadRecord();
   log::Warn("errors", "Skipped bad record: {}", record.reason.message());

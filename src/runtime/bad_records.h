@@ -35,6 +35,10 @@ class BadRecordPolicy final : public connectors::BadRecordHandler {
 
   uint64_t count() const { return count_.load(); }
 
+  /// Bad records skipped on the calling thread so far: a writer compares it before and after
+  /// Write to tell the rows its sink refused from the rows it wrote.
+  static uint64_t SkippedOnThisThread();
+
  private:
   std::string job_;
   config::ErrorPolicy policy_;

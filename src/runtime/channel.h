@@ -3,6 +3,8 @@
 // (backpressure) and keeps memory bounded whatever the input size.
 //
 // Thread-safe. Close() wakes everyone: Push then fails, Pop drains what is left, then fails.
+// Control items (PushControl) never wait for room, so the channel holds at most its capacity plus
+// the control items in flight.
 #pragma once
 
 #include <condition_variable>
@@ -21,6 +23,19 @@ class BoundedChannel {
   bool Push(T& item) {
     std::unique_lock<std::mutex> lock(mutex_);
     not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    if (closed_)
+      return false;
+    items_.push_back(std::move(item));
+    not_empty_.notify_one();
+    return true;
+  }
+
+  /// Queues a control item (a checkpoint marker) behind what is queued, without waiting for room:
+  /// producers blocked on a full channel would otherwise win every freed place before it, and
+  /// with a slow consumer the checkpoint would wait for the end of the input. Returns false
+  /// when closed.
+  bool PushControl(T& item) {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (closed_)
       return false;
     items_.push_back(std::move(item));

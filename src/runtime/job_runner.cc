@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 
@@ -100,11 +101,12 @@ struct Work {
 class WorkQueue {
  public:
   WorkQueue(std::deque<Work> resumed, std::unique_ptr<connectors::SplitEnumerator> source,
-            state::StateStore* store, std::string job)
+            state::StateStore* store, std::string job, JobMetrics* metrics)
       : resumed_(std::move(resumed)),
         source_(std::move(source)),
         store_(store),
-        job_(std::move(job)) {}
+        job_(std::move(job)),
+        metrics_(metrics) {}
 
   /// The next work, or nullopt when there is none now. Work handed out counts as outstanding
   /// until Done(), so that an idle reader can tell "nothing left" from "someone just took the
@@ -127,6 +129,7 @@ class WorkQueue {
     if (!split)
       return std::optional<Work>();
     SLUICE_RETURN_IF_ERROR(store_->RecordSplits(job_, {*split}));
+    metrics_->OnSplitPlanned();
     ++outstanding_;
     return std::optional<Work>(Work{std::move(*split), ""});
   }
@@ -145,6 +148,11 @@ class WorkQueue {
     std::lock_guard<std::mutex> lock(mutex_);
     return cuts_.size() + resumed_.size() + source_->pending();
   }
+  /// Splits the source planned but nobody took yet (not counted in the metrics so far).
+  size_t planned_not_taken() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return source_->pending();
+  }
 
  private:
   mutable std::mutex mutex_;
@@ -154,6 +162,7 @@ class WorkQueue {
   std::unique_ptr<connectors::SplitEnumerator> source_;  // guarded by mutex_
   state::StateStore* store_;
   std::string job_;
+  JobMetrics* metrics_;
 };
 
 // The pieces both Run() and Check() set up: connectors, streams, projections.
@@ -309,6 +318,11 @@ class JobRunner::Pipeline {
     }
     for (std::thread& t : reader_threads)
       t.join();
+    if (stop_requested_.load() && !stopping_.load() && !failed_.load()) {
+      // The readers stopped on request before the coordinator saw it: still an interruption.
+      *interrupted = true;
+      stopping_.store(true);
+    }
 
     // The readers are done (or stopping): commit what was read, then let the writers finish.
     Status final_checkpoint;
@@ -339,7 +353,10 @@ class JobRunner::Pipeline {
   /// Estimated fraction of split work done, or negative when unknown.
   double SplitFraction() const {
     MetricsSnapshot snapshot = parts_.metrics->Snapshot();
-    if (snapshot.splits_total == 0)
+    WorkQueue* work = work_.load();
+    const double total = static_cast<double>(snapshot.splits_total) +
+                         static_cast<double>(work ? work->planned_not_taken() : 0);
+    if (total == 0)
       return -1;
     double done = static_cast<double>(snapshot.splits_done);
     std::lock_guard<std::mutex> lock(active_mutex_);
@@ -349,7 +366,7 @@ class JobRunner::Pipeline {
         return -1;
       done += progress;
     }
-    return std::min(1.0, done / static_cast<double>(snapshot.splits_total));
+    return std::min(1.0, done / total);
   }
 
   /// JobContext::offer_split: a reader cut its own remainder.
@@ -373,7 +390,7 @@ class JobRunner::Pipeline {
     }
     parts_.metrics->OnSplitCut();
     log::Debug(kComponent, "Split '{}' gave its remainder to new split '{}'", from, cut.id);
-    work_->AddCut(std::move(cut));
+    work_.load()->AddCut(std::move(cut));
   }
 
  private:
@@ -464,7 +481,7 @@ class JobRunner::Pipeline {
   void ReaderLoop(int index, int writers) {
     BoundedChannel<Item>& channel = *channels_[static_cast<size_t>(index % writers)];
     while (!cancelled_->load()) {
-      Result<std::optional<Work>> next = work_->Next();
+      Result<std::optional<Work>> next = work_.load()->Next();
       if (!next.ok()) {
         Fail(next.status().WithContext(fmt::format("source {}", job_.source.type)));
         break;
@@ -487,7 +504,7 @@ class JobRunner::Pipeline {
       }
       Status status = ReadSplit(*work, channel);
       if (from_queue)
-        work_->Done();
+        work_.load()->Done();
       if (!status.ok()) {
         bool expected = status.code() == StatusCode::kCancelled && cancelled_->load();
         if (!expected)
@@ -508,7 +525,7 @@ class JobRunner::Pipeline {
       candidates = active_;
     }
     // A reader that just took work from the queue may not be registered yet: count it too.
-    *any_running = !candidates.empty() || work_->outstanding() > 0;
+    *any_running = !candidates.empty() || work_.load()->outstanding() > 0;
     auto remaining = [](const ActiveReader& a) {
       double progress = a.reader->Progress();
       double estimate = static_cast<double>(a.split.estimated_rows.value_or(0));
@@ -639,8 +656,9 @@ class JobRunner::Pipeline {
       Fail(created.status().WithContext(context()));
     }
     bool failed = !writer;
-    // Progress of the splits written since the last commit, by split id.
+    // Progress of the splits written since the last commit, by split id, and their rows.
     std::map<std::string, SplitProgress> pending;
+    uint64_t pending_rows = 0;
     while (std::optional<Item> popped = channel.Pop()) {
       Item item = std::move(*popped);
       if (item.checkpoint != 0) {
@@ -649,12 +667,21 @@ class JobRunner::Pipeline {
           for (auto& [id, entry] : pending)
             progress.push_back(std::move(entry));
           pending.clear();
+          // A sink that sends its rows at Prepare or Commit finds bad ones only then.
+          const uint64_t skipped = BadRecordPolicy::SkippedOnThisThread();
           Status status = writer->Prepare();
           if (status.ok() && failpoint::AnyArmed())
             status = failpoint::Check("runtime.writer.before_commit");
           if (status.ok()) {
             std::shared_lock<std::shared_mutex> plan(plan_mutex_);
             status = writer->Commit(connectors::CommitContext{item.checkpoint, progress});
+          }
+          const uint64_t refused = BadRecordPolicy::SkippedOnThisThread() - skipped;
+          if (refused > 0)
+            parts_.metrics->OnRowsRefusedBySink(refused);
+          if (status.ok()) {
+            parts_.metrics->OnRowsCommitted(pending_rows - std::min(pending_rows, refused));
+            pending_rows = 0;
           }
           if (status.ok() && failpoint::AnyArmed())
             status = failpoint::Check("runtime.writer.after_commit");
@@ -668,9 +695,15 @@ class JobRunner::Pipeline {
       }
       if (item.batch) {
         if (!failed && !failed_.load()) {
+          const uint64_t skipped = BadRecordPolicy::SkippedOnThisThread();
           Status status = writer->Write(*item.batch);
           if (status.ok()) {
             parts_.metrics->OnBatchWritten(item.batch->num_rows(), item.batch->ByteSize());
+            // Rows the sink refused and the policy skipped were not written.
+            const uint64_t refused = BadRecordPolicy::SkippedOnThisThread() - skipped;
+            if (refused > 0)
+              parts_.metrics->OnRowsRefusedBySink(refused);
+            pending_rows += item.batch->num_rows() - refused;
           } else {
             failed = true;
             Fail(status.WithContext(context()));
@@ -707,7 +740,7 @@ class JobRunner::Pipeline {
     for (auto& channel : channels_) {
       Item marker;
       marker.checkpoint = number;
-      if (!channel->Push(marker))
+      if (!channel->PushControl(marker))
         return FirstFailureOr("the pipeline closed");
     }
     CheckpointAcks acks;
@@ -745,7 +778,7 @@ class JobRunner::Pipeline {
   Parts parts_;
   const config::JobConfig& job_;
   std::atomic<bool>* cancelled_;
-  WorkQueue* work_ = nullptr;
+  std::atomic<WorkQueue*> work_{nullptr};  // set by Run; read by the progress line too
   int writers_ = 0;
   uint64_t next_checkpoint_ = 1;  // coordinator thread only
 
@@ -810,14 +843,11 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
     } clear_lease{&lease_};
     SLUICE_ASSIGN_OR_RETURN(std::optional<state::JobState> previous, store->Load(job_.name));
     bool resume = false;
-    if (previous && !options_.fresh && previous->status != state::JobStatus::kSucceeded &&
-        !previous->splits.empty()) {
-      if (previous->fingerprint != job_.fingerprint) {
-        return InvalidConfig(fmt::format(
-            "job '{}' changed since its unfinished run (state in '{}'): run it with --fresh to "
-            "start over, or restore the job file to resume",
-            job_.name, summary.state_path));
-      }
+    const bool unfinished = previous && previous->status != state::JobStatus::kSucceeded &&
+                            !previous->splits.empty();
+    fresh_over_unfinished_ = unfinished && options_.fresh;
+    changed_since_unfinished_ = unfinished && previous->fingerprint != job_.fingerprint;
+    if (unfinished && !options_.fresh) {
       resume = true;
       summary.resumed = true;
       summary.resumed_from_checkpoint = previous->checkpoint;
@@ -941,29 +971,84 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   SLUICE_RETURN_IF_ERROR(
       setup.sink->Claim(context).WithContext(fmt::format("sink {}", job_.sink.type)));
   std::deque<Work> resumed_work;
+  size_t done_before = 0;
   std::unique_ptr<connectors::SplitEnumerator> planner;
-  if (resume) {
-    // An exactly-once sink's own record of what it committed is the truth: the state store
-    // may lag behind it by a checkpoint, or (after a power loss that took the sink's last
-    // commit) run ahead of it. Only what the sink holds counts.
-    if (exactly_once) {
-      state.progress.clear();
-      Result<std::vector<SplitProgress>> committed = setup.sink->RecoverProgress(context);
-      if (!committed.ok()) {
-        return committed.status().WithContext(
-            fmt::format("sink {}: recovering progress", job_.sink.type));
-      }
-      for (SplitProgress& entry : *committed)
-        state.progress[entry.split_id] = std::move(entry);
+  // An exactly-once sink's own record of what it committed is the truth: the state store may lag
+  // behind it by a checkpoint, or (after a power loss that took the sink's last commit) run
+  // ahead of it. Only what the sink holds counts.
+  auto recover = [&]() -> Status {
+    if (!exactly_once)
+      return Status::OK();
+    state.progress.clear();
+    Result<std::vector<SplitProgress>> committed = setup.sink->RecoverProgress(context);
+    if (!committed.ok()) {
+      return committed.status().WithContext(
+          fmt::format("sink {}: recovering progress", job_.sink.type));
     }
+    for (SplitProgress& entry : *committed)
+      state.progress[entry.split_id] = std::move(entry);
+    return Status::OK();
+  };
+  auto committed_anything = [&] {
+    return std::any_of(state.progress.begin(), state.progress.end(), [](const auto& entry) {
+      return entry.second.done || !entry.second.position.empty();
+    });
+  };
+  if (resume) {
+    SLUICE_RETURN_IF_ERROR(recover());
     // A run that died in or after the sink's Finish had committed every split.
     const bool finishing = state.status == state::JobStatus::kFinishing;
-    size_t done = 0;
+    if (!finishing && !committed_anything()) {
+      // Nothing to continue: start over, so that a job that failed before its first commit
+      // (a duplicate key, say) is not stuck resuming it, and may be changed to fix the cause.
+      log::Info(kComponent, "The earlier run of job '{}' committed nothing: starting over",
+                job_.name);
+      resume = false;
+      context.resuming = false;
+      summary->resumed = false;
+    } else if (changed_since_unfinished_) {
+      return InvalidConfig(fmt::format(
+          "job '{}' changed since its unfinished run, which committed rows (state in '{}'): run "
+          "it with --fresh to start over, or restore the job file to resume",
+          job_.name, StatePath()));
+    }
+  } else if (fresh_over_unfinished_) {
+    // --fresh discards an interrupted run: refuse when the rows it committed would stay in the
+    // targets beside a new copy of them (an append into tables).
+    SLUICE_ASSIGN_OR_RETURN(std::optional<state::JobState> earlier, store->Load(job_.name));
+    if (earlier)
+      state = std::move(*earlier);
+    SLUICE_RETURN_IF_ERROR(recover());
+    if (committed_anything()) {
+      SLUICE_RETURN_IF_ERROR(setup.sink->CheckFreshStart(context, setup.sink_streams)
+                                 .WithContext(fmt::format("sink {}", job_.sink.type)));
+    }
+  }
+  if (resume && exactly_once) {
+    // The streams that earlier runs committed rows of: their targets must still hold them.
+    std::set<int> committed_streams;
+    for (const Split& split : state.splits) {
+      auto found = state.progress.find(split.id);
+      if (found != state.progress.end() && !found->second.position.empty())
+        committed_streams.insert(split.stream);
+    }
+    std::vector<StreamInfo> streams;
+    for (int index : committed_streams)
+      streams.push_back(setup.sink_streams[static_cast<size_t>(index)]);
+    if (!streams.empty()) {
+      SLUICE_RETURN_IF_ERROR(setup.sink->CheckCommittedTargets(context, streams)
+                                 .WithContext(fmt::format("sink {}", job_.sink.type)));
+    }
+  }
+  if (!resume)
+    state = state::JobState{};  // a fresh plan, numbered from the first checkpoint
+  if (resume) {
+    const bool finishing = state.status == state::JobStatus::kFinishing;
+    size_t& done = done_before;
     for (const Split& split : state.splits) {
       auto found = state.progress.find(split.id);
       if (finishing || (found != state.progress.end() && found->second.done)) {
         ++done;
-        metrics_.OnSplitAlreadyDone();
         continue;
       }
       resumed_work.push_back(
@@ -987,8 +1072,9 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   }
   SLUICE_RETURN_IF_ERROR(setup.sink->Open(context, setup.sink_streams)
                              .WithContext(fmt::format("sink {}", job_.sink.type)));
-  WorkQueue work(std::move(resumed_work), std::move(planner), store, job_.name);
-  metrics_.OnSplitsPlanned(work.pending());
+  const uint64_t resumed_splits = resumed_work.size();
+  WorkQueue work(std::move(resumed_work), std::move(planner), store, job_.name, &metrics_);
+  metrics_.OnAttemptStart(done_before + resumed_splits, done_before);
 
   int readers = job_.parallelism;
   int writers = job_.parallelism;

@@ -123,6 +123,10 @@ class JobRunner {
   mutable std::mutex pipeline_mutex_;
   Pipeline* pipeline_ = nullptr;  // guarded by pipeline_mutex_; set while data moves
   const RunLeaseKeeper* lease_ = nullptr;  // the job's run lease, held during Run()
+  // Set by Run() from the earlier run's state: --fresh over an unfinished run, and a job file
+  // changed since an unfinished run (a resume is refused only if that run committed rows).
+  bool fresh_over_unfinished_ = false;
+  bool changed_since_unfinished_ = false;
 };
 
 /// The delivery a job gets from its `delivery:` and its sink, and why.

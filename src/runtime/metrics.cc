@@ -14,6 +14,7 @@ MetricsSnapshot JobMetrics::Snapshot() const {
   MetricsSnapshot s;
   s.rows_read = rows_read_.load(std::memory_order_relaxed);
   s.rows_written = rows_written_.load(std::memory_order_relaxed);
+  s.rows_committed = rows_committed_.load(std::memory_order_relaxed);
   s.bytes_read = bytes_read_.load(std::memory_order_relaxed);
   s.bytes_written = bytes_written_.load(std::memory_order_relaxed);
   s.batches = batches_.load(std::memory_order_relaxed);
@@ -21,6 +22,7 @@ MetricsSnapshot JobMetrics::Snapshot() const {
   s.errors = errors_.load(std::memory_order_relaxed);
   s.splits_total = splits_total_.load(std::memory_order_relaxed);
   s.splits_done = splits_done_.load(std::memory_order_relaxed);
+  s.splits_done_before = splits_done_before_.load(std::memory_order_relaxed);
   s.splits_cut = splits_cut_.load(std::memory_order_relaxed);
   s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   s.last_checkpoint_seconds =

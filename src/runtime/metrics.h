@@ -24,13 +24,19 @@ struct SplitTiming {
 struct MetricsSnapshot {
   uint64_t rows_read = 0;
   uint64_t rows_written = 0;
+  /// Of rows_written, those the sink committed at a checkpoint (all of them when a job ends
+  /// well; those of the last commit before a failure otherwise).
+  uint64_t rows_committed = 0;
   uint64_t bytes_read = 0;     // in-memory size of the rows read
   uint64_t bytes_written = 0;  // in-memory size of the rows handed to the sink
   uint64_t batches = 0;
   uint64_t bad_records = 0;
   uint64_t errors = 0;
+  /// Splits known to this run: done before it resumed, resumed, planned, cut.
   uint64_t splits_total = 0;
+  /// Of which done: before this run resumed (splits_done_before), or by this run.
   uint64_t splits_done = 0;
+  uint64_t splits_done_before = 0;
   uint64_t splits_cut = 0;  // splits created by cutting a running split's remainder
   uint64_t checkpoints = 0;
   double last_checkpoint_seconds = 0;  // how long the last checkpoint took
@@ -53,16 +59,29 @@ class JobMetrics {
   }
   void OnBadRecord() { bad_records_.fetch_add(1, std::memory_order_relaxed); }
   void OnError() { errors_.fetch_add(1, std::memory_order_relaxed); }
-  void OnSplitsPlanned(uint64_t count) {
-    splits_total_.fetch_add(count, std::memory_order_relaxed);
+  /// At the start of each attempt: the splits it starts with (earlier attempts' counts are
+  /// replaced, so that a retry counts nothing twice). `done_before`: of which done already.
+  void OnAttemptStart(uint64_t known, uint64_t done_before) {
+    splits_total_.store(known, std::memory_order_relaxed);
+    splits_done_.store(done_before, std::memory_order_relaxed);
+    splits_done_before_.store(done_before, std::memory_order_relaxed);
+    splits_cut_.store(0, std::memory_order_relaxed);
   }
+  /// A split the source planned while the run went on.
+  void OnSplitPlanned() { splits_total_.fetch_add(1, std::memory_order_relaxed); }
   void OnSplitCut() {
     splits_cut_.fetch_add(1, std::memory_order_relaxed);
     splits_total_.fetch_add(1, std::memory_order_relaxed);
   }
   void OnSplitDone(SplitTiming timing);
-  /// A finished split counted without reading it (it was done before a resume).
-  void OnSplitAlreadyDone() { splits_done_.fetch_add(1, std::memory_order_relaxed); }
+  /// Rows a writer's checkpoint commit made durable.
+  void OnRowsCommitted(uint64_t rows) {
+    rows_committed_.fetch_add(rows, std::memory_order_relaxed);
+  }
+  /// Rows the sink refused as bad records after they were counted as written.
+  void OnRowsRefusedBySink(uint64_t rows) {
+    rows_written_.fetch_sub(rows, std::memory_order_relaxed);
+  }
   void OnCheckpoint(double seconds) {
     checkpoints_.fetch_add(1, std::memory_order_relaxed);
     last_checkpoint_micros_.store(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
@@ -77,6 +96,7 @@ class JobMetrics {
   std::chrono::steady_clock::time_point start_;
   std::atomic<uint64_t> rows_read_{0};
   std::atomic<uint64_t> rows_written_{0};
+  std::atomic<uint64_t> rows_committed_{0};
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<uint64_t> batches_{0};
@@ -84,6 +104,7 @@ class JobMetrics {
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> splits_total_{0};
   std::atomic<uint64_t> splits_done_{0};
+  std::atomic<uint64_t> splits_done_before_{0};
   std::atomic<uint64_t> splits_cut_{0};
   std::atomic<uint64_t> checkpoints_{0};
   std::atomic<uint64_t> last_checkpoint_micros_{0};

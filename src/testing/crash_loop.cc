@@ -16,7 +16,7 @@ namespace sluice::testing {
 
 std::vector<std::string> RuntimeCrashPoints() {
   return {
-      "runtime.reader.batch=crash@2",              // mid-read, no checkpoint yet
+      "runtime.reader.batch=crash@2",              // mid-read, a checkpoint in
       "runtime.writer.before_commit=crash@3",      // rows written and prepared, not committed
       "runtime.writer.after_commit=crash@1",       // the sink committed, the store did not record
       "runtime.writer.after_commit=crash@4",       // the same, a few checkpoints in
@@ -44,10 +44,7 @@ CrashLoopResult RunCrashLoop(const std::function<int()>& run_job,
         std::shuffle(points.begin(), points.end(), random);
       point = points[static_cast<size_t>(attempt) % points.size()];
     }
-    // One action per point: a crash at the batch point replaces the checkpoints there.
-    std::string plan = point.starts_with("runtime.reader.batch=")
-                           ? point
-                           : "runtime.reader.batch=checkpoint@1+;" + point;
+    std::string plan = "runtime.reader.batch=checkpoint@1+;" + point;
     result.plans.push_back(plan);
     pid_t child = fork();
     if (child < 0) {

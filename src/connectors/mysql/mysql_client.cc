@@ -125,6 +125,14 @@ Status MysqlStatus(unsigned int code, std::string_view server_message,
     case 1317:  // ER_QUERY_INTERRUPTED (KILL QUERY)
       return Cancelled(with_code());
     case 1064:  // ER_PARSE_ERROR
+    case 1059:  // ER_TOO_LONG_IDENT
+    case 1060:  // ER_DUP_FIELDNAME: a column name twice (names ignore case)
+    case 1103:  // ER_WRONG_TABLE_NAME
+    case 1166:  // ER_WRONG_COLUMN_NAME
+    case 1305:  // ER_SP_DOES_NOT_EXIST: an unknown function (in a `where:`)
+    case 1582:  // ER_WRONG_PARAMCOUNT_TO_NATIVE_FCT
+    case 1583:  // ER_WRONG_PARAMETERS_TO_NATIVE_FCT
+    case 1630:  // ER_FUNC_INEXISTENT_NAME_COLLISION
       return InvalidConfig(with_code());
     default:
       if (IsDataErrorCode(code))

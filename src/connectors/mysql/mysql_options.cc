@@ -110,7 +110,7 @@ const std::vector<OptionSpec>& SinkTable() {
 Status MysqlSourceOptions::Validate(const config::Options* at) const {
   std::string_view where = sql::BlockName(at, "source (type mysql)");
   SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
-  SLUICE_RETURN_IF_ERROR(sql::ValidateTableSelection(*this, at, where));
+  SLUICE_RETURN_IF_ERROR(sql::ValidateTableSelection(*this, at, where, sql::QuoteRules::kMysql));
   if (tidb_replica_read != "leader" && tidb_replica_read != "follower" &&
       tidb_replica_read != "leader-and-follower") {
     return sql::OptionError(at, "tidb_replica_read",

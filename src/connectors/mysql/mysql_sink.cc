@@ -646,9 +646,12 @@ class MysqlSinkWriter final : public SinkWriter {
     record.stream = target.stream;
     record.location = Location(target, key);
     record.raw = std::move(raw);
+    const bool duplicate = options_.mode == WriteMode::kAppend &&
+                           problem.find("Duplicate entry") != std::string_view::npos;
     record.reason = DataError(fmt::format(
-        "{}: table '{}' {}: {}", options_.connection.Describe(), target.display,
-        target.key.empty() ? fmt::format("row {}", key) : fmt::format("key=({})", key), problem));
+        "{}: table '{}' {}: {}{}", options_.connection.Describe(), target.display,
+        target.key.empty() ? fmt::format("row {}", key) : fmt::format("key=({})", key), problem,
+        duplicate ? kDuplicateKeyAdvice : ""));
     return context_->bad_records->Handle(record);
   }
 
@@ -949,6 +952,19 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
         "{}: stream '{}' would be written into table '{}', the sink's progress table; name the "
         "target with 'table' or the progress table with 'progress_table'",
         options_.connection.Describe(), stream.name, target.display));
+  }
+  // MySQL's column names ignore case: "Val" and "val" (distinct in PostgreSQL) are one column.
+  for (size_t i = 0; i < schema.num_fields(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (EqualsIgnoringAsciiCase(schema.field(i).name, schema.field(j).name)) {
+        return InvalidConfig(fmt::format(
+            "{}: stream '{}' has columns '{}' and '{}', which are one column in MySQL (its "
+            "column names ignore case): rename one with a transform, e.g. `transform: "
+            "{{columns: {{{}_2: \"{}\", ...}}}}`",
+            options_.connection.Describe(), stream.name, schema.field(j).name,
+            schema.field(i).name, schema.field(i).name, schema.field(i).name));
+      }
+    }
   }
   for (const Field& field : schema.fields())
     target.columns.push_back(field.name);
@@ -1341,6 +1357,52 @@ Result<std::vector<SplitProgress>> MysqlSink::RecoverProgress(const JobContext& 
             "Recovered the committed progress of {} split(s) of job '{}' from '{}.{}'",
             progress.size(), context.job_name, database, options_.progress_table);
   return progress;
+}
+
+Result<std::optional<bool>> MysqlSink::TargetHoldsRows(Connection& db,
+                                                        const std::string& table) const {
+  const std::string& database = options_.connection.database;
+  SLUICE_ASSIGN_OR_RETURN(bool exists, TableExists(db, database, table));
+  if (!exists)
+    return std::optional<bool>();
+  SLUICE_ASSIGN_OR_RETURN(
+      std::optional<TextRow> any,
+      db.QueryRow(fmt::format("SELECT 1 FROM {} LIMIT 1", QualifiedName(database, table)),
+                  fmt::format("looking into {}.{}", database, table)));
+  return std::optional<bool>(any.has_value());
+}
+
+Status MysqlSink::CheckFreshStart(const JobContext& context,
+                                  const std::vector<StreamInfo>& streams) {
+  if (options_.mode != WriteMode::kAppend)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
+  for (const StreamInfo& stream : streams) {
+    std::string table = options_.TableFor(stream.name);
+    SLUICE_ASSIGN_OR_RETURN(std::optional<bool> holds_rows, TargetHoldsRows(db, table));
+    if (holds_rows.value_or(false)) {
+      return FreshStartWouldDuplicate(
+          context.job_name, fmt::format("table '{}.{}'", options_.connection.database, table));
+    }
+  }
+  return Status::OK();
+}
+
+Status MysqlSink::CheckCommittedTargets(const JobContext& context,
+                                        const std::vector<StreamInfo>& streams) {
+  if (options_.mode == WriteMode::kOverwrite)
+    return Status::OK();  // the staging table's own checks at Open
+  SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
+  for (const StreamInfo& stream : streams) {
+    std::string table = options_.TableFor(stream.name);
+    SLUICE_ASSIGN_OR_RETURN(std::optional<bool> holds_rows, TargetHoldsRows(db, table));
+    if (!holds_rows.value_or(false)) {
+      return CommittedRowsGone(context.job_name,
+                               fmt::format("table '{}.{}'", options_.connection.database, table),
+                               !holds_rows.has_value());
+    }
+  }
+  return Status::OK();
 }
 
 Status MysqlSink::ForgetProgress(const JobContext& context) {

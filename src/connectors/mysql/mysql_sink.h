@@ -62,6 +62,12 @@ class MysqlSink final : public Sink {
   DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kExactlyOnce; }
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   Status ForgetProgress(const JobContext& context) override;
+  /// append: refuses when a target table holds rows.
+  Status CheckFreshStart(const JobContext& context,
+                         const std::vector<StreamInfo>& streams) override;
+  /// append, upsert: refuses a target table that is gone or empty.
+  Status CheckCommittedTargets(const JobContext& context,
+                               const std::vector<StreamInfo>& streams) override;
   /// Ends the sessions of earlier runs (named writer locks), creates the progress table and
   /// stores the run's epoch there; writers check it under a shared lock before each COMMIT.
   Status Claim(const JobContext& context) override;
@@ -75,6 +81,8 @@ class MysqlSink final : public Sink {
   // overwrite: creates `staging` for `target` with `create_sql` on a fresh run; a resumed run
   // keeps the one an earlier run filled (see staging_recreated_).
   Status PrepareStagingTable(Connection& db, const Target& target, const std::string& create_sql);
+  // Whether `table` holds a row; nullopt when it does not exist.
+  Result<std::optional<bool>> TargetHoldsRows(Connection& db, const std::string& table) const;
   // A connection for the coordinator's own statements (no LOCAL INFILE).
   Result<Connection> ConnectCoordinator() const;
   // Exactly-once: creates the progress table when missing.

@@ -771,11 +771,21 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
                                      table->QualifiedName(), table->WhereClause("")),
                          fmt::format("reading {}", table->display));
   if (!probe.ok()) {
-    if (!options_.where.empty() && (probe.status().code() == StatusCode::kInvalidConfig ||
-                                    probe.status().code() == StatusCode::kNotFound)) {
-      return config_.ErrorAt(
-          "where", fmt::format("cannot read table '{}' with where '{}': {}", table->display,
-                               options_.where, probe.status().message()));
+    // A query that fails for good with the `where` and works without it: the condition is at
+    // fault (an unknown column or function, a type mismatch), a configuration error.
+    if (!options_.where.empty() && !probe.status().IsTransient()) {
+      Table unfiltered = *table;
+      unfiltered.where.clear();
+      Result<Statement> plain = Statement::Prepare(
+          connection,
+          fmt::format("SELECT {} FROM {} LIMIT 0", unfiltered.SelectList(),
+                      unfiltered.QualifiedName()),
+          fmt::format("reading {}", table->display));
+      if (plain.ok()) {
+        return config_.ErrorAt(
+            "where", fmt::format("cannot read table '{}' with where '{}': {}", table->display,
+                                 options_.where, probe.status().message()));
+      }
     }
     return probe.status();
   }

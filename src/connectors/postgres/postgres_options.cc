@@ -70,7 +70,8 @@ const std::vector<OptionSpec>& SinkTable() {
 Status PostgresSourceOptions::Validate(const config::Options* at) const {
   std::string_view where = sql::BlockName(at, "source (type postgres)");
   SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
-  SLUICE_RETURN_IF_ERROR(sql::ValidateTableSelection(*this, at, where));
+  SLUICE_RETURN_IF_ERROR(
+      sql::ValidateTableSelection(*this, at, where, sql::QuoteRules::kPostgres));
   return Status::OK();
 }
 

@@ -252,7 +252,12 @@ class PostgresSinkWriter final : public SinkWriter {
     copying_ = -1;
     buffer_.PutTrailer();
     SLUICE_RETURN_IF_ERROR(Flush(target));
-    return conn_->EndCopyIn(fmt::format("COPY into '{}'", target.Display()));
+    Status ended = conn_->EndCopyIn(fmt::format("COPY into '{}'", target.Display()));
+    if (!ended.ok() && options_.mode == WriteMode::kAppend &&
+        ended.message().find("duplicate key value") != std::string::npos) {
+      return Status(ended.code(), ended.message() + std::string(kDuplicateKeyAdvice));
+    }
+    return ended;
   }
 
   // Moves rows from the staging tables into their targets, casting text columns and resolving
@@ -665,6 +670,60 @@ Result<std::vector<SplitProgress>> PostgresSink::RecoverProgress(const JobContex
   if (run_epoch_ == 0)
     SLUICE_RETURN_IF_ERROR(progress.HoldExclusive(*conn, kRecoveryLockTimeoutSecs));
   return progress.Load(*conn);
+}
+
+namespace {
+
+// Whether `table` ("schema.table" or "table") holds a row; nullopt when it does not exist.
+Result<std::optional<bool>> TableHoldsRows(PgConnection& conn, const std::string& qualified) {
+  auto [schema, table] = SplitQualifiedName(qualified);
+  std::string quoted = QuoteQualified(schema, table);
+  std::string what = fmt::format("cannot look into '{}.{}'", schema, table);
+  SLUICE_ASSIGN_OR_RETURN(PgResult exists,
+                          conn.Query("SELECT to_regclass($1) IS NOT NULL", what, {quoted}));
+  if (exists.rows() == 0 || exists.Value(0, 0) != "t")
+    return std::optional<bool>();
+  SLUICE_ASSIGN_OR_RETURN(PgResult any,
+                          conn.Query(fmt::format("SELECT 1 FROM {} LIMIT 1", quoted), what));
+  return std::optional<bool>(any.rows() > 0);
+}
+
+std::string TableDisplay(const std::string& qualified) {
+  auto [schema, table] = SplitQualifiedName(qualified);
+  return fmt::format("table '{}.{}'", schema, table);
+}
+
+}  // namespace
+
+Status PostgresSink::CheckFreshStart(const JobContext& context,
+                                     const std::vector<StreamInfo>& streams) {
+  if (options_.mode != WriteMode::kAppend)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                          PgConnection::Connect(options_.connection));
+  for (const StreamInfo& stream : streams) {
+    std::string table = options_.TableFor(stream.name);
+    SLUICE_ASSIGN_OR_RETURN(std::optional<bool> holds_rows, TableHoldsRows(*conn, table));
+    if (holds_rows.value_or(false))
+      return FreshStartWouldDuplicate(context.job_name, TableDisplay(table));
+  }
+  return Status::OK();
+}
+
+Status PostgresSink::CheckCommittedTargets(const JobContext& context,
+                                           const std::vector<StreamInfo>& streams) {
+  if (options_.mode == WriteMode::kOverwrite)
+    return Status::OK();  // the staging table's own checks at Open
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                          PgConnection::Connect(options_.connection));
+  for (const StreamInfo& stream : streams) {
+    std::string table = options_.TableFor(stream.name);
+    SLUICE_ASSIGN_OR_RETURN(std::optional<bool> holds_rows, TableHoldsRows(*conn, table));
+    if (!holds_rows.value_or(false)) {
+      return CommittedRowsGone(context.job_name, TableDisplay(table), !holds_rows.has_value());
+    }
+  }
+  return Status::OK();
 }
 
 Status PostgresSink::ForgetProgress(const JobContext& context) {

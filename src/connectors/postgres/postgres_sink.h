@@ -66,6 +66,12 @@ class PostgresSink final : public Sink {
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   /// Deletes the job's rows of the progress table. Connects on its own.
   Status ForgetProgress(const JobContext& context) override;
+  /// append: refuses when a target table holds rows.
+  Status CheckFreshStart(const JobContext& context,
+                         const std::vector<StreamInfo>& streams) override;
+  /// append, upsert: refuses a target table that is gone or empty.
+  Status CheckCommittedTargets(const JobContext& context,
+                               const std::vector<StreamInfo>& streams) override;
   /// Ends the sessions of earlier runs (after a moment's patience), creates the progress table
   /// and stores the run's epoch there; writers and the swap check it before they commit.
   Status Claim(const JobContext& context) override;

@@ -516,6 +516,26 @@ Status PostgresSource::AddTable(PgConnection& conn, const std::string& schema,
   table->key_schema = std::make_shared<Schema>(key_fields);
   table->where = options_.where;
   table->validate_utf8 = validate_utf8;
+  if (!table->where.empty()) {
+    // Run the filtered query once, so that a bad `where` fails now, as the configuration error
+    // it is (an unknown column or function, a type mismatch), not after data moved.
+    // Unfiltered first: a failed query ends the snapshot's transaction, so the filtered one,
+    // which may fail, comes last.
+    const std::string from = QuoteQualified(info.schema, info.name);
+    const std::string what = fmt::format("reading {}", info.Display());
+    SLUICE_RETURN_IF_ERROR(
+        conn.Query(fmt::format("SELECT {} FROM {} LIMIT 0", table->select_list, from), what)
+            .status());
+    Status probe = conn.Query(fmt::format("SELECT {} FROM {} WHERE ({}) LIMIT 0",
+                                          table->select_list, from, table->where),
+                              what)
+                       .status();
+    if (!probe.ok() && !probe.IsTransient()) {
+      return config_.ErrorAt("where", fmt::format("cannot read table '{}' with where '{}': {}",
+                                                  info.Display(), table->where, probe.message()));
+    }
+    SLUICE_RETURN_IF_ERROR(probe);
+  }
   table->stream_name = info.schema == "public" ? info.name : info.Display();
 
   sql::ChunkedTable& chunked = table->chunked;

@@ -86,7 +86,14 @@ Status ReadTableSelection(const config::Options& options, TableSelection* out) {
 }
 
 Status ValidateTableSelection(const TableSelection& selection, const config::Options* at,
-                              std::string_view where) {
+                              std::string_view where, QuoteRules quote_rules) {
+  Status condition = CheckWhereCondition(selection.where, quote_rules);
+  if (!condition.ok()) {
+    return OptionError(at, "where",
+                       fmt::format("'where' in {} must be one condition on its own ({}): Sluice "
+                                   "puts it in parentheses beside its own conditions",
+                                   where, condition.message()));
+  }
   if (selection.table.empty() == selection.tables.empty()) {
     return OptionError(at, "",
                        fmt::format("{} needs exactly one of 'table' (one table) or 'tables' (a "

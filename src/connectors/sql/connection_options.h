@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/options.h"
+#include "connectors/sql/where_condition.h"
 #include "core/secret.h"
 
 namespace sluice::connectors::sql {
@@ -80,9 +81,10 @@ Status ValidateSinkTarget(const SinkTarget& target, const config::Options* at,
 
 /// Reads table, tables, columns, where, split_rows and page_rows from a validated block.
 Status ReadTableSelection(const config::Options& options, TableSelection* out);
-/// Exactly one of table/tables, no empty names, positive sizes.
+/// Exactly one of table/tables, no empty names, positive sizes, a self-contained `where`
+/// (where_condition.h) read with the server's `quote_rules`.
 Status ValidateTableSelection(const TableSelection& selection, const config::Options* at,
-                              std::string_view where);
+                              std::string_view where, QuoteRules quote_rules);
 
 /// The connection's option specs followed by `rest`.
 std::vector<config::OptionSpec> WithConnectionOptions(std::string_view default_port,

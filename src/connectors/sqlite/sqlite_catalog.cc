@@ -15,10 +15,6 @@ std::string ColumnText(sqlite3_stmt* stmt, int index) {
   return std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, index)));
 }
 
-char LowerAscii(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool IsIdentifierChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '$' || static_cast<unsigned char>(c) >= 0x80;
@@ -48,7 +44,7 @@ bool ReadKeyword(std::string_view sql, size_t* i, std::string_view keyword) {
   if (*i + keyword.size() > sql.size()) {
     return false;
   }
-  if (!EqualsIgnoreCase(sql.substr(*i, keyword.size()), keyword)) {
+  if (!EqualsIgnoringAsciiCase(sql.substr(*i, keyword.size()), keyword)) {
     return false;
   }
   if (*i + keyword.size() < sql.size() && IsIdentifierChar(sql[*i + keyword.size()])) {
@@ -94,21 +90,10 @@ bool ReadIdentifier(std::string_view sql, size_t* i) {
 
 }  // namespace
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (LowerAscii(a[i]) != LowerAscii(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 int TableInfo::FindColumn(std::string_view column) const {
   for (size_t i = 0; i < columns.size(); ++i) {
-    if (EqualsIgnoreCase(columns[i].name, column)) {
+    if (EqualsIgnoringAsciiCase(columns[i].name, column)) {
       return static_cast<int>(i);
     }
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "connectors/sqlite/sqlite_client.h"
+#include "core/strings.h"
 
 namespace sluice::connectors::sqlite {
 
@@ -61,8 +62,5 @@ Result<std::vector<std::string>> DependentObjectSql(Connection& db, std::string_
 /// keeping every column definition and table option. nullopt when the text cannot be parsed.
 std::optional<std::string> RenameCreateTableSql(std::string_view create_sql,
                                                 std::string_view new_name);
-
-/// Case-insensitive ASCII comparison, as SQLite compares identifiers.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 }  // namespace sluice::connectors::sqlite

@@ -477,6 +477,12 @@ class SqliteSinkWriter final : public SinkWriter {
     record.location = RowLocation(batch, target, inserts, row);
     // The reason carries the location first: it is what the job fails with.
     record.reason = reason.WithContext(record.location);
+    if (options_.mode == WriteMode::kAppend &&
+        (reason.message().find("UNIQUE constraint failed") != std::string::npos ||
+         reason.message().find("PRIMARY KEY constraint failed") != std::string::npos)) {
+      record.reason =
+          Status(record.reason.code(), record.reason.message() + std::string(kDuplicateKeyAdvice));
+    }
     return context_.bad_records->Handle(record);
   }
 
@@ -771,9 +777,9 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
     }
     if (info.has_rowid() && table_key.size() == 1) {
       const ColumnInfo& key = info.columns[static_cast<size_t>(table_key[0])];
-      if (key.not_null && EqualsIgnoreCase(key.declared_type, "INTEGER")) {
+      if (key.not_null && EqualsIgnoringAsciiCase(key.declared_type, "INTEGER")) {
         for (size_t i = 0; i < schema.num_fields(); ++i) {
-          if (EqualsIgnoreCase(schema.field(i).name, key.name)) {
+          if (EqualsIgnoringAsciiCase(schema.field(i).name, key.name)) {
             target.rowid_key = static_cast<int>(i);
           }
         }
@@ -1140,6 +1146,63 @@ Status SqliteSink::Claim(const JobContext& context) {
     return claimed.status();
   }
   run_epoch_ = *claimed;
+  return Status::OK();
+}
+
+namespace {
+
+// Whether table `name` of `db` holds a row; nullopt when it does not exist.
+Result<std::optional<bool>> TableHoldsRows(Connection& db, const std::string& name) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> table, FindTable(db, name, false));
+  if (!table)
+    return std::optional<bool>();
+  std::string what = fmt::format("cannot read table '{}'", *table);
+  SLUICE_ASSIGN_OR_RETURN(
+      Statement stmt,
+      db.Prepare(fmt::format("SELECT 1 FROM {} LIMIT 1", QuoteIdentifier(*table)), what));
+  int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db.Error(rc, what);
+  return std::optional<bool>(rc == SQLITE_ROW);
+}
+
+}  // namespace
+
+Status SqliteSink::CheckFreshStart(const JobContext& context,
+                                   const std::vector<StreamInfo>& streams) {
+  if (options_.mode != WriteMode::kAppend)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(std::optional<Connection> db, OpenExisting(options_));
+  if (!db)
+    return Status::OK();
+  for (const StreamInfo& stream : streams) {
+    std::string table = options_.TableFor(stream.name);
+    SLUICE_ASSIGN_OR_RETURN(std::optional<bool> holds_rows, TableHoldsRows(*db, table));
+    if (holds_rows.value_or(false)) {
+      return FreshStartWouldDuplicate(context.job_name,
+                                      fmt::format("table '{}' of '{}'", table, options_.path));
+    }
+  }
+  return Status::OK();
+}
+
+Status SqliteSink::CheckCommittedTargets(const JobContext& context,
+                                         const std::vector<StreamInfo>& streams) {
+  if (options_.mode != WriteMode::kAppend)
+    return Status::OK();  // overwrite: the staging table's own checks at Open
+  SLUICE_ASSIGN_OR_RETURN(std::optional<Connection> db, OpenExisting(options_));
+  for (const StreamInfo& stream : streams) {
+    std::string table = options_.TableFor(stream.name);
+    std::optional<bool> holds_rows;
+    if (db) {
+      SLUICE_ASSIGN_OR_RETURN(holds_rows, TableHoldsRows(*db, table));
+    }
+    if (!holds_rows.value_or(false)) {
+      return CommittedRowsGone(context.job_name,
+                               fmt::format("table '{}' of '{}'", table, options_.path),
+                               !holds_rows.has_value());
+    }
+  }
   return Status::OK();
 }
 

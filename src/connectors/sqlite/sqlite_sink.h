@@ -60,6 +60,12 @@ class SqliteSink final : public Sink {
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   /// Deletes the job's rows of `_sluice_progress` (a fresh Open recreates staging tables).
   Status ForgetProgress(const JobContext& context) override;
+  /// append: refuses when a target table holds rows.
+  Status CheckFreshStart(const JobContext& context,
+                         const std::vector<StreamInfo>& streams) override;
+  /// append: refuses a target table that is gone or empty.
+  Status CheckCommittedTargets(const JobContext& context,
+                               const std::vector<StreamInfo>& streams) override;
   /// Stores the run's epoch in `_sluice_progress` (creating the file and the table when
   /// missing); the writer's commits and the overwrite swap check it in their transactions.
   Status Claim(const JobContext& context) override;

@@ -463,7 +463,7 @@ Status SqliteSource::OpenTable(Connection& db, const std::string& name) {
   std::sort(key.begin(), key.end());
   bool rowid_alias =
       info.has_rowid() && key.size() == 1 &&
-      EqualsIgnoreCase(info.columns[static_cast<size_t>(key[0].second)].declared_type, "INTEGER");
+      EqualsIgnoringAsciiCase(info.columns[static_cast<size_t>(key[0].second)].declared_type, "INTEGER");
   std::vector<int> primary_key;
   for (const auto& [position, column] : key) {
     auto at = std::find(selected.begin(), selected.end(), column);

@@ -53,6 +53,14 @@ TEST_F(FailpointTest, StopIsReturnedToTheCallerAndIsNoErrorElsewhere) {
   EXPECT_EQ(Hit("test.other"), Action::kStop);
 }
 
+TEST_F(FailpointTest, SeveralRulesAtOnePointAndTheStrongerWins) {
+  ASSERT_OK(Arm("test.point=checkpoint@1+;test.point=stop@3"));
+  EXPECT_EQ(Hit("test.point"), Action::kCheckpoint);
+  EXPECT_EQ(Hit("test.point"), Action::kCheckpoint);
+  EXPECT_EQ(Hit("test.point"), Action::kStop);
+  EXPECT_EQ(Hit("test.point"), Action::kCheckpoint);
+}
+
 TEST_F(FailpointTest, CallbackStatusIsTheOperationsResult) {
   int calls = 0;
   ArmCallback("test.operation", 2, [&] {

@@ -68,6 +68,12 @@ TEST(FileSystemTest, GlobMatchesRegularFilesSorted) {
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().ToString(),
             fmt::format("not found: No file matches '{}'", temp.Join("missing-*.csv")));
+  // Issue 10: a directory given as the path was reported as matching no file.
+  Result<std::vector<std::string>> directory = ExpandGlob(temp.path());
+  EXPECT_EQ(directory.status().ToString(),
+            fmt::format("config error: '{0}' is a directory: give a file, or a glob of the files "
+                        "in it such as '{0}/*.csv'",
+                        temp.path()));
   Result<std::vector<std::string>> only_dir = ExpandGlob(temp.Join("orders-dir.*"));
   EXPECT_EQ(only_dir.status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(HasGlobCharacters("a/*.csv"));

@@ -46,5 +46,30 @@ TEST(ChannelTest, CloseUnblocksProducersAndConsumers) {
   EXPECT_FALSE(channel.Pop().has_value());
 }
 
+// Issue 10: with a slow sink, producers blocked on a full channel won every freed place before
+// the checkpoint marker, so nothing committed until the input ended. A control item goes in at
+// once, behind what is queued.
+TEST(ChannelTest, ControlItemsDoNotWaitBehindBlockedProducers) {
+  BoundedChannel<int> channel(2);
+  int a = 1, b = 2;
+  ASSERT_TRUE(channel.Push(a));
+  ASSERT_TRUE(channel.Push(b));
+  std::thread blocked_producer([&] {
+    int c = 3;
+    EXPECT_TRUE(channel.Push(c));  // waits for room
+  });
+  int marker = -1;
+  ASSERT_TRUE(channel.PushControl(marker));  // the channel is full: still queued at once
+  EXPECT_EQ(channel.Pop().value(), 1);
+  EXPECT_EQ(channel.Pop().value(), 2);
+  // The marker comes before anything pushed after it.
+  EXPECT_EQ(channel.Pop().value(), -1);
+  EXPECT_EQ(channel.Pop().value(), 3);
+  blocked_producer.join();
+  channel.Close();
+  int late = -2;
+  EXPECT_FALSE(channel.PushControl(late));
+}
+
 }  // namespace
 }  // namespace sluice::runtime
