@@ -25,8 +25,9 @@ int main(int argc, char** argv) {
   bool quiet = false;
   app.add_option("--set", flags.overrides, "Override a job-file value: --set sink.table=orders")
       ->type_name("KEY=VALUE")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      // One value per --set, so that `run --set k=v job.yaml` leaves the job to `run`.
+      ->allow_extra_args(false);
   app.add_flag("--json", flags.json, "Print a machine-readable JSON result on stdout");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

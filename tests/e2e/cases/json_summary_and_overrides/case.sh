@@ -17,3 +17,6 @@ expect_equal "$(cat "$OUT_DIR"/generated-set-00?-00000.jsonl | wc -l)" "10" "row
 # A failed job's JSON says why.
 expect_error 2 "config error: --set: empty key in 'sink..path'" run "$CASE_DIR/job.yaml" --json --set sink..path=x
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["status"]=="failed" and s["exit_code"]==2 and s["error"]["code"]=="config error", s' "$OUT_DIR/.stdout"
+# --set before the job file: one value per --set (it once swallowed the job file too).
+expect_ok run --set source.rows=7 --set parallelism=1 "$CASE_DIR/job.yaml" --json
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["rows_written"] == 7, s' "$OUT_DIR/.stdout"
