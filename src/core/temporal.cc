@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <charconv>
 #include <cstring>
 
 namespace sluice {
@@ -177,14 +178,16 @@ char* WritePlainDate(char* p, int64_t days) {
   return WriteDigits(p, day, 2);
 }
 
-void AppendTwo(int64_t v, std::string* out) {
-  out->push_back(static_cast<char>('0' + v / 10));
-  out->push_back(static_cast<char>('0' + v % 10));
+char* WriteTwo(char* p, int64_t v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
 }
 
-void AppendFraction(int64_t micros, std::string* out) {
+// ".ffffff" with trailing zeros dropped; nothing for a whole second.
+char* WriteFraction(char* p, int64_t micros) {
   if (micros == 0)
-    return;
+    return p;
   char digits[7] = {'.', '0', '0', '0', '0', '0', '0'};
   for (int k = 6; k >= 1; --k) {
     digits[k] = static_cast<char>('0' + micros % 10);
@@ -193,19 +196,24 @@ void AppendFraction(int64_t micros, std::string* out) {
   int length = 7;
   while (digits[length - 1] == '0')
     --length;
-  out->append(digits, static_cast<size_t>(length));
+  std::memcpy(p, digits, static_cast<size_t>(length));
+  return p + length;
 }
 
-void AppendCivilDate(int64_t days, std::string* out) {
+// Dates outside years 1..9999: at least four year digits, " BC" for year 0 and before.
+char* WriteCivilDate(char* p, int64_t days) {
   int64_t year;
   unsigned month;
   unsigned day;
   CivilFromDays(days, &year, &month, &day);
   bool bc = year <= 0;
   int64_t shown = bc ? 1 - year : year;
-  fmt::format_to(std::back_inserter(*out), "{:04d}-{:02d}-{:02d}", shown, month, day);
-  if (bc)
-    out->append(" BC");
+  p = fmt::format_to(p, "{:04d}-{:02d}-{:02d}", shown, month, day);
+  if (bc) {
+    std::memcpy(p, " BC", 3);
+    p += 3;
+  }
+  return p;
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) {
@@ -232,21 +240,23 @@ Result<int32_t> ParseDate(std::string_view text) {
   return static_cast<int32_t>(days);
 }
 
-void AppendDate(int32_t days, std::string* out) {
+char* WriteDate(int32_t days, char* out) {
   if (days == kDateInfinity) {
-    out->append("infinity");
-    return;
+    std::memcpy(out, "infinity", 8);
+    return out + 8;
   }
   if (days == kDateMinusInfinity) {
-    out->append("-infinity");
-    return;
+    std::memcpy(out, "-infinity", 9);
+    return out + 9;
   }
-  if (days >= kFirstPlainDay && days <= kLastPlainDay) {
-    char buffer[10];
-    out->append(buffer, WritePlainDate(buffer, days));
-    return;
-  }
-  AppendCivilDate(days, out);
+  if (days >= kFirstPlainDay && days <= kLastPlainDay)
+    return WritePlainDate(out, days);
+  return WriteCivilDate(out, days);
+}
+
+void AppendDate(int32_t days, std::string* out) {
+  char buffer[kMaxTemporalText];
+  out->append(buffer, WriteDate(days, buffer));
 }
 
 Result<int64_t> ParseTime(std::string_view text) {
@@ -284,22 +294,31 @@ Result<int64_t> ParseTime(std::string_view text) {
   return negative ? -total : total;
 }
 
-void AppendTime(int64_t micros, std::string* out) {
+char* WriteTime(int64_t micros, char* out) {
+  char* p = out;
   if (micros < 0) {
-    out->push_back('-');
+    *p++ = '-';
     micros = -micros;
   }
   int64_t seconds = micros / kMicrosPerSecond;
   int64_t fraction = micros % kMicrosPerSecond;
   int64_t hours = seconds / 3600;
-  if (hours < 10)
-    out->push_back('0');
-  fmt::format_to(std::back_inserter(*out), "{}", hours);
-  out->push_back(':');
-  AppendTwo((seconds / 60) % 60, out);
-  out->push_back(':');
-  AppendTwo(seconds % 60, out);
-  AppendFraction(fraction, out);
+  if (hours < 100) {
+    p = WriteTwo(p, hours);
+  } else {
+    auto [end, ec] = std::to_chars(p, p + 24, hours);
+    p = end;
+  }
+  *p++ = ':';
+  p = WriteTwo(p, (seconds / 60) % 60);
+  *p++ = ':';
+  p = WriteTwo(p, seconds % 60);
+  return WriteFraction(p, fraction);
+}
+
+void AppendTime(int64_t micros, std::string* out) {
+  char buffer[kMaxTemporalText];
+  out->append(buffer, WriteTime(micros, buffer));
 }
 
 Result<int64_t> ParseTimestamp(std::string_view text, bool with_zone) {
@@ -381,23 +400,22 @@ Result<int64_t> ParseTimestamp(std::string_view text, bool with_zone) {
   return local - offset_seconds * kMicrosPerSecond;
 }
 
-void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
+char* WriteTimestamp(int64_t micros, bool with_zone, char* out) {
   if (micros == kTimestampInfinity) {
-    out->append("infinity");
-    return;
+    std::memcpy(out, "infinity", 8);
+    return out + 8;
   }
   if (micros == kTimestampMinusInfinity) {
-    out->append("-infinity");
-    return;
+    std::memcpy(out, "-infinity", 9);
+    return out + 9;
   }
   int64_t days = FloorDiv(micros, kMicrosPerDay);
   int64_t in_day = micros - days * kMicrosPerDay;
   if (days >= kFirstPlainDay && days <= kLastPlainDay) {
-    // The common case, written into a stack buffer without fmt.
+    // The common case, without fmt.
     auto seconds = static_cast<unsigned>(in_day / kMicrosPerSecond);
     auto fraction = static_cast<unsigned>(in_day % kMicrosPerSecond);
-    char buffer[40];
-    char* p = WritePlainDate(buffer, days);
+    char* p = WritePlainDate(out, days);
     *p++ = ' ';
     p = WriteDigits(p, seconds / 3600, 2);
     *p++ = ':';
@@ -417,8 +435,7 @@ void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
       std::memcpy(p, "+00:00", 6);
       p += 6;
     }
-    out->append(buffer, p);
-    return;
+    return p;
   }
   int64_t year;
   unsigned month;
@@ -427,17 +444,27 @@ void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
   bool bc = year <= 0;
   int64_t shown = bc ? 1 - year : year;
   int64_t seconds = in_day / kMicrosPerSecond;
-  fmt::format_to(std::back_inserter(*out), "{:04d}-{:02d}-{:02d} ", shown, month, day);
-  AppendTwo(seconds / 3600, out);
-  out->push_back(':');
-  AppendTwo((seconds / 60) % 60, out);
-  out->push_back(':');
-  AppendTwo(seconds % 60, out);
-  AppendFraction(in_day % kMicrosPerSecond, out);
-  if (with_zone)
-    out->append("+00:00");
-  if (bc)
-    out->append(" BC");
+  char* p = fmt::format_to(out, "{:04d}-{:02d}-{:02d} ", shown, month, day);
+  p = WriteTwo(p, seconds / 3600);
+  *p++ = ':';
+  p = WriteTwo(p, (seconds / 60) % 60);
+  *p++ = ':';
+  p = WriteTwo(p, seconds % 60);
+  p = WriteFraction(p, in_day % kMicrosPerSecond);
+  if (with_zone) {
+    std::memcpy(p, "+00:00", 6);
+    p += 6;
+  }
+  if (bc) {
+    std::memcpy(p, " BC", 3);
+    p += 3;
+  }
+  return p;
+}
+
+void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
+  char buffer[kMaxTemporalText];
+  out->append(buffer, WriteTimestamp(micros, with_zone, buffer));
 }
 
 }  // namespace sluice

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/decimal.h"
@@ -16,10 +17,8 @@ namespace {
 constexpr char kHexDigits[] = "0123456789abcdef";
 
 template <typename T>
-void AppendInteger(T value, std::string* out) {
-  char buffer[24];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  out->append(buffer, end);
+char* WriteInteger(T value, char* out) {
+  return std::to_chars(out, out + 24, value).ptr;
 }
 
 std::string_view TrimSpaces(std::string_view s) {
@@ -87,16 +86,26 @@ Status ParseFloating(std::string_view text, Column* column) {
 }
 
 template <typename T>
-void AppendFloating(T value, std::string* out) {
+char* WriteFloating(T value, char* out) {
   if (std::isnan(value)) {
-    out->append("NaN");
-  } else if (std::isinf(value)) {
-    out->append(value > 0 ? "Infinity" : "-Infinity");
-  } else {
-    char buffer[40];
-    auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
-    out->append(buffer, end);
+    std::memcpy(out, "NaN", 3);
+    return out + 3;
   }
+  if (std::isinf(value)) {
+    if (value > 0) {
+      std::memcpy(out, "Infinity", 8);
+      return out + 8;
+    }
+    std::memcpy(out, "-Infinity", 9);
+    return out + 9;
+  }
+  return std::to_chars(out, out + 40, value).ptr;
+}
+
+template <typename T>
+void AppendFloating(T value, std::string* out) {
+  char buffer[40];
+  out->append(buffer, WriteFloating(value, buffer));
 }
 
 int HexValue(char c) {
@@ -153,44 +162,77 @@ Status DecodeHexBytes(std::string_view text, std::string* out) {
   return Status::OK();
 }
 
-void AppendValueText(const Column& column, size_t row, std::string* out) {
+bool HasFixedValueText(const DataType& type) {
+  switch (type.id) {
+    case TypeId::kString:
+    case TypeId::kJson:
+    case TypeId::kBytes:
+      return false;
+    case TypeId::kDecimal:
+      return type.is_fast_decimal() && type.scale <= kMaxDecimal128Scale;
+    default:
+      return true;
+  }
+}
+
+char* WriteFixedValueText(const Column& column, size_t row, char* out) {
   const DataType& type = column.type();
   switch (type.id) {
     case TypeId::kNull:
-      return;
+      return out;
     case TypeId::kBool:
-      out->append(column.Get<uint8_t>(row) ? "true" : "false");
-      return;
+      if (column.Get<uint8_t>(row)) {
+        std::memcpy(out, "true", 4);
+        return out + 4;
+      }
+      std::memcpy(out, "false", 5);
+      return out + 5;
     case TypeId::kInt8:
-      AppendInteger(column.Get<int8_t>(row), out);
-      return;
+      return WriteInteger(column.Get<int8_t>(row), out);
     case TypeId::kInt16:
-      AppendInteger(column.Get<int16_t>(row), out);
-      return;
+      return WriteInteger(column.Get<int16_t>(row), out);
     case TypeId::kInt32:
-      AppendInteger(column.Get<int32_t>(row), out);
-      return;
+      return WriteInteger(column.Get<int32_t>(row), out);
     case TypeId::kInt64:
-      AppendInteger(column.Get<int64_t>(row), out);
-      return;
+      return WriteInteger(column.Get<int64_t>(row), out);
     case TypeId::kUInt8:
-      AppendInteger(column.Get<uint8_t>(row), out);
-      return;
+      return WriteInteger(column.Get<uint8_t>(row), out);
     case TypeId::kUInt16:
-      AppendInteger(column.Get<uint16_t>(row), out);
-      return;
+      return WriteInteger(column.Get<uint16_t>(row), out);
     case TypeId::kUInt32:
-      AppendInteger(column.Get<uint32_t>(row), out);
-      return;
+      return WriteInteger(column.Get<uint32_t>(row), out);
     case TypeId::kUInt64:
-      AppendInteger(column.Get<uint64_t>(row), out);
-      return;
+      return WriteInteger(column.Get<uint64_t>(row), out);
     case TypeId::kFloat32:
-      AppendFloating(column.Get<float>(row), out);
-      return;
+      return WriteFloating(column.Get<float>(row), out);
     case TypeId::kFloat64:
-      AppendFloating(column.Get<double>(row), out);
-      return;
+      return WriteFloating(column.Get<double>(row), out);
+    case TypeId::kDecimal:
+      return WriteDecimal128(column.Get<int128>(row), type.scale, out);
+    case TypeId::kDate:
+      return WriteDate(column.Get<int32_t>(row), out);
+    case TypeId::kTime:
+      return WriteTime(column.Get<int64_t>(row), out);
+    case TypeId::kTimestamp:
+      return WriteTimestamp(column.Get<int64_t>(row), false, out);
+    case TypeId::kTimestampTz:
+      return WriteTimestamp(column.Get<int64_t>(row), true, out);
+    case TypeId::kString:
+    case TypeId::kJson:
+    case TypeId::kBytes:
+      break;
+  }
+  return out;
+}
+
+void AppendValueText(const Column& column, size_t row, std::string* out) {
+  const DataType& type = column.type();
+  if (HasFixedValueText(type)) {
+    char buffer[kMaxFixedValueText];
+    out->append(buffer, WriteFixedValueText(column, row, buffer));
+    return;
+  }
+  switch (type.id) {
     case TypeId::kDecimal:
       if (type.is_fast_decimal()) {
         AppendDecimal128(column.Get<int128>(row), type.scale, out);
@@ -198,24 +240,11 @@ void AppendValueText(const Column& column, size_t row, std::string* out) {
         out->append(column.GetView(row));
       }
       return;
-    case TypeId::kString:
-    case TypeId::kJson:
-      out->append(column.GetView(row));
-      return;
     case TypeId::kBytes:
       AppendHexBytes(column.GetView(row), out);
       return;
-    case TypeId::kDate:
-      AppendDate(column.Get<int32_t>(row), out);
-      return;
-    case TypeId::kTime:
-      AppendTime(column.Get<int64_t>(row), out);
-      return;
-    case TypeId::kTimestamp:
-      AppendTimestamp(column.Get<int64_t>(row), false, out);
-      return;
-    case TypeId::kTimestampTz:
-      AppendTimestamp(column.Get<int64_t>(row), true, out);
+    default:  // string, json
+      out->append(column.GetView(row));
       return;
   }
 }
