@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <map>
 #include <set>
 
@@ -200,11 +201,26 @@ class MysqlCursor final : public sql::KeysetCursor {
     if (!page_open_)
       return false;
     const size_t columns = table_->batch_columns;
+    // A single integer key (the usual one) is kept as a number per row and written out once;
+    // other keys are rendered as text for every row. Skipped rows count too, so that the next
+    // page starts after them.
+    const bool integer_key = int_key_signed_ || int_key_unsigned_;
+    std::optional<int64_t> signed_key;
+    std::optional<uint64_t> unsigned_key;
+    auto render_integer_key = [&] {
+      if (!signed_key && !unsigned_key)
+        return;
+      char buffer[24];
+      char* end = signed_key ? std::to_chars(buffer, buffer + sizeof(buffer), *signed_key).ptr
+                             : std::to_chars(buffer, buffer + sizeof(buffer), *unsigned_key).ptr;
+      last_key->assign(1, std::string(buffer, end));
+    };
     while (!batch->full() && batch->ByteSize() < max_bytes) {
       Result<bool> next = reader_->Next();
       if (!next.ok())
         return Track(next.status());
       if (!*next) {
+        render_integer_key();
         (void)ClosePage();
         return false;
       }
@@ -214,8 +230,14 @@ class MysqlCursor final : public sql::KeysetCursor {
       for (size_t c = 0; c < columns && converted.ok(); ++c) {
         converted = reader_->Append(c, &batch->column(c));
       }
-      if (!table_->keyless()) {
-        // Reported for skipped rows too, so that the next page starts after them.
+      if (integer_key) {
+        const size_t k = table_->key_columns[0];
+        if (int_key_signed_) {
+          signed_key = reader_->SignedInteger(k);
+        } else {
+          unsigned_key = reader_->UnsignedInteger(k);
+        }
+      } else if (!table_->keyless()) {
         last_key->resize(table_->key_columns.size());
         for (size_t k = 0; k < table_->key_columns.size(); ++k) {
           (*last_key)[k].clear();
@@ -232,6 +254,7 @@ class MysqlCursor final : public sql::KeysetCursor {
         return Track(converted);
       SLUICE_RETURN_IF_ERROR(HandleBadRow(converted));
     }
+    render_integer_key();
     return true;
   }
 
@@ -294,6 +317,25 @@ class MysqlCursor final : public sql::KeysetCursor {
       key.push_back(&table_->columns[index]);
     reader_ = std::make_unique<ResultReader>(all, table_->zero_dates);
     key_reader_ = std::make_unique<ResultReader>(key, table_->zero_dates);
+    if (table_->key_columns.size() == 1) {
+      switch (table_->columns[table_->key_columns[0]].kind) {
+        case ValueKind::kInt8:
+        case ValueKind::kInt16:
+        case ValueKind::kInt32:
+        case ValueKind::kInt64:
+        case ValueKind::kYear:
+          int_key_signed_ = true;
+          break;
+        case ValueKind::kUInt8:
+        case ValueKind::kUInt16:
+        case ValueKind::kUInt32:
+        case ValueKind::kUInt64:
+          int_key_unsigned_ = true;
+          break;
+        default:
+          break;
+      }
+    }
     kill_options_ = connection_->options();
     thread_id_ = connection_->thread_id();
     what_ = fmt::format("reading {}", table_->display);
@@ -373,6 +415,8 @@ class MysqlCursor final : public sql::KeysetCursor {
   bool page_open_ = false;
   bool healthy_ = true;
   uint64_t rows_consumed_ = 0;
+  bool int_key_signed_ = false;    // the key is one signed integer column
+  bool int_key_unsigned_ = false;  // the key is one unsigned integer column
   std::string what_;
   ConnectionOptions kill_options_;
   uint64_t thread_id_ = 0;
