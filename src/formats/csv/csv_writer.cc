@@ -104,29 +104,45 @@ void CsvWriter::PutBytes(std::string_view bytes) {
   size_ += bytes.size();
 }
 
+#if defined(__SSE2__)
+namespace {
+
+// Bytes of one 16-byte block equal to the delimiter, the quote, CR or LF, as a bit mask.
+struct SpecialBytes {
+  explicit SpecialBytes(const CsvDialect& dialect)
+      : delimiter(_mm_set1_epi8(dialect.delimiter)),
+        quote(_mm_set1_epi8(dialect.quote.value_or(dialect.delimiter))),
+        cr(_mm_set1_epi8('\r')),
+        lf(_mm_set1_epi8('\n')) {}
+  int Mask(__m128i v) const {
+    __m128i hits =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, delimiter), _mm_cmpeq_epi8(v, quote)),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+    return _mm_movemask_epi8(hits);
+  }
+  __m128i delimiter, quote, cr, lf;
+};
+
+__m128i Load(const char* at) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+}
+
+}  // namespace
+#endif
+
 bool CsvWriter::HasSpecial(std::string_view text) const {
   const char* p = text.data();
   const size_t n = text.size();
 #if defined(__SSE2__)
   if (n >= 16) {
-    const __m128i delimiter = _mm_set1_epi8(dialect_.delimiter);
-    const __m128i quote = _mm_set1_epi8(dialect_.quote.value_or(dialect_.delimiter));
-    const __m128i cr = _mm_set1_epi8('\r');
-    const __m128i lf = _mm_set1_epi8('\n');
-    auto any = [&](const char* at) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-      __m128i hits =
-          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, delimiter), _mm_cmpeq_epi8(v, quote)),
-                       _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
-      return _mm_movemask_epi8(hits) != 0;
-    };
+    const SpecialBytes special(dialect_);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-      if (any(p + i))
+      if (special.Mask(Load(p + i)) != 0)
         return true;
     }
     // The last block overlaps the one before it: no byte outside the value is read.
-    return i < n && any(p + n - 16);
+    return i < n && special.Mask(Load(p + n - 16)) != 0;
   }
 #endif
   for (size_t i = 0; i < n; ++i) {
@@ -170,6 +186,43 @@ void CsvWriter::WriteQuoted(std::string_view text) {
 }
 
 Status CsvWriter::WriteText(std::string_view text) {
+#if defined(__SSE2__)
+  const size_t n = text.size();
+  if (n >= 16 && text.front() != ' ' && text.back() != ' ') {
+    // Scan and copy in one pass, 16 bytes at a time; on a special byte, start over the slow way
+    // (what was copied is overwritten).
+    Reserve(n);
+    const SpecialBytes special(dialect_);
+    const char* from = text.data();
+    char* to = buffer_.get() + size_;
+    size_t i = 0;
+    bool clean = true;
+    for (; i + 16 <= n; i += 16) {
+      __m128i block = Load(from + i);
+      if (special.Mask(block) != 0) {
+        clean = false;
+        break;
+      }
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to + i), block);
+    }
+    if (clean && i < n) {
+      // The last block overlaps the one before it, in the value and in the buffer alike.
+      __m128i block = Load(from + n - 16);
+      clean = special.Mask(block) == 0;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to + n - 16), block);
+    }
+    if (clean && (dialect_.null_marker.empty() || text != dialect_.null_marker)) {
+      size_ += n;
+      return Status::OK();
+    }
+    if (!clean) {
+      if (!dialect_.quote)
+        return Unquotable(text);
+      WriteQuoted(text);  // a special byte: quotes are needed, no need to look again
+      return Status::OK();
+    }
+  }
+#endif
   if (!NeedsQuotes(text)) {
     PutBytes(text);
     return Status::OK();
