@@ -202,6 +202,46 @@ bool RawFits(const SourceColumn& column, enum_field_types field_type, Wire wire)
   return false;
 }
 
+// MySQL writes DECIMAL(p, s) as "[-]digits[.digits]" with exactly s fractional digits. Reads such
+// text of at most 18 digits into `*out` (unscaled) as ParseDecimal128 would; false for anything
+// else (more digits, another shape, too many integer digits), which the caller hands to
+// ParseDecimal128 for the value or the error.
+bool ParseServerDecimal(std::string_view text, int precision, int scale, int128* out) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  bool negative = false;
+  if (p != end && *p == '-') {
+    negative = true;
+    ++p;
+  }
+  uint64_t value = 0;
+  const char* start = p;
+  while (p != end && static_cast<unsigned>(*p - '0') < 10) {
+    value = value * 10 + static_cast<unsigned>(*p - '0');
+    ++p;
+  }
+  const char* integer_end = p;
+  if (p != end && *p == '.') {
+    ++p;
+    while (p != end && static_cast<unsigned>(*p - '0') < 10) {
+      value = value * 10 + static_cast<unsigned>(*p - '0');
+      ++p;
+    }
+  }
+  const auto integer_digits = integer_end - start;
+  const auto fraction_digits = p == integer_end ? 0 : p - integer_end - 1;
+  if (p != end || integer_digits + fraction_digits == 0 || integer_digits + fraction_digits > 18 ||
+      fraction_digits != scale) {
+    return false;
+  }
+  while (start != integer_end && *start == '0')
+    ++start;  // leading zeros do not count against the precision
+  if (integer_end - start > precision - scale)
+    return false;
+  *out = negative ? -static_cast<int128>(value) : static_cast<int128>(value);
+  return true;
+}
+
 uint32_t Little4(const unsigned char* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
@@ -615,6 +655,11 @@ Status ResultReader::Append(size_t column, Column* out) {
       std::string_view text = VariableValue(column);
       const DataType& type = out->type();
       if (type.is_fast_decimal()) {
+        int128 unscaled;
+        if (ParseServerDecimal(text, type.precision, type.scale, &unscaled)) {
+          out->Append<int128>(unscaled);
+          return Status::OK();
+        }
         Result<int128> value = ParseDecimal128(text, type.precision, type.scale);
         if (!value.ok()) {
           return DataError(
