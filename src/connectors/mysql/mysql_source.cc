@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <future>
+#include <mutex>
 #include <map>
 #include <set>
 
@@ -464,6 +466,41 @@ class MysqlSplitReader final : public SplitReader {
   bool failed_ = false;
 };
 
+// Plans the next split while the readers read the ones handed out. A chunk boundary is a key
+// scan of split_rows rows on the planner connection (KeyAtOffset); done on demand, the reader
+// that asked would wait for it at every split. The boundary query runs on a thread of its own
+// and its split is handed out at the next call. Thread-safe, like the enumerator it wraps.
+class PrefetchingEnumerator final : public SplitEnumerator {
+ public:
+  explicit PrefetchingEnumerator(std::unique_ptr<SplitEnumerator> inner)
+      : inner_(std::move(inner)) {}
+  ~PrefetchingEnumerator() override {
+    if (next_.valid())
+      next_.wait();  // the planning thread uses inner_
+  }
+
+  Result<std::optional<Split>> Next() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Result<std::optional<Split>> split = next_.valid() ? next_.get() : inner_->Next();
+    prefetching_.store(false);
+    // Nothing after a split that ended the plan or failed: the next call asks again.
+    if (split.ok() && split->has_value()) {
+      next_ = std::async(std::launch::async, [this] { return inner_->Next(); });
+      prefetching_.store(true);
+    }
+    return split;
+  }
+  void Add(Split split) override { inner_->Add(std::move(split)); }
+  // An estimate, like the inner one's: the split being planned counts as not handed out.
+  size_t pending() const override { return inner_->pending() + (prefetching_.load() ? 1 : 0); }
+
+ private:
+  std::mutex mutex_;  // serialises Next()
+  std::unique_ptr<SplitEnumerator> inner_;
+  std::future<Result<std::optional<Split>>> next_;  // guarded by mutex_
+  std::atomic<bool> prefetching_{false};
+};
+
 // TiDB region plans first, then key-offset chunks for the other tables. Untested (no TiDB).
 class CombinedEnumerator final : public SplitEnumerator {
  public:
@@ -890,11 +927,12 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::MakeEnumerator(
     }
     chunked.push_back(std::move(plan));
   }
-  auto chunks = std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), planned);
-  if (fixed.empty())
-    return std::unique_ptr<SplitEnumerator>(std::move(chunks));
+  std::unique_ptr<SplitEnumerator> chunks =
+      std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), planned);
+  if (!fixed.empty())
+    chunks = std::make_unique<CombinedEnumerator>(std::move(fixed), std::move(chunks));
   return std::unique_ptr<SplitEnumerator>(
-      std::make_unique<CombinedEnumerator>(std::move(fixed), std::move(chunks)));
+      std::make_unique<PrefetchingEnumerator>(std::move(chunks)));
 }
 
 Result<std::unique_ptr<SplitReader>> MysqlSource::CreateReader(const Split& split,
