@@ -535,39 +535,6 @@ bool ResultReader::IsNull(size_t column) const {
   return slots_[column].is_null != 0;
 }
 
-std::optional<int64_t> ResultReader::SignedInteger(size_t column) const {
-  const Slot& slot = slots_[column];
-  switch (columns_[column]->kind) {
-    case ValueKind::kInt8:
-      return slot.number.i8;
-    case ValueKind::kInt16:
-    case ValueKind::kYear:
-      return slot.number.i16;
-    case ValueKind::kInt32:
-      return slot.number.i32;
-    case ValueKind::kInt64:
-      return slot.number.i64;
-    default:
-      return std::nullopt;
-  }
-}
-
-std::optional<uint64_t> ResultReader::UnsignedInteger(size_t column) const {
-  const Slot& slot = slots_[column];
-  switch (columns_[column]->kind) {
-    case ValueKind::kUInt8:
-      return slot.number.u8;
-    case ValueKind::kUInt16:
-      return slot.number.u16;
-    case ValueKind::kUInt32:
-      return slot.number.u32;
-    case ValueKind::kUInt64:
-      return slot.number.u64;
-    default:
-      return std::nullopt;
-  }
-}
-
 Status ResultReader::FetchLong(size_t column, char* destination, unsigned long length) {
   MYSQL_BIND bind;
   std::memset(&bind, 0, sizeof(bind));

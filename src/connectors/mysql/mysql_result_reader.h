@@ -20,9 +20,7 @@
 // outlive it (or the next Start()).
 #pragma once
 
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,11 +49,6 @@ class ResultReader {
   void Finish() { statement_ = nullptr; }
 
   bool IsNull(size_t column) const;
-  /// The non-null value of a signed integer column (YEAR included) in the current row, widened:
-  /// its decimal digits are AppendText's. nullopt for other columns.
-  std::optional<int64_t> SignedInteger(size_t column) const;
-  /// The same for an unsigned integer column.
-  std::optional<uint64_t> UnsignedInteger(size_t column) const;
   /// Appends result column `column` of the current row to `out` (NULL included). On a value the
   /// policy refuses (a zero date under zero_dates: error) appends nothing and returns a data
   /// error "column 'c': zero date '0000-00-00' (...)" for the caller to locate.

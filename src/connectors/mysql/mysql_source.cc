@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <future>
 #include <mutex>
 #include <map>
@@ -203,26 +202,23 @@ class MysqlCursor final : public sql::KeysetCursor {
     if (!page_open_)
       return false;
     const size_t columns = table_->batch_columns;
-    // A single integer key (the usual one) is kept as a number per row and written out once;
-    // other keys are rendered as text for every row. Skipped rows count too, so that the next
-    // page starts after them.
-    const bool integer_key = int_key_signed_ || int_key_unsigned_;
-    std::optional<int64_t> signed_key;
-    std::optional<uint64_t> unsigned_key;
-    auto render_integer_key = [&] {
-      if (!signed_key && !unsigned_key)
+    // The key of the last row consumed (skipped rows count too, so that the next page starts
+    // after them). A single integer key column among the batch's (the usual key) is read from
+    // the batch once per call; any other key is rendered as text for every row.
+    bool last_row_skipped = false;
+    auto key_from_batch = [&] {
+      if (!key_in_batch_ || *rows == 0 || last_row_skipped)
         return;
-      char buffer[24];
-      char* end = signed_key ? std::to_chars(buffer, buffer + sizeof(buffer), *signed_key).ptr
-                             : std::to_chars(buffer, buffer + sizeof(buffer), *unsigned_key).ptr;
-      last_key->assign(1, std::string(buffer, end));
+      std::string text;
+      AppendValueText(batch->column(table_->key_columns[0]), batch->num_rows() - 1, &text);
+      last_key->assign(1, std::move(text));
     };
     while (!batch->full() && batch->ByteSize() < max_bytes) {
       Result<bool> next = reader_->Next();
       if (!next.ok())
         return Track(next.status());
       if (!*next) {
-        render_integer_key();
+        key_from_batch();
         (void)ClosePage();
         return false;
       }
@@ -232,14 +228,7 @@ class MysqlCursor final : public sql::KeysetCursor {
       for (size_t c = 0; c < columns && converted.ok(); ++c) {
         converted = reader_->Append(c, &batch->column(c));
       }
-      if (integer_key) {
-        const size_t k = table_->key_columns[0];
-        if (int_key_signed_) {
-          signed_key = reader_->SignedInteger(k);
-        } else {
-          unsigned_key = reader_->UnsignedInteger(k);
-        }
-      } else if (!table_->keyless()) {
+      if (!key_in_batch_ && !table_->keyless()) {
         last_key->resize(table_->key_columns.size());
         for (size_t k = 0; k < table_->key_columns.size(); ++k) {
           (*last_key)[k].clear();
@@ -248,15 +237,22 @@ class MysqlCursor final : public sql::KeysetCursor {
       }
       if (converted.ok()) {
         batch->FinishRow();
+        last_row_skipped = false;
         continue;
       }
       batch->DiscardPartialRow();
+      if (key_in_batch_) {
+        last_key->resize(1);
+        (*last_key)[0].clear();
+        reader_->AppendText(table_->key_columns[0], &(*last_key)[0]);
+        last_row_skipped = true;
+      }
       // Only a value the policy refuses is a bad record; a failed fetch is the connection's.
       if (converted.code() != StatusCode::kDataError)
         return Track(converted);
       SLUICE_RETURN_IF_ERROR(HandleBadRow(converted));
     }
-    render_integer_key();
+    key_from_batch();
     return true;
   }
 
@@ -319,20 +315,19 @@ class MysqlCursor final : public sql::KeysetCursor {
       key.push_back(&table_->columns[index]);
     reader_ = std::make_unique<ResultReader>(all, table_->zero_dates);
     key_reader_ = std::make_unique<ResultReader>(key, table_->zero_dates);
-    if (table_->key_columns.size() == 1) {
+    // An integer's text is the same from the reader (AppendText) and from the batch.
+    if (table_->key_columns.size() == 1 && table_->key_columns[0] < table_->batch_columns) {
       switch (table_->columns[table_->key_columns[0]].kind) {
         case ValueKind::kInt8:
         case ValueKind::kInt16:
         case ValueKind::kInt32:
         case ValueKind::kInt64:
         case ValueKind::kYear:
-          int_key_signed_ = true;
-          break;
         case ValueKind::kUInt8:
         case ValueKind::kUInt16:
         case ValueKind::kUInt32:
         case ValueKind::kUInt64:
-          int_key_unsigned_ = true;
+          key_in_batch_ = true;
           break;
         default:
           break;
@@ -417,8 +412,7 @@ class MysqlCursor final : public sql::KeysetCursor {
   bool page_open_ = false;
   bool healthy_ = true;
   uint64_t rows_consumed_ = 0;
-  bool int_key_signed_ = false;    // the key is one signed integer column
-  bool int_key_unsigned_ = false;  // the key is one unsigned integer column
+  bool key_in_batch_ = false;  // the key is one integer column among the batch's
   std::string what_;
   ConnectionOptions kill_options_;
   uint64_t thread_id_ = 0;

@@ -36,7 +36,7 @@ struct Read {
   std::vector<std::string> statuses;     // Append's status per value, "" when OK
   std::vector<std::string> texts;        // AppendText of every non-null value
   std::vector<std::string> raw_texts;    // AppendRawText of every value
-  std::vector<std::string> integer_ids;  // SignedInteger of the key
+  std::vector<std::string> integer_ids;  // AppendText of the key
 };
 
 Read ReadTable(const TestDatabase& db, const std::vector<SourceColumn>& columns,
@@ -69,7 +69,9 @@ Read ReadTable(const TestDatabase& db, const std::vector<SourceColumn>& columns,
     EXPECT_OK(next.status());
     if (!next.ok() || !*next || batch.full())
       break;
-    out.integer_ids.push_back(std::to_string(reader.SignedInteger(0).value_or(-1)));
+    std::string id;
+    reader.AppendText(0, &id);
+    out.integer_ids.push_back(id);
     bool row_ok = true;
     for (size_t c = 0; c < columns.size(); ++c) {
       Status status = reader.Append(c, &batch.column(c));
