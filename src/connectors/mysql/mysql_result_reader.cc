@@ -343,6 +343,8 @@ struct ResultReader::Slot {
   /// Raw mode: how the value sits on the wire, and a variable-length value in the packet.
   Wire wire = Wire::kLength;
   std::string_view raw;
+  /// The column's kind (a copy, next to the value).
+  ValueKind kind = ValueKind::kText;
 };
 
 struct ResultReader::Binds {
@@ -359,6 +361,7 @@ ResultReader::ResultReader(std::vector<const SourceColumn*> columns, ZeroDates z
     const SourceColumn& column = *columns_[i];
     Slot& slot = slots_[i];
     MYSQL_BIND& bind = binds_->binds[i];
+    slot.kind = column.kind;
     std::memset(&bind, 0, sizeof(bind));
     bind.buffer_type = BindType(column);
     bind.length = &slot.length;
@@ -567,6 +570,74 @@ std::string_view ResultReader::VariableValue(size_t column) {
     slot.full_valid = true;
   }
   return slot.full;
+}
+
+Status ResultReader::AppendRow(Batch* batch, size_t count) {
+  // The common values inline, in one loop; anything else (and every error) through Append().
+  for (size_t c = 0; c < count; ++c) {
+    const Slot& slot = slots_[c];
+    Column& out = batch->column(c);
+    if (slot.is_null) {
+      out.AppendNull();
+      continue;
+    }
+    switch (slot.kind) {
+      case ValueKind::kInt8:
+        out.Append<int8_t>(slot.number.i8);
+        continue;
+      case ValueKind::kInt16:
+      case ValueKind::kYear:
+        out.Append<int16_t>(slot.number.i16);
+        continue;
+      case ValueKind::kInt32:
+        out.Append<int32_t>(slot.number.i32);
+        continue;
+      case ValueKind::kInt64:
+        out.Append<int64_t>(slot.number.i64);
+        continue;
+      case ValueKind::kFloat:
+        out.Append<float>(slot.number.f32);
+        continue;
+      case ValueKind::kDouble:
+        out.Append<double>(slot.number.f64);
+        continue;
+      case ValueKind::kText:
+      case ValueKind::kBytes:
+        if (raw_) {
+          out.AppendView(slot.raw);
+          continue;
+        }
+        break;
+      case ValueKind::kDecimal: {
+        int128 unscaled;
+        const DataType& type = out.type();
+        if (raw_ && type.is_fast_decimal() &&
+            ParseServerDecimal(slot.raw, type.precision, type.scale, &unscaled)) {
+          out.Append<int128>(unscaled);
+          continue;
+        }
+        break;
+      }
+      case ValueKind::kDate:
+        if (!IsOffCalendar(slot.time)) {
+          out.Append<int32_t>(
+              static_cast<int32_t>(DaysFromCivil(slot.time.year, slot.time.month, slot.time.day)));
+          continue;
+        }
+        break;
+      case ValueKind::kDateTime:
+      case ValueKind::kTimestamp:
+        if (!IsOffCalendar(slot.time)) {
+          out.Append<int64_t>(DateTimeMicros(slot.time));
+          continue;
+        }
+        break;
+      default:
+        break;
+    }
+    SLUICE_RETURN_IF_ERROR(Append(c, &out));
+  }
+  return Status::OK();
 }
 
 Status ResultReader::Append(size_t column, Column* out) {

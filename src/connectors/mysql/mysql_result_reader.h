@@ -53,6 +53,10 @@ class ResultReader {
   /// policy refuses (a zero date under zero_dates: error) appends nothing and returns a data
   /// error "column 'c': zero date '0000-00-00' (...)" for the caller to locate.
   Status Append(size_t column, Column* out);
+  /// Appends result columns [0, count) of the current row to the first `count` columns of
+  /// `batch`, as Append() would one by one; stops at the first refused value and returns its
+  /// error (the caller discards the partial row).
+  Status AppendRow(Batch* batch, size_t count);
   /// Appends the canonical text (core/value_text.h) of the non-null value of `column` in the
   /// current row, as used for keys and bad-record locations.
   void AppendText(size_t column, std::string* out);

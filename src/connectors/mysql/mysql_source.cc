@@ -224,10 +224,7 @@ class MysqlCursor final : public sql::KeysetCursor {
       }
       ++*rows;
       ++rows_consumed_;
-      Status converted;
-      for (size_t c = 0; c < columns && converted.ok(); ++c) {
-        converted = reader_->Append(c, &batch->column(c));
-      }
+      Status converted = reader_->AppendRow(batch, columns);
       if (!key_in_batch_ && !table_->keyless()) {
         last_key->resize(table_->key_columns.size());
         for (size_t k = 0; k < table_->key_columns.size(); ++k) {
