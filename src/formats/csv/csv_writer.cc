@@ -3,12 +3,15 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#include "core/decimal.h"
+#include "core/temporal.h"
 #include "core/value_text.h"
 
 namespace sluice::formats {
@@ -70,12 +73,34 @@ void CsvWriter::Plan(SchemaPtr schema) {
     if (field.type.id == TypeId::kBytes) {
       plan.form = Form::kBytes;
     } else if (HasFixedValueText(field.type)) {
-      plan.form = Form::kFixed;
+      switch (field.type.id) {
+        case TypeId::kInt32:
+          plan.form = Form::kInt32;
+          break;
+        case TypeId::kInt64:
+          plan.form = Form::kInt64;
+          break;
+        case TypeId::kDecimal:
+          plan.form = Form::kDecimal;
+          break;
+        case TypeId::kDate:
+          plan.form = Form::kDate;
+          break;
+        case TypeId::kTimestamp:
+          plan.form = Form::kTimestamp;
+          break;
+        case TypeId::kTimestampTz:
+          plan.form = Form::kTimestampTz;
+          break;
+        default:
+          plan.form = Form::kFixed;
+          break;
+      }
     } else if (field.type.is_variable_width()) {
       plan.form = Form::kText;  // string, json, wide decimal
     }
     const char* alphabet = Alphabet(field.type);
-    if ((plan.form == Form::kFixed || plan.form == Form::kBytes) && alphabet != nullptr) {
+    if (plan.form != Form::kText && plan.form != Form::kOther && alphabet != nullptr) {
       // Bounded text is never empty and never starts or ends with a space: only a special
       // character or the null marker can call for quotes.
       bool special = false;
@@ -276,12 +301,30 @@ Status CsvWriter::WriteRows(const Batch& batch, size_t begin, size_t end) {
       }
       const ColumnPlan plan = plans_[i];
       const size_t start = size_;
+      char* const at = buffer_.get() + size_;
+      auto wrote_to = [&](const char* end) { size_ += static_cast<size_t>(end - at); };
       switch (plan.form) {
-        case Form::kFixed: {
-          char* end_of_text = WriteFixedValueText(column, row, buffer_.get() + size_);
-          size_ = static_cast<size_t>(end_of_text - buffer_.get());
+        case Form::kFixed:
+          wrote_to(WriteFixedValueText(column, row, at));
           break;
-        }
+        case Form::kInt32:
+          wrote_to(std::to_chars(at, at + 24, column.Get<int32_t>(row)).ptr);
+          break;
+        case Form::kInt64:
+          wrote_to(std::to_chars(at, at + 24, column.Get<int64_t>(row)).ptr);
+          break;
+        case Form::kDecimal:
+          wrote_to(WriteDecimal128(column.Get<int128>(row), column.type().scale, at));
+          break;
+        case Form::kDate:
+          wrote_to(WriteDate(column.Get<int32_t>(row), at));
+          break;
+        case Form::kTimestamp:
+          wrote_to(WriteTimestamp(column.Get<int64_t>(row), false, at));
+          break;
+        case Form::kTimestampTz:
+          wrote_to(WriteTimestamp(column.Get<int64_t>(row), true, at));
+          break;
         case Form::kText:
           SLUICE_RETURN_IF_ERROR(WriteText(column.GetView(row)));
           continue;

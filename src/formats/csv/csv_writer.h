@@ -46,6 +46,13 @@ class CsvWriter {
     kBytes,  // "\x" and hex digits
     kFixed,  // bounded canonical text (numbers, dates, times)
     kOther,  // through AppendValueText (decimals with a scale beyond the int128 form)
+    // kFixed for the commonest types, written without WriteFixedValueText's dispatch.
+    kInt32,
+    kInt64,
+    kDecimal,
+    kDate,
+    kTimestamp,
+    kTimestampTz,
   };
   // Whether the text of a kFixed or kBytes column must be checked against the quoting rule
   // (kText and kOther values always are).
