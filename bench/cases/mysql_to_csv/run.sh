@@ -3,8 +3,9 @@
 # table of BENCH_ROWS rows (default 2,000,000) of about 330 bytes (bench_mysql_table ... wide).
 # Each setting runs BENCH_ROUNDS times (default 3), interleaved, and counts with its fastest
 # run: the machine is shared. Sluice's goal is 1.3x mydumper's best setting on each table.
-# Floor: the server alone writing the table as CSV (SELECT ... INTO OUTFILE, one statement per
-# thread over halves of the key range): what producing the rows costs the server by itself.
+# For reference, the server alone writing the table as CSV (SELECT ... INTO OUTFILE, one
+# statement per thread over halves of the key range), and the bound client and server CPU put
+# on Sluice's wall time when they share the machine's cores: (client + server CPU) / cores.
 rows=${BENCH_ROWS:-2000000}
 rounds=${BENCH_ROUNDS:-3}
 threads=2
@@ -36,7 +37,9 @@ run_mydumper() {  # LABEL TABLE CHUNK_ROWS OUTDIR
 sluice_rows() { echo $(($(cat "$1"/*.csv | wc -l) - $(ls "$1"/*.csv | wc -l))); }
 mydumper_rows() { find "$1" -name 'bench.*.sql' ! -name '*schema*' -exec cat {} + | grep -c '^('; }
 rounds_of() { for r in $(seq "$rounds"); do echo "$1 #$r"; done; }
-is_faster() { awk -v a="${BENCH_SECONDS[$1]}" -v b="${BENCH_SECONDS[$2]}" 'BEGIN { exit !(a < b) }'; }
+is_faster() {
+  awk -v a="${BENCH_SECONDS[$1]}" -v b="${BENCH_SECONDS[$2]}" 'BEGIN { exit !(a < b) }'
+}
 
 for table in uniform skewed; do
   echo "  -- wide_$table"
@@ -88,6 +91,11 @@ for table in uniform skewed; do
         'BEGIN { print (a > 0 ? b / a : 0) }')" \
       "${BENCH_CPU[$label]}" "${BENCH_SERVER_CPU[$label]:-?}" "${BENCH_RSS_MB[$label]}"
   done
+  awk -v c="${BENCH_CPU["sluice $table"]}" -v s="${BENCH_SERVER_CPU["sluice $table"]:-0}" \
+    -v n="$(nproc)" -v w="${BENCH_SECONDS["sluice $table"]}" -v t="$table" 'BEGIN {
+      printf "  CPU bound for sluice %s on %d cores: (%.2f + %.2f) / %d = %.2f s", t, n, c, s,
+        n, (c + s) / n
+      printf " (measured %.2f s)\n", w }'
   goal "sluice $table" "mydumper best $table" 1.3
   expect_rss_under "sluice $table" 256
 done
