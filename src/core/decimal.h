@@ -24,13 +24,13 @@ int128 Pow10Int128(int n);
 /// `precision` digits.
 Result<int128> ParseDecimal128(std::string_view text, int precision, int scale);
 
+/// Appends the canonical text of `unscaled` / 10^scale: "-0.05", "120.00", "7".
+void AppendDecimal128(int128 unscaled, int scale, std::string* out);
+
 /// Room WriteDecimal128 and WriteInt128 need: the longest text they write.
 inline constexpr size_t kMaxDecimal128Text = 48;
 /// The largest scale WriteDecimal128 takes (AppendDecimal128 takes any).
 inline constexpr int kMaxDecimal128Scale = 38;
-
-/// Appends the canonical text of `unscaled` / 10^scale: "-0.05", "120.00", "7".
-void AppendDecimal128(int128 unscaled, int scale, std::string* out);
 /// Writes what AppendDecimal128 appends at `out` (room for kMaxDecimal128Text bytes) for a
 /// scale up to kMaxDecimal128Scale; returns the end.
 char* WriteDecimal128(int128 unscaled, int scale, char* out);
