@@ -8,6 +8,7 @@
 
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
+#include "testing/stop_at_batch.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::runtime {
@@ -198,6 +199,22 @@ TEST_F(JobRunnerTest, StopTakesAFinalCheckpointAndTheNextRunResumesExactlyOnce) 
   EXPECT_EQ(summary.metrics.rows_read, 20000u - first_run);
   EXPECT_EQ(Committed("orders"), rows);  // every row exactly once across both runs
   EXPECT_EQ(sink_->finishes.load(), 1);
+}
+
+// Issue 10: a stop asked from inside the pipeline (the `stop` failpoint) was lost when the
+// reader that asked it ended before the coordinator looked: the job then took its final
+// checkpoint and finished, Sink::Finish included, with the rest of the data never read.
+TEST_F(JobRunnerTest, Issue10StopAskedByTheOnlyReaderIsNeverLost) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(5000)}};
+  source_->split_rows = 1000;
+  for (int round = 0; round < 50; ++round) {
+    testing::StopAtBatch stop(3);
+    JobSummary summary = JobRunner(Job(1), registry_, RunOptions{"", true}).Run(nullptr);
+    ASSERT_TRUE(summary.interrupted) << "round " << round << ": " << summary.status.ToString();
+    ASSERT_EQ(summary.status.code(), StatusCode::kCancelled) << "round " << round;
+    ASSERT_EQ(sink_->finishes.load(), 0) << "round " << round;
+    ASSERT_EQ(summary.metrics.rows_read, 300u) << "round " << round;
+  }
 }
 
 TEST_F(JobRunnerTest, TransientFailureIsRetriedFromTheLastCheckpoint) {
