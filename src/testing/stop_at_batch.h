@@ -31,10 +31,12 @@ class StopAtBatch {
 };
 
 /// Stops the job after the first cut of a running split is recorded (the runtime's
-/// `runtime.cut.after_record`), once each of `readers` reader threads pushed `batches` batches
-/// since: the stopped run leaves a cut split behind whose reader had read rows of its own (with
-/// the plan used up, an idle reader has nothing else to read), whatever the speed. The stop
-/// comes at the next batch any reader pushes after that. Armed while it lives.
+/// `runtime.cut.after_record`), once `readers` reader threads each pushed `batches` batches
+/// since: with two, the stopped run leaves a cut split behind whose reader had read rows of its
+/// own (with the plan used up, an idle reader has nothing else to read), whatever the speed.
+/// Count only threads sure to have work after the cut: an idle reader may sleep through the
+/// rest of a short job. The stop comes at the next batch any reader pushes after that. Armed
+/// while it lives.
 class StopAfterCut {
  public:
   StopAfterCut(int readers, int batches) {

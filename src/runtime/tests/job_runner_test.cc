@@ -275,16 +275,20 @@ TEST_F(JobRunnerTest, ResumeAfterCutsNeverRepeatsOrLosesRows) {
   source_->first_split_rows[0] = 18000;
   source_->split_rows = 500;
   source_->rows_per_read = 100;
-  // The big split's reader waits after 500 rows until an idle reader cut it; the job stops once
-  // every reader read 3 batches after that first cut.
+  // The big split's reader waits after 500 rows until an idle reader cut it and recorded the
+  // cut; the job stops once two readers (the big split's and the cut's) read 3 batches after
+  // that first cut.
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(60);
+  const JobRunner* running = nullptr;
   source_->hold_read = [&](int stream, size_t first_row, size_t next_row, size_t end_row) {
-    return stream == 0 && first_row == 0 && next_row >= 500 && end_row == 18000 &&
+    return stream == 0 && first_row == 0 && next_row >= 500 &&
+           (end_row == 18000 || running->metrics().Snapshot().splits_cut == 0) &&
            Clock::now() < deadline;
   };
   {
-    testing::StopAfterCut stop(4, 3);
+    testing::StopAfterCut stop(2, 3);
     JobRunner runner(Job(4, "checkpoint: {interval_secs: 0.01}\n"), registry_);
+    running = &runner;
     JobSummary summary = runner.Run(nullptr);
     EXPECT_TRUE(summary.interrupted);
     EXPECT_EQ(summary.status.code(), StatusCode::kCancelled);
