@@ -135,6 +135,10 @@ struct JobContext {
   /// Who runs this job ("pid 4711 on host etl-3 since 2026-12-04 09:00:00 UTC"): sinks that
   /// fence runs (Sink::Claim) record it beside the run epoch, for the message a fenced run gets.
   std::string run_owner;
+  /// This run's epoch, from the state store's run lease: higher for every run of the job (also
+  /// across state stores). Sinks fence by it (Sink::Claim); 0 when no lease was taken (tools,
+  /// tests driving a sink directly), which Claim then does not fence.
+  uint64_t run_epoch = 0;
   /// True when this run took the job over from a run that stopped renewing its lease but may
   /// still be alive (frozen, cut off): what that run had open (files, sessions) must not be
   /// reused in place, since it may still write there until it notices.
@@ -272,11 +276,12 @@ class Sink {
   /// The strongest delivery this sink can give.
   virtual DeliveryGuarantee guarantee() const = 0;
   /// Takes the job's targets for this run, first thing, before
-  /// RecoverProgress or ForgetProgress. Stores a new run epoch with the job's progress, higher
-  /// than any earlier run's, after waiting for (or ending) commits of earlier runs still in
-  /// flight; from then on every commit (and Finish) of an earlier run that is still alive
-  /// somewhere (frozen, cut off from the state store) is refused with FencedOff, and so are this
-  /// run's once a later run has claimed the targets. The runtime lets only one run of a job
+  /// RecoverProgress or ForgetProgress. Stores JobContext::run_epoch with the job's progress,
+  /// after waiting for (or ending) commits of earlier runs still in flight, unless a higher
+  /// epoch is stored already (a newer run claimed the targets: FencedOff). From then on every
+  /// commit (and Finish) of an earlier run that is still alive somewhere (frozen, cut off from
+  /// the state store) is refused with FencedOff, and so are this run's once a later run has
+  /// claimed the targets. The runtime lets only one run of a job
   /// move data at a time (the state store's lease); this is what holds when that lease was
   /// taken over. Called on every attempt, whatever the delivery (an at-least-once sink may fence
   /// its publication too); the default suits sinks that keep no progress. A sink driven without

@@ -119,6 +119,21 @@ Status BadDecimal(std::string_view text) {
   return DataError(fmt::format("'{}' is not a decimal number", text));
 }
 
+std::string DecimalTypeText(int precision, int scale) {
+  if (precision > 0)
+    return fmt::format("decimal({},{})", precision, scale);
+  return fmt::format("{} fractional digits", scale);
+}
+
+Status WouldRound(std::string_view text, int precision, int scale) {
+  return DataError(
+      fmt::format("'{}' would be rounded to fit {}", text, DecimalTypeText(precision, scale)));
+}
+
+Status DoesNotFit(std::string_view text, int precision, int scale) {
+  return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+}
+
 Status SplitDecimal(std::string_view text, DecimalParts* parts) {
   std::string_view s = text;
   while (!s.empty() && s.front() == ' ')
@@ -201,7 +216,7 @@ Status CanonicalDecimalText(std::string_view text, int precision, int scale, std
   SLUICE_RETURN_IF_ERROR(SplitDecimal(text, &parts));
   if (!parts.special.empty()) {
     if (precision > 0) {
-      return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+      return DoesNotFit(text, precision, scale);
     }
     out->append(parts.special);
     return Status::OK();
@@ -227,30 +242,16 @@ Status CanonicalDecimalText(std::string_view text, int precision, int scale, std
   integer.erase(0, lead);
   if (scale >= 0) {
     if (fraction.size() > static_cast<size_t>(scale)) {
-      bool round_up = fraction[static_cast<size_t>(scale)] >= '5';
-      fraction.resize(static_cast<size_t>(scale));
-      if (round_up) {
-        // Propagate the carry through fraction then integer digits.
-        std::string all = integer + fraction;
-        int i = static_cast<int>(all.size()) - 1;
-        while (i >= 0 && all[static_cast<size_t>(i)] == '9') {
-          all[static_cast<size_t>(i)] = '0';
-          --i;
-        }
-        if (i < 0) {
-          all.insert(all.begin(), '1');
-        } else {
-          all[static_cast<size_t>(i)]++;
-        }
-        integer = all.substr(0, all.size() - fraction.size());
-        fraction = all.substr(all.size() - fraction.size());
+      if (fraction.find_first_not_of('0', static_cast<size_t>(scale)) != std::string::npos) {
+        return WouldRound(text, precision, scale);
       }
+      fraction.resize(static_cast<size_t>(scale));
     } else {
       fraction.append(static_cast<size_t>(scale) - fraction.size(), '0');
     }
   }
   if (precision > 0 && static_cast<int>(integer.size()) > precision - scale) {
-    return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+    return DoesNotFit(text, precision, scale);
   }
   bool is_zero = integer.find_first_not_of('0') == std::string::npos &&
                  fraction.find_first_not_of('0') == std::string::npos;
@@ -308,16 +309,16 @@ Result<int128> ParseDecimal128(std::string_view text, int precision, int scale) 
   }
   if (simple && any_digit && i == s.size()) {
     if (integer_digits > precision - scale) {
-      return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+      return DoesNotFit(text, precision, scale);
     }
     value *= Pow10Int128(scale - fraction_digits);
     return negative ? -value : value;
   }
-  // General path: exponents, rounding, spaces.
+  // General path: exponents, digits beyond the scale, spaces.
   std::string canonical;
   SLUICE_RETURN_IF_ERROR(CanonicalDecimalText(text, precision, scale, &canonical));
   if (canonical == "NaN" || canonical == "Infinity" || canonical == "-Infinity") {
-    return DataError(fmt::format("'{}' does not fit decimal({},{})", text, precision, scale));
+    return DoesNotFit(text, precision, scale);
   }
   int128 result = 0;
   bool result_negative = false;
@@ -329,6 +330,25 @@ Result<int128> ParseDecimal128(std::string_view text, int precision, int scale) 
     }
   }
   return result_negative ? -result : result;
+}
+
+Status CheckDecimal128Fits(int128 unscaled, int value_scale, int precision, int scale) {
+  auto text = [&] {
+    std::string out;
+    AppendDecimal128(unscaled, value_scale, &out);
+    return out;
+  };
+  if (value_scale > scale && unscaled % Pow10Int128(value_scale - scale) != 0) {
+    return WouldRound(text(), precision, scale);
+  }
+  // Any int128 has fewer than 39 integer digits.
+  const int integer_digits = precision - scale;
+  const int128 integer_part = unscaled / Pow10Int128(value_scale);
+  if (integer_digits < 39 &&
+      (integer_part >= Pow10Int128(integer_digits) || integer_part <= -Pow10Int128(integer_digits))) {
+    return DoesNotFit(text(), precision, scale);
+  }
+  return Status::OK();
 }
 
 }  // namespace sluice

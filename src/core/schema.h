@@ -19,6 +19,9 @@ struct Field {
   /// The source's own spelling of the type ("enum('a','b')", "bit(3)", "year"), when known.
   /// Informational: lets a sink of the same kind recreate the exact native type.
   std::string native_type;
+  /// The source's collation of a text column (MySQL's COLLATION_NAME), when it has one. A sink
+  /// of the same kind keeps it for key columns: keys distinct in the source stay distinct there.
+  std::string collation;
 
   friend bool operator==(const Field&, const Field&) = default;
 };

@@ -403,6 +403,8 @@ class JobRunner::Pipeline {
     for (auto& channel : channels_)
       channel->Close();
     ack_cv_.notify_all();
+    std::lock_guard<std::mutex> lock(done_mutex_);
+    done_cv_.notify_all();  // readers waiting for a checkpoint (CheckpointNow)
   }
 
   Status FirstFailure() {
@@ -433,10 +435,11 @@ class JobRunner::Pipeline {
     uint64_t before = checkpoints_recorded_;
     checkpoint_requested_ = true;
     done_cv_.notify_all();
-    done_cv_.wait(lock, [&] {
-      return checkpoints_recorded_ > before || failed_.load() || stopping_.load() ||
-             stop_requested_.load();
-    });
+    // Also woken by a failure or a stop; the timeout only guards against a missed wake-up.
+    while (!(checkpoints_recorded_ > before || failed_.load() || stopping_.load() ||
+             stop_requested_.load())) {
+      done_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
   }
 
   // Coordinator: the job stops after a final checkpoint (once; not after a failure).
@@ -839,10 +842,13 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
         (void)store->SetStatus(job_.name, state::JobStatus::kSucceeded);
         return status;
       }
-      if (lease->lost() || status.code() == StatusCode::kConflict) {
-        // Another run owns the job now: leave the state to it.
-        return status;
+      if (lease->lost()) {
+        // Another run owns the job now: that is why this one failed (its sessions ended, its
+        // commits refused). Leave the state to it.
+        return lease->reason();
       }
+      if (status.code() == StatusCode::kConflict)
+        return status;
       bool stopping = stop != nullptr && stop->load();
       if (stopping || summary.interrupted) {
         (void)store->SetStatus(job_.name, state::JobStatus::kInterrupted);
@@ -906,6 +912,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   context.cancelled = &cancelled;
   context.resuming = resume;
   context.run_owner = lease_->owner().Describe();
+  context.run_epoch = lease_->lease().epoch;
   context.earlier_run_may_be_alive = lease_->lease().took_over_from.has_value();
 
   // The previous runs' state: what was planned and how far it got.
@@ -937,7 +944,9 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   estimated_rows_.store(estimated);
 
   // Fences off every earlier run that may still be alive somewhere, before reading what the
-  // sink committed.
+  // sink committed. A retry makes sure the job is still its own first: a run that lost it must
+  // not claim the targets again.
+  SLUICE_RETURN_IF_ERROR(store->RenewRun(job_.name));
   SLUICE_RETURN_IF_ERROR(
       setup.sink->Claim(context).WithContext(fmt::format("sink {}", job_.sink.type)));
   std::deque<Work> resumed_work;

@@ -30,8 +30,16 @@ Result<std::unique_ptr<RunLeaseKeeper>> RunLeaseKeeper::Acquire(state::StateStor
   state::RunOwner owner = state::RunOwner::ThisProcess();
   bool announced = false;
   while (true) {
-    SLUICE_ASSIGN_OR_RETURN(state::RunClaim claim,
-                            store->AcquireRun(job, owner, options.lease_secs));
+    Result<state::RunClaim> attempt = store->AcquireRun(job, owner, options.lease_secs);
+    if (!attempt.ok() && !(options.wait && attempt.status().IsTransient())) {
+      return attempt.status().WithContext(fmt::format("taking the run lease of job '{}'", job));
+    }
+    if (!attempt.ok()) {
+      // A waiting run tries again: the store's write lock is busy (a frozen run may hold it).
+      log::Debug(kComponent, "{}", attempt.status().ToString());
+      attempt = state::RunClaim{};
+    }
+    state::RunClaim claim = std::move(*attempt);
     if (claim.lease) {
       if (claim.lease->took_over_from) {
         log::Warn(kComponent,
@@ -43,10 +51,10 @@ Result<std::unique_ptr<RunLeaseKeeper>> RunLeaseKeeper::Acquire(state::StateStor
       return std::unique_ptr<RunLeaseKeeper>(
           new RunLeaseKeeper(store, job, owner, *claim.lease, options.lease_secs));
     }
-    const state::RunHolder& holder = *claim.holder;
-    if (!options.wait)
-      return Conflict(HeldMessage(job, holder, options));
-    if (!announced) {
+    if (claim.holder && !options.wait)
+      return Conflict(HeldMessage(job, *claim.holder, options));
+    if (claim.holder && !announced) {
+      const state::RunHolder& holder = *claim.holder;
       log::Info(kComponent, "Job '{}' is running ({}); waiting for it to end (--wait)", job,
                 holder.owner.Describe());
       announced = true;

@@ -1,6 +1,8 @@
 #include <fmt/core.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -95,15 +97,29 @@ class SqliteStateStore final : public StateStore {
   Result<RunClaim> AcquireRun(const std::string& job, const RunOwner& owner,
                               double lease_secs) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    // A look first, without the write lock (WAL readers never wait): a job held by a live run is
+    // reported at once, even while that run (frozen, say) holds the store's write lock.
+    {
+      SLUICE_ASSIGN_OR_RETURN(std::optional<StoredRun> current, LoadRun(job));
+      if (current && HeldFor(*current, owner, lease_secs))
+        return RunClaim{std::nullopt, current->holder};
+    }
+    LeaseWrites fast(db_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: take the job's lease"));
     RunClaim claim;
     Status status = [&]() -> Status {
       SLUICE_ASSIGN_OR_RETURN(std::optional<StoredRun> current, LoadRun(job));
-      uint64_t epoch = 1;
+      // Microseconds of the wall clock, and always above the last epoch: epochs also rise
+      // across state stores (a deleted one, a second one), so a sink that fences by them never
+      // sees a newer run with a lower epoch than an older one.
+      uint64_t epoch = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count());
       if (current) {
-        epoch = current->holder.epoch + 1;
+        epoch = std::max(epoch, current->holder.epoch + 1);
         if (!current->released && !current->holder.owner.KnownGone(owner)) {
-          if (current->holder.seconds_since_renewal < lease_secs) {
+          if (HeldFor(*current, owner, lease_secs)) {
             claim.holder = current->holder;
             return Status::OK();
           }
@@ -141,6 +157,7 @@ class SqliteStateStore final : public StateStore {
 
   Status RenewRun(const std::string& job) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    LeaseWrites fast(db_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: renew the job's lease"));
     Status status = [&]() -> Status {
       SLUICE_RETURN_IF_ERROR(CheckLease(job));
@@ -154,6 +171,7 @@ class SqliteStateStore final : public StateStore {
     auto lease = leases_.find(job);
     if (lease == leases_.end())
       return Status::OK();
+    LeaseWrites fast(db_);
     Status status =
         Run(fmt::format("UPDATE sluice_runs SET released = 1, renewed_at = NULL WHERE job = ? AND "
                         "epoch = {}",
@@ -328,6 +346,29 @@ class SqliteStateStore final : public StateStore {
   struct StoredRun {
     RunHolder holder;
     bool released = false;
+  };
+
+  // True while `run` keeps the job from `owner`: not released, its process not known gone, and
+  // renewed within `lease_secs`.
+  static bool HeldFor(const StoredRun& run, const RunOwner& owner, double lease_secs) {
+    return !run.released && !run.holder.owner.KnownGone(owner) &&
+           run.holder.seconds_since_renewal < lease_secs;
+  }
+
+  // Lease writes skip the fsync of their commit (synchronous=NORMAL, still atomic in WAL mode):
+  // they are frequent and worthless after a power loss, and the shorter they hold the store's
+  // write lock, the less a run frozen in the middle of one blocks everyone else.
+  class LeaseWrites {
+   public:
+    explicit LeaseWrites(Connection& db) : db_(db) {
+      (void)db_.Execute("PRAGMA synchronous=NORMAL", "state");
+    }
+    ~LeaseWrites() { (void)db_.Execute("PRAGMA synchronous=FULL", "state"); }
+    LeaseWrites(const LeaseWrites&) = delete;
+    LeaseWrites& operator=(const LeaseWrites&) = delete;
+
+   private:
+    Connection& db_;
   };
 
   // The job's row of sluice_runs, with the seconds since its renewal by SQLite's clock.

@@ -56,7 +56,9 @@ struct JobState {
 
 /// A run's hold on a job, from AcquireRun.
 struct RunLease {
-  /// Higher for every run that takes the job: the fencing token.
+  /// Higher for every run that takes the job (microseconds of the wall clock when the run took
+  /// it, or the last epoch + 1 if that is higher): the fencing token, which sinks store with
+  /// their progress (JobContext::run_epoch).
   uint64_t epoch = 0;
   /// The run this one took the job from because it had stopped renewing its lease (frozen, or
   /// cut off); its later changes are refused.

@@ -11,6 +11,8 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
   Projection projection;
   projection.input_ = input;
   projection.stream_name_ = std::move(stream_name);
+  for (const Field& field : input->fields())
+    projection.input_names_.push_back(field.name);
   std::vector<Field> fields;
   std::vector<int> output_of_input(input->num_fields(), -1);
   for (const config::ColumnMapping& mapping : config.columns) {
@@ -32,6 +34,7 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
     if (cast) {
       field.type = *mapping.cast;
       field.native_type.clear();
+      field.collation.clear();
     }
     output_of_input[static_cast<size_t>(index)] = static_cast<int>(fields.size());
     fields.push_back(std::move(field));
@@ -80,7 +83,10 @@ Status Projection::Apply(const Batch& in, Batch* out,
     const Field& field = output_->field(failed_column);
     connectors::BadRecord record;
     record.stream = stream_name_;
-    record.location = fmt::format("stream '{}' column '{}'", stream_name_, field.name);
+    // The key as the source names it: the row to look for there.
+    std::string key;
+    connectors::AppendKeyLocation(in, row, input_->primary_key(), input_names_, &key);
+    record.location = fmt::format("stream '{}'{} column '{}'", stream_name_, key, field.name);
     record.raw = text.substr(0, 1024);
     record.reason = DataError(fmt::format("{}: cannot cast to {}: {}", record.location,
                                           field.type.ToString(), failure.message()));

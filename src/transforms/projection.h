@@ -27,7 +27,8 @@ class Projection {
   const SchemaPtr& output_schema() const { return output_; }
 
   /// Appends the projected rows of `in` to `out` (which has output_schema()). Rows whose cast
-  /// fails go to `bad_records`; an error from it stops and is returned.
+  /// fails go to `bad_records`, located by stream, the input's key and the output column; an
+  /// error from it stops and is returned.
   Status Apply(const Batch& in, Batch* out, connectors::BadRecordHandler* bad_records) const;
 
  private:
@@ -38,6 +39,7 @@ class Projection {
   SchemaPtr input_;
   SchemaPtr output_;
   std::vector<Step> steps_;
+  std::vector<std::string> input_names_;  // by input column, for bad-record locations
   std::string stream_name_;
 };
 

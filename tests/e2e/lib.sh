@@ -172,18 +172,18 @@ crash_loop() {
   done
 }
 
-# wait_paused PID: waits until process PID froze itself at a `pause` failpoint (state T in
-# /proc/PID/stat), for 300 s at most; fails the case when it ended instead. Continue it with
-# `kill -CONT PID`.
-wait_paused() {
+# wait_until_stopped PID: waits until process PID froze itself at a `pause` failpoint (state T
+# in /proc/PID/stat), for 300 s at most; fails the case when it ended (or is a zombie) instead.
+# Continue it with `kill -CONT PID`.
+wait_until_stopped() {
   local pid=$1 deadline=$((SECONDS + 300)) state
   while true; do
     state=$(sed -n 's/^.*) \([A-Za-z]\) .*$/\1/p' "/proc/$pid/stat" 2>/dev/null || true)
     [[ "$state" == T ]] && return 0
     if [[ -z "$state" || "$state" == Z ]]; then
-      fail "sluice (pid $pid) ended before it reached its pause failpoint"
+      fail "process $pid ended instead of pausing"
     fi
-    ((SECONDS < deadline)) || fail "sluice (pid $pid) did not reach its pause failpoint in 300 s"
+    ((SECONDS < deadline)) || fail "process $pid did not pause in 300 s"
     sleep 0.05
   done
 }

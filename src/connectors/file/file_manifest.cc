@@ -231,17 +231,19 @@ std::optional<std::string_view> FinalNameOfInProgress(std::string_view name) {
   return name;
 }
 
-Result<uint64_t> ClaimRunFence(const std::string& directory, std::string_view job) {
+Status ClaimRunFence(const std::string& directory, std::string_view job, uint64_t epoch) {
   SLUICE_RETURN_IF_ERROR(io::CreateDirectories(directory));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<FileDescriptor> lock,
                           LockRunFence(directory, job, LOCK_EX));
   SLUICE_ASSIGN_OR_RETURN(uint64_t current, ReadRunEpoch(directory, job));
-  uint64_t epoch = current + 1;
+  if (current > epoch)
+    return FencedOff(job, fmt::format("file outputs in '{}'", directory), epoch, current);
+  if (current == epoch)
+    return Status::OK();  // this run, claiming again after a retry
   std::string path = FencePath(directory, job, ".epoch");
   SLUICE_RETURN_IF_ERROR(WriteAndSync(path + ".tmp", fmt::format("epoch {}\n", epoch)));
   SLUICE_RETURN_IF_ERROR(io::RenameFile(path + ".tmp", path));
-  SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
-  return epoch;
+  return io::SyncDirectory(directory);
 }
 
 Status CommitUnderRunFence(const std::string& directory, std::string_view job, uint64_t epoch,

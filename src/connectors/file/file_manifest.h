@@ -28,7 +28,7 @@
 // The run fence: `<dir>/.sluice-<job>.epoch` holds the epoch of the run that claimed the job's
 // outputs last (ClaimRunFence), and `<dir>/.sluice-<job>.lock` is the lock that orders claims
 // and commits: a commit (CommitUnderRunFence) holds it shared while it checks the epoch and
-// renames its manifest into place; a claim holds it exclusively while it raises the epoch.
+// renames its manifest into place; a claim holds it exclusively while it stores its epoch.
 // `generation` counts the runs of the job (each resumed run adds one); a split's progress with
 // the highest (generation, checkpoint) wins when several slots' manifests name it (a split that
 // moved to another slot after the writer count changed).
@@ -103,9 +103,10 @@ std::string InProgressPath(std::string_view path, uint64_t epoch);
 /// For an in-progress file name, the final name it stands for; nullopt for other names.
 std::optional<std::string_view> FinalNameOfInProgress(std::string_view name);
 
-/// Takes the outputs of `job` in `directory` (created when missing) for a new run: waits for
-/// commits in flight, then stores and returns an epoch one higher than the stored one.
-Result<uint64_t> ClaimRunFence(const std::string& directory, std::string_view job);
+/// Takes the outputs of `job` in `directory` (created when missing) for the run of `epoch`:
+/// waits for commits in flight, then stores `epoch`, unless a higher one is stored (a newer run
+/// claimed them: FencedOff).
+Status ClaimRunFence(const std::string& directory, std::string_view job, uint64_t epoch);
 /// Runs `commit` (a manifest rename, a publication) while no claim can happen, if the job's
 /// stored epoch is still `epoch`; otherwise returns FencedOff and runs nothing.
 Status CommitUnderRunFence(const std::string& directory, std::string_view job, uint64_t epoch,

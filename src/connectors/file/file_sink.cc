@@ -572,7 +572,10 @@ Status FileSink::PublishUnfenced(std::vector<WriterManifest> manifests, const st
 }
 
 Status FileSink::Claim(const JobContext& context) {
-  SLUICE_ASSIGN_OR_RETURN(run_epoch_, ClaimRunFence(manifest_directory_, context.job_name));
+  if (context.run_epoch == 0)
+    return Status::OK();
+  SLUICE_RETURN_IF_ERROR(ClaimRunFence(manifest_directory_, context.job_name, context.run_epoch));
+  run_epoch_ = context.run_epoch;
   took_over_ = context.earlier_run_may_be_alive;
   return Status::OK();
 }
@@ -766,15 +769,22 @@ Status FileSink::Finish() {
     return Internal("FileSink::Finish before Open");
   if (!plan_->exactly_once)
     return Status::OK();  // every part was published at its commit
-  // From disk: the writers' last commits, and the slots no writer of this run took.
-  SLUICE_ASSIGN_OR_RETURN(std::vector<WriterManifest> manifests,
-                          LoadManifests(manifest_directory_, plan_->job));
-  std::vector<std::string> directories;
-  for (WriterManifest& manifest : manifests)
-    SLUICE_RETURN_IF_ERROR(RecoverManifest(&manifest, &directories));
-  for (const std::string& directory : directories)
-    SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
-  return Publish(std::move(manifests), plan_->job);
+  // From disk: the writers' last commits, and the slots no writer of this run took. All of it
+  // under the run fence: the recovery cuts in-progress parts back, which a run that was taken
+  // over must never do to the newer run's parts.
+  auto finish = [&]() -> Status {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<WriterManifest> manifests,
+                            LoadManifests(manifest_directory_, plan_->job));
+    std::vector<std::string> directories;
+    for (WriterManifest& manifest : manifests)
+      SLUICE_RETURN_IF_ERROR(RecoverManifest(&manifest, &directories));
+    for (const std::string& directory : directories)
+      SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
+    return PublishUnfenced(std::move(manifests), plan_->job);
+  };
+  if (run_epoch_ != 0)
+    return CommitUnderRunFence(manifest_directory_, plan_->job, run_epoch_, finish);
+  return finish();
 }
 
 void FileSink::Abort() {

@@ -90,6 +90,13 @@ const std::vector<OptionSpec>& SinkTable() {
            "commits "
            "once per checkpoint, rows and progress together)"},
           {"insert_rows", OptionType::kInt, "500", "rows per multi-row INSERT (method insert)"},
+          {"negative_zero",
+           OptionType::kEnum,
+           "error",
+           "a float's -0, which MySQL and MariaDB store in FLOAT and DOUBLE columns as 0: error "
+           "refuses it as a data error naming table, key and column; zero stores 0",
+           false,
+           {"error", "zero"}},
           {"progress_table", OptionType::kString, "_sluice_progress",
            "delivery: exactly_once: table in 'database' holding each split's progress, committed "
            "in "
@@ -159,6 +166,7 @@ Result<MysqlSinkOptions> MysqlSinkOptions::FromConfig(const config::Options& opt
       options.GetString("method") == "insert" ? LoadMethod::kInsert : LoadMethod::kLoadData;
   out.connection.local_infile = out.method == LoadMethod::kLoadData;
   out.insert_rows = options.GetInt("insert_rows");
+  out.negative_zero_as_zero = options.GetString("negative_zero") == "zero";
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
 }

@@ -73,6 +73,9 @@ struct MysqlSinkOptions : sql::SinkTarget {
   LoadMethod method = LoadMethod::kLoadData;
   /// Rows per multi-row INSERT (method insert).
   int64_t insert_rows = 500;
+  /// A float's -0, which MySQL and MariaDB store in FLOAT and DOUBLE columns as 0: false (the
+  /// default, `negative_zero: error`) refuses it as a data error; true stores 0.
+  bool negative_zero_as_zero = false;
 
   Status Validate(const config::Options* at = nullptr) const;
   static Result<MysqlSinkOptions> FromConfig(const config::Options& options);

@@ -40,34 +40,11 @@ constexpr size_t kMaxSplitIdBytes = 700;
 // Progress entries per INSERT: keeps the statement far below max_allowed_packet.
 constexpr size_t kProgressRowsPerStatement = 1000;
 
-// How a value reaches its column beyond plain text.
-enum class ColumnLoad : uint8_t {
-  kDirect,
-  kGeometryFromWkb,  // bytes -> ST_GeomFromWKB
-  kGeometryFromWkt,  // string -> ST_GeomFromText
-  kBit,              // integer -> BIT (LOAD DATA would store the digits' bytes)
-};
-
 std::string Lower(std::string_view text) {
   std::string out(text);
   for (char& c : out)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-ColumnLoad LoadFor(const DataType& type, std::string_view target_data_type) {
-  if (IsSpatialType(target_data_type)) {
-    if (type.id == TypeId::kBytes)
-      return ColumnLoad::kGeometryFromWkb;
-    if (type.id == TypeId::kString)
-      return ColumnLoad::kGeometryFromWkt;
-  }
-  // Whole numbers of any kind (PostgreSQL brings MySQL's BIT back as numeric(20,0)).
-  bool whole =
-      type.is_integer() || (type.id == TypeId::kDecimal && type.precision > 0 && type.scale == 0);
-  if (target_data_type == "bit" && whole)
-    return ColumnLoad::kBit;
-  return ColumnLoad::kDirect;
 }
 
 // Appends `bytes`, each byte that `escape` maps to a two-character escape replaced by it.
@@ -161,6 +138,15 @@ const char* AppendValue(const Column& column, size_t row, Format format, ColumnL
       out->push_back('\'');
     return nullptr;
   };
+  if (load == ColumnLoad::kYear) {
+    // Four digits: LOAD DATA reads the text '0' as the year 2000 (ValueChange has checked the
+    // range already).
+    std::string year;
+    AppendValueText(column, row, &year);
+    out->append(year.size() < 4 ? 4 - year.size() : 0, '0');
+    out->append(year);
+    return nullptr;
+  }
   switch (type.id) {
     case TypeId::kNull:
       out->append(sql ? "NULL" : "\\N");
@@ -296,11 +282,16 @@ struct MysqlSink::Target {
   std::string load_table;
   /// Target column names, in stream order.
   std::vector<std::string> columns;
-  std::vector<ColumnLoad> loads;
+  /// How each stream column reaches its table column, in stream order.
+  std::vector<ColumnWrite> writes;
   /// Stream columns of the key, for bad-record locations.
   std::vector<int> key;
   /// The target's primary key columns (upsert).
   std::vector<std::string> primary_key;
+  /// Unique keys whose text columns' collation is not byte by byte (the source's own, or the
+  /// best a server without binary NO PAD collations has): the upsert merge first checks that no
+  /// two staged rows collide under it but differ in their bytes, which would merge them.
+  std::vector<std::vector<std::string>> checked_unique_keys;
 };
 
 namespace {
@@ -316,7 +307,8 @@ std::string LoadDataSql(const Target& target, const std::string& database,
     if (!columns.empty())
       columns += ", ";
     std::string quoted = QuoteIdentifier(target.columns[i]);
-    switch (target.loads[i]) {
+    switch (target.writes[i].load) {
+      case ColumnLoad::kYear:
       case ColumnLoad::kDirect:
         columns += quoted;
         continue;
@@ -490,7 +482,7 @@ class MysqlSinkWriter final : public SinkWriter {
       size_t row_start = chunk_.size();
       if (sql)
         chunk_ += rows_in_chunk_ > 0 ? ",(" : "(";
-      const char* problem = nullptr;
+      std::string problem;
       size_t bad_column = 0;
       for (size_t c = 0; c < columns; ++c) {
         if (c > 0)
@@ -500,15 +492,21 @@ class MysqlSinkWriter final : public SinkWriter {
           chunk_.append(sql ? "NULL" : "\\N");
           continue;
         }
-        problem = AppendValue(column, row, format, target.loads[c], &chunk_);
-        if (problem != nullptr) {
+        const ColumnWrite& write = target.writes[c];
+        if (write.checks_values())
+          problem = ValueChange(column, row, write, options_.negative_zero_as_zero);
+        if (problem.empty()) {
+          if (const char* why = AppendValue(column, row, format, write.load, &chunk_))
+            problem = why;
+        }
+        if (!problem.empty()) {
           bad_column = c;
           break;
         }
       }
       size_t key_start = keys_.size();
       AppendKeyText(batch, row, target, state);
-      if (problem != nullptr) {
+      if (!problem.empty()) {
         chunk_.resize(row_start);
         std::string key(keys_.substr(key_start));
         keys_.resize(key_start);
@@ -707,6 +705,43 @@ class MysqlSinkWriter final : public SinkWriter {
     return Status::OK();
   }
 
+  // upsert: fails when two staged rows differ in the bytes of a unique key but are equal under
+  // its collation: ON DUPLICATE KEY UPDATE would merge them into one row (see
+  // Target::checked_unique_keys). Rows sent twice with the very same key merge as upserts do.
+  Status CheckStagedKeysStayApart(const Target& target, const StreamState& state) {
+    const std::string& database = options_.connection.database;
+    for (const std::vector<std::string>& key : target.checked_unique_keys) {
+      std::string columns;
+      std::string bytes;
+      for (const std::string& column : key) {
+        columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column);
+        bytes += fmt::format("{}CAST({} AS BINARY)", bytes.empty() ? "" : ", ",
+                             QuoteIdentifier(column));
+      }
+      SLUICE_ASSIGN_OR_RETURN(
+          std::optional<TextRow> collision,
+          db_.QueryRow(fmt::format("SELECT {} FROM {} GROUP BY {} HAVING COUNT(DISTINCT {}) > 1 "
+                                   "LIMIT 1",
+                                   columns, QualifiedName(database, state.load_table), columns,
+                                   bytes),
+                       fmt::format("checking the keys of the rows for {}", target.display)));
+      if (!collision)
+        continue;
+      std::vector<std::string> values;
+      for (const std::optional<std::string>& value : *collision)
+        values.push_back(value.value_or("NULL"));
+      return DataError(fmt::format(
+          "{}: table '{}': rows whose keys differ (in case, accents or trailing spaces) are "
+          "equal under the collation of key ({}) and would be merged into one, e.g. key=({}); "
+          "give the key columns a binary NO PAD collation ({})",
+          options_.connection.Describe(), target.display, JoinNames(key), JoinNames(values),
+          JoinNames(std::vector<std::string>(std::begin(kNoPadBinaryCollations),
+                                             std::end(kNoPadBinaryCollations)),
+                    " or ")));
+    }
+    return Status::OK();
+  }
+
   // upsert: moves the staged rows into their tables by primary key.
   Status MergeUpserts() {
     if (options_.mode != WriteMode::kUpsert)
@@ -716,6 +751,7 @@ class MysqlSinkWriter final : public SinkWriter {
       if (!state.staged)
         continue;
       const Target& target = (*targets_)[i];
+      SLUICE_RETURN_IF_ERROR(CheckStagedKeysStayApart(target, state));
       std::string updates;
       for (const std::string& column : target.columns) {
         if (!updates.empty())
@@ -828,8 +864,15 @@ class MysqlSinkWriter final : public SinkWriter {
   Status SendInserts(const Target& target, StreamState& state) {
     std::string what = fmt::format("inserting into {}", target.display);
     Status inserted = db_.Execute(chunk_, what);
-    if (inserted.ok())
-      return Status::OK();
+    if (inserted.ok()) {
+      // Without IGNORE every row lands or the statement fails; anything else (a trigger, a
+      // server that skips rows) would count rows that are not there.
+      if (db_.affected_rows() == rows_in_chunk_)
+        return Status::OK();
+      return DataError(fmt::format("{}: {}: the server inserted {} of {} rows",
+                                   options_.connection.Describe(), what, db_.affected_rows(),
+                                   rows_in_chunk_));
+    }
     if (!IsDataErrorCode(db_.last_errno()))
       return inserted;
     // A statement fails as a whole: retry its rows one by one to name the bad ones.
@@ -885,13 +928,16 @@ MysqlSink::~MysqlSink() = default;
 Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream, bool dry_run,
                                         CheckReport* report) {
   const std::string& database = options_.connection.database;
-  // Native types only travel between databases of the same kind: another database's spelling
-  // can mean something else here (PostgreSQL's `text` is unbounded, MySQL's stops at 64 KiB).
+  // Native types and collations only travel between databases of the same kind: another
+  // database's spelling can mean something else here (PostgreSQL's `text` is unbounded, MySQL's
+  // stops at 64 KiB).
   Schema logical_schema = *stream.schema;
   if (stream.source_type != "mysql") {
     std::vector<Field> fields = logical_schema.fields();
-    for (Field& field : fields)
+    for (Field& field : fields) {
       field.native_type.clear();
+      field.collation.clear();
+    }
     logical_schema = Schema(std::move(fields), logical_schema.primary_key());
   }
   const Schema& schema = logical_schema;
@@ -915,27 +961,41 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
   const std::string prefix = options_.connection.Describe();
   const bool overwrite = options_.mode == WriteMode::kOverwrite;
 
-  SLUICE_ASSIGN_OR_RETURN(
-      std::vector<TextRow> existing,
-      db.Query(fmt::format("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE "
-                           "TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
-                           Utf8Literal(database), Utf8Literal(target.table)),
-               fmt::format("reading the columns of {}", target.display)));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<TextRow> existing,
+                          db.Query(ColumnInfoQuery(database, target.table),
+                                   fmt::format("reading the columns of {}", target.display)));
+  auto plan = [&](const Field& field, const ColumnInfo& column) -> Status {
+    Result<ColumnWrite> write = PlanColumnWrite(field.type, column);
+    if (!write.ok()) {
+      return write.status().WithContext(fmt::format("{}: table '{}'", prefix, target.display));
+    }
+    std::string warning = NarrowingWarning(field.type, *write);
+    if (!warning.empty()) {
+      note(fmt::format("mysql table '{}' column '{}': {}", target.display, column.name, warning));
+      if (!dry_run) {
+        log::Warn(fmt::format("sink:mysql:{}", target.table), "column '{}': {}", column.name,
+                  warning);
+      }
+    }
+    target.writes.push_back(std::move(*write));
+    return Status::OK();
+  };
   if (!existing.empty()) {
-    std::map<std::string, std::string> types;  // lower-case name -> data type
+    std::map<std::string, ColumnInfo> columns;  // by lower-case name
     std::vector<std::string> table_columns;
     for (const TextRow& row : existing) {
-      types[Lower(row[0].value_or(""))] = Lower(row[1].value_or(""));
-      table_columns.push_back(row[0].value_or(""));
+      ColumnInfo column = ColumnInfoFromRow(row);
+      table_columns.push_back(column.name);
+      columns[Lower(column.name)] = std::move(column);
     }
     std::vector<std::string> missing;
     for (const Field& field : schema.fields()) {
-      auto found = types.find(Lower(field.name));
-      if (found == types.end()) {
+      auto found = columns.find(Lower(field.name));
+      if (found == columns.end()) {
         missing.push_back(field.name);
         continue;
       }
-      target.loads.push_back(LoadFor(field.type, found->second));
+      SLUICE_RETURN_IF_ERROR(plan(field, found->second));
     }
     if (!missing.empty()) {
       std::vector<std::string> stream_columns = target.columns;
@@ -946,13 +1006,22 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
     }
     SLUICE_ASSIGN_OR_RETURN(
         std::vector<TextRow> key_rows,
-        db.Query(fmt::format("SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE "
-                             "TABLE_SCHEMA = {} AND TABLE_NAME = {} AND INDEX_NAME = 'PRIMARY' "
-                             "ORDER BY SEQ_IN_INDEX",
+        db.Query(fmt::format("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+                             "WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} AND NON_UNIQUE = 0 "
+                             "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
                              Utf8Literal(database), Utf8Literal(target.table)),
-                 fmt::format("reading the primary key of {}", target.display)));
-    for (const TextRow& row : key_rows)
-      target.primary_key.push_back(row[0].value_or(""));
+                 fmt::format("reading the keys of {}", target.display)));
+    std::map<std::string, std::vector<std::string>> unique_keys;  // index -> columns
+    for (const TextRow& row : key_rows) {
+      if (!row[1])
+        continue;  // a functional key part
+      unique_keys[row[0].value_or("")].push_back(*row[1]);
+      if (row[0] == "PRIMARY")
+        target.primary_key.push_back(*row[1]);
+    }
+    for (const auto& [index, key_columns] : unique_keys) {
+      SLUICE_RETURN_IF_ERROR(CheckKeyCollations(target, schema, columns, index, key_columns));
+    }
     if (options_.mode == WriteMode::kUpsert && target.primary_key.empty()) {
       return InvalidConfig(fmt::format(
           "{}: mode upsert needs a primary key, and table '{}' has none", prefix, target.display));
@@ -991,14 +1060,30 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
   }
   std::vector<std::string> types = TargetColumnTypes(schema);
   for (size_t i = 0; i < schema.num_fields(); ++i) {
-    std::optional<ColumnInfo> parsed = ParseColumnType(types[i]);
-    target.loads.push_back(LoadFor(schema.field(i).type, parsed ? parsed->data_type : ""));
+    ColumnInfo column = ParseColumnType(types[i]).value_or(ColumnInfo{});
+    column.name = schema.field(i).name;
+    column.column_type = types[i];
+    SLUICE_RETURN_IF_ERROR(plan(schema.field(i), column));
   }
+  // Keys are compared byte by byte unless a key column keeps its source's collation (or the
+  // server has no binary NO PAD one): then the upsert merge checks that no two rows collide.
+  bool compares_bytes = true;
   for (int index : schema.primary_key()) {
-    target.primary_key.push_back(schema.field(static_cast<size_t>(index)).name);
+    const Field& field = schema.field(static_cast<size_t>(index));
+    target.primary_key.push_back(field.name);
+    std::string collation =
+        KeyColumnCollation(field, types[static_cast<size_t>(index)], collations_);
+    compares_bytes = compares_bytes && (collation.empty() || IsNoPadBinaryCollation(collation));
   }
-  std::string create_sql =
-      CreateTableSql(database, target.table, schema, true, !database_is_utf8mb4_);
+  if (!compares_bytes)
+    target.checked_unique_keys = {target.primary_key};
+  if (!schema.primary_key().empty() && !collations_.key_collation.empty() &&
+      !IsNoPadBinaryCollation(collations_.key_collation)) {
+    note(fmt::format("mysql: the server has no binary NO PAD collation: key text columns of "
+                     "table '{}' get {}, which ignores trailing spaces",
+                     target.display, collations_.key_collation));
+  }
+  std::string create_sql = CreateTableSql(database, target.table, schema, true, collations_);
   note(fmt::format("mysql table '{}' would be created: {}", target.display, create_sql));
   if (!overwrite) {
     target.load_table = target.table;
@@ -1013,7 +1098,7 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
     return target;
   SLUICE_RETURN_IF_ERROR(PrepareStagingTable(
       db, target,
-      CreateTableSql(database, target.load_table, schema, false, !database_is_utf8mb4_)));
+      CreateTableSql(database, target.load_table, schema, false, collations_)));
   return target;
 }
 
@@ -1185,7 +1270,7 @@ Status MysqlSink::DeleteProgress(Connection& db, const std::string& job) {
 }
 
 Status MysqlSink::Claim(const JobContext& context) {
-  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce || context.run_epoch == 0)
     return Status::OK();
   if (context.job_name.size() > kMaxJobNameBytes) {
     return InvalidConfig(fmt::format(
@@ -1194,16 +1279,24 @@ Status MysqlSink::Claim(const JobContext& context) {
   }
   const std::string& database = options_.connection.database;
   SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
-  // Sessions an earlier run left behind (killed, or taken over) hold row locks and may be in the
-  // middle of a commit: end them first.
-  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, database, context.job_name));
   SLUICE_RETURN_IF_ERROR(CreateProgressTable(db));
   std::string table = QualifiedName(database, options_.progress_table);
   std::string what = fmt::format("claiming {} for job '{}'", table, context.job_name);
+  // A run that was itself taken over must not end the newer run's sessions: look first.
+  SLUICE_ASSIGN_OR_RETURN(uint64_t newest, ReadRunEpoch(db, table, context.job_name, ""));
+  if (newest > context.run_epoch)
+    return FencedOff(context.job_name, options_.connection.Describe(), context.run_epoch, newest);
+  // Sessions an earlier run left behind (killed, or taken over) hold row locks and may be in the
+  // middle of a commit: end them before storing the epoch.
+  SLUICE_RETURN_IF_ERROR(EndEarlierWriters(db, database, context.job_name));
   SLUICE_RETURN_IF_ERROR(db.Execute("START TRANSACTION", what));
   SLUICE_ASSIGN_OR_RETURN(uint64_t current,
                           ReadRunEpoch(db, table, context.job_name, "FOR UPDATE"));
-  uint64_t epoch = current + 1;
+  const uint64_t epoch = context.run_epoch;
+  if (current > epoch) {
+    (void)db.Execute("ROLLBACK", what);
+    return FencedOff(context.job_name, options_.connection.Describe(), epoch, current);
+  }
   SLUICE_RETURN_IF_ERROR(db.Execute(
       fmt::format("INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at, epoch) "
                   "VALUES ({}, X'', {}, 0, 0, UTC_TIMESTAMP(6), {}) ON DUPLICATE KEY UPDATE "
@@ -1272,6 +1365,7 @@ Status MysqlSink::Open(const JobContext& context, const std::vector<StreamInfo>&
   SLUICE_RETURN_IF_ERROR(CheckLocalInfile(db));
   SLUICE_RETURN_IF_ERROR(SetUpWriterSession(db));
   SLUICE_RETURN_IF_ERROR(ReadDatabaseCharset(db));
+  SLUICE_RETURN_IF_ERROR(ReadKeyCollations(db, streams));
   if (exactly_once)
     SLUICE_RETURN_IF_ERROR(CreateProgressTable(db));
   // A failure leaves any staging table in place: a resumed run continues filling it, a fresh
@@ -1297,6 +1391,7 @@ Status MysqlSink::Check(const JobContext& context, const std::vector<StreamInfo>
   SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
   SLUICE_RETURN_IF_ERROR(CheckLocalInfile(db));
   SLUICE_RETURN_IF_ERROR(ReadDatabaseCharset(db));
+  SLUICE_RETURN_IF_ERROR(ReadKeyCollations(db, streams));
   std::vector<std::string> tables;
   for (const StreamInfo& stream : streams) {
     SLUICE_ASSIGN_OR_RETURN(Target target, PrepareTarget(db, stream, true, report));
@@ -1439,6 +1534,88 @@ Status MysqlSink::ReadDatabaseCharset(Connection& db) {
                               Utf8Literal(options_.connection.database)),
                   "reading the database's character set"));
   database_is_utf8mb4_ = row && !row->empty() && (*row)[0] && *(*row)[0] == "utf8mb4";
+  collations_.utf8mb4 = !database_is_utf8mb4_;
+  return Status::OK();
+}
+
+Status MysqlSink::ReadKeyCollations(Connection& db, const std::vector<StreamInfo>& streams) {
+  std::vector<std::string> wanted(std::begin(kNoPadBinaryCollations),
+                                  std::end(kNoPadBinaryCollations));
+  for (const StreamInfo& stream : streams) {
+    for (int index : stream.schema->primary_key()) {
+      const Field& field = stream.schema->field(static_cast<size_t>(index));
+      if (!field.collation.empty() && stream.source_type == "mysql")
+        wanted.push_back(field.collation);
+    }
+  }
+  std::string names;
+  for (const std::string& name : wanted)
+    names += (names.empty() ? "" : ", ") + Utf8Literal(name);
+  SLUICE_ASSIGN_OR_RETURN(
+      std::vector<TextRow> rows,
+      db.Query(fmt::format("SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE "
+                           "COLLATION_NAME IN ({})",
+                           names),
+               "reading the server's collations"));
+  collations_.known.clear();
+  for (const TextRow& row : rows) {
+    if (row[0])
+      collations_.known.push_back(*row[0]);
+  }
+  // Without a binary NO PAD collation (MySQL 5.7), utf8mb4_bin: it ignores only trailing spaces.
+  collations_.key_collation = "utf8mb4_bin";
+  for (std::string_view name : kNoPadBinaryCollations) {
+    if (std::find(collations_.known.begin(), collations_.known.end(), name) !=
+        collations_.known.end()) {
+      collations_.key_collation = std::string(name);
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+Status MysqlSink::CheckKeyCollations(Target& target, const Schema& schema,
+                                     const std::map<std::string, ColumnInfo>& columns,
+                                     const std::string& index,
+                                     const std::vector<std::string>& key_columns) const {
+  bool compares_bytes = true;
+  for (const std::string& name : key_columns) {
+    auto column = columns.find(Lower(name));
+    if (column == columns.end() || column->second.collation.empty())
+      continue;  // no text
+    const ColumnInfo& info = column->second;
+    const Field* field = nullptr;
+    for (const Field& candidate : schema.fields()) {
+      if (Lower(candidate.name) == Lower(name))
+        field = &candidate;
+    }
+    // Numbers, dates and bytes written as text differ in their digits, not in case or spaces.
+    if (field == nullptr || (field->type.id != TypeId::kString && field->type.id != TypeId::kJson))
+      continue;
+    compares_bytes = compares_bytes && IsNoPadBinaryCollation(info.collation);
+    // A server without binary NO PAD collations offers nothing better than a PAD SPACE `_bin`;
+    // the upsert merge then checks for keys that differ in trailing spaces only.
+    const bool best_available = !IsNoPadBinaryCollation(collations_.key_collation) &&
+                                info.collation.ends_with("_bin");
+    if (CollationKeepsKeysApart(info.collation, field->collation) || best_available)
+      continue;
+    const std::string& database = options_.connection.database;
+    const std::string fix = collations_.key_collation.empty() ? std::string("utf8mb4_nopad_bin")
+                                                              : collations_.key_collation;
+    return InvalidConfig(fmt::format(
+        "{}: table '{}': column '{}' of key '{}' has collation {}, which {}: rows whose keys "
+        "differ only so would be merged or refused. Give it a binary collation that keeps "
+        "trailing spaces, e.g. ALTER TABLE {} MODIFY {} {} CHARACTER SET {} COLLATE {}{} (with "
+        "the column's other attributes)",
+        options_.connection.Describe(), target.display, info.name, index, info.collation,
+        info.collation.ends_with("_bin")
+            ? "ignores trailing spaces ('a' = 'a ')"
+            : "treats different keys as equal (case, accents, trailing spaces: 'a' = 'A' = 'a ')",
+        QualifiedName(database, target.table), QuoteIdentifier(info.name), info.column_type,
+        fix.substr(0, fix.find('_')), fix, info.nullable ? " NULL" : " NOT NULL"));
+  }
+  if (!compares_bytes)
+    target.checked_unique_keys.push_back(key_columns);
   return Status::OK();
 }
 

@@ -19,8 +19,8 @@
 // autocommit off and commits only in Commit(), where the rows written since its previous commit
 // (and, in upsert mode, their merge) and the checkpoint's split progress, upserted into the
 // progress table (`progress_table`, default `_sluice_progress`), become durable in one InnoDB
-// transaction. Claim() ends the sessions an earlier run left behind and raises the job's run
-// epoch (the progress row with split id ""); each writer reads it under a shared lock just
+// transaction. Claim() ends the sessions an earlier run left behind and stores the run's epoch
+// (the progress row with split id ""); each writer reads it under a shared lock just
 // before its COMMIT and refuses to commit once a newer run has claimed the job.
 // RecoverProgress() reads that table back on resume, after waiting for any transaction an
 // earlier, crashed run still has in flight on it; ForgetProgress() clears it on a fresh start. An overwrite's staging table survives Abort() and
@@ -32,6 +32,7 @@
 // thread with its own connection.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -41,6 +42,7 @@
 #include "config/options.h"
 #include "connectors/api.h"
 #include "connectors/mysql/mysql_options.h"
+#include "connectors/mysql/mysql_types.h"
 
 namespace sluice::connectors::mysql {
 
@@ -61,7 +63,7 @@ class MysqlSink final : public Sink {
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   Status ForgetProgress(const JobContext& context) override;
   /// Ends the sessions of earlier runs (named writer locks), creates the progress table and
-  /// raises the job's run epoch there; writers check it under a shared lock before each COMMIT.
+  /// stores the run's epoch there; writers check it under a shared lock before each COMMIT.
   Status Claim(const JobContext& context) override;
 
   /// Where one stream's rows go, fixed at Open.
@@ -86,9 +88,20 @@ class MysqlSink final : public Sink {
   Status CheckLocalInfile(Connection& db);
   // Tables created in a utf8mb4 database inherit its collation; elsewhere they say utf8mb4.
   Status ReadDatabaseCharset(Connection& db);
+  // The collations of new tables' key columns: what the server has of binary NO PAD ones and
+  // of the streams' source collations.
+  Status ReadKeyCollations(Connection& db, const std::vector<StreamInfo>& streams);
+  // Refuses a unique key (`index`: its name, `key_columns`: its columns) of an existing table
+  // whose text columns' collation would treat keys that the source keeps apart as equal; notes in
+  // `target` the keys the upsert merge must check for collisions.
+  Status CheckKeyCollations(Target& target, const Schema& schema,
+                            const std::map<std::string, ColumnInfo>& columns,
+                            const std::string& index,
+                            const std::vector<std::string>& key_columns) const;
 
   MysqlSinkOptions options_;
   config::Options config_;
+  TableCollations collations_;  // of the tables Open creates: see ReadKeyCollations
   const JobContext* context_ = nullptr;
   std::unique_ptr<Connection> db_;  // the coordinator's connection: DDL and the final swap
   std::shared_ptr<const std::vector<Target>> targets_;

@@ -599,13 +599,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
 
   SLUICE_ASSIGN_OR_RETURN(
       std::vector<TextRow> column_rows,
-      connection.Query(
-          fmt::format("SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
-                      "CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
-                      "DATETIME_PRECISION, CHARACTER_SET_NAME FROM information_schema.COLUMNS "
-                      "WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
-                      schema_literal, table_literal),
-          fmt::format("reading the columns of {}", table->display)));
+      connection.Query(ColumnInfoQuery(database, name),
+                       fmt::format("reading the columns of {}", table->display)));
   std::set<std::string> json_columns;
   if (connection.flavor() == ServerFlavor::kMariaDb) {
     // MariaDB's JSON is LONGTEXT plus CHECK (json_valid(`c`)).
@@ -628,18 +623,7 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
   }
   std::vector<SourceColumn> all;
   for (const TextRow& row : column_rows) {
-    ColumnInfo info;
-    info.name = row[0].value_or("");
-    info.data_type = row[1].value_or("");
-    for (char& c : info.data_type)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    info.column_type = row[2].value_or("");
-    info.nullable = row[3].value_or("YES") == "YES";
-    info.max_length = row[4] ? std::stoll(*row[4]) : -1;
-    info.numeric_precision = row[5] ? std::stoi(*row[5]) : 0;
-    info.numeric_scale = row[6] ? std::stoi(*row[6]) : 0;
-    info.datetime_precision = row[7] ? std::stoi(*row[7]) : 0;
-    info.charset = row[8].value_or("");
+    ColumnInfo info = ColumnInfoFromRow(row);
     info.json = info.data_type == "json" || json_columns.count(info.name) > 0;
     std::string warning;
     all.push_back(MapSourceColumn(info, options_.zero_dates, options_.geometry, &warning));
@@ -745,6 +729,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
     field.nullable = column.info.nullable || (options_.zero_dates == ZeroDates::kNull &&
                                               IsTemporalType(column.info.data_type));
     field.native_type = column.info.column_type;
+    if (column.type.id == TypeId::kString)
+      field.collation = column.info.collation;
     fields.push_back(std::move(field));
   }
   table->schema = std::make_shared<const Schema>(std::move(fields), std::move(primary_key));

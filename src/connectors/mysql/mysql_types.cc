@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 #include "connectors/mysql/mysql_client.h"
+#include "core/decimal.h"
 #include "core/temporal.h"
+#include "core/value_text.h"
 
 namespace sluice::connectors::mysql {
 
@@ -57,6 +60,39 @@ uint32_t ClampLength(int64_t length) {
 
 bool ColumnInfo::is_unsigned() const {
   return column_type.find("unsigned") != std::string::npos;
+}
+
+std::string ColumnInfoQuery(std::string_view database, std::string_view table) {
+  return fmt::format(
+      "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH, "
+      "NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_SET_NAME, COLLATION_NAME "
+      "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY "
+      "ORDINAL_POSITION",
+      Utf8Literal(database), Utf8Literal(table));
+}
+
+ColumnInfo ColumnInfoFromRow(const std::vector<std::optional<std::string>>& row) {
+  auto number = [&](size_t i, int64_t otherwise) {
+    int64_t value = otherwise;
+    if (i < row.size() && row[i]) {
+      const std::string& text = *row[i];
+      std::from_chars(text.data(), text.data() + text.size(), value);
+    }
+    return value;
+  };
+  auto text = [&](size_t i) { return i < row.size() ? row[i].value_or("") : std::string(); };
+  ColumnInfo info;
+  info.name = text(0);
+  info.data_type = Lower(text(1));
+  info.column_type = text(2);
+  info.nullable = text(3) != "NO";
+  info.max_length = number(4, -1);
+  info.numeric_precision = static_cast<int>(number(5, 0));
+  info.numeric_scale = static_cast<int>(number(6, 0));
+  info.datetime_precision = static_cast<int>(number(7, 0));
+  info.charset = text(8);
+  info.collation = text(9);
+  return info;
 }
 
 bool IsSpatialType(std::string_view data_type) {
@@ -467,17 +503,83 @@ std::vector<std::string> TargetColumnTypes(const Schema& schema) {
   return types;
 }
 
+bool IsNoPadBinaryCollation(std::string_view collation) {
+  if (collation == "binary")
+    return true;
+  for (std::string_view name : kNoPadBinaryCollations) {
+    if (collation == name)
+      return true;
+  }
+  // MariaDB's other character sets: latin1_nopad_bin, utf8mb3_nopad_bin, ...
+  constexpr std::string_view kSuffix = "_nopad_bin";
+  return collation.size() > kSuffix.size() && collation.ends_with(kSuffix);
+}
+
+namespace {
+
+// PAD SPACE collations ignore trailing spaces ('a' = 'a '): all but MariaDB's *_nopad_* and
+// MySQL 8's *_0900_* ones.
+bool IsPadSpaceCollation(std::string_view collation) {
+  return collation.find("_nopad_") == std::string_view::npos &&
+         collation.find("_0900_") == std::string_view::npos && collation != "binary";
+}
+
+// The character set of a collation: the part before the first '_' ("utf8mb4_general_ci").
+std::string_view CharsetOf(std::string_view collation) {
+  return collation.substr(0, collation.find('_'));
+}
+
+bool IsTextColumnType(std::string_view column_type) {
+  std::optional<ColumnInfo> parsed = ParseColumnType(column_type);
+  return parsed && OneOf(parsed->data_type, {"char", "varchar"});
+}
+
+}  // namespace
+
+bool CollationKeepsKeysApart(std::string_view target, std::string_view source_collation) {
+  if (IsNoPadBinaryCollation(target))
+    return true;
+  if (source_collation.empty())
+    return false;
+  if (target == source_collation)
+    return true;
+  // A binary PAD SPACE collation tells apart all but trailing spaces, which a PAD SPACE source
+  // never keeps apart either.
+  return target.ends_with("_bin") && IsPadSpaceCollation(target) &&
+         IsPadSpaceCollation(source_collation);
+}
+
+std::string KeyColumnCollation(const Field& field, std::string_view target_type,
+                               const TableCollations& collations) {
+  if (!IsTextColumnType(target_type))
+    return {};
+  if (!field.collation.empty() && std::find(collations.known.begin(), collations.known.end(),
+                                            field.collation) != collations.known.end()) {
+    return field.collation;
+  }
+  return collations.key_collation;
+}
+
 std::string CreateTableSql(std::string_view database, std::string_view table, const Schema& schema,
-                           bool if_not_exists, bool utf8mb4) {
+                           bool if_not_exists, const TableCollations& collations) {
   std::vector<std::string> types = TargetColumnTypes(schema);
+  std::vector<bool> in_key(schema.num_fields(), false);
+  for (int index : schema.primary_key())
+    in_key[static_cast<size_t>(index)] = true;
   std::string sql = fmt::format("CREATE TABLE {}{} (", if_not_exists ? "IF NOT EXISTS " : "",
                                 QualifiedName(database, table));
   for (size_t i = 0; i < schema.num_fields(); ++i) {
     const Field& field = schema.field(i);
     if (i > 0)
       sql += ", ";
-    sql += fmt::format("{} {}{}", QuoteIdentifier(field.name), types[i],
-                       field.nullable ? " NULL" : " NOT NULL");
+    sql += fmt::format("{} {}", QuoteIdentifier(field.name), types[i]);
+    if (in_key[i]) {
+      std::string collation = KeyColumnCollation(field, types[i], collations);
+      if (!collation.empty()) {
+        sql += fmt::format(" CHARACTER SET {} COLLATE {}", CharsetOf(collation), collation);
+      }
+    }
+    sql += field.nullable ? " NULL" : " NOT NULL";
   }
   if (!schema.primary_key().empty()) {
     sql += ", PRIMARY KEY (";
@@ -489,7 +591,7 @@ std::string CreateTableSql(std::string_view database, std::string_view table, co
     sql += ")";
   }
   sql += ")";
-  if (utf8mb4)
+  if (collations.utf8mb4)
     sql += " DEFAULT CHARSET=utf8mb4";
   return sql;
 }
@@ -562,8 +664,9 @@ bool AppendMysqlDateTime(int64_t micros, std::string* out) {
 }
 
 bool AppendMysqlTime(int64_t micros, std::string* out) {
-  // MySQL's TIME range is -838:59:59.000000 .. 838:59:59.000000.
-  constexpr int64_t kLimit = (838LL * 3600 + 59 * 60 + 59) * kMicrosPerSecond;
+  // MariaDB's TIME range is -838:59:59.999999 .. 838:59:59.999999; MySQL's stops at
+  // 838:59:59.000000, and its strict mode refuses the fraction beyond.
+  constexpr int64_t kLimit = (838LL * 3600 + 59 * 60 + 59) * kMicrosPerSecond + 999'999;
   if (micros > kLimit || micros < -kLimit)
     return false;
   if (micros < 0) {
@@ -578,6 +681,226 @@ bool AppendMysqlTime(int64_t micros, std::string* out) {
   AppendDigits(static_cast<uint64_t>(seconds % 60), 2, out);
   AppendFractionDigits(micros % kMicrosPerSecond, out);
   return true;
+}
+
+namespace {
+
+bool IsIntegerColumn(std::string_view data_type) {
+  return OneOf(data_type, {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"});
+}
+
+// Whole numbers of any kind (PostgreSQL brings MySQL's BIT back as numeric(20,0)).
+bool IsWholeNumber(const DataType& type) {
+  return type.is_integer() ||
+         (type.id == TypeId::kDecimal && type.precision > 0 && type.scale == 0);
+}
+
+// Significant binary digits of the values of `type`, for float columns: 24 for FLOAT, 53 for
+// DOUBLE. 0 when the type is not a number a float column could be asked to hold.
+int SignificantBits(const DataType& type) {
+  switch (type.id) {
+    case TypeId::kBool:
+    case TypeId::kInt8:
+    case TypeId::kUInt8:
+      return 8;
+    case TypeId::kInt16:
+    case TypeId::kUInt16:
+      return 16;
+    case TypeId::kFloat32:
+      return 24;
+    case TypeId::kInt32:
+    case TypeId::kUInt32:
+      return 32;
+    case TypeId::kFloat64:
+      return 53;
+    case TypeId::kInt64:
+    case TypeId::kUInt64:
+      return 64;
+    case TypeId::kDecimal:
+      return 1000;  // decimal digits beyond any float's
+    default:
+      return 0;
+  }
+}
+
+// The time of day of a timestamp's microseconds.
+int64_t TimeOfDay(int64_t micros) {
+  int64_t in_day = micros % kMicrosPerDay;
+  return in_day < 0 ? in_day + kMicrosPerDay : in_day;
+}
+
+std::string ValueText(const Column& column, size_t row) {
+  std::string text;
+  AppendValueText(column, row, &text);
+  return text;
+}
+
+// Why a decimal text would not fit `write`'s DECIMAL exactly ("" when it does, or when the text
+// is no number: the server refuses that itself).
+std::string DecimalTextChange(std::string_view text, const ColumnWrite& write) {
+  std::string canonical;
+  if (!CanonicalDecimalText(text, 0, -1, &canonical).ok())
+    return {};
+  size_t point = canonical.find('.');
+  size_t last = canonical.find_last_not_of('0');
+  bool beyond = point != std::string::npos && last != std::string::npos && last > point &&
+                last - point > static_cast<size_t>(write.decimal_scale);
+  if (!beyond)
+    return {};
+  return fmt::format("{} would be rounded to fit {}", text, write.column_type);
+}
+
+}  // namespace
+
+Result<ColumnWrite> PlanColumnWrite(const DataType& incoming, const ColumnInfo& target) {
+  ColumnWrite write;
+  write.column_type = Lower(target.column_type);
+  const std::string& t = target.data_type;
+  auto cannot_hold = [&](std::string_view why) -> Status {
+    return InvalidConfig(fmt::format("column '{}' is {}, which cannot hold the stream's {} values "
+                                     "exactly ({})",
+                                     target.name, write.column_type, incoming.ToString(), why));
+  };
+  if (IsSpatialType(t)) {
+    if (incoming.id == TypeId::kBytes)
+      write.load = ColumnLoad::kGeometryFromWkb;
+    if (incoming.id == TypeId::kString)
+      write.load = ColumnLoad::kGeometryFromWkt;
+    return write;
+  }
+  if (t == "bit") {
+    if (IsWholeNumber(incoming))
+      write.load = ColumnLoad::kBit;
+    return write;
+  }
+  if (t == "year") {
+    if (IsWholeNumber(incoming))
+      write.load = ColumnLoad::kYear;
+    return write;
+  }
+  if (t == "float" || t == "double" || t == "real" || t == "double precision") {
+    const int kept = t == "float" ? 24 : 53;
+    if (SignificantBits(incoming) > kept) {
+      return cannot_hold(incoming.id == TypeId::kDecimal
+                             ? "binary floats round decimal fractions"
+                             : fmt::format("it keeps {} significant bits; use a wider column "
+                                           "type or cast the column in the transform",
+                                           kept));
+    }
+    write.folds_negative_zero = incoming.is_float();
+    return write;
+  }
+  // MySQL rounds a number with more fractional digits than an exact column keeps, giving at
+  // most a note; a string of digits too.
+  const bool exact_number = t == "decimal" || t == "numeric" || IsIntegerColumn(t);
+  const int target_scale = IsIntegerColumn(t) ? 0 : target.numeric_scale;
+  const bool may_round =
+      incoming.is_float() || incoming.id == TypeId::kString ||
+      (incoming.id == TypeId::kDecimal &&
+       (incoming.precision == 0 || incoming.scale > target_scale));
+  if (exact_number && may_round) {
+    write.decimal_scale = target_scale;
+    return write;
+  }
+  if ((t == "datetime" || t == "timestamp" || t == "time") &&
+      (incoming.id == TypeId::kTimestamp || incoming.id == TypeId::kTimestampTz ||
+       incoming.id == TypeId::kTime) &&
+      incoming.precision > target.datetime_precision) {
+    write.fraction_digits = target.datetime_precision;
+    return write;
+  }
+  if (t == "date" && (incoming.id == TypeId::kTimestamp || incoming.id == TypeId::kTimestampTz)) {
+    write.date_only = true;
+  }
+  return write;
+}
+
+std::string NarrowingWarning(const DataType& incoming, const ColumnWrite& write) {
+  // Text may hold anything; the warning is for types that say they need more than the column.
+  if (incoming.id == TypeId::kString)
+    return {};
+  if (write.decimal_scale >= 0) {
+    return fmt::format("{} values with digits beyond the {} of {} would be rounded by MySQL: "
+                       "they are refused as data errors",
+                       incoming.ToString(),
+                       write.decimal_scale == 0
+                           ? std::string("point")
+                           : fmt::format("{} fractional digits", write.decimal_scale),
+                       write.column_type);
+  }
+  if (write.fraction_digits < kMaxTimePrecision) {
+    return fmt::format("{} values with more fractional seconds than the {} digits of {} would be "
+                       "cut by MySQL: they are refused as data errors",
+                       incoming.ToString(), write.fraction_digits, write.column_type);
+  }
+  if (write.date_only) {
+    return fmt::format("{} values with a time of day would lose it in a date column: they are "
+                       "refused as data errors",
+                       incoming.ToString());
+  }
+  if (write.load == ColumnLoad::kYear) {
+    return fmt::format("{} values outside 0 and 1901..2155 do not fit MySQL's year (it reads 1..99 "
+                       "as 1970..2069): they are refused as data errors",
+                       incoming.ToString());
+  }
+  return {};
+}
+
+std::string ValueChange(const Column& column, size_t row, const ColumnWrite& write,
+                        bool negative_zero_as_zero) {
+  const DataType& type = column.type();
+  if (write.decimal_scale >= 0) {
+    if (type.is_fast_decimal()) {
+      // Precision is the server's to check (strict mode refuses an overflow); scale is ours.
+      bool exact = type.scale <= write.decimal_scale ||
+                   column.Get<int128>(row) % Pow10Int128(type.scale - write.decimal_scale) == 0;
+      return exact ? std::string()
+                   : fmt::format("{} would be rounded to fit {}", ValueText(column, row),
+                                 write.column_type);
+    }
+    return DecimalTextChange(ValueText(column, row), write);
+  }
+  if (write.fraction_digits < kMaxTimePrecision && type.is_temporal()) {
+    int64_t unit = 1;
+    for (int i = write.fraction_digits; i < kMaxTimePrecision; ++i)
+      unit *= 10;
+    if (column.Get<int64_t>(row) % unit != 0) {
+      return fmt::format("{} has more fractional seconds than {} keeps", ValueText(column, row),
+                         write.column_type);
+    }
+    return {};
+  }
+  if (write.date_only && type.is_temporal()) {
+    if (TimeOfDay(column.Get<int64_t>(row)) != 0) {
+      return fmt::format("{} has a time of day, which a date column would drop",
+                         ValueText(column, row));
+    }
+    return {};
+  }
+  if (write.load == ColumnLoad::kYear) {
+    std::string text = ValueText(column, row);
+    int64_t year = -1;
+    std::from_chars(text.data(), text.data() + text.size(), year);
+    if (year != 0 && (year < 1901 || year > 2155)) {
+      return fmt::format("{} is outside MySQL's year range (0, 1901..2155){}", text,
+                         year >= 1 && year <= 99 ? fmt::format("; MySQL would store {}",
+                                                               year < 70 ? 2000 + year
+                                                                         : 1900 + year)
+                                                 : std::string());
+    }
+    return {};
+  }
+  if (write.folds_negative_zero && !negative_zero_as_zero) {
+    bool negative_zero = type.id == TypeId::kFloat64
+                             ? column.Get<double>(row) == 0 && std::signbit(column.Get<double>(row))
+                             : type.id == TypeId::kFloat32 && column.Get<float>(row) == 0 &&
+                                   std::signbit(column.Get<float>(row));
+    if (negative_zero) {
+      return "MySQL and MariaDB store a float's -0 as 0 (set negative_zero: zero to accept "
+             "that)";
+    }
+  }
+  return {};
 }
 
 }  // namespace sluice::connectors::mysql

@@ -159,16 +159,20 @@ Status ProgressTable::Delete(PgConnection& conn) const {
       fmt::format("cannot delete the progress of job '{}' from '{}'", job_, Display()), {job_});
 }
 
-Result<uint64_t> ProgressTable::RaiseEpoch(PgConnection& conn, const std::string& owner) const {
+Status ProgressTable::StoreEpoch(PgConnection& conn, const std::string& owner,
+                                 std::string_view where) const {
   const std::string what = fmt::format("cannot claim '{}' for job '{}'", Display(), job_);
   SLUICE_RETURN_IF_ERROR(conn.Execute("BEGIN", what));
-  Result<uint64_t> raised = [&]() -> Result<uint64_t> {
+  Status stored = [&]() -> Status {
     SLUICE_ASSIGN_OR_RETURN(
         PgResult current,
         conn.Query(fmt::format("SELECT epoch FROM {} WHERE job = $1 AND split_id = '' FOR UPDATE",
                                Quoted()),
                    what, {job_}));
-    uint64_t epoch = current.rows() > 0 ? std::stoull(current.Text(0, 0)) + 1 : 1;
+    uint64_t newest = current.rows() > 0 ? std::stoull(current.Text(0, 0)) : 0;
+    if (newest > epoch_)
+      return FencedOff(job_, where, epoch_, newest);
+    const uint64_t epoch = epoch_;
     SLUICE_RETURN_IF_ERROR(conn.Execute(
         fmt::format("INSERT INTO {} (job, split_id, position, done, checkpoint, updated_at, "
                     "epoch) VALUES ($1, '', $2, false, 0, statement_timestamp(), $3::bigint) ON "
@@ -176,12 +180,23 @@ Result<uint64_t> ProgressTable::RaiseEpoch(PgConnection& conn, const std::string
                     "updated_at = EXCLUDED.updated_at, epoch = EXCLUDED.epoch",
                     Quoted()),
         what, {job_, owner, std::to_string(epoch)}));
-    SLUICE_RETURN_IF_ERROR(conn.Commit(what));
-    return epoch;
+    return conn.Commit(what);
   }();
-  if (!raised.ok() && conn.InTransaction())
+  if (!stored.ok() && conn.InTransaction())
     (void)conn.Execute("ROLLBACK", "");
-  return raised;
+  return stored;
+}
+
+Status ProgressTable::CheckNotOvertaken(PgConnection& conn, std::string_view where) const {
+  SLUICE_ASSIGN_OR_RETURN(
+      PgResult current,
+      conn.Query(fmt::format("SELECT epoch FROM {} WHERE job = $1 AND split_id = ''", Quoted()),
+                 fmt::format("cannot read the run epoch of job '{}' from '{}'", job_, Display()),
+                 {job_}));
+  uint64_t stored = current.rows() > 0 ? std::stoull(current.Text(0, 0)) : 0;
+  if (stored > epoch_)
+    return FencedOff(job_, where, epoch_, stored);
+  return Status::OK();
 }
 
 Status ProgressTable::CheckEpoch(PgConnection& conn, std::string_view where) const {

@@ -61,9 +61,13 @@ class ProgressTable {
   /// any). Nothing when the table does not exist.
   Status Delete(PgConnection& conn) const;
 
-  /// Raises the job's run epoch and records `owner` beside it; returns the new epoch. The table
-  /// must exist; runs its own transaction.
-  Result<uint64_t> RaiseEpoch(PgConnection& conn, const std::string& owner) const;
+  /// Stores this object's run epoch and `owner` beside it, unless a higher epoch is stored (a
+  /// newer run claimed the job: FencedOff naming `where`). The table must exist; runs its own
+  /// transaction.
+  Status StoreEpoch(PgConnection& conn, const std::string& owner, std::string_view where) const;
+  /// FencedOff (naming `where`) when a newer run than this object's has claimed the job; OK
+  /// otherwise (a quick look, without locks: a claim looks first, before it ends any session).
+  Status CheckNotOvertaken(PgConnection& conn, std::string_view where) const;
   /// Inside the caller's transaction: OK while the job's run epoch is still this object's,
   /// FencedOff once a newer run claimed the job (`where` names the target). Nothing to check
   /// when not claimed.

@@ -155,7 +155,11 @@ class PostgresSinkWriter final : public SinkWriter {
           buffer_.PutNull();
           continue;
         }
-        status = EncodeValue(target.mappings[c].encoder, column, row, &buffer_, &scratch_);
+        const WriteMapping& mapping = target.mappings[c];
+        if (mapping.checks_values())
+          status = CheckValueFits(mapping, column, row);
+        if (status.ok())
+          status = EncodeValue(mapping.encoder, column, row, &buffer_, &scratch_);
         failed = c;
       }
       if (!status.ok()) {
@@ -515,6 +519,17 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
                       "{} values",
                       field.name, target.Display(), column.type.spelled, field.type.ToString()));
     }
+    std::string warning = NarrowingWarning(field.type, *mapping);
+    if (!warning.empty()) {
+      if (report != nullptr) {
+        report->Note(fmt::format("table {} column '{}' ({}): {}", target.Display(), field.name,
+                                 column.type.spelled, warning));
+      }
+      if (!dry_run) {
+        log::Warn(fmt::format("sink:postgres:{}", target.Display()), "column '{}' ({}): {}",
+                  field.name, column.type.spelled, warning);
+      }
+    }
     target.mappings.push_back(*mapping);
     target.target_types.push_back(column.type.spelled);
     target.via_staging = target.via_staging || mapping->via_text;
@@ -626,16 +641,19 @@ Status PostgresSink::Open(const JobContext& context, const std::vector<StreamInf
 }
 
 Status PostgresSink::Claim(const JobContext& context) {
-  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce || context.run_epoch == 0)
     return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
                           PgConnection::Connect(options_.connection));
-  ProgressTable progress(options_.progress_table, context.job_name);
+  ProgressTable progress(options_.progress_table, context.job_name, context.run_epoch);
   SLUICE_RETURN_IF_ERROR(progress.Ensure(*conn));
+  // A run that was itself taken over must not end the newer run's sessions.
+  SLUICE_RETURN_IF_ERROR(progress.CheckNotOvertaken(*conn, conn->endpoint()));
   // No session of an earlier run may commit from here on; the lock is released when `conn`
   // closes, before any writer of this run takes it shared.
   SLUICE_RETURN_IF_ERROR(progress.TakeOver(*conn, kTakeOverPatienceSecs));
-  SLUICE_ASSIGN_OR_RETURN(run_epoch_, progress.RaiseEpoch(*conn, context.run_owner));
+  SLUICE_RETURN_IF_ERROR(progress.StoreEpoch(*conn, context.run_owner, conn->endpoint()));
+  run_epoch_ = context.run_epoch;
   return Status::OK();
 }
 

@@ -67,7 +67,7 @@ class PostgresSink final : public Sink {
   /// Deletes the job's rows of the progress table. Connects on its own.
   Status ForgetProgress(const JobContext& context) override;
   /// Ends the sessions of earlier runs (after a moment's patience), creates the progress table
-  /// and raises the job's run epoch there; writers and the swap check it before they commit.
+  /// and stores the run's epoch there; writers and the swap check it before they commit.
   Status Claim(const JobContext& context) override;
 
   /// Where one stream's rows go, fixed at Open.

@@ -198,8 +198,10 @@ ReadMapping MapForRead(const PgType& type) {
     case pg_oid::kName:
       return {DataType::String(), Decoder::kText};
     case pg_oid::kVarchar:
-    case pg_oid::kBpchar:
       return {DataType::String(typmod > 4 ? static_cast<uint32_t>(typmod - 4) : 0), Decoder::kText};
+    case pg_oid::kBpchar:
+      return {DataType::String(typmod > 4 ? static_cast<uint32_t>(typmod - 4) : 0),
+              Decoder::kBpchar};
     case pg_oid::kJson:
       return {DataType::Json(), Decoder::kText};
     case pg_oid::kJsonb:
@@ -266,6 +268,12 @@ Status DecodeValue(Decoder decoder, const char* data, size_t size, bool validate
     case Decoder::kNumeric:
       return DecodeNumeric(data, size, column, scratch);
     case Decoder::kText:
+      return AppendText(data, size, validate_utf8, column);
+    case Decoder::kBpchar:
+      // The binary form keeps the blanks character(n) pads with; PostgreSQL's own text of the
+      // value (bpchar -> text, what comparisons use) drops trailing blanks.
+      while (size > 0 && data[size - 1] == ' ')
+        --size;
       return AppendText(data, size, validate_utf8, column);
     case Decoder::kJsonb:
       if (size < 1 || data[0] != 1) {
@@ -396,7 +404,11 @@ bool NativeTypeFits(const DataType& type, std::string_view spelled, const PgType
   }
 }
 
-std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& target) {
+namespace {
+
+// The encoder of `incoming` values for a column of `target`'s base type, without the checks of
+// its type modifier.
+std::optional<WriteMapping> EncoderFor(const DataType& incoming, const PgType& target) {
   const uint32_t b = target.base_oid;
   const bool string_target = target.category == 'S';
   auto direct = [](Encoder encoder) { return std::optional<WriteMapping>({encoder, false}); };
@@ -418,6 +430,8 @@ std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& 
     case TypeId::kUInt16:
     case TypeId::kUInt32:
     case TypeId::kUInt64: {
+      if (b == pg_oid::kBool)
+        return direct(Encoder::kBool);  // 0 and 1 only: MySQL's TINYINT(1) and BIT(1)
       if (b == pg_oid::kInt2)
         return direct(Encoder::kInt2);
       if (b == pg_oid::kInt4)
@@ -495,6 +509,42 @@ std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& 
       break;
   }
   return std::nullopt;
+}
+
+// 10^(6 - digits): the microseconds one unit of the last kept fractional digit spans.
+int64_t FractionUnit(int digits) {
+  int64_t unit = 1;
+  for (int i = digits; i < kMaxTimePrecision; ++i)
+    unit *= 10;
+  return unit;
+}
+
+}  // namespace
+
+std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& target) {
+  std::optional<WriteMapping> mapping = EncoderFor(incoming, target);
+  if (!mapping || mapping->via_text || target.typmod < 0)
+    return mapping;
+  const uint32_t b = target.base_oid;
+  // Checked only where some incoming value may not fit: a numeric(12,2) into numeric(12,2)
+  // costs nothing per value.
+  if (b == pg_oid::kNumeric && mapping->encoder == Encoder::kNumeric) {
+    DataType column = MapForRead(target).type;  // decimal(p,s), unconstrained for odd scales
+    const int integer_digits = column.precision - column.scale;
+    const bool always_fits =
+        incoming.id == TypeId::kDecimal
+            ? incoming.precision > 0 && incoming.scale <= column.scale &&
+                  incoming.precision - incoming.scale <= integer_digits
+            : integer_digits >= 20;  // any 64-bit integer
+    if (column.precision > 0 && !always_fits) {
+      mapping->numeric_precision = column.precision;
+      mapping->numeric_scale = column.scale;
+    }
+  }
+  const bool timed = b == pg_oid::kTime || b == pg_oid::kTimestamp || b == pg_oid::kTimestampTz;
+  if (timed && target.typmod < kMaxTimePrecision && incoming.precision > target.typmod)
+    mapping->fraction_digits = target.typmod;
+  return mapping;
 }
 
 // --- CopyBuffer ------------------------------------------------------------------------------
@@ -705,10 +755,21 @@ Status EncodeValue(Encoder encoder, const Column& column, size_t row, CopyBuffer
                    std::string* scratch) {
   const DataType& type = column.type();
   switch (encoder) {
-    case Encoder::kBool:
+    case Encoder::kBool: {
+      bool value = false;
+      if (type.id == TypeId::kBool) {
+        value = column.Get<uint8_t>(row) != 0;
+      } else {
+        // An integer standing for a boolean (MySQL's TINYINT(1)): 0 or 1, nothing else.
+        int128 v = IntegerAt(column, row);
+        if (v != 0 && v != 1)
+          return OutOfRange(column, row, "boolean (0 or 1)");
+        value = v == 1;
+      }
       out->PutInt32(1);
-      *out->Extend(1) = static_cast<char>(column.Get<uint8_t>(row) != 0);
+      *out->Extend(1) = static_cast<char>(value);
       return Status::OK();
+    }
     case Encoder::kInt2: {
       int128 v = IntegerAt(column, row);
       if (v < -32768 || v > 32767)
@@ -843,6 +904,56 @@ Status EncodeValue(Encoder encoder, const Column& column, size_t row, CopyBuffer
       return PutUuid(column.GetView(row), out);
   }
   return Internal("unhandled PostgreSQL encoder");
+}
+
+// --- value checks ----------------------------------------------------------------------------
+
+Status CheckValueFits(const WriteMapping& mapping, const Column& column, size_t row) {
+  const DataType& type = column.type();
+  if (mapping.numeric_precision > 0) {
+    const int precision = mapping.numeric_precision;
+    const int scale = mapping.numeric_scale;
+    if (type.is_fast_decimal())
+      return CheckDecimal128Fits(column.Get<int128>(row), type.scale, precision, scale);
+    if (type.id == TypeId::kDecimal) {
+      std::string_view text = column.GetView(row);
+      if (text == "NaN" || text == "Infinity" || text == "-Infinity")
+        return Status::OK();  // the server decides (numeric(p,s) takes NaN)
+      std::string canonical;
+      return CanonicalDecimalText(text, precision, scale, &canonical);
+    }
+    if (type.is_integer() || type.id == TypeId::kBool)
+      return CheckDecimal128Fits(IntegerAt(column, row), 0, precision, scale);
+    return Status::OK();
+  }
+  if (mapping.fraction_digits < kMaxTimePrecision && type.is_temporal()) {
+    int64_t micros = column.Get<int64_t>(row);
+    if (micros == kTimestampInfinity || micros == kTimestampMinusInfinity)
+      return Status::OK();
+    if (micros % FractionUnit(mapping.fraction_digits) != 0) {
+      std::string text;
+      AppendValueText(column, row, &text);
+      return DataError(fmt::format("'{}' would be rounded to {} fractional-second digits", text,
+                                   mapping.fraction_digits));
+    }
+  }
+  return Status::OK();
+}
+
+std::string NarrowingWarning(const DataType& incoming, const WriteMapping& mapping) {
+  if (mapping.numeric_precision > 0 && incoming.id == TypeId::kDecimal &&
+      (incoming.precision == 0 || incoming.scale > mapping.numeric_scale)) {
+    return fmt::format("{} values with digits beyond the scale of numeric({},{}) would be rounded "
+                       "by PostgreSQL: they are refused as data errors",
+                       incoming.ToString(), mapping.numeric_precision, mapping.numeric_scale);
+  }
+  if (mapping.fraction_digits < kMaxTimePrecision && incoming.is_temporal() &&
+      incoming.precision > mapping.fraction_digits) {
+    return fmt::format("{} values with more than {} fractional-second digits would be rounded by "
+                       "PostgreSQL: they are refused as data errors",
+                       incoming.ToString(), mapping.fraction_digits);
+  }
+  return {};
 }
 
 }  // namespace sluice::connectors::postgres

@@ -70,7 +70,8 @@ enum class Decoder : uint8_t {
   kFloat4,
   kFloat8,
   kNumeric,
-  kText,  // text, varchar, bpchar, name, json and everything selected as col::text
+  kText,    // text, varchar, name, json and everything selected as col::text
+  kBpchar,  // character(n): its text without the padding, as `::text` and comparisons see it
   kJsonb,
   kBytea,
   kDate,
@@ -131,11 +132,32 @@ struct WriteMapping {
   Encoder encoder = Encoder::kText;
   /// Loaded as text into a staging column and cast to the target type by the server.
   bool via_text = false;
+  /// numeric(p,s) target: PostgreSQL rounds digits beyond s on input, so each value must fit
+  /// exactly (p = 0: no check).
+  int numeric_precision = 0;
+  int numeric_scale = 0;
+  /// time(p), timestamp(p), timestamptz(p) target with p < 6: PostgreSQL rounds the fractional
+  /// seconds beyond p, so each value must have no more.
+  int fraction_digits = kMaxTimePrecision;
+
+  /// Whether CheckValueFits has anything to check.
+  bool checks_values() const {
+    return numeric_precision > 0 || fraction_digits < kMaxTimePrecision;
+  }
 };
 
 /// The write mapping of `incoming` values into a column of type `target`, or nullopt when they
-/// are incompatible (e.g. a float into a date column).
+/// are incompatible (e.g. a float into a date column). Integers go into boolean columns as 0
+/// and 1 (MySQL's TINYINT(1), BIT(1)); the encoder refuses other values one by one.
 std::optional<WriteMapping> MapForWrite(const DataType& incoming, const PgType& target);
+
+/// Checks that the non-null value at `row` of `column` arrives unchanged through `mapping` (a
+/// numeric or fractional second PostgreSQL would round); a data error saying why otherwise.
+Status CheckValueFits(const WriteMapping& mapping, const Column& column, size_t row);
+
+/// Why `mapping`'s target column would round some `incoming` values (refused one by one by
+/// CheckValueFits), for `sluice check` to warn; "" when it rounds none.
+std::string NarrowingWarning(const DataType& incoming, const WriteMapping& mapping);
 
 /// A growable byte buffer holding binary COPY data. Not thread-safe.
 class CopyBuffer {

@@ -88,6 +88,9 @@ struct SqliteSink::Target {
   /// The stream column that lands in the table's rowid (an INTEGER PRIMARY KEY declared NOT
   /// NULL), or -1. SQLite would replace a NULL there with a new rowid instead of refusing it.
   int rowid_key = -1;
+  /// Integer stream columns that land in a column declared BOOLEAN: only 0 and 1 read back as
+  /// booleans (MySQL's TINYINT(1) may hold 2), so other values are refused.
+  std::vector<int> boolean_columns;
   /// Overwrite only: an earlier run of this job already swapped the staging table in (and then
   /// stopped before it could record its success), so there is nothing left to load.
   bool published = false;
@@ -412,6 +415,23 @@ class SqliteSinkWriter final : public SinkWriter {
   // one by one so that only the offending ones go to the bad-record policy.
   Status Insert(sqlite3_stmt* stmt, const Batch& batch, const Target& target,
                 const Inserts& inserts, size_t first, size_t count) {
+    for (int index : target.boolean_columns) {
+      const Column& column = batch.column(static_cast<size_t>(index));
+      for (size_t row = first; row < first + count; ++row) {
+        if (column.IsNull(row))
+          continue;
+        text_.clear();
+        AppendValueText(column, row, &text_);
+        if (text_ == "0" || text_ == "1")
+          continue;
+        if (count > 1)
+          return InsertOneByOne(batch, target, inserts, first, count);
+        return Handle(DataError(fmt::format("column '{}' is declared BOOLEAN, and {} is not a "
+                                            "boolean (0 or 1)",
+                                            target.columns[static_cast<size_t>(index)], text_)),
+                      batch, target, inserts, first);
+      }
+    }
     if (target.rowid_key >= 0 &&
         HasNull(batch.column(static_cast<size_t>(target.rowid_key)), first, count)) {
       if (count > 1) {
@@ -733,6 +753,8 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
                                  column.name, info.name, options_.path));
       }
       target.affinities.push_back(AffinityOf(column.declared_type));
+      if (field.type.is_integer() && LogicalType(column.declared_type).id == TypeId::kBool)
+        target.boolean_columns.push_back(static_cast<int>(i));
       std::string warning = CompatibilityWarning(field.type, column.declared_type);
       if (!warning.empty()) {
         note(fmt::format("sqlite table '{}' column '{}': {}", info.name, column.name, warning));
@@ -1085,7 +1107,7 @@ Result<std::vector<SplitProgress>> SqliteSink::RecoverProgress(const JobContext&
 }
 
 Status SqliteSink::Claim(const JobContext& context) {
-  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce || context.run_epoch == 0)
     return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(Connection db, OpenForWriting());
   std::string what = fmt::format("cannot claim SQLite database '{}' for job '{}'", options_.path,
@@ -1095,7 +1117,11 @@ Status SqliteSink::Claim(const JobContext& context) {
   Result<uint64_t> claimed = [&]() -> Result<uint64_t> {
     SLUICE_RETURN_IF_ERROR(EnsureProgressTable(db));
     SLUICE_ASSIGN_OR_RETURN(uint64_t current, CurrentRunEpoch(db, context.job_name));
-    uint64_t epoch = current + 1;
+    uint64_t epoch = context.run_epoch;
+    if (current > epoch) {
+      return FencedOff(context.job_name, fmt::format("SQLite database '{}'", options_.path),
+                       epoch, current);
+    }
     SLUICE_ASSIGN_OR_RETURN(
         Statement stmt,
         db.Prepare("INSERT OR REPLACE INTO _sluice_progress (job, split_id, position, done, "

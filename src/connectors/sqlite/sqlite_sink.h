@@ -9,7 +9,7 @@
 // transaction open from its first row after a Commit() to the next Commit(), which upserts the
 // checkpoint's SplitProgress into `_sluice_progress` (job, split_id, position, done, checkpoint,
 // epoch) in that same transaction, so rows and progress become durable together or not at all.
-// Claim() bumps the job's run epoch (the row with split id ""); every commit and the overwrite
+// Claim() stores the run's epoch (the row with split id ""); every commit and the overwrite
 // swap check it inside their transaction, so a run that a newer run took over cannot commit.
 // RecoverProgress() reads that table back (SQLite rolls back whatever a crash left half-done
 // when the file is opened); ForgetProgress() deletes the job's rows there. At-least-once: the
@@ -60,7 +60,7 @@ class SqliteSink final : public Sink {
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   /// Deletes the job's rows of `_sluice_progress` (a fresh Open recreates staging tables).
   Status ForgetProgress(const JobContext& context) override;
-  /// Bumps the job's run epoch in `_sluice_progress` (creating the file and the table when
+  /// Stores the run's epoch in `_sluice_progress` (creating the file and the table when
   /// missing); the writer's commits and the overwrite swap check it in their transactions.
   Status Claim(const JobContext& context) override;
 

@@ -629,7 +629,7 @@ Status AppendStoredValue(sqlite3_stmt* stmt, int index, Column* column, std::str
       if (storage == SQLITE_BLOB) {
         return CannotConvert(storage, type);
       }
-      // A REAL goes through its shortest round-trip text, then rounds to the scale.
+      // A REAL goes through its shortest round-trip text, which must fit the scale exactly.
       NumberText(stmt, index, storage, scratch);
       return AppendParsedValue(*scratch, column);
     case TypeId::kString:

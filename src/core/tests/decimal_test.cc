@@ -1,5 +1,6 @@
 #include "core/decimal.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -33,8 +34,8 @@ TEST(DecimalTest, FastPathRoundTrips) {
            {"-9999999999999999999999999999.9999999999", 38, 10,
             "-9999999999999999999999999999.9999999999"},
            {"1.25e2", 6, 1, "125.0"},
-           {"1.005", 5, 2, "1.01"},  // half away from zero
-           {"-1.005", 5, 2, "-1.01"},
+           {"1.500", 5, 2, "1.50"},  // zeros beyond the scale change nothing
+           {"-2.5000e1", 5, 2, "-25.00"},
            {" 42 ", 4, 0, "42"},
        }) {
     ASSERT_OK_AND_ASSIGN(int128 v, ParseDecimal128(c.text, c.precision, c.scale));
@@ -44,7 +45,7 @@ TEST(DecimalTest, FastPathRoundTrips) {
 
 TEST(DecimalTest, FastPathRejectsOverflowAndGarbage) {
   EXPECT_EQ(ParseDecimal128("1000.00", 5, 2).status().code(), StatusCode::kDataError);
-  EXPECT_FALSE(ParseDecimal128("999.995", 5, 2).ok());  // rounds to 1000.00
+  EXPECT_FALSE(ParseDecimal128("999.995", 5, 2).ok());  // would round (to 1000.00)
   EXPECT_FALSE(ParseDecimal128("abc", 5, 2).ok());
   EXPECT_FALSE(ParseDecimal128("", 5, 2).ok());
   EXPECT_FALSE(ParseDecimal128("1.2.3", 5, 2).ok());
@@ -76,8 +77,42 @@ TEST(DecimalTest, WideTextIsExact) {
   EXPECT_EQ(out, "1000");
   ASSERT_OK(CanonicalDecimalText("12.5e-3", 0, -1, &out));
   EXPECT_EQ(out, "0.0125");
-  ASSERT_OK(CanonicalDecimalText("9.995", 0, 2, &out));
-  EXPECT_EQ(out, "10.00");
+  EXPECT_EQ(CanonicalDecimalText("9.995", 0, 2, &out).code(), StatusCode::kDataError);
+  ASSERT_OK(CanonicalDecimalText("9.9950", 0, 3, &out));
+  EXPECT_EQ(out, "9.995");
+}
+
+// Issue 10: a decimal(12,2) cast or schema turned 1.005 into 1.01 and -0.125 into -0.13. A value
+// that does not fit its scale exactly is a data error, whichever path parses it.
+TEST(DecimalTest, Issue10ValuesBeyondTheScaleAreRefusedNotRounded) {
+  for (const char* text : {"1.005", "-0.125", "0.001", "1.0000001", "1.005e0", "100.5e-2"}) {
+    Result<int128> fast = ParseDecimal128(text, 12, 2);
+    ASSERT_FALSE(fast.ok()) << text;
+    EXPECT_EQ(fast.status().code(), StatusCode::kDataError);
+    EXPECT_EQ(fast.status().message(), fmt::format("'{}' would be rounded to fit decimal(12,2)", text));
+    std::string out;
+    Status wide = CanonicalDecimalText(text, 50, 2, &out);
+    EXPECT_EQ(wide.code(), StatusCode::kDataError) << text;
+    EXPECT_EQ(wide.message(), fmt::format("'{}' would be rounded to fit decimal(50,2)", text));
+  }
+}
+
+TEST(DecimalTest, CheckDecimal128FitsNamesRoundingAndOverflow) {
+  // 1.005 as decimal(10,3) into decimal(5,2).
+  Status rounded = CheckDecimal128Fits(1005, 3, 5, 2);
+  EXPECT_EQ(rounded.code(), StatusCode::kDataError);
+  EXPECT_EQ(rounded.message(), "'1.005' would be rounded to fit decimal(5,2)");
+  EXPECT_OK(CheckDecimal128Fits(1010, 3, 5, 2));     // 1.010
+  EXPECT_OK(CheckDecimal128Fits(-99999, 2, 5, 2));   // -999.99
+  EXPECT_OK(CheckDecimal128Fits(-999, 0, 5, 2));     // -999
+  EXPECT_OK(CheckDecimal128Fits(5, 0, 38, 0));
+  EXPECT_EQ(CheckDecimal128Fits(1000, 0, 5, 2).message(), "'1000' does not fit decimal(5,2)");
+  EXPECT_EQ(CheckDecimal128Fits(-100000, 2, 5, 2).message(),
+            "'-1000.00' does not fit decimal(5,2)");
+  int128 max = Pow10Int128(38) - 1;
+  EXPECT_OK(CheckDecimal128Fits(max, 0, 65, 0));
+  EXPECT_OK(CheckDecimal128Fits(max, 38, 65, 30 + 8));
+  EXPECT_FALSE(CheckDecimal128Fits(max, 38, 65, 30).ok());
 }
 
 TEST(DecimalTest, Int128Extremes) {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "core/decimal.h"
+#include "core/value_text.h"
 #include "formats/jsonl/json_walk.h"
 
 namespace sluice::formats {
@@ -14,11 +16,16 @@ using json_internal::JsonProblem;
 using simdjson::ondemand::json_type;
 
 enum Kind : unsigned {
-  kInteger = 1,
-  kFloat = 2,
-  kBool = 4,
-  kString = 8,
-  kContainer = 16,
+  kInteger = 1,          // an integer that fits int64
+  kNegative = 2,         // ... below zero
+  kUnsigned = 4,         // an integer above int64's range that fits uint64
+  kWideInteger = 8,      // any other integer
+  kBeyondDouble = 16,    // an integer a double cannot hold exactly (beyond 2^53)
+  kFloat = 32,           // a number with a fraction or exponent that a double holds exactly
+  kInexactFloat = 64,    // one a double would change (more digits than it keeps, beyond range)
+  kBool = 128,
+  kString = 256,
+  kContainer = 512,
 };
 
 struct KeyKinds {
@@ -26,13 +33,61 @@ struct KeyKinds {
   unsigned kinds = 0;
 };
 
-// Classifies a valid number token: an integer that fits int64, or any other number.
+constexpr unsigned kNumber = kInteger | kNegative | kUnsigned | kWideInteger | kBeyondDouble |
+                             kFloat | kInexactFloat;
+
+// The digits of a decimal number without redundant zeros, for comparing two spellings.
+std::string ExactDigits(std::string_view token) {
+  std::string canonical;
+  if (!CanonicalDecimalText(token, 0, -1, &canonical).ok())
+    return std::string(token);
+  if (canonical.find('.') != std::string::npos) {
+    canonical.erase(canonical.find_last_not_of('0') + 1);
+    if (canonical.back() == '.')
+      canonical.pop_back();
+  }
+  return canonical == "-0" ? "0" : canonical;
+}
+
+// Classifies a valid number token by the narrowest logical type that holds it exactly.
 unsigned NumberKind(std::string_view token) {
-  if (token.find_first_of(".eE") != std::string_view::npos)
-    return kFloat;
-  int64_t value;
-  auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), value);
-  return error == std::errc() && end == token.data() + token.size() ? kInteger : kFloat;
+  const char* end_of_token = token.data() + token.size();
+  if (token.find_first_of(".eE") != std::string_view::npos) {
+    double value = 0;
+    auto [end, error] = std::from_chars(token.data(), end_of_token, value);
+    if (error != std::errc() || end != end_of_token)
+      return kInexactFloat;
+    std::string shortest;
+    AppendDouble(value, &shortest);
+    return ExactDigits(shortest) == ExactDigits(token) ? kFloat : kInexactFloat;
+  }
+  constexpr uint64_t kDoubleExactLimit = uint64_t{1} << 53;
+  int64_t value = 0;
+  auto [end, error] = std::from_chars(token.data(), end_of_token, value);
+  if (error == std::errc() && end == end_of_token) {
+    uint64_t magnitude =
+        value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+    return kInteger | (value < 0 ? kNegative : 0u) |
+           (magnitude > kDoubleExactLimit ? kBeyondDouble : 0u);
+  }
+  uint64_t unsigned_value = 0;
+  auto [unsigned_end, unsigned_error] = std::from_chars(token.data(), end_of_token, unsigned_value);
+  if (unsigned_error == std::errc() && unsigned_end == end_of_token)
+    return kUnsigned | kBeyondDouble;
+  return kWideInteger | kBeyondDouble;
+}
+
+// The narrowest type holding every number seen: int64, uint64, float64 when a double reproduces
+// each one, else an unconstrained decimal, which keeps any number's digits.
+DataType ResolveNumber(unsigned kinds) {
+  const bool floats = (kinds & (kFloat | kInexactFloat)) != 0;
+  if (kinds & (kInexactFloat | kWideInteger))
+    return DataType::Decimal(0, 0);
+  if (floats)
+    return kinds & kBeyondDouble ? DataType::Decimal(0, 0) : DataType::Float64();
+  if (kinds & kUnsigned)
+    return kinds & kNegative ? DataType::Decimal(0, 0) : DataType::UInt64();
+  return DataType::Int64();
 }
 
 DataType Resolve(unsigned kinds) {
@@ -40,14 +95,12 @@ DataType Resolve(unsigned kinds) {
     return DataType::String();
   if (kinds & kContainer)
     return DataType::Json();
-  unsigned number = kinds & (kInteger | kFloat);
+  unsigned number = kinds & kNumber;
   int families = (number != 0) + ((kinds & kBool) != 0) + ((kinds & kString) != 0);
   if (families > 1)
     return DataType::Json();
-  if (number == kInteger)
-    return DataType::Int64();
   if (number != 0)
-    return DataType::Float64();
+    return ResolveNumber(number);
   if (kinds & kBool)
     return DataType::Bool();
   return DataType::String();

@@ -1,12 +1,19 @@
 #include "runtime/job_runner.h"
 
+#include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 
+#include "core/failpoint.h"
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
 #include "testing/stop_at_batch.h"
@@ -342,10 +349,10 @@ TEST_F(JobRunnerTest, BadRecordsAreSkippedCountedAndDeadLettered) {
   std::string lines = testing::ReadFileOrDie(dead);
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 6);
   EXPECT_THAT(lines, ::testing::HasSubstr(
-                         R"({"job":"test","stream":"orders","location":"stream 'orders' column )"
-                         R"('amount'","reason":"stream 'orders' column 'amount': cannot cast to )"
-                         R"(decimal(10,2): 'not a number' is not a decimal number","raw":"not a )"
-                         R"(number"})"));
+                         R"({"job":"test","stream":"orders","location":"stream 'orders' id=500 )"
+                         R"(column 'amount'","reason":"stream 'orders' id=500 column 'amount': )"
+                         R"(cannot cast to decimal(10,2): 'not a number' is not a decimal )"
+                         R"(number","raw":"not a number"})"));
 
   JobRunner limited(Job(2,
                         "transform: {columns: {id: id, amount: \"amount::decimal(10,2)\"}}\n"
@@ -400,8 +407,8 @@ TEST_F(JobRunnerTest, FailedCastIsADataErrorNamingTheColumn) {
   JobSummary summary = runner.Run(nullptr);
   EXPECT_EQ(summary.status.code(), StatusCode::kDataError);
   EXPECT_EQ(summary.status.message(),
-            "stream 'orders' column 'amount': cannot cast to decimal(10,2): 'not a number' is not "
-            "a decimal number");
+            "stream 'orders' id=4 column 'amount': cannot cast to decimal(10,2): 'not a number' is "
+            "not a decimal number");
 }
 
 TEST_F(JobRunnerTest, TransformOfUnknownColumnIsAConfigError) {
@@ -422,6 +429,113 @@ TEST_F(JobRunnerTest, UnknownConnectorTypeListsTheKnownOnes) {
   JobSummary summary = runner.Run(nullptr);
   EXPECT_EQ(summary.status.message(),
             "t.yaml:2:16: unknown source type 'memroy' (available: memory)");
+}
+
+}  // namespace
+}  // namespace sluice::runtime
+
+namespace sluice::runtime {
+namespace {
+
+// Holds a thread at a failpoint until released: a run frozen at a known place.
+class Gate {
+ public:
+  Status Wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    arrived_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    return Status::OK();
+  }
+  void AwaitArrival() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return arrived_; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool arrived_ = false;
+  bool open_ = false;
+};
+
+class RunLeaseJobTest : public JobRunnerTest {
+ protected:
+  void TearDown() override { failpoint::DisarmAll(); }
+};
+
+TEST_F(RunLeaseJobTest, ASecondRunOfARunningJobFailsAtOnceNamingTheRunningOne) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(3000)}};
+  Gate gate;
+  failpoint::ArmCallback("runtime.reader.batch", 1, [&] { return gate.Wait(); });
+  JobSummary first;
+  std::thread running([&] { first = JobRunner(Job(1), registry_).Run(nullptr); });
+  gate.AwaitArrival();
+
+  JobRunner second(Job(1), registry_);
+  JobSummary refused = second.Run(nullptr);
+  EXPECT_EQ(refused.status.code(), StatusCode::kConflict);
+  EXPECT_THAT(refused.status.message(),
+              ::testing::StartsWith(fmt::format("job 'test' is already running (pid {} on host ",
+                                                getpid())));
+  EXPECT_THAT(refused.status.message(), ::testing::HasSubstr("sluice run --wait"));
+  EXPECT_EQ(refused.metrics.rows_read, 0u);
+
+  gate.Open();
+  running.join();
+  ASSERT_OK(first.status);
+  EXPECT_EQ(Committed("orders"), MakeRows(3000));  // the refused run changed nothing
+}
+
+TEST_F(RunLeaseJobTest, WaitRunsAfterTheRunningOneEnds) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(2000)}};
+  Gate gate;
+  failpoint::ArmCallback("runtime.reader.batch", 1, [&] { return gate.Wait(); });
+  JobSummary first;
+  std::thread running([&] { first = JobRunner(Job(1), registry_).Run(nullptr); });
+  gate.AwaitArrival();
+
+  RunOptions wait;
+  wait.wait = true;
+  std::atomic<bool> second_done{false};
+  JobSummary second;
+  std::thread waiting([&] {
+    second = JobRunner(Job(1), registry_, wait).Run(nullptr);
+    second_done = true;
+  });
+  // Held back while the first run is frozen: it has read nothing (its first batch would pass
+  // the failpoint a second time).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(second_done.load());
+  EXPECT_EQ(failpoint::Passes("runtime.reader.batch"), 1u);
+  gate.Open();
+  running.join();
+  waiting.join();
+  ASSERT_OK(first.status);
+  ASSERT_OK(second.status);
+  // The first run succeeded, so the second started the job over.
+  EXPECT_FALSE(second.resumed);
+  EXPECT_EQ(second.metrics.rows_written, 2000u);
+}
+
+TEST_F(RunLeaseJobTest, AStopWhileWaitingEndsTheWait) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(500)}};
+  Gate gate;
+  failpoint::ArmCallback("runtime.reader.batch", 1, [&] { return gate.Wait(); });
+  std::thread running([&] { (void)JobRunner(Job(1), registry_).Run(nullptr); });
+  gate.AwaitArrival();
+  RunOptions wait;
+  wait.wait = true;
+  std::atomic<bool> stop{true};
+  JobSummary stopped = JobRunner(Job(1), registry_, wait).Run(&stop);
+  EXPECT_EQ(stopped.status.code(), StatusCode::kCancelled) << stopped.status.ToString();
+  gate.Open();
+  running.join();
 }
 
 }  // namespace

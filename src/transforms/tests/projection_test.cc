@@ -46,9 +46,62 @@ TEST(ProjectionTest, SkipsRowsThatFailToCastWhenThePolicySkips) {
   EXPECT_EQ(testing::RowFromBatch(out, 1), (testing::Row{std::nullopt, "3"}));
   ASSERT_EQ(handler.records.size(), 2u);
   EXPECT_EQ(handler.records[0].reason.message(),
-            "stream 's' column 'v': cannot cast to int32: 'x' is not an integer");
+            "stream 's' id=2 column 'v': cannot cast to int32: 'x' is not an integer");
   EXPECT_EQ(handler.records[1].reason.message(),
-            "stream 's' column 'v': cannot cast to int32: '99999999999' is out of range for int32");
+            "stream 's' id=4 column 'v': cannot cast to int32: '99999999999' is out of range for "
+            "int32");
+}
+
+// Issue 10: a cast to decimal(12,2) rounded 1.005 to 1.01 and -0.125 to -0.13 without a word.
+TEST(ProjectionTest, Issue10DecimalCastRefusesValuesItWouldRound) {
+  auto input = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false}, {"v", DataType::Decimal(10, 3), true}},
+      std::vector<int>{0});
+  ASSERT_OK_AND_ASSIGN(Projection projection,
+                       Projection::Make(Columns("{id: id, v: \"v::decimal(12,2)\"}"), input, "s"));
+  Batch in(input, 8);
+  testing::AppendRow({"1", "1.005"}, &in);
+  testing::AppendRow({"2", "-0.125"}, &in);
+  testing::AppendRow({"3", "2.500"}, &in);
+  Batch out(projection.output_schema(), 8);
+  CountingHandler handler;
+  ASSERT_OK(projection.Apply(in, &out, &handler));
+  ASSERT_EQ(out.num_rows(), 1u);
+  EXPECT_EQ(testing::RowFromBatch(out, 0), (testing::Row{"3", "2.50"}));
+  ASSERT_EQ(handler.records.size(), 2u);
+  EXPECT_EQ(handler.records[0].location, "stream 's' id=1 column 'v'");
+  EXPECT_EQ(handler.records[0].reason.code(), StatusCode::kDataError);
+  EXPECT_EQ(handler.records[0].reason.message(),
+            "stream 's' id=1 column 'v': cannot cast to decimal(12,2): '1.005' would be rounded "
+            "to fit decimal(12,2)");
+  EXPECT_EQ(handler.records[1].reason.message(),
+            "stream 's' id=2 column 'v': cannot cast to decimal(12,2): '-0.125' would be rounded "
+            "to fit decimal(12,2)");
+}
+
+// Issue 10: the explicit way to make a MySQL TINYINT(1) a boolean: 0 and 1 pass, 2 is refused.
+TEST(ProjectionTest, Issue10TinyintCastToBoolTakesZeroAndOneOnly) {
+  auto input = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int32(), false},
+                         {"active", DataType::Int8(), true, "tinyint(1)"}},
+      std::vector<int>{0});
+  ASSERT_OK_AND_ASSIGN(
+      Projection projection,
+      Projection::Make(Columns("{id: id, active: \"active::bool\"}"), input, "flags"));
+  EXPECT_EQ(projection.output_schema()->field(1).native_type, "");
+  Batch in(input, 8);
+  testing::AppendRow({"1", "1"}, &in);
+  testing::AppendRow({"2", "0"}, &in);
+  testing::AppendRow({"3", "2"}, &in);
+  Batch out(projection.output_schema(), 8);
+  CountingHandler handler;
+  ASSERT_OK(projection.Apply(in, &out, &handler));
+  ASSERT_EQ(out.num_rows(), 2u);
+  EXPECT_EQ(testing::RowFromBatch(out, 0), (testing::Row{"1", "true"}));
+  EXPECT_EQ(testing::RowFromBatch(out, 1), (testing::Row{"2", "false"}));
+  ASSERT_EQ(handler.records.size(), 1u);
+  EXPECT_EQ(handler.records[0].reason.message(),
+            "stream 'flags' id=3 column 'active': cannot cast to bool: '2' is not a boolean");
 }
 
 TEST(ProjectionTest, DroppingAKeyColumnDropsThePrimaryKey) {

@@ -383,6 +383,66 @@ TEST(FileSinkExactlyOnceTest, AFinishThatACrashInterruptedIsCompletedNotRedone) 
   }
 }
 
+// Issue 10: two overlapping runs once published a CSV with ids missing, repeated and spliced. A
+// run that lost the job (frozen, then taken over) may still write into the files it had open,
+// but it cannot commit, publish or claim again, and what it writes never reaches the newer
+// run's files, which hold every row once.
+TEST(FileSinkExactlyOnceTest, ARunTakenOverCannotCommitOrPublishOrTouchTheNewerRunsFiles) {
+  for (const char* extension : kExtensions) {
+    for (const char* rolling : {"", ", roll_rows: 7"}) {
+      SCOPED_TRACE(fmt::format("{}{}", extension, rolling));
+      testing::TempDir temp;
+      std::string path = temp.Join(std::string("out/orders") + extension);
+      std::string sink_yaml = fmt::format("{{path: '{}'{}}}", path, rolling);
+      ASSERT_OK_AND_ASSIGN(auto stale_sink, MakeSink(sink_yaml));
+      TestContext stale;
+      stale.context.run_epoch = 100;
+      ASSERT_OK(stale_sink->Claim(stale.context));
+      ASSERT_OK(stale_sink->Open(stale.context, OrdersStream()));
+      ASSERT_OK_AND_ASSIGN(auto stale_writer, stale_sink->CreateWriter(0));
+      ASSERT_OK(stale_writer->Write(*RowsBatch(0, 20)));
+      ASSERT_OK(stale_writer->Prepare());
+      ASSERT_OK(stale_writer->Commit(CommitContext{1, {{"s0", "20", false}}}));
+      ASSERT_OK(stale_writer->Write(*RowsBatch(20, 5)));  // frozen after this, uncommitted
+
+      // A newer run takes over from a run that may still be alive.
+      ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(sink_yaml));
+      TestContext newer;
+      newer.context.run_epoch = 200;
+      newer.context.resuming = true;
+      newer.context.earlier_run_may_be_alive = true;
+      ASSERT_OK(sink->Claim(newer.context));
+      ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> progress,
+                           sink->RecoverProgress(newer.context));
+      EXPECT_THAT(progress, ElementsAre(SplitProgress{"s0", "20", false}));
+      ASSERT_OK(sink->Open(newer.context, OrdersStream()));
+      ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+      ASSERT_OK(writer->Write(*RowsBatch(20, 15)));
+
+      // The stale run wakes up, writes on into its own files, and fails to commit.
+      ASSERT_OK(stale_writer->Write(*RowsBatch(25, 30)));
+      ASSERT_OK(stale_writer->Prepare());
+      Status refused = stale_writer->Commit(CommitContext{2, {{"s0", "55", true}}});
+      EXPECT_EQ(refused.code(), StatusCode::kConflict) << refused.ToString();
+      EXPECT_THAT(refused.message(), ::testing::HasSubstr("has taken over this target"));
+      stale_writer->Abort();
+      EXPECT_EQ(stale_sink->Finish().code(), StatusCode::kConflict);
+      EXPECT_EQ(stale_sink->Claim(stale.context).code(), StatusCode::kConflict);
+
+      ASSERT_OK(writer->Write(*RowsBatch(35, 15)));
+      ASSERT_OK(writer->Prepare());
+      ASSERT_OK(writer->Commit(CommitContext{2, {{"s0", "50", true}}}));
+      writer.reset();
+      ASSERT_OK(sink->Finish());
+      Outputs outputs = Snapshot(temp.Join("out"));
+      EXPECT_THAT(outputs.hidden, IsEmpty());
+      std::vector<std::string> lines = DataLines(outputs);
+      EXPECT_EQ(lines, ExpectedLines(50, std::string(extension).starts_with(".csv")))
+          << "rows lost, repeated or spliced";
+    }
+  }
+}
+
 TEST(FileSinkExactlyOnceTest, ManifestRoundTripsEveryField) {
   WriterManifest manifest;
   manifest.job = "job/with spaces";

@@ -186,6 +186,64 @@ std::vector<StreamInfo> OrdersStreams() {
 
 // ----- (a) rows and progress commit together ---------------------------------------------------
 
+// Issue 10: a run that lost the job (frozen, then taken over by a newer run) cannot commit, in
+// the session it had or in a new one, nor swap its staging table in, nor claim the job again.
+TEST(MysqlExactlyOnceTest, ARunTakenOverCannotCommitOrFinish) {
+  for (const char* mode : {"append", "overwrite"}) {
+    SCOPED_TRACE(mode);
+    MYSQL_TEST_DATABASE(db);
+    std::string yaml = db.ConnectionYaml() + fmt::format("mode: {}\n", mode);
+    RecordAndFail fail;
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> stale_sink, MakeSink(yaml));
+    JobContext stale = MakeContext(&fail);
+    stale.job_name = "eo";
+    stale.run_epoch = 100;
+    ASSERT_OK(stale_sink->Claim(stale));
+    ASSERT_OK(stale_sink->Open(stale, OrdersStreams()));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> stale_writer, stale_sink->CreateWriter(0));
+    ASSERT_OK(stale_writer->Write(*Rows(1, 50)));
+    ASSERT_OK(stale_writer->Prepare());
+    ASSERT_OK(stale_writer->Commit(CommitContext{1, {{"orders#1", "50", false}}}));
+    ASSERT_OK(stale_writer->Write(*Rows(51, 80)));  // frozen here, in a transaction
+
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(yaml));
+    JobContext newer = MakeContext(&fail);
+    newer.job_name = "eo";
+    newer.run_epoch = 200;
+    newer.resuming = true;
+    ASSERT_OK(sink->Claim(newer));  // ends the stale run's sessions
+    ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> recovered, sink->RecoverProgress(newer));
+    EXPECT_THAT(recovered, ElementsAre(SplitProgress{"orders#1", "50", false}));
+    ASSERT_OK(sink->Open(newer, OrdersStreams()));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
+    ASSERT_OK(writer->Write(*Rows(51, 100)));
+    ASSERT_OK(writer->Prepare());
+    ASSERT_OK(writer->Commit(CommitContext{2, {{"orders#1", "100", true}}}));
+
+    // The stale run wakes up: its old session is gone, and a new one may not commit either.
+    EXPECT_FALSE(stale_writer->Prepare().ok() &&
+                 stale_writer->Commit(CommitContext{2, {{"orders#1", "80", false}}}).ok());
+    stale_writer->Abort();
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> reconnected, stale_sink->CreateWriter(1));
+    ASSERT_OK(reconnected->Write(*Rows(101, 110)));
+    ASSERT_OK(reconnected->Prepare());
+    Status refused = reconnected->Commit(CommitContext{2, {{"orders#2", "110", true}}});
+    EXPECT_EQ(refused.code(), StatusCode::kConflict) << refused.ToString();
+    EXPECT_THAT(refused.message(), HasSubstr("has taken over this target"));
+    reconnected->Abort();
+    EXPECT_EQ(stale_sink->Claim(stale).code(), StatusCode::kConflict);
+    if (std::string(mode) == "overwrite")
+      EXPECT_EQ(stale_sink->Finish().code(), StatusCode::kConflict);
+
+    writer.reset();
+    ASSERT_OK(sink->Finish());
+    EXPECT_EQ(db.Exec("SELECT COUNT(*), COUNT(DISTINCT id), MIN(id), MAX(id) FROM orders"),
+              "100\t100\t1\t100\n");
+    EXPECT_THAT(Committed(db, "eo"), ElementsAre(SplitProgress{"orders#1", "100", true}));
+  }
+}
+
+
 TEST(MysqlExactlyOnceTest, CommitStoresRowsAndProgressInOneTransaction) {
   MYSQL_TEST_DATABASE(db);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(db.ConnectionYaml()));

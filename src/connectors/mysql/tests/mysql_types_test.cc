@@ -1,11 +1,14 @@
 // The MySQL type mapping without a server: spellings, target types, literals MySQL reads back.
 #include "connectors/mysql/mysql_types.h"
 
+#include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "connectors/mysql/mysql_client.h"
 #include "core/temporal.h"
+#include "core/value_text.h"
+#include "testing/gtest_util.h"
 
 namespace sluice::connectors::mysql {
 namespace {
@@ -101,7 +104,7 @@ TEST(MysqlTypesTest, KeyColumnsGetIndexableTypesAndWideRowsStayUnderTheLimit) {
   EXPECT_THAT(TargetColumnTypes(keyed),
               ::testing::ElementsAre("VARCHAR(384)", "VARBINARY(1536)", "VARCHAR(10000)",
                                      "LONGTEXT", "VARCHAR(20)", "VARBINARY(200)"));
-  EXPECT_EQ(CreateTableSql("db", "t`x", keyed, true, false),
+  EXPECT_EQ(CreateTableSql("db", "t`x", keyed, true, TableCollations{}),
             "CREATE TABLE IF NOT EXISTS `db`.`t``x` (`name` VARCHAR(384) NOT NULL, `raw` "
             "VARBINARY(1536) NOT NULL, `v1` VARCHAR(10000) NULL, `v2` LONGTEXT NULL, `small` "
             "VARCHAR(20) NULL, `vb` VARBINARY(200) NULL, PRIMARY KEY (`name`, `raw`))");
@@ -129,8 +132,186 @@ TEST(MysqlTypesTest, TemporalTextIsWhatMysqlReadsBack) {
   EXPECT_EQ(out, "-838:59:59");
   out.clear();
   EXPECT_FALSE(AppendMysqlTime(839LL * 3600 * kMicrosPerSecond, &out));
+  EXPECT_FALSE(AppendMysqlTime((838LL * 3600 + 60 * 60) * kMicrosPerSecond, &out));
   EXPECT_FALSE(AppendMysqlDate(kDateInfinity, &out));
   EXPECT_FALSE(AppendMysqlDate(static_cast<int32_t>(DaysFromCivil(10000, 1, 1)), &out));
+}
+
+// Issue 10: a TIME of 838:59:59.999999 read from MariaDB was refused on its way into MariaDB as
+// "outside MySQL's range": MariaDB's TIME range goes to 838:59:59.999999.
+TEST(MysqlTypesTest, Issue10TimeRangeIncludesMariadbsFraction) {
+  constexpr int64_t kLast = (838LL * 3600 + 59 * 60 + 59) * kMicrosPerSecond + 999'999;
+  std::string out;
+  ASSERT_TRUE(AppendMysqlTime(kLast, &out));
+  EXPECT_EQ(out, "838:59:59.999999");
+  out.clear();
+  ASSERT_TRUE(AppendMysqlTime(-kLast, &out));
+  EXPECT_EQ(out, "-838:59:59.999999");
+  out.clear();
+  EXPECT_FALSE(AppendMysqlTime(kLast + 1, &out));
+  EXPECT_FALSE(AppendMysqlTime(-kLast - 1, &out));
+}
+
+ColumnInfo TargetColumn(const std::string& column_type, const std::string& name = "c") {
+  ColumnInfo info = ParseColumnType(column_type).value_or(ColumnInfo{});
+  info.name = name;
+  return info;
+}
+
+// Issue 10: MySQL rounds or cuts these values without an error even in strict mode. Columns
+// that cannot hold any value of the stream's type exactly are a config error; columns that
+// cannot hold some values get a warning, and the values are checked one by one.
+TEST(MysqlTypesTest, Issue10PlanColumnWriteRefusesColumnsThatWouldChangeValues) {
+  struct Refused {
+    DataType incoming;
+    const char* target;
+  };
+  for (const Refused& c : std::initializer_list<Refused>{
+           {DataType::Float64(), "float"},
+           {DataType::Int32(), "float"},
+           {DataType::Int64(), "double"},
+           {DataType::UInt64(), "double"},
+           {DataType::Decimal(12, 2), "double"},
+       }) {
+    Result<ColumnWrite> write = PlanColumnWrite(c.incoming, TargetColumn(c.target, "v"));
+    ASSERT_FALSE(write.ok()) << c.target;
+    EXPECT_EQ(write.status().code(), StatusCode::kInvalidConfig);
+    EXPECT_THAT(write.status().message(),
+                ::testing::StartsWith(fmt::format(
+                    "column 'v' is {}, which cannot hold the stream's {} values exactly", c.target,
+                    c.incoming.ToString())));
+  }
+  for (const auto& [incoming, target] : std::initializer_list<std::pair<DataType, const char*>>{
+           {DataType::Float32(), "float"},
+           {DataType::Int16(), "float"},
+           {DataType::Float64(), "double"},
+           {DataType::Int32(), "double"},
+           {DataType::String(), "float"},
+           {DataType::Decimal(10, 3), "decimal(5,2)"},
+           {DataType::Timestamp(6), "datetime"},
+       }) {
+    EXPECT_TRUE(PlanColumnWrite(incoming, TargetColumn(target)).ok()) << target;
+  }
+  ASSERT_OK_AND_ASSIGN(ColumnWrite narrow,
+                       PlanColumnWrite(DataType::Decimal(10, 3), TargetColumn("decimal(5,2)")));
+  EXPECT_EQ(narrow.decimal_scale, 2);
+  EXPECT_EQ(NarrowingWarning(DataType::Decimal(10, 3), narrow),
+            "decimal(10,3) values with digits beyond the 2 fractional digits of decimal(5,2) "
+            "would be rounded by MySQL: they are refused as data errors");
+  ASSERT_OK_AND_ASSIGN(ColumnWrite same,
+                       PlanColumnWrite(DataType::Decimal(12, 2), TargetColumn("decimal(12,2)")));
+  EXPECT_FALSE(same.checks_values());
+  ASSERT_OK_AND_ASSIGN(ColumnWrite year, PlanColumnWrite(DataType::Int16(), TargetColumn("year")));
+  EXPECT_EQ(year.load, ColumnLoad::kYear);
+}
+
+TEST(MysqlTypesTest, Issue10ValueChangeNamesEveryValueMysqlWouldAlter) {
+  struct Case {
+    DataType incoming;
+    const char* target;
+    const char* value;
+    const char* change;  // "" when the value arrives unchanged
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {DataType::Decimal(10, 3), "decimal(5,2)", "1.005",
+            "1.005 would be rounded to fit decimal(5,2)"},
+           {DataType::Decimal(10, 3), "decimal(5,2)", "-0.125",
+            "-0.125 would be rounded to fit decimal(5,2)"},
+           {DataType::Decimal(10, 3), "decimal(5,2)", "1.010", ""},
+           {DataType::Decimal(0, 0), "decimal(5,2)", "1.00500", "1.00500 would be rounded to fit "
+                                                                "decimal(5,2)"},
+           {DataType::Float64(), "decimal(5,2)", "0.125", "0.125 would be rounded to fit "
+                                                          "decimal(5,2)"},
+           {DataType::Float64(), "decimal(5,2)", "1e-07", "1e-07 would be rounded to fit "
+                                                          "decimal(5,2)"},
+           {DataType::Float64(), "decimal(5,2)", "0.5", ""},
+           {DataType::Float64(), "int", "2.5", "2.5 would be rounded to fit int"},
+           {DataType::Float64(), "bigint", "1e+15", ""},
+           {DataType::String(), "decimal(5,2)", "1.005", "1.005 would be rounded to fit "
+                                                         "decimal(5,2)"},
+           {DataType::String(), "decimal(5,2)", "abc", ""},  // the server refuses it
+           {DataType::Timestamp(6), "datetime", "2024-01-01 10:00:00.7",
+            "2024-01-01 10:00:00.7 has more fractional seconds than datetime keeps"},
+           {DataType::Timestamp(6), "datetime(3)", "2024-01-01 10:00:00.123", ""},
+           {DataType::Time(6), "time(3)", "838:59:59.999999",
+            "838:59:59.999999 has more fractional seconds than time(3) keeps"},
+           {DataType::Timestamp(6), "date", "2024-01-01 10:00:00",
+            "2024-01-01 10:00:00 has a time of day, which a date column would drop"},
+           {DataType::Timestamp(6), "date", "2024-01-01 00:00:00", ""},
+           {DataType::Int16(), "year", "0", ""},
+           {DataType::Int16(), "year", "2155", ""},
+           {DataType::Int32(), "year", "5",
+            "5 is outside MySQL's year range (0, 1901..2155); MySQL would store 2005"},
+           {DataType::Int32(), "year", "99",
+            "99 is outside MySQL's year range (0, 1901..2155); MySQL would store 1999"},
+           {DataType::Int32(), "year", "1900",
+            "1900 is outside MySQL's year range (0, 1901..2155)"},
+           {DataType::Float64(), "double", "-0",
+            "MySQL and MariaDB store a float's -0 as 0 (set negative_zero: zero to accept that)"},
+           {DataType::Float32(), "float", "-0",
+            "MySQL and MariaDB store a float's -0 as 0 (set negative_zero: zero to accept that)"},
+           {DataType::Float64(), "double", "0", ""},
+       }) {
+    ASSERT_OK_AND_ASSIGN(ColumnWrite write, PlanColumnWrite(c.incoming, TargetColumn(c.target)));
+    auto schema = std::make_shared<Schema>(std::vector<Field>{{"v", c.incoming, true}});
+    Batch batch(schema, 1);
+    ASSERT_OK(AppendParsedValue(c.value, &batch.column(0)));
+    batch.FinishRow();
+    EXPECT_TRUE(write.checks_values() || std::string(c.change).empty()) << c.value;
+    EXPECT_EQ(ValueChange(batch.column(0), 0, write, false), c.change)
+        << c.value << " into " << c.target;
+  }
+  ASSERT_OK_AND_ASSIGN(ColumnWrite write,
+                       PlanColumnWrite(DataType::Float64(), TargetColumn("double")));
+  auto schema = std::make_shared<Schema>(std::vector<Field>{{"v", DataType::Float64(), true}});
+  Batch batch(schema, 1);
+  ASSERT_OK(AppendParsedValue("-0", &batch.column(0)));
+  batch.FinishRow();
+  EXPECT_EQ(ValueChange(batch.column(0), 0, write, /*negative_zero_as_zero=*/true), "");
+}
+
+// Issue 10: keys distinct in the source ('a', 'A', 'a ', 'ä') collapsed in tables whose key
+// columns took the database's default collation.
+TEST(MysqlTypesTest, Issue10KeyCollationsKeepSourceKeysApart) {
+  EXPECT_TRUE(IsNoPadBinaryCollation("utf8mb4_nopad_bin"));
+  EXPECT_TRUE(IsNoPadBinaryCollation("utf8mb4_0900_bin"));
+  EXPECT_TRUE(IsNoPadBinaryCollation("latin1_nopad_bin"));
+  EXPECT_FALSE(IsNoPadBinaryCollation("utf8mb4_bin"));
+  EXPECT_FALSE(IsNoPadBinaryCollation("utf8mb4_general_ci"));
+  EXPECT_FALSE(IsNoPadBinaryCollation("utf8mb4_0900_ai_ci"));
+  // Sources that compare bytes (PostgreSQL, files: no source collation).
+  EXPECT_TRUE(CollationKeepsKeysApart("utf8mb4_nopad_bin", ""));
+  EXPECT_FALSE(CollationKeepsKeysApart("utf8mb4_bin", ""));
+  EXPECT_FALSE(CollationKeepsKeysApart("utf8mb4_general_ci", ""));
+  // MySQL sources: the same collation, or a finer one.
+  EXPECT_TRUE(CollationKeepsKeysApart("utf8mb4_general_ci", "utf8mb4_general_ci"));
+  EXPECT_TRUE(CollationKeepsKeysApart("utf8mb4_bin", "utf8mb4_general_ci"));
+  EXPECT_TRUE(CollationKeepsKeysApart("utf8mb4_nopad_bin", "utf8mb4_general_ci"));
+  EXPECT_FALSE(CollationKeepsKeysApart("utf8mb4_general_ci", "utf8mb4_bin"));
+  EXPECT_FALSE(CollationKeepsKeysApart("utf8mb4_bin", "utf8mb4_0900_ai_ci"));  // NO PAD source
+  EXPECT_FALSE(CollationKeepsKeysApart("utf8mb4_unicode_ci", "utf8mb4_general_ci"));
+
+  Schema schema({{"code", DataType::String(10), false, "", ""},
+                 {"name", DataType::String(), false, "", ""},
+                 {"note", DataType::String(), true, "", ""}},
+                {0, 1});
+  TableCollations collations;
+  collations.key_collation = "utf8mb4_nopad_bin";
+  EXPECT_EQ(CreateTableSql("db", "t", schema, false, collations),
+            "CREATE TABLE `db`.`t` (`code` VARCHAR(10) CHARACTER SET utf8mb4 COLLATE "
+            "utf8mb4_nopad_bin NOT NULL, `name` VARCHAR(758) CHARACTER SET utf8mb4 COLLATE "
+            "utf8mb4_nopad_bin NOT NULL, `note` LONGTEXT NULL, PRIMARY KEY (`code`, `name`))");
+  // A MySQL source's key keeps its collation when the server has it.
+  Schema mysql({{"code", DataType::String(10), false, "varchar(10)", "latin1_swedish_ci"},
+                {"id", DataType::Int32(), false, "int(11)", ""}},
+               {0, 1});
+  collations.known = {"utf8mb4_nopad_bin", "latin1_swedish_ci"};
+  EXPECT_EQ(CreateTableSql("db", "t", mysql, false, collations),
+            "CREATE TABLE `db`.`t` (`code` varchar(10) CHARACTER SET latin1 COLLATE "
+            "latin1_swedish_ci NOT NULL, `id` int(11) NOT NULL, PRIMARY KEY (`code`, `id`))");
+  collations.known = {"utf8mb4_nopad_bin"};
+  EXPECT_EQ(KeyColumnCollation(mysql.field(0), "varchar(10)", collations), "utf8mb4_nopad_bin");
+  EXPECT_EQ(KeyColumnCollation(mysql.field(1), "int(11)", collations), "");
 }
 
 TEST(MysqlTypesTest, LiteralsAndErrorMapping) {

@@ -283,6 +283,75 @@ TEST(PostgresExactlyOnceTest, WriterCommitsRowsWithProgressAndAbortRollsBackBoth
   EXPECT_EQ(db.Exec("SELECT job, split_id FROM _sluice_progress WHERE split_id <> ''"), "other\ts\n");
 }
 
+// Issue 10: a run that lost the job (frozen, then taken over by a newer run) cannot commit, in
+// the session it had or in a new one, nor swap its staging table in, nor claim the job again;
+// the newer run does not wait for the frozen run's sessions beyond a moment.
+TEST(PostgresExactlyOnceTest, ARunTakenOverCannotCommitOrFinish) {
+  for (const char* mode : {"append", "overwrite"}) {
+    SCOPED_TRACE(mode);
+    TestDatabase db(fmt::format("eo_fenced_{}", mode));
+    StreamInfo stream{"kv",
+                      std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false},
+                                                                  {"v", DataType::String()}},
+                                               std::vector<int>{0}),
+                      std::nullopt};
+    auto batch = [&](int from, int count) {
+      auto out = std::make_unique<Batch>(stream.schema, static_cast<size_t>(count));
+      for (int i = from; i < from + count; ++i)
+        sluice::testing::AppendRow({std::to_string(i), "v" + std::to_string(i)}, out.get());
+      return out;
+    };
+    const std::string yaml = db.ConnectionYaml() + fmt::format("table: kv\nmode: {}\n", mode);
+    RecordingBadRecords bad(false);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> stale_sink, MakeSink(yaml));
+    JobContext stale = MakeContext(&bad, nullptr);
+    stale.job_name = "eo";
+    stale.run_epoch = 100;
+    ASSERT_OK(stale_sink->Claim(stale));
+    ASSERT_OK(stale_sink->Open(stale, {stream}));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> stale_writer, stale_sink->CreateWriter(0));
+    ASSERT_OK(stale_writer->Write(*batch(0, 50)));
+    ASSERT_OK(stale_writer->Prepare());
+    ASSERT_OK(stale_writer->Commit(CommitContext{1, {{"a", "50", false}}}));
+    ASSERT_OK(stale_writer->Write(*batch(50, 30)));  // frozen here, in a transaction
+
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink, MakeSink(yaml));
+    JobContext newer = MakeContext(&bad, nullptr);
+    newer.job_name = "eo";
+    newer.run_epoch = 200;
+    newer.resuming = true;
+    ASSERT_OK(sink->Claim(newer));  // ends the frozen run's sessions after a moment
+    ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> recovered, sink->RecoverProgress(newer));
+    EXPECT_EQ(recovered, (std::vector<SplitProgress>{{"a", "50", false}}));
+    ASSERT_OK(sink->Open(newer, {stream}));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
+    ASSERT_OK(writer->Write(*batch(50, 50)));
+    ASSERT_OK(writer->Prepare());
+    ASSERT_OK(writer->Commit(CommitContext{2, {{"a", "100", true}}}));
+
+    // The stale run wakes up: its old session is gone, and a new one may not commit either.
+    EXPECT_FALSE(stale_writer->Prepare().ok() &&
+                 stale_writer->Commit(CommitContext{2, {{"a", "80", false}}}).ok());
+    stale_writer->Abort();
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> reconnected, stale_sink->CreateWriter(1));
+    ASSERT_OK(reconnected->Write(*batch(100, 10)));
+    ASSERT_OK(reconnected->Prepare());
+    Status refused = reconnected->Commit(CommitContext{2, {{"b", "10", true}}});
+    EXPECT_EQ(refused.code(), StatusCode::kConflict) << refused.ToString();
+    EXPECT_THAT(refused.message(), ::testing::HasSubstr("has taken over this target"));
+    reconnected->Abort();
+    EXPECT_EQ(stale_sink->Claim(stale).code(), StatusCode::kConflict);
+    if (std::string(mode) == "overwrite")
+      EXPECT_FALSE(stale_sink->Finish().ok());  // its session is gone, or the epoch refuses
+    stale_sink.reset();
+
+    writer.reset();
+    ASSERT_OK(sink->Finish());
+    EXPECT_EQ(db.Exec("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM kv"),
+              "100\t100\t0\t99\n");
+  }
+}
+
 TEST(PostgresExactlyOnceTest, WriterAbortAfterItsSessionWasTerminated) {
   TestDatabase db("eo_abort_dead");
   StreamInfo stream{"kv",

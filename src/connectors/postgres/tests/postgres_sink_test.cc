@@ -233,6 +233,78 @@ TEST(PostgresSinkTest, ValuesBeyondTheTargetTypeAreBadRecords) {
             "public.t id=3: column 's': 40000 is out of range for PostgreSQL smallint");
 }
 
+// Issue 10: MySQL's TINYINT(1) (int8) into an existing boolean column was refused ("boolean,
+// which cannot hold the stream's int8 values"). 0 and 1 are written as false and true; any other
+// value is a data error naming table, key and column.
+TEST(PostgresSinkTest, Issue10IntegersGoIntoExistingBooleanColumnsAsZeroAndOne) {
+  TestDatabase db("sink_bool");
+  db.Exec("CREATE TABLE t (id int PRIMARY KEY, flag boolean, bit boolean)");
+  StreamInfo stream = Stream("t",
+                             {{"id", DataType::Int32(), false},
+                              {"flag", DataType::Int8(), true, "tinyint(1)"},
+                              {"bit", DataType::UInt64(), true, "bit(1)"}},
+                             {0});
+  RecordingBadRecords skip(true);
+  ASSERT_OK(Write(db, "table: t\n", stream,
+                  {{"1", "1", "0"},
+                   {"2", "0", "1"},
+                   {"3", std::nullopt, std::nullopt},
+                   {"4", "2", "1"},
+                   {"5", "-1", "0"}},
+                  &skip));
+  EXPECT_EQ(db.Exec("SELECT * FROM t ORDER BY id"), "1\tt\tf\n2\tf\tt\n3\t\t\n");
+  ASSERT_EQ(skip.records().size(), 2u);
+  EXPECT_EQ(skip.records()[0].reason.message(),
+            "public.t id=4: column 'flag': 2 is out of range for PostgreSQL boolean (0 or 1)");
+  EXPECT_EQ(skip.records()[1].reason.message(),
+            "public.t id=5: column 'flag': -1 is out of range for PostgreSQL boolean (0 or 1)");
+}
+
+// Issue 10: numeric(10,3) 1.005 into an existing numeric(5,2) column became 1.01 (PostgreSQL
+// rounds on input) and `check` said nothing; so did fractional seconds into timestamp(0).
+TEST(PostgresSinkTest, Issue10NarrowerColumnsAreWarnedAndTheirRoundedValuesRefused) {
+  TestDatabase db("sink_narrow");
+  db.Exec("CREATE TABLE t (id int PRIMARY KEY, v numeric(5,2), at timestamp(0))");
+  StreamInfo stream = Stream("t",
+                             {{"id", DataType::Int32(), false},
+                              {"v", DataType::Decimal(10, 3)},
+                              {"at", DataType::Timestamp(6)}},
+                             {0});
+  RecordingBadRecords bad(false);
+  JobContext context = MakeContext(&bad, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> sink,
+                       MakeSink(db.ConnectionYaml() + "table: t\n"));
+  CheckReport report;
+  ASSERT_OK(sink->Check(context, {stream}, &report));
+  EXPECT_THAT(report.notes,
+              ::testing::IsSupersetOf(
+                  {"table public.t column 'v' (numeric(5,2)): decimal(10,3) values with digits "
+                   "beyond the scale of numeric(5,2) would be rounded by PostgreSQL: they are "
+                   "refused as data errors",
+                   "table public.t column 'at' (timestamp(0) without time zone): timestamp "
+                   "values with more than 0 fractional-second digits would be rounded by "
+                   "PostgreSQL: they are refused as data errors"}));
+  RecordingBadRecords skip(true);
+  ASSERT_OK(Write(db, "table: t\n", stream,
+                  {{"1", "1.005", "2024-01-01 10:00:00"},
+                   {"2", "1.010", "2024-01-01 10:00:00.7"},
+                   {"3", "-0.125", "2024-01-01 10:00:00"},
+                   {"4", "999.990", "2024-01-01 10:00:01"},
+                   {"5", "1000.000", "2024-01-01 10:00:02"}},
+                  &skip));
+  EXPECT_EQ(db.Exec("SELECT * FROM t ORDER BY id"), "4\t999.99\t2024-01-01 10:00:01\n");
+  std::vector<std::string> reasons;
+  for (const BadRecord& record : skip.records())
+    reasons.push_back(record.reason.message());
+  EXPECT_THAT(reasons,
+              ::testing::ElementsAre(
+                  "public.t id=1: column 'v': '1.005' would be rounded to fit decimal(5,2)",
+                  "public.t id=2: column 'at': '2024-01-01 10:00:00.7' would be rounded to 0 "
+                  "fractional-second digits",
+                  "public.t id=3: column 'v': '-0.125' would be rounded to fit decimal(5,2)",
+                  "public.t id=5: column 'v': '1000.000' does not fit decimal(5,2)"));
+}
+
 TEST(PostgresSinkTest, ExistingTableMustFitTheStream) {
   TestDatabase db("sink_fit");
   db.Exec("CREATE TABLE t (id int PRIMARY KEY, at date)");

@@ -546,6 +546,34 @@ TEST(PostgresSourceTest, NaNInConstrainedNumericIsABadRecord) {
             "public.t key=(2): column 'price': NaN does not fit decimal(5,2)");
 }
 
+// Issue 10: pagila's language.name character(20) 'English' arrived in MySQL 20 characters long:
+// the binary form keeps character(n)'s padding, which PostgreSQL itself ignores (`::text`,
+// comparisons). A character(n) key reads and splits as its text too.
+TEST(PostgresSourceTest, Issue10CharacterColumnsArriveAsTheirTextWithoutPadding) {
+  TestDatabase db("src_bpchar");
+  db.Exec(
+      "CREATE TABLE t (code character(4) PRIMARY KEY, name character(20), note varchar(10));"
+      "INSERT INTO t VALUES ('a', 'English', 'kept  '), (' b', '  lead', NULL), ('c  ', '', ''),"
+      "  ('d', NULL, 'x');"
+      "INSERT INTO t SELECT 'k' || g, 'n' || g, 'v' FROM generate_series(100, 400) g");
+  Opened opened = OpenSource(db.ConnectionYaml() + "table: t\nsplit_rows: 50\n");
+  ASSERT_TRUE(opened.source);
+  EXPECT_EQ(opened.source->streams()[0].schema->ToString(),
+            "code string(4) not null, name string(20), note string(10), primary key (code)");
+  ASSERT_OK_AND_ASSIGN(std::vector<StreamRows> read, ReadAll(*opened.source, *opened.context));
+  ASSERT_EQ(read[0].rows.size(), 305u);
+  EXPECT_EQ(read[0].rows[0], (Row{" b", "  lead", std::nullopt}));
+  EXPECT_EQ(read[0].rows[1], (Row{"a", "English", "kept  "}));
+  EXPECT_EQ(read[0].rows[2], (Row{"c", "", ""}));
+  EXPECT_EQ(read[0].rows[3], (Row{"d", std::nullopt, "x"}));
+  // Every value is PostgreSQL's own text of it.
+  std::vector<std::string> texts;
+  for (const Row& row : read[0].rows)
+    texts.push_back(row[0].value_or("NULL") + "|" + row[1].value_or("NULL"));
+  EXPECT_EQ(texts, Lines(db.Exec("SELECT code::text || '|' || coalesce(name::text, 'NULL') FROM "
+                                 "t ORDER BY code")));
+}
+
 TEST(PostgresSourceTest, CancelStopsABlockedRead) {
   TestDatabase db("src_cancel");
   db.Exec("CREATE TABLE t (id int PRIMARY KEY)");

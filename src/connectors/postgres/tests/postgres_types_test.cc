@@ -82,6 +82,89 @@ TEST(PostgresTypesTest, FloatsAndUuids) {
             "data error: 'not-a-uuid' is not a UUID");
 }
 
+// Issue 10: character(n)'s padding arrived as part of the value.
+TEST(PostgresTypesTest, Issue10CharacterDecodesWithoutItsPadding) {
+  PgType bpchar;
+  bpchar.oid = bpchar.base_oid = pg_oid::kBpchar;
+  bpchar.typmod = 20 + 4;
+  ReadMapping mapping = MapForRead(bpchar);
+  EXPECT_EQ(mapping.type, DataType::String(20));
+  for (const auto& [wire, text] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"English             ", "English"},
+           {"  lead  ", "  lead"},
+           {"    ", ""},
+           {"tab\t ", "tab\t"},
+       }) {
+    Arena arena;
+    Column out(mapping.type, 1, &arena);
+    std::string scratch;
+    ASSERT_OK(DecodeValue(mapping.decoder, wire.data(), wire.size(), true, &out, &scratch));
+    EXPECT_EQ(out.GetView(0), text);
+  }
+}
+
+// Issue 10: MySQL's TINYINT(1) into an existing boolean column.
+TEST(PostgresTypesTest, Issue10IntegersEncodeAsBooleansWhenZeroOrOne) {
+  PgType boolean;
+  boolean.oid = boolean.base_oid = pg_oid::kBool;
+  for (const DataType& type : {DataType::Int8(), DataType::UInt64(), DataType::Int32()}) {
+    std::optional<WriteMapping> mapping = MapForWrite(type, boolean);
+    ASSERT_TRUE(mapping.has_value()) << type.ToString();
+    EXPECT_EQ(mapping->encoder, Encoder::kBool);
+  }
+  EXPECT_EQ(RoundTrip(DataType::Int8(), "1", Encoder::kBool, Decoder::kBool), "1");
+  EXPECT_EQ(RoundTrip(DataType::Int8(), "0", Encoder::kBool, Decoder::kBool), "0");
+  Arena arena;
+  Column in(DataType::Int8(), 1, &arena);
+  in.Append<int8_t>(2);
+  CopyBuffer buffer;
+  std::string scratch;
+  EXPECT_EQ(EncodeValue(Encoder::kBool, in, 0, &buffer, &scratch).ToString(),
+            "data error: 2 is out of range for PostgreSQL boolean (0 or 1)");
+  EXPECT_FALSE(MapForWrite(DataType::Float64(), boolean).has_value());
+}
+
+TEST(PostgresTypesTest, Issue10TypeModifiersOfTargetsAreCheckedValueByValue) {
+  PgType numeric;
+  numeric.oid = numeric.base_oid = pg_oid::kNumeric;
+  numeric.typmod = ((5 << 16) | 2) + 4;
+  std::optional<WriteMapping> mapping = MapForWrite(DataType::Decimal(10, 3), numeric);
+  ASSERT_TRUE(mapping.has_value());
+  EXPECT_TRUE(mapping->checks_values());
+  Arena arena;
+  Column values(DataType::Decimal(10, 3), 4, &arena);
+  for (const char* text : {"1.005", "1.010", "-999.990", "1000.000"})
+    ASSERT_OK(AppendParsedValue(text, &values));
+  EXPECT_EQ(CheckValueFits(*mapping, values, 0).message(),
+            "'1.005' would be rounded to fit decimal(5,2)");
+  EXPECT_OK(CheckValueFits(*mapping, values, 1));
+  EXPECT_OK(CheckValueFits(*mapping, values, 2));
+  EXPECT_EQ(CheckValueFits(*mapping, values, 3).message(), "'1000.000' does not fit decimal(5,2)");
+  // The same type: every value fits, nothing to check or warn about. An int32 may overflow.
+  std::optional<WriteMapping> same = MapForWrite(DataType::Decimal(5, 2), numeric);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_FALSE(same->checks_values());
+  EXPECT_EQ(NarrowingWarning(DataType::Decimal(5, 2), *same), "");
+  EXPECT_TRUE(MapForWrite(DataType::Int32(), numeric)->checks_values());
+  // Unconstrained numeric and plain timestamps check nothing.
+  numeric.typmod = -1;
+  EXPECT_FALSE(MapForWrite(DataType::Decimal(10, 3), numeric)->checks_values());
+  PgType timestamp;
+  timestamp.oid = timestamp.base_oid = pg_oid::kTimestamp;
+  timestamp.typmod = -1;
+  EXPECT_FALSE(MapForWrite(DataType::Timestamp(6), timestamp)->checks_values());
+  timestamp.typmod = 3;
+  std::optional<WriteMapping> millis = MapForWrite(DataType::Timestamp(6), timestamp);
+  ASSERT_TRUE(millis.has_value());
+  Column stamps(DataType::Timestamp(6), 3, &arena);
+  for (const char* text : {"2024-01-01 00:00:00.123", "2024-01-01 00:00:00.1234", "infinity"})
+    ASSERT_OK(AppendParsedValue(text, &stamps));
+  EXPECT_OK(CheckValueFits(*millis, stamps, 0));
+  EXPECT_EQ(CheckValueFits(*millis, stamps, 1).message(),
+            "'2024-01-01 00:00:00.1234' would be rounded to 3 fractional-second digits");
+  EXPECT_OK(CheckValueFits(*millis, stamps, 2));
+}
+
 TEST(PostgresTypesTest, TypeModifiersMapToLogicalTypes) {
   auto read = [](uint32_t oid, int32_t typmod) {
     PgType type;

@@ -147,6 +147,55 @@ TEST_F(SqliteSinkExactlyOnceTest, RowsAndProgressCommitTogetherAndSurviveACrash)
   }
 }
 
+// Issue 10: a run that lost the job (frozen, then taken over by a newer run) cannot commit, nor
+// swap its staging table in, nor claim the file again; the newer run's load is untouched.
+TEST_F(SqliteSinkExactlyOnceTest, ARunTakenOverCannotCommitOrFinish) {
+  for (const char* mode : {"append", "overwrite"}) {
+    SCOPED_TRACE(mode);
+    std::string path = dir_.Join(fmt::format("fenced_{}.db", mode));
+    std::string yaml = fmt::format("path: \"{}\"\nmode: {}", path, mode);
+    ASSERT_OK_AND_ASSIGN(auto stale_sink, MakeSink(yaml));
+    JobContext stale = MakeContext(&fail_);
+    stale.run_epoch = 100;
+    ASSERT_OK(stale_sink->Claim(stale));
+    ASSERT_OK(stale_sink->Open(stale, OrdersStream()));
+    ASSERT_OK_AND_ASSIGN(auto stale_writer, stale_sink->CreateWriter(0));
+    ASSERT_OK(stale_writer->Write(*RowsBatch(0, 10)));
+    ASSERT_OK(stale_writer->Commit(CommitContext{1, {{"s0", "10", false}}}));
+    // Frozen here, between two transactions (one frozen inside a transaction would hold the
+    // file's write lock, and a newer run would wait for it); a newer run takes the job over and
+    // resumes from what was committed.
+    ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(yaml));
+    JobContext newer = MakeContext(&fail_);
+    newer.run_epoch = 200;
+    newer.resuming = true;
+    ASSERT_OK(sink->Claim(newer));
+    ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> recovered, sink->RecoverProgress(newer));
+    EXPECT_THAT(recovered, ElementsAre(SplitProgress{"s0", "10", false}));
+    ASSERT_OK(sink->Open(newer, OrdersStream()));
+    ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+    ASSERT_OK(writer->Write(*RowsBatch(10, 20)));
+    ASSERT_OK(writer->Commit(CommitContext{2, {{"s0", "30", true}}}));
+    // The stale run wakes up: its commit is refused and leaves nothing behind.
+    ASSERT_OK(stale_writer->Write(*RowsBatch(10, 10)));
+    ASSERT_OK(stale_writer->Prepare());
+    Status refused = stale_writer->Commit(CommitContext{2, {{"s0", "20", false}}});
+    EXPECT_EQ(refused.code(), StatusCode::kConflict) << refused.ToString();
+    EXPECT_THAT(refused.message(), ::testing::HasSubstr("has taken over this target"));
+    stale_writer->Abort();
+    EXPECT_EQ(stale_sink->Claim(stale).code(), StatusCode::kConflict);
+    if (std::string(mode) == "overwrite") {
+      EXPECT_EQ(stale_sink->Finish().code(), StatusCode::kConflict);
+      EXPECT_FALSE(HasTable(path, "orders"));  // nothing swapped in by the stale run
+    }
+    writer.reset();
+    ASSERT_OK(sink->Finish());
+    EXPECT_EQ(Table(path), ExpectedRows(30));
+    EXPECT_THAT(Progress(path), ElementsAre(RawRow{"TEXT:test", "TEXT:s0", "TEXT:30", "INTEGER:1",
+                                                   "INTEGER:2"}));
+  }
+}
+
 TEST_F(SqliteSinkExactlyOnceTest, ProgressOfSeveralJobsStaysApart) {
   // synchronous extra: the durable setting for the rollback journal.
   std::string yaml =

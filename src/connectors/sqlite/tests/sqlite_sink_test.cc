@@ -395,6 +395,34 @@ TEST_F(SqliteSinkTest, NullInARowidKeyIsABadRecordNotANewRowid) {
               ElementsAre(RawRow{"INTEGER:99", "INTEGER:5009"}));
 }
 
+// Issue 10: PostgreSQL's boolean into an existing SQLite table, and MySQL's TINYINT(1) (int8)
+// into a column declared BOOLEAN: 0 and 1 only, which the source reads back as booleans.
+TEST_F(SqliteSinkTest, Issue10BooleansAndTinyintOneIntoExistingBooleanColumns) {
+  testing::ExecOrDie(Path(), "CREATE TABLE t (id INTEGER PRIMARY KEY, b BOOLEAN, i INTEGER, "
+                             "tiny BOOLEAN);");
+  auto schema = std::make_shared<const Schema>(
+      std::vector<Field>{{"id", DataType::Int32(), false},
+                         {"b", DataType::Bool(), true},
+                         {"i", DataType::Bool(), true},
+                         {"tiny", DataType::Int8(), true, "tinyint(1)"}},
+      std::vector<int>{0});
+  testing::RecordAndSkip skip;
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("path: \"{}\"\ntable: t", Path())));
+  auto batch = BatchOf(schema, {{"1", "true", "false", "1"},
+                                {"2", "false", "true", "0"},
+                                {"3", std::nullopt, std::nullopt, std::nullopt},
+                                {"4", "true", "true", "2"}});
+  ASSERT_OK(testing::WriteAll(*sink, MakeContext(&skip), {{"t", schema, std::nullopt}},
+                              {batch.get()}));
+  EXPECT_THAT(QueryOrDie(Path(), "SELECT id, b, i, tiny FROM t ORDER BY id"),
+              ElementsAre(RawRow{"INTEGER:1", "INTEGER:1", "INTEGER:0", "INTEGER:1"},
+                          RawRow{"INTEGER:2", "INTEGER:0", "INTEGER:1", "INTEGER:0"},
+                          RawRow{"INTEGER:3", "NULL", "NULL", "NULL"}));
+  ASSERT_EQ(skip.records().size(), 1u);
+  EXPECT_EQ(skip.records()[0].reason.message(),
+            "t id=4: column 'tiny' is declared BOOLEAN, and 2 is not a boolean (0 or 1)");
+}
+
 TEST_F(SqliteSinkTest, MegabyteBlobRoundTrip) {
   auto schema = std::make_shared<const Schema>(
       std::vector<Field>{{"id", DataType::Int64(), false}, {"data", DataType::Bytes(), true}});

@@ -419,7 +419,7 @@ TEST_F(SqliteSourceTest, StoredClassesConvertIntoTheColumnType) {
       "INSERT INTO t VALUES (1709164800, 1709214307, 1709214307, 0.1, '1e3', 'true', 1.5, 2.5);"
       "INSERT INTO t VALUES (2460369.5, 2460370.0729166665, 2460369.5, 3, 'NaN', 0, x'00ff', "
       "x'41');"
-      "INSERT INTO t VALUES ('2024-02-29T13:45:07Z', '2024-02-29T13:45:07Z', NULL, '1.005', NULL,"
+      "INSERT INTO t VALUES ('2024-02-29T13:45:07Z', '2024-02-29T13:45:07Z', NULL, '1.5', NULL,"
       " NULL, 'text', NULL);");
   ASSERT_OK_AND_ASSIGN(auto source, MakeSource(fmt::format("path: \"{}\"\ntable: t", Path())));
   ASSERT_OK(source->Open(Context()));
@@ -442,8 +442,26 @@ TEST_F(SqliteSourceTest, StoredClassesConvertIntoTheColumnType) {
             (Row{"2024-02-29", "2024-02-29 13:45:00", "2024-02-29 00:00:00+00:00", "3.00", "NaN",
                  "false", "\\x00ff", "\\x41"}));
   EXPECT_EQ(strip_bits(results[0].rows[3]),
-            (Row{"2024-02-29", "2024-02-29 13:45:07", std::nullopt, "1.01", std::nullopt,
+            (Row{"2024-02-29", "2024-02-29 13:45:07", std::nullopt, "1.50", std::nullopt,
                  std::nullopt, "text", std::nullopt}));
+}
+
+// Issue 10: a declared NUMERIC(10,2) does not stop SQLite from storing 1.005; the source used to
+// round it to 1.01. It is a bad record now, as any value that does not fit its type.
+TEST_F(SqliteSourceTest, Issue10NumberWithMoreDigitsThanTheDeclaredScaleIsABadRecord) {
+  testing::ExecOrDie(Path(),
+                     "CREATE TABLE t (id INTEGER PRIMARY KEY, price NUMERIC(10,2));"
+                     "INSERT INTO t VALUES (1, 1.5), (2, 1.005), (3, '-0.125');");
+  testing::RecordAndSkip skip;
+  ASSERT_OK_AND_ASSIGN(auto source, MakeSource(fmt::format("path: \"{}\"\ntable: t", Path())));
+  ASSERT_OK(source->Open(MakeContext(&skip)));
+  ASSERT_OK_AND_ASSIGN(auto results, testing::ReadAll(*source));
+  EXPECT_THAT(results[0].rows, ElementsAre(Row{"1", "1.50"}));
+  ASSERT_EQ(skip.records().size(), 2u);
+  EXPECT_EQ(skip.records()[0].reason.message(),
+            "t rowid=2 column 'price': '1.005' would be rounded to fit decimal(10,2)");
+  EXPECT_EQ(skip.records()[1].reason.message(),
+            "t rowid=3 column 'price': '-0.125' would be rounded to fit decimal(10,2)");
 }
 
 TEST_F(SqliteSourceTest, LargeBlobValue) {

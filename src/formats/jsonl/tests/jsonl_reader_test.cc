@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/decimal.h"
+#include "core/value_text.h"
 #include "formats/jsonl/jsonl_batch_builder.h"
 #include "formats/jsonl/jsonl_schema.h"
 #include "io/memory_stream.h"
@@ -131,7 +133,7 @@ TEST(JsonlBatchBuilderTest, MapsKeysToColumns) {
       "{\"id\": 1, \"name\": \"a\\\"b\\u00e9\", \"amount\": 12.5, \"big\": 18446744073709551615, "
       "\"doc\": {\"x\": [1, {\"y\": null}]}, \"ok\": true}\n"
       "{\"name\": \"😀\", \"extra\": [1, 2], \"id\": 2, \"amount\": \"123.45\", \"doc\": \"s\"}\n"
-      "{\"id\": null, \"doc\": 12345678901234567890123, \"ok\": \"yes\", \"amount\": -0.005}\n"
+      "{\"id\": null, \"doc\": 12345678901234567890123, \"ok\": \"yes\", \"amount\": -0.0100}\n"
       "{\"id\": 4, \"id\": 5, \"doc\": [], \"name\": 3.25, \"big\": \"7\"}\n"
       "{\"id\": 6, \"amount\": \"\", \"doc\": null, \"name\": {\"a\": 1}}\n",
       schema);
@@ -191,7 +193,7 @@ TEST(JsonlSchemaTest, InfersTypesInFirstSeenOrder) {
   ASSERT_OK_AND_ASSIGN(Schema schema, InferJsonlSchema(&reader));
   EXPECT_EQ(schema.ToString(),
             "id int64, price float64, flag bool, name string, tags json, mixed json, "
-            "nothing string, big float64, extra json");
+            "nothing string, big uint64, extra json");
 
   io::StringInputStream limited_input(text);
   JsonlReader limited(&limited_input, "f.jsonl");
@@ -204,6 +206,61 @@ TEST(JsonlSchemaTest, InfersTypesInFirstSeenOrder) {
   JsonlReader empty(&empty_input, "f.jsonl");
   ASSERT_OK_AND_ASSIGN(Schema none, InferJsonlSchema(&empty));
   EXPECT_EQ(none.num_fields(), 0u);
+}
+
+// Issue 10: without a schema, 18446744073709551615 arrived as 18446744073709551616 and a 30-digit
+// integer as 1.2345678901234568e+29: inference picked float64 for every number beyond int64.
+TEST(JsonlSchemaTest, Issue10InferredTypesKeepEveryNumberExactly) {
+  struct Case {
+    std::vector<std::string> values;
+    const char* type;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {{"1", "-9223372036854775808", "9223372036854775807"}, "int64"},
+           {{"1", "18446744073709551615"}, "uint64"},
+           {{"-1", "18446744073709551615"}, "decimal"},
+           {{"123456789012345678901234567890"}, "decimal"},
+           {{"-123456789012345678901234567890", "7"}, "decimal"},
+           {{"0.1", "2.5e-3", "1e300", "-0.0", "3"}, "float64"},
+           {{"0.1", "9007199254740993"}, "decimal"},    // 2^53 + 1 is no double
+           {{"0.1", "9007199254740992"}, "float64"},    // 2^53 is
+           {{"3.14159265358979323846"}, "decimal"},     // more digits than a double keeps
+           {{"1e400"}, "decimal"},                      // beyond a double's range
+           {{"0.10000000000000000555"}, "decimal"},
+       }) {
+    std::string text;
+    for (const std::string& value : c.values)
+      text += "{\"v\": " + value + "}\n";
+    io::StringInputStream input(text);
+    JsonlReader reader(&input, "f.jsonl");
+    ASSERT_OK_AND_ASSIGN(Schema schema, InferJsonlSchema(&reader));
+    EXPECT_EQ(schema.ToString(), std::string("v ") + c.type) << text;
+    // And every value reads back with the same digits.
+    io::StringInputStream again(text);
+    JsonlReader lines(&again, "f.jsonl");
+    auto shared = std::make_shared<Schema>(schema);
+    JsonlBatchBuilder builder(shared, "test");
+    Batch batch(shared, 16);
+    JsonlLine line;
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(bool more, lines.Next(&line));
+      if (!more)
+        break;
+      ASSERT_OK(builder.Append(line, &batch));
+    }
+    ASSERT_EQ(batch.num_rows(), c.values.size());
+    for (size_t i = 0; i < c.values.size(); ++i) {
+      std::string back;
+      AppendValueText(batch.column(0), i, &back);
+      if (std::string(c.type) == "float64") {
+        EXPECT_EQ(std::stod(back), std::stod(c.values[i])) << c.values[i];
+      } else {
+        std::string expected;
+        ASSERT_OK(CanonicalDecimalText(c.values[i], 0, -1, &expected));
+        EXPECT_EQ(back, expected) << c.values[i];
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 SLUICE_FAILPOINTS="runtime.reader.batch=pause@20" \
   "$SLUICE" run "$CASE_DIR/job.yaml" >"$OUT_DIR/.stdout" 2>"$OUT_DIR/.stderr" &
 pid=$!
-wait_paused $pid
+wait_until_stopped $pid
 kill -INT $pid
 kill -CONT $pid
 status=0
@@ -20,7 +20,7 @@ compgen -G "$OUT_DIR/big.csv.e*.inprogress" >/dev/null ||
 SLUICE_FAILPOINTS="runtime.reader.batch=pause@1" \
   "$SLUICE" run "$CASE_DIR/job.yaml" >"$OUT_DIR/.stdout" 2>"$OUT_DIR/.stderr" &
 pid=$!
-wait_paused $pid
+wait_until_stopped $pid
 kill -INT $pid
 kill -CONT $pid
 status=0

@@ -22,6 +22,9 @@ done
 expect_same_dumps postgres mysql
 expect_equal "$(mysql_exec e2e_pagila 'SELECT COUNT(*) FROM payment')" \
   "$(psql_exec e2e_pagila 'SELECT count(*) FROM payment')" "payments"
+# language.name is character(20): it arrives as PostgreSQL's text of it, without the padding.
+expect_equal "$(mysql_exec e2e_pagila 'SELECT name, CHAR_LENGTH(name) FROM language WHERE language_id = 1')" \
+  "$(printf 'English\t7')" "pagila language.name"
 
 # And on to compressed CSV files, one per table.
 expect_ok run "$CASE_DIR/mysql_to_files.yaml"

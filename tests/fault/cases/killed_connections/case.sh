@@ -18,7 +18,7 @@ SLUICE_FAILPOINTS="runtime.reader.batch=checkpoint@1+;runtime.writer.after_commi
   "$SLUICE" run "$CASE_DIR/job.yaml" --no-progress >"$OUT_DIR/job.out" 2>"$OUT_DIR/job.err" &
 pid=$!
 for round in 1 2; do
-  wait_paused "$pid"
+  wait_until_stopped "$pid"
   killed=0
   for id in $(mysql_exec "SELECT id FROM information_schema.PROCESSLIST WHERE DB = 'fault_kill' AND id <> CONNECTION_ID()"); do
     mysql_exec "KILL $id" 2>/dev/null && killed=$((killed + 1))

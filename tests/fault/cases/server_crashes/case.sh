@@ -18,7 +18,7 @@ SLUICE_FAILPOINTS="runtime.reader.batch=checkpoint@1+;runtime.writer.after_commi
   "$SLUICE" run "$CASE_DIR/job.yaml" --no-progress >"$OUT_DIR/job.out" 2>"$OUT_DIR/job.err" &
 pid=$!
 for server in mysql postgres; do
-  wait_paused "$pid"
+  wait_until_stopped "$pid"
   "$SLUICE_SCRIPTS/test-servers.sh" crash "$server" "$SLUICE_TEST_SERVERS_ENV"
   kill -CONT "$pid"
 done
