@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Sluice needs to build, test and benchmark.
 # Skips apt-get entirely when everything is already installed.
-#   scripts/install-deps.sh [--servers] [--bench]
+#   scripts/install-deps.sh [--servers] [--bench] [--stress]
 set -euo pipefail
 
 packages=(
@@ -24,6 +24,9 @@ for flag in "$@"; do
     # The peers the benchmarks compare against, and GNU time for peak RSS.
     --bench) packages+=(mariadb-server mariadb-client postgresql postgresql-client mydumper
                         pgloader time) ;;
+    # `stress`, to prove the test suite on a loaded machine (`stress --cpu 2` beside ctest); not
+    # for users.
+    --stress) packages+=(stress) ;;
   esac
 done
 
