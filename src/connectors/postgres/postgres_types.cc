@@ -560,27 +560,12 @@ namespace {
 
 // The integer value of an integer (or bool) column's row.
 int128 IntegerAt(const Column& column, size_t row) {
-  switch (column.type().id) {
-    case TypeId::kBool:
-    case TypeId::kUInt8:
-      return column.Get<uint8_t>(row);
-    case TypeId::kInt8:
-      return column.Get<int8_t>(row);
-    case TypeId::kInt16:
-      return column.Get<int16_t>(row);
-    case TypeId::kUInt16:
-      return column.Get<uint16_t>(row);
-    case TypeId::kInt32:
-      return column.Get<int32_t>(row);
-    case TypeId::kUInt32:
-      return column.Get<uint32_t>(row);
-    case TypeId::kInt64:
-      return column.Get<int64_t>(row);
-    case TypeId::kUInt64:
-      return column.Get<uint64_t>(row);
-    default:
-      return 0;
-  }
+  if (column.type().id == TypeId::kBool)
+    return column.Get<uint8_t>(row);
+  if (!column.type().is_integer())
+    return 0;
+  return VisitIntegerType(column.type().id,
+                          [&]<typename T>(T) { return static_cast<int128>(column.Get<T>(row)); });
 }
 
 Status OutOfRange(const Column& column, size_t row, std::string_view target) {
