@@ -414,6 +414,8 @@ class MysqlSinkWriter final : public SinkWriter {
         options_(options),
         context_(context),
         db_(std::move(db)),
+        kill_options_(db_.options()),
+        thread_id_(db_.thread_id()),
         run_epoch_(run_epoch),
         exactly_once_(context->delivery == DeliveryGuarantee::kExactlyOnce),
         progress_table_(QualifiedName(options.connection.database, options.progress_table)),
@@ -432,6 +434,9 @@ class MysqlSinkWriter final : public SinkWriter {
   }
 
   ~MysqlSinkWriter() override = default;
+
+  // KILL QUERY over a short connection of its own: this writer's session may be blocked.
+  void Cancel() override { Connection::KillQuery(kill_options_, thread_id_); }
 
   /// Sets up the session for the job's delivery and creates the per-writer staging tables of
   /// upsert mode.
@@ -904,6 +909,8 @@ class MysqlSinkWriter final : public SinkWriter {
   MysqlSinkOptions options_;
   const JobContext* context_;
   Connection db_;
+  const ConnectionOptions kill_options_;  // for Cancel(), from another thread
+  const uint64_t thread_id_;
   const uint64_t run_epoch_;
   const bool exactly_once_;
   const std::string progress_table_;  // `db`.`table`

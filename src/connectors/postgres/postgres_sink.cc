@@ -92,6 +92,8 @@ class PostgresSinkWriter final : public SinkWriter {
 
   ~PostgresSinkWriter() override = default;  // uncommitted work is rolled back by PQfinish
 
+  void Cancel() override { conn_->Cancel(); }
+
   // Creates this writer's staging tables (outside any transaction, so that they outlive a
   // rollback) and, under exactly-once, takes the job's progress lock for the session.
   Status Init() {
