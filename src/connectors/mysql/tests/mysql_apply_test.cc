@@ -27,12 +27,16 @@ using testing::Indent;
 using testing::TestDatabase;
 using State = std::map<std::string, sluice::testing::Row>;
 
+// Writers applying interleaved keys may deadlock in InnoDB (the gap locks of duplicate-key
+// checks): a transient error the runtime retries from the last checkpoint, quickly here.
 config::JobConfig Job(const TestDatabase& db, const datagen::DatagenOptions& source,
                       const std::string& state, const std::string& sink, int parallelism,
                       double checkpoint_secs = 0.005) {
   std::string text = fmt::format(
       "name: apply\nparallelism: {}\nbatch_rows: 50\nstate: '{}'\n"
-      "checkpoint: {{interval_secs: {}}}\nsource: {}\nsink:\n  type: mysql\n{}{}",
+      "checkpoint: {{interval_secs: {}}}\n"
+      "retry: {{max_attempts: 20, initial_backoff_secs: 0.05, max_backoff_secs: 0.2}}\n"
+      "source: {}\nsink:\n  type: mysql\n{}{}",
       parallelism, state, checkpoint_secs, datagen::testing::SourceYaml(source),
       Indent(db.ConnectionYaml(), 2), Indent(sink, 2));
   Result<config::JobConfig> job = config::LoadJobText(text, "job.yaml", {});
