@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "connectors/mysql/mysql_client.h"
-#include "connectors/sql/changelog_apply.h"
 #include "connectors/mysql/mysql_types.h"
+#include "connectors/sql/changelog_apply.h"
 #include "core/decimal.h"
 #include "core/failpoint.h"
 #include "core/logging.h"

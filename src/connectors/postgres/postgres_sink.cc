@@ -5,10 +5,10 @@
 #include <algorithm>
 
 #include "connectors/postgres/postgres_catalog.h"
-#include "connectors/sql/changelog_apply.h"
 #include "connectors/postgres/postgres_client.h"
 #include "connectors/postgres/postgres_progress.h"
 #include "connectors/postgres/postgres_types.h"
+#include "connectors/sql/changelog_apply.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
 #include "core/strings.h"
