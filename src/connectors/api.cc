@@ -65,6 +65,7 @@ class SkipPlannedEnumerator final : public SplitEnumerator {
   }
   void Add(Split split) override { inner_->Add(std::move(split)); }
   size_t pending() const override { return inner_->pending(); }
+  void SetWakeup(std::function<void()> wake) override { inner_->SetWakeup(std::move(wake)); }
 
  private:
   std::unique_ptr<SplitEnumerator> inner_;

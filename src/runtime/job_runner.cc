@@ -21,6 +21,7 @@
 #include "runtime/bad_records.h"
 #include "runtime/channel.h"
 #include "runtime/run_lease.h"
+#include "runtime/work_queue.h"
 #include "state/state_store.h"
 #include "transforms/projection.h"
 
@@ -87,82 +88,6 @@ struct Item {
   std::string position;
   bool split_done = false;
   uint64_t checkpoint = 0;  // non-zero: a checkpoint marker
-};
-
-/// A split to read and where to start in it.
-struct Work {
-  Split split;
-  std::string position;
-};
-
-/// The run's supply of work: splits an earlier run left unfinished first, then what the source
-/// plans, then cuts. Every split from the source is recorded in the state store before it is
-/// handed out. Thread-safe.
-class WorkQueue {
- public:
-  WorkQueue(std::deque<Work> resumed, std::unique_ptr<connectors::SplitEnumerator> source,
-            state::StateStore* store, std::string job, JobMetrics* metrics)
-      : resumed_(std::move(resumed)),
-        source_(std::move(source)),
-        store_(store),
-        job_(std::move(job)),
-        metrics_(metrics) {}
-
-  /// The next work, or nullopt when there is none now. Work handed out counts as outstanding
-  /// until Done(), so that an idle reader can tell "nothing left" from "someone just took the
-  /// last split and may still be cut".
-  Result<std::optional<Work>> Next() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!cuts_.empty()) {
-      Work work{std::move(cuts_.front()), ""};
-      cuts_.pop_front();
-      ++outstanding_;
-      return std::optional<Work>(std::move(work));
-    }
-    if (!resumed_.empty()) {
-      Work work = std::move(resumed_.front());
-      resumed_.pop_front();
-      ++outstanding_;
-      return std::optional<Work>(std::move(work));
-    }
-    SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, source_->Next());
-    if (!split)
-      return std::optional<Work>();
-    SLUICE_RETURN_IF_ERROR(store_->RecordSplits(job_, {*split}));
-    metrics_->OnSplitPlanned();
-    ++outstanding_;
-    return std::optional<Work>(Work{std::move(*split), ""});
-  }
-
-  /// A reader finished (or gave up) work it got from Next().
-  void Done() { --outstanding_; }
-  int outstanding() const { return outstanding_.load(); }
-
-  /// Queues a cut split (already recorded) for the next idle reader.
-  void AddCut(Split split) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    cuts_.push_back(std::move(split));
-  }
-
-  size_t pending() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return cuts_.size() + resumed_.size() + source_->pending();
-  }
-  /// Splits the source planned but nobody took yet (not counted in the metrics so far).
-  size_t planned_not_taken() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return source_->pending();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::deque<Work> resumed_;  // guarded by mutex_
-  std::deque<Split> cuts_;    // guarded by mutex_
-  std::atomic<int> outstanding_{0};
-  std::unique_ptr<connectors::SplitEnumerator> source_;  // guarded by mutex_
-  state::StateStore* store_;
-  std::string job_;
-  JobMetrics* metrics_;
 };
 
 // The pieces both Run() and Check() set up: connectors, streams, projections.
@@ -397,6 +322,9 @@ class JobRunner::Pipeline {
     std::shared_ptr<SplitReader> reader;
     Split split;
     std::atomic<uint64_t> rows{0};
+    Clock::time_point start;
+    BatchPool* input_pool = nullptr;
+    const transforms::Projection* projection = nullptr;  // null without a transform
   };
 
   void AddPool(const SchemaPtr& schema) {
@@ -417,6 +345,7 @@ class JobRunner::Pipeline {
     failed_.store(true);
     cancelled_->store(true);
     CancelActiveReaders();
+    CloseWork();
     for (auto& channel : channels_)
       channel->Close();
     ack_cv_.notify_all();
@@ -427,6 +356,12 @@ class JobRunner::Pipeline {
   Status FirstFailure() {
     std::lock_guard<std::mutex> lock(failure_mutex_);
     return failure_;
+  }
+
+  // Idle readers waiting for work give up.
+  void CloseWork() {
+    if (WorkQueue* work = work_.load())
+      work->Close();
   }
 
   void CancelActiveReaders() {
@@ -468,6 +403,7 @@ class JobRunner::Pipeline {
     stopping_.store(true);
     cancelled_->store(true);
     CancelActiveReaders();
+    CloseWork();
   }
 
   // A stop asked from inside the pipeline (the `stop` failpoint), as SIGINT asks it: this
@@ -475,6 +411,9 @@ class JobRunner::Pipeline {
   void RequestStop() {
     stop_requested_.store(true);
     cancelled_->store(true);
+    // Readers blocked waiting for data or work end now, not at their next batch.
+    CancelActiveReaders();
+    CloseWork();
     std::lock_guard<std::mutex> lock(done_mutex_);
     done_cv_.notify_all();
   }
@@ -489,17 +428,29 @@ class JobRunner::Pipeline {
 
   void ReaderLoop(int index, int writers) {
     BoundedChannel<Item>& channel = *channels_[static_cast<size_t>(index % writers)];
+    if (parts_.source->bounded()) {
+      ReadBounded(channel);
+    } else {
+      ReadUnbounded(channel);
+    }
+    ReaderDone();
+  }
+
+  // A bounded source: one split at a time, read to its end; when the plan runs dry, help the
+  // busiest running split instead of going idle.
+  void ReadBounded(BoundedChannel<Item>& channel) {
+    WorkQueue& queue = *work_.load();
     while (!cancelled_->load()) {
-      Result<std::optional<Work>> next = work_.load()->Next();
+      const uint64_t seen = queue.generation();
+      Result<std::optional<Work>> next = queue.Next();
       if (!next.ok()) {
         Fail(next.status().WithContext(fmt::format("source {}", job_.source.type)));
         break;
       }
       std::optional<Work> work = std::move(*next);
       const bool from_queue = work.has_value();
-      if (!work && parts_.source->bounded()) {
-        // The plan is used up: help the busiest running split instead of going idle. Cuts that a
-        // reader makes later through offer_split arrive in the work queue.
+      if (!work) {
+        // Cuts that a reader makes later through offer_split arrive in the work queue.
         bool any_running = false;
         std::optional<Split> cut = RequestCut(&any_running);
         if (cut)
@@ -508,20 +459,79 @@ class JobRunner::Pipeline {
           break;
       }
       if (!work) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // Woken by a cut, a split that ends or starts (a new candidate), a stop or a failure.
+        queue.WaitForChange(seen);
         continue;
       }
       Status status = ReadSplit(*work, channel);
       if (from_queue)
-        work_.load()->Done();
+        queue.Done();
       if (!status.ok()) {
-        bool expected = status.code() == StatusCode::kCancelled && cancelled_->load();
-        if (!expected)
-          Fail(status);
+        ReaderFailed(status);
         break;
       }
     }
-    ReaderDone();
+  }
+
+  // An unbounded source: the reader holds up to its fair share of the splits and serves them in
+  // turn, one batch each (an idle split's ReadBatch returns empty after JobContext::read_wait).
+  // With nothing to hold it waits for the enumerator's wake-up, a stop or a failure.
+  void ReadUnbounded(BoundedChannel<Item>& channel) {
+    WorkQueue& queue = *work_.load();
+    std::vector<std::shared_ptr<ActiveReader>> held;
+    Status status;
+    while (!cancelled_->load() && status.ok()) {
+      const uint64_t seen = queue.generation();
+      const size_t readers = static_cast<size_t>(parts_.context->parallelism);
+      while (held.size() * readers < static_cast<size_t>(queue.outstanding()) + queue.pending() &&
+             !cancelled_->load()) {
+        Result<std::optional<Work>> next = queue.Next();
+        if (!next.ok()) {
+          status = next.status().WithContext(fmt::format("source {}", job_.source.type));
+          break;
+        }
+        if (!*next)
+          break;
+        Result<std::shared_ptr<ActiveReader>> opened = OpenSplit(**next);
+        if (!opened.ok()) {
+          queue.Done();
+          status = opened.status();
+          break;
+        }
+        held.push_back(std::move(*opened));
+      }
+      if (!status.ok())
+        break;
+      if (held.empty()) {
+        queue.WaitForChange(seen);
+        continue;
+      }
+      for (size_t i = 0; i < held.size() && !cancelled_->load();) {
+        ReadOutcome outcome = ReadOne(*held[i], channel, &status);
+        if (outcome == ReadOutcome::kStopped)
+          break;
+        if (outcome == ReadOutcome::kFinished) {
+          CloseSplit(held[i], /*finished=*/true, channel);
+          queue.Done();
+          held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+          continue;
+        }
+        ++i;
+      }
+    }
+    for (std::shared_ptr<ActiveReader>& active : held) {
+      CloseSplit(active, /*finished=*/false, channel);
+      queue.Done();
+    }
+    if (!status.ok())
+      ReaderFailed(status);
+  }
+
+  // A reader's error stops the job, unless it is the cancellation the job asked for.
+  void ReaderFailed(const Status& status) {
+    bool expected = status.code() == StatusCode::kCancelled && cancelled_->load();
+    if (!expected)
+      Fail(status);
   }
 
   // Asks the running reader with the most work left to give up its remainder. Returns the cut
@@ -572,73 +582,93 @@ class JobRunner::Pipeline {
     return std::nullopt;
   }
 
-  Status ReadSplit(const Work& work, BoundedChannel<Item>& channel) {
+  // Opens the reader of `work` and registers it as active (a candidate for cuts, cancelled on a
+  // stop).
+  Result<std::shared_ptr<ActiveReader>> OpenSplit(const Work& work) {
     const Split& split = work.split;
-    Clock::time_point start = Clock::now();
-    auto context = [&] { return fmt::format("source {}: split '{}'", job_.source.type, split.id); };
     Result<std::unique_ptr<SplitReader>> opened = parts_.source->CreateReader(split, work.position);
-    if (!opened.ok())
-      return opened.status().WithContext(context());
+    if (!opened.ok()) {
+      return opened.status().WithContext(
+          fmt::format("source {}: split '{}'", job_.source.type, split.id));
+    }
     auto active = std::make_shared<ActiveReader>();
     active->reader = std::move(*opened);
     active->split = split;
-    SplitReader* reader = active->reader.get();
-    const StreamInfo& stream = parts_.source->streams()[static_cast<size_t>(split.stream)];
-    const std::optional<transforms::Projection>& projection =
-        parts_.projections[static_cast<size_t>(split.stream)];
+    active->start = Clock::now();
+    const size_t stream = static_cast<size_t>(split.stream);
+    active->input_pool = &PoolFor(parts_.source->streams()[stream].schema);
+    if (parts_.projections[stream])
+      active->projection = &*parts_.projections[stream];
     {
       std::lock_guard<std::mutex> lock(active_mutex_);
       active_.push_back(active);
     }
-    Status status;
-    bool finished = false;
-    BatchPool& input_pool = PoolFor(stream.schema);
-    while (!cancelled_->load()) {
-      std::unique_ptr<Batch> batch = input_pool.Get(split.stream);
-      Result<bool> more = reader->ReadBatch(batch.get());
-      if (!more.ok()) {
-        input_pool.Put(std::move(batch));
-        status = more.status().WithContext(context());
-        break;
-      }
-      if (!*more) {
-        input_pool.Put(std::move(batch));
-        finished = true;
-        break;
-      }
-      if (batch->empty()) {
-        input_pool.Put(std::move(batch));
-        continue;
-      }
-      active->rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
-      parts_.metrics->OnBatchRead(batch->num_rows(), batch->ByteSize());
-      if (projection) {
-        std::unique_ptr<Batch> projected = PoolFor(projection->output_schema()).Get(split.stream);
-        Status applied = projection->Apply(*batch, projected.get(), parts_.context->bad_records);
-        input_pool.Put(std::move(batch));
-        if (!applied.ok()) {
-          PoolFor(*projected).Put(std::move(projected));
-          status = applied;
-          break;
-        }
-        batch = std::move(projected);
-      }
-      Item item{std::move(batch), split.id, reader->Position()};
-      if (!channel.Push(item)) {
-        PoolFor(*item.batch).Put(std::move(item.batch));
-        break;  // closed: the job is failing
-      }
-      if (failpoint::AnyArmed()) {
-        failpoint::Action action = failpoint::Hit("runtime.reader.batch");
-        if (action == failpoint::Action::kStop)
-          RequestStop();
-        if (action == failpoint::Action::kCheckpoint)
-          CheckpointNow();
-      }
+    // An idle reader waiting for a cut has a new candidate.
+    work_.load()->Wake();
+    return active;
+  }
+
+  enum class ReadOutcome {
+    kBatch,     // a batch went to the writer
+    kNoData,    // an unbounded split had nothing new in time
+    kFinished,  // the split is exhausted
+    kStopped,   // an error (in *status), or the pipeline closed
+  };
+
+  // Reads one batch of `active`'s split, projects it and pushes it to `channel`.
+  ReadOutcome ReadOne(ActiveReader& active, BoundedChannel<Item>& channel, Status* status) {
+    const Split& split = active.split;
+    std::unique_ptr<Batch> batch = active.input_pool->Get(split.stream);
+    Result<bool> more = active.reader->ReadBatch(batch.get());
+    if (!more.ok()) {
+      active.input_pool->Put(std::move(batch));
+      *status = more.status().WithContext(
+          fmt::format("source {}: split '{}'", job_.source.type, split.id));
+      return ReadOutcome::kStopped;
     }
+    if (!*more) {
+      active.input_pool->Put(std::move(batch));
+      return ReadOutcome::kFinished;
+    }
+    if (batch->empty()) {
+      active.input_pool->Put(std::move(batch));
+      return ReadOutcome::kNoData;
+    }
+    active.rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
+    parts_.metrics->OnBatchRead(batch->num_rows(), batch->ByteSize());
+    if (active.projection != nullptr) {
+      std::unique_ptr<Batch> projected =
+          PoolFor(active.projection->output_schema()).Get(split.stream);
+      Status applied = active.projection->Apply(*batch, projected.get(), parts_.context->bad_records);
+      active.input_pool->Put(std::move(batch));
+      if (!applied.ok()) {
+        PoolFor(*projected).Put(std::move(projected));
+        *status = applied;
+        return ReadOutcome::kStopped;
+      }
+      batch = std::move(projected);
+    }
+    Item item{std::move(batch), split.id, active.reader->Position()};
+    if (!channel.Push(item)) {
+      PoolFor(*item.batch).Put(std::move(item.batch));
+      return ReadOutcome::kStopped;  // closed: the job is failing
+    }
+    if (failpoint::AnyArmed()) {
+      failpoint::Action action = failpoint::Hit("runtime.reader.batch");
+      if (action == failpoint::Action::kStop)
+        RequestStop();
+      if (action == failpoint::Action::kCheckpoint)
+        CheckpointNow();
+    }
+    return ReadOutcome::kBatch;
+  }
+
+  // Unregisters `active`; a finished split's end travels to its writer, which commits it as
+  // done.
+  void CloseSplit(const std::shared_ptr<ActiveReader>& active, bool finished,
+                  BoundedChannel<Item>& channel) {
     if (finished) {
-      // Every row of the split is on its way: its writer commits it as done.
-      Item done{nullptr, split.id, reader->Position(), true};
+      Item done{nullptr, active->split.id, active->reader->Position(), true};
       if (!channel.Push(done))
         finished = false;
     }
@@ -646,9 +676,28 @@ class JobRunner::Pipeline {
       std::lock_guard<std::mutex> lock(active_mutex_);
       active_.erase(std::find(active_.begin(), active_.end(), active));
     }
+    // An idle reader waiting for a cut may have nothing left to wait for (a cut it was handed
+    // directly is not queue work, so no Done() follows).
+    work_.load()->Wake();
     if (finished) {
-      parts_.metrics->OnSplitDone(SplitTiming{split.id, active->rows.load(), SecondsSince(start)});
+      parts_.metrics->OnSplitDone(
+          SplitTiming{active->split.id, active->rows.load(), SecondsSince(active->start)});
     }
+  }
+
+  // Reads one split to its end (or until the job stops or fails).
+  Status ReadSplit(const Work& work, BoundedChannel<Item>& channel) {
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<ActiveReader> active, OpenSplit(work));
+    Status status;
+    bool finished = false;
+    while (!cancelled_->load()) {
+      ReadOutcome outcome = ReadOne(*active, channel, &status);
+      if (outcome == ReadOutcome::kFinished)
+        finished = true;
+      if (outcome == ReadOutcome::kFinished || outcome == ReadOutcome::kStopped)
+        break;
+    }
+    CloseSplit(active, finished, channel);
     return status;
   }
 
