@@ -20,6 +20,8 @@
 #include "core/logging.h"
 #include "runtime/bad_records.h"
 #include "runtime/channel.h"
+#include "runtime/channel_item.h"
+#include "runtime/checkpoint_coordinator.h"
 #include "runtime/run_lease.h"
 #include "runtime/work_queue.h"
 #include "state/state_store.h"
@@ -80,15 +82,7 @@ class BatchPool {
   std::vector<std::unique_ptr<Batch>> free_;  // guarded by mutex_
 };
 
-/// What travels from a reader to a writer: a batch with the position of its split after it, the
-/// end of a split, or a checkpoint marker.
-struct Item {
-  std::unique_ptr<Batch> batch;  // null for an end-of-split or a marker
-  std::string split_id;
-  std::string position;
-  bool split_done = false;
-  uint64_t checkpoint = 0;  // non-zero: a checkpoint marker
-};
+using Item = ChannelItem;
 
 // The pieces both Run() and Check() set up: connectors, streams, projections.
 struct Setup {
@@ -174,7 +168,6 @@ class JobRunner::Pipeline {
   Status Run(const std::atomic<bool>* stop, int readers, int writers, WorkQueue* work,
              bool* interrupted, bool* progress_made) {
     work_ = work;
-    next_checkpoint_ = parts_.last_checkpoint + 1;
     const auto& streams = parts_.source->streams();
     for (size_t i = 0; i < streams.size(); ++i) {
       AddPool(streams[i].schema);
@@ -185,7 +178,13 @@ class JobRunner::Pipeline {
     for (int w = 0; w < writers; ++w) {
       channels_.push_back(std::make_unique<BoundedChannel<Item>>(2));
     }
-    writers_ = writers;
+    std::vector<BoundedChannel<Item>*> channels;
+    for (auto& channel : channels_)
+      channels.push_back(channel.get());
+    checkpoints_ = std::make_unique<CheckpointCoordinator>(
+        CheckpointCoordinator::Parts{job_.name, parts_.store, parts_.source, parts_.bad_records,
+                                     parts_.metrics, parts_.last_checkpoint},
+        std::move(channels));
     std::vector<std::thread> writer_threads;
     for (int w = 0; w < writers; ++w)
       writer_threads.emplace_back([this, w] { WriterLoop(w); });
@@ -222,7 +221,7 @@ class JobRunner::Pipeline {
       }
       if (!failed_.load() && !stopping_.load() &&
           (requested || (interval > 0 && SecondsSince(last_checkpoint) >= interval))) {
-        if (TakeCheckpoint().ok())
+        if (checkpoints_->Take().ok())
           *progress_made = true;
         last_checkpoint = Clock::now();
         std::lock_guard<std::mutex> lock(done_mutex_);
@@ -250,7 +249,7 @@ class JobRunner::Pipeline {
     // The readers are done (or stopping): commit what was read, then let the writers finish.
     Status final_checkpoint;
     if (!failed_.load()) {
-      final_checkpoint = TakeCheckpoint();
+      final_checkpoint = checkpoints_->Take();
       if (final_checkpoint.ok())
         *progress_made = true;
     }
@@ -348,7 +347,8 @@ class JobRunner::Pipeline {
     CloseWork();
     for (auto& channel : channels_)
       channel->Close();
-    ack_cv_.notify_all();
+    if (checkpoints_)
+      checkpoints_->Abort();
     std::lock_guard<std::mutex> lock(done_mutex_);
     done_cv_.notify_all();  // readers waiting for a checkpoint (CheckpointNow)
   }
@@ -748,7 +748,7 @@ class JobRunner::Pipeline {
             Fail(status.WithContext(context()));
           }
         }
-        Acknowledge(item.checkpoint, failed, std::move(progress));
+        checkpoints_->WriterCommitted(item.checkpoint, failed, std::move(progress));
         continue;
       }
       if (item.batch) {
@@ -774,71 +774,15 @@ class JobRunner::Pipeline {
       entry.position = item.position;
       entry.done = entry.done || item.split_done;
     }
-    std::lock_guard<std::mutex> lock(ack_mutex_);
+    std::lock_guard<std::mutex> lock(writers_mutex_);
     writer_objects_.push_back(std::move(writer));
   }
-
-  void Acknowledge(uint64_t checkpoint, bool failed, std::vector<SplitProgress> progress) {
-    std::lock_guard<std::mutex> lock(ack_mutex_);
-    CheckpointAcks& acks = acks_[checkpoint];
-    ++acks.count;
-    acks.failed = acks.failed || failed;
-    for (SplitProgress& entry : progress)
-      acks.progress.push_back(std::move(entry));
-    ack_cv_.notify_all();
-  }
-
-  // ----- checkpoints --------------------------------------------------------------------------
-
-  // Puts a marker into every writer's channel, waits until every writer committed up to it,
-  // then records the checkpoint in the state store.
-  Status TakeCheckpoint() {
-    const uint64_t number = next_checkpoint_++;
-    Clock::time_point start = Clock::now();
-    for (auto& channel : channels_) {
-      Item marker;
-      marker.checkpoint = number;
-      if (!channel->PushControl(marker))
-        return FirstFailureOr("the pipeline closed");
-    }
-    CheckpointAcks acks;
-    {
-      std::unique_lock<std::mutex> lock(ack_mutex_);
-      ack_cv_.wait(lock, [&] { return acks_[number].count == writers_ || failed_.load(); });
-      acks = std::move(acks_[number]);
-      acks_.erase(number);
-    }
-    if (acks.failed || acks.count < writers_)
-      return FirstFailureOr("a writer failed");
-    SLUICE_FAILPOINT("runtime.checkpoint.before_record");
-    uint64_t bad = parts_.bad_records->count();
-    SLUICE_RETURN_IF_ERROR(parts_.store->CommitCheckpoint(job_.name, number, acks.progress, bad)
-                               .WithContext(fmt::format("recording checkpoint {}", number)));
-    SLUICE_FAILPOINT("runtime.checkpoint.after_record");
-    double seconds = SecondsSince(start);
-    parts_.metrics->OnCheckpoint(seconds);
-    log::Debug(kComponent, "Checkpoint {} committed in {:.3f} s ({} splits advanced)", number,
-               seconds, acks.progress.size());
-    return Status::OK();
-  }
-
-  Status FirstFailureOr(std::string_view fallback) {
-    Status failure = FirstFailure();
-    return failure.ok() ? Internal(std::string(fallback)) : failure;
-  }
-
-  struct CheckpointAcks {
-    int count = 0;
-    bool failed = false;
-    std::vector<SplitProgress> progress;
-  };
 
   Parts parts_;
   const config::JobConfig& job_;
   std::atomic<bool>* cancelled_;
   std::atomic<WorkQueue*> work_{nullptr};  // set by Run; read by the progress line too
-  int writers_ = 0;
-  uint64_t next_checkpoint_ = 1;  // coordinator thread only
+  std::unique_ptr<CheckpointCoordinator> checkpoints_;  // set by Run before threads start
 
   std::map<const Schema*, std::unique_ptr<BatchPool>> pools_;  // built before threads start
   std::vector<std::unique_ptr<BoundedChannel<Item>>> channels_;
@@ -855,10 +799,8 @@ class JobRunner::Pipeline {
   mutable std::mutex active_mutex_;
   std::vector<std::shared_ptr<ActiveReader>> active_;  // guarded by active_mutex_
 
-  std::mutex ack_mutex_;
-  std::condition_variable ack_cv_;
-  std::map<uint64_t, CheckpointAcks> acks_;                              // guarded by ack_mutex_
-  std::vector<std::unique_ptr<connectors::SinkWriter>> writer_objects_;  // guarded by ack_mutex_
+  std::mutex writers_mutex_;
+  std::vector<std::unique_ptr<connectors::SinkWriter>> writer_objects_;  // guarded by writers_mutex_
 
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
@@ -1119,6 +1061,10 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
     if (finishing) {
       planner = std::make_unique<connectors::SplitQueue>(std::vector<Split>());
     } else {
+      SLUICE_RETURN_IF_ERROR(setup.source->RestoreState(state.source_state)
+                                 .WithContext(fmt::format("source {}: restoring its state from "
+                                                          "checkpoint {}",
+                                                          job_.source.type, state.checkpoint)));
       SLUICE_ASSIGN_OR_RETURN(planner, setup.source->ResumeEnumerator(state.splits));
       SLUICE_RETURN_IF_ERROR(store->MarkRunning(job_.name));
     }

@@ -308,6 +308,21 @@ class MemorySource final : public connectors::Source {
   const std::vector<connectors::StreamInfo>& streams() const override { return streams_; }
   bool bounded() const override { return data_->topic == nullptr; }
 
+  Status Acknowledge(uint64_t checkpoint,
+                     const std::vector<connectors::SplitProgress>& progress) override {
+    if (data_->on_acknowledge)
+      data_->on_acknowledge(checkpoint, progress);
+    return data_->acknowledge_result;
+  }
+  std::string CheckpointState() const override {
+    return data_->checkpoint_state ? data_->checkpoint_state() : std::string();
+  }
+  Status RestoreState(std::string_view state) override {
+    std::lock_guard<std::mutex> lock(data_->mutex);
+    data_->restored_states.emplace_back(state);
+    return Status::OK();
+  }
+
   Result<std::unique_ptr<connectors::SplitEnumerator>> CreateEnumerator() override {
     if (data_->topic) {
       return std::unique_ptr<connectors::SplitEnumerator>(

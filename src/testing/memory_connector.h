@@ -96,6 +96,17 @@ struct MemorySourceData {
   std::atomic<int> failures_left{1000000};
   /// Smallest remainder SplitRemainder will cut.
   size_t min_cut_rows = 16;
+
+  /// Called by Source::Acknowledge (on the coordinator thread) before it returns
+  /// `acknowledge_result`.
+  std::function<void(uint64_t checkpoint, const std::vector<connectors::SplitProgress>&)>
+      on_acknowledge;
+  Status acknowledge_result;
+  /// What Source::CheckpointState() returns (called at every checkpoint); "" when unset.
+  std::function<std::string()> checkpoint_state;
+  /// Every Source::RestoreState() argument, in order. Guarded by `mutex`.
+  std::vector<std::string> restored_states;
+  std::mutex mutex;
 };
 
 /// What a MemorySink captured. Shared with the test. Thread-safe.
