@@ -18,6 +18,8 @@ struct ChannelItem {
   std::string position;
   bool split_done = false;
   uint64_t checkpoint = 0;  // non-zero: a checkpoint marker
+  /// A batch of a split routed by key: its progress travels in the markers instead.
+  bool routed = false;
   /// A marker's progress of the splits whose rows are routed to several writers (changelog
   /// streams), as of the marker: every writer commits these same positions at this checkpoint.
   std::shared_ptr<const std::vector<connectors::SplitProgress>> routed_progress;

@@ -21,12 +21,34 @@ CheckpointCoordinator::CheckpointCoordinator(Parts parts,
 Status CheckpointCoordinator::Take() {
   const uint64_t number = next_++;
   const auto start = std::chrono::steady_clock::now();
-  // Everything read before the markers is in this checkpoint, and so is the source's state now.
-  std::string source_state = parts_.source->CheckpointState();
-  for (BoundedChannel<ChannelItem>* channel : channels_) {
-    ChannelItem marker;
-    marker.checkpoint = number;
-    if (!channel->PushControl(marker))
+  std::string source_state;
+  bool routed_in_markers = false;
+  {
+    // No routed batch is half pushed while the markers go in.
+    std::unique_lock<std::mutex> gate(gate_mutex_);
+    marking_ = true;
+    gate_changed_.wait(gate, [&] { return pushing_ == 0; });
+    // Everything read before the markers is in this checkpoint, and so is the source's state.
+    source_state = parts_.source->CheckpointState();
+    std::shared_ptr<const std::vector<connectors::SplitProgress>> routed;
+    if (!routed_.empty()) {
+      auto progress = std::make_shared<std::vector<connectors::SplitProgress>>();
+      for (auto& [id, entry] : routed_)
+        progress->push_back(std::move(entry));
+      routed_.clear();
+      routed = std::move(progress);
+      routed_in_markers = true;
+    }
+    bool closed = false;
+    for (BoundedChannel<ChannelItem>* channel : channels_) {
+      ChannelItem marker;
+      marker.checkpoint = number;
+      marker.routed_progress = routed;
+      closed = closed || !channel->PushControl(marker);
+    }
+    marking_ = false;
+    gate_changed_.notify_all();
+    if (closed)
       return Internal("the pipeline closed");
   }
   Acks acks;
@@ -38,6 +60,15 @@ Status CheckpointCoordinator::Take() {
   }
   if (acks.failed || acks.count < channels_.size())
     return Internal("a writer failed");
+  if (routed_in_markers) {
+    // Every writer committed the routed splits' positions: keep one of each.
+    std::map<std::string, connectors::SplitProgress> unique;
+    for (connectors::SplitProgress& entry : acks.progress)
+      unique[entry.split_id] = std::move(entry);
+    acks.progress.clear();
+    for (auto& [id, entry] : unique)
+      acks.progress.push_back(std::move(entry));
+  }
   SLUICE_FAILPOINT("runtime.checkpoint.before_record");
   SLUICE_RETURN_IF_ERROR(parts_.store
                              ->CommitCheckpoint(parts_.job, number, acks.progress,
@@ -67,6 +98,24 @@ void CheckpointCoordinator::WriterCommitted(uint64_t checkpoint, bool failed,
   for (connectors::SplitProgress& entry : progress)
     acks.progress.push_back(std::move(entry));
   changed_.notify_all();
+}
+
+void CheckpointCoordinator::BeginRoutedPush() {
+  std::unique_lock<std::mutex> gate(gate_mutex_);
+  gate_changed_.wait(gate, [&] { return !marking_; });
+  ++pushing_;
+}
+
+void CheckpointCoordinator::EndRoutedPush(const std::string& split_id, std::string position,
+                                          bool done) {
+  std::lock_guard<std::mutex> gate(gate_mutex_);
+  connectors::SplitProgress& entry = routed_[split_id];
+  entry.split_id = split_id;
+  entry.position = std::move(position);
+  entry.done = entry.done || done;
+  --pushing_;
+  if (pushing_ == 0)
+    gate_changed_.notify_all();
 }
 
 void CheckpointCoordinator::Abort() {

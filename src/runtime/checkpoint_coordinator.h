@@ -4,6 +4,12 @@
 //            up to it (WriterCommitted) ─> the state store records N with the progress and the
 //            source's CheckpointState() ─> Source::Acknowledge(N, progress)
 //
+// Changelog streams are routed to writers by key, so one batch of a split goes to several
+// writers. A reader pushes those parts inside BeginRoutedPush/EndRoutedPush; Take() waits until no
+// push is under way and holds new ones off while it puts its markers in, so every marker cuts
+// every routed split at the same place in every channel. The split's position then travels in the
+// markers (ChannelItem::routed_progress): every writer commits the same position for it.
+//
 // A source hears of a checkpoint only once it is durable everywhere: a checkpoint that a writer
 // failed, or that the state store did not record, is never acknowledged. An acknowledgement's
 // error is logged and the job goes on (the next one carries later positions).
@@ -58,6 +64,12 @@ class CheckpointCoordinator {
   /// The pipeline failed: a Take() waiting for writers gives up.
   void Abort();
 
+  /// Reader threads, around pushing the per-writer parts of one batch of a routed split (waits
+  /// while a marker goes in). EndRoutedPush records the split's position after the batch, or
+  /// its end (`done`); the next marker carries it to every writer.
+  void BeginRoutedPush();
+  void EndRoutedPush(const std::string& split_id, std::string position, bool done);
+
  private:
   struct Acks {
     size_t count = 0;
@@ -73,6 +85,15 @@ class CheckpointCoordinator {
   std::condition_variable changed_;
   std::map<uint64_t, Acks> acks_;  // guarded by mutex_
   bool aborted_ = false;           // guarded by mutex_
+
+  // Routed pushes against markers: a gate that prefers the marker, so that readers pushing all
+  // the time cannot hold a checkpoint off.
+  std::mutex gate_mutex_;
+  std::condition_variable gate_changed_;
+  int pushing_ = 0;        // guarded by gate_mutex_
+  bool marking_ = false;   // guarded by gate_mutex_
+  // Routed splits' progress since the last marker, by split id.
+  std::map<std::string, connectors::SplitProgress> routed_;  // guarded by gate_mutex_
 };
 
 }  // namespace sluice::runtime

@@ -18,6 +18,7 @@
 #include "connectors/split_queue.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
+#include "core/value_text.h"
 #include "runtime/bad_records.h"
 #include "runtime/channel.h"
 #include "runtime/channel_item.h"
@@ -111,6 +112,14 @@ Result<Setup> PrepareSetup(const config::JobConfig& job,
       setup.projections.emplace_back(std::move(projection));
     } else {
       setup.projections.emplace_back(std::nullopt);
+    }
+    if (out.changelog && out.schema->primary_key().empty()) {
+      return InvalidConfig(fmt::format(
+          "stream '{}' is a changelog (its rows update and delete by key) but has no primary "
+          "key{}: the runtime routes each key's changes to one writer, in order",
+          stream.name,
+          job.transform ? " after the transform: keep every key column in transform.columns"
+                        : ": give the source table a primary key"));
     }
     setup.sink_streams.push_back(std::move(out));
   }
@@ -324,6 +333,9 @@ class JobRunner::Pipeline {
     Clock::time_point start;
     BatchPool* input_pool = nullptr;
     const transforms::Projection* projection = nullptr;  // null without a transform
+    // A changelog stream's key columns (after the projection): its rows go to writers by key.
+    // Empty: the whole batch goes to the reader's own writer.
+    std::vector<int> routing_key;
   };
 
   void AddPool(const SchemaPtr& schema) {
@@ -599,6 +611,11 @@ class JobRunner::Pipeline {
     active->input_pool = &PoolFor(parts_.source->streams()[stream].schema);
     if (parts_.projections[stream])
       active->projection = &*parts_.projections[stream];
+    if (parts_.source->streams()[stream].changelog && channels_.size() > 1) {
+      const Schema& out = active->projection != nullptr ? *active->projection->output_schema()
+                                                        : *parts_.source->streams()[stream].schema;
+      active->routing_key = out.primary_key();
+    }
     {
       std::lock_guard<std::mutex> lock(active_mutex_);
       active_.push_back(active);
@@ -648,10 +665,15 @@ class JobRunner::Pipeline {
       }
       batch = std::move(projected);
     }
-    Item item{std::move(batch), split.id, active.reader->Position()};
-    if (!channel.Push(item)) {
-      PoolFor(*item.batch).Put(std::move(item.batch));
-      return ReadOutcome::kStopped;  // closed: the job is failing
+    if (!active.routing_key.empty()) {
+      if (!PushRouted(active, std::move(batch)))
+        return ReadOutcome::kStopped;  // closed: the job is failing
+    } else {
+      Item item{std::move(batch), split.id, active.reader->Position()};
+      if (!channel.Push(item)) {
+        PoolFor(*item.batch).Put(std::move(item.batch));
+        return ReadOutcome::kStopped;  // closed: the job is failing
+      }
     }
     if (failpoint::AnyArmed()) {
       failpoint::Action action = failpoint::Hit("runtime.reader.batch");
@@ -663,11 +685,59 @@ class JobRunner::Pipeline {
     return ReadOutcome::kBatch;
   }
 
+  // Splits `batch` of a changelog split into one batch per writer by a hash of each row's key,
+  // keeping the rows' order and kinds, and pushes the parts as one step against checkpoint
+  // markers. Returns false when the pipeline closed.
+  bool PushRouted(ActiveReader& active, std::unique_ptr<Batch> batch) {
+    const size_t writers = channels_.size();
+    BatchPool& pool = PoolFor(*batch);
+    std::vector<std::unique_ptr<Batch>> parts(writers);
+    std::string key;
+    for (size_t row = 0; row < batch->num_rows(); ++row) {
+      key.clear();
+      for (int column : active.routing_key) {
+        const Column& values = batch->column(static_cast<size_t>(column));
+        if (values.IsNull(row)) {
+          key.push_back('\0');
+        } else {
+          AppendValueText(values, row, &key);
+          key.push_back('\x1f');
+        }
+      }
+      std::unique_ptr<Batch>& part = parts[std::hash<std::string>{}(key) % writers];
+      if (!part)
+        part = pool.Get(batch->stream());
+      for (size_t c = 0; c < batch->num_columns(); ++c)
+        part->column(c).AppendFrom(batch->column(c), row);
+      part->SetRowKind(batch->row_kind(row));
+      part->FinishRow();
+    }
+    pool.Put(std::move(batch));
+    std::string position = active.reader->Position();
+    bool open = true;
+    checkpoints_->BeginRoutedPush();
+    for (size_t w = 0; w < writers; ++w) {
+      if (!parts[w])
+        continue;
+      Item item{std::move(parts[w]), active.split.id, position};
+      item.routed = true;
+      if (!open || !channels_[w]->Push(item)) {
+        pool.Put(std::move(item.batch));
+        open = false;
+      }
+    }
+    checkpoints_->EndRoutedPush(active.split.id, std::move(position), /*done=*/false);
+    return open;
+  }
+
   // Unregisters `active`; a finished split's end travels to its writer, which commits it as
-  // done.
+  // done (a routed split's, to every writer with the next marker).
   void CloseSplit(const std::shared_ptr<ActiveReader>& active, bool finished,
                   BoundedChannel<Item>& channel) {
-    if (finished) {
+    if (finished && !active->routing_key.empty()) {
+      checkpoints_->BeginRoutedPush();
+      checkpoints_->EndRoutedPush(active->split.id, active->reader->Position(), /*done=*/true);
+    } else if (finished) {
       Item done{nullptr, active->split.id, active->reader->Position(), true};
       if (!channel.Push(done))
         finished = false;
@@ -725,6 +795,10 @@ class JobRunner::Pipeline {
           for (auto& [id, entry] : pending)
             progress.push_back(std::move(entry));
           pending.clear();
+          if (item.routed_progress) {
+            progress.insert(progress.end(), item.routed_progress->begin(),
+                            item.routed_progress->end());
+          }
           // A sink that sends its rows at Prepare or Commit finds bad ones only then.
           const uint64_t skipped = BadRecordPolicy::SkippedOnThisThread();
           Status status = writer->Prepare();
@@ -769,6 +843,8 @@ class JobRunner::Pipeline {
         }
         PoolFor(*item.batch).Put(std::move(item.batch));
       }
+      if (item.routed)
+        continue;
       SplitProgress& entry = pending[item.split_id];
       entry.split_id = item.split_id;
       entry.position = item.position;
@@ -979,6 +1055,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   auto recover = [&]() -> Status {
     if (!exactly_once)
       return Status::OK();
+    std::map<std::string, SplitProgress> recorded = std::move(state.progress);
     state.progress.clear();
     Result<std::vector<SplitProgress>> committed = setup.sink->RecoverProgress(context);
     if (!committed.ok()) {
@@ -987,6 +1064,23 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
     }
     for (SplitProgress& entry : *committed)
       state.progress[entry.split_id] = std::move(entry);
+    // A changelog split's rows went to every writer, which commit separately: after a crash
+    // between their commits the sink may hold a later position than some writer committed
+    // rows for. The state store records a checkpoint only once every writer committed it, so
+    // its position is the older one; re-applying changes from there is idempotent (by key).
+    for (const Split& split : state.splits) {
+      const auto& streams = setup.source->streams();
+      if (split.stream < 0 || static_cast<size_t>(split.stream) >= streams.size() ||
+          !streams[static_cast<size_t>(split.stream)].changelog) {
+        continue;
+      }
+      auto found = recorded.find(split.id);
+      if (found != recorded.end()) {
+        state.progress[split.id] = found->second;
+      } else {
+        state.progress.erase(split.id);
+      }
+    }
     return Status::OK();
   };
   auto committed_anything = [&] {

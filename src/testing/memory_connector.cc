@@ -247,6 +247,9 @@ class MemoryReader final : public connectors::SplitReader {
           data_->failures_left.fetch_sub(1) > 0) {
         return data_->failure;
       }
+      const std::vector<RowKind>& kinds = data_->streams[static_cast<size_t>(stream_)].kinds;
+      if (!kinds.empty())
+        batch->SetRowKind(kinds[next_]);
       AppendRow(rows[next_], batch);
       ++next_;
       ++taken;
@@ -300,6 +303,7 @@ class MemorySource final : public connectors::Source {
     context_ = &context;
     for (const MemoryStream& stream : data_->streams) {
       streams_.push_back({stream.name, stream.schema, stream.rows.size()});
+      streams_.back().changelog = stream.changelog;
     }
     if (data_->topic)
       streams_.at(0).estimated_rows.reset();
@@ -375,8 +379,9 @@ class MemorySource final : public connectors::Source {
 
 class MemoryWriter final : public connectors::SinkWriter {
  public:
-  MemoryWriter(std::shared_ptr<MemorySinkData> data, std::vector<connectors::StreamInfo> streams)
-      : data_(std::move(data)), streams_(std::move(streams)) {}
+  MemoryWriter(std::shared_ptr<MemorySinkData> data, std::vector<connectors::StreamInfo> streams,
+               int slot)
+      : data_(std::move(data)), streams_(std::move(streams)), slot_(slot) {}
 
   Status Write(const Batch& batch) override {
     if (data_->on_write)
@@ -388,9 +393,10 @@ class MemoryWriter final : public connectors::SinkWriter {
     if (data_->fail_after_rows && seen > *data_->fail_after_rows) {
       return IoError("injected sink failure");
     }
+    const std::string& name = streams_[static_cast<size_t>(batch.stream())].name;
     for (size_t r = 0; r < batch.num_rows(); ++r) {
-      pending_[streams_[static_cast<size_t>(batch.stream())].name].push_back(
-          RowFromBatch(batch, r));
+      pending_[name].push_back(RowFromBatch(batch, r));
+      pending_kinds_[name].push_back(batch.row_kind(r));
     }
     return Status::OK();
   }
@@ -404,8 +410,12 @@ class MemoryWriter final : public connectors::SinkWriter {
     for (auto& [stream, rows] : pending_) {
       auto& target = data_->committed[stream];
       target.insert(target.end(), rows.begin(), rows.end());
+      auto& kinds = data_->committed_kinds[stream];
+      kinds.insert(kinds.end(), pending_kinds_[stream].begin(), pending_kinds_[stream].end());
+      data_->committed_slots[stream].resize(target.size(), slot_);
     }
     pending_.clear();
+    pending_kinds_.clear();
     // Rows and progress in one step: what an exactly-once sink does in one transaction.
     if (data_->exactly_once) {
       for (const connectors::SplitProgress& entry : commit.progress) {
@@ -418,12 +428,15 @@ class MemoryWriter final : public connectors::SinkWriter {
   void Abort() override {
     ++data_->aborts;
     pending_.clear();
+    pending_kinds_.clear();
   }
 
  private:
   std::shared_ptr<MemorySinkData> data_;
   std::vector<connectors::StreamInfo> streams_;
+  const int slot_;
   std::map<std::string, std::vector<Row>> pending_;
+  std::map<std::string, std::vector<RowKind>> pending_kinds_;
 };
 
 class MemorySink final : public connectors::Sink {
@@ -457,8 +470,8 @@ class MemorySink final : public connectors::Sink {
     return Status::OK();
   }
   int max_writers() const override { return data_->max_writers; }
-  Result<std::unique_ptr<connectors::SinkWriter>> CreateWriter(int) override {
-    return std::unique_ptr<connectors::SinkWriter>(new MemoryWriter(data_, streams_));
+  Result<std::unique_ptr<connectors::SinkWriter>> CreateWriter(int slot) override {
+    return std::unique_ptr<connectors::SinkWriter>(new MemoryWriter(data_, streams_, slot));
   }
   Status Finish() override {
     ++data_->finishes;

@@ -26,6 +26,10 @@ struct MemoryStream {
   std::string name;
   SchemaPtr schema;
   std::vector<Row> rows;
+  /// A changelog stream (StreamInfo::changelog): `kinds` gives each row's RowKind (parallel to
+  /// `rows`; empty: inserts).
+  bool changelog = false;
+  std::vector<RowKind> kinds;
 };
 
 /// An unbounded source's data: a topic whose partitions grow, and new partitions appear, while
@@ -114,6 +118,10 @@ struct MemorySinkData {
   std::mutex mutex;
   /// stream name -> rows written and committed.
   std::map<std::string, std::vector<Row>> committed;
+  /// stream name -> the kind of each committed row, and the writer slot that wrote it (parallel
+  /// to `committed`).
+  std::map<std::string, std::vector<RowKind>> committed_kinds;
+  std::map<std::string, std::vector<int>> committed_slots;
   std::vector<connectors::StreamInfo> opened_streams;
   int max_writers = 0;
   int write_delay_micros = 0;

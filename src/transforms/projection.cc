@@ -56,6 +56,8 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
 Status Projection::Apply(const Batch& in, Batch* out,
                          connectors::BadRecordHandler* bad_records) const {
   std::string text;
+  // Changelog rows keep their kind; insert-only batches skip it.
+  const bool kinds = in.has_row_kinds();
   for (size_t row = 0; row < in.num_rows(); ++row) {
     Status failure;
     size_t failed_column = 0;
@@ -76,6 +78,8 @@ Status Projection::Apply(const Batch& in, Batch* out,
       }
     }
     if (failure.ok()) {
+      if (kinds)
+        out->SetRowKind(in.row_kind(row));
       out->FinishRow();
       continue;
     }
