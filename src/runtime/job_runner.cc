@@ -104,10 +104,15 @@ Result<Setup> PrepareSetup(const config::JobConfig& job,
   for (const StreamInfo& stream : setup.source->streams()) {
     StreamInfo out = stream;
     out.source_type = job.source.type;
-    if (job.transform) {
+    const bool has_metadata =
+        std::any_of(stream.schema->fields().begin(), stream.schema->fields().end(),
+                    [](const Field& field) { return field.metadata; });
+    if (job.transform || has_metadata) {
+      // Metadata columns reach the sink only when the transform selects them by name.
       SLUICE_ASSIGN_OR_RETURN(
           transforms::Projection projection,
-          transforms::Projection::Make(*job.transform, stream.schema, stream.name));
+          job.transform ? transforms::Projection::Make(*job.transform, stream.schema, stream.name)
+                        : transforms::Projection::WithoutMetadata(stream.schema, stream.name));
       out.schema = projection.output_schema();
       setup.projections.emplace_back(std::move(projection));
     } else {
@@ -223,6 +228,7 @@ class JobRunner::Pipeline {
       }
       if ((stop != nullptr && stop->load()) || stop_requested_.load())
         BeginStopping(interrupted);
+      SampleLag();
       bool requested = false;
       {
         std::lock_guard<std::mutex> lock(done_mutex_);
@@ -249,6 +255,7 @@ class JobRunner::Pipeline {
     }
     for (std::thread& t : reader_threads)
       t.join();
+    SampleLag();  // as the readers left their splits
     if (stop_requested_.load() && !stopping_.load() && !failed_.load()) {
       // The readers stopped on request before the coordinator saw it: still an interruption.
       *interrupted = true;
@@ -368,6 +375,41 @@ class JobRunner::Pipeline {
   Status FirstFailure() {
     std::lock_guard<std::mutex> lock(failure_mutex_);
     return failure_;
+  }
+
+  // Publishes each stream's lag: the open splits' now, the others' as they were left.
+  void SampleLag() {
+    std::lock_guard<std::mutex> lock(lag_mutex_);
+    {
+      std::lock_guard<std::mutex> active(active_mutex_);
+      for (const auto& reader : active_)
+        split_lag_[reader->split.id] = {reader->split.stream, reader->reader->Lag()};
+    }
+    std::map<int, StreamLag> streams;
+    for (const auto& [id, entry] : split_lag_) {
+      const connectors::ReadLag& lag = entry.second;
+      if (!lag.rows && !lag.bytes && !lag.last_event_time_us)
+        continue;
+      StreamLag& total = streams[entry.first];
+      if (lag.rows)
+        total.rows = total.rows.value_or(0) + *lag.rows;
+      if (lag.bytes)
+        total.bytes = total.bytes.value_or(0) + *lag.bytes;
+      if (lag.last_event_time_us) {
+        total.last_event_time_us =
+            std::min(total.last_event_time_us.value_or(*lag.last_event_time_us),
+                     *lag.last_event_time_us);
+      }
+    }
+    if (streams.empty() && !lag_reported_)
+      return;  // sources that know no lag cost nothing more
+    lag_reported_ = true;
+    std::vector<StreamLag> out;
+    for (auto& [stream, total] : streams) {
+      total.stream = parts_.source->streams()[static_cast<size_t>(stream)].name;
+      out.push_back(std::move(total));
+    }
+    parts_.metrics->OnLag(std::move(out));
   }
 
   // Idle readers waiting for work give up.
@@ -746,6 +788,15 @@ class JobRunner::Pipeline {
       std::lock_guard<std::mutex> lock(active_mutex_);
       active_.erase(std::find(active_.begin(), active_.end(), active));
     }
+    {
+      // A finished split is behind by nothing; one left open stays as far behind as it was.
+      std::lock_guard<std::mutex> lock(lag_mutex_);
+      if (finished) {
+        split_lag_.erase(active->split.id);
+      } else {
+        split_lag_[active->split.id] = {active->split.stream, active->reader->Lag()};
+      }
+    }
     // An idle reader waiting for a cut may have nothing left to wait for (a cut it was handed
     // directly is not queue work, so no Done() follows).
     work_.load()->Wake();
@@ -875,6 +926,11 @@ class JobRunner::Pipeline {
   mutable std::mutex active_mutex_;
   std::vector<std::shared_ptr<ActiveReader>> active_;  // guarded by active_mutex_
 
+  std::mutex lag_mutex_;
+  // Split id -> its stream and last known lag.
+  std::map<std::string, std::pair<int, connectors::ReadLag>> split_lag_;  // guarded by lag_mutex_
+  bool lag_reported_ = false;                                              // guarded by lag_mutex_
+
   std::mutex writers_mutex_;
   std::vector<std::unique_ptr<connectors::SinkWriter>> writer_objects_;  // guarded by writers_mutex_
 
@@ -996,6 +1052,7 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
     summary.interrupted = true;
   summary.metrics = metrics_.Snapshot();
   summary.slowest_splits = metrics_.SlowestSplits(3);
+  summary.lag = metrics_.Lag();
   return summary;
 }
 

@@ -69,6 +69,8 @@ struct JobSummary {
   uint64_t resumed_from_checkpoint = 0;
   MetricsSnapshot metrics;
   std::vector<SplitTiming> slowest_splits;
+  /// The last lag each stream reported (unbounded sources, mostly); empty when none did.
+  std::vector<StreamLag> lag;
   std::vector<connectors::StreamInfo> streams;  // after the transform
   std::string source_type;
   std::string sink_type;

@@ -30,6 +30,7 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
     }
     Field field = input->field(static_cast<size_t>(index));
     field.name = mapping.output;
+    field.metadata = false;  // selected: an ordinary column from here on
     bool cast = mapping.cast.has_value() && *mapping.cast != field.type;
     if (cast) {
       field.type = *mapping.cast;
@@ -51,6 +52,15 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
   }
   projection.output_ = std::make_shared<Schema>(std::move(fields), std::move(primary_key));
   return projection;
+}
+
+Result<Projection> Projection::WithoutMetadata(const SchemaPtr& input, std::string stream_name) {
+  config::TransformConfig config;
+  for (const Field& field : input->fields()) {
+    if (!field.metadata)
+      config.columns.push_back(config::ColumnMapping{field.name, field.name, std::nullopt, {}});
+  }
+  return Make(config, input, std::move(stream_name));
 }
 
 Status Projection::Apply(const Batch& in, Batch* out,

@@ -228,5 +228,76 @@ TEST_F(StreamingTest, IdleReadersWaitWithoutPartitionsAndTakeTheFirstThatAppears
   EXPECT_EQ(Committed(), PartitionRows(0, 0, 5));
 }
 
+TEST_F(StreamingTest, LagIsReportedPerStreamInTheSummaryAndMetrics) {
+  topic_->lag_bytes = 4096;
+  topic_->last_event_time_us = 1796433600123456;  // 2026-12-04 ...
+  topic_->AddPartition(PartitionRows(0, 0, 50));
+  topic_->AddPartition(PartitionRows(1, 0, 50));
+  source_->rows_per_read = 10;
+  testing::StopAtBatch stop(3);
+  JobSummary summary = JobRunner(Job(1), registry_).Run(nullptr);
+  ASSERT_TRUE(summary.interrupted);
+  ASSERT_EQ(summary.metrics.rows_read, 30u);
+  // The splits were left 70 rows behind the topic's head between them; bytes add up, the
+  // oldest event time stands for the stream.
+  std::vector<StreamLag> expected{{"events", 70u, 8192u, 1796433600123456}};
+  EXPECT_EQ(summary.lag, expected);
+  std::vector<StreamLag> metrics = JobRunner(Job(1), registry_).metrics().Lag();
+  EXPECT_TRUE(metrics.empty());  // a runner that ran nothing knows no lag
+}
+
+TEST_F(StreamingTest, BoundedJobsReportNoLag) {
+  source_->topic = nullptr;
+  source_->streams[0].rows = PartitionRows(0, 0, 300);
+  JobSummary summary = JobRunner(Job(2), registry_).Run(nullptr);
+  ASSERT_OK(summary.status);
+  EXPECT_TRUE(summary.lag.empty());
+}
+
+TEST_F(StreamingTest, MetadataColumnsReachTheSinkOnlyWhenTheTransformSelectsThem) {
+  source_->topic = nullptr;
+  auto schema = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false},
+                         {"_partition", DataType::Int32(), false},
+                         {"body", DataType::String(), true},
+                         {"_offset", DataType::Int64(), false}},
+      std::vector<int>{0});
+  std::vector<Field> fields = schema->fields();
+  fields[1].metadata = true;
+  fields[3].metadata = true;
+  schema = std::make_shared<Schema>(fields, std::vector<int>{0});
+  std::vector<Row> rows;
+  for (int i = 0; i < 250; ++i) {
+    rows.push_back(Row{std::to_string(i), std::to_string(i % 4),
+                       i % 9 == 0 ? std::nullopt : std::optional<std::string>("b" + std::to_string(i)),
+                       std::to_string(1000 + i)});
+  }
+  source_->streams = {{"events", schema, rows}};
+
+  // Without a transform: dropped.
+  JobSummary plain = JobRunner(Job(2), registry_).Run(nullptr);
+  ASSERT_OK(plain.status);
+  EXPECT_EQ(sink_->opened_streams.at(0).schema->ToString(),
+            "id int64 not null, body string, primary key (id)");
+  std::vector<Row> without;
+  for (const Row& row : rows)
+    without.push_back(Row{row[0], row[2]});
+  EXPECT_EQ(Committed(), without);
+
+  // Selected by name: an ordinary column at the sink.
+  sink_->committed.clear();
+  JobSummary selected = JobRunner(Job(2, "transform: {columns: [id, body, _offset]}\n"), registry_,
+                                  RunOptions{"", true})
+                            .Run(nullptr);
+  ASSERT_OK(selected.status);
+  const Schema& out = *sink_->opened_streams.at(0).schema;
+  EXPECT_EQ(out.ToString(), "id int64 not null, body string, _offset int64 not null, primary key (id)");
+  EXPECT_FALSE(out.field(2).metadata);
+  std::vector<Row> with;
+  for (const Row& row : rows)
+    with.push_back(Row{row[0], row[2], row[3]});
+  EXPECT_EQ(Committed(), with);
+}
+
 }  // namespace
 }  // namespace sluice::runtime
