@@ -2,6 +2,7 @@
 // key's changes reach one writer in order whichever splits and readers they come from; row kinds
 // kept through the projection and the routing; every checkpoint cuts every split at one place in
 // all channels, so a stop and a resume lose and repeat nothing.
+#include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -42,11 +43,11 @@ void MakeChanges(testing::MemoryStream* stream) {
     const size_t key = i % kKeys;
     std::optional<std::string> value;
     if (i % 11 == 3)
-      value = "ünïcödé ✓ " + std::to_string(i);
+      value = fmt::format("ünïcödé ✓ {}", i);
     else if (i % 11 == 5)
       value = "";
     else if (i % 11 != 7)
-      value = "v" + std::to_string(i);
+      value = fmt::format("v{}", i);
     stream->rows.push_back(Row{std::to_string(key), std::to_string(i), value});
     static constexpr RowKind kCycle[] = {RowKind::kInsert, RowKind::kUpdateBefore,
                                          RowKind::kUpdateAfter, RowKind::kDelete};

@@ -2,6 +2,7 @@
 // (Source::Acknowledge) only once the sink committed it and the state store recorded it, with the
 // positions it recorded, never for a checkpoint that failed; the source's own state
 // (CheckpointState) is recorded with each checkpoint and handed back on resume (RestoreState).
+#include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -37,10 +38,12 @@ SchemaPtr KeyValueSchema() {
 
 std::vector<Row> MakeRows(size_t count) {
   std::vector<Row> rows;
-  for (size_t i = 0; i < count; ++i)
-    rows.push_back(Row{std::to_string(i), i % 3 == 0 ? std::nullopt
-                                                     : std::optional<std::string>("v" +
-                                                                                  std::to_string(i))});
+  for (size_t i = 0; i < count; ++i) {
+    std::optional<std::string> value;
+    if (i % 3 != 0)
+      value = fmt::format("v{}", i);
+    rows.push_back(Row{std::to_string(i), value});
+  }
   return rows;
 }
 
