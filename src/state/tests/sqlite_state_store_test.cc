@@ -78,12 +78,11 @@ TEST(SqliteStateStoreTest, SourceStateIsKeptWithTheLastCheckpointUntilReset) {
   testing::TempDir dir;
   std::string path = dir.Join("state.db");
   {
-    // A store written before source states existed: the table appears when it is opened.
     ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStateStore(path));
     ASSERT_OK(store->Reset("cdc", "fp"));
     ASSERT_OK(store->CommitCheckpoint("cdc", 1, {{"p0", "5", false}}, 0));
     ASSERT_OK_AND_ASSIGN(std::optional<JobState> state, store->Load("cdc"));
-    EXPECT_EQ(state->source_state, "");
+    EXPECT_EQ(state->source_state, "");  // a source without state of its own
     ASSERT_OK(store->CommitCheckpoint("cdc", 2, {}, 0, R"({"binlog":"b.000001","pos":4})"));
     ASSERT_OK(store->CommitCheckpoint("cdc", 3, {{"p0", "9", false}}, 0, "zażółć ✓ \"quoted\""));
   }
