@@ -86,6 +86,19 @@ bool MemoryTopic::WaitForWaitingReaders(size_t count, std::chrono::milliseconds 
   return changed_.wait_for(lock, timeout, [&] { return waiting_ >= count; });
 }
 
+std::map<std::thread::id, size_t> MemoryTopic::PartitionsPerReader() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<std::thread::id, size_t> counts;
+  for (const auto& [partition, reader] : reader_of_partition_)
+    ++counts[reader];
+  return counts;
+}
+
+void MemoryTopic::ForgetReaders() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reader_of_partition_.clear();
+}
+
 void MemoryTopic::SetWakeup(std::function<void()> wake) {
   std::lock_guard<std::mutex> lock(mutex_);
   wake_ = std::move(wake);
@@ -100,6 +113,7 @@ Status MemoryTopic::Read(size_t partition, size_t* next, size_t limit,
                          std::chrono::milliseconds wait, const std::atomic<bool>* cancelled,
                          Batch* batch) {
   std::unique_lock<std::mutex> lock(mutex_);
+  reader_of_partition_[partition] = std::this_thread::get_id();
   auto has_data = [&] { return *next < partitions_.at(partition).size(); };
   if (!has_data() && !cancelled->load()) {
     ++waiting_;

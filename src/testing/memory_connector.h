@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "connectors/api.h"
@@ -55,6 +56,10 @@ class MemoryTopic {
   std::optional<int64_t> last_event_time_us;
   std::optional<uint64_t> lag_bytes;
 
+  /// How many partitions each reader thread read from (since ForgetReaders).
+  std::map<std::thread::id, size_t> PartitionsPerReader() const;
+  void ForgetReaders();
+
   // For the memory source.
   /// Appends rows of `partition` from `*next` to `batch` (at most `limit`), advancing `*next`;
   /// with none there, waits for some up to `wait` (see block_until_cancelled) or until
@@ -72,6 +77,7 @@ class MemoryTopic {
   std::vector<std::vector<Row>> partitions_;  // guarded by mutex_
   std::function<void()> wake_;                // guarded by mutex_
   size_t waiting_ = 0;                        // guarded by mutex_
+  std::map<size_t, std::thread::id> reader_of_partition_;  // guarded by mutex_
 };
 
 /// What a MemorySource serves and how it misbehaves. Shared with the test.

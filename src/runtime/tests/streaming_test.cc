@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -189,6 +190,7 @@ TEST_F(StreamingTest, StopAtABatchThenResumeLosesAndRepeatsNothing) {
   }
   std::vector<Row> more = Produce(5);
   expected.insert(expected.end(), more.begin(), more.end());
+  topic_->ForgetReaders();
   BackgroundRun run(Runner(2));
   ASSERT_TRUE(sink_->WaitForCommitted("events", expected.size(), kDeadline));
   JobSummary summary = run.Stop();
@@ -196,6 +198,11 @@ TEST_F(StreamingTest, StopAtABatchThenResumeLosesAndRepeatsNothing) {
   EXPECT_TRUE(summary.interrupted);
   EXPECT_EQ(Committed(), Sorted(expected));  // every row exactly once across both runs
   EXPECT_EQ(PartitionsSeen().size(), 64u);
+  // The resumed partitions are shared out evenly, not all taken by the first reader.
+  std::map<std::thread::id, size_t> shares = topic_->PartitionsPerReader();
+  ASSERT_EQ(shares.size(), 2u);
+  for (const auto& [reader, partitions] : shares)
+    EXPECT_EQ(partitions, 32u);
 }
 
 TEST_F(StreamingTest, AReaderBlockedForDataIsCancelledPromptlyOnStop) {
