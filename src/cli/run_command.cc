@@ -12,6 +12,7 @@
 #include "config/job_config.h"
 #include "connectors/registry.h"
 #include "core/logging.h"
+#include "core/temporal.h"
 #include "runtime/job_runner.h"
 
 namespace sluice::cli {
@@ -29,6 +30,29 @@ std::string StatusWord(const runtime::JobSummary& summary) {
   if (summary.interrupted)
     return "interrupted";
   return "failed";
+}
+
+// "2026-12-05 02:00:00.123456+00" for microseconds since the Unix epoch.
+std::string EventTime(int64_t micros) {
+  std::string text;
+  AppendTimestamp(micros, /*with_zone=*/true, &text);
+  return text;
+}
+
+// "120 rows, 8,192 bytes behind, last event 2026-12-05 02:00:00+00", the parts known.
+std::string DescribeLag(const runtime::StreamLag& lag) {
+  std::string text;
+  if (lag.rows)
+    text = fmt::format("{} rows", GroupThousands(*lag.rows));
+  if (lag.bytes)
+    text += fmt::format("{}{} bytes", text.empty() ? "" : ", ", GroupThousands(*lag.bytes));
+  if (!text.empty())
+    text += " behind";
+  if (lag.last_event_time_us) {
+    text += fmt::format("{}last event {}", text.empty() ? "" : ", ",
+                        EventTime(*lag.last_event_time_us));
+  }
+  return text;
 }
 
 void PrintText(const runtime::JobSummary& summary) {
@@ -64,6 +88,8 @@ void PrintText(const runtime::JobSummary& summary) {
     fmt::print("  splits: {} done of {} ({} cut from running splits{}){}\n", m.splits_done,
                m.splits_total, m.splits_cut, before, slowest);
   }
+  for (const runtime::StreamLag& lag : summary.lag)
+    fmt::print("  lag of {}: {}\n", lag.stream, DescribeLag(lag));
   fmt::print("  checkpoints: {}{}; state: {}\n", m.checkpoints,
              m.retries > 0 ? fmt::format(", {} retries", m.retries) : std::string(),
              summary.state_path);
@@ -121,6 +147,17 @@ void PrintJson(const runtime::JobSummary& summary, int exit_code,
     streams.push_back({{"name", stream.name}, {"schema", stream.schema->ToString()}});
   }
   out["streams"] = streams;
+  nlohmann::ordered_json lag = nlohmann::ordered_json::array();
+  for (const runtime::StreamLag& entry : summary.lag) {
+    nlohmann::ordered_json item = {{"stream", entry.stream}};
+    item["rows"] = entry.rows ? nlohmann::ordered_json(*entry.rows) : nullptr;
+    item["bytes"] = entry.bytes ? nlohmann::ordered_json(*entry.bytes) : nullptr;
+    item["last_event_time"] = entry.last_event_time_us
+                                  ? nlohmann::ordered_json(EventTime(*entry.last_event_time_us))
+                                  : nullptr;
+    lag.push_back(std::move(item));
+  }
+  out["lag"] = lag;
   if (verification != nullptr)
     out["verification"] = VerificationJson(*verification);
   std::fputs(out.dump(2).c_str(), stdout);

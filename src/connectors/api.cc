@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <set>
 
@@ -61,14 +63,23 @@ class SkipPlannedEnumerator final : public SplitEnumerator {
       SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, inner_->Next());
       if (!split || planned_.count(split->id) == 0)
         return split;
+      ++skipped_;
     }
   }
   void Add(Split split) override { inner_->Add(std::move(split)); }
-  size_t pending() const override { return inner_->pending(); }
+  // Without the planned splits still ahead in the inner plan: an unbounded job's readers size
+  // their share of the splits by it.
+  size_t pending() const override {
+    const size_t inner = inner_->pending();
+    const size_t ahead = planned_.size() - std::min(planned_.size(), skipped_.load());
+    return inner > ahead ? inner - ahead : 0;
+  }
+  void SetWakeup(std::function<void()> wake) override { inner_->SetWakeup(std::move(wake)); }
 
  private:
   std::unique_ptr<SplitEnumerator> inner_;
   const std::set<std::string> planned_;
+  std::atomic<size_t> skipped_{0};  // planned splits the inner plan handed out and we dropped
 };
 
 }  // namespace

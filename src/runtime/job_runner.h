@@ -9,7 +9,9 @@
 // `parallelism` readers pull splits from the source's enumerator on demand; when it runs dry an
 // idle reader asks the busiest reader to cut its remainder (SplitReader::SplitRemainder), so a
 // skewed split never leaves the others idle. Reader i feeds the channel of writer i mod M, so all
-// rows of a split go through one writer. Channels are bounded: memory stays bounded whatever the
+// rows of a split go through one writer; a changelog stream's rows go to writers by a hash of
+// their key instead, so each key's changes stay in order. An unbounded source's readers hold
+// several splits each and serve them in turn until the job is stopped. Channels are bounded: memory stays bounded whatever the
 // input size, and a slow sink slows the readers. Batches are recycled through per-schema pools.
 //
 // Checkpoints (docs/STATE_FORMAT.md): every batch carries its split and the reader's position
@@ -46,6 +48,7 @@ class StateStore;
 }
 
 namespace sluice::runtime {
+class Pipeline;
 class RunLeaseKeeper;
 }
 
@@ -69,6 +72,8 @@ struct JobSummary {
   uint64_t resumed_from_checkpoint = 0;
   MetricsSnapshot metrics;
   std::vector<SplitTiming> slowest_splits;
+  /// The last lag each stream reported (unbounded sources, mostly); empty when none did.
+  std::vector<StreamLag> lag;
   std::vector<connectors::StreamInfo> streams;  // after the transform
   std::string source_type;
   std::string sink_type;
@@ -110,8 +115,6 @@ class JobRunner {
   std::string StatePath() const;
 
  private:
-  class Pipeline;
-
   Status RunAttempt(const std::atomic<bool>* stop, bool resume, state::StateStore* store,
                     JobSummary* summary, bool* progress_made);
 

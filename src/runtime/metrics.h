@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,21 @@ struct SplitTiming {
   std::string split_id;
   uint64_t rows = 0;
   double seconds = 0;
+};
+
+/// How far a stream's readers are behind its source's head (SplitReader::Lag, summed over the
+/// stream's open splits). Each field is unknown (nullopt) unless some split reported it.
+struct StreamLag {
+  std::string stream;
+  /// Rows (Kafka: messages) behind, summed over the splits that know.
+  std::optional<uint64_t> rows;
+  /// Bytes behind, summed over the splits that know.
+  std::optional<uint64_t> bytes;
+  /// The oldest of the splits' last event times (the one furthest behind), microseconds since
+  /// the Unix epoch.
+  std::optional<int64_t> last_event_time_us;
+
+  friend bool operator==(const StreamLag&, const StreamLag&) = default;
 };
 
 /// A consistent-enough copy of the counters at one moment.
@@ -87,6 +103,15 @@ class JobMetrics {
     last_checkpoint_micros_.store(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
   }
   void OnRetry() { retries_.fetch_add(1, std::memory_order_relaxed); }
+  /// The latest lag of every stream that reports one (replaces the previous).
+  void OnLag(std::vector<StreamLag> lag) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    lag_ = std::move(lag);
+  }
+  std::vector<StreamLag> Lag() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lag_;
+  }
 
   MetricsSnapshot Snapshot() const;
   /// Finished splits, slowest first.
@@ -111,6 +136,7 @@ class JobMetrics {
   std::atomic<uint64_t> retries_{0};
   mutable std::mutex mutex_;
   std::vector<SplitTiming> split_timings_;  // guarded by mutex_
+  std::vector<StreamLag> lag_;              // guarded by mutex_
 };
 
 }  // namespace sluice::runtime

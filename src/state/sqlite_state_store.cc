@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS sluice_runs (
   renewed_at REAL,
   released INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS sluice_source_state (
+  job TEXT PRIMARY KEY,
+  checkpoint INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sluice_progress (
   job TEXT NOT NULL,
   split_id TEXT NOT NULL,
@@ -240,6 +245,18 @@ class SqliteStateStore final : public StateStore {
       if (rc != SQLITE_DONE)
         return db_.Error(rc, "state: load progress");
     }
+    {
+      SLUICE_ASSIGN_OR_RETURN(
+          Statement statement,
+          db_.Prepare("SELECT state FROM sluice_source_state WHERE job = ?",
+                      "state: load source state"));
+      BindText(statement.get(), 1, job);
+      int rc = sqlite3_step(statement.get());
+      if (rc == SQLITE_ROW)
+        state.source_state = ColumnText(statement.get(), 0);
+      else if (rc != SQLITE_DONE)
+        return db_.Error(rc, "state: load source state");
+    }
     return std::optional<JobState>(std::move(state));
   }
 
@@ -250,6 +267,7 @@ class SqliteStateStore final : public StateStore {
       SLUICE_RETURN_IF_ERROR(CheckLease(job));
       for (const char* sql :
            {"DELETE FROM sluice_progress WHERE job = ?", "DELETE FROM sluice_splits WHERE job = ?",
+            "DELETE FROM sluice_source_state WHERE job = ?",
             "DELETE FROM sluice_jobs WHERE job = ?"}) {
         SLUICE_RETURN_IF_ERROR(Run(sql, {job}));
       }
@@ -298,8 +316,8 @@ class SqliteStateStore final : public StateStore {
   }
 
   Status CommitCheckpoint(const std::string& job, uint64_t checkpoint,
-                          const std::vector<SplitProgress>& progress,
-                          uint64_t bad_records) override {
+                          const std::vector<SplitProgress>& progress, uint64_t bad_records,
+                          const std::string& source_state) override {
     std::lock_guard<std::mutex> lock(mutex_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: checkpoint"));
     Status status = [&]() -> Status {
@@ -320,6 +338,9 @@ class SqliteStateStore final : public StateStore {
         if (rc != SQLITE_DONE)
           return db_.Error(rc, "state: checkpoint");
       }
+      SLUICE_RETURN_IF_ERROR(Run("INSERT OR REPLACE INTO sluice_source_state (job, checkpoint, "
+                                 "state) VALUES (?, ?, ?)",
+                                 {job, std::to_string(checkpoint), source_state}));
       return Run(fmt::format("UPDATE sluice_jobs SET checkpoint = {}, bad_records = {}, "
                              "updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE job = ?",
                              checkpoint, bad_records),

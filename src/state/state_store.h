@@ -52,6 +52,8 @@ struct JobState {
   std::map<std::string, SplitProgress> progress;
   /// Bad records skipped so far (the `errors:` budget spans restarts).
   uint64_t bad_records = 0;
+  /// Source::CheckpointState() as of the last checkpoint ("" when none), for RestoreState.
+  std::string source_state;
 };
 
 /// A run's hold on a job, from AcquireRun.
@@ -105,11 +107,16 @@ class StateStore {
   /// keeps them).
   virtual Status RecordSplits(const std::string& job,
                               const std::vector<connectors::Split>& splits) = 0;
-  /// Records checkpoint `checkpoint`: the progress of every split named (others unchanged) and
-  /// the bad-record count, atomically.
+  /// Records checkpoint `checkpoint`: the progress of every split named (others unchanged), the
+  /// bad-record count and the source's state (Source::CheckpointState), atomically.
   virtual Status CommitCheckpoint(const std::string& job, uint64_t checkpoint,
                                   const std::vector<SplitProgress>& progress,
-                                  uint64_t bad_records) = 0;
+                                  uint64_t bad_records, const std::string& source_state) = 0;
+  /// The same for a source without state of its own.
+  Status CommitCheckpoint(const std::string& job, uint64_t checkpoint,
+                          const std::vector<SplitProgress>& progress, uint64_t bad_records) {
+    return CommitCheckpoint(job, checkpoint, progress, bad_records, std::string());
+  }
   /// Sets the job's status. kFailed and kInterrupted do not replace kFinishing: a job whose
   /// splits are all committed stays finishing until it succeeds or starts over.
   virtual Status SetStatus(const std::string& job, JobStatus status) = 0;

@@ -42,7 +42,174 @@ void AppendRow(const Row& row, Batch* batch) {
   batch->FinishRow();
 }
 
+bool MemorySinkData::WaitForCommitted(const std::string& stream, size_t rows,
+                                      std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex);
+  return committed_changed.wait_for(lock, timeout, [&] { return committed[stream].size() >= rows; });
+}
+
+void MemoryTopic::AddPartition(std::vector<Row> rows) {
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    partitions_.push_back(std::move(rows));
+    wake = wake_;
+  }
+  if (wake)
+    wake();
+}
+
+void MemoryTopic::Append(size_t partition, const std::vector<Row>& rows) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& target = partitions_.at(partition);
+  target.insert(target.end(), rows.begin(), rows.end());
+  changed_.notify_all();
+}
+
+size_t MemoryTopic::partitions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return partitions_.size();
+}
+
+size_t MemoryTopic::rows(size_t partition) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return partitions_.at(partition).size();
+}
+
+size_t MemoryTopic::waiting_readers() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waiting_;
+}
+
+bool MemoryTopic::WaitForWaitingReaders(size_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return waiting_ >= count; });
+}
+
+std::map<std::thread::id, size_t> MemoryTopic::PartitionsPerReader() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<std::thread::id, size_t> counts;
+  for (const auto& [partition, reader] : reader_of_partition_)
+    ++counts[reader];
+  return counts;
+}
+
+void MemoryTopic::ForgetReaders() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reader_of_partition_.clear();
+}
+
+void MemoryTopic::SetWakeup(std::function<void()> wake) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  wake_ = std::move(wake);
+}
+
+void MemoryTopic::WakeReaders() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  changed_.notify_all();
+}
+
+Status MemoryTopic::Read(size_t partition, size_t* next, size_t limit,
+                         std::chrono::milliseconds wait, const std::atomic<bool>* cancelled,
+                         Batch* batch) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  reader_of_partition_[partition] = std::this_thread::get_id();
+  auto has_data = [&] { return *next < partitions_.at(partition).size(); };
+  if (!has_data() && !cancelled->load()) {
+    ++waiting_;
+    changed_.notify_all();  // WaitForWaitingReaders
+    auto ready = [&] { return has_data() || cancelled->load(); };
+    if (block_until_cancelled.load()) {
+      changed_.wait(lock, [&] { return ready() || !block_until_cancelled.load(); });
+    } else {
+      changed_.wait_for(lock, wait, ready);
+    }
+    --waiting_;
+  }
+  if (cancelled->load())
+    return Cancelled("memory topic reader cancelled");
+  const std::vector<Row>& rows = partitions_.at(partition);
+  for (size_t taken = 0; *next < rows.size() && taken < limit && !batch->full(); ++taken) {
+    AppendRow(rows[*next], batch);
+    ++*next;
+  }
+  return Status::OK();
+}
+
 namespace {
+
+// One partition of a MemoryTopic; never ends on its own.
+class MemoryTopicReader final : public connectors::SplitReader {
+ public:
+  MemoryTopicReader(std::shared_ptr<MemorySourceData> data, const connectors::JobContext* context,
+                    size_t partition, size_t start)
+      : data_(std::move(data)), context_(context), partition_(partition), next_(start) {}
+
+  Result<bool> ReadBatch(Batch* batch) override {
+    size_t next = next_.load();
+    size_t limit = data_->rows_per_read > 0 ? data_->rows_per_read : batch->capacity();
+    SLUICE_RETURN_IF_ERROR(
+        data_->topic->Read(partition_, &next, limit, context_->read_wait, &cancelled_, batch));
+    next_.store(next);
+    return true;
+  }
+  std::string Position() const override { return std::to_string(next_.load()); }
+  void Cancel() override {
+    cancelled_.store(true);
+    data_->topic->WakeReaders();
+  }
+  connectors::ReadLag Lag() const override {
+    connectors::ReadLag lag;
+    lag.rows = data_->topic->rows(partition_) - next_.load();
+    lag.bytes = data_->topic->lag_bytes;
+    lag.last_event_time_us = data_->topic->last_event_time_us;
+    return lag;
+  }
+
+ private:
+  std::shared_ptr<MemorySourceData> data_;
+  const connectors::JobContext* context_;
+  const size_t partition_;
+  std::atomic<size_t> next_;
+  std::atomic<bool> cancelled_{false};
+};
+
+// Hands out the topic's partitions in order, new ones as they appear.
+class MemoryTopicEnumerator final : public connectors::SplitEnumerator {
+ public:
+  explicit MemoryTopicEnumerator(std::shared_ptr<MemoryTopic> topic) : topic_(std::move(topic)) {}
+
+  Result<std::optional<connectors::Split>> Next() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!returned_.empty()) {
+      connectors::Split split = std::move(returned_.back());
+      returned_.pop_back();
+      return std::optional<connectors::Split>(std::move(split));
+    }
+    if (next_ >= topic_->partitions())
+      return std::optional<connectors::Split>();
+    connectors::Split split;
+    split.id = fmt::format("p{}", next_);
+    split.payload = fmt::format("topic:{}", next_);
+    ++next_;
+    return std::optional<connectors::Split>(std::move(split));
+  }
+  void Add(connectors::Split split) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    returned_.push_back(std::move(split));
+  }
+  size_t pending() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return returned_.size() + topic_->partitions() - next_;
+  }
+  void SetWakeup(std::function<void()> wake) override { topic_->SetWakeup(std::move(wake)); }
+
+ private:
+  std::shared_ptr<MemoryTopic> topic_;
+  mutable std::mutex mutex_;
+  size_t next_ = 0;                          // guarded by mutex_
+  std::vector<connectors::Split> returned_;  // guarded by mutex_
+};
 
 // Payload: "stream:lo:hi".
 connectors::Split MakeSplit(int stream, size_t lo, size_t hi) {
@@ -94,6 +261,9 @@ class MemoryReader final : public connectors::SplitReader {
           data_->failures_left.fetch_sub(1) > 0) {
         return data_->failure;
       }
+      const std::vector<RowKind>& kinds = data_->streams[static_cast<size_t>(stream_)].kinds;
+      if (!kinds.empty())
+        batch->SetRowKind(kinds[next_]);
       AppendRow(rows[next_], batch);
       ++next_;
       ++taken;
@@ -147,12 +317,35 @@ class MemorySource final : public connectors::Source {
     context_ = &context;
     for (const MemoryStream& stream : data_->streams) {
       streams_.push_back({stream.name, stream.schema, stream.rows.size()});
+      streams_.back().changelog = stream.changelog;
     }
+    if (data_->topic)
+      streams_.at(0).estimated_rows.reset();
     return Status::OK();
   }
   const std::vector<connectors::StreamInfo>& streams() const override { return streams_; }
+  bool bounded() const override { return data_->topic == nullptr; }
+
+  Status Acknowledge(uint64_t checkpoint,
+                     const std::vector<connectors::SplitProgress>& progress) override {
+    if (data_->on_acknowledge)
+      data_->on_acknowledge(checkpoint, progress);
+    return data_->acknowledge_result;
+  }
+  std::string CheckpointState() const override {
+    return data_->checkpoint_state ? data_->checkpoint_state() : std::string();
+  }
+  Status RestoreState(std::string_view state) override {
+    std::lock_guard<std::mutex> lock(data_->mutex);
+    data_->restored_states.emplace_back(state);
+    return Status::OK();
+  }
 
   Result<std::unique_ptr<connectors::SplitEnumerator>> CreateEnumerator() override {
+    if (data_->topic) {
+      return std::unique_ptr<connectors::SplitEnumerator>(
+          new MemoryTopicEnumerator(data_->topic));
+    }
     std::vector<connectors::Split> splits;
     for (size_t s = 0; s < data_->streams.size(); ++s) {
       size_t total = data_->streams[s].rows.size();
@@ -175,6 +368,12 @@ class MemorySource final : public connectors::Source {
 
   Result<std::unique_ptr<connectors::SplitReader>> CreateReader(
       const connectors::Split& split, const std::string& position) override {
+    size_t partition = 0;
+    if (std::sscanf(split.payload.c_str(), "topic:%zu", &partition) == 1) {
+      size_t start = position.empty() ? 0 : std::stoul(position);
+      return std::unique_ptr<connectors::SplitReader>(
+          new MemoryTopicReader(data_, context_, partition, start));
+    }
     int stream = 0;
     size_t lo = 0;
     size_t hi = 0;
@@ -194,8 +393,9 @@ class MemorySource final : public connectors::Source {
 
 class MemoryWriter final : public connectors::SinkWriter {
  public:
-  MemoryWriter(std::shared_ptr<MemorySinkData> data, std::vector<connectors::StreamInfo> streams)
-      : data_(std::move(data)), streams_(std::move(streams)) {}
+  MemoryWriter(std::shared_ptr<MemorySinkData> data, std::vector<connectors::StreamInfo> streams,
+               int slot)
+      : data_(std::move(data)), streams_(std::move(streams)), slot_(slot) {}
 
   Status Write(const Batch& batch) override {
     if (data_->on_write)
@@ -207,9 +407,10 @@ class MemoryWriter final : public connectors::SinkWriter {
     if (data_->fail_after_rows && seen > *data_->fail_after_rows) {
       return IoError("injected sink failure");
     }
+    const std::string& name = streams_[static_cast<size_t>(batch.stream())].name;
     for (size_t r = 0; r < batch.num_rows(); ++r) {
-      pending_[streams_[static_cast<size_t>(batch.stream())].name].push_back(
-          RowFromBatch(batch, r));
+      pending_[name].push_back(RowFromBatch(batch, r));
+      pending_kinds_[name].push_back(batch.row_kind(r));
     }
     return Status::OK();
   }
@@ -223,25 +424,33 @@ class MemoryWriter final : public connectors::SinkWriter {
     for (auto& [stream, rows] : pending_) {
       auto& target = data_->committed[stream];
       target.insert(target.end(), rows.begin(), rows.end());
+      auto& kinds = data_->committed_kinds[stream];
+      kinds.insert(kinds.end(), pending_kinds_[stream].begin(), pending_kinds_[stream].end());
+      data_->committed_slots[stream].resize(target.size(), slot_);
     }
     pending_.clear();
+    pending_kinds_.clear();
     // Rows and progress in one step: what an exactly-once sink does in one transaction.
     if (data_->exactly_once) {
       for (const connectors::SplitProgress& entry : commit.progress) {
         data_->committed_progress[entry.split_id] = entry;
       }
     }
+    data_->committed_changed.notify_all();
     return Status::OK();
   }
   void Abort() override {
     ++data_->aborts;
     pending_.clear();
+    pending_kinds_.clear();
   }
 
  private:
   std::shared_ptr<MemorySinkData> data_;
   std::vector<connectors::StreamInfo> streams_;
+  const int slot_;
   std::map<std::string, std::vector<Row>> pending_;
+  std::map<std::string, std::vector<RowKind>> pending_kinds_;
 };
 
 class MemorySink final : public connectors::Sink {
@@ -275,8 +484,8 @@ class MemorySink final : public connectors::Sink {
     return Status::OK();
   }
   int max_writers() const override { return data_->max_writers; }
-  Result<std::unique_ptr<connectors::SinkWriter>> CreateWriter(int) override {
-    return std::unique_ptr<connectors::SinkWriter>(new MemoryWriter(data_, streams_));
+  Result<std::unique_ptr<connectors::SinkWriter>> CreateWriter(int slot) override {
+    return std::unique_ptr<connectors::SinkWriter>(new MemoryWriter(data_, streams_, slot));
   }
   Status Finish() override {
     ++data_->finishes;

@@ -5,12 +5,15 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "connectors/api.h"
@@ -24,10 +27,64 @@ struct MemoryStream {
   std::string name;
   SchemaPtr schema;
   std::vector<Row> rows;
+  /// A changelog stream (StreamInfo::changelog): `kinds` gives each row's RowKind (parallel to
+  /// `rows`; empty: inserts).
+  bool changelog = false;
+  std::vector<RowKind> kinds;
+};
+
+/// An unbounded source's data: a topic whose partitions grow, and new partitions appear, while
+/// the job runs. Each partition is one split ("p<N>"); its position is the next row's index.
+/// Thread-safe.
+class MemoryTopic {
+ public:
+  /// Adds a partition holding `rows` and wakes the enumerator (SplitEnumerator::SetWakeup).
+  void AddPartition(std::vector<Row> rows = {});
+  /// Appends `rows` to `partition` and wakes the readers waiting for data.
+  void Append(size_t partition, const std::vector<Row>& rows);
+  size_t partitions() const;
+
+  /// While true, a reader with nothing to read waits until data comes or it is cancelled,
+  /// ignoring JobContext::read_wait: a reader blocked for good unless Cancel() works.
+  std::atomic<bool> block_until_cancelled{false};
+  /// Readers waiting for data right now.
+  size_t waiting_readers() const;
+  /// Blocks until `count` readers wait for data at once, or `timeout` passes; returns whether
+  /// they did.
+  bool WaitForWaitingReaders(size_t count, std::chrono::milliseconds timeout) const;
+  /// Reported by every reader's Lag(): messages behind the head is computed per partition.
+  std::optional<int64_t> last_event_time_us;
+  std::optional<uint64_t> lag_bytes;
+
+  /// How many partitions each reader thread read from (since ForgetReaders).
+  std::map<std::thread::id, size_t> PartitionsPerReader() const;
+  void ForgetReaders();
+
+  // For the memory source.
+  /// Appends rows of `partition` from `*next` to `batch` (at most `limit`), advancing `*next`;
+  /// with none there, waits for some up to `wait` (see block_until_cancelled) or until
+  /// `*cancelled`, which returns Cancelled.
+  Status Read(size_t partition, size_t* next, size_t limit, std::chrono::milliseconds wait,
+              const std::atomic<bool>* cancelled, Batch* batch);
+  /// Wakes readers waiting in Read (a Cancel).
+  void WakeReaders();
+  void SetWakeup(std::function<void()> wake);
+  size_t rows(size_t partition) const;
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::vector<std::vector<Row>> partitions_;  // guarded by mutex_
+  std::function<void()> wake_;                // guarded by mutex_
+  size_t waiting_ = 0;                        // guarded by mutex_
+  std::map<size_t, std::thread::id> reader_of_partition_;  // guarded by mutex_
 };
 
 /// What a MemorySource serves and how it misbehaves. Shared with the test.
 struct MemorySourceData {
+  /// Unbounded mode: stream 0 (its name and schema; its rows are ignored) is read from this
+  /// topic, one split per partition, and the job runs until stopped.
+  std::shared_ptr<MemoryTopic> topic;
   std::vector<MemoryStream> streams;
   /// Rows per planned split.
   size_t split_rows = 1000;
@@ -49,6 +106,17 @@ struct MemorySourceData {
   std::atomic<int> failures_left{1000000};
   /// Smallest remainder SplitRemainder will cut.
   size_t min_cut_rows = 16;
+
+  /// Called by Source::Acknowledge (on the coordinator thread) before it returns
+  /// `acknowledge_result`.
+  std::function<void(uint64_t checkpoint, const std::vector<connectors::SplitProgress>&)>
+      on_acknowledge;
+  Status acknowledge_result;
+  /// What Source::CheckpointState() returns (called at every checkpoint); "" when unset.
+  std::function<std::string()> checkpoint_state;
+  /// Every Source::RestoreState() argument, in order. Guarded by `mutex`.
+  std::vector<std::string> restored_states;
+  std::mutex mutex;
 };
 
 /// What a MemorySink captured. Shared with the test. Thread-safe.
@@ -56,6 +124,10 @@ struct MemorySinkData {
   std::mutex mutex;
   /// stream name -> rows written and committed.
   std::map<std::string, std::vector<Row>> committed;
+  /// stream name -> the kind of each committed row, and the writer slot that wrote it (parallel
+  /// to `committed`).
+  std::map<std::string, std::vector<RowKind>> committed_kinds;
+  std::map<std::string, std::vector<int>> committed_slots;
   std::vector<connectors::StreamInfo> opened_streams;
   int max_writers = 0;
   int write_delay_micros = 0;
@@ -73,6 +145,12 @@ struct MemorySinkData {
   std::map<std::string, connectors::SplitProgress> committed_progress;
   std::atomic<int> forgets{0};
   std::atomic<bool> opened_resuming{false};
+  /// Notified (under `mutex`) after every commit.
+  std::condition_variable committed_changed;
+
+  /// Blocks until `stream` has at least `rows` committed rows, or `timeout` passes; returns
+  /// whether it has.
+  bool WaitForCommitted(const std::string& stream, size_t rows, std::chrono::milliseconds timeout);
 };
 
 /// Registers type "memory" (source and sink) serving `source` and capturing into `sink`.

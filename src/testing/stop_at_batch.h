@@ -47,8 +47,10 @@ class StopAfterCut {
           [counts, readers, batches] {
             std::lock_guard<std::mutex> lock(counts->mutex);
             int& mine = counts->batches[std::this_thread::get_id()];
+            // "and later": another reader may pass between Passes() and Arm(); a stop armed
+            // for that pass alone would never fire.
             if (++mine == batches && ++counts->ready == readers)
-              return failpoint::Arm(fmt::format("runtime.reader.batch=stop@{}",
+              return failpoint::Arm(fmt::format("runtime.reader.batch=stop@{}+",
                                                 failpoint::Passes("runtime.reader.batch") + 1));
             return Status::OK();
           },

@@ -30,6 +30,7 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
     }
     Field field = input->field(static_cast<size_t>(index));
     field.name = mapping.output;
+    field.metadata = false;  // selected: an ordinary column from here on
     bool cast = mapping.cast.has_value() && *mapping.cast != field.type;
     if (cast) {
       field.type = *mapping.cast;
@@ -53,9 +54,20 @@ Result<Projection> Projection::Make(const config::TransformConfig& config, const
   return projection;
 }
 
+Result<Projection> Projection::WithoutMetadata(const SchemaPtr& input, std::string stream_name) {
+  config::TransformConfig config;
+  for (const Field& field : input->fields()) {
+    if (!field.metadata)
+      config.columns.push_back(config::ColumnMapping{field.name, field.name, std::nullopt, {}});
+  }
+  return Make(config, input, std::move(stream_name));
+}
+
 Status Projection::Apply(const Batch& in, Batch* out,
                          connectors::BadRecordHandler* bad_records) const {
   std::string text;
+  // Changelog rows keep their kind; insert-only batches skip it.
+  const bool kinds = in.has_row_kinds();
   for (size_t row = 0; row < in.num_rows(); ++row) {
     Status failure;
     size_t failed_column = 0;
@@ -76,7 +88,8 @@ Status Projection::Apply(const Batch& in, Batch* out,
       }
     }
     if (failure.ok()) {
-      out->SetRowKind(in.row_kind(row));  // a changelog's rows keep what they do
+      if (kinds)
+        out->SetRowKind(in.row_kind(row));
       out->FinishRow();
       continue;
     }

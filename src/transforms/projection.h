@@ -23,6 +23,10 @@ class Projection {
   /// survives when all its columns are kept (uncast or cast).
   static Result<Projection> Make(const config::TransformConfig& config, const SchemaPtr& input,
                                  std::string stream_name);
+  /// The columns of `input` without its metadata columns (Field::metadata): what reaches the
+  /// sink when the job has no transform. A metadata column the transform selects by name (Make)
+  /// becomes an ordinary column.
+  static Result<Projection> WithoutMetadata(const SchemaPtr& input, std::string stream_name);
 
   const SchemaPtr& output_schema() const { return output_; }
 

@@ -74,5 +74,26 @@ TEST(SqliteStateStoreTest, UnwritableLocationIsAClearError) {
             "Cannot create the state directory '" + dir.Join("blocker") + "': Not a directory");
 }
 
+TEST(SqliteStateStoreTest, SourceStateIsKeptWithTheLastCheckpointUntilReset) {
+  testing::TempDir dir;
+  std::string path = dir.Join("state.db");
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStateStore(path));
+    ASSERT_OK(store->Reset("cdc", "fp"));
+    ASSERT_OK(store->CommitCheckpoint("cdc", 1, {{"p0", "5", false}}, 0));
+    ASSERT_OK_AND_ASSIGN(std::optional<JobState> state, store->Load("cdc"));
+    EXPECT_EQ(state->source_state, "");  // a source without state of its own
+    ASSERT_OK(store->CommitCheckpoint("cdc", 2, {}, 0, R"({"binlog":"b.000001","pos":4})"));
+    ASSERT_OK(store->CommitCheckpoint("cdc", 3, {{"p0", "9", false}}, 0, "zażółć ✓ \"quoted\""));
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStateStore(path));
+  ASSERT_OK_AND_ASSIGN(std::optional<JobState> state, store->Load("cdc"));
+  EXPECT_EQ(state->checkpoint, 3u);
+  EXPECT_EQ(state->source_state, "zażółć ✓ \"quoted\"");
+  ASSERT_OK(store->Reset("cdc", "fp"));
+  ASSERT_OK_AND_ASSIGN(state, store->Load("cdc"));
+  EXPECT_EQ(state->source_state, "");
+}
+
 }  // namespace
 }  // namespace sluice::state

@@ -130,7 +130,7 @@ TEST(ProjectionTest, CastsEveryTypeToStringAndBack) {
   EXPECT_EQ(testing::RowFromBatch(out, 0), row);
 }
 
-TEST(ProjectionTest, ChangelogRowsKeepTheirKinds) {
+TEST(ProjectionTest, RowKindsSurviveAndSkippedRowsTakeTheirKindAlong) {
   auto input = std::make_shared<Schema>(
       std::vector<Field>{{"id", DataType::Int64(), false}, {"v", DataType::String(), true}},
       std::vector<int>{0});
@@ -139,19 +139,39 @@ TEST(ProjectionTest, ChangelogRowsKeepTheirKinds) {
   Batch in(input, 8);
   const RowKind kinds[] = {RowKind::kInsert, RowKind::kUpdateBefore, RowKind::kUpdateAfter,
                            RowKind::kDelete};
-  const char* values[] = {"1", "2", "x", "4"};
+  const char* values[] = {"1", "bad", "3", "4"};
   for (int i = 0; i < 4; ++i) {
-    testing::AppendRow({std::to_string(i), values[i]}, &in);
-    in.SetRowKind(static_cast<size_t>(i), kinds[i]);
+    in.SetRowKind(kinds[i]);
+    testing::AppendRow({std::to_string(i), std::string(values[i])}, &in);
   }
   Batch out(projection.output_schema(), 8);
   CountingHandler handler;
   ASSERT_OK(projection.Apply(in, &out, &handler));
-  // The row that failed its cast (update_after "x") is skipped; the others keep their kinds.
   ASSERT_EQ(out.num_rows(), 3u);
   EXPECT_EQ(out.row_kind(0), RowKind::kInsert);
-  EXPECT_EQ(out.row_kind(1), RowKind::kUpdateBefore);
+  EXPECT_EQ(out.row_kind(1), RowKind::kUpdateAfter);
   EXPECT_EQ(out.row_kind(2), RowKind::kDelete);
+  // An insert-only batch stays without kinds.
+  Batch plain(input, 8);
+  testing::AppendRow({"1", "1"}, &plain);
+  Batch plain_out(projection.output_schema(), 8);
+  ASSERT_OK(projection.Apply(plain, &plain_out, &handler));
+  EXPECT_FALSE(plain_out.has_row_kinds());
+}
+
+TEST(ProjectionTest, WithoutMetadataDropsMetadataColumnsAndMakeKeepsThoseSelected) {
+  std::vector<Field> fields{{"id", DataType::Int64(), false},
+                            {"_offset", DataType::Int64(), false},
+                            {"v", DataType::String(), true}};
+  fields[1].metadata = true;
+  auto input = std::make_shared<Schema>(fields, std::vector<int>{0});
+  ASSERT_OK_AND_ASSIGN(Projection dropped, Projection::WithoutMetadata(input, "s"));
+  EXPECT_EQ(dropped.output_schema()->ToString(), "id int64 not null, v string, primary key (id)");
+  ASSERT_OK_AND_ASSIGN(Projection selected,
+                       Projection::Make(Columns("[_offset, id]"), input, "s"));
+  EXPECT_EQ(selected.output_schema()->ToString(),
+            "_offset int64 not null, id int64 not null, primary key (id)");
+  EXPECT_FALSE(selected.output_schema()->field(0).metadata);
 }
 
 }  // namespace
