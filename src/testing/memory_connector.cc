@@ -83,7 +83,9 @@ size_t MemoryTopic::waiting_readers() const {
 
 bool MemoryTopic::WaitForWaitingReaders(size_t count, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, timeout, [&] { return waiting_ >= count; });
+  return changed_.wait_for(lock, timeout, [&] {
+    return (block_until_cancelled.load() ? blocked_ : waiting_) >= count;
+  });
 }
 
 std::map<std::thread::id, size_t> MemoryTopic::PartitionsPerReader() const {
@@ -120,7 +122,10 @@ Status MemoryTopic::Read(size_t partition, size_t* next, size_t limit,
     changed_.notify_all();  // WaitForWaitingReaders
     auto ready = [&] { return has_data() || cancelled->load(); };
     if (block_until_cancelled.load()) {
+      ++blocked_;
+      changed_.notify_all();  // WaitForWaitingReaders
       changed_.wait(lock, [&] { return ready() || !block_until_cancelled.load(); });
+      --blocked_;
     } else {
       changed_.wait_for(lock, wait, ready);
     }

@@ -49,8 +49,8 @@ class MemoryTopic {
   std::atomic<bool> block_until_cancelled{false};
   /// Readers waiting for data right now.
   size_t waiting_readers() const;
-  /// Blocks until `count` readers wait for data at once, or `timeout` passes; returns whether
-  /// they did.
+  /// Blocks until `count` readers wait for data at once (while block_until_cancelled: wait for
+  /// good), or `timeout` passes; returns whether they did.
   bool WaitForWaitingReaders(size_t count, std::chrono::milliseconds timeout) const;
   /// Reported by every reader's Lag(): messages behind the head is computed per partition.
   std::optional<int64_t> last_event_time_us;
@@ -77,6 +77,7 @@ class MemoryTopic {
   std::vector<std::vector<Row>> partitions_;  // guarded by mutex_
   std::function<void()> wake_;                // guarded by mutex_
   size_t waiting_ = 0;                        // guarded by mutex_
+  size_t blocked_ = 0;  // of them, waiting until cancelled (block_until_cancelled); mutex_
   std::map<size_t, std::thread::id> reader_of_partition_;  // guarded by mutex_
 };
 

@@ -209,10 +209,12 @@ TEST_F(StreamingTest, AReaderBlockedForDataIsCancelledPromptlyOnStop) {
   for (size_t p = 0; p < 4; ++p)
     topic_->AddPartition();
   std::vector<Row> expected = Produce(2);
-  // Readers with nothing to read wait for good: only Cancel() can end their ReadBatch.
-  topic_->block_until_cancelled.store(true);
   BackgroundRun run(Runner(2));
   ASSERT_TRUE(sink_->WaitForCommitted("events", expected.size(), kDeadline));
+  // Every row is read: from now on a reader with nothing to read waits for good, and only
+  // Cancel() can end its ReadBatch. (Blocking from the start could leave a partition unread
+  // forever behind a reader blocked on another one, whatever order the splits were taken in.)
+  topic_->block_until_cancelled.store(true);
   ASSERT_TRUE(topic_->WaitForWaitingReaders(2, kDeadline));
   auto asked = std::chrono::steady_clock::now();
   JobSummary summary = run.Stop();
