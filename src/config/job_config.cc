@@ -25,7 +25,8 @@ const std::vector<OptionSpec>& JobTable() {
        false,
        {"exactly_once", "at_least_once"}},
       {"checkpoint", OptionType::kMap, "",
-       "`interval_secs` (default 10; 0 = only at the end): how often progress is committed."},
+       "`interval_secs` (default 10; 0 = only at the end): how often progress is committed; "
+       "`stop_timeout_secs` (10): how long a stop waits for the final checkpoint."},
       {"state", OptionType::kString, "",
        "Directory of the state store (plans and checkpoints); default .sluice or --state."},
       {"errors", OptionType::kMap, "",
@@ -47,11 +48,20 @@ Status ReadCheckpoint(const Node& node, JobConfig* job) {
   static const std::vector<OptionSpec> kTable = {
       {"interval_secs", OptionType::kDouble, "10",
        "Seconds between checkpoints; 0 = only at the end."},
+      {"stop_timeout_secs", OptionType::kDouble, "10",
+       "After a stop (SIGINT/SIGTERM), how long the final checkpoint may take before writes "
+       "blocked in the sink are cancelled (the next run then resumes from the checkpoint "
+       "before)."},
   };
   SLUICE_ASSIGN_OR_RETURN(Options options, Options::Validate(node, kTable, "checkpoint"));
   job->checkpoint_interval_secs = options.GetDouble("interval_secs");
   if (job->checkpoint_interval_secs < 0) {
     return options.ErrorAt("interval_secs", "'interval_secs' must not be negative");
+  }
+  if (options.Has("stop_timeout_secs"))
+    job->stop_timeout_secs = options.GetDouble("stop_timeout_secs");
+  if (job->stop_timeout_secs <= 0) {
+    return options.ErrorAt("stop_timeout_secs", "'stop_timeout_secs' must be positive");
   }
   return Status::OK();
 }

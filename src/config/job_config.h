@@ -74,6 +74,9 @@ struct JobConfig {
   bool exactly_once = true;
   /// `checkpoint: { interval_secs }`: 0 = only at the end (no resume from the middle).
   double checkpoint_interval_secs = 10;
+  /// `checkpoint: { stop_timeout_secs }`: after a stop request, how long the final checkpoint
+  /// may take before the writers' blocked calls are cancelled (SinkWriter::Cancel).
+  double stop_timeout_secs = 10;
   /// `state:` directory of the state store ("" = the default, see StatePath in runtime).
   std::string state_dir;
   ErrorPolicy errors;

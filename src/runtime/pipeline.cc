@@ -103,6 +103,7 @@ class Pipeline::Impl {
     std::vector<std::thread> writer_threads;
     for (int w = 0; w < writers; ++w)
       writer_threads.emplace_back([this, w] { WriterLoop(w); });
+    std::thread watchdog([this] { WatchStop(); });
     readers_running_ = readers;
     std::vector<std::thread> reader_threads;
     for (int r = 0; r < readers; ++r) {
@@ -174,6 +175,12 @@ class Pipeline::Impl {
       channel->Close();
     for (std::thread& t : writer_threads)
       t.join();
+    {
+      std::lock_guard<std::mutex> lock(done_mutex_);
+      writers_joined_ = true;
+      done_cv_.notify_all();
+    }
+    watchdog.join();
     for (auto& writer : writer_objects_) {
       if (writer)
         writer->Abort();  // a no-op after the final commit; rolls back after a failure
@@ -349,12 +356,53 @@ class Pipeline::Impl {
     }
   }
 
+  // A stop must end the job even when a writer is blocked in the sink (a lock someone else
+  // holds, a server that stopped answering), where the final checkpoint would wait forever:
+  // once the stop is older than `stop_timeout_secs`, the writers' calls are cancelled and the
+  // run ends at its last recorded checkpoint. Runs on its own thread until the writers ended.
+  void WatchStop() {
+    std::unique_lock<std::mutex> lock(done_mutex_);
+    done_cv_.wait(lock, [&] { return writers_joined_ || stop_began_; });
+    if (writers_joined_)
+      return;
+    const auto timeout = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(job_.stop_timeout_secs));
+    if (done_cv_.wait_until(lock, stop_began_at_ + timeout, [&] { return writers_joined_; }))
+      return;
+    lock.unlock();
+    log::Warn(kComponent,
+              "The final checkpoint did not end within {:g} s of the stop "
+              "(checkpoint.stop_timeout_secs): cancelling the sink's writes; the next run resumes "
+              "from the last checkpoint",
+              job_.stop_timeout_secs);
+    Fail(Cancelled("stopped on request; the sink's blocked writes were cancelled, the next run "
+                   "resumes from the last checkpoint"));
+    lock.lock();
+    // Again until they end: a cancel may land between two statements of a writer.
+    while (!writers_joined_) {
+      lock.unlock();
+      {
+        std::lock_guard<std::mutex> writers(writers_mutex_);
+        for (connectors::SinkWriter* writer : live_writers_)
+          writer->Cancel();
+      }
+      lock.lock();
+      done_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return writers_joined_; });
+    }
+  }
+
   // Coordinator: the job stops after a final checkpoint (once; not after a failure).
   void BeginStopping(bool* interrupted) {
     if (stopping_.load() || failed_.load())
       return;
     *interrupted = true;
     log::Warn(kComponent, "Stop requested: taking a final checkpoint");
+    {
+      std::lock_guard<std::mutex> lock(done_mutex_);
+      stop_began_ = true;
+      stop_began_at_ = Clock::now();
+      done_cv_.notify_all();
+    }
     stopping_.store(true);
     cancelled_->store(true);
     CancelActiveReaders();
@@ -732,6 +780,9 @@ class Pipeline::Impl {
     std::unique_ptr<connectors::SinkWriter> writer;
     if (created.ok()) {
       writer = std::move(*created);
+      // Alive until Run() clears writer_objects_, after the stop watchdog ended.
+      std::lock_guard<std::mutex> lock(writers_mutex_);
+      live_writers_.push_back(writer.get());
     } else {
       Fail(created.status().WithContext(context()));
     }
@@ -834,12 +885,16 @@ class Pipeline::Impl {
 
   std::mutex writers_mutex_;
   std::vector<std::unique_ptr<connectors::SinkWriter>> writer_objects_;  // guarded by writers_mutex_
+  std::vector<connectors::SinkWriter*> live_writers_;  // guarded by writers_mutex_
 
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   int readers_running_ = 0;  // guarded by done_mutex_
   bool checkpoint_requested_ = false;  // guarded by done_mutex_
   uint64_t checkpoints_recorded_ = 0;  // guarded by done_mutex_
+  bool writers_joined_ = false;        // guarded by done_mutex_
+  bool stop_began_ = false;            // guarded by done_mutex_
+  Clock::time_point stop_began_at_;    // guarded by done_mutex_
 };
 
 Pipeline::Pipeline(Parts parts, std::atomic<bool>* cancelled)
