@@ -1,0 +1,148 @@
+// The connector conformance suite: one parameterized GoogleTest suite for sinks and one for
+// sources, which every connector joins with a few lines in its tests folder, so that each
+// guarantee the runtime promises (docs/ARCHITECTURE.md) is tested the same way everywhere:
+//
+//   - a job stopped mid-way (StopAtBatch) and resumed writes every row exactly once;
+//   - kill -9 at every commit step (RunCrashLoop: the runtime's failpoints and the connector's
+//     own) and a final run end with every row exactly once;
+//   - a crash just before or after Sink::Finish, then a resumed run, publishes nothing twice;
+//   - at_least_once delivers every row and stores no progress in the target;
+//   - --fresh forgets an interrupted run (or refuses, saying why, where that would duplicate);
+//   - bad records under each `errors:` policy (fail, skip, dead_letter, max_count);
+//   - empty input.
+//
+// Sinks are fed by the memory source (testing/memory_connector.h); sources feed a SQLite sink,
+// whose exactly-once commits survive the forked children of the crash loop. What a sink holds is
+// read back through the source its connector registers for `sluice verify`
+// (ConnectorInfo::read_back), so a sink joins by saying how to write a fresh target.
+//
+// To join (see src/connectors/README.md, "The conformance suite"):
+//
+//   INSTANTIATE_TEST_SUITE_P(Sqlite, SinkConformanceTest,
+//                            ::testing::Values(SqliteSinkUnderTest()), ConformanceName());
+//
+// and link the test binary with `sluice_conformance`. Test-only; each case runs on the test's
+// main thread (the crash loop forks).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "connectors/registry.h"
+#include "core/result.h"
+#include "testing/memory_connector.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::testing::conformance {
+
+/// The stream every case moves, "orders": id int64 NOT NULL (1, 2, ... unique), name string
+/// (NULL every 7th row, some with quotes, commas, newlines and non-ASCII), amount string (a
+/// decimal's canonical text such as "12.05", NULL every 5th row). Without a primary key, so that
+/// a row delivered twice shows up twice.
+SchemaPtr OrdersSchema();
+/// Rows of OrdersSchema() with ids [first_id, first_id + count).
+std::vector<Row> OrdersRows(size_t count, int64_t first_id = 1);
+
+/// How a sink writes a fresh target.
+enum class WriteMode { kAppend, kOverwrite };
+
+/// One fresh place for one test case (a temporary directory, a database): made before the
+/// case, destroyed after it. Every target name the suite passes is fresh within it
+/// ([a-z][a-z0-9_]*).
+class ConformanceStore {
+ public:
+  virtual ~ConformanceStore() = default;
+
+  /// Sinks: the `sink:` block, a YAML flow map with `type:` ("{type: sqlite, path: ...}"),
+  /// writing the stream "orders" into `target` in `mode`.
+  virtual std::string SinkBlock(const std::string& target, WriteMode mode) { return {}; }
+
+  /// Sources: creates `target` holding `rows` (OrdersSchema()) and returns the `source:` block
+  /// (a YAML flow map with `type:`) reading exactly that one stream. A source that cannot be
+  /// seeded with given rows (datagen) returns a block of its own rows and says so in
+  /// SourceUnderTest::seeds_given_rows.
+  virtual Result<std::string> SeedSource(const std::string& target, const std::vector<Row>& rows) {
+    return Unsupported("not a source");
+  }
+  /// Sources: as SeedSource, plus one record the source itself reports as bad (a value that is
+  /// not of its column's type, a ragged line) right after the row with id `bad_after_id`.
+  /// Unsupported when the store cannot hold such a record.
+  virtual Result<std::string> SeedSourceWithBadRecord(const std::string& target,
+                                                      const std::vector<Row>& rows,
+                                                      int64_t bad_after_id) {
+    return Unsupported("this store cannot hold a bad record");
+  }
+};
+
+/// A sink joining the suite.
+struct SinkUnderTest {
+  /// The instantiation's name in test names: "sqlite", "file_csv".
+  std::string name;
+  /// Registers the connector under test (and what it needs) into a test registry.
+  std::function<void(connectors::ConnectorRegistry&)> register_connectors;
+  /// Makes the store of one case; a failure fails the case with its message.
+  std::function<Result<std::unique_ptr<ConformanceStore>>()> open_store;
+  /// Capabilities.
+  bool exactly_once = true;
+  /// Supports WriteMode::kOverwrite (replaces the target atomically at Finish).
+  bool overwrite = false;
+  /// A fresh run (--fresh) over an interrupted append is refused rather than loading the rows
+  /// twice (Sink::CheckFreshStart).
+  bool refuses_fresh_append = true;
+  /// Sink::max_writers() (0: no limit).
+  int max_writers = 0;
+  /// The connector's own crash points for the crash loop, each "name=crash@N"
+  /// (docs/FAILPOINTS.md).
+  std::vector<std::string> crash_points;
+};
+
+/// A source joining the suite.
+struct SourceUnderTest {
+  std::string name;
+  std::function<void(connectors::ConnectorRegistry&)> register_connectors;
+  std::function<Result<std::unique_ptr<ConformanceStore>>()> open_store;
+  /// False when SeedSource ignores the rows (datagen): the suite then takes what an
+  /// uninterrupted run delivers as the expected rows.
+  bool seeds_given_rows = true;
+  /// The source's own crash points (such as "sql.cut.before_offer=crash@1").
+  std::vector<std::string> crash_points;
+};
+
+/// Names each instantiated case after the connector's `name` (pass `ConformanceName()`).
+struct ConformanceName {
+  std::string operator()(const ::testing::TestParamInfo<SinkUnderTest>& info) const {
+    return info.param.name;
+  }
+  std::string operator()(const ::testing::TestParamInfo<SourceUnderTest>& info) const {
+    return info.param.name;
+  }
+};
+
+class SinkConformanceTest : public ::testing::TestWithParam<SinkUnderTest> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  connectors::ConnectorRegistry registry_;
+  std::shared_ptr<MemorySourceData> source_;
+  std::shared_ptr<MemorySinkData> unused_sink_;
+  std::unique_ptr<ConformanceStore> store_;
+};
+
+class SourceConformanceTest : public ::testing::TestWithParam<SourceUnderTest> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  connectors::ConnectorRegistry registry_;
+  std::unique_ptr<ConformanceStore> store_;
+  /// Holds the SQLite database the source's rows go to.
+  std::unique_ptr<TempDir> out_;
+};
+
+}  // namespace sluice::testing::conformance

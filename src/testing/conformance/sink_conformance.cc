@@ -1,0 +1,313 @@
+// The sink half of the conformance suite (conformance.h): the memory source feeds the sink
+// under test; what the target holds is read back through the connector's read_back source.
+#include <fmt/core.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "core/logging.h"
+#include "testing/bad_records.h"
+#include "testing/conformance/conformance.h"
+#include "testing/conformance/conformance_job.h"
+#include "testing/crash_loop.h"
+#include "testing/gtest_util.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::testing::conformance {
+
+void SinkConformanceTest::SetUp() {
+  source_ = std::make_shared<MemorySourceData>();
+  unused_sink_ = std::make_shared<MemorySinkData>();
+  RegisterMemoryConnector(registry_, source_, unused_sink_);
+  GetParam().register_connectors(registry_);
+  ASSERT_OK_AND_ASSIGN(store_, GetParam().open_store());
+}
+
+void SinkConformanceTest::TearDown() {
+  store_.reset();
+}
+
+// A binary may join only the source half.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SinkConformanceTest);
+
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t kStopBatch = 10;
+
+std::string_view ModeName(WriteMode mode) {
+  return mode == WriteMode::kAppend ? "append" : "overwrite";
+}
+
+// The modes a case runs in: append always, overwrite where the sink has it.
+std::vector<WriteMode> Modes(const SinkUnderTest& sink) {
+  if (sink.overwrite)
+    return {WriteMode::kAppend, WriteMode::kOverwrite};
+  return {WriteMode::kAppend};
+}
+
+// Serves `rows` from the memory source as stream "orders", in splits of 300 rows read 50 at a
+// time, so that a job has several splits per reader and many batches.
+void Serve(MemorySourceData* source, std::vector<Row> rows) {
+  source->streams = {MemoryStream{"orders", OrdersSchema(), std::move(rows)}};
+  source->split_rows = 300;
+  source->rows_per_read = 50;
+}
+
+JobSpec SinkJob(ConformanceStore& store, const std::string& target, WriteMode mode,
+                const TempDir& state) {
+  JobSpec spec;
+  spec.name = "conformance_" + target;
+  spec.source = "{type: memory}";
+  spec.sink = store.SinkBlock(target, mode);
+  spec.state = state.path();
+  return spec;
+}
+
+// The row ids that occur more than once.
+std::vector<std::string> Duplicates(const std::vector<Row>& rows) {
+  std::set<std::string> seen;
+  std::vector<std::string> twice;
+  for (const Row& row : rows) {
+    if (row[0] && !seen.insert(*row[0]).second)
+      twice.push_back(*row[0]);
+  }
+  return twice;
+}
+
+TEST_P(SinkConformanceTest, StoppedAndResumedWritesEveryRowOnce) {
+  const SinkUnderTest& sink = GetParam();
+  if (!sink.exactly_once)
+    GTEST_SKIP() << "the sink is at-least-once";
+  constexpr size_t kRows = 1500;
+  Serve(source_.get(), OrdersRows(kRows));
+  for (WriteMode mode : Modes(sink)) {
+    SCOPED_TRACE(ModeName(mode));
+    TempDir state;
+    JobSpec spec = SinkJob(*store_, fmt::format("stopped_{}", ModeName(mode)), mode, state);
+    runtime::JobSummary stopped = RunStoppedAtBatch(spec, registry_, kStopBatch);
+    ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
+    EXPECT_EQ(stopped.guarantee, connectors::DeliveryGuarantee::kExactlyOnce);
+    EXPECT_EQ(stopped.writers, sink.max_writers > 0 ? std::min(2, sink.max_writers) : 2);
+    uint64_t first = stopped.metrics.rows_written;
+    EXPECT_GT(first, 0u);
+    EXPECT_LT(first, kRows);
+    runtime::JobSummary resumed = RunJob(spec, registry_);
+    ASSERT_OK(resumed.status);
+    EXPECT_TRUE(resumed.resumed);
+    EXPECT_EQ(first + resumed.metrics.rows_written, kRows);
+    ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
+    EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+  }
+}
+
+// kill -9 at every step of a commit (the runtime's failpoints and the sink's own), then a run
+// that completes: every row exactly once. After each kill, no row is in the target twice.
+TEST_P(SinkConformanceTest, KilledAtEveryCommitStepEndsExact) {
+  const SinkUnderTest& sink = GetParam();
+  if (!sink.exactly_once)
+    GTEST_SKIP() << "the sink is at-least-once";
+  constexpr size_t kRows = 6000;  // 120 batches: no child finishes before its crash point
+  Serve(source_.get(), OrdersRows(kRows));
+  std::random_device seed_source;
+  const uint32_t seed = seed_source();
+  SCOPED_TRACE(fmt::format("crash loop seed {}", seed));
+  for (WriteMode mode : Modes(sink)) {
+    SCOPED_TRACE(ModeName(mode));
+    TempDir state;
+    JobSpec spec = SinkJob(*store_, fmt::format("killed_{}", ModeName(mode)), mode, state);
+    CrashLoopOptions options;
+    options.seed = seed;
+    options.connector_points = sink.crash_points;
+    // Each point once, plus the two around Finish.
+    options.kills = static_cast<int>(RuntimeCrashPoints().size() + sink.crash_points.size()) + 2;
+    options.after_kill = [&](const std::string& plan) {
+      SCOPED_TRACE(plan);
+      // Before the first commit (or before Finish, for an overwrite) there may be no target.
+      Result<std::vector<Row>> held = ReadBack(registry_, spec.sink, OrdersSchema());
+      if (held.ok())
+        EXPECT_THAT(Duplicates(*held), ::testing::IsEmpty()) << "rows committed twice";
+    };
+    CrashLoopResult crashes =
+        RunCrashLoop([&] { return RunJob(spec, registry_).status.ok() ? 0 : 1; }, options);
+    ASSERT_EQ(crashes.kills, options.kills) << "a child finished the job before its crash point";
+    runtime::JobSummary last = RunJob(spec, registry_);
+    ASSERT_OK(last.status);
+    EXPECT_TRUE(last.resumed);
+    EXPECT_EQ(last.metrics.rows_written, 0u) << "the kill just after Finish left nothing to do";
+    ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
+    EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+  }
+}
+
+// The runtime records that the job is finishing before Sink::Finish: a run resumed after a
+// crash just before or just after Finish calls Finish again, which must complete what was left
+// and publish nothing twice.
+TEST_P(SinkConformanceTest, ResumedAfterACrashAroundFinishPublishesNothingTwice) {
+  const SinkUnderTest& sink = GetParam();
+  constexpr size_t kRows = 500;
+  Serve(source_.get(), OrdersRows(kRows));
+  for (WriteMode mode : Modes(sink)) {
+    for (std::string_view point : {"runtime.finish.before", "runtime.finish.after"}) {
+      SCOPED_TRACE(fmt::format("{} {}", ModeName(mode), point));
+      TempDir state;
+      JobSpec spec = SinkJob(*store_,
+                             fmt::format("finish_{}_{}", ModeName(mode),
+                                         point == "runtime.finish.before" ? "before" : "after"),
+                             mode, state);
+      ASSERT_TRUE(RunKilledAt(spec, registry_, fmt::format("{}=crash@1", point)));
+      runtime::JobSummary resumed = RunJob(spec, registry_);
+      ASSERT_OK(resumed.status);
+      EXPECT_TRUE(resumed.resumed);
+      EXPECT_EQ(resumed.metrics.rows_written, 0u);
+      ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
+      EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+    }
+  }
+}
+
+TEST_P(SinkConformanceTest, AtLeastOnceDeliversEveryRowAndStoresNoProgress) {
+  constexpr size_t kRows = 1500;
+  Serve(source_.get(), OrdersRows(kRows));
+  TempDir state;
+  JobSpec spec = SinkJob(*store_, "at_least_once", WriteMode::kAppend, state);
+  spec.extra = "delivery: at_least_once\n";
+  runtime::JobSummary stopped = RunStoppedAtBatch(spec, registry_, kStopBatch);
+  ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
+  EXPECT_EQ(stopped.guarantee, connectors::DeliveryGuarantee::kAtLeastOnce);
+  runtime::JobSummary resumed = RunJob(spec, registry_);
+  ASSERT_OK(resumed.status);
+  ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
+  held.erase(std::unique(held.begin(), held.end()), held.end());
+  EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+  // Nothing for a resume to find in the target.
+  ASSERT_OK_AND_ASSIGN(config::JobConfig job, MakeJob(spec));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<connectors::Sink> reopened, registry_.CreateSink(job.sink));
+  RecordAndFail bad_records;
+  connectors::JobContext context = MakeTestContext(&bad_records);
+  context.job_name = job.name;
+  context.delivery = connectors::DeliveryGuarantee::kAtLeastOnce;
+  ASSERT_OK_AND_ASSIGN(std::vector<connectors::SplitProgress> progress,
+                       reopened->RecoverProgress(context));
+  EXPECT_THAT(progress, ::testing::IsEmpty());
+}
+
+// --fresh over an interrupted run starts over: the target ends with every row once, or, where
+// starting over would append the committed rows again, the fresh run is refused saying what to
+// do and the interrupted run still resumes exactly.
+TEST_P(SinkConformanceTest, FreshRunForgetsTheInterruptedOne) {
+  const SinkUnderTest& sink = GetParam();
+  constexpr size_t kRows = 1500;
+  Serve(source_.get(), OrdersRows(kRows));
+  for (WriteMode mode : Modes(sink)) {
+    SCOPED_TRACE(ModeName(mode));
+    TempDir state;
+    JobSpec spec = SinkJob(*store_, fmt::format("fresh_{}", ModeName(mode)), mode, state);
+    ASSERT_TRUE(RunStoppedAtBatch(spec, registry_, kStopBatch).interrupted);
+    runtime::JobSummary fresh = RunJob(spec, registry_, /*fresh=*/true);
+    if (mode == WriteMode::kAppend && sink.refuses_fresh_append && sink.exactly_once) {
+      EXPECT_EQ(fresh.status.code(), StatusCode::kInvalidConfig) << fresh.status.ToString();
+      EXPECT_THAT(fresh.status.message(), HasSubstr("--fresh"));
+      runtime::JobSummary resumed = RunJob(spec, registry_);
+      ASSERT_OK(resumed.status);
+      EXPECT_TRUE(resumed.resumed);
+    } else {
+      ASSERT_OK(fresh.status);
+      EXPECT_FALSE(fresh.resumed);
+      EXPECT_EQ(fresh.metrics.rows_written, kRows);
+    }
+    ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
+    if (sink.exactly_once) {
+      EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+    } else {
+      held.erase(std::unique(held.begin(), held.end()), held.end());
+      EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+    }
+  }
+}
+
+// Bad records found on the way (here: amounts a cast to decimal refuses) follow the job's
+// `errors:` policy, and the sink holds exactly the good rows.
+TEST_P(SinkConformanceTest, BadRecordsFollowTheErrorsPolicy) {
+  constexpr size_t kRows = 600;
+  const std::set<int64_t> kBad = {17, 333};
+  std::vector<Row> rows = OrdersRows(kRows);
+  std::vector<Row> good;
+  for (Row& row : rows) {
+    if (kBad.count(std::stoll(*row[0])) != 0) {
+      row[2] = "n/a";
+    } else {
+      good.push_back(row);
+    }
+  }
+  Serve(source_.get(), rows);
+  auto cast_schema = std::make_shared<const Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false},
+                         {"name", DataType::String(), true},
+                         {"amount", DataType::Decimal(12, 2), true}});
+  const std::string transform =
+      "transform: {columns: {id: id, name: name, amount: 'amount::decimal(12,2)'}}\n";
+  struct Policy {
+    std::string name;
+    std::string errors;  // the `errors:` map's body
+    bool succeeds;
+  };
+  TempDir dead_letters;
+  const std::string dead_letter_path = dead_letters.Join("bad.jsonl");
+  const std::vector<Policy> policies = {
+      {"fail", "mode: fail", false},
+      {"skip", "mode: skip", true},
+      {"dead_letter", fmt::format("mode: dead_letter, dead_letter_path: {}",
+                                  YamlQuoted(dead_letter_path)),
+       true},
+      {"skip_max_count", "mode: skip, max_count: 1", false},
+  };
+  for (const Policy& policy : policies) {
+    SCOPED_TRACE(policy.name);
+    TempDir state;
+    JobSpec spec = SinkJob(*store_, "bad_" + policy.name, WriteMode::kAppend, state);
+    spec.extra = transform + fmt::format("errors: {{{}}}\n", policy.errors);
+    runtime::JobSummary summary = RunJob(spec, registry_);
+    if (!policy.succeeds) {
+      EXPECT_EQ(summary.status.code(), StatusCode::kDataError) << summary.status.ToString();
+      EXPECT_THAT(summary.status.message(), HasSubstr("amount"));
+      // Whatever was committed before the failure is there once.
+      Result<std::vector<Row>> held = ReadBack(registry_, spec.sink, cast_schema);
+      if (held.ok() && GetParam().exactly_once)
+        EXPECT_THAT(Duplicates(*held), ::testing::IsEmpty());
+      continue;
+    }
+    ASSERT_OK(summary.status);
+    EXPECT_EQ(summary.metrics.bad_records, kBad.size());
+    ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, cast_schema));
+    // The good amounts have two decimals already: the cast keeps their text.
+    EXPECT_EQ(held, Sorted(good));
+    if (policy.name == "dead_letter") {
+      std::string letters = ReadFileOrDie(dead_letter_path);
+      EXPECT_EQ(std::count(letters.begin(), letters.end(), '\n'),
+                static_cast<std::ptrdiff_t>(kBad.size()))
+          << letters;
+      EXPECT_THAT(letters, HasSubstr("n/a"));
+    }
+  }
+}
+
+TEST_P(SinkConformanceTest, EmptyInputLeavesAnEmptyTarget) {
+  Serve(source_.get(), {});
+  for (WriteMode mode : Modes(GetParam())) {
+    SCOPED_TRACE(ModeName(mode));
+    TempDir state;
+    JobSpec spec = SinkJob(*store_, fmt::format("empty_{}", ModeName(mode)), mode, state);
+    runtime::JobSummary summary = RunJob(spec, registry_);
+    ASSERT_OK(summary.status);
+    EXPECT_EQ(summary.metrics.rows_written, 0u);
+    ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
+    EXPECT_THAT(held, ::testing::IsEmpty());
+  }
+}
+
+}  // namespace
+}  // namespace sluice::testing::conformance
