@@ -27,6 +27,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,6 +95,11 @@ struct SinkUnderTest {
   /// A fresh run (--fresh) over an interrupted append is refused rather than loading the rows
   /// twice (Sink::CheckFreshStart).
   bool refuses_fresh_append = true;
+  /// Rows an append commits are visible in the target at once (not only after Finish): the crash
+  /// loop then checks after each kill that the target holds what the killed run committed.
+  bool visible_at_commit = true;
+  /// Given no rows, the sink may leave no target at all (a rolling file sink writes no part).
+  bool empty_input_may_leave_no_target = false;
   /// Sink::max_writers() (0: no limit).
   int max_writers = 0;
   /// The connector's own crash points for the crash loop, each "name=crash@N"
@@ -112,6 +118,14 @@ struct SourceUnderTest {
   /// The source's own crash points (such as "sql.cut.before_offer=crash@1").
   std::vector<std::string> crash_points;
 };
+
+/// Test names and failure messages show the connector's name.
+inline void PrintTo(const SinkUnderTest& sink, std::ostream* out) {
+  *out << "sink " << sink.name;
+}
+inline void PrintTo(const SourceUnderTest& source, std::ostream* out) {
+  *out << "source " << source.name;
+}
 
 /// Names each instantiated case after the connector's `name` (pass `ConformanceName()`).
 struct ConformanceName {
