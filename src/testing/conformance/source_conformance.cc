@@ -75,6 +75,10 @@ class Seeded {
         RunJob(SourceJob(seeded.source, reference, state, target + "_reference"), registry)
             .status);
     SLUICE_ASSIGN_OR_RETURN(seeded.expected, ReadBack(registry, reference, OrdersSchema()));
+    if (seeded.expected.size() != count) {
+      return Internal(fmt::format("the source was asked for {} rows and delivered {}", count,
+                                  seeded.expected.size()));
+    }
     return seeded;
   }
 

@@ -1,0 +1,101 @@
+// The mysql connector in the conformance suite (src/testing/conformance): its sink and its
+// source against the real MariaDB, a database of its own for each case.
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+
+#include "connectors/mysql/tests/mysql_test_util.h"
+#include "testing/conformance/conformance.h"
+#include "testing/conformance/conformance_job.h"
+
+namespace sluice::connectors {
+void RegisterMysqlConnector(ConnectorRegistry& registry);
+}  // namespace sluice::connectors
+
+namespace sluice::connectors::mysql {
+namespace {
+
+using sluice::testing::Row;
+using sluice::testing::conformance::ConformanceName;
+using sluice::testing::conformance::ConformanceStore;
+using sluice::testing::conformance::SinkConformanceTest;
+using sluice::testing::conformance::SinkUnderTest;
+using sluice::testing::conformance::SourceConformanceTest;
+using sluice::testing::conformance::SourceUnderTest;
+using sluice::testing::conformance::WriteMode;
+
+// The connection options as one line of a YAML flow map.
+std::string FlowConnection(const testing::TestDatabase& db) {
+  std::string yaml = db.ConnectionYaml();
+  while (!yaml.empty() && yaml.back() == '\n')
+    yaml.pop_back();
+  std::string out;
+  for (char c : yaml)
+    out += c == '\n' ? std::string(", ") : std::string(1, c);
+  return out;
+}
+
+class MysqlStore final : public ConformanceStore {
+ public:
+  std::string SinkBlock(const std::string& target, WriteMode mode) override {
+    return fmt::format("{{type: mysql, {}, table: {}, mode: {}}}", FlowConnection(db_), target,
+                       mode == WriteMode::kAppend ? "append" : "overwrite");
+  }
+
+  Result<std::string> SeedSource(const std::string& target, const std::vector<Row>& rows) override {
+    ConnectorRegistry registry;
+    RegisterMysqlConnector(registry);
+    SLUICE_RETURN_IF_ERROR(sluice::testing::conformance::SeedThroughSink(
+        registry, SinkBlock(target, WriteMode::kAppend), rows));
+    // A key: splits are key ranges from the real distribution, read a page at a time.
+    SLUICE_RETURN_IF_ERROR(
+        db_.TryExec(fmt::format("ALTER TABLE {} ADD PRIMARY KEY (id)", target)).status());
+    return fmt::format("{{type: mysql, {}, table: {}, split_rows: 400, page_rows: 100}}",
+                       FlowConnection(db_), target);
+  }
+
+  Status ok() const {
+    return db_.ok() ? Status::OK()
+                    : Unavailable("the test servers are not running (SLUICE_TEST_SERVERS_ENV)");
+  }
+
+ private:
+  testing::TestDatabase db_;
+};
+
+Result<std::unique_ptr<ConformanceStore>> OpenStore() {
+  auto store = std::make_unique<MysqlStore>();
+  SLUICE_RETURN_IF_ERROR(store->ok());
+  return std::unique_ptr<ConformanceStore>(std::move(store));
+}
+
+void Register(ConnectorRegistry& registry) {
+  RegisterMysqlConnector(registry);
+}
+
+SinkUnderTest MysqlSink() {
+  SinkUnderTest sink;
+  sink.name = "mysql";
+  sink.register_connectors = Register;
+  sink.open_store = OpenStore;
+  sink.exactly_once = true;
+  sink.overwrite = true;
+  sink.crash_points = {"mysql.commit.after_rows=crash@2",
+                       "mysql.commit.before_fence_check=crash@3"};
+  return sink;
+}
+
+SourceUnderTest MysqlSource() {
+  SourceUnderTest source;
+  source.name = "mysql";
+  source.register_connectors = Register;
+  source.open_store = OpenStore;
+  return source;
+}
+
+INSTANTIATE_TEST_SUITE_P(Mysql, SinkConformanceTest, ::testing::Values(MysqlSink()),
+                         ConformanceName());
+INSTANTIATE_TEST_SUITE_P(Mysql, SourceConformanceTest, ::testing::Values(MysqlSource()),
+                         ConformanceName());
+
+}  // namespace
+}  // namespace sluice::connectors::mysql

@@ -1,0 +1,104 @@
+// The postgres connector in the conformance suite (src/testing/conformance): its sink and its
+// source against the real PostgreSQL, a database of its own for each case.
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+
+#include "connectors/postgres/tests/postgres_test_util.h"
+#include "testing/conformance/conformance.h"
+#include "testing/conformance/conformance_job.h"
+
+namespace sluice::connectors {
+void RegisterPostgresConnector(ConnectorRegistry& registry);
+}  // namespace sluice::connectors
+
+namespace sluice::connectors::postgres {
+namespace {
+
+using sluice::testing::Row;
+using sluice::testing::conformance::ConformanceName;
+using sluice::testing::conformance::ConformanceStore;
+using sluice::testing::conformance::SinkConformanceTest;
+using sluice::testing::conformance::SinkUnderTest;
+using sluice::testing::conformance::SourceConformanceTest;
+using sluice::testing::conformance::SourceUnderTest;
+using sluice::testing::conformance::WriteMode;
+
+// The connection options as one line of a YAML flow map.
+std::string FlowConnection(const testing::TestDatabase& db) {
+  std::string yaml = db.ConnectionYaml();
+  while (!yaml.empty() && yaml.back() == '\n')
+    yaml.pop_back();
+  std::string out;
+  for (char c : yaml)
+    out += c == '\n' ? std::string(", ") : std::string(1, c);
+  return out;
+}
+
+class PostgresStore final : public ConformanceStore {
+ public:
+  std::string SinkBlock(const std::string& target, WriteMode mode) override {
+    return fmt::format("{{type: postgres, {}, table: {}, mode: {}}}", FlowConnection(db_), target,
+                       mode == WriteMode::kAppend ? "append" : "overwrite");
+  }
+
+  Result<std::string> SeedSource(const std::string& target, const std::vector<Row>& rows) override {
+    ConnectorRegistry registry;
+    RegisterPostgresConnector(registry);
+    SLUICE_RETURN_IF_ERROR(sluice::testing::conformance::SeedThroughSink(
+        registry, SinkBlock(target, WriteMode::kAppend), rows));
+    // A key: splits are key ranges from the real distribution, read a page at a time.
+    SLUICE_RETURN_IF_ERROR(
+        db_.TryExec(fmt::format("ALTER TABLE {} ADD PRIMARY KEY (id)", target)).status());
+    return fmt::format("{{type: postgres, {}, table: {}, split_rows: 400, page_rows: 100}}",
+                       FlowConnection(db_), target);
+  }
+
+  Status ok() const { return Status::OK(); }
+
+ private:
+  // A database per case; the counter keeps names apart within the process.
+  static std::string NextName() {
+    static int cases = 0;
+    return fmt::format("sluice_conformance_{}", ++cases);
+  }
+
+  testing::TestDatabase db_{NextName()};
+};
+
+Result<std::unique_ptr<ConformanceStore>> OpenStore() {
+  auto store = std::make_unique<PostgresStore>();
+  SLUICE_RETURN_IF_ERROR(store->ok());
+  return std::unique_ptr<ConformanceStore>(std::move(store));
+}
+
+void Register(ConnectorRegistry& registry) {
+  RegisterPostgresConnector(registry);
+}
+
+SinkUnderTest PostgresSink() {
+  SinkUnderTest sink;
+  sink.name = "postgres";
+  sink.register_connectors = Register;
+  sink.open_store = OpenStore;
+  sink.exactly_once = true;
+  sink.overwrite = true;
+  sink.crash_points = {"postgres.commit.after_rows=crash@2",
+                       "postgres.commit.before_fence_check=crash@3"};
+  return sink;
+}
+
+SourceUnderTest PostgresSource() {
+  SourceUnderTest source;
+  source.name = "postgres";
+  source.register_connectors = Register;
+  source.open_store = OpenStore;
+  return source;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, SinkConformanceTest, ::testing::Values(PostgresSink()),
+                         ConformanceName());
+INSTANTIATE_TEST_SUITE_P(Postgres, SourceConformanceTest, ::testing::Values(PostgresSource()),
+                         ConformanceName());
+
+}  // namespace
+}  // namespace sluice::connectors::postgres
