@@ -9,6 +9,7 @@
 //   - at_least_once delivers every row and stores no progress in the target;
 //   - --fresh forgets an interrupted run (or refuses, saying why, where that would duplicate);
 //   - bad records under each `errors:` policy (fail, skip, dead_letter, max_count);
+//   - a stop while a read is blocked in the store ends the job promptly (Cancel);
 //   - empty input.
 //
 // Sinks are fed by the memory source (testing/memory_connector.h); sources feed a SQLite sink,
@@ -78,6 +79,19 @@ class ConformanceStore {
                                                       int64_t bad_after_id) {
     return Unsupported("this store cannot hold a bad record");
   }
+  /// Sources: as SeedSource, but every read of the rows blocks in the store (a view whose rows
+  /// wait in the server) until EndBlockedReads: a read that only cancellation can end.
+  /// Unsupported when the store cannot block a read.
+  virtual Result<std::string> SeedBlockingSource(const std::string& target,
+                                                 const std::vector<Row>& rows) {
+    return Unsupported("this store cannot block a read");
+  }
+  /// Waits, within a deadline, until a read of SeedBlockingSource's source is blocked in the
+  /// store (the server shows it waiting).
+  virtual Status WaitUntilReadBlocked() { return Unsupported("this store cannot block a read"); }
+  /// Ends the reads that are still blocked (cancels their queries): the way out when
+  /// cancellation failed, so that the case reports it instead of hanging.
+  virtual void EndBlockedReads() {}
 };
 
 /// A sink joining the suite.

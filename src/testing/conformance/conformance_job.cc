@@ -37,7 +37,7 @@ Result<config::JobConfig> MakeJob(const JobSpec& spec) {
 }
 
 runtime::JobSummary RunJob(const JobSpec& spec, const connectors::ConnectorRegistry& registry,
-                           bool fresh) {
+                           bool fresh, const std::atomic<bool>* stop) {
   Result<config::JobConfig> job = MakeJob(spec);
   if (!job.ok()) {
     runtime::JobSummary summary;
@@ -46,7 +46,7 @@ runtime::JobSummary RunJob(const JobSpec& spec, const connectors::ConnectorRegis
   }
   runtime::RunOptions options;
   options.fresh = fresh;
-  return runtime::JobRunner(std::move(*job), registry, options).Run(nullptr);
+  return runtime::JobRunner(std::move(*job), registry, options).Run(stop);
 }
 
 runtime::JobSummary RunStoppedAtBatch(const JobSpec& spec,

@@ -4,6 +4,7 @@
 // from the test's main thread.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,9 @@ struct JobSpec {
 
 Result<config::JobConfig> MakeJob(const JobSpec& spec);
 
-/// Runs the job to its end (`fresh`: as `sluice run --fresh`).
+/// Runs the job to its end or until `*stop` (`fresh`: as `sluice run --fresh`).
 runtime::JobSummary RunJob(const JobSpec& spec, const connectors::ConnectorRegistry& registry,
-                           bool fresh = false);
+                           bool fresh = false, const std::atomic<bool>* stop = nullptr);
 
 /// Runs the job, which stops as SIGINT stops it when its readers push their `batch`-th batch.
 runtime::JobSummary RunStoppedAtBatch(const JobSpec& spec,

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <random>
 #include <set>
 
@@ -183,6 +185,38 @@ TEST_P(SourceConformanceTest, BadRecordsFollowTheErrorsPolicy) {
       EXPECT_EQ(std::count(letters.begin(), letters.end(), '\n'), 1) << letters;
     }
   }
+}
+
+// SIGINT while a reader waits in the store: the runtime cancels the reader (SplitReader::Cancel),
+// which must end the blocked read at once, and the job stops, resumable.
+TEST_P(SourceConformanceTest, StopWhileAReadIsBlockedEndsPromptly) {
+  Result<std::string> source = store_->SeedBlockingSource("blocked", OrdersRows(100));
+  if (source.status().code() == StatusCode::kUnsupported)
+    GTEST_SKIP() << source.status().ToString();
+  ASSERT_OK(source);
+  TempDir state;
+  JobSpec spec = SourceJob(*source, SqliteSink(*out_, "blocked"), state, "blocked");
+  std::atomic<bool> stop{false};
+  std::future<runtime::JobSummary> done = std::async(
+      std::launch::async, [&] { return RunJob(spec, registry_, /*fresh=*/false, &stop); });
+  Status blocked = store_->WaitUntilReadBlocked();
+  if (!blocked.ok()) {
+    store_->EndBlockedReads();
+    stop = true;
+    done.wait();
+    FAIL() << "no read blocked: " << blocked.ToString();
+  }
+  const auto asked = std::chrono::steady_clock::now();
+  stop = true;
+  constexpr auto kPromptly = std::chrono::seconds(15);
+  if (done.wait_for(kPromptly) == std::future_status::timeout) {
+    ADD_FAILURE() << "the job did not end within 15 s of the stop while a read was blocked";
+    store_->EndBlockedReads();
+  }
+  runtime::JobSummary summary = done.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, kPromptly);
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  EXPECT_EQ(summary.status.code(), StatusCode::kCancelled) << summary.status.ToString();
 }
 
 TEST_P(SourceConformanceTest, EmptySourceDeliversNothing) {

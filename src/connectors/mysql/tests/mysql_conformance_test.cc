@@ -3,6 +3,10 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <sstream>
+#include <thread>
+
 #include "connectors/mysql/tests/mysql_test_util.h"
 #include "testing/conformance/conformance.h"
 #include "testing/conformance/conformance_job.h"
@@ -51,6 +55,37 @@ class MysqlStore final : public ConformanceStore {
         db_.TryExec(fmt::format("ALTER TABLE {} ADD PRIMARY KEY (id)", target)).status());
     return fmt::format("{{type: mysql, {}, table: {}, split_rows: 400, page_rows: 100}}",
                        FlowConnection(db_), target);
+  }
+
+  // A view whose rows wait in SLEEP(): the reader's query blocks in the server.
+  Result<std::string> SeedBlockingSource(const std::string& target,
+                                         const std::vector<Row>& rows) override {
+    SLUICE_RETURN_IF_ERROR(SeedSource(target + "_rows", rows).status());
+    SLUICE_RETURN_IF_ERROR(db_.TryExec(fmt::format("CREATE VIEW {0} AS SELECT * FROM {0}_rows WHERE SLEEP(600) = 0", target)).status());
+    return fmt::format("{{type: mysql, {}, table: {}}}", FlowConnection(db_), target);
+  }
+
+  Status WaitUntilReadBlocked() override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      Result<std::string> waiting = db_.TryExec(
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND STATE = 'User sleep'");
+      if (waiting.ok() && *waiting != "0\n")
+        return Status::OK();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next look
+    }
+    return Unavailable("no read of the blocking view waited in the server within 30 s");
+  }
+
+  void EndBlockedReads() override {
+    Result<std::string> ids = db_.TryExec(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND STATE = 'User "
+        "sleep'");
+    if (!ids.ok())
+      return;
+    std::istringstream lines(*ids);
+    for (std::string id; std::getline(lines, id);)
+      (void)db_.TryExec("KILL QUERY " + id);
   }
 
   Status ok() const {

@@ -3,6 +3,10 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <sstream>
+#include <thread>
+
 #include "connectors/postgres/tests/postgres_test_util.h"
 #include "testing/conformance/conformance.h"
 #include "testing/conformance/conformance_job.h"
@@ -51,6 +55,32 @@ class PostgresStore final : public ConformanceStore {
         db_.TryExec(fmt::format("ALTER TABLE {} ADD PRIMARY KEY (id)", target)).status());
     return fmt::format("{{type: postgres, {}, table: {}, split_rows: 400, page_rows: 100}}",
                        FlowConnection(db_), target);
+  }
+
+  // A view whose rows wait in pg_sleep: the reader's COPY blocks in the server.
+  Result<std::string> SeedBlockingSource(const std::string& target,
+                                         const std::vector<Row>& rows) override {
+    SLUICE_RETURN_IF_ERROR(SeedSource(target + "_rows", rows).status());
+    SLUICE_RETURN_IF_ERROR(db_.TryExec(fmt::format("CREATE VIEW {0} AS SELECT t.* FROM {0}_rows t, pg_sleep(600)", target)).status());
+    return fmt::format("{{type: postgres, {}, table: {}}}", FlowConnection(db_), target);
+  }
+
+  Status WaitUntilReadBlocked() override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      Result<std::string> waiting = db_.TryExec(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'");
+      if (waiting.ok() && *waiting != "0\n")
+        return Status::OK();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next look
+    }
+    return Unavailable("no read of the blocking view waited in the server within 30 s");
+  }
+
+  void EndBlockedReads() override {
+    (void)db_.TryExec(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event = 'PgSleep'");
   }
 
   Status ok() const { return Status::OK(); }
