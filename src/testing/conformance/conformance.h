@@ -9,7 +9,7 @@
 //   - at_least_once delivers every row and stores no progress in the target;
 //   - --fresh forgets an interrupted run (or refuses, saying why, where that would duplicate);
 //   - bad records under each `errors:` policy (fail, skip, dead_letter, max_count);
-//   - a stop while a read is blocked in the store ends the job promptly (Cancel);
+//   - a stop while a read (or a write) is blocked in the store ends the job promptly;
 //   - empty input.
 //
 // Sinks are fed by the memory source (testing/memory_connector.h); sources feed a SQLite sink,
@@ -92,6 +92,17 @@ class ConformanceStore {
   /// Ends the reads that are still blocked (cancels their queries): the way out when
   /// cancellation failed, so that the case reports it instead of hanging.
   virtual void EndBlockedReads() {}
+
+  /// Sinks: creates `target` (as SinkBlock(target, kAppend) writes it) and holds it so that
+  /// writes into it block in the store (a lock another session holds) until EndBlockedWrites.
+  /// Unsupported when the store cannot block a write.
+  virtual Status BlockWrites(const std::string& target) {
+    return Unsupported("this store cannot block a write");
+  }
+  /// Waits, within a deadline, until a write into the target is blocked in the store.
+  virtual Status WaitUntilWriteBlocked() { return Unsupported("this store cannot block a write"); }
+  /// Lets the blocked writes go on (releases the lock).
+  virtual void EndBlockedWrites() {}
 };
 
 /// A sink joining the suite.

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <random>
 #include <set>
 
@@ -327,6 +329,44 @@ TEST_P(SinkConformanceTest, BadRecordsFollowTheErrorsPolicy) {
       EXPECT_THAT(letters, HasSubstr("n/a"));
     }
   }
+}
+
+// SIGINT while a writer waits in the store (a lock held by another session): the job must end
+// promptly, interrupted and resumable, without waiting for the lock.
+//
+// Disabled: it fails today (postgres: the job waits for the lock, 15 s and more). A stop cancels
+// blocked readers (SplitReader::Cancel) but the contract has no way to interrupt a blocked
+// SinkWriter, and the runtime's final checkpoint waits for every writer. Run it with
+// --gtest_also_run_disabled_tests once SinkWriter can be cancelled.
+TEST_P(SinkConformanceTest, DISABLED_StopWhileAWriteIsBlockedEndsPromptly) {
+  Status blocking = store_->BlockWrites("blocked");
+  if (blocking.code() == StatusCode::kUnsupported)
+    GTEST_SKIP() << blocking.ToString();
+  ASSERT_OK(blocking);
+  Serve(source_.get(), OrdersRows(500));
+  TempDir state;
+  JobSpec spec = SinkJob(*store_, "blocked", WriteMode::kAppend, state);
+  std::atomic<bool> stop{false};
+  std::future<runtime::JobSummary> done = std::async(
+      std::launch::async, [&] { return RunJob(spec, registry_, /*fresh=*/false, &stop); });
+  Status blocked = store_->WaitUntilWriteBlocked();
+  if (!blocked.ok()) {
+    store_->EndBlockedWrites();
+    stop = true;
+    done.wait();
+    FAIL() << "no write blocked: " << blocked.ToString();
+  }
+  const auto asked = std::chrono::steady_clock::now();
+  stop = true;
+  constexpr auto kPromptly = std::chrono::seconds(15);
+  if (done.wait_for(kPromptly) == std::future_status::timeout) {
+    ADD_FAILURE() << "the job did not end within 15 s of the stop while a write was blocked";
+    store_->EndBlockedWrites();
+  }
+  runtime::JobSummary summary = done.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, kPromptly);
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  store_->EndBlockedWrites();
 }
 
 TEST_P(SinkConformanceTest, EmptyInputLeavesAnEmptyTarget) {

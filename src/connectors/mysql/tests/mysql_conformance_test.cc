@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/tests/mysql_test_util.h"
 #include "testing/conformance/conformance.h"
 #include "testing/conformance/conformance_job.h"
@@ -88,6 +89,39 @@ class MysqlStore final : public ConformanceStore {
       (void)db_.TryExec("KILL QUERY " + id);
   }
 
+  // A session holding a READ lock on the target (LOCK TABLES): writes into it wait.
+  Status BlockWrites(const std::string& target) override {
+    ConnectorRegistry registry;
+    RegisterMysqlConnector(registry);
+    SLUICE_RETURN_IF_ERROR(sluice::testing::conformance::SeedThroughSink(
+        registry, SinkBlock(target, WriteMode::kAppend), {}));
+    ConnectionOptions options;
+    options.system = "mysql";
+    options.host = db_.servers().mysql.host;
+    options.port = db_.servers().mysql.port;
+    options.user = db_.servers().mysql.user;
+    options.password = Secret(db_.servers().mysql.password);
+    options.database = db_.name();
+    SLUICE_ASSIGN_OR_RETURN(Connection locker, Connection::Open(options));
+    locker_ = std::make_unique<Connection>(std::move(locker));
+    return locker_->Execute(fmt::format("LOCK TABLES `{}` READ", target), "lock");
+  }
+
+  Status WaitUntilWriteBlocked() override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      Result<std::string> waiting = db_.TryExec(
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND STATE "
+          "LIKE 'Waiting for table%lock'");
+      if (waiting.ok() && *waiting != "0\n")
+        return Status::OK();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next look
+    }
+    return Unavailable("no write into the locked table waited in the server within 30 s");
+  }
+
+  void EndBlockedWrites() override { locker_.reset(); }
+
   Status ok() const {
     return db_.ok() ? Status::OK()
                     : Unavailable("the test servers are not running (SLUICE_TEST_SERVERS_ENV)");
@@ -95,6 +129,7 @@ class MysqlStore final : public ConformanceStore {
 
  private:
   testing::TestDatabase db_;
+  std::unique_ptr<Connection> locker_;  // holds BlockWrites' lock while it lives
 };
 
 Result<std::unique_ptr<ConformanceStore>> OpenStore() {

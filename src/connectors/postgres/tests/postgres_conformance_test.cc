@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "connectors/postgres/postgres_client.h"
 #include "connectors/postgres/tests/postgres_test_util.h"
 #include "testing/conformance/conformance.h"
 #include "testing/conformance/conformance_job.h"
@@ -83,6 +84,40 @@ class PostgresStore final : public ConformanceStore {
         "AND wait_event = 'PgSleep'");
   }
 
+  // A session holding a SHARE lock on the target: COPY into it waits for the lock.
+  Status BlockWrites(const std::string& target) override {
+    ConnectorRegistry registry;
+    RegisterPostgresConnector(registry);
+    SLUICE_RETURN_IF_ERROR(sluice::testing::conformance::SeedThroughSink(
+        registry, SinkBlock(target, WriteMode::kAppend), {}));
+    ConnectionOptions options;
+    const auto& pg = testing::Servers().postgres;
+    options.system = "postgres";
+    options.host = pg.host;
+    options.port = pg.port;
+    options.user = pg.user;
+    options.password = Secret(pg.password);
+    options.database = db_.name();
+    SLUICE_ASSIGN_OR_RETURN(locker_, PgConnection::Connect(options));
+    SLUICE_RETURN_IF_ERROR(locker_->Execute("BEGIN", "begin"));
+    return locker_->Execute(fmt::format("LOCK TABLE {} IN SHARE MODE", target), "lock");
+  }
+
+  Status WaitUntilWriteBlocked() override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      Result<std::string> waiting = db_.TryExec(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+          "wait_event_type = 'Lock'");
+      if (waiting.ok() && *waiting != "0\n")
+        return Status::OK();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next look
+    }
+    return Unavailable("no write into the locked table waited in the server within 30 s");
+  }
+
+  void EndBlockedWrites() override { locker_.reset(); }
+
   Status ok() const { return Status::OK(); }
 
  private:
@@ -93,6 +128,7 @@ class PostgresStore final : public ConformanceStore {
   }
 
   testing::TestDatabase db_{NextName()};
+  std::unique_ptr<PgConnection> locker_;  // holds BlockWrites' lock while it lives
 };
 
 Result<std::unique_ptr<ConformanceStore>> OpenStore() {
