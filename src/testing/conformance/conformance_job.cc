@@ -122,8 +122,9 @@ Result<std::vector<Row>> ReadBack(const connectors::ConnectorRegistry& registry,
   runtime::RunOptions options;
   options.fresh = true;
   runtime::JobSummary summary = runtime::JobRunner(std::move(job), *reading, options).Run(nullptr);
-  SLUICE_RETURN_IF_ERROR(summary.status.WithContext(
-      fmt::format("reading back the target '{}' of {}", read_back.target, sink_block)));
+  // The target, not the block: a block may hold a password.
+  SLUICE_RETURN_IF_ERROR(summary.status.WithContext(fmt::format(
+      "reading back the target '{}' of the {} sink", read_back.target, read_back.source.type)));
   std::vector<Row> rows;
   std::lock_guard<std::mutex> lock(captured->mutex);
   for (auto& [name, committed] : captured->committed)
@@ -147,7 +148,9 @@ Status SeedThroughSink(const connectors::ConnectorRegistry& registry,
   spec.parallelism = 1;
   spec.batch_rows = 1000;
   spec.extra = "delivery: at_least_once\n";
-  return RunJob(spec, *seeding, /*fresh=*/true).status.WithContext("seeding " + sink_block);
+  SLUICE_ASSIGN_OR_RETURN(config::JobConfig job, MakeJob(spec));
+  return RunJob(spec, *seeding, /*fresh=*/true)
+      .status.WithContext(fmt::format("seeding through the {} sink", job.sink.type));
 }
 
 std::vector<Row> Sorted(std::vector<Row> rows) {
