@@ -93,6 +93,10 @@ class ConformanceStore {
   /// cancellation failed, so that the case reports it instead of hanging.
   virtual void EndBlockedReads() {}
 
+  /// Sinks: what a job that completed must not have left in the store of `target`: staging
+  /// tables, in-progress parts, manifests (names, for the failure message). Empty by default.
+  virtual std::vector<std::string> Leftovers(const std::string& target) { return {}; }
+
   /// Sinks: creates `target` (as SinkBlock(target, kAppend) writes it) and holds it so that
   /// writes into it block in the store (a lock another session holds) until EndBlockedWrites.
   /// Unsupported when the store cannot block a write.

@@ -37,6 +37,7 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SinkConformanceTest);
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 constexpr uint64_t kStopBatch = 10;
 
@@ -103,6 +104,7 @@ TEST_P(SinkConformanceTest, StoppedAndResumedWritesEveryRowOnce) {
     EXPECT_EQ(first + resumed.metrics.rows_written, kRows);
     ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
     EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+    EXPECT_THAT(store_->Leftovers(fmt::format("stopped_{}", ModeName(mode))), IsEmpty());
   }
 }
 
@@ -176,6 +178,7 @@ TEST_P(SinkConformanceTest, KilledAtEveryCommitStepEndsExact) {
     if (seeded && !overwrite)
       expected.insert(expected.end(), before.begin(), before.end());
     EXPECT_EQ(held, Sorted(expected));
+    EXPECT_THAT(store_->Leftovers(fmt::format("killed_{}", ModeName(mode))), IsEmpty());
   }
 }
 
@@ -201,6 +204,10 @@ TEST_P(SinkConformanceTest, ResumedAfterACrashAroundFinishPublishesNothingTwice)
       EXPECT_EQ(resumed.metrics.rows_written, 0u);
       ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
       EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+      EXPECT_THAT(store_->Leftovers(fmt::format(
+                      "finish_{}_{}", ModeName(mode),
+                      point == "runtime.finish.before" ? "before" : "after")),
+                  IsEmpty());
     }
   }
 }
@@ -219,6 +226,7 @@ TEST_P(SinkConformanceTest, AtLeastOnceDeliversEveryRowAndStoresNoProgress) {
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
   held.erase(std::unique(held.begin(), held.end()), held.end());
   EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+  EXPECT_THAT(store_->Leftovers("at_least_once"), IsEmpty());
   // Nothing for a resume to find in the target.
   ASSERT_OK_AND_ASSIGN(config::JobConfig job, MakeJob(spec));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<connectors::Sink> reopened, registry_.CreateSink(job.sink));
@@ -262,6 +270,7 @@ TEST_P(SinkConformanceTest, FreshRunForgetsTheInterruptedOne) {
       held.erase(std::unique(held.begin(), held.end()), held.end());
       EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
     }
+    EXPECT_THAT(store_->Leftovers(fmt::format("fresh_{}", ModeName(mode))), IsEmpty());
   }
 }
 

@@ -38,6 +38,20 @@ class FileStore final : public ConformanceStore {
                        YamlQuoted(dir_.Join(target + "/orders" + extension_)));
   }
 
+  // In-progress parts and manifests (hidden files); the run fence (.lock, .epoch) stays.
+  std::vector<std::string> Leftovers(const std::string& target) override {
+    std::vector<std::string> names;
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_.Join(target), error)) {
+      std::string name = entry.path().filename().string();
+      if (name.ends_with(".lock") || name.ends_with(".epoch"))
+        continue;
+      if (name[0] == '.' || name.ends_with(".inprogress"))
+        names.push_back(name);
+    }
+    return names;
+  }
+
   Result<std::string> SeedSource(const std::string& target, const std::vector<Row>& rows) override {
     ConnectorRegistry registry;
     RegisterFileConnector(registry);

@@ -46,6 +46,18 @@ class MysqlStore final : public ConformanceStore {
                        mode == WriteMode::kAppend ? "append" : "overwrite");
   }
 
+  // Staging tables of an overwrite.
+  std::vector<std::string> Leftovers(const std::string& target) override {
+    std::string tables = db_.Exec(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+        "AND LEFT(table_name, 16) = '_sluice_staging_'");
+    std::vector<std::string> names;
+    std::istringstream lines(tables);
+    for (std::string name; std::getline(lines, name);)
+      names.push_back(name);
+    return names;
+  }
+
   Result<std::string> SeedSource(const std::string& target, const std::vector<Row>& rows) override {
     ConnectorRegistry registry;
     RegisterMysqlConnector(registry);

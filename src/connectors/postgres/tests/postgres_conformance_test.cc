@@ -46,6 +46,17 @@ class PostgresStore final : public ConformanceStore {
                        mode == WriteMode::kAppend ? "append" : "overwrite");
   }
 
+  // Staging tables of an overwrite.
+  std::vector<std::string> Leftovers(const std::string& target) override {
+    std::string tables = db_.Exec(
+        "SELECT relname FROM pg_class WHERE left(relname, 16) = '_sluice_staging_'");
+    std::vector<std::string> names;
+    std::istringstream lines(tables);
+    for (std::string name; std::getline(lines, name);)
+      names.push_back(name);
+    return names;
+  }
+
   Result<std::string> SeedSource(const std::string& target, const std::vector<Row>& rows) override {
     ConnectorRegistry registry;
     RegisterPostgresConnector(registry);

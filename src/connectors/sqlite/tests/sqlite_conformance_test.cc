@@ -30,6 +30,16 @@ class SqliteStore final : public ConformanceStore {
                        mode == WriteMode::kAppend ? "delete" : "wal");
   }
 
+  std::vector<std::string> Leftovers(const std::string& target) override {
+    std::vector<std::string> names;
+    for (const testing::RawRow& row :
+         testing::QueryOrDie(dir_.Join(target + ".db"),
+                             "SELECT name FROM sqlite_schema WHERE name GLOB '_sluice_staging_*'")) {
+      names.push_back(row[0]);
+    }
+    return names;
+  }
+
   Result<std::string> SeedSource(const std::string& target, const std::vector<Row>& rows) override {
     ConnectorRegistry registry;
     RegisterSqliteConnector(registry);
