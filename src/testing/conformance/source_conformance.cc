@@ -119,7 +119,8 @@ TEST_P(SourceConformanceTest, KilledAtEveryCommitStepEndsExact) {
   CrashLoopOptions options;
   options.seed = seed;
   options.connector_points = GetParam().crash_points;
-  options.kills = static_cast<int>(RuntimeCrashPoints().size() + options.connector_points.size()) + 2;
+  options.kills =
+      static_cast<int>(RuntimeCrashPoints().size() + options.connector_points.size()) + 2;
   CrashLoopResult crashes =
       RunCrashLoop([&] { return RunJob(spec, registry_).status.ok() ? 0 : 1; }, options);
   ASSERT_EQ(crashes.kills, options.kills) << "a child finished the job before its crash point";

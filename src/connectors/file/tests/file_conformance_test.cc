@@ -79,8 +79,9 @@ class FileStore final : public ConformanceStore {
     if (parts.empty())
       return Internal("no part was written");
     std::ofstream out(*parts.rbegin(), std::ios::app);
-    out << (extension_ == ".csv" ? "not a number,x,1.00\n"
-                                 : "{\"id\": \"not a number\", \"name\": \"x\", \"amount\": \"1.00\"}\n");
+    out << (extension_ == ".csv"
+                ? "not a number,x,1.00\n"
+                : "{\"id\": \"not a number\", \"name\": \"x\", \"amount\": \"1.00\"}\n");
     return source;
   }
 

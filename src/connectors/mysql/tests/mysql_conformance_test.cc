@@ -74,7 +74,10 @@ class MysqlStore final : public ConformanceStore {
   Result<std::string> SeedBlockingSource(const std::string& target,
                                          const std::vector<Row>& rows) override {
     SLUICE_RETURN_IF_ERROR(SeedSource(target + "_rows", rows).status());
-    SLUICE_RETURN_IF_ERROR(db_.TryExec(fmt::format("CREATE VIEW {0} AS SELECT * FROM {0}_rows WHERE SLEEP(600) = 0", target)).status());
+    SLUICE_RETURN_IF_ERROR(
+        db_.TryExec(fmt::format("CREATE VIEW {0} AS SELECT * FROM {0}_rows WHERE SLEEP(600) = 0",
+                                target))
+            .status());
     return fmt::format("{{type: mysql, {}, table: {}}}", FlowConnection(db_), target);
   }
 
@@ -82,7 +85,8 @@ class MysqlStore final : public ConformanceStore {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       Result<std::string> waiting = db_.TryExec(
-          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND STATE = 'User sleep'");
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND "
+          "STATE = 'User sleep'");
       if (waiting.ok() && *waiting != "0\n")
         return Status::OK();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next look

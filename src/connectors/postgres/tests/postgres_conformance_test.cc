@@ -73,7 +73,10 @@ class PostgresStore final : public ConformanceStore {
   Result<std::string> SeedBlockingSource(const std::string& target,
                                          const std::vector<Row>& rows) override {
     SLUICE_RETURN_IF_ERROR(SeedSource(target + "_rows", rows).status());
-    SLUICE_RETURN_IF_ERROR(db_.TryExec(fmt::format("CREATE VIEW {0} AS SELECT t.* FROM {0}_rows t, pg_sleep(600)", target)).status());
+    SLUICE_RETURN_IF_ERROR(
+        db_.TryExec(fmt::format("CREATE VIEW {0} AS SELECT t.* FROM {0}_rows t, pg_sleep(600)",
+                                target))
+            .status());
     return fmt::format("{{type: postgres, {}, table: {}}}", FlowConnection(db_), target);
   }
 
@@ -81,7 +84,8 @@ class PostgresStore final : public ConformanceStore {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       Result<std::string> waiting = db_.TryExec(
-          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'");
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+          "wait_event = 'PgSleep'");
       if (waiting.ok() && *waiting != "0\n")
         return Status::OK();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next look

@@ -32,11 +32,9 @@ class SqliteStore final : public ConformanceStore {
 
   std::vector<std::string> Leftovers(const std::string& target) override {
     std::vector<std::string> names;
-    for (const testing::RawRow& row :
-         testing::QueryOrDie(dir_.Join(target + ".db"),
-                             "SELECT name FROM sqlite_schema WHERE name GLOB '_sluice_staging_*'")) {
+    const std::string query = "SELECT name FROM sqlite_schema WHERE name GLOB '_sluice_staging_*'";
+    for (const testing::RawRow& row : testing::QueryOrDie(dir_.Join(target + ".db"), query))
       names.push_back(row[0]);
-    }
     return names;
   }
 
@@ -57,8 +55,9 @@ class SqliteStore final : public ConformanceStore {
                                               int64_t bad_after_id) override {
     SLUICE_ASSIGN_OR_RETURN(std::string source, SeedSource(target, rows));
     // SQLite keeps text in an INTEGER column as text: the source refuses it.
-    testing::ExecOrDie(dir_.Join(target + "_source.db"),
-                       "INSERT INTO orders (id, name, amount) VALUES ('not a number', 'x', '1.00')");
+    testing::ExecOrDie(
+        dir_.Join(target + "_source.db"),
+        "INSERT INTO orders (id, name, amount) VALUES ('not a number', 'x', '1.00')");
     return source;
   }
 
