@@ -144,6 +144,9 @@ struct SourceUnderTest {
   /// False when SeedSource ignores the rows (datagen): the suite then takes what an
   /// uninterrupted run delivers as the expected rows.
   bool seeds_given_rows = true;
+  /// Source::bounded(): the cases run a job to its end, so an unbounded source (Kafka, change
+  /// data capture) skips them until the suite has cases of its own for streams.
+  bool bounded = true;
   /// The source's own crash points (such as "sql.cut.before_offer=crash@1").
   std::vector<std::string> crash_points;
 };
