@@ -10,6 +10,7 @@
 //   - --fresh forgets an interrupted run (or refuses, saying why, where that would duplicate);
 //   - bad records under each `errors:` policy (fail, skip, dead_letter, max_count);
 //   - a stop while a read (or a write) is blocked in the store ends the job promptly;
+//   - `sluice verify` finds a completed job's target identical to its source;
 //   - empty input.
 //
 // Sinks are fed by the memory source (testing/memory_connector.h); sources feed a SQLite sink,

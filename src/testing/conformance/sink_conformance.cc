@@ -16,6 +16,7 @@
 #include "testing/crash_loop.h"
 #include "testing/gtest_util.h"
 #include "testing/temp_dir.h"
+#include "verify/verifier.h"
 
 namespace sluice::testing::conformance {
 
@@ -337,6 +338,28 @@ TEST_P(SinkConformanceTest, BadRecordsFollowTheErrorsPolicy) {
           << letters;
       EXPECT_THAT(letters, HasSubstr("n/a"));
     }
+  }
+}
+
+// `sluice verify` reads the target back through the connector's read_back (in its store's SQL
+// where it can): a completed job's target is identical to its source.
+TEST_P(SinkConformanceTest, VerifyFindsTheTargetIdenticalToTheSource) {
+  constexpr size_t kRows = 700;
+  Serve(source_.get(), OrdersRows(kRows));
+  TempDir state;
+  JobSpec spec = SinkJob(*store_, "verified", WriteMode::kAppend, state);
+  ASSERT_OK(RunJob(spec, registry_).status);
+  ASSERT_OK_AND_ASSIGN(config::JobConfig job, MakeJob(spec));
+  for (bool push_down : {true, false}) {
+    SCOPED_TRACE(push_down ? "computed in the store where it can" : "read through sluice");
+    verify::VerifyOptions options;
+    options.push_down = push_down;
+    ASSERT_OK_AND_ASSIGN(verify::VerifyReport report,
+                         verify::Verify(job, registry_, nullptr, options));
+    EXPECT_TRUE(report.match);
+    ASSERT_EQ(report.streams.size(), 1u);
+    EXPECT_EQ(report.streams[0].source_rows, kRows);
+    EXPECT_EQ(report.streams[0].target_rows, kRows);
   }
 }
 
