@@ -29,6 +29,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -128,6 +129,9 @@ struct SinkUnderTest {
   /// Rows an append commits are visible in the target at once (not only after Finish): the crash
   /// loop then checks after each kill that the target holds what the killed run committed.
   bool visible_at_commit = true;
+  /// A row (of OrdersSchema(), its id aside) the sink itself refuses as a bad record (a value
+  /// its store cannot hold); empty when it holds anything the stream can carry.
+  std::optional<Row> refused_row;
   /// Given no rows, the sink may leave no target at all (a rolling file sink writes no part).
   bool empty_input_may_leave_no_target = false;
   /// Sink::max_writers() (0: no limit).

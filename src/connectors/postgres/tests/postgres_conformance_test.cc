@@ -163,6 +163,8 @@ SinkUnderTest PostgresSink() {
   sink.open_store = OpenStore;
   sink.exactly_once = true;
   sink.overwrite = true;
+  // PostgreSQL text cannot hold a NUL byte.
+  sink.refused_row = Row{"0", std::string("nul\0byte", 8), "1.00"};
   sink.crash_points = {"postgres.commit.after_rows=crash@2",
                        "postgres.commit.before_fence_check=crash@3"};
   return sink;
