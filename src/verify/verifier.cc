@@ -222,11 +222,12 @@ config::Mark VerifyMark(const std::string& what) {
 }
 
 // Reads one side of the comparison into `digests` with a job of its own.
-Status ReadSide(const config::JobConfig& job, const config::ConnectorBlock& source,
-                bool with_transform, std::shared_ptr<DigestTarget> target,
-                const std::string& state_dir, const std::atomic<bool>* stop) {
+Status ReadSide(const config::JobConfig& job, const connectors::ConnectorRegistry& connectors,
+                const config::ConnectorBlock& source, bool with_transform,
+                std::shared_ptr<DigestTarget> target, const std::string& state_dir,
+                const std::atomic<bool>* stop) {
   connectors::ConnectorRegistry registry;
-  connectors::RegisterBuiltinConnectors(registry);
+  registry.RegisterAll(connectors);
   connectors::ConnectorInfo digest;
   digest.type = "verify_digest";
   digest.description = "internal: folds rows into verification digests";
@@ -351,58 +352,6 @@ class ScratchDir {
 };
 
 }  // namespace
-
-Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
-                                             const std::string& stream, const Schema& schema) {
-  config::Mark mark = VerifyMark(fmt::format("verify: the target of the {} sink", sink.type));
-  config::ConnectorBlock block;
-  block.type = sink.type;
-  block.type_mark = mark;
-  block.options = config::Node::Map(mark);
-  auto copy = [&](std::string_view key) {
-    if (const config::Node* value = sink.options.Find(key)) {
-      block.options.Set(std::string(key), mark, *value);
-    }
-  };
-  auto set = [&](std::string_view key, const std::string& value) {
-    block.options.Set(std::string(key), mark, config::Node::Scalar(value, mark));
-  };
-  auto option = [&](std::string_view key) -> std::string {
-    const config::Node* value = sink.options.Find(key);
-    return value != nullptr && value->is_scalar() ? value->scalar() : std::string();
-  };
-  if (sink.type == "sqlite") {
-    copy("path");
-    set("table", connectors::ExpandStreamName(option("table"), stream));
-  } else if (sink.type == "mysql" || sink.type == "postgres") {
-    for (std::string_view key : {"host", "port", "user", "password", "database"})
-      copy(key);
-    set("table", connectors::ExpandStreamName(option("table"), stream));
-  } else if (sink.type == "file") {
-    // The sink writes `path`, or `path` with -<slot>-<part> before the extensions.
-    std::filesystem::path path(connectors::ExpandStreamName(option("path"), stream));
-    std::string name = path.filename().string();
-    size_t dot = name.find('.');
-    std::string stem = dot == std::string::npos ? name : name.substr(0, dot);
-    std::string extensions = dot == std::string::npos ? "" : name.substr(dot);
-    set("path", (path.parent_path() / (stem + "*" + extensions)).string());
-    for (std::string_view key :
-         {"format", "compression", "header", "delimiter", "quote", "null_marker"}) {
-      copy(key);
-    }
-    config::Node types = config::Node::Map(mark);
-    for (const Field& field : schema.fields()) {
-      types.Set(field.name, mark, config::Node::Scalar(field.type.ToString(), mark));
-    }
-    block.options.Set("schema", mark, std::move(types));
-    set("stream", stream);
-  } else {
-    return Unsupported(fmt::format(
-        "verify cannot read back a '{}' sink (supported: sqlite, mysql, postgres, file)",
-        sink.type));
-  }
-  return block;
-}
 
 namespace {
 
@@ -676,11 +625,15 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
       plans[i].key.push_back(static_cast<size_t>(field));
     plans[i].buckets = options.buckets;
   }
+  // Each target is read back as its connector registered (ConnectorInfo::read_back).
   std::vector<config::ConnectorBlock> targets;
+  std::vector<std::string> target_names;
   for (size_t i = 0; i < count; ++i) {
-    SLUICE_ASSIGN_OR_RETURN(config::ConnectorBlock block,
-                            ReadBackBlock(job.sink, streams[i].name, *streams[i].schema));
-    targets.push_back(std::move(block));
+    SLUICE_ASSIGN_OR_RETURN(
+        connectors::ReadBack read_back,
+        registry.ReadBackSource(job.sink, streams[i].name, *streams[i].schema));
+    targets.push_back(std::move(read_back.source));
+    target_names.push_back(std::move(read_back.target));
   }
 
   // Which sides compute their digests in their store. A side that cannot be opened here is read
@@ -808,7 +761,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     if (!any)
       return Status::OK();
     std::filesystem::path state = std::filesystem::path(scratch.path()) / "source";
-    return ReadSide(job, job.source, true, target, state.string(), stop);
+    return ReadSide(job, registry, job.source, true, target, state.string(), stop);
   };
   auto read_target = [&](size_t i, const std::vector<std::set<size_t>>& collect) -> Status {
     auto target = std::make_shared<DigestTarget>();
@@ -819,7 +772,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
     target->stream_map = {static_cast<int>(i)};
     std::filesystem::path state =
         std::filesystem::path(scratch.path()) / fmt::format("target-{}", i);
-    return ReadSide(job, targets[i], false, target, state.string(), stop);
+    return ReadSide(job, registry, targets[i], false, target, state.string(), stop);
   };
 
   // Pass 1: digests of both sides (the two sides at once: they are different stores).
@@ -864,9 +817,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
   for (size_t i = 0; i < count; ++i) {
     StreamReport stream;
     stream.stream = streams[i].name;
-    const config::Node* target_name =
-        targets[i].options.Find(job.sink.type == "file" ? "path" : "table");
-    stream.target = target_name != nullptr ? target_name->scalar() : streams[i].name;
+    stream.target = target_names[i].empty() ? streams[i].name : target_names[i];
     stream.source_method = source_sides[i].method;
     stream.target_method = target_sides[i].method;
     stream.source_rows = source_digests[i]->rows.load();

@@ -7,9 +7,10 @@
 // compute the digests (MySQL, PostgreSQL: Source::digester()) does so in SQL, and only the
 // bucket totals cross the network; any other side (SQLite, files, a column SQL cannot render
 // canonically, a transform that casts) is read through Sluice's own connectors (the target
-// through a source of the sink's kind) and digested here. Both ways give the same digests for
-// the same values. Only when buckets differ are the rows of those buckets fetched (by key range
-// where buckets are key ranges), within a bound, to name the differing keys and key ranges.
+// through the source its connector registers for reading it back, ConnectorInfo::read_back) and
+// digested here. Both ways give the same digests for the same values. Only when buckets differ
+// are the rows of those buckets fetched (by key range where buckets are key ranges), within a
+// bound, to name the differing keys and key ranges.
 //
 // Values are compared in canonical form despite type differences between stores: each side's
 // value is rendered as the reference column's logical type (a MySQL BOOLEAN read back as 1 is
@@ -70,11 +71,5 @@ struct VerifyOptions {
 Result<VerifyReport> Verify(const config::JobConfig& job,
                             const connectors::ConnectorRegistry& registry,
                             const std::atomic<bool>* stop, VerifyOptions options = {});
-
-/// The `source:` block that reads back what a sink of `sink_type` with `sink_options` wrote
-/// for `stream` (schema needed for files, which carry no types). Supported: sqlite, mysql,
-/// postgres, file.
-Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
-                                             const std::string& stream, const Schema& schema);
 
 }  // namespace sluice::verify

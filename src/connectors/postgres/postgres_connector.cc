@@ -3,6 +3,7 @@
 #include "connectors/postgres/postgres_sink.h"
 #include "connectors/postgres/postgres_source.h"
 #include "connectors/registry.h"
+#include "connectors/stream_naming.h"
 
 namespace sluice::connectors {
 
@@ -28,6 +29,14 @@ void RegisterPostgresConnector(ConnectorRegistry& registry) {
                             postgres::PostgresSinkOptions::FromConfig(options));
     return std::unique_ptr<Sink>(
         std::make_unique<postgres::PostgresSink>(std::move(parsed), options));
+  };
+  // `sluice verify` reads the target table back through this connector's source.
+  info.read_back = [](const config::ConnectorBlock& sink, const std::string& stream,
+                      const Schema&) -> Result<ReadBack> {
+    ReadBack read_back{ReadBackBlock(sink, {"host", "port", "user", "password", "database"}),
+                       ExpandStreamName(ScalarOption(sink, "table"), stream)};
+    SetReadBackOption(&read_back.source, "table", read_back.target);
+    return read_back;
   };
   registry.Register(std::move(info));
 }

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "connectors/registry.h"
+#include "connectors/stream_naming.h"
 #include "connectors/sqlite/sqlite_options.h"
 #include "connectors/sqlite/sqlite_sink.h"
 #include "connectors/sqlite/sqlite_source.h"
@@ -104,6 +105,14 @@ void RegisterSqliteConnector(ConnectorRegistry& registry) {
     SLUICE_ASSIGN_OR_RETURN(sqlite::SqliteSinkOptions parsed,
                             sqlite::SqliteSinkOptions::FromConfig(options));
     return std::unique_ptr<Sink>(std::make_unique<sqlite::SqliteSink>(std::move(parsed), options));
+  };
+  // `sluice verify` reads the target table back through this connector's source.
+  info.read_back = [](const config::ConnectorBlock& sink, const std::string& stream,
+                      const Schema&) -> Result<ReadBack> {
+    ReadBack read_back{ReadBackBlock(sink, {"path"}),
+                       ExpandStreamName(ScalarOption(sink, "table"), stream)};
+    SetReadBackOption(&read_back.source, "table", read_back.target);
+    return read_back;
   };
   registry.Register(std::move(info));
 }

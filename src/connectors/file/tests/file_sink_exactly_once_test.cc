@@ -1,8 +1,9 @@
 // Exactly-once delivery of the file sink: rows and progress commit together; a crash (objects
 // destroyed without Abort, stray bytes after the committed length, SIGKILL at every step of a
-// commit) loses nothing committed and repeats nothing; a stopped job resumes into the files an
-// uninterrupted run writes; at-least-once stores no progress; a fresh run starts clean. Stops and
-// kills land at failpoints (core/failpoint.h), never after a delay.
+// commit, compressed and rolling) loses nothing committed, repeats nothing and never shows a
+// partial file; a stopped job resumes into the files an uninterrupted run writes; at-least-once
+// stores no progress. Stops and kills land at failpoints (core/failpoint.h), never after a delay.
+// At-least-once and --fresh through a job are the conformance suite's (file_conformance_test.cc).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -632,49 +633,6 @@ TEST_F(FileSinkJobTest, WriterCountMayChangeBetweenRuns) {
     std::sort(lines.begin(), lines.end());
     EXPECT_EQ(lines, expected);  // every row exactly once
   }
-}
-
-TEST_F(FileSinkJobTest, AtLeastOnceDeliveryStillWorksAndWritesNoManifest) {
-  constexpr int kRows = 3000;
-  Source(kRows, 500);
-  testing::TempDir state, out;
-  std::string sink = fmt::format("path: '{}/orders.csv'", out.path());
-  runtime::JobSummary stopped =
-      RunStoppedAtBatch(Job(state.path(), sink, 1, "delivery: at_least_once\n"), 20);
-  ASSERT_TRUE(stopped.interrupted);
-  EXPECT_EQ(stopped.guarantee, DeliveryGuarantee::kAtLeastOnce);
-  Outputs partial = Snapshot(out.path());
-  EXPECT_THAT(partial.hidden, IsEmpty());  // neither manifests nor in-progress parts
-  EXPECT_FALSE(partial.published.empty());
-  ASSERT_OK(Run(Job(state.path(), sink, 1, "delivery: at_least_once\n")).status);
-  Outputs actual = Snapshot(out.path());
-  EXPECT_THAT(actual.hidden, IsEmpty());
-  std::vector<std::string> lines = DataLines(actual);
-  std::sort(lines.begin(), lines.end());
-  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
-  std::vector<std::string> expected = ExpectedLines(kRows, true);
-  std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(lines, expected);  // every row at least once
-}
-
-TEST_F(FileSinkJobTest, FreshRunForgetsTheInterruptedOne) {
-  constexpr int kRows = 3000;
-  Source(kRows, 500);
-  testing::TempDir state, out;
-  std::string sink = fmt::format("path: '{}/orders.jsonl.gz', roll_rows: 1000", out.path());
-  ASSERT_TRUE(RunStoppedAtBatch(Job(state.path(), sink, 2), 24).interrupted);
-  EXPECT_FALSE(Snapshot(out.path()).hidden.empty());
-  runtime::JobSummary fresh = Run(Job(state.path(), sink, 2), runtime::RunOptions{"", true});
-  ASSERT_OK(fresh.status);
-  EXPECT_FALSE(fresh.resumed);
-  EXPECT_EQ(fresh.metrics.rows_written, static_cast<uint64_t>(kRows));
-  Outputs actual = Snapshot(out.path());
-  EXPECT_THAT(actual.hidden, IsEmpty());
-  std::vector<std::string> lines = DataLines(actual);
-  std::sort(lines.begin(), lines.end());
-  std::vector<std::string> expected = ExpectedLines(kRows, false);
-  std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(lines, expected);
 }
 
 // SIGKILL at every step of a commit (failpoints: mid-read, before and after the manifest, between

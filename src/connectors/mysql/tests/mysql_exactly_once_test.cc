@@ -1,7 +1,8 @@
-// Exactly-once delivery of the mysql sink against the real MariaDB, through the real job runner:
-// rows and split progress commit together, a stopped, retried or killed job resumes without
-// repeating or losing a row (append, upsert, overwrite; datagen -> MySQL and MySQL -> MySQL with
-// cut splits), at-least-once stores no progress, a fresh run starts clean, and server errors are
+// Exactly-once delivery of the mysql sink against the real MariaDB, through the real job runner,
+// beyond the conformance suite (mysql_conformance_test.cc: stop and resume, kill -9 at every
+// commit step, Finish twice, at-least-once, --fresh): rows and split progress commit together, a
+// stopped, retried or killed job resumes without repeating or losing a row (upsert; MySQL ->
+// MySQL with cut splits), ForgetProgress keeps other jobs' progress, and server errors are
 // classified for retry. Stops, killed connections and kill -9 land at failpoints
 // (core/failpoint.h), at known places in the data, never after a delay.
 #include <fmt/core.h>
@@ -374,8 +375,9 @@ TEST_P(MysqlExactlyOnceModeTest, StopAndResumeWritesEveryRowExactlyOnce) {
   EXPECT_EQ(db.Exec("SHOW TABLES"), "_sluice_progress\norders\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, MysqlExactlyOnceModeTest,
-                         ::testing::Values("append", "upsert", "overwrite"));
+// Append and overwrite are the conformance suite's (mysql_conformance_test.cc); upsert needs a
+// key, which the suite's stream has not.
+INSTANTIATE_TEST_SUITE_P(Modes, MysqlExactlyOnceModeTest, ::testing::Values("upsert"));
 
 TEST(MysqlExactlyOnceTest, MysqlToMysqlStoppedAfterCutsResumesExactlyOnce) {
   MYSQL_TEST_DATABASE(from, "from");
@@ -514,27 +516,6 @@ uint64_t CommittedRows(const TestDatabase& db, const std::string& table) {
   return std::stoull(*count);
 }
 
-TEST(MysqlExactlyOnceTest, KilledAtEveryCommitStepThenFinishDatagen) {
-  MYSQL_TEST_DATABASE(db);
-  MYSQL_TEST_DATABASE(reference, "ref");
-  const int rows = 200000;  // 200 batches: the mid-job kills commit a few each
-  sluice::testing::TempDir state;
-  sluice::testing::TempDir reference_state;
-  ASSERT_OK(RunToEnd(DatagenJob(reference, reference_state.path(), rows, "")).status);
-  KillAtEveryCommitStepThenFinish(
-      DatagenJob(db, state.path(), rows, "", "", 2, /*checkpoint_secs=*/0), 10, {}, [&] {
-        // Whatever step the process died at, the table holds exactly what its progress says.
-        uint64_t now = CommittedRows(db, "orders");
-        if (db.TryExec("SELECT 1 FROM _sluice_progress LIMIT 1").ok()) {
-          EXPECT_EQ(RowsCovered(Committed(db, "eo")), now);
-        }
-        return now;
-      });
-  EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
-  // A finished job keeps its progress, every split done, until its next fresh run.
-  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE done = 0 AND split_id <> ''"), "0\n");
-}
-
 TEST(MysqlExactlyOnceTest, KilledAtEveryCommitStepThenFinishMysqlToMysqlWithCuts) {
   MYSQL_TEST_DATABASE(from, "from");
   MYSQL_TEST_DATABASE(to, "to");
@@ -566,19 +547,6 @@ TEST(MysqlExactlyOnceTest, KilledAtEveryCommitStepThenFinishMysqlToMysqlWithCuts
 }
 
 // ----- (e) at-least-once, (f) forgetting ---------------------------------------------------
-
-TEST(MysqlExactlyOnceTest, AtLeastOnceStoresNoProgress) {
-  MYSQL_TEST_DATABASE(db);
-  sluice::testing::TempDir state;
-  std::string yaml = DatagenJob(db, state.path(), 20000, "", "delivery: at_least_once\n");
-  runtime::JobSummary stopped = RunStoppedAtBatch(yaml, 5);  // of 20
-  ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
-  EXPECT_EQ(stopped.guarantee, DeliveryGuarantee::kAtLeastOnce);
-  EXPECT_EQ(db.Exec("SHOW TABLES"), "orders\n");
-  ASSERT_OK(RunToEnd(yaml).status);
-  EXPECT_EQ(db.Exec("SHOW TABLES"), "orders\n");
-  EXPECT_TRUE(Recovered(db, "eo").empty());
-}
 
 TEST(MysqlExactlyOnceTest, ForgetProgressAndAFreshRunStartClean) {
   MYSQL_TEST_DATABASE(db);
