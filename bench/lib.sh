@@ -1,31 +1,68 @@
 # Shared helpers for bench/cases/*/run.sh (sourced by bench/run.sh).
 #   measure LABEL ROWS CMD...   runs CMD once, records wall seconds and peak RSS, prints a row
+#                               with the command's CPU seconds (user + system) and, when the
+#                               MariaDB server's pid is known (BENCH_MYSQL_PID), the server's
 #   ratio A B                   prints how many times faster A is than B (B.time / A.time)
+#   fastest LABEL ROUND_LABELS  records the fastest of several measured runs under LABEL
 # The output of the last measured command stays in $BENCH_DIR/last.out.
 
-declare -gA BENCH_SECONDS BENCH_RSS_MB BENCH_ROWS
+declare -gA BENCH_SECONDS BENCH_RSS_MB BENCH_ROWS BENCH_CPU BENCH_SERVER_CPU
+
+# CPU seconds (user + system) a process has used so far; empty when it cannot be read.
+process_cpu_seconds() {
+  [[ -n "${1:-}" && -r /proc/$1/stat ]] || return 0
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+    "/proc/$1/stat"
+}
 
 measure() {
   local label=$1 rows=$2
   shift 2
-  local report
+  local report server_before server_after
   report=$(mktemp)
-  if ! /usr/bin/time -f '%e %M' -o "$report" "$@" >"$report.out" 2>&1; then
+  server_before=$(process_cpu_seconds "${BENCH_MYSQL_PID:-}")
+  if ! /usr/bin/time -f '%e %M %U %S' -o "$report" "$@" >"$report.out" 2>&1; then
     echo "FAILED: $label" >&2
     tail -20 "$report.out" >&2
     rm -f "$report" "$report.out"
     return 1
   fi
-  local seconds rss_kb
-  read -r seconds rss_kb <"$report"
+  server_after=$(process_cpu_seconds "${BENCH_MYSQL_PID:-}")
+  local seconds rss_kb user system
+  read -r seconds rss_kb user system <"$report"
   mv "$report.out" "$BENCH_DIR/last.out"
   rm -f "$report"
   BENCH_SECONDS[$label]=$seconds
   BENCH_RSS_MB[$label]=$((rss_kb / 1024))
   BENCH_ROWS[$label]=$rows
-  printf '  %-38s %8.2f s %12s rows/s %7s MB peak RSS\n' "$label" "$seconds" \
+  BENCH_CPU[$label]=$(awk -v u="$user" -v s="$system" 'BEGIN { printf "%.2f", u + s }')
+  BENCH_SERVER_CPU[$label]=""
+  if [[ -n "$server_before" && -n "$server_after" ]]; then
+    BENCH_SERVER_CPU[$label]=$(awk -v a="$server_before" -v b="$server_after" \
+      'BEGIN { printf "%.2f", b - a }')
+  fi
+  printf '  %-38s %8.2f s %12s rows/s %7s MB peak RSS %6s s CPU%s\n' "$label" "$seconds" \
     "$(awk -v r="$rows" -v s="$seconds" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')" \
-    "${BENCH_RSS_MB[$label]}"
+    "${BENCH_RSS_MB[$label]}" "${BENCH_CPU[$label]}" \
+    "${BENCH_SERVER_CPU[$label]:+, server ${BENCH_SERVER_CPU[$label]} s CPU}"
+}
+
+# fastest LABEL ROUND_LABEL...: records under LABEL the fastest of the measured ROUND_LABELs
+# (with its RSS and CPU figures), for cases that interleave rounds on a noisy machine.
+fastest() {
+  local label=$1 best=""
+  shift
+  for round in "$@"; do
+    if [[ -z "$best" ]] || awk -v a="${BENCH_SECONDS[$round]}" -v b="${BENCH_SECONDS[$best]}" \
+      'BEGIN { exit !(a < b) }'; then
+      best=$round
+    fi
+  done
+  BENCH_SECONDS[$label]=${BENCH_SECONDS[$best]}
+  BENCH_RSS_MB[$label]=${BENCH_RSS_MB[$best]}
+  BENCH_ROWS[$label]=${BENCH_ROWS[$best]}
+  BENCH_CPU[$label]=${BENCH_CPU[$best]}
+  BENCH_SERVER_CPU[$label]=${BENCH_SERVER_CPU[$best]}
 }
 
 ratio() {
@@ -56,6 +93,11 @@ bench_servers() {
   source "$SLUICE_TEST_SERVERS_ENV"
   set +a
   export MYSQL_PWD=$SLUICE_TEST_MYSQL_PASSWORD PGPASSWORD=$SLUICE_TEST_PG_PASSWORD
+  # The server's pid when it runs here (test servers), so that measure can report its CPU.
+  BENCH_MYSQL_PID=""
+  if [[ -n "${SLUICE_TEST_SERVERS_DIR:-}" && -r "$SLUICE_TEST_SERVERS_DIR/mysql/mysql.pid" ]]; then
+    BENCH_MYSQL_PID=$(cat "$SLUICE_TEST_SERVERS_DIR/mysql/mysql.pid")
+  fi
   MYSQL=(mariadb --no-defaults --protocol=TCP --default-character-set=utf8mb4
          -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT"
          -u "$SLUICE_TEST_MYSQL_USER")
@@ -70,9 +112,25 @@ bench_servers_stop() {
 }
 
 # The mixed-type orders table in MariaDB, generated server-side with the SEQUENCE engine.
-# bench_mysql_table NAME ROWS KEY_EXPRESSION (over `seq`)
+# bench_mysql_table NAME ROWS KEY_EXPRESSION (over `seq`) [wide]
+#   wide: seven more columns (e-mail, ENUM status, nullable TIMESTAMP, an address holding a comma
+#   that CSV quotes, DECIMAL(5,2), FLOAT, a longer comment): about 330 bytes per CSV line, the
+#   size of the field test's rows (the plain shape is about 125).
 bench_mysql_table() {
-  local name=$1 rows=$2 key=$3
+  local name=$1 rows=$2 key=$3 shape=${4:-}
+  local columns="" values=""
+  if [[ "$shape" == wide ]]; then
+    columns=", email VARCHAR(128) NOT NULL,
+      status ENUM('new','paid','shipped','delivered','cancelled') NOT NULL,
+      shipped_at TIMESTAMP NULL, address VARCHAR(255), discount DECIMAL(5,2), weight FLOAT,
+      comment TEXT"
+    values=", CONCAT('customer', seq % 100000, '@example.com'), 1 + seq % 5,
+      IF(seq % 3 = 0, NULL,
+         TIMESTAMP '2016-01-01 00:00:00' + INTERVAL (seq * 53 % 300000000) SECOND),
+      CONCAT(seq % 9973, ' Main Street, Springfield ', LPAD(seq % 99991, 5, '0'), ' ',
+             MD5(seq * 3)),
+      (seq % 5000) / 100, (seq % 10000) / 8.0, CONCAT(MD5(seq * 7), ' ', SHA1(seq * 11))"
+  fi
   if [[ "$("${MYSQL[@]}" -N -e "SELECT COUNT(*) FROM bench.$name" 2>/dev/null)" == "$rows" ]]; then
     return 0
   fi
@@ -80,14 +138,14 @@ bench_mysql_table() {
     CREATE TABLE bench.$name (
       id BIGINT PRIMARY KEY, customer VARCHAR(64) NOT NULL, amount DECIMAL(12,2),
       quantity INT, price DOUBLE, paid TINYINT(1), ordered_on DATE, created_at DATETIME(6),
-      note TEXT) ENGINE=InnoDB;
+      note TEXT $columns) ENGINE=InnoDB;
     SET SESSION unique_checks = 0;
     INSERT INTO bench.$name SELECT $key, CONCAT('customer ', seq % 100000, ' é😀'),
       (seq * 7919 % 100000000) / 100, seq % 1000, (seq * 31 % 100000) / 7.0, seq % 2,
       DATE '2015-01-01' + INTERVAL (seq % 3650) DAY,
       TIMESTAMP '2015-01-01 00:00:00' + INTERVAL (seq * 37 % 315360000) SECOND
         + INTERVAL (seq % 1000000) MICROSECOND,
-      IF(seq % 20 = 0, NULL, CONCAT('note ', MD5(seq)))
+      IF(seq % 20 = 0, NULL, CONCAT('note ', MD5(seq))) $values
     FROM seq_1_to_$rows;"
 }
 

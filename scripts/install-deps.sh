@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Sluice needs to build, test and benchmark.
 # Skips apt-get entirely when everything is already installed.
-#   scripts/install-deps.sh [--servers] [--bench]
+#   scripts/install-deps.sh [--servers] [--bench] [--stress]
 # --servers also fetches the JVM servers (Apache Kafka, Apicurio Registry) from Maven Central
 # into ~/.cache/sluice/maven (scripts/fetch-jvm-servers.sh; nothing when already there).
 set -euo pipefail
@@ -34,6 +34,9 @@ for flag in "$@"; do
     # The peers the benchmarks compare against (kcat for Kafka), and GNU time for peak RSS.
     --bench) packages+=(mariadb-server mariadb-client postgresql postgresql-client mydumper
                         pgloader kcat time) ;;
+    # `stress`, to prove the test suite on a loaded machine (`stress --cpu 2` beside ctest); not
+    # for users.
+    --stress) packages+=(stress) ;;
   esac
 done
 # Debian 12's Java is 17 (default-jre-headless); a machine that has a java already keeps it.

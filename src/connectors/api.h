@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +36,11 @@ struct StreamInfo {
   /// The `type:` of the connector the rows come from (set by the runtime). A sink of the same
   /// type may recreate Field::native_type exactly; other sinks use the logical types.
   std::string source_type;
+  /// The rows carry RowKinds (inserts, updates, deletes: change data capture, a Debezium topic)
+  /// and need the schema's primary key. The runtime routes them to writers by a hash of that
+  /// key, so that each key's changes arrive in order; a sink that cannot apply them (an
+  /// `append` table) refuses the stream at Open with InvalidConfig.
+  bool changelog = false;
 };
 
 /// A unit of source work that one reader processes start to end.
@@ -99,6 +105,18 @@ struct SplitProgress {
   friend bool operator==(const SplitProgress&, const SplitProgress&) = default;
 };
 
+/// How far a reader is behind its source's head, as far as it knows (SplitReader::Lag). Each
+/// field is unknown (nullopt) unless the source can tell.
+struct ReadLag {
+  /// Rows (Kafka: messages) between the last row read and the head.
+  std::optional<uint64_t> rows;
+  /// Bytes between the last row read and the head (a binlog, a WAL).
+  std::optional<uint64_t> bytes;
+  /// Event time of the last row read (a message's timestamp, a transaction's commit time), in
+  /// microseconds since the Unix epoch.
+  std::optional<int64_t> last_event_time_us;
+};
+
 /// What a writer commits at a checkpoint.
 struct CommitContext {
   /// Increasing number of the checkpoint (informational; stored next to the progress).
@@ -143,6 +161,10 @@ struct JobContext {
   /// still be alive (frozen, cut off): what that run had open (files, sessions) must not be
   /// reused in place, since it may still write there until it notices.
   bool earlier_run_may_be_alive = false;
+  /// How long a ReadBatch of an unbounded source may wait for data before it returns an empty
+  /// batch, so that a reader holding several splits serves the others, checkpoints and stops
+  /// come through. Set by the runtime.
+  std::chrono::milliseconds read_wait{100};
 };
 
 /// The progress row of a job's current run in a SQL sink's progress table (Sink::Claim): split id
@@ -180,6 +202,10 @@ class SplitEnumerator {
   virtual void Add(Split split) = 0;
   /// Splits not yet handed out.
   virtual size_t pending() const = 0;
+  /// An unbounded source's enumerator finds new splits while the job runs (a topic's new
+  /// partitions): it calls `wake` (from any thread) when Next() may have one, so that idle
+  /// readers wait on it instead of polling. Called once by the runtime before the first Next().
+  virtual void SetWakeup(std::function<void()> wake) {}
 };
 
 /// Reads one split into batches. Driven by one reader thread.
@@ -210,6 +236,9 @@ class SplitReader {
   virtual double Progress() const { return -1; }
   /// Interrupts a blocking ReadBatch as soon as possible. Thread-safe.
   virtual void Cancel() {}
+  /// How far this reader is behind its source's head, for the lag in the summary and metrics.
+  /// Thread-safe and quick (no I/O: report what the last fetch learned).
+  virtual ReadLag Lag() const { return {}; }
 };
 
 /// Findings of `sluice check`: what would happen, what is wrong.
@@ -246,6 +275,22 @@ class Source {
   /// The source's store computing verification digests itself (store_digest.h), or null when
   /// it cannot (`sluice verify` then reads the rows). Valid after Open(), as long as the source.
   virtual StoreDigester* digester() { return nullptr; }
+
+  /// Called on the coordinator thread once checkpoint `checkpoint` is durable (every writer
+  /// committed it and the state store recorded it), with the progress of every split it
+  /// advanced. Sources that must tell their server what is safe to forget do it here, and only
+  /// here: a Kafka source commits its consumer group's offsets, a replication slot confirms its
+  /// LSN. Sluice's own positions are the truth; an error is logged and the job goes on (the next
+  /// acknowledgement carries the later positions). Must not block for long.
+  virtual Status Acknowledge(uint64_t checkpoint, const std::vector<SplitProgress>& progress) {
+    return Status::OK();
+  }
+  /// State of the source beyond its splits' positions (a snapshot's binlog position, a table's
+  /// schema at a position), recorded with each checkpoint. Thread-safe; "" for none.
+  virtual std::string CheckpointState() const { return {}; }
+  /// On resume, after Open and before ResumeEnumerator: the CheckpointState() of the last
+  /// recorded checkpoint ("" when there was none).
+  virtual Status RestoreState(std::string_view state) { return Status::OK(); }
 };
 
 /// Writes batches for one parallel slot. Driven by one writer thread.

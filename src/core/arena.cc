@@ -7,10 +7,11 @@ namespace sluice {
 char* Arena::AllocateSlow(size_t bytes) {
   bytes_used_before_current_ += cursor_ - current_start_;
   // Grow geometrically up to 4 MiB blocks; a value bigger than that gets a block of its own.
-  size_t next =
-      blocks_.empty() ? first_block_bytes_ : std::min<size_t>(blocks_.back().size * 2, 4u << 20);
+  size_t next = blocks_.empty() ? first_block_bytes_
+                                : std::min<size_t>(blocks_.back().size * 2, kMaxBlockBytes);
   size_t size = std::max(next, bytes);
-  blocks_.push_back(Block{std::make_unique<char[]>(size), size});
+  // Not value-initialised: every byte handed out is written by the caller first.
+  blocks_.push_back(Block{std::unique_ptr<char[]>(new char[size]), size});
   bytes_reserved_ += size;
   current_start_ = blocks_.back().data.get();
   cursor_ = current_start_ + bytes;
@@ -21,7 +22,13 @@ char* Arena::AllocateSlow(size_t bytes) {
 void Arena::Reset() {
   if (blocks_.empty())
     return;
-  blocks_.resize(1);
+  if (blocks_.size() > 1 || blocks_[0].size > kMaxBlockBytes) {
+    // Keep one block as big as the last fill needed (up to the block cap), so that a batch
+    // refilled to the same size allocates nothing.
+    size_t wanted = std::min<size_t>(bytes_reserved_, kMaxBlockBytes);
+    blocks_.clear();
+    blocks_.push_back(Block{std::unique_ptr<char[]>(new char[wanted]), wanted});
+  }
   bytes_reserved_ = blocks_[0].size;
   current_start_ = blocks_[0].data.get();
   cursor_ = current_start_;

@@ -1,8 +1,9 @@
 // Arena: bump allocator for the variable-length values of one Batch.
 //
 // Values are appended into large blocks, so building a batch allocates a few blocks instead of
-// one buffer per value. Nothing is freed individually: Reset() keeps the first block and drops
-// the rest when the batch is reused. Pointers stay valid until Reset() or destruction.
+// one buffer per value. Nothing is freed individually: Reset() keeps one block as big as the
+// blocks in use (at most kMaxBlockBytes) and drops the rest, so that a batch reused for rows of
+// the same size allocates nothing. Pointers stay valid until Reset() or destruction.
 //
 // Thread-safety: none; an arena belongs to one batch, filled by one thread at a time.
 #pragma once
@@ -16,6 +17,9 @@ namespace sluice {
 
 class Arena {
  public:
+  /// Blocks grow geometrically up to this size; a bigger value gets a block of its own.
+  static constexpr size_t kMaxBlockBytes = 4u << 20;
+
   explicit Arena(size_t first_block_bytes = 64 * 1024) : first_block_bytes_(first_block_bytes) {}
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;

@@ -2,6 +2,20 @@
 
 namespace sluice {
 
+std::string_view RowKindName(RowKind kind) {
+  switch (kind) {
+    case RowKind::kInsert:
+      return "insert";
+    case RowKind::kUpdateBefore:
+      return "update_before";
+    case RowKind::kUpdateAfter:
+      return "update_after";
+    case RowKind::kDelete:
+      return "delete";
+  }
+  return "unknown";
+}
+
 Column::Column(DataType type, size_t capacity, Arena* arena)
     : type_(type), width_(type.physical_width()), capacity_(capacity), arena_(arena) {
   // At least one byte per slot keeps AppendNull's memset valid for the null type.
@@ -36,10 +50,21 @@ Batch::Batch(SchemaPtr schema, size_t capacity)
 void Batch::DiscardPartialRow() {
   for (Column& column : columns_)
     column.Truncate(num_rows_);
+  if (has_row_kinds_ && num_rows_ < capacity_)
+    row_kinds_[num_rows_] = static_cast<uint8_t>(RowKind::kInsert);
+}
+
+void Batch::StartRowKinds() {
+  if (!row_kinds_)
+    row_kinds_ = std::make_unique<uint8_t[]>(capacity_);
+  // Every row so far was an insert; so is every later row built without SetRowKind.
+  std::memset(row_kinds_.get(), static_cast<int>(RowKind::kInsert), capacity_);
+  has_row_kinds_ = true;
 }
 
 void Batch::Clear() {
   num_rows_ = 0;
+  has_row_kinds_ = false;
   for (Column& column : columns_)
     column.Clear();
   arena_->Reset();

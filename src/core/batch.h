@@ -9,6 +9,11 @@
 // Rows are built column by column: append one value to every column, then FinishRow(). A row
 // abandoned half-way (a bad value under `errors: skip`) is dropped with DiscardPartialRow().
 //
+// Changelog streams (change data capture, Debezium envelopes) give each row a RowKind: set it
+// with SetRowKind() before FinishRow(). A batch of inserts only never allocates or touches the
+// kinds array (has_row_kinds() is false and every row_kind() is kInsert), so batch jobs pay
+// nothing for it.
+//
 // Lifetime: views returned by GetView() stay valid until the batch is cleared or destroyed.
 // Thread-safety: none; a batch is filled by one thread and then handed over whole.
 #pragma once
@@ -23,6 +28,19 @@
 #include "core/schema.h"
 
 namespace sluice {
+
+/// What a row does to its target. Batch jobs carry inserts only; changelog streams all four. An
+/// update travels as its before image (kUpdateBefore, when the source has it) followed by its
+/// after image (kUpdateAfter), both with the row's key.
+enum class RowKind : uint8_t {
+  kInsert = 0,
+  kUpdateBefore = 1,
+  kUpdateAfter = 2,
+  kDelete = 3,
+};
+
+/// "insert", "update_before", "update_after", "delete".
+std::string_view RowKindName(RowKind kind);
 
 class Column {
  public:
@@ -120,6 +138,22 @@ class Batch {
 
   /// Counts the row whose values were just appended to every column.
   void FinishRow() { ++num_rows_; }
+
+  /// True once any row of this batch has a kind other than kInsert.
+  bool has_row_kinds() const { return has_row_kinds_; }
+  RowKind row_kind(size_t row) const {
+    return has_row_kinds_ ? static_cast<RowKind>(row_kinds_[row]) : RowKind::kInsert;
+  }
+  /// Sets the kind of the row being built (call before FinishRow). Inserts need no call.
+  void SetRowKind(RowKind kind) { SetRowKind(num_rows_, kind); }
+  /// Sets the kind of row `row` (< capacity).
+  void SetRowKind(size_t row, RowKind kind) {
+    if (kind == RowKind::kInsert && !has_row_kinds_)
+      return;
+    if (!has_row_kinds_)
+      StartRowKinds();
+    row_kinds_[row] = static_cast<uint8_t>(kind);
+  }
   /// Drops the values appended since the last FinishRow().
   void DiscardPartialRow();
   /// Empties the batch for reuse, keeping its buffers.
@@ -138,6 +172,10 @@ class Batch {
   size_t fixed_row_width_ = 0;
   std::unique_ptr<Arena> arena_;  // heap-held so Column's arena pointer survives moves
   std::vector<Column> columns_;
+  // One RowKind per row, allocated on the first non-insert row and kept across Clear().
+  void StartRowKinds();
+  bool has_row_kinds_ = false;
+  std::unique_ptr<uint8_t[]> row_kinds_;
 };
 
 }  // namespace sluice

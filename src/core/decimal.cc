@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace sluice {
@@ -22,7 +23,7 @@ int128 Pow10Int128(int n) {
   return kTable.values[n];
 }
 
-void AppendInt128(int128 value, std::string* out) {
+char* WriteInt128(int128 value, char* out) {
   char buffer[48];
   char* end = buffer + sizeof(buffer);
   char* p = end;
@@ -35,14 +36,19 @@ void AppendInt128(int128 value, std::string* out) {
   } while (v != 0);
   if (negative)
     *--p = '-';
-  out->append(p, end);
+  std::memcpy(out, p, static_cast<size_t>(end - p));
+  return out + (end - p);
 }
 
-void AppendDecimal128(int128 unscaled, int scale, std::string* out) {
-  if (scale <= 0) {
-    AppendInt128(unscaled, out);
-    return;
-  }
+void AppendInt128(int128 value, std::string* out) {
+  char buffer[kMaxDecimal128Text];
+  out->append(buffer, WriteInt128(value, buffer));
+}
+
+char* WriteDecimal128(int128 unscaled, int scale, char* out) {
+  if (scale <= 0)
+    return WriteInt128(unscaled, out);
+  char* p = out;
   constexpr int128 kLimit = std::numeric_limits<int64_t>::max();
   if (unscaled <= kLimit && unscaled >= -kLimit) {
     // Most values fit 64 bits: one to_chars instead of an int128 division per digit.
@@ -54,35 +60,61 @@ void AppendDecimal128(int128 unscaled, int scale, std::string* out) {
     auto count = static_cast<size_t>(end - digits);
     auto fraction = static_cast<size_t>(scale);
     if (value < 0)
-      out->push_back('-');
+      *p++ = '-';
     if (count <= fraction) {
-      out->append("0.");
-      out->append(fraction - count, '0');
-      out->append(digits, count);
-      return;
+      *p++ = '0';
+      *p++ = '.';
+      std::memset(p, '0', fraction - count);
+      p += fraction - count;
+      std::memcpy(p, digits, count);
+      return p + count;
     }
-    out->append(digits, count - fraction);
-    out->push_back('.');
-    out->append(digits + count - fraction, fraction);
-    return;
+    std::memcpy(p, digits, count - fraction);
+    p += count - fraction;
+    *p++ = '.';
+    std::memcpy(p, digits + count - fraction, fraction);
+    return p + fraction;
   }
   char digits[48];
   char* end = digits + sizeof(digits);
-  char* p = end;
+  char* first = end;
   bool negative = unscaled < 0;
   int128 v = negative ? unscaled : -unscaled;
   int written = 0;
   while (v != 0 || written <= scale) {
-    *--p = static_cast<char>('0' - static_cast<int>(v % 10));
+    *--first = static_cast<char>('0' - static_cast<int>(v % 10));
     v /= 10;
     ++written;
   }
   if (negative)
-    out->push_back('-');
+    *p++ = '-';
   size_t integer_digits = static_cast<size_t>(written - scale);
-  out->append(p, integer_digits);
-  out->push_back('.');
-  out->append(p + integer_digits, end);
+  std::memcpy(p, first, integer_digits);
+  p += integer_digits;
+  *p++ = '.';
+  std::memcpy(p, first + integer_digits, static_cast<size_t>(end - first) - integer_digits);
+  return p + (static_cast<size_t>(end - first) - integer_digits);
+}
+
+void AppendDecimal128(int128 unscaled, int scale, std::string* out) {
+  if (scale > kMaxDecimal128Scale) {
+    // More fractional digits than an int128 has (PostgreSQL allows numeric(p, s) with s > p):
+    // "0." and zeros before the digits.
+    char digits[kMaxDecimal128Text];
+    const char* end = WriteInt128(unscaled, digits);
+    const char* first = digits;
+    if (*first == '-') {
+      out->push_back('-');
+      ++first;
+    }
+    auto count = static_cast<size_t>(end - first);
+    out->append("0.");
+    out->append(static_cast<size_t>(scale) - count, '0');
+    out->append(first, count);
+    return;
+  }
+  char buffer[kMaxDecimal128Text];
+  out->append(buffer, WriteDecimal128(unscaled, scale, buffer));
 }
 
 namespace {

@@ -8,6 +8,7 @@
 // ("1.500" is 1.50). PostgreSQL's NaN, Infinity and -Infinity are kept in the text form only.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,14 @@ Status CheckDecimal128Fits(int128 unscaled, int value_scale, int precision, int 
 /// Appends the canonical text of `unscaled` / 10^scale: "-0.05", "120.00", "7".
 void AppendDecimal128(int128 unscaled, int scale, std::string* out);
 
+/// Room WriteDecimal128 and WriteInt128 need: the longest text they write.
+inline constexpr size_t kMaxDecimal128Text = 48;
+/// The largest scale WriteDecimal128 takes (AppendDecimal128 takes any).
+inline constexpr int kMaxDecimal128Scale = 38;
+/// Writes what AppendDecimal128 appends at `out` (room for kMaxDecimal128Text bytes) for a
+/// scale up to kMaxDecimal128Scale; returns the end.
+char* WriteDecimal128(int128 unscaled, int scale, char* out);
+
 /// Canonical text of a decimal of any size. With `scale` >= 0 the result has exactly that many
 /// fractional digits (a value that needs more is a data error); with scale < 0 (unconstrained)
 /// the digits are kept as written, minus redundant leading zeros and '+'. `precision` > 0 caps
@@ -40,5 +49,8 @@ Status CanonicalDecimalText(std::string_view text, int precision, int scale, std
 
 /// Appends the decimal digits of `value` (no grouping).
 void AppendInt128(int128 value, std::string* out);
+/// Writes what AppendInt128 appends at `out` (room for kMaxDecimal128Text bytes); returns the
+/// end.
+char* WriteInt128(int128 value, char* out);
 
 }  // namespace sluice

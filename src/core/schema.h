@@ -22,6 +22,10 @@ struct Field {
   /// The source's collation of a text column (MySQL's COLLATION_NAME), when it has one. A sink
   /// of the same kind keeps it for key columns: keys distinct in the source stay distinct there.
   std::string collation;
+  /// A metadata column the source can add to each row (a Kafka message's key, partition,
+  /// offset, timestamp, headers; a change event's operation and log position). Present in the
+  /// source's schema, but dropped before the sink unless the job's transform selects it by name.
+  bool metadata = false;
 
   friend bool operator==(const Field&, const Field&) = default;
 };

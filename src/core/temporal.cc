@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <charconv>
 #include <cstring>
 
 namespace sluice {
@@ -146,34 +147,63 @@ bool ReadDate(std::string_view s, size_t* i, bool bc, int64_t* days) {
 constexpr int64_t kFirstPlainDay = -719162;  // 0001-01-01
 constexpr int64_t kLastPlainDay = 2932896;   // 9999-12-31
 
-char* WriteDigits(char* p, unsigned value, int width) {
-  for (int i = width - 1; i >= 0; --i) {
-    p[i] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-  return p + width;
+// "00" to "99", two characters a number.
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+char* WritePair(char* p, unsigned value) {
+  std::memcpy(p, kDigitPairs + 2 * value, 2);
+  return p + 2;
+}
+
+// CivilFromDays for days of years 1..9999, with multiplications and shifts only: Neri and
+// Schneider's Euclidean affine functions ("Euclidean affine functions and their application to
+// calendar algorithms", Software: Practice and Experience, 2022). A test compares it with
+// CivilFromDays on every day of the range.
+void PlainCivilFromDays(int64_t days, unsigned* year, unsigned* month, unsigned* day) {
+  constexpr uint32_t kCycles = 82;  // 400-year cycles added to keep every quantity unsigned
+  constexpr uint32_t kShift = 719468 + 146097 * kCycles;
+  const uint32_t n = static_cast<uint32_t>(days) + kShift;
+  const uint32_t n1 = 4 * n + 3;
+  const uint32_t century = n1 / 146097;
+  const uint32_t n_century = n1 % 146097 / 4;
+  const uint32_t n2 = 4 * n_century + 3;
+  const uint64_t p2 = uint64_t{2939745} * n2;
+  const uint32_t year_of_century = static_cast<uint32_t>(p2 >> 32);
+  const uint32_t day_of_year = static_cast<uint32_t>(p2) / 2939745 / 4;  // from March 1st
+  const uint32_t n3 = 2141 * day_of_year + 197913;
+  const uint32_t march_month = n3 >> 16;
+  const uint32_t january = day_of_year >= 306;
+  *year = 100 * century + year_of_century - 400 * kCycles + january;
+  *month = january ? march_month - 12 : march_month;
+  *day = (n3 & 0xFFFF) / 2141 + 1;
 }
 
 char* WritePlainDate(char* p, int64_t days) {
-  int64_t year;
+  unsigned year;
   unsigned month;
   unsigned day;
-  CivilFromDays(days, &year, &month, &day);
-  p = WriteDigits(p, static_cast<unsigned>(year), 4);
+  PlainCivilFromDays(days, &year, &month, &day);
+  p = WritePair(p, year / 100);
+  p = WritePair(p, year % 100);
   *p++ = '-';
-  p = WriteDigits(p, month, 2);
+  p = WritePair(p, month);
   *p++ = '-';
-  return WriteDigits(p, day, 2);
+  return WritePair(p, day);
 }
 
-void AppendTwo(int64_t v, std::string* out) {
-  out->push_back(static_cast<char>('0' + v / 10));
-  out->push_back(static_cast<char>('0' + v % 10));
+char* WriteTwo(char* p, int64_t v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
 }
 
-void AppendFraction(int64_t micros, std::string* out) {
+// ".ffffff" with trailing zeros dropped; nothing for a whole second.
+char* WriteFraction(char* p, int64_t micros) {
   if (micros == 0)
-    return;
+    return p;
   char digits[7] = {'.', '0', '0', '0', '0', '0', '0'};
   for (int k = 6; k >= 1; --k) {
     digits[k] = static_cast<char>('0' + micros % 10);
@@ -182,19 +212,24 @@ void AppendFraction(int64_t micros, std::string* out) {
   int length = 7;
   while (digits[length - 1] == '0')
     --length;
-  out->append(digits, static_cast<size_t>(length));
+  std::memcpy(p, digits, static_cast<size_t>(length));
+  return p + length;
 }
 
-void AppendCivilDate(int64_t days, std::string* out) {
+// Dates outside years 1..9999: at least four year digits, " BC" for year 0 and before.
+char* WriteCivilDate(char* p, int64_t days) {
   int64_t year;
   unsigned month;
   unsigned day;
   CivilFromDays(days, &year, &month, &day);
   bool bc = year <= 0;
   int64_t shown = bc ? 1 - year : year;
-  fmt::format_to(std::back_inserter(*out), "{:04d}-{:02d}-{:02d}", shown, month, day);
-  if (bc)
-    out->append(" BC");
+  p = fmt::format_to(p, "{:04d}-{:02d}-{:02d}", shown, month, day);
+  if (bc) {
+    std::memcpy(p, " BC", 3);
+    p += 3;
+  }
+  return p;
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) {
@@ -221,21 +256,23 @@ Result<int32_t> ParseDate(std::string_view text) {
   return static_cast<int32_t>(days);
 }
 
-void AppendDate(int32_t days, std::string* out) {
+char* WriteDate(int32_t days, char* out) {
   if (days == kDateInfinity) {
-    out->append("infinity");
-    return;
+    std::memcpy(out, "infinity", 8);
+    return out + 8;
   }
   if (days == kDateMinusInfinity) {
-    out->append("-infinity");
-    return;
+    std::memcpy(out, "-infinity", 9);
+    return out + 9;
   }
-  if (days >= kFirstPlainDay && days <= kLastPlainDay) {
-    char buffer[10];
-    out->append(buffer, WritePlainDate(buffer, days));
-    return;
-  }
-  AppendCivilDate(days, out);
+  if (days >= kFirstPlainDay && days <= kLastPlainDay)
+    return WritePlainDate(out, days);
+  return WriteCivilDate(out, days);
+}
+
+void AppendDate(int32_t days, std::string* out) {
+  char buffer[kMaxTemporalText];
+  out->append(buffer, WriteDate(days, buffer));
 }
 
 Result<int64_t> ParseTime(std::string_view text) {
@@ -273,22 +310,31 @@ Result<int64_t> ParseTime(std::string_view text) {
   return negative ? -total : total;
 }
 
-void AppendTime(int64_t micros, std::string* out) {
+char* WriteTime(int64_t micros, char* out) {
+  char* p = out;
   if (micros < 0) {
-    out->push_back('-');
+    *p++ = '-';
     micros = -micros;
   }
   int64_t seconds = micros / kMicrosPerSecond;
   int64_t fraction = micros % kMicrosPerSecond;
   int64_t hours = seconds / 3600;
-  if (hours < 10)
-    out->push_back('0');
-  fmt::format_to(std::back_inserter(*out), "{}", hours);
-  out->push_back(':');
-  AppendTwo((seconds / 60) % 60, out);
-  out->push_back(':');
-  AppendTwo(seconds % 60, out);
-  AppendFraction(fraction, out);
+  if (hours < 100) {
+    p = WriteTwo(p, hours);
+  } else {
+    auto [end, ec] = std::to_chars(p, p + 24, hours);
+    p = end;
+  }
+  *p++ = ':';
+  p = WriteTwo(p, (seconds / 60) % 60);
+  *p++ = ':';
+  p = WriteTwo(p, seconds % 60);
+  return WriteFraction(p, fraction);
+}
+
+void AppendTime(int64_t micros, std::string* out) {
+  char buffer[kMaxTemporalText];
+  out->append(buffer, WriteTime(micros, buffer));
 }
 
 Result<int64_t> ParseTimestamp(std::string_view text, bool with_zone) {
@@ -370,44 +416,41 @@ Result<int64_t> ParseTimestamp(std::string_view text, bool with_zone) {
   return local - offset_seconds * kMicrosPerSecond;
 }
 
-void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
+char* WriteTimestamp(int64_t micros, bool with_zone, char* out) {
   if (micros == kTimestampInfinity) {
-    out->append("infinity");
-    return;
+    std::memcpy(out, "infinity", 8);
+    return out + 8;
   }
   if (micros == kTimestampMinusInfinity) {
-    out->append("-infinity");
-    return;
+    std::memcpy(out, "-infinity", 9);
+    return out + 9;
   }
   int64_t days = FloorDiv(micros, kMicrosPerDay);
   int64_t in_day = micros - days * kMicrosPerDay;
   if (days >= kFirstPlainDay && days <= kLastPlainDay) {
-    // The common case, written into a stack buffer without fmt.
+    // The common case, without fmt.
     auto seconds = static_cast<unsigned>(in_day / kMicrosPerSecond);
     auto fraction = static_cast<unsigned>(in_day % kMicrosPerSecond);
-    char buffer[40];
-    char* p = WritePlainDate(buffer, days);
+    char* p = WritePlainDate(out, days);
     *p++ = ' ';
-    p = WriteDigits(p, seconds / 3600, 2);
+    p = WritePair(p, seconds / 3600);
     *p++ = ':';
-    p = WriteDigits(p, seconds / 60 % 60, 2);
+    p = WritePair(p, seconds / 60 % 60);
     *p++ = ':';
-    p = WriteDigits(p, seconds % 60, 2);
+    p = WritePair(p, seconds % 60);
     if (fraction != 0) {
       *p++ = '.';
-      int width = 6;
-      while (fraction % 10 == 0) {
-        fraction /= 10;
-        --width;
-      }
-      p = WriteDigits(p, fraction, width);
+      p = WritePair(p, fraction / 10000);
+      p = WritePair(p, fraction / 100 % 100);
+      p = WritePair(p, fraction % 100);
+      while (p[-1] == '0')
+        --p;  // trailing zeros dropped; a non-zero fraction keeps a digit
     }
     if (with_zone) {
       std::memcpy(p, "+00:00", 6);
       p += 6;
     }
-    out->append(buffer, p);
-    return;
+    return p;
   }
   int64_t year;
   unsigned month;
@@ -416,17 +459,27 @@ void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
   bool bc = year <= 0;
   int64_t shown = bc ? 1 - year : year;
   int64_t seconds = in_day / kMicrosPerSecond;
-  fmt::format_to(std::back_inserter(*out), "{:04d}-{:02d}-{:02d} ", shown, month, day);
-  AppendTwo(seconds / 3600, out);
-  out->push_back(':');
-  AppendTwo((seconds / 60) % 60, out);
-  out->push_back(':');
-  AppendTwo(seconds % 60, out);
-  AppendFraction(in_day % kMicrosPerSecond, out);
-  if (with_zone)
-    out->append("+00:00");
-  if (bc)
-    out->append(" BC");
+  char* p = fmt::format_to(out, "{:04d}-{:02d}-{:02d} ", shown, month, day);
+  p = WriteTwo(p, seconds / 3600);
+  *p++ = ':';
+  p = WriteTwo(p, (seconds / 60) % 60);
+  *p++ = ':';
+  p = WriteTwo(p, seconds % 60);
+  p = WriteFraction(p, in_day % kMicrosPerSecond);
+  if (with_zone) {
+    std::memcpy(p, "+00:00", 6);
+    p += 6;
+  }
+  if (bc) {
+    std::memcpy(p, " BC", 3);
+    p += 3;
+  }
+  return p;
+}
+
+void AppendTimestamp(int64_t micros, bool with_zone, std::string* out) {
+  char buffer[kMaxTemporalText];
+  out->append(buffer, WriteTimestamp(micros, with_zone, buffer));
 }
 
 }  // namespace sluice

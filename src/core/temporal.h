@@ -10,6 +10,7 @@
 // dates are written with a " BC" suffix, as PostgreSQL does.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -32,17 +33,27 @@ int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day);
 bool IsValidCivilDate(int64_t year, unsigned month, unsigned day);
 
+/// Room the Write* functions below need: the longest text they write.
+inline constexpr size_t kMaxTemporalText = 48;
+
 Result<int32_t> ParseDate(std::string_view text);
 void AppendDate(int32_t days, std::string* out);
+/// Writes what AppendDate appends at `out` (room for kMaxTemporalText bytes); returns the end.
+char* WriteDate(int32_t days, char* out);
 
 /// "[-]H+:MM:SS[.ffffff]" (also "HH:MM"), to microseconds.
 Result<int64_t> ParseTime(std::string_view text);
 void AppendTime(int64_t micros, std::string* out);
+/// Writes what AppendTime appends at `out` (room for kMaxTemporalText bytes); returns the end.
+char* WriteTime(int64_t micros, char* out);
 
 /// "YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]" or a bare date, with an optional zone suffix "Z", "+HH",
 /// "+HH:MM", "+HHMM". With `with_zone` the result is UTC (a missing zone means UTC); without,
 /// a zone suffix is an error because the wall-clock value would be ambiguous.
 Result<int64_t> ParseTimestamp(std::string_view text, bool with_zone);
 void AppendTimestamp(int64_t micros, bool with_zone, std::string* out);
+/// Writes what AppendTimestamp appends at `out` (room for kMaxTemporalText bytes); returns the
+/// end.
+char* WriteTimestamp(int64_t micros, bool with_zone, char* out);
 
 }  // namespace sluice

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/decimal.h"
@@ -17,10 +18,8 @@ namespace {
 constexpr char kHexDigits[] = "0123456789abcdef";
 
 template <typename T>
-void AppendInteger(T value, std::string* out) {
-  char buffer[24];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  out->append(buffer, end);
+char* WriteInteger(T value, char* out) {
+  return std::to_chars(out, out + 24, value).ptr;
 }
 
 std::string_view TrimSpaces(std::string_view s) {
@@ -75,17 +74,160 @@ Status ParseFloating(std::string_view text, Column* column) {
   return Status::OK();
 }
 
+// Powers of ten, all exact as doubles.
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+constexpr uint64_t kPow10Int[] = {1ULL,
+                                  10ULL,
+                                  100ULL,
+                                  1000ULL,
+                                  10000ULL,
+                                  100000ULL,
+                                  1000000ULL,
+                                  10000000ULL,
+                                  100000000ULL,
+                                  1000000000ULL,
+                                  10000000000ULL,
+                                  100000000000ULL,
+                                  1000000000000ULL,
+                                  10000000000000ULL,
+                                  100000000000000ULL,
+                                  1000000000000000ULL,
+                                  10000000000000000ULL,
+                                  100000000000000000ULL,
+                                  1000000000000000000ULL,
+                                  10000000000000000000ULL};
+
+int DecimalDigits(uint64_t value) {
+  int digits = 1;
+  while (digits < 20 && value >= kPow10Int[digits])
+    ++digits;
+  return digits;
+}
+
+// The shortest text that reads back as `value`, exactly as std::to_chars(value) writes it, for
+// the common values it can find cheaply: magnitudes in [1e-3, 1e15) (floats: [1e-3, 1e6))
+// whose shortest decimal has at most 15 significant digits (floats: 6), and whose fixed
+// notation is no longer than the scientific one. Returns nullptr for every other value; the
+// caller falls back to std::to_chars.
+//
+// Why it is exact: a decimal of at most 15 digits (DBL_DIG; 6 = FLT_DIG for float) is the only
+// decimal of that length that reads back as its double, so when such a decimal exists it is
+// the shortest representation, with no tie to break. Scaled by 10^K into [10^14, 10^15), the
+// value lies within 0.2 of that decimal's digits (its own rounding is at most 2^-53 relative,
+// the multiplication's at most 1/16), so rounding finds them; the candidate is then checked by
+// reading it back the way from_chars would (one correctly rounded multiply or divide), and
+// anything that fails the check goes to to_chars.
+template <typename T>
+char* WriteShortDecimal(T value, char* out) {
+  constexpr bool kFloat = sizeof(T) == 4;
+  constexpr int kDigits = kFloat ? 6 : 15;
+  constexpr double kLimit = kFloat ? 1e6 : 1e15;
+  double v = value;
+  const bool negative = v < 0;
+  if (negative)
+    v = -v;
+  if (!(v >= 1e-3 && v < kLimit))
+    return nullptr;  // also NaN, infinities, zeros
+  // The decimal exponent of v (e10 <= log10(v) < e10 + 1), near enough: corrected below.
+  int e10;
+  if (v >= 1) {
+    e10 = DecimalDigits(static_cast<uint64_t>(v)) - 1;
+  } else {
+    e10 = v >= 0.1 ? -1 : v >= 0.01 ? -2 : -3;
+  }
+  int k = kDigits - 1 - e10;  // v * 10^k in [10^(kDigits-1), 10^kDigits)
+  uint64_t n = static_cast<uint64_t>(v * kPow10[k] + 0.5);
+  if (n >= kPow10Int[kDigits]) {
+    if (--k < 0)
+      return nullptr;
+    n = static_cast<uint64_t>(v * kPow10[k] + 0.5);
+  } else if (n < kPow10Int[kDigits - 1]) {
+    ++k;
+    n = static_cast<uint64_t>(v * kPow10[k] + 0.5);
+  }
+  if (n >= kPow10Int[kDigits] || n < kPow10Int[kDigits - 1])
+    return nullptr;
+  // The candidate m * 10^e, without trailing zeros.
+  uint64_t m = n;
+  int e = -k;
+  while (m % 10 == 0) {
+    m /= 10;
+    ++e;
+  }
+  const double back = e >= 0 ? static_cast<double>(m) * kPow10[e]
+                             : static_cast<double>(m) / kPow10[-e];
+  if constexpr (kFloat) {
+    // Rounded to float through double: the same as rounding the decimal to float directly,
+    // unless the double sits exactly halfway between two floats.
+    uint64_t bits;
+    std::memcpy(&bits, &back, sizeof(bits));
+    if ((bits & ((uint64_t{1} << 29) - 1)) == (uint64_t{1} << 28))
+      return nullptr;
+    if (static_cast<float>(back) != static_cast<float>(v))
+      return nullptr;
+  } else {
+    if (back != v)
+      return nullptr;
+  }
+  // Fixed notation unless the scientific one is shorter (to_chars' rule; a tie goes to fixed).
+  const int d = DecimalDigits(m);
+  const int exponent = d - 1 + e;
+  const int fixed_length = e >= 0 ? d + e : d + e > 0 ? d + 1 : 2 - e;
+  const int scientific_length =
+      d + (d > 1 ? 1 : 0) + 2 + (exponent >= 100 || exponent <= -100 ? 3 : 2);
+  if (fixed_length > scientific_length)
+    return nullptr;
+  char digits[24];
+  std::to_chars(digits, digits + sizeof(digits), m);
+  char* p = out;
+  if (negative)
+    *p++ = '-';
+  if (e >= 0) {
+    std::memcpy(p, digits, static_cast<size_t>(d));
+    p += d;
+    std::memset(p, '0', static_cast<size_t>(e));
+    return p + e;
+  }
+  const int integer_digits = d + e;
+  if (integer_digits > 0) {
+    std::memcpy(p, digits, static_cast<size_t>(integer_digits));
+    p += integer_digits;
+    *p++ = '.';
+    std::memcpy(p, digits + integer_digits, static_cast<size_t>(-e));
+    return p - e;
+  }
+  *p++ = '0';
+  *p++ = '.';
+  std::memset(p, '0', static_cast<size_t>(-integer_digits));
+  p -= integer_digits;
+  std::memcpy(p, digits, static_cast<size_t>(d));
+  return p + d;
+}
+
+template <typename T>
+char* WriteFloating(T value, char* out) {
+  if (char* end = WriteShortDecimal(value, out))
+    return end;
+  if (std::isnan(value)) {
+    std::memcpy(out, "NaN", 3);
+    return out + 3;
+  }
+  if (std::isinf(value)) {
+    if (value > 0) {
+      std::memcpy(out, "Infinity", 8);
+      return out + 8;
+    }
+    std::memcpy(out, "-Infinity", 9);
+    return out + 9;
+  }
+  return std::to_chars(out, out + 40, value).ptr;
+}
+
 template <typename T>
 void AppendFloating(T value, std::string* out) {
-  if (std::isnan(value)) {
-    out->append("NaN");
-  } else if (std::isinf(value)) {
-    out->append(value > 0 ? "Infinity" : "-Infinity");
-  } else {
-    char buffer[40];
-    auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
-    out->append(buffer, end);
-  }
+  char buffer[40];
+  out->append(buffer, WriteFloating(value, buffer));
 }
 
 int HexValue(char c) {
@@ -142,44 +284,77 @@ Status DecodeHexBytes(std::string_view text, std::string* out) {
   return Status::OK();
 }
 
-void AppendValueText(const Column& column, size_t row, std::string* out) {
+bool HasFixedValueText(const DataType& type) {
+  switch (type.id) {
+    case TypeId::kString:
+    case TypeId::kJson:
+    case TypeId::kBytes:
+      return false;
+    case TypeId::kDecimal:
+      return type.is_fast_decimal() && type.scale <= kMaxDecimal128Scale;
+    default:
+      return true;
+  }
+}
+
+char* WriteFixedValueText(const Column& column, size_t row, char* out) {
   const DataType& type = column.type();
   switch (type.id) {
     case TypeId::kNull:
-      return;
+      return out;
     case TypeId::kBool:
-      out->append(column.Get<uint8_t>(row) ? "true" : "false");
-      return;
+      if (column.Get<uint8_t>(row)) {
+        std::memcpy(out, "true", 4);
+        return out + 4;
+      }
+      std::memcpy(out, "false", 5);
+      return out + 5;
     case TypeId::kInt8:
-      AppendInteger(column.Get<int8_t>(row), out);
-      return;
+      return WriteInteger(column.Get<int8_t>(row), out);
     case TypeId::kInt16:
-      AppendInteger(column.Get<int16_t>(row), out);
-      return;
+      return WriteInteger(column.Get<int16_t>(row), out);
     case TypeId::kInt32:
-      AppendInteger(column.Get<int32_t>(row), out);
-      return;
+      return WriteInteger(column.Get<int32_t>(row), out);
     case TypeId::kInt64:
-      AppendInteger(column.Get<int64_t>(row), out);
-      return;
+      return WriteInteger(column.Get<int64_t>(row), out);
     case TypeId::kUInt8:
-      AppendInteger(column.Get<uint8_t>(row), out);
-      return;
+      return WriteInteger(column.Get<uint8_t>(row), out);
     case TypeId::kUInt16:
-      AppendInteger(column.Get<uint16_t>(row), out);
-      return;
+      return WriteInteger(column.Get<uint16_t>(row), out);
     case TypeId::kUInt32:
-      AppendInteger(column.Get<uint32_t>(row), out);
-      return;
+      return WriteInteger(column.Get<uint32_t>(row), out);
     case TypeId::kUInt64:
-      AppendInteger(column.Get<uint64_t>(row), out);
-      return;
+      return WriteInteger(column.Get<uint64_t>(row), out);
     case TypeId::kFloat32:
-      AppendFloating(column.Get<float>(row), out);
-      return;
+      return WriteFloating(column.Get<float>(row), out);
     case TypeId::kFloat64:
-      AppendFloating(column.Get<double>(row), out);
-      return;
+      return WriteFloating(column.Get<double>(row), out);
+    case TypeId::kDecimal:
+      return WriteDecimal128(column.Get<int128>(row), type.scale, out);
+    case TypeId::kDate:
+      return WriteDate(column.Get<int32_t>(row), out);
+    case TypeId::kTime:
+      return WriteTime(column.Get<int64_t>(row), out);
+    case TypeId::kTimestamp:
+      return WriteTimestamp(column.Get<int64_t>(row), false, out);
+    case TypeId::kTimestampTz:
+      return WriteTimestamp(column.Get<int64_t>(row), true, out);
+    case TypeId::kString:
+    case TypeId::kJson:
+    case TypeId::kBytes:
+      break;
+  }
+  return out;
+}
+
+void AppendValueText(const Column& column, size_t row, std::string* out) {
+  const DataType& type = column.type();
+  if (HasFixedValueText(type)) {
+    char buffer[kMaxFixedValueText];
+    out->append(buffer, WriteFixedValueText(column, row, buffer));
+    return;
+  }
+  switch (type.id) {
     case TypeId::kDecimal:
       if (type.is_fast_decimal()) {
         AppendDecimal128(column.Get<int128>(row), type.scale, out);
@@ -187,24 +362,11 @@ void AppendValueText(const Column& column, size_t row, std::string* out) {
         out->append(column.GetView(row));
       }
       return;
-    case TypeId::kString:
-    case TypeId::kJson:
-      out->append(column.GetView(row));
-      return;
     case TypeId::kBytes:
       AppendHexBytes(column.GetView(row), out);
       return;
-    case TypeId::kDate:
-      AppendDate(column.Get<int32_t>(row), out);
-      return;
-    case TypeId::kTime:
-      AppendTime(column.Get<int64_t>(row), out);
-      return;
-    case TypeId::kTimestamp:
-      AppendTimestamp(column.Get<int64_t>(row), false, out);
-      return;
-    case TypeId::kTimestampTz:
-      AppendTimestamp(column.Get<int64_t>(row), true, out);
+    default:  // string, json
+      out->append(column.GetView(row));
       return;
   }
 }

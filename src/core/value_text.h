@@ -21,6 +21,16 @@ namespace sluice {
 /// Appends the canonical text of the non-null value at `row` of `column`.
 void AppendValueText(const Column& column, size_t row, std::string* out);
 
+/// Room WriteFixedValueText needs: the longest text of a value whose type HasFixedValueText.
+inline constexpr size_t kMaxFixedValueText = 64;
+/// True when the text of every value of `type` fits kMaxFixedValueText bytes: every type but
+/// string, json, bytes and decimals beyond the int128 form.
+bool HasFixedValueText(const DataType& type);
+/// Writes what AppendValueText appends for the non-null value at `row` of `column`, whose type
+/// HasFixedValueText, at `out` (room for kMaxFixedValueText bytes); returns the end. For writers
+/// that fill their own buffers.
+char* WriteFixedValueText(const Column& column, size_t row, char* out);
+
 /// Parses `text` as a value of the column's type and appends it. On failure nothing is appended
 /// and the returned data error says what was expected (the caller adds where).
 Status AppendParsedValue(std::string_view text, Column* column);

@@ -288,14 +288,8 @@ class JobRunner::Pipeline {
         // Another run owns the job now: stop without another commit (they would be refused).
         Fail(parts_.lease->reason());
       }
-      if (((stop != nullptr && stop->load()) || stop_requested_.load()) && !stopping_.load() &&
-          !failed_.load()) {
-        *interrupted = true;
-        log::Warn(kComponent, "Stop requested: taking a final checkpoint");
-        stopping_.store(true);
-        cancelled_->store(true);
-        CancelActiveReaders();
-      }
+      if ((stop != nullptr && stop->load()) || stop_requested_.load())
+        BeginStopping(interrupted);
       bool requested = false;
       {
         std::lock_guard<std::mutex> lock(done_mutex_);
@@ -311,6 +305,10 @@ class JobRunner::Pipeline {
         done_cv_.notify_all();
       }
     }
+    // A reader that asked to stop (the `stop` failpoint) may have ended, and with it the loop,
+    // before the loop saw its request: the job still stops, it must not finish.
+    if (stop_requested_.load())
+      BeginStopping(interrupted);
     {
       // Readers waiting for a checkpoint that will not come now.
       std::lock_guard<std::mutex> lock(done_mutex_);
@@ -459,6 +457,17 @@ class JobRunner::Pipeline {
              stop_requested_.load())) {
       done_cv_.wait_for(lock, std::chrono::milliseconds(50));
     }
+  }
+
+  // Coordinator: the job stops after a final checkpoint (once; not after a failure).
+  void BeginStopping(bool* interrupted) {
+    if (stopping_.load() || failed_.load())
+      return;
+    *interrupted = true;
+    log::Warn(kComponent, "Stop requested: taking a final checkpoint");
+    stopping_.store(true);
+    cancelled_->store(true);
+    CancelActiveReaders();
   }
 
   // A stop asked from inside the pipeline (the `stop` failpoint), as SIGINT asks it: this

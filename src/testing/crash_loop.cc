@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <random>
 
 #include "core/failpoint.h"
@@ -33,18 +34,26 @@ CrashLoopResult RunCrashLoop(const std::function<int()>& run_job,
   CrashLoopResult result;
   // The last two kills come at the end of the job, around Sink::Finish; the others mid-job, at
   // every point in turn (in a random order), so that each is exercised.
+  const int opening = static_cast<int>(options.opening_points.size());
   const int mid_job = std::max(0, options.kills - 2);
   for (int attempt = 0; result.kills < options.kills; ++attempt) {
     std::string point;
-    if (result.kills >= mid_job) {
+    if (result.kills < opening) {
+      point = options.opening_points[static_cast<size_t>(result.kills)];
+    } else if (result.kills >= mid_job) {
       point = result.kills == mid_job ? "runtime.finish.before=crash@1"
                                       : "runtime.finish.after=crash@1";
     } else {
-      if (attempt % static_cast<int>(points.size()) == 0)
+      const int turn = attempt - opening;
+      if (turn % static_cast<int>(points.size()) == 0)
         std::shuffle(points.begin(), points.end(), random);
-      point = points[static_cast<size_t>(attempt) % points.size()];
+      point = points[static_cast<size_t>(turn) % points.size()];
     }
-    std::string plan = "runtime.reader.batch=checkpoint@1+;" + point;
+    // The children that crash around Finish run the rest of the job at its own pace; the others
+    // checkpoint after every batch (a crash rule at the batch point wins over its checkpoints).
+    std::string plan = point.starts_with("runtime.finish.")
+                           ? point
+                           : "runtime.reader.batch=checkpoint@1+;" + point;
     result.plans.push_back(plan);
     pid_t child = fork();
     if (child < 0) {
@@ -56,6 +65,8 @@ CrashLoopResult RunCrashLoop(const std::function<int()>& run_job,
       failpoint::DisarmAll();
       if (!failpoint::Arm(plan).ok())
         _exit(90);
+      if (options.in_child)
+        options.in_child(plan);
       _exit(run_job());
     }
     int status = 0;
@@ -82,6 +93,32 @@ CrashLoopResult RunCrashLoop(const std::function<int()>& run_job,
     return result;
   }
   return result;
+}
+
+namespace {
+
+// The hit number of `point`'s crash in `plan` ("...;point=crash@N"), or 0 when it has none.
+uint64_t CrashHit(const std::string& plan, const std::string& point) {
+  std::string prefix = point + "=crash@";
+  size_t at = plan.find(prefix);
+  if (at == std::string::npos)
+    return 0;
+  return std::strtoull(plan.c_str() + at + prefix.size(), nullptr, 10);
+}
+
+}  // namespace
+
+CommittedAtCrash CommittedBeforeCrash(const std::string& plan) {
+  // The batch point's crash replaces its checkpoints: no checkpoint at all.
+  if (CrashHit(plan, "runtime.reader.batch") > 0)
+    return CommittedAtCrash::kNothing;
+  // Each checkpoint is asked for by a reader after a batch and carries that batch, so the first
+  // one a child records holds rows. after_record@N: N recorded; before_record@N: N - 1.
+  if (CrashHit(plan, "runtime.checkpoint.after_record") >= 1 ||
+      CrashHit(plan, "runtime.checkpoint.before_record") >= 2) {
+    return CommittedAtCrash::kSome;
+  }
+  return CommittedAtCrash::kUnknown;
 }
 
 }  // namespace sluice::testing

@@ -68,6 +68,18 @@ class MemoryReader final : public connectors::SplitReader {
         hi_(hi) {}
 
   Result<bool> ReadBatch(Batch* batch) override {
+    while (data_->hold_read) {
+      size_t next = 0;
+      size_t end = 0;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        next = next_;
+        end = hi_;
+      }
+      if (!data_->hold_read(stream_, lo_, next, end))
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     if (data_->read_delay_micros > 0) {
       std::this_thread::sleep_for(std::chrono::microseconds(data_->read_delay_micros));
     }

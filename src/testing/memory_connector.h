@@ -37,6 +37,11 @@ struct MemorySourceData {
   size_t rows_per_read = 0;
   /// Sleep per ReadBatch, microseconds.
   int read_delay_micros = 0;
+  /// Asked before every ReadBatch, outside the reader's lock: while it returns true the reader
+  /// waits (asking again every millisecond), so that a test can hold a reader at a place in its
+  /// data until something happened elsewhere (a cut of its split lowers `end_row`). Arguments:
+  /// the stream, the split's first row, the next row to read, the split's end (exclusive).
+  std::function<bool(int stream, size_t first_row, size_t next_row, size_t end_row)> hold_read;
   /// Fail with this status when a reader reaches this absolute row of stream 0.
   std::optional<size_t> fail_at_row;
   Status failure = Unavailable("injected source failure");

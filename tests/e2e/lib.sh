@@ -177,54 +177,70 @@ expect_same_dumps() {
   done
 }
 
-# kill_loop N ARGS...: runs `sluice ARGS...` up to N times, each killed with SIGKILL after a
-# random 0.1..0.45 s unless it finished first (then the loop ends and FINISHED=1: running it again
-# would start a new job). Sets KILLS to the number of runs killed. The delays are logged, so a
-# failure can be replayed.
-kill_loop() {
-  local n=$1
+# crash_plans SINK_POINT...: prints the failpoint plans (SLUICE_FAILPOINTS values, see
+# src/core/failpoint.h) of a crash loop, one a line: a crash mid-read before any checkpoint, then
+# at every step of a commit (the runtime's and the sink's own points, each "name=crash@N") with a
+# checkpoint after every batch read, so that each run commits a few batches at known places
+# first, then just before and just after the sink's Finish (those runs copy the rest of the job
+# at its own pace).
+crash_plans() {
+  local every="runtime.reader.batch=checkpoint@1+" point
+  echo "runtime.reader.batch=crash@2"
+  for point in runtime.writer.before_commit=crash@3 runtime.writer.after_commit=crash@1 \
+    runtime.writer.after_commit=crash@4 runtime.checkpoint.before_record=crash@2 \
+    runtime.checkpoint.after_record=crash@3 "$@"; do
+    echo "$every;$point"
+  done
+  echo "runtime.finish.before=crash@1"
+  echo "runtime.finish.after=crash@1"
+}
+
+# crash_loop PLAN... -- ARGS...: runs `sluice ARGS...` once per PLAN, armed with
+# SLUICE_FAILPOINTS=PLAN, and expects each run to crash at its point (SIGKILL, as kill -9 does):
+# a run that ends otherwise fails the case. KILLS counts the crashes; after each one the function
+# named by AFTER_CRASH (if set) runs with the plan, e.g. to check what a reader of the target
+# sees. The plans are logged to crash_loop.log.
+crash_loop() {
+  local plans=() plan status
+  while (($# > 0)) && [[ "$1" != "--" ]]; do
+    plans+=("$1")
+    shift
+  done
   shift
   KILLS=0
-  FINISHED=0
-  for _ in $(seq 1 "$n"); do
-    "$SLUICE" "$@" --no-progress >>"$OUT_DIR/kill_loop.log" 2>&1 &
-    local pid=$! delay
-    delay=$(python3 -c 'import random; print(round(random.uniform(0.1, 0.45), 3))')
-    sleep "$delay"
-    if kill -9 "$pid" 2>/dev/null; then
-      KILLS=$((KILLS + 1))
-      echo "killed after ${delay}s" >>"$OUT_DIR/kill_loop.log"
-      wait "$pid" 2>/dev/null || true
-    else
-      local status=0
-      wait "$pid" 2>/dev/null || status=$?
-      echo "finished before ${delay}s (exit $status)" >>"$OUT_DIR/kill_loop.log"
-      [[ $status -eq 0 ]] && FINISHED=1
-      break
+  for plan in "${plans[@]}"; do
+    echo "armed: $plan" >>"$OUT_DIR/crash_loop.log"
+    status=0
+    SLUICE_FAILPOINTS=$plan "$SLUICE" "$@" --no-progress >>"$OUT_DIR/crash_loop.log" 2>&1 ||
+      status=$?
+    if [[ $status -ne 137 ]]; then
+      tail -n 20 "$OUT_DIR/crash_loop.log" >&2
+      fail "sluice $* armed with '$plan' exited $status instead of crashing there"
+    fi
+    KILLS=$((KILLS + 1))
+    if [[ -n "${AFTER_CRASH:-}" ]]; then
+      "$AFTER_CRASH" "$plan"
     fi
   done
 }
 
-# finish_job ARGS...: runs the job to completion unless kill_loop saw it finish already.
-finish_job() {
-  [[ $FINISHED -eq 1 ]] || expect_ok "$@"
+# wait_until_stopped PID: waits until process PID froze itself at a `pause` failpoint (state T
+# in /proc/PID/stat), for 300 s at most; fails the case when it ended (or is a zombie) instead.
+# Continue it with `kill -CONT PID`.
+wait_until_stopped() {
+  local pid=$1 deadline=$((SECONDS + 300)) state
+  while true; do
+    state=$(sed -n 's/^.*) \([A-Za-z]\) .*$/\1/p' "/proc/$pid/stat" 2>/dev/null || true)
+    [[ "$state" == T ]] && return 0
+    if [[ -z "$state" || "$state" == Z ]]; then
+      fail "process $pid ended instead of pausing"
+    fi
+    ((SECONDS < deadline)) || fail "process $pid did not pause in 300 s"
+    sleep 0.05
+  done
 }
 
 # mysql_checksum DB TABLE: an order-independent checksum of every row, key included.
 mysql_checksum() {
   mysql_exec "$1" "SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', $3))) FROM $2"
-}
-
-# wait_until_stopped PID: waits (up to 60 s) until process PID is stopped (state T), as a
-# `pause` failpoint leaves it; fails the case if it exits or never stops.
-wait_until_stopped() {
-  local pid=$1
-  for _ in $(seq 1 1200); do
-    [[ -r /proc/$pid/stat ]] || fail "process $pid ended instead of pausing"
-    local state
-    state=$(sed 's/^.*) //' "/proc/$pid/stat" | cut -d' ' -f1)
-    [[ $state == T ]] && return 0
-    sleep 0.05
-  done
-  fail "process $pid did not pause"
 }

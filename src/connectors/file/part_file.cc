@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace sluice::connectors::file {
@@ -62,6 +63,7 @@ PartFile::PartFile(std::string path, io::Compression compression, int fd, uint64
       compression_(compression),
       fd_(fd),
       length_(length),
+      writeback_from_(length),
       segment_(std::make_unique<SegmentStream>(this)) {}
 
 PartFile::~PartFile() {
@@ -123,7 +125,20 @@ Status PartFile::WriteToFile(std::string_view data) {
     length_ += static_cast<uint64_t>(written);
     unsynced_ = true;
   }
+  StartWriteback();
   return Status::OK();
+}
+
+void PartFile::StartWriteback() {
+  if (length_ < writeback_from_ + kWritebackBytes)
+    return;
+#if defined(__linux__)
+  // Only starts the disk writes of what was written since the last call, without waiting: a
+  // hint (its errors are Sync()'s to report), so that Sync() at a commit finds little left.
+  (void)::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                          static_cast<off_t>(length_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+#endif
+  writeback_from_ = length_;
 }
 
 Status PartFile::EndSegment() {
@@ -169,6 +184,7 @@ Status PartFile::Truncate(uint64_t length) {
     return ErrnoStatus("Cannot seek in", path_, errno);
   }
   length_ = length;
+  writeback_from_ = std::min(writeback_from_, length_);
   unsynced_ = true;
   return Status::OK();
 }

@@ -55,11 +55,16 @@ class PartFile {
 
   PartFile(std::string path, io::Compression compression, int fd, uint64_t length);
   Status WriteToFile(std::string_view data);
+  /// Starts the disk writes of every kWritebackBytes written, so that the data of a big part
+  /// drains while it is written instead of all at Sync() (the commit would wait for it).
+  void StartWriteback();
+  static constexpr uint64_t kWritebackBytes = 8 << 20;
 
   std::string path_;
   io::Compression compression_;
   int fd_;
   uint64_t length_;
+  uint64_t writeback_from_ = 0;  // bytes before this offset have had their writeback started
   bool unsynced_ = false;
   std::unique_ptr<SegmentStream> segment_;
 };

@@ -4,8 +4,10 @@
 #include <mysql.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "core/decimal.h"
 #include "core/temporal.h"
@@ -96,6 +98,153 @@ enum_field_types BindType(const SourceColumn& column) {
 bool IsUnsignedKind(ValueKind kind) {
   return kind == ValueKind::kUInt8 || kind == ValueKind::kUInt16 || kind == ValueKind::kUInt32 ||
          kind == ValueKind::kUInt64;
+}
+
+// How a value of one column sits in a binary-protocol row (raw mode).
+enum class Wire : uint8_t {
+  kFixed1,   // TINY
+  kFixed2,   // SHORT, YEAR
+  kFixed4,   // LONG, INT24, FLOAT
+  kFixed8,   // LONGLONG, DOUBLE
+  kLength,   // a length-encoded string: text, blobs, DECIMAL, BIT, ENUM, SET, JSON, GEOMETRY
+  kDate,     // DATE, DATETIME, TIMESTAMP: a length byte (0, 4, 7, 11), then the fields
+  kTime,     // TIME: a length byte (0, 8, 12), then the fields
+  kNothing,  // the NULL type: every value is NULL
+};
+
+// The wire form of `field_type`, when the reader decodes it; nullopt otherwise.
+std::optional<Wire> WireOf(enum_field_types field_type) {
+  switch (field_type) {
+    case MYSQL_TYPE_TINY:
+      return Wire::kFixed1;
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_YEAR:
+      return Wire::kFixed2;
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_FLOAT:
+      return Wire::kFixed4;
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_DOUBLE:
+      return Wire::kFixed8;
+    case MYSQL_TYPE_DECIMAL:
+    case MYSQL_TYPE_NEWDECIMAL:
+    case MYSQL_TYPE_VARCHAR:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_BIT:
+    case MYSQL_TYPE_ENUM:
+    case MYSQL_TYPE_SET:
+    case MYSQL_TYPE_JSON:
+    case MYSQL_TYPE_GEOMETRY:
+      return Wire::kLength;
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_TIMESTAMP:
+      return Wire::kDate;
+    case MYSQL_TYPE_TIME:
+      return Wire::kTime;
+    case MYSQL_TYPE_NULL:
+      return Wire::kNothing;
+    default:
+      return std::nullopt;
+  }
+}
+
+// True when decoding `field_type` as `wire` gives a column of `kind` the very value the client
+// library gives the bound buffer (BindType): same-width integers and floats bit for bit,
+// strings byte for byte, temporal fields one for one.
+bool RawFits(const SourceColumn& column, enum_field_types field_type, Wire wire) {
+  if (wire == Wire::kNothing)
+    return true;
+  switch (column.kind) {
+    case ValueKind::kInt8:
+    case ValueKind::kUInt8:
+      return field_type == MYSQL_TYPE_TINY;
+    case ValueKind::kInt16:
+    case ValueKind::kUInt16:
+    case ValueKind::kYear:
+      return field_type == MYSQL_TYPE_SHORT || field_type == MYSQL_TYPE_YEAR;
+    case ValueKind::kInt32:
+    case ValueKind::kUInt32:
+      return field_type == MYSQL_TYPE_LONG || field_type == MYSQL_TYPE_INT24;
+    case ValueKind::kInt64:
+    case ValueKind::kUInt64:
+      return field_type == MYSQL_TYPE_LONGLONG;
+    case ValueKind::kFloat:
+      return field_type == MYSQL_TYPE_FLOAT;
+    case ValueKind::kDouble:
+      return field_type == MYSQL_TYPE_DOUBLE;
+    case ValueKind::kDecimal:
+      return field_type == MYSQL_TYPE_NEWDECIMAL || field_type == MYSQL_TYPE_DECIMAL;
+    case ValueKind::kBit:
+      return field_type == MYSQL_TYPE_BIT;
+    case ValueKind::kText:
+    case ValueKind::kBytes:
+      return wire == Wire::kLength && field_type != MYSQL_TYPE_NEWDECIMAL &&
+             field_type != MYSQL_TYPE_DECIMAL && field_type != MYSQL_TYPE_BIT;
+    case ValueKind::kDate:
+      return field_type == MYSQL_TYPE_DATE;
+    case ValueKind::kDateTime:
+    case ValueKind::kTimestamp:
+      return field_type == MYSQL_TYPE_DATETIME || field_type == MYSQL_TYPE_TIMESTAMP;
+    case ValueKind::kTemporalText:
+      return column.info.data_type == "date"
+                 ? field_type == MYSQL_TYPE_DATE
+                 : field_type == MYSQL_TYPE_DATETIME || field_type == MYSQL_TYPE_TIMESTAMP;
+    case ValueKind::kTime:
+      return field_type == MYSQL_TYPE_TIME;
+  }
+  return false;
+}
+
+// MySQL writes DECIMAL(p, s) as "[-]digits[.digits]" with exactly s fractional digits. Reads such
+// text of at most 18 digits into `*out` (unscaled) as ParseDecimal128 would; false for anything
+// else (more digits, another shape, too many integer digits), which the caller hands to
+// ParseDecimal128 for the value or the error.
+bool ParseServerDecimal(std::string_view text, int precision, int scale, int128* out) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  bool negative = false;
+  if (p != end && *p == '-') {
+    negative = true;
+    ++p;
+  }
+  uint64_t value = 0;
+  const char* start = p;
+  while (p != end && static_cast<unsigned>(*p - '0') < 10) {
+    value = value * 10 + static_cast<unsigned>(*p - '0');
+    ++p;
+  }
+  const char* integer_end = p;
+  if (p != end && *p == '.') {
+    ++p;
+    while (p != end && static_cast<unsigned>(*p - '0') < 10) {
+      value = value * 10 + static_cast<unsigned>(*p - '0');
+      ++p;
+    }
+  }
+  const auto integer_digits = integer_end - start;
+  const auto fraction_digits = p == integer_end ? 0 : p - integer_end - 1;
+  if (p != end || integer_digits + fraction_digits == 0 || integer_digits + fraction_digits > 18 ||
+      fraction_digits != scale) {
+    return false;
+  }
+  while (start != integer_end && *start == '0')
+    ++start;  // leading zeros do not count against the precision
+  if (integer_end - start > precision - scale)
+    return false;
+  *out = negative ? -static_cast<int128>(value) : static_cast<int128>(value);
+  return true;
+}
+
+uint32_t Little4(const unsigned char* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
 // MySQL's zero dates ('0000-00-00'), zero parts ('2020-00-15') and, under ALLOW_INVALID_DATES,
@@ -191,6 +340,11 @@ struct ResultReader::Slot {
   bool full_valid = false;
   std::string_view full;
   std::string overflow;
+  /// Raw mode: how the value sits on the wire, and a variable-length value in the packet.
+  Wire wire = Wire::kLength;
+  std::string_view raw;
+  /// The column's kind (a copy, next to the value).
+  ValueKind kind = ValueKind::kText;
 };
 
 struct ResultReader::Binds {
@@ -207,6 +361,7 @@ ResultReader::ResultReader(std::vector<const SourceColumn*> columns, ZeroDates z
     const SourceColumn& column = *columns_[i];
     Slot& slot = slots_[i];
     MYSQL_BIND& bind = binds_->binds[i];
+    slot.kind = column.kind;
     std::memset(&bind, 0, sizeof(bind));
     bind.buffer_type = BindType(column);
     bind.length = &slot.length;
@@ -230,6 +385,114 @@ ResultReader::ResultReader(std::vector<const SourceColumn*> columns, ZeroDates z
 
 ResultReader::~ResultReader() = default;
 
+bool ResultReader::PlanRaw(st_mysql_stmt* stmt) {
+  if constexpr (std::endian::native != std::endian::little)
+    return false;  // fixed-width values are copied as they are: little-endian on the wire
+  ResultSet metadata(mysql_stmt_result_metadata(stmt));
+  if (!metadata.get() || mysql_num_fields(metadata.get()) != columns_.size())
+    return false;
+  MYSQL_FIELD* fields = mysql_fetch_fields(metadata.get());
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    std::optional<Wire> wire = WireOf(fields[i].type);
+    if (!wire || !RawFits(*columns_[i], fields[i].type, *wire))
+      return false;
+    slots_[i].wire = *wire;
+  }
+  return mysql_stmt_attr_set(stmt, STMT_ATTR_CB_USER_DATA, this) == 0 &&
+         mysql_stmt_attr_set(stmt, STMT_ATTR_CB_RESULT,
+                             reinterpret_cast<const void*>(&ResultReader::OnValue)) == 0;
+}
+
+void ResultReader::OnValue(void* reader, unsigned int column, unsigned char** row) {
+  auto* self = static_cast<ResultReader*>(reader);
+  ++self->values_seen_;
+  Slot& slot = self->slots_[column];
+  if (row == nullptr) {
+    slot.is_null = 1;
+    return;
+  }
+  slot.is_null = 0;
+  const unsigned char* p = *row;
+  switch (slot.wire) {
+    case Wire::kFixed1:
+      std::memcpy(&slot.number, p, 1);
+      *row += 1;
+      return;
+    case Wire::kFixed2:
+      std::memcpy(&slot.number, p, 2);
+      *row += 2;
+      return;
+    case Wire::kFixed4:
+      std::memcpy(&slot.number, p, 4);
+      *row += 4;
+      return;
+    case Wire::kFixed8:
+      std::memcpy(&slot.number, p, 8);
+      *row += 8;
+      return;
+    case Wire::kLength: {
+      // The length-encoded integer: one byte below 251, else 2, 3 or 8 bytes after a marker.
+      uint64_t length = p[0];
+      size_t header = 1;
+      if (length == 252) {
+        length = static_cast<uint64_t>(p[1]) | static_cast<uint64_t>(p[2]) << 8;
+        header = 3;
+      } else if (length == 253) {
+        length = static_cast<uint64_t>(p[1]) | static_cast<uint64_t>(p[2]) << 8 |
+                 static_cast<uint64_t>(p[3]) << 16;
+        header = 4;
+      } else if (length == 254) {
+        length = static_cast<uint64_t>(Little4(p + 1)) |
+                 static_cast<uint64_t>(Little4(p + 5)) << 32;
+        header = 9;
+      }
+      slot.raw = {reinterpret_cast<const char*>(p + header), static_cast<size_t>(length)};
+      slot.length = static_cast<unsigned long>(length);
+      *row += header + length;
+      return;
+    }
+    case Wire::kDate: {
+      // As the library's MYSQL_TIME for DATE, DATETIME and TIMESTAMP: missing parts are zero.
+      const unsigned length = p[0];
+      MYSQL_TIME& t = slot.time;
+      std::memset(&t, 0, sizeof(t));
+      if (length >= 4) {
+        t.year = static_cast<unsigned>(p[1]) | static_cast<unsigned>(p[2]) << 8;
+        t.month = p[3];
+        t.day = p[4];
+      }
+      if (length >= 7) {
+        t.hour = p[5];
+        t.minute = p[6];
+        t.second = p[7];
+      }
+      if (length >= 11)
+        t.second_part = Little4(p + 8);
+      *row += 1 + length;
+      return;
+    }
+    case Wire::kTime: {
+      const unsigned length = p[0];
+      MYSQL_TIME& t = slot.time;
+      std::memset(&t, 0, sizeof(t));
+      if (length >= 8) {
+        t.neg = p[1] != 0;
+        t.day = Little4(p + 2);
+        t.hour = p[6];
+        t.minute = p[7];
+        t.second = p[8];
+      }
+      if (length >= 12)
+        t.second_part = Little4(p + 9);
+      *row += 1 + length;
+      return;
+    }
+    case Wire::kNothing:
+      slot.is_null = 1;  // a NULL-typed column sends no bytes
+      return;
+  }
+}
+
 Status ResultReader::Start(Statement* statement, std::string_view what) {
   statement_ = statement;
   what_ = what;
@@ -240,19 +503,28 @@ Status ResultReader::Start(Statement* statement, std::string_view what) {
   }
   if (mysql_stmt_execute(stmt) != 0)
     return statement->LastError(what);
-  if (mysql_stmt_bind_result(stmt, binds_->binds.data()) != 0) {
+  // The result's types as executed (a table altered since the prepare shows here).
+  raw_ = raw_allowed_ && PlanRaw(stmt);
+  if (!raw_ && mysql_stmt_bind_result(stmt, binds_->binds.data()) != 0)
     return statement->LastError(what);
-  }
   return Status::OK();
 }
 
 Result<bool> ResultReader::Next() {
   MYSQL_STMT* stmt = statement_->get();
+  values_seen_ = 0;
   int rc = mysql_stmt_fetch(stmt);
   if (rc == MYSQL_NO_DATA)
     return false;
   if (rc == 1)
     return statement_->LastError(what_);
+  if (raw_) {
+    if (values_seen_ != columns_.size()) {
+      return Internal(fmt::format("{}: the client library handed over {} of the row's {} values",
+                                  what_, values_seen_, columns_.size()));
+    }
+    return true;
+  }
   const bool truncated = rc == MYSQL_DATA_TRUNCATED;
   for (size_t i = 0; i < columns_.size(); ++i) {
     Slot& slot = slots_[i];
@@ -285,6 +557,8 @@ Status ResultReader::FetchLong(size_t column, char* destination, unsigned long l
 
 std::string_view ResultReader::VariableValue(size_t column) {
   Slot& slot = slots_[column];
+  if (raw_)
+    return slot.raw;
   if (!slot.truncated)
     return {slot.buffer.get(), slot.length};
   if (!slot.full_valid) {
@@ -296,6 +570,74 @@ std::string_view ResultReader::VariableValue(size_t column) {
     slot.full_valid = true;
   }
   return slot.full;
+}
+
+Status ResultReader::AppendRow(Batch* batch, size_t count) {
+  // The common values inline, in one loop; anything else (and every error) through Append().
+  for (size_t c = 0; c < count; ++c) {
+    const Slot& slot = slots_[c];
+    Column& out = batch->column(c);
+    if (slot.is_null) {
+      out.AppendNull();
+      continue;
+    }
+    switch (slot.kind) {
+      case ValueKind::kInt8:
+        out.Append<int8_t>(slot.number.i8);
+        continue;
+      case ValueKind::kInt16:
+      case ValueKind::kYear:
+        out.Append<int16_t>(slot.number.i16);
+        continue;
+      case ValueKind::kInt32:
+        out.Append<int32_t>(slot.number.i32);
+        continue;
+      case ValueKind::kInt64:
+        out.Append<int64_t>(slot.number.i64);
+        continue;
+      case ValueKind::kFloat:
+        out.Append<float>(slot.number.f32);
+        continue;
+      case ValueKind::kDouble:
+        out.Append<double>(slot.number.f64);
+        continue;
+      case ValueKind::kText:
+      case ValueKind::kBytes:
+        if (raw_) {
+          out.AppendView(slot.raw);
+          continue;
+        }
+        break;
+      case ValueKind::kDecimal: {
+        int128 unscaled;
+        const DataType& type = out.type();
+        if (raw_ && type.is_fast_decimal() &&
+            ParseServerDecimal(slot.raw, type.precision, type.scale, &unscaled)) {
+          out.Append<int128>(unscaled);
+          continue;
+        }
+        break;
+      }
+      case ValueKind::kDate:
+        if (!IsOffCalendar(slot.time)) {
+          out.Append<int32_t>(
+              static_cast<int32_t>(DaysFromCivil(slot.time.year, slot.time.month, slot.time.day)));
+          continue;
+        }
+        break;
+      case ValueKind::kDateTime:
+      case ValueKind::kTimestamp:
+        if (!IsOffCalendar(slot.time)) {
+          out.Append<int64_t>(DateTimeMicros(slot.time));
+          continue;
+        }
+        break;
+      default:
+        break;
+    }
+    SLUICE_RETURN_IF_ERROR(Append(c, &out));
+  }
+  return Status::OK();
 }
 
 Status ResultReader::Append(size_t column, Column* out) {
@@ -339,8 +681,9 @@ Status ResultReader::Append(size_t column, Column* out) {
       return Status::OK();
     case ValueKind::kBit: {
       uint64_t value = 0;
-      const unsigned char* bytes = reinterpret_cast<const unsigned char*>(slot.buffer.get());
-      for (unsigned long i = 0; i < std::min<unsigned long>(slot.length, 8); ++i) {
+      std::string_view bits = VariableValue(column);
+      const auto* bytes = reinterpret_cast<const unsigned char*>(bits.data());
+      for (size_t i = 0; i < std::min<size_t>(bits.size(), 8); ++i) {
         value = (value << 8) | bytes[i];
       }
       out->Append<uint64_t>(value);
@@ -350,6 +693,11 @@ Status ResultReader::Append(size_t column, Column* out) {
       std::string_view text = VariableValue(column);
       const DataType& type = out->type();
       if (type.is_fast_decimal()) {
+        int128 unscaled;
+        if (ParseServerDecimal(text, type.precision, type.scale, &unscaled)) {
+          out->Append<int128>(unscaled);
+          return Status::OK();
+        }
         Result<int128> value = ParseDecimal128(text, type.precision, type.scale);
         if (!value.ok()) {
           return DataError(
@@ -367,6 +715,10 @@ Status ResultReader::Append(size_t column, Column* out) {
     }
     case ValueKind::kText:
     case ValueKind::kBytes: {
+      if (raw_) {
+        out->AppendView(slot.raw);  // the one copy, from the packet into the arena
+        return Status::OK();
+      }
       if (!slot.truncated) {
         out->AppendView({slot.buffer.get(), slot.length});
         return Status::OK();
@@ -457,8 +809,9 @@ void ResultReader::AppendText(size_t column, std::string* out) {
       return;
     case ValueKind::kBit: {
       uint64_t value = 0;
-      const unsigned char* bytes = reinterpret_cast<const unsigned char*>(slot.buffer.get());
-      for (unsigned long i = 0; i < std::min<unsigned long>(slot.length, 8); ++i) {
+      std::string_view bits = VariableValue(column);
+      const auto* bytes = reinterpret_cast<const unsigned char*>(bits.data());
+      for (size_t i = 0; i < std::min<size_t>(bits.size(), 8); ++i) {
         value = (value << 8) | bytes[i];
       }
       AppendInteger(value, out);

@@ -548,6 +548,7 @@ class MysqlSinkWriter final : public SinkWriter {
     // The rows (merged, in upsert mode) and the progress of their splits: one transaction.
     SLUICE_RETURN_IF_ERROR(MergeUpserts());
     if (!commit.progress.empty()) {
+      SLUICE_FAILPOINT("mysql.commit.after_rows");  // the rows sent, not their progress
       SLUICE_RETURN_IF_ERROR(Begin());
       SLUICE_RETURN_IF_ERROR(StoreProgress(commit));
     }

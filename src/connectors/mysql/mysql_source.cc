@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
+#include <mutex>
 #include <map>
 #include <set>
 
@@ -200,22 +202,30 @@ class MysqlCursor final : public sql::KeysetCursor {
     if (!page_open_)
       return false;
     const size_t columns = table_->batch_columns;
+    // The key of the last row consumed (skipped rows count too, so that the next page starts
+    // after them). A single integer key column among the batch's (the usual key) is read from
+    // the batch once per call; any other key is rendered as text for every row.
+    bool last_row_skipped = false;
+    auto key_from_batch = [&] {
+      if (!key_in_batch_ || *rows == 0 || last_row_skipped)
+        return;
+      std::string text;
+      AppendValueText(batch->column(table_->key_columns[0]), batch->num_rows() - 1, &text);
+      last_key->assign(1, std::move(text));
+    };
     while (!batch->full() && batch->ByteSize() < max_bytes) {
       Result<bool> next = reader_->Next();
       if (!next.ok())
         return Track(next.status());
       if (!*next) {
+        key_from_batch();
         (void)ClosePage();
         return false;
       }
       ++*rows;
       ++rows_consumed_;
-      Status converted;
-      for (size_t c = 0; c < columns && converted.ok(); ++c) {
-        converted = reader_->Append(c, &batch->column(c));
-      }
-      if (!table_->keyless()) {
-        // Reported for skipped rows too, so that the next page starts after them.
+      Status converted = reader_->AppendRow(batch, columns);
+      if (!key_in_batch_ && !table_->keyless()) {
         last_key->resize(table_->key_columns.size());
         for (size_t k = 0; k < table_->key_columns.size(); ++k) {
           (*last_key)[k].clear();
@@ -224,14 +234,22 @@ class MysqlCursor final : public sql::KeysetCursor {
       }
       if (converted.ok()) {
         batch->FinishRow();
+        last_row_skipped = false;
         continue;
       }
       batch->DiscardPartialRow();
+      if (key_in_batch_) {
+        last_key->resize(1);
+        (*last_key)[0].clear();
+        reader_->AppendText(table_->key_columns[0], &(*last_key)[0]);
+        last_row_skipped = true;
+      }
       // Only a value the policy refuses is a bad record; a failed fetch is the connection's.
       if (converted.code() != StatusCode::kDataError)
         return Track(converted);
       SLUICE_RETURN_IF_ERROR(HandleBadRow(converted));
     }
+    key_from_batch();
     return true;
   }
 
@@ -294,6 +312,24 @@ class MysqlCursor final : public sql::KeysetCursor {
       key.push_back(&table_->columns[index]);
     reader_ = std::make_unique<ResultReader>(all, table_->zero_dates);
     key_reader_ = std::make_unique<ResultReader>(key, table_->zero_dates);
+    // An integer's text is the same from the reader (AppendText) and from the batch.
+    if (table_->key_columns.size() == 1 && table_->key_columns[0] < table_->batch_columns) {
+      switch (table_->columns[table_->key_columns[0]].kind) {
+        case ValueKind::kInt8:
+        case ValueKind::kInt16:
+        case ValueKind::kInt32:
+        case ValueKind::kInt64:
+        case ValueKind::kYear:
+        case ValueKind::kUInt8:
+        case ValueKind::kUInt16:
+        case ValueKind::kUInt32:
+        case ValueKind::kUInt64:
+          key_in_batch_ = true;
+          break;
+        default:
+          break;
+      }
+    }
     kill_options_ = connection_->options();
     thread_id_ = connection_->thread_id();
     what_ = fmt::format("reading {}", table_->display);
@@ -373,6 +409,7 @@ class MysqlCursor final : public sql::KeysetCursor {
   bool page_open_ = false;
   bool healthy_ = true;
   uint64_t rows_consumed_ = 0;
+  bool key_in_batch_ = false;  // the key is one integer column among the batch's
   std::string what_;
   ConnectionOptions kill_options_;
   uint64_t thread_id_ = 0;
@@ -418,6 +455,41 @@ class MysqlSplitReader final : public SplitReader {
   const JobContext* context_;
   std::string table_;
   bool failed_ = false;
+};
+
+// Plans the next split while the readers read the ones handed out. A chunk boundary is a key
+// scan of split_rows rows on the planner connection (KeyAtOffset); done on demand, the reader
+// that asked would wait for it at every split. The boundary query runs on a thread of its own
+// and its split is handed out at the next call. Thread-safe, like the enumerator it wraps.
+class PrefetchingEnumerator final : public SplitEnumerator {
+ public:
+  explicit PrefetchingEnumerator(std::unique_ptr<SplitEnumerator> inner)
+      : inner_(std::move(inner)) {}
+  ~PrefetchingEnumerator() override {
+    if (next_.valid())
+      next_.wait();  // the planning thread uses inner_
+  }
+
+  Result<std::optional<Split>> Next() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Result<std::optional<Split>> split = next_.valid() ? next_.get() : inner_->Next();
+    prefetching_.store(false);
+    // Nothing after a split that ended the plan or failed: the next call asks again.
+    if (split.ok() && split->has_value()) {
+      next_ = std::async(std::launch::async, [this] { return inner_->Next(); });
+      prefetching_.store(true);
+    }
+    return split;
+  }
+  void Add(Split split) override { inner_->Add(std::move(split)); }
+  // An estimate, like the inner one's: the split being planned counts as not handed out.
+  size_t pending() const override { return inner_->pending() + (prefetching_.load() ? 1 : 0); }
+
+ private:
+  std::mutex mutex_;  // serialises Next()
+  std::unique_ptr<SplitEnumerator> inner_;
+  std::future<Result<std::optional<Split>>> next_;  // guarded by mutex_
+  std::atomic<bool> prefetching_{false};
 };
 
 // TiDB region plans first, then key-offset chunks for the other tables. Untested (no TiDB).
@@ -842,11 +914,12 @@ Result<std::unique_ptr<SplitEnumerator>> MysqlSource::MakeEnumerator(
     }
     chunked.push_back(std::move(plan));
   }
-  auto chunks = std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), planned);
-  if (fixed.empty())
-    return std::unique_ptr<SplitEnumerator>(std::move(chunks));
+  std::unique_ptr<SplitEnumerator> chunks =
+      std::make_unique<sql::KeyChunkEnumerator>(std::move(chunked), planned);
+  if (!fixed.empty())
+    chunks = std::make_unique<CombinedEnumerator>(std::move(fixed), std::move(chunks));
   return std::unique_ptr<SplitEnumerator>(
-      std::make_unique<CombinedEnumerator>(std::move(fixed), std::move(chunks)));
+      std::make_unique<PrefetchingEnumerator>(std::move(chunks)));
 }
 
 Result<std::unique_ptr<SplitReader>> MysqlSource::CreateReader(const Split& split,

@@ -313,6 +313,7 @@ class PostgresSinkWriter final : public SinkWriter {
     SLUICE_RETURN_IF_ERROR(EndCopy());
     SLUICE_RETURN_IF_ERROR(MoveStagedRows());
     if (commit != nullptr && !commit->progress.empty()) {
+      SLUICE_FAILPOINT("postgres.commit.after_rows");  // the rows sent, not their progress
       // A split may end (done) after its last rows were committed: progress alone.
       if (!conn_->InTransaction()) {
         SLUICE_RETURN_IF_ERROR(conn_->Execute("BEGIN", "cannot begin a transaction"));

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "core/failpoint.h"
 #include "core/logging.h"
 #include "core/value_text.h"
 
@@ -331,6 +332,7 @@ std::string KeysetReader::CurrentCondition() const {
 }
 
 Status KeysetReader::StartPage() {
+  SLUICE_FAILPOINT("sql.reader.page");
   uint64_t limit = options_.keyless ? 0 : options_.page_rows;
   SLUICE_RETURN_IF_ERROR(cursor_->OpenPage(CurrentCondition(), limit));
   page_open_ = true;
@@ -366,6 +368,7 @@ Status KeysetReader::CutRemainder() {
   }
   log::Debug("source", "Split '{}' gave its last ~{} rows to new split '{}'", split_.id,
              *cut.estimated_rows, cut.id);
+  SLUICE_FAILPOINT("sql.cut.before_offer");  // this reader shrank, nothing recorded yet
   if (context_ != nullptr && context_->offer_split)
     context_->offer_split(split_.id, std::move(cut));
   return Status::OK();
@@ -439,8 +442,11 @@ std::optional<Split> KeysetReader::SplitRemainder() {
   // Worth a cut when the plan says plenty is left, or when the split outgrew its plan.
   bool plenty_left = estimated_ && *estimated_ > rows_read_ + 2 * options_.min_cut_rows;
   bool outgrew_plan = !estimated_ || rows_read_ >= *estimated_;
-  if (plenty_left || outgrew_plan)
+  if (plenty_left || outgrew_plan) {
     cut_requested_.store(true);
+    if (failpoint::AnyArmed())
+      (void)failpoint::Hit("sql.cut.requested");  // made at this reader's next page
+  }
   return std::nullopt;
 }
 

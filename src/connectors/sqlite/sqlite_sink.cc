@@ -267,6 +267,7 @@ class SqliteSinkWriter final : public SinkWriter {
 
   Status Commit(const CommitContext& commit) override {
     if (exactly_once_ && !commit.progress.empty()) {
+      SLUICE_FAILPOINT("sqlite.commit.after_rows");  // the rows written, not their progress
       if (!in_transaction_) {
         SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "cannot begin"));
         in_transaction_ = true;

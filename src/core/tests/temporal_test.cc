@@ -83,6 +83,19 @@ TEST(TemporalTest, TimestampsWithAndWithoutZone) {
   EXPECT_EQ(ParseTimestamp("infinity", true).value(), kTimestampInfinity);
 }
 
+TEST(TemporalTest, EveryPlainDayIsWrittenAsItsCivilDate) {
+  std::string text;
+  for (int64_t day = DaysFromCivil(1, 1, 1); day <= DaysFromCivil(9999, 12, 31); ++day) {
+    int64_t year;
+    unsigned month;
+    unsigned d;
+    CivilFromDays(day, &year, &month, &d);
+    text.clear();
+    AppendDate(static_cast<int32_t>(day), &text);
+    ASSERT_EQ(text, fmt::format("{:04d}-{:02d}-{:02d}", year, month, d)) << day;
+  }
+}
+
 }  // namespace
 }  // namespace sluice
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -92,6 +93,76 @@ TEST(ValueTextTest, DoublesAreBitExact) {
     ASSERT_EQ(std::bit_cast<uint32_t>(column.Get<float>(0)), std::bit_cast<uint32_t>(value))
         << text;
   }
+}
+
+// Floats take a short path for common values; their text must stay std::to_chars' exactly.
+template <typename T>
+std::string ToChars(T value) {
+  char buffer[64];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof(buffer), value).ptr);
+}
+
+template <typename T>
+std::string Written(T value) {
+  std::string out;
+  if constexpr (sizeof(T) == 4) {
+    AppendFloat(value, &out);
+  } else {
+    AppendDouble(value, &out);
+  }
+  return out;
+}
+
+template <typename T>
+void ExpectShortestText(T value, size_t* compared) {
+  if (std::isnan(value) || std::isinf(value))
+    return;
+  ++*compared;
+  ASSERT_EQ(Written(value), ToChars(value)) << std::hexfloat << value;
+}
+
+TEST(ValueTextTest, FloatTextIsToCharsText) {
+  std::mt19937_64 random(20240229);
+  size_t compared = 0;
+  // Decimals of every length and scale, the values databases hold (prices, rates, ids).
+  for (int i = 0; i < 400000; ++i) {
+    int digits = 1 + static_cast<int>(random() % 17);
+    uint64_t mantissa = random() % (uint64_t{1} << 53);
+    uint64_t limit = 1;
+    for (int d = 0; d < digits; ++d)
+      limit *= 10;
+    mantissa %= limit;
+    int scale = static_cast<int>(random() % 20) - 2;
+    double value = scale >= 0 ? static_cast<double>(mantissa) / std::pow(10.0, scale)
+                              : static_cast<double>(mantissa) * std::pow(10.0, -scale);
+    if (random() % 2)
+      value = -value;
+    ExpectShortestText(value, &compared);
+    ExpectShortestText(static_cast<float>(value), &compared);
+    ExpectShortestText(std::nextafter(value, 0.0), &compared);
+    ExpectShortestText(std::nextafter(value, 1e300), &compared);
+  }
+  // Quotients (x / 7.0 and the like), random bit patterns, and the edges of the short path.
+  for (int i = 0; i < 200000; ++i) {
+    double quotient =
+        static_cast<double>(random() % 10000000) / static_cast<double>(1 + random() % 1000);
+    ExpectShortestText(quotient, &compared);
+    ExpectShortestText(static_cast<float>(quotient), &compared);
+    ExpectShortestText(std::bit_cast<double>(random()), &compared);
+    ExpectShortestText(std::bit_cast<float>(static_cast<uint32_t>(random())), &compared);
+  }
+  for (double edge : {1e-3, 1e-4, 0.00099999999999999999, 0.001000000000000001, 1e15, 1e14,
+                      999999999999999.0, 999999999999999.5, 999999999999999.9, 99999999999999.99,
+                      1e6, 999999.5, 999999.0, 100000.0, 123456.0, 1234567.0, 0.1, 0.5, 1.0,
+                      2.5, 10.0, 1e5, 1e-5, 5e-324, 1.7976931348623157e308, 0.3, 0.7}) {
+    for (double value : {edge, -edge, std::nextafter(edge, 0.0), std::nextafter(edge, 1e300)}) {
+      ExpectShortestText(value, &compared);
+      ExpectShortestText(static_cast<float>(value), &compared);
+    }
+  }
+  for (float value = 0.0009f; value < 2e6f; value = value * 1.0001f + 1e-7f)
+    ExpectShortestText(value, &compared);
+  EXPECT_GT(compared, 2000000u);
 }
 
 TEST(ValueTextTest, BadInputIsADataErrorAndAppendsNothing) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -15,6 +16,7 @@
 #include "core/failpoint.h"
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
+#include "testing/stop_at_batch.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::runtime {
@@ -23,6 +25,7 @@ namespace {
 using testing::MemorySinkData;
 using testing::MemorySourceData;
 using testing::Row;
+using Clock = std::chrono::steady_clock;
 
 SchemaPtr OrdersSchema() {
   return std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64(), false},
@@ -105,24 +108,31 @@ TEST_F(JobRunnerTest, EmptySourceSucceedsAndFinishes) {
 }
 
 TEST_F(JobRunnerTest, SkewedSplitIsCutForIdleReaders) {
-  // One split holds 90% of the rows and reads slowly; the other readers must take over parts.
+  // One split holds 90% of the rows; the other readers must take over parts. Its reader is held
+  // after its first 500 rows until the idle readers have cut what it has left to 4000 rows or
+  // less (three halvings), however the threads happen to be scheduled.
   std::vector<Row> rows = MakeRows(20000);
   source_->streams = {{"orders", OrdersSchema(), rows}};
   source_->first_split_rows[0] = 18000;
   source_->split_rows = 500;
   source_->rows_per_read = 100;
-  source_->read_delay_micros = 300;
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(60);
+  source_->hold_read = [&](int stream, size_t first_row, size_t next_row, size_t end_row) {
+    return stream == 0 && first_row == 0 && next_row >= 500 && end_row - next_row > 4000 &&
+           Clock::now() < deadline;
+  };
   JobRunner runner(Job(4), registry_);
   JobSummary summary = runner.Run(nullptr);
   ASSERT_OK(summary.status);
   EXPECT_GT(summary.metrics.splits_cut, 2u);
   EXPECT_EQ(Committed("orders"), rows);
-  // The reader of the big split kept at most the first half of it: the rest went to others.
+  // The reader of the big split kept its first 500 rows and at most 4000 more: the rest went to
+  // the others.
   bool found = false;
   for (const SplitTiming& timing : runner.metrics().SlowestSplits(1000)) {
     if (timing.split_id == "0:0-18000") {
       found = true;
-      EXPECT_LE(timing.rows, 9000u);
+      EXPECT_LE(timing.rows, 4500u);
     }
   }
   EXPECT_TRUE(found);
@@ -177,26 +187,23 @@ TEST_F(JobRunnerTest, StopTakesAFinalCheckpointAndTheNextRunResumesExactlyOnce) 
   std::vector<Row> rows = MakeRows(20000);
   source_->streams = {{"orders", OrdersSchema(), rows}};
   source_->split_rows = 1000;
-  source_->read_delay_micros = 1000;
-  std::atomic<bool> stop{false};
-  sink_->on_write = [&] {
-    if (sink_->rows_seen.load() > 3000)
-      stop = true;
-  };
+  uint64_t read_before_stop = 0;
   {
+    // The 30th batch of 100 rows; the other reader may push one more before it stops.
+    testing::StopAtBatch stop_at(30);
     JobRunner runner(Job(2), registry_);
-    JobSummary summary = runner.Run(&stop);
+    JobSummary summary = runner.Run(nullptr);
     EXPECT_TRUE(summary.interrupted);
     EXPECT_EQ(summary.status.code(), StatusCode::kCancelled);
-    EXPECT_LT(summary.metrics.rows_read, 20000u);
+    read_before_stop = summary.metrics.rows_read;
+    EXPECT_GE(read_before_stop, 3000u);
+    EXPECT_LE(read_before_stop, 3100u);
     EXPECT_EQ(sink_->finishes.load(), 0);
     EXPECT_GE(summary.metrics.checkpoints, 1u);
   }
-  // What was read before the stop is committed, not thrown away.
+  // Everything read before the stop is committed, not thrown away.
   size_t first_run = sink_->committed["orders"].size();
-  EXPECT_GT(first_run, 0u);
-  sink_->on_write = nullptr;
-  source_->read_delay_micros = 0;
+  EXPECT_EQ(first_run, read_before_stop);
   JobRunner again(Job(2), registry_);
   JobSummary summary = again.Run(nullptr);
   ASSERT_OK(summary.status);
@@ -205,6 +212,22 @@ TEST_F(JobRunnerTest, StopTakesAFinalCheckpointAndTheNextRunResumesExactlyOnce) 
   EXPECT_EQ(summary.metrics.rows_read, 20000u - first_run);
   EXPECT_EQ(Committed("orders"), rows);  // every row exactly once across both runs
   EXPECT_EQ(sink_->finishes.load(), 1);
+}
+
+// Issue 10: a stop asked from inside the pipeline (the `stop` failpoint) was lost when the
+// reader that asked it ended before the coordinator looked: the job then took its final
+// checkpoint and finished, Sink::Finish included, with the rest of the data never read.
+TEST_F(JobRunnerTest, Issue10StopAskedByTheOnlyReaderIsNeverLost) {
+  source_->streams = {{"orders", OrdersSchema(), MakeRows(5000)}};
+  source_->split_rows = 1000;
+  for (int round = 0; round < 50; ++round) {
+    testing::StopAtBatch stop(3);
+    JobSummary summary = JobRunner(Job(1), registry_, RunOptions{"", true}).Run(nullptr);
+    ASSERT_TRUE(summary.interrupted) << "round " << round << ": " << summary.status.ToString();
+    ASSERT_EQ(summary.status.code(), StatusCode::kCancelled) << "round " << round;
+    ASSERT_EQ(sink_->finishes.load(), 0) << "round " << round;
+    ASSERT_EQ(summary.metrics.rows_read, 300u) << "round " << round;
+  }
 }
 
 TEST_F(JobRunnerTest, TransientFailureIsRetriedFromTheLastCheckpoint) {
@@ -259,19 +282,27 @@ TEST_F(JobRunnerTest, ResumeAfterCutsNeverRepeatsOrLosesRows) {
   source_->first_split_rows[0] = 18000;
   source_->split_rows = 500;
   source_->rows_per_read = 100;
-  source_->read_delay_micros = 300;
-  std::atomic<bool> stop{false};
-  sink_->on_write = [&] {
-    if (sink_->rows_seen.load() > 9000)
-      stop = true;
+  // The big split's reader waits after 500 rows until an idle reader cut it and recorded the
+  // cut; the job stops once two readers (the big split's and the cut's) read 3 batches after
+  // that first cut.
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(60);
+  const JobRunner* running = nullptr;
+  source_->hold_read = [&](int stream, size_t first_row, size_t next_row, size_t end_row) {
+    return stream == 0 && first_row == 0 && next_row >= 500 &&
+           (end_row == 18000 || running->metrics().Snapshot().splits_cut == 0) &&
+           Clock::now() < deadline;
   };
   {
+    testing::StopAfterCut stop(2, 3);
     JobRunner runner(Job(4, "checkpoint: {interval_secs: 0.01}\n"), registry_);
-    JobSummary summary = runner.Run(&stop);
+    running = &runner;
+    JobSummary summary = runner.Run(nullptr);
     EXPECT_TRUE(summary.interrupted);
+    EXPECT_EQ(summary.status.code(), StatusCode::kCancelled);
     EXPECT_GT(summary.metrics.splits_cut, 0u);
+    EXPECT_LT(summary.metrics.rows_read, 20000u);
   }
-  sink_->on_write = nullptr;
+  source_->hold_read = nullptr;
   JobRunner again(Job(4, "checkpoint: {interval_secs: 0.01}\n"), registry_);
   JobSummary summary = again.Run(nullptr);
   ASSERT_OK(summary.status);
@@ -282,11 +313,10 @@ TEST_F(JobRunnerTest, ResumeAfterCutsNeverRepeatsOrLosesRows) {
 TEST_F(JobRunnerTest, ChangedJobRefusesToResumeUntilFresh) {
   source_->streams = {{"orders", OrdersSchema(), MakeRows(5000)}};
   source_->split_rows = 100;
-  source_->read_delay_micros = 500;
-  std::atomic<bool> stop{false};
-  sink_->on_write = [&] { stop = true; };
-  JobRunner(Job(1), registry_).Run(&stop);
-  sink_->on_write = nullptr;
+  {
+    testing::StopAtBatch stop(1);
+    ASSERT_TRUE(JobRunner(Job(1), registry_).Run(nullptr).interrupted);
+  }
   config::JobConfig changed = Job(1, "transform: {columns: [id, note]}\n");
   JobSummary refused = JobRunner(changed, registry_).Run(nullptr);
   EXPECT_EQ(refused.status.code(), StatusCode::kInvalidConfig);

@@ -93,8 +93,10 @@ TEST(RunLeaseTest, AFrozenHolderIsTakenOverAfterTheLeaseAndFencedOff) {
   ASSERT_OK(frozen->RecordSplits("orders", {connectors::Split{"s1", 0, "{}", 10, 10}}));
   ASSERT_OK(frozen->RenewRun("orders"));
 
-  ASSERT_OK_AND_ASSIGN(RunClaim early, newer->AcquireRun("orders", RunOwner::ThisProcess(),
-                                                         kLeaseSecs));
+  // Judged with a lease of an hour, a lease renewed just now is fresh however slow the machine
+  // (with kLeaseSecs, a pause of 0.3 s before this line would make it stale).
+  ASSERT_OK_AND_ASSIGN(RunClaim early,
+                       newer->AcquireRun("orders", RunOwner::ThisProcess(), 3600));
   EXPECT_TRUE(early.holder.has_value()) << "taken over while its lease was fresh";
   // The holder stops renewing (frozen, cut off): a real wait, for the lease to run out.
   std::this_thread::sleep_for(std::chrono::duration<double>(kLeaseSecs * 1.5));

@@ -1,19 +1,14 @@
 // Exactly-once delivery of the file sink: rows and progress commit together; a crash (objects
-// destroyed without Abort, stray bytes after the committed length, SIGKILL at random moments)
-// loses nothing committed and repeats nothing; a stopped job resumes into the files an
-// uninterrupted run writes; at-least-once stores no progress; a fresh run starts clean.
+// destroyed without Abort, stray bytes after the committed length, SIGKILL at every step of a
+// commit) loses nothing committed and repeats nothing; a stopped job resumes into the files an
+// uninterrupted run writes; at-least-once stores no progress; a fresh run starts clean. Stops and
+// kills land at failpoints (core/failpoint.h), never after a delay.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <map>
 #include <random>
-#include <thread>
 
 #include "connectors/file/file_manifest.h"
 #include "connectors/file/tests/file_test_util.h"
@@ -24,7 +19,7 @@
 #include "testing/crash_loop.h"
 #include "testing/memory_connector.h"
 #include "testing/random_rows.h"
-#include "testing/run_watched.h"
+#include "testing/stop_at_batch.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors {
@@ -522,12 +517,11 @@ class FileSinkJobTest : public ::testing::Test {
     RegisterFileConnector(registry_);
   }
 
-  // Rows [0, count) in splits of `split_rows`, read `rows_per_read` at a time, slowly.
-  void Source(int count, size_t split_rows, int read_delay_micros) {
+  // Rows [0, count) in splits of `split_rows`, read in batches of 50.
+  void Source(int count, size_t split_rows) {
     source_->streams = {{"orders", Orders(), MakeRows(0, count)}};
     source_->split_rows = split_rows;
     source_->rows_per_read = 50;
-    source_->read_delay_micros = read_delay_micros;
   }
 
   config::JobConfig Job(const std::string& state, const std::string& sink, int parallelism,
@@ -541,12 +535,10 @@ class FileSinkJobTest : public ::testing::Test {
     return *job;
   }
 
-  // Runs `job` and stops it once `stop_after_rows` rows were written.
-  runtime::JobSummary RunAndStop(const config::JobConfig& job, uint64_t stop_after_rows) {
-    runtime::JobRunner runner(job, registry_);
-    return sluice::testing::RunWatched(runner,
-                                       sluice::testing::StopAfterRowsWritten(stop_after_rows),
-                                       std::chrono::microseconds(200));
+  // Runs `job`, which stops (as SIGINT stops it) when its readers push their `batch`-th batch.
+  runtime::JobSummary RunStoppedAtBatch(const config::JobConfig& job, uint64_t batch) {
+    sluice::testing::StopAtBatch stop(batch);
+    return runtime::JobRunner(job, registry_).Run(nullptr);
   }
 
   runtime::JobSummary Run(const config::JobConfig& job, runtime::RunOptions options = {}) {
@@ -560,7 +552,7 @@ class FileSinkJobTest : public ::testing::Test {
 
 TEST_F(FileSinkJobTest, StoppedJobResumesIntoTheFilesOfAnUninterruptedRun) {
   constexpr int kRows = 5000;
-  Source(kRows, 1000, 400);
+  Source(kRows, 1000);
   for (const char* extension : kExtensions) {
     for (const char* rolling : {"", ", roll_rows: 700"}) {
       // Both modes treat earlier outputs at a fresh start only; a resumed run keeps its own.
@@ -575,9 +567,10 @@ TEST_F(FileSinkJobTest, StoppedJobResumesIntoTheFilesOfAnUninterruptedRun) {
         };
         ASSERT_OK(Run(Job(clean_state.path(), sink(clean), 1)).status);
 
-        runtime::JobSummary stopped = RunAndStop(Job(state.path(), sink(out), 1), 1500);
+        // One reader: stopped right after its 30th batch of 50 rows.
+        runtime::JobSummary stopped = RunStoppedAtBatch(Job(state.path(), sink(out), 1), 30);
         ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
-        EXPECT_LT(stopped.metrics.rows_written, static_cast<uint64_t>(kRows));
+        EXPECT_EQ(stopped.metrics.rows_written, 1500u);
         Outputs partial = Snapshot(out.path());
         if (*rolling == '\0') {
           EXPECT_THAT(partial.published, IsEmpty());  // the one file appears at the end only
@@ -607,7 +600,7 @@ TEST_F(FileSinkJobTest, StoppedJobResumesIntoTheFilesOfAnUninterruptedRun) {
 
 TEST_F(FileSinkJobTest, WriterCountMayChangeBetweenRuns) {
   constexpr int kRows = 6000;
-  Source(kRows, 500, 400);
+  Source(kRows, 500);
   std::vector<std::string> expected = ExpectedLines(kRows, true);
   std::sort(expected.begin(), expected.end());
   // Parts from 3 writers, resumed by 1 (slots 1 and 2 are published at Finish); then one file
@@ -621,7 +614,7 @@ TEST_F(FileSinkJobTest, WriterCountMayChangeBetweenRuns) {
     SCOPED_TRACE(fmt::format("{} -> {}", c.first, c.second));
     testing::TempDir state, out;
     std::string sink = fmt::format("path: '{}/orders.csv.gz'{}", out.path(), c.rolling);
-    runtime::JobSummary stopped = RunAndStop(Job(state.path(), sink, c.first), 2000);
+    runtime::JobSummary stopped = RunStoppedAtBatch(Job(state.path(), sink, c.first), 40);
     ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
     EXPECT_LT(stopped.metrics.rows_written, static_cast<uint64_t>(kRows));
     EXPECT_EQ(stopped.writers, c.first);
@@ -643,11 +636,11 @@ TEST_F(FileSinkJobTest, WriterCountMayChangeBetweenRuns) {
 
 TEST_F(FileSinkJobTest, AtLeastOnceDeliveryStillWorksAndWritesNoManifest) {
   constexpr int kRows = 3000;
-  Source(kRows, 500, 400);
+  Source(kRows, 500);
   testing::TempDir state, out;
   std::string sink = fmt::format("path: '{}/orders.csv'", out.path());
   runtime::JobSummary stopped =
-      RunAndStop(Job(state.path(), sink, 1, "delivery: at_least_once\n"), 1000);
+      RunStoppedAtBatch(Job(state.path(), sink, 1, "delivery: at_least_once\n"), 20);
   ASSERT_TRUE(stopped.interrupted);
   EXPECT_EQ(stopped.guarantee, DeliveryGuarantee::kAtLeastOnce);
   Outputs partial = Snapshot(out.path());
@@ -666,10 +659,10 @@ TEST_F(FileSinkJobTest, AtLeastOnceDeliveryStillWorksAndWritesNoManifest) {
 
 TEST_F(FileSinkJobTest, FreshRunForgetsTheInterruptedOne) {
   constexpr int kRows = 3000;
-  Source(kRows, 500, 400);
+  Source(kRows, 500);
   testing::TempDir state, out;
   std::string sink = fmt::format("path: '{}/orders.jsonl.gz', roll_rows: 1000", out.path());
-  ASSERT_TRUE(RunAndStop(Job(state.path(), sink, 2), 1200).interrupted);
+  ASSERT_TRUE(RunStoppedAtBatch(Job(state.path(), sink, 2), 24).interrupted);
   EXPECT_FALSE(Snapshot(out.path()).hidden.empty());
   runtime::JobSummary fresh = Run(Job(state.path(), sink, 2), runtime::RunOptions{"", true});
   ASSERT_OK(fresh.status);
@@ -705,7 +698,7 @@ TEST_F(FileSinkJobTest, KilledAtEveryCommitStepEveryRowExactlyOnce) {
     SCOPED_TRACE(c.extension);
     bool csv = std::string_view(c.extension).starts_with(".csv");
     // 240 batches of 50 rows: far more than the kills can commit between them.
-    Source(kRows, 1500, 0);
+    Source(kRows, 1500);
     testing::TempDir state, out;
     config::JobConfig job =
         Job(state.path(), fmt::format("path: '{}/orders{}'{}", out.path(), c.extension, c.rolling),

@@ -2,13 +2,11 @@
 // rows and split progress commit together, a stopped, retried or killed job resumes without
 // repeating or losing a row (append, upsert, overwrite; datagen -> MySQL and MySQL -> MySQL with
 // cut splits), at-least-once stores no progress, a fresh run starts clean, and server errors are
-// classified for retry.
+// classified for retry. Stops, killed connections and kill -9 land at failpoints
+// (core/failpoint.h), at known places in the data, never after a delay.
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,10 +18,14 @@
 #include "config/job_config.h"
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/tests/mysql_test_util.h"
+#include "core/failpoint.h"
 #include "core/logging.h"
 #include "state/state_store.h"
+#include "testing/crash_loop.h"
 #include "testing/gtest_util.h"
+#include "testing/hold_reader_for_cut.h"
 #include "testing/memory_connector.h"
+#include "testing/stop_at_batch.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors::mysql::testing {
@@ -53,30 +55,32 @@ std::string Fingerprint(const TestDatabase& db, const std::string& table,
   return counts + checksum.substr(checksum.find('\t'));
 }
 
-// A datagen -> mysql job writing `rows` rows into table `orders` of `db`.
+// A datagen -> mysql job writing `rows` rows (batches of 1000) into table `orders` of `db`.
+// `checkpoint_secs` 0: no timed checkpoints (tests that take them at failpoints).
 std::string DatagenJob(const TestDatabase& db, const std::string& state, int rows,
                        const std::string& sink_extra, const std::string& job_extra = "",
-                       int parallelism = 2) {
+                       int parallelism = 2, double checkpoint_secs = 0.05) {
   return fmt::format(
       "name: eo\nsource:\n  type: datagen\n  rows: {}\n  split_rows: {}\n  stream: orders\n"
       "sink:\n  type: mysql\n{}{}parallelism: {}\nbatch_rows: 1000\nstate: {}\n"
-      "checkpoint: {{interval_secs: 0.05}}\nretry: {{max_attempts: 8, initial_backoff_secs: "
+      "checkpoint: {{interval_secs: {}}}\nretry: {{max_attempts: 8, initial_backoff_secs: "
       "0.05, max_backoff_secs: 0.2}}\n{}",
       rows, std::max(1, rows / 8), Indent(db.ConnectionYaml(), 2), Indent(sink_extra, 2),
-      parallelism, state, job_extra);
+      parallelism, state, checkpoint_secs, job_extra);
 }
 
 // A mysql -> mysql job copying table `src` of `from` into `to`; small pages, and a first chunk
 // holding most of the table, so that the reader of the short last chunk runs dry early and cuts
 // the big one.
 std::string CopyJob(const TestDatabase& from, const TestDatabase& to, const std::string& state,
-                    int split_rows) {
+                    int split_rows, double checkpoint_secs = 0.05) {
   return fmt::format(
       "name: eo-copy\nsource:\n  type: mysql\n{}  table: src\n  split_rows: {}\n"
       "  page_rows: 2000\n  consistency: per_split\nsink:\n  type: mysql\n{}parallelism: 2\n"
-      "batch_rows: 1000\nstate: {}\ncheckpoint: {{interval_secs: 0.05}}\n"
+      "batch_rows: 1000\nstate: {}\ncheckpoint: {{interval_secs: {}}}\n"
       "retry: {{max_attempts: 8, initial_backoff_secs: 0.05, max_backoff_secs: 0.2}}\n",
-      Indent(from.ConnectionYaml(), 2), split_rows, Indent(to.ConnectionYaml(), 2), state);
+      Indent(from.ConnectionYaml(), 2), split_rows, Indent(to.ConnectionYaml(), 2), state,
+      checkpoint_secs);
 }
 
 // `rows` rows whose integer key is dense for the first 6/7 and sparse after: key ranges and row
@@ -102,25 +106,10 @@ runtime::JobSummary RunToEnd(const std::string& yaml, bool fresh = false) {
   return runner.Run(nullptr);
 }
 
-// Runs the job and raises its stop flag once `stop_when` holds for the metrics (checked every
-// few milliseconds from another thread).
-runtime::JobSummary RunUntil(
-    const std::string& yaml,
-    const std::function<bool(const runtime::MetricsSnapshot&)>& stop_when) {
-  runtime::JobRunner runner(LoadJob(yaml), Registry());
-  std::atomic<bool> stop{false};
-  std::atomic<bool> done{false};
-  std::thread watcher([&] {
-    while (!done.load() && !stop.load()) {
-      if (stop_when(runner.metrics().Snapshot()))
-        stop.store(true);
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  });
-  runtime::JobSummary summary = runner.Run(&stop);
-  done.store(true);
-  watcher.join();
-  return summary;
+// Runs the job, which stops (as SIGINT stops it) when its readers push their `batch`-th batch.
+runtime::JobSummary RunStoppedAtBatch(const std::string& yaml, uint64_t batch) {
+  sluice::testing::StopAtBatch stop(batch);
+  return RunToEnd(yaml);
 }
 
 // The progress the sink committed for job `job`, through a sink of its own.
@@ -366,9 +355,8 @@ TEST_P(MysqlExactlyOnceModeTest, StopAndResumeWritesEveryRowExactlyOnce) {
   sluice::testing::TempDir reference_state;
   ASSERT_OK(RunToEnd(DatagenJob(reference, reference_state.path(), rows, mode)).status);
 
-  runtime::JobSummary stopped =
-      RunUntil(DatagenJob(db, state.path(), rows, mode),
-               [&](const runtime::MetricsSnapshot& m) { return m.rows_written >= rows / 4; });
+  // 60 batches: stopped at the 15th.
+  runtime::JobSummary stopped = RunStoppedAtBatch(DatagenJob(db, state.path(), rows, mode), 15);
   ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
   // What the sink committed is exactly what its progress covers.
   std::vector<SplitProgress> progress = Recovered(db, "eo");
@@ -392,21 +380,22 @@ INSTANTIATE_TEST_SUITE_P(Modes, MysqlExactlyOnceModeTest,
 TEST(MysqlExactlyOnceTest, MysqlToMysqlStoppedAfterCutsResumesExactlyOnce) {
   MYSQL_TEST_DATABASE(from, "from");
   MYSQL_TEST_DATABASE(to, "to");
-  // Chunks of 225,000 and 75,000 rows: the second's reader cuts the first when it is done, with
-  // plenty of the first left to stop in.
-  CreateSkewedSource(from, 300000);
+  // Chunks of 67,000 and 3,000 rows (two pages): the second's reader cuts the first when it is
+  // done, with plenty of the first left to stop in; the first's reader waits at its third page
+  // until then.
+  CreateSkewedSource(from, 70000);
   sluice::testing::TempDir state;
-  // Stop once the cut-off split has some rows of its own.
-  std::optional<uint64_t> written_at_cut;
-  runtime::JobSummary stopped =
-      RunUntil(CopyJob(from, to, state.path(), 225000), [&](const runtime::MetricsSnapshot& m) {
-        if (m.splits_cut >= 1 && !written_at_cut)
-          written_at_cut = m.rows_written;
-        return written_at_cut && m.rows_written >= *written_at_cut + 4000;
-      });
+  runtime::JobSummary stopped;
+  {
+    // Stopped once both readers read 4 batches after the first cut: the cut-off split has rows
+    // of its own.
+    sluice::testing::StopAfterCut stop(2, 4);
+    sluice::testing::HoldReaderForCut(3);
+    stopped = RunToEnd(CopyJob(from, to, state.path(), 67000));
+  }
   ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
   ASSERT_GE(stopped.metrics.splits_cut, 1u);
-  runtime::JobSummary resumed = RunToEnd(CopyJob(from, to, state.path(), 225000));
+  runtime::JobSummary resumed = RunToEnd(CopyJob(from, to, state.path(), 67000));
   ASSERT_OK(resumed.status);
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(Fingerprint(to, "src"), Fingerprint(from, "src"));
@@ -417,150 +406,153 @@ TEST(MysqlExactlyOnceTest, MysqlToMysqlStoppedAfterCutsResumesExactlyOnce) {
 TEST(MysqlExactlyOnceTest, KilledConnectionsAreRetriedFromTheLastCheckpoint) {
   MYSQL_TEST_DATABASE(db);
   MYSQL_TEST_DATABASE(reference, "ref");
-  const int rows = 60000;
+  const int rows = 60000;  // 60 batches
   sluice::testing::TempDir state;
   sluice::testing::TempDir reference_state;
   ASSERT_OK(RunToEnd(DatagenJob(reference, reference_state.path(), rows, "")).status);
 
-  runtime::JobRunner runner(LoadJob(DatagenJob(db, state.path(), rows, "")), Registry());
-  std::atomic<bool> done{false};
+  // Every session of the job is killed twice, right after the 4th and the 12th checkpoint
+  // recorded (counted over the attempts; a checkpoint after every batch), while the readers wait
+  // for that record: the first attempt cannot record more than 4 (its sessions are gone), so
+  // the second kill hits the retry, which resumes from checkpoint 4.
+  ASSERT_OK_AND_ASSIGN(Connection admin, Connection::Open(Options(db)));
+  std::atomic<int> rounds{0};
   std::atomic<int> killed{0};
-  std::thread killer([&] {
-    Result<Connection> admin = Connection::Open(Options(db));
-    if (!admin.ok())
-      return;
-    // Twice: once a third of the rows is written, again after the retry wrote more.
-    for (uint64_t threshold : {rows / 3u, rows * 2u / 3u}) {
-      while (!done.load() && runner.metrics().Snapshot().rows_written < threshold) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-      if (done.load())
-        return;
-      Result<std::vector<TextRow>> sessions = admin->Query(
-          fmt::format("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> "
-                      "CONNECTION_ID()",
-                      db.name()),
-          "");
-      if (!sessions.ok())
-        return;
-      for (const TextRow& session : *sessions) {
-        if (admin->Execute("KILL " + session[0].value_or("0"), "").ok())
-          ++killed;
-      }
-    }
-  });
-  runtime::JobSummary summary = runner.Run(nullptr);
-  done.store(true);
-  killer.join();
+  std::atomic<int> recorded{0};
+  failpoint::ArmCallback(
+      "runtime.checkpoint.after_record", 1,
+      [&] {
+        int now = ++recorded;
+        if ((rounds == 0 && now >= 4) || (rounds == 1 && now >= 12)) {
+          Result<std::vector<TextRow>> sessions = admin.Query(
+              fmt::format("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND "
+                          "ID <> CONNECTION_ID()",
+                          db.name()),
+              "");
+          int before = killed;
+          if (sessions.ok()) {
+            for (const TextRow& session : *sessions) {
+              if (admin.Execute("KILL " + session[0].value_or("0"), "").ok())
+                ++killed;
+            }
+          }
+          if (killed > before)
+            ++rounds;
+        }
+        return Status::OK();
+      },
+      /*and_later=*/true);
+  ASSERT_OK(failpoint::Arm("runtime.reader.batch=checkpoint@1+"));
+  runtime::JobSummary summary =
+      RunToEnd(DatagenJob(db, state.path(), rows, "", "", 2, /*checkpoint_secs=*/0));
+  failpoint::DisarmAll();
   ASSERT_OK(summary.status);
-  EXPECT_GE(killed.load(), 2);
-  EXPECT_GE(summary.metrics.retries, 1u);
+  EXPECT_EQ(rounds.load(), 2);
+  EXPECT_GE(killed.load(), 4);  // both writers' sessions, each time
+  EXPECT_EQ(summary.metrics.retries, 2u);
   EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
 }
 
-// ----- (d) kill -9 at random moments --------------------------------------------------------
+// ----- (d) kill -9 at every commit step ----------------------------------------------------
 
-// Runs `yaml` in child processes, each killed with SIGKILL after a random delay, until `kills`
-// of them died mid-job, then once more in this process to the end. `committed` returns the share
-// of the job committed so far. Delays are drawn from 5% to 35% of `uninterrupted_secs` (the job
-// without kills), so that kills land anywhere from the start (connecting, recovering progress)
-// to mid-load and mid-commit; once half the job is committed they shrink to 1% to 6%, so that
-// the job is still unfinished after the last kill.
-void KillNineThenFinish(const std::string& yaml, double uninterrupted_secs, int kills,
-                        const std::function<double()>& committed) {
+// Runs `yaml` in child processes killed at failpoints (testing/crash_loop.h): at every step of a
+// commit, the mysql sink's own included, inside cuts (`opening`, first), and around Finish; then
+// once more in this process to the end. After every kill the committed rows (`committed`) never
+// went back, and each child committed what its crash point says. The job must take no timed
+// checkpoints.
+void KillAtEveryCommitStepThenFinish(const std::string& yaml, int kills,
+                                     std::vector<std::string> opening,
+                                     const std::function<uint64_t()>& committed) {
   config::JobConfig job = LoadJob(yaml);
-  std::mt19937 random(std::random_device{}());
-  // Each child first ends the sessions its killed predecessor left on the server (their
-  // rollback takes a moment), so every delay starts with a fixed 0.15 s.
-  auto delay = [&](double from, double to) {
-    double seconds =
-        0.15 + std::uniform_real_distribution<double>(from, to)(random) * uninterrupted_secs;
-    return std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE(fmt::format("seed {}", seed));
+  uint64_t before = committed();
+  sluice::testing::CrashLoopOptions options;
+  options.kills = kills;
+  options.seed = seed;
+  options.opening_points = std::move(opening);
+  options.in_child = [](const std::string& plan) {
+    if (plan.find(".cut.") != std::string::npos)
+      sluice::testing::HoldReaderForCut(3);
   };
-  int killed = 0;
-  bool finished = false;
-  for (; killed < kills; ++killed) {
-    double share = committed();
-    // No other thread runs in this process between jobs, so the child is a sound copy of it.
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      log::SetLevel(log::Level::kError);
-      runtime::JobRunner runner(job, Registry());
-      runtime::JobSummary summary = runner.Run(nullptr);
-      _exit(summary.status.ok() ? 0 : 3);
+  options.connector_points = {"mysql.commit.after_rows=crash@2",
+                              "mysql.commit.before_fence_check=crash@3"};
+  options.after_kill = [&](const std::string& plan) {
+    SCOPED_TRACE(plan);
+    uint64_t now = committed();
+    EXPECT_GE(now, before) << "committed rows were lost";
+    switch (sluice::testing::CommittedBeforeCrash(plan)) {
+      case sluice::testing::CommittedAtCrash::kNothing:
+        EXPECT_EQ(now, before) << "a child committed before its first checkpoint";
+        break;
+      case sluice::testing::CommittedAtCrash::kSome:
+        EXPECT_GT(now, before) << "a child recorded checkpoints without committing rows";
+        break;
+      case sluice::testing::CommittedAtCrash::kUnknown:
+        break;
     }
-    // A random moment, not a condition: the point is to land anywhere in the job.
-    auto d = share < 0.5 ? delay(0.05, 0.35) : delay(0.01, 0.06);
-    std::this_thread::sleep_for(d);
-    kill(child, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(child, &status, 0), child);
-    if (!WIFSIGNALED(status)) {
-      // The child finished before its kill: it must have succeeded, and running the job once
-      // more would start a new one.
-      ASSERT_EQ(WEXITSTATUS(status), 0) << "a child failed before kill " << killed + 1;
-      finished = true;
-      break;
-    }
-  }
-  EXPECT_GE(killed, 3) << "the job ended too soon to be killed often";
-  if (finished)
-    return;
-  double share = committed();
-  EXPECT_GT(share, 0) << "no child committed anything before its kill";
+    before = now;
+  };
+  // No other thread runs in this process between jobs, so each child is a sound copy of it.
+  sluice::testing::CrashLoopResult crashes = sluice::testing::RunCrashLoop(
+      [&] { return runtime::JobRunner(job, Registry()).Run(nullptr).status.ok() ? 0 : 3; },
+      options);
+  ASSERT_EQ(crashes.kills, kills) << "a child finished the job before its crash point";
   runtime::JobRunner runner(job, Registry());
   runtime::JobSummary summary = runner.Run(nullptr);
   ASSERT_OK(summary.status);
   EXPECT_TRUE(summary.resumed);
+  // The kill just after Finish left nothing to copy.
+  EXPECT_EQ(summary.metrics.rows_read, 0u);
 }
 
-// Seconds `run` takes.
-template <typename Run>
-double Timed(Run&& run) {
-  Clock::time_point start = Clock::now();
-  run();
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Share of `total` rows in `table` of `db` (committed rows only: the test reads outside any
-// job's transaction).
-double CommittedShare(const TestDatabase& db, const std::string& table, int total) {
+// Rows in `table` of `db` (committed rows only: the test reads outside any job's transaction).
+uint64_t CommittedRows(const TestDatabase& db, const std::string& table) {
   Result<std::string> count = db.TryExec(fmt::format("SELECT COUNT(*) FROM `{}`", table));
   if (!count.ok())
     return 0;  // not created yet
-  return std::stod(*count) / total;
+  return std::stoull(*count);
 }
 
-TEST(MysqlExactlyOnceTest, KillNineAtRandomMomentsThenFinishDatagen) {
+TEST(MysqlExactlyOnceTest, KilledAtEveryCommitStepThenFinishDatagen) {
   MYSQL_TEST_DATABASE(db);
   MYSQL_TEST_DATABASE(reference, "ref");
-  const int rows = 600000;
+  const int rows = 200000;  // 200 batches: the mid-job kills commit a few each
   sluice::testing::TempDir state;
   sluice::testing::TempDir reference_state;
-  double seconds = Timed(
-      [&] { ASSERT_OK(RunToEnd(DatagenJob(reference, reference_state.path(), rows, "")).status); });
-  KillNineThenFinish(DatagenJob(db, state.path(), rows, ""), seconds, 10,
-                     [&] { return CommittedShare(db, "orders", rows); });
+  ASSERT_OK(RunToEnd(DatagenJob(reference, reference_state.path(), rows, "")).status);
+  KillAtEveryCommitStepThenFinish(
+      DatagenJob(db, state.path(), rows, "", "", 2, /*checkpoint_secs=*/0), 10, {}, [&] {
+        // Whatever step the process died at, the table holds exactly what its progress says.
+        uint64_t now = CommittedRows(db, "orders");
+        if (db.TryExec("SELECT 1 FROM _sluice_progress LIMIT 1").ok()) {
+          EXPECT_EQ(RowsCovered(Committed(db, "eo")), now);
+        }
+        return now;
+      });
   EXPECT_EQ(Fingerprint(db, "orders"), Fingerprint(reference, "orders"));
   // A finished job keeps its progress, every split done, until its next fresh run.
   EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM _sluice_progress WHERE done = 0 AND split_id <> ''"), "0\n");
 }
 
-TEST(MysqlExactlyOnceTest, KillNineAtRandomMomentsThenFinishMysqlToMysqlWithCuts) {
+TEST(MysqlExactlyOnceTest, KilledAtEveryCommitStepThenFinishMysqlToMysqlWithCuts) {
   MYSQL_TEST_DATABASE(from, "from");
   MYSQL_TEST_DATABASE(to, "to");
   MYSQL_TEST_DATABASE(reference, "ref");
-  const int rows = 600000;
+  const int rows = 100000;  // 100 batches
   CreateSkewedSource(from, rows);
   sluice::testing::TempDir state;
   sluice::testing::TempDir reference_state;
-  const int split_rows = rows * 7 / 10;
-  double seconds = Timed([&] {
-    ASSERT_OK(RunToEnd(CopyJob(from, reference, reference_state.path(), split_rows)).status);
-  });
-  KillNineThenFinish(CopyJob(from, to, state.path(), split_rows), seconds, 10,
-                     [&] { return CommittedShare(to, "src", rows); });
+  // Chunks of 97,000 and 3,000 rows (two pages): the second's reader runs dry at once and cuts
+  // the first, whose reader waits at its third page until then (HoldReaderForCut).
+  const int split_rows = rows - 3000;
+  ASSERT_OK(RunToEnd(CopyJob(from, reference, reference_state.path(), split_rows)).status);
+  // The first child dies inside that cut (the cut key found, nothing recorded), the second,
+  // resuming, once its idle reader's cut was recorded; the later ones resume cut splits.
+  KillAtEveryCommitStepThenFinish(
+      CopyJob(from, to, state.path(), split_rows, /*checkpoint_secs=*/0), 10,
+      {"sql.cut.before_offer=crash@1", "runtime.cut.after_record=crash@1"},
+      [&] { return CommittedRows(to, "src"); });
   EXPECT_EQ(Fingerprint(to, "src"), Fingerprint(from, "src"));
   EXPECT_EQ(Fingerprint(reference, "src"), Fingerprint(from, "src"));
   // Splits were cut along the way (ids "src#00001.1", ...).
@@ -579,8 +571,7 @@ TEST(MysqlExactlyOnceTest, AtLeastOnceStoresNoProgress) {
   MYSQL_TEST_DATABASE(db);
   sluice::testing::TempDir state;
   std::string yaml = DatagenJob(db, state.path(), 20000, "", "delivery: at_least_once\n");
-  runtime::JobSummary stopped =
-      RunUntil(yaml, [](const runtime::MetricsSnapshot& m) { return m.rows_written >= 5000; });
+  runtime::JobSummary stopped = RunStoppedAtBatch(yaml, 5);  // of 20
   ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
   EXPECT_EQ(stopped.guarantee, DeliveryGuarantee::kAtLeastOnce);
   EXPECT_EQ(db.Exec("SHOW TABLES"), "orders\n");
@@ -598,9 +589,7 @@ TEST(MysqlExactlyOnceTest, ForgetProgressAndAFreshRunStartClean) {
   std::string yaml = DatagenJob(db, state.path(), rows, "mode: overwrite\n");
   ASSERT_OK(
       RunToEnd(DatagenJob(reference, reference_state.path(), rows, "mode: overwrite\n")).status);
-  ASSERT_TRUE(RunUntil(yaml, [&](const runtime::MetricsSnapshot& m) {
-                return m.rows_written >= rows / 4;
-              }).interrupted);
+  ASSERT_TRUE(RunStoppedAtBatch(yaml, 15).interrupted);  // of 60
   ASSERT_FALSE(Recovered(db, "eo").empty());
   EXPECT_NE(db.Exec("SELECT COUNT(*) FROM _sluice_staging_orders"), "0\n");
 

@@ -124,8 +124,8 @@ TEST_P(MysqlSinkTest, AppendReportsDuplicateKeysWithTableAndKey) {
   const auto& mysql = db.servers().mysql;
   EXPECT_EQ(status.message(),
             fmt::format("mysql {}:{}: table '{}.orders' key=(2): Duplicate entry '2' for key "
-                        "'PRIMARY' (error 1062)",
-                        mysql.host, mysql.port, db.name()));
+                        "'PRIMARY' (error 1062){}",
+                        mysql.host, mysql.port, db.name(), kDuplicateKeyAdvice));
   ASSERT_EQ(fail_.records().size(), 1u);
   EXPECT_EQ(fail_.records()[0].location, db.name() + ".orders key=(2)");
   // Nothing of the failed transaction stays.
@@ -153,7 +153,8 @@ TEST_P(MysqlSinkTest, BadRowsAreSkippedUnderTheSkipPolicy) {
   std::string prefix =
       fmt::format("mysql {}:{}: table '{}.orders' ", mysql.host, mysql.port, db.name());
   EXPECT_EQ(records[0].reason.message(),
-            prefix + "key=(2): Duplicate entry '2' for key 'PRIMARY' (error 1062)");
+            prefix + "key=(2): Duplicate entry '2' for key 'PRIMARY' (error 1062)" +
+                std::string(kDuplicateKeyAdvice));
   EXPECT_EQ(records[1].reason.message(),
             prefix + (GetParam() == "insert"
                           ? "key=(3): Data too long for column 'name' at row 1 (error 1406)"

@@ -453,14 +453,13 @@ TEST(PostgresSourceTest, ConnectionAndPermissionErrors) {
     EXPECT_THAT(status.ToString(), Not(HasSubstr(pg.password)));
     EXPECT_THAT(status.ToString(), Not(HasSubstr(wrong_password)));
   }
-  // A `where` the server rejects is the job file's fault.
-  Opened opened = OpenSource(db.ConnectionYaml() + "table: open\nwhere: \"nope > 1\"\n");
-  ASSERT_TRUE(opened.source);
-  Result<std::vector<StreamRows>> read = ReadAll(*opened.source, *opened.context);
-  EXPECT_EQ(read.status().ToString(),
-            fmt::format("config error: planning chunks of 'public.open': {}: column 'nope' does "
-                        "not exist",
-                        endpoint));
+  // A `where` the server rejects is the job file's fault, found at Open before anything is read.
+  Status bad_where = OpenError(db.ConnectionYaml() + "table: open\nwhere: \"nope > 1\"\n");
+  EXPECT_EQ(bad_where.code(), StatusCode::kInvalidConfig) << bad_where.ToString();
+  EXPECT_THAT(bad_where.message(),
+              HasSubstr(fmt::format("cannot read table 'public.open' with where 'nope > 1': {}: "
+                                    "reading public.open: column 'nope' does not exist",
+                                    endpoint)));
 }
 
 TEST(PostgresSourceTest, BackendTerminatedMidReadIsUnavailable) {

@@ -1,26 +1,22 @@
 // Exactly-once delivery of the sqlite sink: rows and `_sluice_progress` commit in one
-// transaction; a crash (objects destroyed without Abort, SIGKILL at random moments) keeps both
-// or neither; a stopped job resumes row for row, in append and overwrite mode; at-least-once
-// still commits every commit_rows rows and stores no progress; a fresh run starts clean.
+// transaction; a crash (objects destroyed without Abort, SIGKILL at every step of a commit) keeps
+// both or neither; a stopped job resumes row for row, in append and overwrite mode;
+// at-least-once still commits every commit_rows rows and stores no progress; a fresh run starts
+// clean. Stops and kills land at failpoints (core/failpoint.h), never after a delay.
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <chrono>
 #include <random>
-#include <thread>
 
 #include "connectors/registry.h"
 #include "connectors/sqlite/tests/sqlite_test_util.h"
 #include "core/logging.h"
 #include "runtime/job_runner.h"
+#include "testing/crash_loop.h"
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
-#include "testing/run_watched.h"
+#include "testing/stop_at_batch.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors {
@@ -313,32 +309,32 @@ class SqliteSinkJobTest : public ::testing::Test {
     RegisterSqliteConnector(registry_);
   }
 
-  void Source(int count, size_t split_rows, int read_delay_micros) {
+  // Rows [0, count) in splits of `split_rows`, read in batches of 50.
+  void Source(int count, size_t split_rows) {
     std::vector<sluice::testing::Row> rows;
     for (const testing::Row& row : OrderRows(0, count))
       rows.push_back(row);
     source_->streams = {{"orders", Orders(), std::move(rows)}};
     source_->split_rows = split_rows;
     source_->rows_per_read = 50;
-    source_->read_delay_micros = read_delay_micros;
   }
 
+  // `checkpoint_secs` 0: no timed checkpoints (the crash loop takes them at failpoints).
   config::JobConfig Job(const std::string& state, const std::string& sink, int parallelism,
-                        const std::string& extra = "") {
+                        const std::string& extra = "", double checkpoint_secs = 0.005) {
     std::string text = fmt::format(
         "name: test\nsource: {{type: memory}}\nsink: {{type: sqlite, {}}}\nparallelism: {}\n"
-        "batch_rows: 50\nstate: '{}'\ncheckpoint: {{interval_secs: 0.005}}\n{}",
-        sink, parallelism, state, extra);
+        "batch_rows: 50\nstate: '{}'\ncheckpoint: {{interval_secs: {}}}\n{}",
+        sink, parallelism, state, checkpoint_secs, extra);
     Result<config::JobConfig> job = config::LoadJobText(text, "test.yaml", {});
     EXPECT_TRUE(job.ok()) << job.status().ToString();
     return *job;
   }
 
-  runtime::JobSummary RunAndStop(const config::JobConfig& job, uint64_t stop_after_rows) {
-    runtime::JobRunner runner(job, registry_);
-    return sluice::testing::RunWatched(runner,
-                                       sluice::testing::StopAfterRowsWritten(stop_after_rows),
-                                       std::chrono::microseconds(200));
+  // Runs `job`, which stops (as SIGINT stops it) when its readers push their `batch`-th batch.
+  runtime::JobSummary RunStoppedAtBatch(const config::JobConfig& job, uint64_t batch) {
+    sluice::testing::StopAtBatch stop(batch);
+    return runtime::JobRunner(job, registry_).Run(nullptr);
   }
 
   runtime::JobSummary Run(const config::JobConfig& job, runtime::RunOptions options = {}) {
@@ -352,7 +348,7 @@ class SqliteSinkJobTest : public ::testing::Test {
 
 TEST_F(SqliteSinkJobTest, StoppedJobResumesRowForRow) {
   constexpr int kRows = 5000;
-  Source(kRows, 700, 400);
+  Source(kRows, 700);
   for (const char* mode : {"append", "overwrite"}) {
     for (int parallelism : {1, 3}) {
       SCOPED_TRACE(fmt::format("{} {}", mode, parallelism));
@@ -362,12 +358,13 @@ TEST_F(SqliteSinkJobTest, StoppedJobResumesRowForRow) {
                 "CREATE TABLE orders (id INTEGER, name TEXT); "
                 "INSERT INTO orders VALUES (-1, 'there before');");
       std::string sink = fmt::format("path: '{}', mode: {}", path, mode);
-      runtime::JobSummary stopped = RunAndStop(Job(state.path(), sink, parallelism), 1500);
+      // At the 30th batch of 50 rows; the other readers may push one more each.
+      runtime::JobSummary stopped = RunStoppedAtBatch(Job(state.path(), sink, parallelism), 30);
       ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
       EXPECT_EQ(stopped.guarantee, DeliveryGuarantee::kExactlyOnce);
       uint64_t first = stopped.metrics.rows_written;
-      EXPECT_GT(first, 0u);
-      EXPECT_LT(first, static_cast<uint64_t>(kRows));
+      EXPECT_GE(first, 1500u);
+      EXPECT_LE(first, 1500u + 50u * static_cast<uint64_t>(parallelism - 1));
       std::vector<RawRow> before = {{"INTEGER:-1", "TEXT:there before"}};
       if (std::string(mode) == "overwrite") {
         EXPECT_EQ(Table(path), before);  // readers still see the old table
@@ -392,12 +389,12 @@ TEST_F(SqliteSinkJobTest, StoppedJobResumesRowForRow) {
 
 TEST_F(SqliteSinkJobTest, AtLeastOnceDeliveryStillWorksAndStoresNoProgress) {
   constexpr int kRows = 3000;
-  Source(kRows, 500, 400);
+  Source(kRows, 500);
   sluice::testing::TempDir state, out;
   std::string path = out.Join("out.db");
   std::string sink = fmt::format("path: '{}', commit_rows: 100", path);
   runtime::JobSummary stopped =
-      RunAndStop(Job(state.path(), sink, 1, "delivery: at_least_once\n"), 1000);
+      RunStoppedAtBatch(Job(state.path(), sink, 1, "delivery: at_least_once\n"), 20);
   ASSERT_TRUE(stopped.interrupted);
   EXPECT_EQ(stopped.guarantee, DeliveryGuarantee::kAtLeastOnce);
   ASSERT_OK(Run(Job(state.path(), sink, 1, "delivery: at_least_once\n")).status);
@@ -408,11 +405,11 @@ TEST_F(SqliteSinkJobTest, AtLeastOnceDeliveryStillWorksAndStoresNoProgress) {
 
 TEST_F(SqliteSinkJobTest, FreshRunForgetsTheInterruptedOne) {
   constexpr int kRows = 3000;
-  Source(kRows, 500, 400);
+  Source(kRows, 500);
   sluice::testing::TempDir state, out;
   std::string path = out.Join("out.db");
   std::string sink = fmt::format("path: '{}', mode: overwrite", path);
-  ASSERT_TRUE(RunAndStop(Job(state.path(), sink, 2), 1000).interrupted);
+  ASSERT_TRUE(RunStoppedAtBatch(Job(state.path(), sink, 2), 20).interrupted);
   EXPECT_FALSE(Progress(path).empty());
   runtime::JobSummary fresh = Run(Job(state.path(), sink, 2), runtime::RunOptions{"", true});
   ASSERT_OK(fresh.status);
@@ -423,10 +420,12 @@ TEST_F(SqliteSinkJobTest, FreshRunForgetsTheInterruptedOne) {
     EXPECT_EQ(row[3], "INTEGER:1");  // all done
 }
 
-// SIGKILL at random instants: readers see the old table or committed rows only, and the run
-// that finally completes holds every row exactly once.
-TEST_F(SqliteSinkJobTest, KilledAtRandomMomentsEveryRowExactlyOnce) {
-  constexpr int kRows = 12000;
+// SIGKILL at every step of a commit (failpoints: mid-read, between the rows and their progress,
+// before the fence check, between the sink's commit and the state store's record, around
+// Finish): readers see the old table or committed rows only, each child committed what its crash
+// point says, and the run that finally completes holds every row exactly once.
+TEST_F(SqliteSinkJobTest, KilledAtEveryCommitStepEveryRowExactlyOnce) {
+  constexpr int kRows = 12000;  // 240 batches of 50 rows
   constexpr int kKills = 10;
   std::random_device seed_source;
   const unsigned seed = seed_source();
@@ -434,52 +433,65 @@ TEST_F(SqliteSinkJobTest, KilledAtRandomMomentsEveryRowExactlyOnce) {
   std::mt19937 random(seed);
   for (const char* mode : {"append", "overwrite"}) {
     SCOPED_TRACE(mode);
-    // Slow enough that the job outlives every kill: about 0.5 s of reading in all.
-    Source(kRows, 1500, 4000);
+    Source(kRows, 1500);
     sluice::testing::TempDir state, out;
     std::string path = out.Join("out.db");
     ExecOrDie(path,
               "CREATE TABLE orders (id INTEGER, name TEXT); "
               "INSERT INTO orders VALUES (-1, 'there before');");
     bool overwrite = std::string(mode) == "overwrite";
+    std::string table = overwrite ? "_sluice_staging_orders" : "orders";
     // Both ways SQLite recovers a crashed transaction: the rollback journal and the WAL.
     config::JobConfig job = Job(state.path(),
                                 fmt::format("path: '{}', mode: {}, journal_mode: {}", path, mode,
                                             overwrite ? "wal" : "delete"),
-                                2);
-    int kills = 0;
-    for (int attempt = 0; attempt < 3 * kKills && kills < kKills; ++attempt) {
-      pid_t child = fork();
-      ASSERT_GE(child, 0);
-      if (child == 0) {
-        log::SetLevel(log::Level::kOff);
-        runtime::JobSummary summary = runtime::JobRunner(job, registry_).Run(nullptr);
-        _exit(summary.status.ok() ? 0 : 1);
-      }
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::uniform_int_distribution<int>(10, 45)(random)));
-      ::kill(child, SIGKILL);
-      int status = 0;
-      ASSERT_EQ(::waitpid(child, &status, 0), child);
-      ASSERT_TRUE(WIFSIGNALED(status)) << "the job ended before it was killed";
-      ++kills;
+                                2, "", /*checkpoint_secs=*/0);
+    auto committed = [&]() -> size_t {
+      return HasTable(path, table) ? Table(path, table).size() : 0;
+    };
+    size_t before = committed();
+    sluice::testing::CrashLoopOptions options;
+    options.kills = kKills;
+    options.seed = static_cast<uint32_t>(random());
+    options.connector_points = {"sqlite.commit.after_rows=crash@2",
+                                "sqlite.commit.before_fence_check=crash@3"};
+    options.after_kill = [&](const std::string& plan) {
+      SCOPED_TRACE(plan);
       ExecOrDie(path, "SELECT count(*) FROM sqlite_schema");  // recovers a crashed transaction
-      if (overwrite) {
+      if (overwrite && plan.find("runtime.finish.after") == std::string::npos) {
         EXPECT_THAT(Table(path), ElementsAre(RawRow{"INTEGER:-1", "TEXT:there before"}));
       }
       // Committed rows match committed progress: never a row twice.
-      std::string table = overwrite ? "_sluice_staging_orders" : "orders";
       if (HasTable(path, table)) {
         EXPECT_THAT(
             QueryOrDie(path, fmt::format("SELECT count(*) - count(DISTINCT id) FROM {}", table)),
             ElementsAre(RawRow{"INTEGER:0"}));
       }
-    }
-    EXPECT_EQ(kills, kKills);
+      if (plan.find("runtime.finish.") != std::string::npos)
+        return;  // Finish swaps the staging table in overwrite mode
+      size_t now = committed();
+      EXPECT_GE(now, before) << "committed rows were lost";
+      switch (sluice::testing::CommittedBeforeCrash(plan)) {
+        case sluice::testing::CommittedAtCrash::kNothing:
+          EXPECT_EQ(now, before) << "a child committed before its first checkpoint";
+          break;
+        case sluice::testing::CommittedAtCrash::kSome:
+          EXPECT_GT(now, before) << "a child recorded checkpoints without committing rows";
+          break;
+        case sluice::testing::CommittedAtCrash::kUnknown:
+          break;
+      }
+      before = now;
+    };
+    sluice::testing::CrashLoopResult crashes = sluice::testing::RunCrashLoop(
+        [&] { return runtime::JobRunner(job, registry_).Run(nullptr).status.ok() ? 0 : 1; },
+        options);
+    ASSERT_EQ(crashes.kills, kKills) << "a child finished the job before its crash point";
     runtime::JobSummary summary = Run(job);
     ASSERT_OK(summary.status);
     EXPECT_TRUE(summary.resumed);
-    EXPECT_LT(summary.metrics.rows_written, static_cast<uint64_t>(kRows));
+    // The kill just after Finish left nothing to copy.
+    EXPECT_EQ(summary.metrics.rows_written, 0u);
     std::vector<RawRow> expected = ExpectedRows(kRows);
     if (!overwrite)
       expected.insert(expected.begin(), RawRow{"INTEGER:-1", "TEXT:there before"});

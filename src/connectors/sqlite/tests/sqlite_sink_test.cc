@@ -354,7 +354,8 @@ TEST_F(SqliteSinkTest, ConstraintViolationsAreBadRecordsNamingTheKey) {
     EXPECT_EQ(skip.records()[0].reason.code(), StatusCode::kDataError);
     EXPECT_EQ(skip.records()[0].reason.message(),
               "orders id=3: cannot insert into table 'orders': UNIQUE constraint failed: "
-              "orders.id");
+              "orders.id" +
+                  std::string(kDuplicateKeyAdvice));
     EXPECT_THAT(QueryOrDie(Path(), "SELECT count(*) FROM orders"),
                 ElementsAre(RawRow{"INTEGER:100"}));
     EXPECT_THAT(QueryOrDie(Path(), "SELECT name FROM orders WHERE id = 3"),
@@ -371,7 +372,8 @@ TEST_F(SqliteSinkTest, ConstraintViolationsAreBadRecordsNamingTheKey) {
     EXPECT_EQ(status.code(), StatusCode::kDataError);
     EXPECT_EQ(status.message(),
               "orders id=5: cannot insert into table 'orders': UNIQUE constraint failed: "
-              "orders.id");
+              "orders.id" +
+                  std::string(kDuplicateKeyAdvice));
     // The failed write was rolled back with its transaction.
     EXPECT_THAT(QueryOrDie(Path(), "SELECT count(*) FROM orders WHERE id = 200"),
                 ElementsAre(RawRow{"INTEGER:0"}));

@@ -183,8 +183,10 @@ TEST_F(SqliteSourceTest, SplitRemainderWhileReadingCoversEveryRowOnce) {
   ASSERT_EQ(enumerator->pending(), 0u);
 
   // Readers run on threads; the main thread keeps cutting the remainder of whichever reader is
-  // running, the way the runtime rebalances, and starts a new reader for every cut.
+  // running, the way the runtime rebalances, and starts a new reader for every cut. The readers
+  // begin once the first cut is made, so that there is one however the threads are scheduled.
   std::mutex mutex;
+  std::atomic<bool> go{false};
   std::vector<std::unique_ptr<SplitReader>> readers;
   std::vector<std::thread> threads;
   std::vector<std::vector<Row>> rows;
@@ -199,6 +201,8 @@ TEST_F(SqliteSourceTest, SplitRemainderWhileReadingCoversEveryRowOnce) {
     statuses.emplace_back();
     SplitReader* raw = readers.back().get();
     threads.emplace_back([&, raw, index] {
+      while (!go.load())
+        std::this_thread::yield();
       Batch batch(source->streams()[0].schema, 97);
       std::vector<Row> local;
       Status status;
@@ -235,6 +239,7 @@ TEST_F(SqliteSourceTest, SplitRemainderWhileReadingCoversEveryRowOnce) {
       ++cuts;
       start(*cut);
     }
+    go.store(true);
     std::this_thread::yield();
   }
   for (std::thread& thread : threads) {

@@ -1,12 +1,13 @@
 # SIGINT stops cleanly: exit 130, nothing published; the committed part and its manifest stay
-# for the run that resumes the job (exactly-once), and that run completes the file.
-"$SLUICE" run "$CASE_DIR/job.yaml" >"$OUT_DIR/.stdout" 2>"$OUT_DIR/.stderr" &
+# for the run that resumes the job (exactly-once), and that run completes the file. Each SIGINT
+# lands while the job is frozen mid-read at a failpoint (see src/core/failpoint.h): at its 20th
+# batch, then at the resumed run's first.
+SLUICE_FAILPOINTS="runtime.reader.batch=pause@20" \
+  "$SLUICE" run "$CASE_DIR/job.yaml" >"$OUT_DIR/.stdout" 2>"$OUT_DIR/.stderr" &
 pid=$!
-for _ in $(seq 1 100); do
-  ls "$OUT_DIR"/*.inprogress >/dev/null 2>&1 && break
-  sleep 0.05
-done
+wait_until_stopped $pid
 kill -INT $pid
+kill -CONT $pid
 status=0
 wait $pid || status=$?
 expect_equal "$status" "130" "exit code after SIGINT"
@@ -15,11 +16,14 @@ grep -q "interrupted" "$OUT_DIR/.stdout" || fail "summary does not say interrupt
 compgen -G "$OUT_DIR/big.csv.e*.inprogress" >/dev/null ||
   fail "the interrupted job dropped its committed part"
 [[ -e "$OUT_DIR/.sluice-interrupt_me-0.manifest" ]] || fail "no manifest records the committed part"
-# Resume with far fewer rows to go: the same command, a smaller job would be refused (changed),
-# so stop again quickly and check the resume is taken.
-"$SLUICE" run "$CASE_DIR/job.yaml" >"$OUT_DIR/.stdout" 2>"$OUT_DIR/.stderr" &
+# The same command resumes (a smaller job would be refused as changed): stopped again at once.
+SLUICE_FAILPOINTS="runtime.reader.batch=pause@1" \
+  "$SLUICE" run "$CASE_DIR/job.yaml" >"$OUT_DIR/.stdout" 2>"$OUT_DIR/.stderr" &
 pid=$!
-sleep 1
+wait_until_stopped $pid
 kill -INT $pid
-wait $pid || true
+kill -CONT $pid
+status=0
+wait $pid || status=$?
+expect_equal "$status" "130" "exit code of the resumed run after SIGINT"
 grep -q "resumed from checkpoint" "$OUT_DIR/.stdout" || fail "the second run did not resume"

@@ -74,6 +74,14 @@ for sink in file sqlite mysql postgres; do
     "$OUT_DIR/.stderr" || { cat "$OUT_DIR/.stderr"; fail "the refusal does not name the running run"; }
   "$SLUICE" run "$OUT_DIR/$sink.yaml" --wait --no-progress >"$OUT_DIR/waited.out" 2>&1 &
   waiting=$!
+  # Until the waiting run says it waits: on a loaded machine it could otherwise start only after
+  # the first one, continued, had ended, and not wait at all.
+  deadline=$((SECONDS + 300))
+  until grep -q "waiting for it to end (--wait)" "$OUT_DIR/waited.out"; do
+    kill -0 $waiting 2>/dev/null || { cat "$OUT_DIR/waited.out"; fail "--wait did not wait"; }
+    ((SECONDS < deadline)) || fail "the waiting run did not say it waits in 300 s"
+    sleep 0.05
+  done
   kill -CONT $first
   wait $first || { cat "$OUT_DIR/first.out"; fail "the first run failed"; }
   wait $waiting || { cat "$OUT_DIR/waited.out"; fail "the waiting run failed"; }

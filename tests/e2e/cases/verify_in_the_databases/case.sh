@@ -85,7 +85,7 @@ done
 # digest query waits behind a lock here until SIGINT cancels it.
 PGAPPNAME=verify_locker PGPASSWORD=$SLUICE_TEST_PG_PASSWORD "$SLUICE_TEST_PG_BIN/psql" -X -q \
   -h "$SLUICE_TEST_PG_HOST" -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER" -d e2e_verify_pg \
-  -c "BEGIN; LOCK TABLE typed IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;" \
+  -c "BEGIN; LOCK TABLE typed IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600); COMMIT;" \
   >/dev/null 2>&1 &
 locker=$!
 release_lock() {
@@ -93,17 +93,21 @@ release_lock() {
     WHERE application_name = 'verify_locker'" >/dev/null
   wait "$locker" 2>/dev/null || true
 }
-for _ in $(seq 1 50); do
-  [[ "$(psql_exec postgres "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-    WHERE a.application_name = 'verify_locker' AND l.mode = 'AccessExclusiveLock'")" != 0 ]] && break
+deadline=$((SECONDS + 300))
+until [[ "$(psql_exec postgres "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+    WHERE a.application_name = 'verify_locker' AND l.mode = 'AccessExclusiveLock'")" != 0 ]]; do
+  ((SECONDS < deadline)) || { release_lock; fail "the locker never held its lock"; }
   sleep 0.1
 done
 "$SLUICE" verify "$CASE_DIR/mysql_to_postgres.yaml" >"$OUT_DIR/interrupted.out" \
   2>"$OUT_DIR/interrupted.err" &
 verifier=$!
-for _ in $(seq 1 100); do  # until PostgreSQL's digest query waits for the lock
-  [[ "$(psql_exec postgres "SELECT count(*) FROM pg_stat_activity
-    WHERE wait_event_type = 'Lock' AND query LIKE '%GROUP BY b%'")" != 0 ]] && break
+# Until PostgreSQL's digest query waits for the lock. (pg_stat_activity keeps only the first
+# 1024 bytes of a query: a long digest query shows its beginning, not its GROUP BY.)
+until [[ "$(psql_exec postgres "SELECT count(*) FROM pg_stat_activity
+    WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT b, COUNT(*), SUM(h) FROM %'")" != 0 ]]; do
+  kill -0 "$verifier" 2>/dev/null || { release_lock; fail "verify ended although the target was locked"; }
+  ((SECONDS < deadline)) || { release_lock; fail "verify's digest query never waited for the lock"; }
   sleep 0.1
 done
 kill -0 "$verifier" 2>/dev/null || { release_lock; fail "verify ended although the target was locked"; }

@@ -1,7 +1,11 @@
-# While a job runs, every one of its connections is killed on both servers (KILL in MariaDB,
-# pg_terminate_backend in PostgreSQL): the job retries and the target equals the source.
+# Twice while a job runs, every one of its connections is killed on both servers (KILL in MariaDB,
+# pg_terminate_backend in PostgreSQL): the job retries from its last checkpoint, twice exactly,
+# and the target equals the source. The kills land while the job is frozen at failpoints (see
+# src/core/failpoint.h), with a checkpoint after every batch: right after the 20th commit of its
+# writers (the 10th checkpoint), and right after the 100th checkpoint recorded, which the first
+# attempt, its connections gone, cannot reach: the retry does.
 need_servers
-rows=2000000  # sized so that an idle machine still copies for a few seconds
+rows=100000  # 500 batches of 200 rows
 mysql_exec "DROP DATABASE IF EXISTS fault_kill; CREATE DATABASE fault_kill"
 mysql_exec fault_kill "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer VARCHAR(64),
   amount DECIMAL(12,2), at DATETIME(6));
@@ -10,24 +14,19 @@ mysql_exec fault_kill "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer VARC
 psql_exec postgres "DROP DATABASE IF EXISTS fault_kill"
 psql_exec postgres "CREATE DATABASE fault_kill"
 
-"$SLUICE" run "$CASE_DIR/job.yaml" --no-progress >"$OUT_DIR/job.out" 2>"$OUT_DIR/job.err" &
+SLUICE_FAILPOINTS="runtime.reader.batch=checkpoint@1+;runtime.writer.after_commit=pause@20;runtime.checkpoint.after_record=pause@100" \
+  "$SLUICE" run "$CASE_DIR/job.yaml" --no-progress >"$OUT_DIR/job.out" 2>"$OUT_DIR/job.err" &
 pid=$!
-rows_now() { psql_exec fault_kill "SELECT count(*) FROM orders" 2>/dev/null || echo 0; }
-for target in 60000 250000; do
-  for _ in $(seq 1 300); do
-    kill -0 "$pid" 2>/dev/null || break
-    n=$(rows_now)
-    [[ "$n" =~ ^[0-9]+$ && "$n" -ge "$target" ]] && break
-    sleep 0.1
-  done
-  if ! kill -0 "$pid" 2>/dev/null; then
-    tail -n 20 "$OUT_DIR/job.err" >&2
-    fail "the job ended before its connections were killed (at $(rows_now) of $rows rows)"
-  fi
+for round in 1 2; do
+  wait_until_stopped "$pid"
+  killed=0
   for id in $(mysql_exec "SELECT id FROM information_schema.PROCESSLIST WHERE DB = 'fault_kill' AND id <> CONNECTION_ID()"); do
-    mysql_exec "KILL $id" 2>/dev/null || true
+    mysql_exec "KILL $id" 2>/dev/null && killed=$((killed + 1))
   done
-  psql_exec postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'fault_kill' AND pid <> pg_backend_pid()" >/dev/null
+  ((killed > 0)) || fail "round $round: no MariaDB connection of the job to kill"
+  killed=$(psql_exec postgres "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'fault_kill' AND pid <> pg_backend_pid()")
+  ((killed > 0)) || fail "round $round: no PostgreSQL connection of the job to kill"
+  kill -CONT "$pid"
 done
 status=0
 wait "$pid" || status=$?
@@ -35,7 +34,7 @@ if [[ $status -ne 0 ]]; then
   cat "$OUT_DIR/job.err" >&2
   fail "the job did not survive its killed connections (exit $status)"
 fi
-grep -q "retry" "$OUT_DIR/job.err" || fail "no retry was logged"
+expect_equal "$(grep -c ' — retry [0-9]* of ' "$OUT_DIR/job.err")" "2" "retries logged"
 expect_equal "$(psql_exec fault_kill 'SELECT count(*), count(DISTINCT id) FROM orders')" \
   "$rows	$rows" "rows and distinct keys in PostgreSQL"
 expect_ok verify "$CASE_DIR/job.yaml"
