@@ -33,6 +33,16 @@ void OnError(rd_kafka_t* handle, int code, const char* reason, void* opaque) {
   errors->Record(code, std::move(text));
 }
 
+// Never throws: called from the thread that polls the producer.
+void OnDelivery(rd_kafka_t* handle, const rd_kafka_message_t* message, void* opaque) {
+  auto* errors = static_cast<ErrorSink*>(opaque);
+  if (errors != nullptr && message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    errors->RecordDelivery(message->err, fmt::format("message to topic '{}' not delivered: {}",
+                                                     rd_kafka_topic_name(message->rkt),
+                                                     rd_kafka_err2str(message->err)));
+  }
+}
+
 void OnLog(const rd_kafka_t* handle, int level, const char* facility, const char* text) {
   // A failed login may reach us only as a log line: keep it as the reason for what follows.
   std::string_view line(text == nullptr ? "" : text);
@@ -88,6 +98,22 @@ std::pair<int, std::string> ErrorSink::Last() const {
   return {code_, text_};
 }
 
+void ErrorSink::RecordDelivery(int code, std::string text) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (delivery_code_ != 0)
+    return;
+  delivery_code_ = code;
+  delivery_text_ = std::move(text);
+}
+
+std::pair<int, std::string> ErrorSink::TakeDeliveryError() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::pair<int, std::string> out{delivery_code_, std::move(delivery_text_)};
+  delivery_code_ = 0;
+  delivery_text_.clear();
+  return out;
+}
+
 void KafkaHandle::Deleter::operator()(rd_kafka_t* handle) const {
   rd_kafka_destroy(handle);
 }
@@ -130,6 +156,8 @@ Result<KafkaHandle> KafkaHandle::Open(Kind kind, const KafkaConnection& connecti
     SLUICE_RETURN_IF_ERROR(Set(conf.get(), name, value, /*secret=*/true));
   rd_kafka_conf_set_error_cb(conf.get(), OnError);
   rd_kafka_conf_set_log_cb(conf.get(), OnLog);
+  if (kind == Kind::kProducer)
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), OnDelivery);
   rd_kafka_conf_set_opaque(conf.get(), out.errors_.get());
   char error[512];
   rd_kafka_t* handle =
@@ -196,6 +224,46 @@ Result<std::vector<TopicPartitions>> ListTopics(const KafkaHandle& handle) {
     topics.push_back(std::move(entry));
   }
   return topics;
+}
+
+Status EnsureCompactedTopic(const KafkaHandle& handle, const std::string& topic) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> topics, ListTopics(handle));
+  for (const TopicPartitions& existing : topics) {
+    if (existing.topic == topic)
+      return Status::OK();
+  }
+  char error[512];
+  rd_kafka_NewTopic_t* request =
+      rd_kafka_NewTopic_new(topic.c_str(), 1, /*replication_factor=*/-1, error, sizeof(error));
+  if (request == nullptr)
+    return InvalidConfig(fmt::format("Cannot create topic '{}': {}", topic, error));
+  std::unique_ptr<rd_kafka_NewTopic_t, void (*)(rd_kafka_NewTopic_t*)> owned(
+      request, rd_kafka_NewTopic_destroy);
+  rd_kafka_NewTopic_set_config(request, "cleanup.policy", "compact");
+  std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> queue(
+      rd_kafka_queue_new(handle.get()), rd_kafka_queue_destroy);
+  rd_kafka_NewTopic_t* requests[] = {request};
+  rd_kafka_CreateTopics(handle.get(), requests, 1, nullptr, queue.get());
+  std::unique_ptr<rd_kafka_event_t, void (*)(rd_kafka_event_t*)> event(
+      rd_kafka_queue_poll(queue.get(), handle.connection().timeout_ms + 1000),
+      rd_kafka_event_destroy);
+  std::string what = fmt::format("Cannot create topic '{}' on {}", topic,
+                                 handle.connection().Describe());
+  if (!event)
+    return Unavailable(what + ": no answer in time");
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return handle.Error(rd_kafka_event_error(event.get()), what);
+  const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event.get());
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
+  for (size_t i = 0; i < count; ++i) {
+    rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      const char* text = rd_kafka_topic_result_error_string(results[i]);
+      return KafkaStatus(code, what, text == nullptr ? "" : text);
+    }
+  }
+  return Status::OK();
 }
 
 bool IsAuthenticationError(int code) {

@@ -54,8 +54,16 @@ class ErrorSink {
   /// Code and text of the last recorded error; code 0 when none.
   std::pair<int, std::string> Last() const;
 
+  /// A producer's delivery report for a message the brokers did not take: the first one is kept
+  /// until taken.
+  void RecordDelivery(int code, std::string text);
+  /// The first failed delivery since the last call (code 0 when none), and forgets it.
+  std::pair<int, std::string> TakeDeliveryError();
+
  private:
   mutable std::mutex mutex_;
+  int delivery_code_ = 0;        // guarded by mutex_
+  std::string delivery_text_;    // guarded by mutex_
   int code_ = 0;            // guarded by mutex_
   std::string text_;        // guarded by mutex_
   bool authentication_ = false;  // guarded by mutex_; sticky once seen
@@ -126,6 +134,10 @@ struct TopicPartitions {
 /// partitions. Unavailable when no broker answers within the connection's timeout, with the
 /// reason the error callback recorded (PermissionDenied for a failed login).
 Result<std::vector<TopicPartitions>> ListTopics(const KafkaHandle& handle);
+
+/// Creates `topic` (one partition, the brokers' replication factor, cleanup.policy=compact)
+/// unless it exists.
+Status EnsureCompactedTopic(const KafkaHandle& handle, const std::string& topic);
 
 /// Maps an rd_kafka_resp_err_t to a Status: `what` first, then librdkafka's text.
 Status KafkaStatus(int code, std::string_view what, std::string_view detail = {});
