@@ -299,27 +299,30 @@ std::map<std::string, int> CommittedValues(const TestServers& servers, const std
   return seen;
 }
 
-// Transactions of the job's producers still open on the broker (state Ongoing).
+// Transactions of the job's producers still open on the broker (state Ongoing); -1 when the
+// broker lists none of them (the check would prove nothing).
 int OpenTransactions(const TestServers& servers, const std::string& job) {
   Result<std::string> listed = sluice::testing::RunShell(fmt::format(
       "{} org.apache.kafka.tools.TransactionsCommand --bootstrap-server {} list",
       servers.kafka.run_class, servers.kafka.bootstrap));
   EXPECT_TRUE(listed.ok()) << listed.status().ToString();
   int open = 0;
+  int listed_ids = 0;
   std::string text = listed.ok() ? *listed : "";
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     std::string line = text.substr(start, end == std::string::npos ? end : end - start);
-    if (line.find("sluice-" + job + "-") != std::string::npos &&
-        line.find("Ongoing") != std::string::npos) {
-      ++open;
+    if (line.find("sluice-" + job + "-") != std::string::npos) {
+      ++listed_ids;
+      if (line.find("Ongoing") != std::string::npos)
+        ++open;
     }
     if (end == std::string::npos)
       break;
     start = end + 1;
   }
-  return open;
+  return listed_ids == 0 ? -1 : open;
 }
 
 // SIGKILL at every step of a transaction (begun, rows sent, progress sent before the commit,
