@@ -50,8 +50,10 @@ void OnLog(const rd_kafka_t* handle, int level, const char* facility, const char
       line.find("Authentication failed") != std::string_view::npos) {
     if (auto* errors = static_cast<ErrorSink*>(rd_kafka_opaque(handle)); errors != nullptr) {
       size_t start = line.find("SASL authentication error");
-      errors->Record(RD_KAFKA_RESP_ERR__AUTHENTICATION,
-                     std::string(line.substr(start == std::string_view::npos ? 0 : start)));
+      std::string_view reason = line.substr(start == std::string_view::npos ? 0 : start);
+      // Without librdkafka's timing suffix "(after 301ms in state AUTH_REQ, ...)".
+      reason = reason.substr(0, reason.find(" (after "));
+      errors->Record(RD_KAFKA_RESP_ERR__AUTHENTICATION, std::string(reason));
     }
   }
   // librdkafka's own lines: warnings and worse as warnings, the rest at debug.

@@ -276,8 +276,11 @@ class KafkaWriter final : public SinkWriter {
       Status status = TransactionStatus(
           error.get(), fmt::format("Cannot commit the transaction of checkpoint {}",
                                    commit.checkpoint));
-      if (rd_kafka_error_txn_requires_abort(error.get()))
+      if (rd_kafka_error_txn_requires_abort(error.get())) {
         Abort();
+      } else if (rd_kafka_error_is_fatal(error.get())) {
+        in_transaction_ = false;  // a fenced producer can abort nothing: the newer run did
+      }
       return status;
     }
     in_transaction_ = false;
