@@ -41,6 +41,18 @@ std::vector<Field> RawValueFields(const KafkaSourceOptions& options);
 std::vector<Field> WithMetadataFields(const KafkaSourceOptions& options,
                                       std::vector<Field> value_fields);
 
+/// One row of a change event: its kind and its columns as a JSON object's text.
+struct ChangeRow {
+  RowKind kind;
+  std::string object;
+};
+
+/// The rows of change event `value` in `envelope`, in order (an update's before image first).
+/// No rows for an event that changes none (DDL, a bootstrap marker, a truncate). A value that is
+/// not such an event is a DataError starting with `location`.
+Status ExtractChangeRows(Envelope envelope, std::string_view value, const std::string& location,
+                         std::vector<ChangeRow>* rows);
+
 class MessageDecoder {
  public:
   /// `value_schema`: the value columns; `schema`: the batch's (value columns, then metadata).
@@ -50,18 +62,24 @@ class MessageDecoder {
   MessageDecoder(const MessageDecoder&) = delete;
   MessageDecoder& operator=(const MessageDecoder&) = delete;
 
-  /// Appends `message` as one row of `batch`.
-  Status Append(const MessageView& message, Batch* batch);
+  /// Appends `message` as one row of `batch` (change events: as their rows, none for a
+  /// tombstone). Returns false, leaving the batch as it was, when the event's rows do not fit
+  /// in what is left of the batch: append it to the next one.
+  Result<bool> Append(const MessageView& message, Batch* batch);
 
  private:
   Status DecodeValue(const MessageView& message, const std::string& location);
+  Result<bool> AppendChanges(const MessageView& message, const std::string& location,
+                             Batch* batch);
   void AppendMetadata(const MessageView& message, Batch* batch, size_t column);
 
   struct Formats;
   const KafkaSourceOptions& options_;
   SchemaPtr value_schema_;
   SchemaPtr schema_;
-  Batch value_row_;  // one row of value columns, copied into the output batch
+  // Value columns of one message (of a change event's rows), copied into the output batch.
+  std::unique_ptr<Batch> value_row_;
+  std::vector<ChangeRow> changes_;
   std::unique_ptr<Formats> formats_;
   std::string padded_;  // a JSON value followed by the parser's padding
   std::string scratch_;

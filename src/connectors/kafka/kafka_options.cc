@@ -76,9 +76,13 @@ std::vector<OptionSpec> BuildSourceTable() {
        OptionType::kEnum,
        "json",
        "message values: json (one object per message), csv (one record per message, fields "
-       "in 'columns' order) or raw (one column 'value')",
+       "in 'columns' order), raw (one column 'value'), or change events whose rows become "
+       "inserts, updates and deletes: debezium_json, canal_json, maxwell_json",
        false,
-       {"json", "csv", "raw"}},
+       {"json", "csv", "raw", "debezium_json", "canal_json", "maxwell_json"}},
+      {"primary_key", OptionType::kStringList, "",
+       "change-event formats: the columns that identify a row, so that a sink applies each "
+       "row's changes by key"},
       {"value_type",
        OptionType::kEnum,
        "string",
@@ -242,7 +246,23 @@ Result<KafkaSourceOptions> KafkaSourceOptions::FromConfig(const config::Options&
     out.start_timestamp_ms = options.GetInt("start_timestamp_ms");
   }
   out.stop_at_end = options.GetString("stop_at") == "end";
-  SLUICE_ASSIGN_OR_RETURN(out.format, FormatFrom(options));
+  std::string format = options.GetString("format");
+  if (format == "debezium_json" || format == "canal_json" || format == "maxwell_json") {
+    out.format = MessageFormat::kJson;
+    out.envelope = format == "debezium_json" ? Envelope::kDebezium
+                   : format == "canal_json"  ? Envelope::kCanal
+                                             : Envelope::kMaxwell;
+    out.primary_key = options.GetStringList("primary_key");
+    if (out.primary_key.empty()) {
+      return options.ErrorAt("format", fmt::format("format {} needs primary_key: the columns that "
+                                                   "identify a row",
+                                                   format));
+    }
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(out.format, FormatFrom(options));
+    if (options.Has("primary_key"))
+      return options.ErrorAt("primary_key", "'primary_key' applies to the change-event formats");
+  }
   out.raw_as_bytes = options.GetString("value_type") == "bytes";
   if (const config::Node* columns = options.GetNode("columns")) {
     if (out.format == MessageFormat::kRaw)

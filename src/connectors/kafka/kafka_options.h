@@ -20,6 +20,15 @@ enum class MessageFormat {
   kCsv,   // one CSV record per message, fields to the declared columns in order
 };
 
+/// A change-event envelope around the rows of a JSON message: its rows become changelog rows
+/// (RowKind insert, update before/after, delete).
+enum class Envelope {
+  kNone,
+  kDebezium,  // {"before":{..},"after":{..},"op":"c|r|u|d"}, or that inside {"payload":..}
+  kCanal,     // {"data":[{..}],"old":[{..}],"type":"INSERT|UPDATE|DELETE","isDdl":false}
+  kMaxwell,   // {"type":"insert|update|delete","data":{..},"old":{..}}
+};
+
 enum class StartFrom { kCommitted, kEarliest, kLatest, kTimestamp };
 
 /// The metadata columns a source can add (Field::metadata).
@@ -41,6 +50,10 @@ struct KafkaSourceOptions {
   /// (a bounded source).
   bool stop_at_end = false;
   MessageFormat format = MessageFormat::kJson;
+  /// debezium_json, canal_json, maxwell_json: format kJson with this envelope.
+  Envelope envelope = Envelope::kNone;
+  /// Envelope formats: the columns that identify a row (the changelog's key).
+  std::vector<std::string> primary_key;
   /// raw: the value column's type (string or bytes).
   bool raw_as_bytes = false;
   /// json/csv: the declared value columns; empty (json only) = inferred from the first

@@ -223,6 +223,30 @@ Result<std::string> SampleJson(KafkaSource::Shared* shared, const TopicPartition
   return lines;
 }
 
+// The rows of the change events in `sample` (one event a line), one JSON object a line, for
+// inferring the columns; events that are not valid are passed over (reading reports them).
+std::string ChangeRowSample(Envelope envelope, const std::string& sample) {
+  std::string out;
+  std::vector<ChangeRow> rows;
+  size_t start = 0;
+  while (start < sample.size()) {
+    size_t end = sample.find('\n', start);
+    if (end == std::string::npos)
+      end = sample.size();
+    rows.clear();
+    if (ExtractChangeRows(envelope, std::string_view(sample).substr(start, end - start), "sample",
+                          &rows)
+            .ok()) {
+      for (const ChangeRow& row : rows) {
+        out += row.object;
+        out.push_back('\n');
+      }
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 // Hands out one split per partition, and, for an unbounded source, finds partitions added while
 // the job runs (a thread asking for metadata every partition_discovery_secs) and wakes idle
 // readers for them. Thread-safe.
@@ -365,14 +389,18 @@ class KafkaReader final : public SplitReader {
         done_ = true;
         continue;
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0)
-        return true;
-      // Short polls, so that Cancel() is seen soon.
-      int timeout = static_cast<int>(std::min<int64_t>(left.count(), 100));
-      MessagePtr message(rd_kafka_consumer_poll(consumer_.get(), timeout));
-      if (!message)
-        continue;
+      MessagePtr message = std::move(held_);
+      if (!message) {
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0)
+          return true;
+        // Short polls, so that Cancel() is seen soon.
+        int timeout = static_cast<int>(std::min<int64_t>(left.count(), 100));
+        message.reset(rd_kafka_consumer_poll(consumer_.get(), timeout));
+        if (!message)
+          continue;
+      }
       if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         high_watermark_.store(message->offset);
         if (ReachedEnd(message->offset))
@@ -389,7 +417,12 @@ class KafkaReader final : public SplitReader {
       }
       if (failpoint::AnyArmed())
         SLUICE_RETURN_IF_ERROR(failpoint::Check("kafka.source.message"));
-      SLUICE_RETURN_IF_ERROR(Decode(message.get(), batch));
+      SLUICE_ASSIGN_OR_RETURN(bool fitted, Decode(message.get(), batch));
+      if (!fitted) {
+        // A change event whose rows do not fit: it opens the next batch.
+        held_ = std::move(message);
+        return true;
+      }
       next_offset_.store(message->offset + 1);
       UpdateLag(message.get());
     }
@@ -452,7 +485,8 @@ class KafkaReader final : public SplitReader {
     }
   }
 
-  Status Decode(rd_kafka_message_t* message, Batch* batch) {
+  // False when the message's rows do not fit in `batch` (nothing appended).
+  Result<bool> Decode(rd_kafka_message_t* message, Batch* batch) {
     MessageView view;
     view.topic = stream_name_;
     view.partition = message->partition;
@@ -480,9 +514,10 @@ class KafkaReader final : public SplitReader {
         view.headers.emplace_back(name, text);
       }
     }
-    Status appended = decoder_.Append(view, batch);
-    if (appended.ok())
-      return appended;
+    Result<bool> decoded = decoder_.Append(view, batch);
+    if (decoded.ok())
+      return decoded;
+    Status appended = decoded.status();
     if (appended.code() != StatusCode::kDataError)
       return appended;
     BadRecord record;
@@ -491,7 +526,8 @@ class KafkaReader final : public SplitReader {
     if (view.value)
       record.raw = std::string(view.value->substr(0, 64 * 1024));
     record.reason = appended;
-    return shared_->context->bad_records->Handle(record);
+    SLUICE_RETURN_IF_ERROR(shared_->context->bad_records->Handle(record));
+    return true;
   }
 
   void UpdateLag(rd_kafka_message_t* message) {
@@ -519,6 +555,7 @@ class KafkaReader final : public SplitReader {
                 "headers") != shared_->options.metadata_columns.end();
   const int64_t start_offset_;  // -2: the partition's beginning
   bool done_ = false;
+  MessagePtr held_;  // a message read but left for the next batch
   std::atomic<int64_t> next_offset_;  // -2 until the first message
   std::atomic<int64_t> high_watermark_{-1};
   std::atomic<int64_t> last_timestamp_ms_{-1};
@@ -554,6 +591,8 @@ Status KafkaSource::Open(const JobContext& context) {
     } else {
       SLUICE_ASSIGN_OR_RETURN(std::string sample,
                               SampleJson(shared_.get(), topic, options_.infer_messages));
+      if (options_.envelope != Envelope::kNone)
+        sample = ChangeRowSample(options_.envelope, sample);
       io::StringInputStream input(std::move(sample));
       formats::JsonlReader reader(&input, topic.topic);
       Result<Schema> inferred = formats::InferJsonlSchema(&reader, options_.infer_messages);
@@ -578,15 +617,26 @@ Status KafkaSource::Open(const JobContext& context) {
       log::Info(kComponent, "Topic '{}': columns inferred from its messages: {}", topic.topic,
                 Schema(value_fields).ToString());
     }
+    std::vector<int> primary_key;
+    for (const std::string& name : options_.primary_key) {
+      int index = Schema(value_fields).FieldIndex(name);
+      if (index < 0) {
+        return InvalidConfig(fmt::format("primary_key column '{}' is not a column of topic '{}' "
+                                         "({})",
+                                         name, topic.topic, Schema(value_fields).ToString()));
+      }
+      primary_key.push_back(index);
+    }
     auto value_schema = std::make_shared<const Schema>(value_fields);
-    auto schema =
-        std::make_shared<const Schema>(WithMetadataFields(options_, std::move(value_fields)));
+    auto schema = std::make_shared<const Schema>(
+        WithMetadataFields(options_, std::move(value_fields)), std::move(primary_key));
     shared_->stream_by_topic[topic.topic] = static_cast<int>(streams_.size());
     shared_->value_schemas.push_back(value_schema);
     shared_->schemas.push_back(schema);
     StreamInfo stream;
     stream.name = topic.topic;
     stream.schema = schema;
+    stream.changelog = options_.envelope != Envelope::kNone;
     streams_.push_back(std::move(stream));
   }
   return Status::OK();

@@ -402,3 +402,102 @@ TEST_F(KafkaSourceTest, AWrongSaslPasswordIsAPermissionErrorWithoutThePassword) 
 
 }  // namespace
 }  // namespace sluice::connectors::kafka
+
+namespace sluice::connectors::kafka {
+namespace {
+
+// Reads every split in batches of `capacity` rows, each row's kind first ("+I", "-U", "+U",
+// "-D") then its values.
+Result<std::vector<Row>> ReadChanges(DrivenSource& driven, size_t capacity) {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitEnumerator> enumerator,
+                          driven.source->CreateEnumerator());
+  std::vector<Row> rows;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, enumerator->Next());
+    if (!split)
+      break;
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitReader> reader,
+                            driven.source->CreateReader(*split, ""));
+    Batch batch(driven.source->streams()[0].schema, capacity);
+    while (true) {
+      batch.Clear();
+      SLUICE_ASSIGN_OR_RETURN(bool more, reader->ReadBatch(&batch));
+      for (size_t i = 0; i < batch.num_rows(); ++i) {
+        static const char* kKinds[] = {"+I", "-U", "+U", "-D"};
+        Row row = sluice::testing::RowFromBatch(batch, i);
+        row.insert(row.begin(), kKinds[static_cast<int>(batch.row_kind(i))]);
+        rows.push_back(std::move(row));
+      }
+      if (!more)
+        break;
+    }
+  }
+  return rows;
+}
+
+TEST_F(KafkaSourceTest, ChangeEventEnvelopesBecomeChangelogRows) {
+  struct Case {
+    std::string format;
+    std::vector<std::string> events;
+  };
+  const std::vector<Case> cases = {
+      {"debezium_json",
+       {R"({"before":null,"after":{"id":1,"name":"a 😀"},"op":"c","ts_ms":1})",
+        R"({"schema":{},"payload":{"before":{"id":1,"name":"a 😀"},"after":{"id":1,"name":null},"op":"u"}})",
+        R"({"before":null,"after":{"id":2,"name":"b"},"op":"r"})",
+        R"({"before":{"id":2,"name":"b"},"after":null,"op":"d"})", "", R"({"op":"t"})",
+        R"({"after":{"id":3,"name":"𝄞"},"op":"c"})"}},
+      {"maxwell_json",
+       {R"({"database":"d","table":"t","type":"insert","data":{"id":1,"name":"a 😀"}})",
+        R"({"type":"update","data":{"id":1,"name":null},"old":{"name":"a 😀"}})",
+        R"({"type":"bootstrap-insert","data":{"id":2,"name":"b"}})",
+        R"({"type":"delete","data":{"id":2,"name":"b"}})", R"({"type":"table-create"})",
+        R"({"type":"insert","data":{"id":3,"name":"𝄞"}})"}},
+      {"canal_json",
+       {R"({"data":[{"id":"1","name":"a 😀"}],"type":"INSERT","isDdl":false})",
+        R"({"data":[{"id":"1","name":null}],"old":[{"name":"a 😀"}],"type":"UPDATE","isDdl":false})",
+        R"({"data":[{"id":"2","name":"b"}],"type":"INSERT","isDdl":false})",
+        R"({"data":[{"id":"2","name":"b"}],"type":"DELETE","isDdl":false})",
+        R"({"sql":"ALTER TABLE t","isDdl":true,"type":"ALTER"})",
+        R"({"data":[{"id":"3","name":"𝄞"}],"type":"INSERT","isDdl":false})"}},
+  };
+  const std::vector<Row> expected = {
+      R({"+I", "1", "a 😀"}), R({"-U", "1", "a 😀"}), R({"+U", "1", std::nullopt}),
+      R({"+I", "2", "b"}),    R({"-D", "2", "b"}),    R({"+I", "3", "𝄞"}),
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.format);
+    std::string topic = NewTopic(c.format, 1);
+    std::vector<TestMessage> messages;
+    for (const std::string& event : c.events) {
+      TestMessage message;
+      if (!event.empty())
+        message.value = event;  // "" stands for a tombstone
+      messages.push_back(message);
+    }
+    ASSERT_OK(Produce(servers_, topic, messages));
+    for (bool declared : {true, false}) {
+      SCOPED_TRACE(declared ? "declared columns" : "inferred columns");
+      DrivenSource driven;
+      ASSERT_OK(driven.Open(fmt::format(
+          "{}, topic: {}, stop_at: end, start_from: earliest, format: {}, primary_key: [id]{}",
+          Brokers(), topic, c.format, declared ? ", columns: {id: int64, name: string}" : "")));
+      const StreamInfo& stream = driven.source->streams()[0];
+      EXPECT_TRUE(stream.changelog);
+      EXPECT_EQ(stream.schema->primary_key(), std::vector<int>{0});
+      if (!declared && c.format != "canal_json")
+        EXPECT_EQ(stream.schema->ToString(), "id int64, name string, primary key (id)");
+      // Batches of 3: an update's two rows never straddle two batches.
+      ASSERT_OK_AND_ASSIGN(std::vector<Row> rows, ReadChanges(driven, 3));
+      EXPECT_EQ(rows, expected);
+      EXPECT_TRUE(driven.bad_records.records().empty());
+    }
+  }
+  DrivenSource missing_key;
+  Status refused = missing_key.Open(fmt::format("{}, topic: t, format: debezium_json", Brokers()));
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidConfig);
+  EXPECT_THAT(refused.message(), HasSubstr("needs primary_key"));
+}
+
+}  // namespace
+}  // namespace sluice::connectors::kafka
