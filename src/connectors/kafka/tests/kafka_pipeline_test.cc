@@ -21,6 +21,7 @@
 #include "runtime/job_runner.h"
 #include "testing/crash_loop.h"
 #include "testing/gtest_util.h"
+#include "testing/stop_at_batch.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors::kafka {
@@ -237,6 +238,53 @@ TEST_F(KafkaPipelineTest, MysqlToKafkaExactlyOnceThroughKills) {
   ASSERT_OK(sample.status());
   EXPECT_THAT(*sample, ::testing::HasSubstr(R"(5 {"id":5,"name":"名前 😀 5","amount":"0.05"})"));
   EXPECT_THAT(*sample, ::testing::HasSubstr(R"(9 {"id":9,"name":null,"amount":"0.09"})"));
+}
+
+// An unbounded source through the runtime: the job reads until it is stopped (as SIGINT stops
+// it) at a batch, then a resumed run continues where the first stopped, new messages included,
+// and the sink holds every message once. Parallelism equals the partitions (see the top).
+TEST_F(KafkaPipelineTest, AnUnboundedJobStopsAndResumesWhereItStopped) {
+  constexpr int kRows = 2000;
+  std::string topic = NewTopic("unbounded", 2);
+  ProduceRows(topic, kRows, 2);
+  std::string database = UniqueTopic("kafka_stream");
+  ASSERT_OK(sluice::testing::PsqlExec(servers_, "postgres", "CREATE DATABASE " + database).status());
+  const auto& pg = servers_.postgres;
+  sluice::testing::TempDir state;
+  config::JobConfig job = Job(
+      UniqueTopic("stream"),
+      fmt::format("type: kafka, {}, topic: {}, start_from: earliest, columns: {{id: int64, name: "
+                  "string}}",
+                  Kafka(), topic),
+      fmt::format("type: postgres, host: {}, port: {}, user: {}, password: '{}', database: {}, "
+                  "table: events",
+                  pg.host, pg.port, pg.user, pg.password, database),
+      state.path(), 2);
+  job.checkpoint_interval_secs = 0.1;
+  auto count = [&] {
+    Result<std::string> out = sluice::testing::PsqlExec(
+        servers_, database, "SELECT count(*) || ' ' || count(DISTINCT id) FROM events");
+    return out.ok() ? *out : out.status().ToString();
+  };
+  auto stopped_run = [&](uint64_t batch) {
+    sluice::testing::StopAtBatch stop(batch);
+    runtime::JobSummary summary = runtime::JobRunner(job, registry_).Run(nullptr);
+    EXPECT_EQ(summary.status.code(), StatusCode::kCancelled) << summary.status.ToString();
+    EXPECT_TRUE(summary.interrupted);
+    return summary;
+  };
+  // The 2000 rows are 40 full batches (1000 a partition, all there before the job starts).
+  stopped_run(20);
+  std::string after_first = count();
+  int64_t committed = std::stoll(after_first);
+  ASSERT_EQ(committed % 50, 0) << after_first;
+  ProduceRows(topic, kRows, 2);  // the same ids again: 2000 more messages
+  // The rest: every batch left, then it stops (a partial batch would stop it early: a failure,
+  // never a hang).
+  EXPECT_TRUE(stopped_run(static_cast<uint64_t>((2 * kRows - committed) / 50)).resumed);
+  // Every message once: 4000 rows, each id twice.
+  EXPECT_EQ(count(), fmt::format("{} {}\n", 2 * kRows, kRows)) << "after the first run: "
+                                                                 << after_first;
 }
 
 // The broker is killed (-9) and restarted while the job is frozen at a pause failpoint between
