@@ -20,8 +20,9 @@ packages=(
 packages+=(libmariadb-dev libpq-dev)
 # MD5 for verification digests (the same function MariaDB and PostgreSQL compute in SQL).
 packages+=(libssl-dev)
-# The Kafka client library (the kafka connector; the tests link it already).
-packages+=(librdkafka-dev)
+# The Kafka client library (the kafka connector; the tests link it already), and for its Avro
+# format the Avro C library and libcurl (the schema registry's HTTP API).
+packages+=(librdkafka-dev libavro-dev libcurl4-openssl-dev)
 servers=0
 for flag in "$@"; do
   case "$flag" in

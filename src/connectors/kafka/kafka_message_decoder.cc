@@ -46,19 +46,23 @@ std::vector<Field> WithMetadataFields(const KafkaSourceOptions& options,
 }
 
 struct MessageDecoder::Formats {
+  std::unique_ptr<AvroDecoder> avro;
   std::unique_ptr<formats::JsonlBatchBuilder> json;
   std::unique_ptr<formats::CsvBatchBuilder> csv;
   formats::CsvDialect dialect;
 };
 
 MessageDecoder::MessageDecoder(const KafkaSourceOptions& options, SchemaPtr value_schema,
-                               SchemaPtr schema, std::string component)
+                               SchemaPtr schema, std::string component,
+                               std::shared_ptr<const SchemaRegistry> registry)
     : options_(options),
       value_schema_(std::move(value_schema)),
       schema_(std::move(schema)),
       value_row_(std::make_unique<Batch>(value_schema_, 2)),
       formats_(std::make_unique<Formats>()) {
-  if (options_.format == MessageFormat::kJson) {
+  if (options_.format == MessageFormat::kAvro) {
+    formats_->avro = std::make_unique<AvroDecoder>(std::move(registry), value_schema_);
+  } else if (options_.format == MessageFormat::kJson) {
     formats_->json = std::make_unique<formats::JsonlBatchBuilder>(value_schema_, component);
   } else if (options_.format == MessageFormat::kCsv) {
     formats_->dialect.delimiter = options_.csv_delimiter;
@@ -105,6 +109,8 @@ Status MessageDecoder::DecodeValue(const MessageView& message, const std::string
       line.file_name = location;
       return formats_->json->Append(line, value_row_.get());
     }
+    case MessageFormat::kAvro:
+      return formats_->avro->Append(value, location, value_row_.get());
     case MessageFormat::kCsv: {
       io::ViewInputStream input(value);
       formats::CsvReadOptions read_options;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "connectors/kafka/kafka_avro.h"
 #include "connectors/kafka/kafka_options.h"
 #include "core/batch.h"
 
@@ -56,8 +57,10 @@ Status ExtractChangeRows(Envelope envelope, std::string_view value, const std::s
 class MessageDecoder {
  public:
   /// `value_schema`: the value columns; `schema`: the batch's (value columns, then metadata).
+  /// `registry`: format avro only.
   MessageDecoder(const KafkaSourceOptions& options, SchemaPtr value_schema, SchemaPtr schema,
-                 std::string component);
+                 std::string component,
+                 std::shared_ptr<const SchemaRegistry> registry = nullptr);
   ~MessageDecoder();
   MessageDecoder(const MessageDecoder&) = delete;
   MessageDecoder& operator=(const MessageDecoder&) = delete;

@@ -77,9 +77,17 @@ std::vector<OptionSpec> BuildSourceTable() {
        "json",
        "message values: json (one object per message), csv (one record per message, fields "
        "in 'columns' order), raw (one column 'value'), or change events whose rows become "
-       "inserts, updates and deletes: debezium_json, canal_json, maxwell_json",
+       "inserts, updates and deletes: debezium_json, canal_json, maxwell_json; or avro (the "
+       "schema registry's wire format, see schema_registry_url)",
        false,
-       {"json", "csv", "raw", "debezium_json", "canal_json", "maxwell_json"}},
+       {"json", "csv", "raw", "debezium_json", "canal_json", "maxwell_json", "avro"}},
+      {"schema_registry_url", OptionType::kString, "",
+       "format avro: the schema registry's API (Confluent's, or a compatible one), e.g. "
+       "http://registry:8081; each message's writer schema comes from it by id, and the columns "
+       "from subject <topic>-value unless declared"},
+      {"schema_registry_user", OptionType::kString, "", "schema registry basic-auth user"},
+      {"schema_registry_password", OptionType::kSecret, "",
+       "schema registry basic-auth password (never printed)"},
       {"primary_key", OptionType::kStringList, "",
        "change-event formats: the columns that identify a row, so that a sink applies each "
        "row's changes by key"},
@@ -258,6 +266,15 @@ Result<KafkaSourceOptions> KafkaSourceOptions::FromConfig(const config::Options&
                                                    "identify a row",
                                                    format));
     }
+  } else if (format == "avro") {
+    out.format = MessageFormat::kAvro;
+    out.schema_registry_url = options.GetString("schema_registry_url");
+    if (out.schema_registry_url.empty()) {
+      return options.ErrorAt("format", "format avro needs schema_registry_url (the registry "
+                                       "that holds the messages' schemas)");
+    }
+    out.schema_registry_user = options.GetString("schema_registry_user");
+    out.schema_registry_password = options.GetSecret("schema_registry_password");
   } else {
     SLUICE_ASSIGN_OR_RETURN(out.format, FormatFrom(options));
     if (options.Has("primary_key"))

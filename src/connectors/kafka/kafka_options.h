@@ -18,6 +18,7 @@ enum class MessageFormat {
   kRaw,   // one column `value`: string (valid UTF-8) or bytes
   kJson,  // one JSON object per message, keys to columns
   kCsv,   // one CSV record per message, fields to the declared columns in order
+  kAvro,  // Avro in the schema registry's wire format (source only)
 };
 
 /// A change-event envelope around the rows of a JSON message: its rows become changelog rows
@@ -56,6 +57,10 @@ struct KafkaSourceOptions {
   std::vector<std::string> primary_key;
   /// raw: the value column's type (string or bytes).
   bool raw_as_bytes = false;
+  /// avro: the schema registry (its API's base URL) and its HTTP basic-auth credentials.
+  std::string schema_registry_url;
+  std::string schema_registry_user;
+  Secret schema_registry_password;
   /// json/csv: the declared value columns; empty (json only) = inferred from the first
   /// `infer_messages` messages of each topic.
   std::vector<Field> columns;

@@ -330,6 +330,8 @@ class KafkaWriter final : public SinkWriter {
     text_.clear();
     std::vector<std::pair<size_t, size_t>> spans(batch.num_rows());
     switch (shared_->options.format) {
+      case MessageFormat::kAvro:
+        return Unsupported("the kafka sink does not write Avro yet");
       case MessageFormat::kRaw: {
         const Column& column = batch.column(static_cast<size_t>(target.value_column));
         TypeId type = column.type().id;

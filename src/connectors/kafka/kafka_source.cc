@@ -100,6 +100,7 @@ struct KafkaSource::Shared {
   std::map<std::string, int> stream_by_topic;
   std::vector<SchemaPtr> value_schemas;  // by stream
   std::vector<SchemaPtr> schemas;        // by stream, metadata columns included
+  std::shared_ptr<const SchemaRegistry> registry;  // format avro only
   const JobContext* context = nullptr;
 
   Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition) {
@@ -370,7 +371,7 @@ class KafkaReader final : public SplitReader {
         consumer_(std::move(consumer)),
         decoder_(shared_->options, shared_->value_schemas[static_cast<size_t>(stream)],
                  shared_->schemas[static_cast<size_t>(stream)],
-                 fmt::format("source:kafka:{}", range_.topic)),
+                 fmt::format("source:kafka:{}", range_.topic), shared_->registry),
         stream_name_(range_.topic),
         start_offset_(next_offset),
         next_offset_(next_offset) {}
@@ -582,12 +583,27 @@ Status KafkaSource::Open(const JobContext& context) {
   shared_->admin.emplace(std::move(admin));
   SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> topics,
                           MatchTopics(*shared_->admin, options_));
+  if (options_.format == MessageFormat::kAvro) {
+    shared_->registry = std::make_shared<SchemaRegistry>(options_.schema_registry_url,
+                                                         options_.schema_registry_user,
+                                                         options_.schema_registry_password);
+  }
   for (const TopicPartitions& topic : topics) {
     std::vector<Field> value_fields;
     if (options_.format == MessageFormat::kRaw) {
       value_fields = RawValueFields(options_);
     } else if (!options_.columns.empty()) {
       value_fields = options_.columns;
+    } else if (options_.format == MessageFormat::kAvro) {
+      Result<std::pair<int32_t, std::string>> latest =
+          shared_->registry->Latest(topic.topic + "-value");
+      if (!latest.ok()) {
+        return latest.status().WithContext(
+            fmt::format("topic '{}': the columns come from the registry's subject '{}-value' "
+                        "unless declared",
+                        topic.topic, topic.topic));
+      }
+      SLUICE_ASSIGN_OR_RETURN(value_fields, AvroColumns(latest->second));
     } else {
       SLUICE_ASSIGN_OR_RETURN(std::string sample,
                               SampleJson(shared_.get(), topic, options_.infer_messages));
