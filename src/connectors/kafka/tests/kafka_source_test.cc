@@ -485,8 +485,9 @@ TEST_F(KafkaSourceTest, ChangeEventEnvelopesBecomeChangelogRows) {
       const StreamInfo& stream = driven.source->streams()[0];
       EXPECT_TRUE(stream.changelog);
       EXPECT_EQ(stream.schema->primary_key(), std::vector<int>{0});
-      if (!declared && c.format != "canal_json")
+      if (!declared && c.format != "canal_json") {
         EXPECT_EQ(stream.schema->ToString(), "id int64, name string, primary key (id)");
+      }
       // Batches of 3: an update's two rows never straddle two batches.
       ASSERT_OK_AND_ASSIGN(std::vector<Row> rows, ReadChanges(driven, 3));
       EXPECT_EQ(rows, expected);
