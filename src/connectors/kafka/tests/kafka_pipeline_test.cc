@@ -1,13 +1,11 @@
 // Kafka between real systems, exactly-once under SIGKILL (testing/crash_loop.h): MySQL -> Kafka,
-// Kafka -> PostgreSQL and Kafka -> files, and a broker restart while a job is frozen mid-way. The
+// Kafka -> PostgreSQL and Kafka -> files, and an unbounded job stopped and resumed (the broker's
+// crash mid-job is tests/fault/cases/kafka_broker_crash: it restarts a shared server). The
 // Kafka sources use stop_at: end and parallelism >= partitions: until the runtime serves several
 // splits per reader, an unbounded source with more partitions than readers is not read fully.
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,7 +15,6 @@
 #include "config/job_config.h"
 #include "connectors/kafka/tests/kafka_test_util.h"
 #include "connectors/registry.h"
-#include "core/failpoint.h"
 #include "runtime/job_runner.h"
 #include "testing/crash_loop.h"
 #include "testing/gtest_util.h"
@@ -285,66 +282,6 @@ TEST_F(KafkaPipelineTest, AnUnboundedJobStopsAndResumesWhereItStopped) {
   // Every message once: 4000 rows, each id twice.
   EXPECT_EQ(count(), fmt::format("{} {}\n", 2 * kRows, kRows)) << "after the first run: "
                                                                  << after_first;
-}
-
-// The broker is killed (-9) and restarted while the job is frozen at a pause failpoint between
-// two batches; the job then goes on, and the target holds every row exactly once.
-TEST_F(KafkaPipelineTest, ABrokerRestartMidJobLosesAndRepeatsNothing) {
-  constexpr int kRows = 3000;
-  std::string in = NewTopic("restart_in", 1);
-  std::string outgoing = NewTopic("restart_out", 1);
-  ProduceRows(in, kRows, 1);
-  sluice::testing::TempDir state;
-  config::JobConfig job = Job(
-      UniqueTopic("restart"),
-      fmt::format("type: kafka, {}, topic: {}, stop_at: end, start_from: earliest, format: raw",
-                  Kafka(), in),
-      fmt::format("type: kafka, {}, topic: {}, format: raw, progress_topic: {}_progress",
-                  Kafka(), outgoing, outgoing),
-      state.path(), 1);
-  job.checkpoint_interval_secs = 0.2;
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // Frozen after its 20th batch, with transactions committed before and one open.
-    Status armed = failpoint::Arm("runtime.reader.batch=pause@20");
-    if (!armed.ok())
-      _exit(3);
-    _exit(runtime::JobRunner(job, registry_).Run(nullptr).status.ok() ? 0 : 1);
-  }
-  // Wait (with a deadline) until the child stopped itself.
-  bool stopped = false;
-  for (int i = 0; i < 1200 && !stopped; ++i) {
-    std::ifstream stat(fmt::format("/proc/{}/stat", child));
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    size_t paren = text.rfind(')');
-    stopped = paren != std::string::npos && text.size() > paren + 2 && text[paren + 2] == 'T';
-    if (!stopped)
-      usleep(100 * 1000);
-  }
-  ASSERT_TRUE(stopped) << "the job never reached its pause point";
-  ASSERT_OK(sluice::testing::RunShell(
-                fmt::format("{}/scripts/test-servers.sh crash kafka {}", SLUICE_SOURCE_DIR,
-                            servers_.env_file))
-                .status());
-  kill(child, SIGCONT);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status)) << status;
-  if (WEXITSTATUS(status) != 0) {
-    // A failure the broker's restart caused is allowed once: the resumed run must finish it.
-    runtime::JobSummary resumed = runtime::JobRunner(job, registry_).Run(nullptr);
-    ASSERT_OK(resumed.status);
-  }
-  Result<std::string> consumed =
-      sluice::testing::KafkaConsume(servers_, outgoing, kRows + 100, "%s\n");
-  ASSERT_OK(consumed.status());
-  std::map<std::string, int> seen;
-  for (const std::string& value : Lines(*consumed))
-    ++seen[value];
-  EXPECT_EQ(seen.size(), static_cast<size_t>(kRows));
-  for (const auto& [value, times] : seen)
-    EXPECT_EQ(times, 1) << value;
 }
 
 }  // namespace
