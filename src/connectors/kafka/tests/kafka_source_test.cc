@@ -148,7 +148,7 @@ TEST_F(KafkaSourceTest, RawValuesWithEveryMetadataColumn) {
   ASSERT_OK_AND_ASSIGN(std::vector<Row> rows, driven.ReadAll());
   ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(rows[0], R({"first", "k1", "0", "0", "2025-12-05 00:00:00+00:00",
-                        R"({"empty":null,"trace":"abc"})"}));
+                        R"({"trace":"abc","empty":null})"}));
   EXPECT_EQ(rows[1], R({std::nullopt, "k2", "0", "1", "2025-12-05 00:00:00.123+00:00", std::nullopt}));
   EXPECT_EQ(rows[2], R({"", std::nullopt, "1", "0", "2025-12-05 00:00:00.456+00:00",
                         R"({"bin":"\\xff00"})"}));
