@@ -1,5 +1,8 @@
 // Building columnar batches: the per-value cost every reader pays (appends into fixed-width
-// buffers and the arena, validity bits), plus the canonical-text round trip casts use.
+// buffers and the arena, validity bits), reading them back as a writer does, plus the
+// canonical-text round trip casts use. BM_BuildBatches and BM_ReadBatches are the inserts-only
+// paths that per-row kinds (changelog streams) must not slow down; BM_BuildChangelogBatches
+// shows what the kinds cost when a stream has them.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -41,6 +44,66 @@ void BM_BuildBatches(benchmark::State& state) {
   state.SetItemsProcessed(rows);
 }
 BENCHMARK(BM_BuildBatches);
+
+// As BM_BuildBatches, with an update_before/update_after pair or a delete on every row.
+void BM_BuildChangelogBatches(benchmark::State& state) {
+  Batch batch(MixedSchema(), 4096);
+  const std::string names[] = {"alpha", "Zürich", "東京 station",
+                               "a somewhat longer customer name"};
+  const RowKind kinds[] = {RowKind::kInsert, RowKind::kUpdateBefore, RowKind::kUpdateAfter,
+                           RowKind::kDelete};
+  int64_t rows = 0;
+  for (auto _ : state) {
+    batch.Clear();
+    for (int64_t i = 0; i < 4096; ++i) {
+      batch.column(0).Append<int64_t>(i);
+      if (i % 17 == 0) {
+        batch.column(1).AppendNull();
+      } else {
+        batch.column(1).AppendView(names[i & 3]);
+      }
+      batch.column(2).Append<__int128>(i * 101);
+      batch.column(3).Append<int64_t>(1'700'000'000'000'000 + i);
+      batch.SetRowKind(kinds[i & 3]);
+      batch.FinishRow();
+    }
+    rows += 4096;
+    benchmark::DoNotOptimize(batch.num_rows());
+  }
+  state.SetItemsProcessed(rows);
+}
+BENCHMARK(BM_BuildChangelogBatches);
+
+// Reads every value of a built batch, as a sink's encoder does.
+void BM_ReadBatches(benchmark::State& state) {
+  Batch batch(MixedSchema(), 4096);
+  for (int64_t i = 0; i < 4096; ++i) {
+    batch.column(0).Append<int64_t>(i);
+    if (i % 17 == 0) {
+      batch.column(1).AppendNull();
+    } else {
+      batch.column(1).AppendView("customer");
+    }
+    batch.column(2).Append<__int128>(i * 101);
+    batch.column(3).Append<int64_t>(1'700'000'000'000'000 + i);
+    batch.FinishRow();
+  }
+  int64_t rows = 0;
+  for (auto _ : state) {
+    int64_t sum = 0;
+    for (size_t r = 0; r < batch.num_rows(); ++r) {
+      sum += batch.column(0).Get<int64_t>(r);
+      if (batch.column(1).IsValid(r))
+        sum += static_cast<int64_t>(batch.column(1).GetView(r).size());
+      sum += static_cast<int64_t>(batch.column(2).Get<__int128>(r));
+      sum += batch.column(3).Get<int64_t>(r);
+    }
+    rows += 4096;
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(rows);
+}
+BENCHMARK(BM_ReadBatches);
 
 void BM_ParseIntoBatches(benchmark::State& state) {
   Batch batch(MixedSchema(), 4096);

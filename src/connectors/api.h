@@ -307,6 +307,11 @@ class SinkWriter {
   virtual Status Commit(const CommitContext& commit) = 0;
   /// Drops uncommitted rows. Must not throw or block long.
   virtual void Abort() = 0;
+  /// Interrupts a Write, Prepare or Commit blocked in the store (a lock held by someone else, a
+  /// server that stopped answering) when the job stops: the interrupted call returns an error
+  /// and the run ends at its last checkpoint. Thread-safe, quick, best effort; may come when
+  /// nothing is running (then it does nothing lasting) and more than once.
+  virtual void Cancel() {}
 };
 
 class Sink {

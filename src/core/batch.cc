@@ -38,6 +38,18 @@ void Column::AppendFrom(const Column& other, size_t row) {
   MarkValid();
 }
 
+bool Column::ValueEquals(size_t row, const Column& other, size_t other_row) const {
+  bool null = IsNull(row);
+  if (null != other.IsNull(other_row))
+    return false;
+  if (null)
+    return true;
+  if (type_.is_variable_width())
+    return GetView(row) == other.GetView(other_row);
+  return std::memcmp(data_.get() + row * width_, other.data_.get() + other_row * other.width_,
+                     width_) == 0;
+}
+
 Batch::Batch(SchemaPtr schema, size_t capacity)
     : schema_(std::move(schema)), capacity_(capacity), arena_(std::make_unique<Arena>()) {
   columns_.reserve(schema_->num_fields());
@@ -45,6 +57,13 @@ Batch::Batch(SchemaPtr schema, size_t capacity)
     columns_.emplace_back(field.type, capacity_, arena_.get());
     fixed_row_width_ += field.type.is_variable_width() ? 0 : field.type.physical_width();
   }
+}
+
+void Batch::AppendRow(const Batch& other, size_t row) {
+  for (size_t c = 0; c < columns_.size(); ++c)
+    columns_[c].AppendFrom(other.columns_[c], row);
+  SetRowKind(other.row_kind(row));
+  FinishRow();
 }
 
 void Batch::DiscardPartialRow() {

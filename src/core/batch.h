@@ -86,6 +86,9 @@ class Column {
   }
   /// Appends the value at `row` of `other`, which must have the same physical type.
   void AppendFrom(const Column& other, size_t row);
+  /// Whether the value at `row` equals the value at `other_row` of `other` (same physical
+  /// type): both NULL, or the same bytes. Compares representations, so a float's -0 and 0 differ.
+  bool ValueEquals(size_t row, const Column& other, size_t other_row) const;
 
   /// Drops rows at and after `rows`.
   void Truncate(size_t rows) { size_ = rows; }
@@ -154,6 +157,9 @@ class Batch {
       StartRowKinds();
     row_kinds_[row] = static_cast<uint8_t>(kind);
   }
+  /// Appends row `row` of `other` (same physical schema) with its kind: values are copied into
+  /// this batch's arena. The batch must not be full.
+  void AppendRow(const Batch& other, size_t row);
   /// Drops the values appended since the last FinishRow().
   void DiscardPartialRow();
   /// Empties the batch for reuse, keeping its buffers.

@@ -43,8 +43,6 @@ struct Registry {
 // Of two rules firing at one pass, the one that changes more wins: a crash over a stop, a stop
 // over a checkpoint (a stop takes its own).
 int Strength(const Rule& rule) {
-  if (rule.callback)
-    return 6;
   switch (rule.action) {
     case Action::kCrash:
       return 5;
@@ -108,7 +106,7 @@ namespace {
 // What fires at this pass of point `name`: counted under the lock, carried out outside it.
 struct Firing {
   Action action = Action::kNone;
-  std::function<Status()> callback;
+  std::vector<std::function<Status()>> callbacks;
 };
 
 Firing Pass(std::string_view name) {
@@ -119,14 +117,31 @@ Firing Pass(std::string_view name) {
     return {};
   ArmedPoint& point = found->second;
   ++point.passes;
-  const Rule* firing = nullptr;
+  Firing firing;
+  const Rule* strongest = nullptr;
   for (const Rule& rule : point.rules) {
-    if (rule.FiresAt(point.passes) && (firing == nullptr || Strength(rule) > Strength(*firing)))
-      firing = &rule;
+    if (!rule.FiresAt(point.passes))
+      continue;
+    if (rule.callback) {
+      firing.callbacks.push_back(rule.callback);
+    } else if (strongest == nullptr || Strength(rule) > Strength(*strongest)) {
+      strongest = &rule;
+    }
   }
-  if (firing == nullptr)
-    return {};
-  return Firing{firing->action, firing->callback};
+  if (strongest != nullptr)
+    firing.action = strongest->action;
+  return firing;
+}
+
+// Runs the callbacks firing at a pass, in the order armed; returns the first error.
+Status RunCallbacks(const Firing& firing) {
+  Status first;
+  for (const auto& callback : firing.callbacks) {
+    Status status = callback();
+    if (first.ok() && !status.ok())
+      first = std::move(status);
+  }
+  return first;
 }
 
 // Carries out crash and pause; returns the action left for the caller.
@@ -157,17 +172,15 @@ Action CarryOut(std::string_view name, Action action) {
 
 Action Hit(std::string_view name) {
   Firing firing = Pass(name);
-  if (firing.callback) {
-    (void)firing.callback();
-    return Action::kNone;
-  }
+  (void)RunCallbacks(firing);
   return CarryOut(name, firing.action);
 }
 
 Status Check(std::string_view name) {
   Firing firing = Pass(name);
-  if (firing.callback)
-    return firing.callback();
+  Status called = RunCallbacks(firing);
+  if (!called.ok())
+    return called;
   switch (CarryOut(name, firing.action)) {
     case Action::kFail:
       return Unavailable(fmt::format("failpoint '{}' failed the operation", name));

@@ -20,8 +20,8 @@
 // `@N` fires on the Nth time the point is reached (counted from 1, the default), `@N+` on the
 // Nth and every later time. A point may be armed several times (`runtime.reader.batch=
 // checkpoint@1+;runtime.reader.batch=stop@5`); when two fire at one pass, the stronger action
-// wins (crash, pause, error/fail, stop, checkpoint). The names in use are listed in
-// docs/FAILPOINTS.md.
+// wins (crash, pause, error/fail, stop, checkpoint). Callbacks (tests: ArmCallback) all run, in
+// the order armed, before that action. The names in use are listed in docs/FAILPOINTS.md.
 //
 // Thread-safety: every function may be called from any thread.
 #pragma once
@@ -60,8 +60,10 @@ Status Check(std::string_view name);
 Status Arm(std::string_view specification);
 
 /// Tests in the same process: runs `callback` on pass `hit` of point `name` (every pass from
-/// `hit` on when `and_later`); its Status is what Check() returns there. It may block, to hold a
-/// thread at that point while the test looks around.
+/// `hit` on when `and_later`), before the action armed for that pass if any; an error it
+/// returns is what Check() returns there (the action is then not carried out). It may block, to
+/// hold a thread at that point while the test looks around, and may arm more (a stop at the
+/// point's next pass: `Passes(name) + 1`).
 void ArmCallback(std::string_view name, uint64_t hit, std::function<Status()> callback,
                  bool and_later = false);
 

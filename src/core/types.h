@@ -121,4 +121,30 @@ Result<DataType> ParseDataType(std::string_view text);
 /// The name of the id alone ("decimal").
 std::string_view TypeIdName(TypeId id);
 
+/// Calls `visit(T{})` with the C++ type T that stores integer type `id` in a Column (int8_t ..
+/// uint64_t) and returns what it returns: one switch for code that does the same for every
+/// integer width, e.g. `VisitIntegerType(id, [&]<typename T>(T) { return column.Get<T>(row); })`.
+/// `id` must be an integer type (DataType::is_integer()).
+template <typename Visitor>
+decltype(auto) VisitIntegerType(TypeId id, Visitor&& visit) {
+  switch (id) {
+    case TypeId::kInt8:
+      return visit(int8_t{});
+    case TypeId::kInt16:
+      return visit(int16_t{});
+    case TypeId::kInt32:
+      return visit(int32_t{});
+    case TypeId::kUInt8:
+      return visit(uint8_t{});
+    case TypeId::kUInt16:
+      return visit(uint16_t{});
+    case TypeId::kUInt32:
+      return visit(uint32_t{});
+    case TypeId::kUInt64:
+      return visit(uint64_t{});
+    default:  // kInt64; callers pass integer types only
+      return visit(int64_t{});
+  }
+}
+
 }  // namespace sluice

@@ -310,21 +310,16 @@ char* WriteFixedValueText(const Column& column, size_t row, char* out) {
       std::memcpy(out, "false", 5);
       return out + 5;
     case TypeId::kInt8:
-      return WriteInteger(column.Get<int8_t>(row), out);
     case TypeId::kInt16:
-      return WriteInteger(column.Get<int16_t>(row), out);
     case TypeId::kInt32:
-      return WriteInteger(column.Get<int32_t>(row), out);
     case TypeId::kInt64:
-      return WriteInteger(column.Get<int64_t>(row), out);
     case TypeId::kUInt8:
-      return WriteInteger(column.Get<uint8_t>(row), out);
     case TypeId::kUInt16:
-      return WriteInteger(column.Get<uint16_t>(row), out);
     case TypeId::kUInt32:
-      return WriteInteger(column.Get<uint32_t>(row), out);
     case TypeId::kUInt64:
-      return WriteInteger(column.Get<uint64_t>(row), out);
+      return VisitIntegerType(type.id, [&]<typename T>(T) {
+        return WriteInteger(column.Get<T>(row), out);
+      });
     case TypeId::kFloat32:
       return WriteFloating(column.Get<float>(row), out);
     case TypeId::kFloat64:
@@ -391,21 +386,16 @@ Status AppendParsedValue(std::string_view text, Column* column) {
       return DataError(fmt::format("'{}' is not a boolean", text));
     }
     case TypeId::kInt8:
-      return ParseInteger<int8_t>(text, type, column);
     case TypeId::kInt16:
-      return ParseInteger<int16_t>(text, type, column);
     case TypeId::kInt32:
-      return ParseInteger<int32_t>(text, type, column);
     case TypeId::kInt64:
-      return ParseInteger<int64_t>(text, type, column);
     case TypeId::kUInt8:
-      return ParseInteger<uint8_t>(text, type, column);
     case TypeId::kUInt16:
-      return ParseInteger<uint16_t>(text, type, column);
     case TypeId::kUInt32:
-      return ParseInteger<uint32_t>(text, type, column);
     case TypeId::kUInt64:
-      return ParseInteger<uint64_t>(text, type, column);
+      return VisitIntegerType(type.id, [&]<typename T>(T) {
+        return ParseInteger<T>(text, type, column);
+      });
     case TypeId::kFloat32:
       return ParseFloating<float>(text, column);
     case TypeId::kFloat64:

@@ -20,6 +20,7 @@
 #include "core/logging.h"
 #include "runtime/bad_records.h"
 #include "runtime/channel.h"
+#include "runtime/retry.h"
 #include "runtime/run_lease.h"
 #include "state/state_store.h"
 #include "transforms/projection.h"
@@ -894,25 +895,15 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
         (void)store->SetStatus(job_.name, state::JobStatus::kFailed);
         return status.WithContext(fmt::format("giving up after {} retries", attempt));
       }
-      // Exponential backoff with jitter, so that many jobs do not hammer a recovering server
-      // in step.
-      double backoff = std::min(job_.retry.max_backoff_secs,
-                                job_.retry.initial_backoff_secs * std::pow(2.0, attempt));
-      static thread_local std::mt19937 random(std::random_device{}());
-      backoff *= std::uniform_real_distribution<double>(0.5, 1.5)(random);
+      const double backoff = BackoffSeconds(job_.retry, attempt);
       ++attempt;
       metrics_.OnRetry();
       log::Warn(kComponent, "{} — retry {} of {} in {:.1f} s, resuming from the last checkpoint",
                 status.ToString(), attempt, job_.retry.max_attempts, backoff);
-      Clock::time_point until =
-          Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(backoff * 1000));
-      while (Clock::now() < until) {
-        if (stop != nullptr && stop->load()) {
-          summary.interrupted = true;
-          (void)store->SetStatus(job_.name, state::JobStatus::kInterrupted);
-          return Cancelled("stopped on request while waiting to retry; the next run resumes");
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!SleepUnlessStopped(backoff, stop)) {
+        summary.interrupted = true;
+        (void)store->SetStatus(job_.name, state::JobStatus::kInterrupted);
+        return Cancelled("stopped on request while waiting to retry; the next run resumes");
       }
       // Resume what the failed attempt recorded; one that failed before planning anything
       // (say, while connecting) starts fresh again.

@@ -49,9 +49,11 @@ CrashLoopResult RunCrashLoop(const std::function<int()>& run_job,
         std::shuffle(points.begin(), points.end(), random);
       point = points[static_cast<size_t>(turn) % points.size()];
     }
-    // The children that crash around Finish run the rest of the job at its own pace; the others
-    // checkpoint after every batch (a crash rule at the batch point wins over its checkpoints).
-    std::string plan = point.starts_with("runtime.finish.")
+    // One action per point: a crash at the batch point comes without checkpoints (nothing is
+    // committed before it). The children that crash around Finish run the rest of the job at its
+    // own pace; the others checkpoint after every batch.
+    std::string plan = point.starts_with("runtime.reader.batch=") ||
+                               point.starts_with("runtime.finish.")
                            ? point
                            : "runtime.reader.batch=checkpoint@1+;" + point;
     result.plans.push_back(plan);

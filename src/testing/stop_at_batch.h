@@ -48,7 +48,8 @@ class StopAfterCut {
             std::lock_guard<std::mutex> lock(counts->mutex);
             int& mine = counts->batches[std::this_thread::get_id()];
             if (++mine == batches && ++counts->ready == readers)
-              return failpoint::Arm("runtime.reader.batch=stop@1");
+              return failpoint::Arm(fmt::format("runtime.reader.batch=stop@{}",
+                                                failpoint::Passes("runtime.reader.batch") + 1));
             return Status::OK();
           },
           /*and_later=*/true);

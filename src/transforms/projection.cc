@@ -76,6 +76,7 @@ Status Projection::Apply(const Batch& in, Batch* out,
       }
     }
     if (failure.ok()) {
+      out->SetRowKind(in.row_kind(row));  // a changelog's rows keep what they do
       out->FinishRow();
       continue;
     }

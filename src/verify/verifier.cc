@@ -21,6 +21,7 @@
 #include "core/logging.h"
 #include "core/value_text.h"
 #include "runtime/job_runner.h"
+#include "runtime/retry.h"
 
 namespace sluice::verify {
 
@@ -406,24 +407,18 @@ Result<config::ConnectorBlock> ReadBackBlock(const config::ConnectorBlock& sink,
 namespace {
 
 // Runs `attempt`, again after transient failures (a lost connection, a restarted server) as the
-// job's retry policy allows, with exponential backoff.
+// job's retry policy allows, with the jobs' backoff.
 Status Retrying(const config::RetryPolicy& policy, const std::atomic<bool>* stop,
                 std::string_view what, const std::function<Status()>& attempt) {
-  double backoff = policy.initial_backoff_secs;
   for (int failures = 0;; ++failures) {
     Status status = attempt();
     if (status.ok() || !status.IsTransient() || failures >= policy.max_attempts)
       return status;
+    const double backoff = runtime::BackoffSeconds(policy, failures);
     log::Warn(kComponent, "{} failed ({}); retry {} of {} in {:.1f} s", what, status.ToString(),
               failures + 1, policy.max_attempts, backoff);
-    Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                 std::chrono::duration<double>(backoff));
-    while (Clock::now() < until) {
-      if (stop != nullptr && stop->load())
-        return Cancelled("verify interrupted");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    backoff = std::min(backoff * 2, policy.max_backoff_secs);
+    if (!runtime::SleepUnlessStopped(backoff, stop))
+      return Cancelled("verify interrupted");
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -59,6 +60,51 @@ bool ParseRange(const std::string& payload, Range* range) {
   return true;
 }
 
+// The changelog: event e of split s (events [lo, hi)) changes key k, its n-th change. Split s of
+// `splits` owns the keys (0-based) k with k % splits == s, taken in turn.
+struct Event {
+  uint64_t key;         // 0-based; the id is key + 1
+  uint64_t occurrence;  // n: this is the key's n-th change (0-based)
+};
+
+uint64_t SplitCount(const DatagenOptions& options) {
+  return (options.rows + options.split_rows - 1) / options.split_rows;
+}
+
+Event EventAt(const DatagenOptions& options, uint64_t e) {
+  uint64_t splits = SplitCount(options);
+  uint64_t split = e / options.split_rows;
+  uint64_t local = e - split * options.split_rows;
+  uint64_t owned = (options.keys - split + splits - 1) / splits;  // keys of this split
+  return Event{split + (local % owned) * splits, local / owned};
+}
+
+// Whether key `key` holds a row after its change `occurrence` (none before the first).
+bool PresentAfter(const DatagenOptions& options, uint64_t key, int64_t occurrence) {
+  if (occurrence < 0)
+    return false;
+  return Mix(options.seed * 7919 + key * 0x9E3779B1ULL + static_cast<uint64_t>(occurrence) * 31 +
+             0xC0FFEE) %
+             100 <
+         70;
+}
+
+enum class Change { kInsert, kUpdate, kMove, kDelete, kDeleteMissing };
+
+Change ChangeAt(const DatagenOptions& options, uint64_t e, const Event& event) {
+  bool was = PresentAfter(options, event.key, static_cast<int64_t>(event.occurrence) - 1);
+  bool now = PresentAfter(options, event.key, static_cast<int64_t>(event.occurrence));
+  if (!was)
+    return now ? Change::kInsert : Change::kDeleteMissing;
+  if (now)
+    return Change::kUpdate;
+  return Mix(options.seed + e * 0x51ED27ULL) % 4 == 0 ? Change::kMove : Change::kDelete;
+}
+
+size_t RowsOf(Change change) {
+  return change == Change::kUpdate || change == Change::kMove ? 2 : 1;
+}
+
 class DatagenReader final : public SplitReader {
  public:
   // `range` is the split's; reading starts at `start` (later than range.lo when resuming).
@@ -73,6 +119,8 @@ class DatagenReader final : public SplitReader {
         hi_(range.hi) {}
 
   Result<bool> ReadBatch(Batch* batch) override {
+    if (options_.changelog)
+      return ReadChangelogBatch(batch);
     uint64_t row;
     uint64_t end;
     {
@@ -87,9 +135,59 @@ class DatagenReader final : public SplitReader {
     std::string text;
     for (; row < end; ++row) {
       for (size_t c = 0; c < batch->num_columns(); ++c) {
-        Generate(row, c, &batch->column(c), &text);
+        Generate(row, row + 1, c, &batch->column(c), &text);
       }
       batch->FinishRow();
+    }
+    return true;
+  }
+
+  // Whole events only: an update's two rows never straddle batches (nor, hence, commits).
+  Result<bool> ReadChangelogBatch(Batch* batch) {
+    if (batch->capacity() < 2) {
+      return InvalidConfig("datagen: changelog mode needs batches of at least 2 rows");
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (next_ >= hi_)
+      return false;
+    std::string text;
+    for (; next_ < hi_; ++next_) {
+      Event event = EventAt(options_, next_);
+      Change change = ChangeAt(options_, next_, event);
+      if (batch->num_rows() + RowsOf(change) > batch->capacity())
+        break;
+      // Values of a key's version: a function of (key, occurrence) alone.
+      auto version = [&](uint64_t occurrence) {
+        return Mix(event.key * 0x100000001B3ULL + occurrence) >> 8;
+      };
+      auto emit = [&](RowKind kind, uint64_t id, uint64_t occurrence) {
+        for (size_t c = 0; c < batch->num_columns(); ++c)
+          Generate(version(occurrence), id, c, &batch->column(c), &text);
+        batch->SetRowKind(kind);
+        batch->FinishRow();
+      };
+      uint64_t id = event.key + 1;
+      uint64_t n = event.occurrence;
+      switch (change) {
+        case Change::kInsert:
+          emit(RowKind::kInsert, id, n);
+          break;
+        case Change::kUpdate:
+          emit(RowKind::kUpdateBefore, id, n - 1);
+          emit(RowKind::kUpdateAfter, id, n);
+          break;
+        case Change::kMove:
+          // The key changes: the row moves to an id above the key space, unique to this event.
+          emit(RowKind::kUpdateBefore, id, n - 1);
+          emit(RowKind::kUpdateAfter, options_.keys + 1 + next_, n);
+          break;
+        case Change::kDelete:
+          emit(RowKind::kDelete, id, n - 1);
+          break;
+        case Change::kDeleteMissing:
+          emit(RowKind::kDelete, id, n);
+          break;
+      }
     }
     return true;
   }
@@ -105,6 +203,8 @@ class DatagenReader final : public SplitReader {
   }
 
   std::optional<Split> SplitRemainder() override {
+    if (options_.changelog)
+      return std::nullopt;  // a cut would share the split's keys with another reader
     std::lock_guard<std::mutex> lock(mutex_);
     if (hi_ - next_ < 2 * 4096)
       return std::nullopt;
@@ -122,19 +222,21 @@ class DatagenReader final : public SplitReader {
   }
 
  private:
-  void Generate(uint64_t row, size_t column_index, Column* column, std::string* text) const {
+  // Appends column `column_index` of the row generated from `row`, whose key column is `id`.
+  void Generate(uint64_t row, uint64_t id, size_t column_index, Column* column,
+                std::string* text) const {
     const Field& field = options_.columns[column_index];
     uint64_t h = Mix(options_.seed * 1000003 + row * 131 + column_index);
     if (field.name == "id" && field.type.is_integer()) {
       switch (field.type.id) {
         case TypeId::kInt32:
-          column->Append<int32_t>(static_cast<int32_t>(row + 1));
+          column->Append<int32_t>(static_cast<int32_t>(id));
           return;
         case TypeId::kUInt64:
-          column->Append<uint64_t>(row + 1);
+          column->Append<uint64_t>(id);
           return;
         default:
-          column->Append<int64_t>(static_cast<int64_t>(row + 1));
+          column->Append<int64_t>(static_cast<int64_t>(id));
           return;
       }
     }
@@ -254,6 +356,13 @@ const std::vector<config::OptionSpec>& DatagenSourceOptions() {
        "Share of NULLs in every column but `id`."},
       {"split_rows", config::OptionType::kInt, "100000", "Rows per split."},
       {"stream", config::OptionType::kString, "generated", "Stream (table) name."},
+      {"changelog", config::OptionType::kBool, "false",
+       "Generate a changelog over the key space instead of inserts: `rows` changes (inserts, "
+       "updates as update_before + update_after, key-changing updates, deletes, deletes of "
+       "missing keys) to the ids 1..keys. Needs an integer `id` column."},
+      {"keys", config::OptionType::kInt, "1000",
+       "Changelog: ids 1..keys get changed (a key-changing update moves a row above them); at "
+       "least the number of splits."},
   };
   return kTable;
 }
@@ -286,21 +395,52 @@ Result<DatagenOptions> DatagenOptions::FromOptions(const config::Options& option
   } else {
     out.columns = DefaultColumns();
   }
+  out.changelog = options.GetBool("changelog");
+  int64_t keys = options.GetInt("keys");
+  if (keys < 1)
+    return options.ErrorAt("keys", "'keys' must be positive");
+  out.keys = static_cast<uint64_t>(keys);
+  if (out.changelog) {
+    SLUICE_RETURN_IF_ERROR(out.ValidateChangelog());
+  }
   return out;
+}
+
+Status DatagenOptions::ValidateChangelog() const {
+  bool has_id = std::any_of(columns.begin(), columns.end(), [](const Field& field) {
+    return field.name == "id" && field.type.is_integer();
+  });
+  if (!has_id) {
+    return InvalidConfig(
+        "datagen: changelog: true needs an integer column named 'id' (the primary key)");
+  }
+  uint64_t splits = (rows + split_rows - 1) / split_rows;
+  if (keys < splits) {
+    return InvalidConfig(fmt::format(
+        "datagen: changelog: 'keys' ({}) must be at least the number of splits ({} rows / {} "
+        "split_rows = {}), since every split owns its own keys: raise keys or split_rows",
+        keys, rows, split_rows, splits));
+  }
+  return Status::OK();
 }
 
 DatagenSource::DatagenSource(DatagenOptions options) : options_(std::move(options)) {}
 
 Status DatagenSource::Open(const JobContext& context) {
   context_ = &context;
+  if (options_.changelog) {
+    SLUICE_RETURN_IF_ERROR(options_.ValidateChangelog());
+  }
   std::vector<int> primary_key;
   for (size_t i = 0; i < options_.columns.size(); ++i) {
     if (options_.columns[i].name == "id" && options_.columns[i].type.is_integer()) {
       primary_key.push_back(static_cast<int>(i));
     }
   }
-  streams_.push_back(StreamInfo{
-      options_.stream, std::make_shared<Schema>(options_.columns, primary_key), options_.rows});
+  StreamInfo stream{options_.stream, std::make_shared<Schema>(options_.columns, primary_key),
+                    options_.rows};
+  stream.changelog = options_.changelog;
+  streams_.push_back(std::move(stream));
   return Status::OK();
 }
 

@@ -39,6 +39,17 @@ OutputTarget MakeTarget(const std::string& path, const StreamInfo& stream) {
   OutputTarget target;
   target.stream = stream.name;
   target.schema = stream.schema;
+  if (stream.changelog) {
+    target.changelog = true;
+    std::vector<Field> fields;
+    fields.push_back(Field{std::string(kOperationColumn), DataType::String(), false});
+    for (const Field& field : stream.schema->fields())
+      fields.push_back(field);
+    std::vector<int> key;
+    for (int index : stream.schema->primary_key())
+      key.push_back(index + 1);
+    target.schema = std::make_shared<Schema>(std::move(fields), std::move(key));
+  }
   target.path = path;
   target.directory = io::ParentDirectory(path);
   std::string_view base = io::BaseName(path);
@@ -126,6 +137,29 @@ class FileSinkWriter final : public SinkWriter {
     if (batch.stream() < 0 || static_cast<size_t>(batch.stream()) >= streams_.size()) {
       return Internal(fmt::format("batch for unknown stream {}", batch.stream()));
     }
+    const size_t index = static_cast<size_t>(batch.stream());
+    if (plan_->targets[index].changelog)
+      return WriteRows(WithOperations(batch, index));
+    return WriteRows(batch);
+  }
+
+  // A changelog batch as written: its operation, then its columns.
+  const Batch& WithOperations(const Batch& batch, size_t index) {
+    std::unique_ptr<Batch>& out = streams_[index].with_operations;
+    if (!out || out->capacity() < batch.num_rows())
+      out = std::make_unique<Batch>(plan_->targets[index].schema, batch.capacity());
+    out->Clear();
+    out->set_stream(batch.stream());
+    for (size_t row = 0; row < batch.num_rows(); ++row) {
+      out->column(0).AppendViewNoCopy(RowKindName(batch.row_kind(row)));  // static text
+      for (size_t c = 0; c < batch.num_columns(); ++c)
+        out->column(c + 1).AppendFrom(batch.column(c), row);
+      out->FinishRow();
+    }
+    return *out;
+  }
+
+  Status WriteRows(const Batch& batch) {
     const size_t index = static_cast<size_t>(batch.stream());
     StreamState& state = streams_[index];
     const FileSinkOptions& options = plan_->options;
@@ -270,6 +304,7 @@ class FileSinkWriter final : public SinkWriter {
     // reopened by this run).
     std::optional<CurrentPart> committed;
     std::vector<Closed> closed;  // rolled (or, at-least-once, prepared), not yet renamed
+    std::unique_ptr<Batch> with_operations;  // changelog: the rows as written, reused
   };
 
   static uint64_t TextBytes(const StreamState& state) {
@@ -470,6 +505,12 @@ Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
   plan->single_file =
       context.parallelism <= 1 && options_.roll_rows == 0 && options_.roll_bytes == 0;
   for (const StreamInfo& stream : streams) {
+    if (stream.changelog && stream.schema->FieldIndex(std::string(kOperationColumn)) >= 0) {
+      return InvalidConfig(fmt::format(
+          "stream '{}' is a changelog with a column named '{}', the name the file sink gives the "
+          "operation of each row: rename that column (transform: columns)",
+          stream.name, kOperationColumn));
+    }
     plan->targets.push_back(MakeTarget(ReplaceStream(options_.path, stream.name), stream));
   }
   for (size_t i = 0; i < plan->targets.size(); ++i) {

@@ -53,9 +53,16 @@
 namespace sluice::connectors::file {
 
 /// Where one stream's files go; fixed at Open and shared read-only with the writers.
+/// The column that holds each row's operation ("insert", "update_before", "update_after",
+/// "delete") in the files of a changelog stream: the first one.
+inline constexpr std::string_view kOperationColumn = "_op";
+
 struct OutputTarget {
   std::string stream;
+  /// The columns written: the stream's, after kOperationColumn for a changelog.
   SchemaPtr schema;
+  /// The stream is a changelog: each row is written after its operation (RowKindName).
+  bool changelog = false;
   std::string directory;
   std::string path;        // the single file: prefix + stem + extensions
   std::string prefix;      // `path` up to its base name ("out/", or "" for a bare name)

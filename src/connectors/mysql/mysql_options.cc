@@ -72,9 +72,11 @@ const std::vector<OptionSpec>& SinkTable() {
            OptionType::kEnum,
            "append",
            "append: insert rows (a duplicate key is a bad record); upsert: insert or update by "
-           "primary key; overwrite: load a staging table and swap it in atomically at the end",
+           "primary key; overwrite: load a staging table and swap it in atomically at the end; "
+           "apply: apply each change of a changelog (or each row) by primary key: inserts and "
+           "updates replace the row with that key, deletes remove it",
            false,
-           {"append", "upsert", "overwrite"}},
+           {"append", "upsert", "overwrite", "apply"}},
           {"create", OptionType::kBool, "true",
            "create missing tables from the stream schema (CREATE TABLE IF NOT EXISTS); when false "
            "a missing table is an error"},

@@ -13,6 +13,7 @@
 
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/mysql_types.h"
+#include "connectors/sql/changelog_apply.h"
 #include "core/decimal.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
@@ -29,6 +30,8 @@ constexpr std::string_view kUpsertPrefix = "_sluice_upsert_";
 // A chunk is sent once its rendered rows reach this size: big enough that a statement's round
 // trip is noise, small enough to stay well below max_allowed_packet and to replay quickly.
 constexpr size_t kChunkBytes = 4u << 20;
+// apply: keys per DELETE statement.
+constexpr size_t kDeleteKeys = 500;
 // Strict mode turns bad values into errors for INSERT (LOAD DATA LOCAL still only warns);
 // NO_AUTO_VALUE_ON_ZERO keeps a copied 0 in an AUTO_INCREMENT column; zero dates are allowed so
 // that a source read with zero_dates: string can write them back.
@@ -292,6 +295,8 @@ struct MysqlSink::Target {
   /// best a server without binary NO PAD collations has): the upsert merge first checks that no
   /// two staged rows collide under it but differ in their bytes, which would merge them.
   std::vector<std::vector<std::string>> checked_unique_keys;
+  /// apply: the stream columns of the table's primary key, in key order.
+  std::vector<int> apply_key;
 };
 
 namespace {
@@ -414,10 +419,13 @@ class MysqlSinkWriter final : public SinkWriter {
         options_(options),
         context_(context),
         db_(std::move(db)),
+        kill_options_(db_.options()),
+        thread_id_(db_.thread_id()),
         run_epoch_(run_epoch),
         exactly_once_(context->delivery == DeliveryGuarantee::kExactlyOnce),
         progress_table_(QualifiedName(options.connection.database, options.progress_table)),
-        streams_(targets_->size()) {
+        streams_(targets_->size()),
+        planners_(targets_->size()) {
     mysql_set_local_infile_handler(db_.get(), InfileInit, InfileRead, InfileEnd, InfileError,
                                    &infile_);
     for (size_t i = 0; i < targets_->size(); ++i) {
@@ -428,10 +436,24 @@ class MysqlSinkWriter final : public SinkWriter {
                              : target.load_table;
       state.load_sql = LoadDataSql(target, options_.connection.database, state.load_table);
       state.insert_header = InsertHeader(target, options_.connection.database, state.load_table);
+      if (options_.mode == WriteMode::kApply) {
+        // Insert or replace the row with the key: applying a change again changes nothing.
+        size_t into = state.load_sql.find(" INTO TABLE ");
+        state.load_sql.insert(into, " REPLACE");
+        std::string updates;
+        for (const std::string& column : target.columns) {
+          updates += fmt::format("{}{} = VALUES({})", updates.empty() ? "" : ", ",
+                                 QuoteIdentifier(column), QuoteIdentifier(column));
+        }
+        state.insert_suffix = " ON DUPLICATE KEY UPDATE " + updates;
+      }
     }
   }
 
   ~MysqlSinkWriter() override = default;
+
+  // KILL QUERY over a short connection of its own: this writer's session may be blocked.
+  void Cancel() override { Connection::KillQuery(kill_options_, thread_id_); }
 
   /// Sets up the session for the job's delivery and creates the per-writer staging tables of
   /// upsert mode.
@@ -439,6 +461,13 @@ class MysqlSinkWriter final : public SinkWriter {
     if (exactly_once_) {
       // Nothing may commit between two Commit()s, whatever runs outside START TRANSACTION.
       SLUICE_RETURN_IF_ERROR(db_.Execute("SET SESSION autocommit = 0", "setting up the session"));
+    }
+    if (options_.mode == WriteMode::kApply) {
+      // Writers apply changes to disjoint keys, but their keys interleave: under REPEATABLE
+      // READ the gap locks of deletes (also of missing keys) and of replaced rows would make
+      // them deadlock on each other's inserts. READ COMMITTED takes no gap locks there.
+      return db_.Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                         "setting up the session");
     }
     if (options_.mode != WriteMode::kUpsert)
       return Status::OK();
@@ -469,6 +498,20 @@ class MysqlSinkWriter final : public SinkWriter {
       return Internal(fmt::format("sink mysql {}: batch has {} columns, the stream {}",
                                   target.display, batch.num_columns(), target.columns.size()));
     }
+    const std::vector<uint32_t>* rows = nullptr;
+    if (options_.mode == WriteMode::kApply) {
+      // Each key's last change in the batch. Deletes run at once, after the rows already in the
+      // chunk, so that every statement reaches the server in the order of the changes.
+      auto& planner = planners_[static_cast<size_t>(batch.stream())];
+      if (!planner)
+        planner = std::make_unique<sql::ApplyPlanner>(target.apply_key);
+      planner->Plan(batch, &plan_);
+      if (!plan_.deletes.empty()) {
+        SLUICE_RETURN_IF_ERROR(Flush());
+        SLUICE_RETURN_IF_ERROR(Delete(batch, target, plan_.deletes));
+      }
+      rows = &plan_.upserts;
+    }
     if (chunk_stream_ != batch.stream()) {
       SLUICE_RETURN_IF_ERROR(Flush());
       StartChunk(batch.stream());
@@ -477,7 +520,11 @@ class MysqlSinkWriter final : public SinkWriter {
     const bool sql = options_.method == LoadMethod::kInsert;
     const Format format = sql ? Format::kSql : Format::kLoadData;
     const size_t columns = batch.num_columns();
-    for (size_t row = 0; row < batch.num_rows(); ++row) {
+    const size_t count = rows ? rows->size() : batch.num_rows();
+    if (rows)
+      state.rows_received += batch.num_rows() - count;
+    for (size_t i = 0; i < count; ++i) {
+      const size_t row = rows ? (*rows)[i] : i;
       ++state.rows_received;
       size_t row_start = chunk_.size();
       if (sql)
@@ -591,6 +638,7 @@ class MysqlSinkWriter final : public SinkWriter {
     std::string load_table;
     std::string load_sql;
     std::string insert_header;
+    std::string insert_suffix;  // apply: ON DUPLICATE KEY UPDATE ...
     uint64_t rows_received = 0;
     bool staged = false;  // upsert: rows wait in the staging table
   };
@@ -833,8 +881,13 @@ class MysqlSinkWriter final : public SinkWriter {
     SLUICE_RETURN_IF_ERROR(db_.Execute("SAVEPOINT sluice_chunk", what));
     infile_ = InfileSource{chunk_.data(), chunk_.size(), 0};
     Status loaded = db_.Execute(state.load_sql, what);
+    // apply loads with REPLACE: a replaced row counts twice (its delete and its insert).
+    const bool replace = options_.mode == WriteMode::kApply;
     if (loaded.ok()) {
-      if (db_.affected_rows() == rows_in_chunk_ && FirstWarning().empty())
+      uint64_t affected = db_.affected_rows();
+      bool all = replace ? affected >= rows_in_chunk_ && affected <= 2 * rows_in_chunk_
+                         : affected == rows_in_chunk_;
+      if (all && FirstWarning().empty())
         return Status::OK();
     } else if (!IsDataErrorCode(db_.last_errno())) {
       return loaded;
@@ -853,7 +906,7 @@ class MysqlSinkWriter final : public SinkWriter {
         problem = one.message();
       } else {
         problem = FirstWarning();
-        if (problem.empty() && db_.affected_rows() != 1)
+        if (problem.empty() && db_.affected_rows() != 1 && !(replace && db_.affected_rows() == 2))
           problem = "the row was not loaded";
       }
       if (problem.empty())
@@ -864,10 +917,63 @@ class MysqlSinkWriter final : public SinkWriter {
     return Status::OK();
   }
 
+  // apply: deletes the keys of `rows` of `batch`, a few hundred per statement. The condition is
+  // one the range optimizer turns into point lookups (`k IN (...)`, or `(a = .. AND b = ..) OR
+  // ...` for a composite key; a row constructor `(k) IN ((..))` may scan, locking every row it
+  // reads, which other writers hold).
+  Status Delete(const Batch& batch, const Target& target, const std::vector<uint32_t>& rows) {
+    SLUICE_RETURN_IF_ERROR(Begin());
+    const bool single = target.apply_key.size() == 1;
+    std::string head = fmt::format("DELETE FROM {} WHERE ",
+                                   QualifiedName(options_.connection.database, target.table));
+    if (single) {
+      head += QuoteIdentifier(target.columns[static_cast<size_t>(target.apply_key[0])]) + " IN (";
+    }
+    std::string what = fmt::format("deleting from {}", target.display);
+    std::string sql;
+    for (size_t first = 0; first < rows.size(); first += kDeleteKeys) {
+      sql = head;
+      size_t end = std::min(rows.size(), first + kDeleteKeys);
+      for (size_t i = first; i < end; ++i) {
+        if (i > first)
+          sql += single ? "," : " OR ";
+        if (!single)
+          sql.push_back('(');
+        for (size_t k = 0; k < target.apply_key.size(); ++k) {
+          size_t c = static_cast<size_t>(target.apply_key[k]);
+          if (!single) {
+            sql += fmt::format("{}{} = ", k > 0 ? " AND " : "",
+                               QuoteIdentifier(target.columns[c]));
+          }
+          const Column& column = batch.column(c);
+          if (column.IsNull(rows[i])) {
+            sql += "NULL";  // primary key columns are NOT NULL: matches nothing
+          } else if (const char* why =
+                         AppendValue(column, rows[i], Format::kSql, target.writes[c].load, &sql)) {
+            return DataError(fmt::format("{}: key column '{}': {}", what, target.columns[c], why));
+          }
+        }
+        if (!single)
+          sql.push_back(')');
+      }
+      if (single)
+        sql.push_back(')');
+      SLUICE_RETURN_IF_ERROR(db_.Execute(sql, what));
+      rows_in_transaction_ += static_cast<int64_t>(end - first);
+    }
+    return Status::OK();
+  }
+
   Status SendInserts(const Target& target, StreamState& state) {
     std::string what = fmt::format("inserting into {}", target.display);
+    const bool apply = !state.insert_suffix.empty();
+    if (apply)
+      chunk_ += state.insert_suffix;  // after the last row: RowText() is unaffected
     Status inserted = db_.Execute(chunk_, what);
     if (inserted.ok()) {
+      // apply: an insert counts 1 affected row, an update 2, an unchanged row 0.
+      if (apply)
+        return Status::OK();
       // Without IGNORE every row lands or the statement fails; anything else (a trigger, a
       // server that skips rows) would count rows that are not there.
       if (db_.affected_rows() == rows_in_chunk_)
@@ -884,6 +990,7 @@ class MysqlSinkWriter final : public SinkWriter {
       std::string_view row = RowText(i);
       single = state.insert_header;
       single.append(row);
+      single.append(state.insert_suffix);
       Status one = db_.Execute(single, what);
       if (one.ok())
         continue;
@@ -904,10 +1011,15 @@ class MysqlSinkWriter final : public SinkWriter {
   MysqlSinkOptions options_;
   const JobContext* context_;
   Connection db_;
+  const ConnectionOptions kill_options_;  // for Cancel(), from another thread
+  const uint64_t thread_id_;
   const uint64_t run_epoch_;
   const bool exactly_once_;
   const std::string progress_table_;  // `db`.`table`
   std::vector<StreamState> streams_;
+  // apply: per stream, made at its first batch; the plan of the batch being written.
+  std::vector<std::unique_ptr<sql::ApplyPlanner>> planners_;
+  sql::ApplyPlan plan_;
   InfileSource infile_;
 
   int chunk_stream_ = -1;
@@ -976,6 +1088,12 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
   };
   const std::string prefix = options_.connection.Describe();
   const bool overwrite = options_.mode == WriteMode::kOverwrite;
+  const bool apply = options_.mode == WriteMode::kApply;
+  if (stream.changelog && !apply) {
+    return config_.ErrorAt("mode", sql::ChangelogNeedsApplyMode(
+                                       "mysql", stream.name, sql::WriteModeName(options_.mode))
+                                       .message());
+  }
 
   SLUICE_ASSIGN_OR_RETURN(std::vector<TextRow> existing,
                           db.Query(ColumnInfoQuery(database, target.table),
@@ -1042,11 +1160,34 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
       return InvalidConfig(fmt::format(
           "{}: mode upsert needs a primary key, and table '{}' has none", prefix, target.display));
     }
+    if (apply) {
+      if (target.primary_key.empty()) {
+        return config_.ErrorAt(
+            "mode", sql::ApplyNeedsPrimaryKey(
+                        "mysql", fmt::format("{}: table '{}'", prefix, target.display))
+                        .message());
+      }
+      for (const std::string& key : target.primary_key) {
+        int found = -1;
+        for (size_t i = 0; i < target.columns.size(); ++i) {
+          if (Lower(target.columns[i]) == Lower(key))
+            found = static_cast<int>(i);
+        }
+        if (found < 0) {
+          return config_.ErrorAt(
+              "mode", fmt::format("{}: column '{}' of the primary key of table '{}' is not in "
+                                  "stream '{}', so mode: apply cannot find the row of a change",
+                                  prefix, key, target.display, stream.name));
+        }
+        target.apply_key.push_back(found);
+      }
+    }
     if (!overwrite) {
       target.load_table = target.table;
-      note(fmt::format(
-          "mysql table '{}' exists; rows would be {}", target.display,
-          options_.mode == WriteMode::kUpsert ? "upserted by primary key" : "appended"));
+      note(fmt::format("mysql table '{}' exists; rows would be {}", target.display,
+                       options_.mode == WriteMode::kUpsert ? "upserted by primary key"
+                       : apply ? "applied by primary key (changes upserted or deleted)"
+                               : "appended"));
       return target;
     }
     target.load_table = std::string(kStagingPrefix) + target.table;
@@ -1073,6 +1214,16 @@ Result<Target> MysqlSink::PrepareTarget(Connection& db, const StreamInfo& stream
         "{}: mode upsert needs a primary key, and stream '{}' has none to create table '{}' "
         "with",
         prefix, stream.name, target.display));
+  }
+  if (apply) {
+    if (schema.primary_key().empty()) {
+      return config_.ErrorAt(
+          "mode", sql::ApplyNeedsPrimaryKey(
+                      "mysql", fmt::format("{}: stream '{}' (the table '{}' to create)", prefix,
+                                           stream.name, target.display))
+                      .message());
+    }
+    target.apply_key = schema.primary_key();
   }
   std::vector<std::string> types = TargetColumnTypes(schema);
   for (size_t i = 0; i < schema.num_fields(); ++i) {
@@ -1393,6 +1544,8 @@ Status MysqlSink::CheckCommittedTargets(const JobContext& context,
                                         const std::vector<StreamInfo>& streams) {
   if (options_.mode == WriteMode::kOverwrite)
     return Status::OK();  // the staging table's own checks at Open
+  if (options_.mode == WriteMode::kApply)
+    return Status::OK();  // deletes may rightly have emptied the table
   SLUICE_ASSIGN_OR_RETURN(Connection db, ConnectCoordinator());
   for (const StreamInfo& stream : streams) {
     std::string table = options_.TableFor(stream.name);

@@ -9,7 +9,12 @@
 //   upsert     rows go into a per-writer TEMPORARY staging table, merged at each commit with
 //              INSERT ... SELECT ... ON DUPLICATE KEY UPDATE by the primary key;
 //   overwrite  every writer loads `_sluice_staging_<table>`, created at Open(); Finish() swaps it
-//              in with one atomic RENAME TABLE and drops the old table.
+//              in with one atomic RENAME TABLE and drops the old table;
+//   apply      changelogs (connectors/sql/changelog_apply.h): each batch folded to its keys' last
+//              changes in memory; deletes go out at once as DELETE ... WHERE (key) IN (...)
+//              after the rows already chunked, upserts straight into the table with LOAD DATA
+//              ... REPLACE or INSERT ... ON DUPLICATE KEY UPDATE, so the server sees every
+//              change in order. A changelog stream in any other mode is refused at Open.
 // A row the server refuses (duplicate key in append, data too long, out of range: the session
 // runs in strict mode) goes to the job's bad-record policy with the table and key; LOAD DATA
 // LOCAL only warns about such rows, so a chunk with warnings is rolled back to its savepoint and

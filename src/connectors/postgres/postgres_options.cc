@@ -49,9 +49,11 @@ const std::vector<OptionSpec>& SinkTable() {
            OptionType::kEnum,
            "append",
            "append: COPY into the table; upsert: insert or update by primary key; overwrite: load "
-           "a staging table and swap it in atomically when the job succeeds",
+           "a staging table and swap it in atomically when the job succeeds; apply: apply each "
+           "change of a changelog (or each row) by primary key: inserts and updates replace the "
+           "row with that key, deletes remove it",
            false,
-           {"append", "upsert", "overwrite"}},
+           {"append", "upsert", "overwrite", "apply"}},
           {"create", OptionType::kBool, "true",
            "create missing tables from the stream schema; when false a missing table is an error"},
           {"commit_rows", OptionType::kInt, "500000",

@@ -8,6 +8,7 @@
 #include "connectors/postgres/postgres_client.h"
 #include "connectors/postgres/postgres_progress.h"
 #include "connectors/postgres/postgres_types.h"
+#include "connectors/sql/changelog_apply.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
 #include "core/strings.h"
@@ -56,8 +57,10 @@ struct PostgresSink::Target {
   bool via_staging = false;
   /// overwrite, resuming: an earlier run already swapped this table in; no rows may come.
   bool published = false;
-  /// upsert: the conflict target (key column names).
+  /// upsert, apply: the conflict target (key column names).
   std::vector<std::string> conflict_key;
+  /// apply: the stream columns of conflict_key, in key order.
+  std::vector<int> apply_key;
   /// Stream columns of the key, for bad-record locations.
   std::vector<int> key;
   bool created = false;  // the table did not exist before the job
@@ -88,9 +91,12 @@ class PostgresSinkWriter final : public SinkWriter {
         endpoint_(conn_->endpoint()),
         slot_(slot),
         rows_received_(targets_->size(), 0),
-        staged_(targets_->size(), false) {}
+        staged_(targets_->size(), false),
+        planners_(targets_->size()) {}
 
   ~PostgresSinkWriter() override = default;  // uncommitted work is rolled back by PQfinish
+
+  void Cancel() override { conn_->Cancel(); }
 
   // Creates this writer's staging tables (outside any transaction, so that they outlive a
   // rollback) and, under exactly-once, takes the job's progress lock for the session.
@@ -108,8 +114,11 @@ class PostgresSinkWriter final : public SinkWriter {
         columns += QuoteIdentifier(target.columns[c]) + " " +
                    (target.mappings[c].via_text ? std::string("text") : target.target_types[c]);
       }
-      if (options_.mode == WriteMode::kUpsert)
+      if (options_.mode == WriteMode::kUpsert || options_.mode == WriteMode::kApply)
         columns += ", _sluice_row bigserial";
+      // apply: 1 puts the row, 2 deletes its key.
+      if (options_.mode == WriteMode::kApply)
+        columns += ", _sluice_op smallint";
       SLUICE_RETURN_IF_ERROR(conn_->Execute(
           fmt::format("CREATE TEMP TABLE {} ({})", StagingName(i), columns),
           fmt::format("cannot create the staging table for '{}'", target.Display())));
@@ -144,14 +153,38 @@ class PostgresSinkWriter final : public SinkWriter {
       SLUICE_RETURN_IF_ERROR(StartCopy(stream));
     }
     const size_t columns = batch.num_columns();
-    for (size_t row = 0; row < batch.num_rows(); ++row) {
+    const bool apply = options_.mode == WriteMode::kApply;
+    const std::vector<uint32_t>* rows = nullptr;
+    if (apply) {
+      // Only each key's last change in the batch goes to the server; later batches follow it in
+      // the staging table (_sluice_row), where MoveStagedRows keeps each key's last.
+      auto& planner = planners_[stream];
+      if (!planner)
+        planner = std::make_unique<sql::ApplyPlanner>(target.apply_key);
+      planner->Plan(batch, &plan_);
+      apply_rows_.clear();
+      apply_rows_.reserve(plan_.upserts.size() + plan_.deletes.size());
+      std::merge(plan_.upserts.begin(), plan_.upserts.end(), plan_.deletes.begin(),
+                 plan_.deletes.end(), std::back_inserter(apply_rows_));
+      rows = &apply_rows_;
+    }
+    const size_t count = rows ? rows->size() : batch.num_rows();
+    size_t next_delete = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const size_t row = rows ? (*rows)[i] : i;
+      bool remove = false;
+      if (apply && next_delete < plan_.deletes.size() && plan_.deletes[next_delete] == row) {
+        remove = true;
+        ++next_delete;
+      }
       const size_t start = buffer_.size();
-      buffer_.PutInt16(static_cast<int16_t>(columns));
+      buffer_.PutInt16(static_cast<int16_t>(apply ? columns + 1 : columns));
       Status status;
       size_t failed = 0;
       for (size_t c = 0; c < columns && status.ok(); ++c) {
         const Column& column = batch.column(c);
-        if (column.IsNull(row)) {
+        // A delete needs its key only.
+        if (column.IsNull(row) || (remove && !IsApplyKey(target, c))) {
           buffer_.PutNull();
           continue;
         }
@@ -165,6 +198,11 @@ class PostgresSinkWriter final : public SinkWriter {
       if (!status.ok()) {
         buffer_.Truncate(start);
         SLUICE_RETURN_IF_ERROR(ReportBadValue(target, batch, row, failed, status, stream));
+        continue;
+      }
+      if (apply) {
+        buffer_.PutInt32(2);
+        buffer_.PutInt16(static_cast<int16_t>(remove ? 2 : 1));
       }
       if (buffer_.size() >= kFlushBytes)
         SLUICE_RETURN_IF_ERROR(Flush(target));
@@ -222,6 +260,11 @@ class PostgresSinkWriter final : public SinkWriter {
         fmt::format("{}: the writer's connection was closed by an abort", endpoint_));
   }
 
+  static bool IsApplyKey(const Target& target, size_t column) {
+    return std::find(target.apply_key.begin(), target.apply_key.end(),
+                     static_cast<int>(column)) != target.apply_key.end();
+  }
+
   std::string StagingName(size_t stream) const {
     return QuoteIdentifier(fmt::format("_sluice_load_{}_{}", slot_, stream));
   }
@@ -229,8 +272,11 @@ class PostgresSinkWriter final : public SinkWriter {
   Status StartCopy(size_t stream) {
     const Target& target = (*targets_)[stream];
     std::string into = target.via_staging ? StagingName(stream) : target.QuotedLoad();
+    std::string columns = QuotedList(target.columns);
+    if (options_.mode == WriteMode::kApply)
+      columns += ", _sluice_op";
     SLUICE_RETURN_IF_ERROR(conn_->StartCopyIn(
-        fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary)", into, QuotedList(target.columns)),
+        fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary)", into, columns),
         fmt::format("cannot start COPY into '{}'", target.Display())));
     copying_ = static_cast<int>(stream);
     buffer_.Clear();
@@ -276,7 +322,9 @@ class PostgresSinkWriter final : public SinkWriter {
           values += "::" + target.target_types[c];
       }
       std::string sql;
-      if (options_.mode == WriteMode::kUpsert) {
+      if (options_.mode == WriteMode::kApply) {
+        SLUICE_RETURN_IF_ERROR(ApplyStagedRows(target, i));
+      } else if (options_.mode == WriteMode::kUpsert) {
         std::string keys = QuotedList(target.conflict_key);
         std::string updates;
         for (const std::string& column : target.columns) {
@@ -298,13 +346,50 @@ class PostgresSinkWriter final : public SinkWriter {
         sql = fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", target.QuotedLoad(),
                           QuotedList(target.columns), values, StagingName(i));
       }
-      SLUICE_RETURN_IF_ERROR(
-          conn_->Execute(sql, fmt::format("cannot move staged rows into '{}'", target.Display())));
+      if (!sql.empty()) {
+        SLUICE_RETURN_IF_ERROR(conn_->Execute(
+            sql, fmt::format("cannot move staged rows into '{}'", target.Display())));
+      }
       SLUICE_RETURN_IF_ERROR(conn_->Execute(fmt::format("TRUNCATE {}", StagingName(i)),
                                             "cannot empty a staging table"));
       staged_[i] = false;
     }
     return Status::OK();
+  }
+
+  // apply: each key's last change in the staging table (the highest _sluice_row) wins: keys
+  // whose last change is a delete are deleted, the others inserted or updated. The two sets of
+  // keys are disjoint, so the order of the two statements does not matter.
+  Status ApplyStagedRows(const Target& target, size_t stream) {
+    std::string keys = QuotedList(target.conflict_key);
+    std::string values;
+    std::string updates;
+    for (size_t c = 0; c < target.columns.size(); ++c) {
+      std::string column = QuoteIdentifier(target.columns[c]);
+      values += (values.empty() ? "" : ", ") + column;
+      if (target.mappings[c].via_text)
+        values += "::" + target.target_types[c] + " AS " + column;
+      if (!IsApplyKey(target, c))
+        updates += fmt::format("{}{} = EXCLUDED.{}", updates.empty() ? "" : ", ", column, column);
+    }
+    std::string last = fmt::format(
+        "(SELECT DISTINCT ON ({0}) {1}, _sluice_op FROM {2} ORDER BY {0}, _sluice_row DESC)", keys,
+        values, StagingName(stream));
+    std::string match;
+    for (const std::string& key : target.conflict_key) {
+      match += fmt::format(" AND t.{0} = s.{0}", QuoteIdentifier(key));
+    }
+    std::string what = fmt::format("cannot apply staged changes to '{}'", target.Display());
+    SLUICE_RETURN_IF_ERROR(conn_->Execute(
+        fmt::format("DELETE FROM {} t USING {} s WHERE s._sluice_op = 2{}", target.QuotedLoad(),
+                    last, match),
+        what));
+    return conn_->Execute(
+        fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} s WHERE s._sluice_op = 1 ON CONFLICT "
+                    "({}) DO {}",
+                    target.QuotedLoad(), QuotedList(target.columns), QuotedList(target.columns),
+                    last, keys, updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates),
+        what);
   }
 
   // Commits the rows written so far; with `commit` (exactly-once) its progress too, in the same
@@ -373,6 +458,10 @@ class PostgresSinkWriter final : public SinkWriter {
   int64_t rows_in_transaction_ = 0;
   std::vector<uint64_t> rows_received_;  // per stream
   std::vector<bool> staged_;             // per stream: rows wait in the staging table
+  // apply: per stream, made at its first batch; the plan and rows of the batch being written.
+  std::vector<std::unique_ptr<sql::ApplyPlanner>> planners_;
+  sql::ApplyPlan plan_;
+  std::vector<uint32_t> apply_rows_;
 };
 
 struct IndexInfo {
@@ -418,6 +507,11 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
   const std::string endpoint = conn.endpoint();
   const bool overwrite = options_.mode == WriteMode::kOverwrite;
   const std::string staging = std::string(kStagingPrefix) + target.table;
+  if (stream.changelog && options_.mode != WriteMode::kApply) {
+    return config_.ErrorAt("mode", sql::ChangelogNeedsApplyMode(
+                                       "postgres", stream.name, sql::WriteModeName(options_.mode))
+                                       .message());
+  }
 
   SLUICE_ASSIGN_OR_RETURN(std::optional<PgTableInfo> info,
                           DescribeTable(conn, target.schema, target.table));
@@ -539,28 +633,34 @@ Result<PostgresSink::Target> PostgresSink::PrepareTarget(PgConnection& conn,
     target.target_types.push_back(column.type.spelled);
     target.via_staging = target.via_staging || mapping->via_text;
   }
-  if (options_.mode == WriteMode::kUpsert) {
+  if (options_.mode == WriteMode::kUpsert || options_.mode == WriteMode::kApply) {
     for (int index : info->key) {
       target.conflict_key.push_back(info->columns[static_cast<size_t>(index)].name);
     }
+    if (options_.mode == WriteMode::kApply && target.conflict_key.empty()) {
+      return config_.ErrorAt(
+          "mode", sql::ApplyNeedsPrimaryKey(
+                      "postgres", fmt::format("table '{}' on {}", target.Display(), endpoint))
+                      .message());
+    }
     bool covered = !target.conflict_key.empty();
     for (const std::string& key : target.conflict_key) {
-      covered = covered && std::find(target.columns.begin(), target.columns.end(), key) !=
-                               target.columns.end();
+      auto found = std::find(target.columns.begin(), target.columns.end(), key);
+      covered = covered && found != target.columns.end();
+      if (found != target.columns.end())
+        target.apply_key.push_back(static_cast<int>(found - target.columns.begin()));
     }
     if (!covered) {
       return config_.ErrorAt(
-          "mode", fmt::format("mode upsert needs a primary key (or a unique index on NOT NULL "
+          "mode", fmt::format("mode {} needs a primary key (or a unique index on NOT NULL "
                               "columns) on table '{}' whose columns the stream carries",
-                              target.Display()));
+                              sql::WriteModeName(options_.mode), target.Display()));
     }
     target.via_staging = true;
   }
   if (report != nullptr) {
     report->Note(fmt::format("table {}: {} columns, {}{}", target.Display(), target.columns.size(),
-                             options_.mode == WriteMode::kAppend   ? "append"
-                             : options_.mode == WriteMode::kUpsert ? "upsert"
-                                                                   : "overwrite",
+                             sql::WriteModeName(options_.mode),
                              target.via_staging ? " through a staging table" : ""));
   }
   if (overwrite) {
@@ -715,6 +815,8 @@ Status PostgresSink::CheckCommittedTargets(const JobContext& context,
                                            const std::vector<StreamInfo>& streams) {
   if (options_.mode == WriteMode::kOverwrite)
     return Status::OK();  // the staging table's own checks at Open
+  if (options_.mode == WriteMode::kApply)
+    return Status::OK();  // deletes may rightly have emptied the table
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
                           PgConnection::Connect(options_.connection));
   for (const StreamInfo& stream : streams) {

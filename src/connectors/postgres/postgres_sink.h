@@ -14,6 +14,11 @@
 //   append     COPY into the table.
 //   upsert     COPY into a per-writer TEMP staging table, then INSERT ... SELECT ... ON CONFLICT
 //              (key) DO UPDATE SET c = EXCLUDED.c, ... (the last row of a key wins).
+//   apply      changelogs (connectors/sql/changelog_apply.h): each batch folded to its keys'
+//              last changes in memory, COPY into the TEMP staging table with an op column
+//              (a delete carries its key only), then per commit, from each key's last change:
+//              DELETE ... USING the deleted keys and INSERT ... ON CONFLICT DO UPDATE the rest.
+//              A changelog stream in any other mode is refused at Open.
 //   overwrite  every writer loads `_sluice_staging_<table>`, created by Open() (kept as it is
 //              when the run resumes an earlier one); Finish() swaps it in, in one transaction
 //              for all streams (DROP old; RENAME staging; index names fixed up; sequences owned
@@ -69,7 +74,8 @@ class PostgresSink final : public Sink {
   /// append: refuses when a target table holds rows.
   Status CheckFreshStart(const JobContext& context,
                          const std::vector<StreamInfo>& streams) override;
-  /// append, upsert: refuses a target table that is gone or empty.
+  /// append, upsert: refuses a target table that is gone or empty (not apply: deletes may have
+  /// emptied it).
   Status CheckCommittedTargets(const JobContext& context,
                                const std::vector<StreamInfo>& streams) override;
   /// Ends the sessions of earlier runs (after a moment's patience), creates the progress table

@@ -13,6 +13,7 @@
 #include "connectors/postgres/postgres_snapshot.h"
 #include "connectors/postgres/postgres_types.h"
 #include "connectors/sql/keyset.h"
+#include "core/endian.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "core/value_text.h"
@@ -86,17 +87,6 @@ std::string KeyLiteral(const Field& field, const std::string& canonical) {
   if (field.type.is_integer())
     return canonical;
   return QuoteLiteral(canonical) + "::" + field.native_type;
-}
-
-template <typename T>
-T ReadBig(const char* data) {
-  T value;
-  std::memcpy(&value, data, sizeof(T));
-  if constexpr (sizeof(T) == 2)
-    return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(value)));
-  if constexpr (sizeof(T) == 4)
-    return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(value)));
-  return value;
 }
 
 constexpr char kCopySignature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
@@ -274,7 +264,7 @@ class PgKeysetCursor final : public sql::KeysetCursor {
         return Malformed("no PGCOPY signature");
       }
       p += sizeof(kCopySignature) + 4;  // signature, flags
-      uint32_t extension = ReadBig<uint32_t>(p);
+      uint32_t extension = ReadBigEndian<uint32_t>(p);
       p += 4;
       if (static_cast<size_t>(end - p) < extension)
         return Malformed("short header");
@@ -283,7 +273,7 @@ class PgKeysetCursor final : public sql::KeysetCursor {
     }
     if (end - p < 2)
       return Malformed("short tuple");
-    int16_t count = ReadBig<int16_t>(p);
+    int16_t count = ReadBigEndian<int16_t>(p);
     p += 2;
     if (count == -1)
       return false;
@@ -293,7 +283,7 @@ class PgKeysetCursor final : public sql::KeysetCursor {
     for (size_t i = 0; i < table_->select_count; ++i) {
       if (end - p < 4)
         return Malformed("short field");
-      int32_t length = ReadBig<int32_t>(p);
+      int32_t length = ReadBigEndian<int32_t>(p);
       p += 4;
       if (length < 0) {
         fields_[i] = FieldView{};

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/decimal.h"
+#include "core/endian.h"
 #include "core/temporal.h"
 #include "core/value_text.h"
 
@@ -29,19 +30,6 @@ constexpr uint16_t kNumericNaN = 0xC000;
 constexpr uint16_t kNumericPlusInfinity = 0xD000;
 constexpr uint16_t kNumericMinusInfinity = 0xF000;
 
-template <typename T>
-T ReadBig(const char* data) {
-  T value;
-  std::memcpy(&value, data, sizeof(T));
-  if constexpr (sizeof(T) == 2)
-    return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(value)));
-  if constexpr (sizeof(T) == 4)
-    return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(value)));
-  if constexpr (sizeof(T) == 8)
-    return static_cast<T>(__builtin_bswap64(static_cast<uint64_t>(value)));
-  return value;
-}
-
 Status BadSize(std::string_view type, size_t size) {
   return DataError(fmt::format("{} value has {} bytes on the wire", type, size));
 }
@@ -50,7 +38,7 @@ Status BadSize(std::string_view type, size_t size) {
 void AppendNumericText(bool negative, int weight, int dscale, const char* digits, int ndigits,
                        std::string* out) {
   auto digit = [&](int i) -> int {
-    return i >= 0 && i < ndigits ? ReadBig<uint16_t>(digits + 2 * i) : 0;
+    return i >= 0 && i < ndigits ? ReadBigEndian<uint16_t>(digits + 2 * i) : 0;
   };
   if (negative)
     out->push_back('-');
@@ -88,10 +76,10 @@ void AppendNumericText(bool negative, int weight, int dscale, const char* digits
 Status DecodeNumeric(const char* data, size_t size, Column* column, std::string* scratch) {
   if (size < 8)
     return BadSize("numeric", size);
-  int ndigits = ReadBig<int16_t>(data);
-  int weight = ReadBig<int16_t>(data + 2);
-  uint16_t sign = ReadBig<uint16_t>(data + 4);
-  int dscale = ReadBig<uint16_t>(data + 6);
+  int ndigits = ReadBigEndian<int16_t>(data);
+  int weight = ReadBigEndian<int16_t>(data + 2);
+  uint16_t sign = ReadBigEndian<uint16_t>(data + 4);
+  int dscale = ReadBigEndian<uint16_t>(data + 6);
   if (ndigits < 0 || size != 8 + 2 * static_cast<size_t>(ndigits))
     return BadSize("numeric", size);
   const char* digits = data + 8;
@@ -110,7 +98,7 @@ Status DecodeNumeric(const char* data, size_t size, Column* column, std::string*
     }
     int128 value = 0;
     for (int i = 0; i < ndigits; ++i) {
-      int d = ReadBig<uint16_t>(digits + 2 * i);
+      int d = ReadBigEndian<uint16_t>(digits + 2 * i);
       int exponent = 4 * (weight - i) + type.scale;
       if (exponent > 38) {
         return DataError(
@@ -238,32 +226,32 @@ Status DecodeValue(Decoder decoder, const char* data, size_t size, bool validate
     case Decoder::kInt2:
       if (size != 2)
         return BadSize("smallint", size);
-      column->Append<int16_t>(ReadBig<int16_t>(data));
+      column->Append<int16_t>(ReadBigEndian<int16_t>(data));
       return Status::OK();
     case Decoder::kInt4:
       if (size != 4)
         return BadSize("integer", size);
-      column->Append<int32_t>(ReadBig<int32_t>(data));
+      column->Append<int32_t>(ReadBigEndian<int32_t>(data));
       return Status::OK();
     case Decoder::kInt8:
       if (size != 8)
         return BadSize("bigint", size);
-      column->Append<int64_t>(ReadBig<int64_t>(data));
+      column->Append<int64_t>(ReadBigEndian<int64_t>(data));
       return Status::OK();
     case Decoder::kOid:
       if (size != 4)
         return BadSize("oid", size);
-      column->Append<uint32_t>(ReadBig<uint32_t>(data));
+      column->Append<uint32_t>(ReadBigEndian<uint32_t>(data));
       return Status::OK();
     case Decoder::kFloat4:
       if (size != 4)
         return BadSize("real", size);
-      column->Append<float>(std::bit_cast<float>(ReadBig<uint32_t>(data)));
+      column->Append<float>(std::bit_cast<float>(ReadBigEndian<uint32_t>(data)));
       return Status::OK();
     case Decoder::kFloat8:
       if (size != 8)
         return BadSize("double precision", size);
-      column->Append<double>(std::bit_cast<double>(ReadBig<uint64_t>(data)));
+      column->Append<double>(std::bit_cast<double>(ReadBigEndian<uint64_t>(data)));
       return Status::OK();
     case Decoder::kNumeric:
       return DecodeNumeric(data, size, column, scratch);
@@ -287,7 +275,7 @@ Status DecodeValue(Decoder decoder, const char* data, size_t size, bool validate
     case Decoder::kDate: {
       if (size != 4)
         return BadSize("date", size);
-      int32_t days = ReadBig<int32_t>(data);
+      int32_t days = ReadBigEndian<int32_t>(data);
       if (days == std::numeric_limits<int32_t>::max()) {
         column->Append<int32_t>(kDateInfinity);
       } else if (days == std::numeric_limits<int32_t>::min()) {
@@ -300,13 +288,13 @@ Status DecodeValue(Decoder decoder, const char* data, size_t size, bool validate
     case Decoder::kTime:
       if (size != 8)
         return BadSize("time", size);
-      column->Append<int64_t>(ReadBig<int64_t>(data));
+      column->Append<int64_t>(ReadBigEndian<int64_t>(data));
       return Status::OK();
     case Decoder::kTimestamp:
     case Decoder::kTimestampTz: {
       if (size != 8)
         return BadSize("timestamp", size);
-      int64_t micros = ReadBig<int64_t>(data);
+      int64_t micros = ReadBigEndian<int64_t>(data);
       if (micros == std::numeric_limits<int64_t>::max()) {
         column->Append<int64_t>(kTimestampInfinity);
       } else if (micros == std::numeric_limits<int64_t>::min()) {
@@ -572,27 +560,12 @@ namespace {
 
 // The integer value of an integer (or bool) column's row.
 int128 IntegerAt(const Column& column, size_t row) {
-  switch (column.type().id) {
-    case TypeId::kBool:
-    case TypeId::kUInt8:
-      return column.Get<uint8_t>(row);
-    case TypeId::kInt8:
-      return column.Get<int8_t>(row);
-    case TypeId::kInt16:
-      return column.Get<int16_t>(row);
-    case TypeId::kUInt16:
-      return column.Get<uint16_t>(row);
-    case TypeId::kInt32:
-      return column.Get<int32_t>(row);
-    case TypeId::kUInt32:
-      return column.Get<uint32_t>(row);
-    case TypeId::kInt64:
-      return column.Get<int64_t>(row);
-    case TypeId::kUInt64:
-      return column.Get<uint64_t>(row);
-    default:
-      return 0;
-  }
+  if (column.type().id == TypeId::kBool)
+    return column.Get<uint8_t>(row);
+  if (!column.type().is_integer())
+    return 0;
+  return VisitIntegerType(column.type().id,
+                          [&]<typename T>(T) { return static_cast<int128>(column.Get<T>(row)); });
 }
 
 Status OutOfRange(const Column& column, size_t row, std::string_view target) {

@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "core/batch.h"
+#include "core/endian.h"
 
 namespace sluice::connectors::postgres {
 
@@ -199,13 +200,7 @@ class CopyBuffer {
  private:
   template <typename T>
   void PutBig(T v) {
-    if constexpr (sizeof(T) == 2)
-      v = __builtin_bswap16(v);
-    if constexpr (sizeof(T) == 4)
-      v = __builtin_bswap32(v);
-    if constexpr (sizeof(T) == 8)
-      v = __builtin_bswap64(v);
-    std::memcpy(Extend(sizeof(T)), &v, sizeof(T));
+    WriteBigEndian(v, Extend(sizeof(T)));
   }
   void Grow(size_t at_least);
 

@@ -127,11 +127,26 @@ std::string SinkTarget::TableFor(const std::string& stream_name) const {
   return ExpandStreamName(table, stream_name);
 }
 
+std::string_view WriteModeName(WriteMode mode) {
+  switch (mode) {
+    case WriteMode::kAppend:
+      return "append";
+    case WriteMode::kUpsert:
+      return "upsert";
+    case WriteMode::kOverwrite:
+      return "overwrite";
+    case WriteMode::kApply:
+      return "apply";
+  }
+  return "append";
+}
+
 void ReadSinkTarget(const config::Options& options, SinkTarget* out) {
   out->table = options.GetString("table");
   std::string mode = options.GetString("mode");
   out->mode = mode == "upsert"      ? WriteMode::kUpsert
               : mode == "overwrite" ? WriteMode::kOverwrite
+              : mode == "apply"     ? WriteMode::kApply
                                     : WriteMode::kAppend;
   out->create = options.GetBool("create");
   out->commit_rows = options.GetInt("commit_rows");

@@ -52,7 +52,11 @@ enum class WriteMode {
   kAppend,     // rows go into the table; a duplicate key is a bad record
   kUpsert,     // rows go into a staging table, then insert or update by primary key
   kOverwrite,  // rows go into a staging table that replaces the table atomically at the end
+  kApply,      // each change applied by primary key: upsert or delete (changelog_apply.h)
 };
+
+/// The name of `mode` in job files.
+std::string_view WriteModeName(WriteMode mode);
 
 /// Where and how a SQL sink writes: the options every SQL sink shares.
 struct SinkTarget {

@@ -41,9 +41,11 @@ const std::vector<OptionSpec>& SinkTable() {
        OptionType::kEnum,
        "append",
        "append: insert into the table; overwrite: load a staging table and swap it in "
-       "atomically when the job succeeds",
+       "atomically when the job succeeds; apply: apply each change of a changelog (or each "
+       "row) by primary key: inserts and updates replace the row with that key, deletes remove "
+       "it",
        false,
-       {"append", "overwrite"}},
+       {"append", "overwrite", "apply"}},
       {"create", OptionType::kBool, "true",
        "create missing tables from the stream schema (CREATE TABLE IF NOT EXISTS); when false "
        "a missing table is an error"},

@@ -113,7 +113,10 @@ Result<SqliteSinkOptions> SqliteSinkOptions::FromConfig(const config::Options& o
   SqliteSinkOptions out;
   out.path = options.GetString("path");
   out.table = options.GetString("table");
-  out.mode = options.GetString("mode") == "overwrite" ? WriteMode::kOverwrite : WriteMode::kAppend;
+  std::string mode = options.GetString("mode");
+  out.mode = mode == "overwrite" ? WriteMode::kOverwrite
+             : mode == "apply"   ? WriteMode::kApply
+                                 : WriteMode::kAppend;
   if (options.Has("create")) {
     out.create = options.GetBool("create");
   }

@@ -37,6 +37,7 @@ struct SqliteSourceOptions {
 enum class WriteMode {
   kAppend,     // insert into the table, creating it when missing
   kOverwrite,  // load a staging table and swap it in atomically at the end
+  kApply,      // apply each change by primary key (connectors/sql/changelog_apply.h)
 };
 
 struct SqliteSinkOptions {

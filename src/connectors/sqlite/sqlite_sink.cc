@@ -5,12 +5,14 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 
+#include "connectors/sql/changelog_apply.h"
 #include "connectors/sqlite/sqlite_catalog.h"
 #include "connectors/sqlite/sqlite_types.h"
 #include "core/arena.h"
@@ -94,6 +96,8 @@ struct SqliteSink::Target {
   /// Overwrite only: an earlier run of this job already swapped the staging table in (and then
   /// stopped before it could record its success), so there is nothing left to load.
   bool published = false;
+  /// Apply only: the stream columns of the table's primary key, in key order.
+  std::vector<int> apply_key;
 };
 
 struct SqliteSink::Swap {
@@ -216,6 +220,7 @@ class SqliteSinkWriter final : public SinkWriter {
         db_(std::move(db)),
         run_epoch_(run_epoch),
         inserts_(targets_->size()),
+        appliers_(targets_->size()),
         variable_limit_(sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1)),
         exactly_once_(context.delivery == DeliveryGuarantee::kExactlyOnce) {}
 
@@ -243,15 +248,10 @@ class SqliteSinkWriter final : public SinkWriter {
       in_transaction_ = true;
     }
     size_t rows = batch.num_rows();
-    size_t row = 0;
-    if (inserts->multi_rows > 1) {
-      for (; rows - row >= inserts->multi_rows; row += inserts->multi_rows) {
-        SLUICE_RETURN_IF_ERROR(
-            Insert(inserts->multi.get(), batch, target, *inserts, row, inserts->multi_rows));
-      }
-    }
-    for (; row < rows; ++row) {
-      SLUICE_RETURN_IF_ERROR(Insert(inserts->single.get(), batch, target, *inserts, row, 1));
+    if (options_.mode == WriteMode::kApply) {
+      SLUICE_RETURN_IF_ERROR(Apply(batch, target, inserts));
+    } else {
+      SLUICE_RETURN_IF_ERROR(InsertAll(batch, target, *inserts));
     }
     inserts->rows_received += rows;
     rows_in_transaction_ += static_cast<int64_t>(rows);
@@ -294,6 +294,87 @@ class SqliteSinkWriter final : public SinkWriter {
  private:
   std::string Context(const Target& target, std::string_view what) const {
     return fmt::format("table '{}': {}", target.table, what);
+  }
+
+  Status InsertAll(const Batch& batch, const Target& target, const Inserts& inserts) {
+    size_t rows = batch.num_rows();
+    size_t row = 0;
+    if (inserts.multi_rows > 1) {
+      for (; rows - row >= inserts.multi_rows; row += inserts.multi_rows) {
+        SLUICE_RETURN_IF_ERROR(
+            Insert(inserts.multi.get(), batch, target, inserts, row, inserts.multi_rows));
+      }
+    }
+    for (; row < rows; ++row) {
+      SLUICE_RETURN_IF_ERROR(Insert(inserts.single.get(), batch, target, inserts, row, 1));
+    }
+    return Status::OK();
+  }
+
+  // What mode apply keeps per stream: the planner, the batch the upserts are copied into, and
+  // the key-only batch and DELETE statement of the deletes.
+  struct Applier {
+    sql::ApplyPlanner planner;
+    sql::ApplyPlan plan;
+    std::unique_ptr<Batch> upserts;
+    std::unique_ptr<Batch> keys;
+    Target key_target;  // the key columns only, for BindRows
+    Statement remove;
+  };
+
+  // Mode apply: each key's last change in the batch; deletes, then upserts (disjoint keys).
+  // Batches run in order in the writer's one transaction, so later batches win.
+  Status Apply(const Batch& batch, const Target& target, Inserts* inserts) {
+    SLUICE_ASSIGN_OR_RETURN(Applier * applier, ApplierFor(batch, target));
+    applier->planner.Plan(batch, &applier->plan);
+    for (uint32_t row : applier->plan.deletes) {
+      applier->keys->Clear();
+      for (size_t k = 0; k < target.apply_key.size(); ++k) {
+        applier->keys->column(k).AppendFrom(
+            batch.column(static_cast<size_t>(target.apply_key[k])), row);
+      }
+      applier->keys->FinishRow();
+      sqlite3_stmt* stmt = applier->remove.get();
+      int rc = BindRows(stmt, *applier->keys, applier->key_target, 0, 1);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+      sqlite3_reset(stmt);
+      scratch_.Reset();
+      if (rc != SQLITE_DONE)
+        return db_.Error(rc, Context(target, "cannot delete"));
+    }
+    if (applier->plan.upserts.size() == batch.num_rows())
+      return InsertAll(batch, target, *inserts);  // inserts only, every key once
+    applier->upserts->Clear();
+    sql::CopyRows(batch, applier->plan.upserts, applier->upserts.get());
+    return InsertAll(*applier->upserts, target, *inserts);
+  }
+
+  Result<Applier*> ApplierFor(const Batch& batch, const Target& target) {
+    auto& slot = appliers_[static_cast<size_t>(batch.stream())];
+    if (slot && slot->upserts->capacity() >= batch.num_rows())
+      return slot.get();
+    auto applier = std::make_unique<Applier>(Applier{sql::ApplyPlanner(target.apply_key), {},
+                                                     nullptr, nullptr, Target{}, Statement()});
+    applier->upserts = std::make_unique<Batch>(batch.schema_ptr(), batch.capacity());
+    std::vector<Field> key_fields;
+    std::string where;
+    for (size_t k = 0; k < target.apply_key.size(); ++k) {
+      size_t column = static_cast<size_t>(target.apply_key[k]);
+      key_fields.push_back(batch.schema().field(column));
+      applier->key_target.columns.push_back(target.columns[column]);
+      applier->key_target.affinities.push_back(target.affinities[column]);
+      where += fmt::format("{}{} = ?{}", k == 0 ? "" : " AND ",
+                           QuoteIdentifier(target.columns[column]), k + 1);
+    }
+    applier->keys = std::make_unique<Batch>(std::make_shared<Schema>(std::move(key_fields)), 1);
+    SLUICE_ASSIGN_OR_RETURN(
+        applier->remove,
+        db_.Prepare(fmt::format("DELETE FROM {} WHERE {}", QuoteIdentifier(target.insert_table),
+                                where),
+                    Context(target, "cannot prepare DELETE"), true));
+    slot = std::move(applier);
+    return slot.get();
   }
 
   // Upserts the checkpoint's progress into the open transaction.
@@ -390,8 +471,27 @@ class SqliteSinkWriter final : public SinkWriter {
     }
     head += ") VALUES ";
     tuple += ')';
+    // Mode apply: insert or replace the row with that key (an upsert, so that a resumed run
+    // applying a change again changes nothing).
+    std::string conflict;
+    if (options_.mode == WriteMode::kApply) {
+      std::string keys, updates;
+      for (size_t k = 0; k < target.apply_key.size(); ++k) {
+        keys += (k == 0 ? "" : ", ") +
+                QuoteIdentifier(target.columns[static_cast<size_t>(target.apply_key[k])]);
+      }
+      for (size_t i = 0; i < target.columns.size(); ++i) {
+        if (std::find(target.apply_key.begin(), target.apply_key.end(), static_cast<int>(i)) !=
+            target.apply_key.end())
+          continue;
+        std::string column = QuoteIdentifier(target.columns[i]);
+        updates += fmt::format("{}{} = excluded.{}", updates.empty() ? "" : ", ", column, column);
+      }
+      conflict = fmt::format(" ON CONFLICT ({}) DO {}", keys,
+                             updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
+    }
     std::string what = Context(target, "cannot prepare INSERT");
-    SLUICE_ASSIGN_OR_RETURN(inserts->single, db_.Prepare(head + tuple, what, true));
+    SLUICE_ASSIGN_OR_RETURN(inserts->single, db_.Prepare(head + tuple + conflict, what, true));
     size_t columns = std::max<size_t>(target.columns.size(), 1);
     inserts->multi_rows = std::min<size_t>(static_cast<size_t>(options_.rows_per_insert),
                                            static_cast<size_t>(variable_limit_) / columns);
@@ -404,6 +504,7 @@ class SqliteSinkWriter final : public SinkWriter {
         }
         sql += tuple;
       }
+      sql += conflict;
       SLUICE_ASSIGN_OR_RETURN(inserts->multi, db_.Prepare(sql, what, true));
     }
     slot = std::move(inserts);
@@ -690,6 +791,7 @@ class SqliteSinkWriter final : public SinkWriter {
   Connection db_;
   const uint64_t run_epoch_;
   std::vector<std::unique_ptr<Inserts>> inserts_;  // per stream, prepared at its first batch
+  std::vector<std::unique_ptr<Applier>> appliers_;  // mode apply: per stream, at its first batch
   int variable_limit_;
   const bool exactly_once_;
   bool in_transaction_ = false;
@@ -733,6 +835,14 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
   }
   target.key = schema.primary_key();
   bool overwrite = options_.mode == WriteMode::kOverwrite;
+  bool apply = options_.mode == WriteMode::kApply;
+  if (stream.changelog && !apply) {
+    return config_.ErrorAt(
+        "mode", sql::ChangelogNeedsApplyMode("sqlite", stream.name,
+                                             overwrite ? "overwrite" : "append")
+                    .message());
+  }
+
   auto note = [&](std::string line) {
     if (report != nullptr) {
       report->Note(std::move(line));
@@ -798,6 +908,42 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
                       info.name, options_.path, names, info.ColumnList(), stream.name,
                       JoinFieldNames(schema)));
     }
+    if (apply) {
+      // The table's own key decides which row a change replaces.
+      std::vector<std::pair<int, int>> key_columns;  // (position in the key, stream column)
+      for (const ColumnInfo& column : info.columns) {
+        if (column.primary_key_position <= 0)
+          continue;
+        int field = -1;
+        for (size_t i = 0; i < schema.num_fields(); ++i) {
+          if (EqualsIgnoringAsciiCase(schema.field(i).name, column.name))
+            field = static_cast<int>(i);
+        }
+        if (field < 0) {
+          return config_.ErrorAt(
+              "table", fmt::format("column '{}' of the primary key of table '{}' in SQLite "
+                                   "database '{}' is not in stream '{}' (stream columns: {}), so "
+                                   "mode: apply cannot find the row of a change",
+                                   column.name, info.name, options_.path, stream.name,
+                                   JoinFieldNames(schema)));
+        }
+        key_columns.emplace_back(column.primary_key_position, field);
+      }
+      if (key_columns.empty()) {
+        return config_.ErrorAt(
+            "mode", sql::ApplyNeedsPrimaryKey(
+                        "sqlite", fmt::format("table '{}' in SQLite database '{}'", info.name,
+                                              options_.path))
+                        .message());
+      }
+      std::sort(key_columns.begin(), key_columns.end());
+      for (const auto& [position, field] : key_columns)
+        target.apply_key.push_back(field);
+      target.insert_table = target.table;
+      note(fmt::format("sqlite table '{}' exists; changes would be applied by its primary key",
+                       target.table));
+      return target;
+    }
     if (!overwrite) {
       target.insert_table = target.table;
       note(fmt::format("sqlite table '{}' exists; rows would be appended", target.table));
@@ -830,6 +976,17 @@ Result<SqliteSink::Target> SqliteSink::PrepareTarget(Connection& db, const Strea
     return NotFound(
         fmt::format("{}: table '{}' not found in SQLite database '{}' and 'create' is false",
                     context, target.table, options_.path));
+  }
+  if (apply) {
+    if (schema.primary_key().empty()) {
+      return config_.ErrorAt(
+          "mode", sql::ApplyNeedsPrimaryKey(
+                      "sqlite", fmt::format("stream '{}' (the table '{}' to create in SQLite "
+                                            "database '{}')",
+                                            stream.name, target.table, options_.path))
+                      .message());
+    }
+    target.apply_key = schema.primary_key();
   }
   for (const Field& field : schema.fields()) {
     target.affinities.push_back(AffinityOf(DeclaredType(field.type)));

@@ -1,5 +1,6 @@
 #include "core/failpoint.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +72,26 @@ TEST_F(FailpointTest, CallbackStatusIsTheOperationsResult) {
   EXPECT_EQ(Operation().code(), StatusCode::kDataError);
   EXPECT_OK(Operation());
   EXPECT_EQ(calls, 1);
+}
+
+TEST_F(FailpointTest, CallbacksRunBesideTheActionAndMayArmTheNextPass) {
+  int calls = 0;
+  ArmCallback(
+      "test.operation", 1,
+      [&] {
+        if (++calls == 2) {
+          // What StopAfterCut does: arm an action for the point's next pass, from inside.
+          return Arm(fmt::format("test.operation=fail@{}", Passes("test.operation") + 1));
+        }
+        return Status::OK();
+      },
+      /*and_later=*/true);
+  EXPECT_OK(Operation());
+  EXPECT_OK(Operation());
+  // The callback keeps firing every pass, and the fail armed from it fires as well.
+  EXPECT_EQ(Operation().code(), StatusCode::kUnavailable);
+  EXPECT_OK(Operation());
+  EXPECT_EQ(calls, 4);
 }
 
 TEST_F(FailpointTest, MalformedSpecificationsAreConfigErrors) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <type_traits>
+
 #include "testing/gtest_util.h"
 
 namespace sluice {
@@ -66,6 +68,25 @@ TEST(TypesTest, PhysicalLayout) {
   EXPECT_EQ(DataType::Date().physical_width(), 4);
   EXPECT_EQ(DataType::TimestampTz().physical_width(), 8);
   EXPECT_TRUE(DataType::Json().is_variable_width());
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(VisitIntegerTypeTest, GivesEachIntegerTypeItsStorage) {
+  auto width = [](TypeId id) { return VisitIntegerType(id, []<typename T>(T) { return sizeof(T); }); };
+  auto is_signed = [](TypeId id) {
+    return VisitIntegerType(id, []<typename T>(T) { return std::is_signed_v<T>; });
+  };
+  for (TypeId id : {TypeId::kInt8, TypeId::kInt16, TypeId::kInt32, TypeId::kInt64, TypeId::kUInt8,
+                    TypeId::kUInt16, TypeId::kUInt32, TypeId::kUInt64}) {
+    DataType type{id};
+    EXPECT_EQ(static_cast<int>(width(id)), type.physical_width()) << TypeIdName(id);
+    EXPECT_EQ(is_signed(id), !type.is_unsigned()) << TypeIdName(id);
+  }
 }
 
 }  // namespace

@@ -130,5 +130,29 @@ TEST(ProjectionTest, CastsEveryTypeToStringAndBack) {
   EXPECT_EQ(testing::RowFromBatch(out, 0), row);
 }
 
+TEST(ProjectionTest, ChangelogRowsKeepTheirKinds) {
+  auto input = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false}, {"v", DataType::String(), true}},
+      std::vector<int>{0});
+  ASSERT_OK_AND_ASSIGN(Projection projection,
+                       Projection::Make(Columns("{key: id, n: \"v::int32\"}"), input, "s"));
+  Batch in(input, 8);
+  const RowKind kinds[] = {RowKind::kInsert, RowKind::kUpdateBefore, RowKind::kUpdateAfter,
+                           RowKind::kDelete};
+  const char* values[] = {"1", "2", "x", "4"};
+  for (int i = 0; i < 4; ++i) {
+    testing::AppendRow({std::to_string(i), values[i]}, &in);
+    in.SetRowKind(static_cast<size_t>(i), kinds[i]);
+  }
+  Batch out(projection.output_schema(), 8);
+  CountingHandler handler;
+  ASSERT_OK(projection.Apply(in, &out, &handler));
+  // The row that failed its cast (update_after "x") is skipped; the others keep their kinds.
+  ASSERT_EQ(out.num_rows(), 3u);
+  EXPECT_EQ(out.row_kind(0), RowKind::kInsert);
+  EXPECT_EQ(out.row_kind(1), RowKind::kUpdateBefore);
+  EXPECT_EQ(out.row_kind(2), RowKind::kDelete);
+}
+
 }  // namespace
 }  // namespace sluice::transforms

@@ -475,7 +475,7 @@ TEST_F(SqliteSinkTest, OptionsAreValidated) {
   sink = MakeSink(fmt::format("path: \"{}\"\nmode: replace", Path()));
   ASSERT_FALSE(sink.ok());
   EXPECT_EQ(sink.status().message(),
-            "test.yaml:2:7: 'mode' in sink (type sqlite) must be one of: append, overwrite, got "
+            "test.yaml:2:7: 'mode' in sink (type sqlite) must be one of: append, overwrite, apply, got "
             "'replace'");
 }
 
