@@ -292,5 +292,57 @@ TEST_F(KafkaPipelineTest, AnUnboundedJobStopsAndResumesWhereItStopped) {
                                                                  << after_first;
 }
 
+// Debezium change events applied to PostgreSQL by key (mode: apply): the table ends with each
+// key's last state; deletes remove rows. One reader (parallelism 1) until the runtime routes a
+// changelog's rows to writers by key.
+TEST_F(KafkaPipelineTest, DebeziumEventsAppliedToPostgres) {
+  std::string topic = NewTopic("debezium", 1);
+  std::vector<TestMessage> events;
+  auto event = [&](const std::string& op, const std::string& before, const std::string& after) {
+    TestMessage message;
+    message.value = fmt::format(R"({{"before":{},"after":{},"op":"{}","ts_ms":1}})", before,
+                                after, op);
+    events.push_back(message);
+  };
+  for (int id = 1; id <= 50; ++id)
+    event("c", "null", fmt::format(R"({{"id":{},"name":"v1 😀 {}"}})", id, id));
+  for (int id = 1; id <= 50; id += 2) {
+    event("u", fmt::format(R"({{"id":{},"name":"v1 😀 {}"}})", id, id),
+          fmt::format(R"({{"id":{},"name":"v2 𝄞 {}"}})", id, id));
+  }
+  for (int id = 1; id <= 50; id += 5)
+    event("d", fmt::format(R"({{"id":{},"name":null}})", id), "null");
+  events.push_back(TestMessage{});  // the tombstone after a delete
+  ASSERT_OK(Produce(servers_, topic, events));
+  std::string database = UniqueTopic("kafka_apply");
+  ASSERT_OK(sluice::testing::PsqlExec(servers_, "postgres", "CREATE DATABASE " + database).status());
+  ASSERT_OK(sluice::testing::PsqlExec(servers_, database,
+                                      "CREATE TABLE people (id bigint PRIMARY KEY, name text)")
+                .status());
+  const auto& pg = servers_.postgres;
+  sluice::testing::TempDir state;
+  config::JobConfig job = Job(
+      UniqueTopic("apply"),
+      fmt::format("type: kafka, {}, topic: {}, stop_at: end, start_from: earliest, format: "
+                  "debezium_json, primary_key: [id], columns: {{id: int64, name: string}}",
+                  Kafka(), topic),
+      fmt::format("type: postgres, host: {}, port: {}, user: {}, password: '{}', database: {}, "
+                  "table: people, mode: apply",
+                  pg.host, pg.port, pg.user, pg.password, database),
+      state.path(), 1);
+  runtime::JobSummary summary = runtime::JobRunner(job, registry_).Run(nullptr);
+  ASSERT_OK(summary.status);
+  std::string expected;
+  for (int id = 1; id <= 50; ++id) {
+    if (id % 5 == 1)
+      continue;  // deleted
+    expected += fmt::format("{}\t{} {}\n", id, id % 2 == 1 ? "v2 𝄞" : "v1 😀", id);
+  }
+  ASSERT_OK_AND_ASSIGN(std::string table, sluice::testing::PsqlExec(
+                                              servers_, database,
+                                              "SELECT id, name FROM people ORDER BY id"));
+  EXPECT_EQ(table, expected);
+}
+
 }  // namespace
 }  // namespace sluice::connectors::kafka
