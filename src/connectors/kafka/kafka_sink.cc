@@ -456,6 +456,13 @@ Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>&
   SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> topics, ListTopics(admin));
   shared_->targets.clear();
   for (const StreamInfo& stream : streams) {
+    if (stream.changelog) {
+      // Messages carry no row kind yet (a Debezium envelope out would): refused, as api.h asks.
+      return InvalidConfig(fmt::format("stream '{}' is a changelog (inserts, updates, deletes), "
+                                       "which the kafka sink cannot write yet: write it to a SQL "
+                                       "sink with mode: apply, or to files",
+                                       stream.name));
+    }
     Shared::Target target;
     target.schema = stream.schema;
     target.topic = options_.topic.empty() ? stream.name : options_.topic;

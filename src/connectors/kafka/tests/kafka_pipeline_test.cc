@@ -228,6 +228,7 @@ TEST_F(KafkaPipelineTest, MysqlToKafkaExactlyOnceThroughKills) {
                       ASSERT_EQ(times, 1) << "key " << key << " seen twice";
                   },
                   8);
+  ASSERT_OK(testing::WaitForCommittedMessages(servers_, topic, kRows));
   std::map<std::string, int> seen = committed();
   EXPECT_EQ(seen.size(), static_cast<size_t>(kRows));
   for (const auto& [key, times] : seen)

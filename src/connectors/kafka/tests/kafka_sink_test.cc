@@ -124,6 +124,10 @@ class KafkaSinkTest : public ::testing::Test {
                            out_registry)
             .Run(nullptr);
     EXPECT_TRUE(written.status.ok()) << written.status.ToString();
+    std::string topic = sink.substr(sink.find("topic: ") + 7);
+    topic = topic.substr(0, topic.find(','));
+    Status visible = testing::WaitForCommittedMessages(servers_, topic, rows.size());
+    EXPECT_TRUE(visible.ok()) << visible.ToString();
 
     auto read_back = std::make_shared<MemorySinkData>();
     ConnectorRegistry in_registry;
@@ -377,6 +381,7 @@ TEST_F(KafkaSinkTest, KilledAtEveryTransactionStepEveryRowExactlyOnce) {
   runtime::JobSummary summary = runtime::JobRunner(job, registry).Run(nullptr);
   ASSERT_OK(summary.status);
   EXPECT_TRUE(summary.resumed);
+  ASSERT_OK(testing::WaitForCommittedMessages(servers_, topic, kRows));
   std::map<std::string, int> seen = CommittedValues(servers_, topic, kRows);
   EXPECT_EQ(seen.size(), static_cast<size_t>(kRows));
   for (const auto& [value, times] : seen)
@@ -432,6 +437,14 @@ TEST_F(KafkaSinkTest, AnOlderRunIsFencedOff) {
   Result<std::string> consumed = sluice::testing::KafkaConsume(servers_, topic, 10, "%s\n");
   ASSERT_OK(consumed.status());
   EXPECT_EQ(*consumed, "");
+
+  // A changelog stream is refused: messages would lose the row kinds.
+  std::vector<StreamInfo> changelog = streams;
+  changelog[0].changelog = true;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> refusing, registry.CreateSink(job.sink));
+  Status refused = refusing->Open(newer, changelog);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidConfig) << refused.ToString();
+  EXPECT_THAT(refused.message(), HasSubstr("is a changelog"));
 
   // A run older than the recorded one cannot claim it back.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> older_sink, registry.CreateSink(job.sink));

@@ -4,7 +4,10 @@
 #include <librdkafka/rdkafka.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "config/job_config.h"
 
@@ -55,6 +58,25 @@ Status Produce(const sluice::testing::TestServers& servers, const std::string& t
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
     return Internal(fmt::format("flush: {}", rd_kafka_err2str(err)));
   return Status::OK();
+}
+
+Status WaitForCommittedMessages(const sluice::testing::TestServers& servers,
+                                const std::string& topic, size_t count) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  size_t seen = 0;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(std::string offsets,
+                            sluice::testing::KafkaConsume(servers, topic,
+                                                          static_cast<int>(count) + 1, "%o\n"));
+    seen = static_cast<size_t>(std::count(offsets.begin(), offsets.end(), '\n'));
+    if (seen >= count)
+      return Status::OK();
+    if (std::chrono::steady_clock::now() > deadline)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Unavailable(fmt::format("topic '{}': {} committed messages after 60 s, expected {}",
+                                 topic, seen, count));
 }
 
 Status DrivenSource::Open(const std::string& block, const std::string& job_name) {

@@ -30,6 +30,12 @@ std::string UniqueTopic(const std::string& prefix);
 Status Produce(const sluice::testing::TestServers& servers, const std::string& topic,
                const std::vector<TestMessage>& messages);
 
+/// Waits (60 s at most) until a read_committed consumer sees at least `count` messages in
+/// `topic`. A transaction's commit returns before its markers reach every partition, so for a
+/// moment after an exactly-once job the last stable offset lags behind what it committed.
+Status WaitForCommittedMessages(const sluice::testing::TestServers& servers,
+                                const std::string& topic, size_t count);
+
 /// A source (or job context) driven directly, outside the runtime.
 struct DrivenSource {
   std::atomic<bool> cancelled{false};

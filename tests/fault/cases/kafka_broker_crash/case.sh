@@ -31,7 +31,13 @@ if [[ $status -ne 0 ]]; then
   cat "$OUT_DIR/job.err" >&2
   fail "the job did not survive the broker's crash (exit $status)"
 fi
-kafka_consume "$out" $((rows + 100)) -f '%k\n' | sort >keys.txt
+# A transaction's commit returns before its markers reach every partition: wait (60 s at most)
+# until a read_committed consumer sees them all.
+for attempt in $(seq 1 600); do
+  kafka_consume "$out" $((rows + 100)) -f '%k\n' | sort >keys.txt
+  (($(wc -l <keys.txt) >= rows)) && break
+  sleep 0.1
+done
 expect_equal "$(wc -l <keys.txt)" "$rows" "messages in the target"
 expect_equal "$(sort -u keys.txt | wc -l)" "$rows" "distinct keys in the target"
 open=$("$SLUICE_TEST_KAFKA_RUN_CLASS" org.apache.kafka.tools.TransactionsCommand \
