@@ -1,12 +1,16 @@
 # Helpers shared by every CMakeLists.txt under src/, tests/ and bench/.
 
-# sluice_add_test(NAME SOURCES... LIBS... [LABELS...] [SERVERS]) builds a GoogleTest binary and
-# registers every test in it with CTest. Labels (unit, integration, e2e, slow) let `ctest -L unit`
-# pick a fast set. SERVERS makes the tests require the `servers` fixture (real MariaDB and
-# PostgreSQL started by scripts/test-servers.sh) and labels them integration.
+# sluice_add_test(NAME SOURCES... LIBS... [LABELS...] [SERVERS] [REGISTRY]) builds a GoogleTest
+# binary and registers every test in it with CTest. Labels (unit, integration, e2e, slow) let
+# `ctest -L unit` pick a fast set. SERVERS makes the tests require the `servers` fixture (real
+# MariaDB, PostgreSQL and Kafka started by scripts/test-servers.sh) and labels them integration;
+# REGISTRY also requires the `registry` fixture (the schema registry, started on demand).
 set(SLUICE_TEST_SERVERS_ENV ${PROJECT_BINARY_DIR}/test-servers/env)
 function(sluice_add_test name)
-  cmake_parse_arguments(ARG "SERVERS" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERVERS;REGISTRY" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(ARG_REGISTRY)
+    set(ARG_SERVERS TRUE)
+  endif()
   if(NOT SLUICE_BUILD_TESTS)
     return()
   endif()
@@ -20,7 +24,12 @@ function(sluice_add_test name)
     endif()
   endif()
   set(properties LABELS "${ARG_LABELS}")
-  if(ARG_SERVERS)
+  if(ARG_REGISTRY)
+    # One fixture name only: gtest_discover_tests splits list values. `registry` requires
+    # `servers` (tests/CMakeLists.txt), so the servers are up from before to after these tests.
+    list(APPEND properties FIXTURES_REQUIRED registry
+         ENVIRONMENT "SLUICE_TEST_SERVERS_ENV=${SLUICE_TEST_SERVERS_ENV}")
+  elseif(ARG_SERVERS)
     list(APPEND properties FIXTURES_REQUIRED servers
          ENVIRONMENT "SLUICE_TEST_SERVERS_ENV=${SLUICE_TEST_SERVERS_ENV}")
   endif()

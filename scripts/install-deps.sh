@@ -2,7 +2,10 @@
 # Installs the Debian 12 packages Sluice needs to build, test and benchmark.
 # Skips apt-get entirely when everything is already installed.
 #   scripts/install-deps.sh [--servers] [--bench] [--stress]
+# --servers also fetches the JVM servers (Apache Kafka, Apicurio Registry) from Maven Central
+# into ~/.cache/sluice/maven (scripts/fetch-jvm-servers.sh; nothing when already there).
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   # build
@@ -17,33 +20,47 @@ packages=(
 packages+=(libmariadb-dev libpq-dev)
 # MD5 for verification digests (the same function MariaDB and PostgreSQL compute in SQL).
 packages+=(libssl-dev)
+# The Kafka client library (the kafka connector; the tests link it already), and for its Avro
+# format the Avro C library and libcurl (the schema registry's HTTP API).
+packages+=(librdkafka-dev libavro-dev libcurl4-openssl-dev)
+servers=0
 for flag in "$@"; do
   case "$flag" in
-    # Real servers for the integration tests.
-    --servers) packages+=(mariadb-server mariadb-client postgresql postgresql-client) ;;
-    # The peers the benchmarks compare against, and GNU time for peak RSS.
+    # Real servers for the integration tests. The Kafka broker and the schema registry run on
+    # Java 17 from jars on Maven Central, fetched with Maven (below); kcat creates their test
+    # traffic, curl talks to the registry.
+    --servers) servers=1
+               packages+=(mariadb-server mariadb-client postgresql postgresql-client maven kcat
+                          curl) ;;
+    # The peers the benchmarks compare against (kcat for Kafka), and GNU time for peak RSS.
     --bench) packages+=(mariadb-server mariadb-client postgresql postgresql-client mydumper
-                        pgloader time) ;;
+                        pgloader kcat time) ;;
     # `stress`, to prove the test suite on a loaded machine (`stress --cpu 2` beside ctest); not
     # for users.
     --stress) packages+=(stress) ;;
   esac
 done
+# Debian 12's Java is 17 (default-jre-headless); a machine that has a java already keeps it.
+if ((servers)) && ! command -v java >/dev/null; then
+  packages+=(default-jre-headless)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$package")
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "Installing: ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo_cmd=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "Installing: ${missing[*]}"
-sudo_cmd=()
-if [[ $(id -u) -ne 0 ]]; then
-  sudo_cmd=(sudo)
+if ((servers)); then
+  "$root/scripts/fetch-jvm-servers.sh" kafka registry
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

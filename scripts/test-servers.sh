@@ -1,24 +1,86 @@
 #!/usr/bin/env bash
-# Starts and stops the real database servers the integration tests talk to: MariaDB and
-# PostgreSQL from Debian's packages, each in a temporary directory, listening on a free loopback
-# port only.
-#   scripts/test-servers.sh start ENV_FILE   start both, write ENV_FILE (ports, users, ...)
-#   scripts/test-servers.sh stop ENV_FILE    stop both, delete their directory and ENV_FILE
-#   scripts/test-servers.sh crash mysql|postgres ENV_FILE   kill -9 one server and start it again
-#                                            (fault-injection tests)
+# Starts and stops the real servers the integration tests talk to, each in a temporary directory,
+# listening on free loopback ports only: MariaDB and PostgreSQL from Debian's packages, and a
+# single-node Apache Kafka broker (KRaft, broker and controller in one process) on Java 17 from
+# Maven Central's jars (scripts/fetch-jvm-servers.sh), which starts while MariaDB and PostgreSQL
+# do; on demand, a schema registry with Confluent's API (Apicurio Registry, in memory, Java 17).
+#   scripts/test-servers.sh start ENV_FILE   start them, write ENV_FILE (ports, users, ...)
+#   scripts/test-servers.sh stop ENV_FILE    stop them, delete their directory and ENV_FILE
+#   scripts/test-servers.sh crash mysql|postgres|kafka ENV_FILE   kill -9 one server and start it
+#                                            again on the same ports (fault-injection tests)
+#   scripts/test-servers.sh start-registry ENV_FILE   start the schema registry beside the others
+#                                            and add its URL to ENV_FILE (the CTest fixture
+#                                            `registry`: only runs that need it pay its start)
+#   scripts/test-servers.sh stop-registry ENV_FILE    stop it, take its URL out of ENV_FILE
 # Tests read ENV_FILE (SLUICE_TEST_SERVERS_ENV points at it). The servers live under /tmp so
 # that the unprivileged `postgres` account can reach them wherever the repository is.
 set -euo pipefail
-action=${1:?start|stop|crash}
+root=$(cd "$(dirname "$0")/.." && pwd)
+action=${1:?start|stop|crash|start-registry|stop-registry}
 if [[ "$action" == crash ]]; then
-  which_server=${2:?mysql|postgres}
+  which_server=${2:?mysql|postgres|kafka}
   env_file=${3:?env file}
 else
   env_file=${2:?env file}
 fi
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# free_ports N: N distinct free loopback ports (all bound at once, then released).
+free_ports() {
+  python3 -c 'import socket, sys
+sockets = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in sockets: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in sockets))' "$1"
+}
+
+# env_value NAME: NAME's value in the env file.
+env_value() {
+  sed -n "s/^$1=//p" "$env_file"
+}
+
+# set_env PREFIX [LINES...]: replaces the env file's lines starting with PREFIX by LINES, in one
+# rename, so that a test reading the file meanwhile sees the old or the new file, never half.
+set_env() {
+  local prefix=$1
+  shift
+  { grep -v "^$prefix" "$env_file" || true; (($# == 0)) || printf '%s\n' "$@"; } \
+    >"$env_file.tmp.$$"
+  mv "$env_file.tmp.$$" "$env_file"
+}
+
+# wait_until SECONDS PID WHAT COMMAND...: runs COMMAND every 0.1 s until it succeeds; fails when
+# process PID ends first or SECONDS pass.
+wait_until() {
+  local seconds=$1 pid=$2 what=$3
+  shift 3
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$what exited while starting" >&2
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "$what did not answer within $seconds s" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# elapsed_since EPOCHREALTIME: seconds since then, to a tenth.
+elapsed_since() {
+  python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.1f}")' "$1"
+}
+
+# kill_process PIDFILE SECONDS: SIGTERM, then SIGKILL when still running after SECONDS.
+kill_process() {
+  [[ -f "$1" ]] || return 0
+  local pid
+  pid=$(cat "$1")
+  kill "$pid" 2>/dev/null || return 0
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+  kill -9 "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 }
 
 # PostgreSQL refuses to run as root: use the `postgres` account the package created.
@@ -33,6 +95,7 @@ as_postgres() {
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 mysql_password="sluice-mysql-test"
 pg_password="sluice-pg-test"
+kafka_password="sluice-kafka-test"
 
 start_mysql() {
   local port=$1
@@ -66,6 +129,181 @@ start_postgres() {
         -c shared_buffers=256MB -c max_connections=200" start >/dev/null
 }
 
+# --- Apache Kafka ---------------------------------------------------------------------------
+# The broker's JVM: a heap small enough for a 2-core, shared test machine, G1 with short pauses
+# as Kafka's own scripts set it.
+kafka_broker_java_opts=(-Xmx512m -Xms128m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+                        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true)
+# Short-lived tools (storage format, TopicCommand): the quick-starting compiler only, serial GC.
+kafka_tool_java_opts=(-Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true)
+
+check_java() {
+  command -v java >/dev/null || {
+    echo "java not found: run scripts/install-deps.sh --servers" >&2
+    return 1
+  }
+  local major
+  major=$(java -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
+  if [[ -z "$major" || "$major" -lt 17 ]]; then
+    echo "Apache Kafka 4 needs Java 17 or later; 'java' is $(java -version 2>&1 | head -1)" >&2
+    return 1
+  fi
+}
+
+# write_kafka_config PORT SASL_PORT CONTROLLER_PORT: server.properties, the log4j2 files and
+# kafka-run-class.sh (runs any main class of the Kafka jars) in $dir/kafka.
+write_kafka_config() {
+  local port=$1 sasl_port=$2 controller_port=$3 kafka_dir=$dir/kafka lib
+  lib=$("$root/scripts/fetch-jvm-servers.sh" --dir kafka)/lib
+  mkdir -p "$kafka_dir/data"
+  cat >"$kafka_dir/server.properties" <<PROPERTIES
+# Written by scripts/test-servers.sh: one node, broker and KRaft controller in one process.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+# SASL/PLAIN on its own listener: user sluice (no authorizer: it may do anything).
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sluice="$kafka_password";
+log.dirs=$kafka_dir/data
+# Tests create their topics (kafka_topic in tests/e2e/lib.sh): a mistyped name fails, it does
+# not quietly make a new topic.
+auto.create.topics.enable=false
+num.partitions=1
+default.replication.factor=1
+# One node: the internal topics have one replica, and one partition each so that the first
+# consumer group and the first transaction start at once (the defaults, 50, take seconds).
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+# After a kill -9 (crash kafka) the restarted broker cannot register until the controller has
+# expired the dead one's session: 4 s instead of 9 s keeps a crash test short.
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=500
+PROPERTIES
+  cat >"$kafka_dir/log4j2.properties" <<PROPERTIES
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $kafka_dir/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+PROPERTIES
+  cat >"$kafka_dir/tools-log4j2.properties" <<PROPERTIES
+status = warn
+appender.err.type = Console
+appender.err.name = err
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.err.ref = err
+PROPERTIES
+  cat >"$kafka_dir/kafka-run-class.sh" <<SCRIPT
+#!/bin/sh
+# Written by scripts/test-servers.sh: runs a main class of the Apache Kafka jars the test broker
+# runs from, e.g. kafka-run-class.sh org.apache.kafka.tools.TopicCommand --bootstrap-server ...
+exec java ${kafka_tool_java_opts[*]} -Dlog4j2.configurationFile=$kafka_dir/tools-log4j2.properties \\
+  -cp '$lib/*' "\$@"
+SCRIPT
+  chmod +x "$kafka_dir/kafka-run-class.sh"
+}
+
+# start_kafka PORT: starts the broker of $dir/kafka (formatted) and waits until it answers on
+# PORT (kcat asks for the cluster's metadata).
+start_kafka() {
+  local port=$1 kafka_dir=$dir/kafka lib
+  lib=$("$root/scripts/fetch-jvm-servers.sh" --dir kafka)/lib
+  java "${kafka_broker_java_opts[@]}" -Dlog4j2.configurationFile="$kafka_dir/log4j2.properties" \
+    -cp "$lib/*" kafka.Kafka "$kafka_dir/server.properties" \
+    >>"$kafka_dir/stdout.log" 2>&1 </dev/null &
+  echo $! >"$kafka_dir/kafka.pid"
+  if ! wait_until 120 $! "Kafka" kafka_answers "$port"; then
+    echo "see $kafka_dir/server.log and $kafka_dir/stdout.log" >&2
+    return 1
+  fi
+}
+
+kafka_answers() {
+  kcat -b "127.0.0.1:$1" -L -m 1 2>/dev/null | grep -q '^ 1 brokers:'
+}
+
+# first_start_kafka PORT SASL_PORT CONTROLLER_PORT: configures, formats (a new cluster id) and
+# starts the broker, then checks that the SASL/PLAIN listener lets user sluice in.
+first_start_kafka() {
+  local port=$1 sasl_port=$2 controller_port=$3 kafka_dir=$dir/kafka cluster_id
+  local started=$EPOCHREALTIME
+  check_java
+  write_kafka_config "$port" "$sasl_port" "$controller_port"
+  # A cluster id is 16 random bytes in URL-safe base64, not starting with '-' (which the tool
+  # would take for an option), as `kafka-storage random-uuid` makes them.
+  cluster_id=$(python3 -c 'import base64, uuid
+while True:
+    text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    if not text.startswith("-"):
+        print(text)
+        break')
+  "$kafka_dir/kafka-run-class.sh" kafka.tools.StorageTool format -t "$cluster_id" \
+    -c "$kafka_dir/server.properties" >"$kafka_dir/format.log" 2>&1 ||
+    { cat "$kafka_dir/format.log" >&2; return 1; }
+  start_kafka "$port"
+  kcat -b "127.0.0.1:$sasl_port" -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN \
+    -X sasl.username=sluice -X sasl.password="$kafka_password" -L -m 10 >/dev/null ||
+    { echo "Kafka's SASL/PLAIN listener refused user sluice" >&2; return 1; }
+  echo "Kafka answered $(elapsed_since "$started") s after its start began"
+}
+
+# --- Schema registry: Apicurio Registry, in memory ----------------------------------------------
+# start_registry: starts the registry (Confluent-compatible API under /apis/ccompat/v7) in
+# $dir/registry, waits until it answers and adds SLUICE_TEST_SCHEMA_REGISTRY_URL to the env
+# file. In-memory storage (the default): it starts empty every time.
+start_registry() {
+  [[ -f "$env_file" ]] || { echo "start the servers first: $0 start $env_file" >&2; return 1; }
+  stop_registry
+  dir=$(env_value SLUICE_TEST_SERVERS_DIR)
+  check_java
+  local port registry registry_dir=$dir/registry started=$EPOCHREALTIME
+  registry=$("$root/scripts/fetch-jvm-servers.sh" --dir registry)
+  port=$(free_ports 1)
+  mkdir -p "$registry_dir"
+  # Quarkus in JVM mode: the quick-starting compiler only and a small heap keep its start short
+  # on a loaded machine (about 2.5 s of CPU).
+  (cd "$registry_dir" &&
+    exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
+      -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$port" \
+      -jar "$(ls "$registry"/apicurio-registry-app-*-runner.jar)" \
+      >"$registry_dir/registry.log" 2>&1 </dev/null) &
+  echo $! >"$registry_dir/registry.pid"
+  local url=http://127.0.0.1:$port/apis/ccompat/v7
+  if ! wait_until 180 $! "The schema registry" curl -sf -o /dev/null "$url/subjects"; then
+    echo "see $registry_dir/registry.log" >&2
+    kill_process "$registry_dir/registry.pid" 5
+    return 1
+  fi
+  set_env SLUICE_TEST_SCHEMA_REGISTRY_ "SLUICE_TEST_SCHEMA_REGISTRY_URL=$url"
+  echo "Schema registry (Apicurio, Confluent-compatible) at $url after $(elapsed_since "$started") s"
+}
+
+stop_registry() {
+  [[ -f "$env_file" ]] || return 0
+  dir=$(env_value SLUICE_TEST_SERVERS_DIR)
+  set_env SLUICE_TEST_SCHEMA_REGISTRY_
+  [[ -n "$dir" ]] || return 0
+  kill_process "$dir/registry/registry.pid" 10
+  rm -rf "$dir/registry"
+}
+
 # kill -9 one server (a crash, not a clean shutdown) and start it again on the same port.
 crash() {
   [[ -f "$env_file" ]] || { echo "no servers described by $env_file" >&2; return 1; }
@@ -92,7 +330,17 @@ crash() {
       while kill -0 "$pid" $children 2>/dev/null; do sleep 0.05; done
       start_postgres "$port"
       ;;
-    *) echo "crash: mysql or postgres" >&2; return 2 ;;
+    kafka)
+      # Same ports, same log directories: the broker recovers its logs as after a power cut.
+      local pid port
+      pid=$(cat "$dir/kafka/kafka.pid")
+      port=$(env_value SLUICE_TEST_KAFKA_BOOTSTRAP)
+      port=${port##*:}
+      kill -9 "$pid"
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+      start_kafka "$port"
+      ;;
+    *) echo "crash: mysql, postgres or kafka" >&2; return 2 ;;
   esac
 }
 
@@ -101,10 +349,17 @@ start() {
   mkdir -p "$(dirname "$env_file")"
   dir=$(mktemp -d /tmp/sluice-servers-XXXXXX)
   chmod 755 "$dir"
-  local mysql_port pg_port
-  mysql_port=$(free_port)
-  pg_port=$(free_port)
-  while [[ $pg_port == "$mysql_port" ]]; do pg_port=$(free_port); done
+  # Written at once, so that `stop` finds the servers of a start that failed half-way.
+  echo "SLUICE_TEST_SERVERS_DIR=$dir" >"$env_file"
+  local mysql_port pg_port kafka_port kafka_sasl_port kafka_controller_port
+  read -r mysql_port pg_port kafka_port kafka_sasl_port kafka_controller_port < <(free_ports 5)
+
+  # --- Kafka, in the background while MariaDB and PostgreSQL start (it is mostly a JVM warming
+  # up); its output goes to kafka/start.log.
+  mkdir -p "$dir/kafka"
+  first_start_kafka "$kafka_port" "$kafka_sasl_port" "$kafka_controller_port" \
+    >"$dir/kafka/start.log" 2>&1 &
+  local kafka_job=$!
 
   # --- MariaDB: binary log on (snapshot positions for CDC), LOCAL INFILE allowed.
   mkdir -p "$dir/mysql"
@@ -134,6 +389,12 @@ SQL
   PGPASSWORD=$pg_password "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U sluice -d postgres -q \
     -c "CREATE ROLE limited LOGIN PASSWORD '$pg_password'" >/dev/null
 
+  if ! wait "$kafka_job"; then
+    cat "$dir/kafka/start.log" >&2
+    echo "Kafka did not start" >&2
+    return 1
+  fi
+
   cat >"$env_file" <<ENV
 SLUICE_TEST_SERVERS_DIR=$dir
 SLUICE_TEST_MYSQL_HOST=127.0.0.1
@@ -148,8 +409,17 @@ SLUICE_TEST_PG_USER=sluice
 SLUICE_TEST_PG_PASSWORD=$pg_password
 SLUICE_TEST_PG_DATADIR=$dir/pg/data
 SLUICE_TEST_PG_BIN=$pg_bin
+SLUICE_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$kafka_port
+SLUICE_TEST_KAFKA_SASL_BOOTSTRAP=127.0.0.1:$kafka_sasl_port
+SLUICE_TEST_KAFKA_SASL_MECHANISM=PLAIN
+SLUICE_TEST_KAFKA_SASL_USER=sluice
+SLUICE_TEST_KAFKA_SASL_PASSWORD=$kafka_password
+SLUICE_TEST_KAFKA_DIR=$dir/kafka
+SLUICE_TEST_KAFKA_RUN_CLASS=$dir/kafka/kafka-run-class.sh
 ENV
-  echo "MariaDB on 127.0.0.1:$mysql_port, PostgreSQL on 127.0.0.1:$pg_port (env: $env_file)"
+  cat "$dir/kafka/start.log"
+  echo "MariaDB on 127.0.0.1:$mysql_port, PostgreSQL on 127.0.0.1:$pg_port," \
+    "Kafka on 127.0.0.1:$kafka_port (SASL/PLAIN on $kafka_sasl_port) (env: $env_file)"
 }
 
 stop() {
@@ -157,6 +427,10 @@ stop() {
   dir=$(sed -n 's/^SLUICE_TEST_SERVERS_DIR=//p' "$env_file")
   rm -f "$env_file"
   [[ -n "$dir" && -d "$dir" ]] || return 0
+  # The JVMs first (their files go with the directory anyway); they stop while the others do.
+  for pid_file in "$dir/registry/registry.pid" "$dir/kafka/kafka.pid"; do
+    [[ -f "$pid_file" ]] && kill "$(cat "$pid_file")" 2>/dev/null || true
+  done
   if [[ -f "$dir/mysql/mysql.pid" ]]; then
     kill "$(cat "$dir/mysql/mysql.pid")" 2>/dev/null || true
     for _ in $(seq 1 100); do [[ -f "$dir/mysql/mysql.pid" ]] || break; sleep 0.1; done
@@ -164,6 +438,8 @@ stop() {
   if [[ -f "$dir/pg/data/postmaster.pid" ]]; then
     as_postgres "$pg_bin/pg_ctl" -D "$dir/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
+  kill_process "$dir/registry/registry.pid" 10
+  kill_process "$dir/kafka/kafka.pid" 10
   rm -rf "$dir"
 }
 
@@ -171,5 +447,9 @@ case "$action" in
   start) start ;;
   stop) stop ;;
   crash) crash ;;
-  *) echo "usage: $0 start|stop ENV_FILE | crash mysql|postgres ENV_FILE" >&2; exit 2 ;;
+  start-registry) start_registry ;;
+  stop-registry) stop_registry ;;
+  *) echo "usage: $0 start|stop|start-registry|stop-registry ENV_FILE" \
+          "| crash mysql|postgres|kafka ENV_FILE" >&2
+     exit 2 ;;
 esac

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 
+#include "testing/temp_dir.h"
+
 namespace sluice::testing {
 
 namespace {
@@ -75,7 +77,14 @@ Result<TestServers> TestServers::FromEnvironment() {
   servers.mysql_datadir = values["SLUICE_TEST_MYSQL_DATADIR"];
   servers.postgres_datadir = values["SLUICE_TEST_PG_DATADIR"];
   servers.postgres_bin = values["SLUICE_TEST_PG_BIN"];
-  if (servers.mysql.port == 0 || servers.postgres.port == 0) {
+  servers.kafka = {values["SLUICE_TEST_KAFKA_BOOTSTRAP"],
+                   values["SLUICE_TEST_KAFKA_SASL_BOOTSTRAP"],
+                   values["SLUICE_TEST_KAFKA_SASL_MECHANISM"],
+                   values["SLUICE_TEST_KAFKA_SASL_USER"],
+                   values["SLUICE_TEST_KAFKA_SASL_PASSWORD"],
+                   values["SLUICE_TEST_KAFKA_RUN_CLASS"]};
+  servers.schema_registry_url = values["SLUICE_TEST_SCHEMA_REGISTRY_URL"];
+  if (servers.mysql.port == 0 || servers.postgres.port == 0 || servers.kafka.bootstrap.empty()) {
     return Unavailable(fmt::format("test server env file '{}' is incomplete", path));
   }
   return servers;
@@ -117,6 +126,45 @@ Result<std::string> PsqlExec(const TestServers& servers, const std::string& data
 Status PsqlLoadFile(const TestServers& servers, const std::string& database,
                     const std::string& path) {
   return RunShell(PsqlCommand(servers, database) + " -f " + ShellQuote(path)).status();
+}
+
+Status KafkaCreateTopic(const TestServers& servers, const std::string& topic, int partitions) {
+  SLUICE_RETURN_IF_ERROR(
+      RunShell(fmt::format("{} org.apache.kafka.tools.TopicCommand --bootstrap-server {} --create "
+                           "--topic {} --partitions {} --replication-factor 1",
+                           ShellQuote(servers.kafka.run_class), servers.kafka.bootstrap,
+                           ShellQuote(topic), partitions))
+          .status());
+  // The controller has the topic; wait (up to 30 s) until the broker serves every partition.
+  std::string wait = fmt::format(
+      R"sh(for i in $(seq 1 300); do
+             leaders=$(kcat -b {} -L -t {} -m 5 2>/dev/null | grep -c 'partition .*, leader 1,')
+             [ "$leaders" = {} ] && exit 0
+             sleep 0.1
+           done
+           echo "topic {}: $leaders of {} partitions have a leader after 30 s"; exit 1)sh",
+      servers.kafka.bootstrap, ShellQuote(topic), partitions, topic, partitions);
+  return RunShell(wait).status();
+}
+
+Status KafkaProduce(const TestServers& servers, const std::string& topic, const std::string& lines,
+                    const std::string& key_delimiter) {
+  TempDir dir;
+  std::string input = dir.Join("messages");
+  WriteFileOrDie(input, lines);
+  std::string command = fmt::format("kcat -P -q -b {} -t {} -X acks=all -m 30 < {}",
+                                    servers.kafka.bootstrap, ShellQuote(topic), ShellQuote(input));
+  if (!key_delimiter.empty())
+    command += " -K " + ShellQuote(key_delimiter);
+  return RunShell(command).status();
+}
+
+Result<std::string> KafkaConsume(const TestServers& servers, const std::string& topic, int count,
+                                 const std::string& format) {
+  return RunShell(fmt::format(
+      "timeout 120 kcat -C -q -b {} -t {} -o beginning -e -c {} -X isolation.level=read_committed "
+      "-f {}",
+      servers.kafka.bootstrap, ShellQuote(topic), count, ShellQuote(format)));
 }
 
 std::string DatasetsDir() {

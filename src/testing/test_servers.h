@@ -1,6 +1,7 @@
-// TestServers: where the integration tests find the real MariaDB and PostgreSQL servers that
-// scripts/test-servers.sh started on loopback (CTest starts them once per run as the `servers`
-// fixture), plus shell helpers that feed SQL to them through the official command-line clients.
+// TestServers: where the integration tests find the real MariaDB, PostgreSQL and Apache Kafka
+// servers that scripts/test-servers.sh started on loopback (CTest starts them once per run as the
+// `servers` fixture; the schema registry as the `registry` fixture), plus shell helpers that feed
+// SQL to them through the official command-line clients.
 #pragma once
 
 #include <string>
@@ -16,9 +17,25 @@ struct ServerEndpoint {
   std::string password;
 };
 
+/// The single-node Kafka broker: a PLAINTEXT listener and a SASL_PLAINTEXT one (mechanism PLAIN)
+/// that lets in `sasl_user` with `sasl_password` (no authorizer: that user may do anything).
+struct KafkaEndpoint {
+  std::string bootstrap;       // host:port, PLAINTEXT
+  std::string sasl_bootstrap;  // host:port, SASL_PLAINTEXT
+  std::string sasl_mechanism;  // PLAIN
+  std::string sasl_user;
+  std::string sasl_password;
+  std::string run_class;  // script running a main class of the broker's jars (admin tools)
+};
+
 struct TestServers {
   ServerEndpoint mysql;
   ServerEndpoint postgres;
+  KafkaEndpoint kafka;
+  /// Base URL of the Confluent-compatible schema registry API (subjects, schemas/ids/...), e.g.
+  /// http://127.0.0.1:PORT/apis/ccompat/v7. Empty unless the test requires the `registry`
+  /// fixture (sluice_add_test(... REGISTRY)).
+  std::string schema_registry_url;
   std::string mysql_socket;
   std::string mysql_datadir;
   std::string postgres_datadir;
@@ -45,6 +62,21 @@ Result<std::string> PsqlExec(const TestServers& servers, const std::string& data
                              const std::string& sql);
 Status PsqlLoadFile(const TestServers& servers, const std::string& database,
                     const std::string& path);
+
+/// Creates `topic` with `partitions` partitions (replication factor 1) through Kafka's own
+/// TopicCommand, and waits until every partition has a leader. The broker does not create topics
+/// on first use: every test creates its own.
+Status KafkaCreateTopic(const TestServers& servers, const std::string& topic, int partitions);
+/// Produces one message per line of `lines` to `topic` with kcat (acks=all); with `key_delimiter`
+/// each line is KEY, the delimiter, VALUE. Fails when kcat does (a message not acknowledged).
+Status KafkaProduce(const TestServers& servers, const std::string& topic, const std::string& lines,
+                    const std::string& key_delimiter = "");
+/// Reads up to `count` messages of `topic`, all partitions from the beginning, only committed
+/// transactions (read_committed), with kcat; stops early at the end of the topic. Returns one
+/// line per message, `format` as kcat's -f (default "%k\t%s\n": key, tab, value), partitions
+/// interleaved in no set order.
+Result<std::string> KafkaConsume(const TestServers& servers, const std::string& topic, int count,
+                                 const std::string& format = "%k\t%s\n");
 
 /// Directory of the shared sample databases ($SLUICE_DATASETS, else ../shared/datasets next to
 /// the repository). Empty when absent.

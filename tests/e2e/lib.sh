@@ -62,13 +62,25 @@ need_datasets() {
 }
 
 # need_servers: loads the test servers' endpoints (started by the CTest fixture) into the
-# environment for job files (${SLUICE_TEST_MYSQL_PORT}, ...) and defines mysql_exec/psql_exec.
+# environment for job files (${SLUICE_TEST_MYSQL_PORT}, ${SLUICE_TEST_KAFKA_BOOTSTRAP}, ...) for
+# mysql_exec, psql_exec and the kafka_* helpers.
 need_servers() {
   [[ -n "${SLUICE_TEST_SERVERS_ENV:-}" && -f "$SLUICE_TEST_SERVERS_ENV" ]] ||
     fail "test servers are not running (run through ctest, or scripts/test-servers.sh start)"
   set -a
   source "$SLUICE_TEST_SERVERS_ENV"
   set +a
+}
+
+# need_schema_registry: need_servers, and the schema registry's URL in
+# ${SLUICE_TEST_SCHEMA_REGISTRY_URL} (the Confluent-compatible API: .../subjects, ...). A case
+# calling it at the start of a line requires the CTest fixture `registry` (tests/CMakeLists.txt
+# looks for the call), which starts the registry for the runs that include such a case.
+need_schema_registry() {
+  need_servers
+  [[ -n "${SLUICE_TEST_SCHEMA_REGISTRY_URL:-}" ]] ||
+    fail "the schema registry is not running (run through ctest, or" \
+      "scripts/test-servers.sh start-registry \$SLUICE_TEST_SERVERS_ENV)"
 }
 
 # mysql_exec [DATABASE] SQL: runs SQL through the mariadb client; tab-separated output.
@@ -98,6 +110,46 @@ psql_load() {
   PGPASSWORD=$SLUICE_TEST_PG_PASSWORD "$SLUICE_TEST_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
     -h "$SLUICE_TEST_PG_HOST" -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER" -d "$1" \
     -f "$2" >/dev/null
+}
+
+# kafka_topic NAME PARTITIONS: creates a topic (replication factor 1) with Kafka's TopicCommand
+# and waits until every partition has a leader. The test broker creates no topic by itself.
+kafka_topic() {
+  local topic=$1 partitions=$2
+  "$SLUICE_TEST_KAFKA_RUN_CLASS" org.apache.kafka.tools.TopicCommand \
+    --bootstrap-server "$SLUICE_TEST_KAFKA_BOOTSTRAP" --create --topic "$topic" \
+    --partitions "$partitions" --replication-factor 1 >/dev/null ||
+    fail "could not create topic $topic"
+  local i leaders
+  for i in $(seq 1 300); do
+    leaders=$(kcat -b "$SLUICE_TEST_KAFKA_BOOTSTRAP" -L -t "$topic" -m 5 2>/dev/null |
+      grep -c 'partition .*, leader 1,' || true)
+    [[ $leaders == "$partitions" ]] && return 0
+    sleep 0.1
+  done
+  fail "topic $topic: $leaders of $partitions partitions have a leader after 30 s"
+}
+
+# kafka_produce TOPIC [KCAT_ARGS...] < LINES: one message per line, acks from all replicas.
+# KCAT_ARGS add to kcat's: -K $'\t' (each line KEY<tab>VALUE), -p N (one partition),
+# -X transactional.id=ID (all lines in one transaction, committed at the end of the input).
+kafka_produce() {
+  local topic=$1
+  shift
+  kcat -P -q -b "$SLUICE_TEST_KAFKA_BOOTSTRAP" -t "$topic" -X acks=all -m 30 "$@" ||
+    fail "kcat could not produce to $topic"
+}
+
+# kafka_consume TOPIC COUNT [KCAT_ARGS...]: prints up to COUNT messages of TOPIC, every partition
+# from the beginning, committed transactions only (read_committed), one line each as KEY<tab>VALUE
+# (kcat -f '...' in KCAT_ARGS changes that), partitions interleaved in no set order; stops early
+# at the end of the topic, and fails after 120 s.
+kafka_consume() {
+  local topic=$1 count=$2
+  shift 2
+  timeout 120 kcat -C -q -b "$SLUICE_TEST_KAFKA_BOOTSTRAP" -t "$topic" -o beginning -e \
+    -c "$count" -X isolation.level=read_committed -f '%k\t%s\n' "$@" ||
+    fail "kcat could not consume $topic"
 }
 
 # dump_jsonl NAME SOURCE_YAML: runs a job copying SOURCE_YAML (a flow map) to one JSON Lines

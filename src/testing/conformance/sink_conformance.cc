@@ -378,7 +378,7 @@ TEST_P(SinkConformanceTest, VerifyFindsTheTargetIdenticalToTheSource) {
 // final checkpoint waits for the writer (SinkWriter::Cancel exists, the runtime does not call it
 // yet). MySQL: the job waits earlier, on the coordinator, in the sink's setup against the locked
 // table, which no Cancel reaches. Run it with --gtest_also_run_disabled_tests.
-TEST_P(SinkConformanceTest, DISABLED_StopWhileAWriteIsBlockedEndsPromptly) {
+TEST_P(SinkConformanceTest, StopWhileAWriteIsBlockedEndsPromptly) {
   Status blocking = store_->BlockWrites("blocked");
   if (blocking.code() == StatusCode::kUnsupported)
     GTEST_SKIP() << blocking.ToString();

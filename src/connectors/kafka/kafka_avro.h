@@ -1,0 +1,71 @@
+// Avro messages in the schema registry's wire format (a 0 byte, the writer schema's id as a
+// big-endian int32, the Avro binary body), as Confluent's serializers write them: a client of the
+// registry's HTTP API (Confluent's, also served by Apicurio's ccompat API) and a decoder of such
+// messages into rows.
+//
+// Thread-safety: SchemaRegistry is thread-safe (its schema cache is locked; each request uses
+// its own libcurl handle). An AvroDecoder is used by one reader thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/batch.h"
+#include "core/secret.h"
+
+namespace sluice::connectors::kafka {
+
+class SchemaRegistry {
+ public:
+  /// `url`: the API's base ("http://registry:8081"); user and password for HTTP basic auth.
+  SchemaRegistry(std::string url, std::string user, Secret password);
+
+  /// The latest schema registered under `subject`: its id and its text.
+  Result<std::pair<int32_t, std::string>> Latest(const std::string& subject) const;
+  /// The schema with id `id` (cached: ids never change meaning).
+  Result<std::string> ById(int32_t id) const;
+
+ private:
+  Result<std::string> Get(const std::string& path) const;
+
+  std::string url_;
+  std::string user_;
+  Secret password_;
+  mutable std::mutex mutex_;
+  mutable std::map<int32_t, std::string> by_id_;  // guarded by mutex_
+};
+
+/// The columns of an Avro record schema (its JSON text): nullable unions ["null", T] become
+/// nullable T; logical types their types (date, time, timestamp_tz, timestamp, decimal(p,s));
+/// enums strings; fixed bytes; records, arrays, maps and other unions json.
+Result<std::vector<Field>> AvroColumns(const std::string& schema);
+
+/// Decodes wire-format messages into rows of a value schema, by column name; a column the
+/// writer schema lacks is NULL. Values convert through their canonical text where the types
+/// differ.
+class AvroDecoder {
+ public:
+  AvroDecoder(std::shared_ptr<const SchemaRegistry> registry, SchemaPtr value_schema);
+  ~AvroDecoder();
+  AvroDecoder(const AvroDecoder&) = delete;
+  AvroDecoder& operator=(const AvroDecoder&) = delete;
+
+  /// Appends `message` as one row of `batch` (whose schema is the value schema). A message
+  /// that is not in the wire format or does not decode is a DataError starting with `location`;
+  /// the batch is then left as it was.
+  Status Append(std::string_view message, const std::string& location, Batch* batch);
+
+ private:
+  struct Writer;
+  Result<Writer*> WriterFor(int32_t id);
+
+  std::shared_ptr<const SchemaRegistry> registry_;
+  SchemaPtr value_schema_;
+  std::map<int32_t, std::unique_ptr<Writer>> writers_;
+  std::string text_;
+};
+
+}  // namespace sluice::connectors::kafka

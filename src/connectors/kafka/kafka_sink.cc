@@ -1,0 +1,643 @@
+#include "connectors/kafka/kafka_sink.h"
+
+#include <fmt/core.h>
+#include <librdkafka/rdkafka.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "connectors/kafka/kafka_client.h"
+#include "core/failpoint.h"
+#include "core/logging.h"
+#include "core/value_text.h"
+#include "formats/csv/csv_writer.h"
+#include "formats/jsonl/jsonl_writer.h"
+#include "io/memory_stream.h"
+
+namespace sluice::connectors::kafka {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::string_view kComponent = "sink:kafka";
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* message) const { rd_kafka_message_destroy(message); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+struct ErrorDeleter {
+  void operator()(rd_kafka_error_t* error) const { rd_kafka_error_destroy(error); }
+};
+using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
+
+std::string_view CompressionName(Compression compression) {
+  switch (compression) {
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kSnappy:
+      return "snappy";
+    case Compression::kLz4:
+      return "lz4";
+    case Compression::kZstd:
+      return "zstd";
+    case Compression::kNone:
+      return "none";
+  }
+  return "none";
+}
+
+// Progress topic keys: the job's run record and one record per split. The NUL separators keep
+// one job's keys from being a prefix of another's.
+std::string RunKey(std::string_view job) {
+  return fmt::format("{}{}run", job, '\0');
+}
+std::string SplitKeyPrefix(std::string_view job) {
+  return fmt::format("{}{}split{}", job, '\0', '\0');
+}
+
+std::string TransactionalId(std::string_view job, int slot) {
+  return fmt::format("sluice-{}-{}", job, slot);
+}
+
+// A transactional call's error as a Status; a fenced producer is FencedOff-like (Conflict).
+Status TransactionStatus(rd_kafka_error_t* error, std::string_view what) {
+  if (rd_kafka_error_is_fatal(error) || rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__FENCED ||
+      rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_PRODUCER_FENCED) {
+    return Conflict(fmt::format("{}: {} (a newer run of this job fenced this one off; only the "
+                                "newer run may write)",
+                                what, rd_kafka_error_string(error)));
+  }
+  return KafkaStatus(rd_kafka_error_code(error), what, rd_kafka_error_string(error));
+}
+
+}  // namespace
+
+struct KafkaSink::Shared {
+  KafkaSinkOptions options;
+  const JobContext* context = nullptr;
+  struct Target {
+    std::string topic;
+    std::vector<int> key_columns;
+    int value_column = -1;  // raw only
+    SchemaPtr schema;
+  };
+  std::vector<Target> targets;  // by stream
+
+  bool exactly_once() const {
+    return context != nullptr && context->delivery == DeliveryGuarantee::kExactlyOnce;
+  }
+
+  std::map<std::string, std::string> ProducerSettings() const {
+    std::map<std::string, std::string> settings = {
+        {"partitioner", "murmur2_random"},
+        {"compression.codec", std::string(CompressionName(options.compression))},
+        {"message.max.bytes", std::to_string(options.message_max_bytes)},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", "5"},
+    };
+    return settings;
+  }
+
+  // Reads partition 0 of the progress topic to its end (committed transactions only); returns
+  // the last value of each key of `job` (a tombstone erases).
+  Result<std::map<std::string, std::string>> ReadProgressTopic(const std::string& job) {
+    std::map<std::string, std::string> records;
+    SLUICE_ASSIGN_OR_RETURN(
+        KafkaHandle consumer,
+        KafkaHandle::Open(KafkaHandle::Kind::kConsumer, options.connection,
+                          {{"group.id", "sluice-progress-reader"},
+                           {"enable.auto.commit", "false"},
+                           {"enable.partition.eof", "true"},
+                           {"isolation.level", "read_committed"}},
+                          std::string(kComponent)));
+    int64_t low = 0;
+    int64_t high = 0;
+    Clock::time_point deadline =
+        Clock::now() + std::chrono::milliseconds(options.connection.timeout_ms);
+    while (true) {
+      rd_kafka_resp_err_t error = rd_kafka_query_watermark_offsets(
+          consumer.get(), options.progress_topic.c_str(), 0, &low, &high,
+          options.connection.timeout_ms);
+      if (error == RD_KAFKA_RESP_ERR_NO_ERROR)
+        break;
+      // A progress topic created a moment ago may not be served yet.
+      if (Clock::now() > deadline || (error != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+                                      error != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+                                      error != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION)) {
+        return consumer.Error(error, fmt::format("Cannot read the progress topic '{}'",
+                                                 options.progress_topic));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (high <= low)
+      return records;
+    PartitionList assignment;
+    assignment.Add(options.progress_topic, 0, RD_KAFKA_OFFSET_BEGINNING);
+    rd_kafka_resp_err_t error = rd_kafka_assign(consumer.get(), assignment.get());
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return consumer.Error(error, "Cannot read the progress topic");
+    std::string prefix = job + '\0';
+    deadline = Clock::now() + std::chrono::milliseconds(options.connection.timeout_ms * 6);
+    while (true) {
+      if (Clock::now() > deadline) {
+        return Unavailable(fmt::format("Reading the progress topic '{}' up to offset {} took "
+                                       "too long",
+                                       options.progress_topic, high));
+      }
+      MessagePtr message(rd_kafka_consumer_poll(consumer.get(), 100));
+      if (!message)
+        continue;
+      if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (message->offset >= high)
+          break;
+        continue;
+      }
+      if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (IsAuthenticationError(message->err) ||
+            message->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+          return KafkaStatus(message->err, "Cannot read the progress topic",
+                             rd_kafka_message_errstr(message.get()));
+        }
+        continue;
+      }
+      std::string key(static_cast<const char*>(message->key), message->key_len);
+      if (key.starts_with(prefix)) {
+        if (message->payload == nullptr) {
+          records.erase(key);
+        } else {
+          records[key] = std::string(static_cast<const char*>(message->payload), message->len);
+        }
+      }
+      if (message->offset + 1 >= high)
+        break;
+    }
+    return records;
+  }
+
+  // Sends `records` (key -> value, nullopt = tombstone) to the progress topic with a plain
+  // idempotent producer and waits for them.
+  Status WriteProgressRecords(
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& records) {
+    SLUICE_ASSIGN_OR_RETURN(KafkaHandle producer,
+                            KafkaHandle::Open(KafkaHandle::Kind::kProducer, options.connection,
+                                              ProducerSettings(), std::string(kComponent)));
+    for (const auto& [key, value] : records) {
+      // The macros cast their arguments without parentheses: compute them first.
+      void* value_data = value ? const_cast<char*>(value->data()) : nullptr;
+      size_t value_size = value ? value->size() : 0;
+      rd_kafka_resp_err_t error = rd_kafka_producev(
+          producer.get(), RD_KAFKA_V_TOPIC(options.progress_topic.c_str()),
+          RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(value_data, value_size),
+          RD_KAFKA_V_END);
+      if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return producer.Error(error, "Cannot write to the progress topic");
+    }
+    rd_kafka_resp_err_t error = rd_kafka_flush(producer.get(), options.connection.timeout_ms * 3);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return producer.Error(error, "Cannot write to the progress topic");
+    auto [code, text] = producer.errors().TakeDeliveryError();
+    if (code != 0)
+      return KafkaStatus(code, "Cannot write to the progress topic", text);
+    return Status::OK();
+  }
+};
+
+namespace {
+
+// One writer slot: its own producer (transactional under exactly-once).
+class KafkaWriter final : public SinkWriter {
+ public:
+  KafkaWriter(std::shared_ptr<KafkaSink::Shared> shared, KafkaHandle producer, int slot,
+              bool transactional)
+      : shared_(std::move(shared)),
+        producer_(std::move(producer)),
+        slot_(slot),
+        transactional_(transactional) {}
+
+  ~KafkaWriter() override { Abort(); }
+
+  Status Write(const Batch& batch) override {
+    if (failpoint::AnyArmed())
+      SLUICE_RETURN_IF_ERROR(failpoint::Check("kafka.sink.write"));
+    SLUICE_RETURN_IF_ERROR(BeginIfNeeded());
+    const KafkaSink::Shared::Target& target =
+        shared_->targets[static_cast<size_t>(batch.stream())];
+    SLUICE_RETURN_IF_ERROR(EncodeValues(batch, target));
+    for (size_t row = 0; row < batch.num_rows(); ++row) {
+      key_.clear();
+      bool has_key = false;
+      for (size_t i = 0; i < target.key_columns.size(); ++i) {
+        const Column& column = batch.column(static_cast<size_t>(target.key_columns[i]));
+        if (i > 0)
+          key_.push_back('|');
+        if (column.IsValid(row)) {
+          has_key = true;
+          AppendValueText(column, row, &key_);
+        }
+      }
+      const std::optional<std::string_view>& value = values_[row];
+      SLUICE_RETURN_IF_ERROR(Produce(target.topic, has_key ? &key_ : nullptr, value, batch, row));
+    }
+    return DeliveryError();
+  }
+
+  Status Prepare() override {
+    rd_kafka_resp_err_t error = rd_kafka_flush(producer_.get(), FlushTimeoutMs());
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return producer_.Error(error, "Cannot send the rows to Kafka");
+    return DeliveryError();
+  }
+
+  Status Commit(const CommitContext& commit) override {
+    if (!transactional_)
+      return Prepare();
+    SLUICE_RETURN_IF_ERROR(BeginIfNeeded());
+    const std::string& job = shared_->context->job_name;
+    for (const SplitProgress& progress : commit.progress) {
+      std::string key = SplitKeyPrefix(job) + progress.split_id;
+      std::string value = nlohmann::json{{"position", progress.position},
+                                         {"done", progress.done},
+                                         {"checkpoint", commit.checkpoint},
+                                         {"epoch", shared_->context->run_epoch}}
+                              .dump();
+      SLUICE_RETURN_IF_ERROR(
+          Produce(shared_->options.progress_topic, &key, std::string_view(value), 0));
+    }
+    if (failpoint::AnyArmed())
+      SLUICE_RETURN_IF_ERROR(failpoint::Check("kafka.sink.before_commit"));
+    ErrorPtr error(rd_kafka_commit_transaction(producer_.get(), CommitTimeoutMs()));
+    if (error) {
+      Status status = TransactionStatus(
+          error.get(), fmt::format("Cannot commit the transaction of checkpoint {}",
+                                   commit.checkpoint));
+      if (rd_kafka_error_txn_requires_abort(error.get())) {
+        Abort();
+      } else if (rd_kafka_error_is_fatal(error.get())) {
+        in_transaction_ = false;  // a fenced producer can abort nothing: the newer run did
+      }
+      return status;
+    }
+    in_transaction_ = false;
+    if (failpoint::AnyArmed())
+      SLUICE_RETURN_IF_ERROR(failpoint::Check("kafka.sink.after_commit"));
+    return DeliveryError();
+  }
+
+  void Abort() override {
+    if (!transactional_ || !in_transaction_)
+      return;
+    in_transaction_ = false;
+    ErrorPtr error(rd_kafka_abort_transaction(producer_.get(), 10000));
+    if (error) {
+      log::Warn(kComponent, "Cannot abort the transaction of slot {}: {} (the broker aborts it "
+                "after transaction_timeout_secs, or the next run fences it)",
+                slot_, rd_kafka_error_string(error.get()));
+    }
+  }
+
+ private:
+  int FlushTimeoutMs() const { return static_cast<int>(shared_->options.transaction_timeout_ms); }
+  int CommitTimeoutMs() const { return static_cast<int>(shared_->options.transaction_timeout_ms); }
+
+  Status BeginIfNeeded() {
+    if (!transactional_ || in_transaction_)
+      return Status::OK();
+    ErrorPtr error(rd_kafka_begin_transaction(producer_.get()));
+    if (error)
+      return TransactionStatus(error.get(), "Cannot begin a Kafka transaction");
+    in_transaction_ = true;
+    if (failpoint::AnyArmed())
+      SLUICE_RETURN_IF_ERROR(failpoint::Check("kafka.sink.after_begin"));
+    return Status::OK();
+  }
+
+  Status DeliveryError() {
+    auto [code, text] = producer_.errors().TakeDeliveryError();
+    if (code == 0)
+      return Status::OK();
+    return KafkaStatus(code, "Kafka refused a message", text);
+  }
+
+  // Fills values_ with each row's value (nullopt: a tombstone).
+  Status EncodeValues(const Batch& batch, const KafkaSink::Shared::Target& target) {
+    values_.assign(batch.num_rows(), std::nullopt);
+    text_.clear();
+    std::vector<std::pair<size_t, size_t>> spans(batch.num_rows());
+    switch (shared_->options.format) {
+      case MessageFormat::kAvro:
+        return Unsupported("the kafka sink does not write Avro yet");
+      case MessageFormat::kRaw: {
+        const Column& column = batch.column(static_cast<size_t>(target.value_column));
+        TypeId type = column.type().id;
+        bool as_is = type == TypeId::kString || type == TypeId::kBytes || type == TypeId::kJson;
+        for (size_t row = 0; row < batch.num_rows(); ++row) {
+          if (column.IsNull(row))
+            continue;
+          if (as_is) {
+            values_[row] = column.GetView(row);
+          } else {
+            size_t start = text_.size();
+            AppendValueText(column, row, &text_);
+            spans[row] = {start, text_.size() - start};
+          }
+        }
+        if (!as_is) {
+          for (size_t row = 0; row < batch.num_rows(); ++row) {
+            if (column.IsValid(row))
+              values_[row] = std::string_view(text_).substr(spans[row].first, spans[row].second);
+          }
+        }
+        return Status::OK();
+      }
+      case MessageFormat::kJson: {
+        // JSON escapes line ends inside strings: one line per row.
+        io::StringOutputStream output(&text_);
+        formats::JsonlWriter writer(&output);
+        SLUICE_RETURN_IF_ERROR(writer.WriteRows(batch, 0, batch.num_rows()));
+        SLUICE_RETURN_IF_ERROR(writer.Flush());
+        size_t start = 0;
+        for (size_t row = 0; row < batch.num_rows(); ++row) {
+          size_t end = text_.find('\n', start);
+          spans[row] = {start, end - start};
+          start = end + 1;
+        }
+        break;
+      }
+      case MessageFormat::kCsv: {
+        // A quoted CSV value may hold line ends: one write per row.
+        io::StringOutputStream output(&text_);
+        formats::CsvDialect dialect;
+        dialect.delimiter = shared_->options.csv_delimiter;
+        formats::CsvWriter writer(&output, dialect);
+        for (size_t row = 0; row < batch.num_rows(); ++row) {
+          size_t start = text_.size();
+          SLUICE_RETURN_IF_ERROR(writer.WriteRows(batch, row, row + 1));
+          SLUICE_RETURN_IF_ERROR(writer.Flush());
+          spans[row] = {start, text_.size() - start - 1};  // without the LF
+        }
+        break;
+      }
+    }
+    for (size_t row = 0; row < batch.num_rows(); ++row)
+      values_[row] = std::string_view(text_).substr(spans[row].first, spans[row].second);
+    return Status::OK();
+  }
+
+  Status Produce(const std::string& topic, const std::string* key,
+                 std::optional<std::string_view> value, const Batch& batch, size_t row) {
+    Status status = Produce(topic, key, value, -1);
+    if (status.code() == StatusCode::kDataError) {
+      return DataError(fmt::format("a row of {} bytes as a message to topic '{}' (row {} of its "
+                                   "batch): {}",
+                                   value ? value->size() : 0, topic, row + 1, status.message()));
+    }
+    return status;
+  }
+
+  Status Produce(const std::string& topic, const std::string* key,
+                 std::optional<std::string_view> value, int32_t partition) {
+    // An empty value is not a tombstone: it needs a non-null pointer (an empty view may have none).
+    static char kEmpty[1] = {0};
+    void* value_data = !value ? nullptr
+                       : value->empty() ? kEmpty
+                                        : const_cast<char*>(value->data());
+    size_t value_size = value ? value->size() : 0;
+    const void* key_data = key != nullptr ? key->data() : nullptr;
+    size_t key_size = key != nullptr ? key->size() : 0;
+    int32_t target_partition = partition >= 0 ? partition : RD_KAFKA_PARTITION_UA;
+    while (true) {
+      rd_kafka_resp_err_t error = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(target_partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_data, key_size),
+          RD_KAFKA_V_VALUE(value_data, value_size), RD_KAFKA_V_END);
+      if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_poll(producer_.get(), 0);
+        return Status::OK();
+      }
+      if (error == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        // The local queue is full: serve delivery reports until there is room.
+        rd_kafka_poll(producer_.get(), 100);
+        continue;
+      }
+      return producer_.Error(error, fmt::format("Cannot send a message to topic '{}'", topic));
+    }
+  }
+
+  std::shared_ptr<KafkaSink::Shared> shared_;
+  KafkaHandle producer_;
+  const int slot_;
+  const bool transactional_;
+  bool in_transaction_ = false;
+  std::string key_;
+  std::string text_;
+  std::vector<std::optional<std::string_view>> values_;
+};
+
+}  // namespace
+
+KafkaSink::KafkaSink(KafkaSinkOptions options) : options_(std::move(options)) {
+  shared_ = std::make_shared<Shared>();
+  shared_->options = options_;
+}
+
+KafkaSink::~KafkaSink() = default;
+
+Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  shared_->context = &context;
+  SLUICE_ASSIGN_OR_RETURN(KafkaHandle admin,
+                          KafkaHandle::Open(KafkaHandle::Kind::kProducer, options_.connection,
+                                            {}, std::string(kComponent)));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> topics, ListTopics(admin));
+  shared_->targets.clear();
+  for (const StreamInfo& stream : streams) {
+    if (stream.changelog) {
+      // Messages carry no row kind yet (a Debezium envelope out would): refused, as api.h asks.
+      return InvalidConfig(fmt::format("stream '{}' is a changelog (inserts, updates, deletes), "
+                                       "which the kafka sink cannot write yet: write it to a SQL "
+                                       "sink with mode: apply, or to files",
+                                       stream.name));
+    }
+    Shared::Target target;
+    target.schema = stream.schema;
+    target.topic = options_.topic.empty() ? stream.name : options_.topic;
+    if (size_t at = target.topic.find("{stream}"); at != std::string::npos)
+      target.topic.replace(at, 8, stream.name);
+    bool exists = false;
+    for (const TopicPartitions& topic : topics)
+      exists = exists || topic.topic == target.topic;
+    if (!exists) {
+      return NotFound(fmt::format("topic '{}' does not exist on {}: create it (with the "
+                                  "partitions and retention it needs) before the job runs",
+                                  target.topic, options_.connection.Describe()));
+    }
+    for (const std::string& name : options_.key_columns) {
+      int index = stream.schema->FieldIndex(name);
+      if (index < 0) {
+        return InvalidConfig(fmt::format("key column '{}' is not a column of stream '{}' "
+                                         "(columns: {})",
+                                         name, stream.name, stream.schema->ToString()));
+      }
+      target.key_columns.push_back(index);
+    }
+    if (options_.format == MessageFormat::kRaw) {
+      if (!options_.value_column.empty()) {
+        target.value_column = stream.schema->FieldIndex(options_.value_column);
+        if (target.value_column < 0) {
+          return InvalidConfig(fmt::format("value_column '{}' is not a column of stream '{}'",
+                                           options_.value_column, stream.name));
+        }
+      } else if (stream.schema->num_fields() == 1) {
+        target.value_column = 0;
+      } else {
+        return InvalidConfig(fmt::format("format raw sends one column as the value: stream '{}' "
+                                         "has {}, so set value_column",
+                                         stream.name, stream.schema->num_fields()));
+      }
+    }
+    shared_->targets.push_back(std::move(target));
+  }
+  return Status::OK();
+}
+
+Status KafkaSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
+                        CheckReport* report) {
+  SLUICE_RETURN_IF_ERROR(Open(context, streams));
+  for (const Shared::Target& target : shared_->targets)
+    report->Note(fmt::format("writes topic '{}'", target.topic));
+  if (context.delivery == DeliveryGuarantee::kExactlyOnce) {
+    report->Note(fmt::format("exactly-once: Kafka transactions, progress in topic '{}'",
+                             options_.progress_topic));
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SinkWriter>> KafkaSink::CreateWriter(int slot) {
+  bool transactional = shared_->exactly_once();
+  std::map<std::string, std::string> settings = shared_->ProducerSettings();
+  if (transactional) {
+    settings["transactional.id"] = TransactionalId(shared_->context->job_name, slot);
+    settings["transaction.timeout.ms"] = std::to_string(options_.transaction_timeout_ms);
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      KafkaHandle producer,
+      KafkaHandle::Open(KafkaHandle::Kind::kProducer, options_.connection, settings,
+                        fmt::format("{}:{}", kComponent, slot)));
+  if (transactional) {
+    // Fences any producer of an earlier run with this id and aborts its open transaction.
+    ErrorPtr error(rd_kafka_init_transactions(producer.get(), options_.connection.timeout_ms * 3));
+    if (error) {
+      return TransactionStatus(
+          error.get(), fmt::format("Cannot start the transactional producer '{}' on {}",
+                                   settings["transactional.id"], options_.connection.Describe()));
+    }
+  }
+  return std::unique_ptr<SinkWriter>(
+      new KafkaWriter(shared_, std::move(producer), slot, transactional));
+}
+
+Status KafkaSink::Claim(const JobContext& context) {
+  shared_->context = &context;
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(KafkaHandle admin,
+                          KafkaHandle::Open(KafkaHandle::Kind::kProducer, options_.connection,
+                                            {}, std::string(kComponent)));
+  SLUICE_RETURN_IF_ERROR(EnsureCompactedTopic(admin, options_.progress_topic));
+  SLUICE_ASSIGN_OR_RETURN(auto records, shared_->ReadProgressTopic(context.job_name));
+  uint64_t stored_epoch = 0;
+  int64_t slots = 0;
+  std::string holder;
+  if (auto run = records.find(RunKey(context.job_name)); run != records.end()) {
+    try {
+      nlohmann::json json = nlohmann::json::parse(run->second);
+      stored_epoch = json.value("epoch", uint64_t{0});
+      slots = json.value("slots", int64_t{0});
+      holder = json.value("owner", std::string());
+    } catch (const std::exception&) {
+      // A record we cannot read fences nothing.
+    }
+  }
+  std::string target = fmt::format("kafka {} (progress topic '{}')", options_.connection.brokers,
+                                   options_.progress_topic);
+  if (context.run_epoch != 0 && stored_epoch > context.run_epoch)
+    return FencedOff(context.job_name, target, context.run_epoch, stored_epoch, holder);
+  slots = std::max<int64_t>(slots, context.parallelism);
+  // init_transactions for every slot any run used: their producers are fenced and their open
+  // transactions aborted before this run reads its progress.
+  for (int slot = 0; slot < slots; ++slot) {
+    std::map<std::string, std::string> settings = shared_->ProducerSettings();
+    settings["transactional.id"] = TransactionalId(context.job_name, slot);
+    SLUICE_ASSIGN_OR_RETURN(KafkaHandle producer,
+                            KafkaHandle::Open(KafkaHandle::Kind::kProducer, options_.connection,
+                                              settings, std::string(kComponent)));
+    ErrorPtr error(rd_kafka_init_transactions(producer.get(), options_.connection.timeout_ms * 3));
+    if (error) {
+      return TransactionStatus(error.get(),
+                               fmt::format("Cannot fence the earlier runs' producer '{}'",
+                                           settings["transactional.id"]));
+    }
+  }
+  nlohmann::json run = {{"epoch", std::max(stored_epoch, context.run_epoch)},
+                        {"owner", context.run_owner},
+                        {"slots", slots}};
+  return shared_->WriteProgressRecords({{RunKey(context.job_name), run.dump()}});
+}
+
+Result<std::vector<SplitProgress>> KafkaSink::RecoverProgress(const JobContext& context) {
+  std::vector<SplitProgress> out;
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+    return out;
+  SLUICE_ASSIGN_OR_RETURN(auto records, shared_->ReadProgressTopic(context.job_name));
+  std::string prefix = SplitKeyPrefix(context.job_name);
+  for (const auto& [key, value] : records) {
+    if (!key.starts_with(prefix))
+      continue;
+    SplitProgress progress;
+    progress.split_id = key.substr(prefix.size());
+    try {
+      nlohmann::json json = nlohmann::json::parse(value);
+      progress.position = json.value("position", std::string());
+      progress.done = json.value("done", false);
+    } catch (const std::exception& error) {
+      return Internal(fmt::format("progress record of split '{}' in topic '{}' is not valid: {}",
+                                  progress.split_id, options_.progress_topic, error.what()));
+    }
+    out.push_back(std::move(progress));
+  }
+  return out;
+}
+
+Status KafkaSink::CheckFreshStart(const JobContext& context,
+                                  const std::vector<StreamInfo>& streams) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<SplitProgress> progress, RecoverProgress(context));
+  if (progress.empty())
+    return Status::OK();
+  return InvalidConfig(fmt::format(
+      "job '{}': an interrupted run already sent messages to Kafka, which a topic cannot take "
+      "back, so starting over would send them twice: resume the job (run it without --fresh), "
+      "or delete and recreate the target topics first",
+      context.job_name));
+}
+
+Status KafkaSink::ForgetProgress(const JobContext& context) {
+  if (context.delivery != DeliveryGuarantee::kExactlyOnce)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(auto records, shared_->ReadProgressTopic(context.job_name));
+  std::vector<std::pair<std::string, std::optional<std::string>>> tombstones;
+  std::string prefix = SplitKeyPrefix(context.job_name);
+  for (const auto& [key, value] : records) {
+    if (key.starts_with(prefix))
+      tombstones.emplace_back(key, std::nullopt);
+  }
+  if (tombstones.empty())
+    return Status::OK();
+  return shared_->WriteProgressRecords(tombstones);
+}
+
+}  // namespace sluice::connectors::kafka
