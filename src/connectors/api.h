@@ -335,6 +335,10 @@ class Sink {
   /// Called instead of Finish when the job fails or stops. Releases resources; keeps what a
   /// resumed run needs (an overwrite's staging table, committed files).
   virtual void Abort() {}
+  /// Interrupts a call of the coordinator's (Claim, RecoverProgress, Open, Finish...) blocked
+  /// in the store when the job stops: the call returns an error. Thread-safe, quick, best
+  /// effort, possibly more than once or when nothing runs.
+  virtual void Cancel() {}
   /// The strongest delivery this sink can give.
   virtual DeliveryGuarantee guarantee() const = 0;
   /// Takes the job's targets for this run, first thing, before

@@ -17,6 +17,7 @@
 #include "core/failpoint.h"
 #include "core/logging.h"
 #include "runtime/bad_records.h"
+#include "runtime/cancel_on_stop.h"
 #include "runtime/pipeline.h"
 #include "runtime/retry.h"
 #include "runtime/run_lease.h"
@@ -264,6 +265,9 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   // sink committed. A retry makes sure the job is still its own first: a run that lost it must
   // not claim the targets again.
   SLUICE_RETURN_IF_ERROR(store->RenewRun(job_.name));
+  // A stop while the sink's setup waits in the store (a table someone locked) ends that wait.
+  auto setup_watch = std::make_unique<CancelOnStop>(stop, job_.stop_timeout_secs,
+                                                    [&setup] { setup.sink->Cancel(); });
   SLUICE_RETURN_IF_ERROR(
       setup.sink->Claim(context).WithContext(fmt::format("sink {}", job_.sink.type)));
   std::deque<Work> resumed_work;
@@ -390,6 +394,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   }
   SLUICE_RETURN_IF_ERROR(setup.sink->Open(context, setup.sink_streams)
                              .WithContext(fmt::format("sink {}", job_.sink.type)));
+  setup_watch.reset();
   const uint64_t resumed_splits = resumed_work.size();
   WorkQueue work(std::move(resumed_work), std::move(planner), store, job_.name, &metrics_);
   metrics_.OnAttemptStart(done_before + resumed_splits, done_before);

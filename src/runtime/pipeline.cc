@@ -13,6 +13,7 @@
 #include "core/failpoint.h"
 #include "core/logging.h"
 #include "core/value_text.h"
+#include "runtime/cancel_on_stop.h"
 #include "runtime/channel.h"
 #include "runtime/channel_item.h"
 #include "runtime/checkpoint_coordinator.h"
@@ -103,7 +104,17 @@ class Pipeline::Impl {
     std::vector<std::thread> writer_threads;
     for (int w = 0; w < writers; ++w)
       writer_threads.emplace_back([this, w] { WriterLoop(w); });
-    std::thread watchdog([this] { WatchStop(); });
+    // A stop must end the job even when a writer is blocked in the sink (a lock someone else
+    // holds, a server that stopped answering), where the final checkpoint would wait forever:
+    // after checkpoint.stop_timeout_secs the writers' calls are cancelled and the run ends at
+    // its last recorded checkpoint.
+    // Watches the stop itself, not only the coordinator's reaction to it: the coordinator may
+    // be the one waiting, for a checkpoint's acks from a blocked writer.
+    auto watchdog = std::make_unique<CancelOnStop>(
+        [this, stop] {
+          return stopping_.load() || stop_requested_.load() || (stop != nullptr && stop->load());
+        },
+        job_.stop_timeout_secs, [this] { CancelBlockedWriters(); });
     readers_running_ = readers;
     std::vector<std::thread> reader_threads;
     for (int r = 0; r < readers; ++r) {
@@ -175,12 +186,9 @@ class Pipeline::Impl {
       channel->Close();
     for (std::thread& t : writer_threads)
       t.join();
-    {
-      std::lock_guard<std::mutex> lock(done_mutex_);
-      writers_joined_ = true;
-      done_cv_.notify_all();
-    }
-    watchdog.join();
+    watchdog.reset();  // before the writers it may cancel are destroyed
+    if (cancelled_on_stop_.load())
+      *interrupted = true;  // a stop, though the cancel made it fail
     for (auto& writer : writer_objects_) {
       if (writer)
         writer->Abort();  // a no-op after the final commit; rolls back after a failure
@@ -356,39 +364,22 @@ class Pipeline::Impl {
     }
   }
 
-  // A stop must end the job even when a writer is blocked in the sink (a lock someone else
-  // holds, a server that stopped answering), where the final checkpoint would wait forever:
-  // once the stop is older than `stop_timeout_secs`, the writers' calls are cancelled and the
-  // run ends at its last recorded checkpoint. Runs on its own thread until the writers ended.
-  void WatchStop() {
-    std::unique_lock<std::mutex> lock(done_mutex_);
-    done_cv_.wait(lock, [&] { return writers_joined_ || stop_began_; });
-    if (writers_joined_)
-      return;
-    const auto timeout = std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(job_.stop_timeout_secs));
-    if (done_cv_.wait_until(lock, stop_began_at_ + timeout, [&] { return writers_joined_; }))
-      return;
-    lock.unlock();
-    log::Warn(kComponent,
-              "The final checkpoint did not end within {:g} s of the stop "
-              "(checkpoint.stop_timeout_secs): cancelling the sink's writes; the next run resumes "
-              "from the last checkpoint",
-              job_.stop_timeout_secs);
-    Fail(Cancelled("stopped on request; the sink's blocked writes were cancelled, the next run "
-                   "resumes from the last checkpoint"));
-    lock.lock();
-    // Again until they end: a cancel may land between two statements of a writer.
-    while (!writers_joined_) {
-      lock.unlock();
-      {
-        std::lock_guard<std::mutex> writers(writers_mutex_);
-        for (connectors::SinkWriter* writer : live_writers_)
-          writer->Cancel();
-      }
-      lock.lock();
-      done_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return writers_joined_; });
+  // CancelOnStop's action: the first time, fail the run (its channels close, the coordinator
+  // stops waiting for acks); every time, cancel each writer's blocked call.
+  void CancelBlockedWriters() {
+    if (!failed_.load()) {
+      cancelled_on_stop_.store(true);
+      log::Warn(kComponent,
+                "The final checkpoint did not end within {:g} s of the stop "
+                "(checkpoint.stop_timeout_secs): cancelling the sink's writes; the next run "
+                "resumes from the last checkpoint",
+                job_.stop_timeout_secs);
+      Fail(Cancelled("stopped on request; the sink's blocked writes were cancelled, the next "
+                     "run resumes from the last checkpoint"));
     }
+    std::lock_guard<std::mutex> writers(writers_mutex_);
+    for (connectors::SinkWriter* writer : live_writers_)
+      writer->Cancel();
   }
 
   // Coordinator: the job stops after a final checkpoint (once; not after a failure).
@@ -397,12 +388,6 @@ class Pipeline::Impl {
       return;
     *interrupted = true;
     log::Warn(kComponent, "Stop requested: taking a final checkpoint");
-    {
-      std::lock_guard<std::mutex> lock(done_mutex_);
-      stop_began_ = true;
-      stop_began_at_ = Clock::now();
-      done_cv_.notify_all();
-    }
     stopping_.store(true);
     cancelled_->store(true);
     CancelActiveReaders();
@@ -869,6 +854,7 @@ class Pipeline::Impl {
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> cancelled_on_stop_{false};  // the stop watchdog failed the run
   std::mutex failure_mutex_;
   Status failure_;  // guarded by failure_mutex_
 
@@ -892,9 +878,6 @@ class Pipeline::Impl {
   int readers_running_ = 0;  // guarded by done_mutex_
   bool checkpoint_requested_ = false;  // guarded by done_mutex_
   uint64_t checkpoints_recorded_ = 0;  // guarded by done_mutex_
-  bool writers_joined_ = false;        // guarded by done_mutex_
-  bool stop_began_ = false;            // guarded by done_mutex_
-  Clock::time_point stop_began_at_;    // guarded by done_mutex_
 };
 
 Pipeline::Pipeline(Parts parts, std::atomic<bool>* cancelled)

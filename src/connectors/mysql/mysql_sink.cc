@@ -1367,7 +1367,20 @@ Status EndEarlierWriters(Connection& db, const std::string& database, const std:
 Result<Connection> MysqlSink::ConnectCoordinator() const {
   ConnectionOptions coordinator = options_.connection;
   coordinator.local_infile = false;
-  return Connection::Open(coordinator);
+  SLUICE_ASSIGN_OR_RETURN(Connection db, Connection::Open(coordinator));
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  coordinator_sessions_.push_back(db.thread_id());
+  return db;
+}
+
+void MysqlSink::Cancel() {
+  std::vector<uint64_t> sessions;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    sessions = coordinator_sessions_;
+  }
+  for (uint64_t session : sessions)
+    Connection::KillQuery(options_.connection, session);
 }
 
 Status MysqlSink::CreateProgressTable(Connection& db) {

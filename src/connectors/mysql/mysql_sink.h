@@ -39,6 +39,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -76,6 +77,8 @@ class MysqlSink final : public Sink {
   /// Ends the sessions of earlier runs (named writer locks), creates the progress table and
   /// stores the run's epoch there; writers check it under a shared lock before each COMMIT.
   Status Claim(const JobContext& context) override;
+  /// KILL QUERY on every session the coordinator opened (a closed one's id is simply unknown).
+  void Cancel() override;
 
   /// Where one stream's rows go, fixed at Open.
   struct Target;
@@ -126,6 +129,8 @@ class MysqlSink final : public Sink {
   bool finished_ = false;
   bool database_is_utf8mb4_ = false;
   uint64_t run_epoch_ = 0;  // set by Claim (exactly-once)
+  mutable std::mutex sessions_mutex_;
+  mutable std::vector<uint64_t> coordinator_sessions_;  // thread ids, for Cancel; sessions_mutex_
 };
 
 }  // namespace sluice::connectors::mysql
