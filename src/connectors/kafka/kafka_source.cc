@@ -123,6 +123,11 @@ namespace {
 Result<std::vector<TopicPartitions>> MatchTopics(const KafkaHandle& admin,
                                                  const KafkaSourceOptions& options) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> all, ListTopics(admin));
+  // The broker lists topics in no particular order: a pattern's streams come in name order, so
+  // that the same topics are the same streams in every run.
+  std::sort(all.begin(), all.end(), [](const TopicPartitions& a, const TopicPartitions& b) {
+    return a.topic < b.topic;
+  });
   std::vector<TopicPartitions> matched;
   std::set<std::string> seen;
   for (const std::string& wanted : options.topics) {
