@@ -24,7 +24,9 @@ sink_block() {
   esac
 }
 
-# make_job SINK MODE: the job file for SINK, 20,000 rows in 10 splits.
+# make_job SINK MODE [LEASE_SECS]: the job file for SINK, 20,000 rows in 10 splits. A frozen
+# run's lease runs out after LEASE_SECS (default an hour: a loaded machine must not let the
+# waiting run of part 1 take the job over instead of waiting).
 make_job() {
   cat >"$OUT_DIR/$1.yaml" <<YAML
 name: one_run_$1
@@ -33,7 +35,7 @@ sink: $(sink_block "$1" "$2")
 parallelism: 2
 batch_rows: 500
 state: '$OUT_DIR/state'
-run_lease_secs: 1
+run_lease_secs: ${3:-3600}
 YAML
 }
 
@@ -92,7 +94,7 @@ for sink in file sqlite mysql postgres; do
   #    holds the file's only write lock), taken over after its lease, fenced off. One reader,
   #    which waits for each checkpoint, so that nothing but the frozen commit is under way.
   reset_target
-  make_job "$sink" append
+  make_job "$sink" append 1
   point="runtime.writer.before_commit=pause@3"
   [[ $sink == sqlite ]] && point="runtime.writer.after_commit=pause@3"
   SLUICE_FAILPOINTS="runtime.reader.batch=checkpoint@1+;$point" "$SLUICE" run \
