@@ -66,6 +66,11 @@ class MysqlSink final : public Sink {
   Status Finish() override;
   void Abort() override;
   DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kExactlyOnce; }
+  /// apply: one writer. A writer's transaction stays open until its checkpoint, and InnoDB's
+  /// next-key locks on upserted and deleted keys block writers whose keys interleave (the
+  /// runtime routes changelog keys by hash) until that commit: lock waits of
+  /// innodb_lock_wait_timeout each, seen as 50 s stalls and retries with 3 writers.
+  int max_writers() const override { return options_.mode == WriteMode::kApply ? 1 : 0; }
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   Status ForgetProgress(const JobContext& context) override;
   /// append: refuses when a target table holds rows.
