@@ -31,6 +31,8 @@ def render(connectors):
             out.append("| --- | --- | --- | --- |")
             for option in connector[side]:
                 kind = "\\|".join(option["choices"]) if "choices" in option else option["type"]
+                if "range" in option:
+                    kind += f" {option['range']}"
                 default = "**required**" if option["required"] else (
                     f"`{option['default']}`" if option["default"] else "")
                 out.append(f"| `{option['name']}` | {kind} | {cell(default)} | "

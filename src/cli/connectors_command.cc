@@ -11,6 +11,13 @@ namespace sluice::cli {
 
 namespace {
 
+// A range bound as JSON: an integer for integer options and sizes, else a number.
+nlohmann::ordered_json BoundJson(const config::OptionSpec& spec, double bound) {
+  if (spec.type == config::OptionType::kDouble)
+    return bound;
+  return static_cast<int64_t>(bound);
+}
+
 nlohmann::ordered_json OptionsJson(const std::vector<config::OptionSpec>& table) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const config::OptionSpec& spec : table) {
@@ -24,6 +31,12 @@ nlohmann::ordered_json OptionsJson(const std::vector<config::OptionSpec>& table)
       for (std::string_view choice : spec.choices)
         option["choices"].push_back(choice);
     }
+    if (spec.min)
+      option["min"] = BoundJson(spec, *spec.min);
+    if (spec.max)
+      option["max"] = BoundJson(spec, *spec.max);
+    if (spec.min || spec.max)
+      option["range"] = config::OptionRangeText(spec);
     option["description"] = spec.description;
     out.push_back(option);
   }
@@ -41,6 +54,10 @@ void PrintOptions(std::string_view title, const std::vector<config::OptionSpec>&
           type += '|';
         type += choice;
       }
+    }
+    if (spec.min || spec.max) {
+      type += ' ';
+      type += config::OptionRangeText(spec);
     }
     std::string extra = spec.required ? "required"
                         : spec.default_value.empty()

@@ -15,9 +15,11 @@ const std::vector<OptionSpec>& JobTable() {
       {"sink", OptionType::kMap, "", "Where rows go: `type:` plus its options.", true},
       {"transform", OptionType::kMap, "",
        "Optional `columns:` that select, rename and cast: `out: \"in::type\"`."},
-      {"parallelism", OptionType::kInt, "1",
-       "Parallel readers and writers (writers capped by what the sink allows)."},
-      {"batch_rows", OptionType::kInt, "4096", "Rows per batch between readers and writers."},
+      {.name = "parallelism", .type = OptionType::kInt, .default_value = "1",
+       .description = "Parallel readers and writers (writers capped by what the sink allows).",
+       .min = 1, .max = 256},
+      {.name = "batch_rows", .type = OptionType::kInt, .default_value = "4096",
+       .description = "Rows per batch between readers and writers.", .min = 1, .max = 1'000'000},
       {"delivery",
        OptionType::kEnum,
        "exactly_once",
@@ -37,17 +39,19 @@ const std::vector<OptionSpec>& JobTable() {
        "`max_backoff_secs` (60)."},
       {"verify", OptionType::kBool, "false",
        "After a batch job, compare source and target (counts and checksums per key range)."},
-      {"run_lease_secs", OptionType::kDouble, "30",
-       "One run of a job at a time: a run that stopped renewing its hold on the job this long "
-       "(frozen, cut off) may be taken over, and its later commits are refused."},
+      {.name = "run_lease_secs", .type = OptionType::kDouble, .default_value = "30",
+       .description =
+           "One run of a job at a time: a run that stopped renewing its hold on the job this "
+           "long (frozen, cut off) may be taken over, and its later commits are refused.",
+       .min = 0.3, .max = 86400},
   };
   return kTable;
 }
 
 Status ReadCheckpoint(const Node& node, JobConfig* job) {
   static const std::vector<OptionSpec> kTable = {
-      {"interval_secs", OptionType::kDouble, "10",
-       "Seconds between checkpoints; 0 = only at the end."},
+      {.name = "interval_secs", .type = OptionType::kDouble, .default_value = "10",
+       .description = "Seconds between checkpoints; 0 = only at the end.", .min = 0},
       {"stop_timeout_secs", OptionType::kDouble, "10",
        "After a stop (SIGINT/SIGTERM), how long the final checkpoint may take before writes "
        "blocked in the sink are cancelled (the next run then resumes from the checkpoint "
@@ -55,13 +59,13 @@ Status ReadCheckpoint(const Node& node, JobConfig* job) {
   };
   SLUICE_ASSIGN_OR_RETURN(Options options, Options::Validate(node, kTable, "checkpoint"));
   job->checkpoint_interval_secs = options.GetDouble("interval_secs");
-  if (job->checkpoint_interval_secs < 0) {
-    return options.ErrorAt("interval_secs", "'interval_secs' must not be negative");
-  }
   if (options.Has("stop_timeout_secs"))
     job->stop_timeout_secs = options.GetDouble("stop_timeout_secs");
-  if (job->stop_timeout_secs <= 0) {
-    return options.ErrorAt("stop_timeout_secs", "'stop_timeout_secs' must be positive");
+  if (job->stop_timeout_secs <= 0) {  // an open bound, which an option's range cannot say
+    return options.ErrorAt(
+        "stop_timeout_secs",
+        fmt::format("'stop_timeout_secs' in checkpoint must be more than 0, got {}",
+                    options.GetString("stop_timeout_secs")));
   }
   return Status::OK();
 }
@@ -74,10 +78,11 @@ Status ReadErrors(const Node& node, JobConfig* job) {
        "fail (stop at the first bad record), skip, or dead_letter (skip and keep it).",
        false,
        {"fail", "skip", "dead_letter"}},
-      {"max_count", OptionType::kInt, "0",
-       "Fail once more records than this were bad (0 = no limit)."},
-      {"max_ratio", OptionType::kDouble, "0",
-       "Fail once bad records exceed this share of rows read (0 = no limit)."},
+      {.name = "max_count", .type = OptionType::kInt, .default_value = "0",
+       .description = "Fail once more records than this were bad (0 = no limit).", .min = 0},
+      {.name = "max_ratio", .type = OptionType::kDouble, .default_value = "0",
+       .description = "Fail once bad records exceed this share of rows read (0 = no limit).",
+       .min = 0, .max = 1},
       {"dead_letter_path", OptionType::kString, "",
        "dead_letter: JSON Lines file receiving each bad record, its location and reason."},
   };
@@ -86,14 +91,8 @@ Status ReadErrors(const Node& node, JobConfig* job) {
   job->errors.mode = mode == "skip"          ? ErrorPolicy::Mode::kSkip
                      : mode == "dead_letter" ? ErrorPolicy::Mode::kDeadLetter
                                              : ErrorPolicy::Mode::kFail;
-  int64_t max_count = options.GetInt("max_count");
-  if (max_count < 0)
-    return options.ErrorAt("max_count", "'max_count' must not be negative");
-  job->errors.max_count = static_cast<uint64_t>(max_count);
+  job->errors.max_count = static_cast<uint64_t>(options.GetInt("max_count"));
   job->errors.max_ratio = options.GetDouble("max_ratio");
-  if (job->errors.max_ratio < 0 || job->errors.max_ratio > 1) {
-    return options.ErrorAt("max_ratio", "'max_ratio' must be between 0 and 1");
-  }
   job->errors.dead_letter_path = options.GetString("dead_letter_path");
   if (job->errors.mode == ErrorPolicy::Mode::kDeadLetter && job->errors.dead_letter_path.empty()) {
     return options.ErrorAt("mode", "errors mode dead_letter needs 'dead_letter_path'");
@@ -103,23 +102,24 @@ Status ReadErrors(const Node& node, JobConfig* job) {
 
 Status ReadRetry(const Node& node, JobConfig* job) {
   static const std::vector<OptionSpec> kTable = {
-      {"max_attempts", OptionType::kInt, "5",
-       "Retries of a transient failure, each resuming from the last checkpoint; 0 = none."},
-      {"initial_backoff_secs", OptionType::kDouble, "1", "Wait before the first retry."},
+      {.name = "max_attempts", .type = OptionType::kInt, .default_value = "5",
+       .description =
+           "Retries of a transient failure, each resuming from the last checkpoint; 0 = none.",
+       .min = 0, .max = 1000},
+      {.name = "initial_backoff_secs", .type = OptionType::kDouble, .default_value = "1",
+       .description = "Wait before the first retry.", .min = 0},
       {"max_backoff_secs", OptionType::kDouble, "60", "Longest wait between retries."},
   };
   SLUICE_ASSIGN_OR_RETURN(Options options, Options::Validate(node, kTable, "retry"));
-  int64_t attempts = options.GetInt("max_attempts");
-  if (attempts < 0 || attempts > 1000) {
-    return options.ErrorAt("max_attempts", "'max_attempts' must be between 0 and 1000");
-  }
-  job->retry.max_attempts = static_cast<int>(attempts);
+  job->retry.max_attempts = static_cast<int>(options.GetInt("max_attempts"));
   job->retry.initial_backoff_secs = options.GetDouble("initial_backoff_secs");
   job->retry.max_backoff_secs = options.GetDouble("max_backoff_secs");
-  if (job->retry.initial_backoff_secs < 0 ||
-      job->retry.max_backoff_secs < job->retry.initial_backoff_secs) {
-    return options.ErrorAt("max_backoff_secs",
-                           "backoffs must be >= 0 and max_backoff_secs >= initial_backoff_secs");
+  if (job->retry.max_backoff_secs < job->retry.initial_backoff_secs) {
+    return options.ErrorAt(
+        "max_backoff_secs",
+        fmt::format("'max_backoff_secs' in retry must be at least 'initial_backoff_secs' ({}), "
+                    "got {}",
+                    job->retry.initial_backoff_secs, job->retry.max_backoff_secs));
   }
   return Status::OK();
 }
@@ -287,16 +287,8 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
   if (const Node* transform = root.Find("transform")) {
     SLUICE_ASSIGN_OR_RETURN(job.transform, ReadTransform(*transform));
   }
-  int64_t parallelism = options.GetInt("parallelism");
-  if (parallelism < 1 || parallelism > 256) {
-    return options.ErrorAt("parallelism", "'parallelism' must be between 1 and 256");
-  }
-  job.parallelism = static_cast<int>(parallelism);
-  int64_t batch_rows = options.GetInt("batch_rows");
-  if (batch_rows < 1 || batch_rows > 1'000'000) {
-    return options.ErrorAt("batch_rows", "'batch_rows' must be between 1 and 1000000");
-  }
-  job.batch_rows = static_cast<int>(batch_rows);
+  job.parallelism = static_cast<int>(options.GetInt("parallelism"));
+  job.batch_rows = static_cast<int>(options.GetInt("batch_rows"));
   job.exactly_once = options.GetString("delivery") != "at_least_once";
   if (const Node* node = root.Find("checkpoint"))
     SLUICE_RETURN_IF_ERROR(ReadCheckpoint(*node, &job));
@@ -307,9 +299,6 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
     SLUICE_RETURN_IF_ERROR(ReadRetry(*node, &job));
   job.verify = options.GetBool("verify");
   job.run_lease_secs = options.GetDouble("run_lease_secs");
-  if (job.run_lease_secs < 0.3 || job.run_lease_secs > 86400) {
-    return options.ErrorAt("run_lease_secs", "'run_lease_secs' must be between 0.3 and 86400");
-  }
   job.fingerprint = Fingerprint(root);
   job.root = std::move(root);
   return job;

@@ -78,6 +78,29 @@ std::string Choices(const OptionSpec& spec) {
   return out;
 }
 
+std::string FormatBound(double bound) {
+  return fmt::format("{}", bound);
+}
+
+// `number` is the value of `value` as a number (a kInt, kDouble or kBytes option).
+Status CheckRange(const OptionSpec& spec, const Node& value, double number,
+                  std::string_view where) {
+  if ((!spec.min || number >= *spec.min) && (!spec.max || number <= *spec.max))
+    return Status::OK();
+  std::string allowed =
+      spec.min && spec.max ? fmt::format("between {} and {}", FormatBound(*spec.min),
+                                         FormatBound(*spec.max))
+      : spec.min           ? fmt::format("at least {}", FormatBound(*spec.min))
+                           : fmt::format("at most {}", FormatBound(*spec.max));
+  std::string got = value.scalar();
+  if (spec.type == OptionType::kBytes) {
+    allowed += " bytes";
+    if (got != fmt::format("{}", static_cast<int64_t>(number)))
+      got += fmt::format(" ({} bytes)", static_cast<int64_t>(number));
+  }
+  return value.Error(fmt::format("'{}' in {} must be {}, got {}", spec.name, where, allowed, got));
+}
+
 Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view where) {
   auto wrong = [&](std::string_view expected) {
     std::string got = value.is_scalar() ? fmt::format("'{}'", value.scalar())
@@ -87,6 +110,9 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
     return value.Error(
         fmt::format("'{}' in {} must be {}, got {}", spec.name, where, expected, got));
   };
+  // A range on another type is a bug in the table, not in the job file.
+  SLUICE_DCHECK((!spec.min && !spec.max) || spec.type == OptionType::kInt ||
+                spec.type == OptionType::kDouble || spec.type == OptionType::kBytes);
   switch (spec.type) {
     case OptionType::kString:
     case OptionType::kSecret:
@@ -97,7 +123,7 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
       int64_t parsed;
       if (!value.is_scalar() || !ParseInt(value.scalar(), &parsed))
         return wrong("an integer");
-      return Status::OK();
+      return CheckRange(spec, value, static_cast<double>(parsed), where);
     }
     case OptionType::kBool: {
       bool parsed;
@@ -110,13 +136,16 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
       double parsed;
       if (!value.is_scalar() || !ParseDouble(value.scalar(), &parsed))
         return wrong("a number");
-      return Status::OK();
+      return CheckRange(spec, value, parsed, where);
     }
-    case OptionType::kBytes:
-      if (!value.is_scalar() || !ParseByteSize(value.scalar()).ok()) {
+    case OptionType::kBytes: {
+      if (!value.is_scalar())
         return wrong("a size such as 64MiB, 100MB or 4096");
-      }
-      return Status::OK();
+      Result<int64_t> parsed = ParseByteSize(value.scalar());
+      if (!parsed.ok())
+        return wrong("a size such as 64MiB, 100MB or 4096");
+      return CheckRange(spec, value, static_cast<double>(*parsed), where);
+    }
     case OptionType::kEnum:
       if (value.is_null() &&
           std::find(spec.choices.begin(), spec.choices.end(), "null") != spec.choices.end()) {
@@ -156,6 +185,16 @@ Status CheckValue(const OptionSpec& spec, const Node& value, std::string_view wh
 }
 
 }  // namespace
+
+std::string OptionRangeText(const OptionSpec& spec) {
+  if (spec.min && spec.max)
+    return fmt::format("{}..{}", FormatBound(*spec.min), FormatBound(*spec.max));
+  if (spec.min)
+    return fmt::format(">= {}", FormatBound(*spec.min));
+  if (spec.max)
+    return fmt::format("<= {}", FormatBound(*spec.max));
+  return "";
+}
 
 Result<int64_t> ParseByteSize(std::string_view text) {
   size_t digits = 0;

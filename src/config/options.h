@@ -1,9 +1,10 @@
 // Option tables: one table per connector (and one for the job file itself) declares each
-// option's name, type, default and description. The same table drives parsing, the unknown-key
-// error that lists the valid keys, `sluice connectors` and the README.
+// option's name, type, default, allowed range or choices, and description. The same table drives
+// parsing, the unknown-key and out-of-range errors, `sluice connectors` and the README.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,7 +39,15 @@ struct OptionSpec {
   bool required = false;
   /// kEnum only.
   std::vector<std::string_view> choices;
+  /// kInt, kDouble and kBytes only: the inclusive range of allowed values (either end may be
+  /// open), checked by Options::Validate. Tables with a range spell their entries with
+  /// designated initializers: `{.name = "parallelism", ..., .min = 1, .max = 256}`.
+  std::optional<double> min;
+  std::optional<double> max;
 };
+
+/// The range of `spec` for documentation: "1..256", ">= 1", "<= 900", or "" when it has none.
+std::string OptionRangeText(const OptionSpec& spec);
 
 /// The validated options of one block (a source, a sink, the job itself): every key known,
 /// every value of the right type. Accessors return the default when the key is absent.

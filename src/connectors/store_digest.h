@@ -3,7 +3,7 @@
 // `sluice verify` reduces each side of a job to per-bucket digests: a row count and a sum of row
 // hashes per bucket. A source whose store can compute them itself (a SQL database) offers a
 // StoreDigester, and only the bucket totals cross the network; every other source is read
-// through Sluice and digested on this side (verify/verifier.cc). Both ways must give the same
+// through Sluice and digested on this side (verify/read_through.cc). Both ways must give the same
 // numbers for the same data, so the digest is defined on a canonical text that SQL can produce
 // as well as C++ (AppendDigestText):
 //

@@ -12,11 +12,12 @@
 
 #include "core/failpoint.h"
 #include "core/logging.h"
-#include "core/value_text.h"
+#include "runtime/batch_pool.h"
 #include "runtime/cancel_on_stop.h"
 #include "runtime/channel.h"
 #include "runtime/channel_item.h"
 #include "runtime/checkpoint_coordinator.h"
+#include "runtime/key_routing.h"
 #include "runtime/run_lease.h"
 #include "runtime/work_queue.h"
 #include "state/state_store.h"
@@ -37,39 +38,6 @@ constexpr std::string_view kComponent = "runtime";
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-/// A free list of batches of one schema, so that steady state allocates nothing. Thread-safe.
-class BatchPool {
- public:
-  BatchPool(SchemaPtr schema, size_t capacity) : schema_(std::move(schema)), capacity_(capacity) {}
-
-  std::unique_ptr<Batch> Get(int stream) {
-    std::unique_ptr<Batch> batch;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_.empty()) {
-        batch = std::move(free_.back());
-        free_.pop_back();
-      }
-    }
-    if (!batch)
-      batch = std::make_unique<Batch>(schema_, capacity_);
-    batch->set_stream(stream);
-    return batch;
-  }
-
-  void Put(std::unique_ptr<Batch> batch) {
-    batch->Clear();
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_.push_back(std::move(batch));
-  }
-
- private:
-  SchemaPtr schema_;
-  size_t capacity_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<Batch>> free_;  // guarded by mutex_
-};
 
 }  // namespace
 
@@ -667,27 +635,8 @@ class Pipeline::Impl {
   bool PushRouted(ActiveReader& active, std::unique_ptr<Batch> batch) {
     const size_t writers = channels_.size();
     BatchPool& pool = PoolFor(*batch);
-    std::vector<std::unique_ptr<Batch>> parts(writers);
-    std::string key;
-    for (size_t row = 0; row < batch->num_rows(); ++row) {
-      key.clear();
-      for (int column : active.routing_key) {
-        const Column& values = batch->column(static_cast<size_t>(column));
-        if (values.IsNull(row)) {
-          key.push_back('\0');
-        } else {
-          AppendValueText(values, row, &key);
-          key.push_back('\x1f');
-        }
-      }
-      std::unique_ptr<Batch>& part = parts[std::hash<std::string>{}(key) % writers];
-      if (!part)
-        part = pool.Get(batch->stream());
-      for (size_t c = 0; c < batch->num_columns(); ++c)
-        part->column(c).AppendFrom(batch->column(c), row);
-      part->SetRowKind(batch->row_kind(row));
-      part->FinishRow();
-    }
+    std::vector<std::unique_ptr<Batch>> parts =
+        RouteByKey(*batch, active.routing_key, writers, pool);
     pool.Put(std::move(batch));
     std::string position = active.reader->Position();
     bool open = true;

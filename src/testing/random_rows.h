@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -124,21 +125,16 @@ inline std::string RandomValue(const DataType& type, std::mt19937_64& random) {
     case TypeId::kBool:
       return random() % 2 ? "true" : "false";
     case TypeId::kInt8:
-      return std::to_string(pick(int8_t{-128}, int8_t{127}));
     case TypeId::kInt16:
-      return std::to_string(pick(int16_t{-32768}, int16_t{32767}));
     case TypeId::kInt32:
-      return std::to_string(pick(INT32_MIN, INT32_MAX));
     case TypeId::kInt64:
-      return std::to_string(pick(INT64_MIN, INT64_MAX));
     case TypeId::kUInt8:
-      return std::to_string(pick(uint8_t{0}, uint8_t{255}));
     case TypeId::kUInt16:
-      return std::to_string(pick(uint16_t{0}, uint16_t{65535}));
     case TypeId::kUInt32:
-      return std::to_string(pick(uint32_t{0}, UINT32_MAX));
     case TypeId::kUInt64:
-      return std::to_string(pick(uint64_t{0}, UINT64_MAX));
+      return VisitIntegerType(type.id, [&]<typename T>(T) {
+        return std::to_string(pick(std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+      });
     case TypeId::kFloat32: {
       uint32_t bits = static_cast<uint32_t>(random());
       float value;

@@ -5,23 +5,22 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <future>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "connectors/store_digest.h"
-#include "connectors/stream_naming.h"
 #include "core/logging.h"
-#include "core/value_text.h"
 #include "runtime/job_runner.h"
 #include "runtime/retry.h"
+#include "verify/differences.h"
+#include "verify/read_through.h"
+#include "verify/side_digest.h"
+#include "verify/side_plan.h"
+#include "verify/store_side.h"
 
 namespace sluice::verify {
 
@@ -31,294 +30,6 @@ using connectors::StreamInfo;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kComponent = "verify";
-
-// How one stream's rows are bucketed and rendered; both sides use the same plan.
-struct StreamPlan {
-  // Positions of the key fields in the reference schema; empty for keyless streams.
-  std::vector<size_t> key;
-  size_t buckets = 4096;
-  std::optional<connectors::DigestKeyRange> range;
-};
-
-// What one side of the comparison produced for one stream.
-struct SideDigest {
-  explicit SideDigest(size_t buckets) : counts(buckets), sums(buckets) {}
-  std::vector<std::atomic<uint64_t>> counts;
-  std::vector<std::atomic<uint64_t>> sums;
-  std::atomic<uint64_t> rows{0};
-  // Second pass: the rows of the differing buckets, key text -> row texts.
-  std::mutex mutex;
-  std::multimap<std::string, std::string> collected;  // guarded by mutex
-
-  void Set(const std::vector<connectors::BucketDigest>& digests) {
-    uint64_t total = 0;
-    for (size_t b = 0; b < digests.size() && b < counts.size(); ++b) {
-      counts[b] = digests[b].rows;
-      sums[b] = digests[b].sum;
-      total += digests[b].rows;
-    }
-    rows = total;
-  }
-  void Collect(std::string_view key, std::string_view row) {
-    std::lock_guard<std::mutex> lock(mutex);
-    collected.emplace(std::string(key), std::string(row));
-  }
-};
-
-// The shared state of one read of one side through Sluice: the reference schemas rows are
-// normalised to, and where each stream's digest goes.
-struct DigestTarget {
-  std::vector<SchemaPtr> reference;                   // by reference stream
-  std::vector<std::unique_ptr<SideDigest>>* digests;  // by reference stream
-  std::vector<StreamPlan> plans;                      // by reference stream
-  /// Incoming stream index -> reference stream index (-1: not digested in this read).
-  std::vector<int> stream_map;
-  /// Second pass: collect only these buckets (empty: first pass, digests only).
-  std::vector<std::set<size_t>> collect;
-};
-
-// Turns rows into the canonical text both sides agree on and folds them into digests.
-class DigestWriter final : public connectors::SinkWriter {
- public:
-  DigestWriter(std::shared_ptr<DigestTarget> target, std::vector<StreamInfo> incoming)
-      : target_(std::move(target)), incoming_(std::move(incoming)) {}
-
-  Status Write(const Batch& batch) override {
-    int mapped = target_->stream_map[static_cast<size_t>(batch.stream())];
-    if (mapped < 0)
-      return Status::OK();  // digested in its store
-    auto reference_index = static_cast<size_t>(mapped);
-    const Schema& reference = *target_->reference[reference_index];
-    const StreamPlan& plan = target_->plans[reference_index];
-    SLUICE_ASSIGN_OR_RETURN(const std::vector<int>* columns, ColumnsFor(batch.stream(), reference));
-    SideDigest& digest = *(*target_->digests)[reference_index];
-    const std::set<size_t>* collect =
-        target_->collect.empty() ? nullptr : &target_->collect[reference_index];
-    for (size_t row = 0; row < batch.num_rows(); ++row) {
-      // The row text, rendered in place; the key text is cut from it.
-      row_.Clear();
-      for (size_t f = 0; f < reference.num_fields(); ++f) {
-        const Column& column = batch.column(static_cast<size_t>((*columns)[f]));
-        if (column.IsNull(row)) {
-          row_.AppendNull();
-        } else {
-          AppendNormalized(column, row, reference.field(f).type, f, row_.BeginValue());
-          row_.EndValue();
-        }
-      }
-      if (plan.key.empty()) {
-        key_ = row_.text();  // no key: rows are compared as a multiset
-      } else {
-        row_.KeyText(plan.key, &key_);
-      }
-      size_t bucket = 0;
-      if (plan.range) {
-        Result<__int128> key = connectors::ParseInt128(key_);
-        bucket = key.ok() ? connectors::DigestRangeBucket(*key, *plan.range, plan.buckets) : 0;
-      } else {
-        bucket = connectors::DigestHashBucket(key_, plan.buckets);
-      }
-      if (collect == nullptr) {
-        digest.counts[bucket].fetch_add(1, std::memory_order_relaxed);
-        digest.sums[bucket].fetch_add(connectors::DigestRowHash(row_.text()),
-                                      std::memory_order_relaxed);
-        digest.rows.fetch_add(1, std::memory_order_relaxed);
-      } else if (collect->count(bucket) != 0) {
-        digest.Collect(key_, row_.text());
-      }
-    }
-    return Status::OK();
-  }
-  Status Prepare() override { return Status::OK(); }
-  Status Commit(const connectors::CommitContext&) override { return Status::OK(); }
-  void Abort() override {}
-
- private:
-  // Indexes of the reference fields in an incoming stream's schema (by name).
-  Result<const std::vector<int>*> ColumnsFor(int stream, const Schema& reference) {
-    auto found = columns_.find(stream);
-    if (found != columns_.end())
-      return &found->second;
-    const Schema& incoming = *incoming_[static_cast<size_t>(stream)].schema;
-    std::vector<int> indexes;
-    for (const Field& field : reference.fields()) {
-      int index = incoming.FieldIndex(field.name);
-      if (index < 0) {
-        return NotFound(fmt::format("the target of stream '{}' has no column '{}' (it has: {})",
-                                    incoming_[static_cast<size_t>(stream)].name, field.name,
-                                    incoming.ToString()));
-      }
-      indexes.push_back(index);
-    }
-    return &columns_.emplace(stream, std::move(indexes)).first->second;
-  }
-
-  // Appends the canonical text of a value (not NULL) rendered as the reference column's type: a
-  // value of another type goes through its value text into the reference type first.
-  void AppendNormalized(const Column& column, size_t row, const DataType& type, size_t field,
-                        std::string* out) {
-    if (column.type() == type) {
-      connectors::AppendDigestText(column, row, out);
-      return;
-    }
-    text_.clear();
-    AppendValueText(column, row, &text_);
-    auto [it, inserted] = scratch_.try_emplace(field, nullptr);
-    if (inserted)
-      it->second = std::make_unique<Scratch>(type);
-    Scratch& scratch = *it->second;
-    scratch.column.Clear();
-    scratch.arena.Reset();
-    if (AppendParsedValue(text_, &scratch.column).ok()) {
-      connectors::AppendDigestText(scratch.column, 0, out);
-    } else {
-      out->append("\x01unconvertible:");
-      out->append(text_);
-    }
-  }
-
-  struct Scratch {
-    explicit Scratch(const DataType& type) : column(type, 1, &arena) {}
-    Arena arena;
-    Column column;
-  };
-
-  std::shared_ptr<DigestTarget> target_;
-  std::vector<StreamInfo> incoming_;
-  std::map<int, std::vector<int>> columns_;
-  std::map<size_t, std::unique_ptr<Scratch>> scratch_;
-  connectors::DigestRowText row_;
-  std::string key_;
-  std::string text_;
-};
-
-class DigestSink final : public connectors::Sink {
- public:
-  explicit DigestSink(std::shared_ptr<DigestTarget> target) : target_(std::move(target)) {}
-
-  Status Open(const connectors::JobContext&, const std::vector<StreamInfo>& streams) override {
-    streams_ = streams;
-    return Status::OK();
-  }
-  Status Check(const connectors::JobContext&, const std::vector<StreamInfo>&,
-               connectors::CheckReport*) override {
-    return Status::OK();
-  }
-  Result<std::unique_ptr<connectors::SinkWriter>> CreateWriter(int) override {
-    return std::unique_ptr<connectors::SinkWriter>(new DigestWriter(target_, streams_));
-  }
-  Status Finish() override { return Status::OK(); }
-  connectors::DeliveryGuarantee guarantee() const override {
-    return connectors::DeliveryGuarantee::kAtLeastOnce;
-  }
-
- private:
-  std::shared_ptr<DigestTarget> target_;
-  std::vector<StreamInfo> streams_;
-};
-
-config::Mark VerifyMark(const std::string& what) {
-  return config::Mark{std::make_shared<const std::string>(what), 0, 0};
-}
-
-// Reads one side of the comparison into `digests` with a job of its own.
-Status ReadSide(const config::JobConfig& job, const connectors::ConnectorRegistry& connectors,
-                const config::ConnectorBlock& source, bool with_transform,
-                std::shared_ptr<DigestTarget> target, const std::string& state_dir,
-                const std::atomic<bool>* stop) {
-  connectors::ConnectorRegistry registry;
-  registry.RegisterAll(connectors);
-  connectors::ConnectorInfo digest;
-  digest.type = "verify_digest";
-  digest.description = "internal: folds rows into verification digests";
-  digest.create_sink =
-      [target](const config::Options&) -> Result<std::unique_ptr<connectors::Sink>> {
-    return std::unique_ptr<connectors::Sink>(new DigestSink(target));
-  };
-  registry.Register(std::move(digest));
-
-  config::JobConfig side;
-  side.name = job.name + "-verify";
-  side.origin = job.origin;
-  side.source = source;
-  side.sink.type = "verify_digest";
-  side.sink.options = config::Node::Map(VerifyMark("verify"));
-  if (with_transform)
-    side.transform = job.transform;
-  side.parallelism = job.parallelism;
-  side.batch_rows = job.batch_rows;
-  side.checkpoint_interval_secs = 0;
-  side.retry = job.retry;
-  side.fingerprint = "verify";
-  runtime::RunOptions options;
-  options.state_dir = state_dir;
-  options.fresh = true;
-  runtime::JobRunner runner(std::move(side), registry, options);
-  runtime::JobSummary summary = runner.Run(stop);
-  return summary.status;
-}
-
-// A row text element for people: "NULL" or the value.
-std::string ShowElement(const std::string& element) {
-  return element == connectors::kDigestNullElement ? std::string("NULL") : element.substr(1);
-}
-
-// "id=7" / "a=x, b=2" from a key text; "row (...)" for keyless streams, whose key is the row.
-std::string DescribeKey(const Schema& schema, const StreamPlan& plan, const std::string& key) {
-  std::vector<std::string> parts = connectors::SplitDigestText(key);
-  std::string out;
-  if (plan.key.empty()) {
-    out = "row (";
-    for (size_t i = 0; i < parts.size() && i < schema.num_fields(); ++i) {
-      if (i > 0)
-        out += ", ";
-      out += fmt::format("{}={}", schema.field(i).name, ShowElement(parts[i]));
-    }
-    return out + ")";
-  }
-  for (size_t i = 0; i < parts.size() && i < plan.key.size(); ++i) {
-    if (i > 0)
-      out += ", ";
-    out += fmt::format("{}={}", schema.field(plan.key[i]).name, parts[i]);
-  }
-  return out;
-}
-
-// Folds differing integer keys into runs ("id 5..9 (5 rows)"); other keys are listed.
-std::vector<std::string> FoldRanges(const Schema& schema, const StreamPlan& plan,
-                                    const std::vector<std::string>& keys, size_t limit) {
-  std::vector<std::string> out;
-  bool integer_key = plan.key.size() == 1 && schema.field(plan.key[0]).type.is_integer();
-  if (!integer_key) {
-    for (const std::string& key : keys) {
-      if (out.size() >= limit)
-        break;
-      out.push_back(DescribeKey(schema, plan, key));
-    }
-    return out;
-  }
-  std::vector<__int128> values;
-  for (const std::string& key : keys) {
-    Result<__int128> value = connectors::ParseInt128(key);
-    if (value.ok())
-      values.push_back(*value);
-  }
-  std::sort(values.begin(), values.end());
-  const std::string& name = schema.field(plan.key[0]).name;
-  for (size_t i = 0; i < values.size() && out.size() < limit;) {
-    size_t j = i;
-    while (j + 1 < values.size() && values[j + 1] == values[j] + 1)
-      ++j;
-    if (i == j) {
-      out.push_back(fmt::format("{} {}", name, connectors::Int128ToString(values[i])));
-    } else {
-      out.push_back(fmt::format("{} {}..{} ({} rows)", name, connectors::Int128ToString(values[i]),
-                                connectors::Int128ToString(values[j]), j - i + 1));
-    }
-    i = j + 1;
-  }
-  return out;
-}
 
 // A temporary directory for the verification runs' own state, removed on destruction.
 class ScratchDir {
@@ -351,10 +62,6 @@ class ScratchDir {
   std::string path_;
 };
 
-}  // namespace
-
-namespace {
-
 // Runs `attempt`, again after transient failures (a lost connection, a restarted server) as the
 // job's retry policy allows, with the jobs' backoff.
 Status Retrying(const config::RetryPolicy& policy, const std::atomic<bool>* stop,
@@ -369,238 +76,6 @@ Status Retrying(const config::RetryPolicy& policy, const std::atomic<bool>* stop
     if (!runtime::SleepUnlessStopped(backoff, stop))
       return Cancelled("verify interrupted");
   }
-}
-
-// Cancels the queries of the digesters in use once `stop` is set (SIGINT/SIGTERM): a digest
-// query can run for minutes on a big table, and an interrupted verify must not wait for it.
-class QueryCanceller {
- public:
-  explicit QueryCanceller(const std::atomic<bool>* stop) : stop_(stop) {
-    if (stop_ != nullptr)
-      thread_ = std::thread([this] { Watch(); });
-  }
-  ~QueryCanceller() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable())
-      thread_.join();
-  }
-  QueryCanceller(const QueryCanceller&) = delete;
-  QueryCanceller& operator=(const QueryCanceller&) = delete;
-
-  // Watches `digester` while the returned guard lives.
-  auto Watching(connectors::StoreDigester* digester) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      active_.insert(digester);
-    }
-    auto forget = [this](connectors::StoreDigester* gone) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      active_.erase(gone);
-      cancelled_.erase(gone);
-    };
-    return std::unique_ptr<connectors::StoreDigester, decltype(forget)>(digester, forget);
-  }
-
- private:
-  void Watch() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!done_) {
-      wake_.wait_for(lock, std::chrono::milliseconds(100));
-      if (done_ || !stop_->load())
-        continue;
-      for (connectors::StoreDigester* digester : active_) {
-        if (cancelled_.insert(digester).second)
-          digester->Cancel();
-      }
-    }
-  }
-
-  const std::atomic<bool>* stop_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool done_ = false;                               // guarded by mutex_
-  std::set<connectors::StoreDigester*> active_;     // guarded by mutex_
-  std::set<connectors::StoreDigester*> cancelled_;  // guarded by mutex_
-  std::thread thread_;
-};
-
-// A source opened only so that its store computes digests.
-struct DigestSource {
-  std::atomic<bool> cancelled{false};
-  connectors::FailOnBadRecord bad_records;  // a store computing digests reads no records
-  connectors::JobContext context;
-  std::unique_ptr<connectors::Source> source;
-  connectors::StoreDigester* digester = nullptr;
-};
-
-Result<std::unique_ptr<DigestSource>> OpenDigestSource(
-    const connectors::ConnectorRegistry& registry, const config::ConnectorBlock& block,
-    const config::JobConfig& job, const std::atomic<bool>* stop) {
-  auto opened = std::make_unique<DigestSource>();
-  opened->context.job_name = job.name + "-verify";
-  opened->context.parallelism = 1;
-  opened->context.cancelled = stop != nullptr ? stop : &opened->cancelled;
-  opened->context.bad_records = &opened->bad_records;
-  SLUICE_ASSIGN_OR_RETURN(opened->source, registry.CreateSource(block));
-  SLUICE_RETURN_IF_ERROR(opened->source->Open(opened->context));
-  opened->digester = opened->source->digester();
-  return opened;
-}
-
-// How one side digests one stream.
-struct SidePlan {
-  bool pushed = false;  // false: read through Sluice
-  /// While its store is open (the source's for the whole run, a target's while in use).
-  connectors::StoreDigester* digester = nullptr;
-  connectors::DigestRequest request;
-  std::string method;
-};
-
-// The request for `stream` of an opened side, whose fields are found by `input_name`; Unsupported
-// when a field has no plain counterpart there.
-Result<connectors::DigestRequest> MakeRequest(
-    int stream, const Schema& side_schema, const Schema& reference, const StreamPlan& plan,
-    const std::function<Result<std::string>(const Field&)>& input_name) {
-  connectors::DigestRequest request;
-  request.stream = stream;
-  for (const Field& field : reference.fields()) {
-    SLUICE_ASSIGN_OR_RETURN(std::string name, input_name(field));
-    int index = side_schema.FieldIndex(name);
-    if (index < 0)
-      return Unsupported(fmt::format("no column '{}'", name));
-    request.columns.push_back(connectors::DigestColumn{index, field.type});
-  }
-  request.key = plan.key;
-  request.buckets = plan.buckets;
-  return request;
-}
-
-// Decides whether `opened` computes the digests of `stream` itself.
-SidePlan PlanSide(DigestSource* opened, const Status& open_status, int stream,
-                  const Schema& reference, const StreamPlan& plan, const std::string& store,
-                  const std::function<Result<std::string>(const Field&)>& input_name) {
-  SidePlan side;
-  auto read_through = [&](const Status& why) {
-    side.pushed = false;
-    side.method = fmt::format("rows read through sluice ({})", why.message());
-  };
-  if (!open_status.ok()) {
-    read_through(open_status);
-  } else if (opened == nullptr || opened->digester == nullptr) {
-    side.method = "rows read through sluice";
-  } else if (stream < 0) {
-    read_through(Unsupported("stream not found"));
-  } else {
-    const Schema& schema = *opened->source->streams()[static_cast<size_t>(stream)].schema;
-    Result<connectors::DigestRequest> request =
-        MakeRequest(stream, schema, reference, plan, input_name);
-    Status can = request.ok() ? opened->digester->CanDigest(*request) : request.status();
-    if (can.ok()) {
-      side.pushed = true;
-      side.digester = opened->digester;
-      side.request = std::move(*request);
-      side.method = fmt::format("checksums computed by {}", store);
-    } else {
-      read_through(can);
-    }
-  }
-  return side;
-}
-
-int FindStream(const connectors::Source& source, const std::string& name, size_t fallback) {
-  const std::vector<StreamInfo>& streams = source.streams();
-  for (size_t i = 0; i < streams.size(); ++i) {
-    if (streams[i].name == name)
-      return static_cast<int>(i);
-  }
-  return fallback < streams.size() ? static_cast<int>(fallback) : -1;
-}
-
-// Differing buckets, in order, until their rows reach `max_rows` (at least one bucket).
-std::set<size_t> NarrowedBuckets(const SideDigest& a, const SideDigest& b,
-                                 const std::set<size_t>& differing, size_t max_rows,
-                                 bool* truncated) {
-  std::set<size_t> chosen;
-  uint64_t rows = 0;
-  for (size_t bucket : differing) {
-    uint64_t more = std::max(a.counts[bucket].load(), b.counts[bucket].load());
-    if (!chosen.empty() && rows + more > max_rows) {
-      *truncated = true;
-      break;
-    }
-    chosen.insert(bucket);
-    rows += more;
-  }
-  return chosen;
-}
-
-// Compares the collected rows of one stream and fills the report's differences.
-void Compare(const Schema& schema, const StreamPlan& plan, const SideDigest& source,
-             const SideDigest& target, const VerifyOptions& options, StreamReport* stream) {
-  const auto& source_rows = source.collected;
-  const auto& target_rows = target.collected;
-  std::vector<std::string> differing_keys;
-  std::set<std::string> keys;
-  for (const auto& [key, row] : source_rows)
-    keys.insert(key);
-  for (const auto& [key, row] : target_rows)
-    keys.insert(key);
-  for (const std::string& key : keys) {
-    auto [s_begin, s_end] = source_rows.equal_range(key);
-    auto [t_begin, t_end] = target_rows.equal_range(key);
-    std::multiset<std::string> s_set;
-    std::multiset<std::string> t_set;
-    for (auto it = s_begin; it != s_end; ++it)
-      s_set.insert(it->second);
-    for (auto it = t_begin; it != t_end; ++it)
-      t_set.insert(it->second);
-    if (s_set == t_set)
-      continue;
-    differing_keys.push_back(key);
-    if (t_set.empty()) {
-      stream->missing_count += s_set.size();
-      if (stream->missing_in_target.size() < options.max_examples)
-        stream->missing_in_target.push_back(DescribeKey(schema, plan, key));
-    } else if (s_set.empty()) {
-      stream->extra_count += t_set.size();
-      if (stream->extra_in_target.size() < options.max_examples)
-        stream->extra_in_target.push_back(DescribeKey(schema, plan, key));
-    } else if (s_set.size() != t_set.size()) {
-      // Same key, different number of rows: duplicates on one side.
-      ++stream->different_count;
-      if (stream->different.size() < options.max_examples) {
-        stream->different.push_back(fmt::format("{}: {} row(s) in the source, {} in the target",
-                                                DescribeKey(schema, plan, key), s_set.size(),
-                                                t_set.size()));
-      }
-    } else {
-      ++stream->different_count;
-      if (stream->different.size() < options.max_examples) {
-        std::vector<std::string> a = connectors::SplitDigestText(*s_set.begin());
-        std::vector<std::string> b = connectors::SplitDigestText(*t_set.begin());
-        std::string columns;
-        for (size_t f = 0; f < a.size() && f < b.size() && f < schema.num_fields(); ++f) {
-          if (a[f] == b[f])
-            continue;
-          if (!columns.empty())
-            columns += "; ";
-          auto shown = [](const std::string& element) {
-            return element == connectors::kDigestNullElement
-                       ? std::string("NULL")
-                       : "'" + element.substr(1, 80) + "'";
-          };
-          columns += fmt::format("{} {} in the source, {} in the target", schema.field(f).name,
-                                 shown(a[f]), shown(b[f]));
-        }
-        stream->different.push_back(fmt::format("{}: {}", DescribeKey(schema, plan, key), columns));
-      }
-    }
-  }
-  stream->differing_ranges = FoldRanges(schema, plan, differing_keys, options.max_examples);
 }
 
 }  // namespace
@@ -650,7 +125,7 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
                            }).WithContext("verify: opening the source"));
   }
   QueryCanceller canceller(stop);  // after source_store: stops watching before it closes
-  std::optional<decltype(canceller.Watching(nullptr))> source_watch;
+  std::optional<QueryCanceller::Guard> source_watch;
   if (source_store && source_store->digester != nullptr)
     source_watch.emplace(canceller.Watching(source_store->digester));
   // Targets are opened one at a time, while in use: a job over hundreds of tables must not hold
@@ -880,8 +355,8 @@ Result<VerifyReport> Verify(const config::JobConfig& job,
         SLUICE_RETURN_IF_ERROR(read_target(i, only).WithContext(
             fmt::format("verify: reading the target of stream '{}' again", streams[i].name)));
       }
-      Compare(*reference[i], plans[i], *source_digests[i], *target_digests[i], options,
-              &report.streams[i]);
+      CompareCollectedRows(*reference[i], plans[i], *source_digests[i], *target_digests[i],
+                           options, &report.streams[i]);
       if (truncated[i]) {
         report.streams[i].differing_ranges.push_back(
             fmt::format("(more differences beyond the {} rows fetched for the report)",

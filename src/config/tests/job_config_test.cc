@@ -60,7 +60,7 @@ TEST(JobConfigTest, ErrorsNameFileLineAndColumn) {
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: many\n",
             "job.yaml:4:14: 'parallelism' in job must be an integer, got 'many'"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: 0\n",
-            "job.yaml:4:14: 'parallelism' must be between 1 and 256"},
+            "job.yaml:4:14: 'parallelism' in job must be between 1 and 256, got 0"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\ntransform:\n  columns:\n"
             "    a: \"b::int128\"\n",
             "job.yaml:6:8: unknown type 'int128' (known: bool, int8, int16, int32, int64, uint8, "

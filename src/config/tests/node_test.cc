@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 
-#include "config/options.h"
 #include "testing/gtest_util.h"
 
 namespace sluice::config {
@@ -67,53 +66,6 @@ TEST(NodeTest, OverridesCreateAndReplace) {
   EXPECT_EQ(root.Find("parallelism")->scalar(), "4");
   EXPECT_FALSE(ApplyOverride(&root, "noequals").ok());
   EXPECT_FALSE(ApplyOverride(&root, "sink.table.x=1").ok());
-}
-
-TEST(OptionsTest, ValidatesTypesKeysAndRequired) {
-  static const std::vector<OptionSpec> kTable = {
-      {"path", OptionType::kString, "", "where", true},
-      {"rows", OptionType::kInt, "10", "how many"},
-      {"mode", OptionType::kEnum, "append", "how", false, {"append", "overwrite"}},
-      {"roll_bytes", OptionType::kBytes, "64MiB", "size"},
-      {"password", OptionType::kSecret, "", "secret"},
-  };
-  ASSERT_OK_AND_ASSIGN(Node ok_block, ParseYaml("path: x\nrows: 5\nroll_bytes: 1MB\n", "s.yaml"));
-  ASSERT_OK_AND_ASSIGN(Options options, Options::Validate(ok_block, kTable, "sink"));
-  EXPECT_EQ(options.GetInt("rows"), 5);
-  EXPECT_EQ(options.GetString("mode"), "append");
-  EXPECT_EQ(options.GetBytes("roll_bytes"), 1000000);
-
-  struct Case {
-    const char* yaml;
-    const char* message;
-  };
-  for (const Case& c : std::initializer_list<Case>{
-           {"path: x\ntabel: y\n",
-            "s.yaml:2:1: unknown key 'tabel' in sink (allowed: path, rows, mode, roll_bytes, "
-            "password)"},
-           {"path: x\nrows: ten\n", "s.yaml:2:7: 'rows' in sink must be an integer, got 'ten'"},
-           {"path: x\nmode: upsert\n",
-            "s.yaml:2:7: 'mode' in sink must be one of: append, overwrite, got 'upsert'"},
-           {"rows: 1\n",
-            "s.yaml:1:1: missing required key 'path' in sink (allowed: path, rows, mode, "
-            "roll_bytes, password)"},
-           {"path: [a]\n", "s.yaml:1:7: 'path' in sink must be a string, got a list"},
-           {"path: x\npassword: [hunter2]\n",
-            "s.yaml:2:11: 'password' in sink must be a string, got a value"},
-       }) {
-    ASSERT_OK_AND_ASSIGN(Node block, ParseYaml(c.yaml, "s.yaml"));
-    Result<Options> bad = Options::Validate(block, kTable, "sink");
-    ASSERT_FALSE(bad.ok()) << c.yaml;
-    EXPECT_EQ(bad.status().message(), c.message);
-  }
-}
-
-TEST(OptionsTest, ByteSizes) {
-  EXPECT_EQ(ParseByteSize("4096").value(), 4096);
-  EXPECT_EQ(ParseByteSize("64MiB").value(), 64 << 20);
-  EXPECT_EQ(ParseByteSize("2 gb").value(), 2000000000);
-  EXPECT_FALSE(ParseByteSize("12 parsecs").ok());
-  EXPECT_FALSE(ParseByteSize("MB").ok());
 }
 
 }  // namespace

@@ -347,41 +347,34 @@ class DatagenReader final : public SplitReader {
 
 const std::vector<config::OptionSpec>& DatagenSourceOptions() {
   static const std::vector<config::OptionSpec> kTable = {
-      {"rows", config::OptionType::kInt, "", "Rows to generate.", true},
+      {.name = "rows", .type = config::OptionType::kInt, .default_value = "",
+       .description = "Rows to generate.", .required = true, .min = 0},
       {"seed", config::OptionType::kInt, "42", "Seed: the same seed gives the same rows."},
       {"columns", config::OptionType::kMap, "",
        "Column name -> type (e.g. { id: int64, name: string }). Default: id, customer, amount, "
        "quantity, price, paid, ordered_on, created_at, note."},
-      {"null_fraction", config::OptionType::kDouble, "0.05",
-       "Share of NULLs in every column but `id`."},
-      {"split_rows", config::OptionType::kInt, "100000", "Rows per split."},
+      {.name = "null_fraction", .type = config::OptionType::kDouble, .default_value = "0.05",
+       .description = "Share of NULLs in every column but `id`.", .min = 0, .max = 1},
+      {.name = "split_rows", .type = config::OptionType::kInt, .default_value = "100000",
+       .description = "Rows per split.", .min = 1},
       {"stream", config::OptionType::kString, "generated", "Stream (table) name."},
       {"changelog", config::OptionType::kBool, "false",
        "Generate a changelog over the key space instead of inserts: `rows` changes (inserts, "
        "updates as update_before + update_after, key-changing updates, deletes, deletes of "
        "missing keys) to the ids 1..keys. Needs an integer `id` column."},
-      {"keys", config::OptionType::kInt, "1000",
-       "Changelog: ids 1..keys get changed (a key-changing update moves a row above them); at "
-       "least the number of splits."},
+      {.name = "keys", .type = config::OptionType::kInt, .default_value = "1000",
+       .description = "Changelog: ids 1..keys get changed (a key-changing update moves a row above "
+           "them); at least the number of splits.", .min = 1},
   };
   return kTable;
 }
 
 Result<DatagenOptions> DatagenOptions::FromOptions(const config::Options& options) {
   DatagenOptions out;
-  int64_t rows = options.GetInt("rows");
-  if (rows < 0)
-    return options.ErrorAt("rows", "'rows' must not be negative");
-  out.rows = static_cast<uint64_t>(rows);
+  out.rows = static_cast<uint64_t>(options.GetInt("rows"));
   out.seed = static_cast<uint64_t>(options.GetInt("seed"));
   out.null_fraction = options.GetDouble("null_fraction");
-  if (out.null_fraction < 0 || out.null_fraction > 1) {
-    return options.ErrorAt("null_fraction", "'null_fraction' must be between 0 and 1");
-  }
-  int64_t split_rows = options.GetInt("split_rows");
-  if (split_rows < 1)
-    return options.ErrorAt("split_rows", "'split_rows' must be positive");
-  out.split_rows = static_cast<uint64_t>(split_rows);
+  out.split_rows = static_cast<uint64_t>(options.GetInt("split_rows"));
   out.stream = options.GetString("stream");
   if (const config::Node* columns = options.GetNode("columns")) {
     for (const config::Node::Entry& entry : columns->entries()) {
@@ -396,10 +389,7 @@ Result<DatagenOptions> DatagenOptions::FromOptions(const config::Options& option
     out.columns = DefaultColumns();
   }
   out.changelog = options.GetBool("changelog");
-  int64_t keys = options.GetInt("keys");
-  if (keys < 1)
-    return options.ErrorAt("keys", "'keys' must be positive");
-  out.keys = static_cast<uint64_t>(keys);
+  out.keys = static_cast<uint64_t>(options.GetInt("keys"));
   if (out.changelog) {
     SLUICE_RETURN_IF_ERROR(out.ValidateChangelog());
   }

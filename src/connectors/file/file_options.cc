@@ -152,10 +152,11 @@ const std::vector<config::OptionSpec>& SinkTable() {
       {"null_marker", config::OptionType::kString, "",
        "CSV: text written for NULL. Empty: NULL is an empty field and the empty string is "
        "written \"\"."},
-      {"roll_rows", config::OptionType::kInt, "0",
-       "Start a new file after this many rows; 0 = never."},
-      {"roll_bytes", config::OptionType::kBytes, "0",
-       "Start a new file once one holds this much uncompressed text, e.g. 256MiB; 0 = never."},
+      {.name = "roll_rows", .type = config::OptionType::kInt, .default_value = "0",
+       .description = "Start a new file after this many rows; 0 = never.", .min = 0},
+      {.name = "roll_bytes", .type = config::OptionType::kBytes, .default_value = "0",
+       .description = "Start a new file once one holds this much uncompressed text, e.g. 256MiB; 0 "
+           "= never.", .min = 0},
       {"mode",
        config::OptionType::kEnum,
        "overwrite",
@@ -212,11 +213,7 @@ Result<FileSinkOptions> FileSinkOptions::FromOptions(const config::Options& opti
   out.header = options.GetBool("header");
   SLUICE_ASSIGN_OR_RETURN(out.dialect, ParseDialect(options, out.path));
   out.roll_rows = options.GetInt("roll_rows");
-  if (out.roll_rows < 0)
-    return options.ErrorAt("roll_rows", "'roll_rows' must be 0 or more");
   out.roll_bytes = options.GetBytes("roll_bytes");
-  if (out.roll_bytes < 0)
-    return options.ErrorAt("roll_bytes", "'roll_bytes' must be 0 or more");
   out.mode = options.GetString("mode") == "error_if_exists" ? WriteMode::kErrorIfExists
                                                             : WriteMode::kOverwrite;
   return out;

@@ -37,8 +37,9 @@ std::vector<OptionSpec> ConnectionOptions() {
        "PEM file of the client certificate, for brokers that require one"},
       {"ssl_key_location", OptionType::kString, "", "PEM file of the client certificate's key"},
       {"ssl_key_password", OptionType::kSecret, "", "password of the client key (never printed)"},
-      {"timeout_secs", OptionType::kInt, "10",
-       "how long a metadata or commit request may take before the brokers count as unreachable"},
+      {.name = "timeout_secs", .type = OptionType::kInt, .default_value = "10",
+       .description = "how long a metadata or commit request may take before the brokers count as "
+           "unreachable", .min = 1},
       {"properties", OptionType::kMap, "",
        "librdkafka properties passed as they are (e.g. { socket.keepalive.enable: true }), for "
        "what no option covers; their values are never printed"},
@@ -100,8 +101,9 @@ std::vector<OptionSpec> BuildSourceTable() {
       {"columns", OptionType::kMap, "",
        "value columns, name -> type ({ id: int64, name: string }); required for csv; json "
        "infers them from the first messages when absent"},
-      {"infer_messages", OptionType::kInt, "1000",
-       "format json without columns: messages of each topic read to infer the columns"},
+      {.name = "infer_messages", .type = OptionType::kInt, .default_value = "1000",
+       .description = "format json without columns: messages of each topic read to infer the "
+           "columns", .min = 1},
       {"csv_delimiter", OptionType::kString, ",", "format csv: the field delimiter"},
       {"metadata_columns", OptionType::kStringList, "",
        "message metadata to add as columns: key, partition, offset, timestamp, headers"},
@@ -111,8 +113,8 @@ std::vector<OptionSpec> BuildSourceTable() {
        "read_committed: only messages of committed transactions; read_uncommitted: all",
        false,
        {"read_committed", "read_uncommitted"}},
-      {"partition_discovery_secs", OptionType::kDouble, "10",
-       "how often a running job looks for new partitions of its topics"},
+      {.name = "partition_discovery_secs", .type = OptionType::kDouble, .default_value = "10",
+       .description = "how often a running job looks for new partitions of its topics", .min = 0.1},
   };
   table.insert(table.end(), own.begin(), own.end());
   return table;
@@ -143,13 +145,15 @@ std::vector<OptionSpec> BuildSinkTable() {
        "message compression",
        false,
        {"none", "gzip", "snappy", "lz4", "zstd"}},
-      {"message_max_bytes", OptionType::kBytes, "1000000",
-       "largest message the producer sends; a larger row is an error"},
+      {.name = "message_max_bytes", .type = OptionType::kBytes, .default_value = "1000000",
+       .description = "largest message the producer sends; a larger row is an error", .min = 1000,
+       .max = 1'000'000'000},
       {"progress_topic", OptionType::kString, "__sluice_progress",
        "delivery exactly_once: compacted topic (created when missing) where each transaction "
        "also commits the job's split progress"},
-      {"transaction_timeout_secs", OptionType::kInt, "60",
-       "delivery exactly_once: the broker aborts a transaction left open this long"},
+      {.name = "transaction_timeout_secs", .type = OptionType::kInt, .default_value = "60",
+       .description = "delivery exactly_once: the broker aborts a transaction left open this long",
+       .min = 1, .max = 900},
   };
   table.insert(table.end(), own.begin(), own.end());
   return table;
@@ -169,8 +173,6 @@ Result<KafkaConnection> ConnectionFrom(const config::Options& options) {
   out.ssl_key_location = options.GetString("ssl_key_location");
   out.ssl_key_password = options.GetSecret("ssl_key_password");
   int64_t timeout = options.GetInt("timeout_secs");
-  if (timeout < 1)
-    return options.ErrorAt("timeout_secs", "'timeout_secs' must be at least 1");
   out.timeout_ms = static_cast<int>(std::min<int64_t>(timeout, 3600) * 1000);
   if (out.security_protocol.starts_with("sasl") &&
       (out.sasl_user.empty() || out.sasl_password.empty())) {
@@ -298,8 +300,6 @@ Result<KafkaSourceOptions> KafkaSourceOptions::FromConfig(const config::Options&
     return options.ErrorAt("format", "format csv needs 'columns' (name -> type, in field order)");
   }
   out.infer_messages = options.GetInt("infer_messages");
-  if (out.infer_messages < 1)
-    return options.ErrorAt("infer_messages", "'infer_messages' must be at least 1");
   SLUICE_ASSIGN_OR_RETURN(out.csv_delimiter, DelimiterFrom(options));
   std::vector<std::string> metadata = options.GetStringList("metadata_columns");
   for (std::string_view name : kMetadataColumns) {
@@ -328,8 +328,6 @@ Result<KafkaSourceOptions> KafkaSourceOptions::FromConfig(const config::Options&
   }
   out.read_committed = options.GetString("isolation") == "read_committed";
   double discovery = options.GetDouble("partition_discovery_secs");
-  if (discovery < 0.1)
-    return options.ErrorAt("partition_discovery_secs", "'partition_discovery_secs' must be >= 0.1");
   out.partition_discovery_ms = static_cast<int64_t>(discovery * 1000);
   return out;
 }
@@ -355,19 +353,10 @@ Result<KafkaSinkOptions> KafkaSinkOptions::FromConfig(const config::Options& opt
     out.compression = Compression::kZstd;
   }
   out.message_max_bytes = options.GetBytes("message_max_bytes");
-  if (out.message_max_bytes < 1000 || out.message_max_bytes > 1000000000) {
-    return options.ErrorAt("message_max_bytes",
-                           "'message_max_bytes' must be between 1000 and 1000000000");
-  }
   out.progress_topic = options.GetString("progress_topic");
   if (out.progress_topic.empty())
     return options.ErrorAt("progress_topic", "'progress_topic' is empty");
-  int64_t timeout = options.GetInt("transaction_timeout_secs");
-  if (timeout < 1 || timeout > 900) {
-    return options.ErrorAt("transaction_timeout_secs",
-                           "'transaction_timeout_secs' must be between 1 and 900");
-  }
-  out.transaction_timeout_ms = timeout * 1000;
+  out.transaction_timeout_ms = options.GetInt("transaction_timeout_secs") * 1000;
   return out;
 }
 

@@ -23,10 +23,11 @@ const std::vector<OptionSpec>& SourceTable() {
            "columns to read, in this order (default: all columns)"},
           {"where", OptionType::kString, "",
            "SQL condition pushed into every query, e.g. \"status = 'paid'\""},
-          {"split_rows", OptionType::kInt, "200000",
-           "rows per chunk; chunk boundaries come from the real key distribution"},
-          {"page_rows", OptionType::kInt, "50000",
-           "rows per query while reading a chunk (keyset pagination)"},
+          {.name = "split_rows", .type = OptionType::kInt, .default_value = "200000",
+           .description = "rows per chunk; chunk boundaries come from the real key distribution",
+           .min = 1},
+          {.name = "page_rows", .type = OptionType::kInt, .default_value = "50000",
+           .description = "rows per query while reading a chunk (keyset pagination)", .min = 1},
           {"consistency",
            OptionType::kEnum,
            "snapshot",
@@ -87,11 +88,11 @@ const std::vector<OptionSpec>& SinkTable() {
            "the server); insert: multi-row INSERT statements",
            false,
            {"load_data", "insert"}},
-          {"commit_rows", OptionType::kInt, "200000",
-           "rows per transaction of each writer under delivery: at_least_once (exactly_once "
-           "commits "
-           "once per checkpoint, rows and progress together)"},
-          {"insert_rows", OptionType::kInt, "500", "rows per multi-row INSERT (method insert)"},
+          {.name = "commit_rows", .type = OptionType::kInt, .default_value = "200000",
+           .description = "rows per transaction of each writer under delivery: at_least_once "
+               "(exactly_once commits once per checkpoint, rows and progress together)", .min = 1},
+          {.name = "insert_rows", .type = OptionType::kInt, .default_value = "500",
+           .description = "rows per multi-row INSERT (method insert)", .min = 1, .max = 100'000},
           {"negative_zero",
            OptionType::kEnum,
            "error",
@@ -145,11 +146,6 @@ Status MysqlSinkOptions::Validate(const config::Options* at) const {
   std::string_view where = sql::BlockName(at, "sink (type mysql)");
   SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
   SLUICE_RETURN_IF_ERROR(sql::ValidateSinkTarget(*this, at, where));
-  if (insert_rows < 1 || insert_rows > 100'000) {
-    return sql::OptionError(
-        at, "insert_rows",
-        fmt::format("'insert_rows' in {} must be 1..100000, got {}", where, insert_rows));
-  }
   // 64 characters is MySQL's limit for a table name.
   if (progress_table.empty() || progress_table.size() > 64) {
     return sql::OptionError(at, "progress_table",

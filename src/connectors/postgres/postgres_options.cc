@@ -24,9 +24,11 @@ const std::vector<OptionSpec>& SourceTable() {
           {"columns", OptionType::kStringList, "", "columns to read, in this order (default: all)"},
           {"where", OptionType::kString, "",
            "SQL condition added to every query, e.g. \"status = 'paid'\""},
-          {"split_rows", OptionType::kInt, "200000",
-           "rows per split; boundaries are keys taken from the real distribution"},
-          {"page_rows", OptionType::kInt, "50000", "rows per query inside a split"},
+          {.name = "split_rows", .type = OptionType::kInt, .default_value = "200000",
+           .description = "rows per split; boundaries are keys taken from the real distribution",
+           .min = 1},
+          {.name = "page_rows", .type = OptionType::kInt, .default_value = "50000",
+           .description = "rows per query inside a split", .min = 1},
           {"consistency",
            OptionType::kEnum,
            "snapshot",
@@ -56,10 +58,9 @@ const std::vector<OptionSpec>& SinkTable() {
            {"append", "upsert", "overwrite", "apply"}},
           {"create", OptionType::kBool, "true",
            "create missing tables from the stream schema; when false a missing table is an error"},
-          {"commit_rows", OptionType::kInt, "500000",
-           "rows per transaction of each writer under delivery: at_least_once (exactly_once "
-           "commits "
-           "at checkpoints only)"},
+          {.name = "commit_rows", .type = OptionType::kInt, .default_value = "500000",
+           .description = "rows per transaction of each writer under delivery: at_least_once "
+               "(exactly_once commits at checkpoints only)", .min = 1},
           {"progress_table", OptionType::kString, "public._sluice_progress",
            "table ('schema.table') receiving each split's progress in the same transaction as its "
            "rows (delivery: exactly_once); created when missing"},

@@ -16,11 +16,13 @@ std::vector<config::OptionSpec> WithConnectionOptions(std::string_view default_p
   using config::OptionType;
   std::vector<config::OptionSpec> out = {
       {"host", OptionType::kString, "127.0.0.1", "server host name or address"},
-      {"port", OptionType::kInt, default_port, "server TCP port"},
+      {.name = "port", .type = OptionType::kInt, .default_value = default_port,
+       .description = "server TCP port", .min = 1, .max = 65535},
       {"user", OptionType::kString, "", "user name", true},
       {"password", OptionType::kSecret, "", "password; never logged nor shown in errors"},
       {"database", OptionType::kString, "", database_description, true},
-      {"connect_timeout_secs", OptionType::kInt, "10", "seconds to wait for a connection"},
+      {.name = "connect_timeout_secs", .type = OptionType::kInt, .default_value = "10",
+       .description = "seconds to wait for a connection", .min = 0},
   };
   for (config::OptionSpec& spec : rest)
     out.push_back(std::move(spec));
@@ -51,19 +53,11 @@ Status ValidateConnection(const ConnectionOptions& connection, const config::Opt
   if (connection.host.empty()) {
     return OptionError(at, "host", fmt::format("'host' in {} is empty", where));
   }
-  if (connection.port < 1 || connection.port > 65535) {
-    return OptionError(
-        at, "port", fmt::format("'port' in {} must be 1..65535, got {}", where, connection.port));
-  }
   if (connection.user.empty()) {
     return OptionError(at, "user", fmt::format("'user' in {} is empty", where));
   }
   if (connection.database.empty()) {
     return OptionError(at, "database", fmt::format("'database' in {} is empty", where));
-  }
-  if (connection.connect_timeout_secs < 0) {
-    return OptionError(at, "connect_timeout_secs",
-                       fmt::format("'connect_timeout_secs' in {} must not be negative", where));
   }
   return Status::OK();
 }
@@ -109,16 +103,6 @@ Status ValidateTableSelection(const TableSelection& selection, const config::Opt
     if (name.empty()) {
       return OptionError(at, "columns", fmt::format("'columns' in {} has an empty name", where));
     }
-  }
-  if (selection.split_rows < 1) {
-    return OptionError(
-        at, "split_rows",
-        fmt::format("'split_rows' in {} must be at least 1, got {}", where, selection.split_rows));
-  }
-  if (selection.page_rows < 1) {
-    return OptionError(
-        at, "page_rows",
-        fmt::format("'page_rows' in {} must be at least 1, got {}", where, selection.page_rows));
   }
   return Status::OK();
 }

@@ -26,8 +26,9 @@ const std::vector<OptionSpec>& SourceTable() {
        "columns to read, in this order (default: all columns)"},
       {"where", OptionType::kString, "",
        "SQL condition added to every split's query, e.g. \"status = 'paid'\""},
-      {"split_rows", OptionType::kInt, "200000",
-       "rowids per split; WITHOUT ROWID tables and views are read as one split"},
+      {.name = "split_rows", .type = OptionType::kInt, .default_value = "200000",
+       .description = "rowids per split; WITHOUT ROWID tables and views are read as one split",
+       .min = 1},
   };
   return kOptions;
 }
@@ -50,9 +51,9 @@ const std::vector<OptionSpec>& SinkTable() {
       {"create", OptionType::kBool, "true",
        "create missing tables from the stream schema (CREATE TABLE IF NOT EXISTS); when false "
        "a missing table is an error"},
-      {"commit_rows", OptionType::kInt, "200000",
-       "rows per transaction under delivery: at_least_once (exactly_once commits the rows "
-       "with their progress once per checkpoint instead)"},
+      {.name = "commit_rows", .type = OptionType::kInt, .default_value = "200000",
+       .description = "rows per transaction under delivery: at_least_once (exactly_once commits "
+           "the rows with their progress once per checkpoint instead)", .min = 1},
       {"journal_mode",
        OptionType::kEnum,
        "delete",
@@ -68,8 +69,9 @@ const std::vector<OptionSpec>& SinkTable() {
        "loss",
        false,
        {"off", "normal", "full", "extra"}},
-      {"rows_per_insert", OptionType::kInt, "64",
-       "rows bound into one multi-row INSERT statement (1..1000; 1 = one statement per row)"},
+      {.name = "rows_per_insert", .type = OptionType::kInt, .default_value = "64",
+       .description = "rows bound into one multi-row INSERT statement (1 = one statement per row)",
+       .min = 1, .max = 1000},
   };
   return kOptions;
 }

@@ -39,10 +39,6 @@ Status SqliteSourceOptions::Validate(const config::Options* at) const {
       return ErrorAt(at, "tables", fmt::format("'tables' in {} has an empty name", where));
     }
   }
-  if (split_rows < 1) {
-    return ErrorAt(at, "split_rows",
-                   fmt::format("'split_rows' in {} must be at least 1, got {}", where, split_rows));
-  }
   return Status::OK();
 }
 
@@ -72,16 +68,6 @@ Status SqliteSinkOptions::Validate(const config::Options* at) const {
   std::string_view where = Where(at, "sink (type sqlite)");
   if (path.empty()) {
     return ErrorAt(at, "path", fmt::format("'path' in {} is empty", where));
-  }
-  if (commit_rows < 1) {
-    return ErrorAt(
-        at, "commit_rows",
-        fmt::format("'commit_rows' in {} must be at least 1, got {}", where, commit_rows));
-  }
-  if (rows_per_insert < 1 || rows_per_insert > 1000) {
-    return ErrorAt(
-        at, "rows_per_insert",
-        fmt::format("'rows_per_insert' in {} must be 1..1000, got {}", where, rows_per_insert));
   }
   static constexpr std::string_view kJournalModes[] = {"wal", "delete", "truncate", "memory",
                                                        "off"};

@@ -687,39 +687,21 @@ class SqliteSinkWriter final : public SinkWriter {
           for_rows([&](size_t, int param) { return sqlite3_bind_null(stmt, param); });
           break;
         case TypeId::kBool:
-        case TypeId::kUInt8:
           for_rows([&](size_t row, int param) {
             return sqlite3_bind_int64(stmt, param, column.Get<uint8_t>(row));
           });
           break;
         case TypeId::kInt8:
-          for_rows([&](size_t row, int param) {
-            return sqlite3_bind_int64(stmt, param, column.Get<int8_t>(row));
-          });
-          break;
         case TypeId::kInt16:
-          for_rows([&](size_t row, int param) {
-            return sqlite3_bind_int64(stmt, param, column.Get<int16_t>(row));
-          });
-          break;
-        case TypeId::kUInt16:
-          for_rows([&](size_t row, int param) {
-            return sqlite3_bind_int64(stmt, param, column.Get<uint16_t>(row));
-          });
-          break;
         case TypeId::kInt32:
-          for_rows([&](size_t row, int param) {
-            return sqlite3_bind_int64(stmt, param, column.Get<int32_t>(row));
-          });
-          break;
-        case TypeId::kUInt32:
-          for_rows([&](size_t row, int param) {
-            return sqlite3_bind_int64(stmt, param, column.Get<uint32_t>(row));
-          });
-          break;
         case TypeId::kInt64:
-          for_rows([&](size_t row, int param) {
-            return sqlite3_bind_int64(stmt, param, column.Get<int64_t>(row));
+        case TypeId::kUInt8:
+        case TypeId::kUInt16:
+        case TypeId::kUInt32:
+          VisitIntegerType(column.type().id, [&]<typename T>(T) {
+            for_rows([&](size_t row, int param) {
+              return sqlite3_bind_int64(stmt, param, column.Get<T>(row));
+            });
           });
           break;
         case TypeId::kUInt64:
