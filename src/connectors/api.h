@@ -236,6 +236,11 @@ class SplitReader {
   virtual double Progress() const { return -1; }
   /// Interrupts a blocking ReadBatch as soon as possible. Thread-safe.
   virtual void Cancel() {}
+  /// Unbounded sources: how long ReadBatch may wait for data that has not arrived, in place of
+  /// JobContext::read_wait. A reader holding several splits divides read_wait between them, so
+  /// that a round over 32 idle partitions still takes about read_wait, not 32 times it. Called
+  /// by the reader's thread between ReadBatch calls.
+  virtual void SetReadWait(std::chrono::milliseconds wait) {}
   /// How far this reader is behind its source's head, for the lag in the summary and metrics.
   /// Thread-safe and quick (no I/O: report what the last fetch learned).
   virtual ReadLag Lag() const { return {}; }

@@ -462,6 +462,7 @@ class Pipeline::Impl {
         queue.WaitForChange(seen);
         continue;
       }
+      ShareReadWait(held);
       for (size_t i = 0; i < held.size() && !cancelled_->load();) {
         ReadOutcome outcome = ReadOne(*held[i], channel, &status);
         if (outcome == ReadOutcome::kStopped)
@@ -481,6 +482,17 @@ class Pipeline::Impl {
     }
     if (!status.ok())
       ReaderFailed(status);
+  }
+
+  // Each held split may wait its share of read_wait for data (at least 1 ms, so that a reader
+  // holding hundreds of idle partitions does not spin), so that one round over them takes about
+  // read_wait and a row arriving in any of them waits about that long, not read_wait per split.
+  void ShareReadWait(const std::vector<std::shared_ptr<ActiveReader>>& held) {
+    std::chrono::milliseconds share = std::max(
+        std::chrono::milliseconds(1),
+        parts_.context->read_wait / static_cast<std::chrono::milliseconds::rep>(held.size()));
+    for (const std::shared_ptr<ActiveReader>& active : held)
+      active->reader->SetReadWait(share);
   }
 
   // A reader's error stops the job, unless it is the cancellation the job asked for.

@@ -96,9 +96,18 @@ std::map<std::thread::id, size_t> MemoryTopic::PartitionsPerReader() const {
   return counts;
 }
 
+std::map<std::thread::id, std::chrono::milliseconds> MemoryTopic::RoundWaitPerReader() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<std::thread::id, std::chrono::milliseconds> rounds;
+  for (const auto& [partition, reader] : reader_of_partition_)
+    rounds[reader] += wait_of_partition_.at(partition);
+  return rounds;
+}
+
 void MemoryTopic::ForgetReaders() {
   std::lock_guard<std::mutex> lock(mutex_);
   reader_of_partition_.clear();
+  wait_of_partition_.clear();
 }
 
 void MemoryTopic::SetWakeup(std::function<void()> wake) {
@@ -116,6 +125,7 @@ Status MemoryTopic::Read(size_t partition, size_t* next, size_t limit,
                          Batch* batch) {
   std::unique_lock<std::mutex> lock(mutex_);
   reader_of_partition_[partition] = std::this_thread::get_id();
+  wait_of_partition_[partition] = wait;
   auto has_data = [&] { return *next < partitions_.at(partition).size(); };
   if (!has_data() && !cancelled->load()) {
     ++waiting_;
@@ -153,8 +163,9 @@ class MemoryTopicReader final : public connectors::SplitReader {
   Result<bool> ReadBatch(Batch* batch) override {
     size_t next = next_.load();
     size_t limit = data_->rows_per_read > 0 ? data_->rows_per_read : batch->capacity();
-    SLUICE_RETURN_IF_ERROR(
-        data_->topic->Read(partition_, &next, limit, context_->read_wait, &cancelled_, batch));
+    SLUICE_RETURN_IF_ERROR(data_->topic->Read(partition_, &next, limit,
+                                              read_wait_.value_or(context_->read_wait),
+                                              &cancelled_, batch));
     next_.store(next);
     return true;
   }
@@ -163,6 +174,7 @@ class MemoryTopicReader final : public connectors::SplitReader {
     cancelled_.store(true);
     data_->topic->WakeReaders();
   }
+  void SetReadWait(std::chrono::milliseconds wait) override { read_wait_ = wait; }
   connectors::ReadLag Lag() const override {
     connectors::ReadLag lag;
     lag.rows = data_->topic->rows(partition_) - next_.load();
@@ -177,6 +189,7 @@ class MemoryTopicReader final : public connectors::SplitReader {
   const size_t partition_;
   std::atomic<size_t> next_;
   std::atomic<bool> cancelled_{false};
+  std::optional<std::chrono::milliseconds> read_wait_;  // the runtime's share, else read_wait
 };
 
 // Hands out the topic's partitions in order, new ones as they appear.

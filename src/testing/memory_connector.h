@@ -58,6 +58,9 @@ class MemoryTopic {
 
   /// How many partitions each reader thread read from (since ForgetReaders).
   std::map<std::thread::id, size_t> PartitionsPerReader() const;
+  /// Per reader thread, the waits for data its partitions' last reads were allowed, summed: how
+  /// long one round over its idle partitions takes.
+  std::map<std::thread::id, std::chrono::milliseconds> RoundWaitPerReader() const;
   void ForgetReaders();
 
   // For the memory source.
@@ -78,7 +81,8 @@ class MemoryTopic {
   std::function<void()> wake_;                // guarded by mutex_
   size_t waiting_ = 0;                        // guarded by mutex_
   size_t blocked_ = 0;  // of them, waiting until cancelled (block_until_cancelled); mutex_
-  std::map<size_t, std::thread::id> reader_of_partition_;  // guarded by mutex_
+  std::map<size_t, std::thread::id> reader_of_partition_;         // guarded by mutex_
+  std::map<size_t, std::chrono::milliseconds> wait_of_partition_;  // guarded by mutex_
 };
 
 /// What a MemorySource serves and how it misbehaves. Shared with the test.

@@ -383,7 +383,7 @@ class KafkaReader final : public SplitReader {
 
   Result<bool> ReadBatch(Batch* batch) override {
     const JobContext& context = *shared_->context;
-    Clock::time_point deadline = Clock::now() + context.read_wait;
+    Clock::time_point deadline = Clock::now() + read_wait_.value_or(context.read_wait);
     while (true) {
       if (done_)
         return !batch->empty();
@@ -452,6 +452,7 @@ class KafkaReader final : public SplitReader {
   }
 
   void Cancel() override { cancelled_.store(true); }
+  void SetReadWait(std::chrono::milliseconds wait) override { read_wait_ = wait; }
 
   ReadLag Lag() const override {
     ReadLag lag;
@@ -562,6 +563,7 @@ class KafkaReader final : public SplitReader {
   const int64_t start_offset_;  // -2: the partition's beginning
   bool done_ = false;
   MessagePtr held_;  // a message read but left for the next batch
+  std::optional<std::chrono::milliseconds> read_wait_;  // the runtime's share, else read_wait
   std::atomic<int64_t> next_offset_;  // -2 until the first message
   std::atomic<int64_t> high_watermark_{-1};
   std::atomic<int64_t> last_timestamp_ms_{-1};

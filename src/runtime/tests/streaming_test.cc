@@ -173,6 +173,38 @@ TEST_F(StreamingTest, ReadsEveryPartitionUntilStoppedAndPicksUpNewOnes) {
   EXPECT_EQ(sink_->committed_progress["p65"].position, "3");
 }
 
+// A reader holding 32 idle partitions waits a share of read_wait on each, so that a round over
+// them (and the wait of a row arriving in any of them) stays about read_wait, not 32 times it.
+TEST_F(StreamingTest, AReaderHoldingManyIdlePartitionsSharesItsReadWaitBetweenThem) {
+  for (size_t p = 0; p < 64; ++p)
+    topic_->AddPartition();
+  std::vector<Row> expected = Produce(2);
+  BackgroundRun run(Runner(2));
+  ASSERT_TRUE(sink_->WaitForCommitted("events", expected.size(), kDeadline));
+  // Every partition read again since, now idle: each reader holds its 32.
+  topic_->ForgetReaders();
+  std::vector<Row> more = Produce(1);
+  ASSERT_TRUE(sink_->WaitForCommitted("events", expected.size() + more.size(), kDeadline));
+  topic_->ForgetReaders();
+  auto partitions_read = [&] {
+    size_t read = 0;
+    for (const auto& [reader, partitions] : topic_->PartitionsPerReader())
+      read += partitions;
+    return read;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (partitions_read() < 64 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(partitions_read(), 64u);
+  run.Stop();
+  std::map<std::thread::id, std::chrono::milliseconds> rounds = topic_->RoundWaitPerReader();
+  ASSERT_EQ(rounds.size(), 2u);
+  for (const auto& [reader, round] : rounds) {
+    EXPECT_GT(round.count(), 0);
+    EXPECT_LE(round, std::chrono::milliseconds(100)) << "a reader's round over its partitions";
+  }
+}
+
 TEST_F(StreamingTest, StopAtABatchThenResumeLosesAndRepeatsNothing) {
   for (size_t p = 0; p < 64; ++p)
     topic_->AddPartition();
