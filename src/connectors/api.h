@@ -236,6 +236,14 @@ class SplitReader {
   virtual double Progress() const { return -1; }
   /// Interrupts a blocking ReadBatch as soon as possible. Thread-safe.
   virtual void Cancel() {}
+  /// A split that carries several streams (a database's change log: every captured table in one
+  /// ordered sequence of events): the stream whose rows the next ReadBatch will append, so that
+  /// the runtime hands it a batch of that stream's schema; negative for Split::stream (the
+  /// default: one split, one stream). Must not block: a reader that does not know yet returns
+  /// the stream of the batch it last filled, and its ReadBatch returns early (true, possibly
+  /// empty) when the next row belongs to another stream. The streams of one split are all
+  /// changelogs or all not. Called by the reader's thread between ReadBatch calls.
+  virtual int NextStream() const { return -1; }
   /// Unbounded sources: how long ReadBatch may wait for data that has not arrived, in place of
   /// JobContext::read_wait. A reader holding several splits divides read_wait between them, so
   /// that a round over 32 idle partitions still takes about read_wait, not 32 times it. Called

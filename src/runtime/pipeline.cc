@@ -217,17 +217,42 @@ class Pipeline::Impl {
 
  private:
   // A reader at work, shared so that a cut request from another thread keeps it alive.
-  struct ActiveReader {
-    std::shared_ptr<SplitReader> reader;
-    Split split;
-    std::atomic<uint64_t> rows{0};
-    Clock::time_point start;
-    BatchPool* input_pool = nullptr;
+  // How the rows of one stream travel from a reader to the writers.
+  struct StreamPath {
+    BatchPool* input_pool = nullptr;  // null until the split first yields the stream
     const transforms::Projection* projection = nullptr;  // null without a transform
     // A changelog stream's key columns (after the projection): its rows go to writers by key.
     // Empty: the whole batch goes to the reader's own writer.
     std::vector<int> routing_key;
   };
+
+  struct ActiveReader {
+    std::shared_ptr<SplitReader> reader;
+    Split split;
+    std::atomic<uint64_t> rows{0};
+    Clock::time_point start;
+    // Indexed by stream; a split carrying several streams (SplitReader::NextStream) fills one
+    // per stream it yields.
+    std::vector<StreamPath> paths;
+    // The split's rows go to writers by key (its streams are changelogs, with several writers).
+    bool routed = false;
+  };
+
+  StreamPath& PathOf(ActiveReader& active, int stream) {
+    StreamPath& path = active.paths.at(static_cast<size_t>(stream));
+    if (path.input_pool != nullptr)
+      return path;
+    const connectors::StreamInfo& info = parts_.source->streams()[static_cast<size_t>(stream)];
+    path.input_pool = &PoolFor(info.schema);
+    if (parts_.projections[static_cast<size_t>(stream)])
+      path.projection = &*parts_.projections[static_cast<size_t>(stream)];
+    if (info.changelog && channels_.size() > 1) {
+      const Schema& out =
+          path.projection != nullptr ? *path.projection->output_schema() : *info.schema;
+      path.routing_key = out.primary_key();
+    }
+    return path;
+  }
 
   void AddPool(const SchemaPtr& schema) {
     if (pools_.count(schema.get()) == 0) {
@@ -563,15 +588,8 @@ class Pipeline::Impl {
     active->reader = std::move(*opened);
     active->split = split;
     active->start = Clock::now();
-    const size_t stream = static_cast<size_t>(split.stream);
-    active->input_pool = &PoolFor(parts_.source->streams()[stream].schema);
-    if (parts_.projections[stream])
-      active->projection = &*parts_.projections[stream];
-    if (parts_.source->streams()[stream].changelog && channels_.size() > 1) {
-      const Schema& out = active->projection != nullptr ? *active->projection->output_schema()
-                                                        : *parts_.source->streams()[stream].schema;
-      active->routing_key = out.primary_key();
-    }
+    active->paths.resize(parts_.source->streams().size());
+    active->routed = !PathOf(*active, split.stream).routing_key.empty();
     {
       std::lock_guard<std::mutex> lock(active_mutex_);
       active_.push_back(active);
@@ -591,29 +609,43 @@ class Pipeline::Impl {
   // Reads one batch of `active`'s split, projects it and pushes it to `channel`.
   ReadOutcome ReadOne(ActiveReader& active, BoundedChannel<Item>& channel, Status* status) {
     const Split& split = active.split;
-    std::unique_ptr<Batch> batch = active.input_pool->Get(split.stream);
+    int stream = active.reader->NextStream();
+    if (stream < 0)
+      stream = split.stream;
+    if (static_cast<size_t>(stream) >= active.paths.size()) {
+      *status = Internal(fmt::format("source {}: split '{}' yields stream {} of {}",
+                                     job_.source.type, split.id, stream, active.paths.size()));
+      return ReadOutcome::kStopped;
+    }
+    StreamPath& path = PathOf(active, stream);
+    if (path.routing_key.empty() == active.routed) {
+      *status = Internal(fmt::format(
+          "source {}: split '{}' mixes changelog streams with others ('{}')", job_.source.type,
+          split.id, parts_.source->streams()[static_cast<size_t>(stream)].name));
+      return ReadOutcome::kStopped;
+    }
+    std::unique_ptr<Batch> batch = path.input_pool->Get(stream);
     Result<bool> more = active.reader->ReadBatch(batch.get());
     if (!more.ok()) {
-      active.input_pool->Put(std::move(batch));
+      path.input_pool->Put(std::move(batch));
       *status = more.status().WithContext(
           fmt::format("source {}: split '{}'", job_.source.type, split.id));
       return ReadOutcome::kStopped;
     }
     if (!*more) {
-      active.input_pool->Put(std::move(batch));
+      path.input_pool->Put(std::move(batch));
       return ReadOutcome::kFinished;
     }
     if (batch->empty()) {
-      active.input_pool->Put(std::move(batch));
+      path.input_pool->Put(std::move(batch));
       return ReadOutcome::kNoData;
     }
     active.rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
     parts_.metrics->OnBatchRead(batch->num_rows(), batch->ByteSize());
-    if (active.projection != nullptr) {
-      std::unique_ptr<Batch> projected =
-          PoolFor(active.projection->output_schema()).Get(split.stream);
-      Status applied = active.projection->Apply(*batch, projected.get(), parts_.context->bad_records);
-      active.input_pool->Put(std::move(batch));
+    if (path.projection != nullptr) {
+      std::unique_ptr<Batch> projected = PoolFor(path.projection->output_schema()).Get(stream);
+      Status applied = path.projection->Apply(*batch, projected.get(), parts_.context->bad_records);
+      path.input_pool->Put(std::move(batch));
       if (!applied.ok()) {
         PoolFor(*projected).Put(std::move(projected));
         *status = applied;
@@ -621,8 +653,8 @@ class Pipeline::Impl {
       }
       batch = std::move(projected);
     }
-    if (!active.routing_key.empty()) {
-      if (!PushRouted(active, std::move(batch)))
+    if (active.routed) {
+      if (!PushRouted(active, path.routing_key, std::move(batch)))
         return ReadOutcome::kStopped;  // closed: the job is failing
     } else {
       Item item{std::move(batch), split.id, active.reader->Position()};
@@ -644,11 +676,11 @@ class Pipeline::Impl {
   // Splits `batch` of a changelog split into one batch per writer by a hash of each row's key,
   // keeping the rows' order and kinds, and pushes the parts as one step against checkpoint
   // markers. Returns false when the pipeline closed.
-  bool PushRouted(ActiveReader& active, std::unique_ptr<Batch> batch) {
+  bool PushRouted(ActiveReader& active, const std::vector<int>& routing_key,
+                  std::unique_ptr<Batch> batch) {
     const size_t writers = channels_.size();
     BatchPool& pool = PoolFor(*batch);
-    std::vector<std::unique_ptr<Batch>> parts =
-        RouteByKey(*batch, active.routing_key, writers, pool);
+    std::vector<std::unique_ptr<Batch>> parts = RouteByKey(*batch, routing_key, writers, pool);
     pool.Put(std::move(batch));
     std::string position = active.reader->Position();
     bool open = true;
@@ -671,7 +703,7 @@ class Pipeline::Impl {
   // done (a routed split's, to every writer with the next marker).
   void CloseSplit(const std::shared_ptr<ActiveReader>& active, bool finished,
                   BoundedChannel<Item>& channel) {
-    if (finished && !active->routing_key.empty()) {
+    if (finished && active->routed) {
       checkpoints_->BeginRoutedPush();
       checkpoints_->EndRoutedPush(active->split.id, active->reader->Position(), /*done=*/true);
     } else if (finished) {

@@ -327,6 +327,46 @@ class MemoryReader final : public connectors::SplitReader {
   size_t hi_;     // guarded by mutex_
 };
 
+// Log mode: the one split of every stream, yielding each run of one stream's rows as a batch
+// of that stream.
+class MemoryLogReader final : public connectors::SplitReader {
+ public:
+  MemoryLogReader(std::shared_ptr<MemorySourceData> data, size_t start)
+      : data_(std::move(data)), next_(start) {}
+
+  int NextStream() const override {
+    size_t next = next_.load();
+    return next < data_->log.size() ? data_->log[next].stream : -1;
+  }
+  Result<bool> ReadBatch(Batch* batch) override {
+    size_t next = next_.load();
+    if (next >= data_->log.size())
+      return false;
+    size_t limit = data_->rows_per_read > 0 ? data_->rows_per_read : batch->capacity();
+    for (size_t taken = 0; next < data_->log.size() && taken < limit && !batch->full();
+         ++taken, ++next) {
+      const MemorySourceData::LogEntry& entry = data_->log[next];
+      if (entry.stream != batch->stream())
+        break;  // the next batch is of that stream
+      if (data_->streams[static_cast<size_t>(entry.stream)].changelog)
+        batch->SetRowKind(entry.kind);
+      AppendRow(entry.row, batch);
+    }
+    next_.store(next);
+    return true;
+  }
+  std::string Position() const override { return std::to_string(next_.load()); }
+  double Progress() const override {
+    return data_->log.empty() ? 1
+                              : static_cast<double>(next_.load()) /
+                                    static_cast<double>(data_->log.size());
+  }
+
+ private:
+  std::shared_ptr<MemorySourceData> data_;
+  std::atomic<size_t> next_;
+};
+
 class MemorySource final : public connectors::Source {
  public:
   explicit MemorySource(std::shared_ptr<MemorySourceData> data) : data_(std::move(data)) {}
@@ -339,6 +379,12 @@ class MemorySource final : public connectors::Source {
     }
     if (data_->topic)
       streams_.at(0).estimated_rows.reset();
+    if (!data_->log.empty()) {
+      for (connectors::StreamInfo& stream : streams_)
+        stream.estimated_rows = 0;
+      for (const MemorySourceData::LogEntry& entry : data_->log)
+        ++*streams_.at(static_cast<size_t>(entry.stream)).estimated_rows;
+    }
     return Status::OK();
   }
   const std::vector<connectors::StreamInfo>& streams() const override { return streams_; }
@@ -365,7 +411,15 @@ class MemorySource final : public connectors::Source {
           new MemoryTopicEnumerator(data_->topic));
     }
     std::vector<connectors::Split> splits;
-    for (size_t s = 0; s < data_->streams.size(); ++s) {
+    if (!data_->log.empty()) {
+      connectors::Split log;
+      log.id = "log";
+      log.payload = "log";
+      log.stream = data_->log.front().stream;
+      log.estimated_rows = data_->log.size();
+      splits.push_back(std::move(log));
+    }
+    for (size_t s = 0; s < data_->streams.size() && data_->log.empty(); ++s) {
       size_t total = data_->streams[s].rows.size();
       size_t lo = 0;
       auto first = data_->first_split_rows.find(static_cast<int>(s));
@@ -391,6 +445,10 @@ class MemorySource final : public connectors::Source {
       size_t start = position.empty() ? 0 : std::stoul(position);
       return std::unique_ptr<connectors::SplitReader>(
           new MemoryTopicReader(data_, context_, partition, start));
+    }
+    if (split.payload == "log") {
+      return std::unique_ptr<connectors::SplitReader>(
+          new MemoryLogReader(data_, position.empty() ? 0 : std::stoul(position)));
     }
     int stream = 0;
     size_t lo = 0;

@@ -91,6 +91,15 @@ struct MemorySourceData {
   /// topic, one split per partition, and the job runs until stopped.
   std::shared_ptr<MemoryTopic> topic;
   std::vector<MemoryStream> streams;
+  /// Log mode (when not empty): one split ("log") carries every stream, its rows in this order,
+  /// as a database's change log interleaves its tables (SplitReader::NextStream); the streams'
+  /// own `rows` and `kinds` are ignored. Positions are indexes into the log.
+  struct LogEntry {
+    int stream = 0;
+    Row row;
+    RowKind kind = RowKind::kInsert;
+  };
+  std::vector<LogEntry> log;
   /// Rows per planned split.
   size_t split_rows = 1000;
   /// Stream index -> rows in its first split (the rest are split_rows each): skew on demand.
