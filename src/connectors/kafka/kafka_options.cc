@@ -127,13 +127,25 @@ std::vector<OptionSpec> BuildSinkTable() {
       {"format",
        OptionType::kEnum,
        "json",
-       "message values: json (one object per row), csv (one record per row) or raw (the "
-       "value_column's bytes)",
+       "message values: json (one object per row), csv (one record per row), raw (the "
+       "value_column's bytes), debezium_json (one Debezium change event per insert, update or "
+       "delete; the way to write a changelog) or avro (the schema registry's wire format, see "
+       "schema_registry_url)",
        false,
-       {"json", "csv", "raw"}},
+       {"json", "csv", "raw", "debezium_json", "avro"}},
       {"key_columns", OptionType::kStringList, "",
        "columns whose values make the message key, joined by '|' (the partition follows the "
-       "key as Java clients place it: murmur2); none: no key, partitions filled in turn"},
+       "key as Java clients place it: murmur2); none: no key, partitions filled in turn; "
+       "debezium_json: a JSON object of these columns, by default the primary key's"},
+      {"tombstones", OptionType::kBool, "true",
+       "format debezium_json: send a tombstone (the key with a null value) after each delete, "
+       "so that compaction can drop the key"},
+      {"schema_registry_url", OptionType::kString, "",
+       "format avro: the schema registry's API, e.g. http://registry:8081; the value schema "
+       "derived from the stream's columns is registered under subject <topic>-value"},
+      {"schema_registry_user", OptionType::kString, "", "schema registry basic-auth user"},
+      {"schema_registry_password", OptionType::kSecret, "",
+       "schema registry basic-auth password (never printed)"},
       {"value_column", OptionType::kString, "",
        "format raw: the column sent as the value (default: the only column)"},
       {"csv_delimiter", OptionType::kString, ",", "format csv: the field delimiter"},
@@ -338,7 +350,25 @@ Result<KafkaSinkOptions> KafkaSinkOptions::FromConfig(const config::Options& opt
   KafkaSinkOptions out;
   SLUICE_ASSIGN_OR_RETURN(out.connection, ConnectionFrom(options));
   out.topic = options.GetString("topic");
-  SLUICE_ASSIGN_OR_RETURN(out.format, FormatFrom(options));
+  std::string format = options.GetString("format");
+  if (format == "debezium_json") {
+    out.format = MessageFormat::kJson;
+    out.envelope = Envelope::kDebezium;
+  } else if (format == "avro") {
+    out.format = MessageFormat::kAvro;
+    out.schema_registry_url = options.GetString("schema_registry_url");
+    if (out.schema_registry_url.empty()) {
+      return options.ErrorAt("format", "format avro needs schema_registry_url (the registry "
+                                       "where the value schema is registered)");
+    }
+    out.schema_registry_user = options.GetString("schema_registry_user");
+    out.schema_registry_password = options.GetSecret("schema_registry_password");
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(out.format, FormatFrom(options));
+  }
+  if (options.Has("tombstones") && out.envelope != Envelope::kDebezium)
+    return options.ErrorAt("tombstones", "'tombstones' applies to format debezium_json only");
+  out.tombstones = options.GetBool("tombstones");
   out.key_columns = options.GetStringList("key_columns");
   out.value_column = options.GetString("value_column");
   if (!out.value_column.empty() && out.format != MessageFormat::kRaw)

@@ -14,6 +14,7 @@
 #include "core/logging.h"
 #include "core/value_text.h"
 #include "formats/csv/csv_writer.h"
+#include "formats/jsonl/json_text.h"
 #include "formats/jsonl/jsonl_writer.h"
 #include "io/memory_stream.h"
 
@@ -50,6 +51,20 @@ std::string_view CompressionName(Compression compression) {
   return "none";
 }
 
+std::string_view FormatName(MessageFormat format) {
+  switch (format) {
+    case MessageFormat::kRaw:
+      return "raw";
+    case MessageFormat::kCsv:
+      return "csv";
+    case MessageFormat::kAvro:
+      return "avro";
+    case MessageFormat::kJson:
+      return "json";
+  }
+  return "json";
+}
+
 // Progress topic keys: the job's run record and one record per split. The NUL separators keep
 // one job's keys from being a prefix of another's.
 std::string RunKey(std::string_view job) {
@@ -84,6 +99,11 @@ struct KafkaSink::Shared {
     std::vector<int> key_columns;
     int value_column = -1;  // raw only
     SchemaPtr schema;
+    // debezium_json: `"name":` of each column (the first with the object's '{'), the key
+    // columns' likewise, and the event's end: `,"source":{...}}`.
+    std::vector<std::string> field_prefixes;
+    std::vector<std::string> key_prefixes;
+    std::string source_suffix;
   };
   std::vector<Target> targets;  // by stream
 
@@ -228,6 +248,8 @@ class KafkaWriter final : public SinkWriter {
     SLUICE_RETURN_IF_ERROR(BeginIfNeeded());
     const KafkaSink::Shared::Target& target =
         shared_->targets[static_cast<size_t>(batch.stream())];
+    if (shared_->options.envelope == Envelope::kDebezium)
+      return WriteChanges(batch, target);
     SLUICE_RETURN_IF_ERROR(EncodeValues(batch, target));
     for (size_t row = 0; row < batch.num_rows(); ++row) {
       key_.clear();
@@ -322,6 +344,95 @@ class KafkaWriter final : public SinkWriter {
     if (code == 0)
       return Status::OK();
     return KafkaStatus(code, "Kafka refused a message", text);
+  }
+
+  // Appends `{"name":value,...}` of `columns` (indexes, with their prefixes) at `row`.
+  void AppendObject(const Batch& batch, size_t row, const std::vector<int>& columns,
+                    const std::vector<std::string>& prefixes, std::string* out) {
+    if (columns.empty())
+      out->push_back('{');
+    for (size_t i = 0; i < columns.size(); ++i) {
+      out->append(prefixes[i]);
+      const Column& column = batch.column(static_cast<size_t>(columns[i]));
+      if (column.IsNull(row)) {
+        out->append("null");
+      } else {
+        formats::AppendJsonValue(column, row, out, &scratch_);
+      }
+    }
+    out->push_back('}');
+  }
+
+  // debezium_json: one event per change (an update's before and after images of one key in
+  // one "u" event), keyed by the key columns as a JSON object; a tombstone after a delete.
+  Status WriteChanges(const Batch& batch, const KafkaSink::Shared::Target& target) {
+    if (all_columns_.size() != batch.num_columns()) {
+      all_columns_.resize(batch.num_columns());
+      for (size_t c = 0; c < all_columns_.size(); ++c)
+        all_columns_[c] = static_cast<int>(c);
+    }
+    const bool keyed = !target.key_columns.empty();
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    std::string next_key;
+    for (size_t row = 0; row < batch.num_rows(); ++row) {
+      std::optional<size_t> before;
+      std::optional<size_t> after;
+      char op = 'c';
+      key_.clear();
+      if (keyed)
+        AppendObject(batch, row, target.key_columns, target.key_prefixes, &key_);
+      switch (batch.row_kind(row)) {
+        case RowKind::kInsert:
+          after = row;
+          break;
+        case RowKind::kUpdateAfter:  // its before image did not come: before is null
+          after = row;
+          op = 'u';
+          break;
+        case RowKind::kDelete:
+          before = row;
+          op = 'd';
+          break;
+        case RowKind::kUpdateBefore: {
+          before = row;
+          op = 'd';  // alone (or before a key change), the old key is gone, as Debezium says
+          if (row + 1 < batch.num_rows() && batch.row_kind(row + 1) == RowKind::kUpdateAfter) {
+            next_key.clear();
+            if (keyed)
+              AppendObject(batch, row + 1, target.key_columns, target.key_prefixes, &next_key);
+            if (next_key == key_) {
+              after = ++row;
+              op = 'u';
+            }
+          }
+          break;
+        }
+      }
+      text_.assign("{\"before\":");
+      if (before) {
+        AppendObject(batch, *before, all_columns_, target.field_prefixes, &text_);
+      } else {
+        text_.append("null");
+      }
+      text_.append(",\"after\":");
+      if (after) {
+        AppendObject(batch, *after, all_columns_, target.field_prefixes, &text_);
+      } else {
+        text_.append("null");
+      }
+      text_.append(",\"op\":\"");
+      text_.push_back(op);
+      text_.append("\",\"ts_ms\":");
+      text_.append(std::to_string(now_ms));
+      text_.append(target.source_suffix);
+      const std::string* key = keyed ? &key_ : nullptr;
+      SLUICE_RETURN_IF_ERROR(Produce(target.topic, key, std::string_view(text_), batch, row));
+      if (op == 'd' && keyed && shared_->options.tombstones)
+        SLUICE_RETURN_IF_ERROR(Produce(target.topic, key, std::nullopt, batch, row));
+    }
+    return DeliveryError();
   }
 
   // Fills values_ with each row's value (nullopt: a tombstone).
@@ -436,8 +547,22 @@ class KafkaWriter final : public SinkWriter {
   bool in_transaction_ = false;
   std::string key_;
   std::string text_;
+  std::string scratch_;
+  std::vector<int> all_columns_;
   std::vector<std::optional<std::string_view>> values_;
 };
+
+// `"name":` for each field of `names`, the first with the object's opening brace.
+std::vector<std::string> JsonKeyPrefixes(const std::vector<std::string>& names) {
+  std::vector<std::string> prefixes;
+  for (const std::string& name : names) {
+    std::string prefix = prefixes.empty() ? "{" : ",";
+    formats::AppendJsonString(name, &prefix);
+    prefix.push_back(':');
+    prefixes.push_back(std::move(prefix));
+  }
+  return prefixes;
+}
 
 }  // namespace
 
@@ -456,12 +581,13 @@ Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>&
   SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> topics, ListTopics(admin));
   shared_->targets.clear();
   for (const StreamInfo& stream : streams) {
-    if (stream.changelog) {
-      // Messages carry no row kind yet (a Debezium envelope out would): refused, as api.h asks.
+    if (stream.changelog && options_.envelope != Envelope::kDebezium) {
+      // json, csv, raw and avro messages carry no row kind: refused, as api.h asks.
       return InvalidConfig(fmt::format("stream '{}' is a changelog (inserts, updates, deletes), "
-                                       "which the kafka sink cannot write yet: write it to a SQL "
-                                       "sink with mode: apply, or to files",
-                                       stream.name));
+                                       "which format {} cannot carry: write it with format: "
+                                       "debezium_json (one change event per message), or to a "
+                                       "SQL sink with mode: apply",
+                                       stream.name, FormatName(options_.format)));
     }
     Shared::Target target;
     target.schema = stream.schema;
@@ -484,6 +610,24 @@ Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>&
                                          name, stream.name, stream.schema->ToString()));
       }
       target.key_columns.push_back(index);
+    }
+    if (options_.envelope == Envelope::kDebezium) {
+      // Debezium keys events by the primary key: one key's events stay in one partition.
+      if (options_.key_columns.empty())
+        target.key_columns = stream.schema->primary_key();
+      std::vector<std::string> names;
+      for (const Field& field : stream.schema->fields())
+        names.push_back(field.name);
+      target.field_prefixes = JsonKeyPrefixes(names);
+      names.clear();
+      for (int index : target.key_columns)
+        names.push_back(stream.schema->field(static_cast<size_t>(index)).name);
+      target.key_prefixes = JsonKeyPrefixes(names);
+      target.source_suffix = ",\"source\":{\"connector\":\"sluice\",\"name\":";
+      formats::AppendJsonString(context.job_name, &target.source_suffix);
+      target.source_suffix.append(",\"table\":");
+      formats::AppendJsonString(stream.name, &target.source_suffix);
+      target.source_suffix.append("}}");
     }
     if (options_.format == MessageFormat::kRaw) {
       if (!options_.value_column.empty()) {
