@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 
+#include "connectors/kafka/kafka_avro.h"
 #include "connectors/kafka/kafka_client.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
@@ -104,6 +105,9 @@ struct KafkaSink::Shared {
     std::vector<std::string> field_prefixes;
     std::vector<std::string> key_prefixes;
     std::string source_suffix;
+    // avro: the registered value schema (AvroSchemaOf) and its id.
+    std::string avro_schema;
+    int32_t avro_schema_id = 0;
   };
   std::vector<Target> targets;  // by stream
 
@@ -441,8 +445,25 @@ class KafkaWriter final : public SinkWriter {
     text_.clear();
     std::vector<std::pair<size_t, size_t>> spans(batch.num_rows());
     switch (shared_->options.format) {
-      case MessageFormat::kAvro:
-        return Unsupported("the kafka sink does not write Avro yet");
+      case MessageFormat::kAvro: {
+        size_t stream = static_cast<size_t>(batch.stream());
+        if (encoders_.size() <= stream)
+          encoders_.resize(stream + 1);
+        if (!encoders_[stream]) {
+          SLUICE_ASSIGN_OR_RETURN(encoders_[stream],
+                                  AvroEncoder::Make(target.avro_schema, target.avro_schema_id));
+        }
+        for (size_t row = 0; row < batch.num_rows(); ++row) {
+          size_t start = text_.size();
+          Status encoded = encoders_[stream]->Append(batch, row, &text_);
+          if (!encoded.ok()) {
+            return encoded.WithContext(
+                fmt::format("row {} of a batch for topic '{}'", row + 1, target.topic));
+          }
+          spans[row] = {start, text_.size() - start};
+        }
+        break;
+      }
       case MessageFormat::kRaw: {
         const Column& column = batch.column(static_cast<size_t>(target.value_column));
         TypeId type = column.type().id;
@@ -549,6 +570,7 @@ class KafkaWriter final : public SinkWriter {
   std::string text_;
   std::string scratch_;
   std::vector<int> all_columns_;
+  std::vector<std::unique_ptr<AvroEncoder>> encoders_;  // avro: by stream, made on first use
   std::vector<std::optional<std::string_view>> values_;
 };
 
@@ -574,7 +596,18 @@ KafkaSink::KafkaSink(KafkaSinkOptions options) : options_(std::move(options)) {
 KafkaSink::~KafkaSink() = default;
 
 Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  return OpenTargets(context, streams, /*register_schemas=*/true);
+}
+
+Status KafkaSink::OpenTargets(const JobContext& context, const std::vector<StreamInfo>& streams,
+                              bool register_schemas) {
   shared_->context = &context;
+  std::unique_ptr<SchemaRegistry> registry;
+  if (options_.format == MessageFormat::kAvro) {
+    registry = std::make_unique<SchemaRegistry>(options_.schema_registry_url,
+                                                options_.schema_registry_user,
+                                                options_.schema_registry_password);
+  }
   SLUICE_ASSIGN_OR_RETURN(KafkaHandle admin,
                           KafkaHandle::Open(KafkaHandle::Kind::kProducer, options_.connection,
                                             {}, std::string(kComponent)));
@@ -644,6 +677,20 @@ Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>&
                                          stream.name, stream.schema->num_fields()));
       }
     }
+    if (registry) {
+      // TopicNameStrategy, as Confluent's serializers: subject <topic>-value.
+      SLUICE_ASSIGN_OR_RETURN(target.avro_schema, AvroSchemaOf(*stream.schema, stream.name));
+      if (register_schemas) {
+        std::string subject = target.topic + "-value";
+        Result<int32_t> id = registry->Register(subject, target.avro_schema);
+        if (!id.ok()) {
+          return id.status().WithContext(fmt::format(
+              "Cannot register the Avro schema of stream '{}' under subject '{}'", stream.name,
+              subject));
+        }
+        target.avro_schema_id = *id;
+      }
+    }
     shared_->targets.push_back(std::move(target));
   }
   return Status::OK();
@@ -651,9 +698,14 @@ Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>&
 
 Status KafkaSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
                         CheckReport* report) {
-  SLUICE_RETURN_IF_ERROR(Open(context, streams));
-  for (const Shared::Target& target : shared_->targets)
+  SLUICE_RETURN_IF_ERROR(OpenTargets(context, streams, /*register_schemas=*/false));
+  for (const Shared::Target& target : shared_->targets) {
     report->Note(fmt::format("writes topic '{}'", target.topic));
+    if (options_.format == MessageFormat::kAvro) {
+      report->Note(fmt::format("registers its Avro value schema under subject '{}-value' at {}",
+                               target.topic, options_.schema_registry_url));
+    }
+  }
   if (context.delivery == DeliveryGuarantee::kExactlyOnce) {
     report->Note(fmt::format("exactly-once: Kafka transactions, progress in topic '{}'",
                              options_.progress_topic));
