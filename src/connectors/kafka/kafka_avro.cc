@@ -270,20 +270,13 @@ nlohmann::ordered_json AvroTypeOf(const DataType& type) {
     return nlohmann::ordered_json{
         {"type", "bytes"}, {"logicalType", "decimal"}, {"precision", precision}, {"scale", scale}};
   };
+  if (type.id == TypeId::kUInt64)
+    return decimal(20, 0);
+  if (type.is_integer())
+    return type.id == TypeId::kInt64 || type.id == TypeId::kUInt32 ? "long" : "int";
   switch (type.id) {
     case TypeId::kBool:
       return "boolean";
-    case TypeId::kInt8:
-    case TypeId::kInt16:
-    case TypeId::kInt32:
-    case TypeId::kUInt8:
-    case TypeId::kUInt16:
-      return "int";
-    case TypeId::kInt64:
-    case TypeId::kUInt32:
-      return "long";
-    case TypeId::kUInt64:
-      return decimal(20, 0);
     case TypeId::kFloat32:
       return "float";
     case TypeId::kFloat64:
@@ -302,12 +295,9 @@ nlohmann::ordered_json AvroTypeOf(const DataType& type) {
       return logical("long", "local-timestamp-micros");
     case TypeId::kTimestampTz:
       return logical("long", "timestamp-micros");
-    case TypeId::kString:
-    case TypeId::kJson:
-    case TypeId::kNull:
+    default:  // string, json; the integers above
       return "string";
   }
-  return "string";
 }
 
 // Big-endian two's complement in as few bytes as hold `value`, as Avro decimals are written.
@@ -372,33 +362,23 @@ struct AvroEncoder::State {
   Status Set(avro_value_t* field, const Column& column, size_t row) {
     const DataType& type = column.type();
     int error = 0;
+    if (type.is_integer() && type.id != TypeId::kUInt64) {
+      // int or long, as AvroTypeOf chose by width: every value fits.
+      int64_t number = VisitIntegerType(
+          type.id, [&]<typename T>(T) { return static_cast<int64_t>(column.Get<T>(row)); });
+      error = avro_value_get_type(field) == AVRO_INT32
+                  ? avro_value_set_int(field, static_cast<int32_t>(number))
+                  : avro_value_set_long(field, number);
+      return error != 0 ? DataError(avro_strerror()) : Status::OK();
+    }
     switch (type.id) {
       case TypeId::kBool:
         error = avro_value_set_boolean(field, column.Get<uint8_t>(row) != 0);
         break;
-      case TypeId::kInt8:
-        error = avro_value_set_int(field, column.Get<int8_t>(row));
-        break;
-      case TypeId::kInt16:
-        error = avro_value_set_int(field, column.Get<int16_t>(row));
-        break;
-      case TypeId::kInt32:
-        error = avro_value_set_int(field, column.Get<int32_t>(row));
-        break;
-      case TypeId::kUInt8:
-        error = avro_value_set_int(field, column.Get<uint8_t>(row));
-        break;
-      case TypeId::kUInt16:
-        error = avro_value_set_int(field, column.Get<uint16_t>(row));
-        break;
-      case TypeId::kInt64:
       case TypeId::kTime:
       case TypeId::kTimestamp:
       case TypeId::kTimestampTz:
         error = avro_value_set_long(field, column.Get<int64_t>(row));
-        break;
-      case TypeId::kUInt32:
-        error = avro_value_set_long(field, column.Get<uint32_t>(row));
         break;
       case TypeId::kDate:
         error = avro_value_set_int(field, column.Get<int32_t>(row));
@@ -425,9 +405,7 @@ struct AvroEncoder::State {
           break;
         }
         [[fallthrough]];
-      case TypeId::kString:
-      case TypeId::kJson:
-      case TypeId::kNull:
+      default:  // string, json; the integers but uint64 are set above
         // libavro's string length counts a terminating NUL.
         text.clear();
         AppendValueText(column, row, &text);

@@ -212,6 +212,12 @@ Status WriteThroughSink(const std::string& sink_block, const SchemaPtr& schema,
   return writer->Commit(CommitContext{1, {}});
 }
 
+// The kafka sink block writing Avro to `topic` through the test registry.
+std::string AvroSink(const TestServers& servers, const std::string& topic) {
+  return fmt::format("brokers: '{}', topic: {}, format: avro, schema_registry_url: '{}'",
+                     servers.kafka.bootstrap, topic, servers.schema_registry_url);
+}
+
 // id (NOT NULL: a plain Avro type, not a union) and one nullable column of every type.
 SchemaPtr AvroTestSchema() {
   std::vector<Field> fields = {{"id", DataType::Int64(), false}};
@@ -238,11 +244,7 @@ TEST(KafkaAvroTest, TheSinksAvroRoundTripsEveryTypeThroughTheRegistry) {
     rows[i][0] = std::to_string(i);  // id is NOT NULL
   std::string topic = UniqueTopic("avro_out");
   ASSERT_OK(sluice::testing::KafkaCreateTopic(servers, topic, 1));
-  ASSERT_OK(WriteThroughSink(fmt::format("brokers: '{}', topic: {}, format: avro, "
-                                         "schema_registry_url: '{}', key_columns: [id]",
-                                         servers.kafka.bootstrap, topic,
-                                         servers.schema_registry_url),
-                             schema, rows));
+  ASSERT_OK(WriteThroughSink(AvroSink(servers, topic) + ", key_columns: [id]", schema, rows));
   std::string block = fmt::format(
       "brokers: '{}', topic: {}, stop_at: end, start_from: earliest, format: avro, "
       "schema_registry_url: '{}'",
@@ -292,11 +294,7 @@ TEST(KafkaAvroTest, AnIndependentReaderDecodesTheSinksMessage) {
              R"({"a":[1,2]})"};
   std::string topic = UniqueTopic("avro_java");
   ASSERT_OK(sluice::testing::KafkaCreateTopic(servers, topic, 1));
-  ASSERT_OK(WriteThroughSink(fmt::format("brokers: '{}', topic: {}, format: avro, "
-                                         "schema_registry_url: '{}'",
-                                         servers.kafka.bootstrap, topic,
-                                         servers.schema_registry_url),
-                             schema, {row}));
+  ASSERT_OK(WriteThroughSink(AvroSink(servers, topic), schema, {row}));
   sluice::testing::TempDir dir;
   std::string message = dir.Join("message.bin");
   ASSERT_OK(sluice::testing::RunShell(

@@ -87,7 +87,13 @@ class KafkaPipelineTest : public ::testing::Test {
     options.connector_points = std::move(points);
     options.after_kill = after_kill;
     sluice::testing::CrashLoopResult crashes = sluice::testing::RunCrashLoop(
-        [&] { return runtime::JobRunner(job, registry_).Run(nullptr).status.ok() ? 0 : 1; },
+        [&] {
+          // A child's log is off: say why it failed, which the parent reports as "exit 1".
+          Status status = runtime::JobRunner(job, registry_).Run(nullptr).status;
+          if (!status.ok())
+            fmt::print(stderr, "the killed job's run failed: {}\n", status.ToString());
+          return status.ok() ? 0 : 1;
+        },
         options);
     ASSERT_EQ(crashes.kills, kills) << "a child finished the job before its crash point";
     runtime::JobSummary summary = runtime::JobRunner(job, registry_).Run(nullptr);

@@ -17,21 +17,15 @@
 #include "testing/gtest_util.h"
 #include "testing/temp_dir.h"
 
-namespace sluice::connectors {
-void RegisterKafkaConnector(ConnectorRegistry& registry);
-}
-
 namespace sluice::connectors::kafka {
 namespace {
 
-using sluice::testing::MemorySinkData;
-using sluice::testing::MemorySourceData;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using sluice::testing::Row;
 using sluice::testing::TestServers;
 using testing::DrivenSource;
 using testing::UniqueTopic;
-using ::testing::HasSubstr;
-using ::testing::Not;
 
 class KafkaTlsTest : public ::testing::Test {
  protected:
@@ -59,13 +53,13 @@ class KafkaTlsTest : public ::testing::Test {
   // Runs a job from the memory source (`rows` of one string column `v`) into `sink`.
   runtime::JobSummary RunIntoKafka(const std::string& sink, const std::vector<Row>& rows,
                                    const std::string& extra = "") {
-    auto source_data = std::make_shared<MemorySourceData>();
+    auto source_data = std::make_shared<sluice::testing::MemorySourceData>();
     source_data->streams = {
         {"rows", std::make_shared<Schema>(std::vector<Field>{{"v", DataType::String()}}), rows}};
-    auto ignored = std::make_shared<MemorySinkData>();
     ConnectorRegistry registry;
-    sluice::testing::RegisterMemoryConnector(registry, source_data, ignored);
-    RegisterKafkaConnector(registry);
+    RegisterBuiltinConnectors(registry);
+    sluice::testing::RegisterMemoryConnector(
+        registry, source_data, std::make_shared<sluice::testing::MemorySinkData>());
     std::string text = fmt::format(
         "name: {}\nsource: {{type: memory}}\nsink: {{type: kafka, {}}}\nstate: '{}'\n{}",
         UniqueTopic("tls_job"), sink, state_.path(), extra);
