@@ -96,6 +96,8 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 mysql_password="sluice-mysql-test"
 pg_password="sluice-pg-test"
 kafka_password="sluice-kafka-test"
+# The password of the TLS client key (kafka/tls/client-key.pem) that the tests present.
+kafka_client_key_password="sluice-tls-key-test"
 
 start_mysql() {
   local port=$1
@@ -150,25 +152,65 @@ check_java() {
   fi
 }
 
-# write_kafka_config PORT SASL_PORT CONTROLLER_PORT: server.properties, the log4j2 files and
-# kafka-run-class.sh (runs any main class of the Kafka jars) in $dir/kafka.
+# make_kafka_tls DIR: a self-signed CA (ca.pem), the broker's certificate for 127.0.0.1 and
+# localhost signed by it with its key in one PEM file (broker.pem, the broker's keystore), a
+# client certificate signed by it whose key is encrypted with $kafka_client_key_password
+# (client.pem, client-key.pem), and another self-signed CA that signed nothing (other-ca.pem),
+# for the tests of a wrong CA. EC keys: made in milliseconds.
+make_kafka_tls() {
+  local tls=$1
+  mkdir -p "$tls"
+  (
+    cd "$tls"
+    local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${key[@]}" -keyout ca-key.pem -out ca.pem -days 30 \
+      -subj "/CN=Sluice test CA" 2>/dev/null
+    openssl req -x509 "${key[@]}" -keyout other-ca-key.pem -out other-ca.pem -days 30 \
+      -subj "/CN=Another test CA" 2>/dev/null
+    openssl req "${key[@]}" -keyout broker-key.pem -out broker.csr -subj "/CN=127.0.0.1" \
+      2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+      -out broker-cert.pem -days 30 -extfile broker.ext 2>/dev/null
+    cat broker-key.pem broker-cert.pem >broker.pem
+    openssl req "${key[@]}" -keyout client-plain-key.pem -out client.csr -subj "/CN=sluice" \
+      2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+      -out client.pem -days 30 2>/dev/null
+    openssl pkcs8 -topk8 -v2 aes-256-cbc -in client-plain-key.pem -out client-key.pem \
+      -passout "pass:$kafka_client_key_password"
+    rm -f client-plain-key.pem ./*.csr ./*.ext
+  )
+}
+
+# write_kafka_config PORT SASL_PORT SSL_PORT CONTROLLER_PORT: server.properties, the TLS files
+# (make_kafka_tls), the log4j2 files and kafka-run-class.sh (runs any main class of the Kafka
+# jars) in $dir/kafka.
 write_kafka_config() {
-  local port=$1 sasl_port=$2 controller_port=$3 kafka_dir=$dir/kafka lib
+  local port=$1 sasl_port=$2 ssl_port=$3 controller_port=$4 kafka_dir=$dir/kafka lib
   lib=$("$root/scripts/fetch-jvm-servers.sh" --dir kafka)/lib
   mkdir -p "$kafka_dir/data"
+  make_kafka_tls "$kafka_dir/tls"
   cat >"$kafka_dir/server.properties" <<PROPERTIES
 # Written by scripts/test-servers.sh: one node, broker and KRaft controller in one process.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$ssl_port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$ssl_port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 # SASL/PLAIN on its own listener: user sluice (no authorizer: it may do anything).
 sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sluice="$kafka_password";
+# TLS on its own listener: the certificate of tls/broker.pem (signed by tls/ca.pem); a client
+# certificate is checked against tls/ca.pem when one is presented.
+ssl.keystore.type=PEM
+ssl.keystore.location=$kafka_dir/tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$kafka_dir/tls/ca.pem
+ssl.client.auth=requested
 log.dirs=$kafka_dir/data
 # Tests create their topics (kafka_topic in tests/e2e/lib.sh): a mistyped name fails, it does
 # not quietly make a new topic.
@@ -239,13 +281,14 @@ kafka_answers() {
   kcat -b "127.0.0.1:$1" -L -m 1 2>/dev/null | grep -q '^ 1 brokers:'
 }
 
-# first_start_kafka PORT SASL_PORT CONTROLLER_PORT: configures, formats (a new cluster id) and
-# starts the broker, then checks that the SASL/PLAIN listener lets user sluice in.
+# first_start_kafka PORT SASL_PORT SSL_PORT CONTROLLER_PORT: configures, formats (a new cluster
+# id) and starts the broker, then checks that the SASL/PLAIN listener lets user sluice in and
+# that the TLS listener answers a client trusting tls/ca.pem.
 first_start_kafka() {
-  local port=$1 sasl_port=$2 controller_port=$3 kafka_dir=$dir/kafka cluster_id
+  local port=$1 sasl_port=$2 ssl_port=$3 controller_port=$4 kafka_dir=$dir/kafka cluster_id
   local started=$EPOCHREALTIME
   check_java
-  write_kafka_config "$port" "$sasl_port" "$controller_port"
+  write_kafka_config "$port" "$sasl_port" "$ssl_port" "$controller_port"
   # A cluster id is 16 random bytes in URL-safe base64, not starting with '-' (which the tool
   # would take for an option), as `kafka-storage random-uuid` makes them.
   cluster_id=$(python3 -c 'import base64, uuid
@@ -261,6 +304,9 @@ while True:
   kcat -b "127.0.0.1:$sasl_port" -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN \
     -X sasl.username=sluice -X sasl.password="$kafka_password" -L -m 10 >/dev/null ||
     { echo "Kafka's SASL/PLAIN listener refused user sluice" >&2; return 1; }
+  kcat -b "127.0.0.1:$ssl_port" -X security.protocol=SSL \
+    -X ssl.ca.location="$kafka_dir/tls/ca.pem" -L -m 10 >/dev/null ||
+    { echo "Kafka's TLS listener did not answer" >&2; return 1; }
   echo "Kafka answered $(elapsed_since "$started") s after its start began"
 }
 
@@ -351,13 +397,14 @@ start() {
   chmod 755 "$dir"
   # Written at once, so that `stop` finds the servers of a start that failed half-way.
   echo "SLUICE_TEST_SERVERS_DIR=$dir" >"$env_file"
-  local mysql_port pg_port kafka_port kafka_sasl_port kafka_controller_port
-  read -r mysql_port pg_port kafka_port kafka_sasl_port kafka_controller_port < <(free_ports 5)
+  local mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_controller_port
+  read -r mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_controller_port \
+    < <(free_ports 6)
 
   # --- Kafka, in the background while MariaDB and PostgreSQL start (it is mostly a JVM warming
   # up); its output goes to kafka/start.log.
   mkdir -p "$dir/kafka"
-  first_start_kafka "$kafka_port" "$kafka_sasl_port" "$kafka_controller_port" \
+  first_start_kafka "$kafka_port" "$kafka_sasl_port" "$kafka_ssl_port" "$kafka_controller_port" \
     >"$dir/kafka/start.log" 2>&1 &
   local kafka_job=$!
 
@@ -414,12 +461,19 @@ SLUICE_TEST_KAFKA_SASL_BOOTSTRAP=127.0.0.1:$kafka_sasl_port
 SLUICE_TEST_KAFKA_SASL_MECHANISM=PLAIN
 SLUICE_TEST_KAFKA_SASL_USER=sluice
 SLUICE_TEST_KAFKA_SASL_PASSWORD=$kafka_password
+SLUICE_TEST_KAFKA_SSL_BOOTSTRAP=127.0.0.1:$kafka_ssl_port
+SLUICE_TEST_KAFKA_SSL_CA=$dir/kafka/tls/ca.pem
+SLUICE_TEST_KAFKA_SSL_OTHER_CA=$dir/kafka/tls/other-ca.pem
+SLUICE_TEST_KAFKA_SSL_CLIENT_CERT=$dir/kafka/tls/client.pem
+SLUICE_TEST_KAFKA_SSL_CLIENT_KEY=$dir/kafka/tls/client-key.pem
+SLUICE_TEST_KAFKA_SSL_CLIENT_KEY_PASSWORD=$kafka_client_key_password
 SLUICE_TEST_KAFKA_DIR=$dir/kafka
 SLUICE_TEST_KAFKA_RUN_CLASS=$dir/kafka/kafka-run-class.sh
 ENV
   cat "$dir/kafka/start.log"
   echo "MariaDB on 127.0.0.1:$mysql_port, PostgreSQL on 127.0.0.1:$pg_port," \
-    "Kafka on 127.0.0.1:$kafka_port (SASL/PLAIN on $kafka_sasl_port) (env: $env_file)"
+    "Kafka on 127.0.0.1:$kafka_port (SASL/PLAIN on $kafka_sasl_port, TLS on $kafka_ssl_port)" \
+    "(env: $env_file)"
 }
 
 stop() {

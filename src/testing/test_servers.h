@@ -17,8 +17,10 @@ struct ServerEndpoint {
   std::string password;
 };
 
-/// The single-node Kafka broker: a PLAINTEXT listener and a SASL_PLAINTEXT one (mechanism PLAIN)
-/// that lets in `sasl_user` with `sasl_password` (no authorizer: that user may do anything).
+/// The single-node Kafka broker: a PLAINTEXT listener, a SASL_PLAINTEXT one (mechanism PLAIN)
+/// that lets in `sasl_user` with `sasl_password` (no authorizer: that user may do anything), and
+/// an SSL one whose certificate (for 127.0.0.1 and localhost) `ssl_ca` signed; a client
+/// certificate is checked against `ssl_ca` when presented.
 struct KafkaEndpoint {
   std::string bootstrap;       // host:port, PLAINTEXT
   std::string sasl_bootstrap;  // host:port, SASL_PLAINTEXT
@@ -26,6 +28,12 @@ struct KafkaEndpoint {
   std::string sasl_user;
   std::string sasl_password;
   std::string run_class;  // script running a main class of the broker's jars (admin tools)
+  std::string ssl_bootstrap;  // host:port, SSL
+  std::string ssl_ca;         // PEM of the self-signed CA that signed the broker's certificate
+  std::string ssl_other_ca;   // PEM of another self-signed CA, which signed nothing
+  std::string ssl_client_certificate;  // PEM, signed by ssl_ca
+  std::string ssl_client_key;          // PEM, encrypted with ssl_client_key_password
+  std::string ssl_client_key_password;
 };
 
 struct TestServers {

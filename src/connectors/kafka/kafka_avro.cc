@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/decimal.h"
 #include "core/temporal.h"
 #include "core/value_text.h"
@@ -146,7 +149,8 @@ SchemaRegistry::SchemaRegistry(std::string url, std::string user, Secret passwor
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-Result<std::string> SchemaRegistry::Get(const std::string& path) const {
+Result<std::string> SchemaRegistry::Get(const std::string& path,
+                                        const std::string* post_body) const {
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl)
     return Internal("cannot create a libcurl handle");
@@ -157,6 +161,14 @@ Result<std::string> SchemaRegistry::Get(const std::string& path) const {
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 30L);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
+  if (post_body != nullptr) {
+    headers.reset(
+        curl_slist_append(nullptr, "Content-Type: application/vnd.schemaregistry.v1+json"));
+    curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, post_body->c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(post_body->size()));
+  }
   std::string credentials;
   if (!user_.empty()) {
     credentials = user_ + ":" + password_.Reveal();
@@ -176,6 +188,11 @@ Result<std::string> SchemaRegistry::Get(const std::string& path) const {
   }
   if (status == 404)
     return NotFound(fmt::format("The schema registry has no '{}' (HTTP 404)", url));
+  if (status == 409 || status == 422) {
+    return InvalidConfig(fmt::format("The schema registry refused the schema for '{}' (HTTP {}, "
+                                     "e.g. incompatible with the subject's earlier versions): {}",
+                                     url, status, body.substr(0, 300)));
+  }
   if (status != 200) {
     return Unavailable(fmt::format("The schema registry answered HTTP {} to '{}': {}", status,
                                    url, body.substr(0, 300)));
@@ -216,6 +233,243 @@ Result<std::string> SchemaRegistry::ById(int32_t id) const {
                                    "understood: {}",
                                    id, error.what()));
   }
+}
+
+Result<int32_t> SchemaRegistry::Register(const std::string& subject,
+                                         const std::string& schema) const {
+  std::string body = nlohmann::json{{"schema", schema}}.dump();
+  SLUICE_ASSIGN_OR_RETURN(std::string answer, Get("/subjects/" + subject + "/versions", &body));
+  try {
+    int32_t id = nlohmann::json::parse(answer).at("id").get<int32_t>();
+    std::lock_guard<std::mutex> lock(mutex_);
+    by_id_[id] = schema;
+    return id;
+  } catch (const std::exception& error) {
+    return Unavailable(fmt::format("The schema registry's answer to registering subject '{}' is "
+                                   "not understood: {}",
+                                   subject, error.what()));
+  }
+}
+
+namespace {
+
+bool IsAvroName(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// The Avro type of a column (without the null of a nullable one).
+nlohmann::ordered_json AvroTypeOf(const DataType& type) {
+  auto logical = [](const char* base, const char* name) {
+    return nlohmann::ordered_json{{"type", base}, {"logicalType", name}};
+  };
+  auto decimal = [](int precision, int scale) {
+    return nlohmann::ordered_json{
+        {"type", "bytes"}, {"logicalType", "decimal"}, {"precision", precision}, {"scale", scale}};
+  };
+  if (type.id == TypeId::kUInt64)
+    return decimal(20, 0);
+  if (type.is_integer())
+    return type.id == TypeId::kInt64 || type.id == TypeId::kUInt32 ? "long" : "int";
+  switch (type.id) {
+    case TypeId::kBool:
+      return "boolean";
+    case TypeId::kFloat32:
+      return "float";
+    case TypeId::kFloat64:
+      return "double";
+    case TypeId::kDecimal:
+      if (type.is_fast_decimal())
+        return decimal(type.precision, type.scale);
+      return "string";
+    case TypeId::kBytes:
+      return "bytes";
+    case TypeId::kDate:
+      return logical("int", "date");
+    case TypeId::kTime:
+      return logical("long", "time-micros");
+    case TypeId::kTimestamp:
+      return logical("long", "local-timestamp-micros");
+    case TypeId::kTimestampTz:
+      return logical("long", "timestamp-micros");
+    default:  // string, json; the integers above
+      return "string";
+  }
+}
+
+// Big-endian two's complement in as few bytes as hold `value`, as Avro decimals are written.
+void AppendDecimalBytes(int128 value, std::string* out) {
+  char bytes[16];
+  for (int i = 15; i >= 0; --i) {
+    bytes[i] = static_cast<char>(static_cast<uint8_t>(value & 0xff));
+    value >>= 8;
+  }
+  int start = 0;
+  while (start < 15 && ((bytes[start] == 0 && (bytes[start + 1] & 0x80) == 0) ||
+                        (bytes[start] == '\xff' && (bytes[start + 1] & 0x80) != 0))) {
+    ++start;
+  }
+  out->assign(bytes + start, 16 - start);
+}
+
+}  // namespace
+
+Result<std::string> AvroSchemaOf(const Schema& schema, const std::string& record_name) {
+  std::string name;
+  for (char c : record_name)
+    name.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    name.insert(name.begin(), '_');
+  nlohmann::ordered_json fields = nlohmann::ordered_json::array();
+  for (const Field& field : schema.fields()) {
+    if (!IsAvroName(field.name)) {
+      return InvalidConfig(fmt::format("column '{}' is not a valid Avro field name (letters, "
+                                       "digits and '_', not starting with a digit): rename it "
+                                       "with a transform",
+                                       field.name));
+    }
+    nlohmann::ordered_json type = AvroTypeOf(field.type);
+    if (field.nullable) {
+      fields.push_back({{"name", field.name},
+                        {"type", nlohmann::ordered_json::array({"null", type})},
+                        {"default", nullptr}});
+    } else {
+      fields.push_back({{"name", field.name}, {"type", type}});
+    }
+  }
+  nlohmann::ordered_json record = {
+      {"type", "record"}, {"name", name}, {"namespace", "sluice"}, {"fields", fields}};
+  return record.dump();
+}
+
+struct AvroEncoder::State {
+  int32_t id = 0;
+  std::unique_ptr<avro_obj_t, SchemaDeleter> schema;
+  std::unique_ptr<avro_value_iface_t, IfaceDeleter> iface;
+  avro_value_t record{};
+  std::string text;
+  std::string body;
+
+  ~State() {
+    if (record.iface != nullptr)
+      avro_value_decref(&record);
+  }
+
+  // Sets `field` (not a union) to the non-null value at `row` of `column`.
+  Status Set(avro_value_t* field, const Column& column, size_t row) {
+    const DataType& type = column.type();
+    int error = 0;
+    if (type.is_integer() && type.id != TypeId::kUInt64) {
+      // int or long, as AvroTypeOf chose by width: every value fits.
+      int64_t number = VisitIntegerType(
+          type.id, [&]<typename T>(T) { return static_cast<int64_t>(column.Get<T>(row)); });
+      error = avro_value_get_type(field) == AVRO_INT32
+                  ? avro_value_set_int(field, static_cast<int32_t>(number))
+                  : avro_value_set_long(field, number);
+      return error != 0 ? DataError(avro_strerror()) : Status::OK();
+    }
+    switch (type.id) {
+      case TypeId::kBool:
+        error = avro_value_set_boolean(field, column.Get<uint8_t>(row) != 0);
+        break;
+      case TypeId::kTime:
+      case TypeId::kTimestamp:
+      case TypeId::kTimestampTz:
+        error = avro_value_set_long(field, column.Get<int64_t>(row));
+        break;
+      case TypeId::kDate:
+        error = avro_value_set_int(field, column.Get<int32_t>(row));
+        break;
+      case TypeId::kFloat32:
+        error = avro_value_set_float(field, column.Get<float>(row));
+        break;
+      case TypeId::kFloat64:
+        error = avro_value_set_double(field, column.Get<double>(row));
+        break;
+      case TypeId::kUInt64:
+        AppendDecimalBytes(static_cast<int128>(column.Get<uint64_t>(row)), &text);
+        error = avro_value_set_bytes(field, text.data(), text.size());
+        break;
+      case TypeId::kBytes: {
+        std::string_view bytes = column.GetView(row);
+        error = avro_value_set_bytes(field, const_cast<char*>(bytes.data()), bytes.size());
+        break;
+      }
+      case TypeId::kDecimal:
+        if (type.is_fast_decimal()) {
+          AppendDecimalBytes(column.Get<int128>(row), &text);
+          error = avro_value_set_bytes(field, text.data(), text.size());
+          break;
+        }
+        [[fallthrough]];
+      default:  // string, json; the integers but uint64 are set above
+        // libavro's string length counts a terminating NUL.
+        text.clear();
+        AppendValueText(column, row, &text);
+        error = avro_value_set_string_len(field, text.c_str(), text.size() + 1);
+        break;
+    }
+    if (error != 0)
+      return DataError(avro_strerror());
+    return Status::OK();
+  }
+};
+
+AvroEncoder::AvroEncoder(std::unique_ptr<State> state) : state_(std::move(state)) {}
+AvroEncoder::~AvroEncoder() = default;
+
+Result<std::unique_ptr<AvroEncoder>> AvroEncoder::Make(const std::string& schema, int32_t id) {
+  auto state = std::make_unique<State>();
+  state->id = id;
+  avro_schema_t parsed = nullptr;
+  if (avro_schema_from_json_length(schema.data(), schema.size(), &parsed) != 0)
+    return Internal(fmt::format("the value schema is not valid Avro: {}", avro_strerror()));
+  state->schema.reset(parsed);
+  state->iface.reset(avro_generic_class_from_schema(parsed));
+  if (!state->iface || avro_generic_value_new(state->iface.get(), &state->record) != 0)
+    return Internal(fmt::format("the value schema: {}", avro_strerror()));
+  return std::unique_ptr<AvroEncoder>(new AvroEncoder(std::move(state)));
+}
+
+Status AvroEncoder::Append(const Batch& batch, size_t row, std::string* out) {
+  State& state = *state_;
+  avro_value_reset(&state.record);
+  for (size_t c = 0; c < batch.num_columns(); ++c) {
+    const Column& column = batch.column(c);
+    avro_value_t field;
+    avro_value_get_by_index(&state.record, c, &field, nullptr);
+    if (avro_value_get_type(&field) == AVRO_UNION) {
+      avro_value_t branch;
+      bool null = column.IsNull(row);
+      avro_value_set_branch(&field, null ? 0 : 1, &branch);
+      if (null) {
+        avro_value_set_null(&branch);
+        continue;
+      }
+      field = branch;
+    }
+    Status set = state.Set(&field, column, row);
+    if (!set.ok()) {
+      return DataError(fmt::format("column '{}' as Avro: {}", batch.schema().field(c).name,
+                                   set.message()));
+    }
+  }
+  size_t size = 0;
+  avro_value_sizeof(&state.record, &size);
+  state.body.resize(size);
+  std::unique_ptr<std::remove_pointer_t<avro_writer_t>, void (*)(avro_writer_t)> writer(
+      avro_writer_memory(state.body.data(), static_cast<int64_t>(size)), avro_writer_free);
+  if (avro_value_write(writer.get(), &state.record) != 0)
+    return DataError(fmt::format("a row as Avro: {}", avro_strerror()));
+  uint32_t id = static_cast<uint32_t>(state.id);
+  out->push_back('\0');
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>((id >> shift) & 0xff));
+  out->append(state.body);
+  return Status::OK();
 }
 
 Result<std::vector<Field>> AvroColumns(const std::string& schema) {

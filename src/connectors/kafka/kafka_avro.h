@@ -1,10 +1,11 @@
 // Avro messages in the schema registry's wire format (a 0 byte, the writer schema's id as a
 // big-endian int32, the Avro binary body), as Confluent's serializers write them: a client of the
-// registry's HTTP API (Confluent's, also served by Apicurio's ccompat API) and a decoder of such
-// messages into rows.
+// registry's HTTP API (Confluent's, also served by Apicurio's ccompat API), a decoder of such
+// messages into rows, and an encoder of rows into them.
 //
 // Thread-safety: SchemaRegistry is thread-safe (its schema cache is locked; each request uses
-// its own libcurl handle). An AvroDecoder is used by one reader thread.
+// its own libcurl handle). An AvroDecoder is used by one reader thread, an AvroEncoder by one
+// writer thread.
 #pragma once
 
 #include <map>
@@ -27,9 +28,13 @@ class SchemaRegistry {
   Result<std::pair<int32_t, std::string>> Latest(const std::string& subject) const;
   /// The schema with id `id` (cached: ids never change meaning).
   Result<std::string> ById(int32_t id) const;
+  /// Registers `schema` under `subject` (a new version unless the subject has it) and returns
+  /// its id.
+  Result<int32_t> Register(const std::string& subject, const std::string& schema) const;
 
  private:
-  Result<std::string> Get(const std::string& path) const;
+  /// GET `path`, or POST `post_body` to it when given.
+  Result<std::string> Get(const std::string& path, const std::string* post_body = nullptr) const;
 
   std::string url_;
   std::string user_;
@@ -42,6 +47,34 @@ class SchemaRegistry {
 /// nullable T; logical types their types (date, time, timestamp_tz, timestamp, decimal(p,s));
 /// enums strings; fixed bytes; records, arrays, maps and other unions json.
 Result<std::vector<Field>> AvroColumns(const std::string& schema);
+
+/// The Avro record schema (JSON text) of `schema`'s columns, as the sink registers it: named
+/// `record_name` (made a valid Avro name) in namespace "sluice"; a nullable column is
+/// ["null", T] with default null. bool boolean; int8..int32, uint8, uint16 int; int64, uint32
+/// long; uint64 decimal(20,0); float32 float; float64 double; decimal(p<=38,s) bytes decimal(p,s);
+/// wider and unconstrained decimals string (their canonical text: no fixed scale fits them);
+/// string and json string; bytes bytes; date int date; time long time-micros; timestamp long
+/// local-timestamp-micros; timestamp_tz long timestamp-micros. A column name that is not a valid
+/// Avro name is InvalidConfig.
+Result<std::string> AvroSchemaOf(const Schema& schema, const std::string& record_name);
+
+/// Encodes rows of one stream as wire-format messages of a registered schema (AvroSchemaOf's).
+class AvroEncoder {
+ public:
+  /// `schema`: AvroSchemaOf(*columns, ...), registered with id `id`.
+  static Result<std::unique_ptr<AvroEncoder>> Make(const std::string& schema, int32_t id);
+  ~AvroEncoder();
+  AvroEncoder(const AvroEncoder&) = delete;
+  AvroEncoder& operator=(const AvroEncoder&) = delete;
+
+  /// Appends row `row` of `batch` as one message (header and body) to `out`.
+  Status Append(const Batch& batch, size_t row, std::string* out);
+
+ private:
+  struct State;
+  explicit AvroEncoder(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 /// Decodes wire-format messages into rows of a value schema, by column name; a column the
 /// writer schema lacks is NULL. Values convert through their canonical text where the types

@@ -30,6 +30,15 @@ void OnError(rd_kafka_t* handle, int code, const char* reason, void* opaque) {
   std::string text = reason == nullptr ? "" : reason;
   if (text.find("Authentication failed") != std::string::npos)
     code = RD_KAFKA_RESP_ERR__AUTHENTICATION;
+  if (code == RD_KAFKA_RESP_ERR__SSL || code == RD_KAFKA_RESP_ERR__TRANSPORT) {
+    // A failed handshake (a certificate not verified) is a setup error; other TLS errors (a
+    // connection cut) are a transport's.
+    bool handshake = text.find("SSL handshake failed") != std::string::npos ||
+                     text.find("certificate verify failed") != std::string::npos;
+    code = handshake ? RD_KAFKA_RESP_ERR__SSL : RD_KAFKA_RESP_ERR__TRANSPORT;
+    // Without librdkafka's timing suffix "(after 38ms in state SSL_HANDSHAKE, ...)".
+    text = text.substr(0, text.find(" (after "));
+  }
   errors->Record(code, std::move(text));
 }
 
@@ -44,8 +53,18 @@ void OnDelivery(rd_kafka_t* handle, const rd_kafka_message_t* message, void* opa
 }
 
 void OnLog(const rd_kafka_t* handle, int level, const char* facility, const char* text) {
-  // A failed login may reach us only as a log line: keep it as the reason for what follows.
+  // A failed login or TLS handshake may reach us only as a log line: keep it as the reason for
+  // what follows.
   std::string_view line(text == nullptr ? "" : text);
+  if (line.find("SSL handshake failed") != std::string_view::npos) {
+    if (auto* errors = static_cast<ErrorSink*>(rd_kafka_opaque(handle)); errors != nullptr) {
+      // "[thrd:...]: ssl://host:port/bootstrap: SSL handshake failed: ...": from the broker on.
+      size_t start = line.find("ssl://");
+      std::string_view reason = line.substr(start == std::string_view::npos ? 0 : start);
+      reason = reason.substr(0, reason.find(" (after "));
+      errors->Record(RD_KAFKA_RESP_ERR__SSL, std::string(reason));
+    }
+  }
   if (line.find("SASL authentication error") != std::string_view::npos ||
       line.find("Authentication failed") != std::string_view::npos) {
     if (auto* errors = static_cast<ErrorSink*>(rd_kafka_opaque(handle)); errors != nullptr) {
@@ -201,9 +220,20 @@ int PartitionList::size() const {
 
 Result<std::vector<TopicPartitions>> ListTopics(const KafkaHandle& handle) {
   const rd_kafka_metadata_t* metadata = nullptr;
-  rd_kafka_resp_err_t error =
-      rd_kafka_metadata(handle.get(), /*all_topics=*/1, nullptr, &metadata,
-                        handle.connection().timeout_ms);
+  // In slices, so that a failed login or TLS handshake (known within milliseconds) ends the
+  // wait at once instead of after timeout_secs.
+  constexpr int kSliceMs = 500;
+  int left_ms = handle.connection().timeout_ms;
+  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  while (true) {
+    int slice_ms = std::min(left_ms, kSliceMs);
+    error = rd_kafka_metadata(handle.get(), /*all_topics=*/1, nullptr, &metadata, slice_ms);
+    left_ms -= slice_ms;
+    if (error != RD_KAFKA_RESP_ERR__TIMED_OUT || left_ms <= 0 ||
+        IsAuthenticationError(handle.errors().Last().first)) {
+      break;
+    }
+  }
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return handle.Error(error,
                         fmt::format("Cannot list the topics of {}", handle.connection().Describe()));
@@ -276,6 +306,7 @@ bool IsAuthenticationError(int code) {
     case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__SSL:  // a failed handshake only (OnError)
       return true;
     default:
       return false;
@@ -290,6 +321,11 @@ Status KafkaStatus(int code, std::string_view what, std::string_view detail) {
     case RD_KAFKA_RESP_ERR__AUTHENTICATION:
     case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
       return PermissionDenied(message + " (check sasl_user, sasl_password and sasl_mechanism)");
+    case RD_KAFKA_RESP_ERR__SSL:
+      return PermissionDenied(message +
+                              " (TLS certificate verification or handshake with the broker "
+                              "failed: check ssl_ca_location, the CA that signed the broker's "
+                              "certificate, and ssl_certificate_location/ssl_key_location)");
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:

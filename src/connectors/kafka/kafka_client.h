@@ -132,7 +132,8 @@ struct TopicPartitions {
 
 /// Every topic the brokers know (internal ones, starting with "__", left out), with its
 /// partitions. Unavailable when no broker answers within the connection's timeout, with the
-/// reason the error callback recorded (PermissionDenied for a failed login).
+/// reason the error callback recorded; PermissionDenied as soon as a login or a TLS handshake
+/// failed (not after the timeout).
 Result<std::vector<TopicPartitions>> ListTopics(const KafkaHandle& handle);
 
 /// Creates `topic` (one partition, the brokers' replication factor, cleanup.policy=compact)
@@ -142,7 +143,9 @@ Status EnsureCompactedTopic(const KafkaHandle& handle, const std::string& topic)
 /// Maps an rd_kafka_resp_err_t to a Status: `what` first, then librdkafka's text.
 Status KafkaStatus(int code, std::string_view what, std::string_view detail = {});
 
-/// True for the codes that mean the credentials or ACLs are wrong.
+/// True for the codes that mean the credentials, the ACLs or the TLS setup are wrong (a TLS
+/// handshake that failed, e.g. a broker certificate that the CA does not verify): errors that
+/// retrying does not mend.
 bool IsAuthenticationError(int code);
 
 }  // namespace sluice::connectors::kafka

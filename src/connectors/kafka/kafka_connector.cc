@@ -12,7 +12,8 @@ void RegisterKafkaConnector(ConnectorRegistry& registry) {
   info.description =
       "Apache Kafka topics: read partitions as an unbounded stream (or up to their ends), "
       "committing the group's offsets after each checkpoint; write topics exactly-once with "
-      "Kafka transactions (progress in a compacted topic) or at-least-once; JSON, CSV or raw";
+      "Kafka transactions (progress in a compacted topic) or at-least-once; JSON, CSV, raw, "
+      "Avro with a schema registry, or Debezium change events (in and out)";
   auto source_table = kafka::KafkaSourceOptionTable();
   info.source_options.assign(source_table.begin(), source_table.end());
   info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {

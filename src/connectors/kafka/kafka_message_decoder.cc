@@ -212,6 +212,72 @@ std::string Overlay(const nlohmann::ordered_json& data, const nlohmann::ordered_
 }
 
 
+// The end of the JSON value starting at `at` in `text` (valid JSON, already parsed).
+size_t SkipJsonValue(std::string_view text, size_t at) {
+  auto skip_string = [&](size_t i) {
+    for (++i; i < text.size() && text[i] != '"'; ++i) {
+      if (text[i] == '\\')
+        ++i;
+    }
+    return i + 1;
+  };
+  if (at >= text.size())
+    return at;
+  if (text[at] == '"')
+    return skip_string(at);
+  if (text[at] != '{' && text[at] != '[') {
+    constexpr std::string_view kScalarEnd = ",}] \t\r\n";
+    while (at < text.size() && kScalarEnd.find(text[at]) == std::string_view::npos)
+      ++at;
+    return at;
+  }
+  int depth = 0;
+  while (at < text.size()) {
+    char c = text[at];
+    if (c == '"') {
+      at = skip_string(at);
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return at + 1;
+    }
+    ++at;
+  }
+  return at;
+}
+
+// The text of member `key` of the JSON object `object` (valid JSON, already parsed), as it is:
+// Debezium rows keep their numbers' digits and their json values' spelling, which a parse and
+// dump would change (a decimal through a double, spacing).
+std::optional<std::string_view> MemberText(std::string_view object, std::string_view key) {
+  auto skip_space = [&](size_t i) {
+    while (i < object.size() && (object[i] == ' ' || object[i] == '\t' || object[i] == '\n' ||
+                                 object[i] == '\r')) {
+      ++i;
+    }
+    return i;
+  };
+  size_t at = skip_space(0);
+  if (at >= object.size() || object[at] != '{')
+    return std::nullopt;
+  at = skip_space(at + 1);
+  while (at < object.size() && object[at] == '"') {
+    size_t key_end = SkipJsonValue(object, at);
+    std::string_view name = object.substr(at + 1, key_end - at - 2);
+    at = skip_space(skip_space(key_end) + 1);  // past the colon
+    size_t value_end = SkipJsonValue(object, at);
+    if (name == key)
+      return object.substr(at, value_end - at);
+    at = skip_space(value_end);
+    if (at >= object.size() || object[at] != ',')
+      break;
+    at = skip_space(at + 1);
+  }
+  return std::nullopt;
+}
+
 // ordered_json keeps the event's key order, which inferred columns follow. Numbers go through
 // nlohmann's int64/uint64/double: a decimal beyond a double's precision must travel as a string.
 
@@ -235,8 +301,16 @@ Status ExtractChangeRowsOrThrow(Envelope envelope, std::string_view value,
     case Envelope::kDebezium: {
       // With the JSON converter's schemas on, the event is the payload.
       const nlohmann::ordered_json* payload = object_or_null(event, "payload");
-      const nlohmann::ordered_json& body =
-          payload != nullptr && payload->is_object() && payload->contains("op") ? *payload : event;
+      bool in_payload = payload != nullptr && payload->is_object() && payload->contains("op");
+      const nlohmann::ordered_json& body = in_payload ? *payload : event;
+      std::string_view body_text = value;
+      if (in_payload)
+        body_text = MemberText(value, "payload").value_or(std::string_view());
+      // The row's text as sent (see MemberText); the dump only if the scan finds nothing.
+      auto row_text = [&](const nlohmann::ordered_json& row, std::string_view key) {
+        std::optional<std::string_view> text = MemberText(body_text, key);
+        return text ? std::string(*text) : row.dump();
+      };
       auto op = body.find("op");
       if (op == body.end() || !op->is_string())
         return NotAnEvent(location, "Debezium", "no 'op'");
@@ -246,17 +320,17 @@ Status ExtractChangeRowsOrThrow(Envelope envelope, std::string_view value,
       if (code == "c" || code == "r") {
         if (after == nullptr)
           return NotAnEvent(location, "Debezium", "an insert without 'after'");
-        rows->push_back({RowKind::kInsert, after->dump()});
+        rows->push_back({RowKind::kInsert, row_text(*after, "after")});
       } else if (code == "u") {
         if (after == nullptr)
           return NotAnEvent(location, "Debezium", "an update without 'after'");
         if (before != nullptr)
-          rows->push_back({RowKind::kUpdateBefore, before->dump()});
-        rows->push_back({RowKind::kUpdateAfter, after->dump()});
+          rows->push_back({RowKind::kUpdateBefore, row_text(*before, "before")});
+        rows->push_back({RowKind::kUpdateAfter, row_text(*after, "after")});
       } else if (code == "d") {
         if (before == nullptr)
           return NotAnEvent(location, "Debezium", "a delete without 'before'");
-        rows->push_back({RowKind::kDelete, before->dump()});
+        rows->push_back({RowKind::kDelete, row_text(*before, "before")});
       } else if (code != "t" && code != "m") {
         // t (truncate) and m (message) change no row of the table.
         return NotAnEvent(location, "Debezium", fmt::format("unknown op '{}'", code));

@@ -46,6 +46,30 @@ std::vector<OptionSpec> ConnectionOptions() {
   };
 }
 
+// format avro's registry options; `url_description` says what the registry is for.
+std::vector<OptionSpec> RegistryOptions(const char* url_description) {
+  return {
+      {"schema_registry_url", OptionType::kString, "", url_description},
+      {"schema_registry_user", OptionType::kString, "", "schema registry basic-auth user"},
+      {"schema_registry_password", OptionType::kSecret, "",
+       "schema registry basic-auth password (never printed)"},
+  };
+}
+
+// format avro's registry options into `url`, `user`, `password`; `purpose` completes the error
+// for a missing URL ("the registry that ...").
+Status RegistryFrom(const config::Options& options, std::string_view purpose, std::string* url,
+                    std::string* user, Secret* password) {
+  *url = options.GetString("schema_registry_url");
+  if (url->empty()) {
+    return options.ErrorAt(
+        "format", fmt::format("format avro needs schema_registry_url (the registry {})", purpose));
+  }
+  *user = options.GetString("schema_registry_user");
+  *password = options.GetSecret("schema_registry_password");
+  return Status::OK();
+}
+
 std::vector<OptionSpec> BuildSourceTable() {
   std::vector<OptionSpec> table = ConnectionOptions();
   std::vector<OptionSpec> own = {
@@ -82,13 +106,13 @@ std::vector<OptionSpec> BuildSourceTable() {
        "schema registry's wire format, see schema_registry_url)",
        false,
        {"json", "csv", "raw", "debezium_json", "canal_json", "maxwell_json", "avro"}},
-      {"schema_registry_url", OptionType::kString, "",
-       "format avro: the schema registry's API (Confluent's, or a compatible one), e.g. "
-       "http://registry:8081; each message's writer schema comes from it by id, and the columns "
-       "from subject <topic>-value unless declared"},
-      {"schema_registry_user", OptionType::kString, "", "schema registry basic-auth user"},
-      {"schema_registry_password", OptionType::kSecret, "",
-       "schema registry basic-auth password (never printed)"},
+  };
+  std::vector<OptionSpec> registry = RegistryOptions(
+      "format avro: the schema registry's API (Confluent's, or a compatible one), e.g. "
+      "http://registry:8081; each message's writer schema comes from it by id, and the columns "
+      "from subject <topic>-value unless declared");
+  own.insert(own.end(), registry.begin(), registry.end());
+  std::vector<OptionSpec> rest = {
       {"primary_key", OptionType::kStringList, "",
        "change-event formats: the columns that identify a row, so that a sink applies each "
        "row's changes by key"},
@@ -117,6 +141,7 @@ std::vector<OptionSpec> BuildSourceTable() {
        .description = "how often a running job looks for new partitions of its topics", .min = 0.1},
   };
   table.insert(table.end(), own.begin(), own.end());
+  table.insert(table.end(), rest.begin(), rest.end());
   return table;
 }
 
@@ -129,13 +154,19 @@ std::vector<OptionSpec> BuildSinkTable() {
       {"format",
        OptionType::kEnum,
        "json",
-       "message values: json (one object per row), csv (one record per row) or raw (the "
-       "value_column's bytes)",
+       "message values: json (one object per row), csv (one record per row), raw (the "
+       "value_column's bytes), debezium_json (one Debezium change event per insert, update or "
+       "delete; the way to write a changelog) or avro (the schema registry's wire format, see "
+       "schema_registry_url)",
        false,
-       {"json", "csv", "raw"}},
+       {"json", "csv", "raw", "debezium_json", "avro"}},
       {"key_columns", OptionType::kStringList, "",
        "columns whose values make the message key, joined by '|' (the partition follows the "
-       "key as Java clients place it: murmur2); none: no key, partitions filled in turn"},
+       "key as Java clients place it: murmur2); none: no key, partitions filled in turn; "
+       "debezium_json: a JSON object of these columns, by default the primary key's"},
+      {"tombstones", OptionType::kBool, "true",
+       "format debezium_json: send a tombstone (the key with a null value) after each delete, "
+       "so that compaction can drop the key"},
       {"value_column", OptionType::kString, "",
        "format raw: the column sent as the value (default: the only column)"},
       {"csv_delimiter", OptionType::kString, ",", "format csv: the field delimiter"},
@@ -155,6 +186,12 @@ std::vector<OptionSpec> BuildSinkTable() {
        .description = "delivery exactly_once: the broker aborts a transaction left open this long",
        .min = 1, .max = 900},
   };
+  std::vector<OptionSpec> registry = RegistryOptions(
+      "format avro: the schema registry's API, e.g. http://registry:8081; the value schema "
+      "derived from the stream's columns is registered under subject <topic>-value");
+  auto tombstones = std::find_if(own.begin(), own.end(),
+                                 [](const OptionSpec& spec) { return spec.name == "tombstones"; });
+  own.insert(tombstones + 1, registry.begin(), registry.end());
   table.insert(table.end(), own.begin(), own.end());
   return table;
 }
@@ -270,13 +307,9 @@ Result<KafkaSourceOptions> KafkaSourceOptions::FromConfig(const config::Options&
     }
   } else if (format == "avro") {
     out.format = MessageFormat::kAvro;
-    out.schema_registry_url = options.GetString("schema_registry_url");
-    if (out.schema_registry_url.empty()) {
-      return options.ErrorAt("format", "format avro needs schema_registry_url (the registry "
-                                       "that holds the messages' schemas)");
-    }
-    out.schema_registry_user = options.GetString("schema_registry_user");
-    out.schema_registry_password = options.GetSecret("schema_registry_password");
+    SLUICE_RETURN_IF_ERROR(RegistryFrom(options, "that holds the messages' schemas",
+                                        &out.schema_registry_url, &out.schema_registry_user,
+                                        &out.schema_registry_password));
   } else {
     SLUICE_ASSIGN_OR_RETURN(out.format, FormatFrom(options));
     if (options.Has("primary_key"))
@@ -336,7 +369,21 @@ Result<KafkaSinkOptions> KafkaSinkOptions::FromConfig(const config::Options& opt
   KafkaSinkOptions out;
   SLUICE_ASSIGN_OR_RETURN(out.connection, ConnectionFrom(options));
   out.topic = options.GetString("topic");
-  SLUICE_ASSIGN_OR_RETURN(out.format, FormatFrom(options));
+  std::string format = options.GetString("format");
+  if (format == "debezium_json") {
+    out.format = MessageFormat::kJson;
+    out.envelope = Envelope::kDebezium;
+  } else if (format == "avro") {
+    out.format = MessageFormat::kAvro;
+    SLUICE_RETURN_IF_ERROR(RegistryFrom(options, "where the value schema is registered",
+                                        &out.schema_registry_url, &out.schema_registry_user,
+                                        &out.schema_registry_password));
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(out.format, FormatFrom(options));
+  }
+  if (options.Has("tombstones") && out.envelope != Envelope::kDebezium)
+    return options.ErrorAt("tombstones", "'tombstones' applies to format debezium_json only");
+  out.tombstones = options.GetBool("tombstones");
   out.key_columns = options.GetStringList("key_columns");
   out.value_column = options.GetString("value_column");
   if (!out.value_column.empty() && out.format != MessageFormat::kRaw)

@@ -18,7 +18,7 @@ enum class MessageFormat {
   kRaw,   // one column `value`: string (valid UTF-8) or bytes
   kJson,  // one JSON object per message, keys to columns
   kCsv,   // one CSV record per message, fields to the declared columns in order
-  kAvro,  // Avro in the schema registry's wire format (source only)
+  kAvro,  // Avro in the schema registry's wire format
 };
 
 /// A change-event envelope around the rows of a JSON message: its rows become changelog rows
@@ -83,8 +83,17 @@ struct KafkaSinkOptions {
   /// Target topic; "{stream}" is replaced by the stream name. Default: the stream name.
   std::string topic;
   MessageFormat format = MessageFormat::kJson;
+  /// debezium_json: format kJson with Envelope::kDebezium (each change one event).
+  Envelope envelope = Envelope::kNone;
+  /// debezium_json: a tombstone (null value, the same key) after each delete event.
+  bool tombstones = true;
   /// Columns whose values make the message key (joined by '|' when several); none: no key.
+  /// debezium_json: the key is a JSON object of these columns, by default the primary key's.
   std::vector<std::string> key_columns;
+  /// avro: the schema registry where the value schema is registered (subject <topic>-value).
+  std::string schema_registry_url;
+  std::string schema_registry_user;
+  Secret schema_registry_password;
   /// raw: the column that becomes the value (default: the only column).
   std::string value_column;
   char csv_delimiter = ',';

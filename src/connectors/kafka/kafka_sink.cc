@@ -9,11 +9,13 @@
 #include <map>
 #include <thread>
 
+#include "connectors/kafka/kafka_avro.h"
 #include "connectors/kafka/kafka_client.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
 #include "core/value_text.h"
 #include "formats/csv/csv_writer.h"
+#include "formats/jsonl/json_text.h"
 #include "formats/jsonl/jsonl_writer.h"
 #include "io/memory_stream.h"
 
@@ -50,6 +52,20 @@ std::string_view CompressionName(Compression compression) {
   return "none";
 }
 
+std::string_view FormatName(MessageFormat format) {
+  switch (format) {
+    case MessageFormat::kRaw:
+      return "raw";
+    case MessageFormat::kCsv:
+      return "csv";
+    case MessageFormat::kAvro:
+      return "avro";
+    case MessageFormat::kJson:
+      return "json";
+  }
+  return "json";
+}
+
 // Progress topic keys: the job's run record and one record per split. The NUL separators keep
 // one job's keys from being a prefix of another's.
 std::string RunKey(std::string_view job) {
@@ -84,6 +100,14 @@ struct KafkaSink::Shared {
     std::vector<int> key_columns;
     int value_column = -1;  // raw only
     SchemaPtr schema;
+    // debezium_json: `"name":` of each column (the first with the object's '{'), the key
+    // columns' likewise, and the event's end: `,"source":{...}}`.
+    std::vector<std::string> field_prefixes;
+    std::vector<std::string> key_prefixes;
+    std::string source_suffix;
+    // avro: the registered value schema (AvroSchemaOf) and its id.
+    std::string avro_schema;
+    int32_t avro_schema_id = 0;
   };
   std::vector<Target> targets;  // by stream
 
@@ -228,6 +252,8 @@ class KafkaWriter final : public SinkWriter {
     SLUICE_RETURN_IF_ERROR(BeginIfNeeded());
     const KafkaSink::Shared::Target& target =
         shared_->targets[static_cast<size_t>(batch.stream())];
+    if (shared_->options.envelope == Envelope::kDebezium)
+      return WriteChanges(batch, target);
     SLUICE_RETURN_IF_ERROR(EncodeValues(batch, target));
     for (size_t row = 0; row < batch.num_rows(); ++row) {
       key_.clear();
@@ -324,14 +350,120 @@ class KafkaWriter final : public SinkWriter {
     return KafkaStatus(code, "Kafka refused a message", text);
   }
 
+  // Appends `{"name":value,...}` of `columns` (indexes, with their prefixes) at `row`.
+  void AppendObject(const Batch& batch, size_t row, const std::vector<int>& columns,
+                    const std::vector<std::string>& prefixes, std::string* out) {
+    if (columns.empty())
+      out->push_back('{');
+    for (size_t i = 0; i < columns.size(); ++i) {
+      out->append(prefixes[i]);
+      const Column& column = batch.column(static_cast<size_t>(columns[i]));
+      if (column.IsNull(row)) {
+        out->append("null");
+      } else {
+        formats::AppendJsonValue(column, row, out, &scratch_);
+      }
+    }
+    out->push_back('}');
+  }
+
+  // debezium_json: one event per change (an update's before and after images of one key in
+  // one "u" event), keyed by the key columns as a JSON object; a tombstone after a delete.
+  Status WriteChanges(const Batch& batch, const KafkaSink::Shared::Target& target) {
+    if (all_columns_.size() != batch.num_columns()) {
+      all_columns_.resize(batch.num_columns());
+      for (size_t c = 0; c < all_columns_.size(); ++c)
+        all_columns_[c] = static_cast<int>(c);
+    }
+    const bool keyed = !target.key_columns.empty();
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    std::string next_key;
+    for (size_t row = 0; row < batch.num_rows(); ++row) {
+      std::optional<size_t> before;
+      std::optional<size_t> after;
+      char op = 'c';
+      key_.clear();
+      if (keyed)
+        AppendObject(batch, row, target.key_columns, target.key_prefixes, &key_);
+      switch (batch.row_kind(row)) {
+        case RowKind::kInsert:
+          after = row;
+          break;
+        case RowKind::kUpdateAfter:  // its before image did not come: before is null
+          after = row;
+          op = 'u';
+          break;
+        case RowKind::kDelete:
+          before = row;
+          op = 'd';
+          break;
+        case RowKind::kUpdateBefore: {
+          before = row;
+          op = 'd';  // alone (or before a key change), the old key is gone, as Debezium says
+          if (row + 1 < batch.num_rows() && batch.row_kind(row + 1) == RowKind::kUpdateAfter) {
+            next_key.clear();
+            if (keyed)
+              AppendObject(batch, row + 1, target.key_columns, target.key_prefixes, &next_key);
+            if (next_key == key_) {
+              after = ++row;
+              op = 'u';
+            }
+          }
+          break;
+        }
+      }
+      text_.assign("{\"before\":");
+      if (before) {
+        AppendObject(batch, *before, all_columns_, target.field_prefixes, &text_);
+      } else {
+        text_.append("null");
+      }
+      text_.append(",\"after\":");
+      if (after) {
+        AppendObject(batch, *after, all_columns_, target.field_prefixes, &text_);
+      } else {
+        text_.append("null");
+      }
+      text_.append(",\"op\":\"");
+      text_.push_back(op);
+      text_.append("\",\"ts_ms\":");
+      text_.append(std::to_string(now_ms));
+      text_.append(target.source_suffix);
+      const std::string* key = keyed ? &key_ : nullptr;
+      SLUICE_RETURN_IF_ERROR(Produce(target.topic, key, std::string_view(text_), batch, row));
+      if (op == 'd' && keyed && shared_->options.tombstones)
+        SLUICE_RETURN_IF_ERROR(Produce(target.topic, key, std::nullopt, batch, row));
+    }
+    return DeliveryError();
+  }
+
   // Fills values_ with each row's value (nullopt: a tombstone).
   Status EncodeValues(const Batch& batch, const KafkaSink::Shared::Target& target) {
     values_.assign(batch.num_rows(), std::nullopt);
     text_.clear();
     std::vector<std::pair<size_t, size_t>> spans(batch.num_rows());
     switch (shared_->options.format) {
-      case MessageFormat::kAvro:
-        return Unsupported("the kafka sink does not write Avro yet");
+      case MessageFormat::kAvro: {
+        size_t stream = static_cast<size_t>(batch.stream());
+        if (encoders_.size() <= stream)
+          encoders_.resize(stream + 1);
+        if (!encoders_[stream]) {
+          SLUICE_ASSIGN_OR_RETURN(encoders_[stream],
+                                  AvroEncoder::Make(target.avro_schema, target.avro_schema_id));
+        }
+        for (size_t row = 0; row < batch.num_rows(); ++row) {
+          size_t start = text_.size();
+          Status encoded = encoders_[stream]->Append(batch, row, &text_);
+          if (!encoded.ok()) {
+            return encoded.WithContext(
+                fmt::format("row {} of a batch for topic '{}'", row + 1, target.topic));
+          }
+          spans[row] = {start, text_.size() - start};
+        }
+        break;
+      }
       case MessageFormat::kRaw: {
         const Column& column = batch.column(static_cast<size_t>(target.value_column));
         TypeId type = column.type().id;
@@ -436,8 +568,23 @@ class KafkaWriter final : public SinkWriter {
   bool in_transaction_ = false;
   std::string key_;
   std::string text_;
+  std::string scratch_;
+  std::vector<int> all_columns_;
+  std::vector<std::unique_ptr<AvroEncoder>> encoders_;  // avro: by stream, made on first use
   std::vector<std::optional<std::string_view>> values_;
 };
+
+// `"name":` for each field of `names`, the first with the object's opening brace.
+std::vector<std::string> JsonKeyPrefixes(const std::vector<std::string>& names) {
+  std::vector<std::string> prefixes;
+  for (const std::string& name : names) {
+    std::string prefix = prefixes.empty() ? "{" : ",";
+    formats::AppendJsonString(name, &prefix);
+    prefix.push_back(':');
+    prefixes.push_back(std::move(prefix));
+  }
+  return prefixes;
+}
 
 }  // namespace
 
@@ -449,19 +596,31 @@ KafkaSink::KafkaSink(KafkaSinkOptions options) : options_(std::move(options)) {
 KafkaSink::~KafkaSink() = default;
 
 Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  return OpenTargets(context, streams, /*register_schemas=*/true);
+}
+
+Status KafkaSink::OpenTargets(const JobContext& context, const std::vector<StreamInfo>& streams,
+                              bool register_schemas) {
   shared_->context = &context;
+  std::unique_ptr<SchemaRegistry> registry;
+  if (options_.format == MessageFormat::kAvro) {
+    registry = std::make_unique<SchemaRegistry>(options_.schema_registry_url,
+                                                options_.schema_registry_user,
+                                                options_.schema_registry_password);
+  }
   SLUICE_ASSIGN_OR_RETURN(KafkaHandle admin,
                           KafkaHandle::Open(KafkaHandle::Kind::kProducer, options_.connection,
                                             {}, std::string(kComponent)));
   SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> topics, ListTopics(admin));
   shared_->targets.clear();
   for (const StreamInfo& stream : streams) {
-    if (stream.changelog) {
-      // Messages carry no row kind yet (a Debezium envelope out would): refused, as api.h asks.
+    if (stream.changelog && options_.envelope != Envelope::kDebezium) {
+      // json, csv, raw and avro messages carry no row kind: refused, as api.h asks.
       return InvalidConfig(fmt::format("stream '{}' is a changelog (inserts, updates, deletes), "
-                                       "which the kafka sink cannot write yet: write it to a SQL "
-                                       "sink with mode: apply, or to files",
-                                       stream.name));
+                                       "which format {} cannot carry: write it with format: "
+                                       "debezium_json (one change event per message), or to a "
+                                       "SQL sink with mode: apply",
+                                       stream.name, FormatName(options_.format)));
     }
     Shared::Target target;
     target.schema = stream.schema;
@@ -485,6 +644,24 @@ Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>&
       }
       target.key_columns.push_back(index);
     }
+    if (options_.envelope == Envelope::kDebezium) {
+      // Debezium keys events by the primary key: one key's events stay in one partition.
+      if (options_.key_columns.empty())
+        target.key_columns = stream.schema->primary_key();
+      std::vector<std::string> names;
+      for (const Field& field : stream.schema->fields())
+        names.push_back(field.name);
+      target.field_prefixes = JsonKeyPrefixes(names);
+      names.clear();
+      for (int index : target.key_columns)
+        names.push_back(stream.schema->field(static_cast<size_t>(index)).name);
+      target.key_prefixes = JsonKeyPrefixes(names);
+      target.source_suffix = ",\"source\":{\"connector\":\"sluice\",\"name\":";
+      formats::AppendJsonString(context.job_name, &target.source_suffix);
+      target.source_suffix.append(",\"table\":");
+      formats::AppendJsonString(stream.name, &target.source_suffix);
+      target.source_suffix.append("}}");
+    }
     if (options_.format == MessageFormat::kRaw) {
       if (!options_.value_column.empty()) {
         target.value_column = stream.schema->FieldIndex(options_.value_column);
@@ -500,6 +677,20 @@ Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>&
                                          stream.name, stream.schema->num_fields()));
       }
     }
+    if (registry) {
+      // TopicNameStrategy, as Confluent's serializers: subject <topic>-value.
+      SLUICE_ASSIGN_OR_RETURN(target.avro_schema, AvroSchemaOf(*stream.schema, stream.name));
+      if (register_schemas) {
+        std::string subject = target.topic + "-value";
+        Result<int32_t> id = registry->Register(subject, target.avro_schema);
+        if (!id.ok()) {
+          return id.status().WithContext(fmt::format(
+              "Cannot register the Avro schema of stream '{}' under subject '{}'", stream.name,
+              subject));
+        }
+        target.avro_schema_id = *id;
+      }
+    }
     shared_->targets.push_back(std::move(target));
   }
   return Status::OK();
@@ -507,9 +698,14 @@ Status KafkaSink::Open(const JobContext& context, const std::vector<StreamInfo>&
 
 Status KafkaSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
                         CheckReport* report) {
-  SLUICE_RETURN_IF_ERROR(Open(context, streams));
-  for (const Shared::Target& target : shared_->targets)
+  SLUICE_RETURN_IF_ERROR(OpenTargets(context, streams, /*register_schemas=*/false));
+  for (const Shared::Target& target : shared_->targets) {
     report->Note(fmt::format("writes topic '{}'", target.topic));
+    if (options_.format == MessageFormat::kAvro) {
+      report->Note(fmt::format("registers its Avro value schema under subject '{}-value' at {}",
+                               target.topic, options_.schema_registry_url));
+    }
+  }
   if (context.delivery == DeliveryGuarantee::kExactlyOnce) {
     report->Note(fmt::format("exactly-once: Kafka transactions, progress in topic '{}'",
                              options_.progress_topic));

@@ -1,5 +1,7 @@
-// KafkaSink: writes each stream's rows as messages to a topic, in JSON, CSV or raw, keyed by
-// the key columns (partitioned as Java clients partition: librdkafka's murmur2_random).
+// KafkaSink: writes each stream's rows as messages to a topic, in JSON, CSV, raw or Avro (the
+// schema registry's wire format), keyed by the key columns (partitioned as Java clients
+// partition: librdkafka's murmur2_random); a changelog as Debezium change events
+// (debezium_json: an update's two images in one event, a tombstone after a delete).
 //
 // Exactly-once (JobContext::delivery == kExactlyOnce): each writer slot owns the transactional
 // id "sluice-<job>-<slot>". A transaction begins at the slot's first row after a commit; Commit
@@ -48,6 +50,11 @@ class KafkaSink final : public Sink {
   struct Shared;
 
  private:
+  /// Open's work; registers the Avro value schemas only when `register_schemas` (Check
+  /// changes nothing).
+  Status OpenTargets(const JobContext& context, const std::vector<StreamInfo>& streams,
+                     bool register_schemas);
+
   KafkaSinkOptions options_;
   std::shared_ptr<Shared> shared_;
 };

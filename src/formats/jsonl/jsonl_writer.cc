@@ -40,10 +40,10 @@ void JsonlWriter::PrepareKeys(const Schema& schema) {
   }
 }
 
-void JsonlWriter::AppendValue(const Column& column, size_t row) {
+void AppendJsonValue(const Column& column, size_t row, std::string* out, std::string* scratch) {
   switch (column.type().id) {
     case TypeId::kNull:
-      buffer_.append("null");
+      out->append("null");
       return;
     case TypeId::kBool:
     case TypeId::kInt8:
@@ -54,20 +54,20 @@ void JsonlWriter::AppendValue(const Column& column, size_t row) {
     case TypeId::kUInt16:
     case TypeId::kUInt32:
     case TypeId::kUInt64:
-      AppendValueText(column, row, &buffer_);
+      AppendValueText(column, row, out);
       return;
     case TypeId::kFloat32:
-      AppendJsonFloat(column.Get<float>(row), &buffer_);
+      AppendJsonFloat(column.Get<float>(row), out);
       return;
     case TypeId::kFloat64:
-      AppendJsonFloat(column.Get<double>(row), &buffer_);
+      AppendJsonFloat(column.Get<double>(row), out);
       return;
     case TypeId::kString:
-      AppendJsonString(column.GetView(row), &buffer_);
+      AppendJsonString(column.GetView(row), out);
       return;
     case TypeId::kJson: {
       std::string_view json = column.GetView(row);
-      buffer_.append(json.empty() ? std::string_view("null") : json);
+      out->append(json.empty() ? std::string_view("null") : json);
       return;
     }
     case TypeId::kDecimal:
@@ -76,9 +76,9 @@ void JsonlWriter::AppendValue(const Column& column, size_t row) {
     case TypeId::kTime:
     case TypeId::kTimestamp:
     case TypeId::kTimestampTz:
-      scratch_.clear();
-      AppendValueText(column, row, &scratch_);
-      AppendJsonString(scratch_, &buffer_);
+      scratch->clear();
+      AppendValueText(column, row, scratch);
+      AppendJsonString(*scratch, out);
       return;
   }
 }
@@ -96,7 +96,7 @@ Status JsonlWriter::WriteRows(const Batch& batch, size_t begin, size_t end) {
       if (column.IsNull(row)) {
         buffer_.append("null");
       } else {
-        AppendValue(column, row);
+        AppendJsonValue(column, row, &buffer_, &scratch_);
       }
     }
     buffer_.append("}\n");

@@ -20,6 +20,11 @@
 
 namespace sluice::formats {
 
+/// Appends the JSON text of the non-null value at `row` of `column`, as JsonlWriter writes it
+/// (see above); `scratch` is working space. For writers of other JSON shapes (Kafka's Debezium
+/// envelope) whose values must read back as JSON Lines values do.
+void AppendJsonValue(const Column& column, size_t row, std::string* out, std::string* scratch);
+
 class JsonlWriter {
  public:
   explicit JsonlWriter(io::OutputStream* output, size_t flush_bytes = 1 << 20);
@@ -33,7 +38,6 @@ class JsonlWriter {
 
  private:
   void PrepareKeys(const Schema& schema);
-  void AppendValue(const Column& column, size_t row);
 
   io::OutputStream* output_;
   size_t flush_bytes_;

@@ -1,6 +1,7 @@
 // The Kafka broker of the `servers` fixture, seen from C++ through librdkafka: the library links,
-// the endpoints of the env file reach the test, both listeners answer (SASL/PLAIN only with the
-// right password), and messages produced with librdkafka come back through the kcat helpers.
+// the endpoints of the env file reach the test, every listener answers (SASL/PLAIN only with the
+// right password, TLS to a client trusting the fixture's CA), and messages produced with
+// librdkafka come back through the kcat helpers.
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -117,6 +118,19 @@ TEST(KafkaTestServerTest, SaslPlainLetsTheTestUserIn) {
   ASSERT_EQ(metadata->broker_cnt, 1);
   EXPECT_EQ(fmt::format("{}:{}", metadata->brokers[0].host, metadata->brokers[0].port),
             servers.kafka.sasl_bootstrap);
+}
+
+TEST(KafkaTestServerTest, TlsAnswersAClientTrustingTheFixturesCa) {
+  ASSERT_OK_AND_ASSIGN(TestServers servers, TestServers::FromEnvironment());
+  ASSERT_THAT(servers.kafka.ssl_bootstrap, ::testing::StartsWith("127.0.0.1:"));
+  ASSERT_OK_AND_ASSIGN(KafkaHandle producer,
+                       OpenProducer({{"bootstrap.servers", servers.kafka.ssl_bootstrap},
+                                     {"security.protocol", "SSL"},
+                                     {"ssl.ca.location", servers.kafka.ssl_ca}}));
+  ASSERT_OK_AND_ASSIGN(KafkaMetadata metadata, FetchMetadata(producer.get(), 10000));
+  ASSERT_EQ(metadata->broker_cnt, 1);
+  EXPECT_EQ(fmt::format("{}:{}", metadata->brokers[0].host, metadata->brokers[0].port),
+            servers.kafka.ssl_bootstrap);
 }
 
 TEST(KafkaTestServerTest, SaslPlainRefusesAWrongPassword) {

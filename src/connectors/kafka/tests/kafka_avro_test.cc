@@ -1,7 +1,8 @@
 // format avro against the real broker and schema registry (the `registry` fixture): messages in
 // the registry's wire format, encoded here with libavro, read back with the columns taken from
 // the registry or declared; clear errors for a message that is not in the wire format and for a
-// subject the registry lacks.
+// subject the registry lacks. The sink's Avro: every type round trips sink -> source, and Apache
+// Avro's Java library (AvroWireReader.java) reads a message back independently.
 #include <avro.h>
 #include <fmt/core.h>
 #include <gmock/gmock.h>
@@ -9,8 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
+#include "config/job_config.h"
 #include "connectors/kafka/tests/kafka_test_util.h"
 #include "testing/gtest_util.h"
+#include "testing/random_rows.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors::kafka {
@@ -180,6 +185,145 @@ TEST(KafkaAvroTest, WireFormatMessagesWithTheRegistrysColumns) {
       servers.kafka.bootstrap, other, servers.schema_registry_url));
   EXPECT_EQ(opened.code(), StatusCode::kNotFound) << opened.ToString();
   EXPECT_THAT(opened.message(), HasSubstr("subject '" + other + "-value' unless declared"));
+}
+
+// Writes `rows` of `schema` as stream `stream` through a kafka sink block (at-least-once, driven
+// directly: one writer, one commit).
+Status WriteThroughSink(const std::string& sink_block, const SchemaPtr& schema,
+                        const std::vector<Row>& rows) {
+  std::string text = fmt::format(
+      "name: avro_sink\nsource: {{type: memory}}\nsink: {{type: kafka, {}}}\n", sink_block);
+  SLUICE_ASSIGN_OR_RETURN(config::JobConfig job, config::LoadJobText(text, "test.yaml", {}));
+  ConnectorRegistry registry;
+  RegisterBuiltinConnectors(registry);
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, registry.CreateSink(job.sink));
+  std::atomic<bool> cancelled{false};
+  sluice::testing::RecordAndFail bad;
+  JobContext context;
+  context.job_name = UniqueTopic("avro_sink");
+  context.cancelled = &cancelled;
+  context.bad_records = &bad;
+  context.delivery = DeliveryGuarantee::kAtLeastOnce;
+  SLUICE_RETURN_IF_ERROR(sink->Claim(context));
+  SLUICE_RETURN_IF_ERROR(sink->Open(context, {StreamInfo{"all types", schema}}));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SinkWriter> writer, sink->CreateWriter(0));
+  std::unique_ptr<Batch> batch = sluice::testing::MakeBatch(schema, rows);
+  SLUICE_RETURN_IF_ERROR(writer->Write(*batch));
+  return writer->Commit(CommitContext{1, {}});
+}
+
+// The kafka sink block writing Avro to `topic` through the test registry.
+std::string AvroSink(const TestServers& servers, const std::string& topic) {
+  return fmt::format("brokers: '{}', topic: {}, format: avro, schema_registry_url: '{}'",
+                     servers.kafka.bootstrap, topic, servers.schema_registry_url);
+}
+
+// id (NOT NULL: a plain Avro type, not a union) and one nullable column of every type.
+SchemaPtr AvroTestSchema() {
+  std::vector<Field> fields = {{"id", DataType::Int64(), false}};
+  SchemaPtr all_types = sluice::testing::AllTypesSchema();
+  for (const Field& field : all_types->fields())
+    fields.push_back(field);
+  return std::make_shared<Schema>(std::move(fields));
+}
+
+std::string ColumnsOf(const Schema& schema) {
+  std::string out;
+  for (const Field& field : schema.fields())
+    out += fmt::format("{}{}: '{}'", out.empty() ? "{" : ", ", field.name, field.type.ToString());
+  return out + "}";
+}
+
+TEST(KafkaAvroTest, TheSinksAvroRoundTripsEveryTypeThroughTheRegistry) {
+  ASSERT_OK_AND_ASSIGN(TestServers servers, TestServers::FromEnvironment());
+  ASSERT_FALSE(servers.schema_registry_url.empty());
+  SchemaPtr schema = AvroTestSchema();
+  std::vector<Row> rows = sluice::testing::RandomRows(*schema, 300, 17);
+  rows.push_back(Row(schema->num_fields(), std::nullopt));
+  for (size_t i = 0; i < rows.size(); ++i)
+    rows[i][0] = std::to_string(i);  // id is NOT NULL
+  std::string topic = UniqueTopic("avro_out");
+  ASSERT_OK(sluice::testing::KafkaCreateTopic(servers, topic, 1));
+  ASSERT_OK(WriteThroughSink(AvroSink(servers, topic) + ", key_columns: [id]", schema, rows));
+  std::string block = fmt::format(
+      "brokers: '{}', topic: {}, stop_at: end, start_from: earliest, format: avro, "
+      "schema_registry_url: '{}'",
+      servers.kafka.bootstrap, topic, servers.schema_registry_url);
+  DrivenSource declared;
+  ASSERT_OK(declared.Open(block + ", columns: " + ColumnsOf(*schema)));
+  ASSERT_OK_AND_ASSIGN(std::vector<Row> back, declared.ReadAll());
+  EXPECT_TRUE(declared.bad_records.records().empty());
+  EXPECT_EQ(back, rows);
+
+  // The columns the registered schema gives a reader that declares none.
+  DrivenSource registered;
+  ASSERT_OK(registered.Open(block));
+  EXPECT_EQ(registered.source->streams()[0].schema->ToString(),
+            "id int64, b bool, i8 int32, i16 int32, i32 int32, i64 int64, u8 int32, u16 int32, "
+            "u32 int64, u64 decimal(20,0), f32 float32, f64 float64, dec decimal(12,2), wide "
+            "string, num string, s string, raw bytes, d date, t time, ts timestamp, tz "
+            "timestamp_tz, j string");
+}
+
+// Apache Avro's Java library reads a message of the sink with the schema the registry holds.
+TEST(KafkaAvroTest, AnIndependentReaderDecodesTheSinksMessage) {
+  ASSERT_OK_AND_ASSIGN(TestServers servers, TestServers::FromEnvironment());
+  ASSERT_FALSE(servers.schema_registry_url.empty());
+  SchemaPtr schema = AvroTestSchema();
+  Row row = {"7",
+             "true",
+             "-128",
+             "32767",
+             "-5",
+             "9223372036854775807",
+             "255",
+             "65535",
+             "4294967295",
+             "18446744073709551615",
+             "0.5",
+             "-1e+300",
+             "-12.34",
+             "1234567890123456789012345678901234567890.1234567890",
+             "3.14159",
+             "Zürich 😀",
+             "\\x00ff",
+             "2026-12-05",
+             "10:00:00.123456",
+             "2026-12-05 10:00:00.123456",
+             "2026-12-05 10:00:00.123456+00:00",
+             R"({"a":[1,2]})"};
+  std::string topic = UniqueTopic("avro_java");
+  ASSERT_OK(sluice::testing::KafkaCreateTopic(servers, topic, 1));
+  ASSERT_OK(WriteThroughSink(AvroSink(servers, topic), schema, {row}));
+  sluice::testing::TempDir dir;
+  std::string message = dir.Join("message.bin");
+  ASSERT_OK(sluice::testing::RunShell(
+                fmt::format("kcat -C -q -b {} -t {} -o beginning -e -c 1 -f '%s' > {}",
+                            servers.kafka.bootstrap, topic, message))
+                .status());
+  ASSERT_OK_AND_ASSIGN(std::string subject,
+                       sluice::testing::RunShell(fmt::format(
+                           "curl -sf {}/subjects/{}-value/versions/latest",
+                           servers.schema_registry_url, topic)));
+  nlohmann::json latest = nlohmann::json::parse(subject);
+  std::ofstream(dir.Join("schema.json")) << latest.at("schema").get<std::string>();
+  ASSERT_OK_AND_ASSIGN(std::string lib, sluice::testing::RunShell(fmt::format(
+                                            "{}/scripts/fetch-jvm-servers.sh --dir registry",
+                                            SLUICE_SOURCE_DIR)));
+  lib = lib.substr(0, lib.find('\n')) + "/lib";
+  ASSERT_OK_AND_ASSIGN(
+      std::string read,
+      sluice::testing::RunShell(fmt::format(
+          "java -cp '{}/*' {}/src/connectors/kafka/tests/AvroWireReader.java {} {} 2>&1", lib,
+          SLUICE_SOURCE_DIR, dir.Join("schema.json"), message)));
+  EXPECT_EQ(read, fmt::format("id {}\nid=7\nb=true\ni8=-128\ni16=32767\ni32=-5\n"
+                              "i64=9223372036854775807\nu8=255\nu16=65535\nu32=4294967295\n"
+                              "u64=18446744073709551615\nf32=0.5\nf64=-1.0E300\ndec=-12.34\n"
+                              "wide=1234567890123456789012345678901234567890.1234567890\n"
+                              "num=3.14159\ns=Zürich 😀\nraw=\\x00ff\nd=2026-12-05\n"
+                              "t=10:00:00.123456\nts=2026-12-05T10:00:00.123456\n"
+                              "tz=2026-12-05T10:00:00.123456Z\nj={{\"a\":[1,2]}}\n",
+                              latest.at("id").get<int32_t>()));
 }
 
 }  // namespace

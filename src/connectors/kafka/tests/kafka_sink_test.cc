@@ -7,7 +7,9 @@
 
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
+#include <sstream>
 
 #include "config/job_config.h"
 #include "connectors/registry.h"
@@ -106,11 +108,13 @@ class KafkaSinkTest : public ::testing::Test {
 
   // Writes `rows` of `schema` with the kafka sink block `sink`, then reads the topic back with
   // a kafka source block `source` (stop_at: end) into memory; returns what came back.
+  // With `kinds`, the rows are a changelog (their kinds come back in `*kinds_back`).
   std::vector<Row> RoundTrip(const SchemaPtr& schema, const std::vector<Row>& rows,
                              const std::string& sink, const std::string& source,
-                             const std::string& extra = "") {
+                             const std::string& extra = "", std::vector<RowKind> kinds = {},
+                             std::vector<RowKind>* kinds_back = nullptr) {
     auto source_data = std::make_shared<MemorySourceData>();
-    source_data->streams = {{"rows", schema, rows}};
+    source_data->streams = {{"rows", schema, rows, !kinds.empty(), kinds}};
     source_data->split_rows = 100;
     auto ignored = std::make_shared<MemorySinkData>();
     ConnectorRegistry out_registry;
@@ -126,7 +130,7 @@ class KafkaSinkTest : public ::testing::Test {
     EXPECT_TRUE(written.status.ok()) << written.status.ToString();
     std::string topic = sink.substr(sink.find("topic: ") + 7);
     topic = topic.substr(0, topic.find(','));
-    Status visible = testing::WaitForCommittedMessages(servers_, topic, rows.size());
+    Status visible = testing::WaitForCommittedMessages(servers_, topic, rows.size() / 2);
     EXPECT_TRUE(visible.ok()) << visible.ToString();
 
     auto read_back = std::make_shared<MemorySinkData>();
@@ -143,8 +147,13 @@ class KafkaSinkTest : public ::testing::Test {
     EXPECT_TRUE(read.status.ok()) << read.status.ToString();
     std::lock_guard<std::mutex> lock(read_back->mutex);
     std::vector<Row> out;
-    for (auto& [stream, stream_rows] : read_back->committed)
+    for (auto& [stream, stream_rows] : read_back->committed) {
       out.insert(out.end(), stream_rows.begin(), stream_rows.end());
+      if (kinds_back != nullptr) {
+        const std::vector<RowKind>& stream_kinds = read_back->committed_kinds[stream];
+        kinds_back->insert(kinds_back->end(), stream_kinds.begin(), stream_kinds.end());
+      }
+    }
     return out;
   }
 
@@ -184,6 +193,91 @@ TEST_F(KafkaSinkTest, JsonRoundTripOfEveryTypeExactlyOnceWithEachCompression) {
         fmt::format("{}, topic: {}, stop_at: end, start_from: earliest, columns: {}", Brokers(),
                     topic, ColumnsOf(*schema)));
     EXPECT_EQ(back, ExpectedFromJson(*schema, rows));
+  }
+}
+
+// debezium_json out, debezium_json in: every value as it was, the envelope as Debezium's
+// JsonConverter writes it without schemas (inserts are "c").
+TEST_F(KafkaSinkTest, DebeziumJsonRoundTripOfEveryType) {
+  SchemaPtr schema = sluice::testing::AllTypesSchema();
+  std::vector<Row> rows = sluice::testing::RandomRows(*schema, 300, 13);
+  rows.push_back(Row(schema->num_fields(), std::nullopt));
+  std::string topic = NewTopic("debezium_types", 1);
+  std::vector<Row> back = RoundTrip(
+      schema, rows, fmt::format("{}, topic: {}, format: debezium_json", Brokers(), topic),
+      fmt::format("{}, topic: {}, stop_at: end, start_from: earliest, format: debezium_json, "
+                  "primary_key: [i64], columns: {}",
+                  Brokers(), topic, ColumnsOf(*schema)));
+  EXPECT_EQ(back, ExpectedFromJson(*schema, rows));
+  ASSERT_OK_AND_ASSIGN(std::string first,
+                       sluice::testing::KafkaConsume(servers_, topic, 1, "%k|%s"));
+  EXPECT_THAT(first, ::testing::StartsWith("|{\"before\":null,\"after\":{\"b\":"));
+  EXPECT_THAT(first, ::testing::MatchesRegex(
+                         ".*\\},\"op\":\"c\",\"ts_ms\":[0-9]+,\"source\":\\{\"connector\":"
+                         "\"sluice\",\"name\":\"job_[0-9_]+\",\"table\":\"rows\"\\}\\}"));
+}
+
+// A changelog as Debezium events: an update's before and after in one "u" event, an
+// update-after alone with before null, a key-changing update as a delete of the old key and an
+// update of the new one, each delete followed by a tombstone (unless tombstones: false); keys
+// are JSON objects of the primary key. Read back, the changes are the same.
+TEST_F(KafkaSinkTest, DebeziumJsonChangelogPairsUpdatesAndTombstonesDeletes) {
+  auto schema = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64(), false}, {"name", DataType::String()}},
+      std::vector<int>{0});
+  using K = RowKind;
+  std::vector<Row> rows = {{"1", "a"},  {"2", "b"},  {"1", "a"},  {"1", "a2"}, {"2", "b2"},
+                           {"2", "b2"}, {"3", "b3"}, {"1", "a2"}, {"4", "d"}};
+  std::vector<RowKind> kinds = {K::kInsert,      K::kInsert,      K::kUpdateBefore,
+                                K::kUpdateAfter, K::kUpdateAfter, K::kUpdateBefore,
+                                K::kUpdateAfter, K::kDelete,      K::kInsert};
+  std::vector<std::string> events = {
+      R"({"id":1}|{"before":null,"after":{"id":1,"name":"a"},"op":"c"})",
+      R"({"id":2}|{"before":null,"after":{"id":2,"name":"b"},"op":"c"})",
+      R"({"id":1}|{"before":{"id":1,"name":"a"},"after":{"id":1,"name":"a2"},"op":"u"})",
+      R"({"id":2}|{"before":null,"after":{"id":2,"name":"b2"},"op":"u"})",
+      R"({"id":2}|{"before":{"id":2,"name":"b2"},"after":null,"op":"d"})",
+      R"({"id":2}|-1)",
+      R"({"id":3}|{"before":null,"after":{"id":3,"name":"b3"},"op":"u"})",
+      R"({"id":1}|{"before":{"id":1,"name":"a2"},"after":null,"op":"d"})",
+      R"({"id":1}|-1)",
+      R"({"id":4}|{"before":null,"after":{"id":4,"name":"d"},"op":"c"})"};
+  // The before image of a key-changing update comes back as a delete.
+  std::vector<RowKind> kinds_expected = kinds;
+  kinds_expected[5] = K::kDelete;
+  for (bool tombstones : {true, false}) {
+    SCOPED_TRACE(tombstones);
+    std::string topic = NewTopic("debezium_changes", 1);
+    std::vector<RowKind> kinds_back;
+    std::vector<Row> back = RoundTrip(
+        schema, rows,
+        fmt::format("{}, topic: {}, format: debezium_json, tombstones: {}", Brokers(), topic,
+                    tombstones),
+        fmt::format("{}, topic: {}, stop_at: end, start_from: earliest, format: debezium_json, "
+                    "primary_key: [id], columns: {{id: int64, name: string}}",
+                    Brokers(), topic),
+        "", kinds, &kinds_back);
+    EXPECT_EQ(back, rows);
+    EXPECT_EQ(kinds_back, kinds_expected);
+    ASSERT_OK_AND_ASSIGN(std::string consumed,
+                         sluice::testing::KafkaConsume(servers_, topic, 100, "%k|%S|%s\n"));
+    std::vector<std::string> lines;
+    std::regex envelope_end(R"(,"ts_ms":[0-9]+,"source":\{"connector":"sluice","name":"[^"]+",)"
+                            R"("table":"rows"\}\})");
+    std::stringstream stream(consumed);
+    for (std::string line; std::getline(stream, line);) {
+      size_t size_end = line.find('|', line.find('|') + 1);
+      std::string key = line.substr(0, line.find('|'));
+      std::string size = line.substr(key.size() + 1, size_end - key.size() - 1);
+      lines.push_back(key + "|" +
+                      (size == "-1" ? size
+                                    : std::regex_replace(line.substr(size_end + 1),
+                                                         envelope_end, "}")));
+    }
+    std::vector<std::string> expected = events;
+    if (!tombstones)
+      std::erase_if(expected, [](const std::string& event) { return event.ends_with("|-1"); });
+    EXPECT_EQ(lines, expected);
   }
 }
 
@@ -438,13 +532,15 @@ TEST_F(KafkaSinkTest, AnOlderRunIsFencedOff) {
   ASSERT_OK(consumed.status());
   EXPECT_EQ(*consumed, "");
 
-  // A changelog stream is refused: messages would lose the row kinds.
+  // A changelog stream is refused: messages would lose the row kinds; debezium_json is the way.
   std::vector<StreamInfo> changelog = streams;
   changelog[0].changelog = true;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> refusing, registry.CreateSink(job.sink));
   Status refused = refusing->Open(newer, changelog);
   EXPECT_EQ(refused.code(), StatusCode::kInvalidConfig) << refused.ToString();
   EXPECT_THAT(refused.message(), HasSubstr("is a changelog"));
+  EXPECT_THAT(refused.message(), HasSubstr("format raw cannot carry"));
+  EXPECT_THAT(refused.message(), HasSubstr("format: debezium_json"));
 
   // A run older than the recorded one cannot claim it back.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sink> older_sink, registry.CreateSink(job.sink));
