@@ -292,7 +292,11 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
     // between their commits the sink may hold a later position than some writer committed
     // rows for. The state store records a checkpoint only once every writer committed it, so
     // its position is the older one; re-applying changes from there is idempotent (by key).
+    // A sink that never runs more than one writer (max_writers() 1, known before Open) holds
+    // the exact position, which a sink that cannot apply twice (Kafka) needs.
     for (const Split& split : state.splits) {
+      if (setup.sink->max_writers() == 1)
+        break;
       const auto& streams = setup.source->streams();
       if (split.stream < 0 || static_cast<size_t>(split.stream) >= streams.size() ||
           !streams[static_cast<size_t>(split.stream)].changelog) {

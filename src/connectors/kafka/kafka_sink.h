@@ -39,6 +39,10 @@ class KafkaSink final : public Sink {
                CheckReport* report) override;
   Result<std::unique_ptr<SinkWriter>> CreateWriter(int slot) override;
   Status Finish() override { return Status::OK(); }
+  /// Debezium events (changelogs) go through one transactional producer: with several, a resume
+  /// after a crash between their commits would have to take the older checkpoint's position and
+  /// send some events twice (docs/ARCHITECTURE.md, changelog streams). Known before Open.
+  int max_writers() const override { return options_.envelope == Envelope::kDebezium ? 1 : 0; }
   DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kExactlyOnce; }
   Status Claim(const JobContext& context) override;
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
