@@ -71,17 +71,6 @@ JobSpec SinkJob(ConformanceStore& store, const std::string& target, WriteMode mo
   return spec;
 }
 
-// The row ids that occur more than once.
-std::vector<std::string> Duplicates(const std::vector<Row>& rows) {
-  std::set<std::string> seen;
-  std::vector<std::string> twice;
-  for (const Row& row : rows) {
-    if (row[0] && !seen.insert(*row[0]).second)
-      twice.push_back(*row[0]);
-  }
-  return twice;
-}
-
 TEST_P(SinkConformanceTest, StoppedAndResumedWritesEveryRowOnce) {
   const SinkUnderTest& sink = GetParam();
   if (!sink.exactly_once)

@@ -26,7 +26,8 @@ void SourceConformanceTest::SetUp() {
   if (registry_.Find("sqlite") == nullptr)
     connectors::RegisterSqliteConnector(registry_);
   if (!GetParam().bounded)
-    GTEST_SKIP() << "the cases run jobs to their end; this source never ends";
+    GTEST_SKIP() << "the cases run jobs to their end; this source never ends (StreamConformanceTest "
+                    "covers it)";
   out_ = std::make_unique<TempDir>();
   ASSERT_OK_AND_ASSIGN(store_, GetParam().open_store());
 }
@@ -42,22 +43,6 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SourceConformanceTest);
 namespace {
 
 using ::testing::HasSubstr;
-
-// Where a case's rows go: table `table` of the SQLite database in `out`.
-std::string SqliteSink(const TempDir& out, const std::string& table, bool overwrite = false) {
-  return fmt::format("{{type: sqlite, path: {}, table: {}, mode: {}}}",
-                     YamlQuoted(out.Join("out.db")), table, overwrite ? "overwrite" : "append");
-}
-
-JobSpec SourceJob(const std::string& source, const std::string& sink, const TempDir& state,
-                  const std::string& name) {
-  JobSpec spec;
-  spec.name = "conformance_" + name;
-  spec.source = source;
-  spec.sink = sink;
-  spec.state = state.path();
-  return spec;
-}
 
 class Seeded {
  public:
