@@ -25,7 +25,9 @@
 //     row exactly once;
 //   - Source::Acknowledge only after a checkpoint is durable: after each kill the positions the
 //     store was told it may forget (a consumer group's committed offsets) are never ahead of
-//     the progress the sink committed, and after a stop they equal it.
+//     the progress the sink committed, and after a stop they equal it; a run resumed after a
+//     kill between a checkpoint's record and its acknowledgement acknowledges it, although no
+//     split moves again.
 //
 // Sinks are fed by the memory source (testing/memory_connector.h); sources feed a SQLite sink,
 // whose exactly-once commits survive the forked children of the crash loop. What a sink holds is
