@@ -226,8 +226,11 @@ class SinkConformanceTest : public ::testing::TestWithParam<SinkUnderTest> {
 
 class SourceConformanceTest : public ::testing::TestWithParam<SourceUnderTest> {
  protected:
-  void SetUp() override;
+  void SetUp() override { Prepare(/*bounded=*/true); }
   void TearDown() override;
+  /// Registers the connectors, skips the case unless SourceUnderTest::bounded is `bounded`, and
+  /// opens the store.
+  void Prepare(bool bounded);
 
   connectors::ConnectorRegistry registry_;
   std::unique_ptr<ConformanceStore> store_;
@@ -237,15 +240,9 @@ class SourceConformanceTest : public ::testing::TestWithParam<SourceUnderTest> {
 
 /// The stream cases (stream_conformance.cc), for unbounded sources (SourceUnderTest::bounded
 /// false); their store also implements AppendRows, Acknowledged and PositionIndex.
-class StreamConformanceTest : public ::testing::TestWithParam<SourceUnderTest> {
+class StreamConformanceTest : public SourceConformanceTest {
  protected:
-  void SetUp() override;
-  void TearDown() override;
-
-  connectors::ConnectorRegistry registry_;
-  std::unique_ptr<ConformanceStore> store_;
-  /// Holds the SQLite database the source's rows go to.
-  std::unique_ptr<TempDir> out_;
+  void SetUp() override { Prepare(/*bounded=*/false); }
 };
 
 }  // namespace sluice::testing::conformance

@@ -109,13 +109,14 @@ runtime::JobSummary BackgroundJob::Stop() {
 }
 
 Result<std::map<std::string, std::string>> CommittedProgress(
-    const JobSpec& spec, const connectors::ConnectorRegistry& registry) {
+    const JobSpec& spec, const connectors::ConnectorRegistry& registry,
+    connectors::DeliveryGuarantee delivery) {
   SLUICE_ASSIGN_OR_RETURN(config::JobConfig job, MakeJob(spec));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<connectors::Sink> sink, registry.CreateSink(job.sink));
   RecordAndFail bad_records;
   connectors::JobContext context = MakeTestContext(&bad_records);
   context.job_name = job.name;
-  context.delivery = connectors::DeliveryGuarantee::kExactlyOnce;
+  context.delivery = delivery;
   SLUICE_ASSIGN_OR_RETURN(std::vector<connectors::SplitProgress> progress,
                           sink->RecoverProgress(context));
   std::map<std::string, std::string> positions;

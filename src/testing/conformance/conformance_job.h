@@ -76,10 +76,11 @@ class BackgroundJob {
   std::thread thread_;
 };
 
-/// The progress the sink of `spec` committed with its rows (Sink::RecoverProgress under
-/// exactly-once), by split id.
+/// The progress the sink of `spec` committed with its rows (Sink::RecoverProgress, for a job of
+/// `delivery`), by split id.
 Result<std::map<std::string, std::string>> CommittedProgress(
-    const JobSpec& spec, const connectors::ConnectorRegistry& registry);
+    const JobSpec& spec, const connectors::ConnectorRegistry& registry,
+    connectors::DeliveryGuarantee delivery = connectors::DeliveryGuarantee::kExactlyOnce);
 
 /// Runs the job, which stops as SIGINT stops it when its readers push their `batch`-th batch.
 runtime::JobSummary RunStoppedAtBatch(const JobSpec& spec,

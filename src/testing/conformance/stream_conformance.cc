@@ -15,27 +15,7 @@
 #include "testing/crash_loop.h"
 #include "testing/gtest_util.h"
 
-namespace sluice::connectors {
-void RegisterSqliteConnector(ConnectorRegistry& registry);
-}  // namespace sluice::connectors
-
 namespace sluice::testing::conformance {
-
-void StreamConformanceTest::SetUp() {
-  GetParam().register_connectors(registry_);
-  if (registry_.Find("sqlite") == nullptr)
-    connectors::RegisterSqliteConnector(registry_);
-  if (GetParam().bounded)
-    GTEST_SKIP() << "the cases run jobs until stopped; this source ends on its own "
-                    "(SourceConformanceTest covers it)";
-  out_ = std::make_unique<TempDir>();
-  ASSERT_OK_AND_ASSIGN(store_, GetParam().open_store());
-}
-
-void StreamConformanceTest::TearDown() {
-  store_.reset();
-  out_.reset();
-}
 
 // A binary may join only the other halves.
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StreamConformanceTest);
