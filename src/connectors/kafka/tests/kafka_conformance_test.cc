@@ -84,6 +84,15 @@ class KafkaStore final : public ConformanceStore {
         "job's read wait and then returns, so no read can be held for Cancel to end");
   }
 
+  Status BlockWrites(const std::string&) override {
+    return Unsupported(
+        "not built: a write can be held (a topic whose min.insync.replicas exceeds its replicas "
+        "refuses acks=all produces, which librdkafka retries until the transaction times out), "
+        "but nothing outside the producer shows when one waits there; and the kafka writer has "
+        "no SinkWriter::Cancel yet, so such a stop would wait for its flush to time out "
+        "(transaction_timeout_secs)");
+  }
+
   Status AppendRows(const std::string& target, const std::vector<Row>& rows) override {
     auto topic = topics_.find(target);
     if (topic == topics_.end())
