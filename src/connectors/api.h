@@ -291,7 +291,9 @@ class Source {
 
   /// Called on the coordinator thread once checkpoint `checkpoint` is durable (every writer
   /// committed it and the state store recorded it), with the progress of every split it
-  /// advanced. Sources that must tell their server what is safe to forget do it here, and only
+  /// advanced; and once when a run resumes, before it reads, with the positions it resumes from
+  /// (checkpoint: the one it resumes from), which a crash may have kept from being acknowledged.
+  /// Sources that must tell their server what is safe to forget do it here, and only
   /// here: a Kafka source commits its consumer group's offsets, a replication slot confirms its
   /// LSN. Sluice's own positions are the truth; an error is logged and the job goes on (the next
   /// acknowledgement carries the later positions). Must not block for long.

@@ -94,6 +94,25 @@ std::string DefaultStateDir() {
   return ".sluice";
 }
 
+// The positions a resumed run continues from are durable (the sink committed them, the store
+// recorded them): acknowledged again, so that an acknowledgement a crash cut off (after the
+// record, before Source::Acknowledge) does not stay behind for a split that never moves again
+// (a Kafka group's offsets showing lag that is not there).
+void AcknowledgeRecovered(connectors::Source& source, const state::JobState& state) {
+  std::vector<connectors::SplitProgress> progress;
+  for (const auto& [id, entry] : state.progress) {
+    if (!entry.position.empty())
+      progress.push_back(entry);
+  }
+  if (progress.empty())
+    return;
+  Status acknowledged = source.Acknowledge(state.checkpoint, progress);
+  if (!acknowledged.ok()) {
+    log::Warn(kComponent, "The source could not acknowledge the positions of checkpoint {}: {}",
+              state.checkpoint, acknowledged.ToString());
+  }
+}
+
 }  // namespace
 
 connectors::DeliveryGuarantee EffectiveGuarantee(const config::JobConfig& job,
@@ -389,6 +408,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
                                                           job_.source.type, state.checkpoint)));
       SLUICE_ASSIGN_OR_RETURN(planner, setup.source->ResumeEnumerator(state.splits));
       SLUICE_RETURN_IF_ERROR(store->MarkRunning(job_.name));
+      AcknowledgeRecovered(*setup.source, state);
     }
   } else {
     SLUICE_RETURN_IF_ERROR(store->Reset(job_.name, job_.fingerprint));

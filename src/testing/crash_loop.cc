@@ -35,7 +35,7 @@ CrashLoopResult RunCrashLoop(const std::function<int()>& run_job,
   // The last two kills come at the end of the job, around Sink::Finish; the others mid-job, at
   // every point in turn (in a random order), so that each is exercised.
   const int opening = static_cast<int>(options.opening_points.size());
-  const int mid_job = std::max(0, options.kills - 2);
+  const int mid_job = options.finish_points ? std::max(0, options.kills - 2) : options.kills;
   for (int attempt = 0; result.kills < options.kills; ++attempt) {
     std::string point;
     if (result.kills < opening) {

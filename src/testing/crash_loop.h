@@ -31,6 +31,9 @@ struct CrashLoopOptions {
   /// Points crashed at first, once each and in this order, before the others (counted in
   /// `kills`): places only the first runs of a job reach, such as a cut of a running split.
   std::vector<std::string> opening_points;
+  /// False for a job that never ends on its own (an unbounded source): every kill comes mid-job,
+  /// none around Sink::Finish, which such a job never reaches.
+  bool finish_points = true;
   /// Called after every crash, e.g. to check what a reader of the target sees.
   std::function<void(const std::string& plan)> after_kill;
   /// Called in each child once its plan is armed, before the job runs: to arm what the plan
@@ -50,7 +53,7 @@ struct CrashLoopResult {
 /// job succeeded) until `options.kills` children crashed at their planned point, or one
 /// finished. A child that exits otherwise (a failure) fails the test; one that never reaches its
 /// point finishes the job, which `finished` reports. The opening points come first; all kills
-/// but the last two come mid-job: each such child commits at most a few checkpoints (a few
+/// but the last two (all of them without `finish_points`) come mid-job: each such child commits at most a few checkpoints (a few
 /// batches per reader), so a job of many more batches than that times the kills is never
 /// finished by one; the last two come just before and just after Sink::Finish (those children
 /// run the rest of the job with its own checkpoint interval).

@@ -35,6 +35,10 @@ struct MessageView {
 
 /// "orders/3@1200".
 std::string MessageLocation(std::string_view topic, int32_t partition, int64_t offset);
+/// The same into `*out` (replacing what it held): no allocation once `out` has grown, for the
+/// once-per-message path.
+void AssignMessageLocation(std::string_view topic, int32_t partition, int64_t offset,
+                           std::string* out);
 
 /// The value columns of format raw: one column `value`.
 std::vector<Field> RawValueFields(const KafkaSourceOptions& options);
@@ -85,6 +89,7 @@ class MessageDecoder {
   std::vector<ChangeRow> changes_;
   std::unique_ptr<Formats> formats_;
   std::string padded_;  // a JSON value followed by the parser's padding
+  std::string location_;  // the current message's MessageLocation
   std::string scratch_;
 };
 

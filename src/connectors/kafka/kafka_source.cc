@@ -665,6 +665,21 @@ Status KafkaSource::Open(const JobContext& context) {
   return Status::OK();
 }
 
+namespace {
+
+// The split reading `range` of stream `stream`.
+Split RangeSplit(const PartitionRange& range, int stream) {
+  Split split;
+  split.id = PartitionSplitId(range.topic, range.partition);
+  split.stream = stream;
+  split.payload = range.ToJson();
+  if (range.end >= 0 && range.start >= 0)
+    split.estimated_rows = static_cast<uint64_t>(std::max<int64_t>(0, range.end - range.start));
+  return split;
+}
+
+}  // namespace
+
 Result<std::vector<Split>> KafkaSource::Plan(const std::vector<std::string>& skip_ids) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> topics,
                           MatchTopics(*shared_->admin, options_));
@@ -732,19 +747,45 @@ Result<std::vector<Split>> KafkaSource::Plan(const std::vector<std::string>& ski
       SLUICE_ASSIGN_OR_RETURN(auto marks, shared_->Watermarks(range.topic, range.partition));
       range.end = marks.second;
     }
-    Split split;
-    split.id = PartitionSplitId(range.topic, range.partition);
-    split.stream = shared_->stream_by_topic[range.topic];
-    split.payload = range.ToJson();
-    if (range.end >= 0 && range.start >= 0)
-      split.estimated_rows = static_cast<uint64_t>(std::max<int64_t>(0, range.end - range.start));
-    splits.push_back(std::move(split));
+    splits.push_back(RangeSplit(range, shared_->stream_by_topic[range.topic]));
   }
   return splits;
 }
 
+void KafkaSource::KeepPlan(const std::vector<Split>& splits) {
+  std::lock_guard<std::mutex> lock(plan_mutex_);
+  plan_.clear();
+  for (const Split& split : splits)
+    plan_.push_back(split.payload);
+}
+
+std::string KafkaSource::CheckpointState() const {
+  std::lock_guard<std::mutex> lock(plan_mutex_);
+  if (plan_.empty())
+    return {};
+  nlohmann::json plan = nlohmann::json::array();
+  for (const std::string& payload : plan_)
+    plan.push_back(nlohmann::json::parse(payload));
+  return nlohmann::json{{"plan", std::move(plan)}}.dump();
+}
+
+Status KafkaSource::RestoreState(std::string_view state) {
+  restored_plan_.clear();
+  if (state.empty() || !options_.stop_at_end)
+    return Status::OK();
+  try {
+    for (const nlohmann::json& range : nlohmann::json::parse(state).at("plan"))
+      restored_plan_.push_back(range.dump());
+  } catch (const std::exception& error) {
+    return Internal(fmt::format("bad kafka source state '{}': {}", state, error.what()));
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<SplitEnumerator>> KafkaSource::CreateEnumerator() {
   SLUICE_ASSIGN_OR_RETURN(std::vector<Split> splits, Plan({}));
+  if (options_.stop_at_end)
+    KeepPlan(splits);
   return std::unique_ptr<SplitEnumerator>(
       new KafkaEnumerator(shared_, std::move(splits), {}, !options_.stop_at_end));
 }
@@ -757,10 +798,32 @@ Result<std::unique_ptr<SplitEnumerator>> KafkaSource::ResumeEnumerator(
     ids.push_back(split.id);
     known.insert(split.id);
   }
-  // A bounded run never adds partitions to its plan: the planned ones are all it reads.
   std::vector<Split> splits;
   if (!options_.stop_at_end) {
     SLUICE_ASSIGN_OR_RETURN(splits, Plan(ids));
+  } else if (!restored_plan_.empty()) {
+    // A bounded run reads the partitions of its first run's plan, up to the ends fixed then:
+    // those handed out (`planned`) and those still waiting when it stopped, which only the
+    // recorded plan knows (the runtime records a split when it is handed out).
+    std::vector<Split> whole;
+    for (const std::string& payload : restored_plan_) {
+      SLUICE_ASSIGN_OR_RETURN(PartitionRange range, PartitionRange::FromJson(payload));
+      auto stream = shared_->stream_by_topic.find(range.topic);
+      if (stream == shared_->stream_by_topic.end())
+        continue;  // a pattern's topic gone since
+      Split split = RangeSplit(range, stream->second);
+      whole.push_back(split);
+      if (!known.count(split.id))
+        splits.push_back(std::move(split));
+    }
+    KeepPlan(whole);
+  } else {
+    // No plan recorded (no checkpoint yet): the partitions not handed out are planned now, up
+    // to their ends as of this run's start.
+    SLUICE_ASSIGN_OR_RETURN(splits, Plan(ids));
+    std::vector<Split> whole = planned;
+    whole.insert(whole.end(), splits.begin(), splits.end());
+    KeepPlan(whole);
   }
   return std::unique_ptr<SplitEnumerator>(
       new KafkaEnumerator(shared_, std::move(splits), std::move(known), !options_.stop_at_end));

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ class KafkaSource final : public Source {
                                                     const std::string& position) override;
   void Describe(CheckReport* report) const override;
   Status Acknowledge(uint64_t checkpoint, const std::vector<SplitProgress>& progress) override;
+  /// stop_at: end: the whole plan (every partition's range, its end fixed at the job's start),
+  /// so that a resumed run also reads the partitions the first run had not handed out yet, up to
+  /// the same ends. "" otherwise.
+  std::string CheckpointState() const override;
+  Status RestoreState(std::string_view state) override;
 
   /// The offset a position token stands for ("" = none): the next message to read.
   static Result<int64_t> ParsePosition(std::string_view position);
@@ -57,11 +63,16 @@ class KafkaSource final : public Source {
 
  private:
   Result<std::vector<Split>> Plan(const std::vector<std::string>& skip_ids);
+  /// Remembers `splits` as the bounded plan CheckpointState records.
+  void KeepPlan(const std::vector<Split>& splits);
 
   KafkaSourceOptions options_;
   const JobContext* context_ = nullptr;
   std::vector<StreamInfo> streams_;
   std::shared_ptr<Shared> shared_;
+  mutable std::mutex plan_mutex_;
+  std::vector<std::string> plan_;           // guarded by plan_mutex_: stop_at: end payloads
+  std::vector<std::string> restored_plan_;  // RestoreState's, before ResumeEnumerator
 };
 
 }  // namespace sluice::connectors::kafka

@@ -13,6 +13,22 @@
 //   - `sluice verify` finds a completed job's target identical to its source;
 //   - empty input.
 //
+// Unbounded sources (Kafka, change data capture) have cases of their own (StreamConformanceTest),
+// whose jobs run until stopped as a streaming job does:
+//   - the job keeps running once it delivered what was there, and rows added while it runs
+//     arrive (ConformanceStore::AppendRows);
+//   - a stop (the job's stop token, the path SIGINT and SIGTERM take) ends it interrupted after a
+//     final checkpoint, and a run resumed after it, with rows added meanwhile, delivers every row
+//     exactly once;
+//   - kill -9 at every commit step (the crash loop, without the points around Sink::Finish,
+//     which a stream never reaches), then a resumed run stopped once every row arrived: every
+//     row exactly once;
+//   - Source::Acknowledge only after a checkpoint is durable: after each kill the positions the
+//     store was told it may forget (a consumer group's committed offsets) are never ahead of
+//     the progress the sink committed, and after a stop they equal it; a run resumed after a
+//     kill between a checkpoint's record and its acknowledgement acknowledges it, although no
+//     split moves again.
+//
 // Sinks are fed by the memory source (testing/memory_connector.h); sources feed a SQLite sink,
 // whose exactly-once commits survive the forked children of the crash loop. What a sink holds is
 // read back through the source its connector registers for `sluice verify`
@@ -28,6 +44,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -54,6 +71,10 @@ std::vector<Row> OrdersRows(size_t count, int64_t first_id = 1);
 
 /// How a sink writes a fresh target.
 enum class WriteMode { kAppend, kOverwrite };
+
+/// A split's acknowledged positions (Source::Acknowledge), by split id, each as the number of
+/// the split's rows before it (ConformanceStore::PositionIndex).
+using AcknowledgedPositions = std::map<std::string, int64_t>;
 
 /// One fresh place for one test case (a temporary directory, a database): made before the
 /// case, destroyed after it. Every target name the suite passes is fresh within it
@@ -94,6 +115,23 @@ class ConformanceStore {
   /// Ends the reads that are still blocked (cancels their queries): the way out when
   /// cancellation failed, so that the case reports it instead of hanging.
   virtual void EndBlockedReads() {}
+
+  /// Streams: appends `rows` (OrdersSchema()) to `target`, which SeedSource made, while a job
+  /// may be reading it (a topic's partitions grow). Unsupported for a source that never grows.
+  virtual Status AppendRows(const std::string& target, const std::vector<Row>& rows) {
+    return Unsupported("this store cannot add rows to a running source");
+  }
+  /// Streams: the positions of `target`'s splits that the source acknowledged last
+  /// (Source::Acknowledge: a consumer group's committed offsets), as PositionIndex gives them.
+  /// Splits never acknowledged are absent. Unsupported when the store does not record them.
+  virtual Result<AcknowledgedPositions> Acknowledged(const std::string& target) {
+    return Unsupported("this store does not record acknowledgements");
+  }
+  /// Streams: how many rows of its split come before the position token `position`
+  /// (SplitReader::Position of a reader of SeedSource's source), so that positions compare.
+  virtual Result<int64_t> PositionIndex(const std::string& position) {
+    return Unsupported("this store cannot compare positions");
+  }
 
   /// Sinks: what a job that completed must not have left in the store of `target`: staging
   /// tables, in-progress parts, manifests (names, for the failure message). Empty by default.
@@ -149,8 +187,9 @@ struct SourceUnderTest {
   /// False when SeedSource ignores the rows (datagen): the suite then takes what an
   /// uninterrupted run delivers as the expected rows.
   bool seeds_given_rows = true;
-  /// Source::bounded(): the cases run a job to its end, so an unbounded source (Kafka, change
-  /// data capture) skips them until the suite has cases of its own for streams.
+  /// Source::bounded(). SourceConformanceTest runs jobs to their end: an unbounded source (Kafka,
+  /// change data capture) skips it and joins StreamConformanceTest instead (which a bounded
+  /// source skips).
   bool bounded = true;
   /// The source's own crash points (such as "sql.cut.before_offer=crash@1").
   std::vector<std::string> crash_points;
@@ -187,13 +226,23 @@ class SinkConformanceTest : public ::testing::TestWithParam<SinkUnderTest> {
 
 class SourceConformanceTest : public ::testing::TestWithParam<SourceUnderTest> {
  protected:
-  void SetUp() override;
+  void SetUp() override { Prepare(/*bounded=*/true); }
   void TearDown() override;
+  /// Registers the connectors, skips the case unless SourceUnderTest::bounded is `bounded`, and
+  /// opens the store.
+  void Prepare(bool bounded);
 
   connectors::ConnectorRegistry registry_;
   std::unique_ptr<ConformanceStore> store_;
   /// Holds the SQLite database the source's rows go to.
   std::unique_ptr<TempDir> out_;
+};
+
+/// The stream cases (stream_conformance.cc), for unbounded sources (SourceUnderTest::bounded
+/// false); their store also implements AppendRows, Acknowledged and PositionIndex.
+class StreamConformanceTest : public SourceConformanceTest {
+ protected:
+  void SetUp() override { Prepare(/*bounded=*/false); }
 };
 
 }  // namespace sluice::testing::conformance

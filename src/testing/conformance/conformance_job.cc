@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <csignal>
+#include <set>
 
 #include "core/failpoint.h"
 #include "core/logging.h"
+#include "testing/bad_records.h"
 #include "testing/conformance/conformance.h"
 #include "testing/stop_at_batch.h"
 #include "testing/temp_dir.h"
@@ -36,6 +38,21 @@ Result<config::JobConfig> MakeJob(const JobSpec& spec) {
   return config::LoadJobText(text, "conformance.yaml", {});
 }
 
+std::string SqliteSink(const TempDir& out, const std::string& table, bool overwrite) {
+  return fmt::format("{{type: sqlite, path: {}, table: {}, mode: {}}}",
+                     YamlQuoted(out.Join("out.db")), table, overwrite ? "overwrite" : "append");
+}
+
+JobSpec SourceJob(const std::string& source, const std::string& sink, const TempDir& state,
+                  const std::string& name) {
+  JobSpec spec;
+  spec.name = "conformance_" + name;
+  spec.source = source;
+  spec.sink = sink;
+  spec.state = state.path();
+  return spec;
+}
+
 runtime::JobSummary RunJob(const JobSpec& spec, const connectors::ConnectorRegistry& registry,
                            bool fresh, const std::atomic<bool>* stop) {
   Result<config::JobConfig> job = MakeJob(spec);
@@ -47,6 +64,65 @@ runtime::JobSummary RunJob(const JobSpec& spec, const connectors::ConnectorRegis
   runtime::RunOptions options;
   options.fresh = fresh;
   return runtime::JobRunner(std::move(*job), registry, options).Run(stop);
+}
+
+BackgroundJob::BackgroundJob(const JobSpec& spec, const connectors::ConnectorRegistry& registry) {
+  Result<config::JobConfig> job = MakeJob(spec);
+  if (!job.ok()) {
+    summary_.status = job.status();
+    ended_ = true;
+    return;
+  }
+  runner_ = std::make_unique<runtime::JobRunner>(std::move(*job), registry);
+  thread_ = std::thread([this] {
+    summary_ = runner_->Run(&stop_);
+    ended_ = true;
+  });
+}
+
+BackgroundJob::~BackgroundJob() {
+  if (thread_.joinable())
+    Stop();
+}
+
+bool BackgroundJob::WaitForCommitted(uint64_t rows, std::chrono::seconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!ended_.load()) {
+    if (runner_->metrics().Snapshot().rows_committed >= rows)
+      return true;
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next look
+  }
+  return summary_.metrics.rows_committed >= rows;
+}
+
+bool BackgroundJob::running() const {
+  return !ended_.load();
+}
+
+runtime::JobSummary BackgroundJob::Stop() {
+  stop_ = true;
+  if (thread_.joinable())
+    thread_.join();
+  return summary_;
+}
+
+Result<std::map<std::string, std::string>> CommittedProgress(
+    const JobSpec& spec, const connectors::ConnectorRegistry& registry,
+    connectors::DeliveryGuarantee delivery) {
+  SLUICE_ASSIGN_OR_RETURN(config::JobConfig job, MakeJob(spec));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<connectors::Sink> sink, registry.CreateSink(job.sink));
+  RecordAndFail bad_records;
+  connectors::JobContext context = MakeTestContext(&bad_records);
+  context.job_name = job.name;
+  context.delivery = delivery;
+  SLUICE_ASSIGN_OR_RETURN(std::vector<connectors::SplitProgress> progress,
+                          sink->RecoverProgress(context));
+  std::map<std::string, std::string> positions;
+  for (const connectors::SplitProgress& entry : progress)
+    positions[entry.split_id] = entry.position;
+  return positions;
 }
 
 runtime::JobSummary RunStoppedAtBatch(const JobSpec& spec,
@@ -151,6 +227,16 @@ Status SeedThroughSink(const connectors::ConnectorRegistry& registry,
   SLUICE_ASSIGN_OR_RETURN(config::JobConfig job, MakeJob(spec));
   return RunJob(spec, *seeding, /*fresh=*/true)
       .status.WithContext(fmt::format("seeding through the {} sink", job.sink.type));
+}
+
+std::vector<std::string> Duplicates(const std::vector<Row>& rows) {
+  std::set<std::string> seen;
+  std::vector<std::string> twice;
+  for (const Row& row : rows) {
+    if (row[0] && !seen.insert(*row[0]).second)
+      twice.push_back(*row[0]);
+  }
+  return twice;
 }
 
 std::vector<Row> Sorted(std::vector<Row> rows) {

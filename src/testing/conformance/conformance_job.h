@@ -5,7 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/job_config.h"
@@ -13,6 +17,7 @@
 #include "core/result.h"
 #include "runtime/job_runner.h"
 #include "testing/memory_connector.h"
+#include "testing/temp_dir.h"
 
 namespace sluice::testing::conformance {
 
@@ -33,9 +38,49 @@ struct JobSpec {
 
 Result<config::JobConfig> MakeJob(const JobSpec& spec);
 
+/// The source cases' sink: table `table` of the SQLite database in `out` (exactly-once, and its
+/// file outlives the crash loop's children).
+std::string SqliteSink(const TempDir& out, const std::string& table, bool overwrite = false);
+
+/// A job of the source cases: `source` into `sink`, state in `state`, named after `name`.
+JobSpec SourceJob(const std::string& source, const std::string& sink, const TempDir& state,
+                  const std::string& name);
+
 /// Runs the job to its end or until `*stop` (`fresh`: as `sluice run --fresh`).
 runtime::JobSummary RunJob(const JobSpec& spec, const connectors::ConnectorRegistry& registry,
                            bool fresh = false, const std::atomic<bool>* stop = nullptr);
+
+/// A job running on a thread of its own until Stop(): how the stream cases run an unbounded
+/// source. Not thread-safe: drive it from the test's main thread.
+class BackgroundJob {
+ public:
+  BackgroundJob(const JobSpec& spec, const connectors::ConnectorRegistry& registry);
+  /// Stops the job and waits for it, if Stop() was not called.
+  ~BackgroundJob();
+  BackgroundJob(const BackgroundJob&) = delete;
+  BackgroundJob& operator=(const BackgroundJob&) = delete;
+
+  /// Waits until the sink committed at least `rows` rows in this run (its metrics), or
+  /// `timeout` passed, or the job ended; returns whether it committed them.
+  bool WaitForCommitted(uint64_t rows, std::chrono::seconds timeout) const;
+  /// Whether the job still runs.
+  bool running() const;
+  /// Asks the job to stop, as SIGINT and SIGTERM do (its stop token), and waits for its end.
+  runtime::JobSummary Stop();
+
+ private:
+  std::unique_ptr<runtime::JobRunner> runner_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> ended_{false};
+  runtime::JobSummary summary_;
+  std::thread thread_;
+};
+
+/// The progress the sink of `spec` committed with its rows (Sink::RecoverProgress, for a job of
+/// `delivery`), by split id.
+Result<std::map<std::string, std::string>> CommittedProgress(
+    const JobSpec& spec, const connectors::ConnectorRegistry& registry,
+    connectors::DeliveryGuarantee delivery = connectors::DeliveryGuarantee::kExactlyOnce);
 
 /// Runs the job, which stops as SIGINT stops it when its readers push their `batch`-th batch.
 runtime::JobSummary RunStoppedAtBatch(const JobSpec& spec,
@@ -57,6 +102,9 @@ Result<std::vector<Row>> ReadBack(const connectors::ConnectorRegistry& registry,
 /// source: how a store seeds a source of its own kind.
 Status SeedThroughSink(const connectors::ConnectorRegistry& registry,
                        const std::string& sink_block, const std::vector<Row>& rows);
+
+/// The ids (first column) of the rows that occur more than once.
+std::vector<std::string> Duplicates(const std::vector<Row>& rows);
 
 /// `rows` sorted, for comparisons that ignore order.
 std::vector<Row> Sorted(std::vector<Row> rows);

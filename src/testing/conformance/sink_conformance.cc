@@ -10,7 +10,6 @@
 #include <set>
 
 #include "core/logging.h"
-#include "testing/bad_records.h"
 #include "testing/conformance/conformance.h"
 #include "testing/conformance/conformance_job.h"
 #include "testing/crash_loop.h"
@@ -69,17 +68,6 @@ JobSpec SinkJob(ConformanceStore& store, const std::string& target, WriteMode mo
   spec.sink = store.SinkBlock(target, mode);
   spec.state = state.path();
   return spec;
-}
-
-// The row ids that occur more than once.
-std::vector<std::string> Duplicates(const std::vector<Row>& rows) {
-  std::set<std::string> seen;
-  std::vector<std::string> twice;
-  for (const Row& row : rows) {
-    if (row[0] && !seen.insert(*row[0]).second)
-      twice.push_back(*row[0]);
-  }
-  return twice;
 }
 
 TEST_P(SinkConformanceTest, StoppedAndResumedWritesEveryRowOnce) {
@@ -229,14 +217,9 @@ TEST_P(SinkConformanceTest, AtLeastOnceDeliversEveryRowAndStoresNoProgress) {
   EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
   EXPECT_THAT(store_->Leftovers("at_least_once"), IsEmpty());
   // Nothing for a resume to find in the target.
-  ASSERT_OK_AND_ASSIGN(config::JobConfig job, MakeJob(spec));
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<connectors::Sink> reopened, registry_.CreateSink(job.sink));
-  RecordAndFail bad_records;
-  connectors::JobContext context = MakeTestContext(&bad_records);
-  context.job_name = job.name;
-  context.delivery = connectors::DeliveryGuarantee::kAtLeastOnce;
-  ASSERT_OK_AND_ASSIGN(std::vector<connectors::SplitProgress> progress,
-                       reopened->RecoverProgress(context));
+  ASSERT_OK_AND_ASSIGN(auto progress,
+                       CommittedProgress(spec, registry_,
+                                         connectors::DeliveryGuarantee::kAtLeastOnce));
   EXPECT_THAT(progress, ::testing::IsEmpty());
 }
 
