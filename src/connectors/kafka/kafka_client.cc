@@ -4,6 +4,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
 
 #include "core/logging.h"
 
@@ -208,6 +211,28 @@ PartitionList::~PartitionList() = default;
 
 void PartitionList::Deleter::operator()(rd_kafka_topic_partition_list_t* list) const {
   rd_kafka_topic_partition_list_destroy(list);
+}
+
+Status KafkaHandle::Assign(const PartitionList& partitions, std::string_view what) const {
+  std::set<std::string> topics;
+  for (int i = 0; i < partitions.size(); ++i)
+    topics.insert(partitions.get()->elems[i].topic);
+  for (const std::string& topic : topics) {
+    // Metadata for just this topic: one request, which also teaches the handle the leaders.
+    std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> handle(
+        rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    rd_kafka_resp_err_t error = rd_kafka_metadata(handle_.get(), 0, handle.get(), &metadata,
+                                                  static_cast<int>(connection_->timeout_ms));
+    if (metadata != nullptr)
+      rd_kafka_metadata_destroy(metadata);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return Error(error, what);
+  }
+  rd_kafka_resp_err_t error = rd_kafka_assign(handle_.get(), partitions.get());
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Error(error, what);
+  return Status::OK();
 }
 
 void PartitionList::Add(const std::string& topic, int32_t partition, int64_t offset) {

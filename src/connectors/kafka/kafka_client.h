@@ -69,6 +69,8 @@ class ErrorSink {
   bool authentication_ = false;  // guarded by mutex_; sticky once seen
 };
 
+class PartitionList;
+
 /// Owns an rd_kafka_t (producer or consumer) and its error sink.
 class KafkaHandle {
  public:
@@ -91,6 +93,12 @@ class KafkaHandle {
   /// The error for a failed request (`code` an rd_kafka_resp_err_t), with what the error
   /// callback learned (an authentication failure beats a time-out), `what` as context.
   Status Error(int code, std::string_view what) const;
+
+  /// A consumer's rd_kafka_assign of `partitions`, once the handle knows their leaders: assigned
+  /// at a logical offset (beginning, end) before that, librdkafka retries the offset lookup only
+  /// after 500 ms, which every split, progress read and sample paid. `what` names the work in
+  /// errors.
+  Status Assign(const PartitionList& partitions, std::string_view what) const;
 
  private:
   struct Deleter {

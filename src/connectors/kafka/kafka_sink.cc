@@ -162,9 +162,7 @@ struct KafkaSink::Shared {
       return records;
     PartitionList assignment;
     assignment.Add(options.progress_topic, 0, RD_KAFKA_OFFSET_BEGINNING);
-    rd_kafka_resp_err_t error = rd_kafka_assign(consumer.get(), assignment.get());
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return consumer.Error(error, "Cannot read the progress topic");
+    SLUICE_RETURN_IF_ERROR(consumer.Assign(assignment, "Cannot read the progress topic"));
     std::string prefix = job + '\0';
     deadline = Clock::now() + std::chrono::milliseconds(options.connection.timeout_ms * 6);
     while (true) {
