@@ -213,6 +213,28 @@ void PartitionList::Deleter::operator()(rd_kafka_topic_partition_list_t* list) c
   rd_kafka_topic_partition_list_destroy(list);
 }
 
+namespace {
+
+// rd_kafka_metadata for `topic` (null: all topics) within timeout_secs, in slices, so that a
+// failed login or TLS handshake (known within milliseconds) ends the wait at once.
+rd_kafka_resp_err_t MetadataInSlices(const KafkaHandle& handle, rd_kafka_topic_t* topic,
+                                     const rd_kafka_metadata_t** metadata) {
+  constexpr int kSliceMs = 500;
+  int left_ms = handle.connection().timeout_ms;
+  while (true) {
+    int slice_ms = std::min(left_ms, kSliceMs);
+    rd_kafka_resp_err_t error =
+        rd_kafka_metadata(handle.get(), topic == nullptr ? 1 : 0, topic, metadata, slice_ms);
+    left_ms -= slice_ms;
+    if (error != RD_KAFKA_RESP_ERR__TIMED_OUT || left_ms <= 0 ||
+        IsAuthenticationError(handle.errors().Last().first)) {
+      return error;
+    }
+  }
+}
+
+}  // namespace
+
 Status KafkaHandle::Assign(const PartitionList& partitions, std::string_view what) const {
   std::set<std::string> topics;
   for (int i = 0; i < partitions.size(); ++i)
@@ -222,8 +244,7 @@ Status KafkaHandle::Assign(const PartitionList& partitions, std::string_view wha
     std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> handle(
         rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
     const rd_kafka_metadata_t* metadata = nullptr;
-    rd_kafka_resp_err_t error = rd_kafka_metadata(handle_.get(), 0, handle.get(), &metadata,
-                                                  static_cast<int>(connection_->timeout_ms));
+    rd_kafka_resp_err_t error = MetadataInSlices(*this, handle.get(), &metadata);
     if (metadata != nullptr)
       rd_kafka_metadata_destroy(metadata);
     if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -245,20 +266,7 @@ int PartitionList::size() const {
 
 Result<std::vector<TopicPartitions>> ListTopics(const KafkaHandle& handle) {
   const rd_kafka_metadata_t* metadata = nullptr;
-  // In slices, so that a failed login or TLS handshake (known within milliseconds) ends the
-  // wait at once instead of after timeout_secs.
-  constexpr int kSliceMs = 500;
-  int left_ms = handle.connection().timeout_ms;
-  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
-  while (true) {
-    int slice_ms = std::min(left_ms, kSliceMs);
-    error = rd_kafka_metadata(handle.get(), /*all_topics=*/1, nullptr, &metadata, slice_ms);
-    left_ms -= slice_ms;
-    if (error != RD_KAFKA_RESP_ERR__TIMED_OUT || left_ms <= 0 ||
-        IsAuthenticationError(handle.errors().Last().first)) {
-      break;
-    }
-  }
+  rd_kafka_resp_err_t error = MetadataInSlices(handle, nullptr, &metadata);
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return handle.Error(error,
                         fmt::format("Cannot list the topics of {}", handle.connection().Describe()));
