@@ -28,10 +28,10 @@ for flag in "$@"; do
   case "$flag" in
     # Real servers for the integration tests. The Kafka broker and the schema registry run on
     # Java 17 from jars on Maven Central, fetched with Maven (below); kcat creates their test
-    # traffic, curl talks to the registry.
+    # traffic, curl talks to the registry, openssl makes the broker's TLS certificates.
     --servers) servers=1
                packages+=(mariadb-server mariadb-client postgresql postgresql-client maven kcat
-                          curl) ;;
+                          curl openssl) ;;
     # The peers the benchmarks compare against (kcat for Kafka), and GNU time for peak RSS.
     --bench) packages+=(mariadb-server mariadb-client postgresql postgresql-client mydumper
                         pgloader kcat time) ;;
