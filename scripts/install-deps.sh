@@ -40,9 +40,11 @@ for flag in "$@"; do
     --stress) packages+=(stress) ;;
   esac
 done
-# Debian 12's Java is 17 (default-jre-headless); a machine that has a java already keeps it.
-if ((servers)) && ! command -v java >/dev/null; then
-  packages+=(default-jre-headless)
+# Debian 12's Java is 17; a machine that has a java already keeps it. The JDK, not just the
+# runtime: the Avro test runs an independent reader from its source file (java File.java
+# compiles it in memory, which needs the jdk.compiler module).
+if ((servers)) && ! java --list-modules 2>/dev/null | grep -q '^jdk.compiler'; then
+  packages+=(default-jdk-headless)
 fi
 
 missing=()
