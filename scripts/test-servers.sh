@@ -201,9 +201,15 @@ listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL:
 advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$ssl_port
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
-# SASL/PLAIN on its own listener: user sluice (no authorizer: it may do anything).
+# SASL/PLAIN on its own listener: users sluice and denied (the same password). ACLs are checked
+# (StandardAuthorizer) but a resource without any ACL is open to everyone, and the listeners
+# without a login (PLAINTEXT, the controller's) are super users: only what a test denies is
+# denied (a topic user denied may not touch, for the authorization errors).
 sasl.enabled.mechanisms=PLAIN
-listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sluice="$kafka_password";
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sluice="$kafka_password" user_denied="$kafka_password";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=true
+super.users=User:ANONYMOUS
 # TLS on its own listener: the certificate of tls/broker.pem (signed by tls/ca.pem); a client
 # certificate is checked against tls/ca.pem when one is presented.
 ssl.keystore.type=PEM

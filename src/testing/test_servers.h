@@ -18,7 +18,8 @@ struct ServerEndpoint {
 };
 
 /// The single-node Kafka broker: a PLAINTEXT listener, a SASL_PLAINTEXT one (mechanism PLAIN)
-/// that lets in `sasl_user` with `sasl_password` (no authorizer: that user may do anything), and
+/// that lets in `sasl_user` (and user "denied") with `sasl_password` (ACLs are checked, but only
+/// what a test denies with an ACL is denied: resources without ACLs are open to all), and
 /// an SSL one whose certificate (for 127.0.0.1 and localhost) `ssl_ca` signed; a client
 /// certificate is checked against `ssl_ca` when presented.
 struct KafkaEndpoint {

@@ -291,6 +291,30 @@ Result<std::vector<TopicPartitions>> ListTopics(const KafkaHandle& handle) {
   return topics;
 }
 
+Status MissingTopicStatus(const KafkaHandle& handle, const std::string& topic,
+                          std::string not_found) {
+  // A consumer that may not create topics: a producer's metadata request may ask the broker to.
+  Result<KafkaHandle> asking = KafkaHandle::Open(
+      KafkaHandle::Kind::kConsumer, handle.connection(), {{"allow.auto.create.topics", "false"}},
+      "kafka");
+  if (!asking.ok())
+    return NotFound(std::move(not_found));
+  std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> one(
+      rd_kafka_topic_new(asking->get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_resp_err_t error = MetadataInSlices(*asking, one.get(), &metadata);
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owned(
+      metadata, rd_kafka_metadata_destroy);
+  if (error == RD_KAFKA_RESP_ERR_NO_ERROR && metadata != nullptr && metadata->topic_cnt == 1 &&
+      metadata->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+    return PermissionDenied(fmt::format(
+        "{} may not use topic '{}' (the broker refused it: grant the user Kafka ACLs to "
+        "describe, read or write it)",
+        handle.connection().Describe(), topic));
+  }
+  return NotFound(std::move(not_found));
+}
+
 Status EnsureCompactedTopic(const KafkaHandle& handle, const std::string& topic) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<TopicPartitions> topics, ListTopics(handle));
   for (const TopicPartitions& existing : topics) {

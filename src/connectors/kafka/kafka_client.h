@@ -144,6 +144,12 @@ struct TopicPartitions {
 /// failed (not after the timeout).
 Result<std::vector<TopicPartitions>> ListTopics(const KafkaHandle& handle);
 
+/// Why `topic`, absent from ListTopics, is absent: a broker lists only the topics the user may
+/// describe, so asks for it alone (never creating it) and returns PermissionDenied naming the
+/// topic and the user when the user may not use it; else NotFound(`not_found`).
+Status MissingTopicStatus(const KafkaHandle& handle, const std::string& topic,
+                          std::string not_found);
+
 /// Creates `topic` (one partition, the brokers' replication factor, cleanup.policy=compact)
 /// unless it exists.
 Status EnsureCompactedTopic(const KafkaHandle& handle, const std::string& topic);

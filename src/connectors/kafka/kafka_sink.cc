@@ -629,9 +629,11 @@ Status KafkaSink::OpenTargets(const JobContext& context, const std::vector<Strea
     for (const TopicPartitions& topic : topics)
       exists = exists || topic.topic == target.topic;
     if (!exists) {
-      return NotFound(fmt::format("topic '{}' does not exist on {}: create it (with the "
-                                  "partitions and retention it needs) before the job runs",
-                                  target.topic, options_.connection.Describe()));
+      return MissingTopicStatus(
+          admin, target.topic,
+          fmt::format("topic '{}' does not exist on {}: create it (with the partitions and "
+                      "retention it needs) before the job runs",
+                      target.topic, options_.connection.Describe()));
     }
     for (const std::string& name : options_.key_columns) {
       int index = stream.schema->FieldIndex(name);

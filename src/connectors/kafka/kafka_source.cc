@@ -162,9 +162,12 @@ Result<std::vector<TopicPartitions>> MatchTopics(const KafkaHandle& admin,
       }
     }
     if (!any) {
-      return NotFound(fmt::format("topic '{}' does not exist on {} (Sluice never creates the "
-                                  "topics it reads)",
-                                  wanted, options.connection.Describe()));
+      std::string not_found =
+          fmt::format("topic '{}' does not exist on {} (Sluice never creates the topics it reads)",
+                      wanted, options.connection.Describe());
+      if (wanted.starts_with("^"))
+        return NotFound(std::move(not_found));
+      return MissingTopicStatus(admin, wanted, std::move(not_found));
     }
   }
   return matched;

@@ -342,7 +342,7 @@ TEST_F(KafkaSinkTest, KeyedMessagesLandWhereTheJavaClientPutsThem) {
   EXPECT_GT(partitions.size(), 1u);
 }
 
-TEST_F(KafkaSinkTest, ClearErrorsForAMissingTopicATooLargeRowAndAWrongPassword) {
+TEST_F(KafkaSinkTest, ClearErrorsForAMissingTopicATooLargeRowAWrongPasswordAndADeniedTopic) {
   auto schema = std::make_shared<Schema>(std::vector<Field>{{"value", DataType::String()}});
   auto source_data = std::make_shared<MemorySourceData>();
   auto ignored = std::make_shared<MemorySinkData>();
@@ -378,6 +378,23 @@ TEST_F(KafkaSinkTest, ClearErrorsForAMissingTopicATooLargeRowAndAWrongPassword) 
                      {Row{"a"}});
   EXPECT_EQ(login.code(), StatusCode::kPermissionDenied) << login.ToString();
   EXPECT_THAT(login.ToString(), Not(HasSubstr("not-The-Password-7")));
+
+  // A user who logs in but may not write the topic (a DENY ACL for User:denied).
+  std::string denied_topic = NewTopic("acl", 1);
+  ASSERT_OK(sluice::testing::RunShell(fmt::format(
+                "{} org.apache.kafka.tools.AclCommand --bootstrap-server {} --add "
+                "--deny-principal User:denied --operation All --topic {}",
+                servers_.kafka.run_class, servers_.kafka.bootstrap, denied_topic))
+                .status());
+  Status denied = run(fmt::format("brokers: '{}', topic: {}, format: raw, security_protocol: "
+                                  "sasl_plaintext, sasl_user: denied, sasl_password: '{}', "
+                                  "timeout_secs: 5",
+                                  servers_.kafka.sasl_bootstrap, denied_topic,
+                                  servers_.kafka.sasl_password),
+                      {Row{"a"}});
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied) << denied.ToString();
+  EXPECT_THAT(denied.message(), HasSubstr(denied_topic));
+  EXPECT_THAT(denied.ToString(), Not(HasSubstr(servers_.kafka.sasl_password)));
 }
 
 // What a read_committed consumer sees: value -> times seen.

@@ -407,6 +407,28 @@ TEST_F(KafkaSourceTest, AWrongSaslPasswordIsAPermissionErrorWithoutThePassword) 
   EXPECT_THAT(rows, ElementsAre(R({"a"})));
 }
 
+// A topic that the user may not read (a DENY ACL for User:denied, who logs in fine): a
+// permission error naming the topic (the sink's is in KafkaSinkTest.ClearErrors...).
+TEST_F(KafkaSourceTest, ATopicTheUserMayNotReadIsAPermissionErrorNamingIt) {
+  std::string topic = NewTopic("acl", 1);
+  ASSERT_OK(Produce(servers_, topic, {TestMessage{"a"}}));
+  ASSERT_OK(sluice::testing::RunShell(fmt::format(
+                "{} org.apache.kafka.tools.AclCommand --bootstrap-server {} --add "
+                "--deny-principal User:denied --operation All --topic {}",
+                servers_.kafka.run_class, servers_.kafka.bootstrap, topic))
+                .status());
+  const std::string login = fmt::format(
+      "brokers: '{}', security_protocol: sasl_plaintext, sasl_user: denied, sasl_password: '{}', "
+      "timeout_secs: 5",
+      servers_.kafka.sasl_bootstrap, servers_.kafka.sasl_password);
+  DrivenSource source;
+  Status opened = source.Open(
+      fmt::format("{}, topic: {}, stop_at: end, start_from: earliest, format: raw", login, topic));
+  EXPECT_EQ(opened.code(), StatusCode::kPermissionDenied) << opened.ToString();
+  EXPECT_THAT(opened.message(), HasSubstr(topic));
+  EXPECT_THAT(opened.ToString(), Not(HasSubstr(servers_.kafka.sasl_password)));
+}
+
 }  // namespace
 }  // namespace sluice::connectors::kafka
 
