@@ -109,6 +109,7 @@ ratio "sluice mysql produce" "kcat produce mysql messages"
 goal "sluice produce at_least_once" "kcat produce" 0.5
 goal "sluice consume" "kcat consume" 0.5
 goal "sluice consume json" "kcat consume" 0.8
+goal "sluice produce exactly_once" "sluice produce at_least_once" 0.85
 for label in "sluice produce at_least_once" "sluice produce exactly_once" "sluice consume" \
   "sluice consume json" "sluice consume pg" "sluice mysql produce"; do
   echo "  peak RSS: $label ${BENCH_RSS_MB[$label]} MB"

@@ -235,21 +235,25 @@ rd_kafka_resp_err_t MetadataInSlices(const KafkaHandle& handle, rd_kafka_topic_t
 
 }  // namespace
 
+Status KafkaHandle::LearnTopic(const std::string& topic, std::string_view what) const {
+  // Metadata for just this topic: one request, which also teaches the handle the leaders.
+  std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> handle(
+      rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_resp_err_t error = MetadataInSlices(*this, handle.get(), &metadata);
+  if (metadata != nullptr)
+    rd_kafka_metadata_destroy(metadata);
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Error(error, what);
+  return Status::OK();
+}
+
 Status KafkaHandle::Assign(const PartitionList& partitions, std::string_view what) const {
   std::set<std::string> topics;
   for (int i = 0; i < partitions.size(); ++i)
     topics.insert(partitions.get()->elems[i].topic);
-  for (const std::string& topic : topics) {
-    // Metadata for just this topic: one request, which also teaches the handle the leaders.
-    std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> handle(
-        rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
-    const rd_kafka_metadata_t* metadata = nullptr;
-    rd_kafka_resp_err_t error = MetadataInSlices(*this, handle.get(), &metadata);
-    if (metadata != nullptr)
-      rd_kafka_metadata_destroy(metadata);
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return Error(error, what);
-  }
+  for (const std::string& topic : topics)
+    SLUICE_RETURN_IF_ERROR(LearnTopic(topic, what));
   rd_kafka_resp_err_t error = rd_kafka_assign(handle_.get(), partitions.get());
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
     return Error(error, what);

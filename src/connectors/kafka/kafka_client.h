@@ -100,6 +100,11 @@ class KafkaHandle {
   /// errors.
   Status Assign(const PartitionList& partitions, std::string_view what) const;
 
+  /// Fetches the metadata of `topic` (one request), so that the handle knows its partitions and
+  /// leaders before the first message: a transactional producer otherwise learns an unknown
+  /// topic only at its next one-second metadata scan, and holds the messages until then.
+  Status LearnTopic(const std::string& topic, std::string_view what) const;
+
  private:
   struct Deleter {
     void operator()(rd_kafka_s* handle) const;

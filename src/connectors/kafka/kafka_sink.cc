@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "connectors/kafka/kafka_avro.h"
@@ -732,6 +733,15 @@ Result<std::unique_ptr<SinkWriter>> KafkaSink::CreateWriter(int slot) {
           error.get(), fmt::format("Cannot start the transactional producer '{}' on {}",
                                    settings["transactional.id"], options_.connection.Describe()));
     }
+  }
+  std::set<std::string> topics;
+  for (const Shared::Target& target : shared_->targets)
+    topics.insert(target.topic);
+  if (transactional)
+    topics.insert(options_.progress_topic);
+  for (const std::string& topic : topics) {
+    SLUICE_RETURN_IF_ERROR(
+        producer.LearnTopic(topic, fmt::format("Cannot read the metadata of topic '{}'", topic)));
   }
   return std::unique_ptr<SinkWriter>(
       new KafkaWriter(shared_, std::move(producer), slot, transactional));
