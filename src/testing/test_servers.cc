@@ -153,6 +153,18 @@ Status KafkaCreateTopic(const TestServers& servers, const std::string& topic, in
   return RunShell(wait).status();
 }
 
+Status KafkaSetProducerQuota(const TestServers& servers, const std::string& client_id,
+                             std::optional<int64_t> bytes_per_second) {
+  std::string change = bytes_per_second
+                           ? fmt::format("--add-config producer_byte_rate={}", *bytes_per_second)
+                           : std::string("--delete-config producer_byte_rate");
+  return RunShell(fmt::format("{} org.apache.kafka.tools.ConfigCommand --bootstrap-server {} "
+                              "--alter {} --entity-type clients --entity-name {}",
+                              ShellQuote(servers.kafka.run_class), servers.kafka.bootstrap,
+                              change, ShellQuote(client_id)))
+      .status();
+}
+
 Status KafkaProduce(const TestServers& servers, const std::string& topic, const std::string& lines,
                     const std::string& key_delimiter) {
   TempDir dir;

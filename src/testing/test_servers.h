@@ -4,6 +4,7 @@
 // SQL to them through the official command-line clients.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -76,6 +77,10 @@ Status PsqlLoadFile(const TestServers& servers, const std::string& database,
 /// TopicCommand, and waits until every partition has a leader. The broker does not create topics
 /// on first use: every test creates its own.
 Status KafkaCreateTopic(const TestServers& servers, const std::string& topic, int partitions);
+/// Limits what producers with client.id `client_id` may send to `bytes_per_second` (a broker
+/// quota: a producer over it has its next requests held back); nullopt removes the limit.
+Status KafkaSetProducerQuota(const TestServers& servers, const std::string& client_id,
+                             std::optional<int64_t> bytes_per_second);
 /// Produces one message per line of `lines` to `topic` with kcat (acks=all); with `key_delimiter`
 /// each line is KEY, the delimiter, VALUE. Fails when kcat does (a message not acknowledged).
 Status KafkaProduce(const TestServers& servers, const std::string& topic, const std::string& lines,

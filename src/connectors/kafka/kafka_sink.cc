@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -81,12 +82,17 @@ std::string TransactionalId(std::string_view job, int slot) {
 }
 
 // A transactional call's error as a Status; a fenced producer is FencedOff-like (Conflict).
+// A producer's fatal error: in practice fenced by a newer run's init_transactions.
+Status FencedStatus(std::string_view what, std::string_view detail) {
+  return Conflict(fmt::format("{}: {} (a newer run of this job fenced this one off; only the "
+                              "newer run may write)",
+                              what, detail));
+}
+
 Status TransactionStatus(rd_kafka_error_t* error, std::string_view what) {
   if (rd_kafka_error_is_fatal(error) || rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__FENCED ||
       rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_PRODUCER_FENCED) {
-    return Conflict(fmt::format("{}: {} (a newer run of this job fenced this one off; only the "
-                                "newer run may write)",
-                                what, rd_kafka_error_string(error)));
+    return FencedStatus(what, rd_kafka_error_string(error));
   }
   return KafkaStatus(rd_kafka_error_code(error), what, rd_kafka_error_string(error));
 }
@@ -151,7 +157,10 @@ struct KafkaSink::Shared {
       if (error == RD_KAFKA_RESP_ERR_NO_ERROR)
         break;
       // A progress topic created a moment ago may not be served yet.
+      // (The local codes: this handle's metadata does not list the new topic or partition yet.)
       if (Clock::now() > deadline || (error != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+                                      error != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC &&
+                                      error != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
                                       error != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
                                       error != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION)) {
         return consumer.Error(error, fmt::format("Cannot read the progress topic '{}'",
@@ -246,6 +255,7 @@ class KafkaWriter final : public SinkWriter {
   ~KafkaWriter() override { Abort(); }
 
   Status Write(const Batch& batch) override {
+    cancelled_.store(false);
     if (failpoint::AnyArmed())
       SLUICE_RETURN_IF_ERROR(failpoint::Check("kafka.sink.write"));
     SLUICE_RETURN_IF_ERROR(BeginIfNeeded());
@@ -273,15 +283,14 @@ class KafkaWriter final : public SinkWriter {
   }
 
   Status Prepare() override {
-    rd_kafka_resp_err_t error = rd_kafka_flush(producer_.get(), FlushTimeoutMs());
-    if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return producer_.Error(error, "Cannot send the rows to Kafka");
-    return DeliveryError();
+    cancelled_.store(false);
+    return Flush();
   }
 
   Status Commit(const CommitContext& commit) override {
+    cancelled_.store(false);
     if (!transactional_)
-      return Prepare();
+      return Flush();
     SLUICE_RETURN_IF_ERROR(BeginIfNeeded());
     const std::string& job = shared_->context->job_name;
     for (const SplitProgress& progress : commit.progress) {
@@ -293,6 +302,21 @@ class KafkaWriter final : public SinkWriter {
                               .dump();
       SLUICE_RETURN_IF_ERROR(
           Produce(shared_->options.progress_topic, &key, std::string_view(value), 0));
+    }
+    // Rows and progress acknowledged first, in a wait that Cancel ends: commit_transaction's own
+    // flush cannot be interrupted, and a broker holding them back would hold it for
+    // transaction_timeout_secs.
+    if (Status flushed = Flush(); !flushed.ok()) {
+      char text[512];
+      if (rd_kafka_fatal_error(producer_.get(), text, sizeof(text)) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // That says more than the messages it purged.
+        in_transaction_ = false;  // a fenced producer can abort nothing: the newer run did
+        return FencedStatus(
+            fmt::format("Cannot commit the transaction of checkpoint {}", commit.checkpoint), text);
+      }
+      Abort();
+      return flushed;
     }
     if (failpoint::AnyArmed())
       SLUICE_RETURN_IF_ERROR(failpoint::Check("kafka.sink.before_commit"));
@@ -318,6 +342,10 @@ class KafkaWriter final : public SinkWriter {
     if (!transactional_ || !in_transaction_)
       return;
     in_transaction_ = false;
+    if (cancelled_.load()) {
+      // The broker did not take the rows: abort_transaction would wait for them.
+      rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    }
     ErrorPtr error(rd_kafka_abort_transaction(producer_.get(), 10000));
     if (error) {
       log::Warn(kComponent, "Cannot abort the transaction of slot {}: {} (the broker aborts it "
@@ -326,7 +354,35 @@ class KafkaWriter final : public SinkWriter {
     }
   }
 
+  void Cancel() override { cancelled_.store(true); }
+
  private:
+  // Waits until the broker has acknowledged every message sent, in slices, so that Cancel ends
+  // the wait (then the unsent messages are dropped: the run ends at its last checkpoint).
+  Status Flush() {
+    constexpr int kSliceMs = 100;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(FlushTimeoutMs());
+    while (true) {
+      rd_kafka_resp_err_t error = rd_kafka_flush(producer_.get(), kSliceMs);
+      if (error == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return DeliveryError();
+      if (error != RD_KAFKA_RESP_ERR__TIMED_OUT)
+        return producer_.Error(error, "Cannot send the rows to Kafka");
+      SLUICE_RETURN_IF_ERROR(DeliveryError());
+      if (failpoint::AnyArmed())
+        failpoint::Hit("kafka.sink.flush_waiting");
+      if (cancelled_.load()) {
+        rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        return Cancelled(fmt::format(
+            "the job stopped while {} messages waited for the broker's acknowledgement",
+            rd_kafka_outq_len(producer_.get())));
+      }
+      if (std::chrono::steady_clock::now() >= deadline)
+        return producer_.Error(error, "Cannot send the rows to Kafka");
+    }
+  }
+
   int FlushTimeoutMs() const { return static_cast<int>(shared_->options.transaction_timeout_ms); }
   int CommitTimeoutMs() const { return static_cast<int>(shared_->options.transaction_timeout_ms); }
 
@@ -552,6 +608,8 @@ class KafkaWriter final : public SinkWriter {
         return Status::OK();
       }
       if (error == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (cancelled_.load())
+          return Cancelled("the job stopped while the producer's queue was full");
         // The local queue is full: serve delivery reports until there is room.
         rd_kafka_poll(producer_.get(), 100);
         continue;
@@ -565,6 +623,7 @@ class KafkaWriter final : public SinkWriter {
   const int slot_;
   const bool transactional_;
   bool in_transaction_ = false;
+  std::atomic<bool> cancelled_{false};  // Cancel: the blocked call returns; reset by the next
   std::string key_;
   std::string text_;
   std::string scratch_;

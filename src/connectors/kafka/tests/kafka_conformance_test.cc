@@ -8,13 +8,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "connectors/kafka/kafka_client.h"
 #include "connectors/kafka/kafka_source.h"
 #include "connectors/kafka/tests/kafka_test_util.h"
+#include "core/failpoint.h"
 #include "testing/conformance/conformance.h"
 #include "testing/conformance/conformance_job.h"
 
@@ -63,9 +67,13 @@ class KafkaStore final : public ConformanceStore {
   std::string SinkBlock(const std::string& target, WriteMode mode) override {
     Result<std::string> topic = Topic(target);
     // A missing topic fails the job, saying so.
-    return fmt::format("{{type: kafka, brokers: '{}', topic: {}, format: json, progress_topic: {}}}",
-                       servers_.kafka.bootstrap, topic.ok() ? *topic : target + "_not_created",
-                       prefix_ + "_progress");
+    std::string client;
+    if (blocked_ && blocked_->first == target)
+      client = fmt::format(", properties: {{client.id: {}}}", blocked_->second);
+    return fmt::format(
+        "{{type: kafka, brokers: '{}', topic: {}, format: json, progress_topic: {}{}}}",
+        servers_.kafka.bootstrap, topic.ok() ? *topic : target + "_not_created",
+        prefix_ + "_progress", client);
   }
 
   Result<std::string> SeedSource(const std::string& target, const std::vector<Row>& rows) override {
@@ -84,13 +92,41 @@ class KafkaStore final : public ConformanceStore {
         "job's read wait and then returns, so no read can be held for Cancel to end");
   }
 
-  Status BlockWrites(const std::string&) override {
-    return Unsupported(
-        "not built: a write can be held (a topic whose min.insync.replicas exceeds its replicas "
-        "refuses acks=all produces, which librdkafka retries until the transaction times out), "
-        "but nothing outside the producer shows when one waits there; and the kafka writer has "
-        "no SinkWriter::Cancel yet, so such a stop would wait for its flush to time out "
-        "(transaction_timeout_secs)");
+  // The target's writers get a client.id whose produce quota is 1 KB/s: the broker answers
+  // their first request and holds back the next ones for tens of seconds, so a flush waits.
+  Status BlockWrites(const std::string& target) override {
+    SLUICE_RETURN_IF_ERROR(Topic(target).status());
+    blocked_ = {target, prefix_ + "_throttled"};
+    SLUICE_RETURN_IF_ERROR(
+        sluice::testing::KafkaSetProducerQuota(servers_, blocked_->second, /*bytes_per_second=*/1024));
+    failpoint::ArmCallback(
+        "kafka.sink.flush_waiting", 1,
+        [this] {
+          flush_waiting_.store(true);
+          return Status::OK();
+        },
+        /*and_later=*/true);
+    return Status::OK();
+  }
+
+  // A writer's flush has waited a slice for the held-back messages.
+  Status WaitUntilWriteBlocked() override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!flush_waiting_.load()) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return Unavailable("no kafka writer waited for the broker within 60 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the next look
+    }
+    return Status::OK();
+  }
+
+  void EndBlockedWrites() override {
+    failpoint::DisarmAll();
+    if (blocked_) {
+      Status removed = sluice::testing::KafkaSetProducerQuota(servers_, blocked_->second, std::nullopt);
+      EXPECT_TRUE(removed.ok()) << removed.ToString();
+      blocked_.reset();
+    }
   }
 
   Status AppendRows(const std::string& target, const std::vector<Row>& rows) override {
@@ -231,6 +267,8 @@ class KafkaStore final : public ConformanceStore {
   const std::string prefix_;
   std::map<std::string, std::string> topics_;  // target -> topic
   std::map<std::string, size_t> produced_;     // topic -> rows sent
+  std::optional<std::pair<std::string, std::string>> blocked_;  // BlockWrites: target, client.id
+  std::atomic<bool> flush_waiting_{false};  // BlockWrites: a writer's flush waited
 };
 
 std::function<Result<std::unique_ptr<ConformanceStore>>()> OpenStore(bool bounded) {
