@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -204,6 +205,34 @@ Result<PgType> ResolveTypeName(PgConnection& conn, const std::string& spelled) {
   type.category = FirstChar(chain.Value(0, 2));
   type.typmod = ToInt32(chain.Value(0, 3));
   return type;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ResolveTables(
+    PgConnection& conn, const sql::TableSelection& selection) {
+  std::vector<std::pair<std::string, std::string>> chosen;
+  if (!selection.table.empty()) {
+    chosen.push_back(SplitQualifiedName(selection.table));
+    return chosen;
+  }
+  for (const std::string& pattern : selection.tables) {
+    auto [schema, name] = SplitQualifiedName(pattern);
+    std::vector<std::string> names;
+    if (name.find_first_of("*?[") != std::string::npos) {
+      SLUICE_ASSIGN_OR_RETURN(names, MatchTables(conn, schema, name));
+      if (names.empty()) {
+        return NotFound(fmt::format("{}: no table of schema '{}' matches '{}'", conn.endpoint(),
+                                    schema, name));
+      }
+    } else {
+      names.push_back(name);
+    }
+    for (std::string& table : names) {
+      std::pair<std::string, std::string> entry{schema, std::move(table)};
+      if (std::find(chosen.begin(), chosen.end(), entry) == chosen.end())
+        chosen.push_back(std::move(entry));
+    }
+  }
+  return chosen;
 }
 
 }  // namespace sluice::connectors::postgres

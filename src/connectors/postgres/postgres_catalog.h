@@ -12,6 +12,7 @@
 
 #include "connectors/postgres/postgres_client.h"
 #include "connectors/postgres/postgres_types.h"
+#include "connectors/sql/connection_options.h"
 
 namespace sluice::connectors::postgres {
 
@@ -55,6 +56,11 @@ Result<std::optional<PgTableInfo>> DescribeTable(PgConnection& conn, const std::
 /// sink's progress and staging tables) match only a pattern that starts with `_sluice_`.
 Result<std::vector<std::string>> MatchTables(PgConnection& conn, const std::string& schema,
                                              const std::string& pattern);
+
+/// The tables (schema, name) that `table` or `tables` (names and globs, see MatchTables) select,
+/// in order, each once. A glob matching nothing is NotFound; a plain name is not checked here.
+Result<std::vector<std::pair<std::string, std::string>>> ResolveTables(
+    PgConnection& conn, const sql::TableSelection& selection);
 
 /// Resolves a type name as this server understands it ("numeric(10,2)", "mpaa_rating"). Returns
 /// a PgType with base_oid 0 when the name does not denote a type here.

@@ -259,7 +259,8 @@ PgConnection::~PgConnection() {
     PQfinish(conn_);
 }
 
-Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOptions& options) {
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOptions& options,
+                                                            bool replication) {
   std::string port = std::to_string(options.port);
   std::string timeout = std::to_string(options.connect_timeout_secs);
   // Keywords and values separately (expand_dbname = 0): a database name is never parsed as a
@@ -275,6 +276,10 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectionOpti
   std::vector<const char*> values = {
       options.host.c_str(), port.c_str(), options.user.c_str(), options.database.c_str(),
       timeout.c_str(),      "UTF8",       kSessionOptions,      "sluice"};
+  if (replication) {
+    keywords.push_back("replication");
+    values.push_back("database");
+  }
   if (!options.password.empty()) {
     keywords.push_back("password");
     values.push_back(options.password.Reveal().c_str());

@@ -79,7 +79,10 @@ class PgConnection {
  public:
   /// Connects and applies the session settings above. On failure the half-made handle libpq
   /// returns is freed and the error says what to fix (see PgStatus and ConnectError).
-  static Result<std::unique_ptr<PgConnection>> Connect(const ConnectionOptions& options);
+  /// `replication`: a logical replication connection (replication=database), which also takes
+  /// the walsender's commands (START_REPLICATION, CREATE_REPLICATION_SLOT).
+  static Result<std::unique_ptr<PgConnection>> Connect(const ConnectionOptions& options,
+                                                       bool replication = false);
 
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;

@@ -1,4 +1,5 @@
 // Registration of the `postgres` connector: its option tables and factories.
+#include "connectors/postgres/postgres_cdc_source.h"
 #include "connectors/postgres/postgres_options.h"
 #include "connectors/postgres/postgres_sink.h"
 #include "connectors/postgres/postgres_source.h"
@@ -13,7 +14,8 @@ void RegisterPostgresConnector(ConnectorRegistry& registry) {
   info.description =
       "PostgreSQL: read tables through binary COPY in key-range splits from one exported "
       "snapshot; write through binary COPY with append, upsert or atomic overwrite, exactly "
-      "once (rows and split progress committed in one transaction)";
+      "once (rows and split progress committed in one transaction); mode: cdc streams the "
+      "tables' changes from a logical replication slot (pgoutput)";
   auto source_table = postgres::PostgresSourceOptionTable();
   auto sink_table = postgres::PostgresSinkOptionTable();
   info.source_options.assign(source_table.begin(), source_table.end());
@@ -21,6 +23,10 @@ void RegisterPostgresConnector(ConnectorRegistry& registry) {
   info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {
     SLUICE_ASSIGN_OR_RETURN(postgres::PostgresSourceOptions parsed,
                             postgres::PostgresSourceOptions::FromConfig(options));
+    if (parsed.mode == postgres::SourceMode::kCdc) {
+      return std::unique_ptr<Source>(
+          std::make_unique<postgres::PostgresCdcSource>(std::move(parsed), options));
+    }
     return std::unique_ptr<Source>(
         std::make_unique<postgres::PostgresSource>(std::move(parsed), options));
   };

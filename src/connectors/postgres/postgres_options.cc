@@ -36,6 +36,22 @@ const std::vector<OptionSpec>& SourceTable() {
            "per_split: each split reads in its own transaction",
            false,
            {"snapshot", "per_split"}},
+          {"mode",
+           OptionType::kEnum,
+           "snapshot",
+           "snapshot: read the tables as they are and end; cdc: stream their changes (inserts, "
+           "updates, deletes) from a logical replication slot until stopped",
+           false,
+           {"snapshot", "cdc"}},
+          {"slot", OptionType::kString, "",
+           "cdc: the logical replication slot (pgoutput), created when missing (default: "
+           "sluice_<job name>)"},
+          {"publication", OptionType::kString, "",
+           "cdc: the publication naming the tables, created when missing and extended with "
+           "tables it lacks (default: the slot's name)"},
+          {.name = "slot_wal_warn_mb", .type = OptionType::kInt, .default_value = "1024",
+           .description = "cdc: warn when the slot holds back more WAL than this many MB (a "
+               "stopped job, or a sink that cannot keep up)", .min = 1},
       });
   return kOptions;
 }
@@ -84,6 +100,10 @@ Result<PostgresSourceOptions> PostgresSourceOptions::FromConfig(const config::Op
   SLUICE_RETURN_IF_ERROR(sql::ReadTableSelection(options, &out));
   out.consistency = options.GetString("consistency") == "per_split" ? Consistency::kPerSplit
                                                                     : Consistency::kSnapshot;
+  out.mode = options.GetString("mode") == "cdc" ? SourceMode::kCdc : SourceMode::kSnapshot;
+  out.slot = options.GetString("slot");
+  out.publication = options.GetString("publication");
+  out.slot_wal_warn_mb = options.GetInt("slot_wal_warn_mb");
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
 }

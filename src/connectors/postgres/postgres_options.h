@@ -32,9 +32,21 @@ enum class Consistency {
   kPerSplit,
 };
 
+enum class SourceMode {
+  /// Read the tables as they are, then end.
+  kSnapshot,
+  /// Stream the tables' changes from a logical replication slot until stopped.
+  kCdc,
+};
+
 struct PostgresSourceOptions : sql::TableSelection {
   ConnectionOptions connection;
   Consistency consistency = Consistency::kSnapshot;
+  SourceMode mode = SourceMode::kSnapshot;
+  /// cdc: the replication slot and publication; "" for the defaults (named after the job).
+  std::string slot;
+  std::string publication;
+  int64_t slot_wal_warn_mb = 1024;
 
   Status Validate(const config::Options* at = nullptr) const;
   /// Reads and validates options already checked against PostgresSourceOptionTable().

@@ -77,10 +77,6 @@ namespace {
 
 using sql::Key;
 
-bool IsGlob(std::string_view pattern) {
-  return pattern.find_first_of("*?[") != std::string_view::npos;
-}
-
 // Key values travel as canonical text; the column's own type turns them back into values, so
 // that comparisons use the column's ordering (collation, enum order, numeric order).
 std::string KeyLiteral(const Field& field, const std::string& canonical) {
@@ -398,31 +394,7 @@ Status PostgresSource::Open(const JobContext& context) {
   planner_ = std::move(planner);
   // SQL_ASCII stores whatever bytes it was given; every other encoding reaches us as valid UTF-8.
   const bool validate_utf8 = planner_->server_encoding() == "SQL_ASCII";
-  const std::string& endpoint = planner_->endpoint();
-  if (!options_.table.empty()) {
-    auto [schema, name] = SplitQualifiedName(options_.table);
-    return AddTable(*planner_, schema, name, validate_utf8);
-  }
-  std::vector<std::pair<std::string, std::string>> chosen;
-  for (const std::string& pattern : options_.tables) {
-    auto [schema, name] = SplitQualifiedName(pattern);
-    std::vector<std::string> names;
-    if (IsGlob(name)) {
-      SLUICE_ASSIGN_OR_RETURN(names, MatchTables(*planner_, schema, name));
-      if (names.empty()) {
-        return NotFound(
-            fmt::format("{}: no table of schema '{}' matches '{}'", endpoint, schema, name));
-      }
-    } else {
-      names.push_back(name);
-    }
-    for (std::string& table : names) {
-      std::pair<std::string, std::string> entry{schema, std::move(table)};
-      if (std::find(chosen.begin(), chosen.end(), entry) == chosen.end()) {
-        chosen.push_back(std::move(entry));
-      }
-    }
-  }
+  SLUICE_ASSIGN_OR_RETURN(auto chosen, ResolveTables(*planner_, options_));
   for (const auto& [schema, name] : chosen) {
     SLUICE_RETURN_IF_ERROR(AddTable(*planner_, schema, name, validate_utf8));
   }
