@@ -183,11 +183,12 @@ make_kafka_tls() {
   )
 }
 
-# write_kafka_config PORT SASL_PORT SSL_PORT CONTROLLER_PORT: server.properties, the TLS files
-# (make_kafka_tls), the log4j2 files and kafka-run-class.sh (runs any main class of the Kafka
-# jars) in $dir/kafka.
+# write_kafka_config PORT SASL_PORT SSL_PORT SASL_SSL_PORT CONTROLLER_PORT: server.properties,
+# the TLS files (make_kafka_tls), the log4j2 files and kafka-run-class.sh (runs any main class of
+# the Kafka jars) in $dir/kafka.
 write_kafka_config() {
-  local port=$1 sasl_port=$2 ssl_port=$3 controller_port=$4 kafka_dir=$dir/kafka lib
+  local port=$1 sasl_port=$2 ssl_port=$3 sasl_ssl_port=$4 controller_port=$5
+  local kafka_dir=$dir/kafka lib
   lib=$("$root/scripts/fetch-jvm-servers.sh" --dir kafka)/lib
   mkdir -p "$kafka_dir/data"
   make_kafka_tls "$kafka_dir/tls"
@@ -197,21 +198,23 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$ssl_port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$ssl_port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$ssl_port,SASL_SSL://127.0.0.1:$sasl_ssl_port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$ssl_port,SASL_SSL://127.0.0.1:$sasl_ssl_port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
-# SASL/PLAIN on its own listener: users sluice and denied (the same password). ACLs are checked
+# SASL/PLAIN on two listeners, SASL_PLAINTEXT and SASL_SSL (over the TLS below): users sluice
+# and denied (the same password), the same JAAS config on both. ACLs are checked
 # (StandardAuthorizer) but a resource without any ACL is open to everyone, and the listeners
 # without a login (PLAINTEXT, the controller's) are super users: only what a test denies is
 # denied (a topic user denied may not touch, for the authorization errors).
 sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sluice="$kafka_password" user_denied="$kafka_password";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sluice="$kafka_password" user_denied="$kafka_password";
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=true
 super.users=User:ANONYMOUS
-# TLS on its own listener: the certificate of tls/broker.pem (signed by tls/ca.pem); a client
-# certificate is checked against tls/ca.pem when one is presented.
+# TLS on the SSL and SASL_SSL listeners: the certificate of tls/broker.pem (signed by
+# tls/ca.pem); a client certificate is checked against tls/ca.pem when one is presented.
 ssl.keystore.type=PEM
 ssl.keystore.location=$kafka_dir/tls/broker.pem
 ssl.truststore.type=PEM
@@ -287,14 +290,15 @@ kafka_answers() {
   kcat -b "127.0.0.1:$1" -L -m 1 2>/dev/null | grep -q '^ 1 brokers:'
 }
 
-# first_start_kafka PORT SASL_PORT SSL_PORT CONTROLLER_PORT: configures, formats (a new cluster
-# id) and starts the broker, then checks that the SASL/PLAIN listener lets user sluice in and
-# that the TLS listener answers a client trusting tls/ca.pem.
+# first_start_kafka PORT SASL_PORT SSL_PORT SASL_SSL_PORT CONTROLLER_PORT: configures, formats
+# (a new cluster id) and starts the broker, then checks that the SASL/PLAIN listener lets user
+# sluice in, that the TLS listener answers a client trusting tls/ca.pem, and that the SASL_SSL
+# listener does both.
 first_start_kafka() {
-  local port=$1 sasl_port=$2 ssl_port=$3 controller_port=$4 kafka_dir=$dir/kafka cluster_id
-  local started=$EPOCHREALTIME
+  local port=$1 sasl_port=$2 ssl_port=$3 sasl_ssl_port=$4 controller_port=$5
+  local kafka_dir=$dir/kafka cluster_id started=$EPOCHREALTIME
   check_java
-  write_kafka_config "$port" "$sasl_port" "$ssl_port" "$controller_port"
+  write_kafka_config "$port" "$sasl_port" "$ssl_port" "$sasl_ssl_port" "$controller_port"
   # A cluster id is 16 random bytes in URL-safe base64, not starting with '-' (which the tool
   # would take for an option), as `kafka-storage random-uuid` makes them.
   cluster_id=$(python3 -c 'import base64, uuid
@@ -313,6 +317,10 @@ while True:
   kcat -b "127.0.0.1:$ssl_port" -X security.protocol=SSL \
     -X ssl.ca.location="$kafka_dir/tls/ca.pem" -L -m 10 >/dev/null ||
     { echo "Kafka's TLS listener did not answer" >&2; return 1; }
+  kcat -b "127.0.0.1:$sasl_ssl_port" -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN \
+    -X sasl.username=sluice -X sasl.password="$kafka_password" \
+    -X ssl.ca.location="$kafka_dir/tls/ca.pem" -L -m 10 >/dev/null ||
+    { echo "Kafka's SASL_SSL listener did not let user sluice in over TLS" >&2; return 1; }
   echo "Kafka answered $(elapsed_since "$started") s after its start began"
 }
 
@@ -403,15 +411,16 @@ start() {
   chmod 755 "$dir"
   # Written at once, so that `stop` finds the servers of a start that failed half-way.
   echo "SLUICE_TEST_SERVERS_DIR=$dir" >"$env_file"
-  local mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_controller_port
-  read -r mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_controller_port \
-    < <(free_ports 6)
+  local mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_sasl_ssl_port
+  local kafka_controller_port
+  read -r mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_sasl_ssl_port \
+    kafka_controller_port < <(free_ports 7)
 
   # --- Kafka, in the background while MariaDB and PostgreSQL start (it is mostly a JVM warming
   # up); its output goes to kafka/start.log.
   mkdir -p "$dir/kafka"
-  first_start_kafka "$kafka_port" "$kafka_sasl_port" "$kafka_ssl_port" "$kafka_controller_port" \
-    >"$dir/kafka/start.log" 2>&1 &
+  first_start_kafka "$kafka_port" "$kafka_sasl_port" "$kafka_ssl_port" "$kafka_sasl_ssl_port" \
+    "$kafka_controller_port" >"$dir/kafka/start.log" 2>&1 &
   local kafka_job=$!
 
   # --- MariaDB: binary log on (snapshot positions for CDC), LOCAL INFILE allowed.
@@ -473,12 +482,14 @@ SLUICE_TEST_KAFKA_SSL_OTHER_CA=$dir/kafka/tls/other-ca.pem
 SLUICE_TEST_KAFKA_SSL_CLIENT_CERT=$dir/kafka/tls/client.pem
 SLUICE_TEST_KAFKA_SSL_CLIENT_KEY=$dir/kafka/tls/client-key.pem
 SLUICE_TEST_KAFKA_SSL_CLIENT_KEY_PASSWORD=$kafka_client_key_password
+SLUICE_TEST_KAFKA_SASL_SSL_BOOTSTRAP=127.0.0.1:$kafka_sasl_ssl_port
 SLUICE_TEST_KAFKA_DIR=$dir/kafka
 SLUICE_TEST_KAFKA_RUN_CLASS=$dir/kafka/kafka-run-class.sh
 ENV
   cat "$dir/kafka/start.log"
   echo "MariaDB on 127.0.0.1:$mysql_port, PostgreSQL on 127.0.0.1:$pg_port," \
-    "Kafka on 127.0.0.1:$kafka_port (SASL/PLAIN on $kafka_sasl_port, TLS on $kafka_ssl_port)" \
+    "Kafka on 127.0.0.1:$kafka_port (SASL/PLAIN on $kafka_sasl_port, TLS on $kafka_ssl_port," \
+    "SASL/PLAIN over TLS on $kafka_sasl_ssl_port)" \
     "(env: $env_file)"
 }
 

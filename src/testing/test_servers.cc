@@ -88,7 +88,8 @@ Result<TestServers> TestServers::FromEnvironment() {
                    values["SLUICE_TEST_KAFKA_SSL_OTHER_CA"],
                    values["SLUICE_TEST_KAFKA_SSL_CLIENT_CERT"],
                    values["SLUICE_TEST_KAFKA_SSL_CLIENT_KEY"],
-                   values["SLUICE_TEST_KAFKA_SSL_CLIENT_KEY_PASSWORD"]};
+                   values["SLUICE_TEST_KAFKA_SSL_CLIENT_KEY_PASSWORD"],
+                   values["SLUICE_TEST_KAFKA_SASL_SSL_BOOTSTRAP"]};
   servers.schema_registry_url = values["SLUICE_TEST_SCHEMA_REGISTRY_URL"];
   if (servers.mysql.port == 0 || servers.postgres.port == 0 || servers.kafka.bootstrap.empty()) {
     return Unavailable(fmt::format("test server env file '{}' is incomplete", path));

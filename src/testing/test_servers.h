@@ -22,7 +22,8 @@ struct ServerEndpoint {
 /// that lets in `sasl_user` (and user "denied") with `sasl_password` (ACLs are checked, but only
 /// what a test denies with an ACL is denied: resources without ACLs are open to all), and
 /// an SSL one whose certificate (for 127.0.0.1 and localhost) `ssl_ca` signed; a client
-/// certificate is checked against `ssl_ca` when presented.
+/// certificate is checked against `ssl_ca` when presented; and a SASL_SSL one: the same logins
+/// as SASL_PLAINTEXT over TLS with the SSL listener's certificate.
 struct KafkaEndpoint {
   std::string bootstrap;       // host:port, PLAINTEXT
   std::string sasl_bootstrap;  // host:port, SASL_PLAINTEXT
@@ -36,6 +37,7 @@ struct KafkaEndpoint {
   std::string ssl_client_certificate;  // PEM, signed by ssl_ca
   std::string ssl_client_key;          // PEM, encrypted with ssl_client_key_password
   std::string ssl_client_key_password;
+  std::string sasl_ssl_bootstrap;  // host:port, SASL_SSL (sasl_* logins, ssl_ca's certificate)
 };
 
 struct TestServers {

@@ -2,6 +2,8 @@
 // a CA that scripts/test-servers.sh makes at start): a sink and a source with the right CA (and a
 // client certificate whose key has a password) work; a wrong CA fails at once with an error that
 // names the broker and TLS; passwords (SASL, the TLS key's) appear in no error and no log line.
+// And over its SASL_SSL listener (a SASL/PLAIN login inside TLS, the same certificate): a sink
+// and a source with the right login work; a wrong password fails at once as a login error.
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -35,6 +37,8 @@ class KafkaTlsTest : public ::testing::Test {
     servers_ = *servers;
     ASSERT_FALSE(servers_.kafka.ssl_bootstrap.empty())
         << "the test servers have no TLS listener: restart them (scripts/test-servers.sh)";
+    ASSERT_FALSE(servers_.kafka.sasl_ssl_bootstrap.empty())
+        << "the test servers have no SASL_SSL listener: restart them (scripts/test-servers.sh)";
   }
 
   // The connection options of the TLS listener trusting `ca`.
@@ -48,6 +52,14 @@ class KafkaTlsTest : public ::testing::Test {
                        "ssl_key_password: '{}'",
                        Tls(servers_.kafka.ssl_ca), servers_.kafka.ssl_client_certificate,
                        servers_.kafka.ssl_client_key, key_password);
+  }
+  // The connection options of the SASL_SSL listener: user sluice logging in with `password`,
+  // the broker's CA trusted.
+  std::string SaslSsl(const std::string& password) const {
+    return fmt::format("brokers: '{}', security_protocol: sasl_ssl, sasl_user: {}, "
+                       "sasl_password: '{}', ssl_ca_location: '{}'",
+                       servers_.kafka.sasl_ssl_bootstrap, servers_.kafka.sasl_user, password,
+                       servers_.kafka.ssl_ca);
   }
 
   // Runs a job from the memory source (`rows` of one string column `v`) into `sink`.
@@ -186,6 +198,68 @@ TEST_F(KafkaTlsTest, PasswordsAppearInNoErrorAndNoLogLine) {
   EXPECT_THAT(lines, Not(HasSubstr(wrong_key_password)));
   EXPECT_THAT(lines, Not(HasSubstr(wrong_sasl_password)));
   EXPECT_THAT(lines, HasSubstr("Job 'tls_job_"));  // the capture saw the jobs' lines
+}
+
+// SASL_SSL: an exactly-once sink (transactions and the progress topic) and a source, both logged
+// in as sluice over TLS; the password is in no log line.
+TEST_F(KafkaTlsTest, ASinkAndASourceOverSaslSslWork) {
+  std::string topic = UniqueTopic("sasl_ssl");
+  ASSERT_OK(sluice::testing::KafkaCreateTopic(servers_, topic, 2));
+  std::vector<Row> rows;
+  for (int i = 0; i < 500; ++i)
+    rows.push_back(Row{fmt::format("über SASL_SSL {}", i)});
+  const std::string password = servers_.kafka.sasl_password;
+  CapturedLog log;
+  runtime::JobSummary written = RunIntoKafka(
+      fmt::format("{}, topic: {}, format: raw, progress_topic: {}_progress", SaslSsl(password),
+                  topic, topic),
+      rows);
+  ASSERT_OK(written.status);
+  ASSERT_OK(testing::WaitForCommittedMessages(servers_, topic, rows.size()));
+
+  DrivenSource source;
+  ASSERT_OK(source.Open(fmt::format(
+      "{}, topic: {}, stop_at: end, start_from: earliest, format: raw", SaslSsl(password), topic)));
+  ASSERT_OK_AND_ASSIGN(std::vector<Row> back, source.ReadAll());
+  std::sort(back.begin(), back.end());
+  std::vector<Row> expected = rows;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(back, expected);
+  std::string lines = log.Take();
+  EXPECT_THAT(lines, Not(HasSubstr(password)));
+  EXPECT_THAT(lines, HasSubstr("Job 'tls_job_"));  // the capture saw the job's lines
+}
+
+// A wrong SASL password over SASL_SSL (the TLS handshake succeeds, the login inside it fails):
+// PermissionDenied within moments (not after timeout_secs), naming the broker and user and
+// pointing at the login, not at TLS; the password is in no error and no log line.
+TEST_F(KafkaTlsTest, AWrongSaslPasswordOverSaslSslIsAPermissionErrorWithoutThePassword) {
+  std::string topic = UniqueTopic("sasl_ssl_wrong");
+  ASSERT_OK(sluice::testing::KafkaCreateTopic(servers_, topic, 1));
+  const std::string wrong_password = "not-The-SaslSsl-Pass-7";
+  auto expect_clear = [&](const Status& status) {
+    EXPECT_EQ(status.code(), StatusCode::kPermissionDenied) << status.ToString();
+    EXPECT_THAT(status.message(),
+                HasSubstr(fmt::format("Kafka brokers '{}' as user '{}'",
+                                      servers_.kafka.sasl_ssl_bootstrap,
+                                      servers_.kafka.sasl_user)));
+    EXPECT_THAT(status.message(), HasSubstr("check sasl_user, sasl_password"));
+    EXPECT_THAT(status.message(), Not(HasSubstr("TLS certificate verification")));
+    EXPECT_THAT(status.ToString(), Not(HasSubstr(wrong_password)));
+  };
+  CapturedLog log;
+  auto started = std::chrono::steady_clock::now();
+  DrivenSource source;
+  expect_clear(source.Open(
+      fmt::format("{}, topic: {}, timeout_secs: 60", SaslSsl(wrong_password), topic)));
+  runtime::JobSummary sink = RunIntoKafka(
+      fmt::format("{}, topic: {}, format: raw, timeout_secs: 60", SaslSsl(wrong_password), topic),
+      {Row{"a"}});
+  expect_clear(sink.status);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  std::string lines = log.Take();
+  EXPECT_THAT(lines, Not(HasSubstr(wrong_password)));
+  EXPECT_THAT(lines, HasSubstr("Job 'tls_job_"));  // the capture saw the job's lines
 }
 
 }  // namespace
