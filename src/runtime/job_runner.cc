@@ -101,7 +101,7 @@ std::string DefaultStateDir() {
 void AcknowledgeRecovered(connectors::Source& source, const state::JobState& state) {
   std::vector<connectors::SplitProgress> progress;
   for (const auto& [id, entry] : state.progress) {
-    if (!entry.position.empty())
+    if (!entry.position.empty() || entry.done)
       progress.push_back(entry);
   }
   if (progress.empty())

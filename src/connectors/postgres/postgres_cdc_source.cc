@@ -591,7 +591,47 @@ Status PostgresCdcSource::EnsurePublication() {
       fmt::format("cannot add tables to publication '{}'", publication_));
 }
 
+std::unique_ptr<PgConnection> PostgresCdcSource::TakeSnapshotHolder() {
+  return std::move(snapshot_holder_);
+}
+
+Status PostgresCdcSource::CreateSlotWithSnapshot() {
+  SLUICE_ASSIGN_OR_RETURN(
+      PgResult existing,
+      control_->Query("SELECT active FROM pg_replication_slots WHERE slot_name = $1",
+                      "reading the replication slots", {slot_}));
+  if (existing.rows() == 1) {
+    if (existing.Value(0, 0) == "t") {
+      return Conflict(fmt::format("{}: replication slot '{}' is in use by another client: a "
+                                  "fresh snapshot_then_cdc run starts the slot over",
+                                  control_->endpoint(), slot_));
+    }
+    log::Info(component_, "Dropping replication slot '{}': a fresh run starts it over", slot_);
+    SLUICE_RETURN_IF_ERROR(control_->Execute("SELECT pg_drop_replication_slot($1)",
+                                             "cannot drop the old replication slot", {slot_}));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> holder,
+                          PgConnection::Connect(options_.connection, /*replication=*/true));
+  SLUICE_ASSIGN_OR_RETURN(
+      PgResult created,
+      holder->Query(fmt::format("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput (SNAPSHOT 'export')",
+                                QuoteIdentifier(slot_)),
+                    fmt::format("cannot create replication slot '{}' (the user needs the "
+                                "REPLICATION attribute; the server wal_level = logical and a "
+                                "free max_replication_slots)",
+                                slot_)));
+  consistent_point_ = created.Text(0, 1);
+  exported_snapshot_ = created.Text(0, 2);
+  snapshot_holder_ = std::move(holder);
+  log::Info(component_, "Created replication slot '{}' at {}; reading the tables in its "
+            "snapshot '{}'",
+            slot_, consistent_point_, exported_snapshot_);
+  return Status::OK();
+}
+
 Status PostgresCdcSource::EnsureSlot() {
+  if (options_.mode == SourceMode::kSnapshotThenCdc && !context_->resuming)
+    return CreateSlotWithSnapshot();
   SLUICE_ASSIGN_OR_RETURN(
       PgResult slot,
       control_->Query("SELECT plugin, database, slot_type FROM pg_replication_slots "

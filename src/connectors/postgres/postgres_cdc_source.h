@@ -49,10 +49,18 @@ class PostgresCdcSource final : public Source {
   const std::string& slot() const { return slot_; }
   const std::string& publication() const { return publication_; }
 
+  /// snapshot_then_cdc, first run: the snapshot the slot's creation exported, the LSN the slot
+  /// starts at, and the connection that keeps the snapshot alive (taken once; null otherwise).
+  std::unique_ptr<PgConnection> TakeSnapshotHolder();
+  const std::string& exported_snapshot() const { return exported_snapshot_; }
+  const std::string& consistent_point() const { return consistent_point_; }
+
  private:
   Status AddTable(const std::string& schema, const std::string& name);
   Status EnsurePublication();
   Status EnsureSlot();
+  // Drops the job's slot if it exists, then creates it exporting its snapshot.
+  Status CreateSlotWithSnapshot();
   // Warns once the slot holds back more WAL than slot_wal_warn_mb.
   void CheckRetainedWal();
 
@@ -67,6 +75,9 @@ class PostgresCdcSource final : public Source {
   std::vector<std::shared_ptr<const CdcTable>> tables_;  // parallel to streams_
   std::shared_ptr<CdcShared> shared_;
   bool wal_warned_ = false;
+  std::unique_ptr<PgConnection> snapshot_holder_;
+  std::string exported_snapshot_;
+  std::string consistent_point_;
 };
 
 }  // namespace sluice::connectors::postgres

@@ -2,6 +2,7 @@
 #include "connectors/postgres/postgres_cdc_source.h"
 #include "connectors/postgres/postgres_options.h"
 #include "connectors/postgres/postgres_sink.h"
+#include "connectors/postgres/postgres_snapshot_then_cdc.h"
 #include "connectors/postgres/postgres_source.h"
 #include "connectors/registry.h"
 #include "connectors/stream_naming.h"
@@ -23,6 +24,10 @@ void RegisterPostgresConnector(ConnectorRegistry& registry) {
   info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {
     SLUICE_ASSIGN_OR_RETURN(postgres::PostgresSourceOptions parsed,
                             postgres::PostgresSourceOptions::FromConfig(options));
+    if (parsed.mode == postgres::SourceMode::kSnapshotThenCdc) {
+      return std::unique_ptr<Source>(std::make_unique<postgres::PostgresSnapshotThenCdcSource>(
+          std::move(parsed), options));
+    }
     if (parsed.mode == postgres::SourceMode::kCdc) {
       return std::unique_ptr<Source>(
           std::make_unique<postgres::PostgresCdcSource>(std::move(parsed), options));

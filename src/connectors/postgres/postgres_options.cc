@@ -40,9 +40,11 @@ const std::vector<OptionSpec>& SourceTable() {
            OptionType::kEnum,
            "snapshot",
            "snapshot: read the tables as they are and end; cdc: stream their changes (inserts, "
-           "updates, deletes) from a logical replication slot until stopped",
+           "updates, deletes) from a logical replication slot until stopped; "
+           "snapshot_then_cdc: read the tables in the snapshot the slot's creation exported, "
+           "then stream their changes from exactly there",
            false,
-           {"snapshot", "cdc"}},
+           {"snapshot", "cdc", "snapshot_then_cdc"}},
           {"slot", OptionType::kString, "",
            "cdc: the logical replication slot (pgoutput), created when missing (default: "
            "sluice_<job name>)"},
@@ -100,7 +102,10 @@ Result<PostgresSourceOptions> PostgresSourceOptions::FromConfig(const config::Op
   SLUICE_RETURN_IF_ERROR(sql::ReadTableSelection(options, &out));
   out.consistency = options.GetString("consistency") == "per_split" ? Consistency::kPerSplit
                                                                     : Consistency::kSnapshot;
-  out.mode = options.GetString("mode") == "cdc" ? SourceMode::kCdc : SourceMode::kSnapshot;
+  const std::string mode = options.GetString("mode");
+  out.mode = mode == "cdc"                 ? SourceMode::kCdc
+             : mode == "snapshot_then_cdc" ? SourceMode::kSnapshotThenCdc
+                                           : SourceMode::kSnapshot;
   out.slot = options.GetString("slot");
   out.publication = options.GetString("publication");
   out.slot_wal_warn_mb = options.GetInt("slot_wal_warn_mb");

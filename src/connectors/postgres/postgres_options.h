@@ -37,6 +37,9 @@ enum class SourceMode {
   kSnapshot,
   /// Stream the tables' changes from a logical replication slot until stopped.
   kCdc,
+  /// Read the tables in the snapshot the slot's creation exported, then stream their changes
+  /// from the slot: nothing lost or repeated at the handover.
+  kSnapshotThenCdc,
 };
 
 struct PostgresSourceOptions : sql::TableSelection {

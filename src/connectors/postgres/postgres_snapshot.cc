@@ -48,6 +48,16 @@ Result<std::shared_ptr<ReadSession>> ReadSession::Open(const ConnectionOptions& 
   return session;
 }
 
+std::shared_ptr<ReadSession> ReadSession::Adopt(const ConnectionOptions& options,
+                                                std::unique_ptr<PgConnection> holder,
+                                                std::string snapshot_id, std::string lsn) {
+  std::shared_ptr<ReadSession> session(new ReadSession(options, Consistency::kSnapshot));
+  session->coordinator_ = std::move(holder);
+  session->snapshot_id_ = std::move(snapshot_id);
+  session->lsn_ = std::move(lsn);
+  return session;
+}
+
 Status ReadSession::Begin(PgConnection& conn) const {
   SLUICE_RETURN_IF_ERROR(conn.Execute(kBeginRead, "cannot begin a read transaction"));
   if (consistency_ == Consistency::kSnapshot) {

@@ -35,6 +35,12 @@ class ReadSession {
   static Result<std::shared_ptr<ReadSession>> Open(const ConnectionOptions& options,
                                                    Consistency consistency, std::string component);
 
+  /// A session over a snapshot exported elsewhere: `holder` keeps it alive (the replication
+  /// connection whose CREATE_REPLICATION_SLOT exported it, idle until the session ends).
+  static std::shared_ptr<ReadSession> Adopt(const ConnectionOptions& options,
+                                            std::unique_ptr<PgConnection> holder,
+                                            std::string snapshot_id, std::string lsn);
+
   /// The consistency in force (per_split after a failed export).
   Consistency consistency() const { return consistency_; }
   /// The exported snapshot's id and the WAL LSN it was taken at; empty without a snapshot.

@@ -382,12 +382,17 @@ std::string PostgresSource::snapshot_lsn() const {
   return session_ ? session_->lsn() : "";
 }
 
+void PostgresSource::UseSession(std::shared_ptr<ReadSession> session) {
+  session_ = std::move(session);
+}
+
 Status PostgresSource::Open(const JobContext& context) {
   context_ = &context;
   component_ = fmt::format("source:postgres:{}", options_.connection.database);
-  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<ReadSession> session,
-                          ReadSession::Open(options_.connection, options_.consistency, component_));
-  session_ = std::move(session);
+  if (!session_) {
+    SLUICE_ASSIGN_OR_RETURN(
+        session_, ReadSession::Open(options_.connection, options_.consistency, component_));
+  }
   pool_ = std::make_shared<ConnectionPool>(session_, std::max(1, context.parallelism));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> planner,
                           session_->Connect(/*per_split_transaction=*/false));

@@ -40,6 +40,10 @@ class PostgresSource final : public Source {
   PostgresSource(PostgresSourceOptions options, config::Options config);
   ~PostgresSource() override;
 
+  /// Reads in `session` instead of exporting a snapshot of its own (call before Open): the
+  /// snapshot a replication slot's creation exported, so that its changes continue it exactly.
+  void UseSession(std::shared_ptr<ReadSession> session);
+
   /// Keeps a pointer to `context`, which must outlive the source (the runtime sets its
   /// offer_split after Open).
   Status Open(const JobContext& context) override;

@@ -17,6 +17,7 @@
 #include "connectors/postgres/tests/postgres_test_util.h"
 #include "connectors/registry.h"
 #include "core/endian.h"
+#include "core/failpoint.h"
 #include "testing/conformance/conformance_job.h"
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
@@ -204,11 +205,12 @@ class PostgresCdcTest : public ::testing::Test {
 
   std::string SlotName() const { return "sluice_" + job_name_; }
 
-  JobSpec Spec(const std::string& tables, const std::string& extra = "") const {
+  JobSpec Spec(const std::string& tables, const std::string& extra = "",
+               const std::string& mode = "cdc") const {
     JobSpec spec;
     spec.name = job_name_;
-    spec.source = fmt::format("{{type: postgres, {}, tables: [{}], mode: cdc{}}}",
-                              Flow(db_.ConnectionYaml()), tables, extra);
+    spec.source = fmt::format("{{type: postgres, {}, tables: [{}], mode: {}{}}}",
+                              Flow(db_.ConnectionYaml()), tables, mode, extra);
     spec.sink = "{type: memory}";
     spec.state = state_.path();
     spec.parallelism = 1;
@@ -407,5 +409,87 @@ TEST_F(PostgresCdcTest, ADroppedSlotFailsTheResumeSayingWhatToDo) {
   EXPECT_THAT(resumed.status.message(), HasSubstr("--fresh"));
 }
 
+// --- snapshot_then_cdc --------------------------------------------------------------------
+
+// The rows of `stream` folded by key (the first column): what an apply target ends with.
+std::map<std::string, Row> Folded(sluice::testing::MemorySinkData& sink, const std::string& stream) {
+  std::lock_guard<std::mutex> lock(sink.mutex);
+  std::map<std::string, Row> folded;
+  const auto& rows = sink.committed[stream];
+  const auto& kinds = sink.committed_kinds[stream];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (kinds[i] == RowKind::kDelete || kinds[i] == RowKind::kUpdateBefore)
+      folded.erase(*rows[i][0]);
+    else
+      folded[*rows[i][0]] = rows[i];
+  }
+  return folded;
+}
+
+class PostgresHandoverTest : public PostgresCdcTest {
+ protected:
+  // The table as the snapshot source reads it now, by key.
+  std::map<std::string, Row> TableNow(const std::string& table) {
+    Result<std::unique_ptr<Source>> source =
+        testing::MakeSource(db_.ConnectionYaml() + "table: " + table + "\n");
+    EXPECT_OK(source.status());
+    sluice::testing::RecordAndFail bad;
+    std::atomic<bool> cancelled{false};
+    JobContext context = testing::MakeContext(&bad, &cancelled);
+    EXPECT_OK((*source)->Open(context));
+    Result<std::vector<testing::StreamRows>> read = testing::ReadAll(**source, context);
+    EXPECT_OK(read.status());
+    std::map<std::string, Row> out;
+    for (const Row& row : (*read)[0].rows)
+      out[*row[0]] = row;
+    return out;
+  }
+
+  size_t Committed(const std::string& stream) {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    return sink_->committed[stream].size();
+  }
+
+  // Waits until the memory sink holds `rows` rows of `stream`.
+  void WaitForRows(const std::string& stream, size_t rows) {
+    ASSERT_TRUE(sink_->WaitForCommitted(stream, rows, std::chrono::seconds(120)))
+        << Committed(stream) << " of " << rows << " rows arrived";
+  }
+
+  static constexpr const char* kWrites =
+      "INSERT INTO items SELECT g, 'new ' || g FROM generate_series(100001, 100050) g;"
+      "UPDATE items SET v = 'changed ' || id WHERE id % 97 = 0;"
+      "DELETE FROM items WHERE id % 89 = 0;"
+      "UPDATE items SET id = id + 200000 WHERE id IN (5, 6, 7);";
+};
+
+TEST_F(PostgresHandoverTest, ChangesMadeWhileTheSnapshotIsReadComeOnceFromTheSlot) {
+  db_.Exec("CREATE TABLE items (id int PRIMARY KEY, v text);"
+           "INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 3000) g");
+  JobSpec spec = Spec("items", ", split_rows: 500, page_rows: 100", "snapshot_then_cdc");
+  spec.parallelism = 2;
+  // The writes land while the snapshot is being read: after its first batch, before the rest.
+  failpoint::ArmCallback("runtime.reader.batch", 2, [this] {
+    db_.Exec(kWrites);
+    return Status::OK();
+  });
+  BackgroundJob job(spec, registry_);
+  // 3000 snapshot rows, then from the slot what kWrites did: 50 inserts, an update per id
+  // divisible by 97, a delete per id divisible by 89, 3 key changes of two rows each.
+  size_t expected = 3000 + 50 + 6;
+  for (int id = 1; id <= 100050; id = id == 3000 ? 100001 : id + 1)
+    expected += (id % 97 == 0 ? 1 : 0) + (id % 89 == 0 ? 1 : 0);
+  WaitForRows("items", expected);
+  runtime::JobSummary summary = job.Stop();
+  failpoint::DisarmAll();
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  std::vector<std::pair<RowKind, std::string>> changes = KindsAndIds("items");
+  ASSERT_EQ(changes.size(), expected);
+  size_t inserts = 0;
+  for (size_t i = 0; i < 3000; ++i)
+    inserts += changes[i].first == RowKind::kInsert ? 1 : 0;
+  EXPECT_EQ(inserts, 3000u) << "the snapshot's rows come first, all inserts";
+  EXPECT_EQ(Folded(*sink_, "items"), TableNow("items"));
+}
 }  // namespace
 }  // namespace sluice::connectors::postgres
