@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <map>
+#include <random>
+#include <set>
 #include <thread>
 
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "core/endian.h"
 #include "core/failpoint.h"
 #include "testing/conformance/conformance_job.h"
+#include "testing/crash_loop.h"
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
 #include "testing/temp_dir.h"
@@ -36,6 +39,7 @@ using sluice::testing::Row;
 using sluice::testing::TempDir;
 using sluice::testing::conformance::BackgroundJob;
 using sluice::testing::conformance::JobSpec;
+using testing::Dump;
 using testing::TestDatabase;
 
 // --- pgoutput, byte by byte -----------------------------------------------------------------
@@ -490,6 +494,106 @@ TEST_F(PostgresHandoverTest, ChangesMadeWhileTheSnapshotIsReadComeOnceFromTheSlo
     inserts += changes[i].first == RowKind::kInsert ? 1 : 0;
   EXPECT_EQ(inserts, 3000u) << "the snapshot's rows come first, all inserts";
   EXPECT_EQ(Folded(*sink_, "items"), TableNow("items"));
+}
+// The lines only `want` has and those only `got` has (at most 20 of each).
+std::string LineDifferences(const std::string& want, const std::string& got) {
+  auto lines = [](const std::string& text) {
+    std::multiset<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos)
+        end = text.size();
+      out.insert(text.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  };
+  std::multiset<std::string> a = lines(want);
+  std::multiset<std::string> b = lines(got);
+  std::string out;
+  int shown = 0;
+  for (const std::string& line : a) {
+    if (b.count(line) < a.count(line) && shown++ < 20)
+      out += "  missing: " + line + "\n";
+  }
+  shown = 0;
+  for (const std::string& line : b) {
+    if (a.count(line) < b.count(line) && shown++ < 20)
+      out += "  extra:   " + line + "\n";
+  }
+  return out;
+}
+
+// Writes of round `round`: inserts, updates, deletes and key changes, different every round,
+// in one transaction holding the table (a killed child's psql may still be running).
+std::string RoundWrites(int round) {
+  int base = 1'000'000 + round * 1000;
+  return fmt::format(
+      "BEGIN; LOCK TABLE items IN EXCLUSIVE MODE;"
+      "INSERT INTO items SELECT g, 'round {0} ' || g FROM generate_series({1}, {1} + 19) g;"
+      "UPDATE items SET v = 'updated in {0}' WHERE id % {2} = 0;"
+      "DELETE FROM items WHERE id % {3} = 0 AND id < 1000000;"
+      "UPDATE items SET id = id + 5000000 WHERE id = (SELECT min(id) FROM items WHERE id > {1});"
+      "COMMIT;",
+      round, base, 7 + round % 13, 50 + round);
+}
+
+// kill -9 at random steps of the snapshot, the handover and the stream, with writes landing in
+// every phase (in each child after its third batch, and between children): the run that
+// finally catches up leaves the target table exactly as the source table is.
+TEST_F(PostgresHandoverTest, KilledRepeatedlyOverSnapshotHandoverAndStreamEndsExact) {
+  TestDatabase target("cdc_target");
+  db_.Exec("CREATE TABLE items (id int PRIMARY KEY, v text);"
+           "INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 1000) g");
+  JobSpec spec = Spec("items", ", split_rows: 500, page_rows: 100", "snapshot_then_cdc");
+  spec.sink = fmt::format("{{type: postgres, {}, table: items, mode: apply}}",
+                          Flow(target.ConnectionYaml()));
+  spec.parallelism = 2;
+  // Timed checkpoints too: the handover waits for one that holds the snapshot's last rows, and
+  // past the snapshot no batch may come to take one.
+  spec.checkpoint_secs = 0.2;
+  const unsigned seed = std::random_device()();
+  SCOPED_TRACE(fmt::format("crash loop seed {}", seed));
+  int round = 0;
+  sluice::testing::CrashLoopOptions options;
+  options.kills = 100;
+  options.seed = seed;
+  options.finish_points = false;
+  options.connector_points = {"postgres.commit.after_rows=crash@2",
+                              "postgres.commit.before_fence_check=crash@3"};
+  options.in_child = [&](const std::string&) {
+    alarm(300);  // a child that never reaches its point fails instead of hanging
+    failpoint::ArmCallback("runtime.reader.batch", 3, [&] {
+      db_.Exec(RoundWrites(1000 + round));
+      return Status::OK();
+    });
+  };
+  options.after_kill = [&](const std::string&) { db_.Exec(RoundWrites(++round)); };
+  sluice::testing::CrashLoopResult crashes = sluice::testing::RunCrashLoop(
+      [&] { return sluice::testing::conformance::RunJob(spec, registry_).status.ok() ? 0 : 1; },
+      options);
+  ASSERT_EQ(crashes.kills, options.kills);
+  // The first children died in the snapshot (20 batches and more, a few per child); the last
+  // ones while streaming: the slot's split has committed progress.
+  EXPECT_EQ(Trim(target.Exec("SELECT count(*) FROM _sluice_progress WHERE split_id LIKE 'slot:%'")),
+            "1");
+  const std::string want = Dump(db_, "items", "id");
+  BackgroundJob job(spec, registry_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Dump(target, "items", "id") != want) {
+    if (std::chrono::steady_clock::now() > deadline || !job.running()) {
+      runtime::JobSummary summary = job.Stop();
+      FAIL() << "the target never caught up (the job: " << summary.status.ToString() << "):\n"
+             << LineDifferences(want, Dump(target, "items", "id")) << "slot: "
+             << db_.Exec("SELECT slot_name, active, confirmed_flush_lsn, pg_current_wal_lsn() "
+                         "FROM pg_replication_slots")
+             << "\nprogress in the target: " << target.Exec("SELECT * FROM _sluice_progress");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the next look
+  }
+  EXPECT_TRUE(job.Stop().interrupted);
+  EXPECT_EQ(Dump(target, "items", "id"), want);
 }
 }  // namespace
 }  // namespace sluice::connectors::postgres
