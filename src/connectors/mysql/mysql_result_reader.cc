@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 
+#include "connectors/mysql/mysql_values.h"
 #include "core/decimal.h"
 #include "core/temporal.h"
 #include "core/value_text.h"
@@ -202,109 +203,9 @@ bool RawFits(const SourceColumn& column, enum_field_types field_type, Wire wire)
   return false;
 }
 
-// MySQL writes DECIMAL(p, s) as "[-]digits[.digits]" with exactly s fractional digits. Reads such
-// text of at most 18 digits into `*out` (unscaled) as ParseDecimal128 would; false for anything
-// else (more digits, another shape, too many integer digits), which the caller hands to
-// ParseDecimal128 for the value or the error.
-bool ParseServerDecimal(std::string_view text, int precision, int scale, int128* out) {
-  const char* p = text.data();
-  const char* const end = p + text.size();
-  bool negative = false;
-  if (p != end && *p == '-') {
-    negative = true;
-    ++p;
-  }
-  uint64_t value = 0;
-  const char* start = p;
-  while (p != end && static_cast<unsigned>(*p - '0') < 10) {
-    value = value * 10 + static_cast<unsigned>(*p - '0');
-    ++p;
-  }
-  const char* integer_end = p;
-  if (p != end && *p == '.') {
-    ++p;
-    while (p != end && static_cast<unsigned>(*p - '0') < 10) {
-      value = value * 10 + static_cast<unsigned>(*p - '0');
-      ++p;
-    }
-  }
-  const auto integer_digits = integer_end - start;
-  const auto fraction_digits = p == integer_end ? 0 : p - integer_end - 1;
-  if (p != end || integer_digits + fraction_digits == 0 || integer_digits + fraction_digits > 18 ||
-      fraction_digits != scale) {
-    return false;
-  }
-  while (start != integer_end && *start == '0')
-    ++start;  // leading zeros do not count against the precision
-  if (integer_end - start > precision - scale)
-    return false;
-  *out = negative ? -static_cast<int128>(value) : static_cast<int128>(value);
-  return true;
-}
-
 uint32_t Little4(const unsigned char* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-
-// MySQL's zero dates ('0000-00-00'), zero parts ('2020-00-15') and, under ALLOW_INVALID_DATES,
-// impossible days ('2020-02-30') have no place on a calendar.
-bool IsOffCalendar(const MYSQL_TIME& t) {
-  return t.month == 0 || t.day == 0 || !IsValidCivilDate(t.year, t.month, t.day);
-}
-
-// The text MySQL prints for a DATE (`date_only`) or DATETIME/TIMESTAMP with `fsp` digits.
-void AppendPrintedTemporal(const MYSQL_TIME& t, bool date_only, int fsp, std::string* out) {
-  auto digits = [&](unsigned long value, int width) {
-    char buffer[16];
-    int n = 0;
-    do {
-      buffer[n++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    for (int i = n; i < width; ++i)
-      out->push_back('0');
-    while (n > 0)
-      out->push_back(buffer[--n]);
-  };
-  digits(t.year, 4);
-  out->push_back('-');
-  digits(t.month, 2);
-  out->push_back('-');
-  digits(t.day, 2);
-  if (date_only)
-    return;
-  out->push_back(' ');
-  digits(t.hour, 2);
-  out->push_back(':');
-  digits(t.minute, 2);
-  out->push_back(':');
-  digits(t.second, 2);
-  if (fsp > 0) {
-    out->push_back('.');
-    char fraction[8];
-    unsigned long part = t.second_part;
-    for (int i = 5; i >= 0; --i) {
-      fraction[i] = static_cast<char>('0' + part % 10);
-      part /= 10;
-    }
-    out->append(fraction, static_cast<size_t>(std::min(fsp, 6)));
-  }
-}
-
-int64_t DateTimeMicros(const MYSQL_TIME& t) {
-  int64_t days = DaysFromCivil(t.year, t.month, t.day);
-  return days * kMicrosPerDay +
-         ((static_cast<int64_t>(t.hour) * 60 + t.minute) * 60 + t.second) * kMicrosPerSecond +
-         static_cast<int64_t>(t.second_part);
-}
-
-int64_t TimeMicros(const MYSQL_TIME& t) {
-  // The client library may or may not fold days into hours; count both.
-  int64_t hours = static_cast<int64_t>(t.day) * 24 + t.hour;
-  int64_t micros = ((hours * 60 + t.minute) * 60 + t.second) * kMicrosPerSecond +
-                   static_cast<int64_t>(t.second_part);
-  return t.neg ? -micros : micros;
 }
 
 template <typename T>
@@ -689,30 +590,8 @@ Status ResultReader::Append(size_t column, Column* out) {
       out->Append<uint64_t>(value);
       return Status::OK();
     }
-    case ValueKind::kDecimal: {
-      std::string_view text = VariableValue(column);
-      const DataType& type = out->type();
-      if (type.is_fast_decimal()) {
-        int128 unscaled;
-        if (ParseServerDecimal(text, type.precision, type.scale, &unscaled)) {
-          out->Append<int128>(unscaled);
-          return Status::OK();
-        }
-        Result<int128> value = ParseDecimal128(text, type.precision, type.scale);
-        if (!value.ok()) {
-          return DataError(
-              fmt::format("column '{}': {}", source.info.name, value.status().message()));
-        }
-        out->Append<int128>(*value);
-        return Status::OK();
-      }
-      Status status = CanonicalDecimalText(text, type.precision, type.scale, &scratch_);
-      if (!status.ok()) {
-        return DataError(fmt::format("column '{}': {}", source.info.name, status.message()));
-      }
-      out->AppendView(scratch_);
-      return Status::OK();
-    }
+    case ValueKind::kDecimal:
+      return AppendDecimalValue(VariableValue(column), source, out, &scratch_);
     case ValueKind::kText:
     case ValueKind::kBytes: {
       if (raw_) {
@@ -737,37 +616,10 @@ Status ResultReader::Append(size_t column, Column* out) {
     }
     case ValueKind::kDate:
     case ValueKind::kDateTime:
-    case ValueKind::kTimestamp: {
-      if (IsOffCalendar(slot.time)) {
-        if (zero_dates_ == ZeroDates::kNull) {
-          out->AppendNull();
-          return Status::OK();
-        }
-        std::string printed;
-        AppendPrintedTemporal(slot.time, source.kind == ValueKind::kDate, source.fsp, &printed);
-        bool zero = slot.time.year == 0 && slot.time.month == 0 && slot.time.day == 0;
-        return DataError(fmt::format(
-            "column '{}': {} '{}' (set zero_dates: null or string on the source)", source.info.name,
-            zero || slot.time.month == 0 || slot.time.day == 0 ? "zero date" : "invalid date",
-            printed));
-      }
-      if (source.kind == ValueKind::kDate) {
-        out->Append<int32_t>(
-            static_cast<int32_t>(DaysFromCivil(slot.time.year, slot.time.month, slot.time.day)));
-      } else {
-        out->Append<int64_t>(DateTimeMicros(slot.time));
-      }
-      return Status::OK();
-    }
+    case ValueKind::kTimestamp:
     case ValueKind::kTime:
-      out->Append<int64_t>(TimeMicros(slot.time));
-      return Status::OK();
-    case ValueKind::kTemporalText: {
-      scratch_.clear();
-      AppendPrintedTemporal(slot.time, source.info.data_type == "date", source.fsp, &scratch_);
-      out->AppendView(scratch_);
-      return Status::OK();
-    }
+    case ValueKind::kTemporalText:
+      return AppendTemporalValue(slot.time, source, zero_dates_, out, &scratch_);
   }
   return Internal("unknown value kind");
 }

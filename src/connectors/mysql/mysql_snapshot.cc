@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "connectors/mysql/mysql_catalog.h"
 #include "core/logging.h"
 
 namespace sluice::connectors::mysql {
@@ -139,32 +140,17 @@ Status ConnectionPool::TakeSnapshot(int readers) {
 }
 
 Status ConnectionPool::ReadBinlogPosition(Connection& connection) {
-  // Query() rather than QueryRow(): GCC 12 misreads optional<vector> lifetimes here.
-  Result<std::vector<TextRow>> status =
-      connection.Query("SHOW MASTER STATUS", "reading the binlog position");
-  if (!status.ok() && connection.last_errno() == 1064) {
-    // MySQL 8.4 renamed it.
-    status = connection.Query("SHOW BINARY LOG STATUS", "reading the binlog position");
-  }
-  if (!status.ok()) {
+  Result<std::optional<BinlogCoordinates>> coordinates = ReadBinlogCoordinates(connection);
+  if (!coordinates.ok()) {
     // Without the REPLICATION CLIENT privilege the snapshot still holds; only the position is
     // unknown.
-    log::Warn(component_, "Cannot read the binlog position: {}", status.status().message());
+    log::Warn(component_, "Cannot read the binlog position: {}", coordinates.status().message());
     return Status::OK();
   }
-  if (!status->empty() && status->front().size() >= 2 && status->front()[0]) {
-    const TextRow& row = status->front();
-    snapshot_.binlog_file = *row[0];
-    snapshot_.binlog_position = row[1] ? std::stoull(*row[1]) : 0;
-    if (row.size() >= 5 && row[4] && !row[4]->empty())
-      snapshot_.gtid = *row[4];
-  }
-  if (connection.flavor() == ServerFlavor::kMariaDb) {
-    Result<std::vector<TextRow>> gtid =
-        connection.Query("SELECT @@gtid_binlog_pos", "reading the GTID position");
-    if (gtid.ok() && !gtid->empty() && !gtid->front().empty() && gtid->front()[0]) {
-      snapshot_.gtid = *gtid->front()[0];
-    }
+  if (*coordinates) {
+    snapshot_.binlog_file = (*coordinates)->file;
+    snapshot_.binlog_position = (*coordinates)->position;
+    snapshot_.gtid = (*coordinates)->gtid;
   }
   return Status::OK();
 }

@@ -1,7 +1,6 @@
 #include "connectors/mysql/mysql_source.h"
 
 #include <fmt/core.h>
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "connectors/mysql/mysql_catalog.h"
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/mysql_digest.h"
 #include "connectors/mysql/mysql_result_reader.h"
@@ -80,17 +80,6 @@ struct MysqlSource::Table {
 namespace {
 
 using Table = MysqlSource::Table;
-
-bool IsGlob(std::string_view pattern) {
-  return pattern.find_first_of("*?[") != std::string_view::npos;
-}
-
-// Sluice's own tables in a database it writes to (the sink's `_sluice_progress`, an overwrite's
-// `_sluice_staging_<t>`): a glob never matches them, so that copying such a database does not
-// carry one job's bookkeeping into another's. Named explicitly, they are read like any table.
-bool IsSluiceTable(std::string_view name) {
-  return name.rfind("_sluice_", 0) == 0;
-}
 
 // Renders a key value (canonical text) as an SQL literal for column `column`.
 std::string KeyLiteral(const SourceColumn& column, const std::string& text) {
@@ -560,72 +549,19 @@ Status MysqlSource::Open(const JobContext& context) {
   if (tidb_)
     log::Info(component_, "Server is TiDB ({})", probe.server_version());
 
-  // Tables of the database: name -> (type, estimated rows, engine).
-  struct TableEntry {
-    bool base = true;
-    std::optional<uint64_t> rows;
-    std::string engine;
-  };
-  std::map<std::string, TableEntry> catalog;
-  std::vector<std::string> base_names;
-  SLUICE_ASSIGN_OR_RETURN(
-      std::vector<TextRow> table_rows,
-      probe.Query(fmt::format("SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS, ENGINE FROM "
-                              "information_schema.TABLES WHERE TABLE_SCHEMA = {} ORDER BY "
-                              "TABLE_NAME",
-                              Utf8Literal(connection_options.database)),
-                  "listing tables"));
-  for (const TextRow& row : table_rows) {
-    if (!row[0])
-      continue;
-    TableEntry entry;
-    entry.base = row[1] && *row[1] == "BASE TABLE";
-    if (row[2])
-      entry.rows = std::stoull(*row[2]);
-    if (row[3])
-      entry.engine = *row[3];
-    if (entry.base)
-      base_names.push_back(*row[0]);
-    catalog[*row[0]] = entry;
-  }
-
-  std::vector<std::string> names;
-  auto add = [&](const std::string& name) {
-    if (std::find(names.begin(), names.end(), name) == names.end())
-      names.push_back(name);
-  };
-  std::vector<std::string> requested =
-      options_.table.empty() ? options_.tables : std::vector<std::string>{options_.table};
-  for (const std::string& entry : requested) {
-    if (IsGlob(entry)) {
-      size_t before = names.size();
-      for (const std::string& name : base_names) {
-        if (!IsSluiceTable(name) && fnmatch(entry.c_str(), name.c_str(), 0) == 0)
-          add(name);
-      }
-      if (names.size() == before) {
-        return NotFound(fmt::format("{}: no table matches '{}' in database '{}' (tables: {})",
-                                    connection_options.Describe(), entry,
-                                    connection_options.database, JoinNames(base_names)));
-      }
-      continue;
-    }
-    if (catalog.count(entry) == 0) {
-      return NotFound(fmt::format("{}: table '{}.{}' does not exist (tables: {})",
-                                  connection_options.Describe(), connection_options.database, entry,
-                                  JoinNames(base_names)));
-    }
-    add(entry);
-  }
-
+  SLUICE_ASSIGN_OR_RETURN(std::vector<TableListing> listing,
+                          ListTables(probe, connection_options.database));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          SelectTables(listing, options_, connection_options));
   for (const std::string& name : names) {
-    const TableEntry& entry = catalog[name];
+    const TableListing& entry = *std::find_if(
+        listing.begin(), listing.end(), [&](const TableListing& t) { return t.name == name; });
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Table> table,
-                            DescribeTable(probe, name, entry.rows, entry.engine));
+                            DescribeTable(probe, name, entry.estimated_rows, entry.engine));
     StreamInfo stream;
     stream.name = name;
     stream.schema = table->schema;
-    stream.estimated_rows = entry.rows;
+    stream.estimated_rows = entry.estimated_rows;
     streams_.push_back(std::move(stream));
     tables_.push_back(std::move(table));
   }
@@ -666,95 +602,11 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
   table->where = options_.where;
   table->zero_dates = options_.zero_dates;
   table->engine = engine;
-  std::string schema_literal = Utf8Literal(database);
-  std::string table_literal = Utf8Literal(name);
-
-  SLUICE_ASSIGN_OR_RETURN(
-      std::vector<TextRow> column_rows,
-      connection.Query(ColumnInfoQuery(database, name),
-                       fmt::format("reading the columns of {}", table->display)));
-  std::set<std::string> json_columns;
-  if (connection.flavor() == ServerFlavor::kMariaDb) {
-    // MariaDB's JSON is LONGTEXT plus CHECK (json_valid(`c`)).
-    Result<std::vector<TextRow>> checks = connection.Query(
-        fmt::format("SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE "
-                    "CONSTRAINT_SCHEMA = {} AND TABLE_NAME = {}",
-                    schema_literal, table_literal),
-        "reading check constraints");
-    if (checks.ok()) {
-      for (const TextRow& row : *checks) {
-        if (!row[0])
-          continue;
-        const std::string& clause = *row[0];
-        if (clause.rfind("json_valid(`", 0) == 0 && clause.size() > 14 &&
-            clause.compare(clause.size() - 2, 2, "`)") == 0) {
-          json_columns.insert(clause.substr(12, clause.size() - 14));
-        }
-      }
-    }
-  }
-  std::vector<SourceColumn> all;
-  for (const TextRow& row : column_rows) {
-    ColumnInfo info = ColumnInfoFromRow(row);
-    info.json = info.data_type == "json" || json_columns.count(info.name) > 0;
-    std::string warning;
-    all.push_back(MapSourceColumn(info, options_.zero_dates, options_.geometry, &warning));
-    if (!warning.empty())
-      log::Warn(component_, "table '{}': {}", table->display, warning);
-  }
-  auto find = [&](const std::string& column) -> int {
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (all[i].info.name == column)
-        return static_cast<int>(i);
-    }
-    return -1;
-  };
-  auto column_list = [&] {
-    std::string out;
-    for (const SourceColumn& column : all) {
-      if (!out.empty())
-        out += ", ";
-      out += column.info.name;
-    }
-    return out;
-  };
-
-  // Key: PRIMARY, else the first UNIQUE index (by name) whose columns are all NOT NULL.
-  SLUICE_ASSIGN_OR_RETURN(
-      std::vector<TextRow> index_rows,
-      connection.Query(
-          fmt::format("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE "
-                      "TABLE_SCHEMA = {} AND TABLE_NAME = {} AND NON_UNIQUE = 0 ORDER BY "
-                      "INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
-                      schema_literal, table_literal),
-          fmt::format("reading the keys of {}", table->display)));
-  std::vector<int> key;
-  {
-    std::string current;
-    std::vector<int> candidate;
-    bool usable = true;
-    auto settle = [&] {
-      if (key.empty() && !candidate.empty() && usable)
-        key = candidate;
-      candidate.clear();
-      usable = true;
-    };
-    for (const TextRow& row : index_rows) {
-      std::string index_name = row[0].value_or("");
-      if (index_name != current) {
-        settle();
-        current = index_name;
-      }
-      int position = row[1] ? find(*row[1]) : -1;  // NULL: a functional key part
-      if (position < 0 || all[static_cast<size_t>(position)].info.nullable ||
-          all[static_cast<size_t>(position)].spatial) {
-        usable = false;
-      } else {
-        candidate.push_back(position);
-      }
-    }
-    settle();
-  }
+  SLUICE_ASSIGN_OR_RETURN(TableColumns described,
+                          DescribeColumns(connection, database, name, options_.zero_dates,
+                                          options_.geometry, component_));
+  const std::vector<SourceColumn>& all = described.columns;
+  const std::vector<int>& key = described.key;
 
   // The selection: all columns or the requested ones, then key columns it left out.
   std::vector<int> selected;
@@ -763,11 +615,11 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
       selected.push_back(static_cast<int>(i));
   } else {
     for (const std::string& column : options_.columns) {
-      int index = find(column);
+      int index = described.Find(column);
       if (index < 0) {
         return config_.ErrorAt("columns", fmt::format("unknown column '{}' in table '{}' "
                                                       "(columns: {})",
-                                                      column, table->display, column_list()));
+                                                      column, table->display, described.Names()));
       }
       selected.push_back(index);
     }
