@@ -105,7 +105,8 @@ start_mysql() {
     --socket="$dir/mysql/mysql.sock" --pid-file="$dir/mysql/mysql.pid" \
     --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
     --log-error="$dir/mysql/error.log" --log-bin="$dir/mysql/binlog" --server-id=1 \
-    --binlog-format=ROW --local-infile=1 --max-allowed-packet=256M \
+    --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
+    --local-infile=1 --max-allowed-packet=256M \
     --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
     --innodb-flush-log-at-trx-commit=2 --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_bin --sql-mode=STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION \
@@ -423,7 +424,8 @@ start() {
     "$kafka_controller_port" >"$dir/kafka/start.log" 2>&1 &
   local kafka_job=$!
 
-  # --- MariaDB: binary log on (snapshot positions for CDC), LOCAL INFILE allowed.
+  # --- MariaDB: binary log on in ROW format with full row images and column names (snapshot
+  # positions and change data capture), LOCAL INFILE allowed.
   mkdir -p "$dir/mysql"
   mariadb-install-db --no-defaults --datadir="$dir/mysql/data" --user="$(id -un)" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/mysql/install.log" 2>&1

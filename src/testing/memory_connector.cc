@@ -48,6 +48,35 @@ bool MemorySinkData::WaitForCommitted(const std::string& stream, size_t rows,
   return committed_changed.wait_for(lock, timeout, [&] { return committed[stream].size() >= rows; });
 }
 
+std::vector<std::pair<RowKind, std::string>> MemorySinkData::CommittedChanges(
+    const std::string& stream) {
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<std::pair<RowKind, std::string>> out;
+  const std::vector<Row>& rows = committed[stream];
+  const std::vector<RowKind>& kinds = committed_kinds[stream];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    RowKind kind = i < kinds.size() ? kinds[i] : RowKind::kInsert;
+    out.emplace_back(kind, rows[i].empty() ? "" : rows[i][0].value_or("NULL"));
+  }
+  return out;
+}
+
+std::map<std::string, Row> MemorySinkData::CommittedFolded(const std::string& stream) {
+  std::lock_guard<std::mutex> lock(mutex);
+  std::map<std::string, Row> folded;
+  const std::vector<Row>& rows = committed[stream];
+  const std::vector<RowKind>& kinds = committed_kinds[stream];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::string key = rows[i].empty() ? "" : rows[i][0].value_or("NULL");
+    RowKind kind = i < kinds.size() ? kinds[i] : RowKind::kInsert;
+    if (kind == RowKind::kDelete || kind == RowKind::kUpdateBefore)
+      folded.erase(key);
+    else
+      folded[key] = rows[i];
+  }
+  return folded;
+}
+
 void MemoryTopic::AddPartition(std::vector<Row> rows) {
   std::function<void()> wake;
   {

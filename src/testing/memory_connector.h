@@ -165,6 +165,13 @@ struct MemorySinkData {
   /// Blocks until `stream` has at least `rows` committed rows, or `timeout` passes; returns
   /// whether it has.
   bool WaitForCommitted(const std::string& stream, size_t rows, std::chrono::milliseconds timeout);
+
+  /// A changelog stream's committed rows as (kind, first column's text, "NULL" for NULL): the
+  /// sequence of changes by key, when the key is the first column.
+  std::vector<std::pair<RowKind, std::string>> CommittedChanges(const std::string& stream);
+  /// A changelog stream's committed rows folded by their first column (the key): each key's
+  /// last image; a delete or an update_before removes the key.
+  std::map<std::string, Row> CommittedFolded(const std::string& stream);
 };
 
 /// Registers type "memory" (source and sink) serving `source` and capturing into `sink`.

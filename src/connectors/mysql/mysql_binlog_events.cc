@@ -102,6 +102,8 @@ std::string EventTypeName(uint8_t type) {
       return "GTID";
     case kAnonymousGtidEvent:
       return "ANONYMOUS_GTID";
+    case kXaPrepareEvent:
+      return "XA_PREPARE";
     case kPartialUpdateRowsEvent:
       return "PARTIAL_UPDATE_ROWS";
     case kTransactionPayloadEvent:

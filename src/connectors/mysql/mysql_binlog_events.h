@@ -37,6 +37,7 @@ inline constexpr uint8_t kUpdateRowsEvent = 31;
 inline constexpr uint8_t kDeleteRowsEvent = 32;
 inline constexpr uint8_t kGtidEvent = 33;
 inline constexpr uint8_t kAnonymousGtidEvent = 34;
+inline constexpr uint8_t kXaPrepareEvent = 38;
 inline constexpr uint8_t kPartialUpdateRowsEvent = 39;
 inline constexpr uint8_t kTransactionPayloadEvent = 40;
 inline constexpr uint8_t kMariaGtidEvent = 162;

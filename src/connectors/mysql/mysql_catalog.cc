@@ -50,6 +50,11 @@ Result<std::vector<TableListing>> ListTables(Connection& connection, const std::
   return out;
 }
 
+const TableListing& FindTable(const std::vector<TableListing>& listing, const std::string& name) {
+  return *std::find_if(listing.begin(), listing.end(),
+                       [&](const TableListing& table) { return table.name == name; });
+}
+
 Result<std::vector<std::string>> SelectTables(const std::vector<TableListing>& listing,
                                               const sql::TableSelection& selection,
                                               const ConnectionOptions& options) {
@@ -184,6 +189,39 @@ Result<TableColumns> DescribeColumns(Connection& connection, const std::string& 
   }
   settle();
   return out;
+}
+
+Result<std::vector<int>> SelectColumns(const TableColumns& table,
+                                       const std::vector<std::string>& requested,
+                                       const config::Options& config, const std::string& display) {
+  std::vector<int> selected;
+  if (requested.empty()) {
+    for (size_t i = 0; i < table.columns.size(); ++i)
+      selected.push_back(static_cast<int>(i));
+    return selected;
+  }
+  for (const std::string& column : requested) {
+    int index = table.Find(column);
+    if (index < 0) {
+      return config.ErrorAt("columns", fmt::format("unknown column '{}' in table '{}' (columns: "
+                                                   "{})",
+                                                   column, display, table.Names()));
+    }
+    selected.push_back(index);
+  }
+  return selected;
+}
+
+Field SourceField(const SourceColumn& column, ZeroDates zero_dates) {
+  Field field;
+  field.name = column.info.name;
+  field.type = column.type;
+  field.nullable = column.info.nullable ||
+                   (zero_dates == ZeroDates::kNull && IsTemporalType(column.info.data_type));
+  field.native_type = column.info.column_type;
+  if (column.type.id == TypeId::kString)
+    field.collation = column.info.collation;
+  return field;
 }
 
 Result<std::optional<BinlogCoordinates>> ReadBinlogCoordinates(Connection& connection) {

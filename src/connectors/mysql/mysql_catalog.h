@@ -11,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "config/options.h"
 #include "connectors/mysql/mysql_client.h"
 #include "connectors/mysql/mysql_options.h"
 #include "connectors/mysql/mysql_types.h"
+#include "core/schema.h"
 
 namespace sluice::connectors::mysql {
 
@@ -29,6 +31,9 @@ struct TableListing {
 
 /// The tables and views of `database`, by name.
 Result<std::vector<TableListing>> ListTables(Connection& connection, const std::string& database);
+
+/// The entry of table `name` in `listing` (which SelectTables chose it from).
+const TableListing& FindTable(const std::vector<TableListing>& listing, const std::string& name);
 
 /// The names that `selection.table` or `selection.tables` (names and globs) select among
 /// `listing`, in order, each once. A glob matches base tables only, never Sluice's own tables
@@ -57,6 +62,17 @@ struct TableColumns {
 Result<TableColumns> DescribeColumns(Connection& connection, const std::string& database,
                                      const std::string& table, ZeroDates zero_dates,
                                      GeometryFormat geometry, const std::string& component);
+
+/// The indexes into `table.columns` of the `columns:` a job asks for, in its order (every column
+/// when it asks for none); an unknown one is a config error at `columns` in `config`, listing the
+/// columns of `display` ("db.table").
+Result<std::vector<int>> SelectColumns(const TableColumns& table,
+                                       const std::vector<std::string>& requested,
+                                       const config::Options& config, const std::string& display);
+
+/// The stream field that `column` becomes (name, logical type, nullability under `zero_dates`,
+/// native type, collation of text).
+Field SourceField(const SourceColumn& column, ZeroDates zero_dates);
 
 /// Where the server's binary log stands.
 struct BinlogCoordinates {

@@ -188,6 +188,10 @@ Result<Connection> Connection::Open(const ConnectionOptions& options) {
   mysql_optionsv(mysql, MYSQL_OPT_LOCAL_INFILE, &local_infile);
   my_bool reconnect = 0;
   mysql_optionsv(mysql, MYSQL_OPT_RECONNECT, &reconnect);
+  if (options.read_timeout_secs > 0) {
+    unsigned int read_timeout = static_cast<unsigned int>(options.read_timeout_secs);
+    mysql_optionsv(mysql, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+  }
   const std::string& password = options.password.Reveal();
   if (mysql_real_connect(mysql, options.host.c_str(), options.user.c_str(),
                          password.empty() ? nullptr : password.c_str(), options.database.c_str(),

@@ -59,6 +59,25 @@ const std::vector<OptionSpec>& SourceTable() {
            {"leader", "follower", "leader-and-follower"}},
           {"tidb_region_splits", OptionType::kBool, "false",
            "TiDB only: plan chunks along the table's regions (integer keys)"},
+          {"mode",
+           OptionType::kEnum,
+           "snapshot",
+           "snapshot: read the tables as they are and end; cdc: stream their changes (inserts, "
+           "updates, deletes) from the binary log until stopped (needs binlog_format ROW, "
+           "binlog_row_image FULL and the REPLICATION SLAVE and REPLICATION CLIENT privileges)",
+           false,
+           {"snapshot", "cdc"}},
+          {.name = "server_id", .type = OptionType::kInt, .default_value = "",
+           .description = "cdc: the replica server id the binlog stream registers with, unique "
+               "among the server's replicas (default: a number in 2^31..2^32-1 derived from the "
+               "job name)", .min = 1, .max = 4294967295.0},
+          {"start_from",
+           OptionType::kEnum,
+           "current",
+           "cdc, first run: where the stream starts; current: the server's binlog position when "
+           "the job starts (a later run resumes from its checkpoint)",
+           false,
+           {"current"}},
       });
   return kOptions;
 }
@@ -110,10 +129,25 @@ const std::vector<OptionSpec>& SinkTable() {
 
 }  // namespace
 
+uint32_t DefaultServerId(std::string_view job_name) {
+  uint32_t hash = 2166136261u;  // FNV-1a
+  for (char c : job_name) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 16777619u;
+  }
+  return 0x80000000u | hash;
+}
+
 Status MysqlSourceOptions::Validate(const config::Options* at) const {
   std::string_view where = sql::BlockName(at, "source (type mysql)");
   SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
   SLUICE_RETURN_IF_ERROR(sql::ValidateTableSelection(*this, at, where, sql::QuoteRules::kMysql));
+  if (mode == SourceMode::kCdc && !this->where.empty()) {
+    return sql::OptionError(at, "where",
+                            fmt::format("'where' in {} does not apply to mode: cdc (every change "
+                                        "of the tables is captured); remove it",
+                                        where));
+  }
   if (tidb_replica_read != "leader" && tidb_replica_read != "follower" &&
       tidb_replica_read != "leader-and-follower") {
     return sql::OptionError(at, "tidb_replica_read",
@@ -138,6 +172,10 @@ Result<MysqlSourceOptions> MysqlSourceOptions::FromConfig(const config::Options&
       options.GetString("geometry") == "wkt" ? GeometryFormat::kWkt : GeometryFormat::kWkb;
   out.tidb_replica_read = options.GetString("tidb_replica_read");
   out.tidb_region_splits = options.GetBool("tidb_region_splits");
+  out.mode = options.GetString("mode") == "cdc" ? SourceMode::kCdc : SourceMode::kSnapshot;
+  if (options.Has("server_id"))
+    out.server_id = static_cast<uint32_t>(options.GetInt("server_id"));
+  out.start_from = options.GetString("start_from");
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
 }

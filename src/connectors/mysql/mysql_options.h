@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/options.h"
@@ -24,6 +25,9 @@ struct ConnectionOptions : sql::ConnectionOptions {
   }
   /// Allow LOAD DATA LOCAL INFILE on this connection (sink connections only).
   bool local_infile = false;
+  /// Seconds a read may wait for the server before the connection counts as lost (0: no limit;
+  /// the binlog stream's connection, which hears from the server at least every heartbeat).
+  int read_timeout_secs = 0;
 };
 
 enum class Consistency {
@@ -39,6 +43,13 @@ enum class ZeroDates { kError, kNull, kString };
 
 enum class GeometryFormat { kWkb, kWkt };
 
+enum class SourceMode {
+  /// Read the tables as they are and end.
+  kSnapshot,
+  /// Stream the tables' changes from the binary log until stopped (mysql_binlog_source.h).
+  kCdc,
+};
+
 struct MysqlSourceOptions : sql::TableSelection {
   ConnectionOptions connection;
   Consistency consistency = Consistency::kSnapshot;
@@ -48,6 +59,13 @@ struct MysqlSourceOptions : sql::TableSelection {
   std::string tidb_replica_read = "leader";
   /// TiDB only: plan chunks along the table's regions instead of by row offsets.
   bool tidb_region_splits = false;
+  SourceMode mode = SourceMode::kSnapshot;
+  /// cdc: the replica server id the binlog stream registers with; 0 for the default, derived
+  /// from the job name (DefaultServerId).
+  uint32_t server_id = 0;
+  /// cdc, first run: where the stream starts; "current" (the server's binlog position at Open)
+  /// is the only choice yet.
+  std::string start_from = "current";
 
   /// Checks values the option table cannot. With `at`, errors point at the key in the job file.
   Status Validate(const config::Options* at = nullptr) const;
@@ -80,6 +98,10 @@ struct MysqlSinkOptions : sql::SinkTarget {
   Status Validate(const config::Options* at = nullptr) const;
   static Result<MysqlSinkOptions> FromConfig(const config::Options& options);
 };
+
+/// The replica server id of a cdc job without `server_id`: a hash of the job name in
+/// 2^31..2^32-1, away from the small ids servers are usually given.
+uint32_t DefaultServerId(std::string_view job_name);
 
 /// The option tables, shared by registration, documentation and tests.
 std::span<const config::OptionSpec> MysqlSourceOptionTable();

@@ -554,8 +554,7 @@ Status MysqlSource::Open(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names,
                           SelectTables(listing, options_, connection_options));
   for (const std::string& name : names) {
-    const TableListing& entry = *std::find_if(
-        listing.begin(), listing.end(), [&](const TableListing& t) { return t.name == name; });
+    const TableListing& entry = FindTable(listing, name);
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<Table> table,
                             DescribeTable(probe, name, entry.estimated_rows, entry.engine));
     StreamInfo stream;
@@ -609,21 +608,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
   const std::vector<int>& key = described.key;
 
   // The selection: all columns or the requested ones, then key columns it left out.
-  std::vector<int> selected;
-  if (options_.columns.empty()) {
-    for (size_t i = 0; i < all.size(); ++i)
-      selected.push_back(static_cast<int>(i));
-  } else {
-    for (const std::string& column : options_.columns) {
-      int index = described.Find(column);
-      if (index < 0) {
-        return config_.ErrorAt("columns", fmt::format("unknown column '{}' in table '{}' "
-                                                      "(columns: {})",
-                                                      column, table->display, described.Names()));
-      }
-      selected.push_back(index);
-    }
-  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<int> selected,
+                          SelectColumns(described, options_.columns, config_, table->display));
   table->batch_columns = selected.size();
   std::vector<int> result_order = selected;
   for (int k : key) {
@@ -645,18 +631,8 @@ Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection
     primary_key.clear();  // a partial key identifies nothing
 
   std::vector<Field> fields;
-  for (size_t i = 0; i < table->batch_columns; ++i) {
-    const SourceColumn& column = table->columns[i];
-    Field field;
-    field.name = column.info.name;
-    field.type = column.type;
-    field.nullable = column.info.nullable || (options_.zero_dates == ZeroDates::kNull &&
-                                              IsTemporalType(column.info.data_type));
-    field.native_type = column.info.column_type;
-    if (column.type.id == TypeId::kString)
-      field.collation = column.info.collation;
-    fields.push_back(std::move(field));
-  }
+  for (size_t i = 0; i < table->batch_columns; ++i)
+    fields.push_back(SourceField(table->columns[i], options_.zero_dates));
   table->schema = std::make_shared<const Schema>(std::move(fields), std::move(primary_key));
 
   // Keyset planning and literals.

@@ -600,8 +600,6 @@ std::string CreateTableSql(std::string_view database, std::string_view table, co
 
 namespace sluice::connectors::mysql {
 
-namespace {
-
 void AppendDigits(uint64_t value, int width, std::string* out) {
   char buffer[24];
   int n = 0;
@@ -614,6 +612,8 @@ void AppendDigits(uint64_t value, int width, std::string* out) {
   while (n > 0)
     out->push_back(buffer[--n]);
 }
+
+namespace {
 
 void AppendFractionDigits(int64_t micros, std::string* out) {
   if (micros == 0)

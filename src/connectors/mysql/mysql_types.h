@@ -110,6 +110,9 @@ std::vector<std::string> ParseMembers(std::string_view column_type);
 /// 65,535-byte row limit become LONGTEXT/LONGBLOB.
 std::vector<std::string> TargetColumnTypes(const Schema& schema);
 
+/// Appends `value` in decimal, zero-padded to `width` digits.
+void AppendDigits(uint64_t value, int width, std::string* out);
+
 /// Text MySQL reads back exactly, for literals and LOAD DATA: "2024-02-29",
 /// "2024-02-29 13:45:07.000123" (fraction only when not zero), "-838:59:59.5". Years 0..9999
 /// are written with four digits (never "BC"). Returns false (appending nothing) for a value

@@ -14,18 +14,7 @@ bool IsOffCalendar(const MYSQL_TIME& t) {
 }
 
 void AppendPrintedTemporal(const MYSQL_TIME& t, bool date_only, int fsp, std::string* out) {
-  auto digits = [&](unsigned long value, int width) {
-    char buffer[16];
-    int n = 0;
-    do {
-      buffer[n++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    for (int i = n; i < width; ++i)
-      out->push_back('0');
-    while (n > 0)
-      out->push_back(buffer[--n]);
-  };
+  auto digits = [&](unsigned long value, int width) { AppendDigits(value, width, out); };
   digits(t.year, 4);
   out->push_back('-');
   digits(t.month, 2);
@@ -41,13 +30,9 @@ void AppendPrintedTemporal(const MYSQL_TIME& t, bool date_only, int fsp, std::st
   digits(t.second, 2);
   if (fsp > 0) {
     out->push_back('.');
-    char fraction[8];
-    unsigned long part = t.second_part;
-    for (int i = 5; i >= 0; --i) {
-      fraction[i] = static_cast<char>('0' + part % 10);
-      part /= 10;
-    }
-    out->append(fraction, static_cast<size_t>(std::min(fsp, 6)));
+    const size_t at = out->size();
+    AppendDigits(t.second_part, 6, out);
+    out->resize(at + static_cast<size_t>(std::min(fsp, 6)));  // the first fsp digits
   }
 }
 

@@ -28,17 +28,6 @@ using sluice::testing::conformance::SourceConformanceTest;
 using sluice::testing::conformance::SourceUnderTest;
 using sluice::testing::conformance::WriteMode;
 
-// The connection options as one line of a YAML flow map.
-std::string FlowConnection(const testing::TestDatabase& db) {
-  std::string yaml = db.ConnectionYaml();
-  while (!yaml.empty() && yaml.back() == '\n')
-    yaml.pop_back();
-  std::string out;
-  for (char c : yaml)
-    out += c == '\n' ? std::string(", ") : std::string(1, c);
-  return out;
-}
-
 class MysqlStore final : public ConformanceStore {
  public:
   std::string SinkBlock(const std::string& target, WriteMode mode) override {

@@ -135,6 +135,16 @@ std::string TestDatabase::ConnectionYaml(const std::string& user) const {
                      user.empty() ? servers_.mysql.user : user, servers_.mysql.password, name_);
 }
 
+std::string FlowConnection(const TestDatabase& db) {
+  std::string yaml = db.ConnectionYaml();
+  while (!yaml.empty() && yaml.back() == '\n')
+    yaml.pop_back();
+  std::string out;
+  for (char c : yaml)
+    out += c == '\n' ? std::string(", ") : std::string(1, c);
+  return out;
+}
+
 Result<std::vector<ReadResult>> ReadAll(Source& source, size_t batch_rows) {
   std::vector<ReadResult> results(source.streams().size());
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitEnumerator> enumerator, source.CreateEnumerator());

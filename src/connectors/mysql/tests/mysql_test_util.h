@@ -74,6 +74,9 @@ class TestDatabase {
   sluice::testing::TestServers servers_;
 };
 
+/// The connection options of `db` as one line of a YAML flow map ("host: .., port: .., ...").
+std::string FlowConnection(const TestDatabase& db);
+
 /// Skips the test when the servers are not running.
 #define MYSQL_TEST_DATABASE(db, ...)                                  \
   ::sluice::connectors::mysql::testing::TestDatabase db{__VA_ARGS__}; \

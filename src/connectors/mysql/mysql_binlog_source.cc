@@ -1,0 +1,863 @@
+#include "connectors/mysql/mysql_binlog_source.h"
+
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "connectors/mysql/mysql_binlog_events.h"
+#include "connectors/mysql/mysql_binlog_rows.h"
+#include "connectors/mysql/mysql_binlog_stream.h"
+#include "connectors/mysql/mysql_client.h"
+#include "connectors/split_queue.h"
+#include "core/logging.h"
+#include "core/strings.h"
+
+namespace sluice::connectors::mysql {
+
+/// A captured table as Open described it.
+struct BinlogTable {
+  std::string database;
+  std::string name;
+  std::string display;  // "db.table"
+  /// Every column of the table, in table order: what a row image holds.
+  std::vector<SourceColumn> columns;
+  /// Batch field i comes from table column selected[i].
+  std::vector<int> selected;
+  SchemaPtr schema;
+};
+
+namespace {
+
+constexpr std::string_view kSplitId = "binlog";
+
+struct Coordinates {
+  std::string file;
+  uint64_t pos = 0;
+  bool operator==(const Coordinates&) const = default;
+};
+
+// Where a reader is: see the header.
+struct BinlogPosition {
+  Coordinates done;  // the end of the last group whose rows were all returned
+  std::string gtid;  // that group's GTID, when the server gives one
+  Coordinates txn;   // the group being returned; empty file between groups
+  uint64_t events = 0;  // row events of `txn` consumed
+  uint64_t rows = 0;    // rows of the next row event consumed
+
+  std::string ToJson() const {
+    nlohmann::json json = {{"file", done.file}, {"pos", done.pos}};
+    if (!gtid.empty())
+      json["gtid"] = gtid;
+    if (!txn.file.empty()) {
+      json["txn"] = {{"file", txn.file}, {"pos", txn.pos}, {"events", events}, {"rows", rows}};
+    }
+    return json.dump();
+  }
+
+  static Result<BinlogPosition> Parse(const std::string& text) {
+    BinlogPosition out;
+    if (text.empty())
+      return out;
+    try {
+      nlohmann::json json = nlohmann::json::parse(text);
+      out.done.file = json.at("file").get<std::string>();
+      out.done.pos = json.at("pos").get<uint64_t>();
+      out.gtid = json.value("gtid", std::string());
+      if (json.contains("txn")) {
+        const nlohmann::json& txn = json.at("txn");
+        out.txn.file = txn.at("file").get<std::string>();
+        out.txn.pos = txn.at("pos").get<uint64_t>();
+        out.events = txn.value("events", uint64_t{0});
+        out.rows = txn.value("rows", uint64_t{0});
+      }
+    } catch (const std::exception& error) {
+      return InvalidConfig(fmt::format("malformed binlog position '{}': {}", text, error.what()));
+    }
+    if (out.done.file.empty())
+      return InvalidConfig(fmt::format("binlog position '{}' names no file", text));
+    return out;
+  }
+};
+
+Result<Coordinates> ParsePayload(const std::string& payload) {
+  Coordinates out;
+  try {
+    nlohmann::json json = nlohmann::json::parse(payload);
+    out.file = json.at("file").get<std::string>();
+    out.pos = json.at("pos").get<uint64_t>();
+  } catch (const std::exception& error) {
+    return InvalidConfig(fmt::format("malformed binlog split '{}': {}", payload, error.what()));
+  }
+  return out;
+}
+
+// "BEGIN", "COMMIT", "ROLLBACK" and the rest (DDL), by the statement's first word.
+enum class Statement { kBegin, kCommit, kRollback, kOther };
+
+Statement Classify(std::string_view statement, std::string* first_word) {
+  size_t start = 0;
+  while (start < statement.size() && std::isspace(static_cast<unsigned char>(statement[start])))
+    ++start;
+  size_t end = start;
+  while (end < statement.size() && std::isalpha(static_cast<unsigned char>(statement[end])))
+    ++end;
+  first_word->clear();
+  for (size_t i = start; i < end; ++i) {
+    auto c = static_cast<unsigned char>(statement[i]);
+    first_word->push_back(static_cast<char>(std::toupper(c)));
+  }
+  if (*first_word == "BEGIN")
+    return Statement::kBegin;
+  if (*first_word == "COMMIT")
+    return Statement::kCommit;
+  if (*first_word == "ROLLBACK" && end == statement.size())
+    return Statement::kRollback;
+  return Statement::kOther;
+}
+
+class BinlogReader final : public SplitReader {
+ public:
+  BinlogReader(const MysqlSourceOptions& options, const JobContext* context, uint32_t server_id,
+               std::vector<std::shared_ptr<const BinlogTable>> tables, BinlogPosition position)
+      : options_(options),
+        context_(context),
+        server_id_(server_id),
+        tables_(std::move(tables)),
+        position_(std::move(position)),
+        resume_txn_(position_.txn),
+        resume_events_(position_.events),
+        resume_rows_(position_.rows) {
+    position_.txn = {};
+    position_.events = 0;
+    position_.rows = 0;
+    for (size_t i = 0; i < tables_.size(); ++i)
+      by_name_[tables_[i]->display] = static_cast<int>(i);
+    current_file_ = position_.done.file;
+  }
+
+  Status Start() {
+    read_wait_ = context_->read_wait;
+    // Heartbeats while the server has nothing to send bound how long a read waits.
+    auto heartbeat = std::clamp(read_wait_ / 2, std::chrono::milliseconds(10),
+                                std::chrono::milliseconds(1000));
+    // SHOW SLAVE HOSTS lists the job by name (the server keeps 60 characters).
+    std::string report_host = ("sluice:" + context_->job_name).substr(0, 60);
+    SLUICE_ASSIGN_OR_RETURN(stream_, BinlogStream::Start(options_.connection, server_id_,
+                                                         report_host, position_.done.file,
+                                                         position_.done.pos, heartbeat));
+    format_.checksum = stream_->checksum();
+    log::Info(component(), "Streaming the binlog from '{}' position {} as replica server id {}",
+              position_.done.file, position_.done.pos, server_id_);
+    return Status::OK();
+  }
+
+  int NextStream() const override { return next_stream_; }
+  void SetReadWait(std::chrono::milliseconds wait) override { read_wait_ = wait; }
+
+  std::string Position() const override {
+    BinlogPosition out = position_;
+    // Inside a group whose changes were (partly) returned: how far. A resumed group keeps its
+    // counts even before this run returned any of its changes.
+    if (in_group_ && (returned_in_group_ > 0 || resuming_group_)) {
+      out.txn = group_start_;
+      out.events = group_events_;
+      out.rows = event_rows_done_;
+    }
+    return out.ToJson();
+  }
+
+  ReadLag Lag() const override {
+    ReadLag lag;
+    {
+      std::lock_guard<std::mutex> lock(lag_mutex_);
+      if (behind_known_) {
+        uint64_t consumed = consumed_bytes_.load() - consumed_at_mark_;
+        lag.bytes = behind_at_mark_ > consumed ? behind_at_mark_ - consumed : 0;
+      }
+    }
+    int64_t event_time = last_event_time_us_.load();
+    if (event_time != 0)
+      lag.last_event_time_us = event_time;
+    return lag;
+  }
+
+  void Cancel() override {
+    cancelled_.store(true);
+    if (stream_)
+      stream_->Cancel();
+  }
+
+  Result<bool> ReadBatch(Batch* batch) override {
+    if (cancelled_.load())
+      return Cancelled("reading the binlog: cancelled");
+    const auto deadline = std::chrono::steady_clock::now() + read_wait_;
+    while (true) {
+      if (rows_.has_value()) {
+        SLUICE_ASSIGN_OR_RETURN(bool event_done, ReturnRows(batch));
+        if (!event_done)
+          return true;  // the batch is full, or the next row belongs to another stream
+        continue;
+      }
+      if (std::chrono::steady_clock::now() >= deadline)
+        return true;
+      if (!batch->empty() && caught_up_)
+        return true;  // nothing more has arrived: hand over what is here
+      MaybeMeasureLag();
+      Result<std::string_view> event = stream_->Next();
+      if (!event.ok()) {
+        if (cancelled_.load()) {
+          if (!batch->empty())
+            return true;
+          return Cancelled("reading the binlog: cancelled");
+        }
+        return event.status().WithContext(fmt::format("after binlog '{}' position {}",
+                                                      current_file_, last_position_));
+      }
+      SLUICE_RETURN_IF_ERROR(Process(*event));
+    }
+  }
+
+ private:
+  // A TABLE_MAP of a captured table, checked against the table's columns.
+  struct MappedTable {
+    binlog::TableMapEvent map;
+    int stream = -1;  // -1: a table this job does not capture
+    /// For each table column (BinlogTable::columns), its index among the map's columns.
+    std::vector<int> binlog_column;
+  };
+
+  // A row event whose rows are being returned.
+  struct PendingRows {
+    binlog::RowsEvent event;
+    const MappedTable* mapped = nullptr;
+    uint64_t position = 0;  // the event's, for messages
+    size_t offset = 0;      // of the next row image in event.rows
+  };
+
+  std::string component() const {
+    return fmt::format("source:mysql:{}:cdc", options_.connection.database);
+  }
+
+  // Handles one event: group boundaries, table maps, and row events (whose rows ReturnRows
+  // hands out).
+  Status Process(std::string_view bytes) {
+    binlog::Event event;
+    uint8_t type = bytes.size() > 4 ? static_cast<uint8_t>(bytes[4]) : 0;
+    const bool description = type == binlog::kFormatDescriptionEvent;
+    // FORMAT_DESCRIPTION carries its checksum algorithm itself, and always the 4 bytes.
+    SLUICE_RETURN_IF_ERROR(binlog::ParseEvent(bytes, !description && format_.checksum, &event));
+    const binlog::EventHeader& header = event.header;
+    consumed_bytes_.fetch_add(header.length);
+    caught_up_ = false;
+    if (header.next_position != 0)
+      last_position_ = header.next_position;
+    switch (header.type) {
+      case binlog::kFormatDescriptionEvent:
+        return binlog::ParseFormatDescription(bytes, &format_);
+      case binlog::kRotateEvent: {
+        binlog::RotateEvent rotate;
+        SLUICE_RETURN_IF_ERROR(binlog::ParseRotate(event, &rotate));
+        current_file_.assign(rotate.file);
+        last_position_ = rotate.position;
+        if (!in_group_) {
+          // Every group of the file before was complete: a resumed run may start in the new one.
+          position_.done = {current_file_, rotate.position};
+        }
+        return Status::OK();
+      }
+      case binlog::kHeartbeatEvent: {
+        // The server had nothing more to send: everything written so far has been read.
+        caught_up_ = true;
+        std::lock_guard<std::mutex> lock(lag_mutex_);
+        behind_known_ = true;
+        behind_at_mark_ = 0;
+        consumed_at_mark_ = consumed_bytes_.load();
+        last_lag_check_ = std::chrono::steady_clock::now();
+        return Status::OK();
+      }
+      case binlog::kMariaGtidEvent: {
+        binlog::GtidEvent gtid;
+        SLUICE_RETURN_IF_ERROR(binlog::ParseMariaGtid(event, &gtid));
+        StartGroup(header, gtid.gtid);
+        // A group that is no standalone statement ends with its XID or COMMIT.
+        group_has_begin_ = !gtid.standalone;
+        return Status::OK();
+      }
+      case binlog::kGtidEvent:
+      case binlog::kAnonymousGtidEvent: {
+        binlog::GtidEvent gtid;
+        SLUICE_RETURN_IF_ERROR(binlog::ParseMysqlGtid(event, &gtid));
+        StartGroup(header, gtid.gtid);
+        group_has_begin_ = false;  // until its BEGIN: a DDL statement is a group of its own
+        return Status::OK();
+      }
+      case binlog::kQueryEvent:
+        return OnQuery(event);
+      case binlog::kMariaQueryCompressedEvent:
+        return Unsupported(
+            "the binlog holds compressed statements (log_bin_compress = ON): change data "
+            "capture does not decompress them yet; set log_bin_compress = OFF");
+      case binlog::kXidEvent:
+      case binlog::kXaPrepareEvent:
+        // An XA transaction's changes are logged at XA PREPARE, in a group of their own; its XA
+        // COMMIT or XA ROLLBACK comes later, in another.
+        EndGroup(header);
+        return Status::OK();
+      case binlog::kTableMapEvent:
+        return OnTableMap(event);
+      default:
+        if (binlog::IsRowsEvent(header.type))
+          return OnRows(event);
+        return Status::OK();  // ANNOTATE_ROWS, GTID_LIST, BINLOG_CHECKPOINT, ...
+    }
+  }
+
+  void StartGroup(const binlog::EventHeader& header, std::string gtid) {
+    in_group_ = true;
+    group_start_ = {current_file_, header.position()};
+    group_gtid_ = std::move(gtid);
+    group_events_ = 0;
+    event_rows_done_ = 0;
+    returned_in_group_ = 0;
+    resuming_group_ = !resume_txn_.file.empty() && group_start_ == resume_txn_;
+  }
+
+  void EndGroup(const binlog::EventHeader& header) {
+    in_group_ = false;
+    group_has_begin_ = false;
+    position_.done = {current_file_, header.next_position};
+    if (!group_gtid_.empty())
+      position_.gtid = group_gtid_;
+    if (resuming_group_) {
+      resuming_group_ = false;
+      resume_txn_ = {};  // resumed past it: nothing more to skip
+    }
+    if (header.timestamp != 0)
+      last_event_time_us_.store(static_cast<int64_t>(header.timestamp) * 1'000'000);
+  }
+
+  Status OnQuery(const binlog::Event& event) {
+    binlog::QueryEvent query;
+    SLUICE_RETURN_IF_ERROR(binlog::ParseQuery(event, format_, &query));
+    std::string word;
+    switch (Classify(query.statement, &word)) {
+      case Statement::kBegin:
+        if (!in_group_)
+          StartGroup(event.header, "");
+        group_has_begin_ = true;
+        return Status::OK();
+      case Statement::kCommit:
+      case Statement::kRollback:
+        EndGroup(event.header);
+        return Status::OK();
+      case Statement::kOther:
+        break;
+    }
+    if (word == "TRUNCATE")
+      WarnTruncate(query);
+    if (in_group_ && group_has_begin_)
+      return Status::OK();  // a statement inside a transaction (SAVEPOINT, ...)
+    // A statement on its own (DDL) is a group of its own.
+    if (!in_group_)
+      StartGroup(event.header, "");
+    EndGroup(event.header);
+    return Status::OK();
+  }
+
+  void WarnTruncate(const binlog::QueryEvent& query) {
+    std::string statement(query.statement.substr(0, 200));
+    for (size_t i = 0; i < tables_.size(); ++i) {
+      const BinlogTable& table = *tables_[i];
+      bool same_database = query.database == table.database ||
+                           statement.find(table.database) != std::string::npos;
+      if (same_database && statement.find(table.name) != std::string::npos &&
+          warned_truncate_.insert(static_cast<int>(i)).second) {
+        log::Warn(component(),
+                  "'{}' at binlog '{}' position {} is not applied to the target: a changelog "
+                  "carries row changes only (delete the rows instead, or load the table again "
+                  "and rerun the job with --fresh)",
+                  statement, current_file_, last_position_);
+      }
+    }
+  }
+
+  Status OnTableMap(const binlog::Event& event) {
+    SLUICE_RETURN_IF_ERROR(binlog::ParseTableMap(event, format_, &parsed_map_));
+    auto existing = maps_.find(parsed_map_.table_id);
+    if (existing != maps_.end() && SameTable(existing->second.map, parsed_map_))
+      return Status::OK();  // every statement maps its tables again: checked already
+    MappedTable entry;
+    entry.map = parsed_map_;
+    auto found = by_name_.find(entry.map.database + "." + entry.map.table);
+    if (found != by_name_.end()) {
+      entry.stream = found->second;
+      SLUICE_RETURN_IF_ERROR(MapColumns(*tables_[static_cast<size_t>(entry.stream)], &entry));
+    }
+    maps_[entry.map.table_id] = std::move(entry);
+    return Status::OK();
+  }
+
+  static bool SameTable(const binlog::TableMapEvent& a, const binlog::TableMapEvent& b) {
+    return a.database == b.database && a.table == b.table && a.names == b.names &&
+           a.columns == b.columns;
+  }
+
+  // Finds each table column among the map's (by name when the server logs names, else by
+  // position) and checks its type: a table altered since Open stops here.
+  Status MapColumns(const BinlogTable& table, MappedTable* mapped) {
+    const binlog::TableMapEvent& map = mapped->map;
+    auto changed = [&](const std::string& detail) {
+      std::string logged;
+      for (size_t c = 0; c < map.columns.size(); ++c) {
+        if (c > 0)
+          logged += ", ";
+        logged += c < map.names.size() ? map.names[c] : fmt::format("#{}", c + 1);
+        logged += " " + binlog::FieldTypeName(map.columns[c].type);
+      }
+      std::string known;
+      for (const SourceColumn& column : table.columns) {
+        if (!known.empty())
+          known += ", ";
+        known += column.info.name + " " + column.info.column_type;
+      }
+      return Unsupported(fmt::format(
+          "table {} changed since the job started ({}): the binlog at '{}' position {} logs its "
+          "rows as ({}), the job read it as ({}) when it started. ALTER TABLE while change data "
+          "capture runs is not supported yet: load the table again and rerun the job with "
+          "--fresh",
+          table.display, detail, current_file_, last_position_, logged, known));
+    };
+    mapped->binlog_column.assign(table.columns.size(), -1);
+    if (!map.names.empty()) {
+      for (size_t c = 0; c < table.columns.size(); ++c) {
+        auto at = std::find(map.names.begin(), map.names.end(), table.columns[c].info.name);
+        if (at == map.names.end())
+          return changed(fmt::format("column '{}' is gone", table.columns[c].info.name));
+        mapped->binlog_column[c] = static_cast<int>(at - map.names.begin());
+      }
+      if (map.names.size() != table.columns.size())
+        return changed(fmt::format("{} columns, not {}", map.names.size(), table.columns.size()));
+    } else {
+      if (map.columns.size() != table.columns.size())
+        return changed(fmt::format("{} columns, not {}", map.columns.size(), table.columns.size()));
+      for (size_t c = 0; c < table.columns.size(); ++c)
+        mapped->binlog_column[c] = static_cast<int>(c);
+    }
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      const binlog::ColumnType& type = map.columns[static_cast<size_t>(mapped->binlog_column[c])];
+      if (!BinlogTypeFits(type, table.columns[c])) {
+        return changed(fmt::format("column '{}' is logged as {}", table.columns[c].info.name,
+                                   binlog::FieldTypeName(type.type)));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status OnRows(const binlog::Event& event) {
+    binlog::RowsEvent rows;
+    SLUICE_RETURN_IF_ERROR(binlog::ParseRowsEvent(event, format_, &rows));
+    if (!in_group_) {
+      // Row events outside any group (a server that logs neither GTID nor BEGIN): a group of
+      // their own, ended by the statement's last event.
+      StartGroup(event.header, "");
+      group_has_begin_ = false;
+    }
+    auto found = maps_.find(rows.table_id);
+    if (found == maps_.end()) {
+      return Internal(fmt::format("binlog '{}' position {}: a row event for table id {} without "
+                                  "its TABLE_MAP",
+                                  current_file_, event.header.position(), rows.table_id));
+    }
+    const MappedTable& mapped = found->second;
+    // Row events of groups a resumed position covers were returned before.
+    bool skip_event = resuming_group_ && group_events_ < resume_events_;
+    if (mapped.stream < 0 || skip_event) {
+      ++group_events_;
+      return Status::OK();
+    }
+    rows_ = PendingRows{rows, &mapped, event.header.position(), 0};
+    event_rows_done_ = 0;
+    if (resuming_group_ && group_events_ == resume_events_) {
+      // Rows of this event a resumed position covers: read past them.
+      for (uint64_t i = 0; i < resume_rows_ && rows_->offset < rows_->event.rows.size(); ++i) {
+        SLUICE_RETURN_IF_ERROR(ReadImages());
+        ++event_rows_done_;
+      }
+    }
+    return Status::OK();
+  }
+
+  // Reads the next change's image(s) of the pending row event into before_ / after_.
+  Status ReadImages() {
+    PendingRows& pending = *rows_;
+    const binlog::RowsEvent& rows = pending.event;
+    const auto& columns = pending.mapped->map.columns;
+    SLUICE_RETURN_IF_ERROR(
+        ReadRowImage(rows.rows, &pending.offset, rows.present, columns, &before_));
+    if (rows.kind == binlog::RowsEvent::Kind::kUpdate) {
+      SLUICE_RETURN_IF_ERROR(
+          ReadRowImage(rows.rows, &pending.offset, rows.present_after, columns, &after_));
+    }
+    return Status::OK();
+  }
+
+  // Appends the pending row event's changes to `batch` while there is room. Returns true once
+  // the event is used up; false when the batch is full or the next change belongs to another
+  // stream than the batch's.
+  Result<bool> ReturnRows(Batch* batch) {
+    PendingRows& pending = *rows_;
+    const int stream = pending.mapped->stream;
+    const BinlogTable& table = *tables_[static_cast<size_t>(stream)];
+    const size_t room = pending.event.kind == binlog::RowsEvent::Kind::kUpdate ? 2 : 1;
+    while (pending.offset < pending.event.rows.size()) {
+      if (stream != batch->stream()) {
+        next_stream_ = stream;
+        return false;
+      }
+      if (batch->num_rows() + room > batch->capacity() ||
+          batch->ByteSize() >= context_->batch_bytes) {
+        if (batch->empty()) {
+          return InvalidConfig(fmt::format("batches of {} rows cannot hold an update's two rows: "
+                                           "change data capture needs batch_rows of 2 or more",
+                                           batch->capacity()));
+        }
+        return false;
+      }
+      const size_t offset = pending.offset;
+      SLUICE_RETURN_IF_ERROR(ReadImages());
+      Status appended = AppendChange(table, pending, batch);
+      if (!appended.ok()) {
+        batch->DiscardPartialRow();
+        if (appended.code() != StatusCode::kDataError) {
+          pending.offset = offset;
+          return appended;
+        }
+        BadRecord record;
+        record.stream = table.name;
+        record.location = fmt::format("{} at binlog '{}' position {}", table.display,
+                                      current_file_, pending.position);
+        record.reason = DataError(fmt::format("{} {}", record.location, appended.message()));
+        Status handled = context_->bad_records->Handle(record);
+        if (!handled.ok()) {
+          pending.offset = offset;
+          return handled;
+        }
+      } else {
+        ++returned_in_group_;
+      }
+      ++event_rows_done_;
+    }
+    rows_.reset();
+    ++group_events_;
+    event_rows_done_ = 0;
+    return true;
+  }
+
+  // Appends one change: both images of an update are appended before either row is finished,
+  // so that a value refused in the second drops the whole change.
+  Status AppendChange(const BinlogTable& table, const PendingRows& pending, Batch* batch) {
+    const size_t first = batch->num_rows();
+    switch (pending.event.kind) {
+      case binlog::RowsEvent::Kind::kWrite:
+        SLUICE_RETURN_IF_ERROR(AppendImage(table, pending, before_, batch));
+        batch->SetRowKind(first, RowKind::kInsert);
+        batch->FinishRow();
+        return Status::OK();
+      case binlog::RowsEvent::Kind::kDelete:
+        SLUICE_RETURN_IF_ERROR(AppendImage(table, pending, before_, batch));
+        batch->SetRowKind(first, RowKind::kDelete);
+        batch->FinishRow();
+        return Status::OK();
+      case binlog::RowsEvent::Kind::kUpdate:
+        SLUICE_RETURN_IF_ERROR(AppendImage(table, pending, before_, batch));
+        SLUICE_RETURN_IF_ERROR(AppendImage(table, pending, after_, batch));
+        batch->SetRowKind(first, RowKind::kUpdateBefore);
+        batch->SetRowKind(first + 1, RowKind::kUpdateAfter);
+        batch->FinishRow();
+        batch->FinishRow();
+        return Status::OK();
+    }
+    return Status::OK();
+  }
+
+  Status AppendImage(const BinlogTable& table, const PendingRows& pending,
+                     const std::vector<ImageValue>& image, Batch* batch) {
+    const MappedTable& mapped = *pending.mapped;
+    for (size_t f = 0; f < table.selected.size(); ++f) {
+      const size_t column = static_cast<size_t>(table.selected[f]);
+      const size_t logged = static_cast<size_t>(mapped.binlog_column[column]);
+      const ImageValue& value = image[logged];
+      Column& out = batch->column(f);
+      switch (value.state) {
+        case ImageValue::State::kAbsent:
+          return Unsupported(fmt::format(
+              "{}: the binlog at '{}' position {} leaves column '{}' out of its row image: "
+              "change data capture needs binlog_row_image = FULL",
+              table.display, current_file_, pending.position, table.columns[column].info.name));
+        case ImageValue::State::kNull:
+          out.AppendNull();
+          break;
+        case ImageValue::State::kValue:
+          SLUICE_RETURN_IF_ERROR(AppendBinlogValue(mapped.map.columns[logged], value.bytes,
+                                                   table.columns[column], options_.zero_dates,
+                                                   &out, &scratch_));
+          break;
+      }
+    }
+    return Status::OK();
+  }
+
+  // Every few seconds while data flows, how far the server's binlog is ahead (SHOW BINARY LOGS
+  // on a connection of its own); heartbeats say "caught up" in between.
+  void MaybeMeasureLag() {
+    auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> lock(lag_mutex_);
+      if (now - last_lag_check_ < std::chrono::seconds(2))
+        return;
+      last_lag_check_ = now;
+    }
+    if (!lag_connection_) {
+      Result<Connection> opened = Connection::Open(options_.connection);
+      if (!opened.ok()) {
+        log::Debug(component(), "Cannot measure the lag: {}", opened.status().message());
+        return;
+      }
+      lag_connection_ = std::make_unique<Connection>(std::move(*opened));
+    }
+    Result<std::vector<TextRow>> logs =
+        lag_connection_->Query("SHOW BINARY LOGS", "measuring the lag");
+    if (!logs.ok()) {
+      lag_connection_.reset();
+      return;
+    }
+    uint64_t behind = 0;
+    bool ours_seen = false;
+    for (const TextRow& row : *logs) {
+      if (row.size() < 2 || !row[0] || !row[1])
+        continue;
+      uint64_t size = std::stoull(*row[1]);
+      if (*row[0] == current_file_) {
+        ours_seen = true;
+        behind += size > last_position_ ? size - last_position_ : 0;
+      } else if (ours_seen) {
+        behind += size;
+      }
+    }
+    std::lock_guard<std::mutex> lock(lag_mutex_);
+    behind_known_ = ours_seen;
+    behind_at_mark_ = behind;
+    consumed_at_mark_ = consumed_bytes_.load();
+  }
+
+  const MysqlSourceOptions& options_;
+  const JobContext* context_;
+  const uint32_t server_id_;
+  std::vector<std::shared_ptr<const BinlogTable>> tables_;
+  std::unordered_map<std::string, int> by_name_;  // "db.table" -> stream
+  std::unique_ptr<BinlogStream> stream_;
+  binlog::Format format_;
+  std::unordered_map<uint64_t, MappedTable> maps_;  // by table id
+  binlog::TableMapEvent parsed_map_;
+  std::chrono::milliseconds read_wait_{100};
+  std::atomic<bool> cancelled_{false};
+
+  BinlogPosition position_;
+  Coordinates resume_txn_;        // the group a resumed position was inside, and
+  const uint64_t resume_events_;  // how many of its row events and
+  const uint64_t resume_rows_;    // rows of the next one were returned before
+  std::string current_file_;
+  uint64_t last_position_ = 0;  // the end of the last event read, in current_file_
+  bool in_group_ = false;
+  bool group_has_begin_ = false;
+  bool resuming_group_ = false;
+  Coordinates group_start_;
+  std::string group_gtid_;
+  uint64_t group_events_ = 0;      // row events of the group consumed
+  uint64_t event_rows_done_ = 0;   // rows of the pending row event consumed
+  uint64_t returned_in_group_ = 0;
+  std::optional<PendingRows> rows_;  // a row event whose rows are being returned
+  std::vector<ImageValue> before_;
+  std::vector<ImageValue> after_;
+  BinlogScratch scratch_;
+  int next_stream_ = 0;
+  bool caught_up_ = false;
+  std::set<int> warned_truncate_;
+
+  mutable std::mutex lag_mutex_;
+  bool behind_known_ = false;        // guarded by lag_mutex_
+  uint64_t behind_at_mark_ = 0;      // guarded by lag_mutex_
+  uint64_t consumed_at_mark_ = 0;    // guarded by lag_mutex_
+  std::chrono::steady_clock::time_point last_lag_check_{};  // guarded by lag_mutex_
+  std::atomic<uint64_t> consumed_bytes_{0};
+  std::atomic<int64_t> last_event_time_us_{0};
+  std::unique_ptr<Connection> lag_connection_;
+};
+
+}  // namespace
+
+MysqlBinlogSource::MysqlBinlogSource(MysqlSourceOptions options, config::Options config)
+    : options_(std::move(options)), config_(std::move(config)) {
+  component_ = fmt::format("source:mysql:{}:cdc", options_.connection.database);
+}
+
+MysqlBinlogSource::~MysqlBinlogSource() = default;
+
+Status MysqlBinlogSource::Open(const JobContext& context) {
+  context_ = &context;
+  server_id_ = options_.server_id != 0 ? options_.server_id : DefaultServerId(context.job_name);
+  const ConnectionOptions& connection_options = options_.connection;
+  SLUICE_ASSIGN_OR_RETURN(Connection connection, Connection::Open(connection_options));
+  SLUICE_RETURN_IF_ERROR(CheckServer(connection));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<TableListing> listing,
+                          ListTables(connection, connection_options.database));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          SelectTables(listing, options_, connection_options));
+  for (const std::string& name : names) {
+    if (!FindTable(listing, name).base) {
+      return InvalidConfig(fmt::format("{}: '{}.{}' is a view: change data capture reads the "
+                                       "changes of tables only",
+                                       connection_options.Describe(),
+                                       connection_options.database, name));
+    }
+    SLUICE_RETURN_IF_ERROR(AddTable(connection, name));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::optional<BinlogCoordinates> coordinates,
+                          ReadBinlogCoordinates(connection));
+  if (!coordinates) {
+    return Unsupported(fmt::format("{}: the server reports no binlog position (SHOW MASTER "
+                                   "STATUS is empty): change data capture needs log_bin",
+                                   connection_options.Describe()));
+  }
+  start_ = std::move(*coordinates);
+  return Status::OK();
+}
+
+Status MysqlBinlogSource::CheckServer(Connection& connection) {
+  const ConnectionOptions& options = options_.connection;
+  if (connection.flavor() == ServerFlavor::kTiDb) {
+    return Unsupported(fmt::format("{}: TiDB has no binary log to read; its changes come "
+                                   "through TiCDC",
+                                   options.Describe()));
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      std::optional<TextRow> settings,
+      connection.QueryRow("SELECT @@log_bin, @@binlog_format, @@binlog_row_image, @@server_id",
+                          "reading the binlog settings"));
+  auto setting = [&](size_t i) {
+    return settings && i < settings->size() && (*settings)[i] ? *(*settings)[i] : std::string();
+  };
+  std::string needed;
+  if (setting(0) != "1")
+    needed = "log_bin is off (start the server with --log-bin)";
+  else if (setting(1) != "ROW")
+    needed = fmt::format("binlog_format is {} (set it to ROW)", setting(1));
+  else if (setting(2) != "FULL")
+    needed = fmt::format("binlog_row_image is {} (set it to FULL)", setting(2));
+  if (!needed.empty()) {
+    return Unsupported(fmt::format("{}: change data capture reads full row images from the "
+                                   "binary log, but {}",
+                                   options.Describe(), needed));
+  }
+  if (setting(3) == std::to_string(server_id_)) {
+    return config_.ErrorAt(
+        "server_id", fmt::format("server_id {} is the server's own: give the job another one",
+                                 server_id_));
+  }
+  return Status::OK();
+}
+
+Status MysqlBinlogSource::AddTable(Connection& connection, const std::string& name) {
+  const std::string& database = options_.connection.database;
+  auto table = std::make_shared<BinlogTable>();
+  table->database = database;
+  table->name = name;
+  table->display = database + "." + name;
+  SLUICE_ASSIGN_OR_RETURN(TableColumns described,
+                          DescribeColumns(connection, database, name, options_.zero_dates,
+                                          options_.geometry, component_));
+  if (described.key.empty() || !described.key_is_primary) {
+    return InvalidConfig(fmt::format(
+        "{}: table {} has no primary key: change data capture applies changes by key (add a "
+        "primary key)",
+        options_.connection.Describe(), table->display));
+  }
+  for (const SourceColumn& column : described.columns) {
+    std::string refusal = BinlogReadRefusal(column);
+    if (!refusal.empty())
+      return Unsupported(fmt::format("{}: table {}: {}", options_.connection.Describe(),
+                                     table->display, refusal));
+  }
+  SLUICE_ASSIGN_OR_RETURN(table->selected,
+                          SelectColumns(described, options_.columns, config_, table->display));
+  std::vector<int> primary_key;
+  for (int index : described.key) {
+    auto found = std::find(table->selected.begin(), table->selected.end(), index);
+    if (found == table->selected.end()) {
+      return config_.ErrorAt(
+          "columns",
+          fmt::format("change data capture of '{}' needs its primary key column '{}' among the "
+                      "columns",
+                      table->display,
+                      described.columns[static_cast<size_t>(index)].info.name));
+    }
+    primary_key.push_back(static_cast<int>(found - table->selected.begin()));
+  }
+  std::vector<Field> fields;
+  for (int index : table->selected) {
+    fields.push_back(
+        SourceField(described.columns[static_cast<size_t>(index)], options_.zero_dates));
+  }
+  table->columns = std::move(described.columns);
+  table->schema = std::make_shared<const Schema>(std::move(fields), std::move(primary_key));
+  StreamInfo stream;
+  stream.name = name;
+  stream.schema = table->schema;
+  stream.changelog = true;
+  streams_.push_back(std::move(stream));
+  tables_.push_back(std::move(table));
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SplitEnumerator>> MysqlBinlogSource::CreateEnumerator() {
+  Split split;
+  split.id = std::string(kSplitId);
+  split.stream = 0;
+  split.payload = nlohmann::json{{"file", start_.file}, {"pos", start_.position}}.dump();
+  std::vector<Split> splits;
+  splits.push_back(std::move(split));
+  return std::unique_ptr<SplitEnumerator>(new SplitQueue(std::move(splits)));
+}
+
+Result<std::unique_ptr<SplitReader>> MysqlBinlogSource::CreateReader(const Split& split,
+                                                                     const std::string& position) {
+  SLUICE_ASSIGN_OR_RETURN(BinlogPosition parsed, BinlogPosition::Parse(position));
+  if (position.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(parsed.done, ParsePayload(split.payload));
+  }
+  auto reader =
+      std::make_unique<BinlogReader>(options_, context_, server_id_, tables_, std::move(parsed));
+  SLUICE_RETURN_IF_ERROR(reader->Start());
+  return std::unique_ptr<SplitReader>(std::move(reader));
+}
+
+void MysqlBinlogSource::Describe(CheckReport* report) const {
+  report->Note(fmt::format("mysql: change data capture from the binary log as replica server id "
+                           "{}; a first run starts at binlog '{}' position {}{}",
+                           server_id_, start_.file, start_.position,
+                           start_.gtid.empty() ? "" : fmt::format(" (GTID '{}')", start_.gtid)));
+  for (const auto& table : tables_) {
+    report->Note(fmt::format("mysql table '{}': {} of {} columns captured", table->display,
+                             table->selected.size(), table->columns.size()));
+  }
+}
+
+}  // namespace sluice::connectors::mysql

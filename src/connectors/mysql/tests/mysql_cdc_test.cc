@@ -1,0 +1,373 @@
+// mode: cdc against the real MariaDB (binlog_format ROW, full row images with column names):
+// changes of every column type arrive once, in commit order, across a stop and changes made
+// while stopped, and fold into exactly what the snapshot source reads; a transaction larger
+// than a batch, stopped inside, resumes inside it without loss or duplicate; and the refusals
+// (a keyless table, a purged binlog) say what to do.
+//
+// Tests that purge the binlog would pull it from under the others' stopped jobs: every test
+// here holds a lock on a file beside the server's data, shared, and the purging test holds it
+// alone.
+#include <fmt/core.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+
+#include <chrono>
+#include <fcntl.h>
+#include <map>
+#include <thread>
+#include <unistd.h>
+
+#include "connectors/mysql/mysql_options.h"
+#include "connectors/mysql/tests/mysql_test_util.h"
+#include "connectors/registry.h"
+#include "testing/conformance/conformance_job.h"
+#include "testing/gtest_util.h"
+#include "testing/memory_connector.h"
+#include "testing/stop_at_batch.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::connectors {
+void RegisterMysqlConnector(ConnectorRegistry& registry);
+}  // namespace sluice::connectors
+
+namespace sluice::connectors::mysql {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using sluice::testing::Row;
+using sluice::testing::TempDir;
+using sluice::testing::conformance::BackgroundJob;
+using sluice::testing::conformance::JobSpec;
+using testing::TestDatabase;
+
+// A lock on a file beside the server's data: shared by tests whose jobs resume from the binlog,
+// exclusive for a test that purges it.
+class BinlogLock {
+ public:
+  BinlogLock(const std::string& datadir, bool exclusive) {
+    fd_ = ::open((datadir + "/../sluice-binlog-tests.lock").c_str(), O_CREAT | O_RDWR, 0644);
+    EXPECT_GE(fd_, 0) << "cannot open the binlog lock file";
+    if (fd_ >= 0) {
+      EXPECT_EQ(::flock(fd_, exclusive ? LOCK_EX : LOCK_SH), 0);
+    }
+  }
+  ~BinlogLock() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  BinlogLock(const BinlogLock&) = delete;
+  BinlogLock& operator=(const BinlogLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+using Change = std::pair<RowKind, std::string>;
+
+class MysqlCdcTest : public ::testing::Test {
+ protected:
+  MysqlCdcTest() : sink_(std::make_shared<sluice::testing::MemorySinkData>()) {
+    RegisterMysqlConnector(registry_);
+    sluice::testing::RegisterMemoryConnector(
+        registry_, std::make_shared<sluice::testing::MemorySourceData>(), sink_);
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    job_name_ = fmt::format("cdc_{}_{}", info->name(), ::getpid());
+  }
+
+  void SetUp() override {
+    if (!db_.ok())
+      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
+    lock_ = std::make_unique<BinlogLock>(db_.servers().mysql_datadir, exclusive_lock_);
+  }
+
+  JobSpec Spec(const std::string& tables, const std::string& extra = "") const {
+    JobSpec spec;
+    spec.name = job_name_;
+    spec.source = fmt::format("{{type: mysql, {}, tables: [{}], mode: cdc{}}}",
+                              testing::FlowConnection(db_), tables, extra);
+    spec.sink = "{type: memory}";
+    spec.state = state_.path();
+    spec.parallelism = 1;
+    spec.checkpoint_secs = 0.2;
+    return spec;
+  }
+
+  // Waits until the job's binlog stream has registered with the server (SHOW SLAVE HOSTS lists
+  // its server id): changes from then on are captured.
+  void WaitForStream() {
+    const uint32_t server_id = DefaultServerId(job_name_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (db_.Exec("SHOW SLAVE HOSTS").find(fmt::format("{}\t", server_id)) ==
+           std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the binlog stream never started";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
+    }
+  }
+
+  // The table as the snapshot source reads it, by key (the first column).
+  std::map<std::string, Row> Snapshot(const std::string& table) {
+    auto read = std::make_shared<sluice::testing::MemorySinkData>();
+    ConnectorRegistry registry;
+    RegisterMysqlConnector(registry);
+    sluice::testing::RegisterMemoryConnector(
+        registry, std::make_shared<sluice::testing::MemorySourceData>(), read);
+    TempDir state;
+    JobSpec spec;
+    spec.name = job_name_ + "_snapshot";
+    spec.source =
+        fmt::format("{{type: mysql, {}, table: {}}}", testing::FlowConnection(db_), table);
+    spec.sink = "{type: memory}";
+    spec.state = state.path();
+    runtime::JobSummary summary = sluice::testing::conformance::RunJob(spec, registry);
+    EXPECT_TRUE(summary.status.ok()) << summary.status.ToString();
+    std::map<std::string, Row> out;
+    for (const Row& row : read->committed[table])
+      out[*row[0]] = row;
+    return out;
+  }
+
+  bool exclusive_lock_ = false;
+  TestDatabase db_;
+  std::string job_name_;
+  std::shared_ptr<sluice::testing::MemorySinkData> sink_;
+  ConnectorRegistry registry_;
+  TempDir state_;
+  std::unique_ptr<BinlogLock> lock_;
+};
+
+constexpr std::string_view kTypesTable = R"sql(
+  CREATE TABLE typed (
+    id INT PRIMARY KEY,
+    ti TINYINT, tb TINYINT(1), tu TINYINT UNSIGNED, si SMALLINT, su SMALLINT UNSIGNED,
+    mi MEDIUMINT, mu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED, bi BIGINT, bu BIGINT UNSIGNED,
+    y YEAR, b3 BIT(3), b64 BIT(64), f FLOAT, d DOUBLE, dec1 DECIMAL(10,2), dec65 DECIMAL(65,30),
+    c CHAR(3), vc VARCHAR(20), tx TEXT, e ENUM('a','b''c'), st SET('x','y','z'),
+    bn BINARY(4), vb VARBINARY(10), bl BLOB, j JSON, l1 VARCHAR(10) CHARACTER SET latin1,
+    dt DATE, tm TIME, tm3 TIME(3), dtm DATETIME, dtm6 DATETIME(6), ts TIMESTAMP(6) NULL,
+    g GEOMETRY)
+)sql";
+
+// Row 1 holds every type's extremes, row 2 NULLs, row 3 zeros and empty values.
+constexpr std::string_view kFirstRows = R"sql(
+  INSERT INTO typed VALUES
+  (1, -128, 1, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,
+   -9223372036854775808, 18446744073709551615, 2155, b'101',
+   b'1111111111111111111111111111111111111111111111111111111111111111',
+   -1.5e-38, 2.2250738585072014e-308, -12345678.91,
+   '-12345678901234567890123456789012345.123456789012345678901234567891',
+   'ab', 'Grüße 😀', 'line1\nline2\ttab\\', 'b''c', 'x,z',
+   X'00FF0a0d', X'', X'000102FEFF', '{"a": [1, 2.5, "x"]}', 'café €ÿ',
+   '1000-01-01', '-838:59:59', '838:59:58.999', '9999-12-31 23:59:59',
+   '2024-02-29 13:45:07.000123', '2038-01-19 03:14:07.999999', ST_GeomFromText('POINT(1 2)'));
+  INSERT INTO typed (id) VALUES (2);
+  INSERT INTO typed VALUES
+  (3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1901, b'0', b'0', -0.0, 0.1, 0, 0, '', '', '', 'a', '',
+   X'00000000', X'00', X'', 'null', '', '2000-01-01', '00:00:00', '-00:00:00.5',
+   '1970-01-01 00:00:00', '1970-01-01 00:00:00', '1970-01-01 00:00:01', NULL);
+)sql";
+
+TEST_F(MysqlCdcTest, EveryChangeArrivesOnceInOrderAcrossAStopAndFoldsIntoTheTable) {
+  db_.Exec(std::string(kTypesTable));
+  JobSpec spec = Spec("typed");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec(std::string(kFirstRows));
+    // One transaction: an update of every kind of value, and a primary-key change.
+    db_.Exec("BEGIN;"
+             "UPDATE typed SET vc = 'second 🚀', dec1 = 0.01, dec65 = -0.5, f = 3.25, "
+             "d = -1e300, tm3 = '-12:34:56.789', dtm6 = '1999-12-31 23:59:59.999999', "
+             "ts = '2001-02-03 04:05:06.7', e = 'a', st = '', bn = X'01', l1 = NULL, "
+             "b64 = 0, y = 0, j = '[]' WHERE id = 1;"
+             "UPDATE typed SET id = 4 WHERE id = 2;"
+             "COMMIT;"
+             // The stream follows the server into its next binlog file.
+             "FLUSH BINARY LOGS;"
+             "DELETE FROM typed WHERE id = 3;");
+    ASSERT_TRUE(job.WaitForCommitted(8, std::chrono::seconds(60)));
+    runtime::JobSummary summary = job.Stop();
+    EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  }
+  // Changes while no job runs wait in the binlog.
+  db_.Exec("INSERT INTO typed (id, vc, st, g) VALUES (5, NULL, 'y,z', ST_GeomFromText("
+           "'LINESTRING(0 0, 1 1)'));"
+           "UPDATE typed SET tx = REPEAT('é', 3000), bl = REPEAT(X'00FF', 30000), "
+           "dt = '0001-01-01', ts = NULL, c = 'xyz' WHERE id = 1;"
+           "DELETE FROM typed WHERE id = 4;");
+  {
+    BackgroundJob job(spec, registry_);
+    ASSERT_TRUE(job.WaitForCommitted(4, std::chrono::seconds(60)));
+    runtime::JobSummary summary = job.Stop();
+    EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  }
+  using K = RowKind;
+  EXPECT_THAT(sink_->CommittedChanges("typed"),
+              ElementsAreArray(std::vector<Change>{
+                  {K::kInsert, "1"}, {K::kInsert, "2"}, {K::kInsert, "3"},
+                  {K::kUpdateBefore, "1"}, {K::kUpdateAfter, "1"},
+                  {K::kUpdateBefore, "2"}, {K::kUpdateAfter, "4"}, {K::kDelete, "3"},
+                  {K::kInsert, "5"}, {K::kUpdateBefore, "1"}, {K::kUpdateAfter, "1"},
+                  {K::kDelete, "4"}}));
+  // Folded by key, the changes are the table as the snapshot source reads it: every type's
+  // value as the binary protocol gives it.
+  std::map<std::string, Row> folded = sink_->CommittedFolded("typed");
+  EXPECT_EQ(folded.size(), 2u);
+  EXPECT_EQ(folded, Snapshot("typed"));
+}
+
+TEST_F(MysqlCdcTest, ATransactionLargerThanABatchResumesInsideItAfterAStop) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20));"
+           "CREATE TABLE other (k VARCHAR(10) PRIMARY KEY, n INT)");
+  JobSpec spec = Spec("t, other");
+  spec.batch_rows = 10;
+  {
+    // A first run commits a change, so that the next one resumes after it (a run that committed
+    // nothing is started over, from the server's position then).
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (500, 'first')");
+    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  // While stopped: a transaction across both tables, then one of 210 rows in several statements.
+  db_.Exec("BEGIN;"
+           "INSERT INTO t VALUES (1000, 'a'), (1001, 'b');"
+           "INSERT INTO other VALUES ('x', 1);"
+           "UPDATE t SET v = 'c' WHERE id = 1000;"
+           "DELETE FROM other WHERE k = 'x';"
+           "COMMIT;"
+           "BEGIN;"
+           "INSERT INTO t SELECT seq, CONCAT('v', seq) FROM seq_1_to_100;"
+           "UPDATE t SET v = 'u' WHERE id <= 50;"
+           "DELETE FROM t WHERE id > 90 AND id <= 100;"
+           "COMMIT;");
+  std::vector<Change> expected_t = {{RowKind::kInsert, "500"},
+                                    {RowKind::kInsert, "1000"},
+                                    {RowKind::kInsert, "1001"},
+                                    {RowKind::kUpdateBefore, "1000"},
+                                    {RowKind::kUpdateAfter, "1000"}};
+  for (int id = 1; id <= 100; ++id)
+    expected_t.emplace_back(RowKind::kInsert, std::to_string(id));
+  for (int id = 1; id <= 50; ++id) {
+    expected_t.emplace_back(RowKind::kUpdateBefore, std::to_string(id));
+    expected_t.emplace_back(RowKind::kUpdateAfter, std::to_string(id));
+  }
+  for (int id = 91; id <= 100; ++id)
+    expected_t.emplace_back(RowKind::kDelete, std::to_string(id));
+  {
+    // Batches of at most 10 rows: the 8th ends at least 8 rows and at most 80 in, inside the
+    // large transaction whatever the timing.
+    runtime::JobSummary stopped =
+        sluice::testing::conformance::RunStoppedAtBatch(spec, registry_, 8);
+    EXPECT_TRUE(stopped.interrupted) << stopped.status.ToString();
+  }
+  {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    ASSERT_EQ(sink_->committed_progress.count("binlog"), 1u);
+    EXPECT_THAT(sink_->committed_progress["binlog"].position, HasSubstr("\"txn\""));
+    EXPECT_LT(sink_->committed["t"].size(), expected_t.size());
+  }
+  {
+    BackgroundJob job(spec, registry_);
+    ASSERT_TRUE(sink_->WaitForCommitted("t", expected_t.size(), std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  EXPECT_THAT(sink_->CommittedChanges("t"), ElementsAreArray(expected_t));
+  EXPECT_THAT(sink_->CommittedChanges("other"),
+              ElementsAreArray(std::vector<Change>{{RowKind::kInsert, "x"},
+                                                   {RowKind::kDelete, "x"}}));
+  EXPECT_EQ(sink_->CommittedFolded("t"), Snapshot("t"));
+  EXPECT_TRUE(sink_->CommittedFolded("other").empty());
+}
+
+TEST_F(MysqlCdcTest, AKeylessTableIsRefusedNamingIt) {
+  db_.Exec("CREATE TABLE keyless (v TEXT, n INT UNIQUE)");
+  runtime::JobSummary summary = sluice::testing::conformance::RunJob(Spec("keyless"), registry_);
+  EXPECT_EQ(summary.status.code(), StatusCode::kInvalidConfig);
+  EXPECT_THAT(summary.status.message(), HasSubstr(db_.name() + ".keyless has no primary key"));
+}
+
+TEST_F(MysqlCdcTest, ALostStreamIsRetriedWithoutLossOrDuplicate) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+  BackgroundJob job(Spec("t"), registry_);
+  WaitForStream();
+  db_.Exec("INSERT INTO t VALUES (1, 1)");
+  ASSERT_TRUE(sink_->WaitForCommitted("t", 1, std::chrono::seconds(60)));
+  // The server ends the job's binlog dump (as a restart or a network cut would): the reader's
+  // error is transient, and the runtime resumes from the last checkpoint.
+  db_.Exec(fmt::format("SELECT ID INTO @dump FROM information_schema.PROCESSLIST WHERE COMMAND "
+                       "= 'Binlog Dump' AND DB = '{}' LIMIT 1; KILL CONNECTION @dump",
+                       db_.name()));
+  db_.Exec("INSERT INTO t VALUES (2, 2); UPDATE t SET v = 10 WHERE id = 1");
+  ASSERT_TRUE(sink_->WaitForCommitted("t", 4, std::chrono::seconds(60)));
+  runtime::JobSummary summary = job.Stop();
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  EXPECT_GE(summary.metrics.retries, 1u);
+  using K = RowKind;
+  EXPECT_THAT(sink_->CommittedChanges("t"),
+              ElementsAreArray(std::vector<Change>{{K::kInsert, "1"}, {K::kInsert, "2"},
+                                                   {K::kUpdateBefore, "1"},
+                                                   {K::kUpdateAfter, "1"}}));
+}
+
+TEST_F(MysqlCdcTest, AnAlteredTableStopsTheJobSayingItChanged) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+  BackgroundJob job(Spec("t"), registry_);
+  WaitForStream();
+  db_.Exec("ALTER TABLE t ADD COLUMN w INT; INSERT INTO t VALUES (1, 1, 1)");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (job.running()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the job did not stop";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
+  }
+  runtime::JobSummary summary = job.Stop();
+  EXPECT_EQ(summary.status.code(), StatusCode::kUnsupported) << summary.status.ToString();
+  EXPECT_THAT(summary.status.message(),
+              HasSubstr(db_.name() + ".t changed since the job started"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("--fresh"));
+}
+
+class MysqlCdcPurgeTest : public MysqlCdcTest {
+ protected:
+  MysqlCdcPurgeTest() { exclusive_lock_ = true; }
+};
+
+TEST_F(MysqlCdcPurgeTest, APurgedBinlogFailsTheResumeSayingWhatToDo) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (1)");
+    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  std::string position;
+  {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    position = sink_->committed_progress["binlog"].position;
+  }
+  // The file the position names goes, once no other reader holds it.
+  db_.Exec("FLUSH BINARY LOGS");
+  std::string current = db_.Exec("SHOW MASTER STATUS");
+  current = current.substr(0, current.find('\t'));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    db_.Exec(fmt::format("PURGE BINARY LOGS TO '{}'", current));
+    std::string logs = db_.Exec("SHOW BINARY LOGS");
+    if (logs.find(current) == 0)
+      break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the old binlogs stayed: " << logs;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the next try
+  }
+  runtime::JobSummary resumed = sluice::testing::conformance::RunJob(spec, registry_);
+  EXPECT_EQ(resumed.status.code(), StatusCode::kNotFound) << resumed.status.ToString();
+  EXPECT_THAT(resumed.status.message(), HasSubstr("purged"));
+  EXPECT_THAT(resumed.status.message(), HasSubstr("--fresh"));
+  EXPECT_THAT(position, HasSubstr("\"file\""));
+}
+
+}  // namespace
+}  // namespace sluice::connectors::mysql
