@@ -32,6 +32,9 @@ struct BinlogTable {
   /// Batch field i comes from table column selected[i].
   std::vector<int> selected;
   SchemaPtr schema;
+  /// The primary key's table columns, and a schema of them alone: a bad row's location.
+  std::vector<int> key;
+  SchemaPtr key_schema;
 };
 
 namespace {
@@ -542,8 +545,9 @@ class BinlogReader final : public SplitReader {
         }
         BadRecord record;
         record.stream = table.name;
-        record.location = fmt::format("{} at binlog '{}' position {}", table.display,
-                                      current_file_, pending.position);
+        record.location = fmt::format("{}{} (binlog '{}' position {})", table.display,
+                                      KeyLocation(table, pending), current_file_,
+                                      pending.position);
         record.reason = DataError(fmt::format("{} {}", record.location, appended.message()));
         Status handled = context_->bad_records->Handle(record);
         if (!handled.ok()) {
@@ -559,6 +563,31 @@ class BinlogReader final : public SplitReader {
     ++group_events_;
     event_rows_done_ = 0;
     return true;
+  }
+
+  // " id=2": the key of the change being read (its first image), for a bad row's location.
+  std::string KeyLocation(const BinlogTable& table, const PendingRows& pending) {
+    Batch key(table.key_schema, 1);
+    std::vector<int> columns;
+    std::vector<std::string> names;
+    for (size_t k = 0; k < table.key.size(); ++k) {
+      const size_t column = static_cast<size_t>(table.key[k]);
+      const size_t logged = static_cast<size_t>(pending.mapped->binlog_column[column]);
+      const ImageValue& value = before_[logged];
+      Column& out = key.column(k);
+      if (value.state != ImageValue::State::kValue ||
+          !AppendBinlogValue(pending.mapped->map.columns[logged], value.bytes,
+                             table.columns[column], ZeroDates::kNull, &out, &scratch_)
+               .ok()) {
+        return "";
+      }
+      columns.push_back(static_cast<int>(k));
+      names.push_back(table.columns[column].info.name);
+    }
+    key.FinishRow();
+    std::string out;
+    AppendKeyLocation(key, 0, columns, names, &out);
+    return out;
   }
 
   // Appends one change: both images of an update are appended before either row is finished,
@@ -799,7 +828,11 @@ Status MysqlBinlogSource::AddTable(Connection& connection, const std::string& na
   SLUICE_ASSIGN_OR_RETURN(table->selected,
                           SelectColumns(described, options_.columns, config_, table->display));
   std::vector<int> primary_key;
+  std::vector<Field> key_fields;
   for (int index : described.key) {
+    table->key.push_back(index);
+    key_fields.push_back(
+        SourceField(described.columns[static_cast<size_t>(index)], ZeroDates::kNull));
     auto found = std::find(table->selected.begin(), table->selected.end(), index);
     if (found == table->selected.end()) {
       return config_.ErrorAt(
@@ -816,6 +849,7 @@ Status MysqlBinlogSource::AddTable(Connection& connection, const std::string& na
     fields.push_back(
         SourceField(described.columns[static_cast<size_t>(index)], options_.zero_dates));
   }
+  table->key_schema = std::make_shared<const Schema>(std::move(key_fields));
   table->columns = std::move(described.columns);
   table->schema = std::make_shared<const Schema>(std::move(fields), std::move(primary_key));
   StreamInfo stream;

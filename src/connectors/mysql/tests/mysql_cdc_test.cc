@@ -289,6 +289,28 @@ TEST_F(MysqlCdcTest, AKeylessTableIsRefusedNamingIt) {
   EXPECT_THAT(summary.status.message(), HasSubstr(db_.name() + ".keyless has no primary key"));
 }
 
+TEST_F(MysqlCdcTest, AZeroDateIsABadRecordAndSkipsItsWholeChange) {
+  db_.Exec("CREATE TABLE d (id INT PRIMARY KEY, day DATE)");
+  JobSpec spec = Spec("d");
+  spec.extra = "errors: {mode: skip}\n";
+  BackgroundJob job(spec, registry_);
+  WaitForStream();
+  // The server's sql_mode allows zero dates; zero_dates: error refuses them.
+  db_.Exec("INSERT INTO d VALUES (1, '2020-01-01'), (2, '0000-00-00'), (3, '2021-02-03');"
+           "UPDATE d SET day = '0000-00-00' WHERE id = 1;"
+           "UPDATE d SET day = '2022-01-01' WHERE id = 3;");
+  ASSERT_TRUE(sink_->WaitForCommitted("d", 4, std::chrono::seconds(60)));
+  runtime::JobSummary summary = job.Stop();
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  EXPECT_EQ(summary.metrics.bad_records, 2u);
+  // The update whose after image was refused is left out whole: no update_before alone.
+  using K = RowKind;
+  EXPECT_THAT(sink_->CommittedChanges("d"),
+              ElementsAreArray(std::vector<Change>{{K::kInsert, "1"}, {K::kInsert, "3"},
+                                                   {K::kUpdateBefore, "3"},
+                                                   {K::kUpdateAfter, "3"}}));
+}
+
 TEST_F(MysqlCdcTest, ALostStreamIsRetriedWithoutLossOrDuplicate) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
   BackgroundJob job(Spec("t"), registry_);
