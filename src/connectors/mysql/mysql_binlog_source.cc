@@ -40,6 +40,8 @@ struct BinlogTable {
 namespace {
 
 constexpr std::string_view kSplitId = "binlog";
+// Table maps kept between groups, to check each captured table's once rather than per statement.
+constexpr size_t kMaxTableMaps = 256;
 
 struct Coordinates {
   std::string file;
@@ -345,6 +347,10 @@ class BinlogReader final : public SplitReader {
     }
     if (header.timestamp != 0)
       last_event_time_us_.store(static_cast<int64_t>(header.timestamp) * 1'000'000);
+    // Every statement maps its tables again, so the maps may go between groups: new table ids
+    // (a table reopened, DDL) would otherwise pile up for as long as the job runs.
+    if (maps_.size() > kMaxTableMaps)
+      maps_.clear();
   }
 
   Status OnQuery(const binlog::Event& event) {
