@@ -222,11 +222,14 @@ class PostgresCdcTest : public ::testing::Test {
     return spec;
   }
 
-  // Waits until the job's slot is being streamed (changes from then on are captured).
+  // Waits until a walsender streams the job's slot: changes committed from then on are
+  // captured. (A slot is also `active` while its creation waits for the transactions running
+  // then to end; one of ours begun in that time would not be decoded.)
   void WaitForActiveSlot() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (Trim(db_.Exec(fmt::format(
-               "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{}' AND active",
+               "SELECT count(*) FROM pg_replication_slots s JOIN pg_stat_replication r ON "
+               "r.pid = s.active_pid WHERE s.slot_name = '{}' AND r.state = 'streaming'",
                SlotName()))) != "1") {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the slot never became active";
       std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
