@@ -339,7 +339,10 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
     SLUICE_RETURN_IF_ERROR(recover());
     // A run that died in or after the sink's Finish had committed every split.
     const bool finishing = state.status == state::JobStatus::kFinishing;
-    if (!finishing && !committed_anything()) {
+    // An unbounded source's splits hold where its stream began (a binlog position read at
+    // the first run's start): starting over would begin at a later one and lose the changes
+    // made in between, so such a run is resumed even when it committed nothing.
+    if (!finishing && !committed_anything() && setup.source->bounded()) {
       // Nothing to continue: start over, so that a job that failed before its first commit
       // (a duplicate key, say) is not stuck resuming it, and may be changed to fix the cause.
       log::Info(kComponent, "The earlier run of job '{}' committed nothing: starting over",

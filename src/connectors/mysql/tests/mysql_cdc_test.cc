@@ -311,6 +311,28 @@ TEST_F(MysqlCdcTest, AZeroDateIsABadRecordAndSkipsItsWholeChange) {
                                                    {K::kUpdateAfter, "3"}}));
 }
 
+// A first run stopped before it committed anything is resumed, not started over: its recorded
+// split holds where its stream began, so changes made while no run ran are captured.
+TEST_F(MysqlCdcTest, ChangesWhileNoRunRanAfterAQuietFirstRunAreCaptured) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    runtime::JobSummary summary = job.Stop();
+    EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  }
+  db_.Exec("INSERT INTO t VALUES (1, 1), (2, 2); DELETE FROM t WHERE id = 2");
+  BackgroundJob job(spec, registry_);
+  ASSERT_TRUE(sink_->WaitForCommitted("t", 3, std::chrono::seconds(60)));
+  runtime::JobSummary summary = job.Stop();
+  EXPECT_TRUE(summary.resumed);
+  using K = RowKind;
+  EXPECT_THAT(sink_->CommittedChanges("t"),
+              ElementsAreArray(std::vector<Change>{{K::kInsert, "1"}, {K::kInsert, "2"},
+                                                   {K::kDelete, "2"}}));
+}
+
 TEST_F(MysqlCdcTest, ALostStreamIsRetriedWithoutLossOrDuplicate) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
   BackgroundJob job(Spec("t"), registry_);
