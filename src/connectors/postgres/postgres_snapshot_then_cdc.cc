@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "connectors/postgres/postgres_cdc_source.h"
 #include "connectors/postgres/postgres_client.h"
 #include "connectors/postgres/postgres_snapshot.h"
@@ -71,9 +73,14 @@ class HandoverEnumerator final : public SplitEnumerator {
     snapshot_->Add(std::move(split));
   }
 
+  // At least one while the snapshot's enumerator has not run dry: it plans lazily (its own
+  // pending() may be 0 with chunks still to plan), and an unbounded source's readers ask for
+  // work only while some is pending; asking is also what tells the handover it ran dry.
   size_t pending() const override {
     std::lock_guard<std::mutex> lock(handover_->mutex);
-    return snapshot_->pending() + (handover_->stream && handover_->Complete() ? 1 : 0);
+    if (!handover_->snapshot_planned)
+      return std::max<size_t>(1, snapshot_->pending());
+    return handover_->stream && handover_->Complete() ? 1 : 0;
   }
 
   void SetWakeup(std::function<void()> wake) override {

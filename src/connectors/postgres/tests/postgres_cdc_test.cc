@@ -24,6 +24,7 @@
 #include "testing/crash_loop.h"
 #include "testing/gtest_util.h"
 #include "testing/memory_connector.h"
+#include "testing/stop_at_batch.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors {
@@ -498,6 +499,29 @@ TEST_F(PostgresHandoverTest, ChangesMadeWhileTheSnapshotIsReadComeOnceFromTheSlo
   EXPECT_EQ(inserts, 3000u) << "the snapshot's rows come first, all inserts";
   EXPECT_EQ(Folded(*sink_, "items"), TableNow("items"));
 }
+// A run stopped inside the snapshot: the resumed run finishes the chunk it was left, then
+// hands over to the slot. With one reader nobody else asks for work, so the handover must say
+// work is pending until the snapshot's enumerator was asked and ran dry.
+TEST_F(PostgresHandoverTest, ARunResumedInsideTheSnapshotHandsOverToTheSlot) {
+  db_.Exec("CREATE TABLE items (id int PRIMARY KEY, v text);"
+           "INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 1000) g");
+  JobSpec spec = Spec("items", ", split_rows: 500, page_rows: 50", "snapshot_then_cdc");
+  spec.parallelism = 1;
+  {
+    sluice::testing::StopAtBatch stop(4);
+    runtime::JobSummary stopped = sluice::testing::conformance::RunJob(spec, registry_);
+    ASSERT_TRUE(stopped.interrupted) << stopped.status.ToString();
+  }
+  db_.Exec("INSERT INTO items VALUES (5000, 'after the stop'); DELETE FROM items WHERE id = 1");
+  BackgroundJob job(spec, registry_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Folded(*sink_, "items") != TableNow("items")) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the stream never took over";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the next look
+  }
+  EXPECT_TRUE(job.Stop().interrupted);
+}
+
 // The lines only `want` has and those only `got` has (at most 20 of each).
 std::string LineDifferences(const std::string& want, const std::string& got) {
   auto lines = [](const std::string& text) {
