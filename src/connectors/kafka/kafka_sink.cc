@@ -117,6 +117,11 @@ struct KafkaSink::Shared {
     int32_t avro_schema_id = 0;
   };
   std::vector<Target> targets;  // by stream
+  // Claim's work that the next steps reuse rather than redo: the progress records it read (for
+  // the first RecoverProgress; no earlier run can write any once Claim fenced them all), and
+  // the transactional producers it fenced with (for CreateWriter of the same slot).
+  std::optional<std::map<std::string, std::string>> claimed_records;
+  std::map<int, KafkaHandle> fenced_producers;
 
   bool exactly_once() const {
     return context != nullptr && context->delivery == DeliveryGuarantee::kExactlyOnce;
@@ -775,11 +780,14 @@ Status KafkaSink::Check(const JobContext& context, const std::vector<StreamInfo>
 
 Result<std::unique_ptr<SinkWriter>> KafkaSink::CreateWriter(int slot) {
   bool transactional = shared_->exactly_once();
-  std::map<std::string, std::string> settings = shared_->ProducerSettings();
-  if (transactional) {
-    settings["transactional.id"] = TransactionalId(shared_->context->job_name, slot);
-    settings["transaction.timeout.ms"] = std::to_string(options_.transaction_timeout_ms);
+  shared_->claimed_records.reset();  // writing begins: progress records may change from now on
+  if (auto fenced = shared_->fenced_producers.find(slot);
+      transactional && fenced != shared_->fenced_producers.end()) {
+    KafkaHandle producer = std::move(fenced->second);  // Claim's, its transactions initialized
+    shared_->fenced_producers.erase(fenced);
+    return WriterFor(std::move(producer), slot, transactional);
   }
+  std::map<std::string, std::string> settings = TransactionalSettings(slot, transactional);
   SLUICE_ASSIGN_OR_RETURN(
       KafkaHandle producer,
       KafkaHandle::Open(KafkaHandle::Kind::kProducer, options_.connection, settings,
@@ -793,6 +801,21 @@ Result<std::unique_ptr<SinkWriter>> KafkaSink::CreateWriter(int slot) {
                                    settings["transactional.id"], options_.connection.Describe()));
     }
   }
+  return WriterFor(std::move(producer), slot, transactional);
+}
+
+std::map<std::string, std::string> KafkaSink::TransactionalSettings(int slot,
+                                                                    bool transactional) const {
+  std::map<std::string, std::string> settings = shared_->ProducerSettings();
+  if (transactional) {
+    settings["transactional.id"] = TransactionalId(shared_->context->job_name, slot);
+    settings["transaction.timeout.ms"] = std::to_string(options_.transaction_timeout_ms);
+  }
+  return settings;
+}
+
+Result<std::unique_ptr<SinkWriter>> KafkaSink::WriterFor(KafkaHandle producer, int slot,
+                                                         bool transactional) {
   std::set<std::string> topics;
   for (const Shared::Target& target : shared_->targets)
     topics.insert(target.topic);
@@ -835,19 +858,22 @@ Status KafkaSink::Claim(const JobContext& context) {
   slots = std::max<int64_t>(slots, context.parallelism);
   // init_transactions for every slot any run used: their producers are fenced and their open
   // transactions aborted before this run reads its progress.
+  shared_->fenced_producers.clear();
   for (int slot = 0; slot < slots; ++slot) {
-    std::map<std::string, std::string> settings = shared_->ProducerSettings();
-    settings["transactional.id"] = TransactionalId(context.job_name, slot);
+    std::map<std::string, std::string> settings = TransactionalSettings(slot, true);
     SLUICE_ASSIGN_OR_RETURN(KafkaHandle producer,
                             KafkaHandle::Open(KafkaHandle::Kind::kProducer, options_.connection,
-                                              settings, std::string(kComponent)));
+                                              settings, fmt::format("{}:{}", kComponent, slot)));
     ErrorPtr error(rd_kafka_init_transactions(producer.get(), options_.connection.timeout_ms * 3));
     if (error) {
       return TransactionStatus(error.get(),
                                fmt::format("Cannot fence the earlier runs' producer '{}'",
                                            settings["transactional.id"]));
     }
+    if (slot < context.parallelism)
+      shared_->fenced_producers.emplace(slot, std::move(producer));
   }
+  shared_->claimed_records = records;
   nlohmann::json run = {{"epoch", std::max(stored_epoch, context.run_epoch)},
                         {"owner", context.run_owner},
                         {"slots", slots}};
@@ -858,7 +884,12 @@ Result<std::vector<SplitProgress>> KafkaSink::RecoverProgress(const JobContext& 
   std::vector<SplitProgress> out;
   if (context.delivery != DeliveryGuarantee::kExactlyOnce)
     return out;
-  SLUICE_ASSIGN_OR_RETURN(auto records, shared_->ReadProgressTopic(context.job_name));
+  std::map<std::string, std::string> records;
+  if (shared_->claimed_records) {
+    records = *shared_->claimed_records;
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(records, shared_->ReadProgressTopic(context.job_name));
+  }
   std::string prefix = SplitKeyPrefix(context.job_name);
   for (const auto& [key, value] : records) {
     if (!key.starts_with(prefix))
@@ -893,7 +924,13 @@ Status KafkaSink::CheckFreshStart(const JobContext& context,
 Status KafkaSink::ForgetProgress(const JobContext& context) {
   if (context.delivery != DeliveryGuarantee::kExactlyOnce)
     return Status::OK();
-  SLUICE_ASSIGN_OR_RETURN(auto records, shared_->ReadProgressTopic(context.job_name));
+  std::map<std::string, std::string> records;
+  if (shared_->claimed_records) {
+    records = std::move(*shared_->claimed_records);
+    shared_->claimed_records.reset();  // the tombstones change them
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(records, shared_->ReadProgressTopic(context.job_name));
+  }
   std::vector<std::pair<std::string, std::optional<std::string>>> tombstones;
   std::string prefix = SplitKeyPrefix(context.job_name);
   for (const auto& [key, value] : records) {

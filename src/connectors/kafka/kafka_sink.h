@@ -19,6 +19,7 @@
 // thread and owns its producer.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,8 @@
 #include "connectors/kafka/kafka_options.h"
 
 namespace sluice::connectors::kafka {
+
+class KafkaHandle;
 
 class KafkaSink final : public Sink {
  public:
@@ -54,6 +57,12 @@ class KafkaSink final : public Sink {
   struct Shared;
 
  private:
+  /// The producer settings of writer `slot` (with its transactional id when `transactional`).
+  std::map<std::string, std::string> TransactionalSettings(int slot, bool transactional) const;
+  /// A writer around `producer` (its transactions initialized when `transactional`), once it
+  /// knows the metadata of the topics it will write.
+  Result<std::unique_ptr<SinkWriter>> WriterFor(KafkaHandle producer, int slot,
+                                                bool transactional);
   /// Open's work; registers the Avro value schemas only when `register_schemas` (Check
   /// changes nothing).
   Status OpenTargets(const JobContext& context, const std::vector<StreamInfo>& streams,
