@@ -236,6 +236,8 @@ class Pipeline::Impl {
     std::vector<StreamPath> paths;
     // The split's rows go to writers by key (its streams are changelogs, with several writers).
     bool routed = false;
+    // The position last sent to the writers (with a batch or alone): the reader's thread only.
+    std::string sent_position;
   };
 
   StreamPath& PathOf(ActiveReader& active, int stream) {
@@ -638,6 +640,12 @@ class Pipeline::Impl {
     }
     if (batch->empty()) {
       path.input_pool->Put(std::move(batch));
+      // The position may move without rows (a change log's commit after its last row, records
+      // the job does not capture): the next checkpoint must hold it, or the source could never
+      // be told that what it read is safe to forget.
+      std::string position = active.reader->Position();
+      if (position != active.sent_position && !SendPosition(active, channel, position))
+        return ReadOutcome::kStopped;
       return ReadOutcome::kNoData;
     }
     active.rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
@@ -658,6 +666,7 @@ class Pipeline::Impl {
         return ReadOutcome::kStopped;  // closed: the job is failing
     } else {
       Item item{std::move(batch), split.id, active.reader->Position()};
+      active.sent_position = item.position;
       if (!channel.Push(item)) {
         PoolFor(*item.batch).Put(std::move(item.batch));
         return ReadOutcome::kStopped;  // closed: the job is failing
@@ -673,6 +682,19 @@ class Pipeline::Impl {
     return ReadOutcome::kBatch;
   }
 
+  // Sends `position` of `active`'s split without rows: to every writer with the next marker
+  // (routed), or through the reader's channel. Returns false when the pipeline closed.
+  bool SendPosition(ActiveReader& active, BoundedChannel<Item>& channel, std::string position) {
+    active.sent_position = position;
+    if (active.routed) {
+      checkpoints_->BeginRoutedPush();
+      checkpoints_->EndRoutedPush(active.split.id, std::move(position), /*done=*/false);
+      return true;
+    }
+    Item item{nullptr, active.split.id, std::move(position), false};
+    return channel.Push(item);
+  }
+
   // Splits `batch` of a changelog split into one batch per writer by a hash of each row's key,
   // keeping the rows' order and kinds, and pushes the parts as one step against checkpoint
   // markers. Returns false when the pipeline closed.
@@ -683,6 +705,7 @@ class Pipeline::Impl {
     std::vector<std::unique_ptr<Batch>> parts = RouteByKey(*batch, routing_key, writers, pool);
     pool.Put(std::move(batch));
     std::string position = active.reader->Position();
+    active.sent_position = position;
     bool open = true;
     checkpoints_->BeginRoutedPush();
     for (size_t w = 0; w < writers; ++w) {

@@ -174,7 +174,8 @@ Status MemoryTopic::Read(size_t partition, size_t* next, size_t limit,
     return Cancelled("memory topic reader cancelled");
   const std::vector<Row>& rows = partitions_.at(partition);
   for (size_t taken = 0; *next < rows.size() && taken < limit && !batch->full(); ++taken) {
-    AppendRow(rows[*next], batch);
+    if (!rows[*next].empty())  // an empty Row is a record that is not a row
+      AppendRow(rows[*next], batch);
     ++*next;
   }
   return Status::OK();

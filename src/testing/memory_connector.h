@@ -40,7 +40,9 @@ class MemoryTopic {
  public:
   /// Adds a partition holding `rows` and wakes the enumerator (SplitEnumerator::SetWakeup).
   void AddPartition(std::vector<Row> rows = {});
-  /// Appends `rows` to `partition` and wakes the readers waiting for data.
+  /// Appends `rows` to `partition` and wakes the readers waiting for data. An empty Row stands
+  /// for a record that is not a row (a transaction marker, a change to a table not captured):
+  /// it moves the reader's position and yields nothing.
   void Append(size_t partition, const std::vector<Row>& rows);
   size_t partitions() const;
 

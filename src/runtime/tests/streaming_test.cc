@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <map>
 #include <set>
@@ -235,6 +236,33 @@ TEST_F(StreamingTest, StopAtABatchThenResumeLosesAndRepeatsNothing) {
   ASSERT_EQ(shares.size(), 2u);
   for (const auto& [reader, partitions] : shares)
     EXPECT_EQ(partitions, 32u);
+}
+
+// Records that are not rows move a reader's position in batches of their own (empty): the next
+// checkpoint records and acknowledges that position, or the source could never tell its server
+// (a replication slot, a consumer group) that they were read.
+TEST_F(StreamingTest, APositionMovedWithoutRowsIsCheckpointedAndAcknowledged) {
+  source_->rows_per_read = 2;  // the two rows in one batch, the marker alone in the next
+  std::mutex mutex;
+  std::condition_variable acknowledged;
+  std::string last;
+  source_->on_acknowledge = [&](uint64_t, const std::vector<connectors::SplitProgress>& progress) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const connectors::SplitProgress& entry : progress)
+      last = entry.position;
+    acknowledged.notify_all();
+  };
+  topic_->AddPartition(PartitionRows(0, 0, 2));
+  topic_->Append(0, {Row{}});
+  BackgroundRun run(Runner(1));
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    EXPECT_TRUE(acknowledged.wait_for(lock, kDeadline, [&] { return last == "3"; }))
+        << "the last acknowledged position is '" << last << "', not 3";
+  }
+  JobSummary summary = run.Stop();
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  EXPECT_EQ(Committed().size(), 2u);
 }
 
 TEST_F(StreamingTest, AReaderBlockedForDataIsCancelledPromptlyOnStop) {

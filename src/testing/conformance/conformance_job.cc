@@ -244,4 +244,18 @@ std::vector<Row> Sorted(std::vector<Row> rows) {
   return rows;
 }
 
+std::string YamlLinesAsFlow(const std::string& lines) {
+  std::string out;
+  size_t start = 0;
+  while (start < lines.size()) {
+    size_t end = lines.find('\n', start);
+    if (end == std::string::npos)
+      end = lines.size();
+    if (end > start)
+      out += (out.empty() ? "" : ", ") + lines.substr(start, end - start);
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace sluice::testing::conformance

@@ -103,6 +103,10 @@ Result<std::vector<Row>> ReadBack(const connectors::ConnectorRegistry& registry,
 Status SeedThroughSink(const connectors::ConnectorRegistry& registry,
                        const std::string& sink_block, const std::vector<Row>& rows);
 
+/// "key: value" lines (a store's connection block, say) as the entries of a YAML flow map:
+/// "key: value, key: value", to put inside a job's `{type: ..., ...}` block.
+std::string YamlLinesAsFlow(const std::string& lines);
+
 /// The ids (first column) of the rows that occur more than once.
 std::vector<std::string> Duplicates(const std::vector<Row>& rows);
 

@@ -11,6 +11,7 @@
 #include "config/job_config.h"
 #include "config/node.h"
 #include "core/value_text.h"
+#include "testing/conformance/conformance_job.h"
 #include "testing/temp_dir.h"
 
 namespace sluice::connectors {
@@ -136,13 +137,7 @@ std::string TestDatabase::ConnectionYaml(const std::string& user) const {
 }
 
 std::string FlowConnection(const TestDatabase& db) {
-  std::string yaml = db.ConnectionYaml();
-  while (!yaml.empty() && yaml.back() == '\n')
-    yaml.pop_back();
-  std::string out;
-  for (char c : yaml)
-    out += c == '\n' ? std::string(", ") : std::string(1, c);
-  return out;
+  return sluice::testing::conformance::YamlLinesAsFlow(db.ConnectionYaml());
 }
 
 Result<std::vector<ReadResult>> ReadAll(Source& source, size_t batch_rows) {

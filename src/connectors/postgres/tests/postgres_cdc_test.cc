@@ -40,6 +40,7 @@ using sluice::testing::Row;
 using sluice::testing::TempDir;
 using sluice::testing::conformance::BackgroundJob;
 using sluice::testing::conformance::JobSpec;
+using sluice::testing::conformance::YamlLinesAsFlow;
 using testing::Dump;
 using testing::TestDatabase;
 
@@ -177,20 +178,6 @@ TEST(PgOutputTest, ATruncatedMessageIsAnError) {
 
 // --- against the server -----------------------------------------------------------------------
 
-std::string Flow(const std::string& yaml_lines) {
-  std::string out;
-  size_t start = 0;
-  while (start < yaml_lines.size()) {
-    size_t end = yaml_lines.find('\n', start);
-    if (end == std::string::npos)
-      end = yaml_lines.size();
-    if (end > start)
-      out += (out.empty() ? "" : ", ") + yaml_lines.substr(start, end - start);
-    start = end + 1;
-  }
-  return out;
-}
-
 class PostgresCdcTest : public ::testing::Test {
  protected:
   PostgresCdcTest() : sink_(std::make_shared<sluice::testing::MemorySinkData>()) {
@@ -215,7 +202,7 @@ class PostgresCdcTest : public ::testing::Test {
     JobSpec spec;
     spec.name = job_name_;
     spec.source = fmt::format("{{type: postgres, {}, tables: [{}], mode: {}{}}}",
-                              Flow(db_.ConnectionYaml()), tables, mode, extra);
+                              YamlLinesAsFlow(db_.ConnectionYaml()), tables, mode, extra);
     spec.sink = "{type: memory}";
     spec.state = state_.path();
     spec.parallelism = 1;
@@ -575,7 +562,7 @@ TEST_F(PostgresHandoverTest, KilledRepeatedlyOverSnapshotHandoverAndStreamEndsEx
            "INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 1000) g");
   JobSpec spec = Spec("items", ", split_rows: 500, page_rows: 100", "snapshot_then_cdc");
   spec.sink = fmt::format("{{type: postgres, {}, table: items, mode: apply}}",
-                          Flow(target.ConnectionYaml()));
+                          YamlLinesAsFlow(target.ConnectionYaml()));
   spec.parallelism = 2;
   // Timed checkpoints too: the handover waits for one that holds the snapshot's last rows, and
   // past the snapshot no batch may come to take one.
