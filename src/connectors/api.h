@@ -283,6 +283,11 @@ class Source {
   /// Opens a reader for `split`, resuming after `position` when it is not empty. Thread-safe.
   virtual Result<std::unique_ptr<SplitReader>> CreateReader(const Split& split,
                                                             const std::string& position) = 0;
+  /// Unbounded sources: whether a reader of `split` reaches its end by itself (a snapshot's
+  /// table chunk) rather than streaming until stopped. A reader holds one such split at a time,
+  /// reading it to its end as bounded sources' readers do (each may hold one of a fixed number
+  /// of connections), instead of taking its share of every split at once.
+  virtual bool SplitEnds(const Split& split) const { return false; }
   /// Adds what `sluice check` should report beyond the schemas (privileges, consistency).
   virtual void Describe(CheckReport* report) const {}
   /// The source's store computing verification digests itself (store_digest.h), or null when

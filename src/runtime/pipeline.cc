@@ -466,8 +466,14 @@ class Pipeline::Impl {
     while (!cancelled_->load() && status.ok()) {
       const uint64_t seen = queue.generation();
       const size_t readers = static_cast<size_t>(parts_.context->parallelism);
+      // A split that ends (a snapshot's chunk) is read alone to its end before another is taken.
+      auto holds_ending = [&] {
+        return std::any_of(held.begin(), held.end(), [&](const auto& active) {
+          return parts_.source->SplitEnds(active->split);
+        });
+      };
       while (held.size() * readers < static_cast<size_t>(queue.outstanding()) + queue.pending() &&
-             !cancelled_->load()) {
+             !holds_ending() && !cancelled_->load()) {
         Result<std::optional<Work>> next = queue.Next();
         if (!next.ok()) {
           status = next.status().WithContext(fmt::format("source {}", job_.source.type));

@@ -68,6 +68,11 @@ Status ReadSession::Begin(PgConnection& conn) const {
   return Status::OK();
 }
 
+void ReadSession::End() const {
+  std::lock_guard<std::mutex> lock(end_mutex_);
+  coordinator_.reset();
+}
+
 Result<std::unique_ptr<PgConnection>> ReadSession::Connect(bool per_split_transaction) const {
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn, PgConnection::Connect(options_));
   if (consistency_ == Consistency::kSnapshot || per_split_transaction) {
@@ -80,6 +85,8 @@ Result<std::shared_ptr<PgConnection>> ConnectionPool::Borrow() {
   std::unique_ptr<PgConnection> conn;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_)
+      return Internal("the snapshot's connections were closed: its splits are all read");
     if (!idle_.empty()) {
       conn = std::move(idle_.back());
       idle_.pop_back();
@@ -107,8 +114,18 @@ void ConnectionPool::Return(PgConnection* raw) {
     return;  // left the snapshot: useless for the next split
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (static_cast<int>(idle_.size()) < size_)
+  if (!closed_ && static_cast<int>(idle_.size()) < size_)
     idle_.push_back(std::move(conn));
+}
+
+void ConnectionPool::Close() {
+  std::vector<std::unique_ptr<PgConnection>> closing;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    closing.swap(idle_);
+  }
+  // Closed outside the lock: a disconnect may wait on the network.
 }
 
 size_t ConnectionPool::idle() const {

@@ -55,6 +55,9 @@ class ReadSession {
   Result<std::unique_ptr<PgConnection>> Connect(bool per_split_transaction) const;
   /// Starts the read transaction on `conn` (see Connect).
   Status Begin(PgConnection& conn) const;
+  /// Ends the coordinator's transaction (or closes the snapshot's holder): the snapshot can no
+  /// longer be imported, and the server may clean up row versions it kept for it.
+  void End() const;
 
  private:
   ReadSession(ConnectionOptions options, Consistency consistency)
@@ -62,7 +65,8 @@ class ReadSession {
 
   ConnectionOptions options_;
   Consistency consistency_;
-  std::unique_ptr<PgConnection> coordinator_;  // holds the exporting transaction open
+  mutable std::mutex end_mutex_;
+  mutable std::unique_ptr<PgConnection> coordinator_;  // holds the exporting transaction open
   std::string snapshot_id_;
   std::string lsn_;
   std::string fallback_reason_;
@@ -79,6 +83,8 @@ class ConnectionPool : public std::enable_shared_from_this<ConnectionPool> {
   Result<std::shared_ptr<PgConnection>> Borrow();
 
   size_t idle() const;
+  /// Drops the idle connections (their transactions end) and opens none any more: Borrow fails.
+  void Close();
 
  private:
   void Return(PgConnection* conn);
@@ -87,6 +93,7 @@ class ConnectionPool : public std::enable_shared_from_this<ConnectionPool> {
   const int size_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mutex_
+  bool closed_ = false;                               // guarded by mutex_
 };
 
 }  // namespace sluice::connectors::postgres

@@ -1,12 +1,9 @@
 // PostgresSnapshotThenCdcSource (`mode: snapshot_then_cdc`): the tables read by the parallel
 // chunked snapshot (PostgresSource) in the snapshot that creating the replication slot exported,
 // then their changes from that slot (PostgresCdcSource), which starts exactly where the snapshot
-// was taken: no change is missed or applied twice at the handover, and no lock is held.
-//
-// Both parts deliver the same changelog streams: the snapshot's rows are inserts (applied as
-// upserts by key). The slot's split is handed out only once every snapshot split is done and
-// acknowledged (its rows committed by the sink), so a change never reaches the target before
-// the snapshot row it changes, whatever the parallelism and across resumes.
+// was taken: no change is missed or applied twice at the handover, and no lock is held. The
+// handover itself (the slot's split only after every snapshot split is committed) is
+// SnapshotThenChangesSource's.
 //
 // A run resumed during the snapshot phase reads the chunks left in a new snapshot (the exported
 // one died with the crashed run); the slot still starts at the first snapshot's point, so
@@ -17,50 +14,32 @@
 // Thread-safety: as Source.
 #pragma once
 
-#include <memory>
-#include <mutex>
-#include <set>
-#include <string>
-#include <vector>
-
 #include "config/options.h"
-#include "connectors/api.h"
 #include "connectors/postgres/postgres_options.h"
+#include "connectors/snapshot_then_changes.h"
 
 namespace sluice::connectors::postgres {
 
 class PostgresSource;
 class PostgresCdcSource;
 
-class PostgresSnapshotThenCdcSource final : public Source {
+class PostgresSnapshotThenCdcSource final : public SnapshotThenChangesSource {
  public:
   PostgresSnapshotThenCdcSource(PostgresSourceOptions options, config::Options config);
   ~PostgresSnapshotThenCdcSource() override;
 
-  Status Open(const JobContext& context) override;
-  const std::vector<StreamInfo>& streams() const override;
-  bool bounded() const override { return false; }
-  Result<std::unique_ptr<SplitEnumerator>> CreateEnumerator() override;
-  Result<std::unique_ptr<SplitEnumerator>> ResumeEnumerator(
-      const std::vector<Split>& planned) override;
-  Result<std::unique_ptr<SplitReader>> CreateReader(const Split& split,
-                                                    const std::string& position) override;
   void Describe(CheckReport* report) const override;
-  Status Acknowledge(uint64_t checkpoint, const std::vector<SplitProgress>& progress) override;
-
-  /// Shared with the enumerator: which snapshot splits are out and not yet done.
-  struct Handover;
 
  private:
-  Result<std::unique_ptr<SplitEnumerator>> Enumerator(
-      Result<std::unique_ptr<SplitEnumerator>> snapshot, const std::vector<Split>& planned);
+  PostgresSnapshotThenCdcSource(PostgresSourceOptions options,
+                                std::unique_ptr<PostgresSource> snapshot,
+                                std::unique_ptr<PostgresCdcSource> changes);
+  Status OpenParts(const JobContext& context, const JobContext& snapshot_context) override;
+  void EndSnapshot() override;
 
   const ConnectionOptions connection_;
-  const JobContext* job_ = nullptr;
-  JobContext snapshot_context_;  // the job's, with offer_split noting cut splits
-  std::unique_ptr<PostgresSource> snapshot_;
-  std::unique_ptr<PostgresCdcSource> changes_;
-  std::shared_ptr<Handover> handover_;
+  PostgresSource* const snapshot_;     // owned by the base
+  PostgresCdcSource* const changes_;   // owned by the base
 };
 
 }  // namespace sluice::connectors::postgres

@@ -386,6 +386,15 @@ void PostgresSource::UseSession(std::shared_ptr<ReadSession> session) {
   session_ = std::move(session);
 }
 
+void PostgresSource::EndSnapshot() {
+  if (pool_)
+    pool_->Close();
+  if (planner_ && planner_->InTransaction())
+    (void)planner_->Execute("ROLLBACK", "ending the planner's snapshot");
+  if (session_)
+    session_->End();
+}
+
 Status PostgresSource::Open(const JobContext& context) {
   context_ = &context;
   component_ = fmt::format("source:postgres:{}", options_.connection.database);

@@ -56,6 +56,10 @@ class PostgresSource final : public Source {
   void Describe(CheckReport* report) const override;
   StoreDigester* digester() override;
 
+  /// Ends the snapshot's transactions (the pool's idle connections, the planner's, the
+  /// coordinator's) once nothing will read in it again; a split read after fails.
+  void EndSnapshot();
+
   /// The consistency in force after Open (per_split when exporting the snapshot failed).
   Consistency consistency() const;
   /// The WAL LSN the snapshot was taken at ("" without a snapshot): where change data capture

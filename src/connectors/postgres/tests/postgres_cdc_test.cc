@@ -406,21 +406,6 @@ TEST_F(PostgresCdcTest, ADroppedSlotFailsTheResumeSayingWhatToDo) {
 
 // --- snapshot_then_cdc --------------------------------------------------------------------
 
-// The rows of `stream` folded by key (the first column): what an apply target ends with.
-std::map<std::string, Row> Folded(sluice::testing::MemorySinkData& sink, const std::string& stream) {
-  std::lock_guard<std::mutex> lock(sink.mutex);
-  std::map<std::string, Row> folded;
-  const auto& rows = sink.committed[stream];
-  const auto& kinds = sink.committed_kinds[stream];
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (kinds[i] == RowKind::kDelete || kinds[i] == RowKind::kUpdateBefore)
-      folded.erase(*rows[i][0]);
-    else
-      folded[*rows[i][0]] = rows[i];
-  }
-  return folded;
-}
-
 class PostgresHandoverTest : public PostgresCdcTest {
  protected:
   // The table as the snapshot source reads it now, by key.
@@ -475,6 +460,14 @@ TEST_F(PostgresHandoverTest, ChangesMadeWhileTheSnapshotIsReadComeOnceFromTheSlo
   for (int id = 1; id <= 100050; id = id == 3000 ? 100001 : id + 1)
     expected += (id % 97 == 0 ? 1 : 0) + (id % 89 == 0 ? 1 : 0);
   WaitForRows("items", expected);
+  // The stream runs: no session of the job holds a snapshot any more (which would keep VACUUM
+  // from removing row versions for as long as the job streams).
+  EXPECT_EQ(Trim(db_.Exec("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                          "current_database() AND pid <> pg_backend_pid() AND backend_xmin IS "
+                          "NOT NULL")),
+            "0")
+      << db_.Exec("SELECT pid, backend_type, state, backend_xmin, query FROM pg_stat_activity "
+                  "WHERE datname = current_database()");
   runtime::JobSummary summary = job.Stop();
   failpoint::DisarmAll();
   EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
@@ -484,7 +477,7 @@ TEST_F(PostgresHandoverTest, ChangesMadeWhileTheSnapshotIsReadComeOnceFromTheSlo
   for (size_t i = 0; i < 3000; ++i)
     inserts += changes[i].first == RowKind::kInsert ? 1 : 0;
   EXPECT_EQ(inserts, 3000u) << "the snapshot's rows come first, all inserts";
-  EXPECT_EQ(Folded(*sink_, "items"), TableNow("items"));
+  EXPECT_EQ(sink_->CommittedFolded("items"), TableNow("items"));
 }
 // A run stopped inside the snapshot: the resumed run finishes the chunk it was left, then
 // hands over to the slot. With one reader nobody else asks for work, so the handover must say
@@ -502,41 +495,11 @@ TEST_F(PostgresHandoverTest, ARunResumedInsideTheSnapshotHandsOverToTheSlot) {
   db_.Exec("INSERT INTO items VALUES (5000, 'after the stop'); DELETE FROM items WHERE id = 1");
   BackgroundJob job(spec, registry_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (Folded(*sink_, "items") != TableNow("items")) {
+  while (sink_->CommittedFolded("items") != TableNow("items")) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the stream never took over";
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the next look
   }
   EXPECT_TRUE(job.Stop().interrupted);
-}
-
-// The lines only `want` has and those only `got` has (at most 20 of each).
-std::string LineDifferences(const std::string& want, const std::string& got) {
-  auto lines = [](const std::string& text) {
-    std::multiset<std::string> out;
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos)
-        end = text.size();
-      out.insert(text.substr(start, end - start));
-      start = end + 1;
-    }
-    return out;
-  };
-  std::multiset<std::string> a = lines(want);
-  std::multiset<std::string> b = lines(got);
-  std::string out;
-  int shown = 0;
-  for (const std::string& line : a) {
-    if (b.count(line) < a.count(line) && shown++ < 20)
-      out += "  missing: " + line + "\n";
-  }
-  shown = 0;
-  for (const std::string& line : b) {
-    if (a.count(line) < b.count(line) && shown++ < 20)
-      out += "  extra:   " + line + "\n";
-  }
-  return out;
 }
 
 // Writes of round `round`: inserts, updates, deletes and key changes, different every round,
@@ -599,7 +562,7 @@ TEST_F(PostgresHandoverTest, KilledRepeatedlyOverSnapshotHandoverAndStreamEndsEx
     if (std::chrono::steady_clock::now() > deadline || !job.running()) {
       runtime::JobSummary summary = job.Stop();
       FAIL() << "the target never caught up (the job: " << summary.status.ToString() << "):\n"
-             << LineDifferences(want, Dump(target, "items", "id")) << "slot: "
+             << sluice::testing::LineDifferences(want, Dump(target, "items", "id")) << "slot: "
              << db_.Exec("SELECT slot_name, active, confirmed_flush_lsn, pg_current_wal_lsn() "
                          "FROM pg_replication_slots")
              << "\nprogress in the target: " << target.Exec("SELECT * FROM _sluice_progress");
