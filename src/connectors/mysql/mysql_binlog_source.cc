@@ -39,7 +39,6 @@ struct BinlogTable {
 
 namespace {
 
-constexpr std::string_view kSplitId = "binlog";
 // Table maps kept between groups, to check each captured table's once rather than per statement.
 constexpr size_t kMaxTableMaps = 256;
 
@@ -869,7 +868,7 @@ Status MysqlBinlogSource::AddTable(Connection& connection, const std::string& na
 
 Result<std::unique_ptr<SplitEnumerator>> MysqlBinlogSource::CreateEnumerator() {
   Split split;
-  split.id = std::string(kSplitId);
+  split.id = std::string(kBinlogSplitPrefix) + options_.connection.database;
   split.stream = 0;
   split.payload = nlohmann::json{{"file", start_.file}, {"pos", start_.position}}.dump();
   std::vector<Split> splits;

@@ -26,6 +26,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/options.h"
@@ -37,6 +38,10 @@ namespace sluice::connectors::mysql {
 
 class Connection;
 struct BinlogTable;
+
+/// The binlog split's id is this prefix and the database's name; no table chunk's id starts so
+/// (a table name holds no ':' in its split ids' place).
+inline constexpr std::string_view kBinlogSplitPrefix = "binlog:";
 
 class MysqlBinlogSource final : public Source {
  public:
@@ -53,6 +58,9 @@ class MysqlBinlogSource final : public Source {
   void Describe(CheckReport* report) const override;
 
   uint32_t server_id() const { return server_id_; }
+  /// After Open: a split made now starts at `start` instead of the server's position at Open
+  /// (snapshot_then_cdc: where the snapshot was taken).
+  void StartAt(BinlogCoordinates start) { start_ = std::move(start); }
 
  private:
   Status CheckServer(Connection& connection);

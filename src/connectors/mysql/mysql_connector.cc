@@ -2,6 +2,7 @@
 #include "connectors/mysql/mysql_binlog_source.h"
 #include "connectors/mysql/mysql_options.h"
 #include "connectors/mysql/mysql_sink.h"
+#include "connectors/mysql/mysql_snapshot_then_cdc.h"
 #include "connectors/mysql/mysql_source.h"
 #include "connectors/registry.h"
 #include "connectors/stream_naming.h"
@@ -14,8 +15,8 @@ void RegisterMysqlConnector(ConnectorRegistry& registry) {
   info.description =
       "MySQL 5.7/8, MariaDB and MySQL-compatible servers (TiDB): read tables in parallel "
       "key-range chunks from one consistent snapshot; write with LOAD DATA LOCAL INFILE or "
-      "multi-row INSERTs, in append, upsert or atomic overwrite mode; mode: cdc streams the "
-      "tables' changes from the binary log";
+      "multi-row INSERTs, in append, upsert, overwrite or apply mode; mode: cdc streams the "
+      "tables' changes from the binary log, snapshot_then_cdc reads them first";
   auto source_table = mysql::MysqlSourceOptionTable();
   auto sink_table = mysql::MysqlSinkOptionTable();
   info.source_options.assign(source_table.begin(), source_table.end());
@@ -23,6 +24,10 @@ void RegisterMysqlConnector(ConnectorRegistry& registry) {
   info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {
     SLUICE_ASSIGN_OR_RETURN(mysql::MysqlSourceOptions parsed,
                             mysql::MysqlSourceOptions::FromConfig(options));
+    if (parsed.mode == mysql::SourceMode::kSnapshotThenCdc) {
+      return std::unique_ptr<Source>(
+          std::make_unique<mysql::MysqlSnapshotThenCdcSource>(parsed, options));
+    }
     if (parsed.mode == mysql::SourceMode::kCdc) {
       return std::unique_ptr<Source>(
           std::make_unique<mysql::MysqlBinlogSource>(std::move(parsed), options));

@@ -64,9 +64,11 @@ const std::vector<OptionSpec>& SourceTable() {
            "snapshot",
            "snapshot: read the tables as they are and end; cdc: stream their changes (inserts, "
            "updates, deletes) from the binary log until stopped (needs binlog_format ROW, "
-           "binlog_row_image FULL and the REPLICATION SLAVE and REPLICATION CLIENT privileges)",
+           "binlog_row_image FULL and the REPLICATION SLAVE and REPLICATION CLIENT privileges); "
+           "snapshot_then_cdc: read the tables in one consistent snapshot, then stream their "
+           "changes from the binlog position it was taken at (also needs RELOAD)",
            false,
-           {"snapshot", "cdc"}},
+           {"snapshot", "cdc", "snapshot_then_cdc"}},
           {.name = "server_id", .type = OptionType::kInt, .default_value = "",
            .description = "cdc: the replica server id the binlog stream registers with, unique "
                "among the server's replicas (default: a number in 2^31..2^32-1 derived from the "
@@ -142,10 +144,17 @@ Status MysqlSourceOptions::Validate(const config::Options* at) const {
   std::string_view where = sql::BlockName(at, "source (type mysql)");
   SLUICE_RETURN_IF_ERROR(sql::ValidateConnection(connection, at, where));
   SLUICE_RETURN_IF_ERROR(sql::ValidateTableSelection(*this, at, where, sql::QuoteRules::kMysql));
-  if (mode == SourceMode::kCdc && !this->where.empty()) {
+  if (mode != SourceMode::kSnapshot && !this->where.empty()) {
     return sql::OptionError(at, "where",
-                            fmt::format("'where' in {} does not apply to mode: cdc (every change "
-                                        "of the tables is captured); remove it",
+                            fmt::format("'where' in {} does not apply to change data capture "
+                                        "(every change of the tables is captured); remove it",
+                                        where));
+  }
+  if (mode == SourceMode::kSnapshotThenCdc && consistency == Consistency::kPerSplit) {
+    return sql::OptionError(at, "consistency",
+                            fmt::format("mode: snapshot_then_cdc in {} starts the change stream "
+                                        "where one snapshot of every table was taken: remove "
+                                        "consistency: per_split",
                                         where));
   }
   if (tidb_replica_read != "leader" && tidb_replica_read != "follower" &&
@@ -172,7 +181,10 @@ Result<MysqlSourceOptions> MysqlSourceOptions::FromConfig(const config::Options&
       options.GetString("geometry") == "wkt" ? GeometryFormat::kWkt : GeometryFormat::kWkb;
   out.tidb_replica_read = options.GetString("tidb_replica_read");
   out.tidb_region_splits = options.GetBool("tidb_region_splits");
-  out.mode = options.GetString("mode") == "cdc" ? SourceMode::kCdc : SourceMode::kSnapshot;
+  const std::string mode = options.GetString("mode");
+  out.mode = mode == "cdc"                 ? SourceMode::kCdc
+             : mode == "snapshot_then_cdc" ? SourceMode::kSnapshotThenCdc
+                                           : SourceMode::kSnapshot;
   if (options.Has("server_id"))
     out.server_id = static_cast<uint32_t>(options.GetInt("server_id"));
   out.start_from = options.GetString("start_from");

@@ -48,6 +48,9 @@ enum class SourceMode {
   kSnapshot,
   /// Stream the tables' changes from the binary log until stopped (mysql_binlog_source.h).
   kCdc,
+  /// Read the tables in one snapshot, then stream their changes from the binlog position the
+  /// snapshot was taken at (mysql_snapshot_then_cdc.h).
+  kSnapshotThenCdc,
 };
 
 struct MysqlSourceOptions : sql::TableSelection {

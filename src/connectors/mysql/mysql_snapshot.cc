@@ -182,6 +182,11 @@ Status ConnectionPool::TakeTidbSnapshot(int readers) {
 }
 
 Result<Connection> ConnectionPool::Acquire() {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (ended_)
+      return Internal("the snapshot's connections were closed: its splits are all read");
+  }
   if (!snapshot_.consistent) {
     Connection connection;
     {
@@ -225,9 +230,26 @@ Result<Connection> ConnectionPool::Acquire() {
   return connection;
 }
 
+void ConnectionPool::EndSnapshot() {
+  std::vector<Connection> closing;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    ended_ = true;
+    closing.swap(idle_);
+    live_ = 0;
+  }
+  returned_.notify_all();
+  planner_ = Connection();  // the enumerator plans no more chunks once every split is read
+}
+
 void ConnectionPool::Release(Connection connection, bool healthy) {
   if (!connection)
     return;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (ended_)
+      return;  // closed
+  }
   if (!snapshot_.consistent) {
     if (!healthy)
       return;

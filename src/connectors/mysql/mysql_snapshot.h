@@ -71,6 +71,10 @@ class ConnectionPool {
   Result<Connection> Acquire();
   /// Takes a connection back. `healthy` false (an error broke its session) drops it.
   void Release(Connection connection, bool healthy);
+  /// Closes the idle connections and the planner's, ending their snapshot transactions (a long
+  /// open one holds back InnoDB's purge of old row versions); Acquire fails afterwards. Call
+  /// once nothing reads in the snapshot any more.
+  void EndSnapshot();
 
  private:
   ConnectionPool(const MysqlSourceOptions& options, const std::atomic<bool>* cancelled,
@@ -92,6 +96,7 @@ class ConnectionPool {
   std::condition_variable returned_;
   std::vector<Connection> idle_;  // guarded by mutex_
   int live_ = 0;                  // guarded by mutex_: snapshot connections not dropped
+  bool ended_ = false;            // guarded by mutex_: EndSnapshot was called
 };
 
 }  // namespace sluice::connectors::mysql

@@ -589,6 +589,15 @@ Status MysqlSource::Open(const JobContext& context) {
   return Status::OK();
 }
 
+const SnapshotInfo& MysqlSource::snapshot_info() const {
+  return pool_->snapshot();
+}
+
+void MysqlSource::EndSnapshot() {
+  if (pool_)
+    pool_->EndSnapshot();
+}
+
 Result<std::shared_ptr<Table>> MysqlSource::DescribeTable(Connection& connection,
                                                           const std::string& name,
                                                           std::optional<uint64_t> estimated_rows,

@@ -31,6 +31,7 @@ namespace sluice::connectors::mysql {
 
 class Connection;
 class ConnectionPool;
+struct SnapshotInfo;
 
 class MysqlSource final : public Source {
  public:
@@ -47,6 +48,11 @@ class MysqlSource final : public Source {
                                                     const std::string& position) override;
   void Describe(CheckReport* report) const override;
   StoreDigester* digester() override;
+
+  /// After Open: the snapshot the readers share and the binlog position it was taken at.
+  const SnapshotInfo& snapshot_info() const;
+  /// Ends the snapshot's transactions once nothing will read in it again (ConnectionPool).
+  void EndSnapshot();
 
   /// What a reader needs to know about its table, fixed at Open.
   struct Table;

@@ -10,14 +10,13 @@
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/file.h>
 
 #include <chrono>
-#include <fcntl.h>
 #include <map>
 #include <thread>
 #include <unistd.h>
 
+#include "connectors/mysql/mysql_binlog_source.h"
 #include "connectors/mysql/mysql_options.h"
 #include "connectors/mysql/tests/mysql_test_util.h"
 #include "connectors/registry.h"
@@ -42,27 +41,7 @@ using sluice::testing::conformance::BackgroundJob;
 using sluice::testing::conformance::JobSpec;
 using testing::TestDatabase;
 
-// A lock on a file beside the server's data: shared by tests whose jobs resume from the binlog,
-// exclusive for a test that purges it.
-class BinlogLock {
- public:
-  BinlogLock(const std::string& datadir, bool exclusive) {
-    fd_ = ::open((datadir + "/../sluice-binlog-tests.lock").c_str(), O_CREAT | O_RDWR, 0644);
-    EXPECT_GE(fd_, 0) << "cannot open the binlog lock file";
-    if (fd_ >= 0) {
-      EXPECT_EQ(::flock(fd_, exclusive ? LOCK_EX : LOCK_SH), 0);
-    }
-  }
-  ~BinlogLock() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  BinlogLock(const BinlogLock&) = delete;
-  BinlogLock& operator=(const BinlogLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
+using testing::BinlogLock;
 
 using Change = std::pair<RowKind, std::string>;
 
@@ -126,6 +105,11 @@ class MysqlCdcTest : public ::testing::Test {
     for (const Row& row : read->committed[table])
       out[*row[0]] = row;
     return out;
+  }
+
+  // The binlog split's id in the sink's progress.
+  std::string BinlogSplit() const {
+    return std::string(kBinlogSplitPrefix) + db_.name();
   }
 
   bool exclusive_lock_ = false;
@@ -265,8 +249,8 @@ TEST_F(MysqlCdcTest, ATransactionLargerThanABatchResumesInsideItAfterAStop) {
   }
   {
     std::lock_guard<std::mutex> lock(sink_->mutex);
-    ASSERT_EQ(sink_->committed_progress.count("binlog"), 1u);
-    EXPECT_THAT(sink_->committed_progress["binlog"].position, HasSubstr("\"txn\""));
+    ASSERT_EQ(sink_->committed_progress.count(BinlogSplit()), 1u);
+    EXPECT_THAT(sink_->committed_progress[BinlogSplit()].position, HasSubstr("\"txn\""));
     EXPECT_LT(sink_->committed["t"].size(), expected_t.size());
   }
   {
@@ -391,7 +375,7 @@ TEST_F(MysqlCdcPurgeTest, APurgedBinlogFailsTheResumeSayingWhatToDo) {
   std::string position;
   {
     std::lock_guard<std::mutex> lock(sink_->mutex);
-    position = sink_->committed_progress["binlog"].position;
+    position = sink_->committed_progress[BinlogSplit()].position;
   }
   // The file the position names goes, once no other reader holds it.
   db_.Exec("FLUSH BINARY LOGS");

@@ -3,6 +3,10 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cctype>
@@ -232,6 +236,19 @@ std::string Indent(const std::string& text, int spaces) {
   while (std::getline(in, line))
     out += pad + line + "\n";
   return out;
+}
+
+BinlogLock::BinlogLock(const std::string& datadir, bool exclusive) {
+  fd_ = ::open((datadir + "/../sluice-binlog-tests.lock").c_str(), O_CREAT | O_RDWR, 0644);
+  EXPECT_GE(fd_, 0) << "cannot open the binlog lock file";
+  if (fd_ >= 0) {
+    EXPECT_EQ(::flock(fd_, exclusive ? LOCK_EX : LOCK_SH), 0);
+  }
+}
+
+BinlogLock::~BinlogLock() {
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 }  // namespace sluice::connectors::mysql::testing

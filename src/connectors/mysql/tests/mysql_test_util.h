@@ -83,6 +83,20 @@ std::string FlowConnection(const TestDatabase& db);
   if (!db.ok())                                                       \
   GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)"
 
+/// A lock on a file beside the server's data: shared by tests whose change data capture jobs
+/// resume from the binlog, exclusive for a test that purges it (or changes how the server logs)
+/// and would pull it from under the others' stopped jobs.
+class BinlogLock {
+ public:
+  BinlogLock(const std::string& datadir, bool exclusive);
+  ~BinlogLock();
+  BinlogLock(const BinlogLock&) = delete;
+  BinlogLock& operator=(const BinlogLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 /// Rows read from one stream, with the split each came from.
 struct ReadResult {
   std::vector<Row> rows;
