@@ -595,8 +595,9 @@ class BinlogReader final : public SplitReader {
       const int logged = mapped->binlog_column[static_cast<size_t>(selected)];
       if (logged < 0) {
         WarnColumnOnce(table, column.info.name, "gone",
-                       "is gone from the rows the binlog logs (dropped or renamed since the job "
-                       "started): it arrives as NULL; a restart of the job stops capturing it");
+                       "is not in the rows the binlog logs (the table changed: the column was "
+                       "added after them, or dropped or renamed since the job started): it "
+                       "arrives as NULL in them");
         continue;
       }
       const binlog::ColumnType& type = map.columns[static_cast<size_t>(logged)];
@@ -620,9 +621,9 @@ class BinlogReader final : public SplitReader {
                                  });
         if (!known) {
           WarnColumnOnce(table, name, "added",
-                         "is new (added since the job started): it is not captured while the "
-                         "job runs, its stream's columns are fixed; a restart of the job picks "
-                         "it up");
+                         "is not among the columns the job read when it started (the table "
+                         "changed): it is not captured, a stream's columns are fixed while the "
+                         "job runs; a restart of the job captures the columns the table has then");
         }
       }
     }

@@ -1,0 +1,354 @@
+// mode: cdc against the real MariaDB while tables change: ALTER TABLE ADD COLUMN, DROP COLUMN
+// and MODIFY, made while the job runs and while it is stopped, each under binlog_row_metadata
+// FULL (the binlog names the columns) and MINIMAL (it does not: the job's schema history reads
+// them). Every change arrives once with its values; a column added is left out until a restart,
+// one dropped arrives as NULL; a type that no longer fits, a key column lost and (MINIMAL) a
+// catalog already ahead of the binlog stop the job saying what to do.
+//
+// binlog_row_metadata is a global setting: a MINIMAL case holds the binlog lock alone (the other
+// binlog readers, mysql_cdc_test.cc's and the FULL cases here, hold it shared) and sets FULL
+// back when it ends.
+#include <fmt/core.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+
+#include <chrono>
+#include <fcntl.h>
+#include <thread>
+#include <unistd.h>
+
+#include "connectors/mysql/mysql_options.h"
+#include "connectors/mysql/tests/mysql_test_util.h"
+#include "connectors/registry.h"
+#include "testing/conformance/conformance_job.h"
+#include "testing/gtest_util.h"
+#include "testing/memory_connector.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::connectors {
+void RegisterMysqlConnector(ConnectorRegistry& registry);
+}  // namespace sluice::connectors
+
+namespace sluice::connectors::mysql {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using sluice::testing::TempDir;
+using sluice::testing::conformance::BackgroundJob;
+using sluice::testing::conformance::JobSpec;
+using testing::TestDatabase;
+
+enum class Metadata { kFull, kMinimal };
+
+// The lock mysql_cdc_test.cc's tests take on the same file: shared by binlog readers that need
+// the server as it is, exclusive for a test that changes it for everyone.
+class BinlogLock {
+ public:
+  BinlogLock(const std::string& datadir, bool exclusive) {
+    fd_ = ::open((datadir + "/../sluice-binlog-tests.lock").c_str(), O_CREAT | O_RDWR, 0644);
+    EXPECT_GE(fd_, 0) << "cannot open the binlog lock file";
+    if (fd_ >= 0) {
+      EXPECT_EQ(::flock(fd_, exclusive ? LOCK_EX : LOCK_SH), 0);
+    }
+  }
+  ~BinlogLock() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  BinlogLock(const BinlogLock&) = delete;
+  BinlogLock& operator=(const BinlogLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+class MysqlCdcSchemaTest : public ::testing::TestWithParam<Metadata> {
+ protected:
+  MysqlCdcSchemaTest() : sink_(std::make_shared<sluice::testing::MemorySinkData>()) {
+    RegisterMysqlConnector(registry_);
+    sluice::testing::RegisterMemoryConnector(
+        registry_, std::make_shared<sluice::testing::MemorySourceData>(), sink_);
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    job_name_ = fmt::format("cdc_schema_{}_{}", ::getpid(), info->name());
+    job_name_ = job_name_.substr(0, job_name_.find('/'));
+  }
+
+  void SetUp() override {
+    if (!db_.ok())
+      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
+    lock_ = std::make_unique<BinlogLock>(db_.servers().mysql_datadir, minimal());
+    // Sessions opened from here on log their table maps this way.
+    db_.Exec(fmt::format("SET GLOBAL binlog_row_metadata = {}", minimal() ? "MINIMAL" : "FULL"));
+  }
+
+  void TearDown() override {
+    if (lock_ && minimal())
+      db_.Exec("SET GLOBAL binlog_row_metadata = FULL");
+    lock_.reset();
+  }
+
+  bool minimal() const { return GetParam() == Metadata::kMinimal; }
+
+  JobSpec Spec(const std::string& tables) const {
+    JobSpec spec;
+    spec.name = job_name_;
+    spec.source = fmt::format("{{type: mysql, {}, tables: [{}], mode: cdc}}",
+                              testing::FlowConnection(db_), tables);
+    spec.sink = "{type: memory}";
+    spec.state = state_.path();
+    spec.parallelism = 1;
+    spec.checkpoint_secs = 0.2;
+    return spec;
+  }
+
+  // Waits until the job's binlog stream has registered with the server: changes from then on
+  // are captured.
+  void WaitForStream() {
+    const uint32_t server_id = DefaultServerId(job_name_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (db_.Exec("SHOW SLAVE HOSTS").find(fmt::format("{}\t", server_id)) ==
+           std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the binlog stream never started";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
+    }
+  }
+
+  // Waits until the job ended by itself (an error), and returns how.
+  runtime::JobSummary WaitForFailure(BackgroundJob& job) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (job.running() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
+    EXPECT_FALSE(job.running()) << "the job did not stop";
+    return job.Stop();
+  }
+
+  // Runs the job until `rows` rows are committed in this run, then stops it.
+  void RunUntilCommitted(const JobSpec& spec, uint64_t rows) {
+    BackgroundJob job(spec, registry_);
+    EXPECT_TRUE(job.WaitForCommitted(rows, std::chrono::seconds(60)));
+    runtime::JobSummary summary = job.Stop();
+    EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  }
+
+  // The committed changes of `stream`: "+I 1 a NULL", "-U ...", "+U ...", "-D ...".
+  std::vector<std::string> Changes(const std::string& stream) {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    std::vector<std::string> out;
+    const auto& rows = sink_->committed[stream];
+    const auto& kinds = sink_->committed_kinds[stream];
+    for (size_t i = 0; i < rows.size(); ++i) {
+      static constexpr const char* kKinds[] = {"+I", "-U", "+U", "-D"};
+      std::string line = kKinds[static_cast<int>(kinds.at(i))];
+      for (const auto& cell : rows[i]) {
+        line.push_back(' ');
+        line += cell.value_or("NULL");
+      }
+      out.push_back(std::move(line));
+    }
+    return out;
+  }
+
+  std::string CommittedPosition() {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    return sink_->committed_progress["binlog"].position;
+  }
+
+  TestDatabase db_;
+  std::string job_name_;
+  std::shared_ptr<sluice::testing::MemorySinkData> sink_;
+  ConnectorRegistry registry_;
+  TempDir state_;
+  std::unique_ptr<BinlogLock> lock_;
+};
+
+TEST_P(MysqlCdcSchemaTest, AColumnAddedWhileRunningIsLeftOutUntilARestartCapturesIt) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (1, 'a');"
+             "ALTER TABLE t ADD COLUMN w INT;"
+             "INSERT INTO t VALUES (2, 'b', 20);"
+             "UPDATE t SET w = 21, v = 'bb' WHERE id = 2");
+    ASSERT_TRUE(job.WaitForCommitted(4, std::chrono::seconds(60)));
+    runtime::JobSummary summary = job.Stop();
+    EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  }
+  db_.Exec("INSERT INTO t VALUES (3, 'c', 30)");
+  RunUntilCommitted(spec, 1);
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 a", "+I 2 b", "-U 2 b", "+U 2 bb",
+                                              "+I 3 c 30"}));
+  // Positions carry the tables' columns only when the binlog does not name them.
+  if (minimal())
+    EXPECT_THAT(CommittedPosition(), HasSubstr("\"columns\":{\"" + db_.name() + ".t\""));
+  else
+    EXPECT_THAT(CommittedPosition(), Not(HasSubstr("\"columns\"")));
+}
+
+TEST_P(MysqlCdcSchemaTest, AColumnDroppedWhileRunningArrivesAsNullUntilARestart) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20), w INT NOT NULL)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (1, 'a', 10);"
+             "ALTER TABLE t DROP COLUMN w;"
+             "INSERT INTO t VALUES (2, 'b');"
+             "DELETE FROM t WHERE id = 1");
+    ASSERT_TRUE(job.WaitForCommitted(3, std::chrono::seconds(60)));
+    runtime::JobSummary summary = job.Stop();
+    EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  }
+  db_.Exec("UPDATE t SET v = 'c' WHERE id = 2");
+  RunUntilCommitted(spec, 2);
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 a 10", "+I 2 b NULL", "-D 1 a NULL",
+                                              "-U 2 b", "+U 2 c"}));
+}
+
+// The changes logged before an ALTER made while the job was stopped are read with the columns
+// they were logged with (by name, or from the position's schema history), then mapped onto the
+// table as the restarted job reads it.
+TEST_P(MysqlCdcSchemaTest, ChangesBeforeAnAlterMadeWhileStoppedKeepTheirValues) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10), old INT, n INT)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (1, 'a', 1, 100)");
+    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  db_.Exec("INSERT INTO t VALUES (2, 'b', 2, 200);"
+           "UPDATE t SET old = 11, v = 'aa' WHERE id = 1;"
+           "ALTER TABLE t DROP COLUMN old, ADD COLUMN added INT AFTER id, "
+           "MODIFY v VARCHAR(40);"
+           "INSERT INTO t VALUES (3, 30, 'longer than ten', 300);"
+           "DELETE FROM t WHERE id = 2");
+  RunUntilCommitted(spec, 5);
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 a 1 100", "+I 2 NULL b 200",
+                                              "-U 1 NULL a 100", "+U 1 NULL aa 100",
+                                              "+I 3 30 longer than ten 300",
+                                              "-D 2 NULL b 200"}));
+}
+
+TEST_P(MysqlCdcSchemaTest, ATypeWideningThatStillFitsIsReadWhileRunning) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(5), d DECIMAL(6,2))");
+  BackgroundJob job(Spec("t"), registry_);
+  WaitForStream();
+  db_.Exec("INSERT INTO t VALUES (1, 'a', 1.5);"
+           "ALTER TABLE t MODIFY v VARCHAR(40);"
+           "INSERT INTO t VALUES (2, 'much longer than five', 2.25)");
+  ASSERT_TRUE(job.WaitForCommitted(2, std::chrono::seconds(60)));
+  runtime::JobSummary summary = job.Stop();
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  EXPECT_THAT(Changes("t"),
+              ElementsAreArray({"+I 1 a 1.50", "+I 2 much longer than five 2.25"}));
+}
+
+TEST_P(MysqlCdcSchemaTest, ATypeChangedWhileRunningStopsTheJobNamingColumnAndTypes) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, n INT)");
+  BackgroundJob job(Spec("t"), registry_);
+  WaitForStream();
+  db_.Exec("INSERT INTO t VALUES (1, 1)");
+  ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+  db_.Exec("ALTER TABLE t MODIFY n VARCHAR(10);"
+           "INSERT INTO t VALUES (2, 'two')");
+  runtime::JobSummary summary = WaitForFailure(job);
+  EXPECT_EQ(summary.status.code(), StatusCode::kUnsupported) << summary.status.ToString();
+  EXPECT_THAT(summary.status.message(),
+              HasSubstr("table " + db_.name() + ".t: column 'n' changed its type"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("varchar"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("the job reads it as int"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("position"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("--fresh"));
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 1"}));
+}
+
+// A restart after MODIFY reads the new type; the changes logged with the old one before it
+// cannot become values of the new one.
+TEST_P(MysqlCdcSchemaTest, ATypeChangedWhileStoppedIsRefusedForTheChangesBeforeIt) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, n INT)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (1, 1)");
+    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  db_.Exec("INSERT INTO t VALUES (2, 2);"
+           "ALTER TABLE t MODIFY n BIGINT;"
+           "INSERT INTO t VALUES (3, 3)");
+  BackgroundJob job(spec, registry_);
+  runtime::JobSummary summary = WaitForFailure(job);
+  EXPECT_EQ(summary.status.code(), StatusCode::kUnsupported) << summary.status.ToString();
+  EXPECT_THAT(summary.status.message(), HasSubstr("column 'n' changed its type"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("the job reads it as bigint"));
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 1"}));
+}
+
+TEST_P(MysqlCdcSchemaTest, AKeyColumnLostWhileRunningStopsTheJob) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+  BackgroundJob job(Spec("t"), registry_);
+  WaitForStream();
+  db_.Exec("INSERT INTO t VALUES (1, 1)");
+  ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+  db_.Exec("ALTER TABLE t CHANGE id key_id INT;"
+           "INSERT INTO t VALUES (2, 2)");
+  runtime::JobSummary summary = WaitForFailure(job);
+  EXPECT_EQ(summary.status.code(), StatusCode::kUnsupported) << summary.status.ToString();
+  EXPECT_THAT(summary.status.message(),
+              HasSubstr("table " + db_.name() + ".t: its primary key column 'id' is gone"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("--fresh"));
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 1"}));
+}
+
+// Two ALTERs while stopped, changes between them: at the first, the catalog already describes
+// the table after the second. Named columns read through it; without names the binlog cannot
+// be read there.
+TEST_P(MysqlCdcSchemaTest, TwoAltersWhileStoppedNeedColumnNamesInTheBinlog) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (1, 1)");
+    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  db_.Exec("INSERT INTO t VALUES (2, 2);"
+           "ALTER TABLE t ADD COLUMN a INT;"
+           "INSERT INTO t VALUES (3, 3, 3);"
+           "ALTER TABLE t ADD COLUMN b VARCHAR(5);"
+           "INSERT INTO t VALUES (4, 4, 4, 'x')");
+  BackgroundJob job(spec, registry_);
+  if (!minimal()) {
+    ASSERT_TRUE(job.WaitForCommitted(3, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+    EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 1", "+I 2 2 NULL NULL",
+                                                "+I 3 3 3 NULL", "+I 4 4 4 x"}));
+    return;
+  }
+  runtime::JobSummary summary = WaitForFailure(job);
+  EXPECT_EQ(summary.status.code(), StatusCode::kUnsupported) << summary.status.ToString();
+  EXPECT_THAT(summary.status.message(), HasSubstr("binlog_row_metadata = FULL"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("id int(11), v int(11), a int(11), b varchar(5)"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("--fresh"));
+  // A job that fails commits nothing more: the change before the first ALTER (read with the
+  // columns the position recorded) is delivered only if a checkpoint came before the failure.
+  EXPECT_THAT(Changes("t"), ::testing::AnyOf(ElementsAreArray({"+I 1 1"}),
+                                             ElementsAreArray({"+I 1 1", "+I 2 2 NULL NULL"})));
+}
+
+INSTANTIATE_TEST_SUITE_P(RowMetadata, MysqlCdcSchemaTest,
+                         ::testing::Values(Metadata::kFull, Metadata::kMinimal),
+                         [](const ::testing::TestParamInfo<Metadata>& info) {
+                           return info.param == Metadata::kFull ? "Full" : "Minimal";
+                         });
+
+}  // namespace
+}  // namespace sluice::connectors::mysql
