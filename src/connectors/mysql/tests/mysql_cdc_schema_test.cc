@@ -16,6 +16,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <map>
+#include <ostream>
 #include <thread>
 #include <unistd.h>
 
@@ -43,6 +44,10 @@ using sluice::testing::conformance::JobSpec;
 using testing::TestDatabase;
 
 enum class Metadata { kFull, kMinimal };
+
+void PrintTo(Metadata metadata, std::ostream* out) {
+  *out << "binlog_row_metadata " << (metadata == Metadata::kFull ? "FULL" : "MINIMAL");
+}
 
 // The lock mysql_cdc_test.cc's tests take on the same file: shared by binlog readers that need
 // the server as it is, exclusive for a test that changes it for everyone.
@@ -359,7 +364,8 @@ TEST_P(MysqlCdcSchemaTest, TwoAltersWhileStoppedNeedColumnNamesInTheBinlog) {
   runtime::JobSummary summary = WaitForFailure(job);
   EXPECT_EQ(summary.status.code(), StatusCode::kUnsupported) << summary.status.ToString();
   EXPECT_THAT(summary.status.message(), HasSubstr("binlog_row_metadata = FULL"));
-  EXPECT_THAT(summary.status.message(), HasSubstr("id int(11), v int(11), a int(11), b varchar(5)"));
+  EXPECT_THAT(summary.status.message(),
+              HasSubstr("id int(11), v int(11), a int(11), b varchar(5)"));
   EXPECT_THAT(summary.status.message(), HasSubstr("--fresh"));
   // A job that fails commits nothing more: the change before the first ALTER (read with the
   // columns the position recorded) is delivered only if a checkpoint came before the failure.
