@@ -679,6 +679,8 @@ class BinlogReader final : public SplitReader {
   Status FollowDdl(const binlog::QueryEvent& query) {
     std::vector<std::pair<std::string, std::string>> named =
         NamedTables(query.database, query.statement);
+    // A connection per statement: DDL is rare, and one kept idle would time out in between.
+    std::unique_ptr<Connection> catalog;
     for (size_t i = 0; i < tables_.size(); ++i) {
       const BinlogTable& table = *tables_[i];
       bool touched = std::any_of(named.begin(), named.end(), [&](const auto& name) {
@@ -686,20 +688,22 @@ class BinlogReader final : public SplitReader {
       });
       if (!touched)
         continue;
-      if (!catalog_connection_) {
+      if (!catalog) {
         SLUICE_ASSIGN_OR_RETURN(Connection opened, Connection::Open(options_.connection));
-        catalog_connection_ = std::make_unique<Connection>(std::move(opened));
+        catalog = std::make_unique<Connection>(std::move(opened));
       }
       Result<TableColumns> described =
-          DescribeColumns(*catalog_connection_, table.database, table.name, options_.zero_dates,
+          DescribeColumns(*catalog, table.database, table.name, options_.zero_dates,
                           options_.geometry, component());
       if (!described.ok()) {
-        catalog_connection_.reset();
         return described.status().WithContext(
             fmt::format("following '{}' at binlog '{}' position {}",
                         query.statement.substr(0, 200), current_file_, last_position_));
       }
-      if (!SameColumns(described->columns, layouts_[i])) {
+      if (described->columns.empty()) {
+        log::Info(component(), "table {} is gone from the catalog at binlog '{}' position {}",
+                  table.display, current_file_, last_position_);
+      } else if (!SameColumns(described->columns, layouts_[i])) {
         log::Info(component(), "table {} changed at binlog '{}' position {}: its columns from "
                   "here on are ({})",
                   table.display, current_file_, last_position_,
@@ -766,7 +770,6 @@ class BinlogReader final : public SplitReader {
       save_layouts_ = true;
       UpdateSavedLayouts();
     }
-    catalog_connection_ = std::make_unique<Connection>(std::move(connection));
     return Status::OK();
   }
 
@@ -1047,7 +1050,6 @@ class BinlogReader final : public SplitReader {
   std::vector<std::vector<SourceColumn>> layouts_;
   bool save_layouts_ = false;    // every position carries layouts_ (the server logs no names)
   nlohmann::json saved_layouts_;  // what Position() records of layouts_
-  std::unique_ptr<Connection> catalog_connection_;  // reads a table's columns again at DDL
 
   mutable std::mutex lag_mutex_;
   bool behind_known_ = false;        // guarded by lag_mutex_

@@ -237,6 +237,28 @@ TEST_P(MysqlCdcSchemaTest, AColumnDroppedWhileRunningArrivesAsNullUntilARestart)
                                               "-U 2 b", "+U 2 c"}));
 }
 
+// A captured table renamed away and created again (qualified, quoted) while the job runs: the
+// new table's rows are read by name onto the stream's columns.
+TEST_P(MysqlCdcSchemaTest, ATableReplacedWhileRunningIsReadByName) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20));"
+           "CREATE TABLE marker (id INT PRIMARY KEY)");
+  BackgroundJob job(Spec("t, marker"), registry_);
+  WaitForStream();
+  db_.Exec("INSERT INTO t VALUES (1, 'a');"
+           "RENAME TABLE t TO t_old;"
+           "INSERT INTO marker VALUES (1)");
+  // The marker's change is read after the RENAME: the reader knows the table is gone before it
+  // is created again.
+  ASSERT_TRUE(sink_->WaitForCommitted("marker", 1, std::chrono::seconds(60)));
+  db_.Exec(fmt::format("CREATE TABLE `{}`.`t` (id INT PRIMARY KEY, extra INT, v VARCHAR(20));"
+                       "INSERT INTO t VALUES (2, 22, 'b')",
+                       db_.name()));
+  ASSERT_TRUE(sink_->WaitForCommitted("t", 2, std::chrono::seconds(60)));
+  runtime::JobSummary summary = job.Stop();
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 a", "+I 2 b"}));
+}
+
 // The changes logged before an ALTER made while the job was stopped are read with the columns
 // they were logged with (by name, or from the position's schema history), then mapped onto the
 // table as the restarted job reads it.
