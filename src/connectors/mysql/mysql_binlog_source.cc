@@ -684,7 +684,9 @@ class BinlogReader final : public SplitReader {
     for (size_t i = 0; i < tables_.size(); ++i) {
       const BinlogTable& table = *tables_[i];
       bool touched = std::any_of(named.begin(), named.end(), [&](const auto& name) {
-        return name.first == table.database && EqualsIgnoringAsciiCase(name.second, table.name);
+        // Case-blind: a statement spells names as its author typed them.
+        return EqualsIgnoringAsciiCase(name.first, table.database) &&
+               EqualsIgnoringAsciiCase(name.second, table.name);
       });
       if (!touched)
         continue;
