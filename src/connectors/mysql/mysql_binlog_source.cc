@@ -555,7 +555,8 @@ class BinlogReader final : public SplitReader {
   // Finds each stream column among the map's by name: the names the map carries
   // (binlog_row_metadata FULL), else those of the table's columns known at this position (the
   // map's count and types checked against them). A column the map adds is left out, one it
-  // lacks is NULL (a key column stops the job), one whose type changed stops the job.
+  // lacks is NULL (a key column stops the job), one whose values no longer read or convert as
+  // the stream's (BinlogValueConverts) stops the job.
   Status MapColumns(MappedTable* mapped) {
     const size_t stream = static_cast<size_t>(mapped->stream);
     const BinlogTable& table = *tables_[stream];
@@ -601,11 +602,11 @@ class BinlogReader final : public SplitReader {
         continue;
       }
       const binlog::ColumnType& type = map.columns[static_cast<size_t>(logged)];
-      if (!BinlogTypeFits(type, column)) {
+      if (!BinlogValueConverts(type, column)) {
         return Unsupported(fmt::format(
             "table {}: column '{}' changed its type: the binlog at '{}' position {} logs it as "
             "{}, the job reads it as {} (the types of a stream are fixed when the job starts, "
-            "and these values cannot be converted). Load the table again and rerun the job with "
+            "and these values are not converted). Load the table again and rerun the job with "
             "--fresh",
             table.display, column.info.name, current_file_, last_position_,
             LoggedTypeName(type, mapped->map, static_cast<size_t>(logged), stream),

@@ -12,7 +12,7 @@
 // at Open for the run (names from the map when the server logs them, binlog_row_metadata FULL,
 // else from a schema history: the table's columns known at the event's position, read from the
 // catalog again at each DDL statement naming it; a column added is left out, one gone is NULL,
-// a key column gone or a type that no longer fits stops the job) and turns WRITE, UPDATE and
+// a key column gone or a type whose values no longer convert stops the job) and turns WRITE, UPDATE and
 // DELETE rows into insert, update_before + update_after and delete rows, values converted as
 // the snapshot source reads them (mysql_binlog_rows.h).
 //

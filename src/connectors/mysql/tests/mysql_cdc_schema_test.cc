@@ -285,18 +285,45 @@ TEST_P(MysqlCdcSchemaTest, ChangesBeforeAnAlterMadeWhileStoppedKeepTheirValues) 
                                               "-D 2 NULL b 200"}));
 }
 
-TEST_P(MysqlCdcSchemaTest, ATypeWideningThatStillFitsIsReadWhileRunning) {
+// A longer VARCHAR still reads as the stream's; a DECIMAL of another precision and scale
+// converts through its text, and a value that does not fit the stream's is a bad record.
+TEST_P(MysqlCdcSchemaTest, AWiderTypeWhileRunningIsReadOrConvertedValueByValue) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(5), d DECIMAL(6,2))");
-  BackgroundJob job(Spec("t"), registry_);
+  JobSpec spec = Spec("t");
+  spec.extra = "errors: {mode: skip}\n";
+  BackgroundJob job(spec, registry_);
   WaitForStream();
   db_.Exec("INSERT INTO t VALUES (1, 'a', 1.5);"
-           "ALTER TABLE t MODIFY v VARCHAR(40);"
-           "INSERT INTO t VALUES (2, 'much longer than five', 2.25)");
-  ASSERT_TRUE(job.WaitForCommitted(2, std::chrono::seconds(60)));
+           "ALTER TABLE t MODIFY v VARCHAR(40), MODIFY d DECIMAL(10,4);"
+           "INSERT INTO t VALUES (2, 'much longer than five', 2.25);"
+           "INSERT INTO t VALUES (3, 'c', 3.125);"
+           "INSERT INTO t VALUES (4, 'd', -4)");
+  ASSERT_TRUE(job.WaitForCommitted(3, std::chrono::seconds(60)));
   runtime::JobSummary summary = job.Stop();
   EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
-  EXPECT_THAT(Changes("t"),
-              ElementsAreArray({"+I 1 a 1.50", "+I 2 much longer than five 2.25"}));
+  EXPECT_EQ(summary.metrics.bad_records, 1u);
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 a 1.50", "+I 2 much longer than five 2.25",
+                                              "+I 4 d -4.00"}));
+}
+
+// After a restart the stream has the wider type: the changes logged with the narrower one
+// before the ALTER convert to it.
+TEST_P(MysqlCdcSchemaTest, AWiderTypeWhileStoppedConvertsTheChangesBeforeIt) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, d DECIMAL(6,2), f FLOAT)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (1, 1.5, 0.5)");
+    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  db_.Exec("INSERT INTO t VALUES (2, -2.25, -0.25);"
+           "ALTER TABLE t MODIFY d DECIMAL(12,4), MODIFY f DOUBLE;"
+           "INSERT INTO t VALUES (3, 12345678.1234, 1e300)");
+  RunUntilCommitted(spec, 2);
+  EXPECT_THAT(Changes("t"), ElementsAreArray({"+I 1 1.50 0.5", "+I 2 -2.2500 -0.25",
+                                              "+I 3 12345678.1234 1e+300"}));
 }
 
 TEST_P(MysqlCdcSchemaTest, ATypeChangedWhileRunningStopsTheJobNamingColumnAndTypes) {
