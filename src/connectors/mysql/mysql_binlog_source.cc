@@ -721,7 +721,8 @@ class BinlogReader final : public SplitReader {
           ++it;
       }
     }
-    UpdateSavedLayouts();
+    if (catalog)
+      UpdateSavedLayouts();
     return Status::OK();
   }
 
@@ -947,7 +948,7 @@ class BinlogReader final : public SplitReader {
       const size_t column = static_cast<size_t>(table.selected[f]);
       Column& out = batch->column(f);
       if (mapped.binlog_column[column] < 0) {
-        out.AppendNull();  // dropped from the table since the job started
+        out.AppendNull();  // not logged: the table changed (MapColumns warned)
         continue;
       }
       const size_t logged = static_cast<size_t>(mapped.binlog_column[column]);
