@@ -449,6 +449,19 @@ bool BinlogTypeFits(const ColumnType& type, const SourceColumn& column) {
   return false;
 }
 
+bool BinlogValueConverts(const ColumnType& type, const SourceColumn& column) {
+  if (BinlogTypeFits(type, column))
+    return true;
+  switch (column.kind) {
+    case ValueKind::kDecimal:
+      return type.type == field::kNewDecimal;
+    case ValueKind::kDouble:
+      return type.type == field::kFloat;
+    default:
+      return false;
+  }
+}
+
 Status DecodeBinlogDecimal(std::string_view bytes, int precision, int scale, std::string* out) {
   out->clear();
   if (precision < 1 || scale < 0 || scale > precision)
@@ -554,6 +567,11 @@ Status AppendBinlogValue(const ColumnType& type, std::string_view value,
       out->Append<float>(std::bit_cast<float>(static_cast<uint32_t>(ReadLittleEndian(p, 4))));
       return Status::OK();
     case ValueKind::kDouble:
+      if (type.type == field::kFloat) {  // a FLOAT column altered to DOUBLE since: exact
+        out->Append<double>(
+            std::bit_cast<float>(static_cast<uint32_t>(ReadLittleEndian(p, 4))));
+        return Status::OK();
+      }
       out->Append<double>(std::bit_cast<double>(ReadLittleEndian(p, 8)));
       return Status::OK();
     case ValueKind::kDecimal: {

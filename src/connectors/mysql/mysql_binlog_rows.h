@@ -48,6 +48,12 @@ std::string BinlogReadRefusal(const SourceColumn& column);
 /// the table changed since (another type, another DECIMAL precision, ...).
 bool BinlogTypeFits(const binlog::ColumnType& type, const SourceColumn& column);
 
+/// Whether AppendBinlogValue turns values of binlog type `type` into values of `column`: when
+/// the type fits, and across a change of the column that loses nothing by itself (a table
+/// altered since `column` was described): a DECIMAL of another precision or scale, through its
+/// text (a value that does not fit `column` is a data error), and FLOAT into DOUBLE.
+bool BinlogValueConverts(const binlog::ColumnType& type, const SourceColumn& column);
+
 /// Reused buffers for AppendBinlogValue: nothing is allocated per value.
 struct BinlogScratch {
   std::string text;
@@ -55,7 +61,7 @@ struct BinlogScratch {
 };
 
 /// Appends `value` (an ImageValue's bytes) of a column of binlog type `type`, which fits
-/// `column` (BinlogTypeFits), as a value of `column`. Zero dates follow `zero_dates` (a data
+/// `column` (BinlogTypeFits) or converts to it (BinlogValueConverts), as a value of `column`. Zero dates follow `zero_dates` (a data
 /// error "column 'c': zero date ..." with nothing appended under kError).
 Status AppendBinlogValue(const binlog::ColumnType& type, std::string_view value,
                          const SourceColumn& column, ZeroDates zero_dates, Column* out,

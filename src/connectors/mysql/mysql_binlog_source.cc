@@ -55,6 +55,9 @@ struct BinlogPosition {
   Coordinates txn;   // the group being returned; empty file between groups
   uint64_t events = 0;  // row events of `txn` consumed
   uint64_t rows = 0;    // rows of the next row event consumed
+  /// {"db.table": [["column", "COLUMN_TYPE"], ...]}: captured tables' columns as the binlog logs
+  /// them at `done` (the schema history); null when every table's are what Open described.
+  nlohmann::json columns;
 
   std::string ToJson() const {
     nlohmann::json json = {{"file", done.file}, {"pos", done.pos}};
@@ -63,6 +66,8 @@ struct BinlogPosition {
     if (!txn.file.empty()) {
       json["txn"] = {{"file", txn.file}, {"pos", txn.pos}, {"events", events}, {"rows", rows}};
     }
+    if (columns.is_object() && !columns.empty())
+      json["columns"] = columns;
     return json.dump();
   }
 
@@ -81,6 +86,11 @@ struct BinlogPosition {
         out.txn.pos = txn.at("pos").get<uint64_t>();
         out.events = txn.value("events", uint64_t{0});
         out.rows = txn.value("rows", uint64_t{0});
+      }
+      if (json.contains("columns")) {
+        out.columns = json.at("columns");
+        if (!out.columns.is_object())
+          return InvalidConfig(fmt::format("binlog position '{}': \"columns\" is no object", text));
       }
     } catch (const std::exception& error) {
       return InvalidConfig(fmt::format("malformed binlog position '{}': {}", text, error.what()));
@@ -127,6 +137,123 @@ Statement Classify(std::string_view statement, std::string* first_word) {
   return Statement::kOther;
 }
 
+// DDL statements that can change a table's columns (or make it, or take it away).
+bool ChangesColumns(std::string_view first_word) {
+  return first_word == "ALTER" || first_word == "CREATE" || first_word == "DROP" ||
+         first_word == "RENAME";
+}
+
+// The tables a statement may name, as (database, table): every identifier, bare or backquoted,
+// alone (in `database`, the statement's default) or qualified. Over-inclusive on purpose
+// (columns, indexes, words in comments): a table named by mistake is only described again.
+std::vector<std::pair<std::string, std::string>> NamedTables(std::string_view database,
+                                                             std::string_view statement) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<std::string> parts;  // of the qualified name being read
+  bool after_dot = false;
+  auto flush = [&] {
+    if (parts.size() == 1)
+      out.emplace_back(std::string(database), parts[0]);
+    else if (parts.size() >= 2)
+      out.emplace_back(parts[parts.size() - 2], parts[parts.size() - 1]);
+    parts.clear();
+  };
+  auto add = [&](std::string identifier) {
+    if (!after_dot)
+      flush();
+    parts.push_back(std::move(identifier));
+    after_dot = false;
+  };
+  auto word_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' ||
+           static_cast<unsigned char>(c) >= 0x80;
+  };
+  size_t i = 0;
+  while (i < statement.size()) {
+    const char c = statement[i];
+    if (c == '`') {
+      std::string identifier;
+      for (++i; i < statement.size(); ++i) {
+        if (statement[i] == '`') {
+          if (i + 1 < statement.size() && statement[i + 1] == '`') {
+            identifier.push_back('`');
+            ++i;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        identifier.push_back(statement[i]);
+      }
+      add(std::move(identifier));
+    } else if (c == '\'' || c == '"') {
+      for (++i; i < statement.size(); ++i) {
+        if (statement[i] == '\\') {
+          ++i;
+        } else if (statement[i] == c) {
+          if (i + 1 < statement.size() && statement[i + 1] == c) {
+            ++i;
+            continue;
+          }
+          ++i;
+          break;
+        }
+      }
+      flush();
+      after_dot = false;
+    } else if (word_char(c)) {
+      size_t end = i;
+      while (end < statement.size() && word_char(statement[end]))
+        ++end;
+      add(std::string(statement.substr(i, end - i)));
+      i = end;
+    } else if (c == '.') {
+      after_dot = !parts.empty();
+      ++i;
+    } else {
+      if (!std::isspace(static_cast<unsigned char>(c))) {
+        flush();
+        after_dot = false;
+      }
+      ++i;
+    }
+  }
+  flush();
+  return out;
+}
+
+// A table's columns as a position records them: [["name", "COLUMN_TYPE"], ...].
+nlohmann::json ColumnsToJson(const std::vector<SourceColumn>& columns) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SourceColumn& column : columns)
+    out.push_back({column.info.name, column.info.column_type});
+  return out;
+}
+
+// Whether two descriptions of a table log the same columns (names and types).
+bool SameColumns(const std::vector<SourceColumn>& a, const std::vector<SourceColumn>& b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].info.name != b[i].info.name ||
+        !EqualsIgnoringAsciiCase(a[i].info.column_type, b[i].info.column_type)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "id int(11), v varchar(20)": a table's columns, for messages.
+std::string DescribeLayout(const std::vector<SourceColumn>& columns) {
+  std::string out;
+  for (const SourceColumn& column : columns) {
+    if (!out.empty())
+      out += ", ";
+    out += column.info.name + " " + column.info.column_type;
+  }
+  return out;
+}
+
 class BinlogReader final : public SplitReader {
  public:
   BinlogReader(const MysqlSourceOptions& options, const JobContext* context, uint32_t server_id,
@@ -149,6 +276,8 @@ class BinlogReader final : public SplitReader {
 
   Status Start() {
     read_wait_ = context_->read_wait;
+    SLUICE_RETURN_IF_ERROR(LoadLayouts());
+    SLUICE_RETURN_IF_ERROR(ReadRowMetadataSetting());
     // Heartbeats while the server has nothing to send bound how long a read waits.
     auto heartbeat = std::clamp(read_wait_ / 2, std::chrono::milliseconds(10),
                                 std::chrono::milliseconds(1000));
@@ -175,6 +304,7 @@ class BinlogReader final : public SplitReader {
       out.events = group_events_;
       out.rows = event_rows_done_;
     }
+    out.columns = saved_layouts_;
     return out.ToJson();
   }
 
@@ -234,7 +364,8 @@ class BinlogReader final : public SplitReader {
   struct MappedTable {
     binlog::TableMapEvent map;
     int stream = -1;  // -1: a table this job does not capture
-    /// For each table column (BinlogTable::columns), its index among the map's columns.
+    /// For each table column (BinlogTable::columns), its index among the map's columns; -1 when
+    /// the map has none of that name (dropped since Open: NULL).
     std::vector<int> binlog_column;
   };
 
@@ -371,6 +502,8 @@ class BinlogReader final : public SplitReader {
     }
     if (word == "TRUNCATE")
       WarnTruncate(query);
+    if (ChangesColumns(word))
+      SLUICE_RETURN_IF_ERROR(FollowDdl(query));
     if (in_group_ && group_has_begin_)
       return Status::OK();  // a statement inside a transaction (SAVEPOINT, ...)
     // A statement on its own (DDL) is a group of its own.
@@ -407,7 +540,7 @@ class BinlogReader final : public SplitReader {
     auto found = by_name_.find(entry.map.database + "." + entry.map.table);
     if (found != by_name_.end()) {
       entry.stream = found->second;
-      SLUICE_RETURN_IF_ERROR(MapColumns(*tables_[static_cast<size_t>(entry.stream)], &entry));
+      SLUICE_RETURN_IF_ERROR(MapColumns(&entry));
     }
     maps_[entry.map.table_id] = std::move(entry);
     return Status::OK();
@@ -418,55 +551,240 @@ class BinlogReader final : public SplitReader {
            a.columns == b.columns;
   }
 
-  // Finds each table column among the map's (by name when the server logs names, else by
-  // position) and checks its type: a table altered since Open stops here.
-  Status MapColumns(const BinlogTable& table, MappedTable* mapped) {
+  // Finds each stream column among the map's by name: the names the map carries
+  // (binlog_row_metadata FULL), else those of the table's columns known at this position (the
+  // map's count and types checked against them). A column the map adds is left out, one it
+  // lacks is NULL (a key column stops the job), one whose values no longer read or convert as
+  // the stream's (BinlogValueConverts) stops the job.
+  Status MapColumns(MappedTable* mapped) {
+    const size_t stream = static_cast<size_t>(mapped->stream);
+    const BinlogTable& table = *tables_[stream];
     const binlog::TableMapEvent& map = mapped->map;
-    auto changed = [&](const std::string& detail) {
-      std::string logged;
-      for (size_t c = 0; c < map.columns.size(); ++c) {
-        if (c > 0)
-          logged += ", ";
-        logged += c < map.names.size() ? map.names[c] : fmt::format("#{}", c + 1);
-        logged += " " + binlog::FieldTypeName(map.columns[c].type);
+    std::vector<std::string> names = map.names;
+    if (names.empty()) {
+      if (!save_layouts_) {
+        // The server logs no names: every position from here on carries the tables' columns.
+        save_layouts_ = true;
+        UpdateSavedLayouts();
       }
-      std::string known;
-      for (const SourceColumn& column : table.columns) {
-        if (!known.empty())
-          known += ", ";
-        known += column.info.name + " " + column.info.column_type;
-      }
-      return Unsupported(fmt::format(
-          "table {} changed since the job started ({}): the binlog at '{}' position {} logs its "
-          "rows as ({}), the job read it as ({}) when it started. ALTER TABLE while change data "
-          "capture runs is not supported yet: load the table again and rerun the job with "
-          "--fresh",
-          table.display, detail, current_file_, last_position_, logged, known));
-    };
-    mapped->binlog_column.assign(table.columns.size(), -1);
-    if (!map.names.empty()) {
-      for (size_t c = 0; c < table.columns.size(); ++c) {
-        auto at = std::find(map.names.begin(), map.names.end(), table.columns[c].info.name);
-        if (at == map.names.end())
-          return changed(fmt::format("column '{}' is gone", table.columns[c].info.name));
-        mapped->binlog_column[c] = static_cast<int>(at - map.names.begin());
-      }
-      if (map.names.size() != table.columns.size())
-        return changed(fmt::format("{} columns, not {}", map.names.size(), table.columns.size()));
-    } else {
-      if (map.columns.size() != table.columns.size())
-        return changed(fmt::format("{} columns, not {}", map.columns.size(), table.columns.size()));
-      for (size_t c = 0; c < table.columns.size(); ++c)
-        mapped->binlog_column[c] = static_cast<int>(c);
+      SLUICE_RETURN_IF_ERROR(CheckLayoutFits(table, layouts_[stream], map));
+      for (const SourceColumn& column : layouts_[stream])
+        names.push_back(column.info.name);
     }
+    mapped->binlog_column.assign(table.columns.size(), -1);
     for (size_t c = 0; c < table.columns.size(); ++c) {
-      const binlog::ColumnType& type = map.columns[static_cast<size_t>(mapped->binlog_column[c])];
-      if (!BinlogTypeFits(type, table.columns[c])) {
-        return changed(fmt::format("column '{}' is logged as {}", table.columns[c].info.name,
-                                   binlog::FieldTypeName(type.type)));
+      const std::string& name = table.columns[c].info.name;
+      auto at = std::find_if(names.begin(), names.end(), [&](const std::string& logged) {
+        return EqualsIgnoringAsciiCase(logged, name);
+      });
+      if (at != names.end())
+        mapped->binlog_column[c] = static_cast<int>(at - names.begin());
+    }
+    for (int key : table.key) {
+      if (mapped->binlog_column[static_cast<size_t>(key)] < 0) {
+        return Unsupported(fmt::format(
+            "table {}: its primary key column '{}' is gone from the rows the binlog logs at '{}' "
+            "position {} (dropped or renamed since the job started): changes cannot be applied "
+            "by key without it; load the table again and rerun the job with --fresh",
+            table.display, table.columns[static_cast<size_t>(key)].info.name, current_file_,
+            last_position_));
+      }
+    }
+    for (int selected : table.selected) {
+      const SourceColumn& column = table.columns[static_cast<size_t>(selected)];
+      const int logged = mapped->binlog_column[static_cast<size_t>(selected)];
+      if (logged < 0) {
+        WarnColumnOnce(table, column.info.name, "gone",
+                       "is not in the rows the binlog logs (the table changed: the column was "
+                       "added after them, or dropped or renamed since the job started): it "
+                       "arrives as NULL in them");
+        continue;
+      }
+      const binlog::ColumnType& type = map.columns[static_cast<size_t>(logged)];
+      if (!BinlogValueConverts(type, column)) {
+        return Unsupported(fmt::format(
+            "table {}: column '{}' changed its type: the binlog at '{}' position {} logs it as "
+            "{}, the job reads it as {} (the types of a stream are fixed when the job starts, "
+            "and these values are not converted). Load the table again and rerun the job with "
+            "--fresh",
+            table.display, column.info.name, current_file_, last_position_,
+            LoggedTypeName(type, mapped->map, static_cast<size_t>(logged), stream),
+            column.info.column_type));
+      }
+    }
+    if (options_.columns.empty()) {
+      // A job that asks for particular columns would not capture a new one anyway.
+      for (const std::string& name : names) {
+        bool known = std::any_of(table.columns.begin(), table.columns.end(),
+                                 [&](const SourceColumn& column) {
+                                   return EqualsIgnoringAsciiCase(column.info.name, name);
+                                 });
+        if (!known) {
+          WarnColumnOnce(table, name, "added",
+                         "is not among the columns the job read when it started (the table "
+                         "changed): it is not captured, a stream's columns are fixed while the "
+                         "job runs; a restart of the job captures the columns the table has then");
+        }
       }
     }
     return Status::OK();
+  }
+
+  // A column's logged type for messages: the table's type at this position when the map has
+  // no names (the catalog's spelling, "varchar(20)"), else the binlog's ("varchar").
+  std::string LoggedTypeName(const binlog::ColumnType& type, const binlog::TableMapEvent& map,
+                             size_t logged, size_t stream) const {
+    if (map.names.empty() && logged < layouts_[stream].size())
+      return layouts_[stream][logged].info.column_type;
+    return binlog::FieldTypeName(type.type);
+  }
+
+  void WarnColumnOnce(const BinlogTable& table, const std::string& column, std::string_view what,
+                      std::string_view sentence) {
+    if (!warned_columns_.insert(fmt::format("{}\n{}\n{}", table.display, column, what)).second)
+      return;
+    log::Warn(component(), "table {}: column '{}' at binlog '{}' position {} {}", table.display,
+              column, current_file_, last_position_, sentence);
+  }
+
+  // A map without names is read against the table's columns known at its position: it must log
+  // as many columns, each of a type that fits. It does not when the catalog, read at a DDL
+  // statement or at Open, is already ahead of the binlog.
+  Status CheckLayoutFits(const BinlogTable& table, const std::vector<SourceColumn>& layout,
+                         const binlog::TableMapEvent& map) const {
+    bool fits = layout.size() == map.columns.size();
+    for (size_t c = 0; fits && c < layout.size(); ++c)
+      fits = BinlogTypeFits(map.columns[c], layout[c]);
+    if (fits)
+      return Status::OK();
+    std::string logged;
+    for (const binlog::ColumnType& type : map.columns) {
+      if (!logged.empty())
+        logged += ", ";
+      logged += binlog::FieldTypeName(type.type);
+    }
+    return Unsupported(fmt::format(
+        "table {}: the binlog at '{}' position {} logs its rows without column names "
+        "(binlog_row_metadata is not FULL) as ({}), which does not fit its columns known at that "
+        "position ({}): the table changed again since (the catalog is ahead of the binlog). "
+        "Decoding this binlog position needs binlog_row_metadata = FULL on the server when the "
+        "changes are logged: set it, load the table again and rerun the job with --fresh",
+        table.display, current_file_, last_position_, logged,
+        layout.empty() ? std::string("the table is gone from the catalog")
+                       : DescribeLayout(layout)));
+  }
+
+  // At a DDL statement naming a captured table: the table's columns from here on are what the
+  // catalog says now (read again), which the next map of the table must fit.
+  Status FollowDdl(const binlog::QueryEvent& query) {
+    std::vector<std::pair<std::string, std::string>> named =
+        NamedTables(query.database, query.statement);
+    // A connection per statement: DDL is rare, and one kept idle would time out in between.
+    std::unique_ptr<Connection> catalog;
+    for (size_t i = 0; i < tables_.size(); ++i) {
+      const BinlogTable& table = *tables_[i];
+      bool touched = std::any_of(named.begin(), named.end(), [&](const auto& name) {
+        // Case-blind: a statement spells names as its author typed them.
+        return EqualsIgnoringAsciiCase(name.first, table.database) &&
+               EqualsIgnoringAsciiCase(name.second, table.name);
+      });
+      if (!touched)
+        continue;
+      if (!catalog) {
+        SLUICE_ASSIGN_OR_RETURN(Connection opened, Connection::Open(options_.connection));
+        catalog = std::make_unique<Connection>(std::move(opened));
+      }
+      Result<TableColumns> described =
+          DescribeColumns(*catalog, table.database, table.name, options_.zero_dates,
+                          options_.geometry, component());
+      if (!described.ok()) {
+        return described.status().WithContext(
+            fmt::format("following '{}' at binlog '{}' position {}",
+                        query.statement.substr(0, 200), current_file_, last_position_));
+      }
+      if (described->columns.empty()) {
+        log::Info(component(), "table {} is gone from the catalog at binlog '{}' position {}",
+                  table.display, current_file_, last_position_);
+      } else if (!SameColumns(described->columns, layouts_[i])) {
+        log::Info(component(), "table {} changed at binlog '{}' position {}: its columns from "
+                  "here on are ({})",
+                  table.display, current_file_, last_position_,
+                  DescribeLayout(described->columns));
+      }
+      layouts_[i] = std::move(described->columns);
+      // Maps read before the statement describe the old columns.
+      for (auto it = maps_.begin(); it != maps_.end();) {
+        if (it->second.stream == static_cast<int>(i))
+          it = maps_.erase(it);
+        else
+          ++it;
+      }
+    }
+    if (catalog)
+      UpdateSavedLayouts();
+    return Status::OK();
+  }
+
+  // The tables' columns at the reader's start: the position's where it has them, else Open's.
+  Status LoadLayouts() {
+    layouts_.clear();
+    for (const auto& table : tables_) {
+      if (!position_.columns.is_object() || !position_.columns.contains(table->display)) {
+        layouts_.push_back(table->columns);
+        continue;
+      }
+      std::vector<SourceColumn> columns;
+      try {
+        for (const nlohmann::json& entry : position_.columns.at(table->display)) {
+          ColumnInfo info;
+          const std::string type = entry.at(1).get<std::string>();
+          std::optional<ColumnInfo> parsed = ParseColumnType(type);
+          if (parsed)
+            info = std::move(*parsed);
+          else
+            info.data_type = type.substr(0, type.find('('));
+          info.name = entry.at(0).get<std::string>();
+          info.column_type = type;
+          std::string warning;  // an unknown type reads as text, as Open said when it met it
+          columns.push_back(
+              MapSourceColumn(info, options_.zero_dates, options_.geometry, &warning));
+        }
+      } catch (const std::exception& error) {
+        return InvalidConfig(fmt::format("binlog position: malformed columns of {}: {}",
+                                         table->display, error.what()));
+      }
+      layouts_.push_back(std::move(columns));
+    }
+    position_.columns = nullptr;  // layouts_ holds them from here on
+    UpdateSavedLayouts();
+    return Status::OK();
+  }
+
+  // Whether the server logs column names (binlog_row_metadata = FULL, MySQL 8.0.1+ and MariaDB
+  // 10.5+): when it does not, every position carries the tables' columns, so that a restart
+  // after an ALTER made while stopped reads the changes before it with the columns they had.
+  Status ReadRowMetadataSetting() {
+    SLUICE_ASSIGN_OR_RETURN(Connection connection, Connection::Open(options_.connection));
+    Result<std::optional<TextRow>> setting =
+        connection.QueryRow("SELECT @@GLOBAL.binlog_row_metadata", "reading binlog_row_metadata");
+    bool full = setting.ok() && *setting && !(*setting)->empty() && (**setting)[0] &&
+                EqualsIgnoringAsciiCase(*(**setting)[0], "FULL");
+    if (!full && !save_layouts_) {
+      save_layouts_ = true;
+      UpdateSavedLayouts();
+    }
+    return Status::OK();
+  }
+
+  // What Position() records of the tables' columns: those that differ from Open's, or all when
+  // the server logs no names.
+  void UpdateSavedLayouts() {
+    nlohmann::json saved = nlohmann::json::object();
+    for (size_t i = 0; i < tables_.size() && i < layouts_.size(); ++i) {
+      if (save_layouts_ || !SameColumns(layouts_[i], tables_[i]->columns))
+        saved[tables_[i]->display] = ColumnsToJson(layouts_[i]);
+    }
+    saved_layouts_ = saved.empty() ? nlohmann::json() : std::move(saved);
   }
 
   Status OnRows(const binlog::Event& event) {
@@ -627,9 +945,13 @@ class BinlogReader final : public SplitReader {
     const MappedTable& mapped = *pending.mapped;
     for (size_t f = 0; f < table.selected.size(); ++f) {
       const size_t column = static_cast<size_t>(table.selected[f]);
+      Column& out = batch->column(f);
+      if (mapped.binlog_column[column] < 0) {
+        out.AppendNull();  // not logged: the table changed (MapColumns warned)
+        continue;
+      }
       const size_t logged = static_cast<size_t>(mapped.binlog_column[column]);
       const ImageValue& value = image[logged];
-      Column& out = batch->column(f);
       switch (value.state) {
         case ImageValue::State::kAbsent:
           return Unsupported(fmt::format(
@@ -725,6 +1047,12 @@ class BinlogReader final : public SplitReader {
   int next_stream_ = 0;
   bool caught_up_ = false;
   std::set<int> warned_truncate_;
+  std::set<std::string> warned_columns_;  // "db.table\ncolumn\nwhat", warned once each
+  /// Per captured table (parallel to tables_): its columns as the binlog logs them at the
+  /// reader's position, which maps without names are read against; empty when the table is gone.
+  std::vector<std::vector<SourceColumn>> layouts_;
+  bool save_layouts_ = false;    // every position carries layouts_ (the server logs no names)
+  nlohmann::json saved_layouts_;  // what Position() records of layouts_
 
   mutable std::mutex lag_mutex_;
   bool behind_known_ = false;        // guarded by lag_mutex_

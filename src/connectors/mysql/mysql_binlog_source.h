@@ -8,17 +8,21 @@
 // binlog is one split carrying every table's stream in commit order (SplitReader::NextStream);
 // its payload holds where the first run started. The reader streams the binlog
 // (mysql_binlog_stream.h), follows event groups (MariaDB's GTID event or BEGIN, to XID, COMMIT
-// or a DDL statement), maps each TABLE_MAP to a captured table (by column names when the server
-// logs them, binlog_row_metadata FULL, else by position; a table whose columns changed since
-// Open stops the job) and turns WRITE, UPDATE and DELETE rows into insert, update_before +
-// update_after and delete rows, values converted as the snapshot source reads them
-// (mysql_binlog_rows.h).
+// or a DDL statement), maps each TABLE_MAP's columns by name onto the stream's, which are fixed
+// at Open for the run (names from the map when the server logs them, binlog_row_metadata FULL,
+// else from a schema history: the table's columns known at the event's position, read from the
+// catalog again at each DDL statement naming it; a column added is left out, one gone is NULL,
+// a key column gone or a type whose values no longer convert stops the job) and turns WRITE, UPDATE and
+// DELETE rows into insert, update_before + update_after and delete rows, values converted as
+// the snapshot source reads them (mysql_binlog_rows.h).
 //
 // Positions: {"file", "pos": where the last group whose rows were all returned ends, "gtid": its
 // GTID (informational), "txn": {"file", "pos", "events", "rows"}: the group being returned, how
-// many of its row events were consumed and how many rows of the next}. A resumed reader restarts
-// the dump at "file"/"pos" and skips what "txn" covers, so that a checkpoint taken inside a
-// large transaction resumes inside it. The server purges binlogs by its own expiry; nothing is
+// many of its row events were consumed and how many rows of the next, "columns": {"db.t":
+// [[name, COLUMN_TYPE], ...]}: the schema history at "file"/"pos", for the tables whose columns
+// differ from Open's, or all when the server logs no names}. A resumed reader restarts the dump
+// at "file"/"pos" and skips what "txn" covers, so that a checkpoint taken inside a large
+// transaction resumes inside it. The server purges binlogs by its own expiry; nothing is
 // acknowledged to it.
 //
 // Thread-safety: as Source; the reader is driven by one thread, Lag and Cancel from any.

@@ -340,21 +340,18 @@ TEST_F(MysqlCdcTest, ALostStreamIsRetriedWithoutLossOrDuplicate) {
                                                    {K::kUpdateAfter, "1"}}));
 }
 
-TEST_F(MysqlCdcTest, AnAlteredTableStopsTheJobSayingItChanged) {
+// The stream's columns are those the job read when it started: a column added while it runs is
+// left out (mysql_cdc_schema_test.cc follows ALTER TABLE in full).
+TEST_F(MysqlCdcTest, AColumnAddedWhileRunningIsLeftOutOfTheStream) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
   BackgroundJob job(Spec("t"), registry_);
   WaitForStream();
   db_.Exec("ALTER TABLE t ADD COLUMN w INT; INSERT INTO t VALUES (1, 1, 1)");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (job.running()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the job did not stop";
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
-  }
+  ASSERT_TRUE(sink_->WaitForCommitted("t", 1, std::chrono::seconds(60)));
   runtime::JobSummary summary = job.Stop();
-  EXPECT_EQ(summary.status.code(), StatusCode::kUnsupported) << summary.status.ToString();
-  EXPECT_THAT(summary.status.message(),
-              HasSubstr(db_.name() + ".t changed since the job started"));
-  EXPECT_THAT(summary.status.message(), HasSubstr("--fresh"));
+  EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
+  std::lock_guard<std::mutex> lock(sink_->mutex);
+  EXPECT_EQ(sink_->committed["t"], (std::vector<Row>{{"1", "1"}}));
 }
 
 class MysqlCdcPurgeTest : public MysqlCdcTest {

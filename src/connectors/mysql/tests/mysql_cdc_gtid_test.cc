@@ -1,0 +1,155 @@
+// mode: cdc against the real MariaDB, whose binlog always carries GTIDs: transactions logged
+// while gtid_strict_mode is switched on (while the job is stopped) and off (while it runs)
+// arrive once, and the position records the last group's GTID. Positions resume by file and
+// offset, so the setting does not change where a run resumes. (A transaction in another
+// replication domain, gtid_domain_id, would stay in the shared server's @@gtid_binlog_pos for
+// good; MariaDB's GTID event with its domain is parsed in mysql_binlog_test.cc.)
+//
+// gtid_strict_mode is a global setting: the test holds the binlog lock alone (the other binlog
+// readers hold it shared) and sets the server's value back when it ends.
+#include <fmt/core.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+
+#include <chrono>
+#include <fcntl.h>
+#include <thread>
+#include <unistd.h>
+
+#include "connectors/mysql/mysql_options.h"
+#include "connectors/mysql/tests/mysql_test_util.h"
+#include "connectors/registry.h"
+#include "testing/conformance/conformance_job.h"
+#include "testing/gtest_util.h"
+#include "testing/memory_connector.h"
+#include "testing/temp_dir.h"
+
+namespace sluice::connectors {
+void RegisterMysqlConnector(ConnectorRegistry& registry);
+}  // namespace sluice::connectors
+
+namespace sluice::connectors::mysql {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::testing::MatchesRegex;
+using sluice::testing::TempDir;
+using sluice::testing::conformance::BackgroundJob;
+using sluice::testing::conformance::JobSpec;
+using testing::TestDatabase;
+
+// The lock mysql_cdc_test.cc's tests take on the same file, here exclusive.
+class ExclusiveBinlogLock {
+ public:
+  explicit ExclusiveBinlogLock(const std::string& datadir) {
+    fd_ = ::open((datadir + "/../sluice-binlog-tests.lock").c_str(), O_CREAT | O_RDWR, 0644);
+    EXPECT_GE(fd_, 0) << "cannot open the binlog lock file";
+    if (fd_ >= 0) {
+      EXPECT_EQ(::flock(fd_, LOCK_EX), 0);
+    }
+  }
+  ~ExclusiveBinlogLock() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  ExclusiveBinlogLock(const ExclusiveBinlogLock&) = delete;
+  ExclusiveBinlogLock& operator=(const ExclusiveBinlogLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+class MysqlCdcGtidTest : public ::testing::Test {
+ protected:
+  MysqlCdcGtidTest() : sink_(std::make_shared<sluice::testing::MemorySinkData>()) {
+    RegisterMysqlConnector(registry_);
+    sluice::testing::RegisterMemoryConnector(
+        registry_, std::make_shared<sluice::testing::MemorySourceData>(), sink_);
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    job_name_ = fmt::format("cdc_gtid_{}_{}", info->name(), ::getpid());
+  }
+
+  void SetUp() override {
+    if (!db_.ok())
+      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
+    lock_ = std::make_unique<ExclusiveBinlogLock>(db_.servers().mysql_datadir);
+    strict_mode_ = db_.Exec("SELECT @@GLOBAL.gtid_strict_mode");
+    strict_mode_ = strict_mode_.substr(0, strict_mode_.find('\n'));
+  }
+
+  void TearDown() override {
+    if (lock_ && !strict_mode_.empty())
+      db_.Exec(fmt::format("SET GLOBAL gtid_strict_mode = {}", strict_mode_));
+    lock_.reset();
+  }
+
+  JobSpec Spec(const std::string& tables) const {
+    JobSpec spec;
+    spec.name = job_name_;
+    spec.source = fmt::format("{{type: mysql, {}, tables: [{}], mode: cdc}}",
+                              testing::FlowConnection(db_), tables);
+    spec.sink = "{type: memory}";
+    spec.state = state_.path();
+    spec.parallelism = 1;
+    spec.checkpoint_secs = 0.2;
+    return spec;
+  }
+
+  void WaitForStream() {
+    const uint32_t server_id = DefaultServerId(job_name_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (db_.Exec("SHOW SLAVE HOSTS").find(fmt::format("{}\t", server_id)) ==
+           std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the binlog stream never started";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
+    }
+  }
+
+  std::string CommittedPosition() {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    return sink_->committed_progress["binlog"].position;
+  }
+
+  TestDatabase db_;
+  std::string job_name_;
+  std::shared_ptr<sluice::testing::MemorySinkData> sink_;
+  ConnectorRegistry registry_;
+  TempDir state_;
+  std::unique_ptr<ExclusiveBinlogLock> lock_;
+  std::string strict_mode_;  // the server's, set back at the end
+};
+
+TEST_F(MysqlCdcGtidTest, ChangesUnderStrictModeSwitchedOnAndOffArriveOnceAcrossAStop) {
+  db_.Exec("SET GLOBAL gtid_strict_mode = OFF; CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForStream();
+    db_.Exec("INSERT INTO t VALUES (1, 1);"
+             "BEGIN; UPDATE t SET v = 10 WHERE id = 1; INSERT INTO t VALUES (2, 2); COMMIT");
+    ASSERT_TRUE(job.WaitForCommitted(4, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  EXPECT_THAT(CommittedPosition(), MatchesRegex(".*\"gtid\":\"0-1-[0-9]+\".*"));
+  db_.Exec("SET GLOBAL gtid_strict_mode = ON");
+  db_.Exec("DELETE FROM t WHERE id = 1; INSERT INTO t VALUES (3, 3)");
+  {
+    BackgroundJob job(spec, registry_);
+    ASSERT_TRUE(job.WaitForCommitted(2, std::chrono::seconds(60)));
+    // Switched off again while the job runs.
+    db_.Exec("SET GLOBAL gtid_strict_mode = OFF");
+    db_.Exec("UPDATE t SET v = 30 WHERE id = 3");
+    ASSERT_TRUE(job.WaitForCommitted(4, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  using K = RowKind;
+  EXPECT_THAT(sink_->CommittedChanges("t"),
+              ElementsAreArray(std::vector<std::pair<RowKind, std::string>>{
+                  {K::kInsert, "1"}, {K::kUpdateBefore, "1"}, {K::kUpdateAfter, "1"},
+                  {K::kInsert, "2"}, {K::kDelete, "1"}, {K::kInsert, "3"},
+                  {K::kUpdateBefore, "3"}, {K::kUpdateAfter, "3"}}));
+}
+
+}  // namespace
+}  // namespace sluice::connectors::mysql
