@@ -10,14 +10,13 @@
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/file.h>
 
 #include <chrono>
-#include <fcntl.h>
 #include <thread>
 #include <unistd.h>
 
 #include "connectors/mysql/mysql_options.h"
+#include "connectors/mysql/mysql_binlog_source.h"
 #include "connectors/mysql/tests/mysql_test_util.h"
 #include "connectors/registry.h"
 #include "testing/conformance/conformance_job.h"
@@ -39,26 +38,7 @@ using sluice::testing::conformance::BackgroundJob;
 using sluice::testing::conformance::JobSpec;
 using testing::TestDatabase;
 
-// The lock mysql_cdc_test.cc's tests take on the same file, here exclusive.
-class ExclusiveBinlogLock {
- public:
-  explicit ExclusiveBinlogLock(const std::string& datadir) {
-    fd_ = ::open((datadir + "/../sluice-binlog-tests.lock").c_str(), O_CREAT | O_RDWR, 0644);
-    EXPECT_GE(fd_, 0) << "cannot open the binlog lock file";
-    if (fd_ >= 0) {
-      EXPECT_EQ(::flock(fd_, LOCK_EX), 0);
-    }
-  }
-  ~ExclusiveBinlogLock() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  ExclusiveBinlogLock(const ExclusiveBinlogLock&) = delete;
-  ExclusiveBinlogLock& operator=(const ExclusiveBinlogLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
+using testing::BinlogLock;
 
 class MysqlCdcGtidTest : public ::testing::Test {
  protected:
@@ -73,7 +53,7 @@ class MysqlCdcGtidTest : public ::testing::Test {
   void SetUp() override {
     if (!db_.ok())
       GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
-    lock_ = std::make_unique<ExclusiveBinlogLock>(db_.servers().mysql_datadir);
+    lock_ = std::make_unique<BinlogLock>(db_.servers().mysql_datadir, /*exclusive=*/true);
     strict_mode_ = db_.Exec("SELECT @@GLOBAL.gtid_strict_mode");
     strict_mode_ = strict_mode_.substr(0, strict_mode_.find('\n'));
   }
@@ -108,7 +88,7 @@ class MysqlCdcGtidTest : public ::testing::Test {
 
   std::string CommittedPosition() {
     std::lock_guard<std::mutex> lock(sink_->mutex);
-    return sink_->committed_progress["binlog"].position;
+    return sink_->committed_progress[std::string(kBinlogSplitPrefix) + db_.name()].position;
   }
 
   TestDatabase db_;
@@ -116,7 +96,7 @@ class MysqlCdcGtidTest : public ::testing::Test {
   std::shared_ptr<sluice::testing::MemorySinkData> sink_;
   ConnectorRegistry registry_;
   TempDir state_;
-  std::unique_ptr<ExclusiveBinlogLock> lock_;
+  std::unique_ptr<BinlogLock> lock_;
   std::string strict_mode_;  // the server's, set back at the end
 };
 

@@ -11,16 +11,15 @@
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/file.h>
 
 #include <chrono>
-#include <fcntl.h>
 #include <map>
 #include <ostream>
 #include <thread>
 #include <unistd.h>
 
 #include "connectors/mysql/mysql_options.h"
+#include "connectors/mysql/mysql_binlog_source.h"
 #include "connectors/mysql/tests/mysql_test_util.h"
 #include "connectors/registry.h"
 #include "testing/conformance/conformance_job.h"
@@ -49,27 +48,7 @@ void PrintTo(Metadata metadata, std::ostream* out) {
   *out << "binlog_row_metadata " << (metadata == Metadata::kFull ? "FULL" : "MINIMAL");
 }
 
-// The lock mysql_cdc_test.cc's tests take on the same file: shared by binlog readers that need
-// the server as it is, exclusive for a test that changes it for everyone.
-class BinlogLock {
- public:
-  BinlogLock(const std::string& datadir, bool exclusive) {
-    fd_ = ::open((datadir + "/../sluice-binlog-tests.lock").c_str(), O_CREAT | O_RDWR, 0644);
-    EXPECT_GE(fd_, 0) << "cannot open the binlog lock file";
-    if (fd_ >= 0) {
-      EXPECT_EQ(::flock(fd_, exclusive ? LOCK_EX : LOCK_SH), 0);
-    }
-  }
-  ~BinlogLock() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  BinlogLock(const BinlogLock&) = delete;
-  BinlogLock& operator=(const BinlogLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
+using testing::BinlogLock;
 
 class MysqlCdcSchemaTest : public ::testing::TestWithParam<Metadata> {
  protected:
@@ -181,7 +160,7 @@ class MysqlCdcSchemaTest : public ::testing::TestWithParam<Metadata> {
 
   std::string CommittedPosition() {
     std::lock_guard<std::mutex> lock(sink_->mutex);
-    return sink_->committed_progress["binlog"].position;
+    return sink_->committed_progress[std::string(kBinlogSplitPrefix) + db_.name()].position;
   }
 
   TestDatabase db_;
