@@ -193,6 +193,10 @@ struct SourceUnderTest {
   bool bounded = true;
   /// The source's own crash points (such as "sql.cut.before_offer=crash@1").
   std::vector<std::string> crash_points;
+  /// The stream is a changelog keyed by `id` (change data capture: the seeded rows come from the
+  /// snapshot, AppendRows' from the change log): the stream cases write it into SQLite with
+  /// `mode: apply`, where a change delivered twice is absorbed, and count the rows written.
+  bool changelog = false;
 };
 
 /// Test names and failure messages show the connector's name.

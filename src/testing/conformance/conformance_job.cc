@@ -38,9 +38,9 @@ Result<config::JobConfig> MakeJob(const JobSpec& spec) {
   return config::LoadJobText(text, "conformance.yaml", {});
 }
 
-std::string SqliteSink(const TempDir& out, const std::string& table, bool overwrite) {
+std::string SqliteSink(const TempDir& out, const std::string& table, std::string_view mode) {
   return fmt::format("{{type: sqlite, path: {}, table: {}, mode: {}}}",
-                     YamlQuoted(out.Join("out.db")), table, overwrite ? "overwrite" : "append");
+                     YamlQuoted(out.Join("out.db")), table, mode);
 }
 
 JobSpec SourceJob(const std::string& source, const std::string& sink, const TempDir& state,

@@ -39,8 +39,9 @@ struct JobSpec {
 Result<config::JobConfig> MakeJob(const JobSpec& spec);
 
 /// The source cases' sink: table `table` of the SQLite database in `out` (exactly-once, and its
-/// file outlives the crash loop's children).
-std::string SqliteSink(const TempDir& out, const std::string& table, bool overwrite = false);
+/// file outlives the crash loop's children), in `mode` (append, overwrite or apply).
+std::string SqliteSink(const TempDir& out, const std::string& table,
+                       std::string_view mode = "append");
 
 /// A job of the source cases: `source` into `sink`, state in `state`, named after `name`.
 JobSpec SourceJob(const std::string& source, const std::string& sink, const TempDir& state,

@@ -125,7 +125,7 @@ TEST_P(SourceConformanceTest, FreshRunStartsOver) {
   ASSERT_OK_AND_ASSIGN(Seeded seeded,
                        Seeded::Make(GetParam(), *store_, registry_, *out_, "fresh", 1500));
   TempDir state;
-  JobSpec spec = SourceJob(seeded.source, SqliteSink(*out_, "fresh", /*overwrite=*/true), state,
+  JobSpec spec = SourceJob(seeded.source, SqliteSink(*out_, "fresh", "overwrite"), state,
                            "fresh");
   ASSERT_TRUE(RunStoppedAtBatch(spec, registry_, 10).interrupted);
   runtime::JobSummary fresh = RunJob(spec, registry_, /*fresh=*/true);

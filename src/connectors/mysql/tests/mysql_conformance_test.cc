@@ -26,10 +26,20 @@ using sluice::testing::conformance::SinkConformanceTest;
 using sluice::testing::conformance::SinkUnderTest;
 using sluice::testing::conformance::SourceConformanceTest;
 using sluice::testing::conformance::SourceUnderTest;
+using sluice::testing::conformance::StreamConformanceTest;
 using sluice::testing::conformance::WriteMode;
 
+// `changes`: the source reads the seeded table and then its binlog (mode: snapshot_then_cdc),
+// and AppendRows adds rows it must capture.
 class MysqlStore final : public ConformanceStore {
  public:
+  explicit MysqlStore(bool changes) : changes_(changes) {
+    if (changes_ && db_.ok()) {
+      // Positions in the binlog must outlive a stop: no test may purge it meanwhile.
+      binlog_lock_ = std::make_unique<testing::BinlogLock>(db_.servers().mysql_datadir, false);
+    }
+  }
+
   std::string SinkBlock(const std::string& target, WriteMode mode) override {
     return fmt::format("{{type: mysql, {}, table: {}, mode: {}}}", FlowConnection(db_), target,
                        mode == WriteMode::kAppend ? "append" : "overwrite");
@@ -55,8 +65,18 @@ class MysqlStore final : public ConformanceStore {
     // A key: splits are key ranges from the real distribution, read a page at a time.
     SLUICE_RETURN_IF_ERROR(
         db_.TryExec(fmt::format("ALTER TABLE {} ADD PRIMARY KEY (id)", target)).status());
-    return fmt::format("{{type: mysql, {}, table: {}, split_rows: 400, page_rows: 100}}",
-                       FlowConnection(db_), target);
+    return fmt::format("{{type: mysql, {}, table: {}, split_rows: 400, page_rows: 100{}}}",
+                       FlowConnection(db_), target,
+                       changes_ ? ", mode: snapshot_then_cdc" : "");
+  }
+
+  Status AppendRows(const std::string& target, const std::vector<Row>& rows) override {
+    if (!changes_)
+      return Unsupported("a table snapshot never grows");
+    ConnectorRegistry registry;
+    RegisterMysqlConnector(registry);
+    return sluice::testing::conformance::SeedThroughSink(
+        registry, SinkBlock(target, WriteMode::kAppend), rows);
   }
 
   // A view whose rows wait in SLEEP(): the reader's query blocks in the server.
@@ -133,12 +153,14 @@ class MysqlStore final : public ConformanceStore {
   }
 
  private:
+  const bool changes_;
   testing::TestDatabase db_;
+  std::unique_ptr<testing::BinlogLock> binlog_lock_;
   std::unique_ptr<Connection> locker_;  // holds BlockWrites' lock while it lives
 };
 
-Result<std::unique_ptr<ConformanceStore>> OpenStore() {
-  auto store = std::make_unique<MysqlStore>();
+Result<std::unique_ptr<ConformanceStore>> OpenStore(bool changes) {
+  auto store = std::make_unique<MysqlStore>(changes);
   SLUICE_RETURN_IF_ERROR(store->ok());
   return std::unique_ptr<ConformanceStore>(std::move(store));
 }
@@ -151,7 +173,7 @@ SinkUnderTest MysqlSink() {
   SinkUnderTest sink;
   sink.name = "mysql";
   sink.register_connectors = Register;
-  sink.open_store = OpenStore;
+  sink.open_store = [] { return OpenStore(/*changes=*/false); };
   sink.exactly_once = true;
   sink.overwrite = true;
   sink.crash_points = {"mysql.commit.after_rows=crash@2",
@@ -163,13 +185,26 @@ SourceUnderTest MysqlSource() {
   SourceUnderTest source;
   source.name = "mysql";
   source.register_connectors = Register;
-  source.open_store = OpenStore;
+  source.open_store = [] { return OpenStore(/*changes=*/false); };
+  return source;
+}
+
+// mode: snapshot_then_cdc: the seeded rows from the snapshot, the appended ones from the binlog.
+SourceUnderTest MysqlChangesSource() {
+  SourceUnderTest source;
+  source.name = "mysql_snapshot_then_cdc";
+  source.register_connectors = Register;
+  source.open_store = [] { return OpenStore(/*changes=*/true); };
+  source.bounded = false;
+  source.changelog = true;
   return source;
 }
 
 INSTANTIATE_TEST_SUITE_P(Mysql, SinkConformanceTest, ::testing::Values(MysqlSink()),
                          ConformanceName());
 INSTANTIATE_TEST_SUITE_P(Mysql, SourceConformanceTest, ::testing::Values(MysqlSource()),
+                         ConformanceName());
+INSTANTIATE_TEST_SUITE_P(Mysql, StreamConformanceTest, ::testing::Values(MysqlChangesSource()),
                          ConformanceName());
 
 }  // namespace

@@ -26,6 +26,7 @@ using sluice::testing::conformance::SinkConformanceTest;
 using sluice::testing::conformance::SinkUnderTest;
 using sluice::testing::conformance::SourceConformanceTest;
 using sluice::testing::conformance::SourceUnderTest;
+using sluice::testing::conformance::StreamConformanceTest;
 using sluice::testing::conformance::WriteMode;
 
 // The connection options as one line of a YAML flow map.
@@ -39,8 +40,19 @@ std::string FlowConnection(const testing::TestDatabase& db) {
   return out;
 }
 
+// `changes`: the source reads the seeded table and then its changes from a replication slot
+// (mode: snapshot_then_cdc), and AppendRows adds rows it must capture.
 class PostgresStore final : public ConformanceStore {
  public:
+  explicit PostgresStore(bool changes) : changes_(changes) {}
+  ~PostgresStore() override {
+    // A database with a replication slot cannot be dropped.
+    if (changes_) {
+      (void)db_.TryExec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                        "WHERE database = current_database() AND NOT active");
+    }
+  }
+
   std::string SinkBlock(const std::string& target, WriteMode mode) override {
     return fmt::format("{{type: postgres, {}, table: {}, mode: {}}}", FlowConnection(db_), target,
                        mode == WriteMode::kAppend ? "append" : "overwrite");
@@ -65,8 +77,18 @@ class PostgresStore final : public ConformanceStore {
     // A key: splits are key ranges from the real distribution, read a page at a time.
     SLUICE_RETURN_IF_ERROR(
         db_.TryExec(fmt::format("ALTER TABLE {} ADD PRIMARY KEY (id)", target)).status());
-    return fmt::format("{{type: postgres, {}, table: {}, split_rows: 400, page_rows: 100}}",
-                       FlowConnection(db_), target);
+    return fmt::format("{{type: postgres, {}, table: {}, split_rows: 400, page_rows: 100{}}}",
+                       FlowConnection(db_), target,
+                       changes_ ? ", mode: snapshot_then_cdc" : "");
+  }
+
+  Status AppendRows(const std::string& target, const std::vector<Row>& rows) override {
+    if (!changes_)
+      return Unsupported("a table snapshot never grows");
+    ConnectorRegistry registry;
+    RegisterPostgresConnector(registry);
+    return sluice::testing::conformance::SeedThroughSink(
+        registry, SinkBlock(target, WriteMode::kAppend), rows);
   }
 
   // A view whose rows wait in pg_sleep: the reader's COPY blocks in the server.
@@ -142,12 +164,13 @@ class PostgresStore final : public ConformanceStore {
     return fmt::format("sluice_conformance_{}", ++cases);
   }
 
+  const bool changes_;
   testing::TestDatabase db_{NextName()};
   std::unique_ptr<PgConnection> locker_;  // holds BlockWrites' lock while it lives
 };
 
-Result<std::unique_ptr<ConformanceStore>> OpenStore() {
-  auto store = std::make_unique<PostgresStore>();
+Result<std::unique_ptr<ConformanceStore>> OpenStore(bool changes) {
+  auto store = std::make_unique<PostgresStore>(changes);
   SLUICE_RETURN_IF_ERROR(store->ok());
   return std::unique_ptr<ConformanceStore>(std::move(store));
 }
@@ -160,7 +183,7 @@ SinkUnderTest PostgresSink() {
   SinkUnderTest sink;
   sink.name = "postgres";
   sink.register_connectors = Register;
-  sink.open_store = OpenStore;
+  sink.open_store = [] { return OpenStore(/*changes=*/false); };
   sink.exactly_once = true;
   sink.overwrite = true;
   // PostgreSQL text cannot hold a NUL byte.
@@ -174,7 +197,18 @@ SourceUnderTest PostgresSource() {
   SourceUnderTest source;
   source.name = "postgres";
   source.register_connectors = Register;
-  source.open_store = OpenStore;
+  source.open_store = [] { return OpenStore(/*changes=*/false); };
+  return source;
+}
+
+// mode: snapshot_then_cdc: the seeded rows from the snapshot, the appended ones from the slot.
+SourceUnderTest PostgresChangesSource() {
+  SourceUnderTest source;
+  source.name = "postgres_snapshot_then_cdc";
+  source.register_connectors = Register;
+  source.open_store = [] { return OpenStore(/*changes=*/true); };
+  source.bounded = false;
+  source.changelog = true;
   return source;
 }
 
@@ -182,6 +216,8 @@ INSTANTIATE_TEST_SUITE_P(Postgres, SinkConformanceTest, ::testing::Values(Postgr
                          ConformanceName());
 INSTANTIATE_TEST_SUITE_P(Postgres, SourceConformanceTest, ::testing::Values(PostgresSource()),
                          ConformanceName());
+INSTANTIATE_TEST_SUITE_P(Postgres, StreamConformanceTest,
+                         ::testing::Values(PostgresChangesSource()), ConformanceName());
 
 }  // namespace
 }  // namespace sluice::connectors::postgres
