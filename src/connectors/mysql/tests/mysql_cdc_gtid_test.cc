@@ -17,7 +17,7 @@
 
 #include "connectors/mysql/mysql_options.h"
 #include "connectors/mysql/mysql_binlog_source.h"
-#include "connectors/mysql/tests/mysql_test_util.h"
+#include "connectors/mysql/tests/mysql_cdc_fixture.h"
 #include "connectors/registry.h"
 #include "testing/conformance/conformance_job.h"
 #include "testing/gtest_util.h"
@@ -38,22 +38,15 @@ using sluice::testing::conformance::BackgroundJob;
 using sluice::testing::conformance::JobSpec;
 using testing::TestDatabase;
 
-using testing::BinlogLock;
 
-class MysqlCdcGtidTest : public ::testing::Test {
+class MysqlCdcGtidTest : public testing::CdcFixture<> {
  protected:
-  MysqlCdcGtidTest() : sink_(std::make_shared<sluice::testing::MemorySinkData>()) {
-    RegisterMysqlConnector(registry_);
-    sluice::testing::RegisterMemoryConnector(
-        registry_, std::make_shared<sluice::testing::MemorySourceData>(), sink_);
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    job_name_ = fmt::format("cdc_gtid_{}_{}", info->name(), ::getpid());
-  }
+  MysqlCdcGtidTest() : CdcFixture("cdc_gtid", /*exclusive_lock=*/true) {}
 
   void SetUp() override {
-    if (!db_.ok())
-      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
-    lock_ = std::make_unique<BinlogLock>(db_.servers().mysql_datadir, /*exclusive=*/true);
+    CdcFixture::SetUp();
+    if (IsSkipped())
+      return;
     strict_mode_ = db_.Exec("SELECT @@GLOBAL.gtid_strict_mode");
     strict_mode_ = strict_mode_.substr(0, strict_mode_.find('\n'));
   }
@@ -64,39 +57,6 @@ class MysqlCdcGtidTest : public ::testing::Test {
     lock_.reset();
   }
 
-  JobSpec Spec(const std::string& tables) const {
-    JobSpec spec;
-    spec.name = job_name_;
-    spec.source = fmt::format("{{type: mysql, {}, tables: [{}], mode: cdc}}",
-                              testing::FlowConnection(db_), tables);
-    spec.sink = "{type: memory}";
-    spec.state = state_.path();
-    spec.parallelism = 1;
-    spec.checkpoint_secs = 0.2;
-    return spec;
-  }
-
-  void WaitForStream() {
-    const uint32_t server_id = DefaultServerId(job_name_);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (db_.Exec("SHOW SLAVE HOSTS").find(fmt::format("{}\t", server_id)) ==
-           std::string::npos) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the binlog stream never started";
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
-    }
-  }
-
-  std::string CommittedPosition() {
-    std::lock_guard<std::mutex> lock(sink_->mutex);
-    return sink_->committed_progress[std::string(kBinlogSplitPrefix) + db_.name()].position;
-  }
-
-  TestDatabase db_;
-  std::string job_name_;
-  std::shared_ptr<sluice::testing::MemorySinkData> sink_;
-  ConnectorRegistry registry_;
-  TempDir state_;
-  std::unique_ptr<BinlogLock> lock_;
   std::string strict_mode_;  // the server's, set back at the end
 };
 

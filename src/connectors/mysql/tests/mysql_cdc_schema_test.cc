@@ -20,7 +20,7 @@
 
 #include "connectors/mysql/mysql_options.h"
 #include "connectors/mysql/mysql_binlog_source.h"
-#include "connectors/mysql/tests/mysql_test_util.h"
+#include "connectors/mysql/tests/mysql_cdc_fixture.h"
 #include "connectors/registry.h"
 #include "testing/conformance/conformance_job.h"
 #include "testing/gtest_util.h"
@@ -48,23 +48,16 @@ void PrintTo(Metadata metadata, std::ostream* out) {
   *out << "binlog_row_metadata " << (metadata == Metadata::kFull ? "FULL" : "MINIMAL");
 }
 
-using testing::BinlogLock;
 
-class MysqlCdcSchemaTest : public ::testing::TestWithParam<Metadata> {
+class MysqlCdcSchemaTest : public testing::CdcFixture<::testing::TestWithParam<Metadata>> {
  protected:
-  MysqlCdcSchemaTest() : sink_(std::make_shared<sluice::testing::MemorySinkData>()) {
-    RegisterMysqlConnector(registry_);
-    sluice::testing::RegisterMemoryConnector(
-        registry_, std::make_shared<sluice::testing::MemorySourceData>(), sink_);
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    job_name_ = fmt::format("cdc_schema_{}_{}", ::getpid(), info->name());
-    job_name_ = job_name_.substr(0, job_name_.find('/'));
-  }
+  // MINIMAL changes how the server logs for every session: the binlog lock, exclusive.
+  MysqlCdcSchemaTest() : CdcFixture("cdc_schema", GetParam() == Metadata::kMinimal) {}
 
   void SetUp() override {
-    if (!db_.ok())
-      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
-    lock_ = std::make_unique<BinlogLock>(db_.servers().mysql_datadir, minimal());
+    CdcFixture::SetUp();
+    if (IsSkipped())
+      return;
     // Sessions opened from here on log their table maps this way.
     db_.Exec(fmt::format("SET GLOBAL binlog_row_metadata = {}", minimal() ? "MINIMAL" : "FULL"));
   }
@@ -76,30 +69,6 @@ class MysqlCdcSchemaTest : public ::testing::TestWithParam<Metadata> {
   }
 
   bool minimal() const { return GetParam() == Metadata::kMinimal; }
-
-  JobSpec Spec(const std::string& tables) const {
-    JobSpec spec;
-    spec.name = job_name_;
-    spec.source = fmt::format("{{type: mysql, {}, tables: [{}], mode: cdc}}",
-                              testing::FlowConnection(db_), tables);
-    spec.sink = "{type: memory}";
-    spec.state = state_.path();
-    spec.parallelism = 1;
-    spec.checkpoint_secs = 0.2;
-    return spec;
-  }
-
-  // Waits until the job's binlog stream has registered with the server: changes from then on
-  // are captured.
-  void WaitForStream() {
-    const uint32_t server_id = DefaultServerId(job_name_);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (db_.Exec("SHOW SLAVE HOSTS").find(fmt::format("{}\t", server_id)) ==
-           std::string::npos) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the binlog stream never started";
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
-    }
-  }
 
   // Waits until the job ended by itself (an error), and returns how.
   runtime::JobSummary WaitForFailure(BackgroundJob& job) {
@@ -135,40 +104,6 @@ class MysqlCdcSchemaTest : public ::testing::TestWithParam<Metadata> {
     }
     return out;
   }
-
-  // The table as the snapshot source reads it, by key (the first column).
-  std::map<std::string, sluice::testing::Row> Snapshot(const std::string& table) {
-    auto read = std::make_shared<sluice::testing::MemorySinkData>();
-    ConnectorRegistry registry;
-    RegisterMysqlConnector(registry);
-    sluice::testing::RegisterMemoryConnector(
-        registry, std::make_shared<sluice::testing::MemorySourceData>(), read);
-    TempDir state;
-    JobSpec spec;
-    spec.name = job_name_ + "_snapshot";
-    spec.source =
-        fmt::format("{{type: mysql, {}, table: {}}}", testing::FlowConnection(db_), table);
-    spec.sink = "{type: memory}";
-    spec.state = state.path();
-    runtime::JobSummary summary = sluice::testing::conformance::RunJob(spec, registry);
-    EXPECT_TRUE(summary.status.ok()) << summary.status.ToString();
-    std::map<std::string, sluice::testing::Row> out;
-    for (const sluice::testing::Row& row : read->committed[table])
-      out[*row[0]] = row;
-    return out;
-  }
-
-  std::string CommittedPosition() {
-    std::lock_guard<std::mutex> lock(sink_->mutex);
-    return sink_->committed_progress[std::string(kBinlogSplitPrefix) + db_.name()].position;
-  }
-
-  TestDatabase db_;
-  std::string job_name_;
-  std::shared_ptr<sluice::testing::MemorySinkData> sink_;
-  ConnectorRegistry registry_;
-  TempDir state_;
-  std::unique_ptr<BinlogLock> lock_;
 };
 
 TEST_P(MysqlCdcSchemaTest, AColumnAddedWhileRunningIsLeftOutUntilARestartCapturesIt) {
@@ -438,7 +373,7 @@ TEST_P(MysqlCdcSchemaTest, EveryTypeReadsRightWithTheColumnsTheBinlogLoggedItWit
   std::map<std::string, sluice::testing::Row> folded = sink_->CommittedFolded("typed");
   // Row 1 was inserted by the first run, with the columns it read then.
   folded.erase("1");
-  std::map<std::string, sluice::testing::Row> snapshot = Snapshot("typed");
+  std::map<std::string, sluice::testing::Row> snapshot = TableRows("typed");
   // The rows logged before the ALTER carry NULL for the column it added (the snapshot reads
   // its default).
   for (const char* key : {"1", "2"}) {

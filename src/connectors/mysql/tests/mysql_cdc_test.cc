@@ -18,7 +18,7 @@
 
 #include "connectors/mysql/mysql_binlog_source.h"
 #include "connectors/mysql/mysql_options.h"
-#include "connectors/mysql/tests/mysql_test_util.h"
+#include "connectors/mysql/tests/mysql_cdc_fixture.h"
 #include "connectors/registry.h"
 #include "testing/conformance/conformance_job.h"
 #include "testing/gtest_util.h"
@@ -41,84 +41,12 @@ using sluice::testing::conformance::BackgroundJob;
 using sluice::testing::conformance::JobSpec;
 using testing::TestDatabase;
 
-using testing::BinlogLock;
 
 using Change = std::pair<RowKind, std::string>;
 
-class MysqlCdcTest : public ::testing::Test {
+class MysqlCdcTest : public testing::CdcFixture<> {
  protected:
-  MysqlCdcTest() : sink_(std::make_shared<sluice::testing::MemorySinkData>()) {
-    RegisterMysqlConnector(registry_);
-    sluice::testing::RegisterMemoryConnector(
-        registry_, std::make_shared<sluice::testing::MemorySourceData>(), sink_);
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    job_name_ = fmt::format("cdc_{}_{}", info->name(), ::getpid());
-  }
-
-  void SetUp() override {
-    if (!db_.ok())
-      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
-    lock_ = std::make_unique<BinlogLock>(db_.servers().mysql_datadir, exclusive_lock_);
-  }
-
-  JobSpec Spec(const std::string& tables, const std::string& extra = "") const {
-    JobSpec spec;
-    spec.name = job_name_;
-    spec.source = fmt::format("{{type: mysql, {}, tables: [{}], mode: cdc{}}}",
-                              testing::FlowConnection(db_), tables, extra);
-    spec.sink = "{type: memory}";
-    spec.state = state_.path();
-    spec.parallelism = 1;
-    spec.checkpoint_secs = 0.2;
-    return spec;
-  }
-
-  // Waits until the job's binlog stream has registered with the server (SHOW SLAVE HOSTS lists
-  // its server id): changes from then on are captured.
-  void WaitForStream() {
-    const uint32_t server_id = DefaultServerId(job_name_);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (db_.Exec("SHOW SLAVE HOSTS").find(fmt::format("{}\t", server_id)) ==
-           std::string::npos) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the binlog stream never started";
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
-    }
-  }
-
-  // The table as the snapshot source reads it, by key (the first column).
-  std::map<std::string, Row> Snapshot(const std::string& table) {
-    auto read = std::make_shared<sluice::testing::MemorySinkData>();
-    ConnectorRegistry registry;
-    RegisterMysqlConnector(registry);
-    sluice::testing::RegisterMemoryConnector(
-        registry, std::make_shared<sluice::testing::MemorySourceData>(), read);
-    TempDir state;
-    JobSpec spec;
-    spec.name = job_name_ + "_snapshot";
-    spec.source =
-        fmt::format("{{type: mysql, {}, table: {}}}", testing::FlowConnection(db_), table);
-    spec.sink = "{type: memory}";
-    spec.state = state.path();
-    runtime::JobSummary summary = sluice::testing::conformance::RunJob(spec, registry);
-    EXPECT_TRUE(summary.status.ok()) << summary.status.ToString();
-    std::map<std::string, Row> out;
-    for (const Row& row : read->committed[table])
-      out[*row[0]] = row;
-    return out;
-  }
-
-  // The binlog split's id in the sink's progress.
-  std::string BinlogSplit() const {
-    return std::string(kBinlogSplitPrefix) + db_.name();
-  }
-
-  bool exclusive_lock_ = false;
-  TestDatabase db_;
-  std::string job_name_;
-  std::shared_ptr<sluice::testing::MemorySinkData> sink_;
-  ConnectorRegistry registry_;
-  TempDir state_;
-  std::unique_ptr<BinlogLock> lock_;
+  explicit MysqlCdcTest(bool exclusive_lock = false) : CdcFixture("cdc", exclusive_lock) {}
 };
 
 constexpr std::string_view kTypesTable = R"sql(
@@ -198,7 +126,7 @@ TEST_F(MysqlCdcTest, EveryChangeArrivesOnceInOrderAcrossAStopAndFoldsIntoTheTabl
   // value as the binary protocol gives it.
   std::map<std::string, Row> folded = sink_->CommittedFolded("typed");
   EXPECT_EQ(folded.size(), 2u);
-  EXPECT_EQ(folded, Snapshot("typed"));
+  EXPECT_EQ(folded, TableRows("typed"));
 }
 
 TEST_F(MysqlCdcTest, ATransactionLargerThanABatchResumesInsideItAfterAStop) {
@@ -262,7 +190,7 @@ TEST_F(MysqlCdcTest, ATransactionLargerThanABatchResumesInsideItAfterAStop) {
   EXPECT_THAT(sink_->CommittedChanges("other"),
               ElementsAreArray(std::vector<Change>{{RowKind::kInsert, "x"},
                                                    {RowKind::kDelete, "x"}}));
-  EXPECT_EQ(sink_->CommittedFolded("t"), Snapshot("t"));
+  EXPECT_EQ(sink_->CommittedFolded("t"), TableRows("t"));
   EXPECT_TRUE(sink_->CommittedFolded("other").empty());
 }
 
@@ -356,7 +284,7 @@ TEST_F(MysqlCdcTest, AColumnAddedWhileRunningIsLeftOutOfTheStream) {
 
 class MysqlCdcPurgeTest : public MysqlCdcTest {
  protected:
-  MysqlCdcPurgeTest() { exclusive_lock_ = true; }
+  MysqlCdcPurgeTest() : MysqlCdcTest(/*exclusive_lock=*/true) {}
 };
 
 TEST_F(MysqlCdcPurgeTest, APurgedBinlogFailsTheResumeSayingWhatToDo) {

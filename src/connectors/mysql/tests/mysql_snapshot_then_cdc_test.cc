@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "connectors/mysql/mysql_binlog_source.h"
-#include "connectors/mysql/tests/mysql_test_util.h"
+#include "connectors/mysql/tests/mysql_cdc_fixture.h"
 #include "connectors/registry.h"
 #include "core/failpoint.h"
 #include "testing/conformance/conformance_job.h"
@@ -37,61 +37,23 @@ using sluice::testing::Row;
 using sluice::testing::TempDir;
 using sluice::testing::conformance::BackgroundJob;
 using sluice::testing::conformance::JobSpec;
-using testing::BinlogLock;
 using testing::TestDatabase;
 
-class MysqlHandoverTest : public ::testing::Test {
+class MysqlHandoverTest : public testing::CdcFixture<> {
  protected:
-  MysqlHandoverTest() : sink_(std::make_shared<sluice::testing::MemorySinkData>()) {
-    RegisterMysqlConnector(registry_);
-    sluice::testing::RegisterMemoryConnector(
-        registry_, std::make_shared<sluice::testing::MemorySourceData>(), sink_);
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    job_name_ = fmt::format("handover_{}_{}", info->name(), ::getpid());
-  }
-
-  void SetUp() override {
-    if (!db_.ok())
-      GTEST_SKIP() << "test servers not available (SLUICE_TEST_SERVERS_ENV)";
-    lock_ = std::make_unique<BinlogLock>(db_.servers().mysql_datadir, /*exclusive=*/false);
-  }
+  MysqlHandoverTest() : CdcFixture("handover") {}
 
   void TearDown() override { failpoint::DisarmAll(); }
 
+  // The table `items` in chunks of 500 rows, pages of 100, two readers.
   JobSpec Spec(const std::string& extra = "") const {
-    JobSpec spec;
-    spec.name = job_name_;
-    spec.source = fmt::format(
-        "{{type: mysql, {}, tables: [items], mode: snapshot_then_cdc, split_rows: 500, "
-        "page_rows: 100{}}}",
-        testing::FlowConnection(db_), extra);
-    spec.sink = "{type: memory}";
-    spec.state = state_.path();
+    JobSpec spec = CdcFixture::Spec("items", ", split_rows: 500, page_rows: 100" + extra,
+                                    "snapshot_then_cdc");
     spec.parallelism = 2;
-    spec.checkpoint_secs = 0.2;
     return spec;
   }
 
-  // The table as the snapshot source reads it now, by key.
-  std::map<std::string, Row> TableNow() {
-    auto read = std::make_shared<sluice::testing::MemorySinkData>();
-    ConnectorRegistry registry;
-    RegisterMysqlConnector(registry);
-    sluice::testing::RegisterMemoryConnector(
-        registry, std::make_shared<sluice::testing::MemorySourceData>(), read);
-    TempDir state;
-    JobSpec spec;
-    spec.name = job_name_ + "_now";
-    spec.source = fmt::format("{{type: mysql, {}, table: items}}", testing::FlowConnection(db_));
-    spec.sink = "{type: memory}";
-    spec.state = state.path();
-    runtime::JobSummary summary = sluice::testing::conformance::RunJob(spec, registry);
-    EXPECT_TRUE(summary.status.ok()) << summary.status.ToString();
-    std::map<std::string, Row> out;
-    for (const Row& row : read->committed["items"])
-      out[*row[0]] = row;
-    return out;
-  }
+  std::map<std::string, Row> TableNow() { return TableRows("items"); }
 
   // Transactions open on connections to the test database (the snapshot's readers and planner;
   // the binlog stream runs none).
@@ -119,13 +81,6 @@ class MysqlHandoverTest : public ::testing::Test {
       "UPDATE items SET v = CONCAT('changed ', id) WHERE id % 97 = 0;"
       "DELETE FROM items WHERE id % 89 = 0;"
       "UPDATE items SET id = id + 200000 WHERE id IN (5, 6, 7);";
-
-  TestDatabase db_;
-  std::string job_name_;
-  std::shared_ptr<sluice::testing::MemorySinkData> sink_;
-  ConnectorRegistry registry_;
-  TempDir state_;
-  std::unique_ptr<BinlogLock> lock_;
 };
 
 TEST_F(MysqlHandoverTest, ChangesMadeWhileTheSnapshotIsReadComeOnceFromTheBinlog) {
@@ -173,7 +128,7 @@ TEST_F(MysqlHandoverTest, ARunResumedInsideTheSnapshotHandsOverToTheBinlog) {
   BackgroundJob job(spec, registry_);
   WaitUntilFoldedIsTable(job);
   EXPECT_TRUE(job.Stop().interrupted);
-  EXPECT_EQ(sink_->committed_progress.count(std::string(kBinlogSplitPrefix) + db_.name()), 1u);
+  EXPECT_EQ(sink_->committed_progress.count(BinlogSplit()), 1u);
 }
 
 TEST_F(MysqlHandoverTest, PerSplitConsistencyIsRefusedNamingTheOption) {
@@ -233,9 +188,8 @@ TEST_F(MysqlHandoverTest, KilledRepeatedlyOverSnapshotHandoverAndStreamEndsExact
   ASSERT_EQ(crashes.kills, options.kills);
   // The first children died in the snapshot, the last ones while streaming: the binlog's split
   // has committed progress.
-  EXPECT_EQ(target.Exec(fmt::format("SELECT COUNT(*) FROM _sluice_progress WHERE split_id = "
-                                    "'{}{}'",
-                                    kBinlogSplitPrefix, db_.name())),
+  EXPECT_EQ(target.Exec(fmt::format(
+                "SELECT COUNT(*) FROM _sluice_progress WHERE split_id = '{}'", BinlogSplit())),
             "1\n");
   auto dump = [](const TestDatabase& db) { return db.Exec("SELECT id, v FROM items ORDER BY id"); };
   auto checksum = [](const TestDatabase& db) { return db.Exec("CHECKSUM TABLE items"); };
