@@ -78,6 +78,17 @@ class CdcFixture : public Base {
     }
   }
 
+  /// Runs `spec` until its binlog stream registered, runs `sql`, waits until this run committed
+  /// `rows` rows, and stops the job.
+  void CaptureAndStop(const sluice::testing::conformance::JobSpec& spec, const std::string& sql,
+                      uint64_t rows) {
+    sluice::testing::conformance::BackgroundJob job(spec, registry_);
+    ASSERT_NO_FATAL_FAILURE(WaitForStream());
+    db_.Exec(sql);
+    ASSERT_TRUE(job.WaitForCommitted(rows, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+
   /// `table` as the snapshot source reads it now, by key (the first column).
   std::map<std::string, sluice::testing::Row> TableRows(const std::string& table) {
     auto read = std::make_shared<sluice::testing::MemorySinkData>();

@@ -63,14 +63,10 @@ class MysqlCdcGtidTest : public testing::CdcFixture<> {
 TEST_F(MysqlCdcGtidTest, ChangesUnderStrictModeSwitchedOnAndOffArriveOnceAcrossAStop) {
   db_.Exec("SET GLOBAL gtid_strict_mode = OFF; CREATE TABLE t (id INT PRIMARY KEY, v INT)");
   JobSpec spec = Spec("t");
-  {
-    BackgroundJob job(spec, registry_);
-    WaitForStream();
-    db_.Exec("INSERT INTO t VALUES (1, 1);"
-             "BEGIN; UPDATE t SET v = 10 WHERE id = 1; INSERT INTO t VALUES (2, 2); COMMIT");
-    ASSERT_TRUE(job.WaitForCommitted(4, std::chrono::seconds(60)));
-    EXPECT_TRUE(job.Stop().interrupted);
-  }
+  ASSERT_NO_FATAL_FAILURE(CaptureAndStop(spec,
+                                         "INSERT INTO t VALUES (1, 1); BEGIN; UPDATE t SET v = "
+                                         "10 WHERE id = 1; INSERT INTO t VALUES (2, 2); COMMIT",
+                                         4));
   EXPECT_THAT(CommittedPosition(), MatchesRegex(".*\"gtid\":\"0-1-[0-9]+\".*"));
   db_.Exec("SET GLOBAL gtid_strict_mode = ON");
   db_.Exec("DELETE FROM t WHERE id = 1; INSERT INTO t VALUES (3, 3)");

@@ -179,13 +179,7 @@ TEST_P(MysqlCdcSchemaTest, ATableReplacedWhileRunningIsReadByName) {
 TEST_P(MysqlCdcSchemaTest, ChangesBeforeAnAlterMadeWhileStoppedKeepTheirValues) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10), old INT, n INT)");
   JobSpec spec = Spec("t");
-  {
-    BackgroundJob job(spec, registry_);
-    WaitForStream();
-    db_.Exec("INSERT INTO t VALUES (1, 'a', 1, 100)");
-    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
-    EXPECT_TRUE(job.Stop().interrupted);
-  }
+  ASSERT_NO_FATAL_FAILURE(CaptureAndStop(spec, "INSERT INTO t VALUES (1, 'a', 1, 100)", 1));
   db_.Exec("INSERT INTO t VALUES (2, 'b', 2, 200);"
            "UPDATE t SET old = 11, v = 'aa' WHERE id = 1;"
            "ALTER TABLE t DROP COLUMN old, ADD COLUMN added INT AFTER id, "
@@ -225,13 +219,7 @@ TEST_P(MysqlCdcSchemaTest, AWiderTypeWhileRunningIsReadOrConvertedValueByValue) 
 TEST_P(MysqlCdcSchemaTest, AWiderTypeWhileStoppedConvertsTheChangesBeforeIt) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, d DECIMAL(6,2), f FLOAT)");
   JobSpec spec = Spec("t");
-  {
-    BackgroundJob job(spec, registry_);
-    WaitForStream();
-    db_.Exec("INSERT INTO t VALUES (1, 1.5, 0.5)");
-    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
-    EXPECT_TRUE(job.Stop().interrupted);
-  }
+  ASSERT_NO_FATAL_FAILURE(CaptureAndStop(spec, "INSERT INTO t VALUES (1, 1.5, 0.5)", 1));
   db_.Exec("INSERT INTO t VALUES (2, -2.25, -0.25);"
            "ALTER TABLE t MODIFY d DECIMAL(12,4), MODIFY f DOUBLE;"
            "INSERT INTO t VALUES (3, 12345678.1234, 1e300)");
@@ -264,13 +252,7 @@ TEST_P(MysqlCdcSchemaTest, ATypeChangedWhileRunningStopsTheJobNamingColumnAndTyp
 TEST_P(MysqlCdcSchemaTest, ATypeChangedWhileStoppedIsRefusedForTheChangesBeforeIt) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, n INT)");
   JobSpec spec = Spec("t");
-  {
-    BackgroundJob job(spec, registry_);
-    WaitForStream();
-    db_.Exec("INSERT INTO t VALUES (1, 1)");
-    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
-    EXPECT_TRUE(job.Stop().interrupted);
-  }
+  ASSERT_NO_FATAL_FAILURE(CaptureAndStop(spec, "INSERT INTO t VALUES (1, 1)", 1));
   db_.Exec("INSERT INTO t VALUES (2, 2);"
            "ALTER TABLE t MODIFY n BIGINT;"
            "INSERT INTO t VALUES (3, 3)");
@@ -304,13 +286,7 @@ TEST_P(MysqlCdcSchemaTest, AKeyColumnLostWhileRunningStopsTheJob) {
 TEST_P(MysqlCdcSchemaTest, TwoAltersWhileStoppedNeedColumnNamesInTheBinlog) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
   JobSpec spec = Spec("t");
-  {
-    BackgroundJob job(spec, registry_);
-    WaitForStream();
-    db_.Exec("INSERT INTO t VALUES (1, 1)");
-    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
-    EXPECT_TRUE(job.Stop().interrupted);
-  }
+  ASSERT_NO_FATAL_FAILURE(CaptureAndStop(spec, "INSERT INTO t VALUES (1, 1)", 1));
   db_.Exec("INSERT INTO t VALUES (2, 2);"
            "ALTER TABLE t ADD COLUMN a INT;"
            "INSERT INTO t VALUES (3, 3, 3);"

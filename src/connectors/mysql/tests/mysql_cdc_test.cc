@@ -290,13 +290,7 @@ class MysqlCdcPurgeTest : public MysqlCdcTest {
 TEST_F(MysqlCdcPurgeTest, APurgedBinlogFailsTheResumeSayingWhatToDo) {
   db_.Exec("CREATE TABLE t (id INT PRIMARY KEY)");
   JobSpec spec = Spec("t");
-  {
-    BackgroundJob job(spec, registry_);
-    WaitForStream();
-    db_.Exec("INSERT INTO t VALUES (1)");
-    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
-    EXPECT_TRUE(job.Stop().interrupted);
-  }
+  ASSERT_NO_FATAL_FAILURE(CaptureAndStop(spec, "INSERT INTO t VALUES (1)", 1));
   std::string position;
   {
     std::lock_guard<std::mutex> lock(sink_->mutex);
