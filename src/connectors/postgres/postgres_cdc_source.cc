@@ -271,13 +271,44 @@ class CdcReader final : public SplitReader {
       relation.stream = found->second;
       const CdcTable& table = *tables_[static_cast<size_t>(relation.stream)];
       const Schema& schema = *table.schema_ptr;
+      // The slot describes the table as it was when each change was made (an ALTER TABLE while
+      // the job runs or is stopped): its columns are matched to the stream's by name.
+      std::vector<bool> matched(message.columns.size(), false);
       for (size_t f = 0; f < schema.num_fields(); ++f) {
         int at = -1;
         for (size_t c = 0; c < message.columns.size(); ++c) {
-          if (message.columns[c].name == schema.field(f).name)
+          if (message.columns[c].name == schema.field(f).name) {
             at = static_cast<int>(c);
+            matched[c] = true;
+          }
+        }
+        if (at < 0) {
+          const std::string& name = schema.field(f).name;
+          if (std::find(table.key.begin(), table.key.end(), static_cast<int>(f)) !=
+              table.key.end()) {
+            return Unsupported(fmt::format(
+                "table {}: its primary key column '{}' is gone from the changes at LSN {} (a "
+                "column renamed or dropped): changes cannot be applied by key any more; load the "
+                "table again and rerun the job with --fresh",
+                table.Display(), name, FormatLsn(txn_lsn_)));
+          }
+          if (warned_columns_.insert(table.Display() + "." + name).second) {
+            log::Warn(component(),
+                      "table {}: column '{}' is not in the changes at LSN {} (made before it was "
+                      "added, or after it was dropped or renamed): it arrives as NULL there",
+                      table.Display(), name, FormatLsn(txn_lsn_));
+          }
         }
         relation.column_of_field.push_back(at);
+      }
+      for (size_t c = 0; c < message.columns.size(); ++c) {
+        if (!matched[c] && warned_columns_.insert(table.Display() + "." +
+                                                  message.columns[c].name).second) {
+          log::Warn(component(),
+                    "table {}: column '{}' (added while the job runs) is left out of the stream; "
+                    "a restart of the job captures it",
+                    table.Display(), message.columns[c].name);
+        }
       }
     }
     relations_[message.relation] = std::move(relation);
@@ -449,6 +480,7 @@ class CdcReader final : public SplitReader {
   std::atomic<Lsn> done_end_{0};
   std::atomic<int64_t> last_event_time_us_{0};
   std::set<int> warned_truncate_;
+  std::set<std::string> warned_columns_;  // "schema.table.column" warned about once
   std::unique_ptr<PgConnection> lookup_;  // LookUpUnchanged's, made on first use
   PgOutputValue fetched_value_;
 };

@@ -404,6 +404,85 @@ TEST_F(PostgresCdcTest, ADroppedSlotFailsTheResumeSayingWhatToDo) {
   EXPECT_THAT(resumed.status.message(), HasSubstr("--fresh"));
 }
 
+// --- ALTER TABLE ------------------------------------------------------------------------------
+
+// The committed changes of `stream` as "+I 1 a", "-U ...", "+U ...", "-D ..." (NULL as NULL).
+std::vector<std::string> ChangeLines(sluice::testing::MemorySinkData& sink,
+                                     const std::string& stream) {
+  std::lock_guard<std::mutex> lock(sink.mutex);
+  std::vector<std::string> out;
+  const auto& rows = sink.committed[stream];
+  const auto& kinds = sink.committed_kinds[stream];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    static constexpr const char* kKinds[] = {"+I", "-U", "+U", "-D"};
+    std::string line = kKinds[static_cast<int>(kinds[i])];
+    for (const auto& cell : rows[i])
+      line += " " + cell.value_or("NULL");
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+// While the job runs: a column added is left out (the stream keeps the columns it started with),
+// a column dropped arrives as NULL; every change once.
+TEST_F(PostgresCdcTest, ColumnsAddedAndDroppedWhileRunningAreFollowedByName) {
+  db_.Exec("CREATE TABLE t (id int PRIMARY KEY, v text, old int)");
+  BackgroundJob job(Spec("t"), registry_);
+  WaitForActiveSlot();
+  db_.Exec("INSERT INTO t VALUES (1, 'a', 10);"
+           "ALTER TABLE t ADD COLUMN added int;"
+           "INSERT INTO t VALUES (2, 'b', 20, 200);"
+           "ALTER TABLE t DROP COLUMN old;"
+           "INSERT INTO t VALUES (3, 'c', 300);"
+           "DELETE FROM t WHERE id = 1");
+  ASSERT_TRUE(job.WaitForCommitted(4, std::chrono::seconds(60)));
+  EXPECT_TRUE(job.Stop().interrupted);
+  EXPECT_THAT(ChangeLines(*sink_, "t"),
+              ElementsAre("+I 1 a 10", "+I 2 b 20", "+I 3 c NULL", "-D 1 NULL NULL"));
+}
+
+// While the job is stopped: the restart reads the table as it is now (the added column in the
+// stream); the changes made before the ALTER carry NULL for it.
+TEST_F(PostgresCdcTest, AColumnAddedWhileStoppedIsCapturedAfterTheRestart) {
+  db_.Exec("CREATE TABLE t (id int PRIMARY KEY, v text)");
+  JobSpec spec = Spec("t");
+  {
+    BackgroundJob job(spec, registry_);
+    WaitForActiveSlot();
+    db_.Exec("INSERT INTO t VALUES (1, 'a')");
+    ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+    EXPECT_TRUE(job.Stop().interrupted);
+  }
+  db_.Exec("INSERT INTO t VALUES (2, 'b');"
+           "ALTER TABLE t ADD COLUMN w int;"
+           "INSERT INTO t VALUES (3, 'c', 30);"
+           "UPDATE t SET w = 10 WHERE id = 1");
+  BackgroundJob job(spec, registry_);
+  ASSERT_TRUE(job.WaitForCommitted(3, std::chrono::seconds(60)));
+  EXPECT_TRUE(job.Stop().interrupted);
+  EXPECT_THAT(ChangeLines(*sink_, "t"),
+              ElementsAre("+I 1 a", "+I 2 b NULL", "+I 3 c 30", "+U 1 a 10"));
+}
+
+// A primary key column renamed while the job runs: changes cannot be applied by key any more;
+// the job stops saying so, after the changes before it.
+TEST_F(PostgresCdcTest, AKeyColumnRenamedWhileRunningStopsTheJob) {
+  db_.Exec("CREATE TABLE t (id int PRIMARY KEY, v int)");
+  BackgroundJob job(Spec("t"), registry_);
+  WaitForActiveSlot();
+  db_.Exec("INSERT INTO t VALUES (1, 1)");
+  ASSERT_TRUE(job.WaitForCommitted(1, std::chrono::seconds(60)));
+  db_.Exec("ALTER TABLE t RENAME COLUMN id TO key_id; INSERT INTO t VALUES (2, 2)");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (job.running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next look
+  runtime::JobSummary summary = job.Stop();
+  EXPECT_EQ(summary.status.code(), StatusCode::kUnsupported) << summary.status.ToString();
+  EXPECT_THAT(summary.status.message(), HasSubstr("primary key column 'id' is gone"));
+  EXPECT_THAT(summary.status.message(), HasSubstr("--fresh"));
+  EXPECT_THAT(ChangeLines(*sink_, "t"), ElementsAre("+I 1 1"));
+}
+
 // --- snapshot_then_cdc --------------------------------------------------------------------
 
 class PostgresHandoverTest : public PostgresCdcTest {
