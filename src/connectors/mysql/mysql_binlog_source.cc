@@ -1100,6 +1100,38 @@ Status MysqlBinlogSource::Open(const JobContext& context) {
                                    connection_options.Describe()));
   }
   start_ = std::move(*coordinates);
+  if (options_.start_from != "current")
+    SLUICE_RETURN_IF_ERROR(ChooseStart(connection));
+  return Status::OK();
+}
+
+Status MysqlBinlogSource::ChooseStart(Connection& connection) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<TextRow> logs,
+                          connection.Query("SHOW BINARY LOGS", "listing the binlogs"));
+  std::vector<std::string> files;
+  for (const TextRow& row : logs) {
+    if (!row.empty() && row[0])
+      files.push_back(*row[0]);
+  }
+  if (files.empty())
+    return Unsupported(options_.connection.Describe() + ": SHOW BINARY LOGS lists no binlog");
+  // A binlog's first event starts after its 4-byte magic number.
+  constexpr uint64_t kFirstEvent = 4;
+  if (options_.start_from == "earliest") {
+    start_ = BinlogCoordinates{files.front(), kFirstEvent, ""};
+    return Status::OK();
+  }
+  const size_t colon = options_.start_from.rfind(':');
+  std::string file = options_.start_from.substr(0, colon);
+  uint64_t position = std::stoull(options_.start_from.substr(colon + 1));
+  if (std::find(files.begin(), files.end(), file) == files.end()) {
+    return config_.ErrorAt(
+        "start_from",
+        fmt::format("start_from '{}': the server keeps no binlog '{}' (SHOW BINARY LOGS lists "
+                    "'{}' to '{}'; an older one was purged)",
+                    options_.start_from, file, files.front(), files.back()));
+  }
+  start_ = BinlogCoordinates{std::move(file), std::max(position, kFirstEvent), ""};
   return Status::OK();
 }
 

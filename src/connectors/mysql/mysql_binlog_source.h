@@ -4,7 +4,8 @@
 // Open() checks that the server logs full row images (log_bin, binlog_format ROW,
 // binlog_row_image FULL), resolves the tables like the snapshot source (mysql_catalog.h),
 // checks that each has a primary key and only columns the binlog can be read for, and reads
-// the server's binlog position, where a first run starts (`start_from: current`). The whole
+// the server's binlog position, where a first run starts (`start_from: current`; `earliest`, the
+// oldest binlog kept; or a FILE:POSITION). The whole
 // binlog is one split carrying every table's stream in commit order (SplitReader::NextStream);
 // its payload holds where the first run started. The reader streams the binlog
 // (mysql_binlog_stream.h), follows event groups (MariaDB's GTID event or BEGIN, to XID, COMMIT
@@ -69,6 +70,8 @@ class MysqlBinlogSource final : public Source {
  private:
   Status CheckServer(Connection& connection);
   Status AddTable(Connection& connection, const std::string& name);
+  // start_from earliest or FILE:POSITION: where a split made now starts.
+  Status ChooseStart(Connection& connection);
 
   MysqlSourceOptions options_;
   config::Options config_;

@@ -74,12 +74,12 @@ const std::vector<OptionSpec>& SourceTable() {
                "among the server's replicas (default: a number in 2^31..2^32-1 derived from the "
                "job name)", .min = 1, .max = 4294967295.0},
           {"start_from",
-           OptionType::kEnum,
+           OptionType::kString,
            "current",
-           "cdc, first run: where the stream starts; current: the server's binlog position when "
-           "the job starts (a later run resumes from its checkpoint)",
-           false,
-           {"current"}},
+           "cdc, first run: where the stream starts (a later run resumes from its checkpoint); "
+           "current: the server's binlog position when the job starts; earliest: the oldest "
+           "binlog the server keeps; FILE:POSITION (binlog.000042:4): an event's start, as SHOW "
+           "BINLOG EVENTS lists them"},
       });
   return kOptions;
 }
@@ -148,6 +148,23 @@ Status MysqlSourceOptions::Validate(const config::Options* at) const {
     return sql::OptionError(at, "where",
                             fmt::format("'where' in {} does not apply to change data capture "
                                         "(every change of the tables is captured); remove it",
+                                        where));
+  }
+  if (start_from != "current" && start_from != "earliest") {
+    size_t colon = start_from.rfind(':');
+    bool valid = colon != std::string::npos && colon > 0 && colon + 1 < start_from.size() &&
+                 start_from.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    if (!valid) {
+      return sql::OptionError(at, "start_from",
+                              fmt::format("'start_from' in {} must be current, earliest or "
+                                          "FILE:POSITION (binlog.000042:4), got '{}'",
+                                          where, start_from));
+    }
+  }
+  if (mode == SourceMode::kSnapshotThenCdc && start_from != "current") {
+    return sql::OptionError(at, "start_from",
+                            fmt::format("mode: snapshot_then_cdc in {} streams from where its "
+                                        "snapshot was taken: remove start_from",
                                         where));
   }
   if (mode == SourceMode::kSnapshotThenCdc && consistency == Consistency::kPerSplit) {

@@ -66,8 +66,8 @@ struct MysqlSourceOptions : sql::TableSelection {
   /// cdc: the replica server id the binlog stream registers with; 0 for the default, derived
   /// from the job name (DefaultServerId).
   uint32_t server_id = 0;
-  /// cdc, first run: where the stream starts; "current" (the server's binlog position at Open)
-  /// is the only choice yet.
+  /// cdc, first run: where the stream starts: "current" (the server's binlog position at
+  /// Open), "earliest" (the oldest binlog kept) or "FILE:POSITION".
   std::string start_from = "current";
 
   /// Checks values the option table cannot. With `at`, errors point at the key in the job file.

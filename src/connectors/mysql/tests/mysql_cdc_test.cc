@@ -282,6 +282,32 @@ TEST_F(MysqlCdcTest, AColumnAddedWhileRunningIsLeftOutOfTheStream) {
   EXPECT_EQ(sink_->committed["t"], (std::vector<Row>{{"1", "1"}}));
 }
 
+// start_from FILE:POSITION: a first run starts there, so changes made before it are captured;
+// a binlog the server does not keep, or a malformed value, is refused naming the option.
+TEST_F(MysqlCdcTest, AFirstRunStartsFromAGivenBinlogPosition) {
+  db_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)");
+  std::string status = db_.Exec("SHOW MASTER STATUS");
+  std::string file = status.substr(0, status.find('\t'));
+  std::string rest = status.substr(status.find('\t') + 1);
+  std::string position = rest.substr(0, rest.find('\t'));
+  db_.Exec("INSERT INTO t VALUES (1, 1); UPDATE t SET v = 2 WHERE id = 1");
+  BackgroundJob job(Spec("t", fmt::format(", start_from: '{}:{}'", file, position)), registry_);
+  ASSERT_TRUE(job.WaitForCommitted(3, std::chrono::seconds(60)));
+  EXPECT_TRUE(job.Stop().interrupted);
+  EXPECT_THAT(sink_->CommittedChanges("t"),
+              ElementsAreArray({Change{RowKind::kInsert, "1"}, Change{RowKind::kUpdateBefore, "1"},
+                                Change{RowKind::kUpdateAfter, "1"}}));
+
+  runtime::JobSummary missing = sluice::testing::conformance::RunJob(
+      Spec("t", ", start_from: 'nosuch-bin.000001:4'"), registry_, /*fresh=*/true);
+  EXPECT_EQ(missing.status.code(), StatusCode::kInvalidConfig) << missing.status.ToString();
+  EXPECT_THAT(missing.status.message(), HasSubstr("keeps no binlog 'nosuch-bin.000001'"));
+  runtime::JobSummary malformed = sluice::testing::conformance::RunJob(
+      Spec("t", ", start_from: yesterday"), registry_, /*fresh=*/true);
+  EXPECT_EQ(malformed.status.code(), StatusCode::kInvalidConfig) << malformed.status.ToString();
+  EXPECT_THAT(malformed.status.message(), HasSubstr("current, earliest or FILE:POSITION"));
+}
+
 class MysqlCdcPurgeTest : public MysqlCdcTest {
  protected:
   MysqlCdcPurgeTest() : MysqlCdcTest(/*exclusive_lock=*/true) {}
