@@ -1,5 +1,12 @@
 package sluice.bench;
 
+import com.mysql.cj.MysqlConnection;
+import com.mysql.cj.Query;
+import com.mysql.cj.conf.ConnectionPropertiesTransform;
+import com.mysql.cj.interceptors.QueryInterceptor;
+import com.mysql.cj.log.Log;
+import com.mysql.cj.protocol.Resultset;
+import com.mysql.cj.protocol.ServerSession;
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.Json;
@@ -17,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * The peer of bench/cases/cdc: Debezium's embedded engine reading change events into a file.
@@ -36,13 +44,21 @@ import java.util.concurrent.atomic.AtomicReference;
  * (milliseconds since the program started: when the engine was created, when the first change
  * event arrived, when the N-th was written; steady_ms is from the first event to the N-th).
  *
- * <p>N = 0 (priming): the engine runs until the first record of any kind arrives (set {@code
- * heartbeat.interval.ms}: the first heartbeat comes once the connector streams), commits its
- * offset and stops. The offset file then holds where the stream began, and the next run with
+ * <p>N = 0 (priming): the engine runs until the first heartbeat arrives (set {@code
+ * heartbeat.interval.ms}: heartbeats come once the connector streams, after its snapshot, here
+ * snapshot.mode=no_data), commits its offset and stops. The offset file then holds where the stream began, and the next run with
  * the same files resumes there, as a Sluice job resumes from the position its first run
  * recorded.
  *
  * <p>Exit code 0 on success; 1 when the engine stopped on its own (an error) first.
+ *
+ * <p>MariaDB: Debezium 3.6's MySQL connector takes MariaDB 10.11 for MySQL 10.11, newer than
+ * 8.4, and asks for {@code SHOW BINARY LOG STATUS}, which MariaDB does not know (its own
+ * connector, debezium-connector-mariadb, is not served by this machine's Maven mirror). {@link
+ * MariaDbBinlogStatus} answers that statement with {@code SHOW MASTER STATUS}. Debezium drops a
+ * {@code driver.queryInterceptors} property, so {@link MariaDbProperties} adds it when the driver
+ * connects: set {@code driver.propertiesTransform=sluice.bench.DebeziumBench$MariaDbProperties}.
+ * The binlog itself is read by mysql-binlog-connector-java, which knows MariaDB's events.
  */
 public final class DebeziumBench {
   private DebeziumBench() {}
@@ -58,6 +74,10 @@ public final class DebeziumBench {
       props.load(in);
     }
     final long wanted = Long.parseLong(args[1]);
+    if (wanted == 0) {
+      // Priming: the offset is committed as soon as the heartbeat is acknowledged.
+      props.setProperty("offset.flush.interval.ms", "0");
+    }
     final String dataTopicPrefix = props.getProperty("topic.prefix") + ".";
     final BufferedWriter out =
         Files.newBufferedWriter(Path.of(args[2]), StandardCharsets.UTF_8);
@@ -77,8 +97,15 @@ public final class DebeziumBench {
             }
             if (wanted == 0) {
               committer.markProcessed(record);
-              done.countDown();
-              break;
+              // A heartbeat comes from the stream: its offset has the snapshot completed (a
+              // record of the snapshot phase would make the next run snapshot again, from the
+              // binlog's end).
+              if (record.destination() != null
+                  && record.destination().startsWith("__debezium-heartbeat")) {
+                done.countDown();
+                break;
+              }
+              continue;
             }
             String value = record.value();
             String topic = record.destination();
@@ -124,8 +151,13 @@ public final class DebeziumBench {
     out.flush();
     out.close();
     final long end = System.nanoTime();
-    // close() commits the offsets of the records marked processed.
-    engine.close();
+    // close() commits the offsets of the records marked processed (an engine that failed has
+    // closed itself already).
+    try {
+      engine.close();
+    } catch (IllegalStateException alreadyClosed) {
+      // nothing to commit
+    }
     executor.shutdown();
     executor.awaitTermination(60, TimeUnit.SECONDS);
     if (failure.get() != null) {
@@ -145,5 +177,56 @@ public final class DebeziumBench {
 
   private static long ms(long nanos) {
     return TimeUnit.NANOSECONDS.toMillis(nanos);
+  }
+
+  /** Installs {@link MariaDbBinlogStatus} on MySQL's JDBC driver's connections. */
+  public static final class MariaDbProperties implements ConnectionPropertiesTransform {
+    @Override
+    public Properties transformProperties(Properties props) {
+      props.setProperty("queryInterceptors", MariaDbBinlogStatus.class.getName());
+      return props;
+    }
+  }
+
+  /** Answers MySQL 8.4's SHOW BINARY LOG STATUS with SHOW MASTER STATUS (MariaDB's). */
+  public static final class MariaDbBinlogStatus implements QueryInterceptor {
+    private MysqlConnection connection;
+
+    @Override
+    public QueryInterceptor init(MysqlConnection conn, Properties props, Log log) {
+      connection = conn;
+      return this;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T extends Resultset> T preProcess(Supplier<String> sql, Query interceptedQuery) {
+      String text = sql.get();
+      if (text == null || !text.trim().equalsIgnoreCase("SHOW BINARY LOG STATUS")) {
+        return null;
+      }
+      try {
+        return (T) ((java.sql.Connection) connection)
+            .createStatement()
+            .executeQuery("SHOW MASTER STATUS");
+      } catch (java.sql.SQLException e) {
+        throw new RuntimeException(e);
+      }
+    }
+
+    @Override
+    public boolean executeTopLevelOnly() {
+      return true;
+    }
+
+    @Override
+    public void destroy() {}
+
+    @Override
+    public <T extends Resultset> T postProcess(
+        Supplier<String> sql, Query interceptedQuery, T originalResultSet,
+        ServerSession serverSession) {
+      return null;
+    }
   }
 }
