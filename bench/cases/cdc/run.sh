@@ -174,6 +174,7 @@ mysql_changes() {
   done
   "${MYSQL[@]}" -D bench -e "$sql"
 }
+export PGOPTIONS="-c client_min_messages=warning"
 PG=("${PSQL[@]}" -d bench_cdc)
 pg_drop_slots() {  # the slots and publications of this case, so that nothing holds the database
   "${PSQL[@]}" -d postgres -t -A -c "SELECT pg_drop_replication_slot(slot_name)
