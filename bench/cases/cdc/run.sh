@@ -203,7 +203,7 @@ pg_changes() {
       TIMESTAMP '2015-01-01 00:00:00' + (seq * 37 % 315360000) * INTERVAL '1 second'
         + (seq % 1000000) * INTERVAL '1 microsecond',
       CASE WHEN seq % 20 = 0 THEN NULL ELSE 'note ' || md5(seq::text) END
-      FROM generate_series($a, $((a + chunk - 1 < inserts ? a + chunk - 1 : inserts))) AS seq")
+      FROM generate_series(${a}::bigint, $((a + chunk - 1 < inserts ? a + chunk - 1 : inserts))) AS seq")
   done
   for ((a = deletes + 1; a <= deletes + updates; a += chunk)); do
     args+=(-c "UPDATE cdc_orders SET amount = amount + 1, quantity = quantity + 1,
