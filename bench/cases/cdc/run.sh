@@ -176,11 +176,19 @@ mysql_changes() {
 }
 export PGOPTIONS="-c client_min_messages=warning"
 PG=("${PSQL[@]}" -d bench_cdc)
-pg_drop_slots() {  # the slots and publications of this case, so that nothing holds the database
-  "${PSQL[@]}" -d postgres -t -A -c "SELECT pg_drop_replication_slot(slot_name)
-    FROM pg_replication_slots WHERE slot_name IN
-    ('bench_debezium', 'sluice_bench_cdc_pg_jsonl', 'sluice_bench_cdc_pg_kafka',
-     'sluice_bench_cdc_big_pg')" >/dev/null
+pg_drop_slots() {  # the slots of this case, so that nothing holds the database; a slot stays
+  # active for a moment after its reader stopped (the server's walsender ends): retried.
+  local slots="'bench_debezium', 'sluice_bench_cdc_pg_jsonl', 'sluice_bench_cdc_pg_kafka',
+    'sluice_bench_cdc_big_pg'" left
+  for _ in $(seq 100); do
+    left=$("${PSQL[@]}" -d postgres -t -A -c "SELECT count(pg_drop_replication_slot(slot_name))
+      FROM pg_replication_slots WHERE slot_name IN ($slots) AND NOT active" \
+      -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ($slots)" | tail -1)
+    [[ "$left" == 0 ]] && return 0
+    sleep 0.2
+  done
+  echo "replication slots still active: $left" >&2
+  return 1
 }
 pg_drop_slots
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_cdc" -c "CREATE DATABASE bench_cdc"
