@@ -14,6 +14,8 @@
 #             each reader is timed alone, resuming from its recorded start, from its process'
 #             start until its target holds every change: so all read exactly the same
 #             binlog events (WAL records), none of them while they were being written.
+#   checks:   every target holds exactly the changes written: its count, and in the files (Sluice
+#             JSON Lines, Debezium) as many inserts, updates and deletes as were written.
 #   sluice jsonl:  source mode cdc -> JSON Lines files (roll_rows 100,000), exactly-once, the
 #             lines of all parts counted as they are written (in-progress parts included); a
 #             MariaDB update is two lines (update_before, update_after), a PostgreSQL one
@@ -80,6 +82,20 @@ lines_of() {  # GLOB...
   cat "$@" 2>/dev/null | wc -l
 }
 
+# expect_ops LABEL GLOB INSERT UPDATE DELETE: the files hold as many lines of each kind (the
+# pattern that marks it) as inserts, updates and deletes were written.
+expect_ops() {
+  local label=$1 files=$2 kind expected
+  shift 2
+  for kind in insert update delete; do
+    expected=$inserts
+    [[ $kind == update ]] && expected=$updates
+    [[ $kind == delete ]] && expected=$deletes
+    # shellcheck disable=SC2086  # files is a glob
+    expect_count "$label ($kind)" "$(cat $files | grep -c -F -- "$1")" "$expected"
+    shift
+  done
+}
 # took LABEL CHANGES: the measured run's own time until its target held every change (the
 # `reached_secs` cdc.py until printed; the stop after it is not counted) replaces the wall time.
 took() {
@@ -257,6 +273,7 @@ for round in $(seq "$rounds"); do
     measure "$label" "$rows" "${debezium[@]}" "$out/$d.properties" "$rows" "$out/$d.jsonl"
     debezium_times "$label" "debezium $db (first event on) #$round" "$rows"
     expect_count "$label" "$(lines_of "$out/$d.jsonl")" "$rows"
+    expect_ops "$label" "$out/$d.jsonl" '"op":"c"' '"op":"u"' '"op":"d"'
     rm -f "$out/$d.jsonl"
     label="sluice $db jsonl #$round"
     BENCH_OUT=$j BENCH_STATE="$out/state_${db}_jsonl_$round" measure "$label" "$rows" \
@@ -264,6 +281,7 @@ for round in $(seq "$rounds"); do
       "$SLUICE" run -q "$CASE_DIR/${db}_jsonl.yaml"
     took "$label" "$rows"
     expect_count "$label" "$(lines_of "$j"/changes*)" "$lines"
+    expect_ops "$label" "$j/changes*" '"_op":"insert"' '"_op":"update_after"' '"_op":"delete"'
     rm -rf "$j"
     label="sluice $db kafka #$round"
     BENCH_OUT=$out BENCH_STATE="$out/state_${db}_kafka_$round" BENCH_TOPIC=$t \
