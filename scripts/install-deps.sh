@@ -24,6 +24,7 @@ packages+=(libssl-dev)
 # format the Avro C library and libcurl (the schema registry's HTTP API).
 packages+=(librdkafka-dev libavro-dev libcurl4-openssl-dev)
 servers=0
+bench=0
 for flag in "$@"; do
   case "$flag" in
     # Real servers for the integration tests. The Kafka broker and the schema registry run on
@@ -32,9 +33,11 @@ for flag in "$@"; do
     --servers) servers=1
                packages+=(mariadb-server mariadb-client postgresql postgresql-client maven kcat
                           curl openssl) ;;
-    # The peers the benchmarks compare against (kcat for Kafka), and GNU time for peak RSS.
-    --bench) packages+=(mariadb-server mariadb-client postgresql postgresql-client mydumper
-                        pgloader kcat time) ;;
+    # The peers the benchmarks compare against (kcat for Kafka; Debezium's embedded engine for
+    # change data capture, built with Maven, bench/debezium), and GNU time for peak RSS.
+    --bench) bench=1
+             packages+=(mariadb-server mariadb-client postgresql postgresql-client mydumper
+                        pgloader kcat time maven) ;;
     # `stress`, to prove the test suite on a loaded machine (`stress --cpu 2` beside ctest); not
     # for users.
     --stress) packages+=(stress) ;;
@@ -42,8 +45,9 @@ for flag in "$@"; do
 done
 # Debian 12's Java is 17; a machine that has a java already keeps it. The JDK, not just the
 # runtime: the Avro test runs an independent reader from its source file (java File.java
-# compiles it in memory, which needs the jdk.compiler module).
-if ((servers)) && ! java --list-modules 2>/dev/null | grep -q '^jdk.compiler'; then
+# compiles it in memory, which needs the jdk.compiler module), and the cdc benchmark compiles
+# its Debezium peer.
+if ((servers || bench)) && ! java --list-modules 2>/dev/null | grep -q '^jdk.compiler'; then
   packages+=(default-jdk-headless)
 fi
 
