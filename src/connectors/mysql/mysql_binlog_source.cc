@@ -471,10 +471,9 @@ class BinlogReader final : public SplitReader {
                                                          report_host, position_.done.file,
                                                          position_.done.pos, heartbeat));
     format_.checksum = stream_->checksum();
-    // One decoder per thread the job may use, at most one per core: with one, the reader
-    // decodes as it goes, without threads.
-    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    const int decoders = std::min(context_->parallelism, cores);
+    // With one decoder the reader decodes as it goes, without threads: on a machine whose
+    // cores are busy with the job's readers and writers, threads only add copies (README).
+    const int decoders = options_.decode_threads;
     log::Info(component(), "Streaming the binlog from '{}' position {} as replica server id {}{}",
               position_.done.file, position_.done.pos, server_id_,
               decoders > 1 ? fmt::format(", decoding on {} threads", decoders) : "");

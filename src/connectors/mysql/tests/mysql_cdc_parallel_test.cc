@@ -1,10 +1,10 @@
-// mode: cdc decoding row events on several threads (parallelism 2 and 4) against the real
+// mode: cdc decoding row events on several threads (decode_threads 2 and 4) against the real
 // MariaDB: the binlog read by the parallel reader gives exactly what the reader decoding on its
-// own thread (parallelism 1) gives for the same binlog: every change once, in commit order,
+// own thread (decode_threads 1) gives for the same binlog: every change once, in commit order,
 // across transactions larger than a batch interleaving several tables, and a bad value's change
 // handed to the job's policy in its place; a reader stopped inside a large transaction and
-// resumed from its position continues exactly; and a job at parallelism 2 stopped and resumed
-// commits every change once.
+// resumed from its position continues exactly; and a job at parallelism 2 with 2 decode threads
+// stopped and resumed commits every change once.
 //
 // Tests hold the shared BinlogLock (mysql_cdc_test.cc) while their readers use the binlog.
 #include <fmt/core.h>
@@ -69,24 +69,28 @@ class MysqlCdcParallelTest : public ::testing::Test {
              "CREATE TABLE done (id INT PRIMARY KEY)");
   }
 
-  // A cdc source of the tables, opened now (a reader of its split starts at the server's
-  // position now), at `parallelism` with batches of `batch_rows`.
-  void OpenSource(int parallelism, size_t batch_rows) {
+  // A cdc source of the tables with `decode_threads`, batches of `batch_rows`. The first one
+  // opened gives the split that every reader reads: from the server's position then.
+  void OpenSource(int decode_threads, size_t batch_rows = 0) {
+    if (batch_rows == 0)
+      batch_rows = context_.batch_rows;
     ASSERT_OK_AND_ASSIGN(
         source_, testing::MakeSource(db_.ConnectionYaml() +
                                      fmt::format("tables: [a, b, done]\nmode: cdc\n"
-                                                 "server_id: {}\n",
-                                                 1000000 + ::getpid() % 1000000)));
-    context_ = testing::MakeContext(&bad_, parallelism, nullptr, batch_rows);
+                                                 "server_id: {}\ndecode_threads: {}\n",
+                                                 1000000 + ::getpid() % 1000000,
+                                                 decode_threads)));
+    BadRecordHandler* handler = context_.bad_records != nullptr ? context_.bad_records : &bad_;
+    context_ = testing::MakeContext(handler, 1, nullptr, batch_rows);
     ASSERT_OK(source_->Open(context_));
+    if (!split_.id.empty())
+      return;
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitEnumerator> enumerator,
                          source_->CreateEnumerator());
     ASSERT_OK_AND_ASSIGN(std::optional<Split> split, enumerator->Next());
     ASSERT_TRUE(split.has_value());
     split_ = *split;
   }
-
-  void SetParallelism(int parallelism) { context_.parallelism = parallelism; }
 
   // Reads from `position` ("" = the split's start) until the row of table `done` arrives, or,
   // when `stop_after_batches` > 0, until that many non-empty batches were read; appends to
@@ -152,9 +156,8 @@ class MysqlCdcParallelTest : public ::testing::Test {
              "INSERT INTO done VALUES (1)");
   }
 
-  // What parallelism 1 reads of the changes: the reference.
+  // What one thread decodes of the changes: the reference.
   ReadLog ReadOnOneThread() {
-    SetParallelism(1);
     ReadLog log;
     Read("", &log);
     return log;
@@ -187,11 +190,11 @@ TEST_F(MysqlCdcParallelTest, EveryChangeArrivesOnceInCommitOrderAsDecodedOnOneTh
     ASSERT_EQ(row.kind, RowKind::kInsert);
     ASSERT_EQ(row.values[0], std::to_string(id));
   }
-  for (int parallelism : {2, 4}) {
-    SCOPED_TRACE(fmt::format("parallelism {}", parallelism));
-    SetParallelism(parallelism);
+  for (int threads : {2, 4}) {
+    SCOPED_TRACE(fmt::format("decode_threads {}", threads));
     testing::RecordAndSkip bad;
     context_.bad_records = &bad;
+    ASSERT_NO_FATAL_FAILURE(OpenSource(threads));
     ReadLog log;
     Read("", &log);
     context_.bad_records = &bad_;
@@ -211,10 +214,10 @@ TEST_F(MysqlCdcParallelTest, AReaderStoppedInsideALargeTransactionResumesExactly
   ASSERT_EQ(reference.rows.size(), kRowsWritten);
   // Stops after 1, 7 and 23 batches of at most 300 rows: inside the large transaction (over
   // 9000 rows), once in the middle of a row event, once past the bad record.
-  for (int parallelism : {2, 4}) {
+  for (int threads : {2, 4}) {
+    ASSERT_NO_FATAL_FAILURE(OpenSource(threads));
     for (int stop : {1, 7, 23}) {
-      SCOPED_TRACE(fmt::format("parallelism {}, stopped after {} batches", parallelism, stop));
-      SetParallelism(parallelism);
+      SCOPED_TRACE(fmt::format("decode_threads {}, stopped after {} batches", threads, stop));
       ReadLog log;
       std::string position = Read("", &log, stop);
       EXPECT_THAT(position, HasSubstr("\"txn\""));
@@ -226,8 +229,8 @@ TEST_F(MysqlCdcParallelTest, AReaderStoppedInsideALargeTransactionResumesExactly
   }
 }
 
-// A whole job at parallelism 2 (the changes routed to two writers by key), stopped inside the
-// large transaction and resumed: every change committed once, each key's in order.
+// A whole job at parallelism 2 (the changes routed to two writers by key) decoding on 2 threads,
+// stopped inside the large transaction and resumed: every change committed once, each key's in order.
 TEST_F(MysqlCdcParallelTest, AJobAtParallelismTwoStoppedAndResumedCommitsEveryChangeOnce) {
   auto sink = std::make_shared<sluice::testing::MemorySinkData>();
   ConnectorRegistry registry;
@@ -237,7 +240,8 @@ TEST_F(MysqlCdcParallelTest, AJobAtParallelismTwoStoppedAndResumedCommitsEveryCh
   sluice::testing::TempDir state;
   sluice::testing::conformance::JobSpec spec;
   spec.name = fmt::format("cdc_parallel_{}", ::getpid());
-  spec.source = fmt::format("{{type: mysql, {}, tables: [a, b, done], mode: cdc}}",
+  spec.source = fmt::format("{{type: mysql, {}, tables: [a, b, done], mode: cdc, "
+                            "decode_threads: 2}}",
                             testing::FlowConnection(db_));
   spec.sink = "{type: memory}";
   spec.state = state.path();
