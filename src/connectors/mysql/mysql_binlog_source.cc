@@ -8,8 +8,12 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "connectors/mysql/mysql_binlog_events.h"
@@ -254,6 +258,183 @@ std::string DescribeLayout(const std::vector<SourceColumn>& columns) {
   return out;
 }
 
+// A TABLE_MAP of a captured table, checked against the table's columns. Shared: a row event in
+// the decoders' hands keeps the map it was read with while later events replace it.
+struct MappedTable {
+  binlog::TableMapEvent map;
+  int stream = -1;  // -1: a table this job does not capture
+  /// For each table column (BinlogTable::columns), its index among the map's columns; -1 when
+  /// the map has none of that name (dropped since Open: NULL).
+  std::vector<int> binlog_column;
+};
+
+// Turns the row images of row events into changelog rows. One per thread: it holds the images
+// of the change read last and the conversion buffers.
+class RowDecoder {
+ public:
+  explicit RowDecoder(ZeroDates zero_dates) : zero_dates_(zero_dates) {}
+
+  // Reads the change at `*offset` of `rows`, its image(s), and moves `*offset` past it.
+  Status ReadImages(const binlog::RowsEvent& rows, const MappedTable& mapped, size_t* offset) {
+    const auto& columns = mapped.map.columns;
+    SLUICE_RETURN_IF_ERROR(ReadRowImage(rows.rows, offset, rows.present, columns, &before_));
+    if (rows.kind == binlog::RowsEvent::Kind::kUpdate) {
+      SLUICE_RETURN_IF_ERROR(
+          ReadRowImage(rows.rows, offset, rows.present_after, columns, &after_));
+    }
+    return Status::OK();
+  }
+
+  // Appends the change read last as rows of `table`: both images of an update are appended
+  // before either row is finished, so that a value refused in the second drops the whole change
+  // (the caller discards the partial row). `file` and `position` name the event in messages.
+  Status AppendChange(const BinlogTable& table, const MappedTable& mapped,
+                      binlog::RowsEvent::Kind kind, std::string_view file, uint64_t position,
+                      Batch* batch) {
+    const size_t first = batch->num_rows();
+    switch (kind) {
+      case binlog::RowsEvent::Kind::kWrite:
+        SLUICE_RETURN_IF_ERROR(AppendImage(table, mapped, before_, file, position, batch));
+        batch->SetRowKind(first, RowKind::kInsert);
+        batch->FinishRow();
+        return Status::OK();
+      case binlog::RowsEvent::Kind::kDelete:
+        SLUICE_RETURN_IF_ERROR(AppendImage(table, mapped, before_, file, position, batch));
+        batch->SetRowKind(first, RowKind::kDelete);
+        batch->FinishRow();
+        return Status::OK();
+      case binlog::RowsEvent::Kind::kUpdate:
+        SLUICE_RETURN_IF_ERROR(AppendImage(table, mapped, before_, file, position, batch));
+        SLUICE_RETURN_IF_ERROR(AppendImage(table, mapped, after_, file, position, batch));
+        batch->SetRowKind(first, RowKind::kUpdateBefore);
+        batch->SetRowKind(first + 1, RowKind::kUpdateAfter);
+        batch->FinishRow();
+        batch->FinishRow();
+        return Status::OK();
+    }
+    return Status::OK();
+  }
+
+  // The bad record of the change read last, whose AppendChange failed with data error `error`.
+  BadRecord MakeBadRecord(const BinlogTable& table, const MappedTable& mapped,
+                          std::string_view file, uint64_t position, const Status& error) {
+    BadRecord record;
+    record.stream = table.name;
+    record.location = fmt::format("{}{} (binlog '{}' position {})", table.display,
+                                  KeyLocation(table, mapped), file, position);
+    record.reason = DataError(fmt::format("{} {}", record.location, error.message()));
+    return record;
+  }
+
+ private:
+  // " id=2": the key of the change read last (its first image), for a bad row's location.
+  std::string KeyLocation(const BinlogTable& table, const MappedTable& mapped) {
+    Batch key(table.key_schema, 1);
+    std::vector<int> columns;
+    std::vector<std::string> names;
+    for (size_t k = 0; k < table.key.size(); ++k) {
+      const size_t column = static_cast<size_t>(table.key[k]);
+      const size_t logged = static_cast<size_t>(mapped.binlog_column[column]);
+      const ImageValue& value = before_[logged];
+      Column& out = key.column(k);
+      if (value.state != ImageValue::State::kValue ||
+          !AppendBinlogValue(mapped.map.columns[logged], value.bytes, table.columns[column],
+                             ZeroDates::kNull, &out, &scratch_)
+               .ok()) {
+        return "";
+      }
+      columns.push_back(static_cast<int>(k));
+      names.push_back(table.columns[column].info.name);
+    }
+    key.FinishRow();
+    std::string out;
+    AppendKeyLocation(key, 0, columns, names, &out);
+    return out;
+  }
+
+  Status AppendImage(const BinlogTable& table, const MappedTable& mapped,
+                     const std::vector<ImageValue>& image, std::string_view file,
+                     uint64_t position, Batch* batch) {
+    for (size_t f = 0; f < table.selected.size(); ++f) {
+      const size_t column = static_cast<size_t>(table.selected[f]);
+      Column& out = batch->column(f);
+      if (mapped.binlog_column[column] < 0) {
+        out.AppendNull();  // not logged: the table changed (MapColumns warned)
+        continue;
+      }
+      const size_t logged = static_cast<size_t>(mapped.binlog_column[column]);
+      const ImageValue& value = image[logged];
+      switch (value.state) {
+        case ImageValue::State::kAbsent:
+          return Unsupported(fmt::format(
+              "{}: the binlog at '{}' position {} leaves column '{}' out of its row image: "
+              "change data capture needs binlog_row_image = FULL",
+              table.display, file, position, table.columns[column].info.name));
+        case ImageValue::State::kNull:
+          out.AppendNull();
+          break;
+        case ImageValue::State::kValue:
+          SLUICE_RETURN_IF_ERROR(AppendBinlogValue(mapped.map.columns[logged], value.bytes,
+                                                   table.columns[column], zero_dates_, &out,
+                                                   &scratch_));
+          break;
+      }
+    }
+    return Status::OK();
+  }
+
+  const ZeroDates zero_dates_;
+  std::vector<ImageValue> before_;
+  std::vector<ImageValue> after_;
+  BinlogScratch scratch_;
+};
+
+// Decoding in parallel (see the header): rows of a decoded event are kept in chunks of this
+// many rows (even, so that an update's two rows never straddle two chunks).
+constexpr size_t kChunkRows = 1024;
+// Events read ahead of the rows returned: their bytes, at most (memory stays bounded), and how
+// many row events at most.
+constexpr size_t kReadAheadBytes = 8u << 20;
+constexpr size_t kReadAheadEvents = 4096;
+// Chunks kept for reuse per stream.
+constexpr size_t kSpareChunks = 64;
+
+// A row event handed to the decoders, and what they made of it.
+struct DecodeTask {
+  std::unique_ptr<std::string> bytes;  // the event: a copy, the stream reuses its buffer
+  binlog::RowsEvent event;             // views into *bytes
+  std::shared_ptr<const MappedTable> mapped;
+  const BinlogTable* table = nullptr;
+  std::string file;       // the event's binlog file, for messages
+  uint64_t position = 0;  // and its position
+  uint64_t skip = 0;      // changes a resumed position covers: read past, not returned
+
+  // Written by the one thread that decodes it; read by the reader once `state` is kDone.
+  enum class State { kQueued, kRunning, kDone };
+  State state = State::kQueued;  // guarded by the reader's mutex_
+  uint64_t skipped = 0;          // changes read past (`skip`, or fewer when the event has fewer)
+  /// The rows of the good changes in order: every chunk but the last holds kChunkRows.
+  std::vector<std::unique_ptr<Batch>> chunks;
+  uint64_t changes = 0;  // changes decoded after the skipped ones, bad ones included
+  /// The bad changes (by index among `changes`, ascending) and their records.
+  std::vector<std::pair<uint64_t, BadRecord>> bad;
+  /// Not OK: what stopped the decoding at change `changes` (the ones before stand).
+  Status error;
+};
+
+// Where the reader is, as Position() reports it: a copy of the event state machine's after the
+// events whose rows were returned (decoding in parallel: the state machine runs ahead).
+struct ReadState {
+  Coordinates done;
+  std::string gtid;
+  bool in_group = false;
+  bool resuming_group = false;
+  Coordinates group_start;
+  uint64_t group_serial = 0;  // tells groups apart (changes returned count per group)
+  uint64_t group_events = 0;  // row events of the group consumed
+  std::shared_ptr<const nlohmann::json> saved_layouts;
+};
+
 class BinlogReader final : public SplitReader {
  public:
   BinlogReader(const MysqlSourceOptions& options, const JobContext* context, uint32_t server_id,
@@ -265,7 +446,8 @@ class BinlogReader final : public SplitReader {
         position_(std::move(position)),
         resume_txn_(position_.txn),
         resume_events_(position_.events),
-        resume_rows_(position_.rows) {
+        resume_rows_(position_.rows),
+        decoder_(options.zero_dates) {
     position_.txn = {};
     position_.events = 0;
     position_.rows = 0;
@@ -273,6 +455,8 @@ class BinlogReader final : public SplitReader {
       by_name_[tables_[i]->display] = static_cast<int>(i);
     current_file_ = position_.done.file;
   }
+
+  ~BinlogReader() override { StopThreads(); }
 
   Status Start() {
     read_wait_ = context_->read_wait;
@@ -287,8 +471,20 @@ class BinlogReader final : public SplitReader {
                                                          report_host, position_.done.file,
                                                          position_.done.pos, heartbeat));
     format_.checksum = stream_->checksum();
-    log::Info(component(), "Streaming the binlog from '{}' position {} as replica server id {}",
-              position_.done.file, position_.done.pos, server_id_);
+    // With one decoder the reader decodes as it goes, without threads: on a machine whose
+    // cores are busy with the job's readers and writers, threads only add copies (README).
+    const int decoders = options_.decode_threads;
+    log::Info(component(), "Streaming the binlog from '{}' position {} as replica server id {}{}",
+              position_.done.file, position_.done.pos, server_id_,
+              decoders > 1 ? fmt::format(", decoding on {} threads", decoders) : "");
+    if (decoders > 1) {
+      pipelined_ = true;
+      SnapshotState(&returned_);
+      free_chunks_.resize(tables_.size());
+      fetch_thread_ = std::thread([this] { FetchEvents(); });
+      for (int i = 0; i < decoders; ++i)
+        decode_threads_.emplace_back([this] { DecodeEvents(); });
+    }
     return Status::OK();
   }
 
@@ -296,16 +492,11 @@ class BinlogReader final : public SplitReader {
   void SetReadWait(std::chrono::milliseconds wait) override { read_wait_ = wait; }
 
   std::string Position() const override {
-    BinlogPosition out = position_;
-    // Inside a group whose changes were (partly) returned: how far. A resumed group keeps its
-    // counts even before this run returned any of its changes.
-    if (in_group_ && (returned_in_group_ > 0 || resuming_group_)) {
-      out.txn = group_start_;
-      out.events = group_events_;
-      out.rows = event_rows_done_;
-    }
-    out.columns = saved_layouts_;
-    return out.ToJson();
+    if (pipelined_)
+      return PositionAt(returned_, returned_rows_, returned_in_group_);
+    ReadState state;
+    SnapshotState(&state);
+    return PositionAt(state, event_rows_done_, returned_in_group_);
   }
 
   ReadLag Lag() const override {
@@ -327,11 +518,16 @@ class BinlogReader final : public SplitReader {
     cancelled_.store(true);
     if (stream_)
       stream_->Cancel();
+    // Under the mutex: a reader about to wait sees the flag or gets the notification.
+    std::lock_guard<std::mutex> lock(mutex_);
+    progress_.notify_all();
   }
 
   Result<bool> ReadBatch(Batch* batch) override {
     if (cancelled_.load())
       return Cancelled("reading the binlog: cancelled");
+    if (pipelined_)
+      return ReadDecodedBatch(batch);
     const auto deadline = std::chrono::steady_clock::now() + read_wait_;
     while (true) {
       if (rows_.has_value()) {
@@ -360,25 +556,378 @@ class BinlogReader final : public SplitReader {
   }
 
  private:
-  // A TABLE_MAP of a captured table, checked against the table's columns.
-  struct MappedTable {
-    binlog::TableMapEvent map;
-    int stream = -1;  // -1: a table this job does not capture
-    /// For each table column (BinlogTable::columns), its index among the map's columns; -1 when
-    /// the map has none of that name (dropped since Open: NULL).
-    std::vector<int> binlog_column;
-  };
-
-  // A row event whose rows are being returned.
+  // A row event whose rows are being returned (decoding on the reader's thread).
   struct PendingRows {
     binlog::RowsEvent event;
-    const MappedTable* mapped = nullptr;
+    std::shared_ptr<const MappedTable> mapped;
     uint64_t position = 0;  // the event's, for messages
     size_t offset = 0;      // of the next row image in event.rows
   };
 
+  // Decoding in parallel: an event read from the stream by the fetch thread, or why it ended.
+  struct FetchedEvent {
+    std::unique_ptr<std::string> bytes;
+    Status error;
+  };
+
+  // Decoding in parallel: what the state machine made of the events, in binlog order, for the
+  // reader to return: a row event's changes, a new position, or an error.
+  struct Step {
+    ReadState state;  // the position once consumed; of a row event: where it starts
+    std::shared_ptr<DecodeTask> task;  // a row event whose changes to return, or null
+    Status error;                      // not OK: what the read ends with when it gets here
+    // How far the reader is through `task`.
+    bool started = false;
+    uint64_t next_change = 0;
+    size_t next_row = 0;
+    size_t next_bad = 0;
+  };
+
   std::string component() const {
     return fmt::format("source:mysql:{}:cdc", options_.connection.database);
+  }
+
+  std::string PositionAt(const ReadState& state, uint64_t event_rows_done,
+                         uint64_t returned_in_group) const {
+    BinlogPosition out;
+    out.done = state.done;
+    out.gtid = state.gtid;
+    // Inside a group whose changes were (partly) returned: how far. A resumed group keeps its
+    // counts even before this run returned any of its changes.
+    if (state.in_group && (returned_in_group > 0 || state.resuming_group)) {
+      out.txn = state.group_start;
+      out.events = state.group_events;
+      out.rows = event_rows_done;
+    }
+    if (state.saved_layouts)
+      out.columns = *state.saved_layouts;
+    return out.ToJson();
+  }
+
+  // The state machine's position state (assigned in place: a step's strings keep their room).
+  void SnapshotState(ReadState* out) const {
+    out->done = position_.done;
+    out->gtid = position_.gtid;
+    out->in_group = in_group_;
+    out->resuming_group = resuming_group_;
+    out->group_start = group_start_;
+    out->group_serial = group_serial_;
+    out->group_events = group_events_;
+    out->saved_layouts = saved_layouts_;
+  }
+
+  // Decoding in parallel, on the reader's thread: returns the decoded changes in binlog order
+  // while the state machine reads ahead, handing row events to the decode threads.
+  Result<bool> ReadDecodedBatch(Batch* batch) {
+    const auto deadline = std::chrono::steady_clock::now() + read_wait_;
+    while (true) {
+      // Return what is decoded, in order.
+      while (!steps_.empty()) {
+        Step& step = steps_.front();
+        if (!step.error.ok()) {
+          if (cancelled_.load())
+            return batch->empty() ? Result<bool>(Cancelled("reading the binlog: cancelled"))
+                                  : Result<bool>(true);
+          return step.error;
+        }
+        if (step.task) {
+          if (!TaskDone(*step.task))
+            break;
+          SLUICE_ASSIGN_OR_RETURN(bool event_done, ReturnDecoded(step, batch));
+          if (!event_done)
+            return true;  // the batch is full, or the next row belongs to another stream
+          read_ahead_bytes_ -= step.task->bytes->size();
+          --read_ahead_events_;
+          RecycleChunks(*step.task);
+        } else {
+          Adopt(step.state);
+        }
+        steps_.pop_front();
+      }
+      if (cancelled_.load())
+        return batch->empty() ? Result<bool>(Cancelled("reading the binlog: cancelled"))
+                              : Result<bool>(true);
+      if (!batch->empty() && caught_up_ && steps_.empty())
+        return true;  // nothing more has arrived: hand over what is here
+      if (std::chrono::steady_clock::now() >= deadline)
+        return true;
+      // Read ahead, so that the decode threads have work.
+      if (!read_failed_ && read_ahead_bytes_ < kReadAheadBytes &&
+          read_ahead_events_ < kReadAheadEvents) {
+        std::optional<FetchedEvent> fetched = TakeFetched();
+        if (fetched) {
+          MaybeMeasureLag();
+          ProcessFetched(std::move(*fetched));
+          continue;
+        }
+      }
+      // Nothing to read: decode the next event to return here if no thread took it yet, or
+      // wait for a thread to finish it, for an event, or for the deadline.
+      if (!steps_.empty() && steps_.front().task && DecodeHere(steps_.front().task))
+        continue;
+      WaitForProgress(deadline);
+    }
+  }
+
+  // Runs the state machine on an event read ahead; its rows go to the decode threads and
+  // everything it changes of the position goes into steps_, in order.
+  void ProcessFetched(FetchedEvent fetched) {
+    Status status = fetched.error;
+    if (!status.ok()) {
+      status = status.WithContext(
+          fmt::format("after binlog '{}' position {}", current_file_, last_position_));
+    } else {
+      owned_event_ = std::move(fetched.bytes);
+      task_pushed_ = false;
+      status = Process(*owned_event_);
+      owned_event_.reset();
+    }
+    if (!status.ok()) {
+      // Returned once the changes before it are: nothing after it is read.
+      read_failed_ = true;
+      Step step;
+      step.error = std::move(status);
+      steps_.push_back(std::move(step));
+      return;
+    }
+    if (task_pushed_)
+      return;  // the row event's step: the position moves as its changes are returned
+    if (steps_.empty() || steps_.back().task || !steps_.back().error.ok())
+      steps_.emplace_back();
+    // A position step supersedes the one before it when nothing is returned in between.
+    SnapshotState(&steps_.back().state);
+  }
+
+  // The position of a step whose changes (none) were all returned.
+  void Adopt(const ReadState& state) {
+    if (state.group_serial != returned_.group_serial)
+      returned_in_group_ = 0;
+    returned_ = state;
+    returned_rows_ = 0;
+  }
+
+  // Appends a decoded row event's changes to `batch` while there is room, handing bad ones to
+  // the job's policy, in order. Returns true once the event is used up; false when the batch is
+  // full or the next change belongs to another stream than the batch's.
+  Result<bool> ReturnDecoded(Step& step, Batch* batch) {
+    DecodeTask& task = *step.task;
+    if (!step.started) {
+      Adopt(step.state);
+      returned_rows_ = task.skipped;
+      step.started = true;
+    }
+    const int stream = task.mapped->stream;
+    const size_t room = task.event.kind == binlog::RowsEvent::Kind::kUpdate ? 2 : 1;
+    while (step.next_change < task.changes || !task.error.ok()) {
+      if (step.next_change == task.changes)
+        return task.error;
+      if (stream != batch->stream()) {
+        next_stream_ = stream;
+        return false;
+      }
+      if (batch->num_rows() + room > batch->capacity() ||
+          batch->ByteSize() >= context_->batch_bytes) {
+        if (batch->empty())
+          return BatchTooSmall(*batch);
+        return false;
+      }
+      if (step.next_bad < task.bad.size() && task.bad[step.next_bad].first == step.next_change) {
+        SLUICE_RETURN_IF_ERROR(context_->bad_records->Handle(task.bad[step.next_bad].second));
+        ++step.next_bad;
+      } else {
+        for (size_t r = 0; r < room; ++r, ++step.next_row)
+          batch->AppendRow(*task.chunks[step.next_row / kChunkRows], step.next_row % kChunkRows);
+        ++returned_in_group_;
+      }
+      ++returned_rows_;
+      ++step.next_change;
+    }
+    ++returned_.group_events;
+    returned_rows_ = 0;
+    return true;
+  }
+
+  static Status BatchTooSmall(const Batch& batch) {
+    return InvalidConfig(fmt::format("batches of {} rows cannot hold an update's two rows: "
+                                     "change data capture needs batch_rows of 2 or more",
+                                     batch.capacity()));
+  }
+
+  // Decodes `task`'s changes into chunks of rows (any thread).
+  void Decode(DecodeTask& task, RowDecoder& decoder) {
+    const binlog::RowsEvent& rows = task.event;
+    const size_t stream = static_cast<size_t>(task.mapped->stream);
+    size_t offset = 0;
+    for (; task.skipped < task.skip && offset < rows.rows.size(); ++task.skipped) {
+      task.error = decoder.ReadImages(rows, *task.mapped, &offset);
+      if (!task.error.ok())
+        return;
+    }
+    const size_t room = rows.kind == binlog::RowsEvent::Kind::kUpdate ? 2 : 1;
+    Batch* chunk = nullptr;
+    while (offset < rows.rows.size()) {
+      if (chunk == nullptr || chunk->num_rows() + room > chunk->capacity()) {
+        task.chunks.push_back(TakeChunk(stream));
+        chunk = task.chunks.back().get();
+      }
+      task.error = decoder.ReadImages(rows, *task.mapped, &offset);
+      if (!task.error.ok())
+        return;
+      Status appended =
+          decoder.AppendChange(*task.table, *task.mapped, rows.kind, task.file, task.position,
+                               chunk);
+      if (!appended.ok()) {
+        chunk->DiscardPartialRow();
+        if (appended.code() != StatusCode::kDataError) {
+          task.error = std::move(appended);
+          return;
+        }
+        task.bad.emplace_back(task.changes, decoder.MakeBadRecord(*task.table, *task.mapped,
+                                                                  task.file, task.position,
+                                                                  appended));
+      }
+      ++task.changes;
+    }
+  }
+
+  std::unique_ptr<Batch> TakeChunk(size_t stream) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      std::vector<std::unique_ptr<Batch>>& spare = free_chunks_[stream];
+      if (!spare.empty()) {
+        std::unique_ptr<Batch> chunk = std::move(spare.back());
+        spare.pop_back();
+        return chunk;
+      }
+    }
+    return std::make_unique<Batch>(tables_[stream]->schema, kChunkRows);
+  }
+
+  void RecycleChunks(DecodeTask& task) {
+    const size_t stream = static_cast<size_t>(task.mapped->stream);
+    for (std::unique_ptr<Batch>& chunk : task.chunks)
+      chunk->Clear();
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::unique_ptr<Batch>>& spare = free_chunks_[stream];
+    for (std::unique_ptr<Batch>& chunk : task.chunks) {
+      if (spare.size() >= kSpareChunks)
+        break;
+      spare.push_back(std::move(chunk));
+    }
+    task.chunks.clear();
+  }
+
+  bool TaskDone(const DecodeTask& task) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return task.state == DecodeTask::State::kDone;
+  }
+
+  // Decodes `task` on the reader's thread when no decode thread has taken it; false when one
+  // has.
+  bool DecodeHere(const std::shared_ptr<DecodeTask>& task) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (task->state != DecodeTask::State::kQueued)
+        return false;
+      // Tasks are queued and taken in order: the oldest one not taken is the queue's first.
+      auto queued = std::find(decode_queue_.begin(), decode_queue_.end(), task);
+      if (queued == decode_queue_.end())
+        return false;
+      decode_queue_.erase(queued);
+      task->state = DecodeTask::State::kRunning;
+    }
+    Decode(*task, decoder_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    task->state = DecodeTask::State::kDone;
+    return true;
+  }
+
+  std::optional<FetchedEvent> TakeFetched() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (fetched_.empty())
+      return std::nullopt;
+    FetchedEvent event = std::move(fetched_.front());
+    fetched_.pop_front();
+    if (event.bytes)
+      fetched_bytes_ -= event.bytes->size();
+    fetch_room_.notify_one();
+    return event;
+  }
+
+  // Waits until the next step's event is decoded, an event arrives while there is room to read
+  // ahead, the reader is cancelled, or `deadline`.
+  void WaitForProgress(std::chrono::steady_clock::time_point deadline) {
+    const bool may_read = !read_failed_ && read_ahead_bytes_ < kReadAheadBytes &&
+                          read_ahead_events_ < kReadAheadEvents;
+    const DecodeTask* head =
+        !steps_.empty() && steps_.front().task ? steps_.front().task.get() : nullptr;
+    std::unique_lock<std::mutex> lock(mutex_);
+    progress_.wait_until(lock, deadline, [&] {
+      return cancelled_.load() || (may_read && !fetched_.empty()) ||
+             (head != nullptr && head->state == DecodeTask::State::kDone);
+    });
+  }
+
+  // The fetch thread: reads the stream ahead into fetched_, up to kReadAheadBytes.
+  void FetchEvents() {
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        fetch_room_.wait(lock, [&] { return stopping_ || fetched_bytes_ < kReadAheadBytes; });
+        if (stopping_)
+          return;
+      }
+      Result<std::string_view> event = stream_->Next();
+      FetchedEvent fetched;
+      if (event.ok())
+        fetched.bytes = std::make_unique<std::string>(*event);
+      else
+        fetched.error = event.status();
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (fetched.bytes)
+        fetched_bytes_ += fetched.bytes->size();
+      fetched_.push_back(std::move(fetched));
+      progress_.notify_all();
+      if (!event.ok())
+        return;  // the stream is unusable after an error
+    }
+  }
+
+  // A decode thread: decodes queued row events, oldest first.
+  void DecodeEvents() {
+    RowDecoder decoder(options_.zero_dates);
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      work_.wait(lock, [&] { return stopping_ || !decode_queue_.empty(); });
+      if (stopping_)
+        return;
+      std::shared_ptr<DecodeTask> task = std::move(decode_queue_.front());
+      decode_queue_.pop_front();
+      task->state = DecodeTask::State::kRunning;
+      lock.unlock();
+      Decode(*task, decoder);
+      lock.lock();
+      task->state = DecodeTask::State::kDone;
+      progress_.notify_all();
+    }
+  }
+
+  void StopThreads() {
+    if (!fetch_thread_.joinable() && decode_threads_.empty())
+      return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    if (stream_)
+      stream_->Cancel();  // the fetch thread may be waiting for the server
+    work_.notify_all();
+    fetch_room_.notify_all();
+    if (fetch_thread_.joinable())
+      fetch_thread_.join();
+    for (std::thread& thread : decode_threads_)
+      thread.join();
+    decode_threads_.clear();
   }
 
   // Handles one event: group boundaries, table maps, and row events (whose rows ReturnRows
@@ -459,9 +1008,13 @@ class BinlogReader final : public SplitReader {
     in_group_ = true;
     group_start_ = {current_file_, header.position()};
     group_gtid_ = std::move(gtid);
+    ++group_serial_;
     group_events_ = 0;
-    event_rows_done_ = 0;
-    returned_in_group_ = 0;
+    if (!pipelined_) {
+      // The reader returns this group's changes as it reads them (in parallel: Adopt()).
+      event_rows_done_ = 0;
+      returned_in_group_ = 0;
+    }
     resuming_group_ = !resume_txn_.file.empty() && group_start_ == resume_txn_;
   }
 
@@ -533,7 +1086,7 @@ class BinlogReader final : public SplitReader {
   Status OnTableMap(const binlog::Event& event) {
     SLUICE_RETURN_IF_ERROR(binlog::ParseTableMap(event, format_, &parsed_map_));
     auto existing = maps_.find(parsed_map_.table_id);
-    if (existing != maps_.end() && SameTable(existing->second.map, parsed_map_))
+    if (existing != maps_.end() && SameTable(existing->second->map, parsed_map_))
       return Status::OK();  // every statement maps its tables again: checked already
     MappedTable entry;
     entry.map = parsed_map_;
@@ -542,7 +1095,8 @@ class BinlogReader final : public SplitReader {
       entry.stream = found->second;
       SLUICE_RETURN_IF_ERROR(MapColumns(&entry));
     }
-    maps_[entry.map.table_id] = std::move(entry);
+    const uint64_t table_id = entry.map.table_id;
+    maps_[table_id] = std::make_shared<const MappedTable>(std::move(entry));
     return Status::OK();
   }
 
@@ -714,7 +1268,7 @@ class BinlogReader final : public SplitReader {
       layouts_[i] = std::move(described->columns);
       // Maps read before the statement describe the old columns.
       for (auto it = maps_.begin(); it != maps_.end();) {
-        if (it->second.stream == static_cast<int>(i))
+        if (it->second->stream == static_cast<int>(i))
           it = maps_.erase(it);
         else
           ++it;
@@ -784,7 +1338,8 @@ class BinlogReader final : public SplitReader {
       if (save_layouts_ || !SameColumns(layouts_[i], tables_[i]->columns))
         saved[tables_[i]->display] = ColumnsToJson(layouts_[i]);
     }
-    saved_layouts_ = saved.empty() ? nlohmann::json() : std::move(saved);
+    saved_layouts_ =
+        saved.empty() ? nullptr : std::make_shared<const nlohmann::json>(std::move(saved));
   }
 
   Status OnRows(const binlog::Event& event) {
@@ -802,45 +1357,54 @@ class BinlogReader final : public SplitReader {
                                   "its TABLE_MAP",
                                   current_file_, event.header.position(), rows.table_id));
     }
-    const MappedTable& mapped = found->second;
+    const std::shared_ptr<const MappedTable>& mapped = found->second;
     // Row events of groups a resumed position covers were returned before.
     bool skip_event = resuming_group_ && group_events_ < resume_events_;
-    if (mapped.stream < 0 || skip_event) {
+    if (mapped->stream < 0 || skip_event) {
       ++group_events_;
       return Status::OK();
     }
-    rows_ = PendingRows{rows, &mapped, event.header.position(), 0};
+    // Rows of this event a resumed position covers: read past them.
+    const uint64_t skip_rows =
+        resuming_group_ && group_events_ == resume_events_ ? resume_rows_ : 0;
+    if (pipelined_) {
+      auto task = std::make_shared<DecodeTask>();
+      task->bytes = std::move(owned_event_);  // `rows` views stay valid: the string stays put
+      task->event = rows;
+      task->mapped = mapped;
+      task->table = tables_[static_cast<size_t>(mapped->stream)].get();
+      task->file = current_file_;
+      task->position = event.header.position();
+      task->skip = skip_rows;
+      Step step;
+      SnapshotState(&step.state);
+      step.task = task;
+      steps_.push_back(std::move(step));
+      task_pushed_ = true;
+      ++group_events_;  // the reader counts it again as it returns the changes
+      read_ahead_bytes_ += task->bytes->size();
+      ++read_ahead_events_;
+      std::lock_guard<std::mutex> lock(mutex_);
+      decode_queue_.push_back(std::move(task));
+      work_.notify_one();
+      return Status::OK();
+    }
+    rows_ = PendingRows{rows, mapped, event.header.position(), 0};
     event_rows_done_ = 0;
-    if (resuming_group_ && group_events_ == resume_events_) {
-      // Rows of this event a resumed position covers: read past them.
-      for (uint64_t i = 0; i < resume_rows_ && rows_->offset < rows_->event.rows.size(); ++i) {
-        SLUICE_RETURN_IF_ERROR(ReadImages());
-        ++event_rows_done_;
-      }
+    for (uint64_t i = 0; i < skip_rows && rows_->offset < rows_->event.rows.size(); ++i) {
+      SLUICE_RETURN_IF_ERROR(decoder_.ReadImages(rows_->event, *mapped, &rows_->offset));
+      ++event_rows_done_;
     }
     return Status::OK();
   }
 
-  // Reads the next change's image(s) of the pending row event into before_ / after_.
-  Status ReadImages() {
-    PendingRows& pending = *rows_;
-    const binlog::RowsEvent& rows = pending.event;
-    const auto& columns = pending.mapped->map.columns;
-    SLUICE_RETURN_IF_ERROR(
-        ReadRowImage(rows.rows, &pending.offset, rows.present, columns, &before_));
-    if (rows.kind == binlog::RowsEvent::Kind::kUpdate) {
-      SLUICE_RETURN_IF_ERROR(
-          ReadRowImage(rows.rows, &pending.offset, rows.present_after, columns, &after_));
-    }
-    return Status::OK();
-  }
-
-  // Appends the pending row event's changes to `batch` while there is room. Returns true once
-  // the event is used up; false when the batch is full or the next change belongs to another
-  // stream than the batch's.
+  // Decoding on the reader's thread: appends the pending row event's changes to `batch` while
+  // there is room. Returns true once the event is used up; false when the batch is full or the
+  // next change belongs to another stream than the batch's.
   Result<bool> ReturnRows(Batch* batch) {
     PendingRows& pending = *rows_;
-    const int stream = pending.mapped->stream;
+    const MappedTable& mapped = *pending.mapped;
+    const int stream = mapped.stream;
     const BinlogTable& table = *tables_[static_cast<size_t>(stream)];
     const size_t room = pending.event.kind == binlog::RowsEvent::Kind::kUpdate ? 2 : 1;
     while (pending.offset < pending.event.rows.size()) {
@@ -850,29 +1414,22 @@ class BinlogReader final : public SplitReader {
       }
       if (batch->num_rows() + room > batch->capacity() ||
           batch->ByteSize() >= context_->batch_bytes) {
-        if (batch->empty()) {
-          return InvalidConfig(fmt::format("batches of {} rows cannot hold an update's two rows: "
-                                           "change data capture needs batch_rows of 2 or more",
-                                           batch->capacity()));
-        }
+        if (batch->empty())
+          return BatchTooSmall(*batch);
         return false;
       }
       const size_t offset = pending.offset;
-      SLUICE_RETURN_IF_ERROR(ReadImages());
-      Status appended = AppendChange(table, pending, batch);
+      SLUICE_RETURN_IF_ERROR(decoder_.ReadImages(pending.event, mapped, &pending.offset));
+      Status appended = decoder_.AppendChange(table, mapped, pending.event.kind, current_file_,
+                                              pending.position, batch);
       if (!appended.ok()) {
         batch->DiscardPartialRow();
         if (appended.code() != StatusCode::kDataError) {
           pending.offset = offset;
           return appended;
         }
-        BadRecord record;
-        record.stream = table.name;
-        record.location = fmt::format("{}{} (binlog '{}' position {})", table.display,
-                                      KeyLocation(table, pending), current_file_,
-                                      pending.position);
-        record.reason = DataError(fmt::format("{} {}", record.location, appended.message()));
-        Status handled = context_->bad_records->Handle(record);
+        Status handled = context_->bad_records->Handle(
+            decoder_.MakeBadRecord(table, mapped, current_file_, pending.position, appended));
         if (!handled.ok()) {
           pending.offset = offset;
           return handled;
@@ -886,89 +1443,6 @@ class BinlogReader final : public SplitReader {
     ++group_events_;
     event_rows_done_ = 0;
     return true;
-  }
-
-  // " id=2": the key of the change being read (its first image), for a bad row's location.
-  std::string KeyLocation(const BinlogTable& table, const PendingRows& pending) {
-    Batch key(table.key_schema, 1);
-    std::vector<int> columns;
-    std::vector<std::string> names;
-    for (size_t k = 0; k < table.key.size(); ++k) {
-      const size_t column = static_cast<size_t>(table.key[k]);
-      const size_t logged = static_cast<size_t>(pending.mapped->binlog_column[column]);
-      const ImageValue& value = before_[logged];
-      Column& out = key.column(k);
-      if (value.state != ImageValue::State::kValue ||
-          !AppendBinlogValue(pending.mapped->map.columns[logged], value.bytes,
-                             table.columns[column], ZeroDates::kNull, &out, &scratch_)
-               .ok()) {
-        return "";
-      }
-      columns.push_back(static_cast<int>(k));
-      names.push_back(table.columns[column].info.name);
-    }
-    key.FinishRow();
-    std::string out;
-    AppendKeyLocation(key, 0, columns, names, &out);
-    return out;
-  }
-
-  // Appends one change: both images of an update are appended before either row is finished,
-  // so that a value refused in the second drops the whole change.
-  Status AppendChange(const BinlogTable& table, const PendingRows& pending, Batch* batch) {
-    const size_t first = batch->num_rows();
-    switch (pending.event.kind) {
-      case binlog::RowsEvent::Kind::kWrite:
-        SLUICE_RETURN_IF_ERROR(AppendImage(table, pending, before_, batch));
-        batch->SetRowKind(first, RowKind::kInsert);
-        batch->FinishRow();
-        return Status::OK();
-      case binlog::RowsEvent::Kind::kDelete:
-        SLUICE_RETURN_IF_ERROR(AppendImage(table, pending, before_, batch));
-        batch->SetRowKind(first, RowKind::kDelete);
-        batch->FinishRow();
-        return Status::OK();
-      case binlog::RowsEvent::Kind::kUpdate:
-        SLUICE_RETURN_IF_ERROR(AppendImage(table, pending, before_, batch));
-        SLUICE_RETURN_IF_ERROR(AppendImage(table, pending, after_, batch));
-        batch->SetRowKind(first, RowKind::kUpdateBefore);
-        batch->SetRowKind(first + 1, RowKind::kUpdateAfter);
-        batch->FinishRow();
-        batch->FinishRow();
-        return Status::OK();
-    }
-    return Status::OK();
-  }
-
-  Status AppendImage(const BinlogTable& table, const PendingRows& pending,
-                     const std::vector<ImageValue>& image, Batch* batch) {
-    const MappedTable& mapped = *pending.mapped;
-    for (size_t f = 0; f < table.selected.size(); ++f) {
-      const size_t column = static_cast<size_t>(table.selected[f]);
-      Column& out = batch->column(f);
-      if (mapped.binlog_column[column] < 0) {
-        out.AppendNull();  // not logged: the table changed (MapColumns warned)
-        continue;
-      }
-      const size_t logged = static_cast<size_t>(mapped.binlog_column[column]);
-      const ImageValue& value = image[logged];
-      switch (value.state) {
-        case ImageValue::State::kAbsent:
-          return Unsupported(fmt::format(
-              "{}: the binlog at '{}' position {} leaves column '{}' out of its row image: "
-              "change data capture needs binlog_row_image = FULL",
-              table.display, current_file_, pending.position, table.columns[column].info.name));
-        case ImageValue::State::kNull:
-          out.AppendNull();
-          break;
-        case ImageValue::State::kValue:
-          SLUICE_RETURN_IF_ERROR(AppendBinlogValue(mapped.map.columns[logged], value.bytes,
-                                                   table.columns[column], options_.zero_dates,
-                                                   &out, &scratch_));
-          break;
-      }
-    }
-    return Status::OK();
   }
 
   // Every few seconds while data flows, how far the server's binlog is ahead (SHOW BINARY LOGS
@@ -1021,11 +1495,12 @@ class BinlogReader final : public SplitReader {
   std::unordered_map<std::string, int> by_name_;  // "db.table" -> stream
   std::unique_ptr<BinlogStream> stream_;
   binlog::Format format_;
-  std::unordered_map<uint64_t, MappedTable> maps_;  // by table id
+  std::unordered_map<uint64_t, std::shared_ptr<const MappedTable>> maps_;  // by table id
   binlog::TableMapEvent parsed_map_;
   std::chrono::milliseconds read_wait_{100};
   std::atomic<bool> cancelled_{false};
 
+  // The event state machine (Process), on the reader's thread.
   BinlogPosition position_;
   Coordinates resume_txn_;        // the group a resumed position was inside, and
   const uint64_t resume_events_;  // how many of its row events and
@@ -1036,15 +1511,9 @@ class BinlogReader final : public SplitReader {
   bool group_has_begin_ = false;
   bool resuming_group_ = false;
   Coordinates group_start_;
+  uint64_t group_serial_ = 0;  // groups started
   std::string group_gtid_;
-  uint64_t group_events_ = 0;      // row events of the group consumed
-  uint64_t event_rows_done_ = 0;   // rows of the pending row event consumed
-  uint64_t returned_in_group_ = 0;
-  std::optional<PendingRows> rows_;  // a row event whose rows are being returned
-  std::vector<ImageValue> before_;
-  std::vector<ImageValue> after_;
-  BinlogScratch scratch_;
-  int next_stream_ = 0;
+  uint64_t group_events_ = 0;      // row events of the group consumed (read ahead: read)
   bool caught_up_ = false;
   std::set<int> warned_truncate_;
   std::set<std::string> warned_columns_;  // "db.table\ncolumn\nwhat", warned once each
@@ -1052,7 +1521,40 @@ class BinlogReader final : public SplitReader {
   /// reader's position, which maps without names are read against; empty when the table is gone.
   std::vector<std::vector<SourceColumn>> layouts_;
   bool save_layouts_ = false;    // every position carries layouts_ (the server logs no names)
-  nlohmann::json saved_layouts_;  // what Position() records of layouts_
+  /// What Position() records of layouts_; null when nothing.
+  std::shared_ptr<const nlohmann::json> saved_layouts_;
+
+  // Changes returned (both ways of decoding).
+  uint64_t returned_in_group_ = 0;  // changes of the group returned
+  int next_stream_ = 0;
+  RowDecoder decoder_;  // the reader thread's
+
+  // Decoding on the reader's thread (parallelism 1).
+  uint64_t event_rows_done_ = 0;     // rows of the pending row event consumed
+  std::optional<PendingRows> rows_;  // a row event whose rows are being returned
+
+  // Decoding in parallel: the reader's side (its thread only).
+  bool pipelined_ = false;
+  std::deque<Step> steps_;   // what the state machine read ahead, in binlog order
+  ReadState returned_;       // the state machine's position state after the steps returned
+  uint64_t returned_rows_ = 0;  // rows of the row event being returned consumed
+  std::unique_ptr<std::string> owned_event_;  // the event Process() is at
+  bool task_pushed_ = false;  // Process() handed the event to the decoders
+  bool read_failed_ = false;  // an error step is queued: nothing more is read
+  size_t read_ahead_bytes_ = 0;   // of the row events in steps_
+  size_t read_ahead_events_ = 0;  // row events in steps_
+  // Decoding in parallel: shared with the fetch and decode threads.
+  std::mutex mutex_;
+  std::condition_variable progress_;    // an event fetched, a task decoded, a cancel
+  std::condition_variable work_;        // a task queued, stopping
+  std::condition_variable fetch_room_;  // room in fetched_, stopping
+  bool stopping_ = false;                                  // guarded by mutex_
+  std::deque<FetchedEvent> fetched_;                       // guarded by mutex_
+  size_t fetched_bytes_ = 0;                               // guarded by mutex_
+  std::deque<std::shared_ptr<DecodeTask>> decode_queue_;   // guarded by mutex_
+  std::vector<std::vector<std::unique_ptr<Batch>>> free_chunks_;  // per stream; mutex_
+  std::thread fetch_thread_;
+  std::vector<std::thread> decode_threads_;
 
   mutable std::mutex lag_mutex_;
   bool behind_known_ = false;        // guarded by lag_mutex_

@@ -26,6 +26,22 @@
 // transaction resumes inside it. The server purges binlogs by its own expiry; nothing is
 // acknowledged to it.
 //
+// Threads: with `decode_threads: 1` (the default) the reader's thread does everything: it reads
+// an event, runs the state machine on it and decodes its rows straight into the batch. With N >
+// 1, a fetch thread reads the stream ahead into owned copies of the events (up to 8 MB); the
+// reader's thread runs the state machine on them in order (groups, table maps, schema history,
+// resume skipping) and hands each captured row event, with the table map it was read with, to N
+// decode threads that read its row images and convert its values into chunks of rows of the
+// stream's schema (at most 8 MB of row events read ahead of the rows returned); the reader's
+// thread returns the decoded changes strictly in binlog order, copying them into the batch and
+// handing bad ones to the job's policy in their place, and decodes an event itself when no
+// decode thread has taken it. The state machine runs ahead of the rows returned, so each step
+// it takes carries a copy of its position state, which the reader adopts as it returns the
+// step's rows: Position() is exactly what decoding on one thread gives. Errors (of the stream,
+// of the state machine, of a row) are returned when the reader gets to them, after the rows
+// before them. Cancel() wakes the reader at once; the threads are joined when the reader is
+// destroyed.
+//
 // Thread-safety: as Source; the reader is driven by one thread, Lag and Cancel from any.
 #pragma once
 

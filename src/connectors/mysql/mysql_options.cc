@@ -80,6 +80,11 @@ const std::vector<OptionSpec>& SourceTable() {
            "current: the server's binlog position when the job starts; earliest: the oldest "
            "binlog the server keeps; FILE:POSITION (binlog.000042:4): an event's start, as SHOW "
            "BINLOG EVENTS lists them"},
+          {.name = "decode_threads", .type = OptionType::kInt, .default_value = "1",
+           .description = "cdc: threads that decode row events; 1 decodes them on the reader's "
+               "thread, more read the binlog ahead and decode on their own threads, which pays "
+               "only where cores are idle beside the job's readers and writers",
+           .min = 1, .max = 64},
       });
   return kOptions;
 }
@@ -205,6 +210,7 @@ Result<MysqlSourceOptions> MysqlSourceOptions::FromConfig(const config::Options&
   if (options.Has("server_id"))
     out.server_id = static_cast<uint32_t>(options.GetInt("server_id"));
   out.start_from = options.GetString("start_from");
+  out.decode_threads = static_cast<int>(options.GetInt("decode_threads"));
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
 }

@@ -69,6 +69,10 @@ struct MysqlSourceOptions : sql::TableSelection {
   /// cdc, first run: where the stream starts: "current" (the server's binlog position at
   /// Open), "earliest" (the oldest binlog kept) or "FILE:POSITION".
   std::string start_from = "current";
+  /// cdc: threads that decode row events; 1 decodes them on the reader's thread. More read the
+  /// binlog ahead and decode on their own threads (mysql_binlog_source.h): this pays only where
+  /// cores are idle beside the job's readers and writers.
+  int decode_threads = 1;
 
   /// Checks values the option table cannot. With `at`, errors point at the key in the job file.
   Status Validate(const config::Options* at = nullptr) const;
