@@ -721,16 +721,9 @@ class BinlogReader final : public SplitReader {
     while (step.next_change < task.changes || !task.error.ok()) {
       if (step.next_change == task.changes)
         return task.error;
-      if (stream != batch->stream()) {
-        next_stream_ = stream;
+      SLUICE_ASSIGN_OR_RETURN(bool fits, Fits(stream, room, *batch));
+      if (!fits)
         return false;
-      }
-      if (batch->num_rows() + room > batch->capacity() ||
-          batch->ByteSize() >= context_->batch_bytes) {
-        if (batch->empty())
-          return BatchTooSmall(*batch);
-        return false;
-      }
       if (step.next_bad < task.bad.size() && task.bad[step.next_bad].first == step.next_change) {
         SLUICE_RETURN_IF_ERROR(context_->bad_records->Handle(task.bad[step.next_bad].second));
         ++step.next_bad;
@@ -744,6 +737,21 @@ class BinlogReader final : public SplitReader {
     }
     ++returned_.group_events;
     returned_rows_ = 0;
+    return true;
+  }
+
+  // Whether the next change (`room` rows of `stream`) goes into `batch`: not when it is another
+  // stream's (NextStream then names it) or the batch is full.
+  Result<bool> Fits(int stream, size_t room, const Batch& batch) {
+    if (stream != batch.stream()) {
+      next_stream_ = stream;
+      return false;
+    }
+    if (batch.num_rows() + room > batch.capacity() || batch.ByteSize() >= context_->batch_bytes) {
+      if (batch.empty())
+        return BatchTooSmall(batch);
+      return false;
+    }
     return true;
   }
 
@@ -1408,16 +1416,9 @@ class BinlogReader final : public SplitReader {
     const BinlogTable& table = *tables_[static_cast<size_t>(stream)];
     const size_t room = pending.event.kind == binlog::RowsEvent::Kind::kUpdate ? 2 : 1;
     while (pending.offset < pending.event.rows.size()) {
-      if (stream != batch->stream()) {
-        next_stream_ = stream;
+      SLUICE_ASSIGN_OR_RETURN(bool fits, Fits(stream, room, *batch));
+      if (!fits)
         return false;
-      }
-      if (batch->num_rows() + room > batch->capacity() ||
-          batch->ByteSize() >= context_->batch_bytes) {
-        if (batch->empty())
-          return BatchTooSmall(*batch);
-        return false;
-      }
       const size_t offset = pending.offset;
       SLUICE_RETURN_IF_ERROR(decoder_.ReadImages(pending.event, mapped, &pending.offset));
       Status appended = decoder_.AppendChange(table, mapped, pending.event.kind, current_file_,
