@@ -144,6 +144,7 @@ def until(argv):
 def write(argv):
     rate, seconds, table, first_id = int(argv[0]), float(argv[1]), argv[2], int(argv[3])
     per_statement = int(argv[4]) if len(argv) > 4 else 100
+    dialect = argv[5] if len(argv) > 5 else "mysql"
     out = sys.stdout
     start = time.monotonic()
     sent = 0
@@ -155,9 +156,14 @@ def write(argv):
         if due > now:
             time.sleep(due - now)
         n = min(per_statement, total - sent)
-        out.write(f"INSERT INTO {table} (id, written_us, note) SELECT seq, "
-                  f"CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED), 'latency probe' "
-                  f"FROM seq_{next_id}_to_{next_id + n - 1};\n")
+        if dialect == "pg":
+            out.write(f"INSERT INTO {table} (id, written_us, note) SELECT g, "
+                      f"(extract(epoch FROM clock_timestamp()) * 1000000)::bigint, "
+                      f"'latency probe' FROM generate_series({next_id}, {next_id + n - 1}) g;\n")
+        else:
+            out.write(f"INSERT INTO {table} (id, written_us, note) SELECT seq, "
+                      f"CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED), 'latency probe' "
+                      f"FROM seq_{next_id}_to_{next_id + n - 1};\n")
         out.flush()
         sent += n
         next_id += n

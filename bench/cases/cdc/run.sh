@@ -30,8 +30,9 @@
 #             mirror; its MySQL connector reads MariaDB once told to ask SHOW MASTER STATUS
 #             (a JDBC query interceptor in DebeziumBench).
 #   latency:  a writer inserts BENCH_LATENCY_RATE rows/s (default 10,000; statements of 100
-#             rows, autocommitted) for BENCH_LATENCY_SECS (default 30) into MariaDB, each row
-#             carrying the server's clock when its statement ran; Sluice streams them into a
+#             rows, autocommitted) for BENCH_LATENCY_SECS (default 30) into MariaDB, then
+#             into PostgreSQL, each row carrying the server's clock when it was written
+#             (NOW(6), clock_timestamp()); Sluice streams them into a
 #             topic whose messages carry the broker's append time (LogAppendTime); p50/p99/max
 #             of (append time - written time) over every row.
 #   big transaction:  one UPDATE of BENCH_BIG_ROWS rows (default 10,000,000) in one
@@ -326,6 +327,28 @@ latency=$(kcat -C -q -b "$BENCH_KAFKA" -t "$lt" -o beginning -e -f '%T\t%s\n' |
 echo "  latency at $latency_rate changes/s for $latency_secs s (MariaDB -> Kafka): $latency"
 p99=$(sed 's/.*p99_ms=\([0-9-]*\).*/\1/' <<<"$latency")
 
+# The same through PostgreSQL's slot -> Kafka.
+"${PG[@]}" -q -c "DROP TABLE IF EXISTS cdc_latency" -c "CREATE TABLE cdc_latency (id bigint
+  PRIMARY KEY, written_us bigint NOT NULL, note varchar(64))"
+plt="bench_cdc_pg_latency_$$"
+topic "$plt" --config message.timestamp.type=LogAppendTime
+sluice_prime "$CASE_DIR/pg_kafka.yaml" "$out" "$out/state_pg_latency" "$plt"
+( sleep 2
+  "${cdc_py[@]}" write "$latency_rate" "$latency_secs" cdc_latency 1 100 pg | "${PG[@]}" -q >/dev/null
+) &
+writer=$!
+BENCH_OUT=$out BENCH_STATE="$out/state_pg_latency" BENCH_TOPIC=$plt \
+  measure "sluice pg latency run" "$latency_rows" "${cdc_py[@]}" until kafka \
+  "$BENCH_KAFKA/$plt" "$latency_rows" $((latency_secs + 300)) -- "$SLUICE" run -q \
+  "$CASE_DIR/pg_kafka.yaml"
+wait "$writer"
+expect_count "sluice pg latency run" "$(topic_count "$plt")" "$latency_rows"
+pg_latency=$(kcat -C -q -b "$BENCH_KAFKA" -t "$plt" -o beginning -e -f '%T\t%s\n' |
+  "${cdc_py[@]}" latency)
+echo "  latency at $latency_rate changes/s for $latency_secs s (PostgreSQL -> Kafka): $pg_latency"
+pg_p99=$(sed 's/.*p99_ms=\([0-9-]*\).*/\1/' <<<"$pg_latency")
+pg_drop_slots
+
 # --- One big transaction ------------------------------------------------------------------
 export BENCH_TABLE=cdc_big
 "${MYSQL[@]}" -e "DROP TABLE IF EXISTS bench.cdc_big;
@@ -383,15 +406,21 @@ for label in "sluice mysql jsonl" "sluice mysql kafka"; do
     r = (s > 0 ? n / s : 0)
     printf "  goal: %s >= 100000 changes/s: %.0f %s\n", l, r, (r >= 100000 ? "MET" : "MISSED") }'
 done
-awk -v p="$p99" 'BEGIN { printf "  goal: latency p99 < 1000 ms at the steady rate: %s ms %s\n", p,
-  (p != "" && p < 1000 ? "MET" : "MISSED") }'
+for db in MariaDB PostgreSQL; do
+  p=$p99
+  [[ $db == PostgreSQL ]] && p=$pg_p99
+  awk -v p="$p" -v db="$db" 'BEGIN {
+    printf "  goal: %s latency p99 < 1000 ms at the steady rate: %s ms %s\n", db, p,
+      (p != "" && p < 1000 ? "MET" : "MISSED") }'
+done
 for label in "sluice mysql jsonl" "sluice mysql kafka" "sluice pg jsonl" "sluice pg kafka" \
-  "sluice latency run" "sluice mysql big transaction" "sluice pg big transaction" \
-  "debezium mysql" "debezium pg"; do
+  "sluice latency run" "sluice pg latency run" "sluice mysql big transaction" \
+  "sluice pg big transaction" "debezium mysql" "debezium pg"; do
   echo "  peak RSS: $label ${BENCH_RSS_MB[$label]} MB"
 done
 for label in "sluice mysql jsonl" "sluice mysql kafka" "sluice pg jsonl" "sluice pg kafka" \
-  "sluice latency run" "sluice mysql big transaction" "sluice pg big transaction"; do
+  "sluice latency run" "sluice pg latency run" "sluice mysql big transaction" \
+  "sluice pg big transaction"; do
   expect_rss_under "$label" 256
 done
 awk -v a="${BENCH_RSS_MB[sluice mysql big transaction]}" \
