@@ -306,7 +306,9 @@ class Source {
     return Status::OK();
   }
   /// State of the source beyond its splits' positions (a snapshot's binlog position, a table's
-  /// schema at a position), recorded with each checkpoint. Thread-safe; "" for none.
+  /// schema at a position), recorded with each checkpoint, and once before the first read (after
+  /// CreateEnumerator or ResumeEnumerator): a state taken at Open is durable before any row read
+  /// under it can reach a target. Thread-safe; "" for none.
   virtual std::string CheckpointState() const { return {}; }
   /// On resume, after Open and before ResumeEnumerator: the CheckpointState() of the last
   /// recorded checkpoint ("" when there was none).

@@ -419,6 +419,16 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
         setup.sink->ForgetProgress(context).WithContext(fmt::format("sink {}", job_.sink.type)));
     SLUICE_ASSIGN_OR_RETURN(planner, setup.source->CreateEnumerator());
   }
+  {
+    // A state the source took while opening (the binlog position its snapshot was read at) must
+    // be durable before a row read under it is committed: a crash before the first checkpoint
+    // would otherwise resume with rows of one snapshot and the position of another.
+    const std::string source_state = setup.source->CheckpointState();
+    if (!source_state.empty() && source_state != state.source_state) {
+      SLUICE_RETURN_IF_ERROR(store->RecordSourceState(job_.name, source_state)
+                                 .WithContext("recording the source's state"));
+    }
+  }
   SLUICE_RETURN_IF_ERROR(setup.sink->Open(context, setup.sink_streams)
                              .WithContext(fmt::format("sink {}", job_.sink.type)));
   setup_watch.reset();

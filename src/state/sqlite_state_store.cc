@@ -349,6 +349,18 @@ class SqliteStateStore final : public StateStore {
     return Finish(std::move(status));
   }
 
+  Status RecordSourceState(const std::string& job, const std::string& source_state) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: record source state"));
+    Status status = [&]() -> Status {
+      SLUICE_RETURN_IF_ERROR(CheckLease(job));
+      return Run("INSERT OR REPLACE INTO sluice_source_state (job, checkpoint, state) SELECT job, "
+                 "checkpoint, ? FROM sluice_jobs WHERE job = ?",
+                 {source_state, job});
+    }();
+    return Finish(std::move(status));
+  }
+
   Status SetStatus(const std::string& job, JobStatus status) override {
     std::lock_guard<std::mutex> lock(mutex_);
     SLUICE_RETURN_IF_ERROR(db_.Execute("BEGIN IMMEDIATE", "state: set status"));

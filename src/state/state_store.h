@@ -112,6 +112,9 @@ class StateStore {
   virtual Status CommitCheckpoint(const std::string& job, uint64_t checkpoint,
                                   const std::vector<SplitProgress>& progress,
                                   uint64_t bad_records, const std::string& source_state) = 0;
+  /// Records the source's state (Source::CheckpointState) alone, durably, with the job's last
+  /// checkpoint: taken when a run starts, before any row read under it can be committed.
+  virtual Status RecordSourceState(const std::string& job, const std::string& source_state) = 0;
   /// The same for a source without state of its own.
   Status CommitCheckpoint(const std::string& job, uint64_t checkpoint,
                           const std::vector<SplitProgress>& progress, uint64_t bad_records) {

@@ -95,5 +95,27 @@ TEST(SqliteStateStoreTest, SourceStateIsKeptWithTheLastCheckpointUntilReset) {
   EXPECT_EQ(state->source_state, "");
 }
 
+// A state taken when a run starts is durable before its first checkpoint, and leaves the
+// job's checkpoint and progress as they were.
+TEST(SqliteStateStoreTest, SourceStateRecordedBeforeTheFirstCheckpointIsKept) {
+  testing::TempDir dir;
+  std::string path = dir.Join("state.db");
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStateStore(path));
+    ASSERT_OK(store->Reset("cdc", "fp"));
+    ASSERT_OK(store->RecordSourceState("cdc", R"({"binlog_start":{"pos":4}})"));
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStateStore(path));
+  ASSERT_OK_AND_ASSIGN(std::optional<JobState> state, store->Load("cdc"));
+  EXPECT_EQ(state->checkpoint, 0u);
+  EXPECT_EQ(state->source_state, R"({"binlog_start":{"pos":4}})");
+  ASSERT_OK(store->CommitCheckpoint("cdc", 1, {{"p0", "5", false}}, 0, "later"));
+  ASSERT_OK(store->RecordSourceState("cdc", "again"));
+  ASSERT_OK_AND_ASSIGN(state, store->Load("cdc"));
+  EXPECT_EQ(state->checkpoint, 1u);
+  EXPECT_EQ(state->progress.at("p0").position, "5");
+  EXPECT_EQ(state->source_state, "again");
+}
+
 }  // namespace
 }  // namespace sluice::state

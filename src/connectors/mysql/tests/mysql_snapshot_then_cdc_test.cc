@@ -131,6 +131,33 @@ TEST_F(MysqlHandoverTest, ARunResumedInsideTheSnapshotHandsOverToTheBinlog) {
   EXPECT_EQ(sink_->committed_progress.count(BinlogSplit()), 1u);
 }
 
+// The first run commits rows of its snapshot and dies before any checkpoint is recorded; rows
+// it committed change before the next run. That run reads the rest in a new snapshot, but the
+// binlog must start where the first snapshot was taken, or the changes are lost: the position
+// is recorded before any row is read.
+TEST_F(MysqlHandoverTest, ARunThatDiesBeforeItsFirstCheckpointKeepsItsSnapshotsPosition) {
+  db_.Exec("CREATE TABLE items (id INT PRIMARY KEY, v VARCHAR(40));"
+           "INSERT INTO items SELECT seq, CONCAT('row ', seq) FROM seq_1_to_1000");
+  JobSpec spec = Spec();
+  spec.parallelism = 1;
+  spec.checkpoint_secs = 0;  // the only checkpoint is the one armed below
+  {
+    // Checkpoint 1 commits rows in the sink, its record fails, and so does the stop's.
+    ASSERT_OK(failpoint::Arm("runtime.reader.batch=checkpoint@3;runtime.reader.batch=stop@5;"
+                             "runtime.checkpoint.before_record=error@1+"));
+    runtime::JobSummary failed = sluice::testing::conformance::RunJob(spec, registry_);
+    failpoint::DisarmAll();
+    ASSERT_FALSE(failed.status.ok());
+    ASSERT_FALSE(sink_->CommittedChanges("items").empty()) << "the first checkpoint's rows";
+  }
+  db_.Exec("UPDATE items SET v = 'changed between the runs' WHERE id = 1; "
+           "DELETE FROM items WHERE id = 2");
+  spec.checkpoint_secs = Spec().checkpoint_secs;  // the handover waits for one
+  BackgroundJob job(spec, registry_);
+  WaitUntilFoldedIsTable(job);
+  EXPECT_TRUE(job.Stop().interrupted);
+}
+
 TEST_F(MysqlHandoverTest, PerSplitConsistencyIsRefusedNamingTheOption) {
   db_.Exec("CREATE TABLE items (id INT PRIMARY KEY, v VARCHAR(40))");
   runtime::JobSummary summary = sluice::testing::conformance::RunJob(
