@@ -16,6 +16,8 @@
 
 #include "core/batch.h"
 #include "core/secret.h"
+#include "formats/avro/avro_record.h"
+#include "formats/avro/avro_schema.h"
 
 namespace sluice::connectors::kafka {
 
@@ -43,20 +45,8 @@ class SchemaRegistry {
   mutable std::map<int32_t, std::string> by_id_;  // guarded by mutex_
 };
 
-/// The columns of an Avro record schema (its JSON text): nullable unions ["null", T] become
-/// nullable T; logical types their types (date, time, timestamp_tz, timestamp, decimal(p,s));
-/// enums strings; fixed bytes; records, arrays, maps and other unions json.
-Result<std::vector<Field>> AvroColumns(const std::string& schema);
-
-/// The Avro record schema (JSON text) of `schema`'s columns, as the sink registers it: named
-/// `record_name` (made a valid Avro name) in namespace "sluice"; a nullable column is
-/// ["null", T] with default null. bool boolean; int8..int32, uint8, uint16 int; int64, uint32
-/// long; uint64 decimal(20,0); float32 float; float64 double; decimal(p<=38,s) bytes decimal(p,s);
-/// wider and unconstrained decimals string (their canonical text: no fixed scale fits them);
-/// string and json string; bytes bytes; date int date; time long time-micros; timestamp long
-/// local-timestamp-micros; timestamp_tz long timestamp-micros. A column name that is not a valid
-/// Avro name is InvalidConfig.
-Result<std::string> AvroSchemaOf(const Schema& schema, const std::string& record_name);
+using formats::AvroColumns;
+using formats::AvroSchemaOf;
 
 /// Encodes rows of one stream as wire-format messages of a registered schema (AvroSchemaOf's).
 class AvroEncoder {
@@ -71,9 +61,9 @@ class AvroEncoder {
   Status Append(const Batch& batch, size_t row, std::string* out);
 
  private:
-  struct State;
-  explicit AvroEncoder(std::unique_ptr<State> state);
-  std::unique_ptr<State> state_;
+  AvroEncoder(std::unique_ptr<formats::AvroRecordEncoder> records, int32_t id);
+  std::unique_ptr<formats::AvroRecordEncoder> records_;
+  int32_t id_;
 };
 
 /// Decodes wire-format messages into rows of a value schema, by column name; a column the
@@ -92,13 +82,12 @@ class AvroDecoder {
   Status Append(std::string_view message, const std::string& location, Batch* batch);
 
  private:
-  struct Writer;
-  Result<Writer*> WriterFor(int32_t id);
+  /// The decoder of writer schema `id`, made on first use.
+  Result<formats::AvroRecordDecoder*> DecoderFor(int32_t id);
 
   std::shared_ptr<const SchemaRegistry> registry_;
   SchemaPtr value_schema_;
-  std::map<int32_t, std::unique_ptr<Writer>> writers_;
-  std::string text_;
+  std::map<int32_t, std::unique_ptr<formats::AvroRecordDecoder>> decoders_;
 };
 
 }  // namespace sluice::connectors::kafka
