@@ -18,7 +18,10 @@ Result<std::optional<FileFormat>> ParseFormat(const config::Options& options) {
     return std::optional<FileFormat>(FileFormat::kCsv);
   if (name == "jsonl")
     return std::optional<FileFormat>(FileFormat::kJsonl);
-  return options.ErrorAt("format", fmt::format("unknown format '{}' (known: csv, jsonl)", name));
+  if (name == "avro")
+    return std::optional<FileFormat>(FileFormat::kAvro);
+  return options.ErrorAt("format",
+                         fmt::format("unknown format '{}' (known: csv, jsonl, avro)", name));
 }
 
 // delimiter, quote and null_marker; a .tsv path defaults the delimiter to a tab.
@@ -96,9 +99,10 @@ const std::vector<config::OptionSpec>& SourceTable() {
       {"format",
        config::OptionType::kEnum,
        "",
-       "csv or jsonl; by default taken from the extension after stripping .gz/.zst.",
+       "csv, jsonl or avro (container files); by default taken from the extension (.csv, .tsv, "
+       ".jsonl, .ndjson, .json, .avro) after stripping .gz/.zst.",
        false,
-       {"csv", "jsonl"}},
+       {"csv", "jsonl", "avro"}},
       {"compression",
        config::OptionType::kEnum,
        "auto",
@@ -135,9 +139,10 @@ const std::vector<config::OptionSpec>& SinkTable() {
       {"format",
        config::OptionType::kEnum,
        "",
-       "csv or jsonl; by default taken from the extension after stripping .gz/.zst.",
+       "csv, jsonl or avro (container files); by default taken from the extension (.csv, .tsv, "
+       ".jsonl, .ndjson, .json, .avro) after stripping .gz/.zst.",
        false,
-       {"csv", "jsonl"}},
+       {"csv", "jsonl", "avro"}},
       {"compression",
        config::OptionType::kEnum,
        "auto",
@@ -163,6 +168,13 @@ const std::vector<config::OptionSpec>& SinkTable() {
        "overwrite (remove earlier outputs of the same name pattern) or error_if_exists.",
        false,
        {"overwrite", "error_if_exists"}},
+      {"avro_codec",
+       config::OptionType::kEnum,
+       "deflate",
+       "Avro: the codec of each block, null, deflate or zstandard (the file is not compressed "
+       "again: leave compression at auto).",
+       false,
+       {"null", "deflate", "zstandard"}},
   };
   return table;
 }
@@ -170,7 +182,15 @@ const std::vector<config::OptionSpec>& SinkTable() {
 }  // namespace
 
 std::string_view FileFormatName(FileFormat format) {
-  return format == FileFormat::kCsv ? "csv" : "jsonl";
+  switch (format) {
+    case FileFormat::kCsv:
+      return "csv";
+    case FileFormat::kJsonl:
+      return "jsonl";
+    case FileFormat::kAvro:
+      return "avro";
+  }
+  return "csv";
 }
 
 std::optional<FileFormat> FormatFromPath(std::string_view path) {
@@ -183,6 +203,8 @@ std::optional<FileFormat> FormatFromPath(std::string_view path) {
     if (EndsWith(stripped, extension))
       return FileFormat::kJsonl;
   }
+  if (EndsWith(stripped, ".avro"))
+    return FileFormat::kAvro;
   return std::nullopt;
 }
 
@@ -216,6 +238,7 @@ Result<FileSinkOptions> FileSinkOptions::FromOptions(const config::Options& opti
   out.roll_bytes = options.GetBytes("roll_bytes");
   out.mode = options.GetString("mode") == "error_if_exists" ? WriteMode::kErrorIfExists
                                                             : WriteMode::kOverwrite;
+  SLUICE_ASSIGN_OR_RETURN(out.avro_codec, formats::ParseAvroCodec(options.GetString("avro_codec")));
   return out;
 }
 

@@ -11,17 +11,19 @@
 
 #include "config/options.h"
 #include "core/schema.h"
+#include "formats/avro/avro_container.h"
 #include "formats/csv/csv_options.h"
 #include "io/compression.h"
 
 namespace sluice::connectors::file {
 
-enum class FileFormat { kCsv, kJsonl };
+enum class FileFormat { kCsv, kJsonl, kAvro };
 
-/// "csv" or "jsonl".
+/// "csv", "jsonl" or "avro".
 std::string_view FileFormatName(FileFormat format);
 /// The format a path's extension implies once .gz/.zst/.zstd is stripped: .csv and .tsv are
-/// CSV; .jsonl, .ndjson and .json are JSON Lines; anything else is unknown.
+/// CSV; .jsonl, .ndjson and .json are JSON Lines; .avro is an Avro container file; anything
+/// else is unknown.
 std::optional<FileFormat> FormatFromPath(std::string_view path);
 
 struct FileSourceOptions {
@@ -59,6 +61,8 @@ struct FileSinkOptions {
   /// Start a new part once a part holds this many bytes of uncompressed text; 0 = never.
   int64_t roll_bytes = 0;
   WriteMode mode = WriteMode::kOverwrite;
+  /// Avro: the codec of the blocks (the file itself is not compressed again).
+  formats::AvroCodec avro_codec = formats::AvroCodec::kDeflate;
 
   static Result<FileSinkOptions> FromOptions(const config::Options& options);
 };

@@ -9,6 +9,8 @@
 #include "connectors/stream_naming.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
+#include "formats/avro/avro_container.h"
+#include "formats/avro/avro_schema.h"
 #include "formats/csv/csv_writer.h"
 #include "formats/jsonl/jsonl_writer.h"
 #include "io/file_system.h"
@@ -103,12 +105,51 @@ class JsonlPartWriter final : public PartWriter {
   formats::JsonlWriter writer_;
 };
 
-// The format writer of a part, over the part's stream.
-std::unique_ptr<PartWriter> MakePartWriter(const SinkPlan& plan, io::OutputStream* output) {
-  if (plan.format == FileFormat::kCsv) {
-    return std::make_unique<CsvPartWriter>(output, plan.options.dialect);
+// An Avro container part: the header carries the schema, and every Flush() (each commit and
+// the end of the part) ends a block, so the part is complete up to there.
+class AvroPartWriter final : public PartWriter {
+ public:
+  explicit AvroPartWriter(std::unique_ptr<formats::AvroContainerWriter> writer)
+      : writer_(std::move(writer)) {}
+  Status WriteHeader(const Schema& schema) override { return writer_->WriteHeader(); }
+  Status WriteRows(const Batch& batch, size_t begin, size_t end) override {
+    return writer_->WriteRows(batch, begin, end);
   }
-  return std::make_unique<JsonlPartWriter>(output);
+  Status Flush() override { return writer_->Flush(); }
+  uint64_t bytes_written() const override { return writer_->bytes_written(); }
+
+ private:
+  std::unique_ptr<formats::AvroContainerWriter> writer_;
+};
+
+// The format writer of the part `final_path` of `target`, over the part's stream.
+Result<std::unique_ptr<PartWriter>> MakePartWriter(const SinkPlan& plan,
+                                                   const OutputTarget& target,
+                                                   const std::string& final_path,
+                                                   io::OutputStream* output) {
+  switch (plan.format) {
+    case FileFormat::kCsv:
+      return std::unique_ptr<PartWriter>(
+          std::make_unique<CsvPartWriter>(output, plan.options.dialect));
+    case FileFormat::kJsonl:
+      return std::unique_ptr<PartWriter>(std::make_unique<JsonlPartWriter>(output));
+    case FileFormat::kAvro: {
+      formats::AvroContainerOptions options;
+      options.codec = plan.options.avro_codec;
+      // The part's name seeds its sync marker: a part continued after a crash keeps it.
+      SLUICE_ASSIGN_OR_RETURN(
+          std::unique_ptr<formats::AvroContainerWriter> writer,
+          formats::AvroContainerWriter::Make(output, *target.schema, target.stream,
+                                             io::BaseName(final_path), options));
+      return std::unique_ptr<PartWriter>(std::make_unique<AvroPartWriter>(std::move(writer)));
+    }
+  }
+  return Internal("unknown file format");
+}
+
+// Whether a new part starts with a header: CSV's column names when asked for, Avro's always.
+bool WritesHeader(const SinkPlan& plan) {
+  return plan.format == FileFormat::kAvro || (plan.format == FileFormat::kCsv && plan.options.header);
 }
 
 // One writer slot: per stream, the part being written and the parts that rolled since the last
@@ -343,7 +384,8 @@ class FileSinkWriter final : public SinkWriter {
       state.part = current.part;
       state.rows_in_part = current.rows;
       state.text_base = current.text_bytes;
-      state.format = MakePartWriter(*plan_, state.file->stream());
+      SLUICE_ASSIGN_OR_RETURN(state.format, MakePartWriter(*plan_, target, state.final_path,
+                                                           state.file->stream()));
       return Status::OK();
     }
     state.part = state.next_part++;
@@ -355,8 +397,9 @@ class FileSinkWriter final : public SinkWriter {
     changed_ = true;
     state.rows_in_part = 0;
     state.text_base = 0;
-    state.format = MakePartWriter(*plan_, state.file->stream());
-    if (plan_->options.header)
+    SLUICE_ASSIGN_OR_RETURN(state.format, MakePartWriter(*plan_, target, state.final_path,
+                                                         state.file->stream()));
+    if (WritesHeader(*plan_))
       SLUICE_RETURN_IF_ERROR(state.format->WriteHeader(*target.schema));
     return Status::OK();
   }
@@ -498,10 +541,17 @@ Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
     plan->format = *format;
   } else {
     return InvalidConfig(
-        fmt::format("cannot tell the format of '{}' from its extension; set format: csv or jsonl",
+        fmt::format("cannot tell the format of '{}' from its extension; set format: csv, jsonl "
+                    "or avro",
                     options_.path));
   }
   plan->compression = io::ResolveCompression(options_.compression, options_.path);
+  if (plan->format == FileFormat::kAvro && plan->compression != io::Compression::kNone) {
+    return InvalidConfig(fmt::format(
+        "Avro files compress their blocks themselves: drop compression: {} (and any .gz/.zst "
+        "extension) and choose avro_codec: deflate, zstandard or null",
+        io::CompressionName(plan->compression)));
+  }
   plan->single_file =
       context.parallelism <= 1 && options_.roll_rows == 0 && options_.roll_bytes == 0;
   for (const StreamInfo& stream : streams) {
@@ -512,6 +562,13 @@ Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
           stream.name, kOperationColumn));
     }
     plan->targets.push_back(MakeTarget(ReplaceStream(options_.path, stream.name), stream));
+    if (plan->format == FileFormat::kAvro) {
+      // Column names Avro cannot spell fail here, before any file is created.
+      const OutputTarget& target = plan->targets.back();
+      SLUICE_RETURN_IF_ERROR(formats::AvroSchemaOf(*target.schema, target.stream)
+                                 .status()
+                                 .WithContext(fmt::format("stream '{}'", stream.name)));
+    }
   }
   for (size_t i = 0; i < plan->targets.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {

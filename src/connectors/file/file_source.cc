@@ -9,6 +9,8 @@
 #include "connectors/split_queue.h"
 #include "core/logging.h"
 #include "core/strings.h"
+#include "formats/avro/avro_container.h"
+#include "formats/avro/avro_schema.h"
 #include "formats/csv/csv_batch_builder.h"
 #include "formats/csv/csv_reader.h"
 #include "formats/jsonl/jsonl_batch_builder.h"
@@ -267,6 +269,35 @@ class JsonlSplitReader final : public FileSplitReader {
   formats::JsonlBatchBuilder builder_;
 };
 
+// Avro container files. A position is {"offset": the offset of a block, "line": how many of
+// its records were read}. A record that does not decode fails the split: the block's framing
+// is lost after it, so there is no next record to go on with.
+class AvroSplitReader final : public FileSplitReader {
+ public:
+  AvroSplitReader(ReaderSetup setup, std::unique_ptr<io::InputStream> input)
+      : FileSplitReader(std::move(setup)), input_(std::move(input)) {}
+
+  Status Start(const std::optional<ResumePoint>& position) {
+    SLUICE_ASSIGN_OR_RETURN(reader_, formats::AvroContainerReader::Open(input_.get(), setup_.path));
+    if (position) {
+      Batch scratch(setup_.schema, 1024);
+      SLUICE_RETURN_IF_ERROR(reader_->SeekTo(position->offset,
+                                             static_cast<uint64_t>(position->line), &scratch));
+    }
+    return Status::OK();
+  }
+
+ protected:
+  Result<bool> ReadRow(Batch* batch) override { return reader_->Read(batch, 1); }
+  uint64_t next_offset() const override { return reader_->block_offset(); }
+  int64_t next_line() const override { return static_cast<int64_t>(reader_->records_into_block()); }
+  uint64_t source_bytes_read() const override { return reader_->bytes_read(); }
+
+ private:
+  std::unique_ptr<io::InputStream> input_;
+  std::unique_ptr<formats::AvroContainerReader> reader_;
+};
+
 }  // namespace
 
 FileSource::FileSource(FileSourceOptions options) : options_(std::move(options)) {}
@@ -309,7 +340,7 @@ Status FileSource::Open(const JobContext& context) {
     format_ = *first;
   } else {
     return InvalidConfig(
-        fmt::format("cannot tell the format of '{}' from its extension; set format: csv or jsonl",
+        fmt::format("cannot tell the format of '{}' from its extension; set format: csv, jsonl or avro",
                     options_.path));
   }
   std::string name = options_.stream.empty() ? StreamNameFor(options_.path) : options_.stream;
@@ -321,7 +352,15 @@ Status FileSource::Open(const JobContext& context) {
     schema_origin_ = "declared in the job";
     return Status::OK();
   }
-  return format_ == FileFormat::kCsv ? FindCsvSchema() : FindJsonlSchema();
+  switch (format_) {
+    case FileFormat::kCsv:
+      return FindCsvSchema();
+    case FileFormat::kJsonl:
+      return FindJsonlSchema();
+    case FileFormat::kAvro:
+      return FindAvroSchema();
+  }
+  return Internal("unknown file format");
 }
 
 Status FileSource::FindCsvSchema() {
@@ -381,6 +420,24 @@ Status FileSource::FindJsonlSchema() {
   return Status::OK();
 }
 
+Status FileSource::FindAvroSchema() {
+  // Every container file carries its writer schema: the first file's names the columns, and
+  // the others' records are matched to them by name.
+  const std::string& file = files_.front();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input,
+                          io::OpenInputFile(file, options_.compression));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<formats::AvroContainerReader> reader,
+                          formats::AvroContainerReader::Open(input.get(), file));
+  Result<std::vector<Field>> fields = formats::AvroColumns(reader->schema_json());
+  if (!fields.ok())
+    return fields.status().WithContext(file);
+  streams_[0].schema = std::make_shared<Schema>(std::move(*fields));
+  schema_origin_ = fmt::format("the writer schema of '{}'", file);
+  log::Info(component_, "Schema from the Avro header of '{}': {}", file,
+            streams_[0].schema->ToString());
+  return Status::OK();
+}
+
 Result<std::unique_ptr<SplitEnumerator>> FileSource::CreateEnumerator() {
   std::vector<Split> splits;
   for (size_t i = 0; i < files_.size(); ++i) {
@@ -423,6 +480,11 @@ Result<std::unique_ptr<SplitReader>> FileSource::CreateReader(const Split& split
         std::make_unique<CsvSplitReader>(std::move(setup), std::move(input), read_options);
     SLUICE_RETURN_IF_ERROR(
         reader->Start(options_.header, options_.dialect, options_.schema.has_value(), resume));
+    return std::unique_ptr<SplitReader>(std::move(reader));
+  }
+  if (format_ == FileFormat::kAvro) {
+    auto reader = std::make_unique<AvroSplitReader>(std::move(setup), std::move(input));
+    SLUICE_RETURN_IF_ERROR(reader->Start(resume));
     return std::unique_ptr<SplitReader>(std::move(reader));
   }
   auto reader = std::make_unique<JsonlSplitReader>(std::move(setup), std::move(input));

@@ -40,6 +40,7 @@ class FileSource final : public Source {
  private:
   Status FindCsvSchema();
   Status FindJsonlSchema();
+  Status FindAvroSchema();
 
   FileSourceOptions options_;
   JobContext context_;

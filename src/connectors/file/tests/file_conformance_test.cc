@@ -1,5 +1,5 @@
 // The file connector in the conformance suite (src/testing/conformance): its sink and its
-// source, in CSV and in JSON Lines, in a temporary directory of the case.
+// source, in CSV, JSON Lines and Avro container files, in a temporary directory of the case.
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
@@ -71,6 +71,8 @@ class FileStore final : public ConformanceStore {
   Result<std::string> SeedSourceWithBadRecord(const std::string& target,
                                               const std::vector<Row>& rows,
                                               int64_t bad_after_id) override {
+    if (extension_ == ".avro")
+      return Unsupported("a record Avro can frame but the columns cannot take is not written yet");
     SLUICE_ASSIGN_OR_RETURN(std::string source, SeedSource(target, rows));
     // A line whose id is not a number, at the end of the last part.
     std::set<std::string> parts;
@@ -121,11 +123,13 @@ SourceUnderTest FileSource(std::string name, std::string extension) {
 }
 
 INSTANTIATE_TEST_SUITE_P(File, SinkConformanceTest,
-                         ::testing::Values(FileSink("csv", ".csv"), FileSink("jsonl", ".jsonl")),
+                         ::testing::Values(FileSink("csv", ".csv"), FileSink("jsonl", ".jsonl"),
+                                           FileSink("avro", ".avro")),
                          ConformanceName());
 INSTANTIATE_TEST_SUITE_P(File, SourceConformanceTest,
                          ::testing::Values(FileSource("csv", ".csv"),
-                                           FileSource("jsonl", ".jsonl")),
+                                           FileSource("jsonl", ".jsonl"),
+                                           FileSource("avro", ".avro")),
                          ConformanceName());
 
 }  // namespace

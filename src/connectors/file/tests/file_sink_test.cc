@@ -1,5 +1,6 @@
 #include "connectors/file/file_sink.h"
 
+#include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::HasSubstr;
 using testing::Row;
 
 SchemaPtr TwoColumns() {
@@ -303,7 +305,25 @@ TEST(FileSinkTest, UnknownFormatIsAConfigError) {
   ASSERT_OK_AND_ASSIGN(auto sink, MakeSink("{path: out/data.dat}"));
   EXPECT_EQ(sink->Open(test.context, OneStream(TwoColumns())).ToString(),
             "config error: cannot tell the format of 'out/data.dat' from its extension; set "
-            "format: csv or jsonl");
+            "format: csv, jsonl or avro");
+}
+
+TEST(FileSinkTest, AvroRefusesFileCompressionAndColumnNamesAvroCannotSpell) {
+  testing::TempDir temp;
+  TestContext test;
+  {
+    ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}'}}", temp.Join("o.avro.gz"))));
+    Status opened = sink->Open(test.context, OneStream(TwoColumns()));
+    EXPECT_EQ(opened.code(), StatusCode::kInvalidConfig);
+    EXPECT_THAT(opened.message(), HasSubstr("Avro files compress their blocks themselves"));
+  }
+  auto schema = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64()}, {"unit price", DataType::String()}});
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}'}}", temp.Join("o.avro"))));
+  Status opened = sink->Open(test.context, OneStream(schema));
+  EXPECT_EQ(opened.code(), StatusCode::kInvalidConfig);
+  EXPECT_THAT(opened.message(), HasSubstr("column 'unit price' is not a valid Avro field name"));
+  EXPECT_THAT(Listing(temp.path()), IsEmpty()) << "nothing is created before the refusal";
 }
 
 }  // namespace
