@@ -46,7 +46,8 @@ class ParquetReader {
   const std::string& created_by() const;
 
   /// Appends rows to `batch`, which must have schema(), until it is full or the file ends;
-  /// returns how many, 0 once every row was read.
+  /// returns how many, 0 once every row was read. After an error the batch holds a partial
+  /// row and the reader cannot go on: discard both.
   Result<size_t> ReadBatch(Batch* batch);
 
  private:

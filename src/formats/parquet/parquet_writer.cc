@@ -835,7 +835,8 @@ Status ParquetWriter::FlushRowGroup() {
   }
   row_group.total_byte_size = uncompressed;
   row_group.__set_total_compressed_size(static_cast<int64_t>(offset - committed_bytes_));
-  row_group.__set_ordinal(static_cast<int16_t>(row_groups_->row_groups.size()));
+  if (row_groups_->row_groups.size() <= static_cast<size_t>(INT16_MAX))  // an i16 in Thrift
+    row_group.__set_ordinal(static_cast<int16_t>(row_groups_->row_groups.size()));
   row_groups_->row_groups.push_back(std::move(row_group));
   committed_bytes_ = offset;
   committed_rows_ += buffered_rows_;
