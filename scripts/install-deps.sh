@@ -23,6 +23,11 @@ packages+=(libssl-dev)
 # The Kafka client library (the kafka connector; the tests link it already), and for its Avro
 # format the Avro C library and libcurl (the schema registry's HTTP API).
 packages+=(librdkafka-dev libavro-dev libcurl4-openssl-dev)
+# Parquet files: Thrift's C++ library and compiler (the file metadata; its headers need Boost)
+# and snappy (Parquet's default page codec).
+packages+=(libthrift-dev thrift-compiler libboost-dev libsnappy-dev)
+# The venv of the Parquet tests' independent readers, pyarrow and DuckDB (scripts/python-venv.sh).
+packages+=(python3-venv)
 servers=0
 bench=0
 for flag in "$@"; do

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Creates (once) the Python virtual environment holding the independent Parquet readers the
+# tests compare against, pyarrow and DuckDB, pinned, from PyPI by package name. Idempotent: a
+# venv that already has both at the pinned versions is left alone. Prints the venv's python.
+#   scripts/python-venv.sh            venv in $SLUICE_VENV or ~/.cache/sluice/venv
+set -euo pipefail
+venv=${SLUICE_VENV:-$HOME/.cache/sluice/venv}
+requirements=(pyarrow==26.0.1 duckdb==2.0.1)
+
+python=$venv/bin/python
+if [[ ! -x $python ]]; then
+  python3 -m venv "$venv" >&2
+fi
+# pip check of the exact pins: cheap when satisfied, so repeated runs do no network I/O.
+if ! "$python" - "${requirements[@]}" <<'PY' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+for requirement in sys.argv[1:]:
+    name, wanted = requirement.split("==")
+    if version(name) != wanted:
+        sys.exit(1)
+PY
+  "$python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" >&2
+fi
+echo "$python"
