@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 scripts/install-deps.sh --servers
-# pyarrow and DuckDB, the independent readers of the Parquet tests (a venv, pinned, once).
+# pyarrow, DuckDB and fastavro, the independent readers of the file tests (a venv, pinned, once).
 scripts/python-venv.sh >/dev/null
 scripts/build.sh Release "$root/build/release"
 ctest --test-dir "$root/build/release" --output-on-failure --timeout 900 -j "$(nproc)" "$@"
