@@ -13,8 +13,8 @@ void RegisterFileConnector(ConnectorRegistry& registry) {
   ConnectorInfo info;
   info.type = "file";
   info.description =
-      "CSV and JSON Lines files, plain, gzip or zstd, and Avro container files; globs as sources, "
-      "rolling files as sinks";
+      "CSV and JSON Lines files, plain, gzip or zstd; Avro container files; Parquet; globs as "
+      "sources, rolling files as sinks";
   auto source_table = file::FileSourceOptionTable();
   info.source_options.assign(source_table.begin(), source_table.end());
   auto sink_table = file::FileSinkOptionTable();

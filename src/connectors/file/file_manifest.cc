@@ -286,6 +286,8 @@ std::string EncodeManifest(const WriterManifest& manifest) {
                               {"length", current.length},
                               {"rows", current.rows},
                               {"text_bytes", current.text_bytes}};
+      if (!current.format_state.empty())
+        entry["current"]["format_state"] = EncodeText(current.format_state);
     }
     streams.push_back(std::move(entry));
   }
@@ -351,6 +353,8 @@ Result<WriterManifest> DecodeManifest(std::string_view text, const std::string& 
         part.length = current.at("length").get<uint64_t>();
         part.rows = current.at("rows").get<int64_t>();
         part.text_bytes = current.at("text_bytes").get<uint64_t>();
+        if (current.contains("format_state"))
+          part.format_state = DecodeText(current.at("format_state"));
         stream.current = std::move(part);
       }
       manifest.streams.push_back(std::move(stream));

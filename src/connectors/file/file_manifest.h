@@ -55,6 +55,9 @@ struct CurrentPart {
   uint64_t length = 0;  // committed bytes of `file`
   int64_t rows = 0;
   uint64_t text_bytes = 0;  // uncompressed text, for roll_bytes
+  /// What the format writer needs to continue the part after `length` bytes (Parquet: its
+  /// committed row groups); empty for formats that need nothing.
+  std::string format_state;
 };
 
 /// A part complete in its in-progress file, to be renamed to its final name.

@@ -20,8 +20,10 @@ Result<std::optional<FileFormat>> ParseFormat(const config::Options& options) {
     return std::optional<FileFormat>(FileFormat::kJsonl);
   if (name == "avro")
     return std::optional<FileFormat>(FileFormat::kAvro);
-  return options.ErrorAt("format",
-                         fmt::format("unknown format '{}' (known: csv, jsonl, avro)", name));
+  if (name == "parquet")
+    return std::optional<FileFormat>(FileFormat::kParquet);
+  return options.ErrorAt(
+      "format", fmt::format("unknown format '{}' (known: csv, jsonl, avro, parquet)", name));
 }
 
 // delimiter, quote and null_marker; a .tsv path defaults the delimiter to a tab.
@@ -99,10 +101,10 @@ const std::vector<config::OptionSpec>& SourceTable() {
       {"format",
        config::OptionType::kEnum,
        "",
-       "csv, jsonl or avro (container files); by default taken from the extension (.csv, .tsv, "
-       ".jsonl, .ndjson, .json, .avro) after stripping .gz/.zst.",
+       "csv, jsonl, avro (container files) or parquet; by default taken from the extension (.csv, "
+       ".tsv, .jsonl, .ndjson, .json, .avro, .parquet) after stripping .gz/.zst.",
        false,
-       {"csv", "jsonl", "avro"}},
+       {"csv", "jsonl", "avro", "parquet"}},
       {"compression",
        config::OptionType::kEnum,
        "auto",
@@ -139,10 +141,10 @@ const std::vector<config::OptionSpec>& SinkTable() {
       {"format",
        config::OptionType::kEnum,
        "",
-       "csv, jsonl or avro (container files); by default taken from the extension (.csv, .tsv, "
-       ".jsonl, .ndjson, .json, .avro) after stripping .gz/.zst.",
+       "csv, jsonl, avro (container files) or parquet; by default taken from the extension (.csv, "
+       ".tsv, .jsonl, .ndjson, .json, .avro, .parquet) after stripping .gz/.zst.",
        false,
-       {"csv", "jsonl", "avro"}},
+       {"csv", "jsonl", "avro", "parquet"}},
       {"compression",
        config::OptionType::kEnum,
        "auto",
@@ -175,6 +177,16 @@ const std::vector<config::OptionSpec>& SinkTable() {
        "again: leave compression at auto).",
        false,
        {"null", "deflate", "zstandard"}},
+      {"parquet_compression",
+       config::OptionType::kEnum,
+       "snappy",
+       "Parquet: the codec of the pages, none, snappy, gzip or zstd (the file is not compressed "
+       "again: leave compression at auto).",
+       false,
+       {"none", "snappy", "gzip", "zstd"}},
+      {.name = "row_group_bytes", .type = config::OptionType::kBytes, .default_value = "128MiB",
+       .description = "Parquet: a row group ends once it holds this much (a commit also ends "
+           "one, so frequent checkpoints make smaller row groups).", .min = 1},
   };
   return table;
 }
@@ -189,6 +201,8 @@ std::string_view FileFormatName(FileFormat format) {
       return "jsonl";
     case FileFormat::kAvro:
       return "avro";
+    case FileFormat::kParquet:
+      return "parquet";
   }
   return "csv";
 }
@@ -205,6 +219,8 @@ std::optional<FileFormat> FormatFromPath(std::string_view path) {
   }
   if (EndsWith(stripped, ".avro"))
     return FileFormat::kAvro;
+  if (EndsWith(stripped, ".parquet"))
+    return FileFormat::kParquet;
   return std::nullopt;
 }
 
@@ -239,6 +255,9 @@ Result<FileSinkOptions> FileSinkOptions::FromOptions(const config::Options& opti
   out.mode = options.GetString("mode") == "error_if_exists" ? WriteMode::kErrorIfExists
                                                             : WriteMode::kOverwrite;
   SLUICE_ASSIGN_OR_RETURN(out.avro_codec, formats::ParseAvroCodec(options.GetString("avro_codec")));
+  SLUICE_ASSIGN_OR_RETURN(out.parquet_compression,
+                          formats::ParseParquetCompression(options.GetString("parquet_compression")));
+  out.row_group_bytes = options.GetBytes("row_group_bytes");
   return out;
 }
 

@@ -13,17 +13,18 @@
 #include "core/schema.h"
 #include "formats/avro/avro_container.h"
 #include "formats/csv/csv_options.h"
+#include "formats/parquet/parquet_options.h"
 #include "io/compression.h"
 
 namespace sluice::connectors::file {
 
-enum class FileFormat { kCsv, kJsonl, kAvro };
+enum class FileFormat { kCsv, kJsonl, kAvro, kParquet };
 
-/// "csv", "jsonl" or "avro".
+/// "csv", "jsonl", "avro" or "parquet".
 std::string_view FileFormatName(FileFormat format);
 /// The format a path's extension implies once .gz/.zst/.zstd is stripped: .csv and .tsv are
-/// CSV; .jsonl, .ndjson and .json are JSON Lines; .avro is an Avro container file; anything
-/// else is unknown.
+/// CSV; .jsonl, .ndjson and .json are JSON Lines; .avro is an Avro container file; .parquet
+/// Parquet; anything else is unknown.
 std::optional<FileFormat> FormatFromPath(std::string_view path);
 
 struct FileSourceOptions {
@@ -63,6 +64,10 @@ struct FileSinkOptions {
   WriteMode mode = WriteMode::kOverwrite;
   /// Avro: the codec of the blocks (the file itself is not compressed again).
   formats::AvroCodec avro_codec = formats::AvroCodec::kDeflate;
+  /// Parquet: the codec of the pages, and the size a row group is cut at (a commit also ends
+  /// one, so that the committed part of a file is complete row groups).
+  formats::ParquetCompression parquet_compression = formats::ParquetCompression::kSnappy;
+  int64_t row_group_bytes = int64_t{128} << 20;
 
   static Result<FileSinkOptions> FromOptions(const config::Options& options);
 };

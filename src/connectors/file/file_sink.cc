@@ -13,6 +13,7 @@
 #include "formats/avro/avro_schema.h"
 #include "formats/csv/csv_writer.h"
 #include "formats/jsonl/jsonl_writer.h"
+#include "formats/parquet/parquet_writer.h"
 #include "io/file_system.h"
 
 namespace sluice::connectors::file {
@@ -73,7 +74,13 @@ class PartWriter {
   /// Writes the column names where the format has them (CSV).
   virtual Status WriteHeader(const Schema& schema) { return Status::OK(); }
   virtual Status WriteRows(const Batch& batch, size_t begin, size_t end) = 0;
+  /// Hands every row written so far to the stream, so that the part is complete up to there.
   virtual Status Flush() = 0;
+  /// Ends the part (Parquet's footer); Flush() for formats complete after every flush.
+  virtual Status Finish() { return Flush(); }
+  /// After Flush(): what the format needs to continue the part after a crash (see
+  /// CurrentPart::format_state).
+  virtual std::string CommitState() const { return {}; }
   virtual uint64_t bytes_written() const = 0;
 };
 
@@ -122,11 +129,36 @@ class AvroPartWriter final : public PartWriter {
   std::unique_ptr<formats::AvroContainerWriter> writer_;
 };
 
+// A Parquet part: a commit ends a row group, and the completed row groups' metadata goes into the
+// manifest, so that a crashed part is cut back to them and continued (ParquetWriter::Resume);
+// the footer is written when the part ends.
+class ParquetPartWriter final : public PartWriter {
+ public:
+  explicit ParquetPartWriter(std::unique_ptr<formats::ParquetWriter> writer)
+      : writer_(std::move(writer)), start_bytes_(writer_->committed_bytes()) {}
+  Status WriteRows(const Batch& batch, size_t begin, size_t end) override {
+    return writer_->WriteRows(batch, begin, end);
+  }
+  Status Flush() override { return writer_->FlushRowGroup(); }
+  Status Finish() override { return writer_->Finish(); }
+  std::string CommitState() const override { return writer_->CommittedState(); }
+  // Since this writer started: a continued part's earlier bytes are counted in the manifest.
+  uint64_t bytes_written() const override {
+    return writer_->committed_bytes() - start_bytes_ + writer_->buffered_bytes();
+  }
+
+ private:
+  std::unique_ptr<formats::ParquetWriter> writer_;
+  uint64_t start_bytes_;
+};
+
 // The format writer of the part `final_path` of `target`, over the part's stream.
+// `resume_state`: a continued part's CurrentPart::format_state; nullptr for a new part.
 Result<std::unique_ptr<PartWriter>> MakePartWriter(const SinkPlan& plan,
                                                    const OutputTarget& target,
                                                    const std::string& final_path,
-                                                   io::OutputStream* output) {
+                                                   io::OutputStream* output,
+                                                   const std::string* resume_state) {
   switch (plan.format) {
     case FileFormat::kCsv:
       return std::unique_ptr<PartWriter>(
@@ -142,6 +174,20 @@ Result<std::unique_ptr<PartWriter>> MakePartWriter(const SinkPlan& plan,
           formats::AvroContainerWriter::Make(output, *target.schema, target.stream,
                                              io::BaseName(final_path), options));
       return std::unique_ptr<PartWriter>(std::make_unique<AvroPartWriter>(std::move(writer)));
+    }
+    case FileFormat::kParquet: {
+      formats::ParquetWriterOptions options;
+      options.compression = plan.options.parquet_compression;
+      options.row_group_bytes = static_cast<size_t>(plan.options.row_group_bytes);
+      std::unique_ptr<formats::ParquetWriter> writer;
+      if (resume_state != nullptr) {
+        SLUICE_ASSIGN_OR_RETURN(writer, formats::ParquetWriter::Resume(output, target.schema,
+                                                                       options, *resume_state));
+      } else {
+        SLUICE_ASSIGN_OR_RETURN(writer,
+                                formats::ParquetWriter::Open(output, target.schema, options));
+      }
+      return std::unique_ptr<PartWriter>(std::make_unique<ParquetPartWriter>(std::move(writer)));
     }
   }
   return Internal("unknown file format");
@@ -384,8 +430,9 @@ class FileSinkWriter final : public SinkWriter {
       state.part = current.part;
       state.rows_in_part = current.rows;
       state.text_base = current.text_bytes;
-      SLUICE_ASSIGN_OR_RETURN(state.format, MakePartWriter(*plan_, target, state.final_path,
-                                                           state.file->stream()));
+      SLUICE_ASSIGN_OR_RETURN(state.format,
+                              MakePartWriter(*plan_, target, state.final_path,
+                                             state.file->stream(), &current.format_state));
       return Status::OK();
     }
     state.part = state.next_part++;
@@ -398,7 +445,7 @@ class FileSinkWriter final : public SinkWriter {
     state.rows_in_part = 0;
     state.text_base = 0;
     SLUICE_ASSIGN_OR_RETURN(state.format, MakePartWriter(*plan_, target, state.final_path,
-                                                         state.file->stream()));
+                                                         state.file->stream(), nullptr));
     if (WritesHeader(*plan_))
       SLUICE_RETURN_IF_ERROR(state.format->WriteHeader(*target.schema));
     return Status::OK();
@@ -407,7 +454,7 @@ class FileSinkWriter final : public SinkWriter {
   // Ends the current part: it waits, complete, for the next Commit() to publish it.
   Status ClosePart(size_t index) {
     StreamState& state = streams_[index];
-    SLUICE_RETURN_IF_ERROR(state.format->Flush());
+    SLUICE_RETURN_IF_ERROR(state.format->Finish());
     state.format.reset();
     SLUICE_RETURN_IF_ERROR(state.file->Close());
     Closed closed{state.final_path, state.file->path()};
@@ -461,8 +508,9 @@ class FileSinkWriter final : public SinkWriter {
         stream.complete.push_back(CompletePart{closed.final_path, closed.file});
       if (state.file) {
         stream.current =
-            CurrentPart{state.final_path, state.file->path(),    state.part,
-                        state.file->length(), state.rows_in_part, TextBytes(state)};
+            CurrentPart{state.final_path,     state.file->path(),    state.part,
+                        state.file->length(), state.rows_in_part,    TextBytes(state),
+                        state.format->CommitState()};
       } else {
         stream.current = state.committed;
       }
@@ -541,8 +589,8 @@ Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
     plan->format = *format;
   } else {
     return InvalidConfig(
-        fmt::format("cannot tell the format of '{}' from its extension; set format: csv, jsonl "
-                    "or avro",
+        fmt::format("cannot tell the format of '{}' from its extension; set format: csv, jsonl, "
+                    "avro or parquet",
                     options_.path));
   }
   plan->compression = io::ResolveCompression(options_.compression, options_.path);
@@ -550,6 +598,12 @@ Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
     return InvalidConfig(fmt::format(
         "Avro files compress their blocks themselves: drop compression: {} (and any .gz/.zst "
         "extension) and choose avro_codec: deflate, zstandard or null",
+        io::CompressionName(plan->compression)));
+  }
+  if (plan->format == FileFormat::kParquet && plan->compression != io::Compression::kNone) {
+    return InvalidConfig(fmt::format(
+        "Parquet files compress their pages themselves: drop compression: {} (and any .gz/.zst "
+        "extension) and choose parquet_compression: snappy, zstd, gzip or none",
         io::CompressionName(plan->compression)));
   }
   plan->single_file =
@@ -642,21 +696,53 @@ Status FileSink::MoveCurrentPartsToCopies(std::vector<WriterManifest>* manifests
   return Status::OK();
 }
 
-Status FileSink::Publish(std::vector<WriterManifest> manifests, const std::string& job) {
+Status FileSink::Publish(const SinkPlan& plan, std::vector<WriterManifest> manifests,
+                         const std::string& job) {
   if (run_epoch_ != 0) {
     return CommitUnderRunFence(manifest_directory_, job, run_epoch_, [&] {
-      return PublishUnfenced(std::move(manifests), job);
+      return PublishUnfenced(plan, std::move(manifests), job);
     });
   }
-  return PublishUnfenced(std::move(manifests), job);
+  return PublishUnfenced(plan, std::move(manifests), job);
 }
 
-Status FileSink::PublishUnfenced(std::vector<WriterManifest> manifests, const std::string& job) {
+namespace {
+
+// Writes the end a committed current part needs before it is published (a Parquet footer from
+// its committed row groups), after cutting it back to its committed bytes: a crash between this
+// and the rename leaves a part the next run seals again the same way.
+Status SealPart(const SinkPlan& plan, const std::string& stream, const CurrentPart& current) {
+  if (current.format_state.empty() || !io::PathExists(current.file))
+    return Status::OK();  // nothing to end, or renamed already
+  const OutputTarget* target = nullptr;
+  for (const OutputTarget& candidate : plan.targets) {
+    if (candidate.stream == stream)
+      target = &candidate;
+  }
+  if (target == nullptr) {
+    return Internal(fmt::format("'{}' belongs to stream '{}', which this job no longer has",
+                                current.file, stream));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PartFile> file,
+                          PartFile::Reopen(current.file, io::Compression::kNone, current.length));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PartWriter> writer,
+                          MakePartWriter(plan, *target, current.path, file->stream(),
+                                         &current.format_state));
+  SLUICE_RETURN_IF_ERROR(writer->Finish());
+  return file->Close();
+}
+
+}  // namespace
+
+Status FileSink::PublishUnfenced(const SinkPlan& plan, std::vector<WriterManifest> manifests,
+                                 const std::string& job) {
   std::vector<std::string> directories;
   for (const WriterManifest& manifest : manifests) {
     for (const StreamManifest& stream : manifest.streams) {
       if (!stream.current)
         continue;
+      SLUICE_RETURN_IF_ERROR(SealPart(plan, stream.stream, *stream.current)
+                                 .WithContext(fmt::format("ending '{}'", stream.current->path)));
       SLUICE_RETURN_IF_ERROR(io::RenameFile(stream.current->file, stream.current->path));
       std::string directory = io::ParentDirectory(stream.current->path);
       if (std::find(directories.begin(), directories.end(), directory) == directories.end())
@@ -730,7 +816,7 @@ Status FileSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
   SLUICE_RETURN_IF_ERROR(io::CreateDirectories(manifest_directory_));
   if (context.resuming && !plan->exactly_once && !recovered.empty()) {
     // An exactly-once run continued at-least-once: publish what it committed as it stands.
-    SLUICE_RETURN_IF_ERROR(Publish(recovered, context.job_name));
+    SLUICE_RETURN_IF_ERROR(Publish(*plan, recovered, context.job_name));
     std::lock_guard<std::mutex> lock(mutex_);
     recovered_.clear();
     recovered.clear();
@@ -878,7 +964,7 @@ Status FileSink::Finish() {
       SLUICE_RETURN_IF_ERROR(RecoverManifest(&manifest, &directories));
     for (const std::string& directory : directories)
       SLUICE_RETURN_IF_ERROR(io::SyncDirectory(directory));
-    return PublishUnfenced(std::move(manifests), plan_->job);
+    return PublishUnfenced(*plan_, std::move(manifests), plan_->job);
   };
   if (run_epoch_ != 0)
     return CommitUnderRunFence(manifest_directory_, plan_->job, run_epoch_, finish);

@@ -129,10 +129,13 @@ class FileSink final : public Sink {
                                          const std::vector<StreamInfo>& streams) const;
   // Loads and recovers the job's manifests into recovered_.
   Status LoadAndRecover(const std::string& job);
-  // Renames the current parts of `manifests` (recovered) to their final names, then deletes
-  // the job's manifests; under the run fence when the sink was claimed.
-  Status Publish(std::vector<WriterManifest> manifests, const std::string& job);
-  Status PublishUnfenced(std::vector<WriterManifest> manifests, const std::string& job);
+  // Renames the current parts of `manifests` (recovered) to their final names, sealing first
+  // those that need an end (Parquet's footer), then deletes the job's manifests; under the run
+  // fence when the sink was claimed. `plan` gives the parts' formats and schemas.
+  Status Publish(const SinkPlan& plan, std::vector<WriterManifest> manifests,
+                 const std::string& job);
+  Status PublishUnfenced(const SinkPlan& plan, std::vector<WriterManifest> manifests,
+                         const std::string& job);
   // A run that took over from a run that may still write: continues every current part in a
   // copy of its committed bytes named after this run's epoch, and commits manifests naming the
   // copies, so that the earlier run's writes (and its aborting truncation) land in files no

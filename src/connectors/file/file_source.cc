@@ -9,6 +9,7 @@
 #include "connectors/split_queue.h"
 #include "core/logging.h"
 #include "core/strings.h"
+#include "core/value_text.h"
 #include "formats/avro/avro_container.h"
 #include "formats/avro/avro_schema.h"
 #include "formats/csv/csv_batch_builder.h"
@@ -16,6 +17,8 @@
 #include "formats/jsonl/jsonl_batch_builder.h"
 #include "formats/jsonl/jsonl_reader.h"
 #include "formats/jsonl/jsonl_schema.h"
+#include "formats/parquet/parquet_reader.h"
+#include "formats/parquet/random_access_file.h"
 #include "io/file_system.h"
 
 namespace sluice::connectors::file {
@@ -298,6 +301,115 @@ class AvroSplitReader final : public FileSplitReader {
   std::unique_ptr<formats::AvroContainerReader> reader_;
 };
 
+// Parquet files: read by row groups through random access, a batch at a time. Columns are
+// matched by name when a file's differ from the stream's (declared, or the first file's). A
+// position is {"offset": 0, "line": rows read}; a resumed reader reads and drops that many rows.
+class ParquetSplitReader final : public SplitReader {
+ public:
+  explicit ParquetSplitReader(ReaderSetup setup) : setup_(std::move(setup)) {}
+
+  Status Start(const std::optional<ResumePoint>& position) {
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<formats::LocalRandomAccessFile> input,
+                            formats::LocalRandomAccessFile::Open(setup_.path));
+    SLUICE_ASSIGN_OR_RETURN(reader_, formats::ParquetReader::Open(std::move(input)));
+    if (!(*reader_->schema() == *setup_.schema)) {
+      // Another file's columns, or declared ones: matched by name, values converted through
+      // their canonical text.
+      const Schema& file = *reader_->schema();
+      for (const Field& field : setup_.schema->fields()) {
+        const int index = file.FieldIndex(field.name);
+        if (index < 0) {
+          return InvalidConfig(fmt::format("column '{}' is not in '{}' (its columns: {})",
+                                           field.name, setup_.path, file.ToString()));
+        }
+        mapping_.push_back(index);
+      }
+    }
+    if (position && position->line > 0) {
+      const int64_t skip = position->line;
+      while (rows_read_ < skip) {
+        // A batch never larger than what is left to skip: ReadBatch stops when it is full.
+        Batch scratch(reader_->schema(),
+                      static_cast<size_t>(std::min<int64_t>(skip - rows_read_, 65536)));
+        SLUICE_ASSIGN_OR_RETURN(size_t got, reader_->ReadBatch(&scratch));
+        if (got == 0) {
+          return DataError(fmt::format("'{}' has fewer rows than the resume position {}: the "
+                                       "file changed",
+                                       setup_.path, skip));
+        }
+        rows_read_ += static_cast<int64_t>(got);
+      }
+    }
+    return Status::OK();
+  }
+
+  Result<bool> ReadBatch(Batch* batch) override {
+    if (setup_.context.cancelled != nullptr && setup_.context.cancelled->load())
+      return Cancelled(fmt::format("reading '{}' stopped on request", setup_.path));
+    started_ = true;
+    size_t got = 0;
+    if (mapping_.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(got, reader_->ReadBatch(batch));
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(got, ReadMapped(batch));
+    }
+    rows_read_ += static_cast<int64_t>(got);
+    read_rows_.store(rows_read_, std::memory_order_relaxed);
+    return got > 0;
+  }
+
+  std::string Position() const override {
+    if (!started_)
+      return {};
+    return FormatPosition(0, rows_read_);
+  }
+
+  // Reads the file's columns, then appends the mapped ones to `batch`'s columns.
+  Result<size_t> ReadMapped(Batch* batch) {
+    Batch file(reader_->schema(), batch->capacity() - std::min(batch->capacity(), batch->num_rows()));
+    SLUICE_ASSIGN_OR_RETURN(size_t got, reader_->ReadBatch(&file));
+    for (size_t row = 0; row < got; ++row) {
+      for (size_t c = 0; c < mapping_.size(); ++c) {
+        const Column& from = file.column(static_cast<size_t>(mapping_[c]));
+        Column& to = batch->column(c);
+        if (from.IsNull(row)) {
+          to.AppendNull();
+          continue;
+        }
+        text_.clear();
+        AppendValueText(from, row, &text_);
+        Status converted = AppendParsedValue(text_, &to);
+        if (!converted.ok()) {
+          for (size_t done = 0; done < c; ++done)
+            batch->column(done).Truncate(batch->num_rows());
+          return DataError(fmt::format("{}: row {}: column '{}': {}", setup_.path,
+                                       rows_read_ + static_cast<int64_t>(row) + 1,
+                                       setup_.schema->field(c).name, converted.message()));
+        }
+      }
+      batch->FinishRow();
+    }
+    return got;
+  }
+
+  double Progress() const override {
+    const int64_t total = reader_ ? reader_->num_rows() : 0;
+    if (total == 0)
+      return 1.0;
+    return std::min(1.0, static_cast<double>(read_rows_.load(std::memory_order_relaxed)) /
+                             static_cast<double>(total));
+  }
+
+ private:
+  ReaderSetup setup_;
+  std::unique_ptr<formats::ParquetReader> reader_;
+  std::vector<int> mapping_;  // file column of each column read; empty: the same columns
+  std::string text_;
+  bool started_ = false;
+  int64_t rows_read_ = 0;
+  std::atomic<int64_t> read_rows_{0};
+};
+
 }  // namespace
 
 FileSource::FileSource(FileSourceOptions options) : options_(std::move(options)) {}
@@ -340,7 +452,7 @@ Status FileSource::Open(const JobContext& context) {
     format_ = *first;
   } else {
     return InvalidConfig(
-        fmt::format("cannot tell the format of '{}' from its extension; set format: csv, jsonl or avro",
+        fmt::format("cannot tell the format of '{}' from its extension; set format: csv, jsonl, avro or parquet",
                     options_.path));
   }
   std::string name = options_.stream.empty() ? StreamNameFor(options_.path) : options_.stream;
@@ -359,6 +471,8 @@ Status FileSource::Open(const JobContext& context) {
       return FindJsonlSchema();
     case FileFormat::kAvro:
       return FindAvroSchema();
+    case FileFormat::kParquet:
+      return FindParquetSchema();
   }
   return Internal("unknown file format");
 }
@@ -438,6 +552,19 @@ Status FileSource::FindAvroSchema() {
   return Status::OK();
 }
 
+Status FileSource::FindParquetSchema() {
+  const std::string& file = files_.front();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<formats::LocalRandomAccessFile> input,
+                          formats::LocalRandomAccessFile::Open(file));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<formats::ParquetReader> reader,
+                          formats::ParquetReader::Open(std::move(input)));
+  streams_[0].schema = reader->schema();
+  schema_origin_ = fmt::format("the footer of '{}'", file);
+  log::Info(component_, "Schema from the Parquet footer of '{}': {}", file,
+            streams_[0].schema->ToString());
+  return Status::OK();
+}
+
 Result<std::unique_ptr<SplitEnumerator>> FileSource::CreateEnumerator() {
   std::vector<Split> splits;
   for (size_t i = 0; i < files_.size(); ++i) {
@@ -480,6 +607,11 @@ Result<std::unique_ptr<SplitReader>> FileSource::CreateReader(const Split& split
         std::make_unique<CsvSplitReader>(std::move(setup), std::move(input), read_options);
     SLUICE_RETURN_IF_ERROR(
         reader->Start(options_.header, options_.dialect, options_.schema.has_value(), resume));
+    return std::unique_ptr<SplitReader>(std::move(reader));
+  }
+  if (format_ == FileFormat::kParquet) {
+    auto reader = std::make_unique<ParquetSplitReader>(std::move(setup));
+    SLUICE_RETURN_IF_ERROR(reader->Start(resume));
     return std::unique_ptr<SplitReader>(std::move(reader));
   }
   if (format_ == FileFormat::kAvro) {

@@ -41,6 +41,7 @@ class FileSource final : public Source {
   Status FindCsvSchema();
   Status FindJsonlSchema();
   Status FindAvroSchema();
+  Status FindParquetSchema();
 
   FileSourceOptions options_;
   JobContext context_;

@@ -101,7 +101,7 @@ class AvroContainerReader {
   /// Where the next record is: the offset of its block and how many records of that block come
   /// before it. A resumed read starts there with SeekTo.
   uint64_t block_offset() const { return block_offset_; }
-  uint64_t records_into_block() const { return block_count_ - block_left_; }
+  uint64_t records_into_block() const { return block_left_ == 0 ? 0 : block_count_ - block_left_; }
   /// Moves to a position block_offset()/records_into_block() gave (forward only).
   Status SeekTo(uint64_t block_offset, uint64_t records_into_block, Batch* scratch);
   /// Bytes taken from the input so far.

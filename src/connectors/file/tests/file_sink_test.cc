@@ -305,7 +305,7 @@ TEST(FileSinkTest, UnknownFormatIsAConfigError) {
   ASSERT_OK_AND_ASSIGN(auto sink, MakeSink("{path: out/data.dat}"));
   EXPECT_EQ(sink->Open(test.context, OneStream(TwoColumns())).ToString(),
             "config error: cannot tell the format of 'out/data.dat' from its extension; set "
-            "format: csv, jsonl or avro");
+            "format: csv, jsonl, avro or parquet");
 }
 
 TEST(FileSinkTest, AvroRefusesFileCompressionAndColumnNamesAvroCannotSpell) {

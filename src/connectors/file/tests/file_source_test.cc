@@ -162,7 +162,7 @@ TEST(FileSourceTest, UnknownFormatAndBadOptionsAreConfigErrors) {
   TestContext test;
   EXPECT_EQ(source->Open(test.context).ToString(),
             fmt::format("config error: cannot tell the format of '{}' from its extension; set "
-                        "format: csv, jsonl or avro",
+                        "format: csv, jsonl, avro or parquet",
                         temp.Join("data.txt")));
   EXPECT_EQ(MakeSource("{path: a.csv, delimiter: ';;'}").status().ToString(),
             "config error: job.yaml:1:26: 'delimiter' must be a single character (or \\t), got "

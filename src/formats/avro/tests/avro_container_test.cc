@@ -148,7 +148,11 @@ TEST(AvroContainerTest, AFileCutAtABlockAndContinuedEqualsOneWrittenInOneGo) {
   EXPECT_EQ(Read(schema, cut).size(), 300u);
 }
 
-TEST(AvroContainerTest, AReaderResumesAtABlockAndRecord) {
+// Positions mid-block and at a block's end (where the next record starts the next block).
+class AvroResumeTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(AvroResumeTest, AReaderResumesAtABlockAndRecord) {
+  const size_t first = GetParam();
   SchemaPtr schema = testing::AllTypesSchema();
   std::vector<Row> rows = testing::RandomRows(*schema, 400, 5);
   std::vector<Row> expected = testing::RowsOf(*testing::MakeBatch(schema, rows));
@@ -159,11 +163,14 @@ TEST(AvroContainerTest, AReaderResumesAtABlockAndRecord) {
     io::StringInputStream input(file, 1000);
     ASSERT_OK_AND_ASSIGN(auto reader, AvroContainerReader::Open(&input, "test.avro"));
     Batch batch(schema, 200);
-    ASSERT_OK_AND_ASSIGN(bool more, reader->Read(&batch, 130));  // a block and 40 rows
-    ASSERT_TRUE(more);
+    // Row by row, as the file source reads.
+    for (size_t row = 0; row < first; ++row) {
+      ASSERT_OK_AND_ASSIGN(bool more, reader->Read(&batch, 1));
+      ASSERT_TRUE(more);
+    }
     block = reader->block_offset();
     into = reader->records_into_block();
-    EXPECT_EQ(into, 40u);
+    EXPECT_EQ(into, first % 90);
   }
   io::StringInputStream input(file, 1000);
   ASSERT_OK_AND_ASSIGN(auto reader, AvroContainerReader::Open(&input, "test.avro"));
@@ -178,8 +185,11 @@ TEST(AvroContainerTest, AReaderResumesAtABlockAndRecord) {
     for (Row& row : testing::RowsOf(batch))
       rest.push_back(std::move(row));
   }
-  EXPECT_EQ(rest, std::vector<Row>(expected.begin() + 130, expected.end()));
+  EXPECT_EQ(rest, std::vector<Row>(expected.begin() + static_cast<std::ptrdiff_t>(first),
+                                   expected.end()));
 }
+
+INSTANTIATE_TEST_SUITE_P(Positions, AvroResumeTest, ::testing::Values(130, 90, 180, 1));
 
 TEST(AvroContainerTest, MalformedFilesAreRefusedNamingTheFileAndByte) {
   auto schema = std::make_shared<Schema>(std::vector<Field>{{"s", DataType::String()}});

@@ -1,6 +1,7 @@
 # The sakila sample database (ENUM, SET, YEAR, BLOB, GEOMETRY, DECIMAL, TIMESTAMP, unicode)
-# travels MariaDB -> PostgreSQL -> SQLite, PostgreSQL -> MariaDB and MariaDB -> Avro files; every
-# table's rows, dumped through Sluice as canonical JSON Lines, are identical on every route.
+# travels MariaDB -> PostgreSQL -> SQLite, PostgreSQL -> MariaDB and MariaDB -> Avro and Parquet
+# files; every table's rows, dumped through Sluice as canonical JSON Lines, are identical on every
+# route.
 need_servers
 need_datasets
 sed 's/\bsakila\b/e2e_sakila/g' "$DATASETS/sakila/sakila-schema.sql" >schema.sql
@@ -31,26 +32,28 @@ dump_jsonl mysql_back "$(mysql_block e2e_sakila_back)"
 expect_equal "$(ls "$OUT_DIR/mysql" | wc -l)" "16" "sakila base tables"
 expect_same_dumps mysql postgres
 expect_same_dumps mysql sqlite
-# MariaDB -> Avro container files -> JSON Lines: every value survives Avro's types, each table
-# read back from its file with the schema its header carries.
-cat >"$OUT_DIR/to_avro.yaml" <<YAML
-name: sakila_to_avro
+# MariaDB -> Avro container files and Parquet files -> JSON Lines: every value survives their
+# types, each table read back from its file with the schema the file carries.
+for format in avro parquet; do
+  cat >"$OUT_DIR/to_$format.yaml" <<YAML
+name: sakila_to_$format
 source: $(mysql_block e2e_sakila)
-sink: { type: file, path: "$OUT_DIR/avro/{stream}.avro" }
+sink: { type: file, path: "$OUT_DIR/$format/{stream}.$format" }
 YAML
-expect_ok run "$OUT_DIR/to_avro.yaml"
-mkdir -p "$OUT_DIR/from_avro"
-for file in "$OUT_DIR"/avro/*.avro; do
-  table=$(basename "$file" .avro)
-  cat >"$OUT_DIR/from_avro_$table.yaml" <<YAML
-name: from_avro_$table
+  expect_ok run "$OUT_DIR/to_$format.yaml"
+  mkdir -p "$OUT_DIR/from_$format"
+  for file in "$OUT_DIR/$format"/*."$format"; do
+    table=$(basename "$file" ".$format")
+    cat >"$OUT_DIR/from_${format}_$table.yaml" <<YAML
+name: from_${format}_$table
 source: { type: file, path: "$file", stream: $table }
-sink: { type: file, path: "$OUT_DIR/from_avro/{stream}.jsonl" }
+sink: { type: file, path: "$OUT_DIR/from_$format/{stream}.jsonl" }
 YAML
-  expect_ok run "$OUT_DIR/from_avro_$table.yaml"
-  LC_ALL=C sort -o "$OUT_DIR/from_avro/$table.jsonl" "$OUT_DIR/from_avro/$table.jsonl"
+    expect_ok run "$OUT_DIR/from_${format}_$table.yaml"
+    LC_ALL=C sort -o "$OUT_DIR/from_$format/$table.jsonl" "$OUT_DIR/from_$format/$table.jsonl"
+  done
+  expect_same_dumps mysql "from_$format"
 done
-expect_same_dumps mysql from_avro
 
 # PostgreSQL's timestamptz arrives in MySQL as DATETIME(6) holding UTC (MySQL's TIMESTAMP stops
 # in 2038; docs/TYPE_MAPPING.md), so the round trip reads it back without the zone suffix.
