@@ -41,6 +41,9 @@ public class HdfsMini {
     conf.setInt("dfs.replication", 1);
     conf.setLong("dfs.blocksize", 1048576);
     conf.setInt("dfs.namenode.safemode.extension", 0);
+    // The DataNode learns of block recoveries (after a truncate inside a block) at its
+    // heartbeat: every second instead of every 3 s.
+    conf.setLong("dfs.heartbeat.interval", 1);
     MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf)
         .numDataNodes(1)
         .nameNodePort(0)
