@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages Sluice needs to build, test and benchmark.
 # Skips apt-get entirely when everything is already installed.
 #   scripts/install-deps.sh [--servers] [--bench] [--stress]
-# --servers also fetches the JVM servers (Apache Kafka, Apicurio Registry) from Maven Central
+# --servers also fetches the JVM servers (Apache Kafka, Apicurio Registry, Hadoop's MiniDFSCluster,
+# s3proxy) from Maven Central
 # into ~/.cache/sluice/maven (scripts/fetch-jvm-servers.sh; nothing when already there).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +24,7 @@ packages+=(libssl-dev)
 # The Kafka client library (the kafka connector; the tests link it already), and for its Avro
 # format the Avro C library and libcurl (the schema registry's HTTP API).
 packages+=(librdkafka-dev libavro-dev libcurl4-openssl-dev)
+# The remote stores (src/io: WebHDFS, S3) use libcurl and OpenSSL (S3's SigV4), both listed above.
 servers=0
 bench=0
 for flag in "$@"; do
@@ -68,5 +70,5 @@ if ((${#missing[@]} > 0)); then
 fi
 
 if ((servers)); then
-  "$root/scripts/fetch-jvm-servers.sh" kafka registry
+  "$root/scripts/fetch-jvm-servers.sh" kafka registry hdfs s3proxy
 fi

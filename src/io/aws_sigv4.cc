@@ -98,10 +98,11 @@ std::string SignV4(const SigV4Request& request, const AwsCredentials& credential
       signed_headers += ';';
     signed_headers += name;
   }
-  std::string canonical_request = fmt::format(
-      "{}\n{}\n{}\n{}\n{}\n{}", request.method, request.encoded_path.empty() ? "/" : request.encoded_path,
-      CanonicalQueryString(request.query), canonical_headers, signed_headers,
-      request.payload_sha256);
+  std::string canonical_request =
+      fmt::format("{}\n{}\n{}\n{}\n{}\n{}", request.method,
+                  request.encoded_path.empty() ? "/" : request.encoded_path,
+                  CanonicalQueryString(request.query), canonical_headers, signed_headers,
+                  request.payload_sha256);
 
   std::string_view date = amz_date.substr(0, 8);
   std::string scope = fmt::format("{}/{}/{}/aws4_request", date, region, service);

@@ -68,9 +68,10 @@ class WebHdfsClient {
 
   /// Creates `path` (and its missing parents) and returns the stream its bytes go to. Without
   /// `overwrite`, an existing file is a Conflict (checked here; should another writer create it
-  /// meanwhile, the DataNode refuses and Close() reports the Conflict). The file exists (empty) from this call on;
-  /// Close() returns once the DataNode has the whole file and closed it. Destroying the stream
-  /// without Close() aborts the upload: the file keeps what the DataNode got.
+  /// meanwhile, the DataNode refuses and Close() reports the Conflict). The DataNode creates the
+  /// file when the stream starts; Close() returns once it has all the bytes and closed the file.
+  /// Destroying the stream without Close() drops the connection: the file may keep part of the
+  /// bytes; an aborting writer deletes it.
   Result<std::unique_ptr<OutputStream>> Create(const std::string& path, bool overwrite);
 
   /// Opens the existing file `path` to add bytes at its end, as Create() does.

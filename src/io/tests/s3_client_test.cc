@@ -62,7 +62,8 @@ class S3ClientTest : public ::testing::Test {
 
   std::vector<std::string> UploadIdsOf(const std::string& key) {
     std::vector<std::string> ids;
-    Result<std::vector<S3MultipartUpload>> uploads = client_->ListMultipartUploads(bucket_, prefix_);
+    Result<std::vector<S3MultipartUpload>> uploads =
+        client_->ListMultipartUploads(bucket_, prefix_);
     EXPECT_OK(uploads.status());
     if (uploads.ok()) {
       for (const S3MultipartUpload& upload : *uploads) {

@@ -82,14 +82,16 @@ TEST_F(WebHdfsClientTest, ReadsByteRangesIncludingTheLastEightBytes) {
   std::string data = MakeText(1536 * 1024, 7);
   ASSERT_OK(WriteFile(Path("footer.parquet"), data));
   ASSERT_OK_AND_ASSIGN(HdfsFileStatus status, client_->GetFileStatus(Path("footer.parquet")));
-  ASSERT_OK_AND_ASSIGN(std::string tail, client_->Read(Path("footer.parquet"), status.length - 8, 8));
+  ASSERT_OK_AND_ASSIGN(std::string tail,
+                       client_->Read(Path("footer.parquet"), status.length - 8, 8));
   EXPECT_EQ(tail, data.substr(data.size() - 8));
   // Across the block boundary at 1 MiB.
   ASSERT_OK_AND_ASSIGN(std::string middle,
                        client_->Read(Path("footer.parquet"), 1024 * 1024 - 10, 20));
   EXPECT_EQ(middle, data.substr(1024 * 1024 - 10, 20));
   // Past the end: what there is.
-  ASSERT_OK_AND_ASSIGN(std::string over, client_->Read(Path("footer.parquet"), data.size() - 3, 100));
+  ASSERT_OK_AND_ASSIGN(std::string over,
+                       client_->Read(Path("footer.parquet"), data.size() - 3, 100));
   EXPECT_EQ(over, data.substr(data.size() - 3));
   ASSERT_OK_AND_ASSIGN(std::string none, client_->Read(Path("footer.parquet"), 5, 0));
   EXPECT_EQ(none, "");
@@ -113,7 +115,8 @@ TEST_F(WebHdfsClientTest, UnicodePathsWithSpaces) {
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].name, "ünïcødé fïlé 😀 +%;.csv");
   ASSERT_OK(client_->Rename(Path(name), Path("dt=2026-12-05/renamed é.csv")));
-  ASSERT_OK_AND_ASSIGN(HdfsFileStatus status, client_->GetFileStatus(Path("dt=2026-12-05/renamed é.csv")));
+  ASSERT_OK_AND_ASSIGN(HdfsFileStatus status,
+                       client_->GetFileStatus(Path("dt=2026-12-05/renamed é.csv")));
   EXPECT_EQ(status.length, std::string("héllo").size());
 }
 
@@ -126,6 +129,19 @@ TEST_F(WebHdfsClientTest, CreateWithoutOverwriteRefusesAnExistingFile) {
   ASSERT_OK(WriteFile(Path("a.csv"), "second", /*overwrite=*/true));
   ASSERT_OK_AND_ASSIGN(std::string read, client_->Read(Path("a.csv"), 0));
   EXPECT_EQ(read, "second");
+}
+
+TEST_F(WebHdfsClientTest, AnAbandonedCreateCanBeDeleted) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutputStream> stream, client_->Create(Path("x"), false));
+    ASSERT_OK(stream->Write(MakeText(3 * 1024 * 1024)));
+    // Destroyed without Close(): the writer gave up.
+  }
+  ASSERT_OK(client_->Delete(Path("x")));
+  EXPECT_EQ(client_->GetFileStatus(Path("x")).status().code(), StatusCode::kNotFound);
+  ASSERT_OK(WriteFile(Path("x"), "again"));
+  ASSERT_OK_AND_ASSIGN(std::string read, client_->Read(Path("x"), 0));
+  EXPECT_EQ(read, "again");
 }
 
 TEST_F(WebHdfsClientTest, AppendAddsAtTheEnd) {
