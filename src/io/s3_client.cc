@@ -38,6 +38,13 @@ Status S3Error(long http_status, std::string_view body, std::string_view operati
   if (code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" ||
       code == "ServiceUnavailable" || http_status == 429 || http_status >= 500)
     return Unavailable(std::move(text));
+  if ((http_status == 401 || http_status == 403) && code.empty()) {
+    // HEAD's answers have no body to say why.
+    return PermissionDenied(fmt::format(
+        "S3 {} was refused ({}): check the access key id '{}', its secret access key and the "
+        "key's permissions: {}",
+        operation, reason, access_key_id, location));
+  }
   if (http_status == 401 || http_status == 403)
     return PermissionDenied(std::move(text));
   if (http_status == 404)

@@ -303,6 +303,8 @@ TEST_F(S3ClientTest, WrongSecretIsPermissionDeniedWithoutTheSecret) {
   // HEAD has no body to say why: still PermissionDenied.
   Status head = client.HeadObject(bucket_, Key("x")).status();
   EXPECT_EQ(head.code(), StatusCode::kPermissionDenied) << head.ToString();
+  EXPECT_THAT(head.message(), HasSubstr("check the access key id"));
+  EXPECT_THAT(head.message(), Not(HasSubstr(wrong_secret)));
 
   options.access_key_id = "unknown-access-key";
   ASSERT_OK_AND_ASSIGN(S3Client unknown, S3Client::Open(options));
