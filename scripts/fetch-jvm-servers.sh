@@ -3,11 +3,15 @@
 # name, as the small poms under scripts/jvm/ name them:
 #   kafka      Apache Kafka (broker, KRaft storage tool, admin tools): jars copied into a folder
 #   registry   Apicurio Registry (a Confluent-compatible schema registry): its archive unpacked
+#   hdfs       Apache Hadoop's MiniDFSCluster: jars copied, and the launcher
+#              (scripts/jvm/hdfs/src/HdfsMini.java) compiled against them into classes/
+#   s3proxy    s3proxy, an S3-compatible object store on a local folder: jars copied
 # into a cache folder, ${SLUICE_CACHE_DIR:-~/.cache/sluice}/maven/<name>/. A folder is complete
-# when its .complete file holds the checksum of the pom it came from: then nothing is fetched,
-# and a changed pom (a new version) fetches again. Maven's own repository for these downloads is
+# when its .complete file holds the checksum of the pom it came from (for hdfs, of the pom and the
+# launcher's source): then nothing is fetched, and a changed pom (a new version) fetches again. Maven's own repository for these downloads is
 # .../maven/repository, so that `rm -rf ~/.cache/sluice` removes everything this script brought.
-#   scripts/fetch-jvm-servers.sh [kafka] [registry]   fetch what is missing (default: both)
+#   scripts/fetch-jvm-servers.sh [kafka] [registry] [hdfs] [s3proxy]   fetch what is missing
+#                                                      (default: all)
 #   scripts/fetch-jvm-servers.sh --dir NAME           fetch NAME if missing, print its folder
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,11 +22,12 @@ names=()
 for arg in "$@"; do
   case "$arg" in
     --dir) print_dir=1 ;;
-    kafka | registry) names+=("$arg") ;;
-    *) echo "usage: $0 [kafka] [registry] | --dir kafka|registry" >&2; exit 2 ;;
+    kafka | registry | hdfs | s3proxy) names+=("$arg") ;;
+    *) echo "usage: $0 [kafka] [registry] [hdfs] [s3proxy] | --dir kafka|registry|hdfs|s3proxy" >&2
+       exit 2 ;;
   esac
 done
-((${#names[@]} > 0)) || names=(kafka registry)
+((${#names[@]} > 0)) || names=(kafka registry hdfs s3proxy)
 if ((print_dir)) && ((${#names[@]} != 1)); then
   echo "--dir takes one name" >&2
   exit 2
@@ -32,19 +37,31 @@ pom_of() {
   case "$1" in
     kafka) echo "$root/scripts/jvm/kafka/pom.xml" ;;
     registry) echo "$root/scripts/jvm/schema-registry/pom.xml" ;;
+    hdfs) echo "$root/scripts/jvm/hdfs/pom.xml" ;;
+    s3proxy) echo "$root/scripts/jvm/s3proxy/pom.xml" ;;
+  esac
+}
+
+# checksum NAME: of what the folder is made from (the pom; for hdfs also the launcher's source).
+checksum() {
+  local pom
+  pom=$(pom_of "$1")
+  case "$1" in
+    hdfs) cat "$pom" "$root"/scripts/jvm/hdfs/src/*.java | sha256sum | cut -d' ' -f1 ;;
+    *) sha256sum <"$pom" | cut -d' ' -f1 ;;
   esac
 }
 
 is_complete() {
-  local dest=$1 pom=$2
-  [[ -f "$dest/.complete" && "$(cat "$dest/.complete")" == "$(sha256sum <"$pom" | cut -d' ' -f1)" ]]
+  local dest=$1 name=$2
+  [[ -f "$dest/.complete" && "$(cat "$dest/.complete")" == "$(checksum "$name")" ]]
 }
 
 fetch() {
   local name=$1 pom dest
   pom=$(pom_of "$name")
   dest=$cache/$name
-  is_complete "$dest" "$pom" && return 0
+  is_complete "$dest" "$name" && return 0
   command -v mvn >/dev/null || { echo "mvn not found: run scripts/install-deps.sh --servers" >&2; return 1; }
   local tmp=$dest.partial
   rm -rf "$tmp"
@@ -57,14 +74,23 @@ fetch() {
   case "$name" in
     kafka) goal=(dependency:copy-dependencies -Dkafka.lib="$tmp/lib") ;;
     registry) goal=(dependency:unpack -Dregistry.dir="$tmp") ;;
+    hdfs) goal=(dependency:copy-dependencies -Dhdfs.lib="$tmp/lib") ;;
+    s3proxy) goal=(dependency:copy-dependencies -Ds3proxy.lib="$tmp/lib") ;;
   esac
   if ! "${maven[@]}" "${goal[@]}" >"$tmp.log" 2>&1; then
     cat "$tmp.log" >&2
     echo "Fetching $name failed (${maven[*]} ${goal[*]})" >&2
     return 1
   fi
+  if [[ "$name" == hdfs ]] &&
+    ! javac -nowarn -d "$tmp/classes" -cp "$tmp/lib/*" "$root"/scripts/jvm/hdfs/src/*.java \
+      >"$tmp.log" 2>&1; then
+    cat "$tmp.log" >&2
+    echo "Compiling the HDFS launcher failed (javac: run scripts/install-deps.sh --servers)" >&2
+    return 1
+  fi
   rm -rf "$tmp.log" "$tmp/.maven-markers"
-  sha256sum <"$pom" | cut -d' ' -f1 >"$tmp/.complete"
+  checksum "$name" >"$tmp/.complete"
   rm -rf "$dest"
   mv "$tmp" "$dest"
   echo "Fetched $name: $(du -sh "$dest" | cut -f1) in $((SECONDS - started)) s" >&2

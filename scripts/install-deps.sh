@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages Sluice needs to build, test and benchmark.
 # Skips apt-get entirely when everything is already installed.
 #   scripts/install-deps.sh [--servers] [--bench] [--stress]
-# --servers also fetches the JVM servers (Apache Kafka, Apicurio Registry) from Maven Central
+# --servers also fetches the JVM servers (Apache Kafka, Apicurio Registry, Hadoop's MiniDFSCluster,
+# s3proxy) from Maven Central
 # into ~/.cache/sluice/maven (scripts/fetch-jvm-servers.sh; nothing when already there).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,8 +27,10 @@ packages+=(librdkafka-dev libavro-dev libcurl4-openssl-dev)
 # Parquet files: Thrift's C++ library and compiler (the file metadata; its headers need Boost)
 # and snappy (Parquet's default page codec).
 packages+=(libthrift-dev thrift-compiler libboost-dev libsnappy-dev)
-# The venv of the Parquet tests' independent readers, pyarrow and DuckDB (scripts/python-venv.sh).
+# The venv of the file tests' independent readers, pyarrow, DuckDB and fastavro
+# (scripts/python-venv.sh).
 packages+=(python3-venv)
+# The remote stores (src/io: WebHDFS, S3) use libcurl and OpenSSL (S3's SigV4), both listed above.
 servers=0
 bench=0
 for flag in "$@"; do
@@ -73,5 +76,5 @@ if ((${#missing[@]} > 0)); then
 fi
 
 if ((servers)); then
-  "$root/scripts/fetch-jvm-servers.sh" kafka registry
+  "$root/scripts/fetch-jvm-servers.sh" kafka registry hdfs s3proxy
 fi

@@ -12,11 +12,21 @@
 #                                            and add its URL to ENV_FILE (the CTest fixture
 #                                            `registry`: only runs that need it pay its start)
 #   scripts/test-servers.sh stop-registry ENV_FILE    stop it, take its URL out of ENV_FILE
+#   scripts/test-servers.sh start-hdfs ENV_FILE       start an HDFS (Hadoop's MiniDFSCluster: one
+#                                            NameNode, one DataNode, WebHDFS) and add its URLs
+#   scripts/test-servers.sh start-s3 ENV_FILE         start an S3-compatible store (s3proxy on a
+#                                            folder) with one bucket, and add its endpoint, keys
+#                                            and bucket
+#   scripts/test-servers.sh stop-hdfs|stop-s3 ENV_FILE   stop it, take its lines out of ENV_FILE
+# start-hdfs and start-s3 work beside the others (after `start`) or on their own: without
+# ENV_FILE they create it, and their stop deletes it again once no server is left in its
+# directory (the CTest fixtures `hdfs` and `s3` use an env file of their own, so that a test
+# needing only them does not wait for the databases).
 # Tests read ENV_FILE (SLUICE_TEST_SERVERS_ENV points at it). The servers live under /tmp so
 # that the unprivileged `postgres` account can reach them wherever the repository is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-action=${1:?start|stop|crash|start-registry|stop-registry}
+action=${1:?start|stop|crash|start-registry|stop-registry|start-hdfs|stop-hdfs|start-s3|stop-s3}
 if [[ "$action" == crash ]]; then
   which_server=${2:?mysql|postgres|kafka}
   env_file=${3:?env file}
@@ -37,9 +47,22 @@ env_value() {
   sed -n "s/^$1=//p" "$env_file"
 }
 
+# with_env_lock COMMAND...: runs COMMAND holding a lock on the env file's folder, so that
+# on-demand servers starting at once (CTest runs fixtures in parallel) do not lose each other's
+# lines.
+with_env_lock() {
+  (
+    flock 8
+    "$@"
+  ) 8<"$(dirname "$env_file")"
+}
+
 # set_env PREFIX [LINES...]: replaces the env file's lines starting with PREFIX by LINES, in one
 # rename, so that a test reading the file meanwhile sees the old or the new file, never half.
 set_env() {
+  with_env_lock set_env_locked "$@"
+}
+set_env_locked() {
   local prefix=$1
   shift
   { grep -v "^$prefix" "$env_file" || true; (($# == 0)) || printf '%s\n' "$@"; } \
@@ -365,6 +388,149 @@ stop_registry() {
   rm -rf "$dir/registry"
 }
 
+# --- On-demand servers beside the others, or on their own ----------------------------------------
+# make_server_dir NAME: the folder $dir/NAME for an on-demand server; creates the env file and the
+# servers' directory first when there is none (a start on its own). Under the lock, together,
+# so that a concurrent stop of another on-demand server does not take the directory away.
+make_server_dir() {
+  mkdir -p "$(dirname "$env_file")"
+  with_env_lock make_server_dir_locked "$1"
+  dir=$(env_value SLUICE_TEST_SERVERS_DIR)
+}
+make_server_dir_locked() {
+  local servers_dir
+  servers_dir=$( [[ -f "$env_file" ]] && env_value SLUICE_TEST_SERVERS_DIR || true)
+  if [[ -z "$servers_dir" || ! -d "$servers_dir" ]]; then
+    servers_dir=$(mktemp -d /tmp/sluice-servers-XXXXXX)
+    chmod 755 "$servers_dir"
+    echo "SLUICE_TEST_SERVERS_DIR=$servers_dir" >"$env_file"
+  fi
+  mkdir -p "$servers_dir/$1"
+}
+
+# remove_if_no_server_left: after a stop, deletes the env file and the servers' directory when no
+# server has a folder there any more (what start-hdfs or start-s3 made on their own).
+remove_if_no_server_left() {
+  [[ -f "$env_file" ]] || return 0
+  with_env_lock remove_if_no_server_left_locked
+}
+remove_if_no_server_left_locked() {
+  local servers_dir
+  servers_dir=$(env_value SLUICE_TEST_SERVERS_DIR)
+  if [[ -n "$servers_dir" ]] && rmdir "$servers_dir" 2>/dev/null; then
+    rm -f "$env_file"
+  fi
+}
+
+# --- HDFS: Hadoop's MiniDFSCluster (scripts/jvm/hdfs) -------------------------------------------
+hdfs_user=sluice
+
+# start_hdfs: starts one NameNode and one DataNode (WebHDFS on, permissions off, one replica) in
+# $dir/hdfs, waits for the ports file its launcher writes once the cluster is up, and adds
+# SLUICE_TEST_HDFS_* to the env file.
+start_hdfs() {
+  stop_hdfs
+  check_java
+  local hdfs started=$EPOCHREALTIME
+  hdfs=$("$root/scripts/fetch-jvm-servers.sh" --dir hdfs)
+  make_server_dir hdfs
+  local hdfs_dir=$dir/hdfs
+  # A small heap and the quick-starting compiler: the tests move a few MiB; start-up is what
+  # costs on a shared 2-core machine. Hadoop logs warnings and errors only (slf4j-simple).
+  (cd "$hdfs_dir" &&
+    exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
+      -Djava.net.preferIPv4Stack=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+      -cp "$hdfs/classes:$hdfs/lib/*" HdfsMini "$hdfs_dir" \
+      >"$hdfs_dir/hdfs.log" 2>&1 </dev/null) &
+  echo $! >"$hdfs_dir/hdfs.pid"
+  if ! wait_until 120 $! "HDFS" test -f "$hdfs_dir/ports.env"; then
+    echo "see $hdfs_dir/hdfs.log" >&2
+    kill_process "$hdfs_dir/hdfs.pid" 5
+    return 1
+  fi
+  local http_port rpc_port
+  http_port=$(sed -n 's/^NN_HTTP_PORT=//p' "$hdfs_dir/ports.env")
+  rpc_port=$(sed -n 's/^NN_RPC_PORT=//p' "$hdfs_dir/ports.env")
+  set_env SLUICE_TEST_HDFS_ "SLUICE_TEST_HDFS_WEBHDFS=http://127.0.0.1:$http_port" \
+    "SLUICE_TEST_HDFS_NAMENODE=hdfs://127.0.0.1:$rpc_port" "SLUICE_TEST_HDFS_USER=$hdfs_user"
+  echo "HDFS (MiniDFSCluster) with WebHDFS at http://127.0.0.1:$http_port after" \
+    "$(elapsed_since "$started") s"
+}
+
+stop_hdfs() {
+  [[ -f "$env_file" ]] || return 0
+  dir=$(env_value SLUICE_TEST_SERVERS_DIR)
+  set_env SLUICE_TEST_HDFS_
+  [[ -n "$dir" ]] || return 0
+  # The shutdown hook stops the DataNode and NameNode in about 2 s.
+  kill_process "$dir/hdfs/hdfs.pid" 15
+  rm -rf "$dir/hdfs"
+}
+
+# --- S3: s3proxy on a folder (scripts/jvm/s3proxy) ----------------------------------------------
+s3_access_key=sluice-test-access
+s3_secret_key=sluice-s3-test-secret
+s3_bucket=sluice-test
+s3_region=us-east-1
+
+# start_s3: starts s3proxy in $dir/s3 with one bucket, waits until a signed HEAD of the bucket
+# succeeds (which also proves that it checks signatures the way the tests sign) and adds
+# SLUICE_TEST_S3_* to the env file.
+start_s3() {
+  stop_s3
+  check_java
+  local s3proxy port started=$EPOCHREALTIME
+  s3proxy=$("$root/scripts/fetch-jvm-servers.sh" --dir s3proxy)
+  make_server_dir s3
+  local s3_dir=$dir/s3
+  port=$(free_ports 1)
+  # The filesystem backend keeps a bucket as a folder of the data directory.
+  mkdir -p "$s3_dir/data/$s3_bucket"
+  sed -e '/^#/d' -e "s|@PORT@|$port|" -e "s|@ACCESS_KEY@|$s3_access_key|" \
+    -e "s|@SECRET_KEY@|$s3_secret_key|" -e "s|@DATA_DIR@|$s3_dir/data|" \
+    "$root/scripts/jvm/s3proxy/s3proxy.properties.in" >"$s3_dir/s3proxy.properties"
+  # s3proxy logs every request at DEBUG through logback: warnings only.
+  cat >"$s3_dir/logback.xml" <<XML
+<configuration>
+  <appender name="stderr" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <encoder><pattern>%d %level %logger{20} %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="stderr"/></root>
+</configuration>
+XML
+  (cd "$s3_dir" &&
+    exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
+      -Dlogback.configurationFile="$s3_dir/logback.xml" \
+      -cp "$s3proxy/lib/*" org.gaul.s3proxy.Main --properties "$s3_dir/s3proxy.properties" \
+      >"$s3_dir/s3proxy.log" 2>&1 </dev/null) &
+  echo $! >"$s3_dir/s3proxy.pid"
+  local endpoint=http://127.0.0.1:$port
+  # curl signs (SigV4) but does not send the payload's hash, which S3 requires: the empty body's.
+  local empty_sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+  if ! wait_until 120 $! "s3proxy" curl -sf -o /dev/null -I \
+       --aws-sigv4 "aws:amz:$s3_region:s3" --user "$s3_access_key:$s3_secret_key" \
+       -H "x-amz-content-sha256: $empty_sha256" "$endpoint/$s3_bucket"; then
+    echo "see $s3_dir/s3proxy.log" >&2
+    kill_process "$s3_dir/s3proxy.pid" 5
+    return 1
+  fi
+  set_env SLUICE_TEST_S3_ "SLUICE_TEST_S3_ENDPOINT=$endpoint" \
+    "SLUICE_TEST_S3_ACCESS_KEY=$s3_access_key" "SLUICE_TEST_S3_SECRET_KEY=$s3_secret_key" \
+    "SLUICE_TEST_S3_BUCKET=$s3_bucket" "SLUICE_TEST_S3_REGION=$s3_region"
+  echo "S3 (s3proxy, filesystem) at $endpoint, bucket $s3_bucket, after" \
+    "$(elapsed_since "$started") s"
+}
+
+stop_s3() {
+  [[ -f "$env_file" ]] || return 0
+  dir=$(env_value SLUICE_TEST_SERVERS_DIR)
+  set_env SLUICE_TEST_S3_
+  [[ -n "$dir" ]] || return 0
+  kill_process "$dir/s3/s3proxy.pid" 10
+  rm -rf "$dir/s3"
+}
+
 # kill -9 one server (a crash, not a clean shutdown) and start it again on the same port.
 crash() {
   [[ -f "$env_file" ]] || { echo "no servers described by $env_file" >&2; return 1; }
@@ -501,7 +667,8 @@ stop() {
   rm -f "$env_file"
   [[ -n "$dir" && -d "$dir" ]] || return 0
   # The JVMs first (their files go with the directory anyway); they stop while the others do.
-  for pid_file in "$dir/registry/registry.pid" "$dir/kafka/kafka.pid"; do
+  for pid_file in "$dir/registry/registry.pid" "$dir/kafka/kafka.pid" "$dir/hdfs/hdfs.pid" \
+                  "$dir/s3/s3proxy.pid"; do
     [[ -f "$pid_file" ]] && kill "$(cat "$pid_file")" 2>/dev/null || true
   done
   if [[ -f "$dir/mysql/mysql.pid" ]]; then
@@ -513,6 +680,8 @@ stop() {
   fi
   kill_process "$dir/registry/registry.pid" 10
   kill_process "$dir/kafka/kafka.pid" 10
+  kill_process "$dir/hdfs/hdfs.pid" 15
+  kill_process "$dir/s3/s3proxy.pid" 10
   rm -rf "$dir"
 }
 
@@ -522,7 +691,12 @@ case "$action" in
   crash) crash ;;
   start-registry) start_registry ;;
   stop-registry) stop_registry ;;
-  *) echo "usage: $0 start|stop|start-registry|stop-registry ENV_FILE" \
+  start-hdfs) start_hdfs ;;
+  stop-hdfs) stop_hdfs; remove_if_no_server_left ;;
+  start-s3) start_s3 ;;
+  stop-s3) stop_s3; remove_if_no_server_left ;;
+  *) echo "usage: $0 start|stop|start-registry|stop-registry|start-hdfs|stop-hdfs|start-s3|stop-s3" \
+          "ENV_FILE" \
           "| crash mysql|postgres|kafka ENV_FILE" >&2
      exit 2 ;;
 esac

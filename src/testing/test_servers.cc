@@ -91,7 +91,15 @@ Result<TestServers> TestServers::FromEnvironment() {
                    values["SLUICE_TEST_KAFKA_SSL_CLIENT_KEY_PASSWORD"],
                    values["SLUICE_TEST_KAFKA_SASL_SSL_BOOTSTRAP"]};
   servers.schema_registry_url = values["SLUICE_TEST_SCHEMA_REGISTRY_URL"];
-  if (servers.mysql.port == 0 || servers.postgres.port == 0 || servers.kafka.bootstrap.empty()) {
+  servers.hdfs = {values["SLUICE_TEST_HDFS_WEBHDFS"], values["SLUICE_TEST_HDFS_NAMENODE"],
+                  values["SLUICE_TEST_HDFS_USER"]};
+  servers.s3 = {values["SLUICE_TEST_S3_ENDPOINT"], values["SLUICE_TEST_S3_ACCESS_KEY"],
+                values["SLUICE_TEST_S3_SECRET_KEY"], values["SLUICE_TEST_S3_BUCKET"],
+                values["SLUICE_TEST_S3_REGION"]};
+  bool has_main_servers =
+      servers.mysql.port != 0 && servers.postgres.port != 0 && !servers.kafka.bootstrap.empty();
+  bool has_on_demand_servers = !servers.hdfs.webhdfs_url.empty() || !servers.s3.endpoint.empty();
+  if (!has_main_servers && !has_on_demand_servers) {
     return Unavailable(fmt::format("test server env file '{}' is incomplete", path));
   }
   return servers;

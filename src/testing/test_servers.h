@@ -1,6 +1,7 @@
 // TestServers: where the integration tests find the real MariaDB, PostgreSQL and Apache Kafka
 // servers that scripts/test-servers.sh started on loopback (CTest starts them once per run as the
-// `servers` fixture; the schema registry as the `registry` fixture), plus shell helpers that feed
+// `servers` fixture; the schema registry as the `registry` fixture; HDFS and an S3 store as the
+// `hdfs` and `s3` fixtures), plus shell helpers that feed
 // SQL to them through the official command-line clients.
 #pragma once
 
@@ -40,6 +41,24 @@ struct KafkaEndpoint {
   std::string sasl_ssl_bootstrap;  // host:port, SASL_SSL (sasl_* logins, ssl_ca's certificate)
 };
 
+/// The HDFS of the `hdfs` fixture (scripts/test-servers.sh start-hdfs): Hadoop's MiniDFSCluster,
+/// one NameNode and one DataNode, WebHDFS on, permissions off, one replica, 1 MiB blocks.
+struct HdfsEndpoint {
+  std::string webhdfs_url;   // http://127.0.0.1:PORT, the NameNode's HTTP address
+  std::string namenode_uri;  // hdfs://127.0.0.1:PORT, its RPC address
+  std::string user;          // the user name tests act as
+};
+
+/// The S3-compatible store of the `s3` fixture (scripts/test-servers.sh start-s3): s3proxy on a
+/// folder, checking AWS Signature V4, with one empty bucket.
+struct S3Endpoint {
+  std::string endpoint;  // http://127.0.0.1:PORT
+  std::string access_key;
+  std::string secret_key;
+  std::string bucket;
+  std::string region;
+};
+
 struct TestServers {
   ServerEndpoint mysql;
   ServerEndpoint postgres;
@@ -48,13 +67,19 @@ struct TestServers {
   /// http://127.0.0.1:PORT/apis/ccompat/v7. Empty unless the test requires the `registry`
   /// fixture (sluice_add_test(... REGISTRY)).
   std::string schema_registry_url;
+  /// Empty unless the test requires the `hdfs` fixture (sluice_add_test(... HDFS)).
+  HdfsEndpoint hdfs;
+  /// Empty unless the test requires the `s3` fixture (sluice_add_test(... S3)).
+  S3Endpoint s3;
   std::string mysql_socket;
   std::string mysql_datadir;
   std::string postgres_datadir;
   std::string postgres_bin;  // directory of pg_ctl, psql
   std::string env_file;
 
-  /// Reads $SLUICE_TEST_SERVERS_ENV. Fails with a message saying how to start the servers.
+  /// Reads $SLUICE_TEST_SERVERS_ENV. Fails with a message saying how to start the servers. The
+  /// file may describe only the on-demand servers (HDFS, S3): their fixtures start them into an
+  /// env file of their own, without the databases and Kafka.
   static Result<TestServers> FromEnvironment();
 };
 

@@ -1,6 +1,9 @@
 // Helpers shared by the io tests.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +43,20 @@ inline std::string UnwritableDirectory(const testing::TempDir& temp) {
     return "";
   }
   return errno == EACCES || errno == EPERM || errno == EROFS ? "/sys" : "";
+}
+
+/// A loopback port nothing listens on: bound once to get a free one, then closed again. A
+/// connection to it is refused, as to a store that is down.
+inline int ClosedLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t size = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 }  // namespace sluice::io
