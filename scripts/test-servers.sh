@@ -415,6 +415,8 @@ remove_if_no_server_left() {
   with_env_lock remove_if_no_server_left_locked
 }
 remove_if_no_server_left_locked() {
+  # The other store's stop may have removed it between our look and the lock.
+  [[ -f "$env_file" ]] || return 0
   local servers_dir
   servers_dir=$(env_value SLUICE_TEST_SERVERS_DIR)
   if [[ -n "$servers_dir" ]] && rmdir "$servers_dir" 2>/dev/null; then
