@@ -59,7 +59,9 @@ void OnLog(const rd_kafka_t* handle, int level, const char* facility, const char
   // A failed login or TLS handshake may reach us only as a log line: keep it as the reason for
   // what follows.
   std::string_view line(text == nullptr ? "" : text);
-  if (line.find("SSL handshake failed") != std::string_view::npos) {
+  // OpenSSL's verdict comes with or without librdkafka's "SSL handshake failed" in front.
+  if (line.find("SSL handshake failed") != std::string_view::npos ||
+      line.find("certificate verify failed") != std::string_view::npos) {
     if (auto* errors = static_cast<ErrorSink*>(rd_kafka_opaque(handle)); errors != nullptr) {
       // "[thrd:...]: ssl://host:port/bootstrap: SSL handshake failed: ...": from the broker on.
       size_t start = line.find("ssl://");
@@ -115,6 +117,12 @@ void ErrorSink::Record(int code, std::string text) {
   code_ = code;
   text_ = std::move(text);
   authentication_ = IsAuthenticationError(code);
+  recorded_.notify_all();
+}
+
+void ErrorSink::WaitForAuthenticationError(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  recorded_.wait_for(lock, timeout, [this] { return authentication_; });
 }
 
 std::pair<int, std::string> ErrorSink::Last() const {
@@ -195,6 +203,12 @@ Result<KafkaHandle> KafkaHandle::Open(Kind kind, const KafkaConnection& connecti
 }
 
 Status KafkaHandle::Error(int code, std::string_view what) const {
+  if (code == RD_KAFKA_RESP_ERR__TRANSPORT && connection_->security_protocol != "plaintext" &&
+      !IsAuthenticationError(errors_->Last().first)) {
+    // A failed TLS handshake or login fails the request at once, and its reason comes from the
+    // broker thread's log a moment later on a busy machine: give it that moment.
+    errors_->WaitForAuthenticationError(std::chrono::milliseconds(1000));
+  }
   auto [last_code, last_text] = errors_->Last();
   if (last_code != 0 &&
       (IsAuthenticationError(last_code) || code == RD_KAFKA_RESP_ERR__TIMED_OUT ||

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,9 @@ class ErrorSink {
   void Record(int code, std::string text);
   /// Code and text of the last recorded error; code 0 when none.
   std::pair<int, std::string> Last() const;
+  /// Waits up to `timeout` for an authentication or TLS handshake failure to be recorded: a
+  /// request may fail with a transport error a moment before librdkafka reports why.
+  void WaitForAuthenticationError(std::chrono::milliseconds timeout) const;
 
   /// A producer's delivery report for a message the brokers did not take: the first one is kept
   /// until taken.
@@ -62,6 +67,7 @@ class ErrorSink {
 
  private:
   mutable std::mutex mutex_;
+  mutable std::condition_variable recorded_;
   int delivery_code_ = 0;        // guarded by mutex_
   std::string delivery_text_;    // guarded by mutex_
   int code_ = 0;            // guarded by mutex_

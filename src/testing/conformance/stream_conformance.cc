@@ -115,6 +115,11 @@ TEST_P(StreamConformanceTest, StoppedAndResumedDeliversEveryRowOnce) {
   EXPECT_LT(first, kRows);
   ExpectAcknowledged(*store_, "stopped", spec, registry_, /*exact=*/true);
   BackgroundJob resumed(spec, registry_);
+  // The rows are added once the resumed run delivers (it has opened its source): a snapshot
+  // source resumed inside its snapshot reads the rest in a new snapshot while its stream starts
+  // where the first one was taken, so a row added before that new snapshot would come twice
+  // (documented for snapshot_then_cdc: an apply target converges, an append target does not).
+  ASSERT_TRUE(resumed.WaitForCommitted(1, kArrival)) << "the resumed run delivered nothing";
   ASSERT_OK(store_->AppendRows("stopped", OrdersRows(kAdded, kRows + 1)));
   EXPECT_TRUE(resumed.WaitForCommitted(kRows + kAdded - first, kArrival))
       << "the resumed run did not deliver the rest";
