@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -144,6 +145,35 @@ Status RunCallbacks(const Firing& firing) {
   return first;
 }
 
+// The pause's release: set by SIGUSR2, which the test sends before SIGCONT.
+std::atomic<bool> release_requested{false};
+
+void OnRelease(int) {
+  release_requested.store(true);
+}
+
+// Stops the process until a test releases it (SIGUSR2, then SIGCONT). A SIGCONT alone does not:
+// the kernel sends SIGHUP and SIGCONT to the stopped processes of a process group that becomes
+// orphaned, which would end a pause the test still counts on. SIGHUP is ignored meanwhile for
+// the same reason.
+void PauseUntilReleased() {
+  struct sigaction release {};
+  release.sa_handler = OnRelease;
+  sigemptyset(&release.sa_mask);
+  struct sigaction previous_release {};
+  sigaction(SIGUSR2, &release, &previous_release);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  struct sigaction previous_hangup {};
+  sigaction(SIGHUP, &ignore, &previous_hangup);
+  release_requested.store(false);
+  while (!release_requested.load())
+    ::raise(SIGSTOP);
+  sigaction(SIGHUP, &previous_hangup, nullptr);
+  sigaction(SIGUSR2, &previous_release, nullptr);
+}
+
 // Carries out crash and pause; returns the action left for the caller.
 Action CarryOut(std::string_view name, Action action) {
   switch (action) {
@@ -152,8 +182,8 @@ Action CarryOut(std::string_view name, Action action) {
       ::kill(::getpid(), SIGKILL);
       ::_exit(137);  // not reached
     case Action::kPause:
-      Announce(name, "pause (continue with SIGCONT)");
-      ::raise(SIGSTOP);
+      Announce(name, "pause (continue with SIGUSR2, then SIGCONT)");
+      PauseUntilReleased();
       return Action::kNone;
     case Action::kFail:
     case Action::kError:

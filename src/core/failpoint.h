@@ -12,7 +12,9 @@
 //   crash  the process kills itself with SIGKILL at once, as `kill -9` does (no cleanup);
 //   fail   the operation at that point returns a transient error (Unavailable): a retry follows;
 //   error  the operation returns a permanent error (Internal);
-//   pause  the process stops itself with SIGSTOP, frozen with every thread, until SIGCONT;
+//   pause  the process stops itself with SIGSTOP, frozen with every thread, until released
+//          with SIGUSR2 then SIGCONT (a SIGCONT alone, as the kernel sends to an orphaned
+//          process group, stops it again);
 //   stop   the job is asked to stop as SIGINT asks it (only at points that can stop a job: the
 //          runtime's; elsewhere it does nothing);
 //   checkpoint  a checkpoint is taken now, and the thread waits until it is recorded (only at

@@ -226,7 +226,7 @@ crash_loop() {
 
 # wait_until_stopped PID: waits until process PID froze itself at a `pause` failpoint (state T
 # in /proc/PID/stat), for 300 s at most; fails the case when it ended (or is a zombie) instead.
-# Continue it with `kill -CONT PID`.
+# Continue it with `continue_paused PID`.
 wait_until_stopped() {
   local pid=$1 deadline=$((SECONDS + 300)) state
   while true; do
@@ -243,4 +243,11 @@ wait_until_stopped() {
 # mysql_checksum DB TABLE: an order-independent checksum of every row, key included.
 mysql_checksum() {
   mysql_exec "$1" "SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', $3))) FROM $2"
+}
+
+# continue_paused PID: releases a process frozen at a `pause` failpoint: SIGUSR2 says the
+# release is meant, SIGCONT wakes it (a SIGCONT alone, as the kernel sends to the stopped
+# members of an orphaned process group, leaves it paused).
+continue_paused() {
+  kill -USR2 "$1" && kill -CONT "$1"
 }

@@ -131,6 +131,13 @@ TEST_F(FailpointTest, PauseFreezesTheProcessUntilContinued) {
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
   ASSERT_TRUE(WIFSTOPPED(status));
+  // A SIGHUP and a SIGCONT alone, as the kernel sends when the process group becomes orphaned:
+  // the process stops again and lives.
+  kill(child, SIGHUP);
+  kill(child, SIGCONT);
+  ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+  ASSERT_TRUE(WIFSTOPPED(status)) << "a bare SIGCONT ended the pause";
+  kill(child, SIGUSR2);
   kill(child, SIGCONT);
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));

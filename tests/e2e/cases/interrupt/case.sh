@@ -7,7 +7,7 @@ SLUICE_FAILPOINTS="runtime.reader.batch=pause@20" \
 pid=$!
 wait_until_stopped $pid
 kill -INT $pid
-kill -CONT $pid
+continue_paused $pid
 status=0
 wait $pid || status=$?
 expect_equal "$status" "130" "exit code after SIGINT"
@@ -22,7 +22,7 @@ SLUICE_FAILPOINTS="runtime.reader.batch=pause@1" \
 pid=$!
 wait_until_stopped $pid
 kill -INT $pid
-kill -CONT $pid
+continue_paused $pid
 status=0
 wait $pid || status=$?
 expect_equal "$status" "130" "exit code of the resumed run after SIGINT"

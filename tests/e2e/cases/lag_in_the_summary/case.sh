@@ -22,7 +22,7 @@ run_stopped() {
   local pid=$! status=0
   wait_until_stopped $pid
   kill -INT $pid
-  kill -CONT $pid
+  continue_paused $pid
   wait $pid || status=$?
   if [[ $status -ne 130 ]]; then
     cat "$OUT_DIR/.stdout" "$OUT_DIR/.stderr" >&2

@@ -84,7 +84,7 @@ for sink in file sqlite mysql postgres; do
     ((SECONDS < deadline)) || fail "the waiting run did not say it waits in 300 s"
     sleep 0.05
   done
-  kill -CONT $first
+  continue_paused $first
   wait $first || { cat "$OUT_DIR/first.out"; fail "the first run failed"; }
   wait $waiting || { cat "$OUT_DIR/waited.out"; fail "the waiting run failed"; }
   grep -q "waiting for it to end (--wait)" "$OUT_DIR/waited.out" || fail "--wait did not wait"
@@ -105,7 +105,7 @@ for sink in file sqlite mysql postgres; do
   expect_ok run "$OUT_DIR/$sink.yaml" --set parallelism=1 --no-progress
   grep -q "Took job 'one_run_$sink' over from pid $frozen on host" "$OUT_DIR/.stderr" ||
     { cat "$OUT_DIR/.stderr"; fail "the newer run did not say it took over"; }
-  kill -CONT $frozen
+  continue_paused $frozen
   status=0
   wait $frozen || status=$?
   expect_equal "$status" 6 "exit code of the run that was taken over"

@@ -24,7 +24,7 @@ SLUICE_FAILPOINTS="runtime.reader.batch=checkpoint@1+;runtime.writer.after_commi
 pid=$!
 wait_until_stopped "$pid"
 "$SLUICE_SCRIPTS/test-servers.sh" crash kafka "$SLUICE_TEST_SERVERS_ENV"
-kill -CONT "$pid"
+continue_paused "$pid"
 status=0
 wait "$pid" || status=$?
 if [[ $status -ne 0 ]]; then

@@ -26,7 +26,7 @@ for round in 1 2; do
   ((killed > 0)) || fail "round $round: no MariaDB connection of the job to kill"
   killed=$(psql_exec postgres "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'fault_kill' AND pid <> pg_backend_pid()")
   ((killed > 0)) || fail "round $round: no PostgreSQL connection of the job to kill"
-  kill -CONT "$pid"
+  continue_paused "$pid"
 done
 status=0
 wait "$pid" || status=$?

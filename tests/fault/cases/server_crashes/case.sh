@@ -20,7 +20,7 @@ pid=$!
 for server in mysql postgres; do
   wait_until_stopped "$pid"
   "$SLUICE_SCRIPTS/test-servers.sh" crash "$server" "$SLUICE_TEST_SERVERS_ENV"
-  kill -CONT "$pid"
+  continue_paused "$pid"
 done
 status=0
 wait "$pid" || status=$?
