@@ -1,0 +1,351 @@
+// OpenFileStore (which store a location names) and the local store.
+#include "io/file_store.h"
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "io/file_system.h"
+
+namespace sluice::io {
+
+namespace {
+
+constexpr std::string_view kInProgress = ".inprogress";
+
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+bool EndsWith(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+std::string JoinPath(std::string_view directory, std::string_view name) {
+  if (directory.empty())
+    return std::string(name);
+  if (name.empty())
+    return std::string(directory);
+  return fmt::format("{}/{}", directory, name);
+}
+
+// ".<name>.<tag>.inprogress" beside `path`.
+std::string StagedSibling(std::string_view path, std::string_view tag) {
+  std::string_view base = BaseName(path);
+  std::string_view parent = path.substr(0, path.size() - base.size());
+  return fmt::format("{}.{}.{}{}", parent, base, tag, kInProgress);
+}
+
+// For a staged file's name, the final name it stands for.
+std::optional<std::string> FinalNameOfStaged(std::string_view name) {
+  if (name.size() < 2 || name[0] != '.' || !EndsWith(name, kInProgress))
+    return std::nullopt;
+  std::string_view inner = name.substr(1, name.size() - 1 - kInProgress.size());
+  size_t dot = inner.find_last_of('.');
+  if (dot == std::string_view::npos || dot == 0)
+    return std::nullopt;
+  return std::string(inner.substr(0, dot));
+}
+
+struct LocalState {
+  std::string file;  // relative to the root
+  uint64_t length = 0;
+};
+
+std::string EncodeLocalState(const LocalState& state) {
+  return nlohmann::json{{"file", state.file}, {"length", state.length}}.dump();
+}
+
+Result<LocalState> DecodeLocalState(std::string_view text) {
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("file") || !json["file"].is_string() ||
+      !json.contains("length") || !json["length"].is_number_unsigned()) {
+    return DataError(fmt::format("not the state of a staged local file: {}", text));
+  }
+  return LocalState{json["file"].get<std::string>(), json["length"].get<uint64_t>()};
+}
+
+class LocalStagedFile final : public StagedFile {
+ public:
+  LocalStagedFile(std::string root, std::string relative, int fd, uint64_t length,
+                  bool new_file)
+      : root_(std::move(root)),
+        relative_(std::move(relative)),
+        fd_(fd),
+        length_(length),
+        synced_directory_(!new_file) {}
+  ~LocalStagedFile() override {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  Status Write(std::string_view data) override {
+    if (fd_ < 0)
+      return Internal(fmt::format("write to '{}' after Close", Path()));
+    buffer_.append(data);
+    length_ += data.size();
+    if (buffer_.size() >= kBufferBytes)
+      return FlushBuffer();
+    return Status::OK();
+  }
+
+  uint64_t length() const override { return length_; }
+
+  Result<std::string> Commit() override {
+    SLUICE_RETURN_IF_ERROR(FlushBuffer());
+    if (::fdatasync(fd_) != 0)
+      return ErrnoStatus("Cannot sync", Path(), errno);
+    if (!synced_directory_) {
+      // The new file's directory entry must survive a power loss before a manifest names it.
+      SLUICE_RETURN_IF_ERROR(SyncDirectory(ParentDirectory(Path())));
+      synced_directory_ = true;
+    }
+    return EncodeLocalState(LocalState{relative_, length_});
+  }
+
+  Status Close() override {
+    if (fd_ < 0)
+      return Status::OK();
+    Status flushed = FlushBuffer();
+    ::close(fd_);
+    fd_ = -1;
+    return flushed;
+  }
+
+ private:
+  static constexpr size_t kBufferBytes = 1 << 20;
+  std::string Path() const { return JoinPath(root_, relative_); }
+
+  Status FlushBuffer() {
+    size_t done = 0;
+    while (done < buffer_.size()) {
+      ssize_t wrote = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+      if (wrote < 0) {
+        if (errno == EINTR)
+          continue;
+        return ErrnoStatus("Cannot write", Path(), errno);
+      }
+      done += static_cast<size_t>(wrote);
+    }
+    buffer_.clear();
+    return Status::OK();
+  }
+
+  std::string root_;
+  std::string relative_;
+  int fd_;
+  uint64_t length_;
+  bool synced_directory_;
+  std::string buffer_;
+};
+
+class LocalFileStore final : public FileStore {
+ public:
+  explicit LocalFileStore(std::string root) : root_(std::move(root)) {}
+
+  Result<std::unique_ptr<StagedFile>> Stage(const std::string& path,
+                                            std::string_view tag) override {
+    std::string relative = StagedSibling(path, tag);
+    std::string full = Full(relative);
+    SLUICE_RETURN_IF_ERROR(CreateDirectories(ParentDirectory(full)));
+    int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+      return ErrnoStatus("Cannot create", full, errno);
+    return std::unique_ptr<StagedFile>(
+        std::make_unique<LocalStagedFile>(root_, std::move(relative), fd, 0, true));
+  }
+
+  Result<std::unique_ptr<StagedFile>> Resume(const std::string& path,
+                                             std::string_view state) override {
+    SLUICE_ASSIGN_OR_RETURN(LocalState staged, DecodeLocalState(state));
+    std::string full = Full(staged.file);
+    int fd = ::open(full.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+      return ErrnoStatus("Cannot open", full, errno);
+    struct stat info;
+    if (::fstat(fd, &info) != 0 || static_cast<uint64_t>(info.st_size) < staged.length) {
+      ::close(fd);
+      return DataError(fmt::format("'{}' holds fewer than its {} committed bytes", full,
+                                   staged.length));
+    }
+    if (::ftruncate(fd, static_cast<off_t>(staged.length)) != 0 ||
+        ::lseek(fd, static_cast<off_t>(staged.length), SEEK_SET) < 0) {
+      int error = errno;
+      ::close(fd);
+      return ErrnoStatus("Cannot cut back", full, error);
+    }
+    return std::unique_ptr<StagedFile>(
+        std::make_unique<LocalStagedFile>(root_, staged.file, fd, staged.length, false));
+  }
+
+  Status Publish(const std::string& path, std::string_view state) override {
+    SLUICE_ASSIGN_OR_RETURN(LocalState staged, DecodeLocalState(state));
+    std::string from = Full(staged.file);
+    std::string to = Full(path);
+    bool staged_exists = PathExists(from);
+    if (PathExists(to)) {
+      if (!staged_exists)
+        return Status::OK();  // published by an earlier attempt
+      return Conflict(fmt::format("Cannot publish '{}': the file exists", to));
+    }
+    if (!staged_exists)
+      return NotFound(fmt::format("Cannot publish '{}': its staged file '{}' is gone", to, from));
+    // Bytes a crashed writer added after the commit are not part of the file.
+    if (::truncate(from.c_str(), static_cast<off_t>(staged.length)) != 0)
+      return ErrnoStatus("Cannot cut back", from, errno);
+    SLUICE_RETURN_IF_ERROR(RenameFile(from, to));
+    return SyncDirectory(ParentDirectory(to));
+  }
+
+  Status Discard(const std::string& path, std::string_view state) override {
+    SLUICE_ASSIGN_OR_RETURN(LocalState staged, DecodeLocalState(state));
+    return RemoveFile(Full(staged.file));
+  }
+
+  Result<std::vector<StagedEntry>> ListStaged(const std::string& directory,
+                                              std::string_view name_prefix) override {
+    std::vector<StagedEntry> found;
+    std::error_code error;
+    std::filesystem::path start = Full(directory);
+    if (!std::filesystem::is_directory(start, error))
+      return found;
+    for (auto it = std::filesystem::recursive_directory_iterator(start, error);
+         !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+      if (!it->is_regular_file(error))
+        continue;
+      std::string name = it->path().filename().string();
+      std::optional<std::string> final_name = FinalNameOfStaged(name);
+      if (!final_name || !StartsWith(*final_name, name_prefix))
+        continue;
+      std::string relative = std::filesystem::relative(it->path(), root_, error).string();
+      std::string parent = ParentDirectory(relative);
+      std::string final_path = parent == "." ? *final_name : JoinPath(parent, *final_name);
+      uint64_t size = it->file_size(error);
+      found.push_back(StagedEntry{final_path, EncodeLocalState(LocalState{relative, size})});
+    }
+    if (error)
+      return ErrnoStatus("Cannot list", start.string(), error.value());
+    std::sort(found.begin(), found.end(),
+              [](const StagedEntry& a, const StagedEntry& b) { return a.path < b.path; });
+    return found;
+  }
+
+  Status WriteFile(const std::string& path, std::string_view content) override {
+    std::string full = Full(path);
+    SLUICE_RETURN_IF_ERROR(CreateDirectories(ParentDirectory(full)));
+    std::string temp = StagedSibling(full, "tmp");
+    {
+      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<OutputStream> out,
+                              CreateOutputFile(temp, Compression::kNone, 0,
+                                               SyncMode::kFsyncOnClose));
+      SLUICE_RETURN_IF_ERROR(out->Write(content));
+      SLUICE_RETURN_IF_ERROR(out->Close());
+    }
+    SLUICE_RETURN_IF_ERROR(RenameFile(temp, full));
+    return SyncDirectory(ParentDirectory(full));
+  }
+
+  Result<std::string> ReadFile(const std::string& path) override {
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<InputStream> in,
+                            OpenInputFile(Full(path), Compression::kNone));
+    std::string content;
+    char buffer[65536];
+    for (;;) {
+      SLUICE_ASSIGN_OR_RETURN(size_t got, in->Read(buffer, sizeof(buffer)));
+      if (got == 0)
+        break;
+      content.append(buffer, got);
+    }
+    return content;
+  }
+
+  Result<std::vector<std::string>> List(const std::string& directory) override {
+    std::string full = Full(directory);
+    std::vector<std::string> names;
+    if (!PathExists(full))
+      return names;
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDirectory(full));
+    for (std::string& name : entries) {
+      if (FinalNameOfStaged(name))
+        continue;
+      struct stat info;
+      if (::stat(JoinPath(full, name).c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+        name += '/';
+      names.push_back(std::move(name));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  Status Delete(const std::string& path) override { return RemoveFile(Full(path)); }
+
+  Result<bool> Exists(const std::string& path) override { return PathExists(Full(path)); }
+
+  std::string Uri(const std::string& path) const override {
+    std::error_code error;
+    std::filesystem::path absolute = std::filesystem::absolute(Full(path), error);
+    return (error ? std::filesystem::path(Full(path)) : absolute.lexically_normal()).string();
+  }
+
+ private:
+  std::string Full(std::string_view path) const { return JoinPath(root_, path); }
+
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<FileStore> MakeLocalFileStore(std::string directory) {
+  while (directory.size() > 1 && directory.back() == '/')
+    directory.pop_back();
+  return std::make_unique<LocalFileStore>(std::move(directory));
+}
+
+Result<std::unique_ptr<FileStore>> OpenFileStore(const FileStoreOptions& options) {
+  std::string_view location = options.location;
+  if (location.empty())
+    return InvalidConfig("the store's location is empty");
+  if (StartsWith(location, "file://"))
+    return MakeLocalFileStore(std::string(location.substr(7)));
+  if (StartsWith(location, "webhdfs://")) {
+    // webhdfs://host:port/path: the NameNode's HTTP address, then the table's directory.
+    std::string_view rest = location.substr(10);
+    size_t slash = rest.find('/');
+    std::string authority(rest.substr(0, slash));
+    std::string root = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (authority.empty()) {
+      return InvalidConfig(
+          fmt::format("'{}' names no NameNode: write webhdfs://host:port/path", location));
+    }
+    if (options.hdfs_user.empty())
+      return InvalidConfig("an HDFS location needs hdfs_user (the user HDFS requests act as)");
+    return MakeWebHdfsFileStore("http://" + authority, std::move(root), options.hdfs_user,
+                                options.http);
+  }
+  if (StartsWith(location, "s3://") || StartsWith(location, "s3a://")) {
+    std::string_view rest = location.substr(location.find("://") + 3);
+    size_t slash = rest.find('/');
+    std::string bucket(rest.substr(0, slash));
+    std::string prefix = slash == std::string_view::npos ? "" : std::string(rest.substr(slash + 1));
+    while (!prefix.empty() && prefix.back() == '/')
+      prefix.pop_back();
+    if (bucket.empty())
+      return InvalidConfig(fmt::format("'{}' names no bucket: write s3://bucket/prefix", location));
+    return MakeS3FileStore(options, std::move(bucket), std::move(prefix));
+  }
+  if (location.find("://") != std::string_view::npos) {
+    return InvalidConfig(fmt::format(
+        "'{}': the store must be a local directory, webhdfs://host:port/path or "
+        "s3://bucket/prefix (hdfs:// RPC is not spoken: use the NameNode's HTTP port with "
+        "webhdfs://)",
+        location));
+  }
+  return MakeLocalFileStore(std::string(location));
+}
+
+}  // namespace sluice::io
