@@ -1,16 +1,18 @@
 # Helpers shared by every CMakeLists.txt under src/, tests/ and bench/.
 
-# sluice_add_test(NAME SOURCES... LIBS... [LABELS...] [SERVERS] [REGISTRY] [HDFS] [S3]) builds a GoogleTest
+# sluice_add_test(NAME SOURCES... LIBS... [LABELS...] [SERVERS] [REGISTRY] [HDFS] [S3] [METASTORE])
+# builds a GoogleTest
 # binary and registers every test in it with CTest. Labels (unit, integration, e2e, slow) let
 # `ctest -L unit` pick a fast set. SERVERS makes the tests require the `servers` fixture (real
 # MariaDB, PostgreSQL and Kafka started by scripts/test-servers.sh) and labels them integration;
-# REGISTRY also requires the `registry` fixture (the schema registry, started on demand). HDFS or
-# S3 (one of them per binary) requires only the `hdfs` or `s3` fixture, whose servers start into
-# an env file of their own (SLUICE_TEST_STORES_ENV), without the databases and Kafka.
+# REGISTRY also requires the `registry` fixture (the schema registry, started on demand). HDFS, S3
+# or METASTORE (one of them per binary) requires only the `hdfs`, `s3` or `metastore` fixture,
+# whose servers start into an env file of their own (SLUICE_TEST_STORES_ENV), without the
+# databases and Kafka.
 set(SLUICE_TEST_SERVERS_ENV ${PROJECT_BINARY_DIR}/test-servers/env)
 set(SLUICE_TEST_STORES_ENV ${PROJECT_BINARY_DIR}/test-servers/stores-env)
 function(sluice_add_test name)
-  cmake_parse_arguments(ARG "SERVERS;REGISTRY;HDFS;S3" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERVERS;REGISTRY;HDFS;S3;METASTORE" "" "SOURCES;LIBS;LABELS" ${ARGN})
   if(ARG_REGISTRY)
     set(ARG_SERVERS TRUE)
   endif()
@@ -20,7 +22,7 @@ function(sluice_add_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} sluice_testing GTest::gtest_main GTest::gmock)
   if(NOT ARG_LABELS)
-    if(ARG_SERVERS OR ARG_HDFS OR ARG_S3)
+    if(ARG_SERVERS OR ARG_HDFS OR ARG_S3 OR ARG_METASTORE)
       set(ARG_LABELS integration)
     else()
       set(ARG_LABELS unit)
@@ -37,6 +39,9 @@ function(sluice_add_test name)
          ENVIRONMENT "SLUICE_TEST_SERVERS_ENV=${SLUICE_TEST_STORES_ENV}")
   elseif(ARG_S3)
     list(APPEND properties FIXTURES_REQUIRED s3
+         ENVIRONMENT "SLUICE_TEST_SERVERS_ENV=${SLUICE_TEST_STORES_ENV}")
+  elseif(ARG_METASTORE)
+    list(APPEND properties FIXTURES_REQUIRED metastore
          ENVIRONMENT "SLUICE_TEST_SERVERS_ENV=${SLUICE_TEST_STORES_ENV}")
   elseif(ARG_SERVERS)
     list(APPEND properties FIXTURES_REQUIRED servers

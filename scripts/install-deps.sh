@@ -3,7 +3,7 @@
 # Skips apt-get entirely when everything is already installed.
 #   scripts/install-deps.sh [--servers] [--bench] [--stress]
 # --servers also fetches the JVM servers (Apache Kafka, Apicurio Registry, Hadoop's MiniDFSCluster,
-# s3proxy) from Maven Central
+# s3proxy, Hive's standalone metastore) from Maven Central
 # into ~/.cache/sluice/maven (scripts/fetch-jvm-servers.sh; nothing when already there).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,5 +76,5 @@ if ((${#missing[@]} > 0)); then
 fi
 
 if ((servers)); then
-  "$root/scripts/fetch-jvm-servers.sh" kafka registry hdfs s3proxy
+  "$root/scripts/fetch-jvm-servers.sh" kafka registry hdfs s3proxy metastore
 fi

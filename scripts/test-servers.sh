@@ -17,16 +17,20 @@
 #   scripts/test-servers.sh start-s3 ENV_FILE         start an S3-compatible store (s3proxy on a
 #                                            folder) with one bucket, and add its endpoint, keys
 #                                            and bucket
-#   scripts/test-servers.sh stop-hdfs|stop-s3 ENV_FILE   stop it, take its lines out of ENV_FILE
-# start-hdfs and start-s3 work beside the others (after `start`) or on their own: without
-# ENV_FILE they create it, and their stop deletes it again once no server is left in its
-# directory (the CTest fixtures `hdfs` and `s3` use an env file of their own, so that a test
-# needing only them does not wait for the databases).
+#   scripts/test-servers.sh start-metastore ENV_FILE  start a Hive metastore (Hive's standalone
+#                                            metastore on an embedded Derby, Thrift) and add its
+#                                            URI
+#   scripts/test-servers.sh stop-hdfs|stop-s3|stop-metastore ENV_FILE   stop it, take its lines
+#                                            out of ENV_FILE
+# start-hdfs, start-s3 and start-metastore work beside the others (after `start`) or on their
+# own: without ENV_FILE they create it, and their stop deletes it again once no server is left in
+# its directory (the CTest fixtures `hdfs`, `s3` and `metastore` use an env file of their own, so
+# that a test needing only them does not wait for the databases).
 # Tests read ENV_FILE (SLUICE_TEST_SERVERS_ENV points at it). The servers live under /tmp so
 # that the unprivileged `postgres` account can reach them wherever the repository is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-action=${1:?start|stop|crash|start-registry|stop-registry|start-hdfs|stop-hdfs|start-s3|stop-s3}
+action=${1:?start|stop|crash|start-registry|stop-registry|start-hdfs|stop-hdfs|start-s3|stop-s3|start-metastore|stop-metastore}
 if [[ "$action" == crash ]]; then
   which_server=${2:?mysql|postgres|kafka}
   env_file=${3:?env file}
@@ -409,7 +413,8 @@ make_server_dir_locked() {
 }
 
 # remove_if_no_server_left: after a stop, deletes the env file and the servers' directory when no
-# server has a folder there any more (what start-hdfs or start-s3 made on their own).
+# server has a folder there any more (what start-hdfs, start-s3 or start-metastore made on their
+# own).
 remove_if_no_server_left() {
   [[ -f "$env_file" ]] || return 0
   with_env_lock remove_if_no_server_left_locked
@@ -531,6 +536,58 @@ stop_s3() {
   [[ -n "$dir" ]] || return 0
   kill_process "$dir/s3/s3proxy.pid" 10
   rm -rf "$dir/s3"
+}
+
+# --- Hive metastore: Hive's standalone metastore on Derby (scripts/jvm/metastore) -----------------
+# start_metastore: starts the metastore in $dir/metastore on a free port, waits for the ready file
+# its launcher writes once Thrift accepts connections, and adds SLUICE_TEST_METASTORE_URI to the
+# env file. A new Derby database every time: it starts with the `default` database only.
+start_metastore() {
+  stop_metastore
+  check_java
+  local metastore port started=$EPOCHREALTIME
+  metastore=$("$root/scripts/fetch-jvm-servers.sh" --dir metastore)
+  make_server_dir metastore
+  local metastore_dir=$dir/metastore
+  port=$(free_ports 1)
+  # Warnings and errors only, into the launcher's log: the metastore logs every call at INFO.
+  cat >"$metastore_dir/log4j2.properties" <<PROPERTIES
+status = warn
+appender.err.type = Console
+appender.err.name = err
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = %d{HH:mm:ss.SSS} %p %c{1}: %m%n
+rootLogger.level = warn
+rootLogger.appenderRef.err.ref = err
+PROPERTIES
+  # A small heap and the quick-starting compiler, as for HDFS: start-up (DataNucleus creating the
+  # schema in Derby) is what costs on a shared 2-core machine.
+  (cd "$metastore_dir" &&
+    exec java -Xmx384m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
+      -Djava.net.preferIPv4Stack=true \
+      -Dlog4j2.configurationFile="$metastore_dir/log4j2.properties" \
+      -cp "$metastore/classes:$metastore/lib/*" MetastoreMain "$metastore_dir" "$port" \
+      >"$metastore_dir/metastore.log" 2>&1 </dev/null) &
+  echo $! >"$metastore_dir/metastore.pid"
+  if ! wait_until 180 $! "The Hive metastore" test -f "$metastore_dir/ready"; then
+    echo "see $metastore_dir/metastore.log" >&2
+    kill_process "$metastore_dir/metastore.pid" 5
+    return 1
+  fi
+  set_env SLUICE_TEST_METASTORE_ "SLUICE_TEST_METASTORE_URI=thrift://127.0.0.1:$port"
+  echo "Hive metastore (standalone, Derby) at thrift://127.0.0.1:$port after" \
+    "$(elapsed_since "$started") s"
+}
+
+stop_metastore() {
+  [[ -f "$env_file" ]] || return 0
+  dir=$(env_value SLUICE_TEST_SERVERS_DIR)
+  set_env SLUICE_TEST_METASTORE_
+  [[ -n "$dir" ]] || return 0
+  # SIGTERM ends it in well under a second.
+  kill_process "$dir/metastore/metastore.pid" 10
+  rm -rf "$dir/metastore"
 }
 
 # kill -9 one server (a crash, not a clean shutdown) and start it again on the same port.
@@ -670,7 +727,7 @@ stop() {
   [[ -n "$dir" && -d "$dir" ]] || return 0
   # The JVMs first (their files go with the directory anyway); they stop while the others do.
   for pid_file in "$dir/registry/registry.pid" "$dir/kafka/kafka.pid" "$dir/hdfs/hdfs.pid" \
-                  "$dir/s3/s3proxy.pid"; do
+                  "$dir/s3/s3proxy.pid" "$dir/metastore/metastore.pid"; do
     [[ -f "$pid_file" ]] && kill "$(cat "$pid_file")" 2>/dev/null || true
   done
   if [[ -f "$dir/mysql/mysql.pid" ]]; then
@@ -684,6 +741,7 @@ stop() {
   kill_process "$dir/kafka/kafka.pid" 10
   kill_process "$dir/hdfs/hdfs.pid" 15
   kill_process "$dir/s3/s3proxy.pid" 10
+  kill_process "$dir/metastore/metastore.pid" 10
   rm -rf "$dir"
 }
 
@@ -697,7 +755,10 @@ case "$action" in
   stop-hdfs) stop_hdfs; remove_if_no_server_left ;;
   start-s3) start_s3 ;;
   stop-s3) stop_s3; remove_if_no_server_left ;;
+  start-metastore) start_metastore ;;
+  stop-metastore) stop_metastore; remove_if_no_server_left ;;
   *) echo "usage: $0 start|stop|start-registry|stop-registry|start-hdfs|stop-hdfs|start-s3|stop-s3" \
+          "|start-metastore|stop-metastore" \
           "ENV_FILE" \
           "| crash mysql|postgres|kafka ENV_FILE" >&2
      exit 2 ;;

@@ -96,9 +96,11 @@ Result<TestServers> TestServers::FromEnvironment() {
   servers.s3 = {values["SLUICE_TEST_S3_ENDPOINT"], values["SLUICE_TEST_S3_ACCESS_KEY"],
                 values["SLUICE_TEST_S3_SECRET_KEY"], values["SLUICE_TEST_S3_BUCKET"],
                 values["SLUICE_TEST_S3_REGION"]};
+  servers.metastore = {values["SLUICE_TEST_METASTORE_URI"]};
   bool has_main_servers =
       servers.mysql.port != 0 && servers.postgres.port != 0 && !servers.kafka.bootstrap.empty();
-  bool has_on_demand_servers = !servers.hdfs.webhdfs_url.empty() || !servers.s3.endpoint.empty();
+  bool has_on_demand_servers = !servers.hdfs.webhdfs_url.empty() || !servers.s3.endpoint.empty() ||
+                               !servers.metastore.uri.empty();
   if (!has_main_servers && !has_on_demand_servers) {
     return Unavailable(fmt::format("test server env file '{}' is incomplete", path));
   }

@@ -1,7 +1,7 @@
 // TestServers: where the integration tests find the real MariaDB, PostgreSQL and Apache Kafka
 // servers that scripts/test-servers.sh started on loopback (CTest starts them once per run as the
-// `servers` fixture; the schema registry as the `registry` fixture; HDFS and an S3 store as the
-// `hdfs` and `s3` fixtures), plus shell helpers that feed
+// `servers` fixture; the schema registry as the `registry` fixture; HDFS, an S3 store and a Hive
+// metastore as the `hdfs`, `s3` and `metastore` fixtures), plus shell helpers that feed
 // SQL to them through the official command-line clients.
 #pragma once
 
@@ -59,6 +59,13 @@ struct S3Endpoint {
   std::string region;
 };
 
+/// The Hive metastore of the `metastore` fixture (scripts/test-servers.sh start-metastore): Hive's
+/// standalone metastore on an embedded Derby, Thrift's binary protocol unframed and without SASL,
+/// a new database every start (only `default` in it).
+struct MetastoreEndpoint {
+  std::string uri;  // thrift://127.0.0.1:PORT
+};
+
 struct TestServers {
   ServerEndpoint mysql;
   ServerEndpoint postgres;
@@ -71,6 +78,8 @@ struct TestServers {
   HdfsEndpoint hdfs;
   /// Empty unless the test requires the `s3` fixture (sluice_add_test(... S3)).
   S3Endpoint s3;
+  /// Empty unless the test requires the `metastore` fixture (sluice_add_test(... METASTORE)).
+  MetastoreEndpoint metastore;
   std::string mysql_socket;
   std::string mysql_datadir;
   std::string postgres_datadir;
@@ -78,8 +87,8 @@ struct TestServers {
   std::string env_file;
 
   /// Reads $SLUICE_TEST_SERVERS_ENV. Fails with a message saying how to start the servers. The
-  /// file may describe only the on-demand servers (HDFS, S3): their fixtures start them into an
-  /// env file of their own, without the databases and Kafka.
+  /// file may describe only the on-demand servers (HDFS, S3, the metastore): their fixtures start
+  /// them into an env file of their own, without the databases and Kafka.
   static Result<TestServers> FromEnvironment();
 };
 
