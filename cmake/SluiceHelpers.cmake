@@ -1,18 +1,19 @@
 # Helpers shared by every CMakeLists.txt under src/, tests/ and bench/.
 
-# sluice_add_test(NAME SOURCES... LIBS... [LABELS...] [SERVERS] [REGISTRY] [HDFS] [S3] [METASTORE])
-# builds a GoogleTest
-# binary and registers every test in it with CTest. Labels (unit, integration, e2e, slow) let
-# `ctest -L unit` pick a fast set. SERVERS makes the tests require the `servers` fixture (real
+# sluice_add_test(NAME SOURCES... LIBS... [LABELS...] [SERVERS] [REGISTRY] [HDFS] [S3] [METASTORE]
+#                 [PREFIX p]) builds a GoogleTest binary and registers every test in it with CTest.
+# Labels (unit, integration, e2e, slow) let `ctest -L unit` pick a fast set. SERVERS makes the tests require the `servers` fixture (real
 # MariaDB, PostgreSQL and Kafka started by scripts/test-servers.sh) and labels them integration;
 # REGISTRY also requires the `registry` fixture (the schema registry, started on demand). HDFS, S3
 # or METASTORE (one of them per binary) requires only the `hdfs`, `s3` or `metastore` fixture,
 # whose servers start into an env file of their own (SLUICE_TEST_STORES_ENV), without the
-# databases and Kafka.
+# databases and Kafka. PREFIX names the CTest tests p.Suite.Test, so that `ctest -R p` selects a
+# component's tests whatever their suites are called.
 set(SLUICE_TEST_SERVERS_ENV ${PROJECT_BINARY_DIR}/test-servers/env)
 set(SLUICE_TEST_STORES_ENV ${PROJECT_BINARY_DIR}/test-servers/stores-env)
 function(sluice_add_test name)
-  cmake_parse_arguments(ARG "SERVERS;REGISTRY;HDFS;S3;METASTORE" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERVERS;REGISTRY;HDFS;S3;METASTORE" "PREFIX" "SOURCES;LIBS;LABELS"
+                        ${ARGN})
   if(ARG_REGISTRY)
     set(ARG_SERVERS TRUE)
   endif()
@@ -47,7 +48,11 @@ function(sluice_add_test name)
     list(APPEND properties FIXTURES_REQUIRED servers
          ENVIRONMENT "SLUICE_TEST_SERVERS_ENV=${SLUICE_TEST_SERVERS_ENV}")
   endif()
-  gtest_discover_tests(${name} PROPERTIES ${properties} DISCOVERY_TIMEOUT 60)
+  set(prefix_option)
+  if(ARG_PREFIX)
+    set(prefix_option TEST_PREFIX ${ARG_PREFIX}.)
+  endif()
+  gtest_discover_tests(${name} ${prefix_option} PROPERTIES ${properties} DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # sluice_add_connector(NAME SOURCES... LIBS...) builds a connector library and records its

@@ -538,7 +538,7 @@ stop_s3() {
   rm -rf "$dir/s3"
 }
 
-# --- Hive metastore: Hive's standalone metastore on Derby (scripts/jvm/metastore) -----------------
+# --- Hive metastore: Hive's standalone metastore on Derby (scripts/jvm/metastore) ------------
 # start_metastore: starts the metastore in $dir/metastore on a free port, waits for the ready file
 # its launcher writes once Thrift accepts connections, and adds SLUICE_TEST_METASTORE_URI to the
 # env file. A new Derby database every time: it starts with the `default` database only.
