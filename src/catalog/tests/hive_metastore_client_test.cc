@@ -4,8 +4,11 @@
 // locations are file: URIs in a temporary directory, which the metastore creates.
 #include "catalog/hive_metastore_client.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -199,6 +202,32 @@ TEST_F(HiveMetastoreClientTest, UnreachablePortIsUnavailableQuickly) {
   EXPECT_EQ(client.status().code(), StatusCode::kUnavailable) << client.status().ToString();
   EXPECT_THAT(client.status().message(), HasSubstr("thrift://127.0.0.1:1"));
   EXPECT_LT(elapsed, std::chrono::seconds(2));
+}
+
+TEST_F(HiveMetastoreClientTest, ServerThatNeverAnswersIsUnavailableAfterTheCallTimeout) {
+  // A listening socket nobody accepts on: the kernel completes the connection (the backlog), the
+  // request is sent, and no reply ever comes.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  std::string silent_uri = fmt::format("thrift://127.0.0.1:{}", ntohs(address.sin_port));
+
+  ASSERT_OK_AND_ASSIGN(
+      HiveMetastoreClient silent,
+      HiveMetastoreClient::Connect(silent_uri, {.call = std::chrono::milliseconds(300)}));
+  auto started = std::chrono::steady_clock::now();
+  Status status = silent.EnsureDatabase(database_);
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  ::close(listener);
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr(silent_uri));
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
 TEST(HiveMetastoreUriTest, BadUrisAreConfigErrors) {
