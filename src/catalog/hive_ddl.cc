@@ -45,7 +45,13 @@ bool HiveEscapesInPath(unsigned char c) {
   }
 }
 
-std::string EscapePathName(std::string_view text) {
+
+// Hive's name for a null or empty partition value.
+constexpr std::string_view kDefaultPartitionName = "__HIVE_DEFAULT_PARTITION__";
+
+}  // namespace
+
+std::string EscapeHivePathName(std::string_view text) {
   std::string escaped;
   escaped.reserve(text.size());
   for (unsigned char c : text) {
@@ -57,11 +63,6 @@ std::string EscapePathName(std::string_view text) {
   }
   return escaped;
 }
-
-// Hive's name for a null or empty partition value.
-constexpr std::string_view kDefaultPartitionName = "__HIVE_DEFAULT_PARTITION__";
-
-}  // namespace
 
 std::string QuoteHiveIdentifier(std::string_view name) {
   std::string quoted = "`";
@@ -147,10 +148,10 @@ std::string HivePartitionName(const std::vector<HiveColumn>& keys,
     std::string key = keys[i].name;
     for (char& c : key)
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    name += EscapePathName(key);
+    name += EscapeHivePathName(key);
     name += '=';
     std::string_view value = i < values.size() ? std::string_view(values[i]) : "";
-    name += value.empty() ? std::string(kDefaultPartitionName) : EscapePathName(value);
+    name += value.empty() ? std::string(kDefaultPartitionName) : EscapeHivePathName(value);
   }
   return name;
 }

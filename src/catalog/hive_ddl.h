@@ -32,6 +32,10 @@ std::string AddPartitionDdl(std::string_view database, std::string_view table,
                             const std::vector<HiveColumn>& keys,
                             const HivePartitionSpec& partition);
 
+/// `text` as Hive escapes a partition key or value in a directory name: %XX (upper-case hex)
+/// for control characters and "#%'*/:=?\{[]^ and DEL; everything else, UTF-8 included, as it is.
+std::string EscapeHivePathName(std::string_view text);
+
 /// Hive's name of a partition, as get_partition_names lists it: dt=2026-12-04/hr=09, with the
 /// characters Hive escapes in directory names (%, /, =, :, #, ... and control characters) as
 /// %XX. Also the partition's directory below the table's location.

@@ -14,11 +14,12 @@
 #include "formats/avro/avro_container.h"
 #include "formats/csv/csv_options.h"
 #include "formats/parquet/parquet_options.h"
+#include "formats/writer/format_writer.h"
 #include "io/compression.h"
 
 namespace sluice::connectors::file {
 
-enum class FileFormat { kCsv, kJsonl, kAvro, kParquet };
+using FileFormat = formats::FileFormat;
 
 /// "csv", "jsonl", "avro" or "parquet".
 std::string_view FileFormatName(FileFormat format);

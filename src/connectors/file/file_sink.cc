@@ -9,11 +9,8 @@
 #include "connectors/stream_naming.h"
 #include "core/failpoint.h"
 #include "core/logging.h"
-#include "formats/avro/avro_container.h"
 #include "formats/avro/avro_schema.h"
-#include "formats/csv/csv_writer.h"
-#include "formats/jsonl/jsonl_writer.h"
-#include "formats/parquet/parquet_writer.h"
+#include "formats/writer/format_writer.h"
 #include "io/file_system.h"
 
 namespace sluice::connectors::file {
@@ -67,135 +64,31 @@ OutputTarget MakeTarget(const std::string& path, const StreamInfo& stream) {
   return target;
 }
 
-// A format writer over one part's output stream.
-class PartWriter {
- public:
-  virtual ~PartWriter() = default;
-  /// Writes the column names where the format has them (CSV).
-  virtual Status WriteHeader(const Schema& schema) { return Status::OK(); }
-  virtual Status WriteRows(const Batch& batch, size_t begin, size_t end) = 0;
-  /// Hands every row written so far to the stream, so that the part is complete up to there.
-  virtual Status Flush() = 0;
-  /// Ends the part (Parquet's footer); Flush() for formats complete after every flush.
-  virtual Status Finish() { return Flush(); }
-  /// After Flush(): what the format needs to continue the part after a crash (see
-  /// CurrentPart::format_state).
-  virtual std::string CommitState() const { return {}; }
-  virtual uint64_t bytes_written() const = 0;
-};
+using formats::FormatWriter;
 
-class CsvPartWriter final : public PartWriter {
- public:
-  CsvPartWriter(io::OutputStream* output, const formats::CsvDialect& dialect)
-      : writer_(output, dialect) {}
-  Status WriteHeader(const Schema& schema) override { return writer_.WriteHeader(schema); }
-  Status WriteRows(const Batch& batch, size_t begin, size_t end) override {
-    return writer_.WriteRows(batch, begin, end);
-  }
-  Status Flush() override { return writer_.Flush(); }
-  uint64_t bytes_written() const override { return writer_.bytes_written(); }
-
- private:
-  formats::CsvWriter writer_;
-};
-
-class JsonlPartWriter final : public PartWriter {
- public:
-  explicit JsonlPartWriter(io::OutputStream* output) : writer_(output) {}
-  Status WriteRows(const Batch& batch, size_t begin, size_t end) override {
-    return writer_.WriteRows(batch, begin, end);
-  }
-  Status Flush() override { return writer_.Flush(); }
-  uint64_t bytes_written() const override { return writer_.bytes_written(); }
-
- private:
-  formats::JsonlWriter writer_;
-};
-
-// An Avro container part: the header carries the schema, and every Flush() (each commit and
-// the end of the part) ends a block, so the part is complete up to there.
-class AvroPartWriter final : public PartWriter {
- public:
-  explicit AvroPartWriter(std::unique_ptr<formats::AvroContainerWriter> writer)
-      : writer_(std::move(writer)) {}
-  Status WriteHeader(const Schema& schema) override { return writer_->WriteHeader(); }
-  Status WriteRows(const Batch& batch, size_t begin, size_t end) override {
-    return writer_->WriteRows(batch, begin, end);
-  }
-  Status Flush() override { return writer_->Flush(); }
-  uint64_t bytes_written() const override { return writer_->bytes_written(); }
-
- private:
-  std::unique_ptr<formats::AvroContainerWriter> writer_;
-};
-
-// A Parquet part: a commit ends a row group, and the completed row groups' metadata goes into the
-// manifest, so that a crashed part is cut back to them and continued (ParquetWriter::Resume);
-// the footer is written when the part ends.
-class ParquetPartWriter final : public PartWriter {
- public:
-  explicit ParquetPartWriter(std::unique_ptr<formats::ParquetWriter> writer)
-      : writer_(std::move(writer)), start_bytes_(writer_->committed_bytes()) {}
-  Status WriteRows(const Batch& batch, size_t begin, size_t end) override {
-    return writer_->WriteRows(batch, begin, end);
-  }
-  Status Flush() override { return writer_->FlushRowGroup(); }
-  Status Finish() override { return writer_->Finish(); }
-  std::string CommitState() const override { return writer_->CommittedState(); }
-  // Since this writer started: a continued part's earlier bytes are counted in the manifest.
-  uint64_t bytes_written() const override {
-    return writer_->committed_bytes() - start_bytes_ + writer_->buffered_bytes();
-  }
-
- private:
-  std::unique_ptr<formats::ParquetWriter> writer_;
-  uint64_t start_bytes_;
-};
-
-// The format writer of the part `final_path` of `target`, over the part's stream.
-// `resume_state`: a continued part's CurrentPart::format_state; nullptr for a new part.
-Result<std::unique_ptr<PartWriter>> MakePartWriter(const SinkPlan& plan,
-                                                   const OutputTarget& target,
-                                                   const std::string& final_path,
-                                                   io::OutputStream* output,
-                                                   const std::string* resume_state) {
-  switch (plan.format) {
-    case FileFormat::kCsv:
-      return std::unique_ptr<PartWriter>(
-          std::make_unique<CsvPartWriter>(output, plan.options.dialect));
-    case FileFormat::kJsonl:
-      return std::unique_ptr<PartWriter>(std::make_unique<JsonlPartWriter>(output));
-    case FileFormat::kAvro: {
-      formats::AvroContainerOptions options;
-      options.codec = plan.options.avro_codec;
-      // The part's name seeds its sync marker: a part continued after a crash keeps it.
-      SLUICE_ASSIGN_OR_RETURN(
-          std::unique_ptr<formats::AvroContainerWriter> writer,
-          formats::AvroContainerWriter::Make(output, *target.schema, target.stream,
-                                             io::BaseName(final_path), options));
-      return std::unique_ptr<PartWriter>(std::make_unique<AvroPartWriter>(std::move(writer)));
-    }
-    case FileFormat::kParquet: {
-      formats::ParquetWriterOptions options;
-      options.compression = plan.options.parquet_compression;
-      options.row_group_bytes = static_cast<size_t>(plan.options.row_group_bytes);
-      std::unique_ptr<formats::ParquetWriter> writer;
-      if (resume_state != nullptr) {
-        SLUICE_ASSIGN_OR_RETURN(writer, formats::ParquetWriter::Resume(output, target.schema,
-                                                                       options, *resume_state));
-      } else {
-        SLUICE_ASSIGN_OR_RETURN(writer,
-                                formats::ParquetWriter::Open(output, target.schema, options));
-      }
-      return std::unique_ptr<PartWriter>(std::make_unique<ParquetPartWriter>(std::move(writer)));
-    }
-  }
-  return Internal("unknown file format");
+formats::FormatWriterOptions FormatOptionsOf(const SinkPlan& plan) {
+  formats::FormatWriterOptions options;
+  options.dialect = plan.options.dialect;
+  options.csv_header = plan.options.header;
+  options.avro_codec = plan.options.avro_codec;
+  options.parquet_compression = plan.options.parquet_compression;
+  options.row_group_bytes = static_cast<size_t>(plan.options.row_group_bytes);
+  return options;
 }
 
-// Whether a new part starts with a header: CSV's column names when asked for, Avro's always.
-bool WritesHeader(const SinkPlan& plan) {
-  return plan.format == FileFormat::kAvro || (plan.format == FileFormat::kCsv && plan.options.header);
+// The format writer of the part `final_path` of `target`, over the part's stream: a new part
+// (its header written) or, given its CurrentPart::format_state, a continued one.
+Result<std::unique_ptr<FormatWriter>> MakePartWriter(const SinkPlan& plan,
+                                                     const OutputTarget& target,
+                                                     const std::string& final_path,
+                                                     io::OutputStream* output,
+                                                     const std::string* resume_state) {
+  if (resume_state != nullptr) {
+    return formats::ContinueFile(plan.format, FormatOptionsOf(plan), target.schema,
+                                 target.stream, io::BaseName(final_path), output, *resume_state);
+  }
+  return formats::StartFile(plan.format, FormatOptionsOf(plan), target.schema, target.stream,
+                            io::BaseName(final_path), output);
 }
 
 // One writer slot: per stream, the part being written and the parts that rolled since the last
@@ -381,7 +274,7 @@ class FileSinkWriter final : public SinkWriter {
   };
   struct StreamState {
     std::unique_ptr<PartFile> file;
-    std::unique_ptr<PartWriter> format;  // writes to file->stream()
+    std::unique_ptr<FormatWriter> format;  // writes to file->stream()
     std::string final_path;
     int part = 0;
     int64_t rows_in_part = 0;
@@ -446,8 +339,6 @@ class FileSinkWriter final : public SinkWriter {
     state.text_base = 0;
     SLUICE_ASSIGN_OR_RETURN(state.format, MakePartWriter(*plan_, target, state.final_path,
                                                          state.file->stream(), nullptr));
-    if (WritesHeader(*plan_))
-      SLUICE_RETURN_IF_ERROR(state.format->WriteHeader(*target.schema));
     return Status::OK();
   }
 
@@ -725,7 +616,7 @@ Status SealPart(const SinkPlan& plan, const std::string& stream, const CurrentPa
   }
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PartFile> file,
                           PartFile::Reopen(current.file, io::Compression::kNone, current.length));
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PartWriter> writer,
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<FormatWriter> writer,
                           MakePartWriter(plan, *target, current.path, file->stream(),
                                          &current.format_state));
   SLUICE_RETURN_IF_ERROR(writer->Finish());

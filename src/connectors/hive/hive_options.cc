@@ -1,0 +1,128 @@
+#include "connectors/hive/hive_options.h"
+
+#include <fmt/core.h>
+
+namespace sluice::connectors::hive {
+
+namespace {
+
+using config::OptionType;
+
+const std::vector<config::OptionSpec>& SinkTable() {
+  static const std::vector<config::OptionSpec> table = {
+      {"location", OptionType::kString, "",
+       "The table's directory: a local path, webhdfs://namenode:9870/warehouse/t (HDFS over "
+       "its HTTP port) or s3://bucket/prefix; {stream} stands for the stream name.",
+       true},
+      {"format", OptionType::kEnum, "parquet", "parquet or avro (container files).", false,
+       {"parquet", "avro"}},
+      {"partition_by", OptionType::kStringList, "",
+       "Value partitions: columns whose values name directories (country=DE), outermost first, "
+       "after the time partitions. They are left out of the files, as Hive expects."},
+      {"time_partition_column", OptionType::kString, "",
+       "Event-time partitions from this timestamp, timestamp_tz or date column (UTC): "
+       "dt=YYYY-MM-DD, and hr=HH when time_partition_every is hour."},
+      {"time_partition_every", OptionType::kEnum, "hour", "hour (dt=/hr=) or day (dt=).", false,
+       {"hour", "day"}},
+      {.name = "lateness_secs", .type = OptionType::kInt, .default_value = "600",
+       .description = "A time partition closes (files published, _SUCCESS written) once a row "
+           "this far past its end arrives; later rows for it go to a file of their own there.",
+       .min = 0},
+      {.name = "target_file_bytes", .type = OptionType::kBytes, .default_value = "128MiB",
+       .description = "A file ends once it holds this much; checkpoints do not end files.",
+       .min = 1},
+      {.name = "max_open_files", .type = OptionType::kInt, .default_value = "32",
+       .description = "Files open per writer at once (each holds a row group in memory); the "
+           "least recently written ends beyond it.", .min = 1, .max = 10000},
+      {"success_marker", OptionType::kBool, "true",
+       "Write an empty _SUCCESS into a partition once it closed, and into every partition "
+       "written when a bounded job finishes."},
+      {"mode", OptionType::kEnum, "append",
+       "append (keep the table's files), overwrite (a fresh run deletes this job's earlier "
+       "files) or error_if_exists (a fresh run fails when this job wrote files before).",
+       false,
+       {"append", "overwrite", "error_if_exists"}},
+      {"parquet_compression", OptionType::kEnum, "snappy",
+       "Parquet: none, snappy, gzip or zstd.", false, {"none", "snappy", "gzip", "zstd"}},
+      {.name = "row_group_bytes", .type = OptionType::kBytes, .default_value = "128MiB",
+       .description = "Parquet: a row group ends once it holds this much (a commit also ends "
+           "one).", .min = 1},
+      {"avro_codec", OptionType::kEnum, "deflate", "Avro: null, deflate or zstandard.", false,
+       {"null", "deflate", "zstandard"}},
+      {"metastore", OptionType::kString, "",
+       "thrift://host:9083 of a Hive metastore to create the table and add its partitions in; "
+       "without it the DDL is written to <location>/_sluice/<job>/table.sql."},
+      {"database", OptionType::kString, "default", "The metastore database."},
+      {"table", OptionType::kString, "", "The table's name; by default the stream's."},
+      {"table_location", OptionType::kString, "",
+       "The LOCATION given to the metastore, e.g. hdfs://namenode:8020/warehouse/t; by default "
+       "the location (s3:// as s3a://)."},
+      {"hdfs_user", OptionType::kString, "", "HDFS: the user requests act as."},
+      {"s3_endpoint", OptionType::kString, "",
+       "S3: http(s)://host[:port] of the store (AWS: https://s3.<region>.amazonaws.com)."},
+      {"s3_region", OptionType::kString, "us-east-1", "S3: the region requests are signed for."},
+      {"s3_access_key_id", OptionType::kString, "", "S3: the access key id."},
+      {"s3_secret_access_key", OptionType::kSecret, "", "S3: the secret key (never printed)."},
+      {.name = "s3_part_bytes", .type = OptionType::kBytes, .default_value = "16MiB",
+       .description = "S3: the size of each uploaded part.", .min = 5 << 20},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::span<const config::OptionSpec> HiveSinkOptionTable() { return SinkTable(); }
+
+Result<HiveSinkOptions> HiveSinkOptions::FromOptions(const config::Options& options) {
+  HiveSinkOptions parsed;
+  parsed.store.location = options.GetString("location");
+  parsed.store.hdfs_user = options.GetString("hdfs_user");
+  parsed.store.s3_endpoint = options.GetString("s3_endpoint");
+  parsed.store.s3_region = options.GetString("s3_region");
+  parsed.store.s3_access_key_id = options.GetString("s3_access_key_id");
+  parsed.store.s3_secret_access_key = options.GetSecret("s3_secret_access_key");
+  parsed.store.s3_part_bytes = static_cast<uint64_t>(options.GetBytes("s3_part_bytes"));
+  parsed.format = options.GetString("format") == "avro" ? formats::FileFormat::kAvro
+                                                         : formats::FileFormat::kParquet;
+  SLUICE_ASSIGN_OR_RETURN(parsed.format_options.parquet_compression,
+                          formats::ParseParquetCompression(options.GetString("parquet_compression")));
+  SLUICE_ASSIGN_OR_RETURN(parsed.format_options.avro_codec,
+                          formats::ParseAvroCodec(options.GetString("avro_codec")));
+  parsed.format_options.row_group_bytes = static_cast<size_t>(options.GetBytes("row_group_bytes"));
+  parsed.partition_by = options.GetStringList("partition_by");
+  std::string time_column = options.GetString("time_partition_column");
+  if (!time_column.empty()) {
+    parsed.time_partition = TimePartitioning{
+        time_column, options.GetString("time_partition_every") == "day" ? TimeGranularity::kDay
+                                                                        : TimeGranularity::kHour};
+  }
+  for (size_t i = 0; i < parsed.partition_by.size(); ++i) {
+    const std::string& column = parsed.partition_by[i];
+    for (size_t j = 0; j < i; ++j) {
+      if (parsed.partition_by[j] == column)
+        return options.ErrorAt("partition_by", fmt::format("'{}' is named twice", column));
+    }
+    if (parsed.time_partition && parsed.time_partition->column == column) {
+      return options.ErrorAt(
+          "partition_by",
+          fmt::format("'{}' is the time partition column already: a value partition would "
+                      "take it out of the files",
+                      column));
+    }
+  }
+  parsed.lateness_us = options.GetInt("lateness_secs") * 1000000;
+  parsed.target_file_bytes = options.GetBytes("target_file_bytes");
+  parsed.max_open_files = static_cast<int>(options.GetInt("max_open_files"));
+  parsed.success_marker = options.GetBool("success_marker");
+  std::string mode = options.GetString("mode");
+  parsed.mode = mode == "overwrite"         ? TableMode::kOverwrite
+                : mode == "error_if_exists" ? TableMode::kErrorIfExists
+                                            : TableMode::kAppend;
+  parsed.metastore_uri = options.GetString("metastore");
+  parsed.database = options.GetString("database");
+  parsed.table = options.GetString("table");
+  parsed.table_location = options.GetString("table_location");
+  return parsed;
+}
+
+}  // namespace sluice::connectors::hive
