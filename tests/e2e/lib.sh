@@ -76,6 +76,29 @@ need_servers() {
 # ${SLUICE_TEST_SCHEMA_REGISTRY_URL} (the Confluent-compatible API: .../subjects, ...). A case
 # calling it at the start of a line requires the CTest fixture `registry` (tests/CMakeLists.txt
 # looks for the call), which starts the registry for the runs that include such a case.
+# need_hdfs, need_s3, need_metastore: the store's server (started by its CTest fixture into
+# $SLUICE_TEST_STORES_ENV, or by hand with scripts/test-servers.sh start-hdfs ENV_FILE) and its
+# SLUICE_TEST_* variables.
+need_store() {
+  local name=$1 variable=$2
+  [[ -n "${SLUICE_TEST_STORES_ENV:-}" && -f "$SLUICE_TEST_STORES_ENV" ]] ||
+    fail "$name is not running (run through ctest, or scripts/test-servers.sh start-$name ENV_FILE" \
+      "with SLUICE_TEST_STORES_ENV=ENV_FILE)"
+  set -a
+  source "$SLUICE_TEST_STORES_ENV"
+  set +a
+  [[ -n "${!variable:-}" ]] || fail "$name is not running: $variable is not set"
+}
+# venv_python: the python of the venv holding the independent readers (pyarrow, DuckDB,
+# fastavro), made by scripts/python-venv.sh the first time.
+venv_python() {
+  "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/python-venv.sh"
+}
+
+need_hdfs() { need_store hdfs SLUICE_TEST_HDFS_WEBHDFS; }
+need_s3() { need_store s3 SLUICE_TEST_S3_ENDPOINT; }
+need_metastore() { need_store metastore SLUICE_TEST_METASTORE_URI; }
+
 need_schema_registry() {
   need_servers
   [[ -n "${SLUICE_TEST_SCHEMA_REGISTRY_URL:-}" ]] ||
