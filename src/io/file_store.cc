@@ -9,66 +9,21 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "io/file_system.h"
+#include "io/staged_names.h"
 
 namespace sluice::io {
 
 namespace {
 
-constexpr std::string_view kInProgress = ".inprogress";
-
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-bool EndsWith(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-std::string JoinPath(std::string_view directory, std::string_view name) {
-  if (directory.empty())
-    return std::string(name);
-  if (name.empty())
-    return std::string(directory);
-  return fmt::format("{}/{}", directory, name);
-}
-
-// ".<name>.<tag>.inprogress" beside `path`.
-std::string StagedSibling(std::string_view path, std::string_view tag) {
-  std::string_view base = BaseName(path);
-  std::string_view parent = path.substr(0, path.size() - base.size());
-  return fmt::format("{}.{}.{}{}", parent, base, tag, kInProgress);
-}
-
-// For a staged file's name, the final name it stands for.
-std::optional<std::string> FinalNameOfStaged(std::string_view name) {
-  if (name.size() < 2 || name[0] != '.' || !EndsWith(name, kInProgress))
-    return std::nullopt;
-  std::string_view inner = name.substr(1, name.size() - 1 - kInProgress.size());
-  size_t dot = inner.find_last_of('.');
-  if (dot == std::string_view::npos || dot == 0)
-    return std::nullopt;
-  return std::string(inner.substr(0, dot));
-}
-
-struct LocalState {
-  std::string file;  // relative to the root
-  uint64_t length = 0;
-};
-
-std::string EncodeLocalState(const LocalState& state) {
-  return nlohmann::json{{"file", state.file}, {"length", state.length}}.dump();
-}
-
-Result<LocalState> DecodeLocalState(std::string_view text) {
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!json.is_object() || !json.contains("file") || !json["file"].is_string() ||
-      !json.contains("length") || !json["length"].is_number_unsigned()) {
-    return DataError(fmt::format("not the state of a staged local file: {}", text));
-  }
-  return LocalState{json["file"].get<std::string>(), json["length"].get<uint64_t>()};
-}
+using staged::DecodeSiblingState;
+using staged::EncodeSiblingState;
+using staged::FinalNameOfStaged;
+using staged::JoinPath;
+using staged::SiblingState;
+using staged::StagedSibling;
+using staged::StartsWith;
 
 class LocalStagedFile final : public StagedFile {
  public:
@@ -105,7 +60,7 @@ class LocalStagedFile final : public StagedFile {
       SLUICE_RETURN_IF_ERROR(SyncDirectory(ParentDirectory(Path())));
       synced_directory_ = true;
     }
-    return EncodeLocalState(LocalState{relative_, length_});
+    return EncodeSiblingState(SiblingState{relative_, length_});
   }
 
   Status Close() override {
@@ -162,7 +117,7 @@ class LocalFileStore final : public FileStore {
 
   Result<std::unique_ptr<StagedFile>> Resume(const std::string& path,
                                              std::string_view state) override {
-    SLUICE_ASSIGN_OR_RETURN(LocalState staged, DecodeLocalState(state));
+    SLUICE_ASSIGN_OR_RETURN(SiblingState staged, DecodeSiblingState(state, "local"));
     std::string full = Full(staged.file);
     int fd = ::open(full.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0)
@@ -184,7 +139,7 @@ class LocalFileStore final : public FileStore {
   }
 
   Status Publish(const std::string& path, std::string_view state) override {
-    SLUICE_ASSIGN_OR_RETURN(LocalState staged, DecodeLocalState(state));
+    SLUICE_ASSIGN_OR_RETURN(SiblingState staged, DecodeSiblingState(state, "local"));
     std::string from = Full(staged.file);
     std::string to = Full(path);
     bool staged_exists = PathExists(from);
@@ -203,7 +158,7 @@ class LocalFileStore final : public FileStore {
   }
 
   Status Discard(const std::string& path, std::string_view state) override {
-    SLUICE_ASSIGN_OR_RETURN(LocalState staged, DecodeLocalState(state));
+    SLUICE_ASSIGN_OR_RETURN(SiblingState staged, DecodeSiblingState(state, "local"));
     return RemoveFile(Full(staged.file));
   }
 
@@ -226,7 +181,7 @@ class LocalFileStore final : public FileStore {
       std::string parent = ParentDirectory(relative);
       std::string final_path = parent == "." ? *final_name : JoinPath(parent, *final_name);
       uint64_t size = it->file_size(error);
-      found.push_back(StagedEntry{final_path, EncodeLocalState(LocalState{relative, size})});
+      found.push_back(StagedEntry{final_path, EncodeSiblingState(SiblingState{relative, size})});
     }
     if (error)
       return ErrnoStatus("Cannot list", start.string(), error.value());

@@ -300,6 +300,18 @@ Status WebHdfsClient::Rename(const std::string& from, const std::string& to) {
       "WebHDFS RENAME refused (does the destination's parent exist?): {} -> {}", from, to));
 }
 
+Status WebHdfsClient::RenameReplacing(const std::string& from, const std::string& to) {
+  SLUICE_RETURN_IF_ERROR(CheckPath(from, "RENAME"));
+  SLUICE_RETURN_IF_ERROR(CheckPath(to, "RENAME"));
+  // With rename options the NameNode calls rename2, which answers failures with an exception
+  // (mapped by WebHdfsError) and success with an empty body, not a boolean.
+  HttpRequest request{.method = "PUT",
+                      .url = Url(from, "RENAME",
+                                 "&destination=" + PercentEncode(to, /*keep_slash=*/false) +
+                                     "&renameoptions=OVERWRITE")};
+  return Call(request, "RENAME", from).status();
+}
+
 Status WebHdfsClient::Delete(const std::string& path, bool recursive) {
   SLUICE_RETURN_IF_ERROR(CheckPath(path, "DELETE"));
   HttpRequest request{

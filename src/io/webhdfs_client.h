@@ -91,6 +91,11 @@ class WebHdfsClient {
   /// `from` is NotFound.
   Status Rename(const std::string& from, const std::string& to);
 
+  /// Renames the file `from` to `to`, atomically replacing a file there (HDFS's rename with
+  /// OVERWRITE: a reader sees the old file or the new one, never neither). A missing `from` is
+  /// NotFound; a directory at `to` is refused.
+  Status RenameReplacing(const std::string& from, const std::string& to);
+
   /// Deletes `path`, with `recursive` a non-empty directory too. A path that is already gone is
   /// fine.
   Status Delete(const std::string& path, bool recursive = false);

@@ -217,6 +217,22 @@ TEST_F(WebHdfsClientTest, RenameOntoAnExistingFileIsAConflictAndChangesNothing) 
   EXPECT_EQ(new_contents, "new");
 }
 
+TEST_F(WebHdfsClientTest, RenameReplacingSwapsInTheNewFile) {
+  ASSERT_OK(WriteFile(Path("new.json"), "new"));
+  ASSERT_OK(WriteFile(Path("manifest.json"), "old"));
+  ASSERT_OK(client_->RenameReplacing(Path("new.json"), Path("manifest.json")));
+  ASSERT_OK_AND_ASSIGN(std::string read, client_->Read(Path("manifest.json"), 0));
+  EXPECT_EQ(read, "new");
+  EXPECT_EQ(client_->GetFileStatus(Path("new.json")).status().code(), StatusCode::kNotFound);
+  // Nothing to replace: a plain rename.
+  ASSERT_OK(WriteFile(Path("other.json"), "other"));
+  ASSERT_OK(client_->RenameReplacing(Path("other.json"), Path("fresh.json")));
+  ASSERT_OK_AND_ASSIGN(std::string fresh, client_->Read(Path("fresh.json"), 0));
+  EXPECT_EQ(fresh, "other");
+  Status missing = client_->RenameReplacing(Path("nothing.json"), Path("fresh.json"));
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound) << missing.ToString();
+}
+
 TEST_F(WebHdfsClientTest, RenameOfAMissingFileIsNotFound) {
   Status status = client_->Rename(Path("nothing.csv"), Path("else.csv"));
   EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
