@@ -273,8 +273,10 @@ class S3FileStore final : public FileStore {
 
     if (empty_file) {
       // S3 completes no upload without parts: an empty object instead.
-      if (!existing.ok())
-        SLUICE_RETURN_IF_ERROR(client->PutObject(bucket_, state.key, "").status().WithContext(where));
+      if (!existing.ok()) {
+        SLUICE_RETURN_IF_ERROR(
+            client->PutObject(bucket_, state.key, "").status().WithContext(where));
+      }
       SLUICE_RETURN_IF_ERROR(AbortUpload(*client, state).WithContext(where));
       return DeleteTails(*client, state.upload_id).WithContext(where);
     }
@@ -302,7 +304,8 @@ class S3FileStore final : public FileStore {
   }
 
   Status Discard(const std::string& path, std::string_view state_text) override {
-    SLUICE_ASSIGN_OR_RETURN(S3State state, DecodeStateOf(path, state_text));
+    SLUICE_ASSIGN_OR_RETURN(S3State state,
+                            DecodeStateOf(path, state_text, /*committed=*/false));
     SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
     std::string where = fmt::format("Cannot discard '{}'", Uri(path));
     SLUICE_RETURN_IF_ERROR(AbortUpload(*client, state).WithContext(where));
@@ -326,7 +329,8 @@ class S3FileStore final : public FileStore {
       if (!parts.ok() && parts.status().code() == StatusCode::kNotFound)
         continue;  // completed or aborted meanwhile
       SLUICE_RETURN_IF_ERROR(parts.status());
-      // What the upload holds, without a tail: enough for Discard(), not for Publish().
+      // What the upload holds, without a tail and with commit 0: enough for Discard(), refused
+      // by Resume() and Publish().
       S3State state{.key = upload.key, .upload_id = upload.upload_id, .parts = *parts};
       for (const S3Part& part : state.parts)
         state.length += part.size;
@@ -404,8 +408,17 @@ class S3FileStore final : public FileStore {
     return key.empty() ? key : key + "/";
   }
 
-  Result<S3State> DecodeStateOf(const std::string& path, std::string_view text) const {
+  /// `committed`: the state must come from Commit(), not ListStaged() (whose states lack the
+  /// tail, so they are only good for Discard()).
+  Result<S3State> DecodeStateOf(const std::string& path, std::string_view text,
+                                bool committed = true) const {
     SLUICE_ASSIGN_OR_RETURN(S3State state, DecodeState(text));
+    if (committed && state.commit == 0) {
+      return DataError(fmt::format(
+          "the state of 's3://{}/{}' is what ListStaged found, not a commit: it can only be "
+          "discarded",
+          bucket_, state.key));
+    }
     // The upload was started for one key: it can become no other file.
     if (state.key != Key(path)) {
       return DataError(fmt::format("the staged state of 's3://{}/{}' does not belong to '{}'",

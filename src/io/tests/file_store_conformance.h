@@ -223,7 +223,8 @@ TEST_P(FileStoreConformance, ListStagedFindsWhatACrashLeftByNamePrefix) {
     ASSERT_OK(nested->Write("partial"));
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<StagedFile> other,
                          store().Stage("dt=1/other-000-00001.parquet", "e7"));
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<StagedFile> top, store().Stage("events-top.parquet", "e7"));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<StagedFile> top,
+                         store().Stage("events-top.parquet", "e7"));
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<StagedFile> elsewhere,
                          store().Stage("dt=2/events-000-00002.parquet", "e7"));
   }

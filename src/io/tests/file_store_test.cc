@@ -58,7 +58,8 @@ TEST(OpenFileStoreTest, WebHdfsNeedsANameNodeAndAUser) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<FileStore> store,
                        OpenFileStore({.location = "webhdfs://namenode:9870/warehouse/events/",
                                       .hdfs_user = "etl"}));
-  EXPECT_EQ(store->Uri("dt=1/a.parquet"), "webhdfs://namenode:9870/warehouse/events/dt=1/a.parquet");
+  EXPECT_EQ(store->Uri("dt=1/a.parquet"),
+            "webhdfs://namenode:9870/warehouse/events/dt=1/a.parquet");
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<FileStore> at_root,
                        OpenFileStore({.location = "webhdfs://namenode:9870", .hdfs_user = "etl"}));
   EXPECT_EQ(at_root->Uri("a.parquet"), "webhdfs://namenode:9870/a.parquet");

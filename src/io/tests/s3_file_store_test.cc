@@ -24,8 +24,10 @@ using ::testing::Not;
 
 Result<testing::S3Endpoint> S3() {
   SLUICE_ASSIGN_OR_RETURN(testing::TestServers servers, testing::TestServers::FromEnvironment());
-  if (servers.s3.endpoint.empty())
-    return InvalidConfig(fmt::format("no S3 store in {}: run with the `s3` fixture", servers.env_file));
+  if (servers.s3.endpoint.empty()) {
+    return InvalidConfig(
+        fmt::format("no S3 store in {}: run with the `s3` fixture", servers.env_file));
+  }
   return servers.s3;
 }
 
@@ -125,6 +127,10 @@ TEST_F(S3FileStoreTest, DiscardingWhatListStagedFoundDeletesItsTails) {
   ASSERT_EQ(staged.size(), 1u);
   EXPECT_EQ(staged[0].path, "b.csv");
   EXPECT_THAT(KeysUnder(prefix_ + "/_sluice/"), Not(IsEmpty()));
+  // Without its tail such a state would publish a cut file: only Discard takes it.
+  EXPECT_EQ(store_->Publish(staged[0].path, staged[0].state).code(), StatusCode::kDataError);
+  EXPECT_EQ(store_->Resume(staged[0].path, staged[0].state).status().code(),
+            StatusCode::kDataError);
   ASSERT_OK(store_->Discard(staged[0].path, staged[0].state));
   EXPECT_THAT(KeysUnder(prefix_ + "/_sluice/"), IsEmpty());
   ASSERT_OK_AND_ASSIGN(std::vector<StagedEntry> after, store_->ListStaged("", ""));
