@@ -91,8 +91,9 @@ need_store() {
 }
 # venv_python: the python of the venv holding the independent readers (pyarrow, DuckDB,
 # fastavro), made by scripts/python-venv.sh the first time.
+E2E_REPOSITORY=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 venv_python() {
-  "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/python-venv.sh"
+  "$E2E_REPOSITORY/scripts/python-venv.sh"
 }
 
 need_hdfs() { need_store hdfs SLUICE_TEST_HDFS_WEBHDFS; }
