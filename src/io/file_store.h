@@ -74,8 +74,9 @@ class FileStore {
   virtual Status WriteFile(const std::string& path, std::string_view content) = 0;
   /// The whole of `path`; NotFound when missing.
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
-  /// The names directly under `directory` ("" for the root), sorted; a directory's name ends
-  /// with '/'. Staged files are not listed. A missing directory lists nothing.
+  /// The names directly under `directory` ("" for the root; "dir" or "dir/"), sorted; a
+  /// directory's name ends with '/'. Staged files are not listed. A missing directory lists
+  /// nothing.
   virtual Result<std::vector<std::string>> List(const std::string& directory) = 0;
   /// Deletes the file `path`; missing is fine.
   virtual Status Delete(const std::string& path) = 0;

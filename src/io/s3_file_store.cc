@@ -404,6 +404,8 @@ class S3FileStore final : public FileStore {
   }
   /// The key prefix of everything under `directory`: "prefix/dir/" ("" for the bucket's root).
   std::string DirectoryPrefix(std::string_view directory) const {
+    while (!directory.empty() && directory.back() == '/')
+      directory.remove_suffix(1);  // "dir/" names the same directory as "dir"
     std::string key = Key(directory);
     return key.empty() ? key : key + "/";
   }

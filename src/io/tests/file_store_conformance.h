@@ -282,6 +282,9 @@ TEST_P(FileStoreConformance, ListIsSortedWithDirectoriesAndWithoutStagedFiles) {
   EXPECT_THAT(root, ElementsAre("a.csv", "b.csv", "c/", "dt=1/", "dt=2/"));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> partition, store().List("dt=1"));
   EXPECT_THAT(partition, ElementsAre("y.csv"));
+  // A directory named as List returns it, with its '/', lists the same.
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> slashed, store().List("dt=1/"));
+  EXPECT_THAT(slashed, ElementsAre("y.csv"));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> deeper, store().List("c"));
   EXPECT_THAT(deeper, ElementsAre("d/"));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> missing, store().List("no/such"));

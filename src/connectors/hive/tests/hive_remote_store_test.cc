@@ -1,0 +1,89 @@
+// The hive sink writing to HDFS (WebHDFS, Hadoop's MiniDFSCluster) or S3 (s3proxy), whichever
+// fixture the binary was built for (HIVE_TEST_STORE): a run that commits, crashes and resumes,
+// then what a reader of the store sees: every event once, in its hour, whole files only, each
+// partition with its _SUCCESS, no staged file or manifest left.
+#include <fmt/core.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "connectors/hive/tests/hive_table_driver.h"
+#include "testing/gtest_util.h"
+#include "testing/test_servers.h"
+
+namespace sluice::connectors::hive {
+namespace {
+
+struct Store {
+  std::string location;
+  std::string options;  // the sink's store options
+  io::FileStoreOptions store;
+};
+
+Result<Store> StoreUnderTest(const std::string& table) {
+  SLUICE_ASSIGN_OR_RETURN(sluice::testing::TestServers servers,
+                          sluice::testing::TestServers::FromEnvironment());
+  Store store;
+#if HIVE_TEST_STORE_HDFS
+  std::string authority = servers.hdfs.webhdfs_url.substr(servers.hdfs.webhdfs_url.find("://") + 3);
+  store.location = fmt::format("webhdfs://{}/warehouse/{}", authority, table);
+  store.options = fmt::format("hdfs_user: {}", servers.hdfs.user);
+  store.store.hdfs_user = servers.hdfs.user;
+#else
+  store.location = fmt::format("s3://{}/warehouse/{}", servers.s3.bucket, table);
+  store.options = fmt::format(
+      "s3_endpoint: '{}', s3_region: {}, s3_access_key_id: '{}', s3_secret_access_key: '{}', "
+      "s3_part_bytes: 5MiB",
+      servers.s3.endpoint, servers.s3.region, servers.s3.access_key, servers.s3.secret_key);
+  store.store.s3_endpoint = servers.s3.endpoint;
+  store.store.s3_region = servers.s3.region;
+  store.store.s3_access_key_id = servers.s3.access_key;
+  store.store.s3_secret_access_key = Secret(servers.s3.secret_key);
+#endif
+  store.store.location = store.location;
+  return store;
+}
+
+std::string UniqueTable(const char* name) {
+  return fmt::format("{}_{}", name, ::getpid());
+}
+
+TEST(HiveRemoteStoreTest, EveryEventOnceInItsHourAfterACrashAndResume) {
+  ASSERT_OK_AND_ASSIGN(Store store, StoreUnderTest(UniqueTable("events")));
+  ASSERT_OK_AND_ASSIGN(
+      HiveSinkOptions options,
+      testing::ParseSinkOptions(store.location, store.options +
+                                                    ", time_partition_column: ts, "
+                                                    "lateness_secs: 0, target_file_bytes: 4KiB"));
+  ASSERT_OK(testing::WriteEventsWithACrash(options, "remote-job"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<io::FileStore> files, io::OpenFileStore(store.store));
+  ASSERT_OK_AND_ASSIGN(testing::VisibleTable table, testing::ReadVisibleTable(files.get()));
+  EXPECT_EQ(table.rows, testing::ExpectedRows());
+  EXPECT_THAT(table.partitions_with_success,
+              ::testing::IsSupersetOf({"dt=2026-12-04/hr=09", "dt=2026-12-04/hr=10",
+                                       "dt=2026-12-04/hr=11"}));
+  for (const std::string& file : table.files)
+    EXPECT_THAT(file, ::testing::MatchesRegex(".*/remote-job-000-[0-9]+\\.parquet")) << file;
+  // Small files: several per hour, not one per commit.
+  EXPECT_GT(table.files.size(), 3u);
+  ASSERT_OK_AND_ASSIGN(std::vector<io::StagedEntry> staged, files->ListStaged("", ""));
+  EXPECT_TRUE(staged.empty()) << staged.size() << " staged files left, e.g. " << staged[0].path;
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> manifests, files->List("_sluice/remote-job/"));
+  for (const std::string& name : manifests)
+    EXPECT_FALSE(name.starts_with("slot-")) << "manifest left: " << name;
+}
+
+TEST(HiveRemoteStoreTest, AvroFilesToo) {
+  ASSERT_OK_AND_ASSIGN(Store store, StoreUnderTest(UniqueTable("avro_events")));
+  ASSERT_OK_AND_ASSIGN(HiveSinkOptions options,
+                       testing::ParseSinkOptions(store.location, store.options + ", format: avro"));
+  ASSERT_OK(testing::WriteEventsWithACrash(options, "avro-job"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<io::FileStore> files, io::OpenFileStore(store.store));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> names, files->List(""));
+  EXPECT_THAT(names, ::testing::Contains("avro-job-000-00000.avro"));
+  EXPECT_THAT(names, ::testing::Contains("_SUCCESS"));
+  ASSERT_OK_AND_ASSIGN(std::string ddl, files->ReadFile("_sluice/avro-job/events.sql"));
+  EXPECT_THAT(ddl, ::testing::HasSubstr("STORED AS AVRO"));
+}
+
+}  // namespace
+}  // namespace sluice::connectors::hive
