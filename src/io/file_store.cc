@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 
@@ -193,7 +194,9 @@ class LocalFileStore final : public FileStore {
   Status WriteFile(const std::string& path, std::string_view content) override {
     std::string full = Full(path);
     SLUICE_RETURN_IF_ERROR(CreateDirectories(ParentDirectory(full)));
-    std::string temp = StagedSibling(full, "tmp");
+    // A temporary name of its own per call: two writers of one file never share it.
+    static std::atomic<uint64_t> calls{0};
+    std::string temp = StagedSibling(full, fmt::format("tmp{}-{}", ::getpid(), calls++));
     {
       SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<OutputStream> out,
                               CreateOutputFile(temp, Compression::kNone, 0,

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <mutex>
+
 #include "catalog/hive_ddl.h"
 #include "catalog/hive_metastore_client.h"
 #include "connectors/hive/hive_manifest.h"
@@ -81,6 +83,13 @@ class MetastoreCatalog final : public TableCatalog {
   std::unique_ptr<catalog::HiveMetastoreClient> client_;
 };
 
+// The writers of a job each add their partitions to the one DDL file: read, add, write back,
+// one writer at a time (they run in one process; a file per table and job).
+std::mutex& DdlFileMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 // No metastore: the statements go to a file beside the manifests, to run by hand.
 class DdlFileCatalog final : public TableCatalog {
  public:
@@ -91,6 +100,7 @@ class DdlFileCatalog final : public TableCatalog {
         path_(ManifestDirectory(job) + fmt::format("{}.sql", table_.table)) {}
 
   Status RegisterTable() override {
+    std::lock_guard<std::mutex> lock(DdlFileMutex());
     Result<std::string> existing = store_->ReadFile(path_);
     if (existing.ok())
       return Status::OK();  // kept with the partitions added so far
@@ -103,6 +113,7 @@ class DdlFileCatalog final : public TableCatalog {
   }
 
   Status AddPartitions(const std::vector<std::string>& partitions) override {
+    std::lock_guard<std::mutex> lock(DdlFileMutex());
     SLUICE_ASSIGN_OR_RETURN(std::string text, store_->ReadFile(path_));
     bool changed = false;
     for (const std::string& partition : partitions) {

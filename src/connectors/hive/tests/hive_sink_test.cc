@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "config/options.h"
 #include "connectors/hive/hive_options.h"
@@ -334,6 +335,46 @@ TEST_F(HiveSinkTest, AFreshRunAppendsAfterTheJobsFilesOrOverwritesOrRefuses) {
   ASSERT_OK(overwriting.Finish());
   EXPECT_EQ(ReadIndependently("-"),
             std::vector<std::string>{"row\t7\t2026-12-04 09:00:00+00:00\tDE\t1.50"});
+}
+
+TEST_F(HiveSinkTest, WritersAtOnceEachAddTheirPartitionsToTheOneDdlFile) {
+  HiveSink sink(Options("time_partition_column: ts, lateness_secs: 0"));
+  JobContext context = Context();
+  context.parallelism = 4;
+  ASSERT_OK(sink.Open(context, Streams()));
+  std::vector<std::thread> threads;
+  std::vector<Status> results(4);
+  for (int slot = 0; slot < 4; ++slot) {
+    threads.emplace_back([&, slot] {
+      results[slot] = [&]() -> Status {
+        SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SinkWriter> writer, sink.CreateWriter(slot));
+        // Each slot its own hours; every commit closes the previous one (lateness 0).
+        for (int hour = 0; hour < 6; ++hour) {
+          SLUICE_RETURN_IF_ERROR(
+              writer->Write(*MakeBatch({Event(slot * 100 + hour, slot * 6 + hour, 0, "DE")})));
+          SLUICE_RETURN_IF_ERROR(writer->Prepare());
+          CommitContext commit;
+          commit.checkpoint = static_cast<uint64_t>(hour + 1);
+          SLUICE_RETURN_IF_ERROR(writer->Commit(commit));
+        }
+        return Status::OK();
+      }();
+    });
+  }
+  for (std::thread& thread : threads)
+    thread.join();
+  for (const Status& result : results)
+    ASSERT_OK(result);
+  ASSERT_OK(sink.Finish());
+  ASSERT_OK_AND_ASSIGN(std::string ddl,
+                       io::MakeLocalFileStore(root_)->ReadFile("_sluice/events-job/events.sql"));
+  size_t statements = 0;
+  for (size_t at = ddl.find("ADD IF NOT EXISTS PARTITION"); at != std::string::npos;
+       at = ddl.find("ADD IF NOT EXISTS PARTITION", at + 1)) {
+    ++statements;
+  }
+  EXPECT_EQ(statements, 24u) << ddl;
+  EXPECT_EQ(ReadIndependently("dt,hr").size(), 24u);
 }
 
 TEST_F(HiveSinkTest, PartitionColumnsThatCannotWorkAreConfigErrors) {
