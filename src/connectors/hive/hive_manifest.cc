@@ -165,6 +165,11 @@ std::string ManifestDirectory(std::string_view job) {
 
 Result<std::map<int, SlotManifest>> LoadSlotManifests(io::FileStore* store, std::string_view job) {
   std::string directory = ManifestDirectory(job);
+  // A manifest write a crash cut short leaves its temporary file: never a commit.
+  SLUICE_ASSIGN_OR_RETURN(std::vector<io::StagedEntry> unfinished,
+                          store->ListStaged(directory, "slot-"));
+  for (const io::StagedEntry& entry : unfinished)
+    SLUICE_RETURN_IF_ERROR(store->Discard(entry.path, entry.state));
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, store->List(directory));
   // Newest first within each slot: the first one that parses wins.
   std::map<int, std::vector<std::pair<uint64_t, std::string>>> by_slot;

@@ -79,7 +79,8 @@ Result<SlotManifest> DecodeSlotManifest(std::string_view text, const std::string
 std::string ManifestDirectory(std::string_view job);
 
 /// The newest manifest of every slot of `job` in `store`, by slot. A manifest that does not
-/// parse (a write cut short) is skipped in favour of the one before it.
+/// parse (a write cut short) is skipped in favour of the one before it; the temporary files of
+/// writes a crash cut short are deleted (call it while no writer of the job runs).
 Result<std::map<int, SlotManifest>> LoadSlotManifests(io::FileStore* store, std::string_view job);
 
 /// Writes `manifest` (its sequence set by the caller) and then deletes the slot's older ones.

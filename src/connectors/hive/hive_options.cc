@@ -34,6 +34,9 @@ const std::vector<config::OptionSpec>& SinkTable() {
       {.name = "max_open_files", .type = OptionType::kInt, .default_value = "32",
        .description = "Files open per writer at once (each holds a row group in memory); the "
            "least recently written ends beyond it.", .min = 1, .max = 10000},
+      {.name = "writer_buffer_bytes", .type = OptionType::kBytes, .default_value = "64MiB",
+       .description = "Parquet: the row groups a writer holds in memory across its open files; "
+           "beyond it the largest is written out early.", .min = 1 << 20},
       {"success_marker", OptionType::kBool, "true",
        "Write an empty _SUCCESS into a partition once it closed, and into every partition "
        "written when a bounded job finishes."},
@@ -113,6 +116,7 @@ Result<HiveSinkOptions> HiveSinkOptions::FromOptions(const config::Options& opti
   parsed.lateness_us = options.GetInt("lateness_secs") * 1000000;
   parsed.target_file_bytes = options.GetBytes("target_file_bytes");
   parsed.max_open_files = static_cast<int>(options.GetInt("max_open_files"));
+  parsed.writer_buffer_bytes = options.GetBytes("writer_buffer_bytes");
   parsed.success_marker = options.GetBool("success_marker");
   std::string mode = options.GetString("mode");
   parsed.mode = mode == "overwrite"         ? TableMode::kOverwrite

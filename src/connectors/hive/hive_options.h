@@ -43,6 +43,10 @@ struct HiveSinkOptions {
   int64_t target_file_bytes = int64_t{128} << 20;
   /// At most this many files open per writer: the least recently written one ends beyond it.
   int max_open_files = 32;
+  /// Row groups buffered by a writer's open files together: beyond it the largest one is
+  /// written out early (a smaller row group), so memory stays bounded however many files
+  /// are open.
+  int64_t writer_buffer_bytes = int64_t{64} << 20;
   bool success_marker = true;
   TableMode mode = TableMode::kAppend;
   /// Metastore registration ("" = none: the DDL is written to _sluice/<job>/table.sql).

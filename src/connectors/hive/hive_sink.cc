@@ -305,7 +305,29 @@ class HiveSinkWriter final : public SinkWriter {
         static_cast<uint64_t>(plan_->options.target_file_bytes)) {
       SLUICE_RETURN_IF_ERROR(EndFile(Key{index, partition}, false));
     }
-    return Status::OK();
+    return KeepBuffersBounded();
+  }
+
+  // Writes out the largest buffered row group while the open files hold more than
+  // writer_buffer_bytes together. Its bytes are not committed until the next Prepare, as any.
+  Status KeepBuffersBounded() {
+    for (;;) {
+      uint64_t total = 0;
+      OpenFile* largest = nullptr;
+      for (auto& [key, file] : open_) {
+        if (!file.format)
+          continue;
+        uint64_t buffered = file.format->buffered_bytes();
+        total += buffered;
+        if (largest == nullptr || buffered > largest->format->buffered_bytes())
+          largest = &file;
+      }
+      if (largest == nullptr ||
+          total <= static_cast<uint64_t>(plan_->options.writer_buffer_bytes)) {
+        return Status::OK();
+      }
+      SLUICE_RETURN_IF_ERROR(largest->format->Flush());
+    }
   }
 
   Result<OpenFile*> FileFor(size_t index, const std::string& partition, const Batch& rows,

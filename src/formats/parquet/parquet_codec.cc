@@ -44,6 +44,8 @@ Status ParquetWriterOptions::Validate() const {
                                      compression_level));
   if (page_bytes < 1024 || page_bytes > (size_t{1} << 30))
     return InvalidConfig(fmt::format("page_bytes {} is out of range (1 KiB..1 GiB)", page_bytes));
+  if (page_values == 0)
+    return InvalidConfig("page_values must be at least 1");
   if (row_group_bytes < page_bytes)
     return InvalidConfig(fmt::format("row_group_bytes {} is smaller than page_bytes {}",
                                      row_group_bytes, page_bytes));

@@ -29,6 +29,10 @@ struct ParquetWriterOptions {
   /// A data page is cut once its encoded values and levels reach this many bytes (before
   /// compression). A single value larger than this gets a page of its own.
   size_t page_bytes = size_t{1} << 20;
+  /// ... or once it holds this many values (NULLs included), as Arrow's and parquet-mr's
+  /// writers do: a dictionary page of small indices would otherwise buffer millions of values
+  /// (their indices and levels take 5 bytes each in memory until the page is cut).
+  size_t page_values = 20000;
   /// A row group is ended once the pages buffered for it reach this many bytes (compressed,
   /// plus the page being filled). The whole row group is held in memory until then.
   size_t row_group_bytes = size_t{128} << 20;

@@ -443,6 +443,8 @@ class TypedColumnWriter final : public ColumnWriter {
         definition_levels_.push_back(0);
         ++page_statistics_.null_count;
         ++page_values_;
+        if (page_values_ >= options_.page_values)
+          SLUICE_RETURN_IF_ERROR(CutPage());
         continue;
       }
       P value = getter_(column, row, scratch);
@@ -469,7 +471,7 @@ class TypedColumnWriter final : public ColumnWriter {
       if (nullable_)
         definition_levels_.push_back(1);
       ++page_values_;
-      if (PageBytes() >= options_.page_bytes)
+      if (PageBytes() >= options_.page_bytes || page_values_ >= options_.page_values)
         SLUICE_RETURN_IF_ERROR(CutPage());
     }
     return Status::OK();

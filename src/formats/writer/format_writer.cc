@@ -73,6 +73,7 @@ class ParquetFormatWriter final : public FormatWriter {
   uint64_t bytes_written() const override {
     return writer_->committed_bytes() - start_bytes_ + writer_->buffered_bytes();
   }
+  uint64_t buffered_bytes() const override { return writer_->buffered_bytes(); }
 
  private:
   std::unique_ptr<ParquetWriter> writer_;

@@ -47,6 +47,9 @@ class FormatWriter {
   /// Bytes of this writer's rows so far (text for CSV and JSON Lines; encoded for Avro and
   /// Parquet), counted from where it started.
   virtual uint64_t bytes_written() const = 0;
+  /// Bytes held in memory until the next Flush() (Parquet's row group); 0 for formats that
+  /// stream.
+  virtual uint64_t buffered_bytes() const { return 0; }
 };
 
 /// A writer of a new file `file_name` (its base name: Avro derives its sync marker from it) of
