@@ -9,7 +9,7 @@ import java.math.RoundingMode;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.UUID;
+import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.serialization.BulkWriter;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
@@ -26,7 +26,6 @@ import org.apache.flink.core.fs.Path;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.formats.parquet.ParquetWriterFactory;
 import org.apache.flink.formats.parquet.row.ParquetRowDataBuilder;
-import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.BucketAssigner;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
@@ -212,7 +211,8 @@ public final class FlinkKafkaToParquet {
         KafkaSource.<Event>builder()
             .setBootstrapServers(bootstrap)
             .setTopics(topic)
-            .setGroupId("sluice-bench-flink-" + UUID.randomUUID())
+            // Its committed offsets are not read (the start is the earliest offsets).
+            .setGroupId("sluice-bench-flink")
             .setStartingOffsets(OffsetsInitializer.earliest())
             .setBounded(OffsetsInitializer.latest())
             .setDeserializer(KafkaRecordDeserializationSchema.valueOnly(new EventDeserializer()))
@@ -228,6 +228,16 @@ public final class FlinkKafkaToParquet {
     env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka " + topic)
         .sinkTo(sink)
         .name("parquet " + outDir);
-    env.execute("sluice bench: kafka -> parquet");
+    try {
+      env.execute("sluice bench: kafka -> parquet");
+    } catch (Exception e) {
+      // The causes, one a line (their stack traces are in the log).
+      StringBuilder why = new StringBuilder("flink job failed (see flink.log beside OUTDIR)");
+      for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        why.append("\n  ").append(t);
+      }
+      System.err.println(why);
+      System.exit(1);
+    }
   }
 }
