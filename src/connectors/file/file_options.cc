@@ -184,7 +184,7 @@ const std::vector<config::OptionSpec>& SinkTable() {
        "again: leave compression at auto).",
        false,
        {"none", "snappy", "gzip", "zstd"}},
-      {.name = "row_group_bytes", .type = config::OptionType::kBytes, .default_value = "128MiB",
+      {.name = "row_group_bytes", .type = config::OptionType::kBytes, .default_value = "64MiB",
        .description = "Parquet: a row group ends once it holds this much (a commit also ends "
            "one, so frequent checkpoints make smaller row groups).", .min = 1},
   };

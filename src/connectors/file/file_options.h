@@ -68,7 +68,7 @@ struct FileSinkOptions {
   /// Parquet: the codec of the pages, and the size a row group is cut at (a commit also ends
   /// one, so that the committed part of a file is complete row groups).
   formats::ParquetCompression parquet_compression = formats::ParquetCompression::kSnappy;
-  int64_t row_group_bytes = int64_t{128} << 20;
+  int64_t row_group_bytes = int64_t{64} << 20;  // held in memory per writer until it ends
 
   static Result<FileSinkOptions> FromOptions(const config::Options& options);
 };

@@ -206,6 +206,39 @@ Status WriteSlotManifest(io::FileStore* store, const SlotManifest& manifest) {
   return Status::OK();
 }
 
+namespace {
+
+Result<uint64_t> StoredEpoch(io::FileStore* store, std::string_view job) {
+  Result<std::string> text = store->ReadFile(ManifestDirectory(job) + "epoch");
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound)
+      return uint64_t{0};
+    return text.status();
+  }
+  unsigned long long epoch = 0;
+  if (std::sscanf(text->c_str(), "epoch %llu", &epoch) != 1)
+    return DataError(fmt::format("{}: not a run epoch: '{}'", store->Uri(ManifestDirectory(job) + "epoch"), *text));
+  return static_cast<uint64_t>(epoch);
+}
+
+}  // namespace
+
+Status ClaimStoreFence(io::FileStore* store, std::string_view job, uint64_t epoch) {
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredEpoch(store, job));
+  if (current > epoch)
+    return FencedOff(job, fmt::format("the table at '{}'", store->Uri("")), epoch, current);
+  if (current == epoch)
+    return Status::OK();
+  return store->WriteFile(ManifestDirectory(job) + "epoch", fmt::format("epoch {}\n", epoch));
+}
+
+Status CheckStoreFence(io::FileStore* store, std::string_view job, uint64_t epoch) {
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredEpoch(store, job));
+  if (current != epoch)
+    return FencedOff(job, fmt::format("the table at '{}'", store->Uri("")), epoch, current);
+  return Status::OK();
+}
+
 Status RemoveSlotManifests(io::FileStore* store, std::string_view job) {
   std::string directory = ManifestDirectory(job);
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, store->List(directory));

@@ -86,6 +86,14 @@ Result<std::map<int, SlotManifest>> LoadSlotManifests(io::FileStore* store, std:
 /// Writes `manifest` (its sequence set by the caller) and then deletes the slot's older ones.
 Status WriteSlotManifest(io::FileStore* store, const SlotManifest& manifest);
 
+/// The run fence in the store: `_sluice/<job>/epoch` holds the epoch of the run that claimed
+/// the job's table last. ClaimStoreFence stores `epoch` unless a higher one is there
+/// (FencedOff); CheckStoreFence fails (FencedOff) unless the stored epoch is still `epoch`. A
+/// store offers no lock, so a claim landing between a check and the write it guards is not
+/// caught: the check narrows the window of a run that lost its lease to one store call.
+Status ClaimStoreFence(io::FileStore* store, std::string_view job, uint64_t epoch);
+Status CheckStoreFence(io::FileStore* store, std::string_view job, uint64_t epoch);
+
 /// Deletes every manifest of `job`.
 Status RemoveSlotManifests(io::FileStore* store, std::string_view job);
 

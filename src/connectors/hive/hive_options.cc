@@ -47,7 +47,7 @@ const std::vector<config::OptionSpec>& SinkTable() {
        {"append", "overwrite", "error_if_exists"}},
       {"parquet_compression", OptionType::kEnum, "snappy",
        "Parquet: none, snappy, gzip or zstd.", false, {"none", "snappy", "gzip", "zstd"}},
-      {.name = "row_group_bytes", .type = OptionType::kBytes, .default_value = "128MiB",
+      {.name = "row_group_bytes", .type = OptionType::kBytes, .default_value = "64MiB",
        .description = "Parquet: a row group ends once it holds this much (a commit also ends "
            "one).", .min = 1},
       {"avro_codec", OptionType::kEnum, "deflate", "Avro: null, deflate or zstandard.", false,

@@ -208,13 +208,17 @@ class HiveSinkWriter final : public SinkWriter {
         manifest_.published.push_back(std::move(partition));
       }
     }
-    manifest_.sequence += 1;
+    // A later run's manifests sort after every manifest of an earlier one.
+    manifest_.sequence = std::max(manifest_.sequence + 1, plan_->run_epoch << 32);
     SLUICE_FAILPOINT("hive.commit.before_manifest");
+    SLUICE_RETURN_IF_ERROR(Fence());
     SLUICE_RETURN_IF_ERROR(WriteSlotManifest(plan_->manifest_store.get(), manifest_));
     SLUICE_FAILPOINT("hive.commit.after_manifest");
     for (auto& [key, file] : open_)
       file.committed = file.committed || !file.entry.file_state.empty();
     // Committed: what follows is rolled forward by the next run if it does not happen.
+    if (!manifest_.publish.empty())
+      SLUICE_RETURN_IF_ERROR(Fence());
     SLUICE_RETURN_IF_ERROR(RollForward(*plan_, manifest_, &catalogs_));
     SLUICE_FAILPOINT("hive.commit.after_publish");
     manifest_.publish.clear();
@@ -251,6 +255,12 @@ class HiveSinkWriter final : public SinkWriter {
     bool committed = false;  // a committed manifest names it
   };
   using Key = std::pair<size_t, std::string>;
+
+  Status Fence() const {
+    if (plan_->run_epoch == 0)
+      return Status::OK();
+    return CheckStoreFence(plan_->manifest_store.get(), plan_->job, plan_->run_epoch);
+  }
 
   const Batch& Project(const Batch& batch, const HivePartitioner& partitioner) {
     const size_t index = static_cast<size_t>(batch.stream());
@@ -507,6 +517,15 @@ Result<std::shared_ptr<HivePlan>> HiveSink::Plan(const JobContext& context,
   return plan;
 }
 
+Status HiveSink::Claim(const JobContext& context) {
+  if (context.run_epoch == 0)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<io::FileStore> store, ManifestStore());
+  SLUICE_RETURN_IF_ERROR(ClaimStoreFence(store.get(), context.job_name, context.run_epoch));
+  run_epoch_ = context.run_epoch;
+  return Status::OK();
+}
+
 Status HiveSink::LoadAndRecover(const std::string& job, const std::vector<StreamInfo>* streams) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<io::FileStore> store, ManifestStore());
   SLUICE_ASSIGN_OR_RETURN(auto manifests,
@@ -622,6 +641,9 @@ Status HiveSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
     recovered = recovered_;
     plan->generation = generation_;
   }
+  plan->run_epoch = run_epoch_;
+  if (run_epoch_ != 0)
+    SLUICE_RETURN_IF_ERROR(CheckStoreFence(plan->manifest_store.get(), plan->job, run_epoch_));
   if (recovered.empty())
     SLUICE_RETURN_IF_ERROR(ApplyMode(plan.get()));
   for (const HiveTarget& target : plan->targets) {
@@ -709,6 +731,8 @@ Result<std::unique_ptr<SinkWriter>> HiveSink::CreateWriter(int slot) {
 Status HiveSink::Finish() {
   if (!plan_)
     return Internal("HiveSink::Finish before Open");
+  if (run_epoch_ != 0)
+    SLUICE_RETURN_IF_ERROR(CheckStoreFence(plan_->manifest_store.get(), plan_->job, run_epoch_));
   // From the store: every slot's last commit, including slots no writer of this run took.
   SLUICE_ASSIGN_OR_RETURN(auto manifests,
                           LoadSlotManifests(plan_->manifest_store.get(), plan_->job));

@@ -21,6 +21,12 @@
 // open one partition period of event time (so late rows make one file per partition and
 // period, not one per checkpoint).
 //
+// One run at a time: Claim() stores the run's epoch in the store (`_sluice/<job>/epoch`); each
+// commit checks it before its manifest and before publishing, and manifests of a later run get
+// higher sequence numbers (the epoch in their upper bits), so a run that lost its lease stops at
+// its next commit and its manifests never win over the newer run's. Stores have no lock, so a
+// claim that lands between a check and the write after it is not caught (see ClaimStoreFence).
+//
 // Thread-safety: Open, Finish, Abort, RecoverProgress and ForgetProgress on the coordinator
 // thread; CreateWriter from any thread; each writer is used by one thread.
 #pragma once
@@ -57,6 +63,8 @@ struct HivePlan {
   /// Where the manifests live: the store of the location before any {stream}.
   std::shared_ptr<io::FileStore> manifest_store;
   uint64_t generation = 1;
+  /// The run epoch Claim() stored in the store's fence (0: not claimed, no fence).
+  uint64_t run_epoch = 0;
   /// Fresh runs in append mode: the first part number no file of the job has, per slot.
   std::map<int, int64_t> first_free_part;
 };
@@ -73,6 +81,9 @@ class HiveSink final : public Sink {
   DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kExactlyOnce; }
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   Status ForgetProgress(const JobContext& context) override;
+  /// Stores the run's epoch in the table's fence (`_sluice/<job>/epoch`); every manifest write,
+  /// publication and Finish checks it first.
+  Status Claim(const JobContext& context) override;
   /// In append mode, refuses a fresh run over an interrupted one that committed rows (they
   /// would be in the table twice); overwrite mode deletes the job's files and starts over.
   Status CheckFreshStart(const JobContext& context,
@@ -92,6 +103,7 @@ class HiveSink final : public Sink {
   std::map<int, SlotManifest> recovered_;  // by slot; taken by CreateWriter
   bool recovered_loaded_ = false;
   uint64_t generation_ = 1;
+  uint64_t run_epoch_ = 0;  // from Claim
 };
 
 }  // namespace sluice::connectors::hive

@@ -30,7 +30,7 @@ struct FormatWriterOptions {
   bool csv_header = true;
   AvroCodec avro_codec = AvroCodec::kDeflate;
   ParquetCompression parquet_compression = ParquetCompression::kSnappy;
-  size_t row_group_bytes = size_t{128} << 20;
+  size_t row_group_bytes = size_t{64} << 20;
 };
 
 class FormatWriter {

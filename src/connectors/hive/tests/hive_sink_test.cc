@@ -377,6 +377,38 @@ TEST_F(HiveSinkTest, WritersAtOnceEachAddTheirPartitionsToTheOneDdlFile) {
   EXPECT_EQ(ReadIndependently("dt,hr").size(), 24u);
 }
 
+TEST_F(HiveSinkTest, ARunTakenOverCommitsNothingMore) {
+  JobContext first = Context();
+  first.run_epoch = 1;
+  HiveSink old_run(Options("time_partition_column: ts, lateness_secs: 0"));
+  ASSERT_OK(old_run.Claim(first));
+  ASSERT_OK(old_run.Open(first, Streams()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> old_writer, old_run.CreateWriter(0));
+  WriteAndCommit(old_writer.get(), {Event(1, 9, 0, "DE")}, 1);
+  // A newer run claims the table (the old one froze past its lease) and resumes.
+  JobContext second = Context(true);
+  second.run_epoch = 2;
+  HiveSink new_run(Options("time_partition_column: ts, lateness_secs: 0"));
+  ASSERT_OK(new_run.Claim(second));
+  ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> progress, new_run.RecoverProgress(second));
+  ASSERT_OK(new_run.Open(second, Streams()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> new_writer, new_run.CreateWriter(0));
+  // The old run wakes up: its next commit, which would publish hour 9, is refused.
+  ASSERT_OK(old_writer->Write(*MakeBatch({Event(2, 10, 0, "DE")})));
+  ASSERT_OK(old_writer->Prepare());
+  CommitContext commit;
+  commit.checkpoint = 2;
+  Status refused = old_writer->Commit(commit);
+  EXPECT_EQ(refused.code(), StatusCode::kConflict) << refused.ToString();
+  EXPECT_EQ(old_run.Finish().code(), StatusCode::kConflict);
+  EXPECT_FALSE(io::PathExists(root_ + "/dt=2026-12-04/hr=09/events-job-000-00000.parquet"));
+  // The newer run goes on from the old run's last commit.
+  WriteAndCommit(new_writer.get(), {Event(2, 10, 0, "DE")}, 2);
+  new_writer.reset();
+  ASSERT_OK(new_run.Finish());
+  EXPECT_EQ(ReadIndependently("dt,hr").size(), 2u);
+}
+
 TEST_F(HiveSinkTest, PartitionColumnsThatCannotWorkAreConfigErrors) {
   struct Case {
     std::string options;
