@@ -31,6 +31,9 @@ const std::vector<config::OptionSpec>& SinkTable() {
       {.name = "target_file_bytes", .type = OptionType::kBytes, .default_value = "128MiB",
        .description = "A file ends once it holds this much; checkpoints do not end files.",
        .min = 1},
+      {.name = "roll_interval_secs", .type = OptionType::kInt, .default_value = "3600",
+       .description = "A file ends this long after it started (wall clock), whatever its size, "
+           "so that a slow or quiet stream still publishes; 0 = never.", .min = 0},
       {.name = "max_open_files", .type = OptionType::kInt, .default_value = "32",
        .description = "Files open per writer at once (each holds a row group in memory); the "
            "least recently written ends beyond it.", .min = 1, .max = 10000},
@@ -116,6 +119,7 @@ Result<HiveSinkOptions> HiveSinkOptions::FromOptions(const config::Options& opti
   parsed.lateness_us = options.GetInt("lateness_secs") * 1000000;
   parsed.target_file_bytes = options.GetBytes("target_file_bytes");
   parsed.max_open_files = static_cast<int>(options.GetInt("max_open_files"));
+  parsed.roll_interval_secs = options.GetInt("roll_interval_secs");
   parsed.writer_buffer_bytes = options.GetBytes("writer_buffer_bytes");
   parsed.success_marker = options.GetBool("success_marker");
   std::string mode = options.GetString("mode");

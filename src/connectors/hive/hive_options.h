@@ -2,7 +2,9 @@
 // they are laid out (format, partitions, file size), and the metastore to register them in.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,6 +43,11 @@ struct HiveSinkOptions {
   int64_t lateness_us = int64_t{10} * 60 * 1000000;
   /// A file ends once it holds this many bytes (encoded).
   int64_t target_file_bytes = int64_t{128} << 20;
+  /// A file ends this long after it started (wall clock), whatever its size: a slow stream
+  /// still publishes, and the last hour of a stream that went quiet too. 0 = never.
+  int64_t roll_interval_secs = 3600;
+  /// Where the sink reads the wall clock; tests replace it.
+  std::function<std::chrono::steady_clock::time_point()> clock = std::chrono::steady_clock::now;
   /// At most this many files open per writer: the least recently written one ends beyond it.
   int max_open_files = 32;
   /// Row groups buffered by a writer's open files together: beyond it the largest one is

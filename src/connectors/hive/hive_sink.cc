@@ -250,6 +250,8 @@ class HiveSinkWriter final : public SinkWriter {
     std::unique_ptr<formats::FormatWriter> format;
     uint64_t base_bytes = 0;  // bytes of earlier runs in an adopted file
     std::optional<int64_t> time_start;
+    // When this run started or took up the file (wall clock): roll_interval_secs counts from it.
+    std::chrono::steady_clock::time_point opened_at;
     uint64_t last_used = 0;
     bool dirty = false;      // rows since the last Prepare
     bool committed = false;  // a committed manifest names it
@@ -294,6 +296,7 @@ class HiveSinkWriter final : public SinkWriter {
       file.base_bytes = entry.bytes;
       file.time_start = plan_->targets[index].partitioner.StartOfPath(entry.partition);
       file.committed = true;
+      file.opened_at = plan_->options.clock();
       Key key{index, entry.partition};
       file.entry = std::move(entry);
       open_.emplace(std::move(key), std::move(file));
@@ -360,6 +363,7 @@ class HiveSinkWriter final : public SinkWriter {
     std::string name = fmt::format("{}{:03}-{:05}{}", plan_->file_prefix, slot_, file.entry.part,
                                    plan_->extension);
     file.entry.path = Join(partition, name);
+    file.opened_at = plan_->options.clock();
     file.time_start = target.partitioner.StartOfPath(partition);
     // A file for a partition that closed already holds late rows: it stays open a period.
     file.entry.opened_at_watermark = std::numeric_limits<int64_t>::min();
@@ -422,9 +426,18 @@ class HiveSinkWriter final : public SinkWriter {
   }
 
   // A time partition closes once the watermark passed its end by `lateness`; a file of late
-  // rows stays open one partition period of event time after it started.
+  // rows stays open one partition period of event time after it started. Any file ends
+  // roll_interval_secs of wall clock after it started (a quiet stream's watermark stands still).
   Status CloseTimedOutFiles() {
     std::vector<Key> due;
+    std::vector<Key> old;
+    if (plan_->options.roll_interval_secs > 0) {
+      auto now = plan_->options.clock();
+      for (const auto& [key, file] : open_) {
+        if (now - file.opened_at >= std::chrono::seconds(plan_->options.roll_interval_secs))
+          old.push_back(key);
+      }
+    }
     for (const auto& [key, file] : open_) {
       if (!file.time_start)
         continue;
@@ -439,6 +452,10 @@ class HiveSinkWriter final : public SinkWriter {
     }
     for (const Key& key : due)
       SLUICE_RETURN_IF_ERROR(EndFile(key, true));
+    for (const Key& key : old) {
+      if (open_.count(key) != 0)
+        SLUICE_RETURN_IF_ERROR(EndFile(key, false));
+    }
     return Status::OK();
   }
 

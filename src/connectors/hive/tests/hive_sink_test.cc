@@ -14,6 +14,7 @@
 #include "config/options.h"
 #include "connectors/hive/hive_options.h"
 #include "connectors/hive/hive_sink.h"
+#include "connectors/hive/tests/hive_table_driver.h"
 #include "io/file_system.h"
 #include "testing/gtest_util.h"
 #include "testing/independent_readers.h"
@@ -27,14 +28,7 @@ using sluice::testing::Row;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-SchemaPtr EventsSchema() {
-  return std::make_shared<Schema>(std::vector<Field>{
-      {"id", DataType::Int64(), false},
-      {"ts", DataType::TimestampTz(6), true},
-      {"country", DataType::String(), true},
-      {"amount", DataType::Decimal(12, 2), true},
-  });
-}
+using testing::EventsSchema;
 
 // An event at `hour` (hours after 2026-12-04 00:00 UTC) plus `minute`.
 Row Event(int64_t id, int hour, int minute, std::optional<std::string> country,
@@ -407,6 +401,32 @@ TEST_F(HiveSinkTest, ARunTakenOverCommitsNothingMore) {
   new_writer.reset();
   ASSERT_OK(new_run.Finish());
   EXPECT_EQ(ReadIndependently("dt,hr").size(), 2u);
+}
+
+TEST_F(HiveSinkTest, AQuietStreamStillPublishesOnceItsFilesAreRollIntervalOld) {
+  HiveSinkOptions options = Options("time_partition_column: ts, roll_interval_secs: 60");
+  auto now = std::chrono::steady_clock::time_point{};
+  options.clock = [&now] { return now; };
+  HiveSink sink(options);
+  ASSERT_OK(sink.Open(Context(), Streams()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> writer, sink.CreateWriter(0));
+  WriteAndCommit(writer.get(), {Event(1, 9, 0, "DE")}, 1);
+  now += std::chrono::seconds(59);
+  WriteAndCommit(writer.get(), {Event(2, 9, 1, "DE")}, 2);
+  EXPECT_FALSE(io::PathExists(root_ + "/dt=2026-12-04/hr=09/events-job-000-00000.parquet"));
+  // No event since, so the hour never closes by event time; a minute after it started, the
+  // file ends at the next checkpoint anyway (without _SUCCESS: the hour is not over).
+  now += std::chrono::seconds(1);
+  ASSERT_OK(writer->Prepare());
+  ASSERT_OK(writer->Commit(CommitContext{3, {}}));
+  EXPECT_EQ(TableFiles(root_ + "/dt=2026-12-04/hr=09"),
+            std::vector<std::string>{"events-job-000-00000.parquet"});
+  // The next rows start the next file.
+  WriteAndCommit(writer.get(), {Event(3, 9, 2, "DE")}, 4);
+  writer.reset();
+  ASSERT_OK(sink.Finish());
+  EXPECT_EQ(ReadIndependently("dt,hr").size(), 3u);
+  EXPECT_TRUE(io::PathExists(root_ + "/dt=2026-12-04/hr=09/events-job-000-00001.parquet"));
 }
 
 TEST_F(HiveSinkTest, PartitionColumnsThatCannotWorkAreConfigErrors) {

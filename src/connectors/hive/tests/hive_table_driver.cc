@@ -18,15 +18,6 @@ namespace {
 
 using sluice::testing::Row;
 
-SchemaPtr EventsSchema() {
-  return std::make_shared<Schema>(std::vector<Field>{
-      {"id", DataType::Int64(), false},
-      {"ts", DataType::TimestampTz(6), true},
-      {"country", DataType::String(), true},
-      {"amount", DataType::Decimal(12, 2), true},
-  });
-}
-
 Row EventRow(int id) {
   int hour = 9 + id % 3;
   return Row{std::to_string(id), fmt::format("2026-12-04 {:02}:{:02}:00+00", hour, id % 60),
@@ -59,6 +50,15 @@ std::vector<StreamInfo> Streams() {
 }
 
 }  // namespace
+
+SchemaPtr EventsSchema() {
+  return std::make_shared<Schema>(std::vector<Field>{
+      {"id", DataType::Int64(), false},
+      {"ts", DataType::TimestampTz(6), true},
+      {"country", DataType::String(), true},
+      {"amount", DataType::Decimal(12, 2), true},
+  });
+}
 
 Result<HiveSinkOptions> ParseSinkOptions(const std::string& location,
                                          const std::string& options_yaml) {

@@ -9,10 +9,14 @@
 #include <vector>
 
 #include "connectors/hive/hive_options.h"
+#include "core/schema.h"
 #include "core/result.h"
 #include "io/file_store.h"
 
 namespace sluice::connectors::hive::testing {
+
+/// The schema of the driver's events (and of the sink tests').
+SchemaPtr EventsSchema();
 
 /// The events the driver writes: id int64, ts timestamp_tz (hours 09..11 of 2026-12-04),
 /// country string, amount decimal(12,2); some NULLs, 4-byte UTF-8.
