@@ -163,8 +163,10 @@ std::string WebHdfsClient::Url(const std::string& path, std::string_view op,
 
 Result<HttpResponse> WebHdfsClient::Call(const HttpRequest& request, std::string_view op,
                                          const std::string& path) {
-  SLUICE_ASSIGN_OR_RETURN(HttpResponse response,
-                          session_.Perform(request, fmt::format("WebHDFS {} {}", op, path)));
+  // The NameNode's address in the description: a connection refused names where it went.
+  SLUICE_ASSIGN_OR_RETURN(
+      HttpResponse response,
+      session_.Perform(request, fmt::format("WebHDFS {} {} on {}", op, path, options_.url)));
   if (response.status >= 300)
     return WebHdfsError(response, op, path);
   return response;
@@ -189,7 +191,8 @@ Result<std::unique_ptr<OutputStream>> WebHdfsClient::StartUpload(const std::stri
   HttpRequest ask{.method = std::string(method), .url = Url(path, op, extra)};
   SLUICE_ASSIGN_OR_RETURN(
       HttpResponse redirect,
-      session_.Perform(ask, fmt::format("WebHDFS {} {} (NameNode)", op, path)));
+      session_.Perform(ask,
+                       fmt::format("WebHDFS {} {} (NameNode {})", op, path, options_.url)));
   if (redirect.status != 307)
     return redirect.status >= 300
                ? WebHdfsError(redirect, op, path)

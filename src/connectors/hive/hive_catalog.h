@@ -1,7 +1,7 @@
 // TableCatalog: where the hive sink declares its table and partitions. With a metastore
 // configured, a Hive metastore (catalog/hive_metastore.h) gets the table (CREATE EXTERNAL TABLE
 // when missing) and every partition a file was published in; without one, the DDL is written
-// to <location>/_sluice/<job>/table.sql (CREATE, then ALTER TABLE ... ADD PARTITION per
+// to <location>/_sluice/<job>/<table>.sql (CREATE, then ALTER TABLE ... ADD PARTITION per
 // partition), to be run by hand or replaced by MSCK REPAIR TABLE.
 //
 // Thread-safety: none; the sink creates one per writer.

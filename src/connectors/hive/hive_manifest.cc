@@ -206,9 +206,7 @@ Status WriteSlotManifest(io::FileStore* store, const SlotManifest& manifest) {
   return Status::OK();
 }
 
-namespace {
-
-Result<uint64_t> StoredEpoch(io::FileStore* store, std::string_view job) {
+Result<uint64_t> StoredFenceEpoch(io::FileStore* store, std::string_view job) {
   Result<std::string> text = store->ReadFile(ManifestDirectory(job) + "epoch");
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound)
@@ -221,10 +219,8 @@ Result<uint64_t> StoredEpoch(io::FileStore* store, std::string_view job) {
   return static_cast<uint64_t>(epoch);
 }
 
-}  // namespace
-
 Status ClaimStoreFence(io::FileStore* store, std::string_view job, uint64_t epoch) {
-  SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredEpoch(store, job));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredFenceEpoch(store, job));
   if (current > epoch)
     return FencedOff(job, fmt::format("the table at '{}'", store->Uri("")), epoch, current);
   if (current == epoch)
@@ -233,7 +229,7 @@ Status ClaimStoreFence(io::FileStore* store, std::string_view job, uint64_t epoc
 }
 
 Status CheckStoreFence(io::FileStore* store, std::string_view job, uint64_t epoch) {
-  SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredEpoch(store, job));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredFenceEpoch(store, job));
   if (current != epoch)
     return FencedOff(job, fmt::format("the table at '{}'", store->Uri("")), epoch, current);
   return Status::OK();

@@ -92,6 +92,8 @@ Status WriteSlotManifest(io::FileStore* store, const SlotManifest& manifest);
 /// store offers no lock, so a claim landing between a check and the write it guards is not
 /// caught: the check narrows the window of a run that lost its lease to one store call.
 Status ClaimStoreFence(io::FileStore* store, std::string_view job, uint64_t epoch);
+/// The epoch stored in the fence (0 when none).
+Result<uint64_t> StoredFenceEpoch(io::FileStore* store, std::string_view job);
 Status CheckStoreFence(io::FileStore* store, std::string_view job, uint64_t epoch);
 
 /// Deletes every manifest of `job`.

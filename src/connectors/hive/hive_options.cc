@@ -57,7 +57,7 @@ const std::vector<config::OptionSpec>& SinkTable() {
        {"null", "deflate", "zstandard"}},
       {"metastore", OptionType::kString, "",
        "thrift://host:9083 of a Hive metastore to create the table and add its partitions in; "
-       "without it the DDL is written to <location>/_sluice/<job>/table.sql."},
+       "without it the DDL is written to <location>/_sluice/<job>/<table>.sql."},
       {"database", OptionType::kString, "default", "The metastore database."},
       {"table", OptionType::kString, "", "The table's name; by default the stream's."},
       {"table_location", OptionType::kString, "",

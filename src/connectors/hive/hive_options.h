@@ -56,7 +56,7 @@ struct HiveSinkOptions {
   int64_t writer_buffer_bytes = int64_t{64} << 20;
   bool success_marker = true;
   TableMode mode = TableMode::kAppend;
-  /// Metastore registration ("" = none: the DDL is written to _sluice/<job>/table.sql).
+  /// Metastore registration ("" = none: the DDL is written to _sluice/<job>/<table>.sql).
   std::string metastore_uri;
   std::string database = "default";
   std::string table;  // "" = the stream's name; may hold {stream}

@@ -529,6 +529,9 @@ Result<std::shared_ptr<HivePlan>> HiveSink::Plan(const JobContext& context,
     target.table.location = options_.table_location.empty()
                                 ? target.store->Uri("")
                                 : ExpandStreamName(options_.table_location, stream.name);
+    // A local directory as Hive names one.
+    if (target.table.location.starts_with("/"))
+      target.table.location = "file:" + target.table.location;
     plan->targets.push_back(std::move(target));
   }
   return plan;
@@ -537,9 +540,24 @@ Result<std::shared_ptr<HivePlan>> HiveSink::Plan(const JobContext& context,
 Status HiveSink::Claim(const JobContext& context) {
   if (context.run_epoch == 0)
     return Status::OK();
+  // Only a check here: the epoch is stored before the run's first write (EnsureClaimed).
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<io::FileStore> store, ManifestStore());
-  SLUICE_RETURN_IF_ERROR(ClaimStoreFence(store.get(), context.job_name, context.run_epoch));
+  SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredFenceEpoch(store.get(), context.job_name));
+  if (current > context.run_epoch) {
+    return FencedOff(context.job_name, fmt::format("the table at '{}'", store->Uri("")),
+                     context.run_epoch, current);
+  }
   run_epoch_ = context.run_epoch;
+  fence_written_ = false;
+  return Status::OK();
+}
+
+Status HiveSink::EnsureClaimed(const std::string& job) {
+  if (run_epoch_ == 0 || fence_written_)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<io::FileStore> store, ManifestStore());
+  SLUICE_RETURN_IF_ERROR(ClaimStoreFence(store.get(), job, run_epoch_));
+  fence_written_ = true;
   return Status::OK();
 }
 
@@ -558,6 +576,7 @@ Status HiveSink::LoadAndRecover(const std::string& job, const std::vector<Stream
 }
 
 Result<std::vector<SplitProgress>> HiveSink::RecoverProgress(const JobContext& context) {
+  SLUICE_RETURN_IF_ERROR(EnsureClaimed(context.job_name));
   SLUICE_RETURN_IF_ERROR(LoadAndRecover(context.job_name, nullptr));
   std::lock_guard<std::mutex> lock(mutex_);
   return MergeSlotProgress(recovered_);
@@ -565,10 +584,16 @@ Result<std::vector<SplitProgress>> HiveSink::RecoverProgress(const JobContext& c
 
 Status HiveSink::ForgetProgress(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<io::FileStore> store, ManifestStore());
-  SLUICE_ASSIGN_OR_RETURN(auto manifests,
-                          LoadSlotManifests(store.get(), context.job_name));
-  // The staged files they name go with the stores' other leftovers at Open.
-  SLUICE_RETURN_IF_ERROR(RemoveSlotManifests(store.get(), context.job_name));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          store->List(ManifestDirectory(context.job_name)));
+  bool any_manifest = false;
+  for (const std::string& name : names)
+    any_manifest = any_manifest || name.starts_with("slot-") || name.starts_with(".slot-");
+  if (any_manifest) {
+    // The staged files they name go with the stores' other leftovers at Open.
+    SLUICE_RETURN_IF_ERROR(EnsureClaimed(context.job_name));
+    SLUICE_RETURN_IF_ERROR(RemoveSlotManifests(store.get(), context.job_name));
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   recovered_.clear();
   recovered_loaded_ = false;
@@ -659,6 +684,8 @@ Status HiveSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
     plan->generation = generation_;
   }
   plan->run_epoch = run_epoch_;
+  // The job is valid: from here on the run writes to the store.
+  SLUICE_RETURN_IF_ERROR(EnsureClaimed(plan->job));
   if (run_epoch_ != 0)
     SLUICE_RETURN_IF_ERROR(CheckStoreFence(plan->manifest_store.get(), plan->job, run_epoch_));
   if (recovered.empty())
@@ -720,8 +747,9 @@ Status HiveSink::Check(const JobContext& context, const std::vector<StreamInfo>&
                              target.store->Uri(""),
                              plan->extension.substr(1), layout));
     if (options_.metastore_uri.empty()) {
-      report->Note(fmt::format("no metastore: the DDL goes to {}",
-                               plan->manifest_store->Uri(ManifestDirectory(plan->job) + "table.sql")));
+      report->Note(fmt::format(
+          "no metastore: the DDL goes to {}",
+          plan->manifest_store->Uri(ManifestDirectory(plan->job) + target.table.table + ".sql")));
     } else {
       report->Note(fmt::format("table {}.{} would be registered in {}", target.table.database,
                                target.table.table, options_.metastore_uri));

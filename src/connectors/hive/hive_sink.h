@@ -81,8 +81,10 @@ class HiveSink final : public Sink {
   DeliveryGuarantee guarantee() const override { return DeliveryGuarantee::kExactlyOnce; }
   Result<std::vector<SplitProgress>> RecoverProgress(const JobContext& context) override;
   Status ForgetProgress(const JobContext& context) override;
-  /// Stores the run's epoch in the table's fence (`_sluice/<job>/epoch`); every manifest write,
-  /// publication and Finish checks it first.
+  /// Takes the table for this run: refuses (FencedOff) when a newer run holds it, and stores the
+  /// run's epoch in the table's fence (`_sluice/<job>/epoch`) before this run's first write to
+  /// the store (so that a job refused at Open leaves nothing behind); every manifest write,
+  /// publication and Finish checks it.
   Status Claim(const JobContext& context) override;
   /// In append mode, refuses a fresh run over an interrupted one that committed rows (they
   /// would be in the table twice); overwrite mode deletes the job's files and starts over.
@@ -96,6 +98,8 @@ class HiveSink final : public Sink {
   Status LoadAndRecover(const std::string& job, const std::vector<StreamInfo>* streams);
   // The job's published files in the table: for mode and numbering of a fresh run.
   Status ApplyMode(HivePlan* plan);
+  // Stores the claimed epoch in the fence, once, before the run writes anything.
+  Status EnsureClaimed(const std::string& job);
 
   HiveSinkOptions options_;
   std::shared_ptr<const HivePlan> plan_;
@@ -104,6 +108,7 @@ class HiveSink final : public Sink {
   bool recovered_loaded_ = false;
   uint64_t generation_ = 1;
   uint64_t run_epoch_ = 0;  // from Claim
+  bool fence_written_ = false;
 };
 
 }  // namespace sluice::connectors::hive
