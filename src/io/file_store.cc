@@ -158,6 +158,17 @@ class LocalFileStore final : public FileStore {
     return SyncDirectory(ParentDirectory(to));
   }
 
+  Result<std::string> Fork(const std::string& path, std::string_view state,
+                           std::string_view tag) override {
+    SLUICE_ASSIGN_OR_RETURN(SiblingState staged, DecodeSiblingState(state, "local"));
+    std::string relative = StagedSibling(path, tag);
+    if (relative == staged.file)
+      return std::string(state);  // forked already (a retried takeover)
+    SLUICE_RETURN_IF_ERROR(CopyFilePrefix(Full(staged.file), Full(relative), staged.length));
+    SLUICE_RETURN_IF_ERROR(SyncDirectory(ParentDirectory(Full(relative))));
+    return EncodeSiblingState(SiblingState{relative, staged.length});
+  }
+
   Status Discard(const std::string& path, std::string_view state) override {
     SLUICE_ASSIGN_OR_RETURN(SiblingState staged, DecodeSiblingState(state, "local"));
     return RemoveFile(Full(staged.file));

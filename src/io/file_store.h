@@ -59,6 +59,12 @@ class FileStore {
   /// commit are dropped. The state of a file published already is NotFound.
   virtual Result<std::unique_ptr<StagedFile>> Resume(const std::string& path,
                                                      std::string_view state) = 0;
+  /// A staged file of its own for `path` holding exactly the committed bytes of `state`, for a
+  /// run that takes over from one that may still write to the original: from then on the two
+  /// share no bytes (local and HDFS: a copy named with `tag`; S3: the same upload, continued
+  /// with part numbers and tails the original's writer never uses). Returns its committed state.
+  virtual Result<std::string> Fork(const std::string& path, std::string_view state,
+                                   std::string_view tag) = 0;
   /// Makes the staged file committed as `state` visible as `path`, replacing nothing: an
   /// existing `path` is a Conflict unless it is this file published already (then OK: a publish
   /// after a crash is rolled forward as often as needed).

@@ -65,4 +65,9 @@ Status RemoveFile(const std::string& path);
 /// fsyncs a directory so that renames and creations in it survive a crash.
 Status SyncDirectory(const std::string& directory);
 
+/// Writes the first `length` bytes of `from` into a new file `to` (replaced if it exists) and
+/// fsyncs it: a file that another process may still be writing is continued in a copy. Fails
+/// (DataError) when `from` holds fewer bytes.
+Status CopyFilePrefix(const std::string& from, const std::string& to, uint64_t length);
+
 }  // namespace sluice::io

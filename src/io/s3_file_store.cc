@@ -58,6 +58,9 @@ struct S3State {
   uint64_t tail_bytes = 0;
   uint64_t length = 0;
   uint64_t commit = 0;
+  /// The number the next part gets: after the committed ones, or further on in a fork, whose
+  /// parts must not be the numbers the original's writer goes on with (see Fork).
+  int next_part = 1;
 };
 
 std::string EncodeState(const S3State& state) {
@@ -70,7 +73,8 @@ std::string EncodeState(const S3State& state) {
               {"tail", state.tail},
               {"tail_bytes", state.tail_bytes},
               {"length", state.length},
-              {"commit", state.commit}}
+              {"commit", state.commit},
+              {"next_part", state.next_part}}
       .dump();
 }
 
@@ -105,6 +109,10 @@ Result<S3State> DecodeState(std::string_view text) {
                                  .etag = part["etag"].get<std::string>(),
                                  .size = part["size"].get<uint64_t>()});
   }
+  // States written before forks existed number parts after the last.
+  state.next_part = state.parts.empty() ? 1 : state.parts.back().part_number + 1;
+  if (json.contains("next_part") && json["next_part"].is_number_unsigned())
+    state.next_part = std::max(state.next_part, json["next_part"].get<int>());
   return state;
 }
 
@@ -140,6 +148,7 @@ class S3StagedFile final : public StagedFile {
         parts_(std::move(state.parts)),
         length_(state.length),
         commit_(state.commit),
+        next_part_(state.next_part),
         buffer_(std::move(buffer)) {}
 
   Status Write(std::string_view data) override {
@@ -149,16 +158,17 @@ class S3StagedFile final : public StagedFile {
     length_ += data.size();
     // A failed upload leaves the buffer as it was: the part can be uploaded again.
     while (buffer_.size() >= part_bytes_) {
-      if (parts_.size() >= kMaxParts) {
+      if (next_part_ > static_cast<int>(kMaxParts)) {
         return IoError(fmt::format(
             "'s3://{}/{}' would need more than {} parts: raise s3_part_bytes (now {})", bucket_,
             key_, kMaxParts, part_bytes_));
       }
-      int number = static_cast<int>(parts_.size()) + 1;
+      int number = next_part_;
       std::string_view part = std::string_view(buffer_).substr(0, part_bytes_);
       SLUICE_ASSIGN_OR_RETURN(std::string etag,
                               client_->UploadPart(bucket_, key_, upload_id_, number, part));
       parts_.push_back(S3Part{.part_number = number, .etag = std::move(etag), .size = part_bytes_});
+      ++next_part_;
       buffer_.erase(0, part_bytes_);
     }
     return Status::OK();
@@ -174,7 +184,8 @@ class S3StagedFile final : public StagedFile {
                   .parts = parts_,
                   .tail_bytes = buffer_.size(),
                   .length = length_,
-                  .commit = commit_ + 1};
+                  .commit = commit_ + 1,
+                  .next_part = next_part_};
     if (!buffer_.empty()) {
       // A tail of its own per commit: earlier states stay valid (see the header comment).
       state.tail = tails_.Of(upload_id_, state.commit);
@@ -202,6 +213,7 @@ class S3StagedFile final : public StagedFile {
   std::vector<S3Part> parts_;  // uploaded, each part_bytes_ long
   uint64_t length_;
   uint64_t commit_;     // the number of the last commit
+  int next_part_;       // the number the next uploaded part gets
   std::string buffer_;  // written, not yet in a part (shorter than a part between writes)
 };
 
@@ -285,7 +297,7 @@ class S3FileStore final : public FileStore {
       // The last part may be short. Its number may hold bytes a crashed writer uploaded after
       // the commit: this upload replaces them.
       SLUICE_ASSIGN_OR_RETURN(std::string tail, ReadTail(*client, state));
-      int number = static_cast<int>(parts.size()) + 1;
+      int number = state.next_part;
       SLUICE_ASSIGN_OR_RETURN(
           std::string etag,
           client->UploadPart(bucket_, state.key, state.upload_id, number, tail));
@@ -301,6 +313,32 @@ class S3FileStore final : public FileStore {
         return completed.status().WithContext(where);
     }
     return DeleteTails(*client, state.upload_id).WithContext(where);
+  }
+
+  // The same upload, its committed parts kept. The original's writer numbers its next parts and
+  // commits after its own; the fork's parts start kForkPartGap further on and its commits (which
+  // name its tails) 2^32 further on, so neither writes over what the other uploads.
+  Result<std::string> Fork(const std::string& path, std::string_view state_text,
+                           std::string_view tag) override {
+    constexpr int kForkPartGap = 1000;
+    SLUICE_ASSIGN_OR_RETURN(S3State state, DecodeStateOf(path, state_text));
+    SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
+    std::string where = fmt::format("Cannot continue '{}' for this run", Uri(path));
+    if (state.next_part + kForkPartGap > static_cast<int>(kMaxParts)) {
+      return IoError(fmt::format("{}: its upload has no part numbers left for a second writer",
+                                 where));
+    }
+    S3State fork = state;
+    fork.next_part = state.next_part + kForkPartGap;
+    fork.commit = state.commit + (uint64_t{1} << 32);
+    if (state.tail_bytes > 0) {
+      // The tail gets a name of the fork's: the original's writer may replace its own.
+      SLUICE_ASSIGN_OR_RETURN(std::string tail, ReadTail(*client, state));
+      fork.tail = tails_.Of(state.upload_id, fork.commit);
+      SLUICE_RETURN_IF_ERROR(
+          client->PutObject(bucket_, fork.tail, tail).status().WithContext(where));
+    }
+    return EncodeState(fork);
   }
 
   Status Discard(const std::string& path, std::string_view state_text) override {

@@ -218,6 +218,31 @@ class WebHdfsFileStore final : public FileStore {
     return client->Rename(from, to).WithContext(fmt::format("Cannot publish '{}'", to));
   }
 
+  Result<std::string> Fork(const std::string& path, std::string_view state,
+                           std::string_view tag) override {
+    SLUICE_ASSIGN_OR_RETURN(SiblingState staged, DecodeSiblingState(state, "HDFS"));
+    if (StagedSibling(path, tag) == staged.file)
+      return std::string(state);  // forked already (a retried takeover)
+    // The committed bytes, read back a chunk at a time into a sibling of this run's.
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<StagedFile> copy, Stage(path, tag));
+    SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
+    constexpr uint64_t kChunk = 8 << 20;
+    for (uint64_t offset = 0; offset < staged.length;) {
+      uint64_t want = std::min(kChunk, staged.length - offset);
+      SLUICE_ASSIGN_OR_RETURN(std::string bytes,
+                              client->Read(Full(staged.file), offset, want));
+      if (bytes.empty()) {
+        return DataError(fmt::format("'{}' holds {} bytes, fewer than the {} committed to it",
+                                     Full(staged.file), offset, staged.length));
+      }
+      SLUICE_RETURN_IF_ERROR(copy->Write(bytes));
+      offset += bytes.size();
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::string forked, copy->Commit());
+    SLUICE_RETURN_IF_ERROR(copy->Close());
+    return forked;
+  }
+
   Status Discard(const std::string& path, std::string_view state) override {
     SLUICE_ASSIGN_OR_RETURN(SiblingState staged, DecodeSiblingState(state, "HDFS"));
     SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());

@@ -569,7 +569,7 @@ Status FileSink::MoveCurrentPartsToCopies(std::vector<WriterManifest>* manifests
       std::string copy = InProgressPath(current.path, run_epoch_);
       if (copy == current.file)
         continue;
-      SLUICE_RETURN_IF_ERROR(CopyFilePrefix(current.file, copy, current.length));
+      SLUICE_RETURN_IF_ERROR(io::CopyFilePrefix(current.file, copy, current.length));
       log::Info(fmt::format("sink:file:{}", manifest.job),
                 "Continuing '{}' in a copy of its {} committed bytes: the run this one took over "
                 "may still write to '{}'",

@@ -73,8 +73,5 @@ class PartFile {
 /// the file holds fewer bytes than that.
 Status TruncateFile(const std::string& path, uint64_t length);
 
-/// Writes the first `length` bytes of `from` into a new file `to` (replaced if it exists) and
-/// fsyncs it: a part that another process may still be writing is continued in a copy.
-Status CopyFilePrefix(const std::string& from, const std::string& to, uint64_t length);
 
 }  // namespace sluice::connectors::file

@@ -697,6 +697,8 @@ Status HiveSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
     SLUICE_RETURN_IF_ERROR(catalog->RegisterTable().WithContext(
         fmt::format("registering table '{}.{}'", target.table.database, target.table.table)));
   }
+  if (context.resuming && context.earlier_run_may_be_alive)
+    SLUICE_RETURN_IF_ERROR(ForkOpenFiles(*plan, &recovered));
   // Roll forward what the last commits published, then drop staged files no manifest names:
   // they hold rows after the last commit, which the source replays.
   std::map<std::string, std::unique_ptr<TableCatalog>> catalogs;
@@ -731,6 +733,29 @@ Status HiveSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
     recovered_ = std::move(recovered);
   }
   plan_ = std::move(plan);
+  return Status::OK();
+}
+
+Status HiveSink::ForkOpenFiles(const HivePlan& plan, std::map<int, SlotManifest>* recovered) {
+  for (auto& [slot, manifest] : *recovered) {
+    if (manifest.open.empty())
+      continue;
+    for (OpenFileEntry& entry : manifest.open) {
+      const HiveTarget* target = TargetOf(plan, entry.stream);
+      if (target == nullptr)
+        continue;  // refused above
+      SLUICE_ASSIGN_OR_RETURN(entry.file_state,
+                              target->store->Fork(entry.path, entry.file_state,
+                                                  fmt::format("g{}", plan.generation)));
+      log::Info(fmt::format("sink:hive:{}", entry.stream),
+                "Continuing '{}' in a file of this run's: the run this one took over may still "
+                "write to its own",
+                entry.path);
+    }
+    // Committed before anything else: a crash from here on resumes the forks.
+    manifest.sequence = std::max(manifest.sequence + 1, plan.run_epoch << 32);
+    SLUICE_RETURN_IF_ERROR(WriteSlotManifest(plan.manifest_store.get(), manifest));
+  }
   return Status::OK();
 }
 

@@ -98,6 +98,10 @@ class HiveSink final : public Sink {
   Status LoadAndRecover(const std::string& job, const std::vector<StreamInfo>* streams);
   // The job's published files in the table: for mode and numbering of a fresh run.
   Status ApplyMode(HivePlan* plan);
+  // A run that took over from one that may still be alive (JobContext::earlier_run_may_be_alive)
+  // continues every open file in a fork of its committed bytes (FileStore::Fork) and commits
+  // manifests naming the forks, so that the two runs never write the same staged file.
+  Status ForkOpenFiles(const HivePlan& plan, std::map<int, SlotManifest>* recovered);
   // Stores the claimed epoch in the fence, once, before the run writes anything.
   Status EnsureClaimed(const std::string& job);
 

@@ -316,6 +316,35 @@ TEST_P(FileStoreConformance, EmptyFile) {
   ASSERT_OK(store().Discard("dt=1/full.csv", other));
 }
 
+TEST_P(FileStoreConformance, AForkGoesOnFromTheCommitWhileTheOriginalsWriterStillWrites) {
+  // A run taking over from one that may still be alive continues a fork; the old writer goes on
+  // writing and committing its original (a frozen process woken up), and neither sees the
+  // other's bytes. Over S3 parts (5 MiB) and HDFS appends.
+  constexpr size_t kMiB = 1024 * 1024;
+  std::string path = "dt=2026-12-04/taken.parquet";
+  std::string committed = VariedBytes(6 * kMiB + 333, 3);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<StagedFile> old_writer, store().Stage(path, "e1"));
+  ASSERT_OK(WriteInPieces(*old_writer, committed, 1000003));
+  ASSERT_OK_AND_ASSIGN(std::string state, old_writer->Commit());
+  ASSERT_OK(WriteInPieces(*old_writer, VariedBytes(6 * kMiB, 4), 1000003));
+  ASSERT_OK_AND_ASSIGN(std::string fork_state, store().Fork(path, state, "e2"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<StagedFile> new_writer, store().Resume(path, fork_state));
+  EXPECT_EQ(new_writer->length(), committed.size());
+  std::string rest = VariedBytes(6 * kMiB + 77, 5);
+  ASSERT_OK(WriteInPieces(*new_writer, rest, 1000003));
+  // The old writer wakes up in between: more parts, a commit of its own.
+  ASSERT_OK(WriteInPieces(*old_writer, VariedBytes(6 * kMiB, 6), 1000003));
+  ASSERT_OK(old_writer->Commit().status());
+  ASSERT_OK(old_writer->Close());
+  ASSERT_OK_AND_ASSIGN(std::string final_state, new_writer->Commit());
+  ASSERT_OK(new_writer->Close());
+  ASSERT_OK(store().Publish(path, final_state));
+  ASSERT_OK_AND_ASSIGN(std::string read, store().ReadFile(path));
+  std::string expected = committed + rest;
+  ASSERT_EQ(read.size(), expected.size());
+  EXPECT_TRUE(read == expected) << "the fork's bytes differ";
+}
+
 TEST_P(FileStoreConformance, SeveralMebibytesResumedMidWay) {
   // Over several S3 parts (the S3 instantiation sets 5 MiB parts) and HDFS appends (8 MiB) and
   // blocks (1 MiB in the test cluster); commits fall inside parts and blocks.

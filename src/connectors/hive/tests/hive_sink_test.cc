@@ -371,7 +371,7 @@ TEST_F(HiveSinkTest, WritersAtOnceEachAddTheirPartitionsToTheOneDdlFile) {
   EXPECT_EQ(ReadIndependently("dt,hr").size(), 24u);
 }
 
-TEST_F(HiveSinkTest, ARunTakenOverCommitsNothingMore) {
+TEST_F(HiveSinkTest, ARunTakenOverCommitsNothingMoreAndNeverWritesTheNewRunsFiles) {
   JobContext first = Context();
   first.run_epoch = 1;
   HiveSink old_run(Options("time_partition_column: ts, lateness_secs: 0"));
@@ -379,28 +379,34 @@ TEST_F(HiveSinkTest, ARunTakenOverCommitsNothingMore) {
   ASSERT_OK(old_run.Open(first, Streams()));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> old_writer, old_run.CreateWriter(0));
   WriteAndCommit(old_writer.get(), {Event(1, 9, 0, "DE")}, 1);
-  // A newer run claims the table (the old one froze past its lease) and resumes.
+  // A newer run claims the table (the old one froze past its lease, and may still be alive) and
+  // goes on with hour 9.
   JobContext second = Context(true);
   second.run_epoch = 2;
+  second.earlier_run_may_be_alive = true;
   HiveSink new_run(Options("time_partition_column: ts, lateness_secs: 0"));
   ASSERT_OK(new_run.Claim(second));
   ASSERT_OK_AND_ASSIGN(std::vector<SplitProgress> progress, new_run.RecoverProgress(second));
   ASSERT_OK(new_run.Open(second, Streams()));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SinkWriter> new_writer, new_run.CreateWriter(0));
-  // The old run wakes up: its next commit, which would publish hour 9, is refused.
+  ASSERT_OK(new_writer->Write(*MakeBatch({Event(3, 9, 30, "DE")})));
+  ASSERT_OK(new_writer->Prepare());
+  // The old run wakes up: its rows and hour 9's footer go to its own file, and its commit, which
+  // would publish hour 9, is refused.
   ASSERT_OK(old_writer->Write(*MakeBatch({Event(2, 10, 0, "DE")})));
   ASSERT_OK(old_writer->Prepare());
-  CommitContext commit;
-  commit.checkpoint = 2;
-  Status refused = old_writer->Commit(commit);
+  Status refused = old_writer->Commit(CommitContext{2, {}});
   EXPECT_EQ(refused.code(), StatusCode::kConflict) << refused.ToString();
   EXPECT_EQ(old_run.Finish().code(), StatusCode::kConflict);
   EXPECT_FALSE(io::PathExists(root_ + "/dt=2026-12-04/hr=09/events-job-000-00000.parquet"));
-  // The newer run goes on from the old run's last commit.
-  WriteAndCommit(new_writer.get(), {Event(2, 10, 0, "DE")}, 2);
+  // The newer run's file holds the old run's committed row and its own, whole.
+  ASSERT_OK(new_writer->Commit(CommitContext{2, {}}));
   new_writer.reset();
   ASSERT_OK(new_run.Finish());
-  EXPECT_EQ(ReadIndependently("dt,hr").size(), 2u);
+  std::vector<std::string> rows = ReadIndependently("dt,hr");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_THAT(rows[0], ::testing::StartsWith("row\t1\t"));
+  EXPECT_THAT(rows[1], ::testing::StartsWith("row\t3\t"));
 }
 
 TEST_F(HiveSinkTest, AQuietStreamStillPublishesOnceItsFilesAreRollIntervalOld) {
