@@ -2,6 +2,7 @@
 #include "io/file_store.h"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <fmt/core.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <cstring>
 
 #include "io/file_system.h"
 #include "io/staged_names.h"
@@ -233,6 +235,34 @@ class LocalFileStore final : public FileStore {
     return content;
   }
 
+  Result<std::string> ReadRange(const std::string& path, uint64_t offset,
+                                uint64_t length) override {
+    std::string full = Full(path);
+    int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return ErrnoStatus("Cannot open", full, errno);
+    std::string bytes(length, '\0');
+    uint64_t got = 0;
+    while (got < length) {
+      ssize_t n = ::pread(fd, bytes.data() + got, length - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0) {
+        int error = errno;
+        ::close(fd);
+        return ErrnoStatus("Cannot read", full, error);
+      }
+      if (n == 0)
+        break;
+      got += static_cast<uint64_t>(n);
+    }
+    ::close(fd);
+    bytes.resize(got);
+    return bytes;
+  }
+
+  Result<uint64_t> Size(const std::string& path) override { return FileSize(Full(path)); }
+
   Result<std::vector<std::string>> List(const std::string& directory) override {
     std::string full = Full(directory);
     std::vector<std::string> names;
@@ -268,6 +298,145 @@ class LocalFileStore final : public FileStore {
 };
 
 }  // namespace
+
+namespace {
+
+// A store's file read front to back, a chunk per request.
+class StoreInputStream final : public InputStream {
+ public:
+  StoreInputStream(FileStore* store, std::string path, uint64_t size, uint64_t chunk)
+      : store_(store), path_(std::move(path)), size_(size), chunk_(chunk) {}
+
+  Result<size_t> Read(char* buffer, size_t n) override {
+    if (begin_ == chunk_bytes_.size()) {
+      if (fetched_ >= size_)
+        return size_t{0};
+      SLUICE_ASSIGN_OR_RETURN(chunk_bytes_,
+                              store_->ReadRange(path_, fetched_, std::min(chunk_, size_ - fetched_)));
+      if (chunk_bytes_.empty()) {
+        return DataError(fmt::format("'{}' ended at {} bytes, before its {}",
+                                     store_->Uri(path_), fetched_, size_));
+      }
+      fetched_ += chunk_bytes_.size();
+      begin_ = 0;
+    }
+    size_t copied = std::min(n, chunk_bytes_.size() - begin_);
+    std::memcpy(buffer, chunk_bytes_.data() + begin_, copied);
+    begin_ += copied;
+    consumed_ += copied;
+    return copied;
+  }
+
+  Status Skip(uint64_t n) override {
+    uint64_t in_chunk = std::min<uint64_t>(n, chunk_bytes_.size() - begin_);
+    begin_ += in_chunk;
+    consumed_ += in_chunk;
+    n -= in_chunk;
+    if (n == 0)
+      return Status::OK();
+    // Past the chunk: no need to fetch what is skipped.
+    if (fetched_ + n > size_) {
+      return DataError(fmt::format("Cannot skip to byte {} of '{}': it holds {}",
+                                   fetched_ + n, store_->Uri(path_), size_));
+    }
+    fetched_ += n;
+    consumed_ += n;
+    return Status::OK();
+  }
+
+  uint64_t source_bytes_read() const override { return consumed_; }
+
+ private:
+  FileStore* store_;
+  std::string path_;
+  uint64_t size_;
+  uint64_t chunk_;
+  std::string chunk_bytes_;
+  size_t begin_ = 0;
+  uint64_t fetched_ = 0;   // bytes of the file fetched (or skipped) so far
+  uint64_t consumed_ = 0;  // bytes handed out or skipped
+};
+
+bool GlobMatches(const std::string& pattern, const std::string& name) {
+  return ::fnmatch(pattern.c_str(), name.c_str(), FNM_PERIOD) == 0;
+}
+
+Status ExpandComponents(FileStore* store, const std::vector<std::string>& components,
+                        size_t index, const std::string& directory,
+                        std::vector<std::string>* found) {
+  const std::string& component = components[index];
+  bool last = index + 1 == components.size();
+  if (!HasGlobCharacters(component)) {
+    std::string path = JoinPath(directory, component);
+    if (!last)
+      return ExpandComponents(store, components, index + 1, path, found);
+    SLUICE_ASSIGN_OR_RETURN(bool exists, store->Exists(path));
+    if (exists)
+      found->push_back(path);
+    return Status::OK();
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, store->List(directory));
+  for (std::string name : names) {
+    bool is_directory = !name.empty() && name.back() == '/';
+    if (is_directory)
+      name.pop_back();
+    // Hidden and underscore names (staged files, _SUCCESS, _sluice) only when asked for.
+    if ((name[0] == '_' && component[0] != '_') || !GlobMatches(component, name))
+      continue;
+    if (last && !is_directory)
+      found->push_back(JoinPath(directory, name));
+    else if (!last && is_directory)
+      SLUICE_RETURN_IF_ERROR(ExpandComponents(store, components, index + 1,
+                                              JoinPath(directory, name), found));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<InputStream>> OpenStoreInput(FileStore* store, const std::string& path,
+                                                    Compression compression, uint64_t chunk) {
+  SLUICE_ASSIGN_OR_RETURN(uint64_t size, store->Size(path));
+  auto raw = std::make_unique<StoreInputStream>(store, path, size, chunk);
+  return MakeDecompressingStream(std::move(raw), ResolveCompression(compression, path),
+                                 store->Uri(path));
+}
+
+Result<std::vector<std::string>> ExpandStoreGlob(FileStore* store, const std::string& pattern) {
+  std::vector<std::string> components;
+  size_t start = 0;
+  while (start <= pattern.size()) {
+    size_t slash = pattern.find('/', start);
+    if (slash == std::string::npos)
+      slash = pattern.size();
+    if (slash > start)
+      components.push_back(pattern.substr(start, slash - start));
+    start = slash + 1;
+  }
+  std::vector<std::string> found;
+  if (!components.empty())
+    SLUICE_RETURN_IF_ERROR(ExpandComponents(store, components, 0, "", &found));
+  if (found.empty())
+    return NotFound(fmt::format("No file matches '{}'", store->Uri(pattern)));
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::optional<std::pair<std::string, std::string>> SplitStoreUrl(std::string_view url) {
+  for (std::string_view scheme : {"webhdfs://", "s3://", "s3a://"}) {
+    if (!StartsWith(url, scheme))
+      continue;
+    std::string_view rest = url.substr(scheme.size());
+    size_t slash = rest.find('/');
+    std::string authority(rest.substr(0, slash));
+    std::string path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash + 1));
+    // WebHDFS stores are rooted at "/", S3 ones at the bucket.
+    std::string location = fmt::format("{}{}{}", scheme, authority,
+                                       scheme == "webhdfs://" ? "/" : "");
+    return std::make_pair(location, path);
+  }
+  return std::nullopt;
+}
 
 std::unique_ptr<FileStore> MakeLocalFileStore(std::string directory) {
   while (directory.size() > 1 && directory.back() == '/')

@@ -19,12 +19,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
 #include "core/secret.h"
+#include "io/compression.h"
 #include "io/http_session.h"
 #include "io/stream.h"
 
@@ -80,6 +83,11 @@ class FileStore {
   virtual Status WriteFile(const std::string& path, std::string_view content) = 0;
   /// The whole of `path`; NotFound when missing.
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  /// `length` bytes of `path` from `offset` (fewer at its end): what readers of big files use.
+  virtual Result<std::string> ReadRange(const std::string& path, uint64_t offset,
+                                        uint64_t length) = 0;
+  /// The size of the file `path`; NotFound when missing.
+  virtual Result<uint64_t> Size(const std::string& path) = 0;
   /// The names directly under `directory` ("" for the root; "dir" or "dir/"), sorted; a
   /// directory's name ends with '/'. Staged files are not listed. A missing directory lists
   /// nothing.
@@ -109,6 +117,22 @@ struct FileStoreOptions {
   uint64_t s3_part_bytes = 16 << 20;
   HttpOptions http;
 };
+
+/// Reads `path` of `store` from its start, `chunk` bytes per request, decompressed as
+/// `compression` says (kAuto: by the name's extension). The store must outlive the stream.
+Result<std::unique_ptr<InputStream>> OpenStoreInput(FileStore* store, const std::string& path,
+                                                    Compression compression,
+                                                    uint64_t chunk = 8 << 20);
+
+/// The files of `store` matching the glob `pattern` ('*', '?', '[...]' in any path component;
+/// names starting with '.' or '_' match only a pattern that starts so), sorted. No match is
+/// NotFound("No file matches '<uri>'").
+Result<std::vector<std::string>> ExpandStoreGlob(FileStore* store, const std::string& pattern);
+
+/// Splits a URL of a remote store into the store's location and the path within it:
+/// "webhdfs://nn:9870/w/t/*.parquet" -> {"webhdfs://nn:9870/", "w/t/*.parquet"},
+/// "s3://bucket/w/x.csv" -> {"s3://bucket", "w/x.csv"}; nullopt for a local path.
+std::optional<std::pair<std::string, std::string>> SplitStoreUrl(std::string_view url);
 
 /// Opens the store `options.location` names. Checks the options, not the store (no I/O).
 Result<std::unique_ptr<FileStore>> OpenFileStore(const FileStoreOptions& options);

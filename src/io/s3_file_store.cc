@@ -390,6 +390,20 @@ class S3FileStore final : public FileStore {
     return client->GetObject(bucket_, Key(path));
   }
 
+  Result<std::string> ReadRange(const std::string& path, uint64_t offset,
+                                uint64_t length) override {
+    if (length == 0)
+      return std::string();
+    SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
+    return client->GetObjectRange(bucket_, Key(path), offset, length);
+  }
+
+  Result<uint64_t> Size(const std::string& path) override {
+    SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
+    SLUICE_ASSIGN_OR_RETURN(S3ObjectInfo info, client->HeadObject(bucket_, Key(path)));
+    return info.size;
+  }
+
   Result<std::vector<std::string>> List(const std::string& directory) override {
     SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
     std::string prefix = DirectoryPrefix(directory);

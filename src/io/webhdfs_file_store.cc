@@ -303,6 +303,20 @@ class WebHdfsFileStore final : public FileStore {
     return client->Read(Full(path), 0);
   }
 
+  Result<std::string> ReadRange(const std::string& path, uint64_t offset,
+                                uint64_t length) override {
+    SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
+    return client->Read(Full(path), offset, length);
+  }
+
+  Result<uint64_t> Size(const std::string& path) override {
+    SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
+    SLUICE_ASSIGN_OR_RETURN(HdfsFileStatus status, client->GetFileStatus(Full(path)));
+    if (status.is_directory)
+      return IoError(fmt::format("'{}' is a directory, not a file", Uri(path)));
+    return status.length;
+  }
+
   Result<std::vector<std::string>> List(const std::string& directory) override {
     SLUICE_ASSIGN_OR_RETURN(Pool::Lease client, pool_.Borrow());
     std::vector<std::string> names;

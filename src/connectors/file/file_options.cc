@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include "connectors/store_options.h"
+
 namespace sluice::connectors::file {
 
 namespace {
@@ -93,7 +95,8 @@ Result<std::vector<Field>> ParseSchema(const config::Node& node) {
 }
 
 const std::vector<config::OptionSpec>& SourceTable() {
-  static const std::vector<config::OptionSpec> table = {
+  static const std::vector<config::OptionSpec> table = [] {
+    std::vector<config::OptionSpec> own = {
       {"path", config::OptionType::kString, "",
        "A file or a glob such as data/orders-*.csv.gz; every matching file is one split, read "
        "in name order.",
@@ -127,7 +130,12 @@ const std::vector<config::OptionSpec>& SourceTable() {
       {"stream", config::OptionType::kString, "",
        "Name of the stream; by default the file stem of `path` (orders for "
        "data/orders-*.csv.gz)."},
-  };
+    };
+    // Reading from HDFS or S3 (a webhdfs:// or s3:// path).
+    std::vector<config::OptionSpec> store = StoreOptionSpecs(/*writes=*/false);
+    own.insert(own.end(), store.begin(), store.end());
+    return own;
+  }();
   return table;
 }
 
@@ -229,6 +237,7 @@ Result<FileSourceOptions> FileSourceOptions::FromOptions(const config::Options& 
   out.path = options.GetString("path");
   if (out.path.empty())
     return options.ErrorAt("path", "'path' must not be empty");
+  out.store = ReadStoreOptions(options, /*writes=*/false);
   SLUICE_ASSIGN_OR_RETURN(out.format, ParseFormat(options));
   SLUICE_ASSIGN_OR_RETURN(out.compression, ParseCompressionOption(options));
   out.header = options.GetBool("header");

@@ -15,6 +15,7 @@
 #include "formats/csv/csv_options.h"
 #include "formats/parquet/parquet_options.h"
 #include "formats/writer/format_writer.h"
+#include "io/file_store.h"
 #include "io/compression.h"
 
 namespace sluice::connectors::file {
@@ -42,6 +43,8 @@ struct FileSourceOptions {
   std::optional<std::vector<Field>> schema;
   /// Stream name; empty: the stem of `path` ("orders" for data/orders-*.csv.gz).
   std::string stream;
+  /// How to reach a remote store when `path` is a webhdfs:// or s3:// URL (location unset).
+  io::FileStoreOptions store;
 
   static Result<FileSourceOptions> FromOptions(const config::Options& options);
 };

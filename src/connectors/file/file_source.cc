@@ -82,6 +82,10 @@ Result<std::string> PathFromPayload(const Split& split) {
 // touch the source again.
 struct ReaderSetup {
   std::string path;
+  /// The remote store holding `path` (its location prefix stripped: `store_path`); null for a
+  /// local file.
+  std::shared_ptr<io::FileStore> store;
+  std::string store_path;
   uint64_t size = 0;
   std::string stream_name;
   std::string component;
@@ -309,8 +313,13 @@ class ParquetSplitReader final : public SplitReader {
   explicit ParquetSplitReader(ReaderSetup setup) : setup_(std::move(setup)) {}
 
   Status Start(const std::optional<ResumePoint>& position) {
-    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<formats::LocalRandomAccessFile> input,
-                            formats::LocalRandomAccessFile::Open(setup_.path));
+    std::unique_ptr<formats::RandomAccessFile> input;
+    if (setup_.store) {
+      SLUICE_ASSIGN_OR_RETURN(input, formats::StoreRandomAccessFile::Open(setup_.store.get(),
+                                                                          setup_.store_path));
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(input, formats::LocalRandomAccessFile::Open(setup_.path));
+    }
     SLUICE_ASSIGN_OR_RETURN(reader_, formats::ParquetReader::Open(std::move(input)));
     if (!(*reader_->schema() == *setup_.schema)) {
       // Another file's columns, or declared ones: matched by name, values converted through
@@ -436,12 +445,43 @@ std::string FileSource::StreamNameFor(std::string_view pattern) {
   return "file";
 }
 
+Result<std::unique_ptr<io::InputStream>> FileSource::OpenInput(const std::string& file) const {
+  if (!store_)
+    return io::OpenInputFile(file, options_.compression);
+  return io::OpenStoreInput(store_.get(), file.substr(store_location_.size()),
+                            options_.compression);
+}
+
+Result<uint64_t> FileSource::SizeOf(const std::string& file) const {
+  if (!store_)
+    return io::FileSize(file);
+  return store_->Size(file.substr(store_location_.size()));
+}
+
 Status FileSource::Open(const JobContext& context) {
   context_ = context;
-  SLUICE_ASSIGN_OR_RETURN(files_, io::ExpandGlob(options_.path));
+  if (std::optional<std::pair<std::string, std::string>> remote =
+          io::SplitStoreUrl(options_.path)) {
+    // A remote store: files are named by their URLs, read with ranged requests.
+    io::FileStoreOptions store_options = options_.store;
+    store_options.location = remote->first;
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::FileStore> store,
+                            io::OpenFileStore(store_options));
+    store_ = std::move(store);
+    store_location_ = remote->first;
+    if (!store_location_.ends_with("/"))
+      store_location_ += "/";
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> found,
+                            io::ExpandStoreGlob(store_.get(), remote->second));
+    files_.clear();
+    for (const std::string& path : found)
+      files_.push_back(store_location_ + path);
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(files_, io::ExpandGlob(options_.path));
+  }
   sizes_.clear();
   for (const std::string& file : files_) {
-    SLUICE_ASSIGN_OR_RETURN(uint64_t size, io::FileSize(file));
+    SLUICE_ASSIGN_OR_RETURN(uint64_t size, SizeOf(file));
     sizes_.push_back(size);
   }
   if (options_.format) {
@@ -482,8 +522,7 @@ Status FileSource::FindCsvSchema() {
   read_options.dialect = options_.dialect;
   // The first file with a record names (or counts) the columns.
   for (const std::string& file : files_) {
-    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input,
-                            io::OpenInputFile(file, options_.compression));
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input, OpenInput(file));
     formats::CsvReader reader(input.get(), file, read_options);
     SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> names, reader.ReadHeader());
     if (names.empty())
@@ -516,8 +555,7 @@ Status FileSource::FindCsvSchema() {
 
 Status FileSource::FindJsonlSchema() {
   for (const std::string& file : files_) {
-    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input,
-                            io::OpenInputFile(file, options_.compression));
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input, OpenInput(file));
     formats::JsonlReader reader(input.get(), file);
     SLUICE_ASSIGN_OR_RETURN(Schema schema, formats::InferJsonlSchema(&reader));
     if (schema.num_fields() == 0)
@@ -538,8 +576,7 @@ Status FileSource::FindAvroSchema() {
   // Every container file carries its writer schema: the first file's names the columns, and
   // the others' records are matched to them by name.
   const std::string& file = files_.front();
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input,
-                          io::OpenInputFile(file, options_.compression));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input, OpenInput(file));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<formats::AvroContainerReader> reader,
                           formats::AvroContainerReader::Open(input.get(), file));
   Result<std::vector<Field>> fields = formats::AvroColumns(reader->schema_json());
@@ -554,8 +591,13 @@ Status FileSource::FindAvroSchema() {
 
 Status FileSource::FindParquetSchema() {
   const std::string& file = files_.front();
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<formats::LocalRandomAccessFile> input,
-                          formats::LocalRandomAccessFile::Open(file));
+  std::unique_ptr<formats::RandomAccessFile> input;
+  if (store_) {
+    SLUICE_ASSIGN_OR_RETURN(input, formats::StoreRandomAccessFile::Open(
+                                       store_.get(), file.substr(store_location_.size())));
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(input, formats::LocalRandomAccessFile::Open(file));
+  }
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<formats::ParquetReader> reader,
                           formats::ParquetReader::Open(std::move(input)));
   streams_[0].schema = reader->schema();
@@ -592,14 +634,26 @@ Result<std::unique_ptr<SplitReader>> FileSource::CreateReader(const Split& split
   if (known != files_.end()) {
     setup.size = sizes_[static_cast<size_t>(known - files_.begin())];
   } else {
-    SLUICE_ASSIGN_OR_RETURN(setup.size, io::FileSize(path));
+    SLUICE_ASSIGN_OR_RETURN(setup.size, SizeOf(path));
+  }
+  if (store_) {
+    if (!path.starts_with(store_location_)) {
+      return InvalidConfig(fmt::format("split '{}' is not a file of '{}'", split.id,
+                                       store_location_));
+    }
+    setup.store = store_;
+    setup.store_path = path.substr(store_location_.size());
   }
   setup.stream_name = streams_[0].name;
   setup.component = component_;
   setup.schema = streams_[0].schema;
   setup.context = context_;
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input,
-                          io::OpenInputFile(path, options_.compression));
+  if (format_ == FileFormat::kParquet) {
+    auto reader = std::make_unique<ParquetSplitReader>(std::move(setup));
+    SLUICE_RETURN_IF_ERROR(reader->Start(resume));
+    return std::unique_ptr<SplitReader>(std::move(reader));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<io::InputStream> input, OpenInput(path));
   if (format_ == FileFormat::kCsv) {
     formats::CsvReadOptions read_options;
     read_options.dialect = options_.dialect;
@@ -607,11 +661,6 @@ Result<std::unique_ptr<SplitReader>> FileSource::CreateReader(const Split& split
         std::make_unique<CsvSplitReader>(std::move(setup), std::move(input), read_options);
     SLUICE_RETURN_IF_ERROR(
         reader->Start(options_.header, options_.dialect, options_.schema.has_value(), resume));
-    return std::unique_ptr<SplitReader>(std::move(reader));
-  }
-  if (format_ == FileFormat::kParquet) {
-    auto reader = std::make_unique<ParquetSplitReader>(std::move(setup));
-    SLUICE_RETURN_IF_ERROR(reader->Start(resume));
     return std::unique_ptr<SplitReader>(std::move(reader));
   }
   if (format_ == FileFormat::kAvro) {

@@ -16,6 +16,7 @@
 
 #include "connectors/api.h"
 #include "connectors/file/file_options.h"
+#include "io/file_store.h"
 
 namespace sluice::connectors::file {
 
@@ -43,7 +44,14 @@ class FileSource final : public Source {
   Status FindAvroSchema();
   Status FindParquetSchema();
 
+  // Files by their names in split ids and errors: local paths, or URLs of the remote store.
+  Result<std::unique_ptr<io::InputStream>> OpenInput(const std::string& file) const;
+  Result<uint64_t> SizeOf(const std::string& file) const;
+
   FileSourceOptions options_;
+  /// The remote store `options_.path` names (webhdfs://, s3://); null for local files.
+  std::shared_ptr<io::FileStore> store_;
+  std::string store_location_;  // the URL prefix of the store's files
   JobContext context_;
   FileFormat format_ = FileFormat::kCsv;
   std::vector<std::string> files_;

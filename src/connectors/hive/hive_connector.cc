@@ -23,16 +23,12 @@ void RegisterHiveConnector(ConnectorRegistry& registry) {
                             hive::HiveSinkOptions::FromOptions(options));
     return std::unique_ptr<Sink>(new hive::HiveSink(std::move(parsed)));
   };
-  // `sluice verify` reads a local table back through the file source: every data file at the
-  // partition depth. Value partition columns are not in the files, so such tables are not
+  // `sluice verify` reads a table back through the file source (local, HDFS or S3): every data
+  // file at the partition depth. Value partition columns are not in the files, so such tables are not
   // verified this way.
   info.read_back = [](const config::ConnectorBlock& sink, const std::string& stream,
                       const Schema& schema) -> Result<ReadBack> {
     std::string location = ExpandStreamName(ScalarOption(sink, "location"), stream);
-    if (location.find("://") != std::string::npos && !location.starts_with("file://")) {
-      return Unsupported(fmt::format(
-          "verify reads tables in local directories only; '{}' is not one", location));
-    }
     if (location.starts_with("file://"))
       location = location.substr(7);
     const config::Node* partition_by = sink.options.Find("partition_by");
@@ -47,7 +43,10 @@ void RegisterHiveConnector(ConnectorRegistry& registry) {
     std::string format = ScalarOption(sink, "format");
     if (format.empty())
       format = "parquet";
-    ReadBack read_back{ReadBackBlock(sink, {"format"}), ""};
+    // The store options go along: the file source reads webhdfs:// and s3:// paths too.
+    ReadBack read_back{ReadBackBlock(sink, {"format", "hdfs_user", "s3_endpoint", "s3_region",
+                                            "s3_access_key_id", "s3_secret_access_key"}),
+                       ""};
     read_back.source.type = "file";
     read_back.target = fmt::format("{}/{}*.{}", location, depth, format);
     SetReadBackOption(&read_back.source, "path", read_back.target);

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include "connectors/store_options.h"
+
 namespace sluice::connectors::hive {
 
 namespace {
@@ -9,7 +11,8 @@ namespace {
 using config::OptionType;
 
 const std::vector<config::OptionSpec>& SinkTable() {
-  static const std::vector<config::OptionSpec> table = {
+  static const std::vector<config::OptionSpec> table = [] {
+    std::vector<config::OptionSpec> own = {
       {"location", OptionType::kString, "",
        "The table's directory: a local path, webhdfs://namenode:9870/warehouse/t (HDFS over "
        "its HTTP port) or s3://bucket/prefix; {stream} stands for the stream name.",
@@ -63,15 +66,11 @@ const std::vector<config::OptionSpec>& SinkTable() {
       {"table_location", OptionType::kString, "",
        "The LOCATION given to the metastore, e.g. hdfs://namenode:8020/warehouse/t; by default "
        "the location (s3:// as s3a://)."},
-      {"hdfs_user", OptionType::kString, "", "HDFS: the user requests act as."},
-      {"s3_endpoint", OptionType::kString, "",
-       "S3: http(s)://host[:port] of the store (AWS: https://s3.<region>.amazonaws.com)."},
-      {"s3_region", OptionType::kString, "us-east-1", "S3: the region requests are signed for."},
-      {"s3_access_key_id", OptionType::kString, "", "S3: the access key id."},
-      {"s3_secret_access_key", OptionType::kSecret, "", "S3: the secret key (never printed)."},
-      {.name = "s3_part_bytes", .type = OptionType::kBytes, .default_value = "16MiB",
-       .description = "S3: the size of each uploaded part.", .min = 5 << 20},
-  };
+    };
+    std::vector<config::OptionSpec> store = StoreOptionSpecs(/*writes=*/true);
+    own.insert(own.end(), store.begin(), store.end());
+    return own;
+  }();
   return table;
 }
 
@@ -81,13 +80,8 @@ std::span<const config::OptionSpec> HiveSinkOptionTable() { return SinkTable(); 
 
 Result<HiveSinkOptions> HiveSinkOptions::FromOptions(const config::Options& options) {
   HiveSinkOptions parsed;
+  parsed.store = ReadStoreOptions(options, /*writes=*/true);
   parsed.store.location = options.GetString("location");
-  parsed.store.hdfs_user = options.GetString("hdfs_user");
-  parsed.store.s3_endpoint = options.GetString("s3_endpoint");
-  parsed.store.s3_region = options.GetString("s3_region");
-  parsed.store.s3_access_key_id = options.GetString("s3_access_key_id");
-  parsed.store.s3_secret_access_key = options.GetSecret("s3_secret_access_key");
-  parsed.store.s3_part_bytes = static_cast<uint64_t>(options.GetBytes("s3_part_bytes"));
   parsed.format = options.GetString("format") == "avro" ? formats::FileFormat::kAvro
                                                          : formats::FileFormat::kParquet;
   SLUICE_ASSIGN_OR_RETURN(parsed.format_options.parquet_compression,

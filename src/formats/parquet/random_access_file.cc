@@ -69,4 +69,26 @@ Status StringRandomAccessFile::ReadAt(uint64_t offset, size_t n, char* out) cons
   return Status::OK();
 }
 
+Result<std::unique_ptr<StoreRandomAccessFile>> StoreRandomAccessFile::Open(io::FileStore* store,
+                                                                         std::string path) {
+  SLUICE_ASSIGN_OR_RETURN(uint64_t size, store->Size(path));
+  std::string name = store->Uri(path);
+  return std::unique_ptr<StoreRandomAccessFile>(
+      new StoreRandomAccessFile(store, std::move(path), size, std::move(name)));
+}
+
+Status StoreRandomAccessFile::ReadAt(uint64_t offset, size_t n, char* out) const {
+  if (offset + n > size_) {
+    return DataError(fmt::format("'{}' is {} bytes: cannot read {} bytes at {}", name_, size_, n,
+                                 offset));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string bytes, store_->ReadRange(path_, offset, n));
+  if (bytes.size() != n) {
+    return DataError(fmt::format("'{}' gave {} of the {} bytes at {}", name_, bytes.size(), n,
+                                 offset));
+  }
+  std::memcpy(out, bytes.data(), n);
+  return Status::OK();
+}
+
 }  // namespace sluice::formats

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "io/file_store.h"
 
 namespace sluice::formats {
 
@@ -48,6 +49,28 @@ class LocalRandomAccessFile final : public RandomAccessFile {
   std::string path_;
   int fd_;
   uint64_t size_;
+};
+
+/// A file of a FileStore (HDFS, S3, a local directory) read with ranged requests: a Parquet
+/// reader asks for the footer, then for each column chunk it reads.
+class StoreRandomAccessFile final : public RandomAccessFile {
+ public:
+  /// Asks the store for the file's size; NotFound when it is missing.
+  static Result<std::unique_ptr<StoreRandomAccessFile>> Open(io::FileStore* store,
+                                                             std::string path);
+
+  uint64_t size() const override { return size_; }
+  Status ReadAt(uint64_t offset, size_t n, char* out) const override;
+  const std::string& name() const override { return name_; }
+
+ private:
+  StoreRandomAccessFile(io::FileStore* store, std::string path, uint64_t size, std::string name)
+      : store_(store), path_(std::move(path)), size_(size), name_(std::move(name)) {}
+
+  io::FileStore* store_;
+  std::string path_;
+  uint64_t size_;
+  std::string name_;
 };
 
 /// Bytes held in memory, for tests and for callers that already have the whole file.

@@ -6,6 +6,8 @@
 
 #include "config/node.h"
 #include "config/options.h"
+#include "connectors/file/file_options.h"
+#include "connectors/file/file_source.h"
 #include "connectors/hive/hive_sink.h"
 #include "formats/parquet/parquet_reader.h"
 #include "formats/parquet/random_access_file.h"
@@ -144,6 +146,46 @@ Result<VisibleTable> ReadVisibleTable(io::FileStore* store) {
   std::sort(table.files.begin(), table.files.end());
   std::sort(table.partitions_with_success.begin(), table.partitions_with_success.end());
   return table;
+}
+
+Result<std::vector<int64_t>> ReadThroughFileSource(const std::string& path_glob,
+                                                   const std::string& options_yaml) {
+  SLUICE_ASSIGN_OR_RETURN(
+      config::Node node,
+      config::ParseYaml(fmt::format("{{path: '{}'{}{}}}", path_glob,
+                                    options_yaml.empty() ? "" : ", ", options_yaml),
+                        "test"));
+  SLUICE_ASSIGN_OR_RETURN(config::Options options,
+                          config::Options::Validate(node, file::FileSourceOptionTable(), "source"));
+  SLUICE_ASSIGN_OR_RETURN(file::FileSourceOptions parsed,
+                          file::FileSourceOptions::FromOptions(options));
+  file::FileSource source(std::move(parsed));
+  JobContext context;
+  context.job_name = "read-back";
+  SLUICE_RETURN_IF_ERROR(source.Open(context));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitEnumerator> splits, source.CreateEnumerator());
+  std::vector<int64_t> ids;
+  for (;;) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<Split> split, splits->Next());
+    if (!split)
+      break;
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<SplitReader> reader, source.CreateReader(*split, ""));
+    const SchemaPtr& schema = source.streams()[0].schema;
+    int id_column = schema->FieldIndex("id");
+    if (id_column < 0)
+      return Internal("no id column in " + schema->ToString());
+    Batch batch(schema, 256);
+    for (;;) {
+      batch.Clear();
+      SLUICE_ASSIGN_OR_RETURN(bool more, reader->ReadBatch(&batch));
+      for (size_t row = 0; row < batch.num_rows(); ++row)
+        ids.push_back(batch.column(static_cast<size_t>(id_column)).Get<int64_t>(row));
+      if (!more)
+        break;
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 std::vector<std::string> ExpectedRows() {

@@ -42,6 +42,12 @@ struct VisibleTable {
 };
 Result<VisibleTable> ReadVisibleTable(io::FileStore* store);
 
+/// The ids of the events the file source reads from `path_glob` (a local path or a
+/// webhdfs:// or s3:// URL with a glob), given the source's store options (YAML, may be ""):
+/// Sluice reading its own table back from the store. Sorted.
+Result<std::vector<int64_t>> ReadThroughFileSource(const std::string& path_glob,
+                                                   const std::string& options_yaml);
+
 /// The "<partition>\t<id>" lines ReadVisibleTable gives for the driver's events.
 std::vector<std::string> ExpectedRows();
 

@@ -60,3 +60,6 @@ expect_ok run job.yaml
 "$python" "$CASE_DIR/check_table.py" "$SLUICE_TEST_HDFS_WEBHDFS" "$SLUICE_TEST_HDFS_USER" \
   "$table_dir" "$OUT_DIR/table" --complete $count >final.log || fail "the final table: see above"
 cat final.log
+# `sluice verify` reads the topic and the table back (the file source on the webhdfs:// glob)
+# and finds them identical.
+expect_ok verify job.yaml
