@@ -295,7 +295,14 @@ class AvroSplitReader final : public FileSplitReader {
   }
 
  protected:
-  Result<bool> ReadRow(Batch* batch) override { return reader_->Read(batch, 1); }
+  Result<bool> ReadRow(Batch* batch) override {
+    Result<bool> read = reader_->Read(batch, 1);
+    if (read.ok() || !reader_->can_skip_bad_record())
+      return read;  // corrupt bytes: the records after them cannot be found
+    // A value that does not fit its column: the record goes to the errors policy.
+    SLUICE_RETURN_IF_ERROR(Report(read.status(), ""));
+    return true;
+  }
   uint64_t next_offset() const override { return reader_->block_offset(); }
   int64_t next_line() const override { return static_cast<int64_t>(reader_->records_into_block()); }
   uint64_t source_bytes_read() const override { return reader_->bytes_read(); }

@@ -380,8 +380,15 @@ Result<bool> AvroContainerReader::Read(Batch* batch, size_t max_rows) {
     block_left_ -= added;
     appended += added;
     if (!status.ok()) {
-      return DataError(fmt::format("{}: the block at byte {}, {}", name_, block_offset_,
-                                   status.message()));
+      Status error = DataError(fmt::format("{}: the block at byte {}, {}", name_, block_offset_,
+                                           status.message()));
+      can_skip_ = decoder_->last_record_consumed();
+      if (can_skip_) {
+        block_left_ -= 1;  // the bad record is behind the reader
+        if (block_left_ == 0)
+          block_offset_ = offset_;
+      }
+      return error;
     }
   }
   if (block_left_ == 0)
@@ -406,8 +413,21 @@ Status AvroContainerReader::SeekTo(uint64_t block_offset, uint64_t records_into_
     return DataError(fmt::format("{}: no record {} in the block at byte {}: the file changed",
                                  name_, records_into_block, block_offset));
   }
-  scratch->Clear();
-  SLUICE_RETURN_IF_ERROR(decoder_->Append(static_cast<size_t>(records_into_block), scratch));
+  // Decode and drop the records before the position; one that went to the errors policy
+  // before (a value that did not fit) is passed over again.
+  uint64_t left = records_into_block;
+  while (left > 0) {
+    scratch->Clear();
+    const size_t take = static_cast<size_t>(std::min<uint64_t>(left, scratch->capacity()));
+    Status status = decoder_->Append(take, scratch);
+    left -= scratch->num_rows();
+    if (!status.ok()) {
+      if (!decoder_->last_record_consumed())
+        return DataError(fmt::format("{}: the block at byte {}, {}", name_, block_offset,
+                                     status.message()));
+      left -= 1;
+    }
+  }
   scratch->Clear();
   block_left_ = block_count_ - records_into_block;
   return Status::OK();

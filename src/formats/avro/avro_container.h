@@ -95,8 +95,12 @@ class AvroContainerReader {
   AvroCodec codec() const { return codec_; }
 
   /// Appends up to `max_rows` rows to `batch` (whose schema names the columns to fill); false
-  /// once the file is read to its end and nothing was appended.
+  /// once the file is read to its end and nothing was appended. A bad record is a DataError
+  /// naming the block and the record; reading can go on after it when can_skip_bad_record().
   Result<bool> Read(Batch* batch, size_t max_rows);
+  /// After Read failed: the bad record was read whole (a value that does not fit its column,
+  /// not corrupt bytes) and is behind the reader, so that the next Read goes on after it.
+  bool can_skip_bad_record() const { return can_skip_; }
 
   /// Where the next record is: the offset of its block and how many records of that block come
   /// before it. A resumed read starts there with SeekTo.
@@ -126,6 +130,7 @@ class AvroContainerReader {
   uint64_t block_offset_ = 0;  // offset of the block being read (or the next one)
   uint64_t block_count_ = 0;
   uint64_t block_left_ = 0;
+  bool can_skip_ = false;
   std::string raw_;    // the block as stored
   std::string block_;  // its records, decompressed
 };

@@ -298,6 +298,7 @@ struct AvroRecordDecoder::State {
   std::map<std::string, FieldPlan> plans;
   std::unique_ptr<std::remove_pointer_t<avro_reader_t>, ReaderDeleter> reader;
   size_t records_read = 0;
+  bool last_consumed = false;  // the last failed record was read whole
   std::string text;
 
   ~State() {
@@ -345,6 +346,8 @@ void AvroRecordDecoder::Reset(std::string_view data) {
   state.records_read = 0;
 }
 
+bool AvroRecordDecoder::last_record_consumed() const { return state_->last_consumed; }
+
 Status AvroRecordDecoder::Append(size_t count, Batch* batch) {
   State& state = *state_;
   if (!state.reader)
@@ -353,6 +356,7 @@ Status AvroRecordDecoder::Append(size_t count, Batch* batch) {
   for (size_t n = 0; n < count; ++n) {
     const size_t record = state.records_read++;
     avro_value_reset(&state.record);
+    state.last_consumed = false;
     if (avro_value_read(state.reader.get(), &state.record) != 0)
       return DataError(fmt::format("record {}: {}", record + 1, avro_strerror()));
     for (size_t c = 0; c < columns.num_fields(); ++c) {
@@ -380,6 +384,7 @@ Status AvroRecordDecoder::Append(size_t count, Batch* batch) {
       if (!appended.ok()) {
         for (size_t done = 0; done < c; ++done)
           batch->column(done).Truncate(batch->num_rows());
+        state.last_consumed = true;  // decoded whole: the next record is where it should be
         return DataError(fmt::format("record {}: column '{}': {}", record + 1, field.name,
                                      appended.message()));
       }

@@ -48,8 +48,12 @@ class AvroRecordDecoder {
   /// Decodes the next `count` records as rows of `batch`. A record that does not decode is a
   /// DataError ("record K: ...", K counted from the last Reset); the rows before it stay in the
   /// batch, the bad one is not half added, and the records after it cannot be read (the data's
-  /// framing is lost).
+  /// framing is lost) unless last_record_consumed(): the record decoded but a value did not
+  /// fit its column, so the next Append goes on after it.
   Status Append(size_t count, Batch* batch);
+  /// After a failed Append: whether the bad record was read whole (a value that does not
+  /// convert), so that the records after it can still be read.
+  bool last_record_consumed() const;
 
  private:
   struct State;

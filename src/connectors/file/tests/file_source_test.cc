@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "connectors/file/tests/file_test_util.h"
+#include "formats/avro/avro_container.h"
 #include "io/file_system.h"
 #include "testing/temp_dir.h"
 
@@ -173,6 +174,76 @@ TEST(FileSourceTest, UnknownFormatAndBadOptionsAreConfigErrors) {
             "decimal(p,s), string, bytes, date, time, timestamp, timestamp_tz, json)");
   EXPECT_EQ(MakeSource("{path: a.csv, delimiter: '\"'}").status().ToString(),
             "config error: job.yaml:1:26: the delimiter and the quote character are both '\"'");
+}
+
+TEST(FileSourceTest, AnAvroRecordWhoseValueDoesNotFitGoesToTheHandlerAndTheRestIsRead) {
+  testing::TempDir temp;
+  std::string path = temp.Join("orders.avro");
+  // Written with ids as text; read with ids declared int64: "x" does not convert.
+  auto text_schema = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::String(), false}, {"name", DataType::String(), true}});
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<io::OutputStream> out,
+                         io::CreateOutputFile(path, io::Compression::kNone));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<formats::AvroContainerWriter> writer,
+                         formats::AvroContainerWriter::Make(out.get(), *text_schema, "orders",
+                                                            "orders.avro"));
+    ASSERT_OK(writer->WriteHeader());
+    Batch batch(text_schema, 8);
+    for (const char* id : {"1", "2", "x", "4", "5"}) {
+      batch.column(0).AppendView(id);
+      batch.column(1).AppendView(std::string("name ") + id);
+      batch.FinishRow();
+    }
+    ASSERT_OK(writer->WriteRows(batch, 0, 2));
+    ASSERT_OK(writer->Flush());  // a block of two, then one of three starting with the bad one
+    ASSERT_OK(writer->WriteRows(batch, 2, 5));
+    ASSERT_OK(writer->Flush());
+    ASSERT_OK(out->Close());
+  }
+  ASSERT_OK_AND_ASSIGN(
+      auto source,
+      MakeSource(fmt::format("{{path: '{}', schema: {{id: int64, name: string}}}}", path)));
+  TestContext test;
+  std::vector<Row> rows;
+  ASSERT_OK(ReadAll(source.get(), &test, &rows));
+  EXPECT_THAT(rows, ElementsAre(Row{"1", "name 1"}, Row{"2", "name 2"}, Row{"4", "name 4"},
+                                Row{"5", "name 5"}));
+  const std::vector<BadRecord> bad = test.handler.records();
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].location, path);
+  EXPECT_THAT(bad[0].reason.message(), ::testing::HasSubstr("record 1: column 'id'"));
+
+  // A reader resumed inside the block after the bad record (its position counts it, so the
+  // seek decodes it again and passes over it) goes on with "5".
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitEnumerator> splits, source->CreateEnumerator());
+  ASSERT_OK_AND_ASSIGN(std::optional<Split> split, splits->Next());
+  ASSERT_TRUE(split.has_value());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> reader, source->CreateReader(*split, ""));
+  Batch one(source->streams()[0].schema, 1);
+  std::string position;
+  for (int read = 0; read < 2; ++read) {  // "1", then "2"
+    one.Clear();
+    ASSERT_OK(reader->ReadBatch(&one).status());
+    position = reader->Position();
+  }
+  one.Clear();
+  ASSERT_OK(reader->ReadBatch(&one).status());  // "x" to the handler, then "4"
+  ASSERT_EQ(one.num_rows(), 1u);
+  std::string after_bad = reader->Position();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> resumed,
+                       source->CreateReader(*split, after_bad));
+  one.Clear();
+  ASSERT_OK(resumed->ReadBatch(&one).status());
+  ASSERT_EQ(one.num_rows(), 1u);
+  EXPECT_EQ(one.column(0).Get<int64_t>(0), 5);
+  // And one resumed before the bad record skips it again and reads "4".
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SplitReader> before_bad,
+                       source->CreateReader(*split, position));
+  one.Clear();
+  ASSERT_OK(before_bad->ReadBatch(&one).status());
+  ASSERT_EQ(one.num_rows(), 1u);
+  EXPECT_EQ(one.column(0).Get<int64_t>(0), 4);
 }
 
 TEST(FileSourceTest, BadRowsGoToTheHandlerWithFileLineColumn) {
