@@ -12,6 +12,21 @@
 
 namespace sluice::connectors {
 
+BadRecord RefusedRow(std::string stream, std::string location, const Batch& batch, size_t row,
+                     const Status& reason) {
+  BadRecord record;
+  record.stream = std::move(stream);
+  record.location = std::move(location);
+  for (size_t c = 0; c < batch.num_columns(); ++c) {
+    if (c > 0)
+      record.raw += ',';
+    AppendValueText(batch.column(c), row, &record.raw);
+  }
+  record.raw.resize(std::min<size_t>(record.raw.size(), 1024));
+  record.reason = DataError(fmt::format("{}: {}", record.location, reason.message()));
+  return record;
+}
+
 void AppendKeyLocation(const Batch& batch, size_t row, const std::vector<int>& key,
                        const std::vector<std::string>& names, std::string* out) {
   for (int column : key) {

@@ -67,6 +67,13 @@ struct BadRecord {
   Status reason;
 };
 
+/// The bad record of a row a sink's format refused (a value the target cannot hold):
+/// `location` is where it would have gone ("out/o.parquet row 12"), the raw record the row's
+/// values in canonical text, comma-separated (cut to 1 KiB), the reason prefixed with the
+/// location.
+BadRecord RefusedRow(std::string stream, std::string location, const Batch& batch, size_t row,
+                     const Status& reason);
+
 /// Appends " name=value" for each key column of `row` (`key`: column indexes into `batch`,
 /// `names`: the names by column index; NULL as "NULL"): a bad record's location after its table.
 void AppendKeyLocation(const Batch& batch, size_t row, const std::vector<int>& key,

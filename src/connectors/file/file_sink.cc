@@ -156,13 +156,13 @@ class FileSinkWriter final : public SinkWriter {
         // At least one row per part, however long the header.
         while (row < end && (state.rows_in_part == 0 ||
                              TextBytes(state) < static_cast<uint64_t>(options.roll_bytes))) {
-          SLUICE_RETURN_IF_ERROR(state.format->WriteRows(batch, row, row + 1));
+          SLUICE_ASSIGN_OR_RETURN(size_t kept, WriteOrHandOver(index, batch, row, row + 1));
           ++row;
-          ++state.rows_in_part;
+          state.rows_in_part += static_cast<int64_t>(kept);
         }
       } else {
-        SLUICE_RETURN_IF_ERROR(state.format->WriteRows(batch, row, end));
-        state.rows_in_part += static_cast<int64_t>(end - row);
+        SLUICE_ASSIGN_OR_RETURN(size_t kept, WriteOrHandOver(index, batch, row, end));
+        state.rows_in_part += static_cast<int64_t>(kept);
         row = end;
       }
       changed_ = true;
@@ -173,6 +173,21 @@ class FileSinkWriter final : public SinkWriter {
         SLUICE_RETURN_IF_ERROR(ClosePart(index));
     }
     return Status::OK();
+  }
+
+  // Writes rows [begin, end) to the stream's part; a row whose value the format cannot hold (a
+  // TIME past 24 h in Parquet) goes to the job's errors policy. Returns the rows written.
+  Result<size_t> WriteOrHandOver(size_t index, const Batch& batch, size_t begin, size_t end) {
+    StreamState& state = streams_[index];
+    return state.format->WriteRowsHandingOverRefused(
+        batch, begin, end, [&](size_t row, const Status& reason) -> Status {
+          BadRecord record =
+              RefusedRow(plan_->targets[index].stream,
+                         fmt::format("{} row {}", state.final_path, row + 1), batch, row, reason);
+          if (plan_->bad_records == nullptr)
+            return record.reason;
+          return plan_->bad_records->Handle(record);
+        });
   }
 
   Status Prepare() override {
@@ -526,6 +541,7 @@ Result<std::shared_ptr<SinkPlan>> FileSink::Plan(const JobContext& context,
   }
   plan->exactly_once = context.delivery == DeliveryGuarantee::kExactlyOnce;
   plan->run_epoch = run_epoch_;
+  plan->bad_records = context.bad_records;
   plan->job = context.job_name;
   plan->manifest_directory = manifest_directory_;
   return plan;

@@ -81,6 +81,8 @@ struct OutputTarget {
 /// What Open decided; shared by the sink and its writers.
 struct SinkPlan {
   FileSinkOptions options;
+  /// The job's errors policy, for rows the format refuses (JobContext::bad_records).
+  BadRecordHandler* bad_records = nullptr;
   FileFormat format = FileFormat::kCsv;
   io::Compression compression = io::Compression::kNone;
   bool single_file = true;

@@ -310,8 +310,13 @@ class HiveSinkWriter final : public SinkWriter {
   Status WriteRun(size_t index, const std::string& partition, const Batch& rows, size_t begin,
                   size_t end) {
     SLUICE_ASSIGN_OR_RETURN(OpenFile * file, FileFor(index, partition, rows, begin));
-    SLUICE_RETURN_IF_ERROR(file->format->WriteRows(rows, begin, end));
-    file->entry.rows += static_cast<int64_t>(end - begin);
+    // A value the format cannot hold (a TIME past 24 h in Parquet) goes to the errors policy.
+    SLUICE_ASSIGN_OR_RETURN(
+        size_t kept, file->format->WriteRowsHandingOverRefused(
+                         rows, begin, end, [&](size_t row, const Status& reason) {
+                           return ReportRefusedRow(index, file->entry.path, rows, row, reason);
+                         }));
+    file->entry.rows += static_cast<int64_t>(kept);
     file->dirty = true;
     file->last_used = ++use_counter_;
     if (file->base_bytes + file->format->bytes_written() >=
@@ -319,6 +324,17 @@ class HiveSinkWriter final : public SinkWriter {
       SLUICE_RETURN_IF_ERROR(EndFile(Key{index, partition}, false));
     }
     return KeepBuffersBounded();
+  }
+
+  Status ReportRefusedRow(size_t index, const std::string& path, const Batch& rows, size_t row,
+                          const Status& reason) {
+    BadRecord record =
+        RefusedRow(plan_->targets[index].stream,
+                   fmt::format("{} row {}", plan_->targets[index].store->Uri(path), row + 1), rows,
+                   row, reason);
+    if (plan_->bad_records == nullptr)
+      return record.reason;
+    return plan_->bad_records->Handle(record);
   }
 
   // Writes out the largest buffered row group while the open files hold more than
@@ -684,6 +700,7 @@ Status HiveSink::Open(const JobContext& context, const std::vector<StreamInfo>& 
     plan->generation = generation_;
   }
   plan->run_epoch = run_epoch_;
+  plan->bad_records = context.bad_records;
   // The job is valid: from here on the run writes to the store.
   SLUICE_RETURN_IF_ERROR(EnsureClaimed(plan->job));
   if (run_epoch_ != 0)

@@ -63,6 +63,8 @@ struct HivePlan {
   /// Where the manifests live: the store of the location before any {stream}.
   std::shared_ptr<io::FileStore> manifest_store;
   uint64_t generation = 1;
+  /// The job's errors policy, for rows a format refuses (JobContext::bad_records).
+  BadRecordHandler* bad_records = nullptr;
   /// The run epoch Claim() stored in the store's fence (0: not claimed, no fence).
   uint64_t run_epoch = 0;
   /// Fresh runs in append mode: the first part number no file of the job has, per slot.

@@ -65,6 +65,10 @@ class ParquetWriter {
   /// Writes rows [begin, end) of `batch`. Checks every value first, so a DataError leaves the
   /// file as it was.
   Status WriteRows(const Batch& batch, size_t begin, size_t end);
+  /// False once an error made the writer unusable. A DataError from WriteRows for a value
+  /// Parquet cannot hold (a TIME past 24 h, a NULL in a required column) leaves it usable:
+  /// nothing of that call was written.
+  bool usable() const { return failed_.ok(); }
 
   /// Ends the current row group (if it has rows) and hands it to the stream.
   Status FlushRowGroup();

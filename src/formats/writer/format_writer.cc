@@ -9,6 +9,28 @@
 
 namespace sluice::formats {
 
+Result<size_t> FormatWriter::WriteRowsHandingOverRefused(
+    const Batch& batch, size_t begin, size_t end,
+    const std::function<Status(size_t row, const Status& reason)>& refused) {
+  Status written = WriteRows(batch, begin, end);
+  if (written.ok())
+    return end - begin;
+  if (written.code() != StatusCode::kDataError || !refused_whole_call())
+    return written;
+  size_t kept = 0;
+  for (size_t row = begin; row < end; ++row) {
+    Status one = WriteRows(batch, row, row + 1);
+    if (one.ok()) {
+      ++kept;
+      continue;
+    }
+    if (one.code() != StatusCode::kDataError || !refused_whole_call())
+      return one;
+    SLUICE_RETURN_IF_ERROR(refused(row, one));
+  }
+  return kept;
+}
+
 namespace {
 
 class CsvFormatWriter final : public FormatWriter {
@@ -74,6 +96,7 @@ class ParquetFormatWriter final : public FormatWriter {
     return writer_->committed_bytes() - start_bytes_ + writer_->buffered_bytes();
   }
   uint64_t buffered_bytes() const override { return writer_->buffered_bytes(); }
+  bool refused_whole_call() const override { return writer_->usable(); }
 
  private:
   std::unique_ptr<ParquetWriter> writer_;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,6 +51,17 @@ class FormatWriter {
   /// Bytes held in memory until the next Flush() (Parquet's row group); 0 for formats that
   /// stream.
   virtual uint64_t buffered_bytes() const { return 0; }
+  /// After WriteRows failed with a DataError: true when it wrote nothing (a value the format
+  /// cannot hold was refused up front), so that the rows can be written one by one and the
+  /// refused one handed to the errors policy.
+  virtual bool refused_whole_call() const { return false; }
+
+  /// WriteRows, except that when the format refuses a value up front (refused_whole_call())
+  /// the rows are written one by one and each refused row goes to `refused(row, reason)`,
+  /// whose error stops the writing (the errors policy says fail). Returns the rows written.
+  Result<size_t> WriteRowsHandingOverRefused(
+      const Batch& batch, size_t begin, size_t end,
+      const std::function<Status(size_t row, const Status& reason)>& refused);
 };
 
 /// A writer of a new file `file_name` (its base name: Avro derives its sync marker from it) of

@@ -86,6 +86,33 @@ TEST(FileSinkTest, SingleWriterWritesExactlyPathVisibleOnlyAfterFinish) {
   EXPECT_EQ(sink->guarantee(), DeliveryGuarantee::kExactlyOnce);
 }
 
+TEST(FileSinkTest, AValueParquetCannotHoldGoesToTheErrorsPolicyAndTheRestIsWritten) {
+  testing::TempDir temp;
+  std::string path = temp.Join("times.parquet");
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("{{path: '{}'}}", path)));
+  TestContext test;  // skips bad records
+  auto schema = std::make_shared<Schema>(
+      std::vector<Field>{{"id", DataType::Int64()}, {"t", DataType::Time()}});
+  ASSERT_OK(sink->Open(test.context, OneStream(schema)));
+  ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+  // 838:59:59 is a MySQL TIME; Parquet's TIME stops at 24:00:00.
+  std::unique_ptr<Batch> batch =
+      testing::MakeBatch(schema, {{"1", "01:00:00"}, {"2", "838:59:59"}, {"3", "23:59:59"}});
+  ASSERT_OK(writer->Write(*batch));
+  ASSERT_OK(writer->Commit({}));
+  ASSERT_OK(sink->Finish());
+  std::vector<BadRecord> bad = test.handler.records();
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].location, path + " row 2");
+  EXPECT_EQ(bad[0].raw, "2,838:59:59");
+  EXPECT_THAT(bad[0].reason.message(), HasSubstr("outside Parquet TIME's range"));
+  ASSERT_OK_AND_ASSIGN(auto source, MakeSource(fmt::format("{{path: '{}'}}", path)));
+  TestContext read;
+  std::vector<Row> rows;
+  ASSERT_OK(ReadAll(source.get(), &read, &rows));
+  EXPECT_THAT(rows, ElementsAre(Row{"1", "01:00:00"}, Row{"3", "23:59:59"}));
+}
+
 TEST(FileSinkTest, EmptyInputStillWritesTheSingleFile) {
   testing::TempDir temp;
   for (const char* name : {"empty.csv", "empty.jsonl"}) {
