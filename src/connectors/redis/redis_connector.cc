@@ -1,0 +1,101 @@
+// Registration of the `redis` connector: its option tables and factories.
+#include <fmt/core.h>
+
+#include "connectors/redis/redis_options.h"
+#include "connectors/redis/redis_sink.h"
+#include "connectors/registry.h"
+
+namespace sluice::connectors::redis {
+
+namespace {
+
+using config::OptionSpec;
+using config::OptionType;
+
+// The connection keys every redis block has.
+void AddConnectionOptions(std::vector<OptionSpec>* options, std::string_view host_description) {
+  options->insert(
+      options->end(),
+      {
+          {"host", OptionType::kString, "127.0.0.1", host_description},
+          {.name = "port", .type = OptionType::kInt, .default_value = "6379",
+           .description = "TCP port of the Redis server", .min = 1, .max = 65535},
+          {"user", OptionType::kString, "",
+           "ACL user to log in as (default: Redis's default user, AUTH with the password only)"},
+          {"password", OptionType::kSecret, "",
+           "password (AUTH); empty for a server without one. Never printed"},
+          {.name = "db", .type = OptionType::kInt, .default_value = "0",
+           .description = "database number (SELECT)", .min = 0, .max = 1000000},
+          {.name = "connect_timeout_secs", .type = OptionType::kInt, .default_value = "10",
+           .description = "seconds to wait for the connection", .min = 1},
+          {.name = "command_timeout_secs", .type = OptionType::kInt, .default_value = "60",
+           .description = "seconds to wait for a reply before the connection counts as lost",
+           .min = 1},
+      });
+}
+
+const std::vector<OptionSpec>& SinkTable() {
+  static const std::vector<OptionSpec> kOptions = [] {
+    std::vector<OptionSpec> options;
+    AddConnectionOptions(&options,
+                         "Redis primary to write to (a replica is refused: it cannot write)");
+    options.insert(
+        options.end(),
+        {
+            {"key", OptionType::kString, "",
+             "key of each row: text with {column} placeholders, e.g. 'user:{id}' ({stream}: the "
+             "stream's name; '{{' and '}}' for literal braces)",
+             true},
+            {"data_type",
+             OptionType::kEnum,
+             "string",
+             "string: SET the key to 'value_column' or to the row as a JSON object; hash: "
+             "replace the key by a hash of the row's non-NULL columns",
+             false,
+             {"string", "hash"}},
+            {"value_column", OptionType::kString, "",
+             "data_type string: the column whose value the key holds (strings and bytes as "
+             "they are); default: the row as a JSON object"},
+            {"fields", OptionType::kStringList, "",
+             "data_type hash: the columns that become fields (default: every column)"},
+            {.name = "ttl_secs", .type = OptionType::kInt, .default_value = "0",
+             .description = "time to live of every key written, in seconds (0: none); "
+                            "exclusive with ttl_column",
+             .min = 0},
+            {"ttl_column", OptionType::kString, "",
+             "column holding each key's time to live in seconds (NULL: none)"},
+            {.name = "pipeline_commands", .type = OptionType::kInt, .default_value = "1000",
+             .description = "commands sent before their replies are read", .min = 1,
+             .max = 1000000},
+        });
+    return options;
+  }();
+  return kOptions;
+}
+
+}  // namespace
+
+std::span<const config::OptionSpec> RedisSinkOptionTable() {
+  return SinkTable();
+}
+
+}  // namespace sluice::connectors::redis
+
+namespace sluice::connectors {
+
+void RegisterRedisConnector(ConnectorRegistry& registry) {
+  ConnectorInfo info;
+  info.type = "redis";
+  info.description =
+      "Redis: write rows as strings or hashes, pipelined, exactly-once (each checkpoint's rows "
+      "and progress in one MULTI/EXEC)";
+  info.sink_options = redis::SinkTable();
+  info.create_sink = [](const config::Options& options) -> Result<std::unique_ptr<Sink>> {
+    SLUICE_ASSIGN_OR_RETURN(redis::RedisSinkOptions parsed,
+                            redis::RedisSinkOptions::FromConfig(options));
+    return std::unique_ptr<Sink>(std::make_unique<redis::RedisSink>(std::move(parsed), options));
+  };
+  registry.Register(std::move(info));
+}
+
+}  // namespace sluice::connectors
