@@ -3,6 +3,7 @@
 
 #include "connectors/redis/redis_options.h"
 #include "connectors/redis/redis_sink.h"
+#include "connectors/redis/redis_source.h"
 #include "connectors/registry.h"
 
 namespace sluice::connectors::redis {
@@ -73,7 +74,48 @@ const std::vector<OptionSpec>& SinkTable() {
   return kOptions;
 }
 
+const std::vector<OptionSpec>& SourceTable() {
+  static const std::vector<OptionSpec> kOptions = [] {
+    std::vector<OptionSpec> options;
+    AddConnectionOptions(&options,
+                         "Redis server to read from: a replica unless read_from says primary");
+    options.insert(
+        options.end(),
+        {
+            {"mode", OptionType::kEnum, "snapshot",
+             "snapshot: SCAN the databases once (replication from a replica is not done yet)",
+             false, {"snapshot"}},
+            {"read_from",
+             OptionType::kEnum,
+             "replica",
+             "replica: refuse a server whose ROLE is not a replica, so that the snapshot does "
+             "not load the primary; primary: read any server",
+             false,
+             {"replica", "primary"}},
+            {"dbs", OptionType::kStringList, "",
+             "database numbers to read, one split each (default: 'db')"},
+            {"keys", OptionType::kString, "*", "SCAN MATCH pattern of the keys to read"},
+            {"types", OptionType::kStringList, "",
+             "key types to read: string, hash, list, set, zset, stream (default: all)"},
+            {.name = "scan_count", .type = OptionType::kInt, .default_value = "1000",
+             .description = "SCAN COUNT: keys asked for per round trip", .min = 1,
+             .max = 1000000},
+            {.name = "chunk_elements", .type = OptionType::kInt, .default_value = "1000",
+             .description = "elements of a big hash, list, set, sorted set or stream read per "
+                            "round trip",
+             .min = 1, .max = 1000000},
+            {"stream", OptionType::kString, "redis", "name of the stream the keys become"},
+        });
+    return options;
+  }();
+  return kOptions;
+}
+
 }  // namespace
+
+std::span<const config::OptionSpec> RedisSourceOptionTable() {
+  return SourceTable();
+}
 
 std::span<const config::OptionSpec> RedisSinkOptionTable() {
   return SinkTable();
@@ -87,9 +129,16 @@ void RegisterRedisConnector(ConnectorRegistry& registry) {
   ConnectorInfo info;
   info.type = "redis";
   info.description =
-      "Redis: write rows as strings or hashes, pipelined, exactly-once (each checkpoint's rows "
-      "and progress in one MULTI/EXEC)";
+      "Redis: snapshot keys of every type from a replica (SCAN, big keys in chunks, "
+      "resumable); write rows as strings or hashes, pipelined, exactly-once (each checkpoint's "
+      "rows and progress in one MULTI/EXEC)";
+  info.source_options = redis::SourceTable();
   info.sink_options = redis::SinkTable();
+  info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {
+    SLUICE_ASSIGN_OR_RETURN(redis::RedisSourceOptions parsed,
+                            redis::RedisSourceOptions::FromConfig(options));
+    return std::unique_ptr<Source>(std::make_unique<redis::RedisSource>(std::move(parsed)));
+  };
   info.create_sink = [](const config::Options& options) -> Result<std::unique_ptr<Sink>> {
     SLUICE_ASSIGN_OR_RETURN(redis::RedisSinkOptions parsed,
                             redis::RedisSinkOptions::FromConfig(options));
