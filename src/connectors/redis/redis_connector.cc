@@ -105,6 +105,10 @@ const std::vector<OptionSpec>& SourceTable() {
                             "round trip",
              .min = 1, .max = 1000000},
             {"stream", OptionType::kString, "redis", "name of the stream the keys become"},
+            {"columns", OptionType::kMap, "",
+             "rows of these columns (name -> type, {id: int64, name: string}) instead of the "
+             "key rows: a string key's value read as a JSON object, a hash's fields by name "
+             "(as the redis sink writes rows); other types are skipped"},
         });
     return options;
   }();
@@ -143,6 +147,31 @@ void RegisterRedisConnector(ConnectorRegistry& registry) {
     SLUICE_ASSIGN_OR_RETURN(redis::RedisSinkOptions parsed,
                             redis::RedisSinkOptions::FromConfig(options));
     return std::unique_ptr<Sink>(std::make_unique<redis::RedisSink>(std::move(parsed), options));
+  };
+  // `sluice verify` and the conformance suite read the rows back through the source's
+  // `columns` mode, from the primary the sink wrote (nothing to wait for on a replica).
+  info.read_back = [](const config::ConnectorBlock& sink, const std::string& stream,
+                      const Schema& schema) -> Result<ReadBack> {
+    if (!ScalarOption(sink, "value_column").empty()) {
+      return Unsupported(
+          "the redis sink's value_column stores one column per key: its keys cannot be read "
+          "back as the stream's rows (leave value_column out, or use data_type: hash, to "
+          "verify)");
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::string pattern,
+                            redis::KeyPatternOf(ScalarOption(sink, "key"), stream, schema));
+    ReadBack read_back{ReadBackBlock(sink, {"host", "port", "user", "password", "db",
+                                            "connect_timeout_secs", "command_timeout_secs"}),
+                       pattern};
+    SetReadBackOption(&read_back.source, "keys", pattern);
+    SetReadBackOption(&read_back.source, "read_from", "primary");
+    SetReadBackOption(&read_back.source, "stream", stream);
+    const config::Mark& mark = read_back.source.type_mark;
+    config::Node columns = config::Node::Map(mark);
+    for (const Field& field : schema.fields())
+      columns.Set(field.name, mark, config::Node::Scalar(field.type.ToString(), mark));
+    read_back.source.options.Set("columns", mark, std::move(columns));
+    return read_back;
   };
   registry.Register(std::move(info));
 }

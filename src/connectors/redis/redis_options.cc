@@ -44,6 +44,32 @@ Result<std::vector<KeyPiece>> ParseKeyTemplate(std::string_view key_template) {
   return pieces;
 }
 
+std::string GlobEscape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+Result<std::string> KeyPatternOf(std::string_view key_template, std::string_view stream,
+                                 const Schema& schema) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<KeyPiece> pieces, ParseKeyTemplate(key_template));
+  std::string pattern;
+  for (const KeyPiece& piece : pieces) {
+    if (!piece.is_column) {
+      pattern += GlobEscape(piece.text);
+    } else if (piece.text == "stream" && schema.FieldIndex("stream") < 0) {
+      pattern += GlobEscape(stream);
+    } else if (pattern.empty() || pattern.back() != '*') {
+      pattern += '*';
+    }
+  }
+  return pattern;
+}
+
 RedisConnectOptions ConnectionFromConfig(const config::Options& options) {
   RedisConnectOptions connection;
   connection.host = options.GetString("host");

@@ -12,6 +12,7 @@
 
 #include "config/options.h"
 #include "connectors/redis/redis_client.h"
+#include "core/schema.h"
 
 namespace sluice::connectors::redis {
 
@@ -24,6 +25,13 @@ struct KeyPiece {
 /// Parses "user:{id}:{stream}" into pieces; "{{" and "}}" are literal braces. InvalidConfig for
 /// an unclosed or empty "{...}".
 Result<std::vector<KeyPiece>> ParseKeyTemplate(std::string_view key_template);
+
+/// A SCAN MATCH pattern for the keys `key_template` gives rows of `stream` (`schema`): the
+/// literal text glob-escaped, every column "*", {stream} the name (unless a column has it).
+Result<std::string> KeyPatternOf(std::string_view key_template, std::string_view stream,
+                                 const Schema& schema);
+/// `text` with the glob characters of SCAN MATCH escaped.
+std::string GlobEscape(std::string_view text);
 
 enum class RedisDataType {
   kString,  // SET key value: one column's value, or the row as a JSON object

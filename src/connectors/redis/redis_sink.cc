@@ -41,17 +41,6 @@ end
 return {1, redis.call('HINCRBY', KEYS[1], 'generation', 1)}
 )lua";
 
-// Escapes glob characters for SCAN MATCH.
-std::string GlobEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
-      out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 // The text a value is stored as: strings, bytes and JSON as they are (binary-safe), others in
 // their canonical text.
 void AppendRedisValue(const Column& column, size_t row, std::string* out) {
@@ -159,11 +148,10 @@ class RedisWriter final : public SinkWriter {
     if (exactly_once_ && !in_transaction_)
       SLUICE_RETURN_IF_ERROR(BeginTransaction());
     const RedisSink::StreamPlan& plan = (*plans_)[static_cast<size_t>(batch.stream())];
-    for (size_t row = 0; row < batch.num_rows(); ++row) {
-      if (context_->cancelled->load(std::memory_order_relaxed))
-        return Cancelled("redis sink: the job is stopping");
+    // No stop check per row: a stopping job still writes what it read before its final
+    // checkpoint; a write blocked in the server is ended by Cancel().
+    for (size_t row = 0; row < batch.num_rows(); ++row)
       SLUICE_RETURN_IF_ERROR(WriteRow(plan, batch, row));
-    }
     return Status::OK();
   }
 

@@ -13,7 +13,10 @@
 
 #include "connectors/redis/redis_options.h"
 #include "connectors/split_queue.h"
+#include "core/value_text.h"
 #include "formats/jsonl/json_text.h"
+#include "formats/jsonl/jsonl_batch_builder.h"
+#include "formats/jsonl/jsonl_reader.h"
 
 namespace sluice::connectors::redis {
 
@@ -83,6 +86,11 @@ class RedisSnapshotReader final : public SplitReader {
         finished_(position_.done) {}
 
   Status Start() {
+    if (!options_.columns.empty()) {
+      row_schema_ = std::make_shared<const Schema>(options_.columns);
+      row_builder_ = std::make_unique<formats::JsonlBatchBuilder>(
+          row_schema_, fmt::format("source:redis:{}", options_.stream));
+    }
     RedisConnectOptions connection = options_.connection;
     connection.db = db_;
     SLUICE_ASSIGN_OR_RETURN(client_, RedisClient::Connect(connection));
@@ -220,6 +228,8 @@ class RedisSnapshotReader final : public SplitReader {
     }
     if (!present)
       return false;
+    if (row_builder_ != nullptr)
+      return AppendColumnsRow(entry, batch);
     batch->column(0).AppendView(entry.key);
     batch->column(1).AppendView(entry.type);
     batch->column(2).AppendView(value_);
@@ -260,13 +270,23 @@ class RedisSnapshotReader final : public SplitReader {
                                [](const auto& a, const auto& b) { return a.first == b.first; }),
                    elements.end());
     value_ += pairs ? '{' : '[';
+    std::string hex;
     for (size_t i = 0; i < elements.size(); ++i) {
       if (i > 0)
         value_ += ',';
       formats::AppendJsonString(elements[i].first, &value_);
       if (pairs) {
         value_ += ':';
-        formats::AppendJsonString(elements[i].second, &value_);
+        // Rows mode: a bytes column's field holds raw bytes, which the row builder reads in
+        // their canonical text (\x hex).
+        int column = row_schema_ != nullptr ? row_schema_->FieldIndex(elements[i].first) : -1;
+        if (column >= 0 && row_schema_->field(column).type.id == TypeId::kBytes) {
+          hex.clear();
+          AppendHexBytes(elements[i].second, &hex);
+          formats::AppendJsonString(hex, &value_);
+        } else {
+          formats::AppendJsonString(elements[i].second, &value_);
+        }
       }
     }
     value_ += pairs ? '}' : ']';
@@ -351,6 +371,30 @@ class RedisSnapshotReader final : public SplitReader {
     return true;  // a stream may exist empty
   }
 
+  // Rows mode (`columns`): the value as one JSON object through the JSON Lines row builder; a
+  // value that does not fit is a bad record. Keys of other types than string and hash are
+  // skipped.
+  Result<bool> AppendColumnsRow(const PageKey& entry, Batch* batch) {
+    if (entry.type != "string" && entry.type != "hash")
+      return false;
+    value_.append(formats::kJsonPadding, ' ');  // the builder reads past the end
+    formats::JsonlLine line;
+    line.text = std::string_view(value_).substr(0, value_.size() - formats::kJsonPadding);
+    line.line = 1;
+    std::string where = fmt::format("redis key {}", entry.key.substr(0, 200));
+    line.file_name = where;
+    Status appended = row_builder_->Append(line, batch);
+    if (appended.ok())
+      return true;
+    BadRecord record;
+    record.stream = options_.stream;
+    record.location = where;
+    record.raw = std::string(line.text.substr(0, 4096));
+    record.reason = appended;
+    SLUICE_RETURN_IF_ERROR(context_->bad_records->Handle(record));
+    return false;
+  }
+
   const RedisSourceOptions options_;  // a copy: a reader may outlive its source
   const JobContext* context_;
   const int db_;
@@ -363,6 +407,8 @@ class RedisSnapshotReader final : public SplitReader {
   std::deque<PageKey> page_;  // the current page's keys not returned yet
   std::string next_cursor_ = "0";
   std::string value_;  // reused per key
+  SchemaPtr row_schema_;  // rows mode only
+  std::unique_ptr<formats::JsonlBatchBuilder> row_builder_;
 };
 
 }  // namespace
@@ -390,6 +436,18 @@ Result<RedisSourceOptions> RedisSourceOptions::FromConfig(const config::Options&
   out.scan_count = options.GetInt("scan_count");
   out.chunk_elements = options.GetInt("chunk_elements");
   out.stream = options.GetString("stream");
+  if (const config::Node* columns = options.GetNode("columns")) {
+    if (!columns->is_map())
+      return options.ErrorAt("columns", "'columns' maps names to types ({id: int64, name: string})");
+    for (const config::Node::Entry& entry : columns->entries()) {
+      if (!entry.value.is_scalar())
+        return entry.value.Error("a column type must be a string such as int64 or string");
+      Result<DataType> type = ParseDataType(entry.value.scalar());
+      if (!type.ok())
+        return entry.value.Error(type.status().message());
+      out.columns.push_back(Field{entry.key, *type, true});
+    }
+  }
   return out;
 }
 
@@ -418,7 +476,10 @@ Status RedisSource::Open(const JobContext& context) {
     db_sizes_.push_back(static_cast<uint64_t>(size.integer));
     total += static_cast<uint64_t>(size.integer);
   }
-  streams_ = {StreamInfo{options_.stream, SnapshotSchema(), total}};
+  SchemaPtr schema = options_.columns.empty()
+                         ? SnapshotSchema()
+                         : std::make_shared<const Schema>(options_.columns);
+  streams_ = {StreamInfo{options_.stream, schema, total}};
   return Status::OK();
 }
 

@@ -14,6 +14,11 @@
 // read in either state (or, when the page itself changed between runs, once more or not at all).
 // Keys of Sluice's own (sluice:run:*, sluice:progress:*) are left out.
 //
+// With `columns` (name -> type), the rows are those columns instead: a string key's value is
+// read as a JSON object and a hash's fields as the columns of that name (bytes columns as the
+// raw bytes), as the redis sink writes rows; other types are skipped. This is how `sluice verify`
+// and the conformance suite read a redis sink's target back (read_back).
+//
 // Thread-safety: Open, streams, CreateEnumerator run on the coordinator thread; CreateReader may
 // be called from any thread; a reader is driven by one thread, its Cancel and Progress from any.
 #pragma once
@@ -42,6 +47,8 @@ struct RedisSourceOptions {
   int64_t scan_count = 1000;
   int64_t chunk_elements = 1000;
   std::string stream = "redis";
+  /// Rows of these columns, from JSON strings or hashes (see above); empty: the key rows.
+  std::vector<Field> columns;
 
   static Result<RedisSourceOptions> FromConfig(const config::Options& options);
 };
