@@ -7,8 +7,9 @@
 # on demand, a schema registry with Confluent's API (Apicurio Registry, in memory, Java 17).
 #   scripts/test-servers.sh start ENV_FILE   start them, write ENV_FILE (ports, users, ...)
 #   scripts/test-servers.sh stop ENV_FILE    stop them, delete their directory and ENV_FILE
-#   scripts/test-servers.sh crash mysql|postgres|kafka|redis ENV_FILE   kill -9 one server and start it
-#                                            again on the same ports (fault-injection tests)
+#   scripts/test-servers.sh crash mysql|postgres|kafka|redis ENV_FILE   kill -9 one server (redis:
+#                                            the primary and its replica) and start it again on
+#                                            the same ports (fault-injection tests)
 #   scripts/test-servers.sh start-registry ENV_FILE   start the schema registry beside the others
 #                                            and add its URL to ENV_FILE (the CTest fixture
 #                                            `registry`: only runs that need it pay its start)

@@ -1,7 +1,7 @@
 // TestServers: where the integration tests find the real MariaDB, PostgreSQL, Apache Kafka and
-// Redis servers that scripts/test-servers.sh started on loopback (CTest starts them once per run as the
-// `servers` fixture; the schema registry as the `registry` fixture; HDFS, an S3 store and a Hive
-// metastore as the `hdfs`, `s3` and `metastore` fixtures), plus shell helpers that feed
+// Redis servers that scripts/test-servers.sh started on loopback (CTest starts them once per run
+// as the `servers` fixture; the schema registry as the `registry` fixture; HDFS, an S3 store and
+// a Hive metastore as the `hdfs`, `s3` and `metastore` fixtures), plus shell helpers that feed
 // SQL to them through the official command-line clients.
 #pragma once
 

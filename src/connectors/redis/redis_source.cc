@@ -438,7 +438,8 @@ Result<RedisSourceOptions> RedisSourceOptions::FromConfig(const config::Options&
   out.stream = options.GetString("stream");
   if (const config::Node* columns = options.GetNode("columns")) {
     if (!columns->is_map())
-      return options.ErrorAt("columns", "'columns' maps names to types ({id: int64, name: string})");
+      return options.ErrorAt("columns",
+                             "'columns' maps names to types ({id: int64, name: string})");
     for (const config::Node::Entry& entry : columns->entries()) {
       if (!entry.value.is_scalar())
         return entry.value.Error("a column type must be a string such as int64 or string");

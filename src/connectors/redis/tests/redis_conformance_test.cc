@@ -61,7 +61,8 @@ SinkUnderTest RedisSink(const std::string& data_type) {
   // Keys are written by id: a fresh run writes the same keys again, never a row twice.
   sink.refuses_fresh_append = false;
   sink.visible_at_commit = true;
-  sink.crash_points = {"redis.commit.after_rows=crash@2", "redis.commit.before_fence_check=crash@3"};
+  sink.crash_points = {"redis.commit.after_rows=crash@2",
+                       "redis.commit.before_fence_check=crash@3"};
   return sink;
 }
 

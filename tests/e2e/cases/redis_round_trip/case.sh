@@ -85,7 +85,8 @@ sed -e "s/SLUICE_TEST_REDIS_PORT}/SLUICE_TEST_REDIS_REPLICA_PORT}/" \
 status=0
 sluice run replica_sink.yaml --no-progress >replica.out 2>&1 || status=$?
 expect_equal "$status" 2 "exit code of a sink on a replica"
-grep -q "is a replica (ROLE), not a primary" replica.out || fail "no replica message: $(cat replica.out)"
+grep -q "is a replica (ROLE), not a primary" replica.out ||
+  fail "no replica message: $(cat replica.out)"
 
 redis --scan --pattern "$prefix:*" | xargs -r -n 1000 env REDISCLI_AUTH="$REDIS_PW" redis-cli \
   --no-auth-warning -h "$SLUICE_TEST_REDIS_HOST" -p "$SLUICE_TEST_REDIS_PORT" DEL >/dev/null
