@@ -2,9 +2,10 @@
 # Installs the Debian 12 packages Sluice needs to build, test and benchmark.
 # Skips apt-get entirely when everything is already installed.
 #   scripts/install-deps.sh [--servers] [--bench] [--stress]
-# --servers also fetches the JVM servers (Apache Kafka, Apicurio Registry, Hadoop's MiniDFSCluster,
-# s3proxy, Hive's standalone metastore) from Maven Central
-# into ~/.cache/sluice/maven (scripts/fetch-jvm-servers.sh; nothing when already there).
+# --servers also installs the database servers (MariaDB, PostgreSQL, Redis) and fetches the JVM
+# servers (Apache Kafka, Apicurio Registry, Hadoop's MiniDFSCluster, s3proxy, Hive's standalone
+# metastore) from Maven Central into ~/.cache/sluice/maven (scripts/fetch-jvm-servers.sh; nothing
+# when already there).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -24,6 +25,8 @@ packages+=(libssl-dev)
 # The Kafka client library (the kafka connector; the tests link it already), and for its Avro
 # format the Avro C library and libcurl (the schema registry's HTTP API).
 packages+=(librdkafka-dev libavro-dev libcurl4-openssl-dev)
+# The Redis client library (the redis connector).
+packages+=(libhiredis-dev)
 # Parquet files: Thrift's C++ library and compiler (the file metadata; its headers need Boost)
 # and snappy (Parquet's default page codec).
 packages+=(libthrift-dev thrift-compiler libboost-dev libsnappy-dev)
@@ -40,7 +43,7 @@ for flag in "$@"; do
     # traffic, curl talks to the registry, openssl makes the broker's TLS certificates.
     --servers) servers=1
                packages+=(mariadb-server mariadb-client postgresql postgresql-client maven kcat
-                          curl openssl) ;;
+                          curl openssl redis-server) ;;
     # The peers the benchmarks compare against (kcat for Kafka; Debezium's embedded engine for
     # change data capture, built with Maven, bench/debezium), and GNU time for peak RSS.
     --bench) bench=1

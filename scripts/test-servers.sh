@@ -3,11 +3,13 @@
 # listening on free loopback ports only: MariaDB and PostgreSQL from Debian's packages, and a
 # single-node Apache Kafka broker (KRaft, broker and controller in one process) on Java 17 from
 # Maven Central's jars (scripts/fetch-jvm-servers.sh), which starts while MariaDB and PostgreSQL
-# do; on demand, a schema registry with Confluent's API (Apicurio Registry, in memory, Java 17).
+# do; a Redis primary and a replica of it (Debian's redis-server, no persistence, a password);
+# on demand, a schema registry with Confluent's API (Apicurio Registry, in memory, Java 17).
 #   scripts/test-servers.sh start ENV_FILE   start them, write ENV_FILE (ports, users, ...)
 #   scripts/test-servers.sh stop ENV_FILE    stop them, delete their directory and ENV_FILE
-#   scripts/test-servers.sh crash mysql|postgres|kafka ENV_FILE   kill -9 one server and start it
-#                                            again on the same ports (fault-injection tests)
+#   scripts/test-servers.sh crash mysql|postgres|kafka|redis ENV_FILE   kill -9 one server (redis:
+#                                            the primary and its replica) and start it again on
+#                                            the same ports (fault-injection tests)
 #   scripts/test-servers.sh start-registry ENV_FILE   start the schema registry beside the others
 #                                            and add its URL to ENV_FILE (the CTest fixture
 #                                            `registry`: only runs that need it pay its start)
@@ -32,7 +34,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 action=${1:?start|stop|crash|start-registry|stop-registry|start-hdfs|stop-hdfs|start-s3|stop-s3|start-metastore|stop-metastore}
 if [[ "$action" == crash ]]; then
-  which_server=${2:?mysql|postgres|kafka}
+  which_server=${2:?mysql|postgres|kafka|redis}
   env_file=${3:?env file}
 else
   env_file=${2:?env file}
@@ -157,6 +159,58 @@ start_postgres() {
         -c max_prepared_transactions=20 -c max_wal_senders=10 -c max_replication_slots=10 \
         -c fsync=off -c full_page_writes=off \
         -c shared_buffers=256MB -c max_connections=200" start >/dev/null
+}
+
+# --- Redis: a primary and a replica of it ----------------------------------------------------
+redis_password="sluice-redis-test"
+
+# start_redis NAME PORT [PRIMARY_PORT]: starts redis-server in $dir/redis/NAME on 127.0.0.1:PORT
+# (a replica of 127.0.0.1:PRIMARY_PORT when given), in memory only, and waits until it answers.
+start_redis() {
+  local name=$1 port=$2 primary_port=${3:-}
+  local redis_dir=$dir/redis/$name
+  mkdir -p "$redis_dir"
+  local args=(--bind 127.0.0.1 --port "$port" --daemonize no --dir "$redis_dir"
+              --save '' --appendonly no --requirepass "$redis_password"
+              --logfile "$redis_dir/redis.log")
+  if [[ -n "$primary_port" ]]; then
+    args+=(--replicaof 127.0.0.1 "$primary_port" --masterauth "$redis_password")
+  fi
+  redis-server "${args[@]}" >/dev/null 2>&1 </dev/null &
+  echo $! >"$redis_dir/redis.pid"
+  if ! wait_until 30 $! "Redis ($name)" redis_answers "$port"; then
+    echo "see $redis_dir/redis.log" >&2
+    return 1
+  fi
+}
+
+# redis_cli PORT ARGS...: redis-cli against 127.0.0.1:PORT with the test password (from the
+# environment, not the command line).
+redis_cli() {
+  local port=$1
+  shift
+  REDISCLI_AUTH=$redis_password redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" "$@"
+}
+
+redis_answers() {
+  [[ "$(redis_cli "$1" PING)" == PONG ]]
+}
+
+redis_replica_linked() {
+  redis_cli "$1" INFO replication | tr -d '\r' | grep -q '^master_link_status:up$'
+}
+
+# start_redis_pair PRIMARY_PORT REPLICA_PORT: the primary, then its replica, and waits until the
+# replica has synchronised (master_link_status:up).
+start_redis_pair() {
+  local primary_port=$1 replica_port=$2
+  start_redis primary "$primary_port"
+  start_redis replica "$replica_port" "$primary_port"
+  if ! wait_until 30 "$(cat "$dir/redis/replica/redis.pid")" "The Redis replica" \
+       redis_replica_linked "$replica_port"; then
+    echo "the Redis replica did not link to its primary; see $dir/redis/replica/redis.log" >&2
+    return 1
+  fi
 }
 
 # --- Apache Kafka ---------------------------------------------------------------------------
@@ -626,7 +680,19 @@ crash() {
       while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
       start_kafka "$port"
       ;;
-    *) echo "crash: mysql, postgres or kafka" >&2; return 2 ;;
+    redis)
+      # The primary and the replica both, then the pair again on the same ports (in memory only:
+      # they come back empty, as after a crash without persistence).
+      local primary_port replica_port pid
+      primary_port=$(env_value SLUICE_TEST_REDIS_PORT)
+      replica_port=$(env_value SLUICE_TEST_REDIS_REPLICA_PORT)
+      for pid in $(cat "$dir/redis/primary/redis.pid" "$dir/redis/replica/redis.pid"); do
+        kill -9 "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+      done
+      start_redis_pair "$primary_port" "$replica_port"
+      ;;
+    *) echo "crash: mysql, postgres, kafka or redis" >&2; return 2 ;;
   esac
 }
 
@@ -638,9 +704,9 @@ start() {
   # Written at once, so that `stop` finds the servers of a start that failed half-way.
   echo "SLUICE_TEST_SERVERS_DIR=$dir" >"$env_file"
   local mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_sasl_ssl_port
-  local kafka_controller_port
+  local kafka_controller_port redis_port redis_replica_port
   read -r mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_sasl_ssl_port \
-    kafka_controller_port < <(free_ports 7)
+    kafka_controller_port redis_port redis_replica_port < <(free_ports 9)
 
   # --- Kafka, in the background while MariaDB and PostgreSQL start (it is mostly a JVM warming
   # up); its output goes to kafka/start.log.
@@ -678,6 +744,9 @@ SQL
   PGPASSWORD=$pg_password "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U sluice -d postgres -q \
     -c "CREATE ROLE limited LOGIN PASSWORD '$pg_password'" >/dev/null
 
+  # --- Redis: a primary with a replica linked to it (the source reads from a replica).
+  start_redis_pair "$redis_port" "$redis_replica_port"
+
   if ! wait "$kafka_job"; then
     cat "$dir/kafka/start.log" >&2
     echo "Kafka did not start" >&2
@@ -712,12 +781,16 @@ SLUICE_TEST_KAFKA_SSL_CLIENT_KEY_PASSWORD=$kafka_client_key_password
 SLUICE_TEST_KAFKA_SASL_SSL_BOOTSTRAP=127.0.0.1:$kafka_sasl_ssl_port
 SLUICE_TEST_KAFKA_DIR=$dir/kafka
 SLUICE_TEST_KAFKA_RUN_CLASS=$dir/kafka/kafka-run-class.sh
+SLUICE_TEST_REDIS_HOST=127.0.0.1
+SLUICE_TEST_REDIS_PORT=$redis_port
+SLUICE_TEST_REDIS_REPLICA_PORT=$redis_replica_port
+SLUICE_TEST_REDIS_PASSWORD=$redis_password
 ENV
   cat "$dir/kafka/start.log"
   echo "MariaDB on 127.0.0.1:$mysql_port, PostgreSQL on 127.0.0.1:$pg_port," \
     "Kafka on 127.0.0.1:$kafka_port (SASL/PLAIN on $kafka_sasl_port, TLS on $kafka_ssl_port," \
-    "SASL/PLAIN over TLS on $kafka_sasl_ssl_port)" \
-    "(env: $env_file)"
+    "SASL/PLAIN over TLS on $kafka_sasl_ssl_port)," \
+    "Redis on 127.0.0.1:$redis_port (replica on $redis_replica_port) (env: $env_file)"
 }
 
 stop() {
@@ -737,6 +810,8 @@ stop() {
   if [[ -f "$dir/pg/data/postmaster.pid" ]]; then
     as_postgres "$pg_bin/pg_ctl" -D "$dir/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
+  kill_process "$dir/redis/replica/redis.pid" 10
+  kill_process "$dir/redis/primary/redis.pid" 10
   kill_process "$dir/registry/registry.pid" 10
   kill_process "$dir/kafka/kafka.pid" 10
   kill_process "$dir/hdfs/hdfs.pid" 15
@@ -760,6 +835,6 @@ case "$action" in
   *) echo "usage: $0 start|stop|start-registry|stop-registry|start-hdfs|stop-hdfs|start-s3|stop-s3" \
           "|start-metastore|stop-metastore" \
           "ENV_FILE" \
-          "| crash mysql|postgres|kafka ENV_FILE" >&2
+          "| crash mysql|postgres|kafka|redis ENV_FILE" >&2
      exit 2 ;;
 esac

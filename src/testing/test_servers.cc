@@ -90,6 +90,10 @@ Result<TestServers> TestServers::FromEnvironment() {
                    values["SLUICE_TEST_KAFKA_SSL_CLIENT_KEY"],
                    values["SLUICE_TEST_KAFKA_SSL_CLIENT_KEY_PASSWORD"],
                    values["SLUICE_TEST_KAFKA_SASL_SSL_BOOTSTRAP"]};
+  servers.redis = {values["SLUICE_TEST_REDIS_HOST"],
+                   std::atoi(values["SLUICE_TEST_REDIS_PORT"].c_str()),
+                   std::atoi(values["SLUICE_TEST_REDIS_REPLICA_PORT"].c_str()),
+                   values["SLUICE_TEST_REDIS_PASSWORD"]};
   servers.schema_registry_url = values["SLUICE_TEST_SCHEMA_REGISTRY_URL"];
   servers.hdfs = {values["SLUICE_TEST_HDFS_WEBHDFS"], values["SLUICE_TEST_HDFS_NAMENODE"],
                   values["SLUICE_TEST_HDFS_USER"]};

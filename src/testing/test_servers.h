@@ -1,7 +1,7 @@
-// TestServers: where the integration tests find the real MariaDB, PostgreSQL and Apache Kafka
-// servers that scripts/test-servers.sh started on loopback (CTest starts them once per run as the
-// `servers` fixture; the schema registry as the `registry` fixture; HDFS, an S3 store and a Hive
-// metastore as the `hdfs`, `s3` and `metastore` fixtures), plus shell helpers that feed
+// TestServers: where the integration tests find the real MariaDB, PostgreSQL, Apache Kafka and
+// Redis servers that scripts/test-servers.sh started on loopback (CTest starts them once per run
+// as the `servers` fixture; the schema registry as the `registry` fixture; HDFS, an S3 store and
+// a Hive metastore as the `hdfs`, `s3` and `metastore` fixtures), plus shell helpers that feed
 // SQL to them through the official command-line clients.
 #pragma once
 
@@ -41,6 +41,16 @@ struct KafkaEndpoint {
   std::string sasl_ssl_bootstrap;  // host:port, SASL_SSL (sasl_* logins, ssl_ca's certificate)
 };
 
+/// The Redis primary and its replica (`replicaof` the primary, linked before the fixture's start
+/// ends), both on loopback, in memory only, the same password for both (AUTH with the default
+/// user).
+struct RedisEndpoint {
+  std::string host;
+  int port = 0;          // the primary
+  int replica_port = 0;  // its replica (read-only)
+  std::string password;
+};
+
 /// The HDFS of the `hdfs` fixture (scripts/test-servers.sh start-hdfs): Hadoop's MiniDFSCluster,
 /// one NameNode and one DataNode, WebHDFS on, permissions off, one replica, 1 MiB blocks.
 struct HdfsEndpoint {
@@ -70,6 +80,7 @@ struct TestServers {
   ServerEndpoint mysql;
   ServerEndpoint postgres;
   KafkaEndpoint kafka;
+  RedisEndpoint redis;
   /// Base URL of the Confluent-compatible schema registry API (subjects, schemas/ids/...), e.g.
   /// http://127.0.0.1:PORT/apis/ccompat/v7. Empty unless the test requires the `registry`
   /// fixture (sluice_add_test(... REGISTRY)).

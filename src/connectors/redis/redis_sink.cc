@@ -1,0 +1,576 @@
+// RedisSink (see redis_sink.h).
+#include "connectors/redis/redis_sink.h"
+
+#include <fmt/core.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+#include "core/failpoint.h"
+#include "core/value_text.h"
+#include "formats/jsonl/json_text.h"
+#include "formats/jsonl/jsonl_writer.h"
+
+namespace sluice::connectors::redis {
+
+struct RedisSink::StreamPlan {
+  std::string name;
+  SchemaPtr schema;
+  /// The key template's pieces; a column piece's index in `key_columns`.
+  std::vector<KeyPiece> key_pieces;
+  std::vector<int> key_columns;  // per piece: the column index, -1 for literals and {stream}
+  int value_column = -1;         // strings: -1 = the row as JSON
+  std::vector<int> field_columns;  // hashes
+  int ttl_column = -1;
+};
+
+namespace {
+
+using json = nlohmann::json;
+
+// Lua, run atomically by the server: store the run's epoch unless a higher one is stored (then
+// return {0, that epoch}); count the run's generation. Epoch 0 (no lease) only counts.
+constexpr std::string_view kClaimScript = R"lua(
+local stored = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
+local mine = tonumber(ARGV[1])
+if mine > 0 then
+  if stored > mine then return {0, stored} end
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'owner', ARGV[2])
+end
+return {1, redis.call('HINCRBY', KEYS[1], 'generation', 1)}
+)lua";
+
+// The text a value is stored as: strings, bytes and JSON as they are (binary-safe), others in
+// their canonical text.
+void AppendRedisValue(const Column& column, size_t row, std::string* out) {
+  switch (column.type().id) {
+    case TypeId::kString:
+    case TypeId::kBytes:
+    case TypeId::kJson:
+      out->append(column.GetView(row));
+      break;
+    default:
+      AppendValueText(column, row, out);
+  }
+}
+
+// One slot's committed progress, tagged for merging across slots and runs.
+struct TaggedProgress {
+  SplitProgress progress;
+  uint64_t generation = 0;
+  uint64_t checkpoint = 0;
+};
+
+bool Newer(const TaggedProgress& a, const TaggedProgress& b) {
+  return std::tie(a.generation, a.checkpoint) > std::tie(b.generation, b.checkpoint);
+}
+
+std::string ProgressJson(std::string_view job, int slot, uint64_t epoch,
+                         const std::map<std::string, TaggedProgress>& progress) {
+  json entries = json::array();
+  for (const auto& [split, tagged] : progress) {
+    entries.push_back({{"split", split},
+                       {"position", tagged.progress.position},
+                       {"done", tagged.progress.done},
+                       {"generation", tagged.generation},
+                       {"checkpoint", tagged.checkpoint}});
+  }
+  json document = {{"version", 1}, {"job", job},   {"slot", slot},
+                   {"epoch", epoch}, {"progress", entries}};
+  return document.dump();
+}
+
+Status ParseProgressJson(std::string_view key, std::string_view text,
+                         std::map<std::string, TaggedProgress>* out) {
+  json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded() || !document.is_object() || !document.contains("progress") ||
+      !document["progress"].is_array()) {
+    return DataError(fmt::format("progress key '{}' does not hold Sluice's progress JSON", key));
+  }
+  for (const json& entry : document["progress"]) {
+    if (!entry.is_object() || !entry.contains("split") || !entry["split"].is_string())
+      return DataError(fmt::format("progress key '{}' has an entry without a split", key));
+    TaggedProgress tagged;
+    tagged.progress.split_id = entry["split"].get<std::string>();
+    tagged.progress.position = entry.value("position", std::string());
+    tagged.progress.done = entry.value("done", false);
+    tagged.generation = entry.value("generation", uint64_t{0});
+    tagged.checkpoint = entry.value("checkpoint", uint64_t{0});
+    auto [it, inserted] = out->emplace(tagged.progress.split_id, tagged);
+    if (!inserted && Newer(tagged, it->second))
+      it->second = tagged;
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> StoredEpoch(RedisClient& client, std::string_view job) {
+  SLUICE_ASSIGN_OR_RETURN(RedisReply reply, client.Command("HGET", RunKey(job), "epoch"));
+  if (reply.is_nil())
+    return uint64_t{0};
+  uint64_t epoch = 0;
+  auto [end, error] =
+      std::from_chars(reply.text.data(), reply.text.data() + reply.text.size(), epoch);
+  if (error != std::errc() || end != reply.text.data() + reply.text.size())
+    return DataError(fmt::format("run key '{}' holds a bad epoch", RunKey(job)));
+  return epoch;
+}
+
+// Writes one slot's rows; see redis_sink.h for the transaction it keeps open.
+class RedisWriter final : public SinkWriter {
+ public:
+  RedisWriter(RedisSinkOptions options, const JobContext* context,
+              std::shared_ptr<const std::vector<RedisSink::StreamPlan>> plans, int slot,
+              uint64_t run_epoch, uint64_t generation)
+      : options_(std::move(options)),
+        context_(context),
+        plans_(std::move(plans)),
+        slot_(slot),
+        run_epoch_(run_epoch),
+        generation_(generation),
+        exactly_once_(context->delivery == DeliveryGuarantee::kExactlyOnce),
+        progress_key_(ProgressKey(context->job_name, slot)) {}
+
+  // Connects, and under exactly-once loads what the slot committed before (a resumed run's
+  // writer keeps the entries of splits it does not touch again).
+  Status Start() {
+    SLUICE_RETURN_IF_ERROR(Connect());
+    if (!exactly_once_)
+      return Status::OK();
+    SLUICE_ASSIGN_OR_RETURN(RedisReply stored, client_->Command("GET", progress_key_));
+    if (!stored.is_nil())
+      SLUICE_RETURN_IF_ERROR(ParseProgressJson(progress_key_, stored.text, &committed_));
+    return Status::OK();
+  }
+
+  Status Write(const Batch& batch) override {
+    SLUICE_RETURN_IF_ERROR(Connect());
+    if (exactly_once_ && !in_transaction_)
+      SLUICE_RETURN_IF_ERROR(BeginTransaction());
+    const RedisSink::StreamPlan& plan = (*plans_)[static_cast<size_t>(batch.stream())];
+    // No stop check per row: a stopping job still writes what it read before its final
+    // checkpoint; a write blocked in the server is ended by Cancel().
+    for (size_t row = 0; row < batch.num_rows(); ++row)
+      SLUICE_RETURN_IF_ERROR(WriteRow(plan, batch, row));
+    return Status::OK();
+  }
+
+  Status Prepare() override {
+    if (client_ == nullptr)
+      return Status::OK();
+    return DrainReplies();
+  }
+
+  Status Commit(const CommitContext& commit) override {
+    SLUICE_RETURN_IF_ERROR(Connect());
+    if (!exactly_once_)
+      return DrainReplies();
+    if (!in_transaction_)
+      SLUICE_RETURN_IF_ERROR(BeginTransaction());
+    SLUICE_FAILPOINT("redis.commit.after_rows");  // the rows queued, not their progress
+    std::map<std::string, TaggedProgress> next = committed_;
+    for (const SplitProgress& progress : commit.progress)
+      next[progress.split_id] = TaggedProgress{progress, generation_, commit.checkpoint};
+    std::string document = ProgressJson(context_->job_name, slot_, run_epoch_, next);
+    SLUICE_RETURN_IF_ERROR(Send({"SET", progress_key_, document}));
+    SLUICE_RETURN_IF_ERROR(DrainReplies());
+    SLUICE_FAILPOINT("redis.commit.before_fence_check");  // before EXEC, where WATCH fences
+    in_transaction_ = false;
+    SLUICE_ASSIGN_OR_RETURN(RedisReply exec, client_->Command("EXEC"));
+    if (exec.is_nil()) {
+      // The WATCHed run key changed since BeginTransaction: a newer run claimed the target.
+      SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredEpoch(*client_, context_->job_name));
+      return FencedOff(context_->job_name, Target(), run_epoch_, current);
+    }
+    for (const RedisReply& reply : exec.elements) {
+      if (reply.is_error()) {
+        // Only a command that fails at run time gets here (the sink sends none that can on a
+        // healthy server: SET and DEL take any type); Redis has applied the others.
+        return RedisStatus(client_->address(), "EXEC", 0, reply.text);
+      }
+    }
+    committed_ = std::move(next);
+    return Status::OK();
+  }
+
+  void Abort() override {
+    // Closing the connection discards an open MULTI (and the WATCH) on the server.
+    client_.reset();
+    in_transaction_ = false;
+    pending_replies_ = 0;
+  }
+
+  void Cancel() override {
+    std::lock_guard<std::mutex> lock(client_mutex_);
+    if (client_ != nullptr)
+      client_->Cancel();
+  }
+
+ private:
+  std::string Target() const {
+    return fmt::format("redis {}:{}/{}", options_.connection.host, options_.connection.port,
+                       options_.connection.db);
+  }
+
+  Status Connect() {
+    if (client_ != nullptr && !client_->broken())
+      return Status::OK();
+    if (client_ != nullptr && client_->broken())
+      return Unavailable(fmt::format("{}: the connection was lost", Target()));
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<RedisClient> client,
+                            RedisClient::Connect(options_.connection));
+    std::lock_guard<std::mutex> lock(client_mutex_);
+    client_ = std::move(client);
+    return Status::OK();
+  }
+
+  // WATCH the run key, check the epoch, MULTI: every later command until EXEC is queued.
+  Status BeginTransaction() {
+    SLUICE_RETURN_IF_ERROR(client_->Command("WATCH", RunKey(context_->job_name)).status());
+    if (run_epoch_ != 0) {
+      SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredEpoch(*client_, context_->job_name));
+      if (current > run_epoch_) {
+        SLUICE_RETURN_IF_ERROR(client_->Command("UNWATCH").status());
+        return FencedOff(context_->job_name, Target(), run_epoch_, current);
+      }
+    }
+    SLUICE_RETURN_IF_ERROR(client_->Command("MULTI").status());
+    in_transaction_ = true;
+    return Status::OK();
+  }
+
+  Status Send(const std::vector<std::string_view>& command) {
+    SLUICE_RETURN_IF_ERROR(client_->Append(command));
+    if (++pending_replies_ >= static_cast<size_t>(options_.pipeline_commands))
+      return DrainReplies();
+    return Status::OK();
+  }
+
+  // Reads the replies of everything sent. An error reply fails the call; inside MULTI the server
+  // then refuses the EXEC (EXECABORT), so nothing of the transaction is applied.
+  Status DrainReplies() {
+    Status first_error;
+    for (; pending_replies_ > 0; --pending_replies_) {
+      SLUICE_ASSIGN_OR_RETURN(RedisReply reply, client_->ReadReply());
+      if (reply.is_error() && first_error.ok())
+        first_error = RedisStatus(client_->address(), "write", 0, reply.text);
+    }
+    return first_error;
+  }
+
+  // Skips the row through the job's errors: policy (OK) or stops the job (its error).
+  Status BadRow(const RedisSink::StreamPlan& plan, const Batch& batch, size_t row,
+                std::string reason) {
+    std::string location = plan.name;
+    if (!plan.schema->primary_key().empty()) {
+      std::vector<std::string> names;
+      for (const Field& field : plan.schema->fields())
+        names.push_back(field.name);
+      AppendKeyLocation(batch, row, plan.schema->primary_key(), names, &location);
+    }
+    BadRecord record;
+    record.stream = plan.name;
+    record.location = location;
+    record.reason = DataError(fmt::format("{}: {}", location, reason));
+    return context_->bad_records->Handle(record);
+  }
+
+  Status WriteRow(const RedisSink::StreamPlan& plan, const Batch& batch, size_t row) {
+    key_.clear();
+    for (size_t i = 0; i < plan.key_pieces.size(); ++i) {
+      const KeyPiece& piece = plan.key_pieces[i];
+      if (!piece.is_column) {
+        key_ += piece.text;
+      } else if (plan.key_columns[i] < 0) {
+        key_ += plan.name;  // {stream}
+      } else {
+        const Column& column = batch.column(static_cast<size_t>(plan.key_columns[i]));
+        if (column.IsNull(row))
+          return BadRow(plan, batch, row, fmt::format("key column '{}' is NULL", piece.text));
+        AppendRedisValue(column, row, &key_);
+      }
+    }
+    RowKind kind = batch.row_kind(row);
+    if (kind == RowKind::kDelete || kind == RowKind::kUpdateBefore)
+      return Send({"DEL", key_});
+
+    ttl_.clear();
+    if (options_.ttl_secs > 0) {
+      ttl_ = std::to_string(options_.ttl_secs);
+    } else if (plan.ttl_column >= 0) {
+      const Column& column = batch.column(static_cast<size_t>(plan.ttl_column));
+      if (!column.IsNull(row)) {
+        std::string text;
+        AppendValueText(column, row, &text);
+        int64_t seconds = 0;
+        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+        if (error != std::errc() || end != text.data() + text.size() || seconds <= 0) {
+          return BadRow(plan, batch, row,
+                        fmt::format("TTL column '{}' holds '{}', not a positive number of "
+                                    "seconds",
+                                    options_.ttl_column, text.substr(0, 64)));
+        }
+        ttl_ = std::to_string(seconds);
+      }
+    }
+
+    if (options_.data_type == RedisDataType::kString) {
+      value_.clear();
+      if (plan.value_column >= 0) {
+        const Column& column = batch.column(static_cast<size_t>(plan.value_column));
+        if (column.IsNull(row)) {
+          return BadRow(plan, batch, row,
+                        fmt::format("value column '{}' is NULL, which a Redis string cannot "
+                                    "hold",
+                                    options_.value_column));
+        }
+        AppendRedisValue(column, row, &value_);
+      } else {
+        AppendRowJson(plan, batch, row);
+      }
+      if (ttl_.empty())
+        return Send({"SET", key_, value_});
+      return Send({"SET", key_, value_, "EX", ttl_});
+    }
+
+    // A hash: replaced as a whole, so that a row written again (or over a key of another
+    // type) leaves exactly its fields.
+    SLUICE_RETURN_IF_ERROR(Send({"DEL", key_}));
+    field_values_.clear();
+    std::vector<std::string_view> command{"HSET", key_};
+    for (int index : plan.field_columns) {
+      const Column& column = batch.column(static_cast<size_t>(index));
+      if (column.IsNull(row))
+        continue;  // a hash cannot hold NULL: the field is absent
+      std::string value;
+      AppendRedisValue(column, row, &value);
+      field_values_.push_back(std::move(value));
+    }
+    size_t value_index = 0;
+    for (int index : plan.field_columns) {
+      if (batch.column(static_cast<size_t>(index)).IsNull(row))
+        continue;
+      command.push_back(plan.schema->field(static_cast<size_t>(index)).name);
+      command.push_back(field_values_[value_index++]);
+    }
+    if (command.size() > 2)
+      SLUICE_RETURN_IF_ERROR(Send(command));
+    if (!ttl_.empty() && command.size() > 2)
+      return Send({"EXPIRE", key_, ttl_});
+    return Status::OK();
+  }
+
+  void AppendRowJson(const RedisSink::StreamPlan& plan, const Batch& batch, size_t row) {
+    value_ += '{';
+    for (size_t c = 0; c < batch.num_columns(); ++c) {
+      if (c > 0)
+        value_ += ',';
+      formats::AppendJsonString(plan.schema->field(c).name, &value_);
+      value_ += ':';
+      if (batch.column(c).IsNull(row)) {
+        value_ += "null";
+      } else {
+        formats::AppendJsonValue(batch.column(c), row, &value_, &scratch_);
+      }
+    }
+    value_ += '}';
+  }
+
+  const RedisSinkOptions options_;  // a copy: a writer may outlive its sink
+  const JobContext* context_;
+  std::shared_ptr<const std::vector<RedisSink::StreamPlan>> plans_;
+  int slot_;
+  uint64_t run_epoch_;
+  uint64_t generation_;
+  bool exactly_once_;
+  std::string progress_key_;
+  std::mutex client_mutex_;  // guards client_ against Cancel from another thread
+  std::unique_ptr<RedisClient> client_;
+  bool in_transaction_ = false;
+  size_t pending_replies_ = 0;
+  std::map<std::string, TaggedProgress> committed_;  // what the slot's progress key holds
+  // Reused per row.
+  std::string key_, value_, ttl_, scratch_;
+  std::vector<std::string> field_values_;
+};
+
+}  // namespace
+
+std::string RunKey(std::string_view job) {
+  return fmt::format("sluice:run:{}", job);
+}
+
+std::string ProgressKey(std::string_view job, int slot) {
+  return fmt::format("sluice:progress:{}:{}", job, slot);
+}
+
+RedisSink::RedisSink(RedisSinkOptions options, config::Options config)
+    : options_(std::move(options)), config_(std::move(config)) {}
+
+RedisSink::~RedisSink() = default;
+
+Result<RedisClient*> RedisSink::Coordinator() {
+  std::lock_guard<std::mutex> lock(coordinator_mutex_);
+  if (coordinator_ != nullptr && !coordinator_->broken())
+    return coordinator_.get();
+  coordinator_.reset();
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<RedisClient> client,
+                          RedisClient::Connect(options_.connection));
+  // A replica refuses writes (READONLY): say so before anything is written.
+  SLUICE_RETURN_IF_ERROR(client->CheckWritable());
+  coordinator_ = std::move(client);
+  return coordinator_.get();
+}
+
+Result<std::vector<RedisSink::StreamPlan>> RedisSink::PlanStreams(
+    const std::vector<StreamInfo>& streams) const {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<KeyPiece> pieces, ParseKeyTemplate(options_.key));
+  std::vector<StreamPlan> plans;
+  for (const StreamInfo& stream : streams) {
+    const Schema& schema = *stream.schema;
+    auto column = [&](std::string_view option, const std::string& name) -> Result<int> {
+      int index = schema.FieldIndex(name);
+      if (index < 0) {
+        return config_.ErrorAt(option, fmt::format("'{}' names column '{}', which stream '{}' "
+                                                   "does not have (its columns: {})",
+                                                   option, name, stream.name,
+                                                   schema.ToString()));
+      }
+      return index;
+    };
+    StreamPlan plan;
+    plan.name = stream.name;
+    plan.schema = stream.schema;
+    plan.key_pieces = pieces;
+    for (const KeyPiece& piece : pieces) {
+      int index = -1;
+      if (piece.is_column && !(piece.text == "stream" && schema.FieldIndex("stream") < 0)) {
+        SLUICE_ASSIGN_OR_RETURN(index, column("key", piece.text));
+      }
+      plan.key_columns.push_back(index);
+    }
+    if (!options_.value_column.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(plan.value_column, column("value_column", options_.value_column));
+    }
+    if (options_.data_type == RedisDataType::kHash) {
+      if (options_.fields.empty()) {
+        for (size_t i = 0; i < schema.num_fields(); ++i)
+          plan.field_columns.push_back(static_cast<int>(i));
+      }
+      for (const std::string& name : options_.fields) {
+        SLUICE_ASSIGN_OR_RETURN(int index, column("fields", name));
+        plan.field_columns.push_back(index);
+      }
+    }
+    if (!options_.ttl_column.empty()) {
+      SLUICE_ASSIGN_OR_RETURN(plan.ttl_column, column("ttl_column", options_.ttl_column));
+    }
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+Status RedisSink::Open(const JobContext& context, const std::vector<StreamInfo>& streams) {
+  context_ = &context;
+  SLUICE_ASSIGN_OR_RETURN(std::vector<StreamPlan> plans, PlanStreams(streams));
+  SLUICE_RETURN_IF_ERROR(Coordinator().status());
+  plans_ = std::make_shared<const std::vector<StreamPlan>>(std::move(plans));
+  return Status::OK();
+}
+
+Status RedisSink::Check(const JobContext& context, const std::vector<StreamInfo>& streams,
+                        CheckReport* report) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<StreamPlan> plans, PlanStreams(streams));
+  SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
+  report->Note(fmt::format("redis {} db {}: a primary; rows become {} keys named '{}'",
+                           client->address(), options_.connection.db,
+                           options_.data_type == RedisDataType::kHash ? "hash" : "string",
+                           options_.key));
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SinkWriter>> RedisSink::CreateWriter(int slot) {
+  if (plans_ == nullptr || context_ == nullptr)
+    return Internal("redis sink: CreateWriter before Open");
+  auto writer = std::make_unique<RedisWriter>(options_, context_, plans_, slot, run_epoch_,
+                                              generation_);
+  SLUICE_RETURN_IF_ERROR(writer->Start());
+  return std::unique_ptr<SinkWriter>(std::move(writer));
+}
+
+void RedisSink::Abort() {
+  std::lock_guard<std::mutex> lock(coordinator_mutex_);
+  coordinator_.reset();
+}
+
+void RedisSink::Cancel() {
+  std::lock_guard<std::mutex> lock(coordinator_mutex_);
+  if (coordinator_ != nullptr)
+    coordinator_->Cancel();
+}
+
+Status RedisSink::Claim(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
+  std::string epoch = std::to_string(context.run_epoch);
+  SLUICE_ASSIGN_OR_RETURN(RedisReply reply,
+                          client->Command("EVAL", kClaimScript, "1", RunKey(context.job_name),
+                                          epoch, context.run_owner));
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2)
+    return IoError(fmt::format("Redis at {}: the claim script answered oddly", client->address()));
+  if (reply.elements[0].integer == 0) {
+    return FencedOff(context.job_name,
+                     fmt::format("redis {} db {}", client->address(), options_.connection.db),
+                     context.run_epoch, static_cast<uint64_t>(reply.elements[1].integer));
+  }
+  run_epoch_ = context.run_epoch;
+  generation_ = static_cast<uint64_t>(reply.elements[1].integer);
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> RedisSink::ProgressKeys(const std::string& job) {
+  SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
+  std::string prefix = ProgressKey(job, 0);
+  prefix.pop_back();  // "sluice:progress:<job>:"
+  std::string pattern = GlobEscape(prefix) + "*";
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    SLUICE_ASSIGN_OR_RETURN(RedisReply reply,
+                            client->Command("SCAN", cursor, "MATCH", pattern, "COUNT", "1000"));
+    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2)
+      return IoError(fmt::format("Redis at {}: SCAN answered oddly", client->address()));
+    cursor = reply.elements[0].text;
+    for (const RedisReply& key : reply.elements[1].elements) {
+      // Only "<prefix><slot>": a job named "a" must not take the keys of job "a:b".
+      std::string_view slot = std::string_view(key.text).substr(prefix.size());
+      if (!slot.empty() && slot.find_first_not_of("0123456789") == std::string_view::npos)
+        keys.push_back(key.text);
+    }
+  } while (cursor != "0");
+  return keys;
+}
+
+Result<std::vector<SplitProgress>> RedisSink::RecoverProgress(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> keys, ProgressKeys(context.job_name));
+  SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
+  std::map<std::string, TaggedProgress> merged;
+  for (const std::string& key : keys) {
+    SLUICE_ASSIGN_OR_RETURN(RedisReply reply, client->Command("GET", key));
+    if (!reply.is_nil())
+      SLUICE_RETURN_IF_ERROR(ParseProgressJson(key, reply.text, &merged));
+  }
+  std::vector<SplitProgress> out;
+  for (auto& [split, tagged] : merged)
+    out.push_back(std::move(tagged.progress));
+  return out;
+}
+
+Status RedisSink::ForgetProgress(const JobContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> keys, ProgressKeys(context.job_name));
+  SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
+  for (const std::string& key : keys)
+    SLUICE_RETURN_IF_ERROR(client->Command("DEL", key).status());
+  return Status::OK();
+}
+
+}  // namespace sluice::connectors::redis
