@@ -8,7 +8,7 @@ expect_error 2 "config error: $d/wrong_type.yaml:4:14: 'parallelism' in job must
   run "$d/wrong_type.yaml"
 expect_error 2 "config error: $d/missing_type.yaml:2:9: missing required key 'type' in source (run \`sluice connectors\` to list the types)" \
   run "$d/missing_type.yaml"
-expect_error 2 "config error: $d/unknown_connector.yaml:2:17: unknown source type 'oracle' (available: datagen, file, sqlite, postgres, mysql, kafka)" \
+expect_error 2 "config error: $d/unknown_connector.yaml:2:17: unknown source type 'oracle' (available: datagen, file, sqlite, postgres, mysql, kafka, redis)" \
   run "$d/unknown_connector.yaml"
 unset SLUICE_E2E_UNSET_DIRECTORY
 expect_error 2 "config error: $d/missing_variable.yaml:3:29: environment variable 'SLUICE_E2E_UNSET_DIRECTORY' is not set (write \${SLUICE_E2E_UNSET_DIRECTORY:-default} to give a default)" \
