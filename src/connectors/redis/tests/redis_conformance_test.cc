@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "connectors/redis/redis_client.h"
+#include "connectors/redis/tests/redis_test_database.h"
 #include "testing/conformance/conformance.h"
 #include "testing/test_servers.h"
 
@@ -29,45 +30,16 @@ using sluice::testing::conformance::WriteMode;
 
 class RedisStore final : public ConformanceStore {
  public:
-  RedisStore(TestServers servers, std::string data_type, int db)
-      : servers_(std::move(servers)), data_type_(std::move(data_type)), db_(db) {
+  // Each case keys its rows under a prefix of its own, in a database of its own (the sink's run
+  // and progress keys are named after the job, which the string and hash variants share).
+  RedisStore(TestServers servers, std::string data_type,
+             std::unique_ptr<testing::HeldDatabase> database)
+      : servers_(std::move(servers)),
+        data_type_(std::move(data_type)),
+        database_(std::move(database)),
+        db_(database_->db()) {
     static std::atomic<int> next_store{0};
     prefix_ = fmt::format("conformance:{}:{}:{}", getpid(), data_type_, next_store++);
-  }
-
-  ~RedisStore() override {
-    // Only the process that took the database gives it back (crash-loop children are forks).
-    if (getpid() == owner_)
-      (void)ReleaseDatabase(servers_, db_);
-  }
-
-  // Each case runs in a database of its own, held with a lock key while it runs: the sink's run
-  // and progress keys are named after the job, which cases that CTest runs at once (the string
-  // and hash variants) share, and a database is emptied before a case uses it.
-  static Result<int> TakeDatabase(const TestServers& servers) {
-    // Databases 0, 3 and 5 belong to the other redis tests.
-    static constexpr int kDatabases[] = {1, 2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<RedisClient> client, Connect(servers));
-    for (int attempt = 0; attempt < 600; ++attempt) {
-      for (int db : kDatabases) {
-        // Expires on its own should a test process die holding it.
-        SLUICE_ASSIGN_OR_RETURN(RedisReply taken,
-                                client->Command("SET", LockKey(db), std::to_string(getpid()),
-                                                "NX", "EX", "900"));
-        if (taken.type == RedisReply::Type::kNil)
-          continue;
-        SLUICE_RETURN_IF_ERROR(client->Command("SELECT", std::to_string(db)).status());
-        SLUICE_RETURN_IF_ERROR(client->Command("FLUSHDB").status());
-        return db;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // all taken: wait for one
-    }
-    return Unavailable("no free redis database for a conformance case");
-  }
-
-  static Status ReleaseDatabase(const TestServers& servers, int db) {
-    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<RedisClient> client, Connect(servers));
-    return client->Command("DEL", LockKey(db)).status();
   }
 
   std::string SinkBlock(const std::string& target, WriteMode) override {
@@ -79,19 +51,10 @@ class RedisStore final : public ConformanceStore {
   }
 
  private:
-  static std::string LockKey(int db) { return fmt::format("conformance:database:{}", db); }
-  static Result<std::unique_ptr<RedisClient>> Connect(const TestServers& servers) {
-    RedisConnectOptions options;
-    options.host = servers.redis.host;
-    options.port = servers.redis.port;
-    options.password = Secret(servers.redis.password);
-    return RedisClient::Connect(options);
-  }
-
   TestServers servers_;
   std::string data_type_;
+  std::unique_ptr<testing::HeldDatabase> database_;
   int db_;
-  pid_t owner_ = getpid();
   std::string prefix_;
 };
 
@@ -103,9 +66,10 @@ SinkUnderTest RedisSink(const std::string& data_type) {
   };
   sink.open_store = [data_type]() -> Result<std::unique_ptr<ConformanceStore>> {
     SLUICE_ASSIGN_OR_RETURN(TestServers servers, TestServers::FromEnvironment());
-    SLUICE_ASSIGN_OR_RETURN(int db, RedisStore::TakeDatabase(servers));
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<testing::HeldDatabase> database,
+                            testing::HeldDatabase::Take(servers));
     return std::unique_ptr<ConformanceStore>(
-        std::make_unique<RedisStore>(servers, data_type, db));
+        std::make_unique<RedisStore>(servers, data_type, std::move(database)));
   };
   sink.exactly_once = true;
   // Keys are written by id: a fresh run writes the same keys again, never a row twice.

@@ -9,6 +9,7 @@
 
 #include "config/node.h"
 #include "connectors/redis/redis_client.h"
+#include "connectors/redis/tests/redis_test_database.h"
 #include "connectors/redis/redis_source.h"
 #include "connectors/registry.h"
 #include "testing/bad_records.h"
@@ -33,7 +34,6 @@ struct KeyRow {
   int64_t db = 0;
 };
 
-constexpr int kDb = 5;  // this test's database: the other tests use 0 and 3
 
 class RedisSourceTest : public ::testing::Test {
  protected:
@@ -42,11 +42,14 @@ class RedisSourceTest : public ::testing::Test {
     ASSERT_OK(servers.status());
     servers_ = *servers;
     RegisterRedisConnector(registry_);
+    // A database of this test process's own: CTest runs these cases side by side.
+    ASSERT_OK_AND_ASSIGN(database_, testing::HeldDatabase::Take(servers_));
+    db_ = database_->db();
     RedisConnectOptions primary;
     primary.host = servers_.redis.host;
     primary.port = servers_.redis.port;
     primary.password = Secret(servers_.redis.password);
-    primary.db = kDb;
+    primary.db = db_;
     ASSERT_OK_AND_ASSIGN(primary_, RedisClient::Connect(primary));
     ASSERT_OK(primary_->Command("FLUSHDB").status());
   }
@@ -61,7 +64,7 @@ class RedisSourceTest : public ::testing::Test {
     std::string yaml = fmt::format("host: {}\nport: {}\npassword: {}\ndb: {}\n{}",
                                    servers_.redis.host,
                                    port != 0 ? port : servers_.redis.replica_port,
-                                   servers_.redis.password, kDb, options);
+                                   servers_.redis.password, db_, options);
     SLUICE_ASSIGN_OR_RETURN(config::Node node, config::ParseYaml(yaml, "test.yaml"));
     config::ConnectorBlock block;
     block.type = "redis";
@@ -110,6 +113,8 @@ class RedisSourceTest : public ::testing::Test {
 
   TestServers servers_;
   ConnectorRegistry registry_;
+  std::unique_ptr<testing::HeldDatabase> database_;
+  int db_ = 0;  // database_->db()
   std::unique_ptr<RedisClient> primary_;
   connectors::JobContext context_ = sluice::testing::MakeTestContext(&bad_);
   RecordAndFail bad_;
@@ -141,7 +146,7 @@ TEST_F(RedisSourceTest, ReadsEveryTypeWithBigKeysInChunks) {
   EXPECT_EQ(keys["s"].type, "string");
   EXPECT_EQ(keys["s"].value, binary);
   EXPECT_EQ(keys["s"].ttl_ms, "NULL");
-  EXPECT_EQ(keys["s"].db, kDb);
+  EXPECT_EQ(keys["s"].db, db_);
   EXPECT_GT(std::stoll(keys["with-ttl"].ttl_ms), 990'000);
 
   nlohmann::json hash = nlohmann::json::parse(keys["h"].value);
