@@ -873,6 +873,10 @@ Status KafkaSink::Claim(const JobContext& context) {
     if (slot < context.parallelism)
       shared_->fenced_producers.emplace(slot, std::move(producer));
   }
+  // Read again now that every earlier producer is fenced: a transaction an earlier run
+  // committed just before it died (its markers still being written) or that the fencing
+  // completed is in this read, not necessarily in the one above.
+  SLUICE_ASSIGN_OR_RETURN(records, shared_->ReadProgressTopic(context.job_name));
   shared_->claimed_records = records;
   nlohmann::json run = {{"epoch", std::max(stored_epoch, context.run_epoch)},
                         {"owner", context.run_owner},
