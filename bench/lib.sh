@@ -1,7 +1,8 @@
 # Shared helpers for bench/cases/*/run.sh (sourced by bench/run.sh).
 #   measure LABEL ROWS CMD...   runs CMD once, records wall seconds and peak RSS, prints a row
 #                               with the command's CPU seconds (user + system) and, when the
-#                               MariaDB server's pid is known (BENCH_MYSQL_PID), the server's
+#                               server's pid is known (BENCH_SERVER_PID, else BENCH_MYSQL_PID:
+#                               the MariaDB server's), the server's
 #   ratio A B                   prints how many times faster A is than B (B.time / A.time)
 #   fastest LABEL ROUND_LABELS  records the fastest of several measured runs under LABEL
 # The output of the last measured command stays in $BENCH_DIR/last.out.
@@ -18,16 +19,16 @@ process_cpu_seconds() {
 measure() {
   local label=$1 rows=$2
   shift 2
-  local report server_before server_after
+  local report server_before server_after server_pid=${BENCH_SERVER_PID:-${BENCH_MYSQL_PID:-}}
   report=$(mktemp)
-  server_before=$(process_cpu_seconds "${BENCH_MYSQL_PID:-}")
+  server_before=$(process_cpu_seconds "$server_pid")
   if ! /usr/bin/time -f '%e %M %U %S' -o "$report" "$@" >"$report.out" 2>&1; then
     echo "FAILED: $label" >&2
     tail -20 "$report.out" >&2
     rm -f "$report" "$report.out"
     return 1
   fi
-  server_after=$(process_cpu_seconds "${BENCH_MYSQL_PID:-}")
+  server_after=$(process_cpu_seconds "$server_pid")
   local seconds rss_kb user system
   read -r seconds rss_kb user system <"$report"
   mv "$report.out" "$BENCH_DIR/last.out"
@@ -79,8 +80,10 @@ expect_count() {
   fi
 }
 
-# bench_servers: makes MYSQL_* and PG_* point at running MariaDB and PostgreSQL servers,
-# starting the test servers (scripts/test-servers.sh) once per bench run when none are given.
+# bench_servers: makes MYSQL_* and PG_* point at running MariaDB and PostgreSQL servers, and
+# REDIS_CLI / REDIS_REPLICA_CLI (redis-cli with the password) at the Redis primary and its
+# replica, starting the test servers (scripts/test-servers.sh) once per bench run when none are
+# given. BENCH_REDIS_PID / BENCH_REDIS_REPLICA_PID: their pids when they run here.
 bench_servers() {
   if [[ -z "${SLUICE_TEST_SERVERS_ENV:-}" ]]; then
     export SLUICE_TEST_SERVERS_ENV="$BENCH_DIR/servers.env"
@@ -103,6 +106,15 @@ bench_servers() {
          -u "$SLUICE_TEST_MYSQL_USER")
   PSQL=("$SLUICE_TEST_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SLUICE_TEST_PG_HOST"
         -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER")
+  export REDISCLI_AUTH=$SLUICE_TEST_REDIS_PASSWORD
+  REDIS_CLI=(redis-cli --no-auth-warning -h "$SLUICE_TEST_REDIS_HOST" -p "$SLUICE_TEST_REDIS_PORT")
+  REDIS_REPLICA_CLI=(redis-cli --no-auth-warning -h "$SLUICE_TEST_REDIS_HOST"
+                     -p "$SLUICE_TEST_REDIS_REPLICA_PORT")
+  BENCH_REDIS_PID="" BENCH_REDIS_REPLICA_PID=""
+  if [[ -n "${SLUICE_TEST_SERVERS_DIR:-}" && -r "$SLUICE_TEST_SERVERS_DIR/redis/primary/redis.pid" ]]; then
+    BENCH_REDIS_PID=$(cat "$SLUICE_TEST_SERVERS_DIR/redis/primary/redis.pid")
+    BENCH_REDIS_REPLICA_PID=$(cat "$SLUICE_TEST_SERVERS_DIR/redis/replica/redis.pid")
+  fi
 }
 
 bench_servers_stop() {
