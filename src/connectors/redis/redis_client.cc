@@ -198,6 +198,17 @@ Result<RedisReply> RedisClient::ReadReply() {
   return ConvertReply(reply.get());
 }
 
+Status RedisClient::Flush() {
+  if (broken())
+    return broken_status_;
+  int done = 0;
+  do {
+    if (redisBufferWrite(context_, &done) != REDIS_OK)
+      return Broken("write");
+  } while (done == 0);
+  return Status();
+}
+
 Result<RedisReply> RedisClient::Command(const std::vector<std::string_view>& args) {
   last_error_kind_ = RedisErrorKind::kNone;
   SLUICE_RETURN_IF_ERROR(Append(args));

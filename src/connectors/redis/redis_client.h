@@ -95,6 +95,9 @@ class RedisClient {
   /// kError), not as Status, so that a pipeline stays in step; connection failures are Status.
   Status Append(const std::vector<std::string_view>& args);
   Result<RedisReply> ReadReply();
+  /// Sends everything appended so far without reading a reply (ReadReply sends only when no
+  /// reply is buffered already), so that the server works on it while the caller goes on.
+  Status Flush();
   /// Appends every command, then reads every reply (so the connection stays in step even when
   /// one fails). Returns the replies, or the first error reply mapped by RedisStatus.
   Result<std::vector<RedisReply>> Pipeline(const std::vector<std::vector<std::string>>& commands);

@@ -239,21 +239,34 @@ class RedisWriter final : public SinkWriter {
     return Status::OK();
   }
 
+  // A sliding window: once `pipeline_commands` are unanswered, everything is sent and the
+  // replies of the older half are read, so that the server works on the newer half while the
+  // writer reads and encodes the next commands (sending a window, then waiting for all of its
+  // replies, left the server idle while the writer encoded and the writer idle while the server
+  // worked).
   Status Send(const std::vector<std::string_view>& command) {
     SLUICE_RETURN_IF_ERROR(client_->Append(command));
-    if (++pending_replies_ >= static_cast<size_t>(options_.pipeline_commands))
-      return DrainReplies();
-    return Status::OK();
+    size_t window = static_cast<size_t>(options_.pipeline_commands);
+    if (++pending_replies_ < window)
+      return Status::OK();
+    SLUICE_RETURN_IF_ERROR(client_->Flush());
+    return ReadReplies(pending_replies_ - window / 2);
   }
 
   // Reads the replies of everything sent. An error reply fails the call; inside MULTI the server
   // then refuses the EXEC (EXECABORT), so nothing of the transaction is applied.
-  Status DrainReplies() {
+  Status DrainReplies() { return ReadReplies(pending_replies_); }
+
+  // Reads the next `count` replies; after an error reply, all of them (the connection stays in
+  // step) before returning it.
+  Status ReadReplies(size_t count) {
     Status first_error;
-    for (; pending_replies_ > 0; --pending_replies_) {
+    for (; count > 0 || (!first_error.ok() && pending_replies_ > 0); --pending_replies_) {
       SLUICE_ASSIGN_OR_RETURN(RedisReply reply, client_->ReadReply());
       if (reply.is_error() && first_error.ok())
         first_error = RedisStatus(client_->address(), "write", 0, reply.text);
+      if (count > 0)
+        --count;
     }
     return first_error;
   }
