@@ -198,6 +198,14 @@ Result<RedisReply> RedisClient::ReadReply() {
   return ConvertReply(reply.get());
 }
 
+Status RedisClient::AppendFormatted(std::string_view commands) {
+  if (broken())
+    return broken_status_;
+  if (redisAppendFormattedCommand(context_, commands.data(), commands.size()) != REDIS_OK)
+    return Broken("append");
+  return Status();
+}
+
 Status RedisClient::Flush() {
   if (broken())
     return broken_status_;

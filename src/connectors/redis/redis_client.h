@@ -95,6 +95,8 @@ class RedisClient {
   /// kError), not as Status, so that a pipeline stays in step; connection failures are Status.
   Status Append(const std::vector<std::string_view>& args);
   Result<RedisReply> ReadReply();
+  /// Queues commands the caller encoded in RESP already (one or more, whole), as Append does.
+  Status AppendFormatted(std::string_view commands);
   /// Sends everything appended so far without reading a reply (ReadReply sends only when no
   /// reply is buffered already), so that the server works on it while the caller goes on.
   Status Flush();
