@@ -61,6 +61,53 @@ struct ReplyDeleter {
 };
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
+// Reply "objects" for RedisClient::CommandTally: hiredis's reader calls these as it parses; they
+// note the top-level reply and the first error element into the thread's current tally and build
+// nothing (every object is the same placeholder, never freed).
+struct TallyState {
+  RedisReplyTally tally;
+  std::string top_text;  // a top-level string, status or error
+};
+thread_local TallyState* current_tally = nullptr;
+char tally_placeholder;
+
+void* TallyString(const redisReadTask* task, char* text, size_t length) {
+  if (task->parent == nullptr) {
+    current_tally->tally.type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::kError
+                                : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::kStatus
+                                                                   : RedisReply::Type::kString;
+    current_tally->top_text.assign(text, length);
+  } else if (task->type == REDIS_REPLY_ERROR && current_tally->tally.first_error.empty()) {
+    current_tally->tally.first_error.assign(text, length);
+  }
+  return &tally_placeholder;
+}
+
+void* TallyArray(const redisReadTask* task, int elements) {
+  if (task->parent == nullptr) {
+    current_tally->tally.type = RedisReply::Type::kArray;
+    current_tally->tally.elements = static_cast<size_t>(elements);
+  }
+  return &tally_placeholder;
+}
+
+void* TallyInteger(const redisReadTask* task, long long /*value*/) {
+  if (task->parent == nullptr)
+    current_tally->tally.type = RedisReply::Type::kInteger;
+  return &tally_placeholder;
+}
+
+void* TallyNil(const redisReadTask* task) {
+  if (task->parent == nullptr)
+    current_tally->tally.type = RedisReply::Type::kNil;
+  return &tally_placeholder;
+}
+
+void TallyFree(void* /*reply*/) {}
+
+redisReplyObjectFunctions tally_functions = {TallyString, TallyArray, TallyInteger, TallyNil,
+                                             TallyFree};
+
 }  // namespace
 
 RedisErrorKind ClassifyRedisError(int hiredis_error, std::string_view message) {
@@ -224,6 +271,33 @@ Result<RedisReply> RedisClient::Command(const std::vector<std::string_view>& arg
   if (reply.is_error())
     return ReplyError(CommandName(args), reply);
   return reply;
+}
+
+Result<RedisReplyTally> RedisClient::CommandTally(const std::vector<std::string_view>& args) {
+  last_error_kind_ = RedisErrorKind::kNone;
+  SLUICE_RETURN_IF_ERROR(Append(args));
+  if (broken())
+    return broken_status_;
+  TallyState state;
+  redisReplyObjectFunctions* functions = context_->reader->fn;
+  context_->reader->fn = &tally_functions;
+  current_tally = &state;
+  void* raw = nullptr;
+  bool read = redisGetReply(context_, &raw) == REDIS_OK && raw != nullptr;
+  current_tally = nullptr;
+  if (!read) {
+    // The reader may hold placeholders of a half-read reply: it keeps the functions that do not
+    // free them (the client is broken from here on, so nothing else is read).
+    return Broken("read reply");
+  }
+  context_->reader->fn = functions;
+  if (state.tally.type == RedisReply::Type::kError) {
+    RedisReply error;
+    error.type = RedisReply::Type::kError;
+    error.text = std::move(state.top_text);
+    return ReplyError(CommandName(args), error);
+  }
+  return std::move(state.tally);
 }
 
 Result<std::vector<RedisReply>> RedisClient::Pipeline(

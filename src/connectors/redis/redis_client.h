@@ -34,6 +34,15 @@ struct RedisReply {
   bool is_error() const { return type == Type::kError; }
 };
 
+/// What a reply was without its elements: for an array, how many there were and the first error
+/// among them (an EXEC's reply has one element per queued command: a checkpoint's worth).
+struct RedisReplyTally {
+  RedisReply::Type type = RedisReply::Type::kNil;
+  size_t elements = 0;      // kArray
+  std::string first_error;  // kArray: the first element that is an error reply, if any
+  bool is_nil() const { return type == RedisReply::Type::kNil; }
+};
+
 /// Kinds of Redis failures, for callers that must tell them apart beyond the Status code (a
 /// cluster redirection is retried elsewhere, not reported).
 enum class RedisErrorKind {
@@ -100,6 +109,9 @@ class RedisClient {
   /// Sends everything appended so far without reading a reply (ReadReply sends only when no
   /// reply is buffered already), so that the server works on it while the caller goes on.
   Status Flush();
+  /// Command, but the reply is only tallied as hiredis parses it (no reply objects are built): its
+  /// memory does not grow with the number of elements. An error reply becomes a Status.
+  Result<RedisReplyTally> CommandTally(const std::vector<std::string_view>& args);
   /// Appends every command, then reads every reply (so the connection stays in step even when
   /// one fails). Returns the replies, or the first error reply mapped by RedisStatus.
   Result<std::vector<RedisReply>> Pipeline(const std::vector<std::vector<std::string>>& commands);

@@ -198,18 +198,17 @@ class RedisWriter final : public SinkWriter {
     SLUICE_RETURN_IF_ERROR(DrainReplies());
     SLUICE_FAILPOINT("redis.commit.before_fence_check");  // before EXEC, where WATCH fences
     in_transaction_ = false;
-    SLUICE_ASSIGN_OR_RETURN(RedisReply exec, client_->Command("EXEC"));
+    // Tallied, not built: the reply has one element per command of the checkpoint.
+    SLUICE_ASSIGN_OR_RETURN(RedisReplyTally exec, client_->CommandTally({"EXEC"}));
     if (exec.is_nil()) {
       // The WATCHed run key changed since BeginTransaction: a newer run claimed the target.
       SLUICE_ASSIGN_OR_RETURN(uint64_t current, StoredEpoch(*client_, context_->job_name));
       return FencedOff(context_->job_name, Target(), run_epoch_, current);
     }
-    for (const RedisReply& reply : exec.elements) {
-      if (reply.is_error()) {
-        // Only a command that fails at run time gets here (the sink sends none that can on a
-        // healthy server: SET and DEL take any type); Redis has applied the others.
-        return RedisStatus(client_->address(), "EXEC", 0, reply.text);
-      }
+    if (!exec.first_error.empty()) {
+      // Only a command that fails at run time gets here (the sink sends none that can on a
+      // healthy server: SET and DEL take any type); Redis has applied the others.
+      return RedisStatus(client_->address(), "EXEC", 0, exec.first_error);
     }
     committed_ = std::move(next);
     return Status::OK();

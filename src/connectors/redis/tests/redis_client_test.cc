@@ -167,6 +167,40 @@ TEST_F(RedisClientTest, APipelineWithAFailingCommandStaysInStep) {
   EXPECT_EQ(reply.text, "1");
 }
 
+TEST_F(RedisClientTest, ATallyCountsAnExecsRepliesAndKeepsTheFirstError) {
+  ASSERT_OK_AND_ASSIGN(auto client, RedisClient::Connect(Primary()));
+  ASSERT_OK(client->Command("DEL", Key("h")).status());
+  ASSERT_OK(client->Command("HSET", Key("h"), "f", "v").status());
+  ASSERT_OK(client->Command("MULTI").status());
+  constexpr int kQueued = 5000;
+  for (int i = 0; i < kQueued; ++i)
+    ASSERT_OK(client->Command("SET", Key(std::to_string(i)), "v").status());
+  // Fails when EXEC runs it (WRONGTYPE), after which the others still apply.
+  ASSERT_OK(client->Command("INCR", Key("h")).status());
+  ASSERT_OK(client->Command("INCR", Key("n")).status());
+  ASSERT_OK_AND_ASSIGN(RedisReplyTally tally, client->CommandTally({"EXEC"}));
+  EXPECT_EQ(tally.type, RedisReply::Type::kArray);
+  EXPECT_EQ(tally.elements, static_cast<size_t>(kQueued + 2));
+  EXPECT_NE(tally.first_error.find("WRONGTYPE"), std::string::npos) << tally.first_error;
+  // The connection stays in step, with replies built again.
+  ASSERT_OK_AND_ASSIGN(RedisReply reply, client->Command("GET", Key("n")));
+  EXPECT_EQ(reply.text, "1");
+  // A nil (a WATCHed key changed) and a top-level error.
+  ASSERT_OK(client->Command("WATCH", Key("n")).status());
+  ASSERT_OK_AND_ASSIGN(auto other, RedisClient::Connect(Primary()));
+  ASSERT_OK(other->Command("INCR", Key("n")).status());
+  ASSERT_OK(client->Command("MULTI").status());
+  ASSERT_OK(client->Command("INCR", Key("n")).status());
+  ASSERT_OK_AND_ASSIGN(RedisReplyTally nil, client->CommandTally({"EXEC"}));
+  EXPECT_TRUE(nil.is_nil());
+  auto error = client->CommandTally({"EXEC"});  // without MULTI
+  ASSERT_FALSE(error.ok());
+  EXPECT_NE(error.status().message().find("EXEC without MULTI"), std::string::npos)
+      << error.status().message();
+  ASSERT_OK_AND_ASSIGN(RedisReplyTally ok, client->CommandTally({"SET", Key("n"), "5"}));
+  EXPECT_EQ(ok.type, RedisReply::Type::kStatus);
+}
+
 TEST_F(RedisClientTest, SelectsTheDatabase) {
   RedisConnectOptions options = Primary();
   options.db = 3;
