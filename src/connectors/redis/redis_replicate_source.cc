@@ -43,6 +43,9 @@ struct ReplicationPosition {
   int64_t skip = 0;
   bool in_sync = false;  // rows of a full sync were returned, not its end
   bool done = false;     // stop_after_sync: the sync is complete
+  // The database the stream's commands apply to at `offset`: a SELECT sent before it is not
+  // sent again (a replica passes its primary's stream on as it is).
+  int64_t db = 0;
 };
 
 Result<ReplicationPosition> ParsePosition(const std::string& text) {
@@ -57,6 +60,7 @@ Result<ReplicationPosition> ParsePosition(const std::string& text) {
   position.skip = document.value("skip", int64_t{0});
   position.in_sync = document.value("in_sync", false);
   position.done = document.value("done", false);
+  position.db = document.value("db", int64_t{0});
   return position;
 }
 
@@ -68,6 +72,8 @@ std::string PositionText(const ReplicationPosition& position) {
     document["in_sync"] = true;
   if (position.done)
     document["done"] = true;
+  if (position.db != 0)
+    document["db"] = position.db;
   return document.dump();
 }
 
@@ -202,6 +208,7 @@ class SyncRows final : public RdbVisitor {
   Status OnString(std::string_view value) override;
   Status OnElement(const RdbElement& element) override;
   Status OnKeyEnd() override;
+  Status OnAux(std::string_view name, std::string_view value) override;
 
  private:
   Status EmitJson();
@@ -268,6 +275,7 @@ class ReplicateReader final : public SplitReader {
           position_.offset = row.resume_offset;
           position_.skip = row.resume_skip;
           position_.in_sync = row.in_sync;
+          position_.db = row.db;
         }
         ++next_row_;
         appended += kept ? 1 : 0;
@@ -359,6 +367,7 @@ class ReplicateReader final : public SplitReader {
     return true;
   }
   const JobContext* context() const { return context_; }
+  void set_stream_db(int64_t db) { stream_db_ = db; }
 
  private:
   void Stop() {
@@ -563,6 +572,7 @@ class ReplicateReader final : public SplitReader {
   Status FullSync(ReplicaLink* link, const PsyncReply& reply) {
     sync_offset_ = reply.offset;
     sync_rows_ = 0;
+    stream_db_ = 0;
     SLUICE_RETURN_IF_ERROR(FlushChunk());  // rows of an earlier session, under their id
     chunk_replid_ = reply.replid;
     // From here a lost link means syncing again: the `sync` row below starts a new dataset.
@@ -589,7 +599,7 @@ class ReplicateReader final : public SplitReader {
     done.resume_offset = sync_offset_;
     done.in_sync = false;
     SLUICE_RETURN_IF_ERROR(Emit(std::move(done)));
-    fetch_position_ = ReplicationPosition{reply.replid, sync_offset_, 0, false, false};
+    fetch_position_ = ReplicationPosition{reply.replid, sync_offset_, 0, false, false, stream_db_};
     chunk_end_ = fetch_position_;
     return FlushChunk();
   }
@@ -609,7 +619,7 @@ class ReplicateReader final : public SplitReader {
     Clock::time_point last_ack = Clock::time_point{};
     Clock::time_point last_data = Clock::now();
     std::vector<std::string> args;
-    int db = 0;
+    int db = static_cast<int>(fetch_position_.db);
     for (;;) {
       if (stopping())
         return Cancelled("stopping");
@@ -662,7 +672,7 @@ class ReplicateReader final : public SplitReader {
         SLUICE_RETURN_IF_ERROR(Emit(std::move(row)));
       }
       skip = 0;
-      fetch_position_ = ReplicationPosition{link_replid_, offset, 0, false, false};
+      fetch_position_ = ReplicationPosition{link_replid_, offset, 0, false, false, db};
       chunk_end_ = fetch_position_;
       if (chunk_.rows.size() >= kChunkRows || chunk_.bytes >= kChunkBytes)
         SLUICE_RETURN_IF_ERROR(FlushChunk());
@@ -845,6 +855,7 @@ class ReplicateReader final : public SplitReader {
   Chunk chunk_;
   int64_t sync_offset_ = 0;
   int64_t sync_rows_ = 0;
+  int64_t stream_db_ = 0;  // from the RDB's repl-stream-db
   RdbParser* counting_parser_ = nullptr;
 };
 
@@ -858,6 +869,13 @@ Status SyncRows::OnKeyBegin(const RdbKey& key) {
   value_bytes_ = 0;
   pairs_.clear();
   scored_.clear();
+  return Status::OK();
+}
+
+Status SyncRows::OnAux(std::string_view name, std::string_view value) {
+  // The database the command stream after the sync starts in (it sends no SELECT for it).
+  if (name == "repl-stream-db")
+    reader_->set_stream_db(std::strtoll(std::string(value).c_str(), nullptr, 10));
   return Status::OK();
 }
 
