@@ -215,11 +215,17 @@ start_redis_pair() {
 }
 
 # --- Redis Cluster: three primaries, no replicas ---------------------------------------------
-# start_redis_cluster PORT...: one cluster-enabled redis-server per port in $dir/redis/cluster-N,
-# joined by `redis-cli --cluster create` (the slots split evenly), and waits until every node
-# says cluster_state:ok (each has seen the others and every slot is served).
+# start_redis_cluster PORT... -- BUS_PORT...: one cluster-enabled redis-server per port in
+# $dir/redis/cluster-N (its cluster bus on the matching BUS_PORT: the default, PORT + 10000, may
+# be taken or above 65535), joined by `redis-cli --cluster create` (the slots split evenly), and
+# waits until every node says cluster_state:ok (each has seen the others and every slot is
+# served).
 start_redis_cluster() {
-  local n=0 port pids=() addresses=()
+  local n=0 port pids=() addresses=() ports=() bus_ports=()
+  while [[ "$1" != "--" ]]; do ports+=("$1"); shift; done
+  shift
+  bus_ports=("$@")
+  set -- "${ports[@]}"
   for port in "$@"; do
     n=$((n + 1))
     local node_dir=$dir/redis/cluster-$n
@@ -228,6 +234,7 @@ start_redis_cluster() {
       --save '' --appendonly no --requirepass "$redis_password" \
       --masterauth "$redis_password" --cluster-enabled yes \
       --cluster-config-file "$node_dir/nodes.conf" --cluster-node-timeout 5000 \
+      --cluster-port "${bus_ports[n - 1]}" \
       --logfile "$node_dir/redis.log" >/dev/null 2>&1 </dev/null &
     echo $! >"$node_dir/redis.pid"
     pids+=($!)
@@ -749,10 +756,10 @@ start() {
   echo "SLUICE_TEST_SERVERS_DIR=$dir" >"$env_file"
   local mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_sasl_ssl_port
   local kafka_controller_port redis_port redis_replica_port redis_cluster_1 redis_cluster_2
-  local redis_cluster_3
+  local redis_cluster_3 redis_bus_1 redis_bus_2 redis_bus_3
   read -r mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_sasl_ssl_port \
     kafka_controller_port redis_port redis_replica_port redis_cluster_1 redis_cluster_2 \
-    redis_cluster_3 < <(free_ports 12)
+    redis_cluster_3 redis_bus_1 redis_bus_2 redis_bus_3 < <(free_ports 15)
 
   # --- Kafka, in the background while MariaDB and PostgreSQL start (it is mostly a JVM warming
   # up); its output goes to kafka/start.log.
@@ -793,7 +800,8 @@ SQL
   # --- Redis: a primary with a replica linked to it (the source reads from a replica).
   start_redis_pair "$redis_port" "$redis_replica_port"
   # --- Redis Cluster: three primaries (the sink's `cluster: true`).
-  start_redis_cluster "$redis_cluster_1" "$redis_cluster_2" "$redis_cluster_3"
+  start_redis_cluster "$redis_cluster_1" "$redis_cluster_2" "$redis_cluster_3" -- \
+    "$redis_bus_1" "$redis_bus_2" "$redis_bus_3"
 
   if ! wait "$kafka_job"; then
     cat "$dir/kafka/start.log" >&2
