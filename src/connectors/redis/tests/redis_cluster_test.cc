@@ -343,6 +343,45 @@ TEST_F(RedisClusterTest, WritesKeysOnEveryNodeAndReadsProgressBack) {
   EXPECT_TRUE(progress.empty());
 }
 
+TEST_F(RedisClusterTest, AtLeastOnceWritesHashesWithATtlAndDeletes) {
+  RecordAndFail bad;
+  auto context = Context(&bad, 0);
+  context.delivery = DeliveryGuarantee::kAtLeastOnce;
+  for (Node& node : nodes_)  // a stale field, on whichever node serves the key
+    (void)node.client->Command("HSET", prefix_ + "h:7", "stale", "x");
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(fmt::format("key: '{}h:{{id}}'\ndata_type: hash\n"
+                                                       "ttl_secs: 600\npipeline_commands: 7\n",
+                                                       prefix_)));
+  ASSERT_OK(sink->Open(context, streams_));
+  ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(*Rows(0, 100, "h")));
+  // A changelog's delete removes the key, in order after its insert.
+  auto deletes = Rows(50, 60, "h");
+  for (size_t row = 0; row < deletes->num_rows(); ++row)
+    deletes->SetRowKind(row, RowKind::kDelete);
+  ASSERT_OK(writer->Write(*deletes));
+  ASSERT_OK(writer->Prepare());
+  ASSERT_OK(writer->Commit({1, {}}));
+  for (int id : {0, 7, 49, 60, 99}) {
+    std::string key = fmt::format("{}h:{}", prefix_, id);
+    RedisClient& owner = *nodes_[static_cast<size_t>(OwnerOf(KeySlot(key)))].client;
+    ASSERT_OK_AND_ASSIGN(RedisReply fields, owner.Command("HGETALL", key));
+    std::map<std::string, std::string> hash;
+    for (size_t i = 0; i + 1 < fields.elements.size(); i += 2)
+      hash[fields.elements[i].text] = fields.elements[i + 1].text;
+    EXPECT_EQ(hash, (std::map<std::string, std::string>{{"id", std::to_string(id)},
+                                                         {"name", fmt::format("h{}", id)}}))
+        << key;
+    ASSERT_OK_AND_ASSIGN(RedisReply ttl, owner.Command("TTL", key));
+    EXPECT_GT(ttl.integer, 500) << key;
+  }
+  for (int id : {50, 59})
+    EXPECT_EQ(Get(fmt::format("{}h:{}", prefix_, id)), "(nil)");
+  // At-least-once stores no progress and needs no fence.
+  ASSERT_OK_AND_ASSIGN(auto progress, sink->RecoverProgress(context));
+  EXPECT_TRUE(progress.empty());
+}
+
 TEST_F(RedisClusterTest, FollowsMovedWhenASlotMovedUnderTheWriter) {
   RecordAndFail bad;
   auto context = Context(&bad, 1);
