@@ -128,9 +128,10 @@ class ClusterPipeline {
     pending_.push_back(std::move(command));
   }
   size_t pending() const { return pending_.size(); }
-  /// Applies every pending command. When a node's fence refuses (a newer run, or no fence key
-  /// there: the slots moved since Claim), returns Conflict/Unavailable via `fenced` and the
-  /// Status: the caller names the run in its message.
+  /// Applies every pending command. When a node's fence refuses, `*fenced` says how and the
+  /// Status is Conflict (a newer run holds it: the caller turns it into FencedOff, naming the
+  /// run) or Unavailable (no fence of this run there: the slots moved since Claim). On any error
+  /// some nodes may have applied their commands and others not.
   Status Flush(std::optional<Fence>* fenced);
   /// Forgets pending commands (an aborted writer).
   void Clear() { pending_.clear(); }

@@ -504,6 +504,15 @@ Result<RedisClient*> RedisSink::Coordinator() {
                           RedisClient::Connect(options_.connection));
   // A replica refuses writes (READONLY): say so before anything is written.
   SLUICE_RETURN_IF_ERROR(client->CheckWritable());
+  // A cluster node would answer MOVED for some keys and CROSSSLOT at EXEC: say what to set
+  // instead. (A user not allowed INFO skips this check.)
+  Result<RedisReply> info = client->Command("INFO", "cluster");
+  if (info.ok() && info->text.find("cluster_enabled:1") != std::string::npos) {
+    return InvalidConfig(fmt::format(
+        "Redis at {} is a Redis Cluster node (cluster_enabled:1): set 'cluster: true' on the "
+        "sink",
+        client->address()));
+  }
   coordinator_ = std::move(client);
   return coordinator_.get();
 }
@@ -575,6 +584,12 @@ Status RedisSink::Check(const JobContext& context, const std::vector<StreamInfo>
                              cluster_->Map().value()->primaries().size(),
                              options_.data_type == RedisDataType::kHash ? "hash" : "string",
                              options_.key));
+    if (context.delivery == DeliveryGuarantee::kExactlyOnce) {
+      report->Note(
+          "exactly-once on a Redis Cluster: each node applies a checkpoint's rows atomically, "
+          "then the progress is stored; a failure between shows part of a checkpoint until the "
+          "resumed run writes it again (the keys converge: writes overwrite)");
+    }
     return Status::OK();
   }
   report->Note(fmt::format("redis {} db {}: a primary; rows become {} keys named '{}'",

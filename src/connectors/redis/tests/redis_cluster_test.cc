@@ -521,7 +521,7 @@ TEST_F(RedisClusterTest, AWrongPasswordIsPermissionDeniedAndNeverPrinted) {
   EXPECT_EQ(opened.ToString().find("wrong-cluster-secret-7"), std::string::npos);
 }
 
-TEST_F(RedisClusterTest, AServerNotInClusterModeIsAConfigError) {
+TEST_F(RedisClusterTest, ClusterModeMustMatchTheServer) {
   RecordAndFail bad;
   auto context = Context(&bad, 1);
   std::string yaml =
@@ -534,6 +534,15 @@ TEST_F(RedisClusterTest, AServerNotInClusterModeIsAConfigError) {
   ASSERT_OK_AND_ASSIGN(auto sink, registry_.CreateSink(block));
   Status opened = sink->Open(context, streams_);
   EXPECT_EQ(opened.code(), StatusCode::kInvalidConfig) << opened.ToString();
+  // And the other way round: a cluster node written without 'cluster: true'.
+  yaml = fmt::format("host: {}\nport: {}\npassword: {}\nkey: 'k:{{id}}'\n", servers_.redis.host,
+                     nodes_[1].port, servers_.redis.password);
+  ASSERT_OK_AND_ASSIGN(node, config::ParseYaml(yaml, "test.yaml"));
+  block.options = std::move(node);
+  ASSERT_OK_AND_ASSIGN(sink, registry_.CreateSink(block));
+  opened = sink->Open(context, streams_);
+  EXPECT_EQ(opened.code(), StatusCode::kInvalidConfig) << opened.ToString();
+  EXPECT_NE(opened.message().find("cluster: true"), std::string::npos) << opened.ToString();
   // And a database other than 0 is refused before anything connects.
   auto with_db = MakeSink("key: 'k:{id}'\ndb: 2\n");
   EXPECT_EQ(with_db.status().code(), StatusCode::kInvalidConfig);
