@@ -1,12 +1,15 @@
 // The redis sink's `cluster: true` against the three-primary Redis Cluster of
 // scripts/test-servers.sh (SLUICE_TEST_REDIS_CLUSTER_PORTS): key slots as Redis computes them,
 // keys spread over every node, MOVED after a slot moved under a writer, ASK while a slot
-// migrates, exactly-once across a failure between a checkpoint's rows and its progress, fencing,
-// a wrong password. Tests that move a slot use one of their own (a hash tag named after the test)
+// migrates, exactly-once across a failure and a kill -9 between a checkpoint's rows and its
+// progress, fencing, a wrong password, cluster mode matching the server. Tests that move a slot use one of their own (a hash tag named after the test)
 // and give it back to its owner, keys included, in TearDown.
 #include <fmt/core.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <random>
 #include <set>
@@ -508,6 +511,61 @@ TEST_F(RedisClusterTest, ExactlyOnceResumesFromTheLastCheckpointAndFencesTheOldR
     EXPECT_EQ(Get(fmt::format("{}u:{}", prefix_, id)), fmt::format("v{}", id));
   ASSERT_OK_AND_ASSIGN(progress, sink->RecoverProgress(context));
   EXPECT_EQ(progress, (std::vector<SplitProgress>{{"s", "900", true}}));
+}
+
+TEST_F(RedisClusterTest, AKillBetweenRowsAndProgressLosesNothing) {
+  RecordAndFail bad;
+  std::string options = fmt::format("key: '{}u:{{id}}'\ndata_type: hash\n", prefix_);
+  // A child process runs checkpoint 1, then dies by SIGKILL (as kill -9) after checkpoint 2's
+  // rows are applied on their nodes, before its progress.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto context = Context(&bad, 1);
+    auto sink = MakeSink(options);
+    if (!sink.ok() || !(*sink)->Claim(context).ok() || !(*sink)->Open(context, streams_).ok())
+      _exit(10);
+    auto writer = (*sink)->CreateWriter(0);
+    if (!writer.ok() || !(*writer)->Write(*Rows(0, 400, "v")).ok() ||
+        !(*writer)->Commit({1, {{"s", "400", false}}}).ok()) {
+      _exit(11);
+    }
+    if (!failpoint::Arm("redis.cluster.after_rows=crash@1").ok())
+      _exit(12);
+    (void)(*writer)->Write(*Rows(400, 800, "v"));
+    (void)(*writer)->Commit({2, {{"s", "800", false}}});
+    _exit(13);  // not reached: the failpoint kills the process
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "child exited " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  std::string last = prefix_ + "u:799";  // checkpoint 2's rows were applied before the kill
+  ASSERT_OK_AND_ASSIGN(RedisReply applied,
+                       nodes_[static_cast<size_t>(OwnerOf(KeySlot(last)))].client->Command(
+                           "HGET", last, "name"));
+  EXPECT_EQ(applied.text, "v799");
+
+  // The next run resumes from checkpoint 1: rows 400.. are written again, and more.
+  auto context = Context(&bad, 2);
+  ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(options));
+  ASSERT_OK(sink->Claim(context));
+  ASSERT_OK_AND_ASSIGN(auto progress, sink->RecoverProgress(context));
+  EXPECT_EQ(progress, (std::vector<SplitProgress>{{"s", "400", false}}));
+  ASSERT_OK(sink->Open(context, streams_));
+  ASSERT_OK_AND_ASSIGN(auto writer, sink->CreateWriter(0));
+  ASSERT_OK(writer->Write(*Rows(400, 1000, "v")));
+  ASSERT_OK(writer->Commit({1, {{"s", "1000", true}}}));
+  size_t total = 0;
+  for (int n = 0; n < 3; ++n) {
+    for (const std::string& key : Scan(nodes_[static_cast<size_t>(n)], prefix_ + "u:*")) {
+      ++total;
+      ASSERT_OK_AND_ASSIGN(RedisReply name,
+                           nodes_[static_cast<size_t>(n)].client->Command("HGET", key, "name"));
+      EXPECT_EQ("v" + key.substr(key.rfind(':') + 1), name.text) << key;
+    }
+  }
+  EXPECT_EQ(total, 1000u);
 }
 
 TEST_F(RedisClusterTest, AWrongPasswordIsPermissionDeniedAndNeverPrinted) {
