@@ -485,10 +485,17 @@ TEST_F(RedisClusterTest, ExactlyOnceResumesFromTheLastCheckpointAndFencesTheOldR
   old_writer->Abort();
   EXPECT_EQ(Get(prefix_ + "u:5000"), "(nil)");
 
+  // A fence key of an older slot map (a tag no node has now): the next Claim fences it too.
+  std::string stale = FenceKey(JobName(), 1000);
+  RedisClient& stale_node = *nodes_[static_cast<size_t>(OwnerOf(KeySlot(stale)))].client;
+  ASSERT_OK(stale_node.Command("HSET", stale, "epoch", "1").status());
+
   // The next run resumes from checkpoint 1 and writes rows 300.. again, then more.
   auto context = Context(&bad, 2);
   ASSERT_OK_AND_ASSIGN(auto sink, MakeSink(options));
   ASSERT_OK(sink->Claim(context));
+  ASSERT_OK_AND_ASSIGN(RedisReply stale_epoch, stale_node.Command("HGET", stale, "epoch"));
+  EXPECT_EQ(stale_epoch.text, "2");
   ASSERT_OK_AND_ASSIGN(auto progress, sink->RecoverProgress(context));
   EXPECT_EQ(progress, (std::vector<SplitProgress>{{"s", "300", false}}));
   ASSERT_OK(sink->Open(context, streams_));
