@@ -11,13 +11,15 @@ namespace sluice::connectors::redis {
 
 namespace {
 
-// Runs on one node: the fence check, then all of the commands or none. ARGV: the run epoch (0:
-// no fence), then per command its argument count and arguments. Replies {0, n}: applied;
+// Runs on one node: the fence check, then the commands in order. ARGV: the run epoch (0: no
+// fence), then per command its argument count and arguments. Replies {0, n}: all applied;
 // {1, {i...}}: nothing applied, command i's key is not this node's (another node serves its
 // slot, or it is migrating away and not here: MOVED or ASK outside a script); {2, 0}: the node
 // holds no fence of this run (the key is missing or older: the slots moved since Claim);
-// {3, epoch}: a newer run holds the fence. EXISTS, in pcall, is how a script learns that a key
-// is not local without failing half-way.
+// {3, epoch}: a newer run holds the fence; {4, i, error}: commands before i applied, i failed
+// and the rest not tried. EXISTS, in pcall, is how a script learns that a key is not local
+// without failing half-way; the commands run in pcall too, since a key can stop being local
+// half-way: in a slot migrating away, DEL of a key present here makes the HSET after it an ASK.
 constexpr std::string_view kApplyScript = R"lua(#!lua flags=allow-cross-slot-keys
 local epoch = tonumber(ARGV[1])
 if epoch > 0 then
@@ -38,7 +40,10 @@ for c = 1, #commands do
   if type(reply) == 'table' and reply.err then refused[#refused + 1] = c end
 end
 if #refused > 0 then return {1, refused} end
-for c = 1, #commands do redis.call(unpack(commands[c])) end
+for c = 1, #commands do
+  local reply = redis.pcall(unpack(commands[c]))
+  if type(reply) == 'table' and reply.err then return {4, c, reply.err} end
+end
 return {0, #commands}
 )lua";
 
@@ -372,7 +377,7 @@ Status ClusterPipeline::Flush(std::optional<Fence>* fenced) {
         failed = RedisStatus(address, "EVAL (apply)", 0, reply.text);
         continue;
       }
-      if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+      if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 2) {
         failed = IoError(fmt::format("Redis at {}: the apply script answered oddly", address));
         continue;
       }
@@ -384,6 +389,24 @@ Status ClusterPipeline::Flush(std::optional<Fence>* fenced) {
         for (const RedisReply& n : reply.elements[1].elements) {
           if (n.integer >= 1 && static_cast<size_t>(n.integer) <= indexes.size())
             refused.emplace_back(address, indexes[static_cast<size_t>(n.integer - 1)]);
+        }
+      } else if (code == 4 && reply.elements.size() == 3) {
+        // Applied up to the failed command; the rest goes again, the failed one where it lives
+        // when it was not local (after an EXISTS asks), otherwise the error stands.
+        int64_t failed_at = reply.elements[1].integer;
+        if (failed_at < 1 || static_cast<size_t>(failed_at) > indexes.size()) {
+          failed = IoError(fmt::format("Redis at {}: the apply script answered oddly", address));
+          continue;
+        }
+        for (size_t n = 0; n + 1 < static_cast<size_t>(failed_at); ++n)
+          done[indexes[n]] = true;
+        const std::string& error = reply.elements[2].text;
+        if (error.find("non local key") != std::string::npos) {
+          refused.emplace_back(address, indexes[static_cast<size_t>(failed_at - 1)]);
+        } else {
+          const std::vector<std::string>& command =
+              pending_[indexes[static_cast<size_t>(failed_at - 1)]];
+          failed = RedisStatus(address, CommandName({command.begin(), command.end()}), 0, error);
         }
       } else {
         *fenced = Fence{code == 3 ? static_cast<uint64_t>(reply.elements[1].integer) : 0};

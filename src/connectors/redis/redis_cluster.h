@@ -5,7 +5,8 @@
 // Why a script and not MULTI/EXEC: a cluster node refuses an EXEC whose commands touch more than
 // one slot (CROSSSLOT), while a script flagged allow-cross-slot-keys (Redis 7.0) may touch any
 // keys the node serves, and runs atomically there. The script first checks the run's fence (a
-// hash on that node, see FenceKey) and that every key is the node's, then writes all or nothing.
+// hash on that node, see FenceKey) and that every key is the node's, then writes them in order
+// (all of them, unless a key stops being the node's part-way: then up to there, and says so).
 //
 // Thread-safety: a ClusterConnections (and the ClusterPipeline on it) is driven by one thread;
 // only Cancel() may be called from another.
@@ -112,9 +113,10 @@ class ClusterConnections {
 /// Commands gathered per node and applied at Flush: per node one script call that checks the
 /// run's fence key on that node (when `epoch` > 0), then that every command's key (its second
 /// argument) is the node's, then applies them all in order, or none and names the keys that are
-/// not. Those are asked where they live (MOVED: the map is read again; ASK: the next call to
-/// the named node is preceded by ASKING) and everything not applied is sent again, for at most
-/// kMaxRounds rounds. The commands of one key stay in order.
+/// not (or, when a key stops being the node's part-way, a DEL in a slot migrating away, those
+/// before it and says where it stopped). Those are asked where they live (MOVED: the map is
+/// read again; ASK: the next call to the named node is preceded by ASKING) and everything not
+/// applied is sent again, for at most kMaxRounds rounds. The commands of one key stay in order.
 class ClusterPipeline {
  public:
   /// Outcome of a fence check that refused the write.
