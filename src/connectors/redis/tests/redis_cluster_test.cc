@@ -2,8 +2,9 @@
 // scripts/test-servers.sh (SLUICE_TEST_REDIS_CLUSTER_PORTS): key slots as Redis computes them,
 // keys spread over every node, MOVED after a slot moved under a writer, ASK while a slot
 // migrates, exactly-once across a failure and a kill -9 between a checkpoint's rows and its
-// progress, fencing, a wrong password, cluster mode matching the server. Tests that move a slot use one of their own (a hash tag named after the test)
-// and give it back to its owner, keys included, in TearDown.
+// progress, fencing, a wrong password, cluster mode matching the server. Tests that move a slot
+// use one of their own (a hash tag named after the test) and give it back to its owner, keys
+// included, in TearDown.
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
