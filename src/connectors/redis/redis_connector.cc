@@ -67,8 +67,13 @@ const std::vector<OptionSpec>& SinkTable() {
             {"ttl_column", OptionType::kString, "",
              "column holding each key's time to live in seconds (NULL: none)"},
             {.name = "pipeline_commands", .type = OptionType::kInt, .default_value = "1000",
-             .description = "commands sent before their replies are read", .min = 1,
-             .max = 1000000},
+             .description = "commands sent before their replies are read (cluster: commands "
+                            "gathered before they are applied, one script call per node)",
+             .min = 1, .max = 1000000},
+            {"cluster", OptionType::kBool, "false",
+             "Redis Cluster: host/port is any node; each key goes to the primary serving its "
+             "slot (CLUSTER SLOTS; MOVED and ASK followed). Needs Redis 7.0+; exactly-once "
+             "there is per node atomic and converges on replay (see the connector's README)"},
         });
     return options;
   }();
@@ -159,7 +164,7 @@ void RegisterRedisConnector(ConnectorRegistry& registry) {
   info.description =
       "Redis: snapshot keys of every type from a replica (SCAN, big keys in chunks, "
       "resumable); write rows as strings or hashes, pipelined, exactly-once (each checkpoint's "
-      "rows and progress in one MULTI/EXEC)";
+      "rows and progress in one MULTI/EXEC), to one server or a Redis Cluster";
   info.source_options = redis::SourceTable();
   info.sink_options = redis::SinkTable();
   info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {
