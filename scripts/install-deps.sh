@@ -26,7 +26,7 @@ packages+=(libssl-dev)
 # format the Avro C library and libcurl (the schema registry's HTTP API).
 packages+=(librdkafka-dev libavro-dev libcurl4-openssl-dev)
 # The Redis client library (the redis connector).
-packages+=(libhiredis-dev)
+packages+=(libhiredis-dev liblzf-dev)
 # Parquet files: Thrift's C++ library and compiler (the file metadata; its headers need Boost)
 # and snappy (Parquet's default page codec).
 packages+=(libthrift-dev thrift-compiler libboost-dev libsnappy-dev)

@@ -3,7 +3,8 @@
 # listening on free loopback ports only: MariaDB and PostgreSQL from Debian's packages, and a
 # single-node Apache Kafka broker (KRaft, broker and controller in one process) on Java 17 from
 # Maven Central's jars (scripts/fetch-jvm-servers.sh), which starts while MariaDB and PostgreSQL
-# do; a Redis primary and a replica of it (Debian's redis-server, no persistence, a password);
+# do; a Redis primary and a replica of it (Debian's redis-server, no persistence, a password),
+# and a Redis Cluster of three primaries (no replicas, the same password);
 # on demand, a schema registry with Confluent's API (Apicurio Registry, in memory, Java 17).
 #   scripts/test-servers.sh start ENV_FILE   start them, write ENV_FILE (ports, users, ...)
 #   scripts/test-servers.sh stop ENV_FILE    stop them, delete their directory and ENV_FILE
@@ -211,6 +212,56 @@ start_redis_pair() {
     echo "the Redis replica did not link to its primary; see $dir/redis/replica/redis.log" >&2
     return 1
   fi
+}
+
+# --- Redis Cluster: three primaries, no replicas ---------------------------------------------
+# start_redis_cluster PORT... -- BUS_PORT...: one cluster-enabled redis-server per port in
+# $dir/redis/cluster-N (its cluster bus on the matching BUS_PORT: the default, PORT + 10000, may
+# be taken or above 65535), joined by `redis-cli --cluster create` (the slots split evenly), and
+# waits until every node says cluster_state:ok (each has seen the others and every slot is
+# served).
+start_redis_cluster() {
+  local n=0 port pids=() addresses=() ports=() bus_ports=()
+  while [[ "$1" != "--" ]]; do ports+=("$1"); shift; done
+  shift
+  bus_ports=("$@")
+  set -- "${ports[@]}"
+  for port in "$@"; do
+    n=$((n + 1))
+    local node_dir=$dir/redis/cluster-$n
+    mkdir -p "$node_dir"
+    redis-server --bind 127.0.0.1 --port "$port" --daemonize no --dir "$node_dir" \
+      --save '' --appendonly no --requirepass "$redis_password" \
+      --masterauth "$redis_password" --cluster-enabled yes \
+      --cluster-config-file "$node_dir/nodes.conf" --cluster-node-timeout 5000 \
+      --cluster-port "${bus_ports[n - 1]}" \
+      --logfile "$node_dir/redis.log" >/dev/null 2>&1 </dev/null &
+    echo $! >"$node_dir/redis.pid"
+    pids+=($!)
+    addresses+=("127.0.0.1:$port")
+  done
+  n=0
+  for port in "$@"; do
+    n=$((n + 1))
+    wait_until 30 "${pids[n - 1]}" "Redis Cluster node $n" redis_answers "$port" ||
+      { echo "see $dir/redis/cluster-$n/redis.log" >&2; return 1; }
+  done
+  if ! REDISCLI_AUTH=$redis_password redis-cli --no-auth-warning --cluster create \
+       "${addresses[@]}" --cluster-replicas 0 --cluster-yes >"$dir/redis/cluster-create.log" 2>&1
+  then
+    cat "$dir/redis/cluster-create.log" >&2
+    return 1
+  fi
+  n=0
+  for port in "$@"; do
+    n=$((n + 1))
+    wait_until 30 "${pids[n - 1]}" "Redis Cluster node $n" redis_cluster_ok "$port" ||
+      { echo "see $dir/redis/cluster-$n/redis.log" >&2; return 1; }
+  done
+}
+
+redis_cluster_ok() {
+  redis_cli "$1" CLUSTER INFO | tr -d '\r' | grep -q '^cluster_state:ok$'
 }
 
 # --- Apache Kafka ---------------------------------------------------------------------------
@@ -704,9 +755,11 @@ start() {
   # Written at once, so that `stop` finds the servers of a start that failed half-way.
   echo "SLUICE_TEST_SERVERS_DIR=$dir" >"$env_file"
   local mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_sasl_ssl_port
-  local kafka_controller_port redis_port redis_replica_port
+  local kafka_controller_port redis_port redis_replica_port redis_cluster_1 redis_cluster_2
+  local redis_cluster_3 redis_bus_1 redis_bus_2 redis_bus_3
   read -r mysql_port pg_port kafka_port kafka_sasl_port kafka_ssl_port kafka_sasl_ssl_port \
-    kafka_controller_port redis_port redis_replica_port < <(free_ports 9)
+    kafka_controller_port redis_port redis_replica_port redis_cluster_1 redis_cluster_2 \
+    redis_cluster_3 redis_bus_1 redis_bus_2 redis_bus_3 < <(free_ports 15)
 
   # --- Kafka, in the background while MariaDB and PostgreSQL start (it is mostly a JVM warming
   # up); its output goes to kafka/start.log.
@@ -746,6 +799,9 @@ SQL
 
   # --- Redis: a primary with a replica linked to it (the source reads from a replica).
   start_redis_pair "$redis_port" "$redis_replica_port"
+  # --- Redis Cluster: three primaries (the sink's `cluster: true`).
+  start_redis_cluster "$redis_cluster_1" "$redis_cluster_2" "$redis_cluster_3" -- \
+    "$redis_bus_1" "$redis_bus_2" "$redis_bus_3"
 
   if ! wait "$kafka_job"; then
     cat "$dir/kafka/start.log" >&2
@@ -785,12 +841,14 @@ SLUICE_TEST_REDIS_HOST=127.0.0.1
 SLUICE_TEST_REDIS_PORT=$redis_port
 SLUICE_TEST_REDIS_REPLICA_PORT=$redis_replica_port
 SLUICE_TEST_REDIS_PASSWORD=$redis_password
+SLUICE_TEST_REDIS_CLUSTER_PORTS=$redis_cluster_1,$redis_cluster_2,$redis_cluster_3
 ENV
   cat "$dir/kafka/start.log"
   echo "MariaDB on 127.0.0.1:$mysql_port, PostgreSQL on 127.0.0.1:$pg_port," \
     "Kafka on 127.0.0.1:$kafka_port (SASL/PLAIN on $kafka_sasl_port, TLS on $kafka_ssl_port," \
     "SASL/PLAIN over TLS on $kafka_sasl_ssl_port)," \
-    "Redis on 127.0.0.1:$redis_port (replica on $redis_replica_port) (env: $env_file)"
+    "Redis on 127.0.0.1:$redis_port (replica on $redis_replica_port), Redis Cluster on" \
+    "127.0.0.1:$redis_cluster_1,$redis_cluster_2,$redis_cluster_3 (env: $env_file)"
 }
 
 stop() {
@@ -812,6 +870,7 @@ stop() {
   fi
   kill_process "$dir/redis/replica/redis.pid" 10
   kill_process "$dir/redis/primary/redis.pid" 10
+  for n in 1 2 3; do kill_process "$dir/redis/cluster-$n/redis.pid" 10; done
   kill_process "$dir/registry/registry.pid" 10
   kill_process "$dir/kafka/kafka.pid" 10
   kill_process "$dir/hdfs/hdfs.pid" 15

@@ -152,7 +152,8 @@ Status RedisStatus(std::string_view address, std::string_view what, int hiredis_
     case RedisErrorKind::kMoved:
     case RedisErrorKind::kAsk:
       return Unsupported(fmt::format(
-          "Redis at {}: {}: cluster redirection ({}): Redis Cluster is not supported yet",
+          "Redis at {}: {}: cluster redirection ({}): the server is a Redis Cluster node; the "
+          "redis sink writes to a cluster with 'cluster: true' (the source reads one server)",
           address, what, message));
     case RedisErrorKind::kNone:
     case RedisErrorKind::kOther:

@@ -63,7 +63,8 @@ enum class RedisErrorKind {
 ///   WRONGPASS, NOAUTH, invalid password     -> PermissionDenied, saying to check the password
 ///   WRONGTYPE                               -> DataError
 ///   READONLY                                -> InvalidConfig (the server is a replica)
-///   MOVED, ASK                              -> Unsupported (cluster redirection; kind kMoved/kAsk)
+///   MOVED, ASK                              -> Unsupported (a cluster node: the sink's
+///                                              `cluster: true` follows them; kMoved/kAsk)
 ///   anything else                           -> IoError with Redis's message
 /// The password is never part of a message (error replies do not echo it).
 Status RedisStatus(std::string_view address, std::string_view what, int hiredis_error,

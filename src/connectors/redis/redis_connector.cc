@@ -3,6 +3,7 @@
 
 #include "connectors/redis/redis_options.h"
 #include "connectors/redis/redis_sink.h"
+#include "connectors/redis/redis_replicate_source.h"
 #include "connectors/redis/redis_source.h"
 #include "connectors/registry.h"
 
@@ -66,8 +67,13 @@ const std::vector<OptionSpec>& SinkTable() {
             {"ttl_column", OptionType::kString, "",
              "column holding each key's time to live in seconds (NULL: none)"},
             {.name = "pipeline_commands", .type = OptionType::kInt, .default_value = "1000",
-             .description = "commands sent before their replies are read", .min = 1,
-             .max = 1000000},
+             .description = "commands sent before their replies are read (cluster: commands "
+                            "gathered before they are applied, one script call per node)",
+             .min = 1, .max = 1000000},
+            {"cluster", OptionType::kBool, "false",
+             "Redis Cluster: host/port is any node; each key goes to the primary serving its "
+             "slot (CLUSTER SLOTS; MOVED and ASK followed). Needs Redis 7.0+; exactly-once "
+             "there is per node atomic and converges on replay (see the connector's README)"},
         });
     return options;
   }();
@@ -83,8 +89,31 @@ const std::vector<OptionSpec>& SourceTable() {
         options.end(),
         {
             {"mode", OptionType::kEnum, "snapshot",
-             "snapshot: SCAN the databases once (replication from a replica is not done yet)",
-             false, {"snapshot"}},
+             "snapshot: SCAN the databases once, rows key, type, value, ttl_ms, db; replicate: "
+             "replicate like a replica (PSYNC), a full sync then every command, as a change "
+             "log (offset, index, op, db, key, type, value, expire_at_ms) resumable from the "
+             "server's backlog",
+             false, {"snapshot", "replicate"}},
+            {"elements", OptionType::kEnum, "json",
+             "json: a hash, list, set, sorted set or stream is one row, its value one JSON "
+             "text; rows: one row per element (columns field and score added), so that a key "
+             "of any size streams through",
+             false, {"json", "rows"}},
+            {"binary", OptionType::kBool, "false",
+             "key, field and value columns as bytes (any bytes) instead of strings (a key or "
+             "value that is not UTF-8 text is then a bad record)"},
+            {.name = "max_value_bytes", .type = OptionType::kInt, .default_value = "67108864",
+             .description = "elements: json: the largest value of one key as JSON; a bigger key "
+                            "is a bad record (read it with elements: rows)",
+             .min = 1},
+            {"full_resync", OptionType::kEnum, "fail",
+             "replicate: when the server's backlog no longer covers the checkpoint (a long "
+             "stop), fail saying so, or allow a new full sync (a new `sync` row)",
+             false, {"fail", "allow"}},
+            {"stop_at", OptionType::kEnum, "never",
+             "replicate: never (stream until stopped), or synced: end once the full sync is "
+             "read (a bounded copy of the dataset)",
+             false, {"never", "synced"}},
             {"read_from",
              OptionType::kEnum,
              "replica",
@@ -135,12 +164,16 @@ void RegisterRedisConnector(ConnectorRegistry& registry) {
   info.description =
       "Redis: snapshot keys of every type from a replica (SCAN, big keys in chunks, "
       "resumable); write rows as strings or hashes, pipelined, exactly-once (each checkpoint's "
-      "rows and progress in one MULTI/EXEC)";
+      "rows and progress in one MULTI/EXEC), to one server or a Redis Cluster";
   info.source_options = redis::SourceTable();
   info.sink_options = redis::SinkTable();
   info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {
     SLUICE_ASSIGN_OR_RETURN(redis::RedisSourceOptions parsed,
                             redis::RedisSourceOptions::FromConfig(options));
+    if (parsed.mode == redis::RedisSourceMode::kReplicate) {
+      return std::unique_ptr<Source>(
+          std::make_unique<redis::RedisReplicateSource>(std::move(parsed)));
+    }
     return std::unique_ptr<Source>(std::make_unique<redis::RedisSource>(std::move(parsed)));
   };
   info.create_sink = [](const config::Options& options) -> Result<std::unique_ptr<Sink>> {

@@ -106,6 +106,9 @@ Status RedisSinkOptions::Validate(const config::Options* at) const {
                     "'value_column' is for data_type: string; a hash takes its fields from "
                     "'fields' (default: every column)");
   }
+  if (cluster && connection.db != 0)
+    return error_at("db",
+                    "a Redis Cluster has database 0 only: leave 'db' out with 'cluster: true'");
   if (data_type == RedisDataType::kString && !fields.empty())
     return error_at("fields", "'fields' is for data_type: hash");
   return Status::OK();
@@ -122,6 +125,7 @@ Result<RedisSinkOptions> RedisSinkOptions::FromConfig(const config::Options& opt
   out.ttl_secs = options.GetInt("ttl_secs");
   out.ttl_column = options.GetString("ttl_column");
   out.pipeline_commands = options.GetInt("pipeline_commands");
+  out.cluster = options.GetBool("cluster");
   SLUICE_RETURN_IF_ERROR(out.Validate(&options));
   return out;
 }

@@ -54,6 +54,9 @@ struct RedisSinkOptions {
   /// Commands sent before their replies are read (at-least-once flushes; the replies of queued
   /// transaction commands under exactly-once).
   int64_t pipeline_commands = 1000;
+  /// Redis Cluster: `connection` is any node (the seed); keys go to the primary serving their
+  /// slot (redis_cluster.h).
+  bool cluster = false;
 
   Status Validate(const config::Options* at = nullptr) const;
   static Result<RedisSinkOptions> FromConfig(const config::Options& options);

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <tuple>
 
 #include "core/failpoint.h"
@@ -40,6 +42,15 @@ if mine > 0 then
   redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'owner', ARGV[2])
 end
 return {1, redis.call('HINCRBY', KEYS[1], 'generation', 1)}
+)lua";
+
+// Cluster: store the run's epoch in one node's fence key unless a higher one is there (then
+// return it).
+constexpr std::string_view kFenceScript = R"lua(
+local stored = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
+if stored > tonumber(ARGV[1]) then return stored end
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'owner', ARGV[2])
+return 0
 )lua";
 
 // The text a value is stored as: strings, bytes and JSON as they are (binary-safe), others in
@@ -159,7 +170,10 @@ class RedisWriter final : public SinkWriter {
     SLUICE_RETURN_IF_ERROR(Connect());
     if (!exactly_once_)
       return Status::OK();
-    SLUICE_ASSIGN_OR_RETURN(RedisReply stored, client_->Command("GET", progress_key_));
+    SLUICE_ASSIGN_OR_RETURN(RedisReply stored,
+                            options_.cluster
+                                ? cluster_->CommandOn(progress_key_, "GET", progress_key_)
+                                : client_->Command("GET", progress_key_));
     if (!stored.is_nil())
       SLUICE_RETURN_IF_ERROR(ParseProgressJson(progress_key_, stored.text, &committed_));
     return Status::OK();
@@ -167,7 +181,7 @@ class RedisWriter final : public SinkWriter {
 
   Status Write(const Batch& batch) override {
     SLUICE_RETURN_IF_ERROR(Connect());
-    if (exactly_once_ && !in_transaction_)
+    if (exactly_once_ && !in_transaction_ && !options_.cluster)
       SLUICE_RETURN_IF_ERROR(BeginTransaction());
     const RedisSink::StreamPlan& plan = (*plans_)[static_cast<size_t>(batch.stream())];
     // No stop check per row: a stopping job still writes what it read before its final
@@ -178,6 +192,8 @@ class RedisWriter final : public SinkWriter {
   }
 
   Status Prepare() override {
+    if (options_.cluster)
+      return pipeline_ == nullptr ? Status::OK() : FlushCluster();
     if (client_ == nullptr)
       return Status::OK();
     return DrainReplies();
@@ -185,6 +201,8 @@ class RedisWriter final : public SinkWriter {
 
   Status Commit(const CommitContext& commit) override {
     SLUICE_RETURN_IF_ERROR(Connect());
+    if (options_.cluster)
+      return CommitCluster(commit);
     if (!exactly_once_)
       return DrainReplies();
     if (!in_transaction_)
@@ -215,8 +233,12 @@ class RedisWriter final : public SinkWriter {
   }
 
   void Abort() override {
-    // Closing the connection discards an open MULTI (and the WATCH) on the server.
+    // Closing the connection discards an open MULTI (and the WATCH) on the server; in a cluster
+    // the gathered commands were never sent.
+    std::lock_guard<std::mutex> lock(client_mutex_);
     client_.reset();
+    pipeline_.reset();
+    cluster_.reset();
     in_transaction_ = false;
     pending_replies_ = 0;
     commands_.clear();
@@ -226,15 +248,33 @@ class RedisWriter final : public SinkWriter {
     std::lock_guard<std::mutex> lock(client_mutex_);
     if (client_ != nullptr)
       client_->Cancel();
+    if (cluster_ != nullptr)
+      cluster_->Cancel();
   }
 
  private:
   std::string Target() const {
+    if (options_.cluster) {
+      return fmt::format("redis cluster {}:{}", options_.connection.host,
+                         options_.connection.port);
+    }
     return fmt::format("redis {}:{}/{}", options_.connection.host, options_.connection.port,
                        options_.connection.db);
   }
 
   Status Connect() {
+    if (options_.cluster) {
+      // Connections per node are made (again) on use; a lost one fails the flush it was in.
+      if (cluster_ == nullptr) {
+        auto cluster = std::make_unique<ClusterConnections>(options_.connection);
+        SLUICE_RETURN_IF_ERROR(cluster->Map().status());
+        std::lock_guard<std::mutex> lock(client_mutex_);
+        cluster_ = std::move(cluster);
+        pipeline_ = std::make_unique<ClusterPipeline>(cluster_.get(), context_->job_name,
+                                                      exactly_once_ ? run_epoch_ : 0);
+      }
+      return Status::OK();
+    }
     if (client_ != nullptr && !client_->broken())
       return Status::OK();
     if (client_ != nullptr && client_->broken())
@@ -261,6 +301,37 @@ class RedisWriter final : public SinkWriter {
     return Status::OK();
   }
 
+  // Cluster: the rows' commands are applied on their nodes, then (exactly-once) the progress
+  // key, fenced on its node likewise. See redis_sink.h for what a crash between leaves.
+  Status CommitCluster(const CommitContext& commit) {
+    SLUICE_RETURN_IF_ERROR(FlushCluster());
+    if (!exactly_once_)
+      return Status::OK();
+    SLUICE_FAILPOINT("redis.cluster.after_rows");  // the rows applied, not their progress
+    std::map<std::string, TaggedProgress> next = committed_;
+    for (const SplitProgress& progress : commit.progress)
+      next[progress.split_id] = TaggedProgress{progress, generation_, commit.checkpoint};
+    pipeline_->Add(
+        {"SET", progress_key_, ProgressJson(context_->job_name, slot_, run_epoch_, next)});
+    SLUICE_RETURN_IF_ERROR(FlushCluster());
+    committed_ = std::move(next);
+    return Status::OK();
+  }
+
+  Status FlushCluster() {
+    std::optional<ClusterPipeline::Fence> fenced;
+    Status flushed = pipeline_->Flush(&fenced);
+    if (!flushed.ok()) {
+      // The writer is done for (the run resumes from its last checkpoint); a connection may
+      // have replies not read: make every one again.
+      pipeline_->Clear();
+      cluster_->Reset();
+      if (fenced && fenced->current > 0)
+        return FencedOff(context_->job_name, Target(), run_epoch_, fenced->current);
+    }
+    return flushed;
+  }
+
   // A sliding window: once `pipeline_commands` are unanswered, everything is sent and the
   // replies of the older half are read, so that the server works on the newer half while the
   // writer reads and encodes the next commands (sending a window, then waiting for all of its
@@ -268,7 +339,10 @@ class RedisWriter final : public SinkWriter {
   // worked).
   // Commands are encoded into `commands_` (RESP, by the writer: hiredis's formatting of each
   // argument list cost a third of the writer's CPU) and handed to hiredis a window at a time.
+  // In a cluster the commands go to ClusterPipeline, which routes them by key.
   Status Send(std::initializer_list<std::string_view> command) {
+    if (options_.cluster)
+      return SendCluster(std::vector<std::string>(command.begin(), command.end()));
     AppendRespHeader('*', command.size(), &commands_);
     for (std::string_view argument : command)
       AppendRespBulk(argument, &commands_);
@@ -294,6 +368,13 @@ class RedisWriter final : public SinkWriter {
     if (commands_.capacity() > kKeptCommandBuffer)
       std::string().swap(commands_);
     return status;
+  }
+
+  Status SendCluster(std::vector<std::string> command) {
+    pipeline_->Add(std::move(command));
+    if (pipeline_->pending() >= static_cast<size_t>(options_.pipeline_commands))
+      return FlushCluster();
+    return Status::OK();
   }
 
   // Reads the replies of everything sent. An error reply fails the call; inside MULTI the server
@@ -400,6 +481,20 @@ class RedisWriter final : public SinkWriter {
     }
     if (fields == 0)
       return Status::OK();
+    if (options_.cluster) {
+      std::vector<std::string> command{"HSET", key_};
+      for (int index : plan.field_columns) {
+        const Column& column = batch.column(static_cast<size_t>(index));
+        if (column.IsNull(row))
+          continue;
+        command.push_back(plan.schema->field(static_cast<size_t>(index)).name);
+        AppendRedisValue(column, row, &command.emplace_back());
+      }
+      SLUICE_RETURN_IF_ERROR(SendCluster(std::move(command)));
+      if (!ttl_.empty())
+        return Send({"EXPIRE", key_, ttl_});
+      return Status::OK();
+    }
     // HSET key field value ..., encoded here (one value at a time through value_).
     AppendRespHeader('*', 2 + 2 * fields, &commands_);
     AppendRespBulk("HSET", &commands_);
@@ -445,6 +540,8 @@ class RedisWriter final : public SinkWriter {
   std::string progress_key_;
   std::mutex client_mutex_;  // guards client_ against Cancel from another thread
   std::unique_ptr<RedisClient> client_;
+  std::unique_ptr<ClusterConnections> cluster_;  // cluster: instead of client_
+  std::unique_ptr<ClusterPipeline> pipeline_;    // on cluster_
   bool in_transaction_ = false;
   size_t pending_replies_ = 0;
   std::map<std::string, TaggedProgress> committed_;  // what the slot's progress key holds
@@ -470,6 +567,13 @@ RedisSink::~RedisSink() = default;
 
 Result<RedisClient*> RedisSink::Coordinator() {
   std::lock_guard<std::mutex> lock(coordinator_mutex_);
+  if (options_.cluster) {
+    // Any primary: the coordinator's own work goes by key through cluster_ (KeyCommand).
+    if (cluster_ == nullptr)
+      cluster_ = std::make_unique<ClusterConnections>(options_.connection);
+    SLUICE_ASSIGN_OR_RETURN(const SlotMap* map, cluster_->Map());
+    return cluster_->Client(map->primaries().front());
+  }
   if (coordinator_ != nullptr && !coordinator_->broken())
     return coordinator_.get();
   coordinator_.reset();
@@ -477,6 +581,15 @@ Result<RedisClient*> RedisSink::Coordinator() {
                           RedisClient::Connect(options_.connection));
   // A replica refuses writes (READONLY): say so before anything is written.
   SLUICE_RETURN_IF_ERROR(client->CheckWritable());
+  // A cluster node would answer MOVED for some keys and CROSSSLOT at EXEC: say what to set
+  // instead. (A user not allowed INFO skips this check.)
+  Result<RedisReply> info = client->Command("INFO", "cluster");
+  if (info.ok() && info->text.find("cluster_enabled:1") != std::string::npos) {
+    return InvalidConfig(fmt::format(
+        "Redis at {} is a Redis Cluster node (cluster_enabled:1): set 'cluster: true' on the "
+        "sink",
+        client->address()));
+  }
   coordinator_ = std::move(client);
   return coordinator_.get();
 }
@@ -541,6 +654,21 @@ Status RedisSink::Check(const JobContext& context, const std::vector<StreamInfo>
                         CheckReport* report) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<StreamPlan> plans, PlanStreams(streams));
   SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
+  if (options_.cluster) {
+    report->Note(fmt::format("redis cluster via {}:{}: {} primaries; rows become {} keys named "
+                             "'{}'",
+                             options_.connection.host, options_.connection.port,
+                             cluster_->Map().value()->primaries().size(),
+                             options_.data_type == RedisDataType::kHash ? "hash" : "string",
+                             options_.key));
+    if (context.delivery == DeliveryGuarantee::kExactlyOnce) {
+      report->Note(
+          "exactly-once on a Redis Cluster: each node applies a checkpoint's rows atomically, "
+          "then the progress is stored; a failure between shows part of a checkpoint until the "
+          "resumed run writes it again (the keys converge: writes overwrite)");
+    }
+    return Status::OK();
+  }
   report->Note(fmt::format("redis {} db {}: a primary; rows become {} keys named '{}'",
                            client->address(), options_.connection.db,
                            options_.data_type == RedisDataType::kHash ? "hash" : "string",
@@ -560,20 +688,61 @@ Result<std::unique_ptr<SinkWriter>> RedisSink::CreateWriter(int slot) {
 void RedisSink::Abort() {
   std::lock_guard<std::mutex> lock(coordinator_mutex_);
   coordinator_.reset();
+  cluster_.reset();
 }
 
 void RedisSink::Cancel() {
   std::lock_guard<std::mutex> lock(coordinator_mutex_);
   if (coordinator_ != nullptr)
     coordinator_->Cancel();
+  if (cluster_ != nullptr)
+    cluster_->Cancel();
+}
+
+Result<RedisReply> RedisSink::KeyCommand(std::string_view key,
+                                         const std::vector<std::string_view>& args) {
+  SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
+  if (options_.cluster)
+    return cluster_->Command(key, args);
+  return client->Command(args);
+}
+
+Status RedisSink::ClaimFences(const JobContext& context) {
+  // This run's fence key on every primary, and every fence key of the job found anywhere (a
+  // writer of an older run with an older slot map would check one of those).
+  SLUICE_ASSIGN_OR_RETURN(const SlotMap* map, cluster_->Map());
+  std::set<std::string> keys;
+  for (const std::string& address : map->primaries()) {
+    int tag = map->TagOn(address);
+    if (tag < 0)
+      return Internal(fmt::format("Redis Cluster: no hash tag lands on node {}", address));
+    keys.insert(FenceKey(context.job_name, tag));
+    SLUICE_ASSIGN_OR_RETURN(RedisClient * client, cluster_->Client(address));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> found,
+                            Scan(*client, FenceKeyPattern(context.job_name)));
+    keys.insert(found.begin(), found.end());
+  }
+  std::string epoch = std::to_string(context.run_epoch);
+  for (const std::string& key : keys) {
+    SLUICE_ASSIGN_OR_RETURN(RedisReply reply, cluster_->CommandOn(key, "EVAL", kFenceScript, "1",
+                                                                  key, epoch, context.run_owner));
+    if (reply.integer > 0) {
+      return FencedOff(context.job_name,
+                       fmt::format("redis cluster {}:{}", options_.connection.host,
+                                   options_.connection.port),
+                       context.run_epoch, static_cast<uint64_t>(reply.integer));
+    }
+  }
+  return Status::OK();
 }
 
 Status RedisSink::Claim(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
   std::string epoch = std::to_string(context.run_epoch);
+  std::string run_key = RunKey(context.job_name);
   SLUICE_ASSIGN_OR_RETURN(RedisReply reply,
-                          client->Command("EVAL", kClaimScript, "1", RunKey(context.job_name),
-                                          epoch, context.run_owner));
+                          KeyCommand(run_key, {"EVAL", kClaimScript, "1", run_key, epoch,
+                                               context.run_owner}));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2)
     return IoError(fmt::format("Redis at {}: the claim script answered oddly", client->address()));
   if (reply.elements[0].integer == 0) {
@@ -581,9 +750,27 @@ Status RedisSink::Claim(const JobContext& context) {
                      fmt::format("redis {} db {}", client->address(), options_.connection.db),
                      context.run_epoch, static_cast<uint64_t>(reply.elements[1].integer));
   }
+  if (options_.cluster && context.run_epoch != 0)
+    SLUICE_RETURN_IF_ERROR(ClaimFences(context));
   run_epoch_ = context.run_epoch;
   generation_ = static_cast<uint64_t>(reply.elements[1].integer);
   return Status::OK();
+}
+
+Result<std::vector<std::string>> RedisSink::Scan(RedisClient& client,
+                                                 const std::string& pattern) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    SLUICE_ASSIGN_OR_RETURN(RedisReply reply,
+                            client.Command("SCAN", cursor, "MATCH", pattern, "COUNT", "1000"));
+    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2)
+      return IoError(fmt::format("Redis at {}: SCAN answered oddly", client.address()));
+    cursor = reply.elements[0].text;
+    for (const RedisReply& key : reply.elements[1].elements)
+      keys.push_back(key.text);
+  } while (cursor != "0");
+  return keys;
 }
 
 Result<std::vector<std::string>> RedisSink::ProgressKeys(const std::string& job) {
@@ -591,30 +778,33 @@ Result<std::vector<std::string>> RedisSink::ProgressKeys(const std::string& job)
   std::string prefix = ProgressKey(job, 0);
   prefix.pop_back();  // "sluice:progress:<job>:"
   std::string pattern = GlobEscape(prefix) + "*";
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    SLUICE_ASSIGN_OR_RETURN(RedisReply reply,
-                            client->Command("SCAN", cursor, "MATCH", pattern, "COUNT", "1000"));
-    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2)
-      return IoError(fmt::format("Redis at {}: SCAN answered oddly", client->address()));
-    cursor = reply.elements[0].text;
-    for (const RedisReply& key : reply.elements[1].elements) {
-      // Only "<prefix><slot>": a job named "a" must not take the keys of job "a:b".
-      std::string_view slot = std::string_view(key.text).substr(prefix.size());
-      if (!slot.empty() && slot.find_first_not_of("0123456789") == std::string_view::npos)
-        keys.push_back(key.text);
+  std::vector<std::string> found;
+  if (options_.cluster) {
+    // SCAN sees one node's keys: ask every primary.
+    SLUICE_ASSIGN_OR_RETURN(const SlotMap* map, cluster_->Map());
+    for (const std::string& address : map->primaries()) {
+      SLUICE_ASSIGN_OR_RETURN(RedisClient * node, cluster_->Client(address));
+      SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> keys, Scan(*node, pattern));
+      found.insert(found.end(), keys.begin(), keys.end());
     }
-  } while (cursor != "0");
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(found, Scan(*client, pattern));
+  }
+  std::vector<std::string> keys;
+  for (const std::string& key : found) {
+    // Only "<prefix><slot>": a job named "a" must not take the keys of job "a:b".
+    std::string_view slot = std::string_view(key).substr(prefix.size());
+    if (!slot.empty() && slot.find_first_not_of("0123456789") == std::string_view::npos)
+      keys.push_back(key);
+  }
   return keys;
 }
 
 Result<std::vector<SplitProgress>> RedisSink::RecoverProgress(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> keys, ProgressKeys(context.job_name));
-  SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
   std::map<std::string, TaggedProgress> merged;
   for (const std::string& key : keys) {
-    SLUICE_ASSIGN_OR_RETURN(RedisReply reply, client->Command("GET", key));
+    SLUICE_ASSIGN_OR_RETURN(RedisReply reply, KeyCommand(key, {"GET", key}));
     if (!reply.is_nil())
       SLUICE_RETURN_IF_ERROR(ParseProgressJson(key, reply.text, &merged));
   }
@@ -626,9 +816,8 @@ Result<std::vector<SplitProgress>> RedisSink::RecoverProgress(const JobContext& 
 
 Status RedisSink::ForgetProgress(const JobContext& context) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> keys, ProgressKeys(context.job_name));
-  SLUICE_ASSIGN_OR_RETURN(RedisClient * client, Coordinator());
   for (const std::string& key : keys)
-    SLUICE_RETURN_IF_ERROR(client->Command("DEL", key).status());
+    SLUICE_RETURN_IF_ERROR(KeyCommand(key, {"DEL", key}).status());
   return Status::OK();
 }
 

@@ -21,6 +21,16 @@
 // transaction. At-least-once: the commands go out pipelined without MULTI and no progress is
 // stored.
 //
+// Redis Cluster (`cluster: true`, redis_cluster.h): a MULTI/EXEC there may touch one slot only,
+// so a writer gathers its commands and applies them per node with one script call (all or none
+// of that call's commands, after a check of the run's fence key on that node), following MOVED
+// and ASK. Exactly-once there: at Commit the rows are applied first, then the progress key
+// (through the same fenced script, on its node). A crash in between leaves part of the
+// checkpoint applied and its progress not: the run resumes from the previous checkpoint and
+// writes those rows again, which converges (SET, and DEL+HSET, overwrite). Claim stores the epoch
+// in the run key and in a fence key on every primary (`sluice:fence:{<tag>}:<job>`, the tag
+// chosen so the key is on that node), and in every fence key of the job found on them.
+//
 // Thread-safety: Open, Check, Claim, RecoverProgress, ForgetProgress, Finish and Abort run on the
 // coordinator thread; CreateWriter and Cancel may be called from any thread; a writer is driven
 // by one thread (its Cancel from any). Each writer has its own connection.
@@ -35,6 +45,7 @@
 #include "config/options.h"
 #include "connectors/api.h"
 #include "connectors/redis/redis_client.h"
+#include "connectors/redis/redis_cluster.h"
 #include "connectors/redis/redis_options.h"
 
 namespace sluice::connectors::redis {
@@ -68,8 +79,14 @@ class RedisSink final : public Sink {
   // The coordinator's connection, connected (and checked to be a primary) on first use.
   Result<RedisClient*> Coordinator();
   Result<std::vector<StreamPlan>> PlanStreams(const std::vector<StreamInfo>& streams) const;
-  // The progress keys of `job` in the sink's database (SCAN, so that any slot count is found).
+  // The progress keys of `job` in the sink's database (SCAN, so that any slot count is found;
+  // on every primary of a cluster).
   Result<std::vector<std::string>> ProgressKeys(const std::string& job);
+  // The keys matching `pattern` on `client` (one SCAN).
+  static Result<std::vector<std::string>> Scan(RedisClient& client, const std::string& pattern);
+  // A command on the key's node (cluster) or the coordinator.
+  Result<RedisReply> KeyCommand(std::string_view key, const std::vector<std::string_view>& args);
+  Status ClaimFences(const JobContext& context);
 
   RedisSinkOptions options_;
   config::Options config_;
@@ -78,6 +95,7 @@ class RedisSink final : public Sink {
   uint64_t generation_ = 0;
   std::mutex coordinator_mutex_;  // guards coordinator_ against Cancel
   std::unique_ptr<RedisClient> coordinator_;
+  std::unique_ptr<ClusterConnections> cluster_;  // cluster: the coordinator's connections
   std::shared_ptr<const std::vector<StreamPlan>> plans_;
 };
 

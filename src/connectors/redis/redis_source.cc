@@ -433,6 +433,18 @@ Result<RedisSourceOptions> RedisSourceOptions::FromConfig(const config::Options&
     }
   }
   out.require_replica = options.GetString("read_from") == "replica";
+  out.mode = options.GetString("mode") == "replicate" ? RedisSourceMode::kReplicate
+                                                      : RedisSourceMode::kSnapshot;
+  out.element_rows = options.GetString("elements") == "rows";
+  out.binary = options.GetBool("binary");
+  out.max_value_bytes = options.GetInt("max_value_bytes");
+  out.allow_full_resync = options.GetString("full_resync") == "allow";
+  out.stop_after_sync = options.GetString("stop_at") == "synced";
+  if (out.mode == RedisSourceMode::kSnapshot &&
+      (options.Has("full_resync") || options.Has("stop_at"))) {
+    return options.ErrorAt(options.Has("stop_at") ? "stop_at" : "full_resync",
+                           "'full_resync' and 'stop_at' belong to mode: replicate");
+  }
   out.scan_count = options.GetInt("scan_count");
   out.chunk_elements = options.GetInt("chunk_elements");
   out.stream = options.GetString("stream");

@@ -33,8 +33,14 @@
 
 namespace sluice::connectors::redis {
 
+enum class RedisSourceMode {
+  kSnapshot,   // SCAN the databases once (this file)
+  kReplicate,  // a replica's full sync, then the command stream (redis_replicate_source.h)
+};
+
 struct RedisSourceOptions {
   RedisConnectOptions connection;
+  RedisSourceMode mode = RedisSourceMode::kSnapshot;
   /// Databases to read, one split each; empty: connection.db.
   std::vector<int> dbs;
   /// SCAN MATCH pattern.
@@ -49,6 +55,18 @@ struct RedisSourceOptions {
   std::string stream = "redis";
   /// Rows of these columns, from JSON strings or hashes (see above); empty: the key rows.
   std::vector<Field> columns;
+  /// A collection as rows, one per element (field, value, score), instead of one JSON value.
+  bool element_rows = false;
+  /// Keys, fields and values as bytes columns (any bytes) instead of strings (UTF-8 only; a
+  /// key or value that is not UTF-8 is a bad record).
+  bool binary = false;
+  /// Largest JSON value of one key (element_rows false); a bigger key is a bad record.
+  int64_t max_value_bytes = 64 << 20;
+  /// Replicate: whether a lost backlog (the server no longer holds the changes since the
+  /// checkpoint) may be answered with a new full sync instead of an error.
+  bool allow_full_resync = false;
+  /// Replicate: end the job once the full sync is read (a bounded copy of the dataset).
+  bool stop_after_sync = false;
 
   static Result<RedisSourceOptions> FromConfig(const config::Options& options);
 };
