@@ -2,15 +2,18 @@
 # (default 2,000,000): 96% strings of about 40 bytes, 1% each hashes, lists, sets and sorted
 # sets of 8 elements, loaded into the primary with redis-cli --pipe (timed: the load's figure).
 # Each run BENCH_ROUNDS times (default 2, interleaved; the fastest counts: the machine is shared):
-#   redis-cli --rdb:  the full sync's RDB file, fetched from the replica as a sub-replica would
-#                     (SYNC; the replica's repl-diskless-sync-delay set to 0 for the run, so that
-#                     no client waits 5 s for others to join the transfer)
-#   sluice snapshot:  mode: snapshot on the replica (SCAN, TYPE and PTTL pipelined per page,
-#                     then each key by type) into a JSON Lines file, one line per key
-# (mode: replicate, PSYNC and the RDB parsed as it arrives, is not in this tree yet.)
-# Goals (issue 15): >= 200,000 keys/s, peak RSS < 256 MB, also with a 1 GB key: after the
-# rounds, a list of BENCH_BIG_KEY_MB (default 1024; 0 skips it) elements of 1 KiB is added and
-# Sluice reads that key alone (keys: big:*).
+#   redis-cli --rdb:   the full sync's RDB file, fetched from the replica as a sub-replica would
+#                      (SYNC; the replica's repl-diskless-sync-delay set to 0 for the case, so
+#                      that no client waits 5 s for others to join the transfer)
+#   sluice replicate:  mode: replicate on the replica, stop_at: synced: PSYNC, the RDB parsed as
+#                      it arrives, one `snapshot` row per key, then the job ends
+#   sluice snapshot:   mode: snapshot on the replica (SCAN, TYPE and PTTL pipelined per page,
+#                      then a round trip per key), BENCH_SNAPSHOT_ROUNDS times (default 1: slow)
+# Goals (issue 15): replaying >= 200,000 keys/s, peak RSS < 256 MB, also with a 1 GB key: after
+# the rounds, a list of BENCH_BIG_KEY_MB (default 1024; 0 skips it) elements of 1 KiB is added
+# and Sluice reads that key alone (keys: big:*) by replicate with elements: rows (one row per
+# element; it still receives the whole RDB) and by snapshot (which has no elements: rows, and
+# reads the key as one row of one JSON array).
 rows=${BENCH_ROWS:-2000000}
 rounds=${BENCH_ROUNDS:-2}
 big_mb=${BENCH_BIG_KEY_MB:-1024}
@@ -72,28 +75,44 @@ echo "  primary: $("${REDIS_CLI[@]}" INFO memory | tr -d '\r' | sed -n 's/^used_
 delay=$("${REDIS_REPLICA_CLI[@]}" CONFIG GET repl-diskless-sync-delay | sed -n 2p)
 "${REDIS_REPLICA_CLI[@]}" CONFIG SET repl-diskless-sync-delay 0 >/dev/null
 BENCH_SERVER_PID=$BENCH_REDIS_REPLICA_PID
+snapshot_rounds=${BENCH_SNAPSHOT_ROUNDS:-1}
+export BENCH_ELEMENTS=json
+# Rows of a key (or element) in Sluice's output: replicate writes sync/snapshot/synced rows.
+snapshot_rows() { grep -c '"op":"snapshot"' "$out/keys.jsonl" || true; }
 for round in $(seq "$rounds"); do
   rm -f "$out/dump.rdb"
   measure "redis-cli --rdb #$round" "$rows" "${REDIS_REPLICA_CLI[@]}" --rdb "$out/dump.rdb"
   [[ -s "$out/dump.rdb" ]] || { echo "  no RDB file" >&2; return 1; }
   rdb_bytes=$(wc -c <"$out/dump.rdb")
   rm -f "$out/dump.rdb" "$out/keys.jsonl"
-  measure "sluice snapshot #$round" "$rows" "$SLUICE" run -q --fresh "$CASE_DIR/snapshot.yaml" \
-    --set state="$out/state"
-  expect_count "sluice snapshot #$round" "$(wc -l <"$out/keys.jsonl")" "$rows"
-  jsonl_bytes=$(wc -c <"$out/keys.jsonl")
+  measure "sluice replicate #$round" "$rows" "$SLUICE" run -q --fresh \
+    "$CASE_DIR/replicate.yaml" --set state="$out/state"
+  expect_count "sluice replicate #$round" "$(snapshot_rows)" "$rows"
+  replicate_bytes=$(wc -c <"$out/keys.jsonl")
   rm -f "$out/keys.jsonl"
+  if ((round <= snapshot_rounds)); then
+    measure "sluice snapshot #$round" "$rows" "$SLUICE" run -q --fresh \
+      "$CASE_DIR/snapshot.yaml" --set state="$out/state"
+    expect_count "sluice snapshot #$round" "$(wc -l <"$out/keys.jsonl")" "$rows"
+    rm -f "$out/keys.jsonl"
+  fi
 done
-echo "  RDB: $rdb_bytes bytes; Sluice's JSON Lines: $jsonl_bytes bytes"
-rounds_of() { for r in $(seq "$rounds"); do echo "$1 #$r"; done; }
-for label in "redis-cli --rdb" "sluice snapshot"; do
-  mapfile -t runs < <(rounds_of "$label")
-  fastest "$label" "${runs[@]}"
-done
-ratio "sluice snapshot" "redis-cli --rdb"
-awk -v s="${BENCH_SECONDS[sluice snapshot]}" -v n="$rows" 'BEGIN { r = n / s;
-  printf "  goal: sluice snapshot >= 200000 keys/s: %.0f %s\n", r, (r >= 200000 ? "MET" : "MISSED") }'
-expect_rss_under "sluice snapshot" 256
+echo "  RDB: $rdb_bytes bytes; Sluice's JSON Lines (replicate): $replicate_bytes bytes"
+rounds_of() { for r in $(seq "$1"); do echo "$2 #$r"; done; }
+mapfile -t runs < <(rounds_of "$rounds" "redis-cli --rdb")
+fastest "redis-cli --rdb" "${runs[@]}"
+mapfile -t runs < <(rounds_of "$rounds" "sluice replicate")
+fastest "sluice replicate" "${runs[@]}"
+ratio "sluice replicate" "redis-cli --rdb"
+if ((snapshot_rounds > 0)); then
+  mapfile -t runs < <(rounds_of "$((snapshot_rounds < rounds ? snapshot_rounds : rounds))" \
+    "sluice snapshot")
+  fastest "sluice snapshot" "${runs[@]}"
+  ratio "sluice snapshot" "redis-cli --rdb"
+fi
+awk -v s="${BENCH_SECONDS[sluice replicate]}" -v n="$rows" 'BEGIN { r = n / s;
+  printf "  goal: sluice replicate >= 200000 keys/s: %.0f %s\n", r, (r >= 200000 ? "MET" : "MISSED") }'
+expect_rss_under "sluice replicate" 256
 
 if ((big_mb > 0)); then
   # One list of big_mb elements of 1 KiB, built by the primary (a script: no 1 GB file here).
@@ -105,18 +124,26 @@ if ((big_mb > 0)); then
     end
     return redis.call('LLEN', KEYS[1])" 1 big:list "$((big_mb * 1024))" >/dev/null
   wait_replica
-  echo "  big:list: $("${REDIS_REPLICA_CLI[@]}" LLEN big:list) elements of 1 KiB on the replica"
-  rm -f "$out/keys.jsonl"
-  BENCH_KEYS='big:*' measure "sluice snapshot, 1 key of ${big_mb} MB" 1 "$SLUICE" run -q --fresh \
-    "$CASE_DIR/snapshot.yaml" --set state="$out/state" || true
-  [[ -f "$out/keys.jsonl" ]] && echo "  $(wc -c <"$out/keys.jsonl") bytes written"
-  [[ -n "${BENCH_RSS_MB["sluice snapshot, 1 key of ${big_mb} MB"]:-}" ]] &&
-    expect_rss_under "sluice snapshot, 1 key of ${big_mb} MB" 256
-  rm -f "$out/keys.jsonl"
-  BENCH_SERVER_PID=$BENCH_REDIS_REPLICA_PID
+  elements=$("${REDIS_REPLICA_CLI[@]}" LLEN big:list)
+  echo "  big:list: $elements elements of 1 KiB on the replica"
+  export BENCH_ELEMENTS=rows BENCH_KEYS='big:*'
+  for mode in replicate snapshot; do
+    label="sluice $mode, 1 key of ${big_mb} MB"
+    rm -f "$out/keys.jsonl"
+    measure "$label" "$elements" "$SLUICE" run -q --fresh "$CASE_DIR/$mode.yaml" \
+      --set state="$out/state"
+    if [[ $mode == replicate ]]; then
+      expect_count "$label" "$(snapshot_rows)" "$elements"
+    else  # snapshot has no elements: rows: the key is one row, its value one JSON array
+      expect_count "$label" "$(wc -l <"$out/keys.jsonl")" 1
+    fi
+    expect_rss_under "$label" 256
+    rm -f "$out/keys.jsonl"
+  done
+  export BENCH_ELEMENTS=json BENCH_KEYS='*'
   rm -f "$out/dump.rdb"
-  measure "redis-cli --rdb, with the ${big_mb} MB key" "$rows" "${REDIS_REPLICA_CLI[@]}" \
-    --rdb "$out/dump.rdb"
+  measure "redis-cli --rdb, with the ${big_mb} MB key" "$((rows + 1))" \
+    "${REDIS_REPLICA_CLI[@]}" --rdb "$out/dump.rdb"
   rm -f "$out/dump.rdb"
 fi
 "${REDIS_REPLICA_CLI[@]}" CONFIG SET repl-diskless-sync-delay "$delay" >/dev/null
