@@ -352,7 +352,8 @@ class ReplicateReader final : public SplitReader {
     }
     if (key.empty())
       return true;  // flushdb, flushall, swapdb: every key
-    if (key.starts_with("sluice:run:") || key.starts_with("sluice:progress:"))
+    if (key.starts_with("sluice:run:") || key.starts_with("sluice:progress:") ||
+        key.starts_with("sluice:fence:"))
       return false;
     if (!type.empty() && !options_.types.empty() &&
         std::find(options_.types.begin(), options_.types.end(), type) == options_.types.end()) {

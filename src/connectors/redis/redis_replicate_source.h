@@ -35,7 +35,7 @@
 // A dropped link is reconnected with backoff (PSYNC from the rows queued, 10 tries in a row
 // without progress), then the reader fails Unavailable and the runtime resumes from the last
 // checkpoint. Filters (`dbs`, `keys`, `types`) and Sluice's own keys (sluice:run:*,
-// sluice:progress:*) drop rows, not offsets.
+// sluice:progress:*, sluice:fence:*) drop rows, not offsets.
 //
 // Thread-safety: as Source; a reader is driven by one thread, Cancel/Position/Progress from any.
 #pragma once

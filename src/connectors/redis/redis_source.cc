@@ -44,7 +44,8 @@ SchemaPtr SnapshotSchema(const RedisSourceOptions& options) {
 
 // Sluice's own keys in a sink's database (redis_sink.h), never data.
 bool IsSluiceKey(std::string_view key) {
-  return key.starts_with("sluice:run:") || key.starts_with("sluice:progress:");
+  return key.starts_with("sluice:run:") || key.starts_with("sluice:progress:") ||
+         key.starts_with("sluice:fence:");
 }
 
 // Cursor "0" starts a SCAN and also ends it: `done` tells the end apart.

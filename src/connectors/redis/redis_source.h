@@ -12,7 +12,7 @@
 // again and skips K keys. SCAN's own
 // guarantee applies: a key present for the whole read is returned; a key changed meanwhile may be
 // read in either state (or, when the page itself changed between runs, once more or not at all).
-// Keys of Sluice's own (sluice:run:*, sluice:progress:*) are left out.
+// Keys of Sluice's own (sluice:run:*, sluice:progress:*, sluice:fence:*) are left out.
 //
 // With `columns` (name -> type), the rows are those columns instead: a string key's value is
 // read as a JSON object and a hash's fields as the columns of that name (bytes columns as the
