@@ -1087,16 +1087,11 @@ RedisReplicateSource::~RedisReplicateSource() = default;
 
 Status RedisReplicateSource::Open(const JobContext& context) {
   context_ = &context;
-  SLUICE_ASSIGN_OR_RETURN(auto client, RedisClient::Connect(options_.connection));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto client,
+      ConnectToSourceServer(options_, "a full sync does not fork the server taking the writes",
+                            &role_));
   address_ = client->address();
-  SLUICE_ASSIGN_OR_RETURN(role_, client->Role());
-  if (options_.require_replica && role_ != "slave") {
-    return InvalidConfig(fmt::format(
-        "Redis at {} is a {}, not a replica: the redis source replicates from a replica so "
-        "that a full sync does not fork the server taking the writes; point host/port at a "
-        "replica, or set read_from: primary",
-        address_, role_ == "master" ? "primary" : role_));
-  }
   if (!options_.columns.empty()) {
     return InvalidConfig("the redis source's 'columns' reads rows in mode: snapshot only; "
                          "mode: replicate gives the change log's own columns");

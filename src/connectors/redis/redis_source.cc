@@ -691,18 +691,27 @@ RedisSource::RedisSource(RedisSourceOptions options) : options_(std::move(option
 
 RedisSource::~RedisSource() = default;
 
+Result<std::unique_ptr<RedisClient>> ConnectToSourceServer(const RedisSourceOptions& options,
+                                                           std::string_view why,
+                                                           std::string* role) {
+  SLUICE_ASSIGN_OR_RETURN(auto client, RedisClient::Connect(options.connection));
+  SLUICE_ASSIGN_OR_RETURN(*role, client->Role());
+  if (options.require_replica && *role != "slave") {
+    return InvalidConfig(fmt::format(
+        "Redis at {} is a {}, not a replica: the redis source reads from a replica so that {}; "
+        "point host/port at a replica, or set read_from: primary",
+        client->address(), *role == "master" ? "primary" : *role, why));
+  }
+  return client;
+}
+
 Status RedisSource::Open(const JobContext& context) {
   context_ = &context;
-  SLUICE_ASSIGN_OR_RETURN(auto client, RedisClient::Connect(options_.connection));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto client,
+      ConnectToSourceServer(options_, "the snapshot does not load the server taking the writes",
+                            &role_));
   address_ = client->address();
-  SLUICE_ASSIGN_OR_RETURN(role_, client->Role());
-  if (options_.require_replica && role_ != "slave") {
-    return InvalidConfig(fmt::format(
-        "Redis at {} is a {}, not a replica: the redis source reads from a replica so that the "
-        "snapshot does not load the server taking the writes; point host/port at a replica, or "
-        "set read_from: primary",
-        address_, role_ == "master" ? "primary" : role_));
-  }
   dbs_ = options_.dbs.empty() ? std::vector<int>{options_.connection.db} : options_.dbs;
   uint64_t total = 0;
   for (int db : dbs_) {

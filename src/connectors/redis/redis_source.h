@@ -73,6 +73,12 @@ struct RedisSourceOptions {
 
 std::span<const config::OptionSpec> RedisSourceOptionTable();
 
+/// Connects to the server a source reads and sets `role` (ROLE's first element); InvalidConfig
+/// when it must be a replica and is not, saying `why` it should be.
+Result<std::unique_ptr<RedisClient>> ConnectToSourceServer(const RedisSourceOptions& options,
+                                                           std::string_view why,
+                                                           std::string* role);
+
 class RedisSource final : public Source {
  public:
   explicit RedisSource(RedisSourceOptions options);

@@ -4,10 +4,6 @@
 # Then the same key with the default `elements: json` is a bad record that says to use rows.
 need_servers
 export REDIS_PW=$SLUICE_TEST_REDIS_PASSWORD
-redis() {
-  REDISCLI_AUTH=$REDIS_PW redis-cli --no-auth-warning -h "$SLUICE_TEST_REDIS_HOST" \
-    -p "${PORT:-$SLUICE_TEST_REDIS_PORT}" "$@"
-}
 prefix="bigkey$$"
 export PREFIX=$prefix
 fields=${BIG_KEY_FIELDS:-1000000}

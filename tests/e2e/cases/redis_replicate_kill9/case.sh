@@ -7,10 +7,6 @@
 # primary holds, key by key.
 need_servers
 export REDIS_PW=$SLUICE_TEST_REDIS_PASSWORD
-redis() {
-  REDISCLI_AUTH=$REDIS_PW redis-cli --no-auth-warning -h "$SLUICE_TEST_REDIS_HOST" \
-    -p "${PORT:-$SLUICE_TEST_REDIS_PORT}" "$@"
-}
 prefix="kill9e2e$$"
 export PREFIX=$prefix
 # A full sync starts at once (not after the default 5 s wait for more replicas).
