@@ -173,6 +173,7 @@ start_redis() {
   mkdir -p "$redis_dir"
   local args=(--bind 127.0.0.1 --port "$port" --daemonize no --dir "$redis_dir"
               --save '' --appendonly no --requirepass "$redis_password"
+              --repl-diskless-sync-delay 0
               --logfile "$redis_dir/redis.log")
   if [[ -n "$primary_port" ]]; then
     args+=(--replicaof 127.0.0.1 "$primary_port" --masterauth "$redis_password")
@@ -231,7 +232,8 @@ start_redis_cluster() {
     local node_dir=$dir/redis/cluster-$n
     mkdir -p "$node_dir"
     redis-server --bind 127.0.0.1 --port "$port" --daemonize no --dir "$node_dir" \
-      --save '' --appendonly no --requirepass "$redis_password" \
+      --save '' --appendonly no --requirepass "$redis_password"
+              --repl-diskless-sync-delay 0 \
       --masterauth "$redis_password" --cluster-enabled yes \
       --cluster-config-file "$node_dir/nodes.conf" --cluster-node-timeout 5000 \
       --cluster-port "${bus_ports[n - 1]}" \

@@ -107,6 +107,13 @@ need_schema_registry() {
       "scripts/test-servers.sh start-registry \$SLUICE_TEST_SERVERS_ENV)"
 }
 
+# redis ARGS...: redis-cli against the test servers' Redis primary (PORT=... for another of
+# them), logged in with the test password.
+redis() {
+  REDISCLI_AUTH=$SLUICE_TEST_REDIS_PASSWORD redis-cli --no-auth-warning \
+    -h "$SLUICE_TEST_REDIS_HOST" -p "${PORT:-$SLUICE_TEST_REDIS_PORT}" "$@"
+}
+
 # mysql_exec [DATABASE] SQL: runs SQL through the mariadb client; tab-separated output.
 mysql_exec() {
   local database=""

@@ -163,8 +163,10 @@ void RegisterRedisConnector(ConnectorRegistry& registry) {
   info.type = "redis";
   info.description =
       "Redis: snapshot keys of every type from a replica (SCAN, big keys in chunks, "
-      "resumable); write rows as strings or hashes, pipelined, exactly-once (each checkpoint's "
-      "rows and progress in one MULTI/EXEC), to one server or a Redis Cluster";
+      "resumable), or replicate like a replica (PSYNC: the full sync, then every command as a "
+      "change log, resumable from the backlog); write rows as strings or hashes, pipelined, "
+      "exactly-once (each checkpoint's rows and progress in one MULTI/EXEC), to one server or "
+      "a Redis Cluster";
   info.source_options = redis::SourceTable();
   info.sink_options = redis::SinkTable();
   info.create_source = [](const config::Options& options) -> Result<std::unique_ptr<Source>> {

@@ -341,6 +341,7 @@ class ReplicateReader final : public SplitReader {
     row.offset = sync_offset_;
     row.index = sync_rows_++;
     row.resume_offset = sync_offset_;
+    row.resume_skip = sync_rows_;  // inside a sync: its rows returned
     row.in_sync = true;
     return Emit(std::move(row));
   }
@@ -351,7 +352,8 @@ class ReplicateReader final : public SplitReader {
     }
     if (key.empty())
       return true;  // flushdb, flushall, swapdb: every key
-    if (key.starts_with("sluice:run:") || key.starts_with("sluice:progress:"))
+    if (key.starts_with("sluice:run:") || key.starts_with("sluice:progress:") ||
+        key.starts_with("sluice:fence:"))
       return false;
     if (!type.empty() && !options_.types.empty() &&
         std::find(options_.types.begin(), options_.types.end(), type) == options_.types.end()) {
@@ -570,13 +572,20 @@ class ReplicateReader final : public SplitReader {
   }
 
   Status FullSync(ReplicaLink* link, const PsyncReply& reply) {
+    // A sync again at the offset of one cut short (nothing changed meanwhile) numbers its rows
+    // after that one's, so that (offset, index) stays unique and the new `sync` row sorts last.
+    const bool same_point = reply.replid == fetch_position_.replid &&
+                            reply.offset == fetch_position_.offset;
+    int64_t first_index = 0;
+    if (same_point && fetch_position_.in_sync)
+      first_index = std::max(fetch_position_.skip, sync_offset_ == reply.offset ? sync_rows_ : 0);
     sync_offset_ = reply.offset;
-    sync_rows_ = 0;
+    sync_rows_ = first_index;
     stream_db_ = 0;
     SLUICE_RETURN_IF_ERROR(FlushChunk());  // rows of an earlier session, under their id
     chunk_replid_ = reply.replid;
     // From here a lost link means syncing again: the `sync` row below starts a new dataset.
-    fetch_position_ = ReplicationPosition{reply.replid, sync_offset_, 0, true, false};
+    fetch_position_ = ReplicationPosition{reply.replid, sync_offset_, first_index, true, false};
     chunk_end_ = fetch_position_;
     ChangeRow marker;
     marker.op = "sync";
@@ -663,7 +672,8 @@ class ReplicateReader final : public SplitReader {
         if (i < skip)
           continue;
         ChangeRow& row = rows[i];
-        row.offset = offset;
+        // The command's first byte: after every row of a sync at the offset it starts from.
+        row.offset = start + 1;
         row.index = i;
         row.resume_offset = i + 1 == count ? offset : start;
         row.resume_skip = i + 1 == count ? 0 : i + 1;
@@ -796,6 +806,7 @@ class ReplicateReader final : public SplitReader {
       chunk_.end.in_sync = true;
       chunk_.end.replid = chunk_replid_;
       chunk_.end.offset = chunk_.rows.back().resume_offset;
+      chunk_.end.skip = chunk_.rows.back().resume_skip;
     }
     chunk_.finished = finished;
     last_flushed_offset_ = chunk_.end.offset;
@@ -1076,16 +1087,11 @@ RedisReplicateSource::~RedisReplicateSource() = default;
 
 Status RedisReplicateSource::Open(const JobContext& context) {
   context_ = &context;
-  SLUICE_ASSIGN_OR_RETURN(auto client, RedisClient::Connect(options_.connection));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto client,
+      ConnectToSourceServer(options_, "a full sync does not fork the server taking the writes",
+                            &role_));
   address_ = client->address();
-  SLUICE_ASSIGN_OR_RETURN(role_, client->Role());
-  if (options_.require_replica && role_ != "slave") {
-    return InvalidConfig(fmt::format(
-        "Redis at {} is a {}, not a replica: the redis source replicates from a replica so "
-        "that a full sync does not fork the server taking the writes; point host/port at a "
-        "replica, or set read_from: primary",
-        address_, role_ == "master" ? "primary" : role_));
-  }
   if (!options_.columns.empty()) {
     return InvalidConfig("the redis source's 'columns' reads rows in mode: snapshot only; "
                          "mode: replicate gives the change log's own columns");

@@ -3,9 +3,10 @@
 // unless `read_from: primary`) and turns what comes into rows of one append stream, a change
 // log ordered by the replication offset:
 //
-//   offset int64       the replication offset: of the full sync for its rows, else the offset
-//                      at the end of the command
-//   index int64        the row's number within its offset (a command of several keys, a sync)
+//   offset int64       the replication offset: a full sync's rows carry the offset it stands
+//                      at, a command's the offset of its first byte (so after the sync's rows)
+//   index int64        the row's number within its offset (a command of several keys, a sync;
+//                      a sync repeated at the offset of one cut short numbers on after it)
 //   op string          sync     a full sync starts: rows of older offsets no longer count
 //                      snapshot a key (or, with `elements: rows`, one element of it) of the sync
 //                      synced   the full sync is complete
@@ -34,7 +35,7 @@
 // A dropped link is reconnected with backoff (PSYNC from the rows queued, 10 tries in a row
 // without progress), then the reader fails Unavailable and the runtime resumes from the last
 // checkpoint. Filters (`dbs`, `keys`, `types`) and Sluice's own keys (sluice:run:*,
-// sluice:progress:*) drop rows, not offsets.
+// sluice:progress:*, sluice:fence:*) drop rows, not offsets.
 //
 // Thread-safety: as Source; a reader is driven by one thread, Cancel/Position/Progress from any.
 #pragma once

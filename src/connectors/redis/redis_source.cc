@@ -9,6 +9,8 @@
 #include <cmath>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "connectors/redis/redis_options.h"
@@ -26,19 +28,24 @@ using json = nlohmann::json;
 
 constexpr std::string_view kAllTypes[] = {"string", "hash", "list", "set", "zset", "stream"};
 
-SchemaPtr SnapshotSchema() {
-  return std::make_shared<const Schema>(std::vector<Field>{
-      {"key", DataType::String(), false},
-      {"type", DataType::String(), false},
-      {"value", DataType::String(), true},
-      {"ttl_ms", DataType::Int64(), true},
-      {"db", DataType::Int64(), false},
-  });
+// The key rows: one per key (its value as JSON), or one per element (field, value, score).
+SchemaPtr SnapshotSchema(const RedisSourceOptions& options) {
+  const DataType text = options.binary ? DataType::Bytes() : DataType::String();
+  std::vector<Field> fields = {{"key", text, false}, {"type", DataType::String(), false}};
+  if (options.element_rows)
+    fields.push_back({"field", text, true});
+  fields.push_back({"value", text, true});
+  if (options.element_rows)
+    fields.push_back({"score", DataType::Float64(), true});
+  fields.push_back({"ttl_ms", DataType::Int64(), true});
+  fields.push_back({"db", DataType::Int64(), false});
+  return std::make_shared<const Schema>(std::move(fields));
 }
 
 // Sluice's own keys in a sink's database (redis_sink.h), never data.
 bool IsSluiceKey(std::string_view key) {
-  return key.starts_with("sluice:run:") || key.starts_with("sluice:progress:");
+  return key.starts_with("sluice:run:") || key.starts_with("sluice:progress:") ||
+         key.starts_with("sluice:fence:");
 }
 
 // Cursor "0" starts a SCAN and also ends it: `done` tells the end apart.
@@ -46,6 +53,7 @@ struct ScanPosition {
   std::string cursor = "0";
   uint64_t skip = 0;
   bool done = false;
+  uint64_t elements = 0;  // elements: rows: rows of the key after `skip` returned already
 };
 
 Result<ScanPosition> ParsePosition(const std::string& position) {
@@ -60,6 +68,7 @@ Result<ScanPosition> ParsePosition(const std::string& position) {
   out.cursor = document["cursor"].get<std::string>();
   out.skip = document.value("skip", uint64_t{0});
   out.done = document.value("done", false);
+  out.elements = document.value("elements", uint64_t{0});
   return out;
 }
 
@@ -83,7 +92,8 @@ class RedisSnapshotReader final : public SplitReader {
         db_(db),
         position_(std::move(position)),
         estimated_keys_(estimated_keys),
-        finished_(position_.done) {}
+        finished_(position_.done),
+        resume_elements_(position_.elements) {}
 
   Status Start() {
     if (!options_.columns.empty()) {
@@ -102,6 +112,11 @@ class RedisSnapshotReader final : public SplitReader {
     while (!batch->full() && batch->ByteSize() < context_->batch_bytes) {
       if (context_->cancelled->load(std::memory_order_relaxed))
         return Cancelled("redis source: the job is stopping");
+      if (in_key_.has_value()) {
+        SLUICE_ASSIGN_OR_RETURN(bool kept, NextElementRow(batch));
+        appended += kept ? 1 : 0;
+        continue;
+      }
       if (page_.empty()) {
         if (finished_)
           break;
@@ -110,6 +125,17 @@ class RedisSnapshotReader final : public SplitReader {
       }
       PageKey entry = std::move(page_.front());
       page_.pop_front();
+      // A resumed reader stopped inside the first key of its page (if it is still there).
+      const uint64_t elements_returned = std::exchange(resume_elements_, 0);
+      if (options_.element_rows && entry.type != "string" && Wanted(entry)) {
+        // A collection: its elements come page by page, across batches.
+        ++keys_seen_;
+        in_key_.emplace();
+        in_key_->entry = std::move(entry);
+        in_key_->to_skip = elements_returned;
+        in_key_->returned = in_key_->to_skip;
+        continue;
+      }
       SLUICE_ASSIGN_OR_RETURN(bool kept, AppendKey(entry, batch));
       {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -119,7 +145,7 @@ class RedisSnapshotReader final : public SplitReader {
         AdvanceCursor();
       appended += kept ? 1 : 0;
     }
-    return appended > 0 || !finished_ || !page_.empty();
+    return appended > 0 || !finished_ || !page_.empty() || in_key_.has_value();
   }
 
   std::string Position() const override {
@@ -127,6 +153,8 @@ class RedisSnapshotReader final : public SplitReader {
     json document = {{"cursor", position_.cursor}, {"skip", position_.skip}};
     if (position_.done)
       document["done"] = true;
+    if (position_.elements > 0)
+      document["elements"] = position_.elements;
     return document.dump();
   }
 
@@ -147,6 +175,188 @@ class RedisSnapshotReader final : public SplitReader {
     std::string type;
     int64_t pttl = -1;
   };
+
+  // elements: rows: a collection being returned element by element.
+  struct Element {
+    std::string field;
+    std::optional<std::string> value;
+    std::optional<double> score;
+  };
+  struct KeyInProgress {
+    PageKey entry;
+    std::string cursor = "0";  // HSCAN/SSCAN cursor, LRANGE/ZRANGE index, XRANGE start id
+    bool fetched_all = false;
+    std::deque<Element> pending;
+    uint64_t to_skip = 0;   // a resumed reader: rows of this key returned before
+    uint64_t returned = 0;  // rows of this key returned (with those before a resume)
+  };
+
+  // Appends the in-progress key's next element row (fetching a page when none is pending), or
+  // ends the key. False when nothing was appended.
+  Result<bool> NextElementRow(Batch* batch) {
+    KeyInProgress& key = *in_key_;
+    if (key.pending.empty() && !key.fetched_all) {
+      SLUICE_RETURN_IF_ERROR(FetchElements(&key));
+      return false;
+    }
+    if (key.pending.empty()) {
+      in_key_.reset();
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++position_.skip;
+      position_.elements = 0;
+      if (page_.empty())
+        AdvanceCursorLocked();
+      return false;
+    }
+    Element element = std::move(key.pending.front());
+    key.pending.pop_front();
+    if (key.to_skip > 0) {
+      --key.to_skip;
+      return false;
+    }
+    SLUICE_ASSIGN_OR_RETURN(bool appended,
+                            AppendRow(key.entry, &element.field, element.value, element.score,
+                                      batch));
+    ++key.returned;
+    std::lock_guard<std::mutex> lock(mutex_);
+    position_.elements = key.returned;
+    return appended;
+  }
+
+  // One page of the key's elements (chunk_elements), in the order the JSON layout reads them.
+  Status FetchElements(KeyInProgress* key) {
+    const std::string& name = key->entry.key;
+    const std::string& type = key->entry.type;
+    const int64_t count = options_.chunk_elements;
+    const std::string count_text = std::to_string(count);
+    if (type == "hash" || type == "set") {
+      const bool pairs = type == "hash";
+      SLUICE_ASSIGN_OR_RETURN(RedisReply reply,
+                              client_->Command(pairs ? "HSCAN" : "SSCAN", name, key->cursor,
+                                               "COUNT", count_text));
+      if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2)
+        return IoError(fmt::format("Redis at {}: {} answered oddly", client_->address(),
+                                   pairs ? "HSCAN" : "SSCAN"));
+      key->cursor = reply.elements[0].text;
+      key->fetched_all = key->cursor == "0";
+      std::vector<RedisReply>& items = reply.elements[1].elements;
+      for (size_t i = 0; i < items.size(); i += pairs ? 2 : 1) {
+        Element element{std::move(items[i].text), std::nullopt, std::nullopt};
+        if (pairs && i + 1 < items.size())
+          element.value = std::move(items[i + 1].text);
+        key->pending.push_back(std::move(element));
+      }
+      return Status::OK();
+    }
+    if (type == "list" || type == "zset") {
+      const int64_t start = std::strtoll(key->cursor.c_str(), nullptr, 10);
+      const std::string from = std::to_string(start);
+      const std::string to = std::to_string(start + count - 1);
+      const bool zset = type == "zset";
+      SLUICE_ASSIGN_OR_RETURN(
+          RedisReply reply,
+          zset ? client_->Command("ZRANGE", name, from, to, "WITHSCORES")
+               : client_->Command("LRANGE", name, from, to));
+      const size_t step = zset ? 2 : 1;
+      const size_t got = reply.elements.size() / step;
+      for (size_t i = 0; i + step <= reply.elements.size(); i += step) {
+        if (zset) {
+          key->pending.push_back(Element{std::move(reply.elements[i].text), std::nullopt,
+                                         std::strtod(reply.elements[i + 1].text.c_str(),
+                                                     nullptr)});
+        } else {
+          key->pending.push_back(Element{std::to_string(start + static_cast<int64_t>(i)),
+                                         std::move(reply.elements[i].text), std::nullopt});
+        }
+      }
+      key->cursor = std::to_string(start + static_cast<int64_t>(got));
+      key->fetched_all = got < static_cast<size_t>(count);
+      return Status::OK();
+    }
+    if (type == "stream") {
+      const std::string start = key->cursor == "0" ? "-" : key->cursor;
+      SLUICE_ASSIGN_OR_RETURN(RedisReply reply,
+                              client_->Command("XRANGE", name, start, "+", "COUNT", count_text));
+      for (const RedisReply& entry : reply.elements) {
+        if (entry.elements.size() != 2)
+          continue;
+        std::string fields = "{";
+        const std::vector<RedisReply>& pairs = entry.elements[1].elements;
+        for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
+          if (i > 0)
+            fields += ',';
+          formats::AppendJsonString(pairs[i].text, &fields);
+          fields += ':';
+          formats::AppendJsonString(pairs[i + 1].text, &fields);
+        }
+        fields += '}';
+        key->pending.push_back(Element{entry.elements[0].text, std::move(fields), std::nullopt});
+      }
+      key->fetched_all = reply.elements.size() < static_cast<size_t>(count);
+      if (!reply.elements.empty())
+        key->cursor = "(" + reply.elements.back().elements[0].text;
+      return Status::OK();
+    }
+    return Unsupported(fmt::format("Redis at {}: key '{}' has type '{}', which the redis source "
+                                   "cannot read",
+                                   client_->address(), name.substr(0, 200), type));
+  }
+
+  // One key row (field NULL unless element rows), after checking that its text is UTF-8
+  // unless `binary`; false when it went to the errors policy.
+  Result<bool> AppendRow(const PageKey& entry, const std::string* field,
+                         const std::optional<std::string>& value,
+                         const std::optional<double>& score, Batch* batch) {
+    if (!options_.binary) {
+      const std::string* texts[] = {&entry.key, field, value ? &*value : nullptr};
+      for (const std::string* text : texts) {
+        if (text == nullptr || IsValidUtf8(*text))
+          continue;
+        BadRecord record;
+        record.stream = options_.stream;
+        std::string hex;
+        AppendHexBytes(std::string_view(entry.key).substr(0, 200), &hex);
+        record.location = fmt::format("redis key {}", hex);
+        record.raw = hex;
+        record.reason = DataError(fmt::format(
+            "the {} of key {} is not UTF-8 text; set binary: true to read keys and values as "
+            "bytes",
+            text == &entry.key ? "name" : text == field ? "field" : "value", hex));
+        SLUICE_RETURN_IF_ERROR(context_->bad_records->Handle(record));
+        return false;
+      }
+    }
+    size_t column = 0;
+    batch->column(column++).AppendView(entry.key);
+    batch->column(column++).AppendView(entry.type);
+    if (options_.element_rows) {
+      if (field != nullptr) {
+        batch->column(column++).AppendView(*field);
+      } else {
+        batch->column(column++).AppendNull();
+      }
+    }
+    if (value.has_value()) {
+      batch->column(column++).AppendView(*value);
+    } else {
+      batch->column(column++).AppendNull();
+    }
+    if (options_.element_rows) {
+      if (score.has_value()) {
+        batch->column(column++).Append<double>(*score);
+      } else {
+        batch->column(column++).AppendNull();
+      }
+    }
+    if (entry.pttl >= 0) {
+      batch->column(column++).Append<int64_t>(entry.pttl);
+    } else {
+      batch->column(column++).AppendNull();
+    }
+    batch->column(column++).Append<int64_t>(db_);
+    batch->FinishRow();
+    return true;
+  }
 
   // Runs SCAN at the position's cursor, drops the keys already returned (skip) and those of
   // other types or of Sluice's own, and fetches TYPE and PTTL of the rest in one pipeline.
@@ -187,8 +397,11 @@ class RedisSnapshotReader final : public SplitReader {
   // The page is done: continue at the next cursor, or end the split when it is "0".
   void AdvanceCursor() {
     std::lock_guard<std::mutex> lock(mutex_);
+    AdvanceCursorLocked();
+  }
+  void AdvanceCursorLocked() {
     finished_ = next_cursor_ == "0";
-    position_ = ScanPosition{next_cursor_, 0, finished_};
+    position_ = ScanPosition{next_cursor_, 0, finished_, 0};
   }
 
   bool Wanted(const PageKey& entry) const {
@@ -230,17 +443,25 @@ class RedisSnapshotReader final : public SplitReader {
       return false;
     if (row_builder_ != nullptr)
       return AppendColumnsRow(entry, batch);
-    batch->column(0).AppendView(entry.key);
-    batch->column(1).AppendView(entry.type);
-    batch->column(2).AppendView(value_);
-    if (entry.pttl >= 0) {
-      batch->column(3).Append<int64_t>(entry.pttl);
-    } else {
-      batch->column(3).AppendNull();
+    if (options_.element_rows) {  // a string: one row, its field empty
+      const std::string field;
+      return AppendRow(entry, &field, std::optional<std::string>(std::move(value_)),
+                       std::nullopt, batch);
     }
-    batch->column(4).Append<int64_t>(db_);
-    batch->FinishRow();
-    return true;
+    if (value_.size() > static_cast<size_t>(options_.max_value_bytes)) {
+      BadRecord record;
+      record.stream = options_.stream;
+      record.location = fmt::format("redis key {}", entry.key.substr(0, 200));
+      record.raw = entry.key.substr(0, 200);
+      record.reason = DataError(fmt::format(
+          "the {} at key {} is {} bytes as JSON, more than max_value_bytes ({}); read it with "
+          "elements: rows (one row per element)",
+          entry.type, entry.key.substr(0, 200), value_.size(), options_.max_value_bytes));
+      SLUICE_RETURN_IF_ERROR(context_->bad_records->Handle(record));
+      return false;
+    }
+    return AppendRow(entry, nullptr, std::optional<std::string>(std::move(value_)),
+                     std::nullopt, batch);
   }
 
   // HSCAN (pairs: a JSON object, fields sorted) or SSCAN (a JSON array, members sorted), in
@@ -407,6 +628,8 @@ class RedisSnapshotReader final : public SplitReader {
   std::deque<PageKey> page_;  // the current page's keys not returned yet
   std::string next_cursor_ = "0";
   std::string value_;  // reused per key
+  std::optional<KeyInProgress> in_key_;  // elements: rows
+  uint64_t resume_elements_ = 0;  // a resumed reader: rows of the first key returned before
   SchemaPtr row_schema_;  // rows mode only
   std::unique_ptr<formats::JsonlBatchBuilder> row_builder_;
 };
@@ -468,18 +691,27 @@ RedisSource::RedisSource(RedisSourceOptions options) : options_(std::move(option
 
 RedisSource::~RedisSource() = default;
 
+Result<std::unique_ptr<RedisClient>> ConnectToSourceServer(const RedisSourceOptions& options,
+                                                           std::string_view why,
+                                                           std::string* role) {
+  SLUICE_ASSIGN_OR_RETURN(auto client, RedisClient::Connect(options.connection));
+  SLUICE_ASSIGN_OR_RETURN(*role, client->Role());
+  if (options.require_replica && *role != "slave") {
+    return InvalidConfig(fmt::format(
+        "Redis at {} is a {}, not a replica: the redis source reads from a replica so that {}; "
+        "point host/port at a replica, or set read_from: primary",
+        client->address(), *role == "master" ? "primary" : *role, why));
+  }
+  return client;
+}
+
 Status RedisSource::Open(const JobContext& context) {
   context_ = &context;
-  SLUICE_ASSIGN_OR_RETURN(auto client, RedisClient::Connect(options_.connection));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto client,
+      ConnectToSourceServer(options_, "the snapshot does not load the server taking the writes",
+                            &role_));
   address_ = client->address();
-  SLUICE_ASSIGN_OR_RETURN(role_, client->Role());
-  if (options_.require_replica && role_ != "slave") {
-    return InvalidConfig(fmt::format(
-        "Redis at {} is a {}, not a replica: the redis source reads from a replica so that the "
-        "snapshot does not load the server taking the writes; point host/port at a replica, or "
-        "set read_from: primary",
-        address_, role_ == "master" ? "primary" : role_));
-  }
   dbs_ = options_.dbs.empty() ? std::vector<int>{options_.connection.db} : options_.dbs;
   uint64_t total = 0;
   for (int db : dbs_) {
@@ -490,7 +722,7 @@ Status RedisSource::Open(const JobContext& context) {
     total += static_cast<uint64_t>(size.integer);
   }
   SchemaPtr schema = options_.columns.empty()
-                         ? SnapshotSchema()
+                         ? SnapshotSchema(options_)
                          : std::make_shared<const Schema>(options_.columns);
   streams_ = {StreamInfo{options_.stream, schema, total}};
   return Status::OK();

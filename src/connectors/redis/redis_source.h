@@ -12,7 +12,7 @@
 // again and skips K keys. SCAN's own
 // guarantee applies: a key present for the whole read is returned; a key changed meanwhile may be
 // read in either state (or, when the page itself changed between runs, once more or not at all).
-// Keys of Sluice's own (sluice:run:*, sluice:progress:*) are left out.
+// Keys of Sluice's own (sluice:run:*, sluice:progress:*, sluice:fence:*) are left out.
 //
 // With `columns` (name -> type), the rows are those columns instead: a string key's value is
 // read as a JSON object and a hash's fields as the columns of that name (bytes columns as the
@@ -72,6 +72,12 @@ struct RedisSourceOptions {
 };
 
 std::span<const config::OptionSpec> RedisSourceOptionTable();
+
+/// Connects to the server a source reads and sets `role` (ROLE's first element); InvalidConfig
+/// when it must be a replica and is not, saying `why` it should be.
+Result<std::unique_ptr<RedisClient>> ConnectToSourceServer(const RedisSourceOptions& options,
+                                                           std::string_view why,
+                                                           std::string* role);
 
 class RedisSource final : public Source {
  public:

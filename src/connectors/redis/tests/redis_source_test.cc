@@ -199,6 +199,86 @@ TEST_F(RedisSourceTest, AReaderReopenedAtItsPositionReadsEveryKeyOnce) {
   EXPECT_EQ(keys["k123"].value, "123");
 }
 
+// elements: rows, read by readers reopened after every batch of 5 rows: every element of every
+// type exactly once, big keys across batches and resumes.
+TEST_F(RedisSourceTest, ElementRowsOfEveryTypeEachOnceAcrossReopenedReaders) {
+  std::vector<std::vector<std::string>> commands = {{"SET", "s", "plain"}};
+  for (int i = 0; i < 23; ++i) {
+    std::string n = std::to_string(i);
+    commands.push_back({"HSET", "h", "f" + n, "v" + n});
+    commands.push_back({"RPUSH", "l", "e" + n});
+    commands.push_back({"SADD", "set", "m" + n});
+    commands.push_back({"ZADD", "z", std::to_string(i * 0.5), "m" + n});
+    commands.push_back({"XADD", "x", n + "-1", "k", "v" + n});
+  }
+  ASSERT_OK(primary_->Pipeline(commands).status());
+  WaitForReplica();
+  ASSERT_OK_AND_ASSIGN(auto source, MakeSource("elements: rows\nchunk_elements: 4\nscan_count: 2\n"));
+  ASSERT_OK(source->Open(context_));
+  const Schema& schema = *source->streams()[0].schema;
+  ASSERT_EQ(schema.FieldIndex("field"), 2);
+  ASSERT_EQ(schema.FieldIndex("score"), 4);
+  ASSERT_OK_AND_ASSIGN(auto enumerator, source->CreateEnumerator());
+  ASSERT_OK_AND_ASSIGN(std::optional<Split> split, enumerator->Next());
+  ASSERT_TRUE(split.has_value());
+  std::map<std::string, std::map<std::string, std::string>> keys;  // key -> field -> value
+  size_t rows = 0;
+  std::string position;
+  for (bool more = true; more;) {
+    ASSERT_OK_AND_ASSIGN(auto reader, source->CreateReader(*split, position));
+    Batch batch(source->streams()[0].schema, 5);
+    ASSERT_OK_AND_ASSIGN(more, reader->ReadBatch(&batch));
+    for (size_t row = 0; row < batch.num_rows(); ++row, ++rows) {
+      std::string value = batch.column(3).IsNull(row)
+                              ? (batch.column(4).IsNull(row)
+                                     ? "NULL"
+                                     : fmt::format("{}", batch.column(4).Get<double>(row)))
+                              : std::string(batch.column(3).GetView(row));
+      auto [at, fresh] = keys[std::string(batch.column(0).GetView(row))].emplace(
+          std::string(batch.column(2).GetView(row)), value);
+      EXPECT_TRUE(fresh) << "twice: " << batch.column(0).GetView(row) << " "
+                         << batch.column(2).GetView(row);
+    }
+    position = reader->Position();
+  }
+  EXPECT_EQ(rows, 1u + 5 * 23);
+  ASSERT_EQ(keys.size(), 6u);
+  EXPECT_EQ(keys["s"][""], "plain");
+  EXPECT_EQ(keys["h"]["f17"], "v17");
+  EXPECT_EQ(keys["l"]["22"], "e22");
+  EXPECT_EQ(keys["set"]["m3"], "NULL");
+  EXPECT_EQ(keys["z"]["m5"], "2.5");
+  EXPECT_EQ(nlohmann::json::parse(keys["x"]["9-1"]), nlohmann::json::parse(R"({"k":"v9"})"));
+  for (const auto& [key, elements] : keys)
+    EXPECT_EQ(elements.size(), key == "s" ? 1u : 23u) << key;
+}
+
+TEST_F(RedisSourceTest, TextThatIsNotUtf8IsABadRecordUnlessBinary) {
+  const std::string latin1 = "caf\xE9";
+  ASSERT_OK(primary_->Command("SET", latin1, "v").status());
+  ASSERT_OK(primary_->Command("HSET", "h", "f", latin1).status());
+  ASSERT_OK(primary_->Command("SET", "ok", "v").status());
+  WaitForReplica();
+  sluice::testing::RecordAndSkip skip;
+  context_ = sluice::testing::MakeTestContext(&skip);
+  ASSERT_OK_AND_ASSIGN(auto text, MakeSource(""));
+  ASSERT_OK(text->Open(context_));
+  size_t rows = 0;
+  ASSERT_OK_AND_ASSIGN(auto keys, ReadAll(*text, 1000, false, &rows));
+  EXPECT_EQ(keys.size(), 1u);
+  ASSERT_EQ(skip.records().size(), 2u);
+  EXPECT_NE(skip.records()[0].reason.message().find("binary: true"), std::string::npos);
+
+  ASSERT_OK_AND_ASSIGN(auto binary, MakeSource("binary: true\n"));
+  ASSERT_OK(binary->Open(context_));
+  EXPECT_EQ(binary->streams()[0].schema->field(0).type.id, TypeId::kBytes);
+  ASSERT_OK_AND_ASSIGN(keys, ReadAll(*binary, 1000, false, &rows));
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[latin1].value, "v");
+  EXPECT_EQ(nlohmann::json::parse(keys["h"].value, nullptr, false).is_discarded(), true);
+  EXPECT_NE(keys["h"].value.find(latin1), std::string::npos);
+}
+
 TEST_F(RedisSourceTest, RefusesAPrimaryUnlessAskedTo) {
   ASSERT_OK_AND_ASSIGN(auto source, MakeSource("", servers_.redis.port));
   Status opened = source->Open(context_);

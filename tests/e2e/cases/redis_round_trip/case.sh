@@ -5,10 +5,6 @@
 # pointed at the replica refused with what to do.
 need_servers
 export REDIS_PW=$SLUICE_TEST_REDIS_PASSWORD
-redis() {
-  REDISCLI_AUTH=$REDIS_PW redis-cli --no-auth-warning -h "$SLUICE_TEST_REDIS_HOST" \
-    -p "${PORT:-$SLUICE_TEST_REDIS_PORT}" "$@"
-}
 prefix="e2e$$"
 export PREFIX=$prefix
 
