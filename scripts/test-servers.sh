@@ -232,8 +232,7 @@ start_redis_cluster() {
     local node_dir=$dir/redis/cluster-$n
     mkdir -p "$node_dir"
     redis-server --bind 127.0.0.1 --port "$port" --daemonize no --dir "$node_dir" \
-      --save '' --appendonly no --requirepass "$redis_password"
-              --repl-diskless-sync-delay 0 \
+      --save '' --appendonly no --requirepass "$redis_password" \
       --masterauth "$redis_password" --cluster-enabled yes \
       --cluster-config-file "$node_dir/nodes.conf" --cluster-node-timeout 5000 \
       --cluster-port "${bus_ports[n - 1]}" \
