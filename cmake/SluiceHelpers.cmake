@@ -1,19 +1,23 @@
 # Helpers shared by every CMakeLists.txt under src/, tests/ and bench/.
 
 # sluice_add_test(NAME SOURCES... LIBS... [LABELS...] [SERVERS] [REGISTRY] [HDFS] [S3] [METASTORE]
-#                 [PREFIX p]) builds a GoogleTest binary and registers every test in it with CTest.
+#                 [PREFIX p] [RESOURCE_LOCK r]) builds a GoogleTest binary and registers every
+#                 test in it with CTest.
 # Labels (unit, integration, e2e, slow) let `ctest -L unit` pick a fast set. SERVERS makes the tests require the `servers` fixture (real
 # MariaDB, PostgreSQL and Kafka started by scripts/test-servers.sh) and labels them integration;
 # REGISTRY also requires the `registry` fixture (the schema registry, started on demand). HDFS, S3
 # or METASTORE (one of them per binary) requires only the `hdfs`, `s3` or `metastore` fixture,
 # whose servers start into an env file of their own (SLUICE_TEST_STORES_ENV), without the
 # databases and Kafka. PREFIX names the CTest tests p.Suite.Test, so that `ctest -R p` selects a
-# component's tests whatever their suites are called.
+# component's tests whatever their suites are called. RESOURCE_LOCK keeps its tests from running
+# while another test holding the same lock runs (an e2e case names its lock in a line
+# `# resource_lock: r`): redis_replication for the tests that need the Redis replica's backlog
+# to cover their stops and the one that floods the replication stream.
 set(SLUICE_TEST_SERVERS_ENV ${PROJECT_BINARY_DIR}/test-servers/env)
 set(SLUICE_TEST_STORES_ENV ${PROJECT_BINARY_DIR}/test-servers/stores-env)
 function(sluice_add_test name)
-  cmake_parse_arguments(ARG "SERVERS;REGISTRY;HDFS;S3;METASTORE" "PREFIX" "SOURCES;LIBS;LABELS"
-                        ${ARGN})
+  cmake_parse_arguments(ARG "SERVERS;REGISTRY;HDFS;S3;METASTORE" "PREFIX;RESOURCE_LOCK"
+                        "SOURCES;LIBS;LABELS" ${ARGN})
   if(ARG_REGISTRY)
     set(ARG_SERVERS TRUE)
   endif()
@@ -30,6 +34,9 @@ function(sluice_add_test name)
     endif()
   endif()
   set(properties LABELS "${ARG_LABELS}")
+  if(ARG_RESOURCE_LOCK)
+    list(APPEND properties RESOURCE_LOCK ${ARG_RESOURCE_LOCK})
+  endif()
   if(ARG_REGISTRY)
     # One fixture name only: gtest_discover_tests splits list values. `registry` requires
     # `servers` (tests/CMakeLists.txt), so the servers are up from before to after these tests.

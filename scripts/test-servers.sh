@@ -3,7 +3,7 @@
 # listening on free loopback ports only: MariaDB and PostgreSQL from Debian's packages, and a
 # single-node Apache Kafka broker (KRaft, broker and controller in one process) on Java 17 from
 # Maven Central's jars (scripts/fetch-jvm-servers.sh), which starts while MariaDB and PostgreSQL
-# do; a Redis primary and a replica of it (Debian's redis-server, no persistence, a password),
+# do; a Redis primary and a replica of it (Debian's redis-server, no persistence, a password, a 64 MB replication backlog, full syncs without delay),
 # and a Redis Cluster of three primaries (no replicas, the same password);
 # on demand, a schema registry with Confluent's API (Apicurio Registry, in memory, Java 17).
 #   scripts/test-servers.sh start ENV_FILE   start them, write ENV_FILE (ports, users, ...)
@@ -173,7 +173,7 @@ start_redis() {
   mkdir -p "$redis_dir"
   local args=(--bind 127.0.0.1 --port "$port" --daemonize no --dir "$redis_dir"
               --save '' --appendonly no --requirepass "$redis_password"
-              --repl-diskless-sync-delay 0
+              --repl-diskless-sync-delay 0 --repl-backlog-size 64mb
               --logfile "$redis_dir/redis.log")
   if [[ -n "$primary_port" ]]; then
     args+=(--replicaof 127.0.0.1 "$primary_port" --masterauth "$redis_password")
@@ -232,8 +232,7 @@ start_redis_cluster() {
     local node_dir=$dir/redis/cluster-$n
     mkdir -p "$node_dir"
     redis-server --bind 127.0.0.1 --port "$port" --daemonize no --dir "$node_dir" \
-      --save '' --appendonly no --requirepass "$redis_password"
-              --repl-diskless-sync-delay 0 \
+      --save '' --appendonly no --requirepass "$redis_password" \
       --masterauth "$redis_password" --cluster-enabled yes \
       --cluster-config-file "$node_dir/nodes.conf" --cluster-node-timeout 5000 \
       --cluster-port "${bus_ports[n - 1]}" \

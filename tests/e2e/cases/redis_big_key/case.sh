@@ -1,3 +1,4 @@
+# resource_lock: redis_replication
 # One 1 GB hash (1,000,000 fields of 1 KB) on the primary read from the replica with
 # `elements: rows`, by the snapshot (HSCAN pages) and by a replicate job's full sync (the RDB
 # parsed as it arrives): one row per field, every field once, each run's peak RSS under 256 MB.

@@ -1,3 +1,4 @@
+# resource_lock: redis_replication
 # mode: replicate end to end under kill -9: a job replicating the test servers' replica into
 # SQLite (exactly once) is killed at every step of a commit, inside the full sync and in the
 # command stream, and at random further points (logged in crash_loop.log), while rounds of
@@ -36,6 +37,7 @@ source:
   mode: replicate
   port: \${SLUICE_TEST_REDIS_REPLICA_PORT}
   password: "\${REDIS_PW}"
+  dbs: ["0"]
   keys: "\${PREFIX}:*"
 sink: { type: sqlite, path: changes.db, table: changes }
 batch_rows: 25
