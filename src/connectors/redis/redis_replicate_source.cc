@@ -461,8 +461,9 @@ class ReplicateReader final : public SplitReader {
         std::lock_guard<std::mutex> lock(queue_mutex_);
         link_ = nullptr;
       }
+      // FlushChunk fails only when the reader is stopping: nobody is left to hand it to.
       if (status.ok()) {
-        FlushChunk(/*finished=*/true);
+        (void)FlushChunk(/*finished=*/true);
         return;
       }
       if (stopping())
@@ -483,7 +484,7 @@ class ReplicateReader final : public SplitReader {
         continue;
       }
       chunk_.error = status;
-      FlushChunk(/*finished=*/false, /*force=*/true);
+      (void)FlushChunk(/*finished=*/false, /*force=*/true);
       return;
     }
   }

@@ -174,6 +174,9 @@ class RedisSnapshotReader final : public SplitReader {
     std::string key;
     std::string type;
     int64_t pttl = -1;
+    bool value_fetched = false;  // a string's value, read with the page
+    bool present = true;
+    std::string value;
   };
 
   // elements: rows: a collection being returned element by element.
@@ -380,16 +383,32 @@ class RedisSnapshotReader final : public SplitReader {
       AdvanceCursor();
       return Status::OK();
     }
+    // One round trip per page: TYPE, PTTL and GET of every key (GET of another type answers
+    // WRONGTYPE, which costs the server nothing), rather than a GET per string key.
+    const bool strings_wanted =
+        row_builder_ != nullptr || options_.types.empty() ||
+        std::find(options_.types.begin(), options_.types.end(), "string") != options_.types.end();
     for (const std::string& name : names) {
       SLUICE_RETURN_IF_ERROR(client_->Append({"TYPE", name}));
       SLUICE_RETURN_IF_ERROR(client_->Append({"PTTL", name}));
+      if (strings_wanted)
+        SLUICE_RETURN_IF_ERROR(client_->Append({"GET", name}));
     }
     for (std::string& name : names) {
       SLUICE_ASSIGN_OR_RETURN(RedisReply type, client_->ReadReply());
       SLUICE_ASSIGN_OR_RETURN(RedisReply pttl, client_->ReadReply());
       if (type.is_error())
         return RedisStatus(client_->address(), "TYPE", 0, type.text);
-      page_.push_back(PageKey{std::move(name), type.text, pttl.integer});
+      PageKey key{std::move(name), type.text, pttl.integer};
+      if (strings_wanted) {
+        SLUICE_ASSIGN_OR_RETURN(RedisReply value, client_->ReadReply());
+        if (type.text == "string") {
+          key.value_fetched = true;
+          key.present = !value.is_nil() && !value.is_error();  // gone or retyped meanwhile
+          key.value = std::move(value.text);
+        }
+      }
+      page_.push_back(std::move(key));
     }
     return Status::OK();
   }
@@ -414,13 +433,16 @@ class RedisSnapshotReader final : public SplitReader {
   }
 
   // Appends the row of one key; false when the key is skipped (filtered, or gone meanwhile).
-  Result<bool> AppendKey(const PageKey& entry, Batch* batch) {
+  Result<bool> AppendKey(PageKey& entry, Batch* batch) {
     ++keys_seen_;
     if (!Wanted(entry))
       return false;
     value_.clear();
     bool present = true;
-    if (entry.type == "string") {
+    if (entry.type == "string" && entry.value_fetched) {
+      present = entry.present;
+      value_ = std::move(entry.value);
+    } else if (entry.type == "string") {
       SLUICE_ASSIGN_OR_RETURN(RedisReply reply, client_->Command("GET", entry.key));
       present = !reply.is_nil();
       value_ = std::move(reply.text);

@@ -411,8 +411,9 @@ TEST_F(RedisReplicateTest, ReadersReopenedAtTheirPositionContinueWithPsyncAndRet
   std::set<std::string> snapshot_keys;
   std::vector<std::pair<int64_t, int64_t>> changes;
   for (size_t i = last_sync; i < rows.size(); ++i) {
-    if (rows[i].op == "snapshot")
+    if (rows[i].op == "snapshot") {
       EXPECT_TRUE(snapshot_keys.insert(*rows[i].key).second);
+    }
     if (rows[i].op == "set")
       changes.emplace_back(rows[i].offset, rows[i].index);
   }
