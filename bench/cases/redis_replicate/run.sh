@@ -7,8 +7,8 @@
 #                      that no client waits 5 s for others to join the transfer)
 #   sluice replicate:  mode: replicate on the replica, stop_at: synced: PSYNC, the RDB parsed as
 #                      it arrives, one `snapshot` row per key, then the job ends
-#   sluice snapshot:   mode: snapshot on the replica (SCAN, TYPE and PTTL pipelined per page,
-#                      then a round trip per key), BENCH_SNAPSHOT_ROUNDS times (default 1: slow)
+#   sluice snapshot:   mode: snapshot on the replica (SCAN, then TYPE, PTTL and GET pipelined per
+#                      page, a collection read by type), BENCH_SNAPSHOT_ROUNDS times (default 1)
 # Goals (issue 15): replaying >= 200,000 keys/s, peak RSS < 256 MB, also with a 1 GB key: after
 # the rounds, a list of BENCH_BIG_KEY_MB (default 1024; 0 skips it) elements of 1 KiB is added
 # and Sluice reads that key alone (keys: big:*, elements: rows: one row per element) by
