@@ -70,12 +70,8 @@ class RedisStore final : public ConformanceStore {
  private:
   Result<std::string> Seed(const std::string& target, const std::vector<Row>& rows,
                            int64_t bad_after_id) {
-    RedisConnectOptions options;
-    options.host = servers_.redis.host;
-    options.port = servers_.redis.port;
-    options.password = Secret(servers_.redis.password);
-    options.db = db_;
-    SLUICE_ASSIGN_OR_RETURN(auto primary, RedisClient::Connect(options));
+    SLUICE_ASSIGN_OR_RETURN(auto primary,
+                            testing::HeldDatabase::ConnectTo(servers_, servers_.redis.port, db_));
     static const char* kColumns[] = {"id", "name", "amount"};
     std::vector<std::vector<std::string>> commands;
     for (const Row& row : rows) {

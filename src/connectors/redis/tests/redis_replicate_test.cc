@@ -64,15 +64,10 @@ class RedisReplicateTest : public ::testing::Test {
     RegisterRedisConnector(registry_);
     ASSERT_OK_AND_ASSIGN(database_, testing::HeldDatabase::Take(servers_));
     db_ = database_->db();
-    RedisConnectOptions primary;
-    primary.host = servers_.redis.host;
-    primary.port = servers_.redis.port;
-    primary.password = Secret(servers_.redis.password);
-    primary.db = db_;
-    ASSERT_OK_AND_ASSIGN(primary_, RedisClient::Connect(primary));
-    RedisConnectOptions replica = primary;
-    replica.port = servers_.redis.replica_port;
-    ASSERT_OK_AND_ASSIGN(replica_, RedisClient::Connect(replica));
+    ASSERT_OK_AND_ASSIGN(primary_,
+                         testing::HeldDatabase::ConnectTo(servers_, servers_.redis.port, db_));
+    ASSERT_OK_AND_ASSIGN(
+        replica_, testing::HeldDatabase::ConnectTo(servers_, servers_.redis.replica_port, db_));
     // A full sync starts at once rather than after the default 5 s wait for more replicas.
     ASSERT_OK(replica_->Command("CONFIG", "SET", "repl-diskless-sync-delay", "0").status());
   }

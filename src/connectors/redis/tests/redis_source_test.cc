@@ -45,13 +45,8 @@ class RedisSourceTest : public ::testing::Test {
     // A database of this test process's own: CTest runs these cases side by side.
     ASSERT_OK_AND_ASSIGN(database_, testing::HeldDatabase::Take(servers_));
     db_ = database_->db();
-    RedisConnectOptions primary;
-    primary.host = servers_.redis.host;
-    primary.port = servers_.redis.port;
-    primary.password = Secret(servers_.redis.password);
-    primary.db = db_;
-    ASSERT_OK_AND_ASSIGN(primary_, RedisClient::Connect(primary));
-    ASSERT_OK(primary_->Command("FLUSHDB").status());
+    ASSERT_OK_AND_ASSIGN(primary_,
+                         testing::HeldDatabase::ConnectTo(servers_, servers_.redis.port, db_));
   }
 
   // Waits until the replica has everything the primary acknowledged.

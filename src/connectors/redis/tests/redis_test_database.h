@@ -51,6 +51,17 @@ class HeldDatabase {
 
   int db() const { return db_; }
 
+  /// A client of the test servers' Redis at `port` (the primary or the replica), in `db`.
+  static Result<std::unique_ptr<RedisClient>> ConnectTo(
+      const sluice::testing::TestServers& servers, int port, int db) {
+    RedisConnectOptions options;
+    options.host = servers.redis.host;
+    options.port = port;
+    options.password = Secret(servers.redis.password);
+    options.db = db;
+    return RedisClient::Connect(options);
+  }
+
  private:
   HeldDatabase(sluice::testing::TestServers servers, int db)
       : servers_(std::move(servers)), db_(db), owner_(getpid()) {}
@@ -58,11 +69,7 @@ class HeldDatabase {
   static std::string LockKey(int db) { return fmt::format("tests:database:{}", db); }
   static Result<std::unique_ptr<RedisClient>> Connect(
       const sluice::testing::TestServers& servers) {
-    RedisConnectOptions options;
-    options.host = servers.redis.host;
-    options.port = servers.redis.port;
-    options.password = Secret(servers.redis.password);
-    return RedisClient::Connect(options);
+    return ConnectTo(servers, servers.redis.port, 0);
   }
 
   sluice::testing::TestServers servers_;
