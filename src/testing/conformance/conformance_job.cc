@@ -1,12 +1,14 @@
 #include "testing/conformance/conformance_job.h"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <map>
 #include <set>
 
 #include "core/failpoint.h"
@@ -242,6 +244,42 @@ std::vector<std::string> Duplicates(const std::vector<Row>& rows) {
 std::vector<Row> Sorted(std::vector<Row> rows) {
   std::sort(rows.begin(), rows.end());
   return rows;
+}
+
+std::string RowsDiff(const std::vector<Row>& held, const std::vector<Row>& expected) {
+  auto by_id = [](const std::vector<Row>& rows) {
+    std::map<std::string, std::vector<Row>> out;
+    for (const Row& row : rows)
+      out[row.empty() || !row[0] ? "NULL" : *row[0]].push_back(row);
+    return out;
+  };
+  const auto held_ids = by_id(held);
+  const auto expected_ids = by_id(expected);
+  std::vector<std::string> missing, repeated, changed;
+  for (const auto& [id, rows] : expected_ids) {
+    auto found = held_ids.find(id);
+    if (found == held_ids.end()) {
+      missing.push_back(id);
+    } else if (found->second.size() > rows.size()) {
+      repeated.push_back(fmt::format("{} ({}x)", id, found->second.size()));
+    } else if (found->second != rows) {
+      changed.push_back(id);
+    }
+  }
+  for (const auto& [id, rows] : held_ids) {
+    if (!expected_ids.count(id))
+      repeated.push_back(fmt::format("{} (unexpected, {}x)", id, rows.size()));
+  }
+  auto first_ten = [](std::vector<std::string> ids) {
+    const size_t count = ids.size();
+    if (ids.size() > 10)
+      ids.resize(10);
+    return fmt::format("{} [{}{}]", count, fmt::join(ids, ", "), count > 10 ? ", ..." : "");
+  };
+  return fmt::format("{} rows held, {} expected; missing ids: {}; held too often: {}; held "
+                     "with other values: {}",
+                     held.size(), expected.size(), first_ten(missing), first_ten(repeated),
+                     first_ten(changed));
 }
 
 std::string YamlLinesAsFlow(const std::string& lines) {

@@ -114,6 +114,10 @@ std::vector<std::string> Duplicates(const std::vector<Row>& rows);
 /// `rows` sorted, for comparisons that ignore order.
 std::vector<Row> Sorted(std::vector<Row> rows);
 
+/// What tells `held` from `expected` apart, by id (the first column), for a failure message:
+/// the counts, ids missing, ids held too often, ids held with other values (ten of each).
+std::string RowsDiff(const std::vector<Row>& held, const std::vector<Row>& expected);
+
 /// "'text'" with quotes doubled: a YAML single-quoted scalar.
 std::string YamlQuoted(const std::string& text);
 

@@ -92,7 +92,7 @@ TEST_P(SinkConformanceTest, StoppedAndResumedWritesEveryRowOnce) {
     EXPECT_TRUE(resumed.resumed);
     EXPECT_EQ(first + resumed.metrics.rows_written, kRows);
     ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-    EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+    EXPECT_EQ(held, Sorted(OrdersRows(kRows))) << RowsDiff(held, Sorted(OrdersRows(kRows)));
     EXPECT_THAT(store_->Leftovers(fmt::format("stopped_{}", ModeName(mode))), IsEmpty());
   }
 }
@@ -166,7 +166,7 @@ TEST_P(SinkConformanceTest, KilledAtEveryCommitStepEndsExact) {
     std::vector<Row> expected = OrdersRows(kRows);
     if (seeded && !overwrite)
       expected.insert(expected.end(), before.begin(), before.end());
-    EXPECT_EQ(held, Sorted(expected));
+    EXPECT_EQ(held, Sorted(expected)) << RowsDiff(held, Sorted(expected));
     EXPECT_THAT(store_->Leftovers(fmt::format("killed_{}", ModeName(mode))), IsEmpty());
   }
 }
@@ -192,7 +192,7 @@ TEST_P(SinkConformanceTest, ResumedAfterACrashAroundFinishPublishesNothingTwice)
       EXPECT_TRUE(resumed.resumed);
       EXPECT_EQ(resumed.metrics.rows_written, 0u);
       ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-      EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+      EXPECT_EQ(held, Sorted(OrdersRows(kRows))) << RowsDiff(held, Sorted(OrdersRows(kRows)));
       EXPECT_THAT(store_->Leftovers(fmt::format(
                       "finish_{}_{}", ModeName(mode),
                       point == "runtime.finish.before" ? "before" : "after")),
@@ -214,7 +214,7 @@ TEST_P(SinkConformanceTest, AtLeastOnceDeliversEveryRowAndStoresNoProgress) {
   ASSERT_OK(resumed.status);
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
   held.erase(std::unique(held.begin(), held.end()), held.end());
-  EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+  EXPECT_EQ(held, Sorted(OrdersRows(kRows))) << RowsDiff(held, Sorted(OrdersRows(kRows)));
   EXPECT_THAT(store_->Leftovers("at_least_once"), IsEmpty());
   // Nothing for a resume to find in the target.
   ASSERT_OK_AND_ASSIGN(auto progress,
@@ -249,10 +249,10 @@ TEST_P(SinkConformanceTest, FreshRunForgetsTheInterruptedOne) {
     }
     ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
     if (sink.exactly_once) {
-      EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+      EXPECT_EQ(held, Sorted(OrdersRows(kRows))) << RowsDiff(held, Sorted(OrdersRows(kRows)));
     } else {
       held.erase(std::unique(held.begin(), held.end()), held.end());
-      EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+      EXPECT_EQ(held, Sorted(OrdersRows(kRows))) << RowsDiff(held, Sorted(OrdersRows(kRows)));
     }
     EXPECT_THAT(store_->Leftovers(fmt::format("fresh_{}", ModeName(mode))), IsEmpty());
   }
@@ -313,15 +313,16 @@ TEST_P(SinkConformanceTest, BadRecordsFollowTheErrorsPolicy) {
       EXPECT_EQ(summary.status.code(), StatusCode::kDataError) << summary.status.ToString();
       // Whatever was committed before the failure is there once.
       Result<std::vector<Row>> held = ReadBack(registry_, spec.sink, cast_schema);
-      if (held.ok() && GetParam().exactly_once)
+      if (held.ok() && GetParam().exactly_once) {
         EXPECT_THAT(Duplicates(*held), ::testing::IsEmpty());
+      }
       continue;
     }
     ASSERT_OK(summary.status);
     EXPECT_EQ(summary.metrics.bad_records, kBad.size());
     ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, cast_schema));
     // The good amounts have two decimals already: the cast keeps their text.
-    EXPECT_EQ(held, Sorted(good));
+    EXPECT_EQ(held, Sorted(good)) << RowsDiff(held, Sorted(good));
     if (policy.name == "dead_letter") {
       std::string letters = ReadFileOrDie(dead_letter_path);
       EXPECT_EQ(std::count(letters.begin(), letters.end(), '\n'),

@@ -93,7 +93,7 @@ TEST_P(SourceConformanceTest, StoppedAndResumedDeliversEveryRowOnce) {
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(first + resumed.metrics.rows_written, seeded.expected.size());
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-  EXPECT_EQ(held, seeded.expected);
+  EXPECT_EQ(held, seeded.expected) << RowsDiff(held, seeded.expected);
 }
 
 // kill -9 at every commit step (the runtime's failpoints and the source's own), then a run that
@@ -118,7 +118,7 @@ TEST_P(SourceConformanceTest, KilledAtEveryCommitStepEndsExact) {
   ASSERT_OK(last.status);
   EXPECT_TRUE(last.resumed);
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-  EXPECT_EQ(held, seeded.expected);
+  EXPECT_EQ(held, seeded.expected) << RowsDiff(held, seeded.expected);
 }
 
 TEST_P(SourceConformanceTest, FreshRunStartsOver) {
@@ -133,7 +133,7 @@ TEST_P(SourceConformanceTest, FreshRunStartsOver) {
   EXPECT_FALSE(fresh.resumed);
   EXPECT_EQ(fresh.metrics.rows_written, seeded.expected.size());
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-  EXPECT_EQ(held, seeded.expected);
+  EXPECT_EQ(held, seeded.expected) << RowsDiff(held, seeded.expected);
 }
 
 // A record the source itself cannot read follows the job's `errors:` policy.
@@ -170,7 +170,7 @@ TEST_P(SourceConformanceTest, BadRecordsFollowTheErrorsPolicy) {
     ASSERT_OK(summary.status);
     EXPECT_EQ(summary.metrics.bad_records, 1u);
     ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-    EXPECT_EQ(held, Sorted(rows));
+    EXPECT_EQ(held, Sorted(rows)) << RowsDiff(held, Sorted(rows));
     if (policy.name == "dead_letter") {
       std::string letters = ReadFileOrDie(dead_letter_path);
       EXPECT_EQ(std::count(letters.begin(), letters.end(), '\n'), 1) << letters;
@@ -219,7 +219,7 @@ TEST_P(SourceConformanceTest, EmptySourceDeliversNothing) {
   ASSERT_OK(summary.status);
   EXPECT_EQ(summary.metrics.rows_written, 0u);
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-  EXPECT_EQ(held, seeded.expected);
+  EXPECT_EQ(held, seeded.expected) << RowsDiff(held, seeded.expected);
 }
 
 }  // namespace

@@ -96,7 +96,7 @@ TEST_P(StreamConformanceTest, RunsUntilStoppedAndDeliversRowsAddedWhileRunning) 
   EXPECT_EQ(stopped.status.code(), StatusCode::kCancelled) << stopped.status.ToString();
   EXPECT_EQ(stopped.metrics.rows_written, 900u);
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-  EXPECT_EQ(held, Sorted(OrdersRows(900)));
+  EXPECT_EQ(held, Sorted(OrdersRows(900))) << RowsDiff(held, Sorted(OrdersRows(900)));
   ExpectAcknowledged(*store_, "running", spec, registry_, /*exact=*/true);
 }
 
@@ -129,7 +129,7 @@ TEST_P(StreamConformanceTest, StoppedAndResumedDeliversEveryRowOnce) {
   EXPECT_TRUE(summary.resumed);
   EXPECT_EQ(first + summary.metrics.rows_written, kRows + kAdded);
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-  EXPECT_EQ(held, Sorted(OrdersRows(kRows + kAdded)));
+  EXPECT_EQ(held, Sorted(OrdersRows(kRows + kAdded))) << RowsDiff(held, Sorted(OrdersRows(kRows + kAdded)));
   ExpectAcknowledged(*store_, "stopped", spec, registry_, /*exact=*/true);
 }
 
@@ -156,8 +156,9 @@ TEST_P(StreamConformanceTest, KilledAtEveryCommitStepEndsExact) {
     SCOPED_TRACE(plan);
     // Before the first commit there may be no table.
     Result<std::vector<Row>> held = ReadBack(registry_, spec.sink, OrdersSchema());
-    if (held.ok())
+    if (held.ok()) {
       EXPECT_THAT(Duplicates(*held), ::testing::IsEmpty()) << "rows committed twice";
+    }
     ExpectAcknowledged(*store_, "killed", spec, registry_, /*exact=*/false);
   };
   CrashLoopResult crashes = RunCrashLoop(
@@ -184,7 +185,7 @@ TEST_P(StreamConformanceTest, KilledAtEveryCommitStepEndsExact) {
   EXPECT_TRUE(summary.interrupted) << summary.status.ToString();
   EXPECT_TRUE(summary.resumed);
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-  EXPECT_EQ(held, Sorted(OrdersRows(kRows + kAdded)));
+  EXPECT_EQ(held, Sorted(OrdersRows(kRows + kAdded))) << RowsDiff(held, Sorted(OrdersRows(kRows + kAdded)));
   ExpectAcknowledged(*store_, "killed", spec, registry_, /*exact=*/true);
 }
 
@@ -225,7 +226,7 @@ TEST_P(StreamConformanceTest, AResumedRunAcknowledgesWhatAKillLeftUnacknowledged
   ASSERT_OK(acknowledged);
   EXPECT_EQ(*acknowledged, committed) << "acknowledged (left) differs from committed (right)";
   ASSERT_OK_AND_ASSIGN(std::vector<Row> held, ReadBack(registry_, spec.sink, OrdersSchema()));
-  EXPECT_EQ(held, Sorted(OrdersRows(kRows)));
+  EXPECT_EQ(held, Sorted(OrdersRows(kRows))) << RowsDiff(held, Sorted(OrdersRows(kRows)));
 }
 
 }  // namespace
