@@ -9,6 +9,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -334,6 +335,18 @@ class ReplicateReader final : public SplitReader {
 
   void SetReadWait(std::chrono::milliseconds wait) override { read_wait_ = wait; }
 
+  // Bytes of the stream between the rows returned and the server's offset as last measured.
+  ReadLag Lag() const override {
+    ReadLag lag;
+    const int64_t head = head_offset_.load();
+    if (head < 0)
+      return lag;
+    std::lock_guard<std::mutex> lock(position_mutex_);
+    if (!position_.in_sync && !position_.replid.empty())
+      lag.bytes = static_cast<uint64_t>(std::max<int64_t>(0, head - position_.offset));
+    return lag;
+  }
+
   void Cancel() override { Stop(); }
 
   // The fetch thread's side, for SyncRows.
@@ -492,9 +505,12 @@ class ReplicateReader final : public SplitReader {
   // Something that changes whenever a session gets anywhere (for the retry count).
   int64_t fetch_offset_marker() const { return fetch_position_.offset + sync_rows_; }
 
-  Result<bool> BacklogCovers(const ReplicationPosition& position) {
-    SLUICE_ASSIGN_OR_RETURN(auto client, RedisClient::Connect(options_.connection));
-    SLUICE_ASSIGN_OR_RETURN(RedisReply info, client->Command("INFO", "replication"));
+  // INFO replication's fields, on the fetch thread's side connection (kept for the lag).
+  Result<std::map<std::string, std::string>> ReplicationInfo() {
+    if (info_client_ == nullptr || info_client_->broken()) {
+      SLUICE_ASSIGN_OR_RETURN(info_client_, RedisClient::Connect(options_.connection));
+    }
+    SLUICE_ASSIGN_OR_RETURN(RedisReply info, info_client_->Command("INFO", "replication"));
     std::map<std::string, std::string> fields;
     size_t at = 0;
     while (at < info.text.size()) {
@@ -507,6 +523,26 @@ class ReplicateReader final : public SplitReader {
       if (colon != std::string::npos)
         fields[line.substr(0, colon)] = line.substr(colon + 1);
     }
+    return fields;
+  }
+
+  // The server's offset now (master_repl_offset), for Lag(); every 5 s while streaming. A
+  // failure only leaves the lag unknown until the next try.
+  void MeasureHead() {
+    if (Clock::now() - last_head_check_ < std::chrono::seconds(5))
+      return;
+    last_head_check_ = Clock::now();
+    Result<std::map<std::string, std::string>> info = ReplicationInfo();
+    if (!info.ok()) {
+      info_client_.reset();
+      return;
+    }
+    if (std::optional<int64_t> head = ParseInt((*info)["master_repl_offset"]))
+      head_offset_.store(*head);
+  }
+
+  Result<bool> BacklogCovers(const ReplicationPosition& position) {
+    SLUICE_ASSIGN_OR_RETURN(auto fields, ReplicationInfo());
     const int64_t next = position.offset + 1;
     const bool same_history =
         fields["master_replid"] == position.replid ||
@@ -636,6 +672,7 @@ class ReplicateReader final : public SplitReader {
       if (Clock::now() - last_ack >= std::chrono::seconds(1)) {
         SLUICE_RETURN_IF_ERROR(link->SendAck(offset));
         last_ack = Clock::now();
+        MeasureHead();
       }
       SLUICE_ASSIGN_OR_RETURN(bool ready, link->WaitReadable(std::chrono::milliseconds(
                                               chunk_.rows.empty() ? 1000 : 0)));
@@ -853,11 +890,14 @@ class ReplicateReader final : public SplitReader {
   bool stopping_ = false;
   ReplicaLink* link_ = nullptr;  // for Cancel
   std::atomic<uint64_t> payload_bytes_{0};
+  std::atomic<int64_t> head_offset_{-1};  // the server's master_repl_offset, last measured
   std::atomic<uint64_t> rdb_bytes_{0};
 
   // Fetch thread.
   std::thread fetcher_;
   ReplicaLink* streaming_link_ = nullptr;  // in the command stream: what to acknowledge on
+  std::unique_ptr<RedisClient> info_client_;  // INFO replication: the backlog, the lag
+  Clock::time_point last_head_check_{};
   ReplicationPosition fetch_position_;  // where the rows handed over (or built) end
   std::string link_replid_;
   std::string chunk_replid_;

@@ -37,6 +37,9 @@
 // checkpoint. Filters (`dbs`, `keys`, `types`) and Sluice's own keys (sluice:run:*,
 // sluice:progress:*, sluice:fence:*) drop rows, not offsets.
 //
+// Lag: the bytes between the rows returned and the server's master_repl_offset, which the
+// fetch thread reads every 5 s while streaming (INFO replication on a side connection).
+//
 // Thread-safety: as Source; a reader is driven by one thread, Cancel/Position/Progress from any.
 #pragma once
 

@@ -361,6 +361,10 @@ TEST_F(RedisReplicateTest, CommandsBecomeChangeRows) {
   EXPECT_EQ(*rows[synced + 5].type, "hash");
   EXPECT_EQ(*rows[synced + 8].value, "2.5");
   EXPECT_EQ(json::parse(*rows[synced + 10].value), json::parse(R"(["l2"])"));
+  // The lag: the server's offset, measured as the stream began, against the rows returned.
+  ReadLag lag = reader->Lag();
+  ASSERT_TRUE(lag.bytes.has_value());
+  EXPECT_LT(*lag.bytes, 1u << 20);
 }
 
 TEST_F(RedisReplicateTest, ReadersReopenedAtTheirPositionContinueWithPsyncAndReturnEveryRowOnce) {
