@@ -255,6 +255,27 @@ crash_loop() {
   done
 }
 
+# wait_for_job PID SECONDS LOG: waits for the job PID started in the background; when it has not
+# ended within SECONDS, prints what it was doing (the tail of LOG, each thread's stack when gdb
+# is there) and kills it, so that a hang fails with a trace instead of a silent CTest timeout.
+# Sets JOB_STATUS to the job's exit status.
+wait_for_job() {
+  local pid=$1 seconds=$2 log=$3 deadline=$((SECONDS + $2))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "--- the job (pid $pid) still runs after $seconds s; the end of its log:" >&2
+    tail -n 30 "$log" >&2
+    if command -v gdb >/dev/null; then
+      gdb -p "$pid" -batch -ex "thread apply all bt 12" 2>/dev/null | grep -E '^(#|Thread)' >&2
+    fi
+    kill -9 "$pid"
+  fi
+  JOB_STATUS=0
+  wait "$pid" || JOB_STATUS=$?
+}
+
 # wait_until_stopped PID: waits until process PID froze itself at a `pause` failpoint (state T
 # in /proc/PID/stat), for 300 s at most; fails the case when it ended (or is a zombie) instead.
 # Continue it with `continue_paused PID`.

@@ -25,8 +25,9 @@ pid=$!
 wait_until_stopped "$pid"
 "$SLUICE_SCRIPTS/test-servers.sh" crash kafka "$SLUICE_TEST_SERVERS_ENV"
 continue_paused "$pid"
-status=0
-wait "$pid" || status=$?
+# It runs in seconds; 300 s means a hang (seen once under stress): fail with its stacks.
+wait_for_job "$pid" 300 "$OUT_DIR/job.err"
+status=$JOB_STATUS
 if [[ $status -ne 0 ]]; then
   cat "$OUT_DIR/job.err" >&2
   fail "the job did not survive the broker's crash (exit $status)"
