@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace sluice::config {
@@ -192,6 +193,29 @@ Status SubstituteScalar(Node* node) {
       name = body.substr(0, sep);
       fallback = body.substr(sep + 2);
       has_fallback = true;
+    }
+    if (name.rfind("env:", 0) == 0)
+      name.remove_prefix(4);  // ${env:NAME} is ${NAME}, spelled like ${file:...}
+    if (name.rfind("file:", 0) == 0) {
+      // ${file:/run/secrets/pg}: a secret mounted as a file (its trailing newline dropped).
+      // The error names the path, never what the file holds.
+      std::string path(name.substr(5));
+      std::ifstream file(path, std::ios::binary);
+      if (path.empty() || !file) {
+        if (!has_fallback) {
+          return node->Error(fmt::format("cannot read the file '{}' named by '${{file:{}}}'",
+                                         path, path));
+        }
+        out += fallback;
+      } else {
+        std::string content((std::istreambuf_iterator<char>(file)),
+                            std::istreambuf_iterator<char>());
+        while (!content.empty() && (content.back() == '\n' || content.back() == '\r'))
+          content.pop_back();
+        out += content;
+      }
+      i = close + 1;
+      continue;
     }
     if (name.empty())
       return node->Error("empty variable name in '${}'");

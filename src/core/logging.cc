@@ -95,10 +95,30 @@ bool ParseLevel(std::string_view text, Level* level) {
   return false;
 }
 
+namespace {
+thread_local std::string t_tag;
+TaggedLineObserver g_observer;  // set once at start-up, before tagged threads run
+}  // namespace
+
+ScopedTag::ScopedTag(std::string tag) : previous_(std::move(t_tag)) {
+  t_tag = std::move(tag);
+}
+ScopedTag::~ScopedTag() {
+  t_tag = std::move(previous_);
+}
+const std::string& CurrentTag() {
+  return t_tag;
+}
+void SetTaggedLineObserver(TaggedLineObserver observer) {
+  g_observer = std::move(observer);
+}
+
 void Write(Level level, std::string_view component, std::string_view message) {
   if (!Enabled(level))
     return;
   GlobalLogger().Write(level, component, message);
+  if (!t_tag.empty() && g_observer)
+    g_observer(t_tag, level, component, message);
 }
 
 }  // namespace sluice::log

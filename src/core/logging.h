@@ -10,6 +10,8 @@
 
 #include <fmt/core.h>
 
+#include <functional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -25,6 +27,29 @@ bool ParseLevel(std::string_view text, Level* level);
 inline bool Enabled(Level level) {
   return level >= GetLevel();
 }
+
+/// Tags the lines the current thread writes while it lives (the server tags each run's lines
+/// with its run id, to keep the run's log). Threads a run starts carry its tag over by taking
+/// CurrentTag() along and opening a ScopedTag of their own.
+class ScopedTag {
+ public:
+  explicit ScopedTag(std::string tag);
+  ~ScopedTag();
+  ScopedTag(const ScopedTag&) = delete;
+  ScopedTag& operator=(const ScopedTag&) = delete;
+
+ private:
+  std::string previous_;
+};
+/// The current thread's tag ("" when none).
+const std::string& CurrentTag();
+
+/// Receives every tagged line that passes the level, besides stderr; set once, before any
+/// tagged thread starts (the server sets it at start-up). Called with no lock held.
+using TaggedLineObserver = std::function<void(const std::string& tag, Level level,
+                                              std::string_view component,
+                                              std::string_view message)>;
+void SetTaggedLineObserver(TaggedLineObserver observer);
 
 /// Writes one line; prefer the formatting helpers below.
 void Write(Level level, std::string_view component, std::string_view message);

@@ -51,12 +51,14 @@ struct Setup {
 
 Result<Setup> PrepareSetup(const config::JobConfig& job,
                            const connectors::ConnectorRegistry& registry,
-                           const connectors::JobContext& context) {
+                           const connectors::JobContext& context, JobMetrics* metrics) {
   Setup setup;
   SLUICE_ASSIGN_OR_RETURN(setup.source, registry.CreateSource(job.source));
   SLUICE_ASSIGN_OR_RETURN(setup.sink, registry.CreateSink(job.sink));
-  SLUICE_RETURN_IF_ERROR(
-      setup.source->Open(context).WithContext(fmt::format("source {}", job.source.type)));
+  if (Status opened = setup.source->Open(context); !opened.ok()) {
+    metrics->NoteFailureSite(FailureOrigin::kSource, -1);
+    return opened.WithContext(fmt::format("source {}", job.source.type));
+  }
   for (const StreamInfo& stream : setup.source->streams()) {
     StreamInfo out = stream;
     out.source_type = job.source.type;
@@ -234,6 +236,8 @@ JobSummary JobRunner::Run(const std::atomic<bool>* stop) {
   if (stop != nullptr && stop->load() && !summary.status.ok())
     summary.interrupted = true;
   summary.metrics = metrics_.Snapshot();
+  summary.stream_metrics = metrics_.StreamSnapshot();
+  summary.failure_site = metrics_.failure_site();
   summary.slowest_splits = metrics_.SlowestSplits(3);
   summary.lag = metrics_.Lag();
   return summary;
@@ -263,8 +267,14 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   SLUICE_RETURN_IF_ERROR(bad_records.Open());
   context.bad_records = &bad_records;
 
-  SLUICE_ASSIGN_OR_RETURN(Setup setup, PrepareSetup(job_, registry_, context));
+  SLUICE_ASSIGN_OR_RETURN(Setup setup, PrepareSetup(job_, registry_, context, &metrics_));
   summary->streams = setup.sink_streams;
+  {
+    std::vector<std::string> names;
+    for (const StreamInfo& stream : setup.source->streams())
+      names.push_back(stream.name);
+    metrics_.SetStreamNames(std::move(names));
+  }
   std::string reason;
   summary->guarantee = EffectiveGuarantee(job_, *setup.sink, &reason);
   context.delivery = summary->guarantee;
@@ -287,8 +297,13 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
   // A stop while the sink's setup waits in the store (a table someone locked) ends that wait.
   auto setup_watch = std::make_unique<CancelOnStop>(stop, job_.stop_timeout_secs,
                                                     [&setup] { setup.sink->Cancel(); });
-  SLUICE_RETURN_IF_ERROR(
-      setup.sink->Claim(context).WithContext(fmt::format("sink {}", job_.sink.type)));
+  // A sink step's error is the sink's (the run's failure reason says so).
+  auto in_sink = [this](Status status) {
+    if (!status.ok())
+      metrics_.NoteFailureSite(FailureOrigin::kSink, -1);
+    return status.WithContext(fmt::format("sink {}", job_.sink.type));
+  };
+  SLUICE_RETURN_IF_ERROR(in_sink(setup.sink->Claim(context)));
   std::deque<Work> resumed_work;
   size_t done_before = 0;
   std::unique_ptr<connectors::SplitEnumerator> planner;
@@ -364,8 +379,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
       state = std::move(*earlier);
     SLUICE_RETURN_IF_ERROR(recover());
     if (committed_anything()) {
-      SLUICE_RETURN_IF_ERROR(setup.sink->CheckFreshStart(context, setup.sink_streams)
-                                 .WithContext(fmt::format("sink {}", job_.sink.type)));
+      SLUICE_RETURN_IF_ERROR(in_sink(setup.sink->CheckFreshStart(context, setup.sink_streams)));
     }
   }
   if (resume && exactly_once) {
@@ -429,8 +443,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
                                  .WithContext("recording the source's state"));
     }
   }
-  SLUICE_RETURN_IF_ERROR(setup.sink->Open(context, setup.sink_streams)
-                             .WithContext(fmt::format("sink {}", job_.sink.type)));
+  SLUICE_RETURN_IF_ERROR(in_sink(setup.sink->Open(context, setup.sink_streams)));
   setup_watch.reset();
   const uint64_t resumed_splits = resumed_work.size();
   WorkQueue work(std::move(resumed_work), std::move(planner), store, job_.name, &metrics_);
@@ -472,6 +485,8 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
     status = lease_->reason();
   if (status.ok()) {
     status = setup.sink->Finish().WithContext(fmt::format("sink {}: finish", job_.sink.type));
+    if (!status.ok())
+      metrics_.NoteFailureSite(FailureOrigin::kSink, -1);
   }
   if (!status.ok())
     setup.sink->Abort();
@@ -487,7 +502,7 @@ Result<CheckSummary> JobRunner::Check() {
   context.batch_rows = static_cast<size_t>(job_.batch_rows);
   context.cancelled = &cancelled;
   context.bad_records = &bad_records;
-  SLUICE_ASSIGN_OR_RETURN(Setup setup, PrepareSetup(job_, registry_, context));
+  SLUICE_ASSIGN_OR_RETURN(Setup setup, PrepareSetup(job_, registry_, context, &metrics_));
   CheckSummary summary;
   summary.source_streams = setup.source->streams();
   summary.sink_streams = setup.sink_streams;

@@ -71,6 +71,10 @@ struct JobSummary {
   bool resumed = false;
   uint64_t resumed_from_checkpoint = 0;
   MetricsSnapshot metrics;
+  /// Per stream (table), in the source's stream order.
+  std::vector<StreamMetrics> stream_metrics;
+  /// Where the failure arose (status not ok, and not a stop).
+  FailureSite failure_site;
   std::vector<SplitTiming> slowest_splits;
   /// The last lag each stream reported (unbounded sources, mostly); empty when none did.
   std::vector<StreamLag> lag;

@@ -10,6 +10,73 @@ void JobMetrics::OnSplitDone(SplitTiming timing) {
   split_timings_.push_back(std::move(timing));
 }
 
+std::string_view FailureOriginName(FailureOrigin origin) {
+  switch (origin) {
+    case FailureOrigin::kSource:
+      return "source";
+    case FailureOrigin::kSink:
+      return "sink";
+    case FailureOrigin::kPlatform:
+      break;
+  }
+  return "platform";
+}
+
+void JobMetrics::NoteFirstRow() {
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  int64_t none = 0;
+  first_row_time_us_.compare_exchange_strong(none, now, std::memory_order_relaxed);
+}
+
+namespace {
+StreamMetrics& StreamSlot(std::vector<StreamMetrics>* streams, int stream) {
+  const size_t index = stream < 0 ? 0 : static_cast<size_t>(stream);
+  if (streams->size() <= index)
+    streams->resize(index + 1);
+  return (*streams)[index];
+}
+}  // namespace
+
+void JobMetrics::OnStreamRead(int stream, uint64_t rows, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  StreamMetrics& slot = StreamSlot(&streams_, stream);
+  slot.rows_read += rows;
+  slot.bytes_read += bytes;
+}
+
+void JobMetrics::OnStreamWritten(int stream, uint64_t rows, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  StreamMetrics& slot = StreamSlot(&streams_, stream);
+  slot.rows_written += rows;
+  slot.bytes_written += bytes;
+}
+
+void JobMetrics::SetStreamNames(std::vector<std::string> names) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (streams_.size() < names.size())
+    streams_.resize(names.size());
+  for (size_t i = 0; i < names.size(); ++i)
+    streams_[i].stream = std::move(names[i]);
+}
+
+std::vector<StreamMetrics> JobMetrics::StreamSnapshot() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return streams_;
+}
+
+void JobMetrics::NoteFailureSite(FailureOrigin origin, int stream) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!failure_site_)
+    failure_site_ = FailureSite{origin, stream};
+}
+
+FailureSite JobMetrics::failure_site() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failure_site_.value_or(FailureSite{});
+}
+
 MetricsSnapshot JobMetrics::Snapshot() const {
   MetricsSnapshot s;
   s.rows_read = rows_read_.load(std::memory_order_relaxed);
@@ -28,6 +95,7 @@ MetricsSnapshot JobMetrics::Snapshot() const {
   s.last_checkpoint_seconds =
       static_cast<double>(last_checkpoint_micros_.load(std::memory_order_relaxed)) / 1e6;
   s.retries = retries_.load(std::memory_order_relaxed);
+  s.first_row_time_us = first_row_time_us_.load(std::memory_order_relaxed);
   s.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   return s;

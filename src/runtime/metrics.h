@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::runtime {
@@ -36,6 +37,24 @@ struct StreamLag {
   friend bool operator==(const StreamLag&, const StreamLag&) = default;
 };
 
+/// One stream's (table's) share of the counters, for the server's per-table status.
+struct StreamMetrics {
+  std::string stream;
+  uint64_t rows_read = 0;
+  uint64_t rows_written = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+};
+
+/// Where a run's failure arose: in the source, in the sink, or around them (state store,
+/// lease, configuration), and in which stream when one is known.
+enum class FailureOrigin { kPlatform, kSource, kSink };
+std::string_view FailureOriginName(FailureOrigin origin);
+struct FailureSite {
+  FailureOrigin origin = FailureOrigin::kPlatform;
+  int stream = -1;  // index into the source's streams; -1 when no single stream failed
+};
+
 /// A consistent-enough copy of the counters at one moment.
 struct MetricsSnapshot {
   uint64_t rows_read = 0;
@@ -58,6 +77,8 @@ struct MetricsSnapshot {
   double last_checkpoint_seconds = 0;  // how long the last checkpoint took
   uint64_t retries = 0;
   double elapsed_seconds = 0;
+  /// When the first row was read, microseconds since the Unix epoch (0: none yet).
+  int64_t first_row_time_us = 0;
 };
 
 class JobMetrics {
@@ -67,7 +88,20 @@ class JobMetrics {
   void OnBatchRead(uint64_t rows, uint64_t bytes) {
     rows_read_.fetch_add(rows, std::memory_order_relaxed);
     bytes_read_.fetch_add(bytes, std::memory_order_relaxed);
+    if (first_row_time_us_.load(std::memory_order_relaxed) == 0 && rows > 0)
+      NoteFirstRow();
   }
+  /// The per-stream share of OnBatchRead / OnBatchWritten (one short lock per batch).
+  void OnStreamRead(int stream, uint64_t rows, uint64_t bytes);
+  void OnStreamWritten(int stream, uint64_t rows, uint64_t bytes);
+  /// Names the streams by index (the source's streams), for StreamSnapshot.
+  void SetStreamNames(std::vector<std::string> names);
+  /// Every stream's counters so far, in stream order.
+  std::vector<StreamMetrics> StreamSnapshot() const;
+  /// Records where the attempt's first failure arose (later calls are ignored until the next
+  /// attempt starts).
+  void NoteFailureSite(FailureOrigin origin, int stream);
+  FailureSite failure_site() const;
   void OnBatchWritten(uint64_t rows, uint64_t bytes) {
     rows_written_.fetch_add(rows, std::memory_order_relaxed);
     bytes_written_.fetch_add(bytes, std::memory_order_relaxed);
@@ -78,6 +112,10 @@ class JobMetrics {
   /// At the start of each attempt: the splits it starts with (earlier attempts' counts are
   /// replaced, so that a retry counts nothing twice). `done_before`: of which done already.
   void OnAttemptStart(uint64_t known, uint64_t done_before) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      failure_site_.reset();
+    }
     splits_total_.store(known, std::memory_order_relaxed);
     splits_done_.store(done_before, std::memory_order_relaxed);
     splits_done_before_.store(done_before, std::memory_order_relaxed);
@@ -118,7 +156,10 @@ class JobMetrics {
   std::vector<SplitTiming> SlowestSplits(size_t limit) const;
 
  private:
+  void NoteFirstRow();
+
   std::chrono::steady_clock::time_point start_;
+  std::atomic<int64_t> first_row_time_us_{0};
   std::atomic<uint64_t> rows_read_{0};
   std::atomic<uint64_t> rows_written_{0};
   std::atomic<uint64_t> rows_committed_{0};
@@ -137,6 +178,8 @@ class JobMetrics {
   mutable std::mutex mutex_;
   std::vector<SplitTiming> split_timings_;  // guarded by mutex_
   std::vector<StreamLag> lag_;              // guarded by mutex_
+  std::vector<StreamMetrics> streams_;      // guarded by mutex_; by stream index
+  std::optional<FailureSite> failure_site_;  // guarded by mutex_
 };
 
 }  // namespace sluice::runtime

@@ -71,7 +71,10 @@ class Pipeline::Impl {
         std::move(channels));
     std::vector<std::thread> writer_threads;
     for (int w = 0; w < writers; ++w)
-      writer_threads.emplace_back([this, w] { WriterLoop(w); });
+      writer_threads.emplace_back([this, w, tag = log::CurrentTag()] {
+        log::ScopedTag tagged(tag);
+        WriterLoop(w);
+      });
     // A stop must end the job even when a writer is blocked in the sink (a lock someone else
     // holds, a server that stopped answering), where the final checkpoint would wait forever:
     // after checkpoint.stop_timeout_secs the writers' calls are cancelled and the run ends at
@@ -86,7 +89,10 @@ class Pipeline::Impl {
     readers_running_ = readers;
     std::vector<std::thread> reader_threads;
     for (int r = 0; r < readers; ++r) {
-      reader_threads.emplace_back([this, r, writers] { ReaderLoop(r, writers); });
+      reader_threads.emplace_back([this, r, writers, tag = log::CurrentTag()] {
+        log::ScopedTag tagged(tag);
+        ReaderLoop(r, writers);
+      });
     }
 
     // Coordinator: checkpoints at intervals, and a watch for stop requests.
@@ -531,8 +537,10 @@ class Pipeline::Impl {
   // A reader's error stops the job, unless it is the cancellation the job asked for.
   void ReaderFailed(const Status& status) {
     bool expected = status.code() == StatusCode::kCancelled && cancelled_->load();
-    if (!expected)
+    if (!expected) {
+      parts_.metrics->NoteFailureSite(FailureOrigin::kSource, -1);
       Fail(status);
+    }
   }
 
   // Asks the running reader with the most work left to give up its remainder. Returns the cut
@@ -638,6 +646,7 @@ class Pipeline::Impl {
       path.input_pool->Put(std::move(batch));
       *status = more.status().WithContext(
           fmt::format("source {}: split '{}'", job_.source.type, split.id));
+      parts_.metrics->NoteFailureSite(FailureOrigin::kSource, stream);
       return ReadOutcome::kStopped;
     }
     if (!*more) {
@@ -656,6 +665,7 @@ class Pipeline::Impl {
     }
     active.rows.fetch_add(batch->num_rows(), std::memory_order_relaxed);
     parts_.metrics->OnBatchRead(batch->num_rows(), batch->ByteSize());
+    parts_.metrics->OnStreamRead(stream, batch->num_rows(), batch->ByteSize());
     if (path.projection != nullptr) {
       std::unique_ptr<Batch> projected = PoolFor(path.projection->output_schema()).Get(stream);
       Status applied = path.projection->Apply(*batch, projected.get(), parts_.context->bad_records);
@@ -791,6 +801,7 @@ class Pipeline::Impl {
       std::lock_guard<std::mutex> lock(writers_mutex_);
       live_writers_.push_back(writer.get());
     } else {
+      parts_.metrics->NoteFailureSite(FailureOrigin::kSink, -1);
       Fail(created.status().WithContext(context()));
     }
     bool failed = !writer;
@@ -829,6 +840,7 @@ class Pipeline::Impl {
             status = failpoint::Check("runtime.writer.after_commit");
           if (!status.ok()) {
             failed = true;
+            parts_.metrics->NoteFailureSite(FailureOrigin::kSink, -1);
             Fail(status.WithContext(context()));
           }
         }
@@ -841,6 +853,8 @@ class Pipeline::Impl {
           Status status = writer->Write(*item.batch);
           if (status.ok()) {
             parts_.metrics->OnBatchWritten(item.batch->num_rows(), item.batch->ByteSize());
+            parts_.metrics->OnStreamWritten(item.batch->stream(), item.batch->num_rows(),
+                                            item.batch->ByteSize());
             // Rows the sink refused and the policy skipped were not written.
             const uint64_t refused = BadRecordPolicy::SkippedOnThisThread() - skipped;
             if (refused > 0)
@@ -848,6 +862,7 @@ class Pipeline::Impl {
             pending_rows += item.batch->num_rows() - refused;
           } else {
             failed = true;
+            parts_.metrics->NoteFailureSite(FailureOrigin::kSink, item.batch->stream());
             Fail(status.WithContext(context()));
           }
         }

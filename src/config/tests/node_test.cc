@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include "testing/gtest_util.h"
+#include "testing/temp_dir.h"
 
 namespace sluice::config {
 namespace {
@@ -54,6 +56,29 @@ TEST(NodeTest, EnvironmentSubstitution) {
   EXPECT_EQ(status.message(),
             "env.yaml:2:6: environment variable 'SLUICE_TEST_UNSET' is not set (write "
             "${SLUICE_TEST_UNSET:-default} to give a default)");
+}
+
+TEST(NodeTest, SecretReferencesReadTheEnvironmentAndFiles) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/pg_password";
+  {
+    std::ofstream out(path);
+    out << "s3cr\u00e9t-canary\n";
+  }
+  setenv("SLUICE_TEST_PASSWORD", "from-env", 1);
+  ASSERT_OK_AND_ASSIGN(Node root, ParseYaml("a: ${env:SLUICE_TEST_PASSWORD}\n"
+                                            "b: ${file:" + path + "}\n"
+                                            "c: ${file:/nonexistent/x:-dflt}\n",
+                                            "secrets.yaml"));
+  ASSERT_OK(SubstituteEnvironment(&root));
+  EXPECT_EQ(root.Find("a")->scalar(), "from-env");
+  EXPECT_EQ(root.Find("b")->scalar(), "s3cr\u00e9t-canary");  // the trailing newline dropped
+  EXPECT_EQ(root.Find("c")->scalar(), "dflt");
+
+  ASSERT_OK_AND_ASSIGN(Node missing, ParseYaml("p: ${file:/nonexistent/secret}\n", "s.yaml"));
+  EXPECT_EQ(SubstituteEnvironment(&missing).message(),
+            "s.yaml:1:4: cannot read the file '/nonexistent/secret' named by "
+            "'${file:/nonexistent/secret}'");
 }
 
 TEST(NodeTest, OverridesCreateAndReplace) {
