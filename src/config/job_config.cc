@@ -44,8 +44,42 @@ const std::vector<OptionSpec>& JobTable() {
            "One run of a job at a time: a run that stopped renewing its hold on the job this "
            "long (frozen, cut off) may be taken over, and its later commits are refused.",
        .min = 0.3, .max = 86400},
+      {"schedule", OptionType::kMap, "",
+       "For `sluice server`: `cron` (\"0 2 * * *\", @hourly, \"@every 30s\"), `time_zone` "
+       "(IANA, default UTC), `after` (jobs whose success starts this one). `sluice run` ignores "
+       "it."},
   };
   return kTable;
+}
+
+// Replaces `connection: NAME` in a source or sink block by the connection's keys; the block's
+// own keys win.
+Status ResolveConnection(Node* root, std::string_view key, const ConnectionResolver* resolver,
+                         std::vector<std::string>* used) {
+  Node* block = root->Find(key);
+  if (block == nullptr || !block->is_map())
+    return Status::OK();
+  const Node* reference = block->Find("connection");
+  if (reference == nullptr)
+    return Status::OK();
+  if (!reference->is_scalar() || reference->scalar().empty())
+    return reference->Error(fmt::format("'connection' in {} must name a connection", key));
+  if (resolver == nullptr || !*resolver) {
+    return reference->Error(
+        "'connection' names a connection of `sluice server`; in a job file for `sluice run`, "
+        "give the connector's type and options instead");
+  }
+  const std::string name = reference->scalar();
+  SLUICE_ASSIGN_OR_RETURN(Node merged, (*resolver)(name, *reference));
+  if (!merged.is_map())
+    return reference->Error(fmt::format("connection '{}' is not a map of options", name));
+  for (const Node::Entry& entry : block->entries()) {
+    if (entry.key != "connection")
+      merged.Set(entry.key, entry.key_mark, entry.value);
+  }
+  used->push_back(name);
+  *block = std::move(merged);
+  return Status::OK();
 }
 
 Status ReadCheckpoint(const Node& node, JobConfig* job) {
@@ -262,8 +296,41 @@ Result<TransformConfig> ReadTransform(const Node& transform) {
   return out;
 }
 
+}  // namespace
+
+Result<ScheduleConfig> ReadSchedule(const Node& node) {
+  static const std::vector<OptionSpec> kTable = {
+      {"cron", OptionType::kString, "", "When the job runs."},
+      {"time_zone", OptionType::kString, "UTC", "The zone the cron fields are read in."},
+      {"after", OptionType::kAny, "", "Jobs whose success starts this one."},
+  };
+  SLUICE_ASSIGN_OR_RETURN(Options options, Options::Validate(node, kTable, "schedule"));
+  ScheduleConfig schedule;
+  schedule.mark = node.mark();
+  schedule.cron = options.GetString("cron");
+  schedule.time_zone = options.GetString("time_zone");
+  if (const Node* after = node.Find("after")) {
+    if (after->is_scalar()) {
+      schedule.after.push_back(after->scalar());
+    } else if (after->is_sequence()) {
+      for (const Node& item : after->items()) {
+        if (!item.is_scalar() || item.scalar().empty())
+          return item.Error("'after' lists job names");
+        schedule.after.push_back(item.scalar());
+      }
+    } else {
+      return after->Error("'after' is a job name or a list of job names");
+    }
+  }
+  if (schedule.cron.empty() && schedule.after.empty())
+    return node.Error("a schedule needs 'cron', 'after' or both");
+  return schedule;
+}
+
+namespace {
+
 Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
-                           std::string origin) {
+                           std::string origin, const ConnectionResolver* resolver = nullptr) {
   if (!root.is_map()) {
     Mark mark = root.mark();
     if (!mark.origin)
@@ -272,6 +339,9 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
         fmt::format("{}: a job file must be a map with name, source and sink, got a {}",
                     mark.ToString(), root.KindName()));
   }
+  std::vector<std::string> connections;
+  SLUICE_RETURN_IF_ERROR(ResolveConnection(&root, "source", resolver, &connections));
+  SLUICE_RETURN_IF_ERROR(ResolveConnection(&root, "sink", resolver, &connections));
   SLUICE_RETURN_IF_ERROR(SubstituteEnvironment(&root));
   for (const std::string& assignment : overrides) {
     SLUICE_RETURN_IF_ERROR(ApplyOverride(&root, assignment));
@@ -299,6 +369,10 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
     SLUICE_RETURN_IF_ERROR(ReadRetry(*node, &job));
   job.verify = options.GetBool("verify");
   job.run_lease_secs = options.GetDouble("run_lease_secs");
+  if (const Node* node = root.Find("schedule")) {
+    SLUICE_ASSIGN_OR_RETURN(job.schedule, ReadSchedule(*node));
+  }
+  job.connections = std::move(connections);
   job.fingerprint = Fingerprint(root);
   job.root = std::move(root);
   return job;
@@ -319,6 +393,13 @@ Result<JobConfig> LoadJobText(std::string_view text, std::string origin,
                               const std::vector<std::string>& overrides) {
   SLUICE_ASSIGN_OR_RETURN(Node root, ParseYaml(text, origin));
   return LoadRoot(std::move(root), overrides, std::move(origin));
+}
+
+Result<JobConfig> LoadJobText(std::string_view text, std::string origin,
+                              const std::vector<std::string>& overrides,
+                              const ConnectionResolver& resolver) {
+  SLUICE_ASSIGN_OR_RETURN(Node root, ParseYaml(text, origin));
+  return LoadRoot(std::move(root), overrides, std::move(origin), &resolver);
 }
 
 }  // namespace sluice::config

@@ -11,6 +11,7 @@
 //   parallelism: 2
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -62,6 +63,19 @@ struct RetryPolicy {
   double max_backoff_secs = 60;
 };
 
+/// `schedule:` (read by `sluice server`; `sluice run` runs the job once whatever it says).
+struct ScheduleConfig {
+  std::string cron;       // "0 2 * * *", "@hourly", "@every 30s"; "" = on trigger only
+  std::string time_zone;  // IANA name; "" = UTC
+  std::vector<std::string> after;  // jobs whose success triggers this one
+  Mark mark;
+};
+
+/// Finds a named connection (the server's catalog) for `source: { connection: NAME }`: returns
+/// the connection's block (`type` and options). `reference` is the scalar naming it, for errors.
+using ConnectionResolver =
+    std::function<Result<Node>(const std::string& name, const Node& reference)>;
+
 struct JobConfig {
   std::string name;
   std::string origin;  // the job file path
@@ -89,6 +103,9 @@ struct JobConfig {
   /// A digest of what defines the job's data (source, transform, sink; secrets and tuning
   /// left out): a resume is refused when it changed.
   std::string fingerprint;
+  std::optional<ScheduleConfig> schedule;
+  /// The connections the source and sink blocks name (`connection:`), in that order.
+  std::vector<std::string> connections;
   Node root;  // the whole substituted tree, for later sections
 };
 
@@ -101,5 +118,12 @@ Result<JobConfig> LoadJobFile(const std::string& path, const std::vector<std::st
 /// Same from text already in memory; `origin` names it in errors.
 Result<JobConfig> LoadJobText(std::string_view text, std::string origin,
                               const std::vector<std::string>& overrides);
+/// Same, resolving `connection:` in the source and sink blocks through `resolver` (the block's
+/// own keys win over the connection's). Without a resolver a `connection:` key is an error.
+Result<JobConfig> LoadJobText(std::string_view text, std::string origin,
+                              const std::vector<std::string>& overrides,
+                              const ConnectionResolver& resolver);
+/// Parses a `schedule:` node (also used by the server to check it).
+Result<ScheduleConfig> ReadSchedule(const Node& node);
 
 }  // namespace sluice::config

@@ -49,14 +49,14 @@ TEST(JobConfigTest, ErrorsNameFileLineAndColumn) {
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparalelism: 2\n",
             "job.yaml:4:1: unknown key 'paralelism' in job (allowed: name, source, sink, "
             "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, "
-            "verify, run_lease_secs)"},
+            "verify, run_lease_secs, schedule)"},
            {"name: j\nsource: {path: x}\nsink: {type: sqlite}\n",
             "job.yaml:2:9: missing required key 'type' in source (run `sluice connectors` to "
             "list the types)"},
            {"name: j\nsink: {type: sqlite}\n",
             "job.yaml:1:1: missing required key 'source' in job (allowed: name, source, sink, "
             "transform, parallelism, batch_rows, delivery, checkpoint, state, errors, retry, "
-            "verify, run_lease_secs)"},
+            "verify, run_lease_secs, schedule)"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: many\n",
             "job.yaml:4:14: 'parallelism' in job must be an integer, got 'many'"},
            {"name: j\nsource: {type: file}\nsink: {type: sqlite}\nparallelism: 0\n",
@@ -138,6 +138,49 @@ TEST(JobConfigTest, GuaranteeCheckpointErrorsAndRetrySections) {
   EXPECT_EQ(bad.status().message(),
             "r.yaml:4:9: unknown key 'attempts' in retry (allowed: max_attempts, "
             "initial_backoff_secs, max_backoff_secs)");
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(JobConfigTest, ConnectionsAreMergedUnderTheBlocksOwnKeys) {
+  ConnectionResolver resolver = [](const std::string& name, const Node& reference) -> Result<Node> {
+    if (name != "warehouse")
+      return reference.Error("no connection named '" + name + "'");
+    return ParseYaml("type: sqlite\npath: /data/w.db\ntable: default_table\n", "connection");
+  };
+  const std::string text =
+      "name: j\nsource: {type: file, path: a.csv, format: csv}\n"
+      "sink: {connection: warehouse, table: orders}\n"
+      "schedule: {cron: '0 2 * * *', time_zone: Europe/Berlin, after: [load_a]}\n";
+  ASSERT_OK_AND_ASSIGN(JobConfig job, LoadJobText(text, "j.yaml", {}, resolver));
+  EXPECT_EQ(job.sink.type, "sqlite");
+  EXPECT_EQ(job.sink.options.Find("path")->scalar(), "/data/w.db");
+  EXPECT_EQ(job.sink.options.Find("table")->scalar(), "orders");
+  EXPECT_EQ(job.connections, std::vector<std::string>{"warehouse"});
+  ASSERT_TRUE(job.schedule.has_value());
+  EXPECT_EQ(job.schedule->cron, "0 2 * * *");
+  EXPECT_EQ(job.schedule->time_zone, "Europe/Berlin");
+  EXPECT_EQ(job.schedule->after, std::vector<std::string>{"load_a"});
+
+  Result<JobConfig> missing = LoadJobText(
+      "name: j\nsource: {connection: nowhere}\nsink: {type: sqlite, path: x, table: t}\n",
+      "j.yaml", {}, resolver);
+  EXPECT_EQ(missing.status().message(), "j.yaml:2:22: no connection named 'nowhere'");
+  // `sluice run` has no catalog of connections: it says so.
+  Result<JobConfig> cli = LoadJobText(text, "j.yaml", {});
+  EXPECT_NE(cli.status().message().find("names a connection of `sluice server`"),
+            std::string::npos)
+      << cli.status().message();
+  Result<JobConfig> empty_schedule = LoadJobText(
+      "name: j\nsource: {type: file, path: a, format: csv}\nsink: {type: sqlite, path: x, "
+      "table: t}\nschedule: {time_zone: UTC}\n",
+      "j.yaml", {});
+  EXPECT_EQ(empty_schedule.status().message(),
+            "j.yaml:4:11: a schedule needs 'cron', 'after' or both");
 }
 
 }  // namespace
