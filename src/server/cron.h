@@ -5,8 +5,8 @@
 //   6 fields   "second minute hour day-of-month month day-of-week"
 //   macros     @yearly = @annually = "0 0 1 1 *", @monthly = "0 0 1 * *", @weekly = "0 0 * * 0",
 //              @daily = @midnight = "0 0 * * *", @hourly = "0 * * * *"
-//   intervals  "@every 30s", "@every 5m", "@every 2h", "@every 1h30m": fires at every multiple of
-//              the interval since the Unix epoch, whatever the time zone
+//   intervals  "@every 30s", "@every 5m", "@every 2h", "@every 1h30m" (units s, m, h): fires at
+//              every multiple of the interval since the Unix epoch, whatever the time zone
 // A field is `*`, a number, a range `a-b`, a step `*/n`, `a-b/n` or `a/n` (a to the field's
 // maximum), or a comma list of these. Ranges: second 0-59, minute 0-59, hour 0-23,
 // day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 0-7 or SUN-SAT (0 and 7 are Sunday; SUN
@@ -22,13 +22,14 @@
 // - A wall-clock schedule (hour field a number, list or range, e.g. "30 2 * * *"):
 //   - a local time that does not exist (spring forward) fires once, at the transition, the
 //     first instant after the gap (02:30 on 2026-03-29 in Europe/Berlin fires at 03:00 CEST);
-//     several missing times in one gap fire once together;
-//   - a local time that occurs twice (fall back) fires only at its first occurrence (summer
-//     time).
-// - A repeating schedule (hour field `*` or a step, e.g. "*/15 * * * *", "0 */2 * * *",
-//   @hourly): every real instant whose local time matches fires, so repeated local times fire
-//   twice and missing ones not at all. An hourly job fires once in every real hour, none skipped
-//   or doubled.
+//     several missing times in one gap fire once together, also with a match at the transition
+//     itself ("0 2,3 * * *" fires once that day, at 03:00 CEST);
+//   - a local time that occurs twice (fall back) fires only at its first occurrence, before the
+//     clocks go back.
+// - A repeating schedule (hour field `*` or with a step anywhere, e.g. "*/15 * * * *",
+//   "0 */2 * * *", "0 8-18/2 * * *", @hourly): every real instant whose local time matches
+//   fires, so repeated local times fire twice and missing ones not at all. An hourly job fires
+//   once in every real hour, none skipped or doubled.
 //
 // Range and time zone data: instants from year 1 to year 9999; NextAfter returns nullopt past
 // that. The time zone data is the system's (/usr/share/zoneinfo) read by Howard Hinnant's date
