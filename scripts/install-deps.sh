@@ -34,6 +34,9 @@ packages+=(libthrift-dev thrift-compiler libboost-dev libsnappy-dev)
 # (scripts/python-venv.sh).
 packages+=(python3-venv)
 # The remote stores (src/io: WebHDFS, S3) use libcurl and OpenSSL (S3's SigV4), both listed above.
+# Time zones for the server's cron schedules (src/server/cron.*): Howard Hinnant's date library,
+# which reads the system tz database; GCC 12's libstdc++ has no std::chrono::tzdb.
+packages+=(libhowardhinnant-date-dev)
 servers=0
 bench=0
 for flag in "$@"; do
