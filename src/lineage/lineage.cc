@@ -175,7 +175,12 @@ void NameDataset(const config::ConnectorBlock& block, const connectors::StreamIn
   } else if (type == "kafka") {
     // The first bootstrap broker names the cluster.
     std::string brokers = Option(block, "brokers");
-    std::string first = WithoutUserInfo(brokers.substr(0, brokers.find(',')));
+    std::string_view first_listed = std::string_view(brokers).substr(0, brokers.find(','));
+    while (!first_listed.empty() && first_listed.front() == ' ')
+      first_listed.remove_prefix(1);
+    while (!first_listed.empty() && first_listed.back() == ' ')
+      first_listed.remove_suffix(1);
+    std::string first = WithoutUserInfo(first_listed);
     if (first.find(':') == std::string::npos)
       first += ":9092";
     out->namespace_ = "kafka://" + first;

@@ -213,6 +213,7 @@ TEST(LineageTest, DatasetForNamesEachConnectorType) {
        "orders.eu"},
       {"{type: kafka, brokers: k1:9092, topic: \"cdc.{stream}\"}", "orders", "kafka://k1:9092",
        "cdc.orders"},
+      {"{type: kafka, brokers: \" k3:9094 , k4:9094\", topic: t}", "t", "kafka://k3:9094", "t"},
       {"{type: redis, host: cache, password: hunter2-secret, db: 2, key: \"user:{id}\"}", "users",
        "redis://cache:6379", "2/user:{id}"},
       {"{type: redis, port: 6380, mode: snapshot, dbs: [\"0\", \"3\"], keys: \"session:*\"}",
