@@ -37,6 +37,8 @@ packages+=(python3-venv)
 # Time zones for the server's cron schedules (src/server/cron.*): Howard Hinnant's date library,
 # which reads the system tz database; GCC 12's libstdc++ has no std::chrono::tzdb.
 packages+=(libhowardhinnant-date-dev)
+# `sluice server`'s HTTP (the REST API, /metrics, the web UI; alert webhooks; `sluice apply`).
+packages+=(libcpp-httplib-dev)
 servers=0
 bench=0
 for flag in "$@"; do

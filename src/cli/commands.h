@@ -31,6 +31,27 @@ std::string GroupThousands(uint64_t value);
 /// `sluice connectors [TYPE]`: the connector types and their options.
 int ConnectorsCommand(const std::string& type, const CommonFlags& flags);
 
+struct ServerFlags {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = ".sluice-server";
+  int max_parallel_runs = 32;
+  std::string lineage;
+  std::string alerts_file;
+  bool open_ui = false;
+};
+/// `sluice server`: the REST API, scheduler and web UI, until SIGINT/SIGTERM.
+int ServerCommand(const ServerFlags& flags);
+
+struct ApplyFlags {
+  std::string dir;
+  std::string server = "http://127.0.0.1:8080";
+  std::string token;  // else SLUICE_TOKEN
+  std::string team;
+  bool dry_run = false;
+};
+/// `sluice apply DIR`: makes the server's jobs equal a folder of job files.
+int ApplyCommand(const ApplyFlags& flags);
+
 /// Installs SIGINT/SIGTERM handlers that set the returned flag; a second signal exits at once.
 const std::atomic<bool>* InstallStopHandlers();
 

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -58,6 +59,33 @@ int main(int argc, char** argv) {
   CLI::App* list = app.add_subcommand("connectors", "List connector types and their options");
   list->add_option("type", connector_type, "Show only this connector");
 
+  cli::ServerFlags server_flags;
+  CLI::App* server = app.add_subcommand(
+      "server", "Serve the REST API, scheduler, metrics and web UI (until Ctrl-C)");
+  server->add_option("--listen", server_flags.listen, "HOST:PORT (default 127.0.0.1:8080)");
+  server->add_option("--data", server_flags.data_dir,
+                     "Folder of the server's store, key, tokens and job state (default "
+                     ".sluice-server)")
+      ->type_name("DIR");
+  server->add_option("--max-parallel-runs", server_flags.max_parallel_runs,
+                     "Runs moving data at once, over all teams (default 32)")
+      ->check(CLI::Range(1, 10000));
+  server->add_option("--lineage", server_flags.lineage,
+                     "Send OpenLineage events to http(s)://... or file:/path.jsonl");
+  server->add_option("--alerts", server_flags.alerts_file, "Alert rules file (YAML)")
+      ->type_name("FILE");
+  server->add_flag("--open", server_flags.open_ui, "Open the web UI in a browser");
+
+  cli::ApplyFlags apply_flags;
+  std::string token_file;
+  CLI::App* apply = app.add_subcommand(
+      "apply", "Make a server's jobs equal a folder of job files (shows the difference first)");
+  apply->add_option("dir", apply_flags.dir, "Folder of job files (*.yaml)")->required();
+  apply->add_option("--server", apply_flags.server, "The server (default http://127.0.0.1:8080)");
+  apply->add_option("--token-file", token_file, "File holding the API token (else $SLUICE_TOKEN)");
+  apply->add_option("--team", apply_flags.team, "Act for this team (admin tokens)");
+  apply->add_flag("--dry-run", apply_flags.dry_run, "Show and check the changes; change nothing");
+
   app.footer(
       "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 connection or resource "
       "error,\n            4 data error, 5 verification mismatch, 6 the job is already running "
@@ -91,6 +119,18 @@ int main(int argc, char** argv) {
     return cli::CheckCommand(job_path, flags);
   if (verify->parsed())
     return cli::VerifyCommand(job_path, flags);
+  if (server->parsed())
+    return cli::ServerCommand(server_flags);
+  if (apply->parsed()) {
+    if (!token_file.empty()) {
+      std::ifstream in(token_file);
+      if (!std::getline(in, apply_flags.token)) {
+        fmt::print(stderr, "sluice apply: cannot read the token file '{}'\n", token_file);
+        return cli::kExitConfig;
+      }
+    }
+    return cli::ApplyCommand(apply_flags);
+  }
   if (list->parsed())
     return cli::ConnectorsCommand(connector_type, flags);
   return cli::kExitConfig;

@@ -341,7 +341,10 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
   }
   std::vector<std::string> connections;
   SLUICE_RETURN_IF_ERROR(ResolveConnection(&root, "source", resolver, &connections));
+  const std::string source_connection = connections.empty() ? "" : connections.back();
   SLUICE_RETURN_IF_ERROR(ResolveConnection(&root, "sink", resolver, &connections));
+  const std::string sink_connection =
+      connections.size() > (source_connection.empty() ? 0u : 1u) ? connections.back() : "";
   SLUICE_RETURN_IF_ERROR(SubstituteEnvironment(&root));
   for (const std::string& assignment : overrides) {
     SLUICE_RETURN_IF_ERROR(ApplyOverride(&root, assignment));
@@ -373,6 +376,8 @@ Result<JobConfig> LoadRoot(Node root, const std::vector<std::string>& overrides,
     SLUICE_ASSIGN_OR_RETURN(job.schedule, ReadSchedule(*node));
   }
   job.connections = std::move(connections);
+  job.source_connection = source_connection;
+  job.sink_connection = sink_connection;
   job.fingerprint = Fingerprint(root);
   job.root = std::move(root);
   return job;

@@ -106,6 +106,8 @@ struct JobConfig {
   std::optional<ScheduleConfig> schedule;
   /// The connections the source and sink blocks name (`connection:`), in that order.
   std::vector<std::string> connections;
+  std::string source_connection;  // "" when the source block names none
+  std::string sink_connection;
   Node root;  // the whole substituted tree, for later sections
 };
 

@@ -67,8 +67,10 @@ class ConnectorRegistry {
   Result<ReadBack> ReadBackSource(const config::ConnectorBlock& sink, const std::string& stream,
                                   const Schema& schema) const;
 
- private:
+  /// "csv, mysql, ...": the source (or sink) types, for error messages.
   std::string TypeList(bool sources) const;
+
+ private:
   std::vector<std::unique_ptr<ConnectorInfo>> connectors_;
 };
 

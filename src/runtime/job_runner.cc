@@ -269,6 +269,7 @@ Status JobRunner::RunAttempt(const std::atomic<bool>* stop, bool resume, state::
 
   SLUICE_ASSIGN_OR_RETURN(Setup setup, PrepareSetup(job_, registry_, context, &metrics_));
   summary->streams = setup.sink_streams;
+  summary->source_streams = setup.source->streams();
   {
     std::vector<std::string> names;
     for (const StreamInfo& stream : setup.source->streams())

@@ -79,6 +79,7 @@ struct JobSummary {
   /// The last lag each stream reported (unbounded sources, mostly); empty when none did.
   std::vector<StreamLag> lag;
   std::vector<connectors::StreamInfo> streams;  // after the transform
+  std::vector<connectors::StreamInfo> source_streams;  // as the source discovered them
   std::string source_type;
   std::string sink_type;
   connectors::DeliveryGuarantee guarantee = connectors::DeliveryGuarantee::kAtLeastOnce;

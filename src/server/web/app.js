@@ -1,0 +1,1 @@
+// The UI comes here.
