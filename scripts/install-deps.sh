@@ -45,10 +45,11 @@ for flag in "$@"; do
   case "$flag" in
     # Real servers for the integration tests. The Kafka broker and the schema registry run on
     # Java 17 from jars on Maven Central, fetched with Maven (below); kcat creates their test
-    # traffic, curl talks to the registry, openssl makes the broker's TLS certificates.
+    # traffic, curl talks to the registry, openssl makes the broker's TLS certificates;
+    # Prometheus scrapes `sluice server`'s /metrics in its test (promtool checks the format).
     --servers) servers=1
                packages+=(mariadb-server mariadb-client postgresql postgresql-client maven kcat
-                          curl openssl redis-server) ;;
+                          curl openssl redis-server prometheus) ;;
     # The peers the benchmarks compare against (kcat for Kafka; Debezium's embedded engine for
     # change data capture, built with Maven, bench/debezium), and GNU time for peak RSS.
     --bench) bench=1
