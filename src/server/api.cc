@@ -486,7 +486,7 @@ Result<Reply> CreateJob(ApiContext& context, Call& call) {
   SLUICE_ASSIGN_OR_RETURN(config::JobConfig job, CheckJob(context, call, yaml, ""));
   SLUICE_RETURN_IF_ERROR(context.store->CreateJob(JobRecord{call.team, job.name, yaml, 0, 0}));
   if (context.jobs_changed)
-    context.jobs_changed();
+    context.jobs_changed(call.team, job.name);
   SLUICE_ASSIGN_OR_RETURN(std::optional<JobRecord> stored, context.store->GetJob(call.team, job.name));
   SLUICE_ASSIGN_OR_RETURN(json out, JobJson(context, *stored));
   return Reply{201, out};
@@ -515,7 +515,7 @@ Result<Reply> PutJob(ApiContext& context, Call& call) {
   else
     SLUICE_RETURN_IF_ERROR(context.store->CreateJob(JobRecord{call.team, job.name, yaml, 0, 0}));
   if (context.jobs_changed)
-    context.jobs_changed();
+    context.jobs_changed(call.team, job.name);
   SLUICE_ASSIGN_OR_RETURN(std::optional<JobRecord> stored, context.store->GetJob(call.team, job.name));
   SLUICE_ASSIGN_OR_RETURN(json out, JobJson(context, *stored));
   return Reply{existing ? 200 : 201, out};
@@ -527,7 +527,7 @@ Result<Reply> DeleteJob(ApiContext& context, Call& call) {
   }
   SLUICE_RETURN_IF_ERROR(context.store->DeleteJob(call.team, call.params[0]));
   if (context.jobs_changed)
-    context.jobs_changed();
+    context.jobs_changed(call.team, call.params[0]);
   return Reply{204, nullptr};
 }
 

@@ -36,8 +36,8 @@ struct ApiContext {
   const connectors::ConnectorRegistry* registry = nullptr;
   RunManager* runs = nullptr;
   Scheduler* scheduler = nullptr;
-  /// Called after a job was created, replaced or deleted (the scheduler reloads).
-  std::function<void()> jobs_changed;
+  /// Called after a job was created, replaced or deleted (the scheduler updates it).
+  std::function<void(const std::string& team, const std::string& job)> jobs_changed;
 };
 
 /// Registers every API route on `http`.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/failpoint.h"
 #include "core/logging.h"
 
 namespace sluice::server {
@@ -27,8 +28,12 @@ bool SameSchedule(const ScheduleEntry& a, const ScheduleEntry& b) {
 
 }  // namespace
 
-Scheduler::Scheduler(ServerStore* store, RunManager* runs, ScheduleSource source)
-    : store_(store), runs_(runs), source_(std::move(source)) {}
+Scheduler::Scheduler(ServerStore* store, RunManager* runs, ScheduleSource source,
+                     JobScheduleSource job_source)
+    : store_(store),
+      runs_(runs),
+      source_(std::move(source)),
+      job_source_(std::move(job_source)) {}
 
 Scheduler::~Scheduler() {
   Shutdown();
@@ -36,7 +41,7 @@ Scheduler::~Scheduler() {
 
 Status Scheduler::Start() {
   SLUICE_RETURN_IF_ERROR(Reload());
-  FireDue(NowSeconds());
+  FireDue(NowSeconds(), /*coalesce=*/true);
   // Dependencies whose trigger a crash may have cut off.
   std::vector<std::pair<std::string, std::string>> upstreams;
   for (const ScheduleEntry& entry : Entries()) {
@@ -59,33 +64,49 @@ void Scheduler::Shutdown() {
     thread_.join();
 }
 
+Status Scheduler::Prepare(ScheduleEntry* entry, const std::vector<ScheduleEntry>& previous,
+                          int64_t now) {
+  auto kept = std::find_if(previous.begin(), previous.end(),
+                           [&](const ScheduleEntry& p) { return SameSchedule(p, *entry); });
+  if (kept != previous.end()) {
+    entry->next_fire = kept->next_fire;
+    return Status::OK();
+  }
+  if (!entry->cron)
+    return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(std::optional<int64_t> last, store_->LastFire(entry->team, entry->job));
+  if (!last) {
+    // A new schedule starts from now: it does not fire for times before it existed.
+    SLUICE_RETURN_IF_ERROR(store_->StartLedger(entry->team, entry->job, now));
+    last = now;
+  }
+  entry->next_fire = entry->cron->NextAfter(*last);
+  return Status::OK();
+}
+
 Status Scheduler::Reload() {
   SLUICE_ASSIGN_OR_RETURN(std::vector<ScheduleEntry> loaded, source_());
   const int64_t now = NowSeconds();
-  std::vector<ScheduleEntry> previous;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    previous = entries_;
-  }
-  for (ScheduleEntry& entry : loaded) {
-    auto kept = std::find_if(previous.begin(), previous.end(),
-                             [&](const ScheduleEntry& p) { return SameSchedule(p, entry); });
-    if (kept != previous.end()) {
-      entry.next_fire = kept->next_fire;
-      continue;
-    }
-    if (!entry.cron)
-      continue;
-    SLUICE_ASSIGN_OR_RETURN(std::optional<int64_t> last, store_->LastFire(entry.team, entry.job));
-    if (!last) {
-      // A new schedule starts from now: it does not fire for times before it existed.
-      SLUICE_RETURN_IF_ERROR(store_->StartLedger(entry.team, entry.job, now));
-      last = now;
-    }
-    entry.next_fire = entry.cron->NextAfter(*last);
-  }
+  const std::vector<ScheduleEntry> previous = Entries();
+  for (ScheduleEntry& entry : loaded)
+    SLUICE_RETURN_IF_ERROR(Prepare(&entry, previous, now));
   std::lock_guard<std::mutex> lock(mutex_);
   entries_ = std::move(loaded);
+  changed_.notify_all();
+  return Status::OK();
+}
+
+Status Scheduler::Update(const std::string& team, const std::string& job) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<ScheduleEntry> loaded, job_source_(team, job));
+  const std::vector<ScheduleEntry> previous = Entries();
+  if (loaded)
+    SLUICE_RETURN_IF_ERROR(Prepare(&*loaded, previous, NowSeconds()));
+  std::lock_guard<std::mutex> lock(mutex_);
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const ScheduleEntry& e) { return e.team == team && e.job == job; }),
+                 entries_.end());
+  if (loaded)
+    entries_.push_back(std::move(*loaded));
   changed_.notify_all();
   return Status::OK();
 }
@@ -100,20 +121,32 @@ uint64_t Scheduler::fires() const {
   return fires_;
 }
 
-bool Scheduler::FireDue(int64_t now) {
+bool Scheduler::FireDue(int64_t now, bool coalesce) {
   std::vector<DueFire> due;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (ScheduleEntry& entry : entries_) {
       if (!entry.cron || !entry.next_fire || *entry.next_fire > now)
         continue;
-      // Fires missed while the server was down are coalesced into the latest.
       int64_t fire = *entry.next_fire;
-      for (int i = 0; i < 10'000'000; ++i) {
-        std::optional<int64_t> next = entry.cron->NextAfter(fire);
-        if (!next || *next > now)
-          break;
-        fire = *next;
+      if (coalesce) {
+        // Fires missed while the server was down are coalesced into the latest.
+        for (int i = 0; i < 10'000'000; ++i) {
+          std::optional<int64_t> next = entry.cron->NextAfter(fire);
+          if (!next || *next > now)
+            break;
+          fire = *next;
+        }
+      } else {
+        // A running server fires every due time, even when it woke late (a loaded machine):
+        // each is a run of its own, in order.
+        for (int i = 0; i < 1000; ++i) {
+          std::optional<int64_t> next = entry.cron->NextAfter(fire);
+          if (!next || *next > now)
+            break;
+          due.push_back(DueFire{entry.team, entry.job, fire});
+          fire = *next;
+        }
       }
       due.push_back(DueFire{entry.team, entry.job, fire});
       entry.next_fire = entry.cron->NextAfter(fire);
@@ -125,12 +158,13 @@ bool Scheduler::FireDue(int64_t now) {
   if (!ids.ok()) {
     log::Error(kComponent, "cannot record {} due fire(s): {}; retrying", due.size(),
                ids.status().ToString());
-    // Not recorded: the ledger did not move, so the next pass fires them again.
+    // Not recorded: the ledger did not move, so the next pass fires them again (the earliest
+    // of each job's first).
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const DueFire& fire : due) {
+    for (auto it = due.rbegin(); it != due.rend(); ++it) {
       for (ScheduleEntry& entry : entries_) {
-        if (entry.team == fire.team && entry.job == fire.job)
-          entry.next_fire = fire.fire;
+        if (entry.team == it->team && entry.job == it->job)
+          entry.next_fire = it->fire;
       }
     }
     return false;
@@ -139,6 +173,9 @@ bool Scheduler::FireDue(int64_t now) {
     std::lock_guard<std::mutex> lock(mutex_);
     fires_ += ids->size();
   }
+  // Tests: a crash between the fires' record and their runs' start.
+  if (failpoint::AnyArmed())
+    (void)failpoint::Check("server.scheduler.after_fire");
   if (!ids->empty())
     runs_->Wake();
   return !ids->empty();
@@ -166,7 +203,7 @@ void Scheduler::Loop() {
     if (!due)
       continue;
     lock.unlock();
-    FireDue(now);
+    FireDue(now, /*coalesce=*/false);
     lock.lock();
   }
 }

@@ -6,7 +6,8 @@
 //    look at the same second, or 1000 schedules due at once change nothing.
 //  - No missed fire: the ledger holds each schedule's last recorded fire; on start the
 //    scheduler catches up from there. Fires missed while the server was down are coalesced
-//    into one run, the latest (a nightly job does not run five times after a long outage).
+//    into one run, the latest (a nightly job does not run five times after a long outage);
+//    a running server that wakes late (a loaded machine) fires every due time it passed.
 //  - `after: [a, b]`: the job runs once every upstream job has succeeded since the job's last
 //    dependency-triggered run; checked when a run succeeds and again on start, so a crash
 //    between an upstream's success and the trigger loses nothing.
@@ -41,16 +42,22 @@ struct ScheduleEntry {
 
 class Scheduler : public RunObserver {
  public:
-  /// `load_schedules` lists every job's schedule (the server's jobs, parsed).
+  /// Lists every job's schedule (the server's jobs, parsed).
   using ScheduleSource = std::function<Result<std::vector<ScheduleEntry>>()>;
-  Scheduler(ServerStore* store, RunManager* runs, ScheduleSource source);
+  /// One job's schedule; nullopt when the job is gone or has none.
+  using JobScheduleSource = std::function<Result<std::optional<ScheduleEntry>>(
+      const std::string& team, const std::string& job)>;
+  Scheduler(ServerStore* store, RunManager* runs, ScheduleSource source,
+            JobScheduleSource job_source);
   ~Scheduler() override;
 
   /// Loads the schedules, fires what was missed, checks dependencies, starts the timer thread.
   Status Start();
   void Shutdown();
-  /// Re-reads the schedules (a job was created, changed or deleted).
+  /// Re-reads every schedule.
   Status Reload();
+  /// Re-reads one job's schedule (it was created, changed or deleted).
+  Status Update(const std::string& team, const std::string& job);
   std::vector<ScheduleEntry> Entries() const;
 
   // RunObserver: a succeeded run may start the jobs that run after it.
@@ -62,13 +69,17 @@ class Scheduler : public RunObserver {
 
  private:
   void Loop();
-  // Records every fire due at `now` (seconds); returns whether any run was queued.
-  bool FireDue(int64_t now);
+  // Records every fire due at `now` (seconds); `coalesce`: one fire per schedule, the latest
+  // (catching up after the server was down). Returns whether any run was queued.
+  bool FireDue(int64_t now, bool coalesce);
   Status CheckDependents(const std::string& team, const std::string& upstream);
+  // Sets a new or changed entry's next fire from its ledger (unchanged ones keep theirs).
+  Status Prepare(ScheduleEntry* entry, const std::vector<ScheduleEntry>& previous, int64_t now);
 
   ServerStore* store_;
   RunManager* runs_;
   ScheduleSource source_;
+  JobScheduleSource job_source_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool stopping_ = false;

@@ -77,33 +77,46 @@ class Server::Impl {
   std::string new_admin_token;
   bool shut_down = false;
 
+  // The schedule of one stored job; nullopt when it has none or cannot be read now.
+  std::optional<ScheduleEntry> ScheduleOf(const JobRecord& record) {
+    Result<config::JobConfig> job =
+        LoadServerJob(store.get(), registry, record.team, record.yaml, "job " + record.name);
+    if (!job.ok()) {
+      // A connection it needs was removed since: its schedule waits until it is fixed.
+      log::Warn(kComponent, "job '{}' of team '{}' is not scheduled: {}", record.name,
+                record.team, job.status().message());
+      return std::nullopt;
+    }
+    if (!job->schedule)
+      return std::nullopt;
+    ScheduleEntry entry{record.team, record.name, std::nullopt, job->schedule->after,
+                        std::nullopt};
+    if (!job->schedule->cron.empty()) {
+      Result<CronSchedule> cron = CronSchedule::Parse(
+          job->schedule->cron, job->schedule->time_zone.empty() ? "UTC" : job->schedule->time_zone);
+      if (!cron.ok())
+        return std::nullopt;  // checked when the job was stored; a tz database change could do this
+      entry.cron = std::move(*cron);
+    }
+    return entry;
+  }
+
   Result<std::vector<ScheduleEntry>> LoadSchedules() {
     SLUICE_ASSIGN_OR_RETURN(std::vector<JobRecord> jobs, store->ListJobs(""));
     std::vector<ScheduleEntry> entries;
     for (const JobRecord& record : jobs) {
-      Result<config::JobConfig> job =
-          LoadServerJob(store.get(), registry, record.team, record.yaml, "job " + record.name);
-      if (!job.ok()) {
-        // A connection it needs was removed since: its schedule waits until it is fixed.
-        log::Warn(kComponent, "job '{}' of team '{}' is not scheduled: {}", record.name,
-                  record.team, job.status().message());
-        continue;
-      }
-      if (!job->schedule)
-        continue;
-      ScheduleEntry entry{record.team, record.name, std::nullopt, job->schedule->after,
-                          std::nullopt};
-      if (!job->schedule->cron.empty()) {
-        Result<CronSchedule> cron = CronSchedule::Parse(
-            job->schedule->cron,
-            job->schedule->time_zone.empty() ? "UTC" : job->schedule->time_zone);
-        if (!cron.ok())
-          continue;  // checked when the job was stored; a tz database change could do this
-        entry.cron = std::move(*cron);
-      }
-      entries.push_back(std::move(entry));
+      if (std::optional<ScheduleEntry> entry = ScheduleOf(record))
+        entries.push_back(std::move(*entry));
     }
     return entries;
+  }
+
+  Result<std::optional<ScheduleEntry>> LoadSchedule(const std::string& team,
+                                                    const std::string& name) {
+    SLUICE_ASSIGN_OR_RETURN(std::optional<JobRecord> record, store->GetJob(team, name));
+    if (!record)
+      return std::optional<ScheduleEntry>();
+    return ScheduleOf(*record);
   }
 
   void InstallRoutes() {
@@ -114,9 +127,10 @@ class Server::Impl {
     api.registry = &registry;
     api.runs = runs.get();
     api.scheduler = scheduler.get();
-    api.jobs_changed = [this] {
-      if (Status reloaded = scheduler->Reload(); !reloaded.ok())
-        log::Error(kComponent, "cannot reload the schedules: {}", reloaded.ToString());
+    api.jobs_changed = [this](const std::string& team, const std::string& job) {
+      if (Status updated = scheduler->Update(team, job); !updated.ok())
+        log::Error(kComponent, "cannot update the schedule of job '{}': {}", job,
+                   updated.ToString());
     };
     InstallApi(&http, &api);
     http.Get("/api/v1/alerts", [this](const httplib::Request& request, httplib::Response& response) {
@@ -233,8 +247,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
         return LoadServerJob(raw->store.get(), raw->registry, team, record->yaml, "job " + name);
       },
       run_options);
-  impl->scheduler = std::make_unique<Scheduler>(store, impl->runs.get(),
-                                                [raw] { return raw->LoadSchedules(); });
+  impl->scheduler = std::make_unique<Scheduler>(
+      store, impl->runs.get(), [raw] { return raw->LoadSchedules(); },
+      [raw](const std::string& team, const std::string& job) {
+        return raw->LoadSchedule(team, job);
+      });
   impl->metrics = std::make_unique<MetricsExport>(impl->runs.get(), impl->scheduler.get(), store);
 
   // Listen first: the URL goes into alert payloads, and a port in use fails before any run.
