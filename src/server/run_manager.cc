@@ -375,11 +375,11 @@ void RunManager::Execute(RunRecord run, std::shared_ptr<Active> active) {
     for (RunObserver* observer : observers_)
       observer->OnRunStarted(run, *job);
     runtime::JobSummary summary = runner.Run(&active->stop);
-    bool by_request = false;
+    bool shutting_down = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       active->runner = nullptr;
-      by_request = active->by_request;
+      shutting_down = shutting_down_ && !active->by_request;
     }
     const runtime::MetricsSnapshot& m = summary.metrics;
     run.rows_read = m.rows_read;
@@ -391,7 +391,7 @@ void RunManager::Execute(RunRecord run, std::shared_ptr<Active> active) {
     run.tables = TablesOf(summary.stream_metrics, summary.lag);
     if (summary.status.ok()) {
       run.state = RunState::kSucceeded;
-    } else if (summary.interrupted && !by_request) {
+    } else if (summary.interrupted && shutting_down) {
       // The server is shutting down: the run stays queued and resumes at the next start.
       run.state = RunState::kQueued;
       run.resumed = true;
