@@ -22,6 +22,7 @@ function el(tag, props = {}, ...children) {
   }
   for (const child of children.flat(Infinity)) {
     if (child == null || child === false) continue;
+    if (typeof child === 'object' && !(child instanceof Node)) throw new Error(`el(${tag}): a child is an object`);
     node.append(child instanceof Node ? child : String(child));
   }
   return node;
@@ -274,8 +275,8 @@ function jobView(main, name) {
             el('td', { class: 'num' }, count(r.rows_written)),
             el('td', { class: 'failure-cell', testid: `run-failure-${r.id}` }, r.failure
               ? [el('span', { class: 'tag' }, r.failure.origin), r.failure.table ? el('span', { class: 'tag' }, r.failure.table) : null,
-                r.failure.message, el('span', { class: 'muted' }, r.failure.retryable ? ' (retryable)' : '')] : '')))),
-        { testid: 'runs' }),
+                r.failure.message, el('span', { class: 'muted' }, r.failure.retryable ? ' (retryable)' : '')] : ''))),
+          { testid: 'runs' })),
       section('YAML', el('pre', { class: 'code', testid: 'job-yaml' }, job.yaml)));
     return job.running || ACTIVE.has(run?.state);
   };

@@ -215,8 +215,19 @@ async function main() {
   await byId('stream-people').waitFor();
   for (const column of ['id', 'name', 'city', 'note'])
     await byId(`schema-people-${column}`).waitFor();
-  await shoot('connections');
   const pages = [await page.content()];
+
+  step = 'a changed schema is highlighted in the catalog';
+  // A new column: the catalog records the new schema (the sink refuses the column it lacks, so
+  // this run fails; only the catalog matters here).
+  writeFileSync(csv, 'id,name,city,email\n1,Zoë,Köln,zoe@example.org\n');
+  await byId('nav-jobs').click();
+  await byId('start-ui_job').click();
+  await byId('nav-connections').click();
+  await byId('stream-changed-people').waitFor({ timeout: RUN_TIMEOUT_MS });
+  await byId('schema-people-email').waitFor();
+  await shoot('connections');
+  pages.push(await page.content());
   await byId('connection-link-pg').click();
   await waitText('connection-options', "text.includes('**REDACTED**')", 'the pg detail shows the password redacted');
   pages.push(await page.content());
