@@ -48,7 +48,9 @@ for flag in "$@"; do
     # traffic, curl talks to the registry, openssl makes the broker's TLS certificates.
     --servers) servers=1
                packages+=(mariadb-server mariadb-client postgresql postgresql-client maven kcat
-                          curl openssl redis-server) ;;
+                          curl openssl redis-server)
+               # Headless Chromium for the web UI's end-to-end test (tests/server/ui).
+               packages+=(chromium) ;;
     # The peers the benchmarks compare against (kcat for Kafka; Debezium's embedded engine for
     # change data capture, built with Maven, bench/debezium), and GNU time for peak RSS.
     --bench) bench=1
