@@ -121,7 +121,8 @@ async function act(promise) {
 
 const startRun = (job, fresh) => act(api('POST', `/api/v1/jobs/${encodeURIComponent(job)}/runs`, fresh ? { fresh: true } : {}));
 const stopRun = (id) => act(api('POST', `/api/v1/runs/${id}/stop`));
-const resumeRun = (id) => act(api('POST', `/api/v1/runs/${id}/resume`));
+// Resuming starts a new run of the job: the view moves to it.
+const resumeRun = (id) => act(api('POST', `/api/v1/runs/${id}/resume`).then((run) => { location.hash = runHref(run.id); }));
 
 // ----- shared pieces ----------------------------------------------------------------------------
 
@@ -305,7 +306,9 @@ function runView(main, id) {
         stat('Trigger', `${run.trigger}${run.fresh ? ' (re-sync)' : ''}${run.resumed ? ' (resumed)' : ''}`),
         stat('Started', time(run.started_at)),
         stat('Ended', time(run.ended_at)),
-        stat('Time to first row', duration(run.trigger_to_first_row_seconds))),
+        // The answer has trigger_to_first_row_seconds once the run ended; while it runs, from the times.
+        stat('Time to first row', duration(run.trigger_to_first_row_seconds ?? (run.first_row_at && run.queued_at
+          ? (Date.parse(run.first_row_at) - Date.parse(run.queued_at)) / 1000 : null)))),
       failureBlock(run.failure, 'run-failure'),
       section('Tables', progress(run.live), tablesTable(run.tables)),
       section(`Log${lines.length >= 1000 ? ' (last 1000 lines)' : ''}`, lines.length === 0

@@ -208,6 +208,34 @@ async function main() {
   await byId('run-resume').waitFor();
   await shoot('run-failed');
 
+  step = 'a long run shows live figures, stops and resumes';
+  await page.goto(`${base}/#/jobs`);
+  await byId('new-job-yaml').fill('name: ui_live\nsource: {type: datagen, rows: 500000000, stream: live, ' +
+    'columns: {id: int64, name: string}}\nsink: {connection: warehouse, table: live}\n');
+  await byId('new-job-create').click();
+  await byId('start-ui_live').click();
+  await waitText('job-state-ui_live', "text === 'running'", 'ui_live runs', RUN_TIMEOUT_MS);
+  await byId('stop-ui_live').waitFor();
+  await byId('job-link-ui_live').click();
+  await byId('rows-per-second').waitFor();
+  await byId('progress').waitFor();
+  const liveRun = (await api('GET', '/api/v1/runs?job=ui_live&limit=1')).runs[0].id;
+  await byId(`run-link-${liveRun}`).click();
+  await waitText('run-state', "text === 'running'", 'the run detail shows it running');
+  await waitText('rows-per-second', "Number(text.replace(/\\D/g, '')) > 0", 'the run shows its rate');
+  await shoot('run-live');
+  await byId('run-stop').click();
+  await waitText('run-state', "text === 'stopped'", 'Stop stops the run', RUN_TIMEOUT_MS);
+  const stoppedRows = Number((await byId('run-rows-written').textContent()).replace(/\D/g, ''));
+  check(stoppedRows > 0, 'the stopped run wrote no rows');
+  await byId('run-resume').click();
+  await waitText('run-state', "text === 'running'", 'Resume starts a new run, shown running', RUN_TIMEOUT_MS);
+  const resumed = (await api('GET', '/api/v1/runs?job=ui_live&limit=1')).runs[0];
+  check(resumed.id !== liveRun, 'Resume started no new run');
+  check(page.url().endsWith(`#/runs/${resumed.id}`), `the UI did not move to the resumed run: ${page.url()}`);
+  await byId('run-stop').click();
+  await waitText('run-state', "text === 'stopped'", 'the resumed run stops', RUN_TIMEOUT_MS);
+
   step = 'connections: list, redacted password, the catalog';
   await byId('nav-connections').click();
   await byId('connection-row-warehouse').waitFor();
