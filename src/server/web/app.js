@@ -238,7 +238,9 @@ function jobsView(main) {
             job.schedule?.next_fire ? el('div', { class: 'muted small' }, 'next ', time(job.schedule.next_fire)) : null),
           el('td', { testid: `job-last-${job.name}` }, last ? [
             link(runHref(last.id), `#${last.id}`), ' ', `${count(last.rows_written)} rows`, ' · ', duration(last.duration_seconds),
-            el('div', { class: 'muted small' }, ago(last.ended_at ?? last.started_at ?? last.queued_at))] : el('span', { class: 'muted' }, '—')),
+            el('div', { class: 'muted small' }, ago(last.ended_at ?? last.started_at ?? last.queued_at)),
+            last.failure ? el('div', { class: 'error small clip', title: last.failure.message }, `${last.failure.origin}: ${last.failure.message}`) : null]
+            : el('span', { class: 'muted' }, '—')),
           el('td', {}, jobActions(job)));
       }), { class: 'jobs' }));
     return jobs.some((job) => job.running || ACTIVE.has(job.last_run?.state));
@@ -481,6 +483,7 @@ function showSignIn(message = '') {
   $('#alerts').hidden = true;
   $('#whoami').textContent = '';
   $('#sign-out').hidden = true;
+  $('.topbar nav').hidden = true;
   $('#signin-error').textContent = message;
   $('#signin').hidden = false;
   $('#signin-token').focus();
@@ -492,6 +495,7 @@ async function signedIn() {
     const me = await api('GET', '/api/v1/whoami');
     $('#whoami').textContent = `team ${me.team} · token ${me.token}${me.admin ? ' (admin)' : ''}`;
     $('#sign-out').hidden = false;
+    $('.topbar nav').hidden = false;
     route();
   } catch (error) {
     if (error.status !== 401) showSignIn(`Cannot reach the server: ${error.message}`);

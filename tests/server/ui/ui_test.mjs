@@ -269,6 +269,7 @@ async function main() {
   await byId('signin-token').fill('slc_not_a_token');
   await byId('signin-submit').click();
   await waitText('signin-error', "text.includes('did not accept')", 'a wrong token is refused');
+  await shoot('sign-in');
   await byId('signin-token').fill(token);
   await byId('signin-submit').click();
   await byId('connection-options').waitFor();
