@@ -97,9 +97,14 @@ class ApiError extends Error {
 async function api(method, path, body, contentType = 'application/json') {
   const headers = { Authorization: `Bearer ${localStorage.getItem(TOKEN_KEY) ?? ''}` };
   if (body !== undefined) headers['Content-Type'] = contentType;
-  const response = await fetch(path, {
-    method, headers, body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(0, `Cannot reach the server (${error.message}).`);
+  }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (response.status === 401) {
     showSignIn('The server did not accept the token: paste a valid one.');
@@ -109,12 +114,13 @@ async function api(method, path, body, contentType = 'application/json') {
   return data;
 }
 
-// Runs an action, then refreshes the view; an error is shown in the view's banner.
+// Runs an action, then refreshes the view; its error stays above the view until the next action.
 async function act(promise) {
+  showBanner('', 'action');
   try {
     await promise;
   } catch (error) {
-    if (error.status !== 401) showBanner(error.message);
+    if (error.status !== 401) showBanner(error.message, 'action');
   }
   poller.kick();
 }
@@ -293,6 +299,9 @@ function runView(main, id) {
   return async () => {
     const [run, { lines }] = await Promise.all([api('GET', `/api/v1/runs/${id}`), api('GET', `/api/v1/runs/${id}/logs`)]);
     const active = ACTIVE.has(run.state);
+    // The log follows its tail unless the reader scrolled up.
+    const oldLog = body.querySelector('.log');
+    const followTail = !oldLog || oldLog.scrollTop + oldLog.clientHeight >= oldLog.scrollHeight - 4;
     fill(crumbs, link('#/jobs', 'Jobs'), ' / ', link(jobHref(run.job), run.job), ' / ', `run #${run.id}`);
     fill(head, el('h1', {}, `Run #${run.id}`), badge(run.state, 'run-state'), el('span', { class: 'spacer' }),
       active ? el('button', { class: 'danger', testid: 'run-stop', onclick: () => stopRun(run.id) }, 'Stop') : null,
@@ -321,6 +330,8 @@ function runView(main, id) {
             el('span', { class: 'log-level' }, line.level),
             el('span', { class: 'log-component' }, line.component),
             el('span', { class: 'log-message' }, line.message))))));
+    const log = body.querySelector('.log');
+    if (log) log.scrollTop = followTail ? log.scrollHeight : oldLog.scrollTop;
     return active;
   };
 }
@@ -416,10 +427,11 @@ async function refreshAlerts() {
   }
 }
 
-function showBanner(message) {
+// An error above the view: from the last refresh (gone once one succeeds) or the last action.
+function showBanner(message, source = 'refresh') {
   const main = $('#main');
-  main.querySelector('.banner')?.remove();
-  if (message) main.prepend(el('div', { class: 'banner error-box', testid: 'error-banner' }, message));
+  main.querySelector(`.banner[data-source="${source}"]`)?.remove();
+  if (message) main.prepend(el('div', { class: 'banner error-box', testid: `error-${source}`, 'data-source': source }, message));
 }
 
 // Calls the view's refresh now and then every second while something runs (5 s otherwise).

@@ -263,6 +263,10 @@ async function main() {
   await waitText('connection-options', "text.includes('out.db')", 'the warehouse detail shows its options');
   pages.push(await page.content());
 
+  step = 'an unknown job shows the server\'s error';
+  await page.goto(`${base}/#/jobs/no_such_job`);
+  await waitText('error-refresh', "text.includes(\"no job named 'no_such_job'\")", 'the 404 is shown');
+
   step = 'sign out and in again; a wrong token shows the sign-in box';
   await byId('sign-out').click();
   await byId('signin').waitFor();
@@ -272,6 +276,7 @@ async function main() {
   await shoot('sign-in');
   await byId('signin-token').fill(token);
   await byId('signin-submit').click();
+  await page.goto(`${base}/#/connections/warehouse`);
   await byId('connection-options').waitFor();
 
   step = 'the password appears nowhere';
