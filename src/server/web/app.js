@@ -245,7 +245,9 @@ function jobsView(main) {
           el('td', { testid: `job-last-${job.name}` }, last ? [
             link(runHref(last.id), `#${last.id}`), ' ', `${count(last.rows_written)} rows`, ' · ', duration(last.duration_seconds),
             el('div', { class: 'muted small' }, ago(last.ended_at ?? last.started_at ?? last.queued_at)),
-            last.failure ? el('div', { class: 'error small clip', title: last.failure.message }, `${last.failure.origin}: ${last.failure.message}`) : null]
+            last.failure
+              ? el('div', { class: 'error small clip', title: last.failure.message }, `${last.failure.origin}: ${last.failure.message}`)
+              : null]
             : el('span', { class: 'muted' }, '—')),
           el('td', {}, jobActions(job)));
       }), { class: 'jobs' }));
@@ -297,7 +299,8 @@ function runView(main, id) {
   const crumbs = el('div', { class: 'crumbs' });
   main.append(crumbs, head, body);
   return async () => {
-    const [run, { lines }] = await Promise.all([api('GET', `/api/v1/runs/${id}`), api('GET', `/api/v1/runs/${id}/logs`)]);
+    const path = `/api/v1/runs/${encodeURIComponent(id)}`;
+    const [run, { lines }] = await Promise.all([api('GET', path), api('GET', `${path}/logs`)]);
     const active = ACTIVE.has(run.state);
     // The log follows its tail unless the reader scrolled up.
     const oldLog = body.querySelector('.log');
@@ -345,29 +348,37 @@ function optionsList(options) {
 
 // One stream and its schema; with the schema it had before its last change, the differences.
 function streamCard(stream) {
-  const before = new Map((stream.previous_schema ?? []).map((c) => [c.name, c]));
-  const now = new Set((stream.schema ?? []).map((c) => c.name));
-  const rows = (stream.schema ?? []).map((c) => {
-    const old = before.get(c.name);
-    const change = !stream.previous_schema ? '' : !old ? 'added'
-      : old.type !== c.type || old.nullable !== c.nullable ? 'changed' : '';
-    return el('tr', { class: change, testid: `schema-${stream.stream}-${c.name}` },
-      el('td', {}, c.name), el('td', {}, c.type, change === 'changed' && old.type !== c.type ? el('span', { class: 'was' }, `was ${old.type}`) : null),
-      el('td', {}, c.nullable ? 'yes' : 'no', change === 'changed' && old.nullable !== c.nullable ? el('span', { class: 'was' }, `was ${old.nullable ? 'yes' : 'no'}`) : null),
-      el('td', {}, change ? el('span', { class: `tag ${change}` }, change) : null));
+  const schema = stream.schema ?? [];
+  const previous = stream.previous_schema;
+  const before = new Map((previous ?? []).map((column) => [column.name, column]));
+  const yesNo = (nullable) => (nullable ? 'yes' : 'no');
+  const row = (column, change, was = {}) => el('tr', { class: change, testid: `schema-${stream.stream}-${column.name}` },
+    el('td', {}, column.name),
+    el('td', {}, column.type, was.type ? el('span', { class: 'was' }, `was ${was.type}`) : null),
+    el('td', {}, yesNo(column.nullable), was.nullable ? el('span', { class: 'was' }, `was ${was.nullable}`) : null),
+    el('td', {}, change ? el('span', { class: `tag ${change}` }, change) : null));
+  const rows = schema.map((column) => {
+    const old = before.get(column.name);
+    if (!previous) return row(column, '');
+    if (!old) return row(column, 'added');
+    const was = {
+      type: old.type !== column.type ? old.type : null,
+      nullable: old.nullable !== column.nullable ? yesNo(old.nullable) : null,
+    };
+    return row(column, was.type || was.nullable ? 'changed' : '', was);
   });
-  for (const [name, c] of before) {
-    if (!now.has(name)) {
-      rows.push(el('tr', { class: 'removed', testid: `schema-${stream.stream}-${name}` },
-        el('td', {}, name), el('td', {}, c.type), el('td', {}, c.nullable ? 'yes' : 'no'), el('td', {}, el('span', { class: 'tag removed' }, 'removed'))));
-    }
+  const now = new Set(schema.map((column) => column.name));
+  for (const old of before.values()) {
+    if (!now.has(old.name)) rows.push(row(old, 'removed'));
   }
   return el('div', { class: `stream${stream.changed_at ? ' schema-changed' : ''}`, testid: `stream-${stream.stream}` },
     el('div', { class: 'stream-head' },
       el('h3', {}, stream.stream),
       stream.job ? el('span', { class: 'muted' }, 'job ', link(jobHref(stream.job), stream.job)) : null,
       el('span', { class: 'spacer' }),
-      stream.changed_at ? el('span', { class: 'tag changed', testid: `stream-changed-${stream.stream}` }, 'schema changed ', time(stream.changed_at)) : null,
+      stream.changed_at
+        ? el('span', { class: 'tag changed', testid: `stream-changed-${stream.stream}` }, 'schema changed ', time(stream.changed_at))
+        : null,
       el('span', { class: 'muted small' }, 'discovered ', time(stream.discovered_at))),
     table(['Column', 'Type', 'Nullable', ''], rows, { class: 'schema' }));
 }
@@ -390,7 +401,8 @@ function connectionsView(main) {
     for (const s of streams) groups.set(s.connection ?? '', [...(groups.get(s.connection ?? '') ?? []), s]);
     fill(catalog, streams.length === 0 ? el('p', { class: 'empty' }, 'No streams yet: they appear after a run.')
       : [...groups].map(([connection, items]) => el('div', { class: 'group' },
-        el('h3', { class: 'group-title' }, connection ? link(connectionHref(connection), `Connection ${connection}`) : 'Files and other sources without a connection'),
+        el('h3', { class: 'group-title' }, connection
+          ? link(connectionHref(connection), `Connection ${connection}`) : 'Files and other sources without a connection'),
         items.map(streamCard))));
     return false;
   };
@@ -401,7 +413,8 @@ function connectionView(main, name) {
   main.append(el('div', { class: 'crumbs' }, link('#/connections', 'Connections'), ' / ', name), body);
   const path = encodeURIComponent(name);
   return async () => {
-    const [c, { streams }] = await Promise.all([api('GET', `/api/v1/connections/${path}`), api('GET', `/api/v1/connections/${path}/streams`)]);
+    const [c, { streams }] = await Promise.all([
+      api('GET', `/api/v1/connections/${path}`), api('GET', `/api/v1/connections/${path}/streams`)]);
     fill(body,
       el('div', { class: 'page-head' }, el('h1', {}, c.name), el('span', { class: 'tag' }, c.type)),
       section('Options', el('div', { testid: 'connection-options' }, optionsList(c.options)),
