@@ -49,7 +49,9 @@ for flag in "$@"; do
     # Prometheus scrapes `sluice server`'s /metrics in its test (promtool checks the format).
     --servers) servers=1
                packages+=(mariadb-server mariadb-client postgresql postgresql-client maven kcat
-                          curl openssl redis-server prometheus) ;;
+                          curl openssl redis-server prometheus)
+               # Headless Chromium for the web UI's end-to-end test (tests/server/ui).
+               packages+=(chromium) ;;
     # The peers the benchmarks compare against (kcat for Kafka; Debezium's embedded engine for
     # change data capture, built with Maven, bench/debezium), and GNU time for peak RSS.
     --bench) bench=1
