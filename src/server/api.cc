@@ -196,13 +196,18 @@ json RunJson(ApiContext& context, const RunRecord& run) {
   }
   if (run.state == RunState::kRunning) {
     if (std::optional<LiveRun> live = context.runs->Live(run.id)) {
-      out["rows_read"] = live->metrics.rows_read;
-      out["rows_written"] = live->metrics.rows_written;
-      out["bytes_read"] = live->metrics.bytes_read;
-      out["bytes_written"] = live->metrics.bytes_written;
-      out["tables"] = TablesJson(live->tables);
-      if (live->metrics.first_row_time_us > 0)
-        out["first_row_at"] = IsoTime(live->metrics.first_row_time_us);
+      RunRecord now = run;  // the figures of earlier attempts, plus this one's so far
+      AddFigures(&now, live->metrics, live->tables);
+      out["rows_read"] = now.rows_read;
+      out["rows_written"] = now.rows_written;
+      out["bytes_read"] = now.bytes_read;
+      out["bytes_written"] = now.bytes_written;
+      out["tables"] = TablesJson(now.tables);
+      out["first_row_at"] = TimeOrNull(now.first_row_us);
+      if (now.first_row_us > 0 && now.queued_us > 0) {
+        out["trigger_to_first_row_seconds"] =
+            static_cast<double>(now.first_row_us - now.queued_us) / 1e6;
+      }
       out["live"] = {{"rows_per_second", live->rows_per_second},
                      {"fraction", live->fraction >= 0 ? json(live->fraction) : json(nullptr)}};
     }

@@ -106,6 +106,30 @@ std::vector<TableFigures> TablesOf(const std::vector<runtime::StreamMetrics>& st
 
 }  // namespace
 
+void AddFigures(RunRecord* run, const runtime::MetricsSnapshot& metrics,
+                const std::vector<TableFigures>& tables) {
+  run->rows_read += metrics.rows_read;
+  run->rows_written += metrics.rows_written;
+  run->bytes_read += metrics.bytes_read;
+  run->bytes_written += metrics.bytes_written;
+  if (run->first_row_us == 0)
+    run->first_row_us = metrics.first_row_time_us;
+  for (const TableFigures& table : tables) {
+    auto it = std::find_if(run->tables.begin(), run->tables.end(),
+                           [&](const TableFigures& t) { return t.table == table.table; });
+    if (it == run->tables.end()) {
+      run->tables.push_back(table);
+      continue;
+    }
+    it->rows_read += table.rows_read;
+    it->rows_written += table.rows_written;
+    it->bytes_read += table.bytes_read;
+    it->bytes_written += table.bytes_written;
+    it->lag_rows = table.lag_rows;
+    it->lag_bytes = table.lag_bytes;
+  }
+}
+
 struct RunManager::Active {
   int64_t id = 0;
   std::string team;
@@ -381,14 +405,9 @@ void RunManager::Execute(RunRecord run, std::shared_ptr<Active> active) {
       active->runner = nullptr;
       shutting_down = shutting_down_ && !active->by_request;
     }
-    const runtime::MetricsSnapshot& m = summary.metrics;
-    run.rows_read = m.rows_read;
-    run.rows_written = m.rows_written;
-    run.bytes_read = m.bytes_read;
-    run.bytes_written = m.bytes_written;
-    run.first_row_us = m.first_row_time_us;
+    // A run the server resumed after a restart adds this attempt's figures to the earlier's.
+    AddFigures(&run, summary.metrics, TablesOf(summary.stream_metrics, summary.lag));
     run.resumed = run.resumed || summary.resumed;
-    run.tables = TablesOf(summary.stream_metrics, summary.lag);
     if (summary.status.ok()) {
       run.state = RunState::kSucceeded;
     } else if (summary.interrupted && shutting_down) {

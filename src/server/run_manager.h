@@ -54,6 +54,10 @@ struct LiveRun {
   double fraction = -1;  // estimated completed share, or negative when unknown
 };
 
+/// Adds an attempt's figures to a run's (a run resumed after a restart counts both attempts).
+void AddFigures(RunRecord* run, const runtime::MetricsSnapshot& metrics,
+                const std::vector<TableFigures>& tables);
+
 /// What the rest of the server hears about runs (lineage, alerts, catalog, dependencies).
 /// Called on the run's own thread, outside any lock of the manager.
 class RunObserver {
