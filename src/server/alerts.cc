@@ -176,9 +176,12 @@ void AlertEvaluator::Loop() {
   }
 }
 
-std::vector<AlertEvaluator::Key> AlertEvaluator::Conditions(const AlertRule& rule,
-                                                            int64_t now_us) {
-  std::vector<Key> out;
+std::vector<std::pair<AlertEvaluator::Key, int64_t>> AlertEvaluator::Conditions(
+    const AlertRule& rule, int64_t now_us) {
+  std::vector<std::pair<Key, int64_t>> out;
+  auto add = [&](std::string team, std::string job, std::string table, int64_t since) {
+    out.emplace_back(Key{rule.name, std::move(team), std::move(job), std::move(table)}, since);
+  };
   auto matches = [&](const std::string& job) {
     return fnmatch(rule.jobs.c_str(), job.c_str(), 0) == 0;
   };
@@ -200,10 +203,8 @@ std::vector<AlertEvaluator::Key> AlertEvaluator::Conditions(const AlertRule& rul
         for (const RunRecord& run : *runs) {
           if (!IsTerminal(run.state))
             continue;
-          if (run.state == RunState::kFailed) {
-            out.emplace_back(rule.name, job.team, job.name,
-                             run.failure ? run.failure->table : std::string());
-          }
+          if (run.state == RunState::kFailed)
+            add(job.team, job.name, run.failure ? run.failure->table : std::string(), now_us);
           break;  // the last finished run decides
         }
       }
@@ -219,13 +220,14 @@ std::vector<AlertEvaluator::Key> AlertEvaluator::Conditions(const AlertRule& rul
           const bool bytes_over =
               rule.threshold_bytes && table.lag_bytes && *table.lag_bytes > *rule.threshold_bytes;
           if (rows_over || bytes_over)
-            out.emplace_back(rule.name, run.team, run.job, table.table);
+            add(run.team, run.job, table.table, now_us);
         }
       }
       break;
     case AlertRule::Kind::kStalled: {
-      // Rows unchanged since the previous evaluation: the condition holds; `for` says how
-      // long that must last.
+      // Rows unchanged since an earlier evaluation: the condition has held since the
+      // evaluation that first saw this count (the last one at which rows had moved); `for`
+      // says how long that must last.
       std::map<int64_t, std::pair<uint64_t, int64_t>> seen;
       for (const LiveRun& run : runs_->LiveRuns()) {
         auto before = progress_.find(run.id);
@@ -233,7 +235,7 @@ std::vector<AlertEvaluator::Key> AlertEvaluator::Conditions(const AlertRule& rul
         if (before != progress_.end() && before->second.first == rows) {
           seen[run.id] = before->second;
           if (matches(run.job))
-            out.emplace_back(rule.name, run.team, run.job, "");
+            add(run.team, run.job, "", before->second.second);
         } else {
           seen[run.id] = {rows, now_us};
         }
@@ -246,7 +248,7 @@ std::vector<AlertEvaluator::Key> AlertEvaluator::Conditions(const AlertRule& rul
       for (const auto& [key, when] : schema_changes_) {
         const auto& [team, job, stream] = key;
         if (matches(job) && now_us - when < static_cast<int64_t>(rule.window_secs * 1e6))
-          out.emplace_back(rule.name, team, job, stream);
+          add(team, job, stream, when);
       }
       break;
     }
@@ -257,10 +259,10 @@ std::vector<AlertEvaluator::Key> AlertEvaluator::Conditions(const AlertRule& rul
 void AlertEvaluator::Evaluate() {
   std::lock_guard<std::mutex> evaluating(evaluate_mutex_);
   const int64_t now = NowMicros();
-  std::map<Key, const AlertRule*> holding;
+  std::map<Key, std::pair<const AlertRule*, int64_t>> holding;  // the rule, held since
   for (const AlertRule& rule : config_.rules) {
-    for (Key& key : Conditions(rule, now))
-      holding[std::move(key)] = &rule;
+    for (auto& [key, since] : Conditions(rule, now))
+      holding[std::move(key)] = {&rule, since};
   }
   std::vector<Tracked*> to_send;
   std::vector<Resolved> resolved;
@@ -275,12 +277,13 @@ void AlertEvaluator::Evaluate() {
         ++it;
       }
     }
-    for (const auto& [key, rule] : holding) {
+    for (const auto& [key, held] : holding) {
+      const auto& [rule, since] = held;
       auto [it, inserted] = tracked_.try_emplace(key);
       Tracked& tracked = it->second;
       if (inserted) {
         const auto& [name, team, job, table] = key;
-        tracked.state = AlertState{name, team, job, table, false, now, 0};
+        tracked.state = AlertState{name, team, job, table, false, std::min(since, now), 0};
       }
       if (!tracked.state.firing &&
           now - tracked.state.active_since_us >= static_cast<int64_t>(rule->for_secs * 1e6)) {

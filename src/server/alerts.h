@@ -97,7 +97,8 @@ class AlertEvaluator {
     int64_t ended_us = 0;
   };
   void Loop();
-  std::vector<Key> Conditions(const AlertRule& rule, int64_t now_us);
+  // The alerts whose condition holds now, each with the time it has held since.
+  std::vector<std::pair<Key, int64_t>> Conditions(const AlertRule& rule, int64_t now_us);
   void Send(const std::vector<Tracked*>& firing, const std::vector<Resolved>& resolved);
 
   AlertConfig config_;

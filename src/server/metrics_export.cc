@@ -126,7 +126,7 @@ std::string MetricsExport::Render() const {
     for (const auto& [key, t] : totals) {
       const auto& [team, job, table] = key;
       out += fmt::format("{}{} {}\n", name,
-                         Labels({{"team", team}, {"job", job}, {"table", table}}), t.*field);
+                         Labels({{"team", team}, {"job_name", job}, {"table", table}}), t.*field);
     }
   };
   table_counter("sluice_table_rows_read_total", "Rows read from the table's source.",
@@ -144,7 +144,7 @@ std::string MetricsExport::Render() const {
     if (t.lag_rows) {
       const auto& [team, job, table] = key;
       out += fmt::format("sluice_table_lag_rows{} {}\n",
-                         Labels({{"team", team}, {"job", job}, {"table", table}}), *t.lag_rows);
+                         Labels({{"team", team}, {"job_name", job}, {"table", table}}), *t.lag_rows);
     }
   }
   Header(&out, "sluice_table_lag_bytes", "gauge",
@@ -153,7 +153,7 @@ std::string MetricsExport::Render() const {
     if (t.lag_bytes) {
       const auto& [team, job, table] = key;
       out += fmt::format("sluice_table_lag_bytes{} {}\n",
-                         Labels({{"team", team}, {"job", job}, {"table", table}}), *t.lag_bytes);
+                         Labels({{"team", team}, {"job_name", job}, {"table", table}}), *t.lag_bytes);
     }
   }
 
@@ -163,14 +163,14 @@ std::string MetricsExport::Render() const {
     all_jobs.insert(key);
   for (const JobKey& key : all_jobs) {
     out += fmt::format("sluice_job_running{} {}\n",
-                       Labels({{"team", key.first}, {"job", key.second}}),
+                       Labels({{"team", key.first}, {"job_name", key.second}}),
                        running.count(key) ? 1 : 0);
   }
   Header(&out, "sluice_job_runs_total", "counter", "Runs that ended, by their final state.");
   for (const auto& [key, facts] : jobs) {
     for (const auto& [state, count] : facts.runs_by_state) {
       out += fmt::format("sluice_job_runs_total{} {}\n",
-                         Labels({{"team", key.first}, {"job", key.second}, {"state", state}}),
+                         Labels({{"team", key.first}, {"job_name", key.second}, {"state", state}}),
                          count);
     }
   }
@@ -178,20 +178,20 @@ std::string MetricsExport::Render() const {
          "How long the job's last finished run took.");
   for (const auto& [key, facts] : jobs) {
     out += fmt::format("sluice_job_last_run_duration_seconds{} {}\n",
-                       Labels({{"team", key.first}, {"job", key.second}}),
+                       Labels({{"team", key.first}, {"job_name", key.second}}),
                        facts.last_duration_seconds);
   }
   Header(&out, "sluice_job_last_success_timestamp_seconds", "gauge",
          "When the job's last successful run ended (0: none since the server started).");
   for (const auto& [key, facts] : jobs) {
     out += fmt::format("sluice_job_last_success_timestamp_seconds{} {}\n",
-                       Labels({{"team", key.first}, {"job", key.second}}),
+                       Labels({{"team", key.first}, {"job_name", key.second}}),
                        facts.last_success_time);
   }
   Header(&out, "sluice_job_last_run_failed", "gauge", "1 when the job's last finished run failed.");
   for (const auto& [key, facts] : jobs) {
     out += fmt::format("sluice_job_last_run_failed{} {}\n",
-                       Labels({{"team", key.first}, {"job", key.second}}),
+                       Labels({{"team", key.first}, {"job_name", key.second}}),
                        facts.last_state == "failed" ? 1 : 0);
   }
 

@@ -1,7 +1,8 @@
 // MetricsExport: the server's Prometheus /metrics, in the text exposition format 0.0.4.
 //
-// Series are bounded by jobs x tables: labels are team, job, table (and state for run counts),
-// never a run id. Units are base units (bytes, seconds). Row and byte counters add every
+// Series are bounded by jobs x tables: labels are team, job_name, table (and state for run
+// counts), never a run id. The job's label is job_name, not job: Prometheus gives every series
+// a `job` of its own (the scrape job). Units are base units (bytes, seconds). Row and byte counters add every
 // finished run's figures to the live run's, so they only grow while the server runs (a restart
 // starts them again, which Prometheus' rate() handles).
 //

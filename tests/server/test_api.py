@@ -201,9 +201,9 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(clash["failure"]["origin"], "sink", clash)
         # Metrics: counters by job and table, no run ids.
         text = s.metrics()
-        self.assertEqual(metric_value(text, "sluice_table_rows_written_total", job="people",
+        self.assertEqual(metric_value(text, "sluice_table_rows_written_total", job_name="people",
                                       table="people"), 5000)
-        self.assertEqual(metric_value(text, "sluice_job_runs_total", job="missing",
+        self.assertEqual(metric_value(text, "sluice_job_runs_total", job_name="missing",
                                       state="failed"), 1)
         self.assertNotIn("run=", text)
         runs = s.get("/api/v1/runs?job=people")["runs"]
