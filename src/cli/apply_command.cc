@@ -131,7 +131,12 @@ int ApplyCommand(const ApplyFlags& apply) {
     return kExitConnection;
   }
   std::map<std::string, std::string> existing;
-  for (const nlohmann::json& job : nlohmann::json::parse(listed->body)["jobs"])
+  const nlohmann::json listing = nlohmann::json::parse(listed->body, nullptr, false);
+  if (!listing.is_object() || !listing.contains("jobs")) {
+    fmt::print(stderr, "sluice apply: {} did not answer with a job list\n", apply.server);
+    return kExitConnection;
+  }
+  for (const nlohmann::json& job : listing["jobs"])
     existing[job["name"].get<std::string>()] = job["yaml"].get<std::string>();
 
   Plan plan;

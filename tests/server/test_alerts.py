@@ -58,6 +58,7 @@ class AlertsTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.stop()
         cls.http.shutdown()
+        cls.http.server_close()
         os.unlink(cls.tmp_rules)
 
     def alerts(self, name, status, job):
