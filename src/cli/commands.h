@@ -34,6 +34,7 @@ int ConnectorsCommand(const std::string& type, const CommonFlags& flags);
 struct ServerFlags {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = ".sluice-server";
+  std::string db;
   int max_parallel_runs = 32;
   std::string lineage;
   std::string alerts_file;

@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
                      "Folder of the server's store, key, tokens and job state (default "
                      ".sluice-server)")
       ->type_name("DIR");
+  server->add_option("--db", server_flags.db,
+                     "The store: postgres://user@host/db for a team's server (default: the SQLite "
+                     "file server.db in --data)")
+      ->type_name("URL");
   server->add_option("--max-parallel-runs", server_flags.max_parallel_runs,
                      "Runs moving data at once, over all teams (default 32)")
       ->check(CLI::Range(1, 10000));

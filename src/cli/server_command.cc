@@ -18,6 +18,7 @@ int ServerCommand(const ServerFlags& server_flags) {
   server::ServerOptions options;
   options.listen = server_flags.listen;
   options.data_dir = server_flags.data_dir;
+  options.db = server_flags.db;
   options.max_parallel_runs = server_flags.max_parallel_runs;
   options.lineage = server_flags.lineage;
   options.alerts_file = server_flags.alerts_file;

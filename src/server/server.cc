@@ -219,7 +219,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
   const std::filesystem::path data(options.data_dir);
   SLUICE_ASSIGN_OR_RETURN(SecretBox box, SecretBox::Load((data / "secret.key").string()));
   SLUICE_ASSIGN_OR_RETURN(impl->store,
-                          ServerStore::OpenSqlite((data / "server.db").string(), std::move(box)));
+                          OpenServerStore(options.db.empty() ? (data / "server.db").string()
+                                                             : options.db,
+                                          std::move(box)));
   ServerStore* store = impl->store.get();
 
   // First start: the default team and an admin token for it.

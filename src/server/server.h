@@ -26,6 +26,9 @@ struct ServerOptions {
   /// HOST:PORT to listen on; port 0 picks a free one (tests).
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = ".sluice-server";
+  /// The store: "" = the SQLite file server.db in data_dir; postgres://... = a PostgreSQL
+  /// database (a team's server; the data folder still holds the key and the jobs' state).
+  std::string db;
   /// Runs moving data at once, over all teams.
   int max_parallel_runs = 32;
   /// OpenLineage events: "" (none), http(s)://... or file:/path.

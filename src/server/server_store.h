@@ -3,7 +3,9 @@
 // the catalog of streams (schemas as last discovered, and their changes).
 //
 // The embedded default is one SQLite file in the server's data folder (WAL, synchronous=FULL:
-// a run or a fire recorded before a crash is there after it). Connection options and job
+// a run or a fire recorded before a crash is there after it); a team's server may keep it in
+// PostgreSQL instead (--db postgres://...). Both implement this interface and pass the same
+// tests (server_store_test). Connection options and job
 // files are sealed with the server's key (SecretBox) before they are written. Names are unique
 // per team; teams never see each other's records (every call takes the team).
 //
@@ -137,49 +139,52 @@ struct DueFire {
 
 class ServerStore {
  public:
-  static Result<std::unique_ptr<ServerStore>> OpenSqlite(const std::string& path, SecretBox box);
-  ~ServerStore();
+  virtual ~ServerStore() = default;
 
   // Teams and tokens.
-  Status PutTeam(const Team& team);
-  Result<std::optional<Team>> GetTeam(const std::string& name);
-  Result<std::vector<Team>> ListTeams();
+  virtual Status PutTeam(const Team& team) = 0;
+  virtual Result<std::optional<Team>> GetTeam(const std::string& name) = 0;
+  virtual Result<std::vector<Team>> ListTeams() = 0;
   /// Creates a token and returns its text (shown once; only its SHA-256 is kept).
-  Result<std::string> CreateToken(const TokenInfo& info);
-  Result<std::optional<TokenInfo>> LookupToken(const std::string& token);
-  Result<bool> AnyAdminToken();
+  virtual Result<std::string> CreateToken(const TokenInfo& info) = 0;
+  virtual Result<std::optional<TokenInfo>> LookupToken(const std::string& token) = 0;
+  virtual Result<bool> AnyAdminToken() = 0;
 
   // Connections and jobs: Create fails with Conflict when the name is taken, Replace with
   // NotFound when it is not.
-  Status CreateConnection(const ConnectionRecord& record);
-  Status ReplaceConnection(const ConnectionRecord& record);
-  Result<std::optional<ConnectionRecord>> GetConnection(const std::string& team,
-                                                        const std::string& name);
-  Result<std::vector<ConnectionRecord>> ListConnections(const std::string& team);
+  virtual Status CreateConnection(const ConnectionRecord& record) = 0;
+  virtual Status ReplaceConnection(const ConnectionRecord& record) = 0;
+  virtual Result<std::optional<ConnectionRecord>> GetConnection(const std::string& team,
+                                                                const std::string& name) = 0;
+  virtual Result<std::vector<ConnectionRecord>> ListConnections(const std::string& team) = 0;
   /// NotFound when missing.
-  Status DeleteConnection(const std::string& team, const std::string& name);
+  virtual Status DeleteConnection(const std::string& team, const std::string& name) = 0;
 
-  Status CreateJob(const JobRecord& record);
-  Status ReplaceJob(const JobRecord& record);
-  Result<std::optional<JobRecord>> GetJob(const std::string& team, const std::string& name);
+  virtual Status CreateJob(const JobRecord& record) = 0;
+  virtual Status ReplaceJob(const JobRecord& record) = 0;
+  virtual Result<std::optional<JobRecord>> GetJob(const std::string& team,
+                                                  const std::string& name) = 0;
   /// Every team's jobs when `team` is empty.
-  Result<std::vector<JobRecord>> ListJobs(const std::string& team);
-  Status DeleteJob(const std::string& team, const std::string& name);
+  virtual Result<std::vector<JobRecord>> ListJobs(const std::string& team) = 0;
+  virtual Status DeleteJob(const std::string& team, const std::string& name) = 0;
 
   // The scheduler's ledger: the last fire recorded per job (nullopt: none yet, start from now).
-  Result<std::optional<int64_t>> LastFire(const std::string& team, const std::string& job);
+  virtual Result<std::optional<int64_t>> LastFire(const std::string& team,
+                                                  const std::string& job) = 0;
   /// Records each fire as a queued run and advances its job's ledger, all in one transaction;
   /// a fire already recorded is skipped. Returns the new runs' ids.
-  Result<std::vector<int64_t>> FireSchedules(const std::vector<DueFire>& fires, int64_t now_us);
+  virtual Result<std::vector<int64_t>> FireSchedules(const std::vector<DueFire>& fires,
+                                                     int64_t now_us) = 0;
   /// Starts a job's ledger at `fire` without a run (a schedule seen for the first time).
-  Status StartLedger(const std::string& team, const std::string& job, int64_t fire);
+  virtual Status StartLedger(const std::string& team, const std::string& job, int64_t fire) = 0;
 
   // Runs.
   /// Inserts a queued run; nullopt when a run with the same (team, job, trigger, fire) exists
   /// (fire != 0 only).
-  Result<std::optional<int64_t>> CreateRun(const RunRecord& run);
-  Status UpdateRun(const RunRecord& run);
-  Result<std::optional<RunRecord>> GetRun(const std::string& team, int64_t id);
+  virtual Result<std::optional<int64_t>> CreateRun(const RunRecord& run) = 0;
+  virtual Status UpdateRun(const RunRecord& run) = 0;
+  /// `team` "" finds a run of any team.
+  virtual Result<std::optional<RunRecord>> GetRun(const std::string& team, int64_t id) = 0;
   struct RunFilter {
     std::string team;  // "" = all teams
     std::string job;   // "" = all jobs
@@ -187,21 +192,27 @@ class ServerStore {
     int limit = 100;
     bool oldest_first = false;
   };
-  Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter);
-  Status AppendRunLog(int64_t run_id, const std::vector<RunLogLine>& lines);
-  Result<std::vector<RunLogLine>> RunLog(int64_t run_id, int limit);
+  virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
+  virtual Status AppendRunLog(int64_t run_id, const std::vector<RunLogLine>& lines) = 0;
+  /// The last `limit` lines, oldest first.
+  virtual Result<std::vector<RunLogLine>> RunLog(int64_t run_id, int limit) = 0;
 
   // Catalog.
   /// Records a stream's schema; returns true when it differs from the one recorded before.
-  Result<bool> RecordStream(const CatalogStream& stream);
-  Result<std::vector<CatalogStream>> ListStreams(const std::string& team,
-                                                 const std::string& connection);
-
- private:
-  class Impl;
-  explicit ServerStore(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  virtual Result<bool> RecordStream(const CatalogStream& stream) = 0;
+  /// `connection` "" lists every stream of the team.
+  virtual Result<std::vector<CatalogStream>> ListStreams(const std::string& team,
+                                                         const std::string& connection) = 0;
 };
+
+/// The embedded default: an SQLite file (created when missing, parent folders too).
+Result<std::unique_ptr<ServerStore>> OpenSqliteServerStore(const std::string& path, SecretBox box);
+/// A PostgreSQL database for a team's server (`--db postgres://...`): the same tables, created
+/// when missing; several servers may share it.
+Result<std::unique_ptr<ServerStore>> OpenPostgresServerStore(const std::string& url,
+                                                             SecretBox box);
+/// `db`: a postgres:// or postgresql:// URL, else the path of an SQLite file.
+Result<std::unique_ptr<ServerStore>> OpenServerStore(const std::string& db, SecretBox box);
 
 /// Microseconds since the Unix epoch, now.
 int64_t NowMicros();
