@@ -9,6 +9,7 @@
 
 #include "config/node.h"
 #include "core/logging.h"
+#include "server/alerts.h"
 #include "server/definitions.h"
 #include "server/run_manager.h"
 #include "server/scheduler.h"
@@ -432,9 +433,29 @@ Result<Reply> CatalogStreams(ApiContext& context, Call& call) {
                    {"job", s.job},
                    {"schema", json::parse(s.schema_json, nullptr, false)},
                    {"discovered_at", IsoTime(s.discovered_us)},
-                   {"changed_at", TimeOrNull(s.changed_us)}});
+                   {"changed_at", TimeOrNull(s.changed_us)},
+                   {"previous_schema", s.previous_schema_json.empty()
+                                           ? json(nullptr)
+                                           : json::parse(s.previous_schema_json, nullptr, false)}});
   }
   return Reply{200, {{"streams", out}}};
+}
+
+Result<Reply> ListAlerts(ApiContext& context, Call& call) {
+  json out = json::array();
+  if (context.alerts != nullptr) {
+    for (const AlertState& alert : context.alerts->Alerts()) {
+      if (alert.team != call.team)
+        continue;
+      out.push_back({{"rule", alert.rule},
+                     {"team", alert.team},
+                     {"job", alert.job},
+                     {"table", alert.table.empty() ? json(nullptr) : json(alert.table)},
+                     {"state", alert.firing ? "firing" : "pending"},
+                     {"since", IsoTime(alert.active_since_us)}});
+    }
+  }
+  return Reply{200, {{"alerts", out}}};
 }
 
 // The job's YAML from the body: raw YAML (Content-Type application/yaml) or {"yaml": "..."}.
@@ -737,6 +758,8 @@ const std::vector<Route>& Routes() {
        "RunLog", 200, false, true, {}, RunLogs},
       {"GET", "/api/v1/schedules", "The team's schedules and their next fire", "jobs", "",
        "ScheduleList", 200, false, true, {}, ListSchedules},
+      {"GET", "/api/v1/alerts", "The team's pending and firing alerts", "alerts", "",
+       "AlertList", 200, false, true, {}, ListAlerts},
   };
   return kRoutes;
 }
@@ -1021,6 +1044,20 @@ json Components() {
                 {"time_zone", {{"type", "string"}}},
                 {"after", {{"type", "array"}, {"items", {{"type", "string"}}}}},
                 {"next_fire", time}}}}}}}}}}},
+      {"AlertList",
+       {{"type", "object"},
+        {"properties",
+         {{"alerts",
+           {{"type", "array"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"rule", {{"type", "string"}}},
+                {"team", {{"type", "string"}}},
+                {"job", {{"type", "string"}}},
+                {"table", {{"type", "string"}, {"nullable", true}}},
+                {"state", {{"type", "string"}, {"enum", {"pending", "firing"}}}},
+                {"since", time}}}}}}}}}}},
       {"StreamList",
        {{"type", "object"},
         {"properties",
@@ -1034,7 +1071,9 @@ json Components() {
                 {"job", {{"type", "string"}}},
                 {"schema", {{"type", "array"}, {"items", {{"type", "object"}}}}},
                 {"discovered_at", time},
-                {"changed_at", time}}}}}}}}}}},
+                {"changed_at", time},
+                {"previous_schema",
+                 {{"type", "array"}, {"nullable", true}, {"items", {{"type", "object"}}}}}}}}}}}}}}},
   };
   return {{"schemas", schemas},
           {"securitySchemes", {{"token", {{"type", "http"}, {"scheme", "bearer"}}}}}};

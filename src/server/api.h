@@ -30,12 +30,14 @@ namespace sluice::server {
 class ServerStore;
 class RunManager;
 class Scheduler;
+class AlertEvaluator;
 
 struct ApiContext {
   ServerStore* store = nullptr;
   const connectors::ConnectorRegistry* registry = nullptr;
   RunManager* runs = nullptr;
   Scheduler* scheduler = nullptr;
+  AlertEvaluator* alerts = nullptr;  // null when the server has no alert rules
   /// Called after a job was created, replaced or deleted (the scheduler updates it).
   std::function<void(const std::string& team, const std::string& job)> jobs_changed;
 };

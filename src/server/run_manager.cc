@@ -424,6 +424,9 @@ void RunManager::Execute(RunRecord run, std::shared_ptr<Active> active) {
         table = summary.stream_metrics[static_cast<size_t>(site.stream)].stream;
       run.failure = FailureReason{std::string(runtime::FailureOriginName(site.origin)), table,
                                   summary.status.ToString(), summary.status.IsTransient()};
+      // The run's log ends with why it failed (the run's tag is this thread's).
+      log::Error(kComponent, "run {} failed ({}{}): {}", run.id, run.failure->origin,
+                 table.empty() ? "" : ", table " + table, run.failure->message);
     }
     Finish(&run, &*job, &summary);
   }

@@ -126,40 +126,13 @@ class Server::Impl {
     api.store = store.get();
     api.registry = &registry;
     api.runs = runs.get();
-    api.scheduler = scheduler.get();
+    api.scheduler = scheduler.get();  // api.alerts is set once the rules are loaded
     api.jobs_changed = [this](const std::string& team, const std::string& job) {
       if (Status updated = scheduler->Update(team, job); !updated.ok())
         log::Error(kComponent, "cannot update the schedule of job '{}': {}", job,
                    updated.ToString());
     };
     InstallApi(&http, &api);
-    http.Get("/api/v1/alerts", [this](const httplib::Request& request, httplib::Response& response) {
-      // Alerts are few and carry no secrets; they need a token like the rest of the API.
-      std::string header = request.get_header_value("Authorization");
-      Result<std::optional<TokenInfo>> token =
-          header.rfind("Bearer ", 0) == 0 ? store->LookupToken(header.substr(7))
-                                          : Result<std::optional<TokenInfo>>(std::nullopt);
-      if (!token.ok() || !*token) {
-        response.status = 401;
-        response.set_content(
-            R"({"error":{"code":"unauthenticated","message":"send a known API token"}})",
-            "application/json");
-        return;
-      }
-      nlohmann::json out = nlohmann::json::array();
-      if (alerts) {
-        for (const AlertState& alert : alerts->Alerts()) {
-          if (alert.team != (*token)->team && !(*token)->admin)
-            continue;
-          out.push_back({{"rule", alert.rule},
-                         {"team", alert.team},
-                         {"job", alert.job},
-                         {"table", alert.table},
-                         {"state", alert.firing ? "firing" : "pending"}});
-        }
-      }
-      response.set_content(nlohmann::json{{"alerts", out}}.dump(), "application/json");
-    });
     for (const WebAsset& asset : WebAssets()) {
       auto serve = [&asset](const httplib::Request&, httplib::Response& response) {
         response.set_header("Cache-Control", "no-cache");
@@ -276,6 +249,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
     SLUICE_ASSIGN_OR_RETURN(AlertConfig alert_config, LoadAlertConfig(options.alerts_file));
     impl->alerts =
         std::make_unique<AlertEvaluator>(std::move(alert_config), store, impl->runs.get(), url);
+    impl->api.alerts = impl->alerts.get();  // before the HTTP thread starts serving
   }
   impl->catalog = std::make_unique<CatalogRecorder>(
       store, [raw](const std::string& team, const std::string& job, const std::string& stream) {
