@@ -39,6 +39,7 @@ struct ServerFlags {
   std::string lineage;
   std::string alerts_file;
   bool open_ui = false;
+  bool print_openapi = false;
 };
 /// `sluice server`: the REST API, scheduler and web UI, until SIGINT/SIGTERM.
 int ServerCommand(const ServerFlags& flags);

@@ -79,6 +79,8 @@ int main(int argc, char** argv) {
   server->add_option("--alerts", server_flags.alerts_file, "Alert rules file (YAML)")
       ->type_name("FILE");
   server->add_flag("--open", server_flags.open_ui, "Open the web UI in a browser");
+  server->add_flag("--openapi", server_flags.print_openapi,
+                   "Print the API's OpenAPI document and exit (no server starts)");
 
   cli::ApplyFlags apply_flags;
   std::string token_file;

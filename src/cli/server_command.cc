@@ -9,11 +9,17 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "connectors/registry.h"
+#include "server/api.h"
 #include "server/server.h"
+#include <nlohmann/json.hpp>
 
 namespace sluice::cli {
 
 int ServerCommand(const ServerFlags& server_flags) {
+  if (server_flags.print_openapi) {
+    fmt::print("{}\n", server::OpenApiDocument().dump(2));
+    return kExitOk;
+  }
   const std::atomic<bool>* stop = InstallStopHandlers();
   server::ServerOptions options;
   options.listen = server_flags.listen;

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Renders the server's OpenAPI document as the README's API reference.
+
+    build/release/bin/sluice server --openapi | scripts/api-docs.py --update README.md
+
+The route table in src/server/api.cc is the single source (it also serves
+/api/v1/openapi.json); the e2e case `readme_api` fails when the README is stale.
+"""
+import json
+import sys
+
+BEGIN = "<!-- BEGIN GENERATED API REFERENCE (scripts/api-docs.py) -->"
+END = "<!-- END GENERATED API REFERENCE -->"
+
+
+def cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render(document):
+    out = ["| method | path | what it does | body | answer |", "| --- | --- | --- | --- | --- |"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            body = ""
+            if "requestBody" in operation:
+                ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                body = ref.rsplit("/", 1)[1]
+            success = min(code for code in operation["responses"] if code.startswith("2"))
+            answer = success
+            content = operation["responses"][success].get("content", {})
+            schema = content.get("application/json", {}).get("schema", {})
+            if "$ref" in schema:
+                answer += " " + schema["$ref"].rsplit("/", 1)[1]
+            query = [p["name"] for p in operation.get("parameters", [])
+                     if p["in"] == "query" and p["name"] != "team"]
+            shown = path + ("?" + "&".join(f"{q}=" for q in query) if query else "")
+            auth = "" if operation["security"] else " (no token)"
+            out.append(f"| {method.upper()} | `{cell(shown)}` | {cell(operation['summary'])}{auth} "
+                       f"| {body} | {answer} |")
+    out.append("")
+    schemas = document["components"]["schemas"]
+    out.append("Bodies and answers (JSON; times are RFC 3339 UTC):")
+    out.append("")
+    for name in sorted(schemas):
+        properties = schemas[name].get("properties", {})
+        if not properties:
+            continue
+        fields = ", ".join(f"`{field}`" for field in properties)
+        out.append(f"- **{name}**: {fields}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main():
+    section = render(json.load(sys.stdin))
+    if len(sys.argv) == 3 and sys.argv[1] == "--update":
+        path = sys.argv[2]
+        text = open(path, encoding="utf-8").read()
+        start = text.index(BEGIN) + len(BEGIN)
+        end = text.index(END)
+        text = text[:start] + "\n" + section + text[end:]
+        open(path, "w", encoding="utf-8").write(text)
+    else:
+        sys.stdout.write(section)
+
+
+if __name__ == "__main__":
+    main()
