@@ -108,6 +108,15 @@ std::string Param(bool value) {
   return value ? "true" : "false";
 }
 
+std::optional<std::string> Param(std::optional<std::string> value) {
+  return value;
+}
+
+// A negative limit is none, as in SQLite (LIMIT NULL is LIMIT ALL).
+std::optional<std::string> LimitParam(int limit) {
+  return limit < 0 ? std::nullopt : std::optional<std::string>(std::to_string(limit));
+}
+
 template <typename... Args>
 Params P(const Args&... args) {
   Params params;
@@ -344,8 +353,10 @@ class PostgresServerStore final : public ServerStore {
       if (db_->Execute("ROLLBACK", kWhat).ok())
         return Status::OK();
     }
-    if (*reconnected)
-      return Unavailable(fmt::format("{}: {}: the connection was lost", kWhat, options_.Describe()));
+    if (*reconnected) {
+      return Unavailable(
+          fmt::format("{}: {}: the connection was lost again", kWhat, options_.Describe()));
+    }
     *reconnected = true;
     db_.reset();
     SLUICE_ASSIGN_OR_RETURN(db_, Connect(options_));
@@ -780,7 +791,8 @@ Result<std::vector<RunRecord>> PostgresServerStore::ListRuns(const RunFilter& fi
                              "$1) AND ($2::text = '' OR job = $2) AND ($3::text = '' OR state = "
                              "$3) ORDER BY id {} LIMIT $4",
                              kRunColumns, filter.oldest_first ? "ASC" : "DESC"),
-                 "server store: list runs", P(filter.team, filter.job, state, filter.limit)));
+                 "server store: list runs",
+                 P(filter.team, filter.job, state, LimitParam(filter.limit))));
     std::vector<RunRecord> runs;
     for (int row = 0; row < r.rows(); ++row)
       runs.push_back(ReadRun(r, row));
@@ -835,7 +847,7 @@ Result<std::vector<RunLogLine>> PostgresServerStore::RunLog(int64_t run_id, int 
         db.Query("SELECT time_us, level, component, message FROM (SELECT * FROM "
                  "sluice_server_run_logs WHERE run_id = $1 ORDER BY seq DESC LIMIT $2) AS last "
                  "ORDER BY seq",
-                 "server store: read run log", P(run_id, limit)));
+                 "server store: read run log", P(run_id, LimitParam(limit))));
     std::vector<RunLogLine> lines;
     for (int row = 0; row < r.rows(); ++row)
       lines.push_back(RunLogLine{Int(r, row, 0), r.Text(row, 1), r.Text(row, 2), r.Text(row, 3)});

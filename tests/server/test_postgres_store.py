@@ -42,8 +42,9 @@ class PostgresStoreTest(unittest.TestCase):
         self.servers = []
         self.addCleanup(self.stop_servers)
         # No password in the URL: libpq reads PGPASSWORD.
-        self.url = (f"postgres://{self.env['SLUICE_TEST_PG_USER']}@{self.env['SLUICE_TEST_PG_HOST']}"
-                    f":{self.env['SLUICE_TEST_PG_PORT']}/{self.database}")
+        env = self.env
+        self.url = (f"postgres://{env['SLUICE_TEST_PG_USER']}@{env['SLUICE_TEST_PG_HOST']}"
+                    f":{env['SLUICE_TEST_PG_PORT']}/{self.database}")
 
     def stop_servers(self):
         for server in self.servers:

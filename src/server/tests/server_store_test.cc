@@ -376,8 +376,10 @@ TEST_P(ServerStoreTest, CreateRunOncePerFire) {
   ASSERT_OK_AND_ASSIGN(second, store_->CreateRun(QueuedRun("ops", "j", "after", 42)));
   EXPECT_TRUE(second);
   // fire 0: any number of runs.
-  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> a, store_->CreateRun(QueuedRun("data", "j", "api", 0)));
-  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> b, store_->CreateRun(QueuedRun("data", "j", "api", 0)));
+  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> a,
+                       store_->CreateRun(QueuedRun("data", "j", "api", 0)));
+  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> b,
+                       store_->CreateRun(QueuedRun("data", "j", "api", 0)));
   ASSERT_TRUE(a);
   ASSERT_TRUE(b);
   EXPECT_GT(*b, *a);
@@ -509,6 +511,7 @@ TEST_P(ServerStoreTest, ListRunsFilters) {
   EXPECT_THAT(list({.team = "data", .limit = 2, .oldest_first = true}),
               ElementsAre(ids[0], ids[1]));
   EXPECT_THAT(list({.team = "nobody"}), ElementsAre());
+  EXPECT_THAT(list({.team = "ops", .limit = -1}), ElementsAre(ids[3]));  // negative: no limit
 }
 
 TEST_P(ServerStoreTest, RunLogs) {
@@ -533,6 +536,9 @@ TEST_P(ServerStoreTest, RunLogs) {
   for (const RunLogLine& line : lines)
     messages.push_back(line.message);
   EXPECT_THAT(messages, ElementsAre("three 'quoted'", "four\nlines"));
+
+  ASSERT_OK_AND_ASSIGN(lines, store_->RunLog(1, -1));  // negative: no limit
+  EXPECT_EQ(lines.size(), 4u);
 
   ASSERT_OK_AND_ASSIGN(lines, store_->RunLog(3, 100));
   EXPECT_TRUE(lines.empty());
