@@ -469,6 +469,16 @@ bool PgConnection::Broken() const {
   return PQstatus(conn_) == CONNECTION_BAD;
 }
 
+bool PgConnection::CheckIdle() {
+  if (PQstatus(conn_) != CONNECTION_OK)
+    return false;
+  // libpq's socket is non-blocking: PQconsumeInput reads what is there and returns. An EOF or a
+  // FATAL message marks the connection bad.
+  if (PQtransactionStatus(conn_) == PQTRANS_IDLE && PQconsumeInput(conn_) == 0)
+    return false;
+  return PQstatus(conn_) == CONNECTION_OK;
+}
+
 bool PgConnection::InTransaction() const {
   PGTransactionStatusType state = PQtransactionStatus(conn_);
   return state == PQTRANS_INTRANS || state == PQTRANS_INERROR || state == PQTRANS_ACTIVE;

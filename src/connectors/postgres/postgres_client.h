@@ -126,6 +126,11 @@ class PgConnection {
   bool Healthy() const;
   /// True once libpq knows the connection is gone.
   bool Broken() const;
+  /// Outside a transaction, reads without blocking what the server sent while the connection sat
+  /// idle (the notice of a terminated session, the end of the stream); false when the connection
+  /// is gone. For a long-lived connection that reconnects before its next statement rather than
+  /// failing it.
+  bool CheckIdle();
   /// True inside a transaction block (idle or active).
   bool InTransaction() const;
 
