@@ -304,6 +304,7 @@ class PostgresServerStore final : public ServerStore {
   Status StartLedger(const std::string& team, const std::string& job, int64_t fire) override;
   Result<std::optional<int64_t>> CreateRun(const RunRecord& run) override;
   Status UpdateRun(const RunRecord& run) override;
+  Result<bool> ClaimRun(int64_t id, int64_t started_us) override;
   Result<std::optional<RunRecord>> GetRun(const std::string& team, int64_t id) override;
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override;
   Status AppendRunLog(int64_t run_id, const std::vector<RunLogLine>& lines) override;
@@ -766,6 +767,18 @@ Status PostgresServerStore::UpdateRun(const RunRecord& run) {
         P(RunStateName(run.state), run.started_us, run.first_row_us, run.ended_us, run.rows_read,
           run.rows_written, run.bytes_read, run.bytes_written, run.resumed,
           FailureText(run.failure), TablesText(run.tables), run.id));
+  });
+}
+
+// Not repeatable: a claim that committed before the connection dropped would read as lost.
+Result<bool> PostgresServerStore::ClaimRun(int64_t id, int64_t started_us) {
+  return Call(Repeatable::kNo, [&](PgConnection& db) -> Result<bool> {
+    SLUICE_ASSIGN_OR_RETURN(
+        PgResult r,
+        db.Query("UPDATE sluice_server_runs SET state = 'running', started_us = $1 WHERE id = $2 "
+                 "AND state = 'queued' RETURNING id",
+                 "server store: claim run", P(started_us, id)));
+    return r.rows() == 1;
   });
 }
 

@@ -362,6 +362,13 @@ void RunManager::StartQueued() {
     }
     if (quota[run.team] > 0 && running_by_team[run.team] >= quota[run.team])
       continue;
+    // The store decides who runs it: a run stopped meanwhile, or taken by another server on the
+    // same store, is not started twice.
+    run.started_us = NowMicros();
+    Result<bool> claimed = store_->ClaimRun(run.id, run.started_us);
+    if (!claimed.ok() || !*claimed)
+      continue;
+    run.state = RunState::kRunning;
     auto active = std::make_shared<Active>();
     active->id = run.id;
     active->team = run.team;
@@ -376,9 +383,6 @@ void RunManager::StartQueued() {
 
 void RunManager::Execute(RunRecord run, std::shared_ptr<Active> active) {
   log::ScopedTag tag(RunTag(run.id));
-  run.state = RunState::kRunning;
-  run.started_us = NowMicros();
-  (void)store_->UpdateRun(run);
 
   Result<config::JobConfig> job = loader_(run.team, run.job);
   if (!job.ok()) {

@@ -183,6 +183,9 @@ class ServerStore {
   /// (fire != 0 only).
   virtual Result<std::optional<int64_t>> CreateRun(const RunRecord& run) = 0;
   virtual Status UpdateRun(const RunRecord& run) = 0;
+  /// Moves a queued run to running (started at `started_us`); false when it is no longer
+  /// queued: stopped meanwhile, or taken by another server sharing the store.
+  virtual Result<bool> ClaimRun(int64_t id, int64_t started_us) = 0;
   /// `team` "" finds a run of any team.
   virtual Result<std::optional<RunRecord>> GetRun(const std::string& team, int64_t id) = 0;
   struct RunFilter {

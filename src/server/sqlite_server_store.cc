@@ -165,6 +165,7 @@ class SqliteServerStore final : public ServerStore {
   Status StartLedger(const std::string& team, const std::string& job, int64_t fire) override;
   Result<std::optional<int64_t>> CreateRun(const RunRecord& run) override;
   Status UpdateRun(const RunRecord& run) override;
+  Result<bool> ClaimRun(int64_t id, int64_t started_us) override;
   Result<std::optional<RunRecord>> GetRun(const std::string& team, int64_t id) override;
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override;
   Status AppendRunLog(int64_t run_id, const std::vector<RunLogLine>& lines) override;
@@ -501,6 +502,13 @@ Status SqliteServerStore::UpdateRun(const RunRecord& run) {
       .Bind(TablesText(run.tables))
       .Bind(run.id)
       .Run();
+}
+
+Result<bool> SqliteServerStore::ClaimRun(int64_t id, int64_t started_us) {
+  std::lock_guard<std::mutex> lock(mutex);
+  Query q(db, "UPDATE runs SET state = 'running', started_us = ? WHERE id = ? AND state = 'queued'");
+  SLUICE_RETURN_IF_ERROR(q.Bind(started_us).Bind(id).Run());
+  return q.changes() == 1;
 }
 
 Result<std::optional<RunRecord>> SqliteServerStore::GetRun(const std::string& team, int64_t id) {

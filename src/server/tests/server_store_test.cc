@@ -639,6 +639,42 @@ TEST_P(ServerStoreTest, TwoStoresFireTheSameSchedulesAtOnce) {
   EXPECT_EQ(last, 1'700'000'198);
 }
 
+TEST_P(ServerStoreTest, TwoStoresClaimEachQueuedRunOnce) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServerStore> other, Open());
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::optional<int64_t> id,
+                         store_->CreateRun(QueuedRun("data", "j" + std::to_string(i), "api", 0)));
+    ids.push_back(*id);
+  }
+  std::barrier start(2);
+  std::atomic<int> claimed{0};
+  auto claim_all = [&](ServerStore* store) {
+    start.arrive_and_wait();
+    for (int64_t id : ids) {
+      Result<bool> got = store->ClaimRun(id, 5);
+      ASSERT_OK(got);
+      claimed += *got ? 1 : 0;
+    }
+  };
+  std::thread a([&] { claim_all(store_.get()); });
+  std::thread b([&] { claim_all(other.get()); });
+  a.join();
+  b.join();
+  EXPECT_EQ(claimed.load(), 100);
+  ASSERT_OK_AND_ASSIGN(std::optional<RunRecord> run, other->GetRun("", ids[7]));
+  EXPECT_EQ(run->state, RunState::kRunning);
+  EXPECT_EQ(run->started_us, 5);
+  // A run no longer queued (stopped) cannot be claimed.
+  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> stopped,
+                       store_->CreateRun(QueuedRun("data", "k", "api", 0)));
+  RunRecord record = *store_->GetRun("", *stopped).value();
+  record.state = RunState::kStopped;
+  ASSERT_OK(store_->UpdateRun(record));
+  ASSERT_OK_AND_ASSIGN(bool claimed_stopped, store_->ClaimRun(*stopped, 6));
+  EXPECT_FALSE(claimed_stopped);
+}
+
 // ----- PostgreSQL only ---------------------------------------------------------------------------
 
 TEST(ServerStorePostgresTest, WrongPasswordIsPermissionDeniedWithoutThePassword) {
