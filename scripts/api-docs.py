@@ -2,12 +2,15 @@
 """Renders the server's OpenAPI document as the README's API reference.
 
     build/release/bin/sluice server --openapi | scripts/api-docs.py --update README.md
+    build/release/bin/sluice server --openapi | scripts/api-docs.py --check README.md
 
 The route table in src/server/api.cc is the single source (it also serves
 /api/v1/openapi.json); the e2e case `readme_api` fails when the README is stale.
 """
 import json
 import sys
+
+from readme_section import write_or_update
 
 BEGIN = "<!-- BEGIN GENERATED API REFERENCE (scripts/api-docs.py) -->"
 END = "<!-- END GENERATED API REFERENCE -->"
@@ -51,16 +54,9 @@ def render(document):
 
 
 def main():
-    section = render(json.load(sys.stdin))
-    if len(sys.argv) == 3 and sys.argv[1] == "--update":
-        path = sys.argv[2]
-        text = open(path, encoding="utf-8").read()
-        start = text.index(BEGIN) + len(BEGIN)
-        end = text.index(END)
-        text = text[:start] + "\n" + section + text[end:]
-        open(path, "w", encoding="utf-8").write(text)
-    else:
-        sys.stdout.write(section)
+    write_or_update(render(json.load(sys.stdin)), BEGIN, END,
+                    "build/release/bin/sluice server --openapi | scripts/api-docs.py --update "
+                    "README.md")
 
 
 if __name__ == "__main__":

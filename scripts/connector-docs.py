@@ -3,12 +3,15 @@
 
     build/release/bin/sluice connectors --json | scripts/connector-docs.py > section.md
     scripts/connector-docs.py --update README.md < connectors.json   # rewrite between markers
+    scripts/connector-docs.py --check README.md < connectors.json    # exit 1 when stale
 
 The option tables in the code are the single source: the README section is generated from
 them, and the e2e case `readme_options` fails when the README is stale.
 """
 import json
 import sys
+
+from readme_section import write_or_update
 
 BEGIN = "<!-- BEGIN GENERATED CONNECTOR OPTIONS (scripts/connector-docs.py) -->"
 END = "<!-- END GENERATED CONNECTOR OPTIONS -->"
@@ -42,16 +45,9 @@ def render(connectors):
 
 
 def main():
-    section = render(json.load(sys.stdin))
-    if len(sys.argv) == 3 and sys.argv[1] == "--update":
-        path = sys.argv[2]
-        text = open(path, encoding="utf-8").read()
-        start = text.index(BEGIN) + len(BEGIN)
-        end = text.index(END)
-        text = text[:start] + "\n" + section + text[end:]
-        open(path, "w", encoding="utf-8").write(text)
-    else:
-        sys.stdout.write(section)
+    write_or_update(render(json.load(sys.stdin)), BEGIN, END,
+                    "build/release/bin/sluice connectors --json | scripts/connector-docs.py "
+                    "--update README.md")
 
 
 if __name__ == "__main__":

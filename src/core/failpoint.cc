@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -168,8 +170,21 @@ void PauseUntilReleased() {
   struct sigaction previous_hangup {};
   sigaction(SIGHUP, &ignore, &previous_hangup);
   release_requested.store(false);
-  while (!release_requested.load())
+  while (!release_requested.load()) {
     ::raise(SIGSTOP);
+    // Woken by a SIGCONT. The release's SIGUSR2, sent just before it, may still be pending, or
+    // in its handler on another thread (a process-directed signal goes to any thread): look at
+    // both for a moment before stopping again, or a release would be lost to that race.
+    for (int i = 0; i < 40 && !release_requested.load(); ++i) {
+      sigset_t pending;
+      sigemptyset(&pending);
+      if (sigpending(&pending) == 0 && sigismember(&pending, SIGUSR2) == 1) {
+        release_requested.store(true);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
   sigaction(SIGHUP, &previous_hangup, nullptr);
   sigaction(SIGUSR2, &previous_release, nullptr);
 }

@@ -401,31 +401,7 @@ Result<Reply> DeleteConnection(ApiContext& context, Call& call) {
   return Reply{204, nullptr};
 }
 
-Result<Reply> ConnectionStreams(ApiContext& context, Call& call) {
-  SLUICE_ASSIGN_OR_RETURN(std::optional<ConnectionRecord> record,
-                          context.store->GetConnection(call.team, call.params[0]));
-  if (!record)
-    return NotFound(fmt::format("no connection named '{}'", call.params[0]));
-  SLUICE_ASSIGN_OR_RETURN(std::vector<CatalogStream> streams,
-                          context.store->ListStreams(call.team, call.params[0]));
-  json out = json::array();
-  for (const CatalogStream& s : streams) {
-    out.push_back({{"connection", s.connection},
-                   {"stream", s.stream},
-                   {"job", s.job},
-                   {"schema", json::parse(s.schema_json, nullptr, false)},
-                   {"discovered_at", IsoTime(s.discovered_us)},
-                   {"changed_at", TimeOrNull(s.changed_us)},
-                   {"previous_schema", s.previous_schema_json.empty()
-                                           ? json(nullptr)
-                                           : json::parse(s.previous_schema_json, nullptr, false)}});
-  }
-  return Reply{200, {{"streams", out}}};
-}
-
-Result<Reply> CatalogStreams(ApiContext& context, Call& call) {
-  SLUICE_ASSIGN_OR_RETURN(std::vector<CatalogStream> streams,
-                          context.store->ListStreams(call.team, ""));
+json StreamsJson(const std::vector<CatalogStream>& streams) {
   json out = json::array();
   for (const CatalogStream& s : streams) {
     out.push_back({{"connection", s.connection.empty() ? json(nullptr) : json(s.connection)},
@@ -438,7 +414,23 @@ Result<Reply> CatalogStreams(ApiContext& context, Call& call) {
                                            ? json(nullptr)
                                            : json::parse(s.previous_schema_json, nullptr, false)}});
   }
-  return Reply{200, {{"streams", out}}};
+  return {{"streams", out}};
+}
+
+Result<Reply> ConnectionStreams(ApiContext& context, Call& call) {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<ConnectionRecord> record,
+                          context.store->GetConnection(call.team, call.params[0]));
+  if (!record)
+    return NotFound(fmt::format("no connection named '{}'", call.params[0]));
+  SLUICE_ASSIGN_OR_RETURN(std::vector<CatalogStream> streams,
+                          context.store->ListStreams(call.team, call.params[0]));
+  return Reply{200, StreamsJson(streams)};
+}
+
+Result<Reply> CatalogStreams(ApiContext& context, Call& call) {
+  SLUICE_ASSIGN_OR_RETURN(std::vector<CatalogStream> streams,
+                          context.store->ListStreams(call.team, ""));
+  return Reply{200, StreamsJson(streams)};
 }
 
 Result<Reply> ListAlerts(ApiContext& context, Call& call) {
